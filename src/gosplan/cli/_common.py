@@ -1,0 +1,70 @@
+"""Shared pieces of the command-line faces: console, source option, progress, errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from gosplan.errors import GosplanError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def domain_errors(func: F) -> F:
+    """Turn gosplan's own errors into clean ``click`` errors (exit code 1, no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GosplanError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def progress(description: str, total: float | None = None) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr; yields ``advance(n=1, description=None)``."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn(
+            "{task.completed}/{task.total}" if total else ""), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as prog:
+        task = prog.add_task(description, total=total)
+
+        def advance(n: float = 1, description: str | None = None) -> None:
+            if description:
+                prog.update(task, advance=n, description=description)
+            else:
+                prog.update(task, advance=n)
+
+        yield advance
+
+
+def parse_years(text: str | None) -> list[int] | None:
+    """``"2000-2014"`` or ``"2000,2005,2010"`` or ``"2010"`` -> list of years."""
+    if not text:
+        return None
+    years: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                years.extend(range(int(a), int(b) + 1))
+            else:
+                years.append(int(part))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010."
+        ) from None
+    return years

@@ -1,0 +1,83 @@
+"""``gosplan values SOURCE``: labour values of every product of an economy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.table import Table
+
+from gosplan.cli._common import console, domain_errors, progress
+from gosplan.core.values import labour_values
+from gosplan.readers.registry import open_source
+
+
+@click.command("values")
+@click.argument("source")
+@click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
+@click.option("--method", default="auto", show_default=True,
+              type=click.Choice(["auto", "direct", "jacobi", "gmres", "bicgstab"]))
+@click.option("--tol", default=1e-10, show_default=True, help="Relative residual to reach.")
+@click.option("--depreciation/--no-depreciation", default=False,
+              help="Include the wear of fixed capital (needs capital data).")
+@click.option("--imports", type=click.Choice(["ignore", "exports"]), default="ignore",
+              show_default=True, help="Value imported inputs at the labour of exports.")
+@click.option("--top", default=8, show_default=True, help="How many highest/lowest to show.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write values as CSV.")
+@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
+              help="Write values as Parquet.")
+@click.option("--chart", "chart_path", type=click.Path(dir_okay=False),
+              help="Write a PNG of values against prices (log–log).")
+@domain_errors
+def command(
+    source: str,
+    year: int | None,
+    method: str,
+    tol: float,
+    depreciation: bool,
+    imports: str,
+    top: int,
+    csv_path: str | None,
+    parquet_path: str | None,
+    chart_path: str | None,
+) -> None:
+    """Labour values of every product of SOURCE (a publisher's file or `default`)."""
+    with progress(f"reading {source}") as advance:
+        economy = open_source(source, year=year)
+        advance(description="solving v = vA + l")
+        res = labour_values(economy, tol=tol, method=method, depreciation=depreciation,
+                            imports=imports)  # type: ignore[arg-type]
+    title = f"{economy.name} {economy.year or ''}".strip()
+    console.print(f"[bold]{title}[/bold]: {economy.n} {economy.kind}s; "
+                  f"labour in {economy.labour_unit}")
+    console.print(f"method {res.method}, {res.iterations} iteration(s), relative residual "
+                  f"{res.residual:.2e} (tolerance {tol:.0e}); unit: {res.unit}")
+    for k, v in res.conventions.items():
+        console.print(f"  {k}: {v}")
+    s = res.values.sort_values(ascending=False)
+    table = Table(title=f"highest and lowest labour values ({res.unit})")
+    table.add_column("product")
+    table.add_column("labour value", justify="right")
+    table.add_column("direct share", justify="right")
+    direct = pd.Series(economy.labour, index=economy.products)
+    for name in [*s.index[:top], *s.index[-top:]]:
+        table.add_row(str(name), f"{s[name]:.6g}", f"{direct[name] / s[name]:.0%}")
+    console.print(table)
+    if csv_path:
+        res.to_frame().to_csv(csv_path)
+        console.print(f"wrote {csv_path}")
+    if parquet_path:
+        res.to_frame().to_parquet(parquet_path)
+        console.print(f"wrote {parquet_path}")
+    if chart_path:
+        from gosplan.charts import values_vs_prices
+
+        if economy.output is None:
+            raise click.ClickException("a chart against prices needs gross output in the table")
+        x = pd.Series(economy.output, index=economy.products)
+        vx = res.values * x
+        vx = vx * (x.sum() / vx.sum())  # scale so total value = total price
+        values_vs_prices(vx, x, Path(chart_path), title=f"Labour values vs prices: {title}",
+                         value_unit=economy.money_unit, money_unit=economy.money_unit)
+        console.print(f"wrote {chart_path}")

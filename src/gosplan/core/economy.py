@@ -1,0 +1,707 @@
+"""The one model of an economy: products, technology, labour and what is known besides.
+
+``Economy`` is a plain container over numpy/scipy.sparse/pandas.  It knows no
+files, databases or screens: readers build it, solvers consume it.
+
+Conventions
+-----------
+* ``A[i, j]`` is the input of product ``i`` used per unit of product ``j``
+  (a column is a recipe).  Stored as ``scipy.sparse.csr_array``.
+* ``labour[j]`` is direct labour per unit of gross output of ``j``, in
+  ``labour_unit`` per ``output_unit``.  When a table only gives money wages,
+  ``labour_unit`` says so (e.g. ``"GBP million of wages"``) and
+  ``labour_kind == "wages"``.
+* Money quantities (gross output, final demand, compensation, operating
+  surplus) are in ``money_unit``.  For a money-valued table one unit of output
+  is one money unit, so ``prices`` defaults to ones.
+* ``imports[i, j]`` is the imported input ``i`` per unit of ``j`` (the imported
+  use block of the table), kept apart from the domestic ``A``.
+* ``capital[i, j]`` is the stock of capital good ``i`` tied up per unit of
+  output of ``j``; ``depreciation[i]`` the yearly rate at which good ``i`` wears.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from gosplan.core.validation import check_labels, check_matrix, check_vector
+from gosplan.errors import NotProductive, ValidationError
+
+LabourKind = Literal["hours", "persons", "wages"]
+ZeroOutput = Literal["error", "drop"]
+
+#: Standard purposes of final demand; readers map each publisher's columns onto them.
+PURPOSES = (
+    "personal",  # household consumption
+    "social",  # government / non-profit consumption: health, education, care ...
+    "investment",  # gross fixed capital formation
+    "stocks",  # changes in inventories and valuables
+    "exports",
+    "other",
+)
+
+
+@dataclass
+class EconomyMeta:
+    """Provenance: where the data came from and what was done to it."""
+
+    source: str = ""
+    history: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        self.history.append(text)
+
+
+class Economy:
+    """An economy described by an input–output table.
+
+    Build one with :meth:`from_flows` or :meth:`from_coefficients` (or a reader
+    in :mod:`gosplan.read`).  Construction validates shapes, labels, finiteness
+    and signs, and refuses a technology that cannot reproduce itself.
+    """
+
+    def __init__(
+        self,
+        A: Any,
+        labour: Any,
+        *,
+        products: Sequence[str] | pd.Index | None = None,
+        labour_unit: str = "hours",
+        labour_kind: LabourKind = "hours",
+        money_unit: str = "",
+        output_unit: str | None = None,
+        output: Any = None,
+        final_demand: pd.DataFrame | None = None,
+        purposes: Mapping[str, str] | None = None,
+        imports: Any = None,
+        capital: Any = None,
+        depreciation: Any = None,
+        compensation: Any = None,
+        surplus: Any = None,
+        prices: Any = None,
+        persons: Any = None,
+        name: str = "",
+        year: int | None = None,
+        kind: Literal["product", "industry"] = "product",
+        meta: EconomyMeta | None = None,
+        check_productive: bool = True,
+    ) -> None:
+        caller = "Economy"
+        if isinstance(A, pd.DataFrame) and products is None:
+            products = list(A.columns)
+        shape = _shape_of(A, "A", caller)
+        n = shape[0]
+        if shape != (n, n):
+            raise ValidationError(f"`A` of Economy must be square; got shape {shape}.")
+        self.products: pd.Index = check_labels(products, n=n, caller=caller)
+        labels = list(self.products)
+        Am = check_matrix(A, name="A", caller=caller, labels=labels)
+        self.A: sp.csr_array = Am
+        self.labour: np.ndarray = check_vector(
+            labour, name="labour", n=n, caller=caller, labels=labels
+        )
+        self.labour_unit = labour_unit
+        self.labour_kind: LabourKind = labour_kind
+        self.money_unit = money_unit
+        self.output_unit = output_unit or money_unit or "unit"
+        self.output = self._opt_vec(output, "output", n, labels)
+        self.compensation = self._opt_vec(compensation, "compensation", n, labels)
+        self.surplus = self._opt_vec(surplus, "surplus", n, labels, allow_negative=True)
+        self.persons = self._opt_vec(persons, "persons", n, labels)
+        self.prices = (
+            np.ones(n) if prices is None else check_vector(prices, name="prices", n=n,
+                                                           caller=caller, labels=labels)
+        )
+        self.depreciation = self._opt_vec(depreciation, "depreciation", n, labels)
+        self.imports = (
+            None if imports is None
+            else check_matrix(imports, name="imports", shape=(n, n), caller=caller, labels=labels)
+        )
+        self.capital = (
+            None if capital is None
+            else check_matrix(capital, name="capital", shape=(n, n), caller=caller, labels=labels)
+        )
+        self.final_demand = self._check_final_demand(final_demand, labels)
+        self.purposes: dict[str, str] = dict(purposes or {})
+        if self.final_demand is not None:
+            for col in self.final_demand.columns:
+                self.purposes.setdefault(str(col), _guess_purpose(str(col)))
+            bad = {c: p for c, p in self.purposes.items() if p not in PURPOSES}
+            if bad:
+                raise ValidationError(
+                    f"`purposes` of Economy maps final-demand columns to unknown purposes "
+                    f"{bad}; allowed: {PURPOSES}."
+                )
+        self.name = name
+        self.year = year
+        self.kind = kind
+        self.meta = meta or EconomyMeta()
+        if check_productive:
+            self.check_productive()
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_coefficients(
+        cls,
+        A: Any,
+        labour: Any,
+        *,
+        products: Sequence[str] | pd.Index | None = None,
+        **kwargs: Any,
+    ) -> Economy:
+        """Build from technical coefficients ``A`` and labour per unit ``labour``."""
+        return cls(A, labour, products=products, **kwargs)
+
+    @classmethod
+    def from_flows(
+        cls,
+        Z: Any,
+        output: Any,
+        labour: Any,
+        *,
+        products: Sequence[str] | pd.Index | None = None,
+        final_demand: pd.DataFrame | None = None,
+        imports: Any = None,
+        capital: Any = None,
+        compensation: Any = None,
+        surplus: Any = None,
+        persons: Any = None,
+        zero_output: ZeroOutput = "error",
+        **kwargs: Any,
+    ) -> Economy:
+        """Build from inter-industry flows ``Z`` (money), gross ``output`` and total ``labour``.
+
+        ``labour[j]`` is the total labour of sector ``j`` (hours, persons or wages);
+        it is divided by output to give labour per unit.  ``imports`` is the
+        imported-use flow matrix and ``capital`` the capital stock by good and
+        using sector, both in money; they are divided by output likewise.
+
+        Sectors with zero gross output cannot have coefficients.  With
+        ``zero_output="error"`` (default) they raise, naming the sectors; with
+        ``"drop"`` they are removed from every table and the removal is noted
+        in ``meta.history``.
+        """
+        caller = "Economy.from_flows"
+        if isinstance(Z, pd.DataFrame) and products is None:
+            products = list(Z.columns)
+        shape = _shape_of(Z, "Z", caller)
+        n = shape[0]
+        if shape != (n, n):
+            raise ValidationError(f"`Z` of {caller} must be square; got shape {shape}.")
+        labels = check_labels(products, n=n, caller=caller)
+        Zm = check_matrix(Z, name="Z", caller=caller, labels=list(labels))
+        x = check_vector(output, name="output", n=n, caller=caller, labels=list(labels))
+        lab = check_vector(labour, name="labour", n=n, caller=caller, labels=list(labels))
+        meta = kwargs.pop("meta", None) or EconomyMeta()
+        zero = x <= 0
+        if zero.any():
+            names = list(labels[zero])
+            if zero_output != "drop":
+                raise ValidationError(
+                    f"{len(names)} sector(s) have zero gross output, so their coefficients "
+                    f"are undefined: {names[:10]}. Pass zero_output='drop' to remove them."
+                )
+            keep = ~zero
+            # what the dropped sectors delivered to others is lost; say how much
+            lost = float(Zm.toarray()[np.ix_(zero, keep)].sum()) if n <= 5000 else float(
+                Zm[zero][:, keep].sum())
+            meta.note(
+                f"dropped {len(names)} zero-output sector(s) {names}; their deliveries to "
+                f"other sectors ({lost:g}) were removed"
+            )
+            idx = np.flatnonzero(keep)
+            Zm = Zm[idx][:, idx]
+            x, lab = x[idx], lab[idx]
+            labels = labels[idx]
+            if final_demand is not None:
+                final_demand = final_demand.iloc[idx]
+            imports = _take(imports, idx, square=True)
+            capital = _take(capital, idx, square=True)
+            compensation = _take(compensation, idx)
+            surplus = _take(surplus, idx)
+            persons = _take(persons, idx)
+            for key in ("prices", "depreciation"):
+                if kwargs.get(key) is not None:
+                    kwargs[key] = _take(kwargs[key], idx)
+        inv_x = sp.diags_array(1.0 / x)
+        A = sp.csr_array(Zm @ inv_x)
+        imp = None
+        if imports is not None:
+            Im = check_matrix(imports, name="imports", shape=Zm.shape, caller=caller,
+                              labels=list(labels))
+            imp = sp.csr_array(Im @ inv_x)
+        cap = None
+        if capital is not None:
+            Km = check_matrix(capital, name="capital", shape=Zm.shape, caller=caller,
+                              labels=list(labels))
+            cap = sp.csr_array(Km @ inv_x)
+        meta.note("technical coefficients A = Z diag(x)^-1; labour per unit = labour / x")
+        return cls(
+            A,
+            lab / x,
+            products=labels,
+            output=x,
+            final_demand=final_demand,
+            imports=imp,
+            capital=cap,
+            compensation=compensation,
+            surplus=surplus,
+            persons=persons,
+            meta=meta,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _opt_vec(
+        self, v: Any, name: str, n: int, labels: list[str], allow_negative: bool = False
+    ) -> np.ndarray | None:
+        if v is None:
+            return None
+        return check_vector(v, name=name, n=n, caller="Economy", labels=labels,
+                            allow_negative=allow_negative)
+
+    def _check_final_demand(self, fd: Any, labels: list[str]) -> pd.DataFrame | None:
+        if fd is None:
+            return None
+        if isinstance(fd, pd.Series):
+            fd = fd.to_frame(name=fd.name or "final demand")
+        if not isinstance(fd, pd.DataFrame):
+            arr = np.asarray(fd, dtype=np.float64)
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            fd = pd.DataFrame(arr, columns=[f"fd{i}" for i in range(arr.shape[1])])
+        if fd.shape[0] != len(labels):
+            raise ValidationError(
+                f"`final_demand` of Economy has {fd.shape[0]} rows but there are "
+                f"{len(labels)} products."
+            )
+        try:
+            vals = fd.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"`final_demand` of Economy must be numeric: {exc}") from None
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValidationError(
+                f"`final_demand` of Economy has a NaN or infinite value for product "
+                f"{labels[i]!r}, category {fd.columns[j]!r}."
+            )
+        out = pd.DataFrame(vals, index=self.products, columns=[str(c) for c in fd.columns])
+        out.columns.name = "category"
+        return out
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n(self) -> int:
+        """Number of products (or industries)."""
+        return int(self.A.shape[0])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        what = f"{self.name} {self.year}" if self.year else self.name
+        return (
+            f"<Economy {what!s}: {self.n} {self.kind}s, nnz(A)={self.A.nnz}, "
+            f"labour in {self.labour_unit}>"
+        )
+
+    @property
+    def l(self) -> pd.Series:  # noqa: E743 - the textbook name
+        """Direct labour per unit of output, labelled."""
+        return pd.Series(self.labour, index=self.products, name=f"labour ({self.labour_unit})")
+
+    @property
+    def Z(self) -> sp.csr_array:
+        """Inter-industry flows ``A diag(x)`` (needs ``output``)."""
+        x = self._need("output")
+        return sp.csr_array(self.A @ sp.diags_array(x))
+
+    @property
+    def total_labour(self) -> float:
+        """Total direct labour, ``l · x`` (needs ``output``)."""
+        return float(self.labour @ self._need("output"))
+
+    @property
+    def imports_per_unit(self) -> np.ndarray:
+        """Imported inputs (money) per unit of each product's output."""
+        if self.imports is None:
+            return np.zeros(self.n)
+        return np.asarray(self.imports.sum(axis=0)).ravel()
+
+    @property
+    def depreciation_coefficients(self) -> sp.csr_array | None:
+        """``diag(depreciation) @ capital``: capital used up per unit of output."""
+        if self.capital is None or self.depreciation is None:
+            return None
+        return sp.csr_array(sp.diags_array(self.depreciation) @ self.capital)
+
+    def net_output(self) -> np.ndarray:
+        """Final demand implied by gross output, ``(I - A) x``."""
+        x = self._need("output")
+        return np.asarray(x - self.A @ x)
+
+    def final_demand_by_purpose(self) -> pd.DataFrame:
+        """Final demand summed into the standard purposes of :data:`PURPOSES`."""
+        fd = self._need_frame()
+        cols = {p: fd[[c for c in fd.columns if self.purposes.get(c) == p]].sum(axis=1)
+                for p in PURPOSES}
+        return pd.DataFrame(cols, index=self.products)
+
+    def _need(self, attr: str) -> np.ndarray:
+        v = getattr(self, attr)
+        if v is None:
+            raise ValidationError(
+                f"This economy ({self.name or 'unnamed'}) has no `{attr}`; "
+                f"build it with `{attr}=` or from flows."
+            )
+        return np.asarray(v)
+
+    def _need_frame(self) -> pd.DataFrame:
+        if self.final_demand is None:
+            raise ValidationError(
+                f"This economy ({self.name or 'unnamed'}) has no final demand table."
+            )
+        return self.final_demand
+
+    # ------------------------------------------------------------------ checks
+    def spectral_radius(self) -> float:
+        """Spectral (Perron) radius of ``A``; below one means the technology is productive."""
+        return _perron(self.A)[0]
+
+    def check_productive(self) -> None:
+        """Raise :class:`NotProductive` unless the spectral radius of ``A`` is below one.
+
+        Cheap when every column sum is below one (then the radius is too); otherwise
+        the Perron root is computed and the sectors carrying the dominant
+        eigenvector are named.
+        """
+        colsum = np.asarray(self.A.sum(axis=0)).ravel()
+        if self.n == 0 or colsum.max() < 1.0:
+            return
+        rho, vec = _perron(self.A)
+        if rho < 1.0 - 1e-12:
+            return
+        order = np.argsort(-np.abs(vec))
+        heavy = [str(self.products[i]) for i in order[: min(5, self.n)] if abs(vec[i]) > 1e-12]
+        over = [str(self.products[i]) for i in np.flatnonzero(colsum >= 1.0)][:10]
+        raise NotProductive(
+            f"The technology is not productive: the spectral radius of A is {rho:.6g} >= 1, "
+            f"so no positive output can cover its own inputs. Sectors at the heart of the "
+            f"problem (largest Perron-vector weight): {heavy}; sectors whose inputs per unit "
+            f"add up to one or more: {over}.",
+            spectral_radius=rho,
+            sectors=heavy,
+        )
+
+    # ------------------------------------------------------------------ derived economies
+    def take(self, products: Iterable[str]) -> Economy:
+        """A sub-economy restricted to ``products`` (inputs from the rest are dropped)."""
+        wanted = list(products)
+        missing = [p for p in wanted if p not in self.products]
+        if missing:
+            raise ValidationError(f"Unknown products: {missing[:10]}.")
+        idx = self.products.get_indexer(pd.Index(wanted))
+        return self._subset(idx, f"restricted to {len(idx)} products")
+
+    def drop(self, products: Iterable[str]) -> Economy:
+        """A copy without ``products``."""
+        gone = set(products)
+        missing = [p for p in gone if p not in self.products]
+        if missing:
+            raise ValidationError(f"Unknown products: {sorted(missing)[:10]}.")
+        idx = np.array([i for i, p in enumerate(self.products) if p not in gone], dtype=int)
+        return self._subset(idx, f"dropped {sorted(gone)}")
+
+    def _subset(self, idx: np.ndarray, note: str) -> Economy:
+        meta = copy.deepcopy(self.meta)
+        meta.note(note)
+
+        def sq(M: sp.csr_array | None) -> sp.csr_array | None:
+            return None if M is None else sp.csr_array(M[idx][:, idx])
+
+        def vec(v: np.ndarray | None) -> np.ndarray | None:
+            return None if v is None else v[idx]
+
+        return Economy(
+            sq(self.A), self.labour[idx], products=self.products[idx],
+            labour_unit=self.labour_unit, labour_kind=self.labour_kind,
+            money_unit=self.money_unit, output_unit=self.output_unit, output=vec(self.output),
+            final_demand=None if self.final_demand is None else self.final_demand.iloc[idx],
+            purposes=self.purposes, imports=sq(self.imports), capital=sq(self.capital),
+            depreciation=vec(self.depreciation), compensation=vec(self.compensation),
+            surplus=vec(self.surplus), prices=self.prices[idx], persons=vec(self.persons),
+            name=self.name, year=self.year, kind=self.kind, meta=meta,
+        )
+
+    # ------------------------------------------------------------------ conversions
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """Labelled pandas tables: ``A``, ``sectors`` (vectors), and what else is known.
+
+        Matrices come back dense; use only for published-table sizes.
+        """
+        idx = self.products
+        frames: dict[str, pd.DataFrame] = {
+            "A": pd.DataFrame(self.A.toarray(), index=idx, columns=idx),
+        }
+        cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
+        for key in ("output", "compensation", "surplus", "depreciation", "persons"):
+            v = getattr(self, key)
+            if v is not None:
+                cols[key] = v
+        if self.imports is not None:
+            cols["imports_per_unit"] = self.imports_per_unit
+            frames["imports"] = pd.DataFrame(self.imports.toarray(), index=idx, columns=idx)
+        if self.capital is not None:
+            frames["capital"] = pd.DataFrame(self.capital.toarray(), index=idx, columns=idx)
+        frames["sectors"] = pd.DataFrame(cols, index=idx)
+        if self.final_demand is not None:
+            frames["final_demand"] = self.final_demand.copy()
+        return frames
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write every table as Parquet (sparse matrices in coordinate form) plus metadata."""
+        import json
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        for key in ("A", "imports", "capital"):
+            M = getattr(self, key)
+            if M is None:
+                continue
+            coo = sp.coo_array(M)
+            pd.DataFrame({"row": coo.row, "col": coo.col, "value": coo.data}).to_parquet(
+                d / f"{key}.parquet", index=False
+            )
+        sectors = self.to_sectors_frame()
+        sectors.to_parquet(d / "sectors.parquet")
+        if self.final_demand is not None:
+            self.final_demand.to_parquet(d / "final_demand.parquet")
+        info = {
+            "name": self.name, "year": self.year, "kind": self.kind,
+            "labour_unit": self.labour_unit, "labour_kind": self.labour_kind,
+            "money_unit": self.money_unit, "output_unit": self.output_unit,
+            "purposes": self.purposes, "source": self.meta.source,
+            "history": self.meta.history,
+        }
+        (d / "economy.json").write_text(json.dumps(info, indent=2))
+        return d
+
+    def to_sectors_frame(self) -> pd.DataFrame:
+        cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
+        for key in ("output", "compensation", "surplus", "depreciation", "persons"):
+            v = getattr(self, key)
+            if v is not None:
+                cols[key] = v
+        return pd.DataFrame(cols, index=self.products)
+
+    @classmethod
+    def read_parquet(cls, directory: str | Path) -> Economy:
+        """Read what :meth:`to_parquet` wrote."""
+        import json
+
+        d = Path(directory)
+        info = json.loads((d / "economy.json").read_text())
+        sectors = pd.read_parquet(d / "sectors.parquet")
+        n = len(sectors)
+
+        def mat(key: str) -> sp.csr_array | None:
+            f = d / f"{key}.parquet"
+            if not f.exists():
+                return None
+            t = pd.read_parquet(f)
+            return sp.csr_array(
+                (t["value"].to_numpy(), (t["row"].to_numpy(), t["col"].to_numpy())), shape=(n, n)
+            )
+
+        fd_path = d / "final_demand.parquet"
+        fd = pd.read_parquet(fd_path) if fd_path.exists() else None
+
+        def col(key: str) -> np.ndarray | None:
+            return sectors[key].to_numpy() if key in sectors else None
+
+        meta = EconomyMeta(source=info.get("source", ""), history=list(info.get("history", [])))
+        meta.note(f"read from Parquet {d}")
+        return cls(
+            mat("A"), sectors["labour"].to_numpy(), products=list(sectors.index),
+            labour_unit=info["labour_unit"], labour_kind=info["labour_kind"],
+            money_unit=info["money_unit"], output_unit=info.get("output_unit"),
+            output=col("output"), final_demand=fd, purposes=info.get("purposes"),
+            imports=mat("imports"), capital=mat("capital"), depreciation=col("depreciation"),
+            compensation=col("compensation"), surplus=col("surplus"), prices=col("prices"),
+            persons=col("persons"), name=info.get("name", ""), year=info.get("year"),
+            kind=info.get("kind", "product"), meta=meta,
+        )
+
+    def to_pymrio(self) -> Any:
+        """A ``pymrio.IOSystem`` with ``Z``, ``Y``, ``x``, ``A`` and a ``labour`` extension.
+
+        pymrio indexes by (region, sector); the region is the economy's name.
+        Needs ``output`` (pymrio works in flows).
+        """
+        import pymrio
+
+        x = self._need("output")
+        region = self.name or "region"
+        mi = pd.MultiIndex.from_product([[region], list(self.products)],
+                                        names=["region", "sector"])
+        Z = pd.DataFrame((self.A @ sp.diags_array(x)).toarray(), index=mi, columns=mi)
+        if self.final_demand is not None:
+            cats = list(self.final_demand.columns)
+            ycols = pd.MultiIndex.from_product([[region], cats], names=["region", "category"])
+            Y = pd.DataFrame(self.final_demand.to_numpy(), index=mi, columns=ycols)
+        else:
+            ycols = pd.MultiIndex.from_product([[region], ["final demand"]],
+                                               names=["region", "category"])
+            Y = pd.DataFrame(self.net_output()[:, None], index=mi, columns=ycols)
+        io = pymrio.IOSystem(Z=Z, Y=Y, x=pd.DataFrame({"indout": x}, index=mi),
+                             unit=pd.DataFrame({"unit": [self.money_unit or "money"] * self.n},
+                                               index=mi),
+                             name=self.name or "gosplan economy")
+        F = pd.DataFrame([self.labour * x], index=pd.Index(["labour"], name="stressor"),
+                         columns=mi)
+        io.labour = pymrio.Extension(
+            name="labour", F=F, unit=pd.DataFrame({"unit": [self.labour_unit]},
+                                                  index=F.index))
+        return io
+
+    @classmethod
+    def from_pymrio(
+        cls,
+        io: Any,
+        *,
+        labour: str | tuple[str, str] = ("labour", "labour"),
+        region: str | None = None,
+        labour_unit: str | None = None,
+        zero_output: ZeroOutput = "error",
+    ) -> Economy:
+        """Build from a ``pymrio.IOSystem`` (one region, or the whole MRIO flattened).
+
+        ``labour`` names the extension and row (``(extension, stressor)``) that
+        holds total labour per sector.  Missing ``Z``/``x`` are computed by pymrio.
+        """
+        if io.Z is None or io.x is None:
+            io.calc_system()
+        ext_name, row = (labour, labour) if isinstance(labour, str) else labour
+        ext = getattr(io, ext_name, None)
+        if ext is None or getattr(ext, "F", None) is None:
+            raise ValidationError(
+                f"The IOSystem has no extension {ext_name!r} with an F table holding labour."
+            )
+        if row not in ext.F.index:
+            raise ValidationError(
+                f"Extension {ext_name!r} has no row {row!r}; rows are {list(ext.F.index)[:10]}."
+            )
+        Z, x, F, Y = io.Z, io.x.iloc[:, 0], ext.F.loc[row], io.Y
+        if region is not None:
+            Z = Z.loc[region, region]
+            x, F = x.loc[region], F.loc[region]
+            Y = Y.loc[region] if Y is not None else None
+            if Y is not None:
+                Y = Y.T.groupby(level=-1).sum().T
+            labels = list(Z.columns)
+        elif isinstance(Z.columns, pd.MultiIndex) and Z.columns.get_level_values(0).nunique() == 1:
+            labels = [str(c) for c in Z.columns.get_level_values(-1)]
+        else:
+            labels = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
+                      for c in Z.columns]
+            if Y is not None:
+                Y = Y.T.groupby(level=-1).sum().T
+        unit = labour_unit
+        if unit is None and getattr(ext, "unit", None) is not None:
+            try:
+                unit = str(ext.unit.loc[row].iloc[0])
+            except (KeyError, IndexError):
+                unit = None
+        if Y is not None:
+            Y = pd.DataFrame(Y.to_numpy(), columns=[str(c) for c in Y.columns])
+        return cls.from_flows(
+            Z.to_numpy(), x.to_numpy(), np.asarray(F, dtype=float), products=labels,
+            final_demand=Y, zero_output=zero_output, labour_unit=unit or "hours",
+            name=str(getattr(io, "name", "") or ""),
+        )
+
+    def summary(self) -> str:
+        """A few readable lines about this economy."""
+        lines = [repr(self)]
+        if self.meta.source:
+            lines.append(f"  source: {self.meta.source}")
+        lines.append(f"  spectral radius of A: {self.spectral_radius():.4f}")
+        if self.output is not None:
+            lines.append(
+                f"  gross output: {self.output.sum():,.0f} {self.money_unit}; "
+                f"total labour: {self.total_labour:,.1f} {self.labour_unit.split(' per ')[0]}"
+            )
+        return "\n".join(lines)
+
+
+def _shape_of(M: Any, name: str, caller: str) -> tuple[int, int]:
+    shape = M.shape if hasattr(M, "shape") else np.shape(M)
+    if len(shape) != 2:
+        raise ValidationError(
+            f"`{name}` of {caller} must be a two-dimensional matrix; got shape {tuple(shape)}."
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def _take(v: Any, idx: np.ndarray, square: bool = False) -> Any:
+    if v is None:
+        return None
+    if square:
+        M = sp.csr_array(v) if sp.issparse(v) else sp.csr_array(np.asarray(v, dtype=float))
+        return sp.csr_array(M[idx][:, idx])
+    return np.asarray(v, dtype=float)[idx]
+
+
+def _perron(A: sp.csr_array) -> tuple[float, np.ndarray]:
+    """Perron root and (left) vector of a non-negative sparse matrix."""
+    n = A.shape[0]
+    if n == 0:
+        return 0.0, np.zeros(0)
+    if n <= 600:
+        w, V = np.linalg.eig(A.toarray().T)
+        k = int(np.argmax(np.abs(w)))
+        return float(abs(w[k])), np.real(V[:, k])
+    try:
+        w, V = spla.eigs(sp.csr_array(A.T), k=1, which="LM", tol=1e-8, maxiter=5000)
+        return float(abs(w[0])), np.real(V[:, 0])
+    except spla.ArpackNoConvergence:
+        # fall back to a bound from power iteration on the column sums
+        x = np.ones(n)
+        rho = 0.0
+        for _ in range(2000):
+            y = A.T @ x
+            nrm = float(np.linalg.norm(y))
+            if nrm == 0:
+                return 0.0, x
+            rho, x = nrm / float(np.linalg.norm(x)), y / nrm
+        return rho, x
+
+
+_PURPOSE_WORDS = {
+    "exports": ("export", "exp", "exportação", "exportacao"),
+    "social": ("government", "ggfc", "npish", "general gov", "public", "offentlig", "offentliga",
+               "governo", "non-profit", "nonprofit", "isflsf", "hushållens icke"),
+    "investment": ("gfcf", "gdfcf", "capital formation", "fixed capital", "investment",
+                   "fbkf", "investeringar", "fasta bruttoinvesteringar"),
+    "stocks": ("stocks", "inventor", "valuables", "lagerinvesteringar", "estoque"),
+    "personal": ("household", "consumers", "private consumption", "hushåll", "famílias",
+                 "familias", "personal"),
+}
+
+
+def _guess_purpose(column: str) -> str:
+    c = column.lower()
+    for purpose, words in _PURPOSE_WORDS.items():
+        if any(w in c for w in words):
+            return purpose
+    return "other"

@@ -1,0 +1,218 @@
+"""Sparse solvers for the Leontief systems ``(I - A) x = y`` and ``v (I - A) = l``.
+
+Never forms a dense inverse.  Every solver returns a :class:`SolveResult`
+whose ``residual`` is recomputed in float64 as ``||b - (I - M) x|| / ||b||``.
+
+Methods
+-------
+``"direct"``
+    Sparse LU factorisation (``scipy.sparse.linalg.splu``).  Exact to rounding;
+    the right choice for published tables (tens to a few thousand sectors).
+``"jacobi"``
+    The Neumann/power series ``x_{k+1} = b + M x_k``: one sparse mat-vec per
+    sweep, converges at the rate of the spectral radius of ``M``.
+``"gmres"`` / ``"bicgstab"``
+    Krylov methods from ``scipy.sparse.linalg`` with a Jacobi preconditioner;
+    for large economies whose spectral radius is close to one.
+``"auto"``
+    ``direct`` up to 20 000 products, otherwise ``jacobi`` falling back to
+    ``gmres`` if the series has not converged within its budget.
+
+The stopping test of the iterative methods is
+``||b - (I - M) x|| <= rtol * ||b||`` in the 2-norm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from gosplan.core.result import SolveResult, Status
+
+METHODS = ("auto", "direct", "jacobi", "gmres", "bicgstab")
+DIRECT_LIMIT = 20_000
+
+Callback = Callable[[int, float], Any]
+
+
+def _relres(M: Any, x: np.ndarray, b: np.ndarray, bnorm: float) -> float:
+    r = b - (x - M @ x)
+    return float(np.linalg.norm(r) / bnorm) if bnorm > 0 else float(np.linalg.norm(r))
+
+
+def solve_leontief(
+    M: sp.csr_array | sp.csc_array,
+    b: np.ndarray,
+    *,
+    method: str = "auto",
+    rtol: float = 1e-10,
+    maxiter: int | None = None,
+    callback: Callback | None = None,
+    x0: np.ndarray | None = None,
+) -> SolveResult:
+    """Solve ``(I - M) x = b`` for a non-negative square sparse ``M``.
+
+    For labour values pass ``M = A.T`` and ``b = l``; for gross outputs pass
+    ``M = A`` and ``b = y``.  ``callback(nit, relres)`` is called after each
+    sweep of an iterative method; raising ``StopIteration`` in it stops the
+    solve, which then reports ``ITERATION_LIMIT``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}; got {method!r}.")
+    n = M.shape[0]
+    b = np.asarray(b, dtype=np.float64)
+    bnorm = float(np.linalg.norm(b))
+    if method == "auto":
+        method = "direct" if n <= DIRECT_LIMIT else "jacobi"
+        if method == "jacobi":
+            res = _jacobi(M, b, bnorm, rtol, maxiter or 2000, callback, x0)
+            if res.success:
+                return res
+            return _krylov(M, b, bnorm, rtol, maxiter, callback, "gmres", res.x)
+    if method == "direct":
+        return _direct(M, b, bnorm)
+    if method == "jacobi":
+        return _jacobi(M, b, bnorm, rtol, maxiter or 10_000, callback, x0)
+    return _krylov(M, b, bnorm, rtol, maxiter, callback, method, x0)
+
+
+def _direct(M: Any, b: np.ndarray, bnorm: float) -> SolveResult:
+    n = M.shape[0]
+    K = (sp.identity(n, format="csc") - sp.csc_array(M)).tocsc()
+    t0 = time.perf_counter()
+    try:
+        lu = spla.splu(K)
+        x = lu.solve(b)
+    except RuntimeError as exc:  # exactly singular
+        return SolveResult(
+            x=np.full(n, np.nan), status=Status.BREAKDOWN, nit=0, residual=float("inf"),
+            method="direct", message=f"I - A is singular: {exc}", backend_message=str(exc),
+        )
+    if not np.all(np.isfinite(x)):
+        return SolveResult(
+            x=x, status=Status.BREAKDOWN, nit=0, residual=float("inf"), method="direct",
+            message="The LU solve produced non-finite values: I - A is (nearly) singular.",
+        )
+    res = _relres(M, x, b, bnorm)
+    # one step of iterative refinement keeps the float64 residual at rounding level
+    if res > 1e-14:
+        x = x + lu.solve(b - (x - M @ x))
+        res = _relres(M, x, b, bnorm)
+    return SolveResult(
+        x=x, status=Status.OPTIMAL, nit=1, residual=res, method="direct (sparse LU)",
+        extra={"seconds": time.perf_counter() - t0},
+    )
+
+
+def _jacobi(
+    M: Any,
+    b: np.ndarray,
+    bnorm: float,
+    rtol: float,
+    maxiter: int,
+    callback: Callback | None,
+    x0: np.ndarray | None,
+) -> SolveResult:
+    """Neumann series; the update ``M x`` is also the residual's main term."""
+    x = b.copy() if x0 is None else np.asarray(x0, dtype=np.float64).copy()
+    tol = rtol * bnorm if bnorm > 0 else rtol
+    nit = 0
+    rnorm = float("inf")
+    prev = float("inf")
+    stalled = 0
+    while nit < maxiter:
+        Mx = M @ x
+        r = b + Mx - x  # residual of the current iterate
+        rnorm = float(np.linalg.norm(r))
+        if not np.isfinite(rnorm):
+            return SolveResult(
+                x=x, status=Status.BREAKDOWN, nit=nit, residual=float("inf"), method="jacobi",
+                message="The series diverged: the technology is not productive "
+                "(spectral radius >= 1).",
+            )
+        if rnorm <= tol:
+            break
+        x = x + r  # == b + M x
+        nit += 1
+        if rnorm >= prev:
+            stalled += 1
+            if stalled >= 50:
+                return SolveResult(
+                    x=x, status=Status.BREAKDOWN, nit=nit, residual=rnorm / (bnorm or 1.0),
+                    method="jacobi",
+                    message="The series stopped contracting: the spectral radius of A is "
+                    "at or above one.",
+                )
+        else:
+            stalled = 0
+        prev = rnorm
+        if callback is not None:
+            try:
+                callback(nit, rnorm / (bnorm or 1.0))
+            except StopIteration:
+                break
+    relres = _relres(M, x, b, bnorm)
+    status = Status.OPTIMAL if relres <= rtol else Status.ITERATION_LIMIT
+    return SolveResult(
+        x=x, status=status, nit=nit, residual=relres, method="jacobi",
+        message="" if status == Status.OPTIMAL else
+        f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
+    )
+
+
+def _krylov(
+    M: Any,
+    b: np.ndarray,
+    bnorm: float,
+    rtol: float,
+    maxiter: int | None,
+    callback: Callback | None,
+    method: str,
+    x0: np.ndarray | None,
+) -> SolveResult:
+    n = M.shape[0]
+    diag = 1.0 - M.diagonal()
+    if np.any(diag <= 0):
+        return SolveResult(
+            x=np.full(n, np.nan), status=Status.BREAKDOWN, nit=0, residual=float("inf"),
+            method=method, message="A diagonal coefficient is >= 1: a product uses at least "
+            "one unit of itself per unit made.",
+        )
+    inv_diag = 1.0 / diag
+    op = spla.LinearOperator((n, n), matvec=lambda v: v - M @ v, dtype=np.float64)
+    pre = spla.LinearOperator((n, n), matvec=lambda v: inv_diag * v, dtype=np.float64)
+    count = [0]
+
+    def cb(arg: Any) -> None:
+        count[0] += 1
+        if callback is not None:
+            callback(count[0], float("nan"))
+
+    solver = spla.gmres if method == "gmres" else spla.bicgstab
+    kwargs: dict[str, Any] = {"rtol": rtol, "atol": 0.0, "M": pre, "x0": x0,
+                              "maxiter": maxiter or 1000, "callback": cb}
+    if method == "gmres":
+        kwargs["callback_type"] = "pr_norm"
+        kwargs["restart"] = 50
+    try:
+        x, info = solver(op, b, **kwargs)
+    except StopIteration:
+        x, info = (x0 if x0 is not None else np.zeros(n)), 1
+    relres = _relres(M, x, b, bnorm)
+    if relres <= rtol:
+        status = Status.OPTIMAL
+    elif info > 0:
+        status = Status.ITERATION_LIMIT
+    else:
+        status = Status.BREAKDOWN
+    return SolveResult(
+        x=x, status=status, nit=count[0], residual=relres, method=method,
+        backend_status=int(info),
+        message="" if status == Status.OPTIMAL else
+        f"{method} stopped with relative residual {relres:.3g} > {rtol:.3g} (info={info}).",
+    )

@@ -1,0 +1,301 @@
+"""Labour values: ``v = v A + l``, solved sparsely to a stated tolerance.
+
+``v[j]`` is the total labour — direct, and indirect through every input and
+the inputs of those inputs — needed to make one unit of product ``j``.
+
+Variants (keyword arguments of :func:`labour_values`):
+
+``depreciation=True``
+    Add the wear of fixed capital: ``v = v (A + D) + l`` with
+    ``D = diag(depreciation) @ capital`` (the capital goods used up per unit).
+``imports="exports"``
+    Imported inputs are valued at the labour of the exports that pay for
+    them: one money unit of imports costs ``(v·e)/(p·e)`` hours, where ``e`` is
+    the export vector and ``p`` prices.  The system is then
+    ``v = v A + l + ((v·e)/(p·e)) m`` with ``m`` imports per unit; it is solved
+    exactly with two sparse solves (Sherman–Morrison), and refused if exports
+    cannot pay for the imports they embody.
+``imports="ignore"`` (default)
+    Only domestic labour counts; imported inputs cost nothing in hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gosplan.core.economy import Economy
+from gosplan.core.linsolve import METHODS, solve_leontief
+from gosplan.core.result import SolveResult
+from gosplan.errors import NotConverged, ValidationError
+
+ImportsMode = Literal["ignore", "exports"]
+
+
+@dataclass(frozen=True)
+class LabourValues:
+    """Labour values of every product, with how they were obtained.
+
+    ``values`` is a Series indexed by product, in ``unit`` (labour per unit of
+    output).  ``residual`` is ``||v - vA' - l'|| / ||l'||`` for the system
+    actually solved (``A'``, ``l'`` include the chosen variants).
+    """
+
+    values: pd.Series
+    unit: str
+    method: str
+    iterations: int
+    residual: float
+    tol: float
+    conventions: dict[str, str] = field(default_factory=dict)
+    import_cost: float | None = None  # hours per money unit of imports, when priced
+
+    @property
+    def success(self) -> bool:
+        return self.residual <= self.tol
+
+    def __repr__(self) -> str:
+        return (
+            f"<LabourValues {len(self.values)} products in {self.unit}; method={self.method}, "
+            f"iterations={self.iterations}, residual={self.residual:.2e}>"
+        )
+
+    def summary(self, k: int = 5) -> str:
+        v = self.values.sort_values()
+        lines = [
+            f"Labour values of {len(v)} products ({self.unit}); method {self.method}, "
+            f"{self.iterations} iteration(s), relative residual {self.residual:.2e} "
+            f"(tolerance {self.tol:.0e}).",
+            "Conventions: " + "; ".join(f"{k_}: {v_}" for k_, v_ in self.conventions.items()),
+            f"Highest {k}:",
+            *[f"  {name:<50} {val:12.6g}" for name, val in v.iloc[::-1].iloc[:k].items()],
+            f"Lowest {k}:",
+            *[f"  {name:<50} {val:12.6g}" for name, val in v.iloc[:k].items()],
+        ]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.values.to_frame(name=f"labour value ({self.unit})")
+
+
+def _value_unit(economy: Economy) -> str:
+    per = economy.output_unit
+    return f"{economy.labour_unit} per {per}" if per else economy.labour_unit
+
+
+def labour_values(
+    economy: Economy,
+    *,
+    tol: float = 1e-10,
+    method: str = "auto",
+    depreciation: bool = False,
+    imports: ImportsMode = "ignore",
+    maxiter: int | None = None,
+    callback: Callable[[int, float], Any] | None = None,
+) -> LabourValues:
+    """Solve ``v = v A + l`` for the labour value of every product.
+
+    Parameters
+    ----------
+    economy
+        The economy.
+    tol
+        Relative residual ``||v - vA - l|| / ||l||`` that must be reached.
+    method
+        One of ``"auto"``, ``"direct"``, ``"jacobi"``, ``"gmres"``, ``"bicgstab"``
+        (see :mod:`gosplan.core.linsolve`).
+    depreciation
+        Include the wear of fixed capital (needs ``capital`` and ``depreciation``).
+    imports
+        ``"ignore"`` or ``"exports"`` (value imports at the labour of exports).
+
+    Raises
+    ------
+    NotConverged
+        If the solver stops short of ``tol``: an error, never a number.
+    ValidationError
+        If a variant needs data the economy lacks, or a parameter is invalid.
+    """
+    if not (isinstance(tol, float | int) and 0 < tol < 1):
+        raise ValidationError(
+            f"The 'tol' parameter of labour_values must be in (0, 1); got {tol!r}."
+        )
+    if method not in METHODS:
+        raise ValidationError(
+            f"The 'method' parameter of labour_values must be one of {METHODS}; got {method!r}."
+        )
+    if imports not in ("ignore", "exports"):
+        raise ValidationError(
+            f"The 'imports' parameter of labour_values must be 'ignore' or 'exports'; "
+            f"got {imports!r}."
+        )
+    A = economy.A
+    conventions = {
+        "labour": f"{economy.labour_kind} ({economy.labour_unit})",
+        "depreciation": "excluded",
+        "imports": "not counted (domestic labour only)",
+    }
+    if depreciation:
+        D = economy.depreciation_coefficients
+        if D is None:
+            raise ValidationError(
+                "labour_values(depreciation=True) needs the economy's `capital` coefficients "
+                "and `depreciation` rates; this economy has "
+                f"capital={'yes' if economy.capital is not None else 'no'}, "
+                f"depreciation={'yes' if economy.depreciation is not None else 'no'}."
+            )
+        A = sp.csr_array(A + D)
+        conventions["depreciation"] = "included: v = v(A + diag(delta) K) + l"
+        colsum = np.asarray(A.sum(axis=0)).ravel()
+        if colsum.max() >= 1.0:
+            probe = Economy(A, economy.labour, products=economy.products, check_productive=False)
+            probe.check_productive()
+    M = sp.csr_array(A.T)
+    l = economy.labour  # noqa: E741
+    res = solve_leontief(M, l, method=method, rtol=tol, maxiter=maxiter, callback=callback)
+    _refuse(res, tol, "labour values")
+    v = res.x
+    nit = res.nit
+    import_cost = None
+    if imports == "exports":
+        if economy.final_demand is None or not any(
+            p == "exports" for p in economy.purposes.values()
+        ):
+            raise ValidationError(
+                "labour_values(imports='exports') needs an export column in the economy's "
+                "final demand; none is marked with purpose 'exports'."
+            )
+        m = economy.imports_per_unit
+        if not m.any():
+            raise ValidationError(
+                "labour_values(imports='exports') needs imported inputs (`imports`); "
+                "this economy has none."
+            )
+        e = economy.final_demand_by_purpose()["exports"].to_numpy()
+        pe = float(economy.prices @ e)
+        if pe <= 0:
+            raise ValidationError("Exports are zero: imports cannot be valued at export labour.")
+        res_w = solve_leontief(M, m, method=method, rtol=tol, maxiter=maxiter)
+        _refuse(res_w, tol, "labour embodied in imports")
+        w = res_w.x
+        denom = pe - float(w @ e)
+        if denom <= 0:
+            raise ValidationError(
+                "Exports cannot pay for the imports they themselves need "
+                f"(p·e = {pe:g} <= imports embodied in exports = {float(w @ e):g}): "
+                "imports cannot be valued at the labour of exports."
+            )
+        c = float(v @ e) / denom
+        v = v + c * w
+        import_cost = c
+        nit += res_w.nit
+        conventions["imports"] = (
+            f"valued at the labour of the exports that pay for them ({c:.4g} "
+            f"{economy.labour_unit} per {economy.money_unit or 'money unit'} of imports)"
+        )
+        l_eff = l + c * m
+    else:
+        l_eff = l
+    resid = _residual(A, v, l_eff)
+    if resid > tol:
+        raise NotConverged(
+            f"labour values: final relative residual {resid:.3g} exceeds tol={tol:g}.",
+            residual=resid, nit=nit,
+        )
+    return LabourValues(
+        values=pd.Series(v, index=economy.products, name="labour value"),
+        unit=_value_unit(economy),
+        method=res.method,
+        iterations=nit,
+        residual=resid,
+        tol=float(tol),
+        conventions=conventions,
+        import_cost=import_cost,
+    )
+
+
+def _refuse(res: SolveResult, tol: float, what: str) -> None:
+    if not res.success or not np.isfinite(res.residual) or res.residual > tol:
+        raise NotConverged(
+            f"{what}: the {res.method} solver stopped short of the tolerance {tol:g} "
+            f"(relative residual {res.residual:.3g} after {res.nit} iteration(s)). "
+            f"{res.message}",
+            residual=res.residual,
+            nit=res.nit,
+        )
+
+
+def _residual(A: sp.csr_array, v: np.ndarray, l: np.ndarray) -> float:  # noqa: E741
+    """``||v - vA - l|| / ||l||`` in float64."""
+    r = v - A.T @ v - l
+    ln = float(np.linalg.norm(l))
+    return float(np.linalg.norm(r) / ln) if ln > 0 else float(np.linalg.norm(r))
+
+
+def embodied_labour(
+    economy: Economy,
+    bundle: Mapping[str, float] | pd.Series | np.ndarray,
+    *,
+    values: LabourValues | None = None,
+    **kwargs: Any,
+) -> pd.Series:
+    """Labour embodied in a bundle of final products, broken down by product.
+
+    ``bundle`` maps products to quantities (or is a vector over all products).
+    The total is ``.sum()``; the unit is ``economy.labour_unit``.
+    """
+    if values is None:
+        values = labour_values(economy, **kwargs)
+    if isinstance(bundle, Mapping):
+        unknown = [k for k in bundle if k not in economy.products]
+        if unknown:
+            raise ValidationError(
+                f"embodied_labour: unknown products in the bundle: {unknown[:10]}."
+            )
+        y = pd.Series(0.0, index=economy.products)
+        for k, q in bundle.items():
+            y[k] = float(q)
+    elif isinstance(bundle, pd.Series):
+        unknown = [k for k in bundle.index if k not in economy.products]
+        if unknown:
+            raise ValidationError(
+                f"embodied_labour: unknown products in the bundle: {unknown[:10]}."
+            )
+        y = bundle.reindex(economy.products, fill_value=0.0).astype(float)
+    else:
+        arr = np.asarray(bundle, dtype=float)
+        if arr.shape != (economy.n,):
+            raise ValidationError(
+                f"embodied_labour: a bundle vector must have {economy.n} entries; got {arr.shape}."
+            )
+        y = pd.Series(arr, index=economy.products)
+    if not np.isfinite(y.to_numpy()).all():
+        raise ValidationError("embodied_labour: the bundle contains NaN or infinite quantities.")
+    out = values.values * y
+    out.name = f"embodied labour ({economy.labour_unit})"
+    return out
+
+
+def gross_output(
+    economy: Economy,
+    final_demand: np.ndarray | pd.Series,
+    *,
+    tol: float = 1e-10,
+    method: str = "auto",
+) -> SolveResult:
+    """Gross outputs ``x`` with ``x = A x + y``: what must be made to deliver ``y`` net."""
+    y = np.asarray(
+        final_demand.reindex(economy.products, fill_value=0.0)
+        if isinstance(final_demand, pd.Series) else final_demand, dtype=float)
+    if y.shape != (economy.n,):
+        raise ValidationError(
+            f"gross_output: `final_demand` must have {economy.n} entries; got {y.shape}."
+        )
+    res = solve_leontief(economy.A, y, method=method, rtol=tol)
+    _refuse(res, tol, "gross output")
+    return res
