@@ -28,3 +28,51 @@ def _data_dir() -> Path:
 def data_dir() -> Path:
     """The folder of real publishers' files (``../shared/data``)."""
     return _data_dir()
+
+
+def _fresh_postgres(base_url: str) -> tuple[str, object]:
+    """Create a throw-away database on the server at ``base_url``; return its URL and a dropper."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from gosplan.storage.base import normalise_url
+
+    url = make_url(normalise_url(base_url))
+    name = f"gosplan_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """An empty store: a SQLite file, and (second run) a fresh PostgreSQL database.
+
+    PostgreSQL comes from ``GOSPLAN_TEST_POSTGRES_URL`` (``.ci/run`` starts a
+    server on loopback and sets it).  In CI a missing server is a failure.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gosplan-test.db'}"
+        return
+    base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)")
+        pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
+    url, drop = _fresh_postgres(base)
+    try:
+        yield url
+    finally:
+        drop()  # type: ignore[operator]

@@ -1,0 +1,31 @@
+"""One settings object (prefix ``GOSPLAN_``), built by entry points, never at import."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="GOSPLAN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///gosplan.db",
+        description="SQLAlchemy URL of the store: a SQLite file by default, or "
+        "postgresql+psycopg://user:pass@host/db.",
+    )
+    data_dir: str = Field(
+        "../shared/data",
+        description="Folder holding publishers' files (used by examples and tests).",
+    )
+    log_key_path: str = Field(
+        "gosplan-log.key",
+        description="File holding the Ed25519 key that signs public-log tree heads.",
+    )
+    commission_key_path: str = Field(
+        "gosplan-commission.key",
+        description="File holding the control commission's private key (sealed identities).",
+    )
+    echo_sql: bool = Field(False, description="Log every SQL statement (debugging).")
