@@ -69,7 +69,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
     base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
     if not base:
         if os.environ.get("CI"):
-            raise RuntimeError("CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)")
+            raise RuntimeError(
+                "CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)"
+            )
         pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
     url, drop = _fresh_postgres(base)
     try:
