@@ -16,6 +16,8 @@ Conventions
   is one money unit, so ``prices`` defaults to ones.
 * ``imports[i, j]`` is the imported input ``i`` per unit of ``j`` (the imported
   use block of the table), kept apart from the domestic ``A``.
+* ``capital_stock[j]`` is the total fixed capital stock (money) of sector ``j``
+  when only totals are known (e.g. WIOD SEA ``K``); ``persons[j]`` persons engaged.
 * ``capital[i, j]`` is the stock of capital good ``i`` tied up per unit of
   output of ``j``; ``depreciation[i]`` the yearly rate at which good ``i`` wears.
 """
@@ -89,6 +91,7 @@ class Economy:
         surplus: Any = None,
         prices: Any = None,
         persons: Any = None,
+        capital_stock: Any = None,
         name: str = "",
         year: int | None = None,
         kind: Literal["product", "industry"] = "product",
@@ -117,6 +120,7 @@ class Economy:
         self.compensation = self._opt_vec(compensation, "compensation", n, labels)
         self.surplus = self._opt_vec(surplus, "surplus", n, labels, allow_negative=True)
         self.persons = self._opt_vec(persons, "persons", n, labels)
+        self.capital_stock = self._opt_vec(capital_stock, "capital_stock", n, labels)
         self.prices = (
             np.ones(n) if prices is None else check_vector(prices, name="prices", n=n,
                                                            caller=caller, labels=labels)
@@ -229,7 +233,7 @@ class Economy:
             compensation = _take(compensation, idx)
             surplus = _take(surplus, idx)
             persons = _take(persons, idx)
-            for key in ("prices", "depreciation"):
+            for key in ("prices", "depreciation", "capital_stock"):
                 if kwargs.get(key) is not None:
                     kwargs[key] = _take(kwargs[key], idx)
         inv_x = sp.diags_array(1.0 / x)
@@ -440,6 +444,7 @@ class Economy:
             purposes=self.purposes, imports=sq(self.imports), capital=sq(self.capital),
             depreciation=vec(self.depreciation), compensation=vec(self.compensation),
             surplus=vec(self.surplus), prices=self.prices[idx], persons=vec(self.persons),
+            capital_stock=vec(self.capital_stock),
             name=self.name, year=self.year, kind=self.kind, meta=meta,
         )
 
@@ -454,7 +459,8 @@ class Economy:
             "A": pd.DataFrame(self.A.toarray(), index=idx, columns=idx),
         }
         cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
-        for key in ("output", "compensation", "surplus", "depreciation", "persons"):
+        for key in ("output", "compensation", "surplus", "depreciation", "persons",
+                    "capital_stock"):
             v = getattr(self, key)
             if v is not None:
                 cols[key] = v
@@ -498,7 +504,8 @@ class Economy:
 
     def to_sectors_frame(self) -> pd.DataFrame:
         cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
-        for key in ("output", "compensation", "surplus", "depreciation", "persons"):
+        for key in ("output", "compensation", "surplus", "depreciation", "persons",
+                    "capital_stock"):
             v = getattr(self, key)
             if v is not None:
                 cols[key] = v
@@ -538,7 +545,8 @@ class Economy:
             output=col("output"), final_demand=fd, purposes=info.get("purposes"),
             imports=mat("imports"), capital=mat("capital"), depreciation=col("depreciation"),
             compensation=col("compensation"), surplus=col("surplus"), prices=col("prices"),
-            persons=col("persons"), name=info.get("name", ""), year=info.get("year"),
+            persons=col("persons"), capital_stock=col("capital_stock"),
+            name=info.get("name", ""), year=info.get("year"),
             kind=info.get("kind", "product"), meta=meta,
         )
 
