@@ -1,0 +1,1 @@
+"""gosplan benchmarks: ``python -m benchmarks.run`` (see ``run.py`` for the convention)."""
