@@ -1,0 +1,252 @@
+"""Tables of the labour-time accounts: a double-entry, append-only ledger of hours.
+
+Amounts are integers in **micro-hours** (``UNIT`` = 1 000 000 per hour), so
+sums are exact.  The ledger tables (``acct_transaction``, ``acct_posting``,
+``acct_request``, ``acct_work``, ``acct_approval``, ``acct_stock_move``,
+``acct_price``) are append-only: the migration installs triggers that refuse
+any UPDATE or DELETE of their rows, on SQLite and on PostgreSQL.
+
+Three columns are caches kept in the same transaction as the rows they
+summarise, and checked against them by :meth:`Accounts.check_integrity`:
+``acct_account.balance`` (persons and funds only; ``NULL`` for accounts whose
+balance is only ever derived), ``acct_good.stock`` and ``acct_good.price``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gosplan.storage.base import Base
+
+#: micro-hours per hour: every amount in the ledger is an integer of these
+UNIT = 1_000_000
+
+#: kinds of account
+KINDS = ("person", "enterprise", "fund", "system")
+
+#: tables whose rows are never updated or deleted
+APPEND_ONLY = (
+    "acct_transaction",
+    "acct_posting",
+    "acct_request",
+    "acct_work",
+    "acct_approval",
+    "acct_stock_move",
+    "acct_price",
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Account(Base):
+    """A labour-time account: a person, an enterprise, a social fund or a system account.
+
+    ``balance`` caches the sum of the account's postings for persons and
+    funds (the accounts that hold hours and may never go negative); it is
+    ``NULL`` for enterprises (the source of credited hours) and system
+    accounts (``cancelled``: where purchases' hours go), whose balances are
+    derived from postings on demand.
+    """
+
+    __tablename__ = "acct_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    balance: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Period(Base):
+    """An accounting period, with the deduction for social funds in force during it."""
+
+    __tablename__ = "acct_period"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False, default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: decimal text, e.g. "0.312500000"
+    deduction_rate: Mapped[str] = mapped_column(String(24), nullable=False)
+    #: {fund: decimal text}
+    deduction_shares: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False)
+    deduction_source: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: {good code: stock at opening}
+    opening_stock: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
+    #: totals written when the period is closed
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+
+
+class Transaction(Base):
+    """One ledger entry: a set of postings that sums to zero."""
+
+    __tablename__ = "acct_transaction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    period_id: Mapped[int | None] = mapped_column(
+        ForeignKey("acct_period.id"), nullable=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    memo: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reverses_id: Mapped[int | None] = mapped_column(
+        ForeignKey("acct_transaction.id"), nullable=True, unique=True)
+
+
+class Posting(Base):
+    """An amount (micro-hours; positive credits the account) of one transaction."""
+
+    __tablename__ = "acct_posting"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_transaction.id"), nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_account.id"), nullable=False, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class Request(Base):
+    """An idempotency key: the request it was first used for, and what that returned."""
+
+    __tablename__ = "acct_request"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    result: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Work(Base):
+    """Hours a person worked in an enterprise during a period, as the enterprise recorded them."""
+
+    __tablename__ = "acct_work"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_period.id"), nullable=False, index=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_account.id"), nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("acct_account.id"), nullable=False)
+    hours: Mapped[int] = mapped_column(BigInteger, nullable=False)  # micro-hours
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Approval(Base):
+    """The approval of one work record, and the ledger transaction that credited it."""
+
+    __tablename__ = "acct_approval"
+
+    work_id: Mapped[int] = mapped_column(ForeignKey("acct_work.id"), primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_transaction.id"), nullable=False, index=True)
+    approver: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+
+
+class Good(Base):
+    """A consumer good in the catalogue, priced in hours: labour value × price/value ratio."""
+
+    __tablename__ = "acct_good"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    unit: Mapped[str] = mapped_column(String(80), nullable=False, default="unit")
+    #: label of the economy's product this good belongs to (for plan feedback)
+    product: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: hours per unit, decimal text
+    labour_value: Mapped[str] = mapped_column(String(40), nullable=False)
+    #: price/value ratio, decimal text
+    ratio: Mapped[str] = mapped_column(String(40), nullable=False, default="1")
+    #: cache: round(labour_value × ratio × UNIT), micro-hours per unit
+    price: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: cache: sum of the good's stock moves
+    stock: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class StockMove(Base):
+    """A change of a good's stock: a delivery (+), a sale (−) or a return (+)."""
+
+    __tablename__ = "acct_stock_move"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    good_id: Mapped[int] = mapped_column(ForeignKey("acct_good.id"), nullable=False, index=True)
+    period_id: Mapped[int | None] = mapped_column(
+        ForeignKey("acct_period.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    quantity: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: the purchase (or its reversal) for sales and returns
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("acct_transaction.id"), nullable=True, index=True)
+    #: micro-hours per unit charged (sales and returns)
+    price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class PriceChange(Base):
+    """The history of a good's price/value ratio (the first row is its listing)."""
+
+    __tablename__ = "acct_price"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    good_id: Mapped[int] = mapped_column(ForeignKey("acct_good.id"), nullable=False, index=True)
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("acct_period.id"), nullable=True)
+    labour_value: Mapped[str] = mapped_column(String(40), nullable=False)
+    ratio: Mapped[str] = mapped_column(String(40), nullable=False)
+    price: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+def append_only_ddl(dialect: str) -> list[str]:
+    """Statements that make every table of :data:`APPEND_ONLY` refuse UPDATE and DELETE."""
+    out: list[str] = []
+    if dialect == "postgresql":
+        out.append(
+            "CREATE OR REPLACE FUNCTION acct_refuse_change() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'ledger table % is append-only: % refused', "
+            "TG_TABLE_NAME, TG_OP; END; $$ LANGUAGE plpgsql"
+        )
+        for table in APPEND_ONLY:
+            out.append(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION acct_refuse_change()"
+            )
+    elif dialect == "sqlite":
+        for table in APPEND_ONLY:
+            for op in ("UPDATE", "DELETE"):
+                out.append(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'ledger table {table} is append-only: "
+                    f"{op} refused'); END"
+                )
+    return out
+
+
+def drop_append_only_ddl(dialect: str) -> list[str]:
+    out: list[str] = []
+    if dialect == "postgresql":
+        for table in APPEND_ONLY:
+            out.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        out.append("DROP FUNCTION IF EXISTS acct_refuse_change()")
+    elif dialect == "sqlite":
+        for table in APPEND_ONLY:
+            for op in ("update", "delete"):
+                out.append(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+    return out
