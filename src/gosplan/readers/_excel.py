@@ -1,0 +1,225 @@
+"""Helpers shared by the readers: opening workbooks and CSV files, reading cells as numbers.
+
+Every failure becomes a :class:`~gosplan.errors.ReaderError` naming the file,
+sheet, row and column (rows and columns as a spreadsheet shows them: rows
+from 1, columns as letters).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import numbers
+import os
+import zipfile
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gosplan.errors import ReaderError
+
+Cell = Any
+Grid = list[tuple[Cell, ...]]
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letter of a 0-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
+    i = index + 1
+    while i > 0:
+        i, rem = divmod(i - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def describe_column(index: int, heading: object = None) -> str:
+    """``"F ('C10-C12')"``: the letter and, where known, the heading of a column."""
+    letter = column_letter(index)
+    if heading is None or heading == "":
+        return letter
+    return f"{letter} ({str(heading).strip()!r})"
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
+def check_exists(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise ReaderError(p, "no such file")
+    if p.is_dir():
+        raise ReaderError(p, "is a directory, not a file")
+    return p
+
+
+def workbook_sheets(path: str | os.PathLike[str]) -> dict[str, Grid]:
+    """Every sheet of an ``.xlsx`` workbook as a list of row tuples (values, not formulas).
+
+    Parsed workbooks are cached by (path, modification time, size), so reading
+    several years from one file parses it once.
+    """
+    p = check_exists(path)
+    return _workbook_sheets_cached(*_stamp(p))
+
+
+@lru_cache(maxsize=8)
+def _workbook_sheets_cached(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, EOFError) as exc:
+        raise ReaderError(
+            path, f"cannot be opened as an .xlsx workbook (truncated or corrupt?): {exc}"
+        ) from None
+    try:
+        return {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames}
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
+        raise ReaderError(
+            path, f"the workbook is damaged and could not be read to the end "
+                  f"(truncated or corrupt?): {exc}"
+        ) from None
+    finally:
+        wb.close()
+
+
+def excel_rows(path: str | os.PathLike[str], sheet: str | int | None = None) -> tuple[str, Grid]:
+    """One sheet of an Excel workbook (``.xlsx`` via openpyxl, ``.xls`` via xlrd).
+
+    ``sheet`` is a name or 0-based position; ``None`` takes the first sheet.
+    """
+    p = check_exists(path)
+    if p.suffix.lower() == ".xls":
+        sheets = _xls_sheets(p)
+    else:
+        sheets = workbook_sheets(p)
+    names = list(sheets)
+    if not names:
+        raise ReaderError(p, "the workbook has no sheets")
+    if sheet is None:
+        name = names[0]
+    elif isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise ReaderError(p, f"there is no sheet number {sheet}; the workbook has "
+                                 f"{len(names)}: {names}")
+        name = names[sheet]
+    else:
+        if sheet not in sheets:
+            raise ReaderError(p, f"no sheet named {sheet!r}; the sheets are {names}")
+        name = sheet
+    return name, sheets[name]
+
+
+def _xls_sheets(p: Path) -> dict[str, Grid]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(p), on_demand=True)
+    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError) as exc:
+        raise ReaderError(p, f"cannot be opened as an .xls workbook (truncated or corrupt?): "
+                             f"{exc}") from None
+    out: dict[str, Grid] = {}
+    try:
+        for name in book.sheet_names():
+            sh = book.sheet_by_name(name)
+            out[name] = [tuple(sh.row_values(r)) for r in range(sh.nrows)]
+    finally:
+        book.release_resources()
+    return out
+
+
+def csv_rows(path: str | os.PathLike[str]) -> Grid:
+    """All rows of a CSV file as tuples of strings (UTF-8, falling back to Windows-1252)."""
+    p = check_exists(path)
+    raw = p.read_bytes()
+    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    lines = text.splitlines()
+    # the delimiter is the one (of , ; tab) that splits the first line into most fields
+    first = lines[:1]
+    delimiter = max(",;\t", key=lambda d: len(next(csv.reader(first, delimiter=d), [])))
+    return [tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def as_number(
+    value: Cell,
+    *,
+    path: object,
+    sheet: str | None,
+    row: int | str,
+    column: int | str,
+    what: str = "a number",
+    empty: float | None = None,
+) -> float:
+    """``value`` as a finite float, or a ReaderError saying where and what was found.
+
+    ``empty`` is returned for a blank cell when given; otherwise a blank is an error.
+    """
+    if isinstance(value, bool):
+        raise ReaderError(path, f"expected {what}, found the truth value {value!r}",
+                          sheet=sheet, row=row, column=column)
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if empty is not None:
+            return empty
+        raise ReaderError(path, f"expected {what}, found an empty cell",
+                          sheet=sheet, row=row, column=column)
+    if isinstance(value, numbers.Real):
+        x = float(value)
+    elif isinstance(value, str):
+        try:
+            x = float(value.strip().replace("\u2212", "-"))
+        except ValueError:
+            raise ReaderError(path, f"expected {what}, found the text {value.strip()!r}",
+                              sheet=sheet, row=row, column=column) from None
+    else:
+        raise ReaderError(path, f"expected {what}, found {value!r}",
+                          sheet=sheet, row=row, column=column)
+    if not math.isfinite(x):
+        raise ReaderError(path, f"expected {what}, found {x!r} (not a finite number)",
+                          sheet=sheet, row=row, column=column)
+    return x
+
+
+def rounding_tolerance(terms: np.ndarray, total: float) -> float:
+    """How far the sum of published figures may stray from their published total.
+
+    Figures printed as whole numbers are each off by at most 0.5, so a sum of
+    ``m`` of them and its rounded total can differ by up to ``(m + 1) / 2``.
+    Figures with decimals get a relative tolerance of 1e-6 of the magnitudes
+    involved (plus a small absolute slack).
+    """
+    t = np.asarray(terms, dtype=float)
+    nz = t[t != 0]
+    if np.all(nz == np.round(nz)) and float(total) == round(float(total)):
+        return 0.5 * (nz.size + 1)
+    scale = float(np.abs(nz).sum()) + abs(float(total))
+    return 1e-6 * scale + 1e-6
+
+
+def clean_label(value: Cell) -> str:
+    """A cell as a label: whitespace runs collapsed, ends stripped."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def find_label(labels: Sequence[str], *candidates: str) -> int | None:
+    """Index of the first label equal (case-insensitively) to one of ``candidates``."""
+    low = [lab.lower() for lab in labels]
+    for c in candidates:
+        if c.lower() in low:
+            return low.index(c.lower())
+    return None
