@@ -194,15 +194,15 @@ def as_number(
 def rounding_tolerance(terms: np.ndarray, total: float) -> float:
     """How far the sum of published figures may stray from their published total.
 
-    Figures printed as whole numbers are each off by at most 0.5, so a sum of
-    ``m`` of them and its rounded total can differ by up to ``(m + 1) / 2``.
-    Figures with decimals get a relative tolerance of 1e-6 of the magnitudes
-    involved (plus a small absolute slack).
+    Figures printed as whole numbers are each off by at most 0.5 (a printed 0
+    may be up to 0.49), so a sum of ``m`` of them and its rounded total can
+    differ by up to ``(m + 1) / 2``.  Figures with decimals get a relative
+    tolerance of 1e-6 of the magnitudes involved (plus a small absolute slack).
     """
     t = np.asarray(terms, dtype=float)
     nz = t[t != 0]
     if np.all(nz == np.round(nz)) and float(total) == round(float(total)):
-        return 0.5 * (nz.size + 1)
+        return 0.5 * (t.size + 1)
     scale = float(np.abs(nz).sum()) + abs(float(total))
     return 1e-6 * scale + 1e-6
 
