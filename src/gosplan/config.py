@@ -29,3 +29,25 @@ class Settings(BaseSettings):
         description="File holding the control commission's private key (sealed identities).",
     )
     echo_sql: bool = Field(False, description="Log every SQL statement (debugging).")
+    secret_key_path: str = Field(
+        "gosplan-session.key",
+        description="File holding the secret that signs web session cookies "
+        "(created with a random value on first use).",
+    )
+    economy: str = Field(
+        "default",
+        description="Economy source the web application plans for "
+        "(see `gosplan sources`; default: Brazil, IBGE).",
+    )
+    seed_demo: bool = Field(
+        True,
+        description="Seed a demonstration population into an empty store when the "
+        "web application starts.",
+    )
+    rate_limit_filing: int = Field(
+        10, description="Criticisms one client may file per minute (web)."
+    )
+    rate_limit_voting: int = Field(30, description="Votes one client may cast per minute (web).")
+    rate_limit_buying: int = Field(
+        120, description="Purchases one client may make per minute (web)."
+    )

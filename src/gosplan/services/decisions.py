@@ -1,0 +1,326 @@
+"""Decisions: proposals on plan priorities, discussion, votes, published tallies.
+
+Democratic centralism in code: free debate while a proposal is open for
+discussion, then a vote with a stated method and quorum, then an outcome that
+binds the next plan.
+
+Kinds of proposal and what an option's ``effect`` holds:
+
+``fund_split``     ``{"shares": {"health": 0.4, "education": 0.35, ...}}`` (sum to 1):
+                   how the social fund is split among purposes
+``sector_target``  ``{"product": NAME, "factor": 1.10}``: scale that product's target
+``working_week``   ``{"hours": 35.0}``: the working week the plan should aim for
+``other``          free text only, binds nothing in the plan
+
+Methods: ``approval`` (each voter approves any subset; most approvals wins)
+and ``schulze`` (each voter ranks every option; the Schulze/beat-path winner
+computed by ``pref_voting``).  Ties are broken by the lower option index and
+the tie is reported.
+
+The tally is a pure function of the ballots (:func:`tally`), and every ballot
+is published in the public log under a per-proposal pseudonym, so anyone can
+recompute the result (:func:`recompute_from_log`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gosplan.errors import StorageError, ValidationError
+from gosplan.storage.web import Ballot, Comment, Proposal, User, utcnow
+
+KINDS = ("fund_split", "sector_target", "working_week", "other")
+METHODS = ("approval", "schulze")
+FUNDS = ("health", "education", "care", "culture", "investment", "reserves", "administration")
+
+
+@dataclass(frozen=True)
+class Tally:
+    method: str
+    options: list[str]
+    ballots: int
+    quorum: int
+    quorum_met: bool
+    scores: list[float]  # approvals, or Schulze wins against other options
+    winner: int | None
+    tie: bool
+    pairwise: list[list[int]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method, "options": self.options, "ballots": self.ballots,
+            "quorum": self.quorum, "quorum_met": self.quorum_met, "scores": self.scores,
+            "winner": self.winner, "tie": self.tie, "pairwise": self.pairwise,
+        }
+
+
+def phase(p: Proposal, now: dt.datetime | None = None) -> str:
+    now = now or utcnow()
+    if p.closed_at is not None:
+        return "closed"
+    if now < p.discussion_until:
+        return "discussion"
+    if now < p.voting_until:
+        return "voting"
+    return "awaiting close"
+
+
+def _check_effect(kind: str, effect: Any, i: int) -> dict[str, Any]:
+    where = f"option {i}"
+    if kind == "other":
+        return {}
+    if not isinstance(effect, dict):
+        raise ValidationError(f"{where}: `effect` must be an object for a {kind} proposal.")
+    if kind == "fund_split":
+        shares = effect.get("shares")
+        if not isinstance(shares, dict) or not shares:
+            raise ValidationError(f"{where}: a fund_split effect needs `shares` by fund.")
+        bad = [k for k in shares if k not in FUNDS]
+        if bad:
+            raise ValidationError(f"{where}: unknown funds {bad}; known: {FUNDS}.")
+        vals = [float(v) for v in shares.values()]
+        if any(v < 0 for v in vals) or abs(sum(vals) - 1.0) > 1e-9:
+            raise ValidationError(f"{where}: fund shares must be >= 0 and sum to 1; "
+                                  f"they sum to {sum(vals):.6g}.")
+        return {"shares": {k: float(v) for k, v in shares.items()}}
+    if kind == "sector_target":
+        product, factor = effect.get("product"), effect.get("factor")
+        if not isinstance(product, str) or not product:
+            raise ValidationError(f"{where}: a sector_target effect needs `product`.")
+        try:
+            f = float(factor)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationError(f"{where}: `factor` must be a number; got {factor!r}.") from None
+        if not 0 < f <= 10:
+            raise ValidationError(f"{where}: `factor` must be in (0, 10]; got {f}.")
+        return {"product": product, "factor": f}
+    hours = effect.get("hours")
+    try:
+        h = float(hours)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where}: `hours` must be a number; got {hours!r}.") from None
+    if not 1 <= h <= 80:
+        raise ValidationError(f"{where}: a working week must be 1–80 hours; got {h}.")
+    return {"hours": h}
+
+
+def create_proposal(
+    session: Session,
+    author: User,
+    *,
+    title: str,
+    body: str,
+    kind: str,
+    options: Sequence[dict[str, Any]],
+    method: str = "approval",
+    quorum: int = 1,
+    discussion_until: dt.datetime,
+    voting_until: dt.datetime,
+    products: Sequence[str] | None = None,
+) -> Proposal:
+    """Validate and store a proposal; log it publicly."""
+    if author.role not in ("planner", "delegate", "worker", "commission"):
+        raise ValidationError(f"role {author.role!r} cannot make proposals.")
+    if not title.strip():
+        raise ValidationError("a proposal needs a title.")
+    if kind not in KINDS:
+        raise ValidationError(f"kind {kind!r} is not one of {KINDS}.")
+    if method not in METHODS:
+        raise ValidationError(f"method {method!r} is not one of {METHODS}.")
+    if len(options) < 2:
+        raise ValidationError("a proposal needs at least two options to choose between.")
+    if quorum < 1:
+        raise ValidationError(f"quorum must be at least 1 ballot; got {quorum}.")
+    if not discussion_until <= voting_until:
+        raise ValidationError("voting must end after discussion ends.")
+    clean = []
+    for i, opt in enumerate(options):
+        label = str(opt.get("label", "")).strip()
+        if not label:
+            raise ValidationError(f"option {i} needs a label.")
+        effect = _check_effect(kind, opt.get("effect"), i)
+        if kind == "sector_target" and products is not None and effect["product"] not in products:
+            raise ValidationError(
+                f"option {i}: unknown product {effect['product']!r} in the economy."
+            )
+        clean.append({"label": label, "effect": effect})
+    p = Proposal(title=title.strip(), body=body, kind=kind, options=clean, method=method,
+                 quorum=quorum, author_id=author.id, discussion_until=discussion_until,
+                 voting_until=voting_until)
+    session.add(p)
+    session.flush()
+    _log(session, "decision.proposed", {
+        "proposal": p.id, "title": p.title, "kind": kind, "options": clean, "method": method,
+        "quorum": quorum, "discussion_until": discussion_until.isoformat(),
+        "voting_until": voting_until.isoformat(),
+    })
+    return p
+
+
+def comment(session: Session, proposal: Proposal, author: User, body: str,
+            now: dt.datetime | None = None) -> Comment:
+    if not body.strip():
+        raise ValidationError("a comment cannot be empty.")
+    if phase(proposal, now) == "closed":
+        raise StorageError(f"proposal {proposal.id} is closed; discussion has ended.")
+    c = Comment(proposal_id=proposal.id, author_id=author.id, body=body.strip())
+    session.add(c)
+    session.flush()
+    return c
+
+
+def _validate_choice(p: Proposal, choice: Sequence[int]) -> list[int]:
+    k = len(p.options)
+    try:
+        ch = [int(c) for c in choice]
+    except (TypeError, ValueError):
+        raise ValidationError("a ballot must list option numbers.") from None
+    if any(c < 0 or c >= k for c in ch):
+        raise ValidationError(f"a ballot names an option outside 0..{k - 1}.")
+    if len(set(ch)) != len(ch):
+        raise ValidationError("a ballot names an option twice.")
+    if p.method == "schulze" and len(ch) != k:
+        raise ValidationError(f"a Schulze ballot must rank all {k} options; got {len(ch)}.")
+    if p.method == "approval" and not ch:
+        raise ValidationError("an approval ballot must approve at least one option.")
+    return ch
+
+
+def pseudonym(secret: bytes, proposal_id: int, voter_id: int) -> str:
+    """A per-proposal voter pseudonym: unlinkable across proposals without the secret."""
+    msg = f"{proposal_id}:{voter_id}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:16]
+
+
+def cast_vote(
+    session: Session,
+    proposal: Proposal,
+    voter: User,
+    choice: Sequence[int],
+    *,
+    secret: bytes,
+    now: dt.datetime | None = None,
+) -> Ballot:
+    """Cast one ballot; a second ballot by the same person is refused."""
+    ph = phase(proposal, now)
+    if ph != "voting":
+        raise StorageError(f"proposal {proposal.id} is not open for voting (it is in {ph}).")
+    ch = _validate_choice(proposal, choice)
+    exists = session.scalar(select(Ballot.id).where(
+        Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id))
+    if exists is not None:
+        raise StorageError(f"{voter.username} has already voted on proposal {proposal.id}.")
+    b = Ballot(proposal_id=proposal.id, voter_id=voter.id, choice=ch)
+    session.add(b)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise StorageError(
+            f"{voter.username} has already voted on proposal {proposal.id}."
+        ) from None
+    _log(session, "decision.ballot", {
+        "proposal": proposal.id, "voter": pseudonym(secret, proposal.id, voter.id),
+        "choice": ch,
+    })
+    return b
+
+
+def tally(method: str, options: Sequence[str], ballots: Sequence[Sequence[int]],
+          quorum: int) -> Tally:
+    """Count ballots.  Pure: the same ballots always give the same result."""
+    k = len(options)
+    n = len(ballots)
+    pairwise: list[list[int]] | None = None
+    if method == "approval":
+        scores = [0.0] * k
+        for b in ballots:
+            for c in b:
+                scores[c] += 1
+    else:
+        pairwise = [[0] * k for _ in range(k)]
+        for b in ballots:
+            pos = {c: r for r, c in enumerate(b)}
+            for i in range(k):
+                for j in range(k):
+                    if i != j and pos[i] < pos[j]:
+                        pairwise[i][j] += 1
+        winners = _schulze_winners(ballots, k)
+        scores = [float(sum(1 for j in range(k) if j != i and pairwise[i][j] > pairwise[j][i]))
+                  for i in range(k)]
+        best = max(scores) if scores else 0.0
+        scores = [s if i in winners else min(s, best - 0.5) for i, s in enumerate(scores)]
+    top = max(scores) if n else None
+    leaders = [i for i, s in enumerate(scores) if n and s == top]
+    winner = leaders[0] if leaders and n >= quorum else None
+    return Tally(method=method, options=list(options), ballots=n, quorum=quorum,
+                 quorum_met=n >= quorum, scores=scores, winner=winner, tie=len(leaders) > 1,
+                 pairwise=pairwise)
+
+
+def _schulze_winners(ballots: Sequence[Sequence[int]], k: int) -> set[int]:
+    if not ballots:
+        return set(range(k))
+    from pref_voting.margin_based_methods import beat_path
+    from pref_voting.profiles import Profile
+
+    prof = Profile([list(b) for b in ballots])
+    return set(int(w) for w in beat_path(prof))
+
+
+def close(session: Session, proposal: Proposal, *, now: dt.datetime | None = None) -> Tally:
+    """Close the vote once voting has ended; record and log the outcome."""
+    now = now or utcnow()
+    ph = phase(proposal, now)
+    if ph == "closed":
+        raise StorageError(f"proposal {proposal.id} is already closed.")
+    if ph != "awaiting close":
+        raise StorageError(f"proposal {proposal.id} cannot close during {ph}.")
+    ballots = session.scalars(select(Ballot.choice).where(
+        Ballot.proposal_id == proposal.id).order_by(Ballot.id)).all()
+    t = tally(proposal.method, [o["label"] for o in proposal.options], list(ballots),
+              proposal.quorum)
+    proposal.closed_at = now
+    adopted = proposal.options[t.winner] if t.winner is not None else None
+    proposal.outcome = {**t.to_dict(), "adopted": adopted}
+    _log(session, "decision.closed", {"proposal": proposal.id, **proposal.outcome})
+    return t
+
+
+def adopted_effects(session: Session) -> list[dict[str, Any]]:
+    """Adopted outcomes that bind the plan, oldest first (later ones override earlier)."""
+    rows = session.scalars(select(Proposal).where(Proposal.closed_at.is_not(None))
+                           .order_by(Proposal.closed_at, Proposal.id)).all()
+    out = []
+    for p in rows:
+        adopted = (p.outcome or {}).get("adopted")
+        if adopted and p.kind != "other":
+            out.append({"proposal": p.id, "title": p.title, "kind": p.kind,
+                        "option": adopted["label"], "effect": adopted["effect"]})
+    return out
+
+
+def recompute_from_log(entries: Sequence[dict[str, Any]], proposal_id: int) -> Tally:
+    """Recompute a proposal's tally from public-log payloads alone."""
+    proposed = [e for e in entries if e.get("kind") == "decision.proposed"
+                and e["payload"]["proposal"] == proposal_id]
+    if not proposed:
+        raise ValidationError(f"proposal {proposal_id} is not in the log.")
+    meta = proposed[0]["payload"]
+    ballots = [e["payload"]["choice"] for e in entries
+               if e.get("kind") == "decision.ballot" and e["payload"]["proposal"] == proposal_id]
+    return tally(meta["method"], [o["label"] for o in meta["options"]], ballots, meta["quorum"])
+
+
+def _log(session: Session, kind: str, payload: dict[str, Any]) -> None:
+    from gosplan.services import publiclog
+
+    publiclog.append(session, kind, payload)
