@@ -98,6 +98,8 @@ def purpose_bundles(
     for src, dst in _FROM_ECONOMY.items():
         out[dst] += fd[src].clip(lower=0.0).to_numpy()
     notes: list[str] = []
+    vals = out.to_numpy(copy=True)
+    col = {c: k for k, c in enumerate(out.columns)}
     explicit = dict(assign or {})
     for p, purpose in explicit.items():
         if p not in products:
@@ -124,11 +126,13 @@ def purpose_bundles(
         if set(shares) <= {"personal", "investment", "exports", "reserves", "other"}:
             continue
         # personal and social consumption of this product become the free fund(s)
-        moved = out.at[p, "personal"] + out.at[p, "social"]
-        out.at[p, "personal"] = 0.0
-        out.at[p, "social"] = 0.0
+        i = products.get_loc(p)
+        moved = float(vals[i, col["personal"]] + vals[i, col["social"]])
+        vals[i, col["personal"]] = 0.0
+        vals[i, col["social"]] = 0.0
         for purpose, share in shares.items():
-            out.at[p, purpose] += moved * share * ups.get(purpose, 1.0)
+            vals[i, col[purpose]] += moved * share * ups.get(purpose, 1.0)
+    out = pd.DataFrame(vals, index=out.index, columns=out.columns)
     if free:
         notes.append(f"free for all: {free} (uplift {ups}); taken out of personal consumption")
     if include is not None:
