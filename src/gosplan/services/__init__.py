@@ -1,0 +1,1 @@
+"""Services: the domain operations (accounts, fulfilment, public log, decisions …) over storage."""
