@@ -104,7 +104,7 @@ def consistency_proof(subtree: SubtreeHash, first: int, second: int) -> list[byt
 def verify_inclusion(
     index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
 ) -> bool:
-    """RFC 9162 §2.1.3.2: does ``proof`` show ``leaf`` at ``index`` in the tree ``root`` of ``size``?"""
+    """RFC 9162 §2.1.3.2: does ``proof`` put ``leaf`` at ``index`` of the tree ``root``?"""
     if not 0 <= index < size or len(leaf) != HASH_SIZE or len(root) != HASH_SIZE:
         return False
     if any(len(p) != HASH_SIZE for p in proof):
@@ -165,7 +165,9 @@ def verify_consistency(
     return fr == first_root and sr == second_root and sn == 0
 
 
-def complete_subtrees(index: int, leaf: bytes, left_sibling: SubtreeHash) -> list[tuple[int, int, bytes]]:
+def complete_subtrees(
+    index: int, leaf: bytes, left_sibling: SubtreeHash
+) -> list[tuple[int, int, bytes]]:
     """The complete subtrees that appending ``leaf`` at ``index`` closes.
 
     Returns ``[(level, position, hash), ...]`` starting with the leaf itself at
@@ -212,7 +214,8 @@ class MerkleTree:
         if h is None:
             if (index + 1) << level > len(self.leaves):
                 raise ValueError(f"subtree ({level}, {index}) is not complete yet")
-            h = node_hash(self.subtree(level - 1, 2 * index), self.subtree(level - 1, 2 * index + 1))
+            left = self.subtree(level - 1, 2 * index)
+            h = node_hash(left, self.subtree(level - 1, 2 * index + 1))
             self._memo[(level, index)] = h
         return h
 
