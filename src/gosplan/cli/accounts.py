@@ -1,0 +1,424 @@
+"""``gosplan accounts …``: labour-time accounts from the command line (thin over the service).
+
+Every command takes ``--db URL`` (default: ``GOSPLAN_DATABASE_URL`` or
+``sqlite:///gosplan.db``); the store is migrated to the newest schema first.
+Posting commands take ``--key``: an idempotency key (a fresh one is made and
+printed when omitted, so a retried command can reuse it and post only once).
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+from rich.table import Table
+
+from gosplan.cli._common import console, domain_errors
+from gosplan.config import Settings
+from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db(func: F) -> F:
+    return click.option("--db", "db", default=None, metavar="URL",
+                        help="Database URL (default: GOSPLAN_DATABASE_URL, "
+                             "else sqlite:///gosplan.db).")(func)
+
+
+def _key(func: F) -> F:
+    return click.option("--key", default=None,
+                        help="Idempotency key: the same key posts once (default: a new one, "
+                             "printed).")(func)
+
+
+def _store(db: str | None) -> Accounts:
+    return Accounts.open(db or Settings().database_url)
+
+
+def _new_key(key: str | None, what: str) -> str:
+    if key:
+        return key
+    made = f"cli-{what}-{uuid.uuid4().hex[:16]}"
+    console.print(f"[dim]idempotency key {made}[/dim]")
+    return made
+
+
+def _h(x: Decimal) -> str:
+    """Hours with thousands separators and no trailing zeros."""
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
+
+
+def _economy(source: str, year: int | None) -> Any:
+    from gosplan.readers.registry import open_source
+
+    return open_source(source, year=year)
+
+
+def _plan_deduction(economy: Any) -> Deduction:
+    """The deduction of the economy's current plan (its own final demand as targets)."""
+    from gosplan.planning.leontief import leontief_plan
+    from gosplan.planning.targets import purpose_bundles
+
+    plan = leontief_plan(economy, purpose_bundles(economy))
+    return Deduction.from_plan(plan)
+
+
+@click.group("accounts")
+def command() -> None:
+    """Labour-time accounts: hours in (less the social funds' deduction), goods out."""
+
+
+# --------------------------------------------------------------------------- accounts
+@command.command("open")
+@click.argument("kind", type=click.Choice(["person", "enterprise", "fund"]))
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--name", default="", help="Display name (with a single CODE).")
+@_db
+@domain_errors
+def open_cmd(kind: str, codes: tuple[str, ...], name: str, db: str | None) -> None:
+    """Open one or more accounts of KIND (fund codes are `fund:<name>`)."""
+    acc = _store(db)
+    for code in codes:
+        info = acc.open_account(code, kind, name if len(codes) == 1 else "")
+        console.print(f"opened {info.kind} account {info.code}")
+
+
+@command.command("list")
+@click.option("--kind", type=click.Choice(["person", "enterprise", "fund", "system"]))
+@_db
+@domain_errors
+def list_cmd(kind: str | None, db: str | None) -> None:
+    """Accounts and their balances (hours)."""
+    table = Table(title="labour-time accounts (hours)")
+    for col in ("account", "kind", "name"):
+        table.add_column(col)
+    table.add_column("balance", justify="right")
+    for a in _store(db).accounts(kind):
+        table.add_row(a.code, a.kind, a.name, _h(a.balance))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- periods
+@command.group("period")
+def period_group() -> None:
+    """Accounting periods and the deduction for social funds in force in each."""
+
+
+@period_group.command("open")
+@click.argument("code")
+@click.option("--source", default="default", show_default=True,
+              help="Economy whose current plan gives the deduction (see `gosplan sources`).")
+@click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
+@click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
+@click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
+              help="... and its split (repeatable), e.g. --share health=0.5.")
+@_db
+@domain_errors
+def period_open(code: str, source: str, year: int | None, rate: str | None,
+                shares: tuple[str, ...], db: str | None) -> None:
+    """Open period CODE with the deduction of the current plan (or one given)."""
+    if rate is not None:
+        parsed: dict[str, Decimal] = {}
+        for item in shares:
+            fund, sep, val = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r} is not FUND=SHARE", param_hint="--share")
+            parsed[fund.strip()] = Decimal(val.strip())
+        ded = Deduction(Decimal(rate), parsed, source="given on the command line")
+    else:
+        ded = _plan_deduction(_economy(source, year))
+    info = _store(db).open_period(code, ded)
+    console.print(f"opened period {info.code}: {info.deduction.describe()}")
+    if info.deduction.source:
+        console.print(f"[dim]source: {info.deduction.source}[/dim]")
+
+
+@period_group.command("close")
+@click.argument("code")
+@_db
+@domain_errors
+def period_close(code: str, db: str | None) -> None:
+    """Close period CODE (refused while recorded hours await approval)."""
+    info = _store(db).close_period(code)
+    totals = (info.summary or {}).get("totals_hours", {})
+    console.print(f"closed period {info.code}: " + ", ".join(
+        f"{k.replace('_', ' ')} {v} h" for k, v in totals.items()))
+
+
+@period_group.command("list")
+@_db
+@domain_errors
+def period_list(db: str | None) -> None:
+    """Periods, their status and deduction."""
+    for p in _store(db).periods():
+        console.print(f"{p.code}  {p.status:<6}  {p.deduction.describe()}")
+
+
+# --------------------------------------------------------------------------- work
+@command.command("record")
+@click.argument("enterprise")
+@click.option("--period", required=True, help="Period the hours were worked in.")
+@click.option("--person", default=None, help="The worker (with --hours).")
+@click.option("--hours", default=None, help="Hours worked (exact decimal, e.g. 37.5).")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False),
+              help="A workforce's hours: CSV with columns person,hours.")
+@_key
+@_db
+@domain_errors
+def record_cmd(enterprise: str, period: str, person: str | None, hours: str | None,
+               csv_path: str | None, key: str | None, db: str | None) -> None:
+    """ENTERPRISE records hours its members worked (credited once approved)."""
+    acc = _store(db)
+    if csv_path:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"person", "hours"} - set(reader.fieldnames or [])
+            if missing:
+                raise click.ClickException(
+                    f"{csv_path}: needs columns person,hours; missing {sorted(missing)}.")
+            rows = [(r["person"].strip(), r["hours"].strip()) for r in reader]
+        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"))
+        total = sum((r.hours for r in recs), Decimal(0))
+        console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
+                      f"in {period}; awaiting approval")
+        return
+    if person is None or hours is None:
+        raise click.UsageError("give --person and --hours, or --csv FILE")
+    rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"))
+    console.print(f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
+                  f"({rec.period}); {rec.status}" + (" (already recorded)" if rec.replayed else ""))
+
+
+@command.command("approve")
+@click.argument("enterprise")
+@click.option("--period", required=True)
+@click.option("--approver", default="", help="Who approves (kept with the approval).")
+@_key
+@_db
+@domain_errors
+def approve_cmd(enterprise: str, period: str, approver: str, key: str | None,
+                db: str | None) -> None:
+    """Approve ENTERPRISE's recorded hours: credit the workers and the social funds."""
+    p = _store(db).approve(enterprise, period, key=_new_key(key, "approve"), approver=approver)
+    console.print(f"transaction {p.transaction_id}: {p.memo}")
+    for code, amount in p.postings.items():
+        console.print(f"  {code:<30} {_h(amount):>16} h")
+
+
+# --------------------------------------------------------------------------- goods
+@command.group("catalogue", invoke_without_command=True)
+@_db
+@click.pass_context
+@domain_errors
+def catalogue_group(ctx: click.Context, db: str | None) -> None:
+    """Consumer goods priced in hours (labour value × price/value ratio)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    cat = _store(db).catalogue()
+    table = Table(title="catalogue (prices in hours)")
+    for col in ("good", "unit", "value", "ratio", "price", "stock"):
+        table.add_column(col, justify="left" if col in ("good", "unit") else "right")
+    for code, g in cat.iterrows():
+        table.add_row(str(code), str(g["unit"]), f"{g['labour_value']}", f"{g['ratio']}",
+                      _h(g["price"]), f"{g['stock']:,}")
+    console.print(table)
+
+
+@catalogue_group.command("load")
+@click.option("--source", default="default", show_default=True,
+              help="Economy whose products with personal consumption become goods.")
+@click.option("--year", type=int, default=None)
+@click.option("--personal-hours", type=float, required=True,
+              help="Hours persons will be able to spend: stocks are sized to match.")
+@_db
+@domain_errors
+def catalogue_load(source: str, year: int | None, personal_hours: float, db: str | None) -> None:
+    """List the consumer goods of an economy, priced at their labour values."""
+    specs = catalogue_from_economy(_economy(source, year), personal_hours=personal_hours)
+    goods = _store(db).add_goods(specs, reason=f"listed from {source} at labour value")
+    console.print(f"listed {len(goods)} goods from {source}")
+
+
+@catalogue_group.command("add")
+@click.argument("code")
+@click.argument("labour_value")
+@click.option("--name", default="")
+@click.option("--unit", default="unit", show_default=True)
+@click.option("--product", default=None, help="The economy's product it belongs to.")
+@click.option("--stock", type=int, default=0, show_default=True)
+@_db
+@domain_errors
+def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: str | None,
+                  stock: int, db: str | None) -> None:
+    """Add good CODE with LABOUR_VALUE hours per unit."""
+    g = _store(db).add_good(code, name or code, labour_value, unit=unit, product=product,
+                            stock=stock)
+    console.print(f"listed {g.code}: {_h(g.price)} h per {g.unit}, stock {g.stock}")
+
+
+@catalogue_group.command("price")
+@click.argument("code")
+@click.option("--ratio", default=None, help="New price/value ratio.")
+@click.option("--labour-value", default=None, help="New labour value (hours per unit).")
+@click.option("--reason", required=True, help="Why (kept and published).")
+@_db
+@domain_errors
+def catalogue_price(code: str, ratio: str | None, labour_value: str | None, reason: str,
+                    db: str | None) -> None:
+    """Change a good's price/value ratio or labour value."""
+    g = _store(db).reprice(code, ratio=ratio, labour_value=labour_value, reason=reason)
+    console.print(f"{g.code}: ratio {g.ratio}, price {_h(g.price)} h per {g.unit}")
+
+
+@command.command("deliver")
+@click.argument("good")
+@click.argument("quantity", type=int)
+@_key
+@_db
+@domain_errors
+def deliver_cmd(good: str, quantity: int, key: str | None, db: str | None) -> None:
+    """QUANTITY units of GOOD reach the shops."""
+    g = _store(db).deliver(good, quantity, key=_new_key(key, "deliver"))
+    console.print(f"{g.code}: stock {g.stock}")
+
+
+@command.command("buy")
+@click.argument("person")
+@click.argument("good")
+@click.argument("quantity", type=int, default=1)
+@_key
+@_db
+@domain_errors
+def buy_cmd(person: str, good: str, quantity: int, key: str | None, db: str | None) -> None:
+    """PERSON buys QUANTITY of GOOD: the hours are cancelled, the stock falls."""
+    acc = _store(db)
+    p = acc.buy(person, good, quantity, key=_new_key(key, "buy"))
+    console.print(f"{p.person} bought {p.quantity} × {p.good} for {_h(p.cost)} h "
+                  f"(transaction {p.transaction_id})" + (" (already bought)" if p.replayed
+                                                         else ""))
+    console.print(f"balance {_h(acc.balance(person))} h")
+
+
+@command.command("reverse")
+@click.argument("transaction", type=int)
+@click.option("--reason", required=True, help="Why (kept for good).")
+@_key
+@_db
+@domain_errors
+def reverse_cmd(transaction: int, reason: str, key: str | None, db: str | None) -> None:
+    """Correct a mistake: post a transaction reversing TRANSACTION."""
+    p = _store(db).reverse(transaction, reason=reason, key=_new_key(key, "reverse"))
+    console.print(f"transaction {p.transaction_id}: {p.memo}")
+
+
+# --------------------------------------------------------------------------- reports
+@command.command("statement")
+@click.argument("code")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Write the statement as CSV ('-' for standard output).")
+@_db
+@domain_errors
+def statement_cmd(code: str, csv_path: str | None, db: str | None) -> None:
+    """The statement of account CODE, with the deduction in force on each line."""
+    st = _store(db).statement(code)
+    if csv_path == "-":
+        click.echo(st.to_csv(), nl=False)
+        return
+    if csv_path:
+        Path(csv_path).write_text(st.to_csv(), encoding="utf-8")
+        console.print(f"wrote {csv_path}")
+    table = Table(title=f"{st.account.kind} account {st.account.code} (hours)")
+    for col in ("tx", "posted", "period", "kind", "memo", "amount", "balance"):
+        table.add_column(col, justify="right" if col in ("tx", "amount", "balance") else "left")
+    for ln in st.lines:
+        table.add_row(str(ln.transaction_id), ln.posted_at, ln.period or "", ln.kind, ln.memo,
+                      _h(ln.amount), _h(ln.balance))
+    console.print(table)
+    console.print(f"balance: {_h(st.account.balance)} h")
+    for period, ded in st.deductions.items():
+        console.print(f"period {period}: {ded.describe()}")
+
+
+@command.command("feedback")
+@click.argument("period")
+@click.option("--source", default=None,
+              help="Economy whose next plan's personal-consumption targets to adjust.")
+@click.option("--year", type=int, default=None)
+@click.option("--elasticity", type=float, default=1.0, show_default=True,
+              help="Assumed price elasticity of demand.")
+@click.option("--sell-through", type=float, default=0.9, show_default=True,
+              help="Share of the available stock the plan means to sell.")
+@click.option("--max-step", type=float, default=0.25, show_default=True,
+              help="Largest change of a ratio in one period (0.25 = ±25 %).")
+@click.option("--apply", "apply_prices", is_flag=True,
+              help="Set each good's ratio to its clearing ratio (published).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Write the per-good report (and targets, with --source) as CSV.")
+@_db
+@domain_errors
+def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: float,
+                 sell_through: float, max_step: float, apply_prices: bool,
+                 csv_path: str | None, db: str | None) -> None:
+    """Sales against stock per good in PERIOD; clearing ratios; next plan's targets."""
+    acc = _store(db)
+    rep = acc.feedback(period, elasticity=elasticity, target_sell_through=sell_through,
+                       max_step=max_step)
+    tab = rep.table
+    table = Table(title=f"feedback from period {period} (elasticity {elasticity:g}, "
+                        f"sell-through goal {sell_through:.0%})")
+    for col in ("good", "available", "sold", "sell-through", "ratio", "clearing", "target ×"):
+        table.add_column(col, justify="left" if col == "good" else "right")
+    for code, r in tab.iterrows():
+        table.add_row(str(code), f"{r['available']:,}", f"{r['sold']:,}",
+                      "" if pd.isna(r["sell_through"]) else f"{r['sell_through']:.0%}",
+                      f"{r['ratio']:.4g}",
+                      f"{r['clearing_ratio']:.4g}" + ("+" if r["censored"] else ""),
+                      f"{r['target_factor']:.3f}")
+    console.print(table)
+    console.print("[dim]+ sold out: demand was at least this (censored)[/dim]")
+    out = tab.copy()
+    if source:
+        economy = _economy(source, year)
+        current = economy.final_demand_by_purpose()["personal"].clip(lower=0.0)
+        nxt = rep.next_targets(current)
+        changed = (nxt - current).abs() > 1e-12 * current.abs().max()
+        t2 = Table(title=f"next plan: personal-consumption targets of {economy.name} "
+                         f"({economy.money_unit or economy.output_unit})")
+        for col in ("product", "current", "next", "change"):
+            t2.add_column(col, justify="left" if col == "product" else "right")
+        for prod in current.index[changed.to_numpy()]:
+            c, n = float(current[prod]), float(nxt[prod])
+            t2.add_row(str(prod), f"{c:,.6g}", f"{n:,.6g}", f"{(n / c - 1):+.1%}" if c else "")
+        console.print(t2)
+        console.print(f"total personal consumption: {current.sum():,.6g} → {nxt.sum():,.6g}")
+        out = pd.DataFrame({"current_target": current, "next_target": nxt})
+        out.index.name = "product"
+        if csv_path:
+            tab.to_csv(Path(csv_path).with_suffix(".goods.csv"))
+    if csv_path:
+        out.to_csv(csv_path)
+        console.print(f"wrote {csv_path}")
+    if apply_prices:
+        changed_goods = acc.apply_feedback(rep)
+        console.print(f"set the clearing ratio of {len(changed_goods)} good(s)")
+
+
+@command.command("check")
+@_db
+@domain_errors
+def check_cmd(db: str | None) -> None:
+    """Check the ledger: every transaction sums to zero, caches equal their sums."""
+    problems = _store(db).check_integrity()
+    if problems:
+        for p in problems:
+            console.print(f"[red]{p}[/red]")
+        raise click.ClickException(f"{len(problems)} problem(s) in the ledger")
+    console.print("ledger consistent: every transaction sums to zero; balances and stocks "
+                  "equal their postings and moves")
