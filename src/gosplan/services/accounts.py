@@ -237,8 +237,14 @@ class Deduction:
                     f"{k}={float(v):.6g}" for k, v in items.items())
             except (AttributeError, TypeError, ValueError):
                 pass
+        raw = {str(k): float(v) for k, v in dict(shares).items()}
+        dropped = sorted(k for k, v in raw.items() if not v > 0)
+        kept = {k: v for k, v in raw.items() if v > 0}
+        total = sum(kept.values())
+        if dropped:
+            note += f"; purposes with no positive labour left out: {', '.join(dropped)}"
         return cls(Decimal(repr(float(rate))),
-                   {str(k): Decimal(repr(float(v))) for k, v in dict(shares).items()},
+                   _exact_shares({k: v / total for k, v in kept.items()}) if total else {},
                    source=note)
 
     @classmethod
@@ -552,7 +558,7 @@ def catalogue_from_economy(
     *,
     personal_hours: float,
     values: Any = None,
-    hours_per_person_year: float = 1800.0,
+    hours_per_labour_unit: float | None = None,
 ) -> list[GoodSpec]:
     """Consumer goods for the catalogue: one per product with personal final demand.
 
@@ -561,17 +567,22 @@ def catalogue_from_economy(
     0.3 and 3 hours); its labour value is the product's labour value per unit.
     Stocks share ``personal_hours`` (the hours persons will be able to spend)
     in proportion to personal consumption, rounded down to whole units.
-    Labour counted in persons is converted with ``hours_per_person_year``;
-    labour known only as wages is refused (wages are not hours).
+    Labour is converted to hours with ``hours_per_labour_unit`` (default: the
+    planning module's :func:`~gosplan.planning.targets.hours_per_labour_unit`,
+    which counts a job as 1,800 hours a year); labour known only as wages is
+    refused unless that factor is given (wages are not hours).
     """
     from gosplan.core.values import labour_values
 
-    kind = getattr(economy, "labour_kind", "hours")
-    if kind == "wages":
-        raise AccountsInputError(
-            f"catalogue_from_economy: economy {economy.name!r} measures labour as "
-            f"{economy.labour_unit!r} (wages), not hours; goods cannot be priced in hours.")
-    per = hours_per_person_year if kind == "persons" else 1.0
+    if hours_per_labour_unit is None:
+        if getattr(economy, "labour_kind", "hours") == "wages":
+            raise AccountsInputError(
+                f"catalogue_from_economy: economy {economy.name!r} measures labour as "
+                f"{economy.labour_unit!r} (wages), not hours; give `hours_per_labour_unit`.")
+        from gosplan.planning.targets import hours_per_labour_unit as _hpu
+
+        hours_per_labour_unit = _hpu(economy)
+    per = float(hours_per_labour_unit)
     if values is None:
         values = labour_values(economy)
     v = values.values.astype(float) * per
