@@ -1,0 +1,629 @@
+"""Multi-year plans with investment in capacity, solved as one sparse LP (HiGHS).
+
+The model (years ``t = 0 … T-1``, products ``j``)
+-------------------------------------------------
+Each sector produces on **old capacity** (what exists at the start) and on
+**modern capacity** (built during the plan):
+
+* output ``xo_t + xn_t``; old output is capped by the initial capacity
+  ``C0 = output / utilisation`` worn down by depreciation:
+  ``xo_t <= C0 (1 - δ)^t``;
+* modern capacity ``K`` starts at zero and grows by new capacity ``g_t``
+  built in year ``t`` and usable from ``t + 1``:
+  ``K_{t+1} = (1 - δ) K_t + g_t``, ``xn_t <= K_t``;
+* building a unit of capacity in sector ``j`` takes capital goods
+  ``B[:, j]`` — the economy's capital coefficients (``Economy.capital``), or,
+  when the table has none, a stated capital–output ratio ``κ_j`` times the
+  composition ``s`` of the table's investment column, ``B = s κᵀ``, entered
+  as one aggregate investment variable per year so that no column is dense;
+* balance: ``(I - A)(xo_t + xn_t) - B g_t >= y_t``, where ``y_t`` is the sum
+  of the target bundles of year ``t`` (each purpose grows at its own rate);
+  investment is endogenous, so an ``investment`` purpose is not a target;
+* **productivity growth is embodied**: modern capacity uses the best-practice
+  technique, whose direct labour per unit is ``(1 - π)`` times today's
+  (``π = modern_labour_saving``).  As old capacity wears out and is replaced,
+  and as growth is met by new capacity, average labour per unit falls — so
+  the working week falls where, and as fast as, investment renews the stock;
+* labour ``l·xo_t + (1-π) l·xn_t`` (optionally capped per year by a maximum
+  working week);
+* optionally balanced trade: imports ``m·(xo_t + xn_t) <=`` exports ``e_t``;
+* terminal condition: capacity left at the end supports one more year of
+  growth, ``C0 (1-δ)^T + K_T >= (1 + g) (xo_{T-1} + xn_{T-1})``, so the plan
+  does not stop investing because the horizon ends.
+
+The objective minimises the sum over years of hours per able-bodied person
+(total labour when no population is given).  Receding-horizon mode re-plans
+every year with the next ``horizon`` years in view and carries out only the
+first year (Hagberg & Zachariah's scheme).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gosplan.core.economy import Economy
+from gosplan.core.linsolve import solve_leontief
+from gosplan.core.result import STATUS_MESSAGES, Status
+from gosplan.errors import Infeasible, NotConverged, Unbounded, ValidationError
+from gosplan.planning.highs import INF, solve_lp
+from gosplan.planning.leontief import deduction_shares as _deduction_shares
+from gosplan.planning.problem import bundles_frame, closest
+from gosplan.planning.targets import hours_per_labour_unit as _hours_per_unit
+
+LP_METHODS = ("lp", "simplex", "ipm", "pdlp")
+
+
+@dataclass(frozen=True)
+class MultiYearPlanResult:
+    """A plan over several years.  Tables are indexed by product (rows) and year (columns).
+
+    ``working_week`` (Series by year) is hours per able-bodied person per
+    week; ``labour_by_purpose_table`` (purposes × years) is in hours per year
+    and ``labour_by_purpose`` is its first year (what the labour-time
+    accounts deduct for social funds).
+    """
+
+    status: Status
+    message: str
+    method: str
+    mode: str
+    years: list[int]
+    gross_output: pd.DataFrame
+    output_old: pd.DataFrame
+    output_modern: pd.DataFrame
+    new_capacity: pd.DataFrame
+    modern_capacity: pd.DataFrame
+    targets: pd.DataFrame  # purposes × years (totals)
+    target_bundles: dict[int, pd.DataFrame]
+    net_output: pd.DataFrame
+    labour: pd.Series  # economy labour unit, by year
+    labour_hours: pd.Series
+    working_week: pd.Series | None
+    able_bodied: pd.Series | None
+    labour_by_purpose_table: pd.DataFrame
+    shadow_prices: pd.DataFrame  # labour (economy unit) per unit of product, by year
+    objective: float
+    nit: int
+    seconds: float
+    labour_unit: str
+    assumptions: dict[str, Any] = field(default_factory=dict)
+    backend_status: int | None = None
+    backend_message: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.OPTIMAL
+
+    @property
+    def labour_by_purpose(self) -> pd.Series:
+        """Hours a year by purpose in the first plan year."""
+        s = self.labour_by_purpose_table.iloc[:, 0].copy()
+        s.name = "labour (hours per year)"
+        return s
+
+    def deduction_shares(self, year: int | None = None) -> tuple[float, pd.Series]:
+        """``(rate, shares)`` of the deduction for social funds in ``year`` (default first)."""
+        col = self.years[0] if year is None else year
+        if col not in self.labour_by_purpose_table.columns:
+            raise ValidationError(f"deduction_shares: no year {col}; the plan has {self.years}.")
+        return _deduction_shares(self.labour_by_purpose_table[col])
+
+    def raise_for_status(self) -> MultiYearPlanResult:
+        if self.success:
+            return self
+        text = self.message or STATUS_MESSAGES[self.status]
+        if self.status == Status.INFEASIBLE:
+            raise Infeasible(text)
+        if self.status == Status.UNBOUNDED:
+            raise Unbounded(text)
+        raise NotConverged(text, nit=self.nit)
+
+    def by_year(self) -> pd.DataFrame:
+        """One row per year: labour, working week, investment, modern share."""
+        df = pd.DataFrame({
+            "labour": self.labour,
+            "labour_hours": self.labour_hours,
+            "new_capacity": self.new_capacity.sum(axis=0),
+            "modern_share": self.output_modern.sum(axis=0) / self.gross_output.sum(axis=0),
+        })
+        if self.working_week is not None:
+            df["working_week"] = self.working_week
+        df.index.name = "year"
+        return df
+
+    def summary(self) -> str:
+        lines = [f"{self.mode} plan over {len(self.years)} years ({self.method}): "
+                 f"{self.message}"]
+        if self.success and self.working_week is not None:
+            ww = ", ".join(f"{y}: {w:.2f} h" for y, w in self.working_week.items())
+            lines.append(f"working week per able-bodied person: {ww}")
+        if self.success:
+            rate, _ = self.deduction_shares()
+            lines.append(f"deduction for social funds (first year): {rate:.1%} of all labour")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Model:
+    A: Any
+    labour: np.ndarray
+    products: pd.Index
+    C0: np.ndarray
+    delta: np.ndarray
+    B: Any | None  # capital goods per unit of new capacity (n × n), or None
+    kappa: np.ndarray | None  # capital-output ratio per sector (aggregate form)
+    s: np.ndarray | None  # composition of investment
+    pi: float
+    bundles: pd.DataFrame
+    growth: dict[str, float]
+    imports: np.ndarray | None
+    able: np.ndarray | None  # able-bodied people for year offsets 0..
+    max_labour: np.ndarray | None
+    terminal_growth: float
+    hpu: float
+    weeks: float
+
+    def targets(self, t: int) -> pd.DataFrame:
+        g = np.array([(1.0 + self.growth.get(str(p), 0.0)) ** t for p in self.bundles.columns])
+        return self.bundles * g
+
+
+def _build_model(
+    economy: Economy,
+    targets: Any,
+    *,
+    years: int,
+    growth: float | Mapping[str, float],
+    population: float | None,
+    population_growth: float,
+    participation: float,
+    weeks_per_year: float,
+    hours_per_labour_unit: float | None,
+    hours_per_job: float,
+    capital_output_ratio: float | None,
+    depreciation: float | None,
+    utilisation: float,
+    modern_labour_saving: float,
+    terminal_growth: float | None,
+    max_week: float | None,
+    balanced_trade: bool,
+) -> tuple[_Model, dict[str, Any]]:
+    caller = "multi_year_plan"
+    if years < 1:
+        raise ValidationError(f"{caller}: years must be >= 1; got {years}.")
+    if not 0 < utilisation <= 1:
+        raise ValidationError(f"{caller}: utilisation must be in (0, 1]; got {utilisation}.")
+    if not 0 <= modern_labour_saving < 1:
+        raise ValidationError(
+            f"{caller}: modern_labour_saving must be in [0, 1); got {modern_labour_saving}."
+        )
+    bundles = bundles_frame(economy, targets)
+    notes: list[str] = list(bundles.attrs.get("notes", []))
+    if "investment" in bundles.columns:
+        bundles = bundles.drop(columns="investment")
+        notes.append("the 'investment' purpose is endogenous (capacity built by the plan), not "
+                     "a target")
+    if isinstance(growth, Mapping):
+        gr = {str(k): float(v) for k, v in growth.items()}
+        for k in gr:
+            if k not in bundles.columns:
+                raise ValidationError(
+                    f"{caller}: growth given for purpose {k!r}, which has no target bundle; "
+                    f"purposes are {list(bundles.columns)}.{closest(k, bundles.columns)}"
+                )
+    else:
+        gr = {str(p): float(growth) for p in bundles.columns}
+    n = economy.n
+    x0 = economy.output
+    if x0 is None:
+        fd = economy.final_demand
+        if fd is None:
+            raise ValidationError(
+                f"{caller}: the economy has neither gross output nor final demand, so its "
+                "initial capacity is unknown."
+            )
+        res = solve_leontief(economy.A, fd.sum(axis=1).clip(lower=0).to_numpy(), rtol=1e-10)
+        x0 = np.asarray(res.x)
+        notes.append("initial output: the Leontief output of the table's final demand")
+    C0 = np.asarray(x0, dtype=float) / utilisation
+    assumptions: dict[str, Any] = {"utilisation": utilisation,
+                                   "modern_labour_saving": modern_labour_saving}
+    # capital
+    B = None
+    kappa = None
+    s = None
+    if economy.capital is not None:
+        B = sp.csc_array(economy.capital)
+        assumptions["capital"] = "capital coefficients of the table (Economy.capital)"
+    else:
+        if economy.capital_stock is not None and economy.output is not None and \
+                capital_output_ratio is None:
+            kappa = economy.capital_stock / np.maximum(economy.output, 1e-300)
+            assumptions["capital"] = ("capital-output ratio per sector from the table's capital "
+                                      "stock (Economy.capital_stock / output)")
+        else:
+            k = 1.5 if capital_output_ratio is None else float(capital_output_ratio)
+            if not k > 0:
+                raise ValidationError(f"{caller}: capital_output_ratio must be > 0; got {k}.")
+            kappa = np.full(n, k)
+            assumptions["capital"] = f"stated capital-output ratio {k:g} (the table has none)"
+        inv = None
+        if economy.final_demand is not None:
+            inv = economy.final_demand_by_purpose()["investment"].clip(lower=0).to_numpy()
+        if inv is None or inv.sum() <= 0:
+            raise ValidationError(
+                f"{caller}: the economy has no capital coefficients and no investment column "
+                "whose composition could stand for the capital goods; give Economy.capital."
+            )
+        s = inv / inv.sum()
+    if depreciation is not None:
+        if not 0 <= depreciation < 1:
+            raise ValidationError(f"{caller}: depreciation must be in [0, 1); got {depreciation}.")
+        delta = np.full(n, float(depreciation))
+        assumptions["depreciation"] = f"stated {depreciation:g} a year"
+    elif B is not None and economy.depreciation is not None:
+        tot = np.asarray(B.sum(axis=0)).ravel()
+        delta = np.where(tot > 0, (economy.depreciation @ B) / np.maximum(tot, 1e-300), 0.045)
+        assumptions["depreciation"] = "capital-weighted depreciation rates of the table"
+    else:
+        delta = np.full(n, 0.045)
+        assumptions["depreciation"] = "0.045 a year (assumed; the table has no rates)"
+    hpu = (hours_per_labour_unit if hours_per_labour_unit is not None
+           else _hours_per_unit(economy, hours_per_job=hours_per_job))
+    able = None
+    max_labour = None
+    if population is not None:
+        if not population > 0:
+            raise ValidationError(f"{caller}: population must be > 0; got {population}.")
+        if not 0 < participation <= 1:
+            raise ValidationError(
+                f"{caller}: participation must be in (0, 1]; got {participation}."
+            )
+        horizon = years + 64  # room for receding windows
+        able = population * participation * (1 + population_growth) ** np.arange(horizon)
+        if max_week is not None:
+            max_labour = able * weeks_per_year * max_week / hpu
+    elif max_week is not None:
+        raise ValidationError(f"{caller}: max_week needs a population.")
+    imports = None
+    if balanced_trade:
+        if economy.imports is None:
+            raise ValidationError(
+                f"{caller}: balanced_trade needs the economy's imported inputs (imports)."
+            )
+        if "exports" not in bundles.columns:
+            raise ValidationError(f"{caller}: balanced_trade needs an 'exports' target bundle.")
+        imports = economy.imports_per_unit
+    tg = terminal_growth if terminal_growth is not None else float(np.mean(list(gr.values()))) \
+        if gr else 0.0
+    assumptions.update({"growth": gr, "terminal_growth": tg, "notes": notes,
+                        "hours_per_labour_unit": hpu, "weeks_per_year": weeks_per_year})
+    return _Model(
+        A=sp.csc_array(economy.A), labour=economy.labour.copy(), products=economy.products,
+        C0=C0, delta=delta, B=B, kappa=kappa, s=s, pi=float(modern_labour_saving),
+        bundles=bundles, growth=gr, imports=imports, able=able, max_labour=max_labour,
+        terminal_growth=float(tg), hpu=float(hpu), weeks=float(weeks_per_year),
+    ), assumptions
+
+
+@dataclass
+class _Window:
+    xo: np.ndarray  # years × n
+    xn: np.ndarray
+    g: np.ndarray
+    K: np.ndarray  # capacity at the start of each year (years × n)
+    duals: np.ndarray  # balance-row duals (years × n)
+    status: Status
+    message: str
+    objective: float
+    nit: int
+    backend_status: int
+    backend_message: str
+
+
+def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
+                  time_limit: float | None) -> _Window:
+    """The LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``."""
+    n = m.A.shape[0]
+    agg = m.B is None
+    per = 4 * n + (1 if agg else 0)  # xo, xn, g, K_{t+1}, [I]
+    ncol = per * T
+    I_n = sp.identity(n, format="csc")
+    ImA = sp.csc_array(I_n - m.A)
+    cols_lo = np.zeros(ncol)
+    cols_hi = np.full(ncol, INF)
+    cost = np.zeros(ncol)
+    rows: list[Any] = []
+    rlo: list[np.ndarray] = []
+    rhi: list[np.ndarray] = []
+
+    def off(t: int, k: int) -> int:
+        return per * t + k * n
+
+    def row_block(entries: list[tuple[int, Any]], nrows: int) -> Any:
+        """Sparse rows with blocks placed at column offsets."""
+        mats = []
+        for start, M in entries:
+            M = sp.coo_array(M)
+            mats.append((M.row, M.col + start, M.data))
+        r = np.concatenate([a for a, _, _ in mats])
+        c = np.concatenate([b for _, b, _ in mats])
+        v = np.concatenate([d for _, _, d in mats])
+        return sp.csr_array((v, (r, c)), shape=(nrows, ncol))
+
+    lab_new = (1.0 - m.pi) * m.labour
+    for t in range(T):
+        yr = t0 + t
+        w = 1.0 / m.able[yr] if m.able is not None else 1.0
+        cost[off(t, 0): off(t, 0) + n] = w * m.labour
+        cost[off(t, 1): off(t, 1) + n] = w * lab_new
+        cols_hi[off(t, 0): off(t, 0) + n] = m.C0 * (1.0 - m.delta) ** yr
+        if t == 0:
+            cols_hi[off(t, 1): off(t, 1) + n] = K0
+        y = m.targets(yr).sum(axis=1).to_numpy()
+        # balance: (I-A)(xo+xn) - B g [- s I] >= y
+        ent: list[tuple[int, Any]] = [(off(t, 0), ImA), (off(t, 1), ImA)]
+        if agg:
+            ent.append((per * t + 4 * n, sp.csc_array(-m.s[:, None])))
+        else:
+            ent.append((off(t, 2), -m.B))
+        rows.append(row_block(ent, n))
+        rlo.append(y)
+        rhi.append(np.full(n, INF))
+        if agg:
+            # I_t - kappa . g_t = 0
+            rows.append(row_block([(per * t + 4 * n, sp.csc_array(np.ones((1, 1)))),
+                                   (off(t, 2), sp.csc_array(-m.kappa[None, :]))], 1))
+            rlo.append(np.zeros(1))
+            rhi.append(np.zeros(1))
+        # K_{t+1} - (1-δ) K_t - g_t = 0  (K_t constant K0 when t == 0)
+        ent = [(off(t, 3), I_n), (off(t, 2), -I_n)]
+        if t > 0:
+            ent.append((off(t - 1, 3), sp.diags_array(-(1.0 - m.delta))))
+            rhs = np.zeros(n)
+        else:
+            rhs = (1.0 - m.delta) * K0
+        rows.append(row_block(ent, n))
+        rlo.append(rhs)
+        rhi.append(rhs)
+        # xn_t <= K_t  (t > 0)
+        if t > 0:
+            rows.append(row_block([(off(t, 1), I_n), (off(t - 1, 3), -I_n)], n))
+            rlo.append(np.full(n, -INF))
+            rhi.append(np.zeros(n))
+        if m.max_labour is not None:
+            rows.append(row_block([(off(t, 0), sp.csc_array(m.labour[None, :])),
+                                   (off(t, 1), sp.csc_array(lab_new[None, :]))], 1))
+            rlo.append(np.array([-INF]))
+            rhi.append(np.array([m.max_labour[yr]]))
+        if m.imports is not None:
+            e = float(m.targets(yr)["exports"].sum())
+            rows.append(row_block([(off(t, 0), sp.csc_array(m.imports[None, :])),
+                                   (off(t, 1), sp.csc_array(m.imports[None, :]))], 1))
+            rlo.append(np.array([-INF]))
+            rhi.append(np.array([e]))
+    # terminal: K_T - (1+g)(xo+xn)_{T-1} >= -C0 (1-δ)^{t0+T}
+    last = T - 1
+    rows.append(row_block([(off(last, 3), I_n),
+                           (off(last, 0), -(1 + m.terminal_growth) * I_n),
+                           (off(last, 1), -(1 + m.terminal_growth) * I_n)], n))
+    rlo.append(-m.C0 * (1.0 - m.delta) ** (t0 + T))
+    rhi.append(np.full(n, INF))
+    A = sp.vstack(rows, format="csc")
+    sol = solve_lp(cost, A, np.concatenate(rlo), np.concatenate(rhi), cols_lo, cols_hi,
+                   method=method, time_limit=time_limit)
+    x = np.maximum(sol.x, 0.0) if sol.status == Status.OPTIMAL else sol.x
+    xo = np.stack([x[off(t, 0): off(t, 0) + n] for t in range(T)])
+    xn = np.stack([x[off(t, 1): off(t, 1) + n] for t in range(T)])
+    g = np.stack([x[off(t, 2): off(t, 2) + n] for t in range(T)])
+    Kend = np.stack([x[off(t, 3): off(t, 3) + n] for t in range(T)])
+    K = np.vstack([K0[None, :], Kend[:-1]])
+    # balance rows are the first n rows of each year's group; find their positions
+    duals = np.full((T, n), np.nan)
+    if sol.dual_valid:
+        pos = 0
+        for t in range(T):
+            # the objective weighs year t by 1 / able-bodied: back to labour units
+            duals[t] = sol.row_dual[pos:pos + n] * (m.able[t0 + t] if m.able is not None else 1.0)
+            pos += n + (1 if agg else 0) + n + (n if t > 0 else 0)
+            pos += (1 if m.max_labour is not None else 0) + (1 if m.imports is not None else 0)
+    return _Window(xo=xo, xn=xn, g=g, K=K, duals=duals, status=sol.status, message=sol.message,
+                   objective=sol.objective, nit=sol.nit, backend_status=sol.backend_status,
+                   backend_message=sol.backend_message)
+
+
+def _assemble(m: _Model, w: _Window, *, years: list[int], t0s: list[int], method: str,
+              mode: str, seconds: float, assumptions: dict[str, Any], labour_unit: str,
+              message: str | None = None) -> MultiYearPlanResult:
+    n = len(m.products)
+    cols = pd.Index(years, name="year")
+
+    def frame(a: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(a.T, index=m.products, columns=cols)
+
+    x = w.xo + w.xn
+    net = np.stack([x[t] - m.A @ x[t] for t in range(len(years))])
+    labour = np.array([m.labour @ w.xo[t] + (1 - m.pi) * (m.labour @ w.xn[t])
+                       for t in range(len(years))])
+    bundles = {y: m.targets(t) for y, t in zip(years, t0s, strict=True)}
+    purposes = list(m.bundles.columns)
+    table = pd.DataFrame(0.0, index=[*purposes, "investment", "surplus"], columns=cols)
+    table.index.name = "purpose"
+    ok = w.status == Status.OPTIMAL
+    if ok:
+        for k, yr in enumerate(years):
+            xt = x[k]
+            l_eff = np.where(xt > 0, (m.labour * w.xo[k] + (1 - m.pi) * m.labour * w.xn[k])
+                             / np.maximum(xt, 1e-300), m.labour)
+            v = np.asarray(solve_leontief(sp.csr_array(m.A.T), l_eff, rtol=1e-12).x)
+            yb = bundles[yr]
+            table.loc[purposes, yr] = (v @ yb.to_numpy()) * m.hpu
+            if m.B is not None:
+                inv_goods = m.B @ w.g[k]
+            else:
+                inv_goods = m.s * float(m.kappa @ w.g[k])
+            table.loc["investment", yr] = float(v @ inv_goods) * m.hpu
+            needs = yb.sum(axis=1).to_numpy() + inv_goods
+            table.loc["surplus", yr] = float(v @ (net[k] - needs)) * m.hpu
+    targets_tot = pd.DataFrame({y: bundles[y].sum(axis=0) for y in years})
+    targets_tot.columns.name = "year"
+    hours = pd.Series(labour * m.hpu, index=cols, name="labour (hours)")
+    ww = None
+    able = None
+    if m.able is not None:
+        able = pd.Series([m.able[t] for t in t0s], index=cols, name="able-bodied")
+        ww = pd.Series(hours.to_numpy() / (able.to_numpy() * m.weeks), index=cols,
+                       name="working week (hours)")
+    del n
+    return MultiYearPlanResult(
+        status=w.status, message=message or w.message, method=method, mode=mode, years=years,
+        gross_output=frame(x), output_old=frame(w.xo), output_modern=frame(w.xn),
+        new_capacity=frame(w.g), modern_capacity=frame(w.K), targets=targets_tot,
+        target_bundles=bundles, net_output=frame(net),
+        labour=pd.Series(labour, index=cols, name=f"labour ({labour_unit})"),
+        labour_hours=hours, working_week=ww, able_bodied=able,
+        labour_by_purpose_table=table, shadow_prices=frame(w.duals), objective=w.objective,
+        nit=w.nit, seconds=seconds, labour_unit=labour_unit, assumptions=assumptions,
+        backend_status=w.backend_status, backend_message=w.backend_message,
+    )
+
+
+def multi_year_plan(
+    economy: Economy,
+    targets: Mapping[str, Any] | pd.DataFrame | pd.Series,
+    *,
+    years: int = 5,
+    start_year: int | None = None,
+    growth: float | Mapping[str, float] = 0.02,
+    population: float | None = None,
+    population_growth: float = 0.0,
+    participation: float = 1.0,
+    weeks_per_year: float = 46.0,
+    hours_per_labour_unit: float | None = None,
+    hours_per_job: float = 1800.0,
+    capital_output_ratio: float | None = None,
+    depreciation: float | None = None,
+    utilisation: float = 0.9,
+    modern_labour_saving: float = 0.25,
+    terminal_growth: float | None = None,
+    max_week: float | None = None,
+    balanced_trade: bool = False,
+    method: str = "lp",
+    time_limit: float | None = None,
+) -> MultiYearPlanResult:
+    """Plan ``years`` years at once as one sparse LP (module docstring for the model).
+
+    ``targets`` are the first year's bundles by purpose; ``growth`` their
+    yearly growth (one rate or ``{purpose: rate}``).  Returns a
+    :class:`MultiYearPlanResult`; an infeasible plan comes back with
+    ``success=False`` (e.g. when the first year's targets exceed the initial
+    capacity).
+    """
+    if method not in LP_METHODS:
+        raise ValidationError(
+            f"multi_year_plan: method must be one of {LP_METHODS}; got {method!r}."
+            f"{closest(str(method), LP_METHODS)}"
+        )
+    t_start = time.perf_counter()
+    m, assumptions = _build_model(
+        economy, targets, years=years, growth=growth, population=population,
+        population_growth=population_growth, participation=participation,
+        weeks_per_year=weeks_per_year, hours_per_labour_unit=hours_per_labour_unit,
+        hours_per_job=hours_per_job, capital_output_ratio=capital_output_ratio,
+        depreciation=depreciation, utilisation=utilisation,
+        modern_labour_saving=modern_labour_saving, terminal_growth=terminal_growth,
+        max_week=max_week, balanced_trade=balanced_trade)
+    first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
+    w = _solve_window(m, 0, years, np.zeros(economy.n), method, time_limit)
+    return _assemble(m, w, years=list(range(first, first + years)), t0s=list(range(years)),
+                     method=method, mode="multi-year", seconds=time.perf_counter() - t_start,
+                     assumptions=assumptions,
+                     labour_unit=economy.labour_unit.split(" per ")[0])
+
+
+def receding_horizon_plan(
+    economy: Economy,
+    targets: Mapping[str, Any] | pd.DataFrame | pd.Series,
+    *,
+    years: int = 5,
+    horizon: int = 3,
+    start_year: int | None = None,
+    method: str = "lp",
+    time_limit: float | None = None,
+    **kwargs: Any,
+) -> MultiYearPlanResult:
+    """Re-plan each year with the next ``horizon`` years in view; carry out the first year.
+
+    Takes the keyword arguments of :func:`multi_year_plan`.  The capacity
+    built in each year carries into the next window.
+    """
+    if horizon < 1:
+        raise ValidationError(f"receding_horizon_plan: horizon must be >= 1; got {horizon}.")
+    if method not in LP_METHODS:
+        raise ValidationError(
+            f"receding_horizon_plan: method must be one of {LP_METHODS}; got {method!r}."
+        )
+    t_start = time.perf_counter()
+    m, assumptions = _build_model(economy, targets, years=years, **_model_kwargs(kwargs))
+    n = economy.n
+    K = np.zeros(n)
+    parts: list[_Window] = []
+    nit = 0
+    status = Status.OPTIMAL
+    message = f"Re-planned {years} times with a {horizon}-year horizon; each window optimal."
+    for t in range(years):
+        w = _solve_window(m, t, horizon, K, method, time_limit)
+        nit += w.nit
+        if w.status != Status.OPTIMAL:
+            status = w.status
+            message = f"Year {t} window: {w.message}"
+            break
+        parts.append(w)
+        K = (1.0 - m.delta) * K + w.g[0]
+    done = len(parts)
+    if done == 0:
+        empty = np.zeros((1, n))
+        parts = [_Window(xo=empty, xn=empty, g=empty, K=empty, duals=empty * np.nan,
+                         status=status, message=message, objective=np.nan, nit=nit,
+                         backend_status=w.backend_status, backend_message=w.backend_message)]
+        done = 1
+    joined = _Window(
+        xo=np.stack([p.xo[0] for p in parts]), xn=np.stack([p.xn[0] for p in parts]),
+        g=np.stack([p.g[0] for p in parts]), K=np.stack([p.K[0] for p in parts]),
+        duals=np.stack([p.duals[0] for p in parts]), status=status, message=message,
+        objective=float(sum(p.objective for p in parts)), nit=nit,
+        backend_status=parts[-1].backend_status, backend_message=parts[-1].backend_message)
+    first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
+    assumptions["horizon"] = horizon
+    return _assemble(m, joined, years=list(range(first, first + done)), t0s=list(range(done)),
+                     method=method, mode=f"receding-horizon ({horizon} years)",
+                     seconds=time.perf_counter() - t_start, assumptions=assumptions,
+                     labour_unit=economy.labour_unit.split(" per ")[0], message=message)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "growth": 0.02, "population": None, "population_growth": 0.0, "participation": 1.0,
+    "weeks_per_year": 46.0, "hours_per_labour_unit": None, "hours_per_job": 1800.0,
+    "capital_output_ratio": None, "depreciation": None, "utilisation": 0.9,
+    "modern_labour_saving": 0.25, "terminal_growth": None, "max_week": None,
+    "balanced_trade": False,
+}
+
+
+def _model_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in kwargs if k not in _DEFAULTS]
+    if unknown:
+        raise ValidationError(
+            f"receding_horizon_plan got unknown keyword {unknown[0]!r}."
+            f"{closest(unknown[0], _DEFAULTS)}"
+        )
+    out = dict(_DEFAULTS)
+    out.update(kwargs)
+    return out
