@@ -249,11 +249,14 @@ def _build_model(
             assumptions["capital"] = ("capital-output ratio per sector from the table's capital "
                                       "stock (Economy.capital_stock / output)")
         else:
-            k = 1.5 if capital_output_ratio is None else float(capital_output_ratio)
-            if not k > 0:
-                raise ValidationError(f"{caller}: capital_output_ratio must be > 0; got {k}.")
-            kappa = np.full(n, k)
-            assumptions["capital"] = f"stated capital-output ratio {k:g} (the table has none)"
+            ratio = 1.5 if capital_output_ratio is None else float(capital_output_ratio)
+            if not ratio > 0:
+                raise ValidationError(
+                    f"{caller}: capital_output_ratio must be > 0; got {ratio}."
+                )
+            kappa = np.full(n, ratio)
+            assumptions["capital"] = (f"stated capital-output ratio {ratio:g} per unit of gross "
+                                      "output (the table has none)")
         inv = None
         if economy.final_demand is not None:
             inv = economy.final_demand_by_purpose()["investment"].clip(lower=0).to_numpy()
@@ -333,6 +336,8 @@ def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
     """The LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``."""
     n = m.A.shape[0]
     agg = m.B is None
+    s_vec = np.zeros(0) if m.s is None else m.s
+    kap = np.zeros(0) if m.kappa is None else m.kappa
     per = 4 * n + (1 if agg else 0)  # xo, xn, g, K_{t+1}, [I]
     ncol = per * T
     I_n = sp.identity(n, format="csc")
@@ -371,16 +376,16 @@ def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
         # balance: (I-A)(xo+xn) - B g [- s I] >= y
         ent: list[tuple[int, Any]] = [(off(t, 0), ImA), (off(t, 1), ImA)]
         if agg:
-            ent.append((per * t + 4 * n, sp.csc_array(-m.s[:, None])))
+            ent.append((per * t + 4 * n, sp.csc_array(-s_vec[:, None])))
         else:
-            ent.append((off(t, 2), -m.B))
+            ent.append((off(t, 2), -sp.csc_array(m.B)))
         rows.append(row_block(ent, n))
         rlo.append(y)
         rhi.append(np.full(n, INF))
         if agg:
             # I_t - kappa . g_t = 0
             rows.append(row_block([(per * t + 4 * n, sp.csc_array(np.ones((1, 1)))),
-                                   (off(t, 2), sp.csc_array(-m.kappa[None, :]))], 1))
+                                   (off(t, 2), sp.csc_array(-kap[None, :]))], 1))
             rlo.append(np.zeros(1))
             rhi.append(np.zeros(1))
         # K_{t+1} - (1-δ) K_t - g_t = 0  (K_t constant K0 when t == 0)
@@ -457,6 +462,8 @@ def _assemble(m: _Model, w: _Window, *, years: list[int], t0s: list[int], method
     table = pd.DataFrame(0.0, index=[*purposes, "investment", "surplus"], columns=cols)
     table.index.name = "purpose"
     ok = w.status == Status.OPTIMAL
+    s_vec = np.zeros(0) if m.s is None else m.s
+    kap = np.zeros(0) if m.kappa is None else m.kappa
     if ok:
         for k, yr in enumerate(years):
             xt = x[k]
@@ -468,7 +475,7 @@ def _assemble(m: _Model, w: _Window, *, years: list[int], t0s: list[int], method
             if m.B is not None:
                 inv_goods = m.B @ w.g[k]
             else:
-                inv_goods = m.s * float(m.kappa @ w.g[k])
+                inv_goods = s_vec * float(kap @ w.g[k])
             table.loc["investment", yr] = float(v @ inv_goods) * m.hpu
             needs = yb.sum(axis=1).to_numpy() + inv_goods
             table.loc["surplus", yr] = float(v @ (net[k] - needs)) * m.hpu
