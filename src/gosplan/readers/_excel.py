@@ -223,3 +223,9 @@ def find_label(labels: Sequence[str], *candidates: str) -> int | None:
         if c.lower() in low:
             return low.index(c.lower())
     return None
+
+
+def prefix_message(exc: BaseException, where: str) -> None:
+    """Prefix ``where`` (e.g. the file name) to an exception's message, keeping its type."""
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{where}: {exc.args[0]}", *exc.args[1:])

@@ -53,6 +53,7 @@ from gosplan.readers._excel import (
     csv_rows,
     describe_column,
     excel_rows,
+    prefix_message,
 )
 
 #: settings allowed in ``# key: value`` lines, with their defaults
@@ -259,7 +260,8 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
             meta=meta,
         )
     except ValidationError as exc:
-        raise ValidationError(f"{p.name}: {exc}") from exc
+        prefix_message(exc, p.name)
+        raise
 
 
 __all__ = ["NAMED_ROWS", "SETTINGS", "read_generic"]

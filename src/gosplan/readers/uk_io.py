@@ -37,6 +37,7 @@ from gosplan.readers._excel import (
     clean_label,
     csv_rows,
     describe_column,
+    prefix_message,
     rounding_tolerance,
 )
 
@@ -195,7 +196,8 @@ def read_uk_io(path: str | os.PathLike[str], *, zero_output: ZeroOutput = "drop"
             money_unit="GBP million", name="UK", year=year, kind="industry", meta=meta,
         )
     except ValidationError as exc:
-        raise ValidationError(f"{p.name}: {exc}") from exc
+        prefix_message(exc, p.name)
+        raise
 
 
 def _check_rows(p: Path, n: int, head: list[str], labels: list[str], line_of: list[int],

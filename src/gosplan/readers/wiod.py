@@ -41,6 +41,7 @@ from gosplan.readers._excel import (
     check_exists,
     clean_label,
     describe_column,
+    prefix_message,
     workbook_sheets,
 )
 
@@ -142,7 +143,8 @@ def read_wiod(
             money_unit="USD million", name=ctry, year=y, kind="industry", meta=meta,
         )
     except ValidationError as exc:
-        raise ValidationError(f"{p.name}, {ctry} {y}: {exc}") from exc
+        prefix_message(exc, f"{p.name}, {ctry} {y}")
+        raise
 
 
 def _country(p: Path, country: str | None) -> str:
