@@ -55,6 +55,7 @@ from gosplan.errors import Infeasible, NotConverged, Unbounded, ValidationError
 from gosplan.planning.highs import INF, solve_lp
 from gosplan.planning.leontief import deduction_shares as _deduction_shares
 from gosplan.planning.problem import bundles_frame, closest
+from gosplan.planning.targets import PLAN_PURPOSES
 from gosplan.planning.targets import hours_per_labour_unit as _hours_per_unit
 
 LP_METHODS = ("lp", "simplex", "ipm", "pdlp")
@@ -213,7 +214,7 @@ def _build_model(
     if isinstance(growth, Mapping):
         gr = {str(k): float(v) for k, v in growth.items()}
         for k in gr:
-            if k not in bundles.columns:
+            if k not in bundles.columns and k not in PLAN_PURPOSES:
                 raise ValidationError(
                     f"{caller}: growth given for purpose {k!r}, which has no target bundle; "
                     f"purposes are {list(bundles.columns)}.{closest(k, bundles.columns)}"
@@ -549,10 +550,29 @@ def multi_year_plan(
         max_week=max_week, balanced_trade=balanced_trade)
     first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
     w = _solve_window(m, 0, years, np.zeros(economy.n), method, time_limit)
+    message = w.message
+    if w.status == Status.INFEASIBLE:
+        message = f"{message} {_first_year_hint(m, 0, np.zeros(economy.n))}"
     return _assemble(m, w, years=list(range(first, first + years)), t0s=list(range(years)),
                      method=method, mode="multi-year", seconds=time.perf_counter() - t_start,
                      assumptions=assumptions,
-                     labour_unit=economy.labour_unit.split(" per ")[0])
+                     labour_unit=economy.labour_unit.split(" per ")[0], message=message)
+
+
+def _first_year_hint(m: _Model, t0: int, K0: np.ndarray) -> str:
+    """Name the sectors whose capacity cannot even deliver the year's targets."""
+    y = m.targets(t0).sum(axis=1).to_numpy()
+    need = np.asarray(solve_leontief(m.A, y, rtol=1e-10).x)
+    cap = m.C0 * (1.0 - m.delta) ** t0 + K0
+    over = np.flatnonzero(need > cap * (1 + 1e-9))
+    if not len(over):
+        return ("The targets fit the initial capacity, so the binding limit is the investment "
+                "needed for later years (or max_week / balanced_trade).")
+    order = over[np.argsort(-(need[over] / cap[over]))][:5]
+    named = ", ".join(f"{m.products[i]!r} (needs {need[i] / cap[i]:.0%} of its capacity)"
+                      for i in order)
+    return (f"In year {t0} the targets alone need more than the existing capacity of: {named}. "
+            "Raise capacity (lower `utilisation`) or let those targets grow into it.")
 
 
 def receding_horizon_plan(
@@ -591,6 +611,8 @@ def receding_horizon_plan(
         if w.status != Status.OPTIMAL:
             status = w.status
             message = f"Year {t} window: {w.message}"
+            if w.status == Status.INFEASIBLE:
+                message = f"{message} {_first_year_hint(m, t, K)}"
             break
         parts.append(w)
         K = (1.0 - m.delta) * K + w.g[0]

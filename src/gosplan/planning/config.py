@@ -1,0 +1,263 @@
+"""Plan configurations (TOML) and the default five-year plan.
+
+A configuration names the economy, the targets by purpose, the years, the
+population that works, the capital assumptions, the limits and the method.
+Every key is checked: an unknown key is an error that names it and suggests
+the closest valid one.  See ``examples/plan-default.toml`` and
+``docs/planning.md`` for every key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gosplan.core.economy import Economy
+from gosplan.errors import ValidationError
+from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
+from gosplan.planning.multiyear import (
+    LP_METHODS,
+    MultiYearPlanResult,
+    multi_year_plan,
+    receding_horizon_plan,
+)
+from gosplan.planning.problem import closest
+from gosplan.planning.targets import PLAN_PURPOSES, purpose_bundles
+
+NUM = (int, float)
+#: section -> key -> (allowed types, help)
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
+    "economy": {
+        "source": ((str,), "economy source: 'default', a publisher's file, a Parquet directory"),
+        "year": ((int,), "year, for multi-year sources (WIOD, SCB, IBGE)"),
+        "hours_per_labour_unit": (NUM, "hours in one unit of the table's labour (wages tables)"),
+        "hours_per_job": (NUM, "hours a year per job/person when labour counts persons"),
+    },
+    "plan": {
+        "mode": ((str,), "'multi-year', 'receding' or 'leontief'"),
+        "years": ((int,), "number of plan years"),
+        "start_year": ((int,), "first plan year (default: the table's year + 1)"),
+        "horizon": ((int,), "years in view in receding-horizon mode"),
+        "method": ((str,), "LP method: lp, simplex, ipm, pdlp"),
+        "time_limit": (NUM, "seconds per LP"),
+    },
+    "targets": {
+        "free": ((list,), "purposes made free for all (from health, education, care, culture)"),
+        "uplift": ((int, float, dict), "scale of the free purposes (number or {purpose: x})"),
+        "include": ((list,), "purposes to plan for (default: all with targets)"),
+        "growth": ((int, float, dict), "yearly growth of targets (number or {purpose: rate})"),
+        "assign": ((dict,), "{product: purpose} overriding the keyword rules"),
+        "scale": (NUM, "multiply every target (e.g. 1.1 = 10 % more than the table)"),
+    },
+    "population": {
+        "population": (NUM, "people in the first plan year"),
+        "growth": (NUM, "yearly growth of the population"),
+        "participation": (NUM, "share of the population able to work (0-1]"),
+        "weeks_per_year": (NUM, "working weeks a year"),
+    },
+    "capital": {
+        "capital_output_ratio": (NUM, "capital per unit of gross output, when the table has none"),
+        "depreciation": (NUM, "yearly wear of capacity"),
+        "utilisation": (NUM, "base-year output / capacity"),
+        "modern_labour_saving": (NUM, "labour saved per unit by newly built capacity (0-1)"),
+        "terminal_growth": (NUM, "growth the capacity left at the end must allow"),
+    },
+    "limits": {
+        "max_week": (NUM, "upper limit on hours per able-bodied person per week"),
+        "balanced_trade": ((bool,), "imports paid for by exports"),
+    },
+    "output": {
+        "dir": ((str,), "directory for tables (CSV) and charts (PNG)"),
+        "charts": ((bool,), "write charts"),
+    },
+}
+MODES = ("multi-year", "receding", "leontief")
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """A validated plan configuration (sections of :data:`SCHEMA`)."""
+
+    data: dict[str, dict[str, Any]]
+    path: str = "<dict>"
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        return self.data.get(section, {}).get(key, default)
+
+
+def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConfig:
+    """Check every section and key of ``raw``; errors name the key and suggest a fix."""
+    data: dict[str, dict[str, Any]] = {}
+    for section, body in raw.items():
+        if section not in SCHEMA:
+            raise ValidationError(
+                f"{path}: unknown section [{section}].{closest(section, SCHEMA)} "
+                f"Sections are {list(SCHEMA)}."
+            )
+        if not isinstance(body, Mapping):
+            raise ValidationError(f"{path}: [{section}] must be a table of keys.")
+        keys = SCHEMA[section]
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if key not in keys:
+                raise ValidationError(
+                    f"{path}: unknown key {key!r} in [{section}].{closest(key, keys)} "
+                    f"Valid keys: {list(keys)}."
+                )
+            types, help_ = keys[key]
+            if isinstance(value, bool) and bool not in types:
+                ok = False
+            else:
+                ok = isinstance(value, types)
+            if not ok:
+                names = " or ".join(t.__name__ for t in types)
+                raise ValidationError(
+                    f"{path}: [{section}] {key} must be {names} ({help_}); got {value!r}."
+                )
+            out[key] = value
+        data[section] = out
+    cfg = PlanConfig(data=data, path=path)
+    mode = cfg.get("plan", "mode", "multi-year")
+    if mode not in MODES:
+        raise ValidationError(
+            f"{path}: [plan] mode must be one of {MODES}; got {mode!r}.{closest(mode, MODES)}"
+        )
+    method = cfg.get("plan", "method", "lp")
+    if method not in LP_METHODS:
+        raise ValidationError(
+            f"{path}: [plan] method must be one of {LP_METHODS}; got {method!r}."
+            f"{closest(method, LP_METHODS)}"
+        )
+    for where in ("growth", "uplift"):
+        v = cfg.get("targets", where)
+        if isinstance(v, Mapping):
+            for k in v:
+                if k not in PLAN_PURPOSES:
+                    raise ValidationError(
+                        f"{path}: [targets.{where}] names unknown purpose {k!r}."
+                        f"{closest(k, PLAN_PURPOSES)} Purposes: {list(PLAN_PURPOSES)}."
+                    )
+    for k in cfg.get("targets", "include", []) or []:
+        if k not in PLAN_PURPOSES:
+            raise ValidationError(
+                f"{path}: [targets] include names unknown purpose {k!r}."
+                f"{closest(k, PLAN_PURPOSES)}"
+            )
+    return cfg
+
+
+def load_config(path: str | Path) -> PlanConfig:
+    """Read and validate a TOML plan configuration."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError(f"plan configuration {str(p)!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{p}: not valid TOML: {exc}") from None
+    return validate_config(raw, path=str(p))
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """What running a configuration produced."""
+
+    config: PlanConfig
+    economy: Economy
+    first_year: LeontiefPlanResult
+    plan: MultiYearPlanResult | None
+
+
+def run_config(cfg: PlanConfig, *, economy: Economy | None = None) -> PlanRun:
+    """Run a validated configuration: a Leontief plan for the first year and, unless
+    ``mode = "leontief"``, the multi-year (or receding-horizon) plan."""
+    if economy is None:
+        from gosplan.readers.registry import open_source
+
+        source = cfg.get("economy", "source", "default")
+        economy = open_source(source, year=cfg.get("economy", "year"))
+    bundles = purpose_bundles(
+        economy, free=cfg.get("targets", "free", ["health", "education"]),
+        uplift=cfg.get("targets", "uplift", 1.0), assign=cfg.get("targets", "assign"),
+        include=cfg.get("targets", "include"))
+    scale = float(cfg.get("targets", "scale", 1.0))
+    if scale != 1.0:
+        notes = bundles.attrs.get("notes", [])
+        bundles = bundles * scale
+        bundles.attrs["notes"] = [*notes, f"every target scaled by {scale:g}"]
+    pop = cfg.get("population", "population")
+    common: dict[str, Any] = {
+        "population": pop,
+        "participation": cfg.get("population", "participation", 1.0),
+        "weeks_per_year": cfg.get("population", "weeks_per_year", 46.0),
+        "hours_per_labour_unit": cfg.get("economy", "hours_per_labour_unit"),
+        "hours_per_job": cfg.get("economy", "hours_per_job", 1800.0),
+    }
+    first = leontief_plan(economy, bundles, **common)
+    mode = cfg.get("plan", "mode", "multi-year")
+    if mode == "leontief":
+        return PlanRun(cfg, economy, first, None)
+    kwargs: dict[str, Any] = dict(common)
+    kwargs.update({
+        "years": cfg.get("plan", "years", 5),
+        "start_year": cfg.get("plan", "start_year"),
+        "growth": cfg.get("targets", "growth", 0.02),
+        "population_growth": cfg.get("population", "growth", 0.0),
+        "method": cfg.get("plan", "method", "lp"),
+        "time_limit": cfg.get("plan", "time_limit"),
+        "max_week": cfg.get("limits", "max_week"),
+        "balanced_trade": cfg.get("limits", "balanced_trade", False),
+    })
+    for key in ("capital_output_ratio", "depreciation", "utilisation", "modern_labour_saving",
+                "terminal_growth"):
+        if cfg.get("capital", key) is not None:
+            kwargs[key] = cfg.get("capital", key)
+    if mode == "receding":
+        plan = receding_horizon_plan(economy, bundles, horizon=cfg.get("plan", "horizon", 3),
+                                     **kwargs)
+    else:
+        plan = multi_year_plan(economy, bundles, **kwargs)
+    return PlanRun(cfg, economy, first, plan)
+
+
+#: the default five-year plan (also examples/plan-default.toml)
+DEFAULT_PLAN: dict[str, dict[str, Any]] = {
+    "economy": {"source": "default", "hours_per_job": 1800.0},
+    "plan": {"mode": "multi-year", "years": 5, "method": "lp"},
+    "targets": {
+        "free": ["health", "education"],
+        "uplift": 1.0,
+        "growth": {"personal": 0.02, "health": 0.04, "education": 0.04, "social": 0.01,
+                   "exports": 0.02, "reserves": 0.0, "other": 0.0},
+    },
+    "population": {"population": 213.3e6, "growth": 0.006, "participation": 0.65,
+                   "weeks_per_year": 46.0},
+    "capital": {"capital_output_ratio": 1.5, "depreciation": 0.045, "utilisation": 0.9,
+                "modern_labour_saving": 0.25},
+}
+
+
+def default_five_year_plan(economy: Economy | None = None, **overrides: Any) -> PlanRun:
+    """Plan the embedded default economy (Brazil, IBGE) for five years with free health
+    and education for all.  ``overrides`` are ``section={key: value}`` updates of
+    :data:`DEFAULT_PLAN`.  Returns a :class:`PlanRun`: ``.plan.working_week`` by year,
+    ``.first_year.labour_by_purpose`` and ``.plan.deduction_shares()``.
+    """
+    raw = {k: dict(v) for k, v in DEFAULT_PLAN.items()}
+    for section, changes in overrides.items():
+        if section not in SCHEMA:
+            raise ValidationError(
+                f"default_five_year_plan: unknown section {section!r}.{closest(section, SCHEMA)}"
+            )
+        raw.setdefault(section, {}).update(changes)
+    if economy is not None:
+        if economy.year is not None:
+            raw["plan"].setdefault("start_year", economy.year + 1)
+        gr = raw["targets"].get("growth")
+        if isinstance(gr, dict) and economy.final_demand is None:
+            raw["targets"]["growth"] = 0.02
+    cfg = validate_config(raw, path="default five-year plan")
+    return run_config(cfg, economy=economy)
