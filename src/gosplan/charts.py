@@ -71,3 +71,81 @@ def time_series(
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def plan_by_purpose(
+    targets: pd.DataFrame,
+    hours_per_week: pd.DataFrame,
+    path: str | Path,
+    *,
+    title: str = "",
+    target_unit: str = "",
+) -> Path:
+    """Targets by purpose (first vs last plan year) and the working week they take.
+
+    ``targets`` and ``hours_per_week`` are purposes × years.
+    """
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
+    years = list(targets.columns)
+    first, last = years[0], years[-1]
+    idx = np.arange(len(targets.index))
+    w = 0.4
+    ax1.bar(idx - w / 2, targets[first].to_numpy(dtype=float), w, label=f"target {first}",
+            color="#b22222")
+    ax1.bar(idx + w / 2, targets[last].to_numpy(dtype=float), w, label=f"target {last}",
+            color="#e08080")
+    ax1.set_xticks(idx, [str(p) for p in targets.index], rotation=30, ha="right")
+    ax1.set_ylabel(f"target net output ({target_unit})" if target_unit else "target net output")
+    ax1.set_title("Targets by purpose")
+    ax1.legend(fontsize=8)
+    bottom = np.zeros(len(hours_per_week.columns))
+    xs = np.arange(len(hours_per_week.columns))
+    colours = plt.get_cmap("tab10")
+    for k, purpose in enumerate(hours_per_week.index):
+        vals = np.clip(hours_per_week.loc[purpose].to_numpy(dtype=float), 0.0, None)
+        ax2.bar(xs, vals, 0.6, bottom=bottom, label=str(purpose), color=colours(k % 10))
+        bottom += vals
+    ax2.set_xticks(xs, [str(c) for c in hours_per_week.columns])
+    ax2.set_ylabel("hours per able-bodied person per week")
+    ax2.set_title("The plan's working week, by purpose")
+    ax2.legend(fontsize=7, loc="lower left")
+    fig.suptitle(title or "Plan: targets and labour by purpose")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def working_week(
+    week: pd.Series,
+    path: str | Path,
+    *,
+    modern_share: pd.Series | None = None,
+    title: str = "",
+) -> Path:
+    """The working week per able-bodied person by plan year (and the share of output made
+    on capacity built during the plan)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    ax.plot([str(i) for i in week.index], week.to_numpy(dtype=float), marker="o",
+            color="#b22222", label="working week")
+    for x, y in zip([str(i) for i in week.index], week.to_numpy(dtype=float), strict=True):
+        ax.annotate(f"{y:.1f} h", (x, y), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=8)
+    ax.set_ylabel("hours per able-bodied person per week")
+    ax.set_ylim(0, max(float(week.max()) * 1.2, 1.0))
+    ax.grid(alpha=0.3)
+    if modern_share is not None:
+        ax2 = ax.twinx()
+        ax2.bar([str(i) for i in modern_share.index], modern_share.to_numpy(dtype=float) * 100,
+                alpha=0.2, color="#444", label="output on new capacity (%)")
+        ax2.set_ylabel("output on capacity built in the plan (%)")
+        ax2.set_ylim(0, 100)
+    ax.set_title(title or "Working week by plan year")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
