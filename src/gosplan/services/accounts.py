@@ -73,6 +73,8 @@ CANCELLED = "system:cancelled"
 FUND_PREFIX = "fund:"
 #: accounts whose balance is cached on the row and may never go negative
 HOLDING_KINDS = ("person", "fund")
+#: fund named after each purpose of final demand that a deduction pays for
+FUND_OF_PURPOSE = {"stocks": "reserves", "exports": "foreign_trade"}
 #: largest number of hours one work record may carry (a typo guard: ~ a year, full time)
 MAX_HOURS_PER_RECORD = 10_000
 
@@ -237,7 +239,7 @@ class Deduction:
                     f"{k}={float(v):.6g}" for k, v in items.items())
             except (AttributeError, TypeError, ValueError):
                 pass
-        raw = {str(k): float(v) for k, v in dict(shares).items()}
+        raw = {FUND_OF_PURPOSE.get(str(k), str(k)): float(v) for k, v in dict(shares).items()}
         dropped = sorted(k for k, v in raw.items() if not v > 0)
         kept = {k: v for k, v in raw.items() if v > 0}
         total = sum(kept.values())
@@ -257,7 +259,8 @@ class Deduction:
         the share of social consumption, investment and stock building in the
         labour of personal consumption plus those; the shares split it into
         ``social``, ``investment`` and ``reserves`` (stock building; a fall in
-        stocks counts as zero).
+        stocks counts as zero).  (:meth:`from_plan`, by contrast, follows the
+        plan, which also counts exports, as the ``foreign_trade`` fund.)
         """
         from gosplan.core.values import labour_values
 
@@ -1054,7 +1057,7 @@ def _work_record(s: Session, w: Work, replayed: bool = False) -> WorkRecord:
             Transaction.reverses_id == approval.transaction_id))
         status = "reversed" if rev is not None else "approved"
     codes = dict(s.execute(select(Account.id, Account.code).where(
-        Account.id.in_([w.enterprise_id, w.person_id]))).tuples().all())
+        Account.id.in_([w.enterprise_id, w.person_id]))).all())
     period = s.scalar(select(Period.code).where(Period.id == w.period_id)) or ""
     return WorkRecord(id=w.id, period=period, enterprise=codes[w.enterprise_id],
                       person=codes[w.person_id], hours=to_hours(w.hours), status=status,
@@ -1190,8 +1193,8 @@ def _approve(s: Session, enterprise: str, period: str, key: str, approver: str) 
         total += w.hours
     amounts[ent.id] = -total
     held = _lock_holders(s, [a for a in amounts if a != ent.id])
-    memo = (f"{to_hours(total)} h worked in {ent.code} approved "
-            f"({len(works)} record(s)); {ded.describe()}")
+    memo = (f"{to_hours(total).normalize():f} h worked in {ent.code} approved "
+            f"({len(works)} record(s)), deduction {ded.rate * 100:.4f}%")
     tx = _post(s, "work", p, amounts, memo)
     _apply(s, held, amounts, f"approval for {enterprise!r}")
     s.add_all([Approval(work_id=w.id, transaction_id=tx.id, approver=approver) for w in works])
@@ -1203,7 +1206,7 @@ def _approve(s: Session, enterprise: str, period: str, key: str, approver: str) 
 
 def _posted(s: Session, tx: Transaction, amounts: Mapping[int, int]) -> Posted:
     codes = dict(s.execute(select(Account.id, Account.code).where(
-        Account.id.in_(list(amounts)))).tuples().all())
+        Account.id.in_(list(amounts)))).all())
     period = None if tx.period_id is None else s.scalar(
         select(Period.code).where(Period.id == tx.period_id))
     return Posted(transaction_id=tx.id, kind=tx.kind, period=period,
@@ -1361,7 +1364,7 @@ def _reverse(s: Session, transaction_id: int, reason: str, key: str) -> Posted:
         raise AccountsError(f"Transaction {transaction_id} has already been reversed.")
     amounts: dict[int, int] = {}
     for a, amt in s.execute(select(Posting.account_id, Posting.amount)
-                            .where(Posting.transaction_id == tx.id)).tuples():
+                            .where(Posting.transaction_id == tx.id)):
         amounts[a] = amounts.get(a, 0) - amt
     cur = s.scalar(select(Period).where(Period.status == "open"))
     held = _lock_holders(s, amounts)
@@ -1508,7 +1511,7 @@ def _check_integrity(s: Session) -> list[str]:
                                 .having(func.sum(Posting.amount) != 0)):
         problems.append(f"transaction {tid}: postings sum to {to_hours(int(total))} h, not 0")
     sums = dict(s.execute(select(Posting.account_id, func.sum(Posting.amount))
-                          .group_by(Posting.account_id)).tuples().all())
+                          .group_by(Posting.account_id)).all())
     for a in s.scalars(select(Account)):
         derived = int(sums.get(a.id, 0))
         if a.balance is not None and a.balance != derived:
@@ -1519,7 +1522,7 @@ def _check_integrity(s: Session) -> list[str]:
         if a.kind == "enterprise" and derived > 0:
             problems.append(f"enterprise {a.code!r} was credited {to_hours(derived)} h")
     stock = dict(s.execute(select(StockMove.good_id, func.sum(StockMove.quantity))
-                           .group_by(StockMove.good_id)).tuples().all())
+                           .group_by(StockMove.good_id)).all())
     for g in s.scalars(select(Good)):
         if g.stock != int(stock.get(g.id, 0)):
             problems.append(f"good {g.code!r}: cached stock {g.stock} differs from its moves' "
