@@ -108,7 +108,7 @@ def plan_by_purpose(
     ax2.set_xticks(xs, [str(c) for c in hours_per_week.columns])
     ax2.set_ylabel("hours per able-bodied person per week")
     ax2.set_title("The plan's working week, by purpose")
-    ax2.legend(fontsize=7, loc="lower left")
+    ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title or "Plan: targets and labour by purpose")
     fig.tight_layout()
     out = Path(path)
