@@ -122,7 +122,7 @@ def read_wiod(
                              f"{YEARS.start}–{YEARS.stop - 1}")
     table = _read_table(p, year)
     y = table.year
-    sea_path = check_sea(p, sea)
+    sea_path = _sea_path(p, sea)
     meta = EconomyMeta(
         source=f"WIOD 2016 national IO table {p.name} (sheet {SHEET!r}), {ctry} {y}; "
                f"hours from Socio-Economic Accounts {sea_path.name}"
@@ -162,7 +162,7 @@ def _country(p: Path, country: str | None) -> str:
     return from_name
 
 
-def check_sea(p: Path, sea: str | os.PathLike[str] | None) -> Path:
+def _sea_path(p: Path, sea: str | os.PathLike[str] | None) -> Path:
     sea_path = Path(sea) if sea is not None else p.parent / "sea.csv"
     if not sea_path.is_file():
         raise ReaderError(sea_path, "the WIOD Socio-Economic Accounts (hours worked) are "
