@@ -13,7 +13,7 @@ import click
 from gosplan import __version__
 
 #: modules under gosplan.cli that define a ``command`` (click command or group)
-COMMAND_MODULES = ["values", "db", "serve", "sources", "accounts", "plan"]
+COMMAND_MODULES = ["values", "db", "serve", "sources", "accounts", "plan", "demo"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
