@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from gosplan.services.accounts import Accounts, Deduction
 from gosplan.storage.accounts import (
@@ -21,25 +26,119 @@ from gosplan.storage.accounts import (
     Transaction,
     Work,
 )
-from gosplan.storage.base import make_engine, upgrade
+from gosplan.storage.base import make_engine, normalise_url, upgrade
 
 DEDUCTION = Deduction(Decimal("0.3"), {"health": Decimal("0.5"), "education": Decimal("0.3"),
                                        "investment": Decimal("0.2")})
 
 
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+class Templates:
+    """A migrated store made once per test session and per dialect, copied for each test.
+
+    Migrating every branch takes about a second; copying a SQLite file or
+    creating a PostgreSQL database ``TEMPLATE`` a migrated one takes a fraction
+    of that, so each test still gets a store of its own.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: dict[str, str] = {}
+        self.admin: Engine | None = None
+
+    def postgres_base(self) -> str:
+        base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
+        if not base:
+            if os.environ.get("CI"):
+                raise RuntimeError(
+                    "CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)")
+            pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
+        return normalise_url(base)
+
+    def template(self, dialect: str) -> str:
+        if dialect not in self.made:
+            if dialect == "sqlite":
+                url = f"sqlite:///{self.root / 'template.db'}"
+            else:
+                base = make_url(self.postgres_base())
+                self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
+                name = f"gosplan_acct_tmpl_{uuid.uuid4().hex[:10]}"
+                with self.admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                url = base.set(database=name).render_as_string(hide_password=False)
+            upgrade(url)
+            self.made[dialect] = url
+        return self.made[dialect]
+
+    def copy(self, dialect: str, tmp: Path) -> tuple[str, Callable[[], None]]:
+        template = self.template(dialect)
+        if dialect == "sqlite":
+            target = tmp / "accounts.db"
+            shutil.copyfile(template.removeprefix("sqlite:///"), target)
+            return f"sqlite:///{target}", lambda: None
+        assert self.admin is not None
+        tmpl = make_url(template)
+        name = f"gosplan_acct_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                         {"n": tmpl.database})
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl.database}"'))
+        admin = self.admin
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+        return tmpl.set(database=name).render_as_string(hide_password=False), drop
+
+    def close(self) -> None:
+        if self.admin is None:
+            return
+        with self.admin.connect() as conn:
+            for url in self.made.values():
+                if url.startswith("postgresql"):
+                    name = make_url(url).database
+                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                                 {"n": name})
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    t = Templates(tmp_path_factory.mktemp("accounts-templates"))
+    yield t
+    t.close()
+
+
+@pytest.fixture(params=DIALECTS)
+def store_url(request: pytest.FixtureRequest, templates: Templates,
+              tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty store of its own: a SQLite file, then a PostgreSQL database."""
+    url, drop = templates.copy(request.param, tmp_path)
+    try:
+        yield url
+    finally:
+        drop()
+
+
 @pytest.fixture
-def ledger(database_url: str) -> Iterator[Accounts]:
+def ledger(store_url: str) -> Iterator[Accounts]:
     """An empty, migrated store (every branch, as `gosplan db upgrade` does)."""
-    upgrade(database_url)
-    acc = Accounts(make_engine(database_url))
+    acc = Accounts(make_engine(store_url))
     try:
         yield acc
     finally:
         acc.close()
 
 
-@pytest.fixture
-def shop(ledger: Accounts) -> Accounts:
+def build_shop(ledger: Accounts) -> Accounts:
     """Two workers of one enterprise credited for a period, and a catalogue of two goods."""
     ledger.open_account("ana", "person")
     ledger.open_account("bea", "person")
@@ -48,9 +147,14 @@ def shop(ledger: Accounts) -> Accounts:
     ledger.record_hours("mill", "ana", "p1", "10", key="w-ana")
     ledger.record_hours("mill", "bea", "p1", "20", key="w-bea")
     ledger.approve("mill", "p1", key="ap-mill")
-    ledger.add_good("bread", "bread", "0.5", unit="loaf", stock=10)
+    ledger.add_good("bread", "bread", "0.5", unit="loaf", stock=20)
     ledger.add_good("shoes", "shoes", "3.25", unit="pair", stock=2)
     return ledger
+
+
+@pytest.fixture
+def shop(ledger: Accounts) -> Accounts:
+    return build_shop(ledger)
 
 
 TABLES = (Account, Period, Transaction, Posting, Request, Work, Approval, Good, StockMove,
