@@ -1,0 +1,419 @@
+"""The criticism channel: anyone files; nothing deletes; the critic stays unknown.
+
+* The *content* (target, text, attachment digest) is public and goes into the
+  public log as a ``criticism.filed`` entry; the filer gets a **receipt**
+  (:func:`receipt`): the entry, its inclusion proof and a signed tree head.
+* The *identity* (optional) is sealed to the control commission's X25519 key
+  (ephemeral X25519 + HKDF-SHA256 + ChaCha20-Poly1305, bound to the
+  criticism's reference) and stored in its own table.  Only
+  :func:`reveal_identity` opens it, and every opening is first written to the
+  public log (who, why; never what was revealed).
+* A person id given for the retaliation watch is kept only as a keyed hash
+  (:func:`watch_tag`), which the watch can match without decrypting anything.
+* Status moves (received → under investigation → upheld / rejected) need a
+  stated reason and each is a log entry.  No function here, nor anywhere in
+  gosplan, edits or deletes a criticism; triggers refuse it in the database.
+
+Error messages never quote the identity or the person id a filer gave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gosplan.config import Settings
+from gosplan.errors import ValidationError
+from gosplan.services import merkle, publiclog
+from gosplan.storage.control import (
+    Criticism,
+    CriticismAttachment,
+    CriticismStatus,
+    IdentityAccess,
+    Person,
+    SealedIdentity,
+    Unit,
+)
+from gosplan.storage.publiclog import LogEntry
+
+TARGET_KINDS = ("official", "enterprise", "decision")
+STATUSES = ("received", "under_investigation", "upheld", "rejected")
+MAX_CONTENT_CHARS = 20_000
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+_SEAL_VERSION = b"\x01"
+_SEAL_INFO = b"gosplan sealed identity v1"
+_WATCH_INFO = b"gosplan retaliation watch v1"
+
+
+# --------------------------------------------------------------------------- commission key
+
+
+def commission_key(settings: Settings | None = None) -> X25519PrivateKey:
+    """The commission's X25519 private key (``settings.commission_key_path``), made on first use."""
+    path = Path((settings or Settings()).commission_key_path)
+    if not path.exists():
+        pem = X25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"commission key {path} is not a PEM private key: {exc}") from exc
+    if not isinstance(key, X25519PrivateKey):
+        raise ValidationError(f"commission key {path} is not an X25519 key.")
+    return key
+
+
+def _raw(pub: X25519PublicKey) -> bytes:
+    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _kdf(shared: bytes, salt: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_SEAL_INFO).derive(shared)
+
+
+def seal(plaintext: bytes, recipient: X25519PublicKey, context: bytes) -> bytes:
+    """Encrypt to ``recipient`` so that only its private key opens it (sealed-box style)."""
+    eph = X25519PrivateKey.generate()
+    eph_pub = _raw(eph.public_key())
+    key = _kdf(eph.exchange(recipient), eph_pub + _raw(recipient))
+    nonce = os.urandom(12)
+    return _SEAL_VERSION + eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext,
+                                                                            context)
+
+
+def unseal(sealed: bytes, private: X25519PrivateKey, context: bytes) -> bytes:
+    """Open a :func:`seal` box; a wrong key or altered box is a :class:`ValidationError`."""
+    if sealed[:1] != _SEAL_VERSION or len(sealed) < 1 + 32 + 12 + 16:
+        raise ValidationError("sealed identity has an unknown format")
+    eph_pub, nonce, body = sealed[1:33], sealed[33:45], sealed[45:]
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    key = _kdf(shared, eph_pub + _raw(private.public_key()))
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, body, context)
+    except InvalidTag:
+        raise ValidationError("sealed identity cannot be opened with this commission key "
+                              "(wrong key, or the box was altered)") from None
+
+
+def watch_tag(person_id: str, settings: Settings | None = None) -> str:
+    """Keyed hash of a person id, matchable by the retaliation watch, opaque to everyone else."""
+    secret = commission_key(settings).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WATCH_INFO).derive(secret)
+    return hmac.new(key, person_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# --------------------------------------------------------------------------- filing
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_target(session: Session, target_kind: str, target: str) -> None:
+    """Raise a :class:`ValidationError` unless ``target`` is a known target of its kind."""
+    if target_kind not in TARGET_KINDS:
+        raise ValidationError(
+            f"criticism target kind {target_kind!r} is not one of {', '.join(TARGET_KINDS)}.")
+    target = (target or "").strip()
+    if not target:
+        raise ValidationError("a criticism needs a target (an official, enterprise or decision).")
+    if target_kind == "official":
+        known = session.get(Person, target) is not None
+    elif target_kind == "enterprise":
+        known = session.get(Unit, target) is not None
+    else:
+        known = any(str(e.payload.get("proposal")) == target
+                    for e in publiclog.entries(session, kind="decision.proposed"))
+    if not known:
+        raise ValidationError(
+            f"criticism target {target_kind} {target!r} is unknown: no such "
+            f"{'person' if target_kind == 'official' else target_kind} is on record.")
+
+
+def file(
+    session: Session, *, target_kind: str, target: str, content: str,
+    identity: str | None = None, person: str | None = None,
+    attachment: bytes | None = None, attachment_name: str | None = None,
+    settings: Settings | None = None, today: dt.date | None = None,
+) -> Criticism:
+    """File a criticism inside the caller's transaction; returns the (public) row.
+
+    Nothing is written if any check fails.  ``identity`` (free text) and
+    ``person`` (a person id, for the retaliation watch) are optional and are
+    only ever stored sealed.
+    """
+    text = (content or "").strip()
+    if not text:
+        raise ValidationError("a criticism needs content: say what is wrong.")
+    if len(text) > MAX_CONTENT_CHARS:
+        raise ValidationError(f"criticism content is {len(text)} characters; at most "
+                              f"{MAX_CONTENT_CHARS} are accepted (attach a file for more).")
+    if attachment is not None and len(attachment) > MAX_ATTACHMENT_BYTES:
+        raise ValidationError(f"attachment {attachment_name or ''!r} is {len(attachment)} bytes; "
+                              f"at most {MAX_ATTACHMENT_BYTES} bytes are accepted.")
+    check_target(session, target_kind, target)
+    target = target.strip()
+    identity = (identity or "").strip() or None
+    person = (person or "").strip() or None
+    if person is not None and session.get(Person, person) is None:
+        raise ValidationError("the person id given for the retaliation watch is not on record; "
+                              "file without it or ask the commission to register you.")
+    ref = "C-" + secrets.token_hex(5).upper()
+    day = today or _today()
+    att: dict[str, Any] | None = None
+    if attachment is not None:
+        att = {"name": attachment_name or "attachment", "size": len(attachment),
+               "sha256": hashlib.sha256(attachment).hexdigest()}
+    entry = publiclog.append(session, "criticism.filed", {
+        "criticism": ref, "target_kind": target_kind, "target": target, "content": text,
+        "filed_on": day.isoformat(), "attachment": att,
+        "identity_sealed": identity is not None or person is not None,
+    })
+    row = Criticism(ref=ref, target_kind=target_kind, target=target, content=text,
+                    filed_on=day, log_index=entry.index,
+                    attachment_name=att["name"] if att else None,
+                    attachment_sha256=att["sha256"] if att else None,
+                    attachment_size=att["size"] if att else None)
+    session.add(row)
+    session.flush()
+    if attachment is not None:
+        session.add(CriticismAttachment(criticism_id=row.id, data=attachment))
+    if identity is not None or person is not None:
+        secret = json.dumps({"identity": identity, "person": person}).encode("utf-8")
+        pub = commission_key(settings).public_key()
+        session.add(SealedIdentity(
+            criticism_id=row.id, sealed=seal(secret, pub, ref.encode("ascii")),
+            watch_tag=watch_tag(person, settings) if person else None))
+    session.add(CriticismStatus(criticism_id=row.id, status="received", reason="filed",
+                                by="gosplan", at=_now(), log_index=entry.index))
+    session.flush()
+    return row
+
+
+def get(session: Session, ref: str) -> Criticism:
+    row = session.scalars(select(Criticism).where(Criticism.ref == ref)).first()
+    if row is None:
+        raise ValidationError(f"there is no criticism {ref!r}.")
+    return row
+
+
+def history(session: Session, ref: str) -> list[CriticismStatus]:
+    """Every status the criticism has had, oldest first, with reasons."""
+    c = get(session, ref)
+    return list(session.scalars(select(CriticismStatus).where(
+        CriticismStatus.criticism_id == c.id).order_by(CriticismStatus.id)))
+
+
+def current_status(session: Session, ref: str) -> str:
+    return history(session, ref)[-1].status
+
+
+def change_status(session: Session, ref: str, status: str, *, reason: str,
+                  by: str) -> CriticismStatus:
+    """Move a criticism to ``status`` with a stated ``reason``; logged as ``criticism.status``."""
+    status = status.replace(" ", "_").replace("-", "_").lower()
+    if status not in STATUSES:
+        raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(f"changing the status of criticism {ref} needs a stated reason.")
+    by = (by or "").strip()
+    if not by:
+        raise ValidationError(f"changing the status of criticism {ref} needs the name of "
+                              "whoever decides it (by).")
+    c = get(session, ref)
+    before = current_status(session, ref)
+    if status == before:
+        raise ValidationError(f"criticism {ref} is already {status}.")
+    if status == "received":
+        raise ValidationError(f"criticism {ref} cannot go back to 'received'; reopen it as "
+                              "'under_investigation'.")
+    entry = publiclog.append(session, "criticism.status", {
+        "criticism": ref, "from": before, "to": status, "reason": reason, "by": by})
+    row = CriticismStatus(criticism_id=c.id, status=status, reason=reason, by=by, at=_now(),
+                          log_index=entry.index)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def public_view(session: Session, c: Criticism) -> dict[str, Any]:
+    """What anyone may see of a criticism (never who filed it)."""
+    hist = history(session, c.ref)
+    return {
+        "criticism": c.ref, "target_kind": c.target_kind, "target": c.target,
+        "content": c.content, "filed_on": c.filed_on.isoformat(), "status": hist[-1].status,
+        "attachment": ({"name": c.attachment_name, "size": c.attachment_size,
+                        "sha256": c.attachment_sha256} if c.attachment_name else None),
+        "log_index": c.log_index,
+        "history": [{"status": h.status, "reason": h.reason, "by": h.by, "at": h.at,
+                     "log_index": h.log_index} for h in hist],
+    }
+
+
+def listing(session: Session, *, target: str | None = None,
+            status: str | None = None) -> list[dict[str, Any]]:
+    """Public views of all criticisms (optionally of one target or in one status)."""
+    q = select(Criticism).order_by(Criticism.id)
+    if target is not None:
+        q = q.where(Criticism.target == target)
+    out = [public_view(session, c) for c in session.scalars(q)]
+    if status is not None:
+        out = [v for v in out if v["status"] == status]
+    return out
+
+
+def reveal_identity(session: Session, ref: str, *, accessor: str, reason: str,
+                    settings: Settings | None = None) -> dict[str, str | None]:
+    """Open a sealed identity (commission only).  The access is logged before anything opens."""
+    accessor, reason = (accessor or "").strip(), (reason or "").strip()
+    if not accessor or not reason:
+        raise ValidationError(f"opening the identity behind criticism {ref} needs the accessor's "
+                              "name and a stated reason; both are published.")
+    c = get(session, ref)
+    sealed = session.get(SealedIdentity, c.id)
+    if sealed is None:
+        raise ValidationError(f"criticism {ref} was filed without an identity.")
+    entry = publiclog.append(session, "criticism.identity_accessed", {
+        "criticism": ref, "accessor": accessor, "reason": reason})
+    session.add(IdentityAccess(criticism_id=c.id, accessor=accessor, reason=reason, at=_now(),
+                               log_index=entry.index))
+    session.flush()
+    data: dict[str, str | None] = json.loads(unseal(bytes(sealed.sealed),
+                                                    commission_key(settings),
+                                                    ref.encode("ascii")))
+    return data
+
+
+def accesses(session: Session, ref: str) -> list[IdentityAccess]:
+    c = get(session, ref)
+    return list(session.scalars(select(IdentityAccess).where(
+        IdentityAccess.criticism_id == c.id).order_by(IdentityAccess.id)))
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+def receipt(session: Session, ref: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The filer's receipt (JSON-able); call after the filing transaction committed."""
+    c = get(session, ref)
+    return publiclog.receipt(session, c.log_index, settings, criticism=ref)
+
+
+@dataclass
+class ReceiptCheck:
+    ok: bool
+    message: str
+    criticism: str | None
+    index: int | None
+    receipt_size: int | None
+    checked_against: int | None
+
+
+def _summary(data: Mapping[str, Any], v: publiclog.Verification,
+             against: int | None) -> ReceiptCheck:
+    entry = data.get("entry") if isinstance(data.get("entry"), Mapping) else None
+    idx = entry.get("index") if entry else None
+    head = data.get("tree_head") if isinstance(data.get("tree_head"), Mapping) else None
+    size = head.get("tree_size") if head else None
+    crit = data.get("criticism")
+    if v.ok:
+        msg = (f"receipt for criticism {crit} (log entry {idx}) verifies: included in the "
+               f"signed tree of {size} entries")
+        if against is not None:
+            msg += f", and the log of {against} entries still contains it unchanged"
+    else:
+        msg = f"receipt for criticism {crit} (log entry {idx}) does NOT verify: {v.message}"
+    return ReceiptCheck(v.ok, msg, crit if isinstance(crit, str) else None,
+                        idx if isinstance(idx, int) else None,
+                        size if isinstance(size, int) else None, against)
+
+
+def verify_receipt(session: Session, data: Mapping[str, Any],
+                   settings: Settings | None = None) -> ReceiptCheck:
+    """Check a receipt against this log: signature, inclusion, the entry as stored now, and a
+    consistency proof from the receipt's tree head to the log's current signed head."""
+    key = publiclog.public_key(settings)
+    v = publiclog.verify_receipt(data, trusted_key=key)
+    if not v.ok:
+        return _summary(data, v, None)
+    e = data["entry"]
+    index, first = int(e["index"]), int(data["tree_head"]["tree_size"])
+    stored = session.get(LogEntry, index)
+    if stored is None:
+        v.fail(f"log entry {index} is no longer in the store: it was removed")
+        return _summary(data, v, None)
+    now = merkle.leaf_hash(publiclog.leaf_data(stored.index, stored.kind, stored.payload,
+                                               stored.logged_at))
+    if now.hex() != data["leaf_hash"] or bytes(stored.leaf_hash).hex() != data["leaf_hash"]:
+        v.fail(f"log entry {index} in the store no longer matches the receipt: it was altered")
+        return _summary(data, v, None)
+    n = publiclog.size(session)
+    if n < first:
+        v.fail(f"the log holds {n} entries, fewer than the receipt's {first}: entries were "
+               "removed")
+        return _summary(data, v, None)
+    latest = publiclog.latest_signed_head(session)
+    if latest is None or latest.tree_size != n or latest.public_key != key:
+        latest = publiclog.sign_tree_head(session, settings)
+    proof = publiclog.consistency_proof(session, first, latest.tree_size)
+    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof)
+    if v.ok:
+        # the stored hashes are not taken on trust: recompute the current root from entries
+        root = publiclog.verify_store(session, trusted_key=key)
+        if root.root_hash != latest.root_hash or not root.ok:
+            v.fail("the stored log does not match its own signed head: "
+                   + (root.message if not root.ok else "root differs"))
+    return _summary(data, v, latest.tree_size)
+
+
+def verify_receipt_with_export(data: Mapping[str, Any], path: str | Path, *,
+                               trusted_key: bytes | None = None) -> ReceiptCheck:
+    """Check a receipt against an exported log alone (no access to the store)."""
+    v = publiclog.verify_receipt(data, trusted_key=trusted_key)
+    if not v.ok:
+        return _summary(data, v, None)
+    log = publiclog.read_export(path)
+    key = trusted_key if trusted_key is not None else publiclog.SignedTreeHead.from_json(
+        data["tree_head"]).public_key
+    sth = publiclog.SignedTreeHead.from_json(data["tree_head"])
+    ev = publiclog.verify_export(path, trusted_key=key, known_heads=[sth])
+    if not ev.ok:
+        return _summary(data, ev, None)
+    tree = merkle.MerkleTree(merkle.leaf_hash(publiclog.leaf_data(
+        x["index"], x["kind"], x["payload"], x["time"])) for x in log.entries)
+    latest = max((h for h in log.heads if h.tree_size == len(tree)), key=lambda h: h.timestamp)
+    proof = tree.consistency_proof(sth.tree_size, len(tree))
+    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof)
+    return _summary(data, v, latest.tree_size if v.ok else None)

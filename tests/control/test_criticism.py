@@ -1,0 +1,213 @@
+"""The criticism channel: filing, receipts, statuses, sealed identities, bad input, no edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from gosplan.config import Settings
+from gosplan.errors import ValidationError
+from gosplan.services import appointments, criticism, publiclog
+from gosplan.storage.base import session_scope
+from gosplan.storage.control import Criticism, CriticismStatus, SealedIdentity
+
+
+@pytest.fixture
+def org(engine: Engine) -> Engine:
+    with session_scope(engine) as s:
+        appointments.add_unit(s, "E1", "Tractor works")
+        appointments.add_person(s, "P-DIR", "Director Ivanova")
+        appointments.add_person(s, "P-W1", "Worker Petrov")
+    return engine
+
+
+def _file(engine: Engine, settings: Settings, **kw: object) -> str:
+    args: dict[str, object] = {"target_kind": "official", "target": "P-DIR",
+                               "content": "The director hides the fuel shortfall."}
+    args.update(kw)
+    with session_scope(engine) as s:
+        return criticism.file(s, settings=settings, **args).ref  # type: ignore[arg-type]
+
+
+def test_filed_criticism_is_in_the_log_with_a_receipt_that_verifies(
+    org: Engine, settings: Settings
+) -> None:
+    ref = _file(org, settings, identity="Petrov, shop 3", person="P-W1")
+    with session_scope(org) as s:
+        rec = criticism.receipt(s, ref, settings)
+        entry = publiclog.entry(s, rec["entry"]["index"])
+        assert entry.kind == "criticism.filed"
+        assert entry.payload["criticism"] == ref
+        assert entry.payload["content"] == "The director hides the fuel shortfall."
+        assert criticism.current_status(s, ref) == "received"
+    rec = json.loads(json.dumps(rec))  # what the filer keeps
+    with session_scope(org) as s:
+        check = criticism.verify_receipt(s, rec, settings)
+    assert check.ok, check.message
+    assert rec["criticism"] == ref
+
+
+def test_receipt_still_verifies_after_10000_later_entries(
+    org: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    ref = _file(org, settings)
+    with session_scope(org) as s:
+        rec = json.loads(json.dumps(criticism.receipt(s, ref, settings)))
+    with session_scope(org) as s:
+        publiclog.append_many(s, [("test.filler", {"i": i}) for i in range(10_000)])
+    with session_scope(org) as s:
+        check = criticism.verify_receipt(s, rec, settings)
+        assert publiclog.size(s) > 10_000
+        out = tmp_path / "log.jsonl"
+        publiclog.export(s, out, settings)
+    assert check.ok, check.message
+    assert check.checked_against is not None and check.checked_against > 10_000
+    offline = criticism.verify_receipt_with_export(rec, out,
+                                                   trusted_key=publiclog.public_key(settings))
+    assert offline.ok, offline.message
+
+
+def test_tampered_receipt_fails(org: Engine, settings: Settings) -> None:
+    ref = _file(org, settings)
+    with session_scope(org) as s:
+        rec = json.loads(json.dumps(criticism.receipt(s, ref, settings)))
+    rec["entry"]["payload"]["content"] = "Nothing is wrong."
+    with session_scope(org) as s:
+        check = criticism.verify_receipt(s, rec, settings)
+    assert not check.ok
+    assert "altered" in check.message
+
+
+def test_receipt_fails_when_the_stored_criticism_was_tampered_with(
+    org: Engine, settings: Settings
+) -> None:
+    ref = _file(org, settings)
+    with session_scope(org) as s:
+        rec = json.loads(json.dumps(criticism.receipt(s, ref, settings)))
+        index = rec["entry"]["index"]
+    drop = ("DROP TRIGGER publiclog_entry_no_update" if org.dialect.name == "sqlite"
+            else "DROP TRIGGER publiclog_entry_append_only ON publiclog_entry")
+    with org.begin() as conn:  # an intruder with owner rights bypasses the trigger
+        conn.execute(text(drop))
+        conn.execute(text("UPDATE publiclog_entry SET payload_json = :p WHERE idx = :i"),
+                     {"p": json.dumps({"criticism": ref, "content": "softened"}), "i": index})
+    with session_scope(org) as s:
+        check = criticism.verify_receipt(s, rec, settings)
+    assert not check.ok
+    assert f"log entry {index}" in check.message
+
+
+def test_status_changes_need_reasons_and_are_logged(org: Engine, settings: Settings) -> None:
+    ref = _file(org, settings)
+    with session_scope(org) as s:
+        criticism.change_status(s, ref, "under investigation", reason="fuel records requested",
+                                by="commission")
+        criticism.change_status(s, ref, "upheld", reason="records show 12% shortfall hidden",
+                                by="commission")
+    with session_scope(org) as s:
+        hist = [(h.status, h.reason) for h in criticism.history(s, ref)]
+        logged = [e.payload for e in publiclog.entries(s, kind="criticism.status")]
+    assert hist == [("received", "filed"),
+                    ("under_investigation", "fuel records requested"),
+                    ("upheld", "records show 12% shortfall hidden")]
+    assert [p["to"] for p in logged] == ["under_investigation", "upheld"]
+    assert logged[1]["reason"] == "records show 12% shortfall hidden"
+
+
+def _counts(engine: Engine) -> tuple[int, int, int]:
+    with session_scope(engine) as s:
+        return (publiclog.size(s), s.scalar(select(func.count()).select_from(Criticism)) or 0,
+                s.scalar(select(func.count()).select_from(CriticismStatus)) or 0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"content": "   "}, "needs content"),
+    ({"content": ""}, "needs content"),
+    ({"target": "P-NOBODY"}, "unknown"),
+    ({"target_kind": "enterprise", "target": "E-NONE"}, "unknown"),
+    ({"target_kind": "decision", "target": "99"}, "unknown"),
+    ({"target_kind": "planet"}, "not one of"),
+    ({"attachment": b"x" * (criticism.MAX_ATTACHMENT_BYTES + 1),
+      "attachment_name": "scan.pdf"}, "at most"),
+    ({"content": "x" * (criticism.MAX_CONTENT_CHARS + 1)}, "at most"),
+    ({"person": "P-GHOST"}, "not on record"),
+])
+def test_bad_filings_write_nothing(org: Engine, settings: Settings, kw: dict[str, object],
+                                   match: str) -> None:
+    before = _counts(org)
+    with pytest.raises(ValidationError, match=match):
+        _file(org, settings, **kw)
+    assert _counts(org) == before
+
+
+def test_status_change_without_reason_writes_nothing(org: Engine, settings: Settings) -> None:
+    ref = _file(org, settings)
+    before = _counts(org)
+    for reason in ("", "   "):
+        with pytest.raises(ValidationError, match="needs a stated reason"), session_scope(org) as s:
+            criticism.change_status(s, ref, "rejected", reason=reason, by="commission")
+    with pytest.raises(ValidationError, match="not one of"), session_scope(org) as s:
+        criticism.change_status(s, ref, "buried", reason="inconvenient", by="director")
+    with pytest.raises(ValidationError, match="already received"), session_scope(org) as s:
+        criticism.change_status(s, ref, "received", reason="again", by="commission")
+    assert _counts(org) == before
+
+
+def test_identity_is_sealed_and_every_access_is_logged(org: Engine, settings: Settings) -> None:
+    ref = _file(org, settings, identity="Petrov, shop 3", person="P-W1")
+    with session_scope(org) as s:
+        c = criticism.get(s, ref)
+        sealed = s.get(SealedIdentity, c.id)
+        assert sealed is not None
+        assert b"Petrov" not in bytes(sealed.sealed)
+        assert sealed.watch_tag != "P-W1"
+    with pytest.raises(ValidationError, match="needs the accessor"), session_scope(org) as s:
+        criticism.reveal_identity(s, ref, accessor="chair", reason="", settings=settings)
+    with session_scope(org) as s:
+        revealed = criticism.reveal_identity(s, ref, accessor="commission chair",
+                                             reason="retaliation hearing", settings=settings)
+    assert revealed == {"identity": "Petrov, shop 3", "person": "P-W1"}
+    with session_scope(org) as s:
+        acc = publiclog.entries(s, kind="criticism.identity_accessed")
+        assert [e.payload for e in acc] == [{"criticism": ref, "accessor": "commission chair",
+                                            "reason": "retaliation hearing"}]
+        assert len(criticism.accesses(s, ref)) == 1
+    # another commission key cannot open it
+    other = Settings(commission_key_path=str(Path(settings.commission_key_path)
+                                             .with_name("other.key")))
+    with pytest.raises(ValidationError, match="cannot be opened"), session_scope(org) as s:
+        criticism.reveal_identity(s, ref, accessor="impostor", reason="curiosity",
+                                  settings=other)
+
+
+@pytest.mark.parametrize("stmt", [
+    "UPDATE criticism SET content = 'softened'",
+    "DELETE FROM criticism",
+    "UPDATE criticism_status SET reason = 'none'",
+    "DELETE FROM criticism_status",
+    "DELETE FROM criticism_identity",
+    "UPDATE criticism_identity SET watch_tag = NULL",
+])
+def test_no_edit_or_delete_of_criticisms(org: Engine, settings: Settings, stmt: str) -> None:
+    _file(org, settings, identity="someone", person="P-W1")
+    with pytest.raises(DBAPIError, match="append-only"), org.begin() as conn:
+        conn.execute(text(stmt))
+    with session_scope(org) as s:
+        assert len(criticism.listing(s)) == 1
+        assert criticism.listing(s)[0]["content"] == "The director hides the fuel shortfall."
+
+
+def test_decision_target_is_known_from_the_log(org: Engine, settings: Settings) -> None:
+    with session_scope(org) as s:
+        publiclog.append(s, "decision.proposed", {"proposal": 4, "title": "Split the fund"})
+    ref = _file(org, settings, target_kind="decision", target="4",
+                content="Voting closed before the night shift could vote.",
+                today=dt.date(2026, 1, 5))
+    with session_scope(org) as s:
+        view = criticism.public_view(s, criticism.get(s, ref))
+    assert view["target"] == "4" and view["filed_on"] == "2026-01-05"
