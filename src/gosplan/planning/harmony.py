@@ -119,29 +119,48 @@ class _Composite:
 
 
 def _leontief(A: Any, b: np.ndarray, x0: np.ndarray | None, tol: float) -> np.ndarray:
-    res = solve_leontief(A, b, method="auto", rtol=tol, x0=x0)
+    """``(I - A) x = b`` by the Jacobi series warm-started at ``x0`` (one sparse mat-vec
+    per sweep), falling back to the library's ``auto`` choice if the series stalls."""
+    res = solve_leontief(A, b, method="jacobi", rtol=tol, x0=x0, maxiter=5000)
+    if not res.success:
+        res = solve_leontief(A, b, method="auto", rtol=tol, x0=x0)
     if not res.success:
         raise ArithmeticError(res.message or "Leontief solve failed")
     return np.asarray(res.x)
 
 
+def _argmin_by_product(k: np.ndarray, prod_of: np.ndarray, n_p: int) -> np.ndarray:
+    """For each product, the technique with the least ``k`` (ties: the lower index)."""
+    order = np.lexsort((k, prod_of))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = prod_of[order][1:] != prod_of[order][:-1]
+    pick = np.full(n_p, -1, dtype=np.int64)
+    pick[prod_of[order[first]]] = order[first]
+    return pick
+
+
 def harmony(
     problem: PlanProblem,
     *,
-    maxiter: int = 200,
-    tol: float = 1e-6,
-    step: float = 1.0,
-    price_step: float = 0.5,
-    patience: int = 10,
-    solve_tol: float = 1e-11,
+    maxiter: int = 300,
+    tol: float = 1e-7,
+    patience: int = 40,
+    step: float = 0.5,
+    inner: int = 3,
+    solve_tol: float = 1e-12,
     reference: PlanResult | None = None,
     callback: Callable[[int, float], Any] | None = None,
 ) -> PlanResult:
     """Balance ``problem`` by the harmony iteration (module docstring).
 
-    Stops after ``maxiter`` iterations, or when the objective has not
-    improved by ``tol`` (relative) for ``patience`` iterations.
-    ``callback(nit, objective)`` may raise ``StopIteration``.
+    Each iteration: choose for every product its cheapest technique at the
+    current valuations (``inner`` rounds of policy improvement, each one
+    sparse Leontief solve for valuations), balance the plan exactly, average
+    it with the earlier plans (mixtures of techniques emerge from the
+    average), and move the prices of the limits by the harmony of their
+    surplus.  Stops after ``maxiter`` iterations or when the best feasible
+    objective has not improved by ``tol`` (relative) for ``patience``
+    iterations.  ``callback(nit, objective)`` may raise ``StopIteration``.
     Supports ``min_labour`` and ``assortment``.
     """
     if problem.objective not in ("min_labour", "assortment"):
@@ -153,15 +172,17 @@ def harmony(
     prod_of, out = _single_output(problem, strict=True)
     comp = _Composite(problem, prod_of, out)
     n_t = problem.n_techniques
+    n_p = problem.n_products
     t = problem.targets
     if not (t > 0).any():
         raise ValidationError("harmony: the problem has no positive targets.")
+    assort = problem.objective == "assortment"
     # limits: resources, labour (assortment only), capacities of capped techniques
     capped = np.flatnonzero(np.isfinite(problem.upper))
     blocks = [sp.csr_array(problem.R)]
     amounts = [problem.amounts]
     names = list(problem.resource_names)
-    if problem.objective == "assortment" and problem.labour_limit is not None:
+    if assort and problem.labour_limit is not None:
         blocks.append(sp.csr_array(problem.labour[None, :]))
         amounts.append(np.array([problem.labour_limit]))
         names.append("labour")
@@ -170,99 +191,146 @@ def harmony(
                                    shape=(len(capped), n_t)))
         amounts.append(problem.upper[capped])
         names.extend(f"capacity of {problem.technique_names[j]}" for j in capped)
-    Lim = sp.vstack(blocks, format="csr") if blocks else sp.csr_array((0, n_t))
-    b = np.concatenate(amounts) if amounts else np.zeros(0)
+    Lim = sp.vstack(blocks, format="csr")
+    b = np.concatenate(amounts)
     n_l = Lim.shape[0]
-    if problem.objective == "assortment" and n_l == 0:
+    if assort and n_l == 0:
         raise ValidationError(
             "The 'assortment' objective needs a limit: give resources or a labour limit."
         )
     LimT = sp.csr_array(Lim.T)
-    # initial shares: the least-labour technique of each product
-    alpha = np.zeros(n_t)
-    unit_lab = problem.labour / out
-    order = np.lexsort((unit_lab, prod_of))
-    first = np.ones(n_t, dtype=bool)
-    first[1:] = prod_of[order][1:] != prod_of[order][:-1]
-    alpha[order[first]] = 1.0
-    if problem.objective == "assortment":
-        p = 1.0 / np.maximum(b, 1e-300)
-        labour_weight = 0.0 if problem.labour_limit is not None else 1e-12
+    InpT = sp.csr_array(comp.Inp.T)
+    bsafe = np.maximum(b, 1e-300)
+    lw = 1.0 if not assort else (0.0 if problem.labour_limit is not None else 1e-12)
+    state: dict[str, Any] = {"y": None, "v": None}
+
+    def plan_for(choice: np.ndarray) -> tuple[np.ndarray, Any]:
+        alpha = np.zeros(n_t)
+        alpha[choice] = 1.0
+        A, scale = comp.matrices(alpha)
+        y = _leontief(A, t, state["y"], solve_tol)
+        state["y"] = y
+        return comp.intensities(y, scale), A
+
+    def best_response(choice: np.ndarray, cost_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = np.zeros(n_p)
+        for _ in range(max(inner, 1)):
+            alpha = np.zeros(n_t)
+            alpha[choice] = 1.0
+            A, _ = comp.matrices(alpha)
+            c_prod = cost_t[choice] / out[choice]
+            v = _leontief(sp.csr_array(A.T), c_prod, state["v"], solve_tol)
+            state["v"] = v
+            k = (cost_t + InpT @ v) / out
+            pick = _argmin_by_product(k, prod_of, n_p)
+            better = k[pick] < k[choice] * (1.0 - 1e-12)
+            if not better.any():
+                break
+            choice = np.where(better, pick, choice)
+        return choice, v
+
+    # start: the least-labour technique of every product
+    choice = _argmin_by_product(problem.labour / out, prod_of, n_p)
+    if assort:
+        p = 1.0 / bsafe / n_l
     else:
         p = np.zeros(n_l)
-        labour_weight = 1.0
-    y_prev: np.ndarray | None = None
-    v_prev: np.ndarray | None = None
+    # price steps (min_labour): bounded by the labour a limit could save per unit
+    if n_l and not assort:
+        ratio = np.zeros(n_l)
+        L_csr = sp.csr_array(Lim)
+        for r in range(n_l):
+            js = L_csr.indices[L_csr.indptr[r]:L_csr.indptr[r + 1]]
+            us = L_csr.data[L_csr.indptr[r]:L_csr.indptr[r + 1]]
+            ok = us > 0
+            ratio[r] = float(np.max(problem.labour[js[ok]] / us[ok])) if ok.any() else 1.0
+        delta = 0.25 * np.maximum(ratio, 1e-300)
+    else:
+        delta = np.zeros(n_l)
+    last_sign = np.zeros(n_l)
+    # the plan that uses the least of the limits (to blend an overdrawn plan back inside)
+    safe_x: np.ndarray | None = None
+    if n_l and not assort:
+        safe_choice, _ = best_response(choice.copy(), LimT @ (1.0 / bsafe) + 1e-9 * problem.labour)
+        safe_x, _ = plan_for(safe_choice)
+        if np.any(Lim @ safe_x > b * (1 + 1e-9)):
+            safe_x = None
+    xbar = np.zeros(n_t)
+    wsum = 0.0
     best_x: np.ndarray | None = None
-    best_obj = -np.inf if problem.objective == "assortment" else np.inf
+    best_obj = -np.inf if assort else np.inf
     best_v: np.ndarray | None = None
     stale = 0
     nit = 0
     status = Status.ITERATION_LIMIT
     msg = ""
     last_use = np.zeros(n_l)
-    Inp = comp.Inp
-    InpT = sp.csr_array(Inp.T)
+
+    def evaluate(x: np.ndarray) -> tuple[float, np.ndarray | None]:
+        use = Lim @ x
+        if assort:
+            lam = float(np.min(np.where(use > 0, b / np.maximum(use, 1e-300), np.inf)))
+            return lam, lam * x
+        if not n_l or np.all(use <= b * (1 + 1e-12)):
+            return float(problem.labour @ x), x
+        if safe_x is None:
+            return np.inf, None
+        su = Lim @ safe_x
+        over = use > b
+        theta = float(np.min((b[over] - su[over]) / np.maximum(use[over] - su[over], 1e-300)))
+        theta = min(max(theta, 0.0), 1.0)
+        xb = theta * x + (1.0 - theta) * safe_x
+        return float(problem.labour @ xb), xb
+
     try:
         for nit in range(1, maxiter + 1):
-            A, scale = comp.matrices(alpha)
-            y = _leontief(A, t, y_prev, solve_tol)
-            y_prev = y
-            x = comp.intensities(y, scale)
+            cost_t = lw * problem.labour + (LimT @ p if n_l else 0.0)
+            choice, v = best_response(choice, cost_t)
+            x, _ = plan_for(choice)
             use = Lim @ x
             last_use = use
-            labour = float(problem.labour @ x)
-            if problem.objective == "assortment":
-                ratio = np.where(use > 0, b / np.maximum(use, 1e-300), np.inf)
-                lam = float(np.min(ratio)) if n_l else np.inf
-                obj = lam
-                better = lam > best_obj * (1 + tol)
-                if lam > best_obj:
-                    best_obj, best_x = lam, lam * x
-            else:
-                over = (use - b) / np.maximum(b, 1e-300)
-                feasible = bool(np.all(over <= 1e-9)) if n_l else True
-                obj = labour
-                better = feasible and labour < best_obj * (1 - tol)
-                if feasible and labour < best_obj:
-                    best_obj, best_x = labour, x
-            # valuations at current prices: v = v A + cost
-            cost_t = labour_weight * problem.labour + (LimT @ p if n_l else 0.0)
-            c_prod = np.bincount(prod_of, weights=alpha * cost_t / out,
-                                 minlength=problem.n_products)
-            v = _leontief(sp.csr_array(A.T), c_prod, v_prev, solve_tol)
-            v_prev = v
-            if problem.objective == "min_labour" and better:
-                best_v = v
-            # full unit cost of each technique at these valuations
-            k = (cost_t + InpT @ v) / out
-            best_k = np.full(problem.n_products, np.inf)
-            np.minimum.at(best_k, prod_of, k)
-            ref = np.maximum(best_k[prod_of], 1e-300)
-            alpha = alpha * np.exp(-step * np.minimum((k - best_k[prod_of]) / ref, 50.0))
-            alpha = np.maximum(alpha, 1e-12 * (alpha > 0))
-            tot = np.bincount(prod_of, weights=alpha, minlength=problem.n_products)
-            alpha = alpha / tot[prod_of]
+            wsum += nit
+            xbar += (nit / wsum) * (x - xbar)
+            improved = False
+            for cand in (x, xbar):
+                obj, plan = evaluate(cand)
+                if plan is None:
+                    continue
+                gain = (obj > best_obj * (1 + tol)) if assort else (obj < best_obj * (1 - tol))
+                if gain or best_x is None:
+                    improved = improved or best_x is None or gain
+                    best_obj, best_x = obj, plan
+                    if not assort:
+                        best_v = v
             # prices of the limits move with the harmony of their surplus
             if n_l:
-                if problem.objective == "assortment":
-                    rel = use / np.maximum(b, 1e-300)
-                    p = p * np.exp(price_step * rel / max(float(rel.max()), 1e-300))
-                    p = p / float(p @ b)  # keep the total valuation of all limits at one
+                if assort:
+                    rel = use / bsafe
+                    p = p * np.exp(step * rel / max(float(rel.max()), 1e-300) / np.sqrt(nit))
+                    p = p / float(p @ b)
                 else:
-                    s = (b - use) / np.maximum(b, 1e-300)
-                    scale_p = max(labour, 1e-300) / np.maximum(b, 1e-300) / max(n_l, 1)
-                    p = np.maximum(0.0, p - price_step * scale_p * harmony_function(s))
+                    h = np.clip(harmony_function((b - use) / bsafe), -1.0, 1.0)
+                    sign = np.sign(h)
+                    flip = sign * last_sign < 0
+                    delta = np.where(flip, delta * 0.5, delta * 1.2)
+                    p = np.maximum(0.0, p - delta * h)
+                    last_sign = np.where(sign != 0, sign, last_sign)
             if callback is not None:
                 try:
-                    callback(nit, obj)
+                    callback(nit, best_obj)
                 except StopIteration:
                     break
-            stale = 0 if better else stale + 1
-            if stale >= patience:
+            if best_x is not None:
+                stale = 0 if improved else stale + 1
+                if stale >= patience:
+                    status = Status.OPTIMAL
+                    msg = (f"Harmony converged: no improvement beyond {tol:g} (relative) in "
+                           f"{patience} iterations.")
+                    break
+            if n_l == 0 and best_x is not None and nit > 1 and not improved:
                 status = Status.OPTIMAL
-                msg = (f"Harmony converged: no improvement beyond {tol:g} (relative) in "
-                       f"{patience} iterations.")
+                msg = ("Harmony converged: with no limits the cheapest technique of every "
+                       "product is optimal (non-substitution).")
                 break
     except ArithmeticError as exc:
         status = Status.BREAKDOWN
