@@ -206,9 +206,10 @@ def find_ties(g: nx.Graph, appointee: str, deciders: Sequence[tuple[str, str]],
 
 def tie_graph(session: Session) -> nx.Graph:
     """The tie graph of everyone on record."""
-    ties = session.execute(select(Tie.a, Tie.b, Tie.kind, Tie.source)).tuples()
-    towns = session.execute(select(Person.id, Person.hometown)
-                            .where(Person.hometown.is_not(None))).tuples()
+    ties = [(a, b, kind, src) for a, b, kind, src in
+            session.execute(select(Tie.a, Tie.b, Tie.kind, Tie.source))]
+    towns = [(pid, town) for pid, town in session.execute(
+        select(Person.id, Person.hometown).where(Person.hometown.is_not(None)))]
     return tie_graph_from(ties, towns)
 
 
@@ -311,7 +312,7 @@ def find_cliques(interactions: Iterable[tuple[str, str]], *, min_size: int = 3,
 
 def cliques(session: Session, **kwargs: Any) -> list[Clique]:
     """Cliques among everyone's recorded appointments, approvals and evaluations."""
-    pairs = session.execute(select(Interaction.actor, Interaction.subject)).tuples()
+    pairs = [(a, b) for a, b in session.execute(select(Interaction.actor, Interaction.subject))]
     return find_cliques(pairs, **kwargs)
 
 
