@@ -71,11 +71,15 @@ def test_demotion_of_a_critic_of_their_superior_is_flagged(works: Engine,
     assert len(flagged) == 1
     with session_scope(works) as s:
         a = retaliation.alerts(s)[0]
-        assert a.level == 1 and a.deadline == D(2026, 3, 15)
+        view = retaliation.alert_view(s, a)
+        assert view["level"] == 1 and view["deadline"] == "2026-03-15"
+        assert view["owner"] == "control commission officer"
         assert "HEAD" in a.reason
-        logged = publiclog.entries(s, kind="retaliation.flagged")
-        assert [e.payload["alert"] for e in logged] == flagged
-        assert set(logged[0].payload) == {"alert", "level", "escalated_to", "deadline"}
+        logged = publiclog.entries(s, kind="control.alert.opened")
+        assert [e.payload["item"] for e in logged] == [a.item_id]
+        # the public entry says an alert exists, never which event or criticism
+        assert set(logged[0].payload) == {"item", "area", "kind", "event", "level",
+                                          "level_name", "owner", "at", "deadline"}
 
 
 @pytest.mark.parametrize("person, target, event_day, kind", [
@@ -113,13 +117,15 @@ def test_alerts_climb_when_not_resolved_and_close_with_a_resolution(
     with session_scope(works) as s:
         assert retaliation.escalate_overdue(s, D(2026, 3, 10)) == []  # not yet due
         raised = retaliation.escalate_overdue(s, D(2026, 3, 16))
-        assert [(a.id, a.level) for a in raised] == [(aid, 2)]
+        assert [(a.id, retaliation.alert_view(s, a)["level"]) for a in raised] == [(aid, 2)]
     with session_scope(works) as s:
         for day in (D(2026, 4, 1), D(2026, 5, 1), D(2026, 6, 1)):
             retaliation.escalate_overdue(s, day)
-        a = retaliation.alerts(s)[0]
-        assert a.level == len(retaliation.LEVELS)  # top of the ladder, no further
-        levels = [e.payload["level"] for e in publiclog.entries(s, kind="retaliation.escalated")]
+        view = retaliation.alert_view(s, retaliation.alerts(s)[0])
+        assert view["level"] == len(retaliation.LADDER.levels)  # top of the ladder
+        assert view["owner"] == "national congress of councils"
+        levels = [e.payload["level"]
+                  for e in publiclog.entries(s, kind="control.alert.escalated")]
         assert levels == [2, 3, 4]
     with pytest.raises(ValidationError, match="stated resolution"), session_scope(works) as s:
         retaliation.resolve(s, aid, resolution=" ", by="commission")
@@ -127,8 +133,8 @@ def test_alerts_climb_when_not_resolved_and_close_with_a_resolution(
         retaliation.resolve(s, aid, resolution="dismissal reversed", by="commission",
                             today=D(2026, 6, 5))
         assert retaliation.alerts(s, open_only=True) == []
-        assert publiclog.entries(s, kind="retaliation.resolved")[0].payload["resolution"] == (
-            "dismissal reversed")
+        (done,) = publiclog.entries(s, kind="control.alert.resolved")
+        assert done.payload["item"] == retaliation.alerts(s)[0].item_id
 
 
 def test_bad_personnel_events_are_refused(works: Engine, settings: Settings) -> None:

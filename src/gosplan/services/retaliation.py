@@ -9,15 +9,17 @@ filed a criticism (giving their person id for the watch) of
 * the enterprise P worked in when filing.
 
 The match uses the criticism's keyed watch tag, so no identity is decrypted.
-A flag opens an alert at level 1 with a deadline; :func:`escalate_overdue`
-raises every unresolved alert past its deadline one level (up to
-:data:`LEVELS`), and :func:`resolve` closes one with a stated resolution.
+A flag opens a *private* alert on the shared escalation ladder
+(:mod:`gosplan.services.escalation`, area ``"control"``, ladder
+:data:`LADDER`): :func:`escalate_overdue` climbs every unresolved one past its
+deadline, :func:`resolve` closes one with a stated resolution.
 
 The public log gets ``personnel.event`` (the event itself, public like any
-personnel decision) and ``retaliation.flagged`` / ``.escalated`` /
-``.resolved`` entries naming the alert, its level and deadline only: which
-criticism and which event an alert concerns stays with the commission,
-since publishing it would point at the critic.
+personnel decision) and the ladder's ``control.alert.opened`` / ``.escalated``
+/ ``.resolved`` entries, which for private items name only the alert number,
+level, owner and deadline: which criticism and which event an alert concerns
+stays with the commission (:class:`gosplan.storage.control.Alert`), since
+publishing it would point at the critic.
 """
 
 from __future__ import annotations
@@ -32,21 +34,28 @@ from sqlalchemy.orm import Session
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 from gosplan.services import criticism as crit
-from gosplan.services import publiclog
+from gosplan.services import escalation, publiclog
 from gosplan.storage.control import (
     Alert,
     Criticism,
+    Person,
     PersonnelEvent,
     Position,
     SealedIdentity,
     Tenure,
 )
+from gosplan.storage.escalation import EscalationItem
 
 EVENT_KINDS = ("dismissal", "demotion", "transfer", "hours_cut", "poor_evaluation")
-LEVELS = ("control commission officer", "control commission", "regional council",
-          "national congress of councils")
 DEFAULT_WINDOW_DAYS = 365
-DEFAULT_RESPONSE_DAYS = 14
+AREA = "control"
+#: who must answer a possible-retaliation alert, and how long each has
+LADDER = escalation.Ladder((
+    escalation.Level("officer", "control commission officer", dt.timedelta(days=14)),
+    escalation.Level("commission", "control commission", dt.timedelta(days=14)),
+    escalation.Level("council", "regional council", dt.timedelta(days=28)),
+    escalation.Level("congress", "national congress of councils", None),
+))
 
 
 def positions_held(session: Session, person: str, day: dt.date) -> list[Position]:
@@ -103,8 +112,12 @@ def _reasons(session: Session, ev: PersonnelEvent, c: Criticism) -> str | None:
     return None
 
 
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
 def check_event(session: Session, ev: PersonnelEvent, *, window_days: int = DEFAULT_WINDOW_DAYS,
-                response_days: int = DEFAULT_RESPONSE_DAYS,
+                ladder: escalation.Ladder = LADDER,
                 settings: Settings | None = None) -> list[Alert]:
     """Flag ``ev`` if it may be retaliation; returns the alerts opened (already logged)."""
     tag = crit.watch_tag(ev.person_id, settings)
@@ -122,14 +135,15 @@ def check_event(session: Session, ev: PersonnelEvent, *, window_days: int = DEFA
         why = _reasons(session, ev, c)
         if why is None:
             continue
-        alert = Alert(kind="retaliation", event_id=ev.id, criticism_id=c.id,
-                      reason=f"possible retaliation: {ev.kind} on {ev.day}, {why}",
-                      level=1, opened=ev.day, deadline=ev.day + dt.timedelta(days=response_days))
+        reason = f"possible retaliation: {ev.kind} on {ev.day}, {why}"
+        item = escalation.open_alert(
+            session, area=AREA, subject="possible retaliation against a critic",
+            reason=reason, now=_at(ev.day), ladder=ladder, private=True,
+            key=f"retaliation:{ev.id}:{c.id}",
+            details={"event": ev.id, "criticism": c.ref})
+        alert = Alert(item_id=item.id, event_id=ev.id, criticism_id=c.id, reason=reason)
         session.add(alert)
         session.flush()
-        publiclog.append(session, "retaliation.flagged", {
-            "alert": alert.id, "level": 1, "escalated_to": LEVELS[0],
-            "deadline": alert.deadline.isoformat()})
         opened.append(alert)
     return opened
 
@@ -137,11 +151,9 @@ def check_event(session: Session, ev: PersonnelEvent, *, window_days: int = DEFA
 def record_event(
     session: Session, *, person: str, kind: str, day: dt.date, actor: str | None = None,
     note: str = "", window_days: int = DEFAULT_WINDOW_DAYS,
-    response_days: int = DEFAULT_RESPONSE_DAYS, settings: Settings | None = None,
+    ladder: escalation.Ladder = LADDER, settings: Settings | None = None,
 ) -> tuple[PersonnelEvent, list[Alert]]:
     """Record a personnel event (logged) and run the watch on it."""
-    from gosplan.storage.control import Person
-
     kind = kind.replace(" ", "_").replace("-", "_").lower()
     if kind not in EVENT_KINDS:
         raise ValidationError(f"personnel event kind {kind!r} is not one of "
@@ -156,59 +168,53 @@ def record_event(
                         log_index=entry.index)
     session.add(ev)
     session.flush()
-    return ev, check_event(session, ev, window_days=window_days, response_days=response_days,
+    return ev, check_event(session, ev, window_days=window_days, ladder=ladder,
                            settings=settings)
 
 
 def alerts(session: Session, *, open_only: bool = False) -> list[Alert]:
-    q = select(Alert).order_by(Alert.id)
+    """Retaliation alerts, oldest first (commission-only detail)."""
+    out = list(session.scalars(select(Alert).order_by(Alert.id)))
     if open_only:
-        q = q.where(Alert.resolved.is_(None))
-    return list(session.scalars(q))
+        out = [a for a in out if item(session, a).resolved_at is None]
+    return out
 
 
-def escalate_overdue(session: Session, today: dt.date, *,
-                     response_days: int = DEFAULT_RESPONSE_DAYS) -> list[Alert]:
-    """Raise every unresolved alert past its deadline one level (logged); returns them."""
-    raised = []
-    for a in alerts(session, open_only=True):
-        if a.deadline < today and a.level < len(LEVELS):
-            a.level += 1
-            a.deadline = today + dt.timedelta(days=response_days)
-            publiclog.append(session, "retaliation.escalated", {
-                "alert": a.id, "level": a.level, "escalated_to": LEVELS[a.level - 1],
-                "deadline": a.deadline.isoformat()})
-            raised.append(a)
-    session.flush()
-    return raised
+def item(session: Session, alert: Alert) -> EscalationItem:
+    """The alert's item on the escalation ladder (level, owner, deadline, resolution)."""
+    found = session.get(EscalationItem, alert.item_id)
+    if found is None:
+        raise ValidationError(f"retaliation alert {alert.id} has lost its escalation item "
+                              f"{alert.item_id}.")
+    return found
+
+
+def escalate_overdue(session: Session, today: dt.date) -> list[Alert]:
+    """Climb every unresolved retaliation alert past its deadline (logged); returns them."""
+    climbed = {i.id for i in escalation.tick(session, _at(today), area=AREA)}
+    return [a for a in alerts(session) if a.item_id in climbed]
 
 
 def resolve(session: Session, alert_id: int, *, resolution: str, by: str,
             today: dt.date | None = None) -> Alert:
     """Close an alert with a stated resolution (logged)."""
-    resolution, by = (resolution or "").strip(), (by or "").strip()
-    if not resolution or not by:
-        raise ValidationError(f"resolving alert {alert_id} needs a stated resolution and who "
-                              "decided it.")
     a = session.get(Alert, alert_id)
     if a is None:
-        raise ValidationError(f"there is no alert {alert_id}.")
-    if a.resolved is not None:
-        raise ValidationError(f"alert {alert_id} was already resolved on {a.resolved}.")
-    a.resolved = today or dt.datetime.now(dt.UTC).date()
-    a.resolution = resolution
-    publiclog.append(session, "retaliation.resolved", {
-        "alert": a.id, "level": a.level, "resolution": resolution, "by": by})
-    session.flush()
+        raise ValidationError(f"there is no retaliation alert {alert_id}.")
+    escalation.resolve(session, a.item_id, by=by, resolution=resolution,
+                       now=_at(today) if today else escalation.utcnow())
     return a
 
 
-def alert_view(a: Alert, *, commission: bool = False) -> dict[str, Any]:
-    """An alert as shown publicly, or (``commission=True``) with its reason."""
-    out: dict[str, Any] = {"alert": a.id, "kind": a.kind, "level": a.level,
-                           "escalated_to": LEVELS[a.level - 1], "opened": a.opened.isoformat(),
-                           "deadline": a.deadline.isoformat(),
-                           "resolved": a.resolved.isoformat() if a.resolved else None}
+def alert_view(session: Session, a: Alert, *, commission: bool = False) -> dict[str, Any]:
+    """An alert as shown publicly, or (``commission=True``) with its reason and event."""
+    it = item(session, a)
+    out: dict[str, Any] = {
+        "alert": a.id, "item": it.id, "level": it.level + 1,
+        "level_name": it.ladder[it.level]["name"], "owner": it.owner,
+        "opened": it.opened_at.date().isoformat(),
+        "deadline": it.deadline.date().isoformat() if it.deadline else None,
+        "resolved": it.resolved_at.date().isoformat() if it.resolved_at else None}
     if commission:
         out["reason"] = a.reason
         out["event"] = a.event_id

@@ -207,22 +207,18 @@ class PersonnelEvent(Base):
 
 
 class Alert(Base):
-    """A control alert (possible retaliation) that climbs a level when not resolved in time.
+    """A possible-retaliation finding: which event, which criticism, why (commission only).
 
-    Details that would point at a critic stay here, visible to the commission;
-    the public log carries the alert's number, level and deadline only.
+    The alert itself climbs the shared escalation ladder as a *private* item
+    (:mod:`gosplan.services.escalation`, ``item_id``), whose public-log entries
+    carry only its number, level, owner and deadline.
     """
 
     __tablename__ = "control_alert"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    item_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("control_personnel_event.id"),
                                           nullable=False)
     criticism_id: Mapped[int] = mapped_column(ForeignKey("criticism.id"), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    level: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    opened: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    deadline: Mapped[dt.date] = mapped_column(Date, nullable=False)
-    resolved: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -144,16 +144,11 @@ def upgrade() -> None:
     op.create_table(
         "control_alert",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("item_id", sa.Integer, nullable=False, index=True),
         sa.Column("event_id", sa.Integer, sa.ForeignKey("control_personnel_event.id"),
                   nullable=False),
         sa.Column("criticism_id", sa.Integer, sa.ForeignKey("criticism.id"), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("level", sa.Integer, nullable=False),
-        sa.Column("opened", sa.Date, nullable=False),
-        sa.Column("deadline", sa.Date, nullable=False),
-        sa.Column("resolved", sa.Date, nullable=True),
-        sa.Column("resolution", sa.Text, nullable=True),
     )
     dialect = op.get_bind().dialect.name
     for table in APPEND_ONLY_TABLES:
