@@ -548,12 +548,16 @@ class FeedbackReport:
 
 
 # --------------------------------------------------------------------------- catalogue
-def _slug(text: str) -> str:
+_STOPWORDS = {"e", "de", "da", "do", "das", "dos", "and", "of", "the", "och", "av", "for"}
+
+
+def _slug(text: str, words: int = 2) -> str:
+    """A short code from a product's name: its first ``words`` significant words, ASCII."""
     import unicodedata
 
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    s = re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
-    return s or "good"
+    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    parts = [w for w in re.split(r"[^a-z0-9]+", s) if w and w not in _STOPWORDS]
+    return "-".join(parts[:words])[:48] or "good"
 
 
 def catalogue_from_economy(
@@ -618,6 +622,22 @@ def catalogue_from_economy(
 
 
 # --------------------------------------------------------------------------- service
+def _at_heads(engine: Engine) -> bool:
+    """Whether the store already carries every migration head (so no upgrade is needed)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect, text
+
+    from gosplan.storage.base import MIGRATIONS, alembic_config
+
+    if not inspect(engine).has_table("alembic_version"):
+        return False
+    with engine.connect() as conn:
+        have = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    cfg = alembic_config(str(engine.url))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return have == set(ScriptDirectory.from_config(cfg).get_heads())
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # a concurrent writer used the same key/code: retry sees its row
@@ -646,9 +666,10 @@ class Accounts:
         """An :class:`Accounts` over the store at ``url``, migrated to the newest schema."""
         from gosplan.storage.base import make_engine, upgrade
 
-        if migrate:
+        engine = make_engine(url, echo=echo)
+        if migrate and not _at_heads(engine):
             upgrade(url)
-        return cls(make_engine(url, echo=echo))
+        return cls(engine)
 
     def close(self) -> None:
         self.engine.dispose()
