@@ -51,3 +51,8 @@ class Settings(BaseSettings):
     rate_limit_buying: int = Field(
         120, description="Purchases one client may make per minute (web)."
     )
+    plan_population: float | None = Field(
+        None,
+        description="Able-bodied people who share the work in the web plan page (default: "
+        "the default plan's for the embedded economy, else the base year's workforce).",
+    )

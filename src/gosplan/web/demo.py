@@ -1,15 +1,21 @@
 """A demonstration population, seeded into an empty store so a first visitor sees a living system.
 
 Every demo user's password is ``demo-password``; the README lists them.
+Everything is made through the services' public APIs: users and a proposal
+(decisions), labour accounts with credited hours and a catalogue with stock
+(accounts), enterprises and officials on record and a criticism (control
+from below), each of which also lands in the public log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy.orm import Session
 
-from gosplan.services import decisions, users
+from gosplan.services import appointments, criticism, decisions, directory, users
+from gosplan.storage.base import session_scope
 from gosplan.storage.web import utcnow
 from gosplan.web.state import AppState
 
@@ -21,10 +27,31 @@ DEMO_USERS = [
     ("diego", "planner", "Diego Alves (planning body)"),
     ("elena", "commission", "Elena Ramos (control commission)"),
 ]
+#: demo enterprises: (code, name, keywords of the product it makes)
+DEMO_ENTERPRISES = [
+    ("textile-coop", "Textile cooperative", ("têxt", "textil", "vestu", "cloth")),
+    ("grain-farm", "Grain farm collective", ("agric", "grain", "lavoura", "cereal")),
+]
+#: hours each demo person worked in the first period, by enterprise
+DEMO_HOURS = {"textile-coop": {"ana": 152, "carla": 160},
+              "grain-farm": {"bruno": 168, "diego": 40, "elena": 40}}
+PERIOD = "demo-1"
+
+
+def person_code(username: str) -> str:
+    return f"person:{username}"
+
+
+def pick_product(products: list[str], words: tuple[str, ...], taken: set[str]) -> str:
+    """The first product whose name matches one of ``words``, else the first free one."""
+    for p in products:
+        if p not in taken and any(re.search(w, p.lower()) for w in words):
+            return p
+    return next(p for p in products if p not in taken)
 
 
 def seed_if_empty(state: AppState) -> bool:
-    """Seed demo users and a proposal if there are no users yet.  Returns True if seeded."""
+    """Seed the demonstration if there are no users yet.  Returns True if seeded."""
     with Session(state.engine, expire_on_commit=False) as session:
         if users.count(session) > 0:
             return False
@@ -49,4 +76,49 @@ def seed_if_empty(state: AppState) -> bool:
             voting_until=now + dt.timedelta(days=7),
         )
         session.commit()
-        return True
+    _seed_accounts(state)
+    _seed_control(state)
+    return True
+
+
+def _seed_accounts(state: AppState) -> None:
+    """Person and enterprise accounts, one period with approved hours, and the catalogue."""
+    from gosplan.services.accounts import Deduction, catalogue_from_economy
+
+    ledger, eco = state.accounts, state.economy
+    ledger.open_period(PERIOD, Deduction.from_economy(eco, values=state.values))
+    for username, _, name in DEMO_USERS:
+        ledger.open_account(person_code(username), "person", name)
+    for code, name, _ in DEMO_ENTERPRISES:
+        ledger.open_account(code, "enterprise", name)
+    for code, hours in DEMO_HOURS.items():
+        ledger.record_hours_many(code, PERIOD, [(person_code(u), h) for u, h in hours.items()],
+                                 key=f"demo:hours:{code}")
+        ledger.approve(code, PERIOD, key=f"demo:approve:{code}", approver="demo")
+    ledger.add_goods(catalogue_from_economy(eco, personal_hours=20_000.0, values=state.values))
+    goods = ledger.goods()
+    if goods:
+        cheapest = min(goods, key=lambda g: g.price)
+        ledger.buy(person_code("ana"), cheapest.code, 1, key="demo:buy:ana")
+    with session_scope(state.engine) as s:
+        for username, _, _ in DEMO_USERS:
+            directory.link_user(s, username, account=person_code(username))
+        directory.link_user(s, "carla", enterprise=DEMO_ENTERPRISES[0][0])
+
+
+def _seed_control(state: AppState) -> None:
+    """Enterprises and officials on record, and one criticism with a sealed identity."""
+    with session_scope(state.engine) as s:
+        for code, name, _ in DEMO_ENTERPRISES:
+            appointments.add_unit(s, code, name)
+        appointments.add_person(s, "dir-textile", "Rui Barbosa (director, textile cooperative)",
+                                hometown="Recife")
+        appointments.add_person(s, "dir-grain", "Marta Nunes (director, grain farm)",
+                                hometown="Londrina")
+        appointments.add_position(s, "textile-director", "Director", "textile-coop")
+        appointments.add_position(s, "grain-director", "Director", "grain-farm")
+        criticism.file(s, target_kind="official", target="dir-textile",
+                       content="The director reports the spinning line as running while it "
+                       "has stood idle for two weeks waiting for spare parts; the shortfall "
+                       "is hidden in the monthly report.",
+                       identity="Ana Souza, spinning shop", settings=state.settings)

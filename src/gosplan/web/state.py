@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from gosplan.config import Settings
 from gosplan.core.economy import Economy
 from gosplan.core.values import LabourValues, labour_values
+
+if TYPE_CHECKING:
+    from gosplan.services.accounts import Accounts
 
 
 @dataclass
@@ -31,6 +34,16 @@ class AppState:
 
                 self._economy = open_source(self.settings.economy)
             return self._economy
+
+    @property
+    def accounts(self) -> Accounts:
+        """The labour-time ledger over this application's store."""
+        from gosplan.services.accounts import Accounts
+
+        acc = self.cache.get("accounts")
+        if acc is None:
+            acc = self.cache["accounts"] = Accounts(self.engine)
+        return acc
 
     @property
     def values(self) -> LabourValues:

@@ -1,0 +1,86 @@
+"""Who and what can be named in the faces: criticism targets, enterprises, people with accounts.
+
+Read-only look-ups over the other areas' tables, so that the web routes
+never build queries themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gosplan.storage.control import Person, Unit
+from gosplan.storage.web import Ballot, Comment, Proposal, User
+
+
+@dataclass(frozen=True)
+class Named:
+    id: str
+    name: str
+
+
+def criticism_targets(session: Session) -> dict[str, list[Named]]:
+    """Officials, enterprises and decisions on record, by criticism target kind."""
+    return {
+        "official": [Named(p.id, p.name) for p in session.scalars(select(Person)
+                                                                   .order_by(Person.id))],
+        "enterprise": [Named(u.id, u.name) for u in session.scalars(select(Unit)
+                                                                     .order_by(Unit.id))],
+        "decision": [Named(str(p.id), p.title) for p in session.scalars(
+            select(Proposal).order_by(Proposal.id))],
+    }
+
+
+def unit_name(session: Session, unit: str) -> str | None:
+    u = session.get(Unit, unit)
+    return None if u is None else u.name
+
+
+def delegates_of(session: Session, enterprise: str) -> list[User]:
+    """Users who speak for ``enterprise`` (delegates linked to it)."""
+    return list(session.scalars(select(User).where(User.enterprise == enterprise,
+                                                   User.role == "delegate")
+                                .order_by(User.username)))
+
+
+def link_user(session: Session, username: str, *, account: str | None = None,
+              enterprise: str | None = None) -> User:
+    """Link a user to their labour account and/or the enterprise they speak for."""
+    from gosplan.errors import ValidationError
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise ValidationError(f"no user {username!r} to link.")
+    if account is not None:
+        user.account = account
+    if enterprise is not None:
+        user.enterprise = enterprise
+    session.flush()
+    return user
+
+
+# --------------------------------------------------------------------------- decisions
+def proposals(session: Session) -> list[tuple[Proposal, int]]:
+    """Every proposal, newest first, with its number of ballots."""
+    counts = dict(session.execute(select(Ballot.proposal_id, func.count())
+                                  .group_by(Ballot.proposal_id)).tuples().all())
+    return [(p, int(counts.get(p.id, 0))) for p in
+            session.scalars(select(Proposal).order_by(Proposal.id.desc()))]
+
+
+def comments(session: Session, proposal_id: int) -> list[tuple[Comment, str]]:
+    return [(c, name) for c, name in session.execute(
+        select(Comment, User.display_name).join(User, Comment.author_id == User.id)
+        .where(Comment.proposal_id == proposal_id).order_by(Comment.id)).tuples()]
+
+
+def ballots(session: Session, proposal_id: int) -> list[list[int]]:
+    return [list(b) for b in session.scalars(select(Ballot.choice).where(
+        Ballot.proposal_id == proposal_id).order_by(Ballot.id))]
+
+
+def has_voted(session: Session, proposal_id: int, user_id: int) -> bool:
+    return session.scalar(select(Ballot.id).where(
+        Ballot.proposal_id == proposal_id, Ballot.voter_id == user_id)) is not None

@@ -1,0 +1,244 @@
+"""Criticism from below: file one (no account needed), keep the receipt, check any receipt,
+track its status.  Only the control commission opens a sealed identity, and every opening
+is logged publicly before it happens.
+
+There is deliberately no route that edits or deletes a criticism: ``PUT``,
+``PATCH`` and ``DELETE`` on criticism paths answer 405.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from gosplan.errors import GosplanError
+from gosplan.services import criticism, directory
+from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.render import render, twin
+from gosplan.web.security import check_csrf, client_key
+
+router = APIRouter(tags=["criticism"])
+
+
+class TargetPublic(BaseModel):
+    id: str
+    name: str
+
+
+class StatusPublic(BaseModel):
+    status: str
+    reason: str
+    by: str
+    at: str
+    log_index: int
+
+
+class CriticismPublic(BaseModel):
+    criticism: str
+    target_kind: str
+    target: str
+    content: str
+    filed_on: str
+    status: str
+    attachment: dict[str, Any] | None
+    log_index: int
+    history: list[StatusPublic]
+
+
+class CriticismList(BaseModel):
+    criticisms: list[CriticismPublic]
+    targets: dict[str, list[TargetPublic]]
+    statuses: list[str]
+
+
+class AccessPublic(BaseModel):
+    accessor: str
+    reason: str
+    at: str
+    log_index: int
+
+
+class CriticismPage(BaseModel):
+    item: CriticismPublic
+    statuses: list[str]
+    identity_accesses: list[AccessPublic]
+    identity: dict[str, str | None] | None = None
+
+
+class Filed(BaseModel):
+    criticism: str
+    log_index: int
+    receipt: dict[str, Any]
+    receipt_url: str
+
+
+class ReceiptCheckPublic(BaseModel):
+    valid: bool
+    message: str
+    criticism: str | None
+    index: int | None
+    receipt_size: int | None
+    checked_against: int | None
+    submitted: bool = True
+
+
+def _public(view: dict[str, Any]) -> CriticismPublic:
+    return CriticismPublic(**{**view, "history": [StatusPublic(**h) for h in view["history"]]})
+
+
+def _bad(exc: GosplanError, field: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=f"{field}: {exc}")
+
+
+def _field_of(message: str) -> str:
+    for name in ("content", "target", "attachment", "person", "identity", "reason", "status"):
+        if name in message:
+            return name
+    return "criticism"
+
+
+@twin(router, "/criticism")
+def list_criticism(request: Request, db: Db, user: MaybeUser, status: str | None = None,
+                   target: str | None = None) -> Response:
+    """Every criticism (never who filed it), with the form to file one."""
+    views = criticism.listing(db, target=target or None, status=status or None)
+    targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
+               for k, v in directory.criticism_targets(db).items()}
+    model = CriticismList(criticisms=[_public(v) for v in reversed(views)], targets=targets,
+                          statuses=list(criticism.STATUSES))
+    return render(request, "criticism.html", model, user=user)
+
+
+@router.post("/criticism", dependencies=[Depends(check_csrf)])
+async def file_criticism(
+    request: Request, db: Db, state: State, user: MaybeUser,
+    target_kind: Annotated[str, Form()], target: Annotated[str, Form()],
+    content: Annotated[str, Form(max_length=criticism.MAX_CONTENT_CHARS)],
+    identity: Annotated[str, Form(max_length=500)] = "",
+    attachment: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """File a criticism; no account is needed.  Answers with the receipt."""
+    request.app.state.limiter.hit(client_key(request), "filing",
+                                  state.settings.rate_limit_filing)
+    data = await attachment.read() if attachment is not None and attachment.filename else None
+    try:
+        row = criticism.file(db, target_kind=target_kind, target=target, content=content,
+                             identity=identity or None, attachment=data,
+                             attachment_name=attachment.filename if data is not None
+                             and attachment is not None else None,
+                             settings=state.settings)
+        ref, index = row.ref, row.log_index
+        db.commit()  # a receipt is only issued on committed data
+        receipt = criticism.receipt(db, ref, state.settings)
+    except GosplanError as exc:
+        raise _bad(exc, _field_of(str(exc))) from exc
+    model = Filed(criticism=ref, log_index=index, receipt=receipt,
+                  receipt_url=f"/criticism/{ref}/receipt.json")
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": True, **model.model_dump(mode="json")}, status_code=201)
+    return render(request, "criticism_filed.html", model, status_code=201, user=user,
+                  receipt_text=json.dumps(receipt, indent=2, ensure_ascii=False))
+
+
+def _page(request: Request, db: Db, user: MaybeUser, ref: str,
+          identity: dict[str, str | None] | None = None) -> Response:
+    try:
+        c = criticism.get(db, ref)
+    except GosplanError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    accesses = [AccessPublic(accessor=a.accessor, reason=a.reason, at=a.at,
+                             log_index=a.log_index) for a in criticism.accesses(db, ref)]
+    model = CriticismPage(item=_public(criticism.public_view(db, c)),
+                          statuses=list(criticism.STATUSES), identity_accesses=accesses,
+                          identity=identity)
+    return render(request, "criticism_item.html", model, user=user)
+
+
+@twin(router, "/criticism/{ref}")
+def show_criticism(ref: str, request: Request, db: Db, user: MaybeUser) -> Response:
+    """One criticism: content, status history, identity accesses (never the identity)."""
+    return _page(request, db, user, ref)
+
+
+@router.get("/criticism/{ref}/receipt.json")
+def receipt(ref: str, db: Db, state: State) -> Response:
+    """A receipt for the criticism (entry, inclusion proof, signed tree head), to keep."""
+    try:
+        data = criticism.receipt(db, ref, state.settings)
+    except GosplanError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return Response(json.dumps(data, indent=2, ensure_ascii=False),
+                    media_type="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="receipt-{ref}.json"'})
+
+
+@router.post("/criticism/{ref}/status", dependencies=[Depends(check_csrf)])
+def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
+                  status: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
+    """The control commission moves a criticism on, with a stated reason (logged)."""
+    if user.role != "commission":
+        raise HTTPException(status_code=403, detail="only the control commission changes the "
+                            "status of a criticism")
+    try:
+        criticism.change_status(db, ref, status, reason=reason,
+                                by=f"{user.display_name} ({user.username})")
+    except GosplanError as exc:
+        raise _bad(exc, _field_of(str(exc))) from exc
+    return _page(request, db, user, ref)
+
+
+@router.post("/criticism/{ref}/identity", dependencies=[Depends(check_csrf)])
+def open_identity(ref: str, request: Request, db: Db, state: State, user: CurrentUser,
+                  reason: Annotated[str, Form()]) -> Response:
+    """Open the sealed identity (control commission only); the access is logged first."""
+    if user.role != "commission":
+        raise HTTPException(status_code=403, detail="only the control commission can open a "
+                            "sealed identity")
+    try:
+        ident = criticism.reveal_identity(db, ref, accessor=f"{user.display_name} "
+                                          f"({user.username})", reason=reason,
+                                          settings=state.settings)
+    except GosplanError as exc:
+        raise _bad(exc, "reason" if "reason" in str(exc) else "criticism") from exc
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": True, "criticism": ref, "identity": ident})
+    return _page(request, db, user, ref, identity=ident)
+
+
+@router.get("/receipts/verify")
+def verify_form(request: Request, user: MaybeUser) -> Response:
+    """The form to check any receipt."""
+    return render(request, "receipt_verify.html",
+                  ReceiptCheckPublic(valid=False, message="", criticism=None, index=None,
+                                     receipt_size=None, checked_against=None, submitted=False),
+                  user=user)
+
+
+@router.post("/receipts/verify", dependencies=[Depends(check_csrf)])
+async def verify(request: Request, db: Db, state: State, user: MaybeUser,
+                 receipt: Annotated[str, Form()] = "",
+                 file: Annotated[UploadFile | None, File()] = None) -> Response:
+    """Check a receipt (pasted or uploaded) against this log: signature, inclusion, the entry
+    as stored now, and that the log since then only grew."""
+    text = receipt
+    if file is not None and file.filename:
+        text = (await file.read()).decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a receipt is a JSON object")
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=f"receipt: not a JSON receipt ({exc})"
+                            ) from exc
+    check = criticism.verify_receipt(db, data, state.settings)
+    model = ReceiptCheckPublic(valid=check.ok, message=check.message, criticism=check.criticism,
+                               index=check.index, receipt_size=check.receipt_size,
+                               checked_against=check.checked_against)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": True, **model.model_dump(mode="json")})
+    return render(request, "receipt_verify.html", model, user=user)

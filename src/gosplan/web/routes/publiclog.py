@@ -1,0 +1,130 @@
+"""The public log: browse every entry, and verify an entry's inclusion proof in the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from gosplan.errors import GosplanError
+from gosplan.services import publiclog
+from gosplan.web.deps import Db, MaybeUser, State
+from gosplan.web.render import render, twin
+
+router = APIRouter(tags=["public log"])
+PAGE = 50
+
+
+class EntryPublic(BaseModel):
+    index: int
+    kind: str
+    time: str
+    payload: dict[str, Any]
+
+
+class HeadPublic(BaseModel):
+    tree_size: int
+    timestamp: int
+    root_hash: str
+    signature: str
+    public_key: str
+
+
+class LogPage(BaseModel):
+    size: int
+    kinds: dict[str, int]
+    kind: str
+    before: int
+    older: int | None
+    newer: int | None
+    entries: list[EntryPublic]
+    head: HeadPublic | None
+    public_key: str
+
+
+class ProofPublic(BaseModel):
+    index: int
+    leaf_data: str
+    leaf_hash: str
+    inclusion_proof: list[str]
+    tree_size: int
+    root_hash: str
+    timestamp: int
+    signature: str
+    public_key: str
+
+
+class EntryPage(BaseModel):
+    entry: EntryPublic
+    proof: ProofPublic
+    size: int
+
+
+def _entry(e: publiclog.LogEntry) -> EntryPublic:
+    return EntryPublic(index=e.index, kind=e.kind, time=e.logged_at, payload=e.payload)
+
+
+@twin(router, "/log")
+def browse(request: Request, db: Db, state: State, user: MaybeUser, kind: str = "",
+           before: int | None = None) -> Response:
+    """Entries newest first, ``PAGE`` at a time (``before`` an index; ``kind`` a prefix such
+    as ``criticism.``)."""
+    n = publiclog.size(db)
+    end = n if before is None else max(0, min(before, n))
+    if kind:
+        rows = [e for e in publiclog.entries(db, kind_prefix=kind) if e.index < end][-PAGE:]
+    else:
+        rows = publiclog.entries(db, start=max(0, end - PAGE), limit=PAGE)
+    rows = [e for e in rows if e.index < end]
+    rows.reverse()
+    head = publiclog.latest_signed_head(db)
+    oldest = rows[-1].index if rows else 0
+    model = LogPage(
+        size=n, kinds=publiclog.count_by_kind(db), kind=kind, before=end,
+        older=oldest if rows and oldest > 0 else None,
+        newer=min(n, end + PAGE) if end < n else None,
+        entries=[_entry(e) for e in rows],
+        head=HeadPublic(**head.to_json()) if head else None,
+        public_key=publiclog.public_key(state.settings).hex())
+    return render(request, "log.html", model, user=user)
+
+
+@twin(router, "/log/{index:int}")
+def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    """One entry with its inclusion proof in the latest signed tree head (verified in the
+    page by a small script)."""
+    try:
+        e = publiclog.entry(db, index)
+    except GosplanError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    head = publiclog.latest_signed_head(db)
+    if head is None or head.tree_size <= index:
+        head = publiclog.sign_tree_head(db, state.settings)
+    proof = publiclog.inclusion_proof(db, index, head.tree_size)
+    model = EntryPage(
+        entry=_entry(e), size=publiclog.size(db),
+        proof=ProofPublic(
+            index=index, leaf_data=publiclog.leaf_data(e.index, e.kind, e.payload,
+                                                       e.logged_at).decode("utf-8"),
+            leaf_hash=bytes(e.leaf_hash).hex(), inclusion_proof=[p.hex() for p in proof],
+            tree_size=head.tree_size, root_hash=head.root_hash.hex(),
+            timestamp=head.timestamp, signature=head.signature.hex(),
+            public_key=head.public_key.hex()))
+    return render(request, "log_entry.html", model, user=user)
+
+
+@router.get("/log/{index:int}/receipt.json")
+def entry_receipt(index: int, db: Db, state: State) -> Response:
+    """A receipt for any entry (checkable at ``/receipts/verify``)."""
+    import json
+
+    try:
+        data = publiclog.receipt(db, index, state.settings)
+    except GosplanError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return Response(json.dumps(data, indent=2, ensure_ascii=False),
+                    media_type="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="receipt-entry-{index}.json"'})
