@@ -406,3 +406,24 @@ def repair(problem: PlanProblem, x: np.ndarray) -> np.ndarray:
     x = x.copy()
     np.add.at(x, pick[have], dy[have] / out[pick[have]])
     return x
+
+
+def fit_limits(problem: PlanProblem, x: np.ndarray) -> np.ndarray:
+    """Scale a plan down so that no resource (and no labour limit) is overdrawn.
+
+    Only for objectives whose constraints are homogeneous in the plan
+    (``assortment``, ``weighted``): scaling keeps every product balance.
+    """
+    ratios = [1.0]
+    if len(problem.amounts):
+        use = problem.R @ x
+        ok = problem.amounts > 0
+        if ok.any():
+            ratios.append(float(np.max(use[ok] / problem.amounts[ok])))
+    if problem.labour_limit is not None and problem.labour_limit > 0:
+        ratios.append(float(problem.labour @ x) / problem.labour_limit)
+    fin = np.isfinite(problem.upper) & (problem.upper > 0)
+    if fin.any():
+        ratios.append(float(np.max(x[fin] / problem.upper[fin])))
+    top = max(ratios)
+    return x / top if top > 1.0 else x

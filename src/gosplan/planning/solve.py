@@ -318,9 +318,11 @@ def _result(problem: PlanProblem, form: _Form, sol: LPSolution, method: str, mes
     if sol.status == Status.OPTIMAL:
         x = np.maximum(x, 0.0)
     if method == "pdlp" and sol.status == Status.OPTIMAL:
-        from gosplan.planning.harmony import repair
+        from gosplan.planning.harmony import fit_limits, repair
 
         x = repair(problem, x)
+        if problem.objective != "min_labour":
+            x = fit_limits(problem, x)
     return assemble(problem, x, status=sol.status, message=message, method=method,
                     objective=sol.objective, nit=sol.nit, seconds=sol.seconds,
                     row_dual=sol.row_dual if sol.dual_valid else None, form=form,
@@ -422,11 +424,19 @@ def diagnose_infeasible(problem: PlanProblem) -> Diagnosis:
                    method="simplex")
     tgt = form.target_idx
     s = np.zeros(problem.n_products)
+    x = np.zeros(form.n_x)
     if sol.status == Status.OPTIMAL:
-        s[tgt] = np.maximum(sol.x[form.n_x:form.n_x + len(tgt)], 0.0)
+        # phase 2: the same least shortfall with the least labour (no idle overproduction)
+        fixed = np.maximum(sol.x[form.n_x:], 0.0)
+        cl2 = np.concatenate([form.cl[: form.n_x], fixed])
+        cu2 = np.concatenate([form.cu[: form.n_x], fixed])
+        c2 = np.concatenate([problem.labour + 1e-9, np.zeros(len(form.c) - form.n_x)])
+        sol2 = solve_lp(c2, form.A, form.rl, form.ru, cl2, cu2, maximize=False,
+                        method="simplex")
+        use_sol = sol2 if sol2.status == Status.OPTIMAL else sol
+        s[tgt] = np.maximum(use_sol.x[form.n_x:form.n_x + len(tgt)], 0.0)
+        x = np.maximum(use_sol.x[: form.n_x], 0.0)
     shortfall = pd.Series(s, index=problem.products, name="shortfall")
-    x = np.maximum(sol.x[: form.n_x], 0.0) if sol.status == Status.OPTIMAL else np.zeros(
-        form.n_x)
     names = list(problem.resource_names)
     use = list(problem.R @ x)
     avail = list(problem.amounts)
@@ -440,9 +450,7 @@ def diagnose_infeasible(problem: PlanProblem) -> Diagnosis:
     d = pd.Series(np.abs(duals), index=names, dtype=float)
     u = pd.Series(use, index=names, dtype=float)
     a = pd.Series(avail, index=names, dtype=float)
-    tight = (d > 1e-9) | ((a - u) <= 1e-9 * np.maximum(a, 1.0))
-    tight &= u > 0
-    binding = d[tight].sort_values(ascending=False)
+    binding = d[d > 1e-9].sort_values(ascending=False)
     return Diagnosis(shortfall=shortfall, binding=binding, use=u, available=a)
 
 
