@@ -13,7 +13,7 @@ import click
 from gosplan import __version__
 
 #: modules under gosplan.cli that define a ``command`` (click command or group)
-COMMAND_MODULES = ["values", "db", "serve", "sources", "accounts", "plan", "demo"]
+COMMAND_MODULES = ["values", "db", "serve", "sources", "accounts", "plan", "demo", "analyse"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
