@@ -1,0 +1,216 @@
+"""``gosplan log …``: read, prove, export and verify the public log (thin over the service).
+
+Commands take ``--db URL`` (default ``GOSPLAN_DATABASE_URL``); the store is
+migrated to the newest schema first.  The signing key is the file named by
+``GOSPLAN_LOG_KEY_PATH``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from gosplan.cli._common import domain_errors
+from gosplan.config import Settings
+from gosplan.errors import ValidationError
+from gosplan.services import publiclog
+from gosplan.storage.base import make_engine, session_scope, upgrade
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(func: F) -> F:
+    return click.option("--db", "db", default=None, metavar="URL",
+                        help="Database URL (default: GOSPLAN_DATABASE_URL, "
+                             "else sqlite:///gosplan.db).")(func)
+
+
+def settings_for(db: str | None) -> Settings:
+    s = Settings()
+    return s.model_copy(update={"database_url": db}) if db else s
+
+
+@contextmanager
+def store(db: str | None) -> Iterator[tuple[Settings, Session]]:
+    """Settings and a session in one transaction on the (migrated) store."""
+    settings = settings_for(db)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            yield settings, session
+    finally:
+        engine.dispose()
+
+
+def read_key(text: str | None) -> bytes | None:
+    """A public key given as 64 hex digits or as a file holding them."""
+    if not text:
+        return None
+    raw = text.strip()
+    if Path(raw).is_file():
+        raw = Path(raw).read_text(encoding="utf-8").strip()
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValidationError(f"public key {text!r} is not 64 hex digits (or a file of them).")
+    return key
+
+
+def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
+    """Write rows as CSV to ``path`` (``-`` for standard output)."""
+    if path == "-":
+        w = csv.writer(sys.stdout)
+        w.writerow(header)
+        w.writerows(rows)
+        return
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    click.echo(f"wrote {len(rows)} rows to {path}")
+
+
+@click.group("log")
+def command() -> None:
+    """The public log: every decision and observation, tamper-evident (RFC 9162)."""
+
+
+@command.command("show")
+@click.option("--start", default=0, show_default=True, help="First entry index.")
+@click.option("--limit", default=50, show_default=True, help="How many entries.")
+@click.option("--kind", default=None, help="Only entries of this kind, or prefix ending in '.'.")
+@click.option("--csv", "csv_path", default=None, metavar="PATH",
+              help="Write CSV to PATH ('-' for standard output) instead of text.")
+@db_option
+@domain_errors
+def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
+             db: str | None) -> None:
+    """List entries: index, time, kind, payload."""
+    with store(db) as (_, s):
+        if kind and kind.endswith("."):
+            rows = publiclog.entries(s, start=start, limit=limit, kind_prefix=kind)
+        else:
+            rows = publiclog.entries(s, start=start, limit=limit, kind=kind)
+        n = publiclog.size(s)
+    if csv_path:
+        write_csv(csv_path, ["index", "time", "kind", "payload"],
+                  [[r.index, r.logged_at, r.kind, r.payload_json] for r in rows])
+        return
+    click.echo(f"public log: {n} entries")
+    for r in rows:
+        click.echo(f"{r.index:>8}  {r.logged_at}  {r.kind:<28} {r.payload_json}")
+
+
+@command.command("head")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed tree head as JSON.")
+@db_option
+@domain_errors
+def head_cmd(as_json: bool, db: str | None) -> None:
+    """Sign and print the log's current tree head."""
+    with store(db) as (settings, s):
+        sth = publiclog.sign_tree_head(s, settings)
+    if as_json:
+        click.echo(json.dumps(sth.to_json(), indent=2))
+        return
+    click.echo(f"tree size   {sth.tree_size}\nroot hash   {sth.root_hash.hex()}\n"
+               f"timestamp   {sth.timestamp} (ms since 1970)\n"
+               f"public key  {sth.public_key.hex()} (id {publiclog.key_id(sth.public_key)})\n"
+               f"signature   {sth.signature.hex()}")
+
+
+@command.command("key")
+@db_option
+@domain_errors
+def key_cmd(db: str | None) -> None:
+    """Print the public key that verifies this log's tree heads (pin it when verifying)."""
+    click.echo(publiclog.public_key(settings_for(db)).hex())
+
+
+@command.command("proof")
+@click.argument("index", type=int)
+@click.option("--size", "tree_size", type=int, default=None,
+              help="Tree size to prove against (default: the whole log).")
+@db_option
+@domain_errors
+def proof_cmd(index: int, tree_size: int | None, db: str | None) -> None:
+    """Inclusion proof of entry INDEX (JSON)."""
+    with store(db) as (_, s):
+        head = publiclog.tree_head(s, tree_size)
+        proof = publiclog.inclusion_proof(s, index, head.tree_size)
+        leaf = publiclog.entry(s, index)
+    click.echo(json.dumps({"index": index, "tree_size": head.tree_size,
+                           "root_hash": head.root_hash.hex(),
+                           "leaf_hash": bytes(leaf.leaf_hash).hex(),
+                           "entry": leaf.to_public(),
+                           "inclusion_proof": [p.hex() for p in proof]}, indent=2,
+                          ensure_ascii=False))
+
+
+@command.command("consistency")
+@click.argument("first", type=int)
+@click.argument("second", type=int, required=False)
+@db_option
+@domain_errors
+def consistency_cmd(first: int, second: int | None, db: str | None) -> None:
+    """Consistency proof from tree size FIRST to SECOND (default: the whole log), JSON."""
+    with store(db) as (_, s):
+        b = publiclog.tree_head(s, second)
+        a = publiclog.tree_head(s, first)
+        proof = publiclog.consistency_proof(s, first, b.tree_size)
+    click.echo(json.dumps({"first": first, "second": b.tree_size,
+                           "first_root": a.root_hash.hex(), "second_root": b.root_hash.hex(),
+                           "consistency_proof": [p.hex() for p in proof]}, indent=2))
+
+
+@command.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@domain_errors
+def export_cmd(path: Path, db: str | None) -> None:
+    """Write the whole log with its signed tree heads to PATH (JSON Lines)."""
+    with store(db) as (settings, s):
+        head = publiclog.export(s, path, settings)
+    click.echo(f"exported {head.tree_size} entries to {path}; root {head.root_hash.hex()}, "
+               f"key {head.public_key.hex()}")
+
+
+@command.command("verify")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--public-key", default=None, metavar="HEX|FILE",
+              help="Pin the log's public key (default: this installation's key for the "
+                   "store; the export's own key for a file).")
+@click.option("--head", "heads", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed tree head (JSON) or receipt kept earlier; the log must extend "
+                   "it.  Repeatable.")
+@db_option
+@domain_errors
+def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...],
+               db: str | None) -> None:
+    """Check the whole log (the store, or an exported PATH): every entry, hash and head."""
+    known = []
+    for h in heads:
+        data = json.loads(Path(h).read_text(encoding="utf-8"))
+        known.append(publiclog.SignedTreeHead.from_json(data.get("tree_head", data)))
+    key = read_key(public_key)
+    if path is not None:
+        result = publiclog.verify_export(path, trusted_key=key, known_heads=known)
+        where = str(path)
+    else:
+        with store(db) as (settings, s):
+            result = publiclog.verify_store(
+                s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
+        where = "the store"
+    if not result.ok:
+        raise click.ClickException(f"{where}: NOT verified: {result.message}")
+    click.echo(f"{where}: {result.message}")
