@@ -1,0 +1,104 @@
+"""End to end from the command line on the default economy (Brazil, IBGE).
+
+A workforce's hours are recorded and approved, goods bought, the period
+closed, the feedback report produced and the next plan's targets adjusted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gosplan.cli import main
+from gosplan.services.accounts import Accounts
+
+
+def _ok(runner: CliRunner, *args: str, raw: bool = False) -> str:
+    """Run `gosplan accounts ARGS`; its output with the console's line wrapping undone."""
+    res = runner.invoke(main, ["accounts", *args], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output if raw else " ".join(res.output.split())
+
+
+def test_a_period_end_to_end_on_the_default_economy(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'gosplan.db'}"
+    runner = CliRunner()
+    workforce = {f"w{i:02d}": Decimal(150 + 5 * i) for i in range(12)}
+    _ok(runner, "open", "person", *workforce, "--db", db)
+    _ok(runner, "open", "enterprise", "steelworks", "--db", db)
+    out = _ok(runner, "period", "open", "2027-01", "--source", "default", "--db", db)
+    assert "deduction" in out and "% for social funds" in out
+    out = _ok(runner, "catalogue", "load", "--source", "default", "--personal-hours", "800",
+              "--db", db)
+    assert "listed 17 goods from default" in out
+    hours = tmp_path / "hours.csv"
+    hours.write_text("person,hours\n" + "".join(f"{p},{h}\n" for p, h in workforce.items()))
+    out = _ok(runner, "record", "steelworks", "--period", "2027-01", "--csv", str(hours),
+              "--key", "rec-1", "--db", db)
+    assert "recorded 12 record(s), 2,130 h" in out
+    _ok(runner, "approve", "steelworks", "--period", "2027-01", "--key", "ap-1", "--db", db)
+
+    acc = Accounts.open(db)
+    stock = acc.catalogue()["stock"]
+    food = "alojamento-alimentacao"
+    # sell out one good, sell a little of another
+    buyers = iter(workforce)
+    left = int(stock[food])
+    while left:
+        q = min(left, 25)
+        _ok(runner, "buy", next(buyers), food, str(q), "--key", f"food-{left}", "--db", db)
+        left -= q
+    _ok(runner, "buy", "w11", "industrias-transformacao", "1", "--key", "ind-1", "--db", db)
+    # a retried command with the same key posts once
+    again = _ok(runner, "buy", "w11", "industrias-transformacao", "1", "--key", "ind-1",
+                "--db", db)
+    assert "(already bought)" in again
+    assert acc.good("industrias-transformacao").stock == int(
+        stock["industrias-transformacao"]) - 1
+
+    out = _ok(runner, "statement", "w11", "--csv", "-", "--db", db, raw=True)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["kind"] for r in rows] == ["work", "purchase"]
+    assert rows[0]["deduction_rate"] and rows[0]["deduction_shares"]
+
+    out = _ok(runner, "period", "close", "2027-01", "--db", db)
+    assert "approved 2130.000000 h" in out
+    targets_csv = tmp_path / "targets.csv"
+    out = _ok(runner, "feedback", "2027-01", "--source", "default", "--csv", str(targets_csv),
+              "--apply", "--db", db)
+    assert "next plan: personal-consumption targets of Brazil" in out
+    targets = pd.read_csv(targets_csv, index_col="product")
+    food_product = acc.good(food).product
+    assert targets.loc[food_product, "next_target"] == pytest.approx(
+        1.25 * targets.loc[food_product, "current_target"])  # sold out: up by the full step
+    ind = acc.good("industrias-transformacao").product
+    assert targets.loc[ind, "next_target"] < targets.loc[ind, "current_target"]
+    goods = pd.read_csv(targets_csv.with_suffix(".goods.csv"), index_col="good")
+    assert bool(goods.loc[food, "censored"])
+    # --apply moved prices to the clearing ratios
+    assert acc.good(food).ratio == Decimal("1.25")
+    out = _ok(runner, "check", "--db", db)
+    assert "ledger consistent" in out
+    totals = acc.period("2027-01").summary["totals_hours"]  # type: ignore[index]
+    assert Decimal(totals["credited_persons"]) + Decimal(totals["credited_funds"]) == 2130
+    acc.close()
+
+
+def test_cli_errors_are_clean(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'gosplan.db'}"
+    runner = CliRunner()
+    res = runner.invoke(main, ["accounts", "buy", "nobody", "bread", "--key", "k", "--db", db])
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert "No period is open: cannot buy good 'bread' for 'nobody'" in out
+    assert "Traceback" not in out
+    res = runner.invoke(main, ["accounts", "period", "open", "p", "--rate", "0.2",
+                               "--share", "health=0.7", "--db", db])
+    assert res.exit_code == 1 and "must sum to 1; they sum to 0.7" in " ".join(
+        res.output.split())
