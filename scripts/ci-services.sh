@@ -32,6 +32,13 @@ if ! command -v pg_createcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/b
     # the server package on current Debian (pgbench ships with the server).
     $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
+# Chromium for the browser tests (Playwright drives the distribution's build).
+if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium from the distribution's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 VERSION="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
 BIN="/usr/lib/postgresql/$VERSION/bin"
 
