@@ -275,6 +275,7 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
     meta.note("imports: sheet 'Imports PxP' (imported use, basic prices, product by product)")
     year = _year(p, grid)
     kwargs: dict[str, object] = {}
+    K: np.ndarray | None = None
     if capital is not None:
         K, share = read_capital_stock(capital, codes=codes, output=prim["output"])
         kwargs["capital"] = K
@@ -283,8 +284,7 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
                   f"(see read_capital_stock); {share:.1%} of the file's total stock placed")
     if depreciation is not None:
         rates, unmatched = read_depreciation_rates(depreciation, names=names)
-        K = kwargs.get("capital")
-        if isinstance(K, np.ndarray):
+        if K is not None:
             used = [i for i in unmatched if K[i].sum() > 0]
             if used:
                 raise ReaderError(depreciation, f"no depreciation rate for capital good(s) "
