@@ -27,9 +27,11 @@ Each sector produces on **old capacity** (what exists at the start) and on
 * labour ``l·xo_t + (1-π) l·xn_t`` (optionally capped per year by a maximum
   working week);
 * optionally balanced trade: imports ``m·(xo_t + xn_t) <=`` exports ``e_t``;
-* terminal condition: capacity left at the end supports one more year of
-  growth, ``C0 (1-δ)^T + K_T >= (1 + g) (xo_{T-1} + xn_{T-1})``, so the plan
-  does not stop investing because the horizon ends.
+* terminal condition: the capacity left at the end lets the economy go on
+  growing at ``g``: ``C0 (1-δ)^T + K_T >= (1 + g) x_ss``, where ``x_ss``
+  delivers the last year's targets while adding capacity at ``δ + g``
+  (``x = A x + B diag(δ + g) x + y``), so the plan does not stop investing
+  because its horizon ends (and receding windows do not run the stock down).
 
 The objective minimises the sum over years of hours per able-bodied person
 (total labour when no population is given).  Receding-horizon mode re-plans
@@ -222,18 +224,6 @@ def _build_model(
     else:
         gr = {str(p): float(growth) for p in bundles.columns}
     n = economy.n
-    x0 = economy.output
-    if x0 is None:
-        fd = economy.final_demand
-        if fd is None:
-            raise ValidationError(
-                f"{caller}: the economy has neither gross output nor final demand, so its "
-                "initial capacity is unknown."
-            )
-        res = solve_leontief(economy.A, fd.sum(axis=1).clip(lower=0).to_numpy(), rtol=1e-10)
-        x0 = np.asarray(res.x)
-        notes.append("initial output: the Leontief output of the table's final demand")
-    C0 = np.asarray(x0, dtype=float) / utilisation
     assumptions: dict[str, Any] = {"utilisation": utilisation,
                                    "modern_labour_saving": modern_labour_saving}
     # capital
@@ -279,6 +269,20 @@ def _build_model(
     else:
         delta = np.full(n, 0.045)
         assumptions["depreciation"] = "0.045 a year (assumed; the table has no rates)"
+    x0 = economy.output
+    if x0 is None:
+        if economy.final_demand is None:
+            raise ValidationError(
+                f"{caller}: the economy has neither gross output nor final demand, so its "
+                "initial capacity is unknown."
+            )
+        # a stationary base: final demand (without investment) plus the replacement of
+        # the capital it wears out, x = A x + B diag(δ) x + y
+        y0 = bundles.sum(axis=1).to_numpy()
+        x0 = _stationary(economy.A, B, s, kappa, delta, y0)
+        notes.append("initial output: the stationary output of the targets plus capital "
+                     "replacement, (I - A - B diag(δ))⁻¹ y (the table has no gross output)")
+    C0 = np.asarray(x0, dtype=float) / utilisation
     hpu = (hours_per_labour_unit if hours_per_labour_unit is not None
            else _hours_per_unit(economy, hours_per_job=hours_per_job))
     able = None
@@ -315,6 +319,34 @@ def _build_model(
         bundles=bundles, growth=gr, imports=imports, able=able, max_labour=max_labour,
         terminal_growth=float(tg), hpu=float(hpu), weeks=float(weeks_per_year),
     ), assumptions
+
+
+def _stationary(A: Any, B: Any | None, s: np.ndarray | None, kappa: np.ndarray | None,
+                rate: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Output that delivers ``y`` and adds capacity at ``rate`` per year (replacement and
+    growth): ``x = A x + B diag(rate) x + y``.  With the aggregate form ``B = s κᵀ`` the
+    rank-one term is handled by Sherman–Morrison (no dense matrix)."""
+    if B is not None:
+        M = sp.csr_array(A + sp.csr_array(B) @ sp.diags_array(rate))
+        res = solve_leontief(M, y, rtol=1e-11)
+        if not res.success:
+            raise ValidationError(
+                "multi_year_plan: the technology with capital formation at the stated rates "
+                f"is not productive ({res.message})."
+            )
+        return np.asarray(res.x)
+    z = np.asarray(solve_leontief(A, y, rtol=1e-11).x)
+    if s is None or kappa is None:
+        return z
+    u = np.asarray(solve_leontief(A, s, rtol=1e-11).x)
+    w = kappa * rate
+    denom = 1.0 - float(w @ u)
+    if denom <= 0:
+        raise ValidationError(
+            "multi_year_plan: capital formation at the stated rates needs more than the whole "
+            "net product (capital_output_ratio × (depreciation + growth) too high)."
+        )
+    return z + (float(w @ z) / denom) * u
 
 
 @dataclass
@@ -415,13 +447,14 @@ def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
                                    (off(t, 1), sp.csc_array(m.imports[None, :]))], 1))
             rlo.append(np.array([-INF]))
             rhi.append(np.array([e]))
-    # terminal: K_T - (1+g)(xo+xn)_{T-1} >= -C0 (1-δ)^{t0+T}
+    # terminal: the capacity left must let the economy go on growing at g:
+    # K_T + C0 (1-δ)^{t0+T} >= (1+g) x_ss, with x_ss the output that delivers the last
+    # year's targets while adding capacity at δ + g (a bound on K_T, no coupling row)
     last = T - 1
-    rows.append(row_block([(off(last, 3), I_n),
-                           (off(last, 0), -(1 + m.terminal_growth) * I_n),
-                           (off(last, 1), -(1 + m.terminal_growth) * I_n)], n))
-    rlo.append(-m.C0 * (1.0 - m.delta) ** (t0 + T))
-    rhi.append(np.full(n, INF))
+    x_ss = _stationary(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth,
+                       m.targets(t0 + last).sum(axis=1).to_numpy())
+    need = (1 + m.terminal_growth) * x_ss - m.C0 * (1.0 - m.delta) ** (t0 + T)
+    cols_lo[off(last, 3): off(last, 3) + n] = np.maximum(need, 0.0)
     A = sp.vstack(rows, format="csc")
     sol = solve_lp(cost, A, np.concatenate(rlo), np.concatenate(rhi), cols_lo, cols_hi,
                    method=method, time_limit=time_limit)

@@ -1,0 +1,109 @@
+"""Multi-year plans: targets met every year, capacity respected, the working week falls
+where investment raises productivity; receding horizon; infeasibility named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gosplan.core import Status
+from gosplan.errors import Infeasible, ValidationError
+from gosplan.planning.multiyear import multi_year_plan, receding_horizon_plan
+from gosplan.planning.targets import purpose_bundles
+from gosplan.scale.synthetic import synthetic_economy
+
+from .test_leontief import economy
+
+KW = {"population": 300.0, "participation": 0.6, "population_growth": 0.005}
+
+
+def _check(plan, m_growth: dict[str, float] | float) -> None:  # type: ignore[no-untyped-def]
+    assert plan.success, plan.message
+    for year in plan.years:
+        need = plan.target_bundles[year].sum(axis=1).to_numpy()
+        net = plan.net_output[year].to_numpy()
+        assert np.all(net >= need - 1e-7 * np.maximum(need, 1.0)), year
+    assert (plan.gross_output.to_numpy() >= -1e-9).all()
+    assert (plan.new_capacity.to_numpy() >= -1e-9).all()
+    # modern output never exceeds the modern capacity in place
+    assert (plan.output_modern.to_numpy() <= plan.modern_capacity.to_numpy() + 1e-7).all()
+
+
+def test_multi_year_plan_meets_targets_and_capacity() -> None:
+    e = economy()
+    b = purpose_bundles(e)
+    plan = multi_year_plan(e, b, years=5, growth=0.02, **KW)  # type: ignore[arg-type]
+    _check(plan, 0.02)
+    assert plan.years == [2021, 2022, 2023, 2024, 2025]
+    # targets grow by the stated rate
+    tg = plan.targets.sum(axis=0)
+    assert tg[2025] / tg[2021] == pytest.approx(1.02**4)
+    # old capacity is worn down by depreciation
+    cap0 = e.output / 0.9
+    old = plan.output_old.to_numpy()
+    for k in range(5):
+        assert np.all(old[:, k] <= cap0 * (1 - 0.045) ** k * (1 + 1e-9))
+    # purposes (with endogenous investment) add up to all labour in every year
+    np.testing.assert_allclose(plan.labour_by_purpose_table.sum(axis=0).to_numpy(),
+                               plan.labour_hours.to_numpy(), rtol=1e-8)
+    rate, shares = plan.deduction_shares()
+    assert 0 < rate < 1 and shares.sum() == pytest.approx(1.0)
+    assert plan.labour_by_purpose.sum() == pytest.approx(plan.labour_hours.iloc[0])
+    ww = plan.working_week
+    assert ww is not None
+    assert ww.iloc[0] == pytest.approx(plan.labour_hours.iloc[0] / (300 * 0.6 * 46))
+
+
+def test_working_week_falls_where_investment_raises_productivity() -> None:
+    e = synthetic_economy(40, seed=3)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    common = dict(years=6, growth=0.01, population=1e4, participation=0.6)
+    modern = multi_year_plan(e, b, modern_labour_saving=0.3, **common)  # type: ignore[arg-type]
+    flat = multi_year_plan(e, b, modern_labour_saving=0.0, **common)  # type: ignore[arg-type]
+    _check(modern, 0.01)
+    _check(flat, 0.01)
+    wm, wf = modern.working_week, flat.working_week
+    assert wm is not None and wf is not None
+    # with labour-saving new capacity the week falls over the plan ...
+    assert wm.iloc[-1] < wm.iloc[0]
+    # ... and ends below the week of a plan whose new capacity is no better than the old
+    assert wm.iloc[-1] < wf.iloc[-1] * 0.97
+    assert modern.by_year()["modern_share"].iloc[-1] > 0.1
+    assert "capital coefficients" in modern.assumptions["capital"]
+
+
+def test_receding_horizon_plan() -> None:
+    e = synthetic_economy(30, seed=5)
+    b = {"personal": e.final_demand["personal"]}
+    plan = receding_horizon_plan(e, b, years=4, horizon=2, growth=0.01, population=1e4)
+    _check(plan, 0.01)
+    assert len(plan.years) == 4
+    assert plan.mode.startswith("receding")
+    full = multi_year_plan(e, b, years=4, growth=0.01, population=1e4)
+    # looking ahead over the whole plan cannot need more hours in total than re-planning
+    assert full.working_week is not None and plan.working_week is not None
+    assert full.working_week.sum() <= plan.working_week.sum() * (1 + 1e-7)
+
+
+def test_infeasible_first_year_names_the_sector() -> None:
+    e = economy()
+    b = purpose_bundles(e, uplift=2.0)
+    plan = multi_year_plan(e, b, years=3, **KW)  # type: ignore[arg-type]
+    assert plan.status == Status.INFEASIBLE
+    assert "Educação e saúde privadas" in plan.message
+    assert "capacity" in plan.message
+    with pytest.raises(Infeasible, match="Educação e saúde privadas"):
+        plan.raise_for_status()
+
+
+def test_bad_arguments_are_named() -> None:
+    e = economy()
+    b = purpose_bundles(e)
+    with pytest.raises(ValidationError, match=r"growth given for purpose 'helth'.*'health'"):
+        multi_year_plan(e, b, growth={"helth": 0.02})
+    with pytest.raises(ValidationError, match="utilisation"):
+        multi_year_plan(e, b, utilisation=1.5)
+    with pytest.raises(ValidationError, match=r"unknown keyword 'populaton'.*'population'"):
+        receding_horizon_plan(e, b, populaton=3)
+    with pytest.raises(ValidationError, match="method"):
+        multi_year_plan(e, b, method="harmony")
