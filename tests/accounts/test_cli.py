@@ -75,10 +75,13 @@ def test_a_period_end_to_end_on_the_default_economy(tmp_path: Path) -> None:
     assert "next plan: personal-consumption targets of Brazil" in out
     targets = pd.read_csv(targets_csv, index_col="product")
     food_product = acc.good(food).product
-    assert targets.loc[food_product, "next_target"] == pytest.approx(
-        1.25 * targets.loc[food_product, "current_target"])  # sold out: up by the full step
+    assert food_product is not None
+    nxt, cur = targets["next_target"], targets["current_target"]
+    assert float(nxt[food_product]) == pytest.approx(
+        1.25 * float(cur[food_product]))  # sold out: up by the full step
     ind = acc.good("industrias-transformacao").product
-    assert targets.loc[ind, "next_target"] < targets.loc[ind, "current_target"]
+    assert ind is not None
+    assert float(nxt[ind]) < float(cur[ind])
     goods = pd.read_csv(targets_csv.with_suffix(".goods.csv"), index_col="good")
     assert bool(goods.loc[food, "censored"])
     # --apply moved prices to the clearing ratios

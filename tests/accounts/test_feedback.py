@@ -112,7 +112,7 @@ def test_deduction_from_economy_is_labour_embodied_by_purpose() -> None:
     eco = open_source(str(TOY))
     v = labour_values(eco).values
     fd = eco.final_demand_by_purpose()
-    emb = {p: float(v @ fd[p]) for p in fd.columns}
+    emb = {str(p): float(v.to_numpy() @ fd[p].to_numpy()) for p in fd.columns}
     ded = Deduction.from_economy(eco)
     funds = emb["social"] + emb["investment"] + max(emb["stocks"], 0.0)
     assert float(ded.rate) == pytest.approx(funds / (funds + emb["personal"]), abs=1e-9)
@@ -138,7 +138,7 @@ def test_catalogue_from_economy_prices_goods_at_labour_value() -> None:
     assert set(specs) == {"grain", "bread"}  # tools have no personal consumption
     for product, g in specs.items():
         size = float(g.unit.split()[0])
-        assert float(g.labour_value) == pytest.approx(v[product] * size, abs=1e-6)
+        assert float(g.labour_value) == pytest.approx(v[str(product)] * size, abs=1e-6)
     spent = sum(float(g.labour_value) * g.stock for g in specs.values())
     assert 90 <= spent <= 100  # stocks sized to what persons can spend, rounded down
     assert np.isclose(specs["bread"].stock / specs["grain"].stock,
