@@ -444,7 +444,7 @@ def _write_npy_stream(zf: zipfile.ZipFile, name: str, dtype: np.dtype[Any],
         written = 0
         for p in pieces:
             arr = np.ascontiguousarray(p, dtype=dtype)
-            fh.write(arr.tobytes() if arr.ndim == 0 else memoryview(arr).cast("B"))
+            fh.write(arr.tobytes() if arr.ndim == 0 else arr.data.cast("B"))
             written += arr.shape[0] if arr.ndim else 1
         if shape and written != shape[0]:
             raise RuntimeError(f"{name}: wrote {written} rows, expected {shape[0]}")
@@ -494,7 +494,7 @@ def write_synthetic(
             np.lib.format.write_array_header_2_0(
                 fh, {"descr": fd.str, "fortran_order": False, "shape": (n, 2)})
             for j0, j1 in _chunks(n, chunk):
-                fh.write(memoryview(np.ascontiguousarray(spec.final_demand(j0, j1))).cast("B"))
+                fh.write(np.ascontiguousarray(spec.final_demand(j0, j1)).data.cast("B"))
         if kc:
             _write_npy_stream(zf, "capital_indices", np.dtype(np.int32), (n * kc,),
                               (spec.capital_block(j0, j1)[0] for j0, j1 in _chunks(n, chunk)))
