@@ -97,6 +97,9 @@ def test_refusals_name_the_culprit() -> None:
     e2 = economy(np.array([0.3, 0.9, 0.2]), np.array([1.0, 2.0, 3.0]))
     with pytest.raises(ValidationError, match="unknown products \\['steel'\\]"):
         value_price_analysis(e2, exclude=["steel"])
+    same = economy(np.array([0.3, 0.9, 0.2]), np.array([5.0, 5.0, 5.0]))
+    with pytest.raises(ValidationError, match="output at market prices is the same"):
+        value_price_analysis(same)
     with pytest.raises(ValidationError, match="at least 3"):
         value_price_analysis(e2, exclude=["grain"])
     other = Economy.from_coefficients(np.zeros((3, 3)), [1.0, 1.0, 1.0],

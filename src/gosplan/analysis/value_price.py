@@ -254,6 +254,12 @@ def value_price_analysis(
     P = p * x  # output valued at market prices
     k = float(P.sum() / W.sum())
     Ws = k * W
+    for what, vec in (("market prices", P), ("labour values", Ws)):
+        if np.ptp(vec) == 0:
+            raise ValidationError(
+                f"{caller}: every sector's output at {what} is the same ({vec[0]:g}), so a "
+                f"correlation across sectors is undefined."
+            )
     corr = float(np.corrcoef(Ws, P)[0, 1])
     slope, intercept, r2 = _ols(np.log(Ws), np.log(P))
     unit = deviation_measures(v, p, weights=x)
