@@ -1,8 +1,17 @@
-"""Fixtures for the web face: a real app over a real store (SQLite file, PostgreSQL)."""
+"""Fixtures for the web face: a real app over a real store (SQLite file, PostgreSQL).
+
+Migrating and seeding the demonstration takes seconds, so each session builds
+one seeded template store per dialect (with its key files) and every test
+gets a copy: a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for
+PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,16 +19,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from gosplan import Economy
 from gosplan.config import Settings
+from gosplan.storage.base import normalise_url
 from gosplan.web.app import create_app
+
+KEYS = ("session.key", "log.key", "commission.key")
 
 
 def small_economy_dir(tmp_path: Path) -> Path:
+    """Testland: three products, with households, government, investment and exports."""
     Z = np.array([[20.0, 30.0, 5.0], [10.0, 40.0, 15.0], [5.0, 10.0, 10.0]])
     x = np.array([200.0, 300.0, 100.0])
-    fd = pd.DataFrame({"Households": [100.0, 150.0, 20.0], "Government": [20.0, 40.0, 60.0],
+    fd = pd.DataFrame({"Households": [95.0, 140.0, 20.0], "Government": [20.0, 40.0, 60.0],
+                       "Gross fixed capital formation": [5.0, 10.0, 0.0],
                        "Exports": [25.0, 25.0, 0.0]})
     eco = Economy.from_flows(Z, x, [1000.0, 1500.0, 800.0],
                              products=["Grain", "Textiles", "Health care"], final_demand=fd,
@@ -28,21 +44,85 @@ def small_economy_dir(tmp_path: Path) -> Path:
     return eco.to_parquet(tmp_path / "economy")
 
 
+def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:
+    return Settings(database_url=database_url, economy=str(economy),
+                    secret_key_path=str(folder / "session.key"),
+                    log_key_path=str(folder / "log.key"),
+                    commission_key_path=str(folder / "commission.key"), **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def economy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_economy_dir(tmp_path_factory.mktemp("economy"))
+
+
+_templates: dict[str, tuple[str, Path]] = {}
+
+
+@pytest.fixture(scope="session")
+def _drop_templates() -> Iterator[None]:
+    yield
+    base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
+    if base and "postgresql" in _templates:
+        admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_templates["postgresql"][0]}"'))
+        admin.dispose()
+
+
+def _terminate(conn: object, name: str) -> None:
+    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # type: ignore[attr-defined]
+                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+
+
+def seeded_copy(url: str, folder: Path, economy: Path,
+                tmp_factory: pytest.TempPathFactory) -> None:
+    """Make the store at ``url`` (and the key files in ``folder``) a copy of the seeded demo."""
+    u = make_url(normalise_url(url))
+    dialect = u.get_backend_name()
+    if dialect not in _templates:
+        keys = tmp_factory.mktemp(f"web-template-{dialect}")
+        if dialect == "sqlite":
+            tpl_url = f"sqlite:///{keys / 'template.db'}"
+            name = str(keys / "template.db")
+        else:
+            name = f"gosplan_web_tpl_{uuid.uuid4().hex[:10]}"
+            admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            tpl_url = u.set(database=name).render_as_string(hide_password=False)
+        app = create_app(make_settings(tpl_url, keys, economy))
+        app.state.gosplan.engine.dispose()
+        _templates[dialect] = (name, keys)
+    name, keys = _templates[dialect]
+    for k in KEYS:
+        if (keys / k).exists():
+            shutil.copyfile(keys / k, folder / k)
+    if dialect == "sqlite":
+        shutil.copyfile(name, str(u.database))
+        return
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            _terminate(conn, name)
+            conn.execute(text(f'DROP DATABASE "{u.database}"'))
+            conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
-def web_settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        economy=str(small_economy_dir(tmp_path)),
-        secret_key_path=str(tmp_path / "session.key"),
-        log_key_path=str(tmp_path / "log.key"),
-        commission_key_path=str(tmp_path / "commission.key"),
-        seed_demo=True,
-    )
+def web_settings(tmp_path: Path, database_url: str, economy_dir: Path,
+                 tmp_path_factory: pytest.TempPathFactory, _drop_templates: None) -> Settings:
+    """Settings on a copy of the seeded demonstration store."""
+    seeded_copy(database_url, tmp_path, economy_dir, tmp_path_factory)
+    return make_settings(database_url, tmp_path, economy_dir)
 
 
 @pytest.fixture
 def client(web_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(web_settings)
+    app = create_app(web_settings, migrate=False)
     with TestClient(app) as c:
         yield c
     app.state.gosplan.engine.dispose()
@@ -60,4 +140,9 @@ def login(client: TestClient, username: str, password: str = "demo-password") ->
     r = client.post("/login", data={"username": username, "password": password,
                                     "csrf_token": tok}, follow_redirects=False)
     assert r.status_code == 303, r.text
+    return csrf(client)
+
+
+def logout(client: TestClient, tok: str) -> str:
+    client.post("/logout", data={"csrf_token": tok})
     return csrf(client)

@@ -18,7 +18,8 @@ from gosplan.web.render import TEMPLATES, render, twin
 from gosplan.web.security import RateLimiter, load_or_create_secret
 from gosplan.web.state import AppState
 
-ROUTERS = ["auth", "economy", "plan", "accounts", "criticism", "publiclog", "decisions"]
+ROUTERS = ["auth", "economy", "plan", "accounts", "enterprise", "fulfilment", "criticism",
+           "publiclog", "decisions"]
 
 
 class Home(BaseModel):
