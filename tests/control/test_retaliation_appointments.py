@@ -215,3 +215,18 @@ def test_cliques_from_the_store(works: Engine) -> None:
             appointments.record_interaction(s, a, b, "evaluate", D(2026, 1, 1))
         found = appointments.cliques(s)
     assert [c.members for c in found] == [["DIR", "HEAD", "OUT"]]
+
+
+def test_generated_organisation_planted_cliques_and_rigged_appointments() -> None:
+    """3 000 people, 20 planted cliques, 200 rigged among 2 000 fair appointments (seed 0)."""
+    org = appointments.synthetic_organisation(3000, cliques=20, seed=0)
+    r = appointments.evaluate_synthetic(org, ks=(1, 2))
+    assert r["people"] == 3000 and r["planted_cliques"] == 20
+    assert r["clique_recall"] >= 0.8
+    assert r["clique_false_alarms"] <= 1
+    assert r["appointments"][2]["rigged_flagged"] == 1.0
+    assert r["appointments"][2]["fair_flagged"] <= 0.06
+    assert r["appointments"][1]["fair_flagged"] <= 0.01
+    # without the planted groups nothing is reported: peer reviews and hierarchy are no clique
+    clean = appointments.synthetic_organisation(3000, cliques=0, rigged=0, fair=10, seed=1)
+    assert appointments.find_cliques(clean.interactions) == []

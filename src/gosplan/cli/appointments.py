@@ -274,3 +274,23 @@ def resolve_cmd(alert_id: int, resolution: str, by: str, db: str | None) -> None
     with store(db) as (_, s):
         retaliation.resolve(s, alert_id, resolution=resolution, by=by)
     click.echo(f"alert {alert_id} resolved: {resolution}")
+
+
+@command.command("evaluate")
+@click.option("--people", default=3000, show_default=True)
+@click.option("--cliques", "n_cliques", default=20, show_default=True)
+@click.option("--seeds", default=3, show_default=True, help="How many generated organisations.")
+@domain_errors
+def evaluate_cmd(people: int, n_cliques: int, seeds: int) -> None:
+    """Detection rates on generated organisations with planted cliques and rigged appointments."""
+    click.echo("seed  people  cliques found/planted  false alarms  "
+               "rigged flagged k=1/k=2  fair flagged k=1/k=2")
+    for seed in range(seeds):
+        org = appt.synthetic_organisation(people, cliques=n_cliques, seed=seed)
+        r = appt.evaluate_synthetic(org, ks=(1, 2))
+        a1, a2 = r["appointments"][1], r["appointments"][2]
+        found = f"{r['cliques_found']}/{r['planted_cliques']}"
+        click.echo(f"{seed:>4}  {r['people']:>6}  {found:>12}           "
+                   f"  {r['clique_false_alarms']:>12}  {a1['rigged_flagged']:>9.1%}/"
+                   f"{a2['rigged_flagged']:<6.1%}        {a1['fair_flagged']:>6.1%}/"
+                   f"{a2['fair_flagged']:.1%}")

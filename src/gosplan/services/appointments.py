@@ -3,9 +3,10 @@
 * **Ties** (family, hometown, former colleagues, declared friendship; declared
   by the people or found in records) form an undirected graph.  A shared
   ``hometown`` on record is a found tie without storing every pair: each town
-  is a node joined to its people by half-ties, so two townspeople are one tie
-  apart.  An appointment is **flagged** when the appointer or any panel member
-  is within ``k`` ties of the appointee; the finding carries the path.
+  is a node joined to its people, so two townspeople are
+  :data:`HOMETOWN_WEIGHT` (1.5) ties apart — a weaker tie than family.  An
+  appointment is **flagged** when the appointer or any panel member is within
+  ``k`` ties of the appointee; the finding carries the path.
 * **Cliques**: every appointment, panel approval and evaluation is a directed
   *interaction*.  Officials who act for each other in both directions form the
   *reciprocal graph*; groups in it where every member shares a triangle with
@@ -44,6 +45,9 @@ TIE_KINDS = ("family", "hometown", "colleague", "friendship")
 TIE_SOURCES = ("declared", "found")
 INTERACTION_KINDS = ("appoint", "approve", "evaluate")
 DEFAULT_K = 2
+#: a shared hometown is a weaker tie than family or friendship: it counts this many ties,
+#: so at k = 2 townspeople are flagged, but not a townsperson's relatives or friends
+HOMETOWN_WEIGHT = 1.5
 
 
 # --------------------------------------------------------------------------- registry
@@ -140,10 +144,13 @@ def record_interaction(session: Session, actor: str, subject: str, kind: str,
 
 
 def tie_graph_from(ties: Iterable[tuple[str, str, str, str]],
-                   hometowns: Iterable[tuple[str, str | None]] = ()) -> nx.Graph:
-    """Tie graph: people joined by ties (weight 1), towns joined to their people (weight ½).
+                   hometowns: Iterable[tuple[str, str | None]] = (), *,
+                   hometown_weight: float = HOMETOWN_WEIGHT) -> nx.Graph:
+    """Tie graph: people joined by ties (weight 1) and through their towns.
 
-    ``ties`` are ``(a, b, kind, source)``; ``hometowns`` ``(person, town)``.
+    ``ties`` are ``(a, b, kind, source)``; ``hometowns`` ``(person, town)``.  A
+    town is a node joined to each of its people by half of ``hometown_weight``,
+    so two townspeople are ``hometown_weight`` apart without storing every pair.
     """
     g = nx.Graph()
     for a, b, kind, source in ties:
@@ -153,7 +160,8 @@ def tie_graph_from(ties: Iterable[tuple[str, str, str, str]],
             g.add_edge(a, b, w=1.0, kinds=[f"{kind} ({source})"])
     for person, town in hometowns:
         if town:
-            g.add_edge(person, ("hometown", town), w=0.5, kinds=["hometown (found)"])
+            g.add_edge(person, ("hometown", town), w=hometown_weight / 2,
+                       kinds=["hometown (found)"])
     return g
 
 
@@ -291,23 +299,28 @@ def reciprocal_graph(interactions: Iterable[tuple[str, str]], *, min_each_way: i
 
 def find_cliques(interactions: Iterable[tuple[str, str]], *, min_size: int = 3,
                  min_density: float = 0.6, min_each_way: int = 1) -> list[Clique]:
-    """Dense reciprocal groups: clique-percolation communities of the reciprocal graph."""
+    """Dense reciprocal groups: clique-percolation communities of the reciprocal graph.
+
+    Communities smaller than ``min_size`` or with fewer than ``min_density`` of
+    their member pairs reciprocal are not reported.
+    """
     r = reciprocal_graph(interactions, min_each_way=min_each_way)
     out = []
     for community in nx.community.k_clique_communities(r, 3):
         members = sorted(community)
-        if len(members) < min_size:
+        density = _density(r, members)
+        if len(members) < min_size or density < min_density:
             continue
         sub = r.subgraph(members)
-        possible = len(members) * (len(members) - 1) / 2
-        density = sub.number_of_edges() / possible
-        if density < min_density:
-            continue
-        pairs = sorted((a, b, int(d["n"])) for a, b, d in sub.edges(data=True))
-        out.append(Clique(members, density, sum(n for _, _, n in pairs),
-                          [(min(a, b), max(a, b), n) for a, b, n in pairs]))
+        pairs = sorted((min(a, b), max(a, b), int(d["n"])) for a, b, d in sub.edges(data=True))
+        out.append(Clique(members, density, sum(n for _, _, n in pairs), pairs))
     out.sort(key=lambda c: (-len(c.members), -c.density, c.members))
     return out
+
+
+def _density(r: nx.Graph, members: Sequence[str]) -> float:
+    possible = len(members) * (len(members) - 1) / 2
+    return r.subgraph(members).number_of_edges() / possible if possible else 0.0
 
 
 def cliques(session: Session, **kwargs: Any) -> list[Clique]:
@@ -320,3 +333,168 @@ def log_clique_report(session: Session, found: Sequence[Clique]) -> None:
     """Publish a clique report (members are officials; their conduct is public)."""
     publiclog.append(session, "appointments.cliques", {
         "groups": [c.to_json() for c in found]})
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class SyntheticOrganisation:
+    """A generated organisation with planted cliques and rigged appointments (known answers)."""
+
+    people: list[str]
+    boss: dict[str, str]
+    unit: dict[str, str]
+    hometown: dict[str, str]
+    ties: list[tuple[str, str, str, str]]
+    interactions: list[tuple[str, str]]
+    planted: list[list[str]]
+    #: (appointee, appointer, panel, rigged?)
+    appointments: list[tuple[str, str, list[str], bool]]
+
+
+def synthetic_organisation(
+    n: int = 3000, *, cliques: int = 20, clique_sizes: tuple[int, int] = (4, 7),
+    p_act: float = 0.85, towns: int = 150, rigged: int = 200, fair: int = 2000,
+    peer_review: float = 0.3, seed: int = 0,
+) -> SyntheticOrganisation:
+    """A hierarchy of ``n`` people (span 6) in units, with families, hometowns, friendships,
+    former colleagues, yearly evaluations and peer reviews as background, plus ``cliques``
+    planted groups of officials from different units who each act for every other member
+    with probability ``p_act`` (both directions needed to show), and ``rigged``
+    appointments of a relative or friend (1–2 ties) among ``fair`` ones drawn at random.
+    """
+    import random
+
+    rng = random.Random(seed)
+    people = [f"p{i:05d}" for i in range(n)]
+    boss: dict[str, str] = {}
+    levels: list[list[str]] = [[people[0]]]
+    i = 1
+    while i < n:
+        above, row = levels[-1], []
+        for j in range(min(n - i, len(above) * 6)):
+            boss[people[i]] = above[j % len(above)]
+            row.append(people[i])
+            i += 1
+        levels.append(row)
+    unit: dict[str, str] = {people[0]: "U-top"}
+    for p in people[1:]:
+        chain = [p]
+        while chain[-1] in boss:
+            chain.append(boss[chain[-1]])
+        unit[p] = f"U-{chain[-3]}" if len(chain) >= 3 else f"U-{p}"
+    hometown = {p: f"town{rng.randrange(towns):03d}" for p in people}
+    ties: list[tuple[str, str, str, str]] = []
+    shuffled = people[:]
+    rng.shuffle(shuffled)
+    k = 0
+    while k < int(0.4 * n):  # 40% of people live in families of 2-5
+        size = rng.randint(2, 5)
+        fam = shuffled[k:k + size]
+        ties += [(a, b, "family", "found") for x, a in enumerate(fam) for b in fam[x + 1:]]
+        k += size
+    by_unit: dict[str, list[str]] = {}
+    for p in people:
+        by_unit.setdefault(unit[p], []).append(p)
+    for p in people:
+        for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+            q = rng.choice(by_unit[unit[p]]) if rng.random() < 0.7 else rng.choice(people)
+            if q != p:
+                ties.append((p, q, "friendship", "declared"))
+        if rng.random() < 0.3:
+            q = rng.choice(people)
+            if q != p and unit[q] != unit[p]:
+                ties.append((p, q, "colleague", "found"))
+    # background interactions: appointments by the boss, panels of the boss's peers,
+    # three years of evaluations down the hierarchy, peer reviews among colleagues
+    interactions: list[tuple[str, str]] = []
+    subordinates: dict[str, list[str]] = {}
+    for p, b in boss.items():
+        subordinates.setdefault(b, []).append(p)
+        interactions.append((b, p))
+        peers = [q for q in subordinates if q != b and boss.get(q) == boss.get(b)]
+        for q in rng.sample(peers, min(2, len(peers))):
+            interactions.append((q, p))
+        interactions += [(b, p)] * 3
+    for team in subordinates.values():
+        for p in team:
+            for _ in range(3):
+                if rng.random() < peer_review and len(team) > 1:
+                    q = rng.choice([t for t in team if t != p])
+                    interactions.append((p, q))
+    officials = [p for row in levels[1:4] for p in row]
+    planted: list[list[str]] = []
+    for _ in range(cliques):
+        size = rng.randint(*clique_sizes)
+        group: list[str] = []
+        while len(group) < size:  # members from different units
+            cand = rng.choice(officials)
+            if cand not in group and unit[cand] not in {unit[g] for g in group}:
+                group.append(cand)
+        planted.append(sorted(group))
+        for a in group:
+            for b in group:
+                if a != b and rng.random() < p_act:
+                    interactions += [(a, b)] * rng.randint(1, 3)
+    adj: dict[str, set[str]] = {}
+    for a, b, _, _ in ties:
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
+    appts: list[tuple[str, str, list[str], bool]] = []
+    with_ties = [p for p in officials if adj.get(p)]
+    while len(appts) < rigged:
+        appointer = rng.choice(with_ties)
+        near = sorted(adj[appointer])
+        pick = rng.choice(near)
+        if rng.random() < 0.5 and adj.get(pick):  # a friend's relative: two ties
+            pick = rng.choice(sorted(adj[pick]))
+        if pick != appointer:
+            panel = rng.sample(officials, 2)
+            if pick not in panel:
+                appts.append((pick, appointer, panel, True))
+    while len(appts) < rigged + fair:
+        appointer, appointee = rng.choice(officials), rng.choice(people)
+        panel = rng.sample(officials, 2)
+        if appointee != appointer and appointee not in panel:
+            appts.append((appointee, appointer, panel, False))
+    rng.shuffle(appts)
+    return SyntheticOrganisation(people, boss, unit, hometown, ties, interactions, planted,
+                                 appts)
+
+
+def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
+
+
+def evaluate_synthetic(org: SyntheticOrganisation, *, ks: Sequence[float] = (1, 2),
+                       include_hometowns: bool = True, **clique_kwargs: Any) -> dict[str, Any]:
+    """Detection figures on a :func:`synthetic_organisation` (its answers are known).
+
+    Cliques: a planted group is *found* if a reported group has Jaccard
+    similarity ≥ 0.5 with it; a reported group matching no planted one is a
+    *false alarm*.  Appointments: share of rigged ones flagged (recall) and of
+    fair ones flagged (false-alarm rate) for each ``k``.
+    """
+    found = find_cliques(org.interactions, **clique_kwargs)
+    matched = [max((_jaccard(p, c.members) for c in found), default=0.0) >= 0.5
+               for p in org.planted]
+    false = [c for c in found if max(_jaccard(p, c.members) for p in org.planted) < 0.5]
+    g = tie_graph_from(org.ties, org.hometown.items() if include_hometowns else ())
+    per_k = {}
+    for k in ks:
+        hits = {True: 0, False: 0}
+        for appointee, appointer, panel, is_rigged in org.appointments:
+            deciders = [(appointer, "appointer"), *[(p, "panel") for p in panel]]
+            if find_ties(g, appointee, deciders, k):
+                hits[is_rigged] += 1
+        n_rig = sum(1 for a in org.appointments if a[3])
+        n_fair = len(org.appointments) - n_rig
+        per_k[k] = {"rigged_flagged": hits[True] / n_rig if n_rig else 0.0,
+                    "fair_flagged": hits[False] / n_fair if n_fair else 0.0}
+    return {"people": len(org.people), "ties": len(org.ties),
+            "interactions": len(org.interactions), "planted_cliques": len(org.planted),
+            "cliques_found": sum(matched), "clique_recall": sum(matched) / len(org.planted),
+            "groups_reported": len(found), "clique_false_alarms": len(false),
+            "appointments": per_k}
