@@ -299,8 +299,8 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     sigma: dict[str, float] = {}
     out = panel.output
     # late / missing
-    due = np.ones(T, dtype=bool) if as_of is None else (
-        (pop.period_ends + pd.Timedelta(days=s.grace_days)) < as_of).to_numpy()
+    due = np.ones(T, dtype=bool) if as_of is None else np.asarray(
+        (pop.period_ends + pd.Timedelta(days=s.grace_days)) < as_of)
     lag = panel.lag_days
     masks["late"] = (lag > s.grace_days) | (~np.isfinite(lag) & due[None, :])
     values["late"] = lag

@@ -70,7 +70,7 @@ class Simulation:
     truth: pd.DataFrame  # enterprise (row), code, kind, start (period index), size, link
 
 
-def _period_starts(start: pd.Timestamp, periods: int, freq: str) -> tuple[
+def period_bounds(start: pd.Timestamp, periods: int, freq: str) -> tuple[
         pd.DatetimeIndex, pd.DatetimeIndex]:
     step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
             "month": pd.DateOffset(months=1)}.get(freq)
@@ -117,7 +117,7 @@ def build_population(
     cap_share = capacity / cap_sum[sector_of_live]
     year = economy.year or 2010
     t0 = pd.Timestamp(start) if start is not None else _first_monday(year)
-    starts, ends = _period_starts(t0, periods, freq)
+    starts, ends = period_bounds(t0, periods, freq)
     # seasonal profile per sector, mean 1 over a year
     amp = rng.uniform(0.0, 0.15, len(live))
     phase = rng.uniform(0, 2 * np.pi, len(live))
@@ -193,7 +193,7 @@ def simulate(
         1 + noise_sd[:, None] * rng.standard_normal((E, T)))
     true_out = np.maximum(true_out, 0.0)
     # faults
-    n_f = int(round(fault_share * E))
+    n_f = round(fault_share * E)
     faulty = rng.choice(E, n_f, replace=False)
     fkind = np.asarray(kinds, dtype=object)[rng.integers(0, len(kinds), n_f)]
     fstart = rng.integers(max(4, T // 4), T - 2, n_f)
@@ -290,17 +290,20 @@ def honest_mask(sim: Simulation) -> np.ndarray:
     E, T = pop.n, pop.T
     touched = np.zeros((E, T), bool)
     tt = np.arange(T)
-    for row in truth.itertuples(index=False):
-        touched[row.enterprise, tt >= row.start] = True
+    ents = truth["enterprise"].to_numpy(np.int64)
+    starts = truth["start"].to_numpy(np.int64)
+    kinds = truth["kind"].to_numpy(object)
+    link = truth["link"].to_numpy(np.int64)
+    for e, t0 in zip(ents, starts, strict=True):
+        touched[e, tt >= t0] = True
     # partners of link-touching faults
-    for row in truth[truth["kind"].isin(_LINK_FAULTS)].itertuples(index=False):
-        if row.kind == "mismatch":
-            ls = [int(row.link)]
-        else:
-            ls = list(np.flatnonzero(links.supplier == row.enterprise))
+    for e, t0, kind, lk in zip(ents, starts, kinds, link, strict=True):
+        if kind not in _LINK_FAULTS:
+            continue
+        ls = [int(lk)] if kind == "mismatch" else list(np.flatnonzero(links.supplier == e))
         for li in ls:
             for side in (links.supplier[li], links.customer[li]):
-                touched[side, tt >= row.start] = True
+                touched[side, tt >= t0] = True
     return ~touched
 
 
@@ -312,8 +315,9 @@ def evaluate(result: CheckResult, sim: Simulation, *, window: int = 2) -> pd.Dat
     truth = sim.truth
     det = np.zeros(len(truth), bool)
     delay = np.full(len(truth), np.nan)
-    for i, row in enumerate(truth.itertuples(index=False)):
-        hit = np.flatnonzero(flagged[row.enterprise, row.start: min(T, row.start + window + 1)])
+    for i, (e, t0) in enumerate(zip(truth["enterprise"].to_numpy(np.int64),
+                                    truth["start"].to_numpy(np.int64), strict=True)):
+        hit = np.flatnonzero(flagged[e, t0: min(T, t0 + window + 1)])
         if len(hit):
             det[i] = True
             delay[i] = hit[0]
