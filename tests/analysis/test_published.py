@@ -100,12 +100,12 @@ def test_uk_1984_value_bases_ranking(data_dir: Path) -> None:
 
     What reproduces from our cleaned ``UK-1984.csv`` (wages as labour, imports not
     counted): the ranking labour < electricity < iron and steel < oil, and each
-    alternative base more than twice as dispersed as labour (3.7 times in the paper).  What does not, to the
-    printed precision: our CVs are 0.294 (labour; 0.201 with imports valued at the
-    labour of exports), 0.720, 2.252 and 1.611.  Row instead of column totals as gross
-    output, or dropping any one sector, does not close the gap; the paper's exact
-    treatment of imports and of the table's ``Adjusts`` column is not stated in the
-    quotation, so we do not claim the printed values.
+    alternative base more than twice as dispersed as labour (3.7 times in the paper).
+    What does not, to the printed precision: our CVs are 0.294 (labour; 0.201 with
+    imports valued at the labour of exports), 0.720, 2.252 and 1.611.  Row instead of
+    column totals as gross output, or dropping any one sector, does not close the
+    gap; the paper's exact treatment of imports and of the table's ``Adjusts`` column
+    is not stated in the quotation, so we do not claim the printed values.
     """
     e = read_uk_io(data_dir / "uk-1984" / "UK-1984.csv")
     A = e.A.toarray()
