@@ -22,7 +22,8 @@ def _check(plan, m_growth: dict[str, float] | float) -> None:  # type: ignore[no
     for year in plan.years:
         need = plan.target_bundles[year].sum(axis=1).to_numpy()
         net = plan.net_output[year].to_numpy()
-        assert np.all(net >= need - 1e-7 * np.maximum(need, 1.0)), year
+        gross = plan.gross_output[year].to_numpy()
+        assert np.all(net >= need - 1e-9 * np.maximum(np.maximum(need, gross), 1.0)), year
     assert (plan.gross_output.to_numpy() >= -1e-9).all()
     assert (plan.new_capacity.to_numpy() >= -1e-9).all()
     # modern output never exceeds the modern capacity in place

@@ -406,6 +406,9 @@ def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
         if t == 0:
             cols_hi[off(t, 1): off(t, 1) + n] = K0
         y = m.targets(yr).sum(axis=1).to_numpy()
+        # a margin of 1e-7 of each row's scale, so that the solver's feasibility
+        # tolerance can never leave a target short
+        y = y + 1e-7 * np.maximum(y, m.C0)
         # balance: (I-A)(xo+xn) - B g [- s I] >= y
         ent: list[tuple[int, Any]] = [(off(t, 0), ImA), (off(t, 1), ImA)]
         if agg:
@@ -451,13 +454,16 @@ def _solve_window(m: _Model, t0: int, T: int, K0: np.ndarray, method: str,
     # K_T + C0 (1-δ)^{t0+T} >= (1+g) x_ss, with x_ss the output that delivers the last
     # year's targets while adding capacity at δ + g (a bound on K_T, no coupling row)
     last = T - 1
-    x_ss = _stationary(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth,
-                       m.targets(t0 + last).sum(axis=1).to_numpy())
+    y_last = m.targets(t0 + last).sum(axis=1).to_numpy()
+    y_last = y_last + 2e-7 * np.maximum(y_last, m.C0)  # the margin above, and some
+    x_ss = _stationary(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last)
     need = (1 + m.terminal_growth) * x_ss - m.C0 * (1.0 - m.delta) ** (t0 + T)
     cols_lo[off(last, 3): off(last, 3) + n] = np.maximum(need, 0.0)
     A = sp.vstack(rows, format="csc")
+    # tight primal tolerance: every year's balance must hold to ~1e-9 of the flows
     sol = solve_lp(cost, A, np.concatenate(rlo), np.concatenate(rhi), cols_lo, cols_hi,
-                   method=method, time_limit=time_limit)
+                   method=method, time_limit=time_limit,
+                   options={"primal_feasibility_tolerance": 1e-10})
     x = np.maximum(sol.x, 0.0) if sol.status == Status.OPTIMAL else sol.x
     xo = np.stack([x[off(t, 0): off(t, 0) + n] for t in range(T)])
     xn = np.stack([x[off(t, 1): off(t, 1) + n] for t in range(T)])
