@@ -245,3 +245,32 @@ def test_verify_store_detects_tampering_behind_the_triggers(
         v = publiclog.verify_store(s, trusted_key=publiclog.public_key(settings))
     assert not v.ok
     assert "entry 3" in v.message
+
+
+def test_concurrent_appenders_never_collide(engine: Engine, settings: Settings) -> None:
+    """Areas append from several threads (web workers): indices stay unique and dense."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        try:
+            for i in range(15):
+                with session_scope(engine) as s:
+                    publiclog.append(s, "test.concurrent", {"worker": w, "i": i})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope(engine) as s:
+        rows = publiclog.entries(s)
+        assert [r.index for r in rows] == list(range(60))
+        assert sorted((r.payload["worker"], r.payload["i"]) for r in rows) == [
+            (w, i) for w in range(4) for i in range(15)]
+        v = publiclog.verify_store(s)
+    assert v.ok, v.message
