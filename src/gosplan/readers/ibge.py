@@ -60,7 +60,13 @@ import pandas as pd
 
 from gosplan.core.economy import Economy, EconomyMeta, ZeroOutput
 from gosplan.errors import GosplanError, ReaderError, ValidationError
-from gosplan.readers._excel import as_number, clean_label, describe_column, prefix_message
+from gosplan.readers._excel import (
+    as_number,
+    clean_label,
+    describe_column,
+    prefix_message,
+    workbook_sheets,
+)
 from gosplan.readers.supply_use import TECHNOLOGIES, make_symmetric
 
 LEVELS = (12, 20, 51, 68)
@@ -116,11 +122,11 @@ def available_years(level: int = 20, *, directory: str | os.PathLike[str] | None
     """Years for which both IBGE workbooks of ``level`` are present (sorted)."""
     level = _check_level(level)
     d = Path(directory) if directory is not None else _package_dir() / _DIRS[level]
-    years = []
-    for f in d.glob(f"{level}_tab1_*.xls"):
-        m = re.fullmatch(rf"{level}_tab1_(\d{{4}})\.xls", f.name)
-        if m and (d / f"{level}_tab2_{m.group(1)}.xls").exists():
-            years.append(int(m.group(1)))
+    years = set()
+    for f in d.glob(f"{level}_tab1_*.xls*"):
+        m = re.fullmatch(rf"{level}_tab1_(\d{{4}})\.(xlsx?)", f.name)
+        if m and (d / f"{level}_tab2_{m.group(1)}.{m.group(2)}").exists():
+            years.add(int(m.group(1)))
     return sorted(years)
 
 
@@ -154,8 +160,11 @@ def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
 def _sheet(path: Path, name: str) -> Grid:
     if not path.exists():
         raise ReaderError(path, "no such file")
-    st = path.stat()
-    book = _book(str(path), st.st_mtime_ns, st.st_size)
+    if path.suffix.lower() == ".xlsx":
+        book = {k: [list(r) for r in v] for k, v in workbook_sheets(path).items()}
+    else:
+        st = path.stat()
+        book = _book(str(path), st.st_mtime_ns, st.st_size)
     if name not in book:
         raise ReaderError(path, f"no sheet named {name!r}; the sheets are {list(book)}")
     return book[name]
@@ -341,7 +350,8 @@ def read_ibge(
         :mod:`gosplan.readers.supply_use`.
     directory
         A folder holding ``<level>_tab1_<year>.xls`` and ``<level>_tab2_<year>.xls``
-        (IBGE's file names); default: the copy inside the ``iotbr`` package.
+        (IBGE's file names; ``.xlsx`` copies are read too); default: the copy
+        inside the ``iotbr`` package.  ``level`` then only names the files.
     zero_output
         Products without domestic output (only imported) are dropped (default)
         or refused (``"error"``).
@@ -369,11 +379,12 @@ def read_ibge(
     if year not in years:
         raise ReaderError(d, f"no IBGE tables for {year} at level {level}; available years: "
                              f"{years or 'none'}")
-    tab1 = d / f"{level}_tab1_{year}.xls"
-    tab2 = d / f"{level}_tab2_{year}.xls"
+    ext = "xls" if (d / f"{level}_tab1_{year}.xls").exists() else "xlsx"
+    tab1 = d / f"{level}_tab1_{year}.{ext}"
+    tab2 = d / f"{level}_tab2_{year}.{ext}"
     try:
         return _read(tab1, tab2, year=int(year), level=level, technology=technology,
-                     zero_output=zero_output)
+                     zero_output=zero_output, packaged=directory is None)
     except ReaderError:
         raise
     except GosplanError as exc:
@@ -382,7 +393,7 @@ def read_ibge(
 
 
 def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
-          zero_output: ZeroOutput) -> Economy:
+          zero_output: ZeroOutput, packaged: bool) -> Economy:
     supply = _product_block(tab1, "producao", what="production of the activities")
     offer = _product_block(tab1, "oferta", what="supply by valuation", total_col=False)
     imports_b = _product_block(tab1, "importacao", what="imports", total_col=False)
@@ -400,7 +411,7 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
         raise ReaderError(path, f"the activities differ from those of the supply table "
                                 f"({len(bad.columns)} vs {len(industries)}): "
                                 f"{bad.columns[:3]}... vs {industries[:3]}...", sheet=sheet)
-    if len(industries) != level:
+    if packaged and len(industries) != level:
         raise ReaderError(tab1, f"expected {level} activities (level {level}); found "
                                 f"{len(industries)}", sheet="producao")
     S = supply.values
