@@ -9,8 +9,8 @@ R$ million), with a spreadsheet; the row numbers are the spreadsheet's.
 from __future__ import annotations
 
 import shutil
-from importlib import resources
 from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
