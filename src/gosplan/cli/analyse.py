@@ -89,19 +89,20 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
         advance(description="comparing values with prices")
         vp = value_price_analysis(economy, values,
                                   exclude=options["exclude"])  # type: ignore[arg-type]
-    console.print(vp.summary())
+    console.print(vp.summary(), markup=False)
     notes: list[str] = []
     try:
         sv = rate_of_surplus_value(economy, values)
-        console.print(sv.summary())
+        console.print(sv.summary(), markup=False)
         if economy.capital is not None or economy.capital_stock is not None:
-            console.print(value_rate_of_profit(economy, values, surplus_value=sv).summary())
+            console.print(value_rate_of_profit(economy, values, surplus_value=sv).summary(),
+                          markup=False)
         else:
             notes.append("no value rate of profit: the table has no capital stock data")
     except GosplanError as exc:
         notes.append(f"no rate of surplus value: {exc}")
     for note in notes:
-        console.print(f"[dim]{note}[/dim]")
+        console.print(note, style="dim", markup=False)
     frame = vp.to_frame()
     _write(frame, csv_path, parquet_path)
     if chart_path:
@@ -154,7 +155,7 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
     console.print(table)
     notes = sorted({n for n in frame["notes"] if n})
     for note in notes:
-        console.print(f"[dim]{note}[/dim]")
+        console.print(note, style="dim", markup=False)
     console.print("corr: correlation of output at values and at prices; R² log: of the log–log "
                   "regression; MAD: output-weighted mean absolute deviation; d: Steedman–Tomkins "
                   "distance; e: rate of surplus value (L − V)/V; r: value rate of profit "
