@@ -149,3 +149,69 @@ def working_week(
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def fulfilment_forecast(
+    periods: pd.DatetimeIndex,
+    ratio: np.ndarray,
+    forecast: np.ndarray,
+    sd: np.ndarray,
+    flags: Mapping[str, np.ndarray],
+    path: str | Path,
+    *,
+    title: str = "",
+) -> Path:
+    """One enterprise's output as a share of plan over time, the forecaster's one-step
+    forecast with a ±2 sd band, and a marker for each flagged period (by check)."""
+    x = pd.DatetimeIndex(periods)
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    ax.fill_between(x, 100 * (forecast - 2 * sd), 100 * (forecast + 2 * sd), color="#999",
+                    alpha=0.25, label="forecast ± 2 sd")
+    ax.plot(x, 100 * forecast, color="#666", lw=1, ls="--", label="one-step forecast")
+    ax.plot(x, 100 * ratio, color="#b22222", marker="o", ms=3, lw=1.2, label="output / plan")
+    ax.axhline(100, color="#222", lw=0.6)
+    colours = plt.get_cmap("tab10")
+    k = 0
+    for name, mask in flags.items():
+        m = np.asarray(mask, dtype=bool)
+        if m.any():
+            y = np.where(np.isfinite(ratio[m]), 100 * ratio[m], 100.0)
+            ax.scatter(x[m], y, s=60, facecolors="none", edgecolors=colours(k), lw=1.4,
+                       label=f"flag: {name}", zorder=3)
+            k += 1
+    ax.set_ylabel("% of plan")
+    ax.set_title(title or "Fulfilment over time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def escalation_ladder(
+    levels: list[str],
+    open_items: list[int],
+    path: str | Path,
+    *,
+    title: str = "",
+) -> Path:
+    """Open alerts and directives on each rung of the escalation ladder, bottom rung first."""
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(levels) + 1.6), dpi=110)
+    y = np.arange(len(levels))
+    ax.barh(y, open_items, color=["#f0a500", "#e07000", "#c03000", "#800000"][: len(levels)]
+            + ["#800000"] * max(0, len(levels) - 4))
+    ax.set_yticks(y, levels)
+    for yi, n in zip(y, open_items, strict=True):
+        ax.annotate(str(n), (n, yi), textcoords="offset points", xytext=(4, -3), fontsize=8)
+    ax.set_xlabel("open items")
+    ax.set_title(title or "Escalation ladder")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

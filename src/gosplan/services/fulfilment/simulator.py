@@ -341,3 +341,36 @@ def false_flags_by_check(result: CheckResult, sim: Simulation) -> dict[str, int]
     """How many honest enterprise-periods each check flagged (for tuning and docs)."""
     honest = honest_mask(sim)
     return {c: int((m & honest).sum()) for c, m in result.masks.items()}
+
+
+def report_frame(sim: Simulation) -> pd.DataFrame:
+    """The simulated reports as the long table enterprises file (codes, dates, kinds).
+
+    Columns are those of :data:`gosplan.services.fulfilment.store.REPORT_COLUMNS`;
+    ``submitted_at`` is the end of the period plus the report's lag.
+    """
+    pop = sim.population
+    r, ln = sim.reports, sim.lines
+    sectors = np.asarray(pop.sectors, dtype=object)
+    e = r["enterprise"].to_numpy(np.int64)
+    t = r["period"].to_numpy(np.int64)
+    sub = pop.period_ends[t] + pd.to_timedelta(r["lag_days"].to_numpy(float), unit="D")
+    period = pop.periods[t].strftime("%Y-%m-%d")
+    subs = sub.strftime("%Y-%m-%dT%H:%M:%S")
+    heads = pd.concat([
+        pd.DataFrame({"enterprise": pop.codes[e], "period": period, "kind": k,
+                      "quantity": r[k].to_numpy(float), "counterparty": "", "product": "",
+                      "submitted_at": subs})
+        for k in ("output", "hours")])
+    le = ln["enterprise"].to_numpy(np.int64)
+    lt = ln["period"].to_numpy(np.int64)
+    sub_of = pd.Series(subs, index=pd.MultiIndex.from_arrays([e, t]))
+    lines = pd.DataFrame({
+        "enterprise": pop.codes[le], "period": pop.periods[lt].strftime("%Y-%m-%d"),
+        "kind": np.where(ln["kind"].to_numpy() == INPUT, "input", "delivery"),
+        "quantity": ln["quantity"].to_numpy(float),
+        "counterparty": pop.codes[ln["counterparty"].to_numpy(np.int64)],
+        "product": sectors[ln["product"].to_numpy(np.int64)],
+        "submitted_at": sub_of.reindex(pd.MultiIndex.from_arrays([le, lt])).to_numpy()})
+    return pd.concat([heads, lines], ignore_index=True).sort_values(
+        ["period", "enterprise"], kind="stable").reset_index(drop=True)

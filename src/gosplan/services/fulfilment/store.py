@@ -251,6 +251,15 @@ def _freq_of(periods: pd.DatetimeIndex) -> str:
     return {1: "day", 7: "week"}.get(days, "month")
 
 
+def sector_of(session: Session, code: str) -> str:
+    """The sector of a registered enterprise (an error naming it if there is none)."""
+    sector = session.scalar(select(FulSector.code).join(
+        FulEnterprise, FulEnterprise.sector_id == FulSector.id).where(FulEnterprise.code == code))
+    if sector is None:
+        raise ValidationError(f"enterprise {code!r} is not in the register.")
+    return sector
+
+
 def current_plan(session: Session) -> FulPlan:
     plan = session.scalars(select(FulPlan).order_by(FulPlan.id.desc())).first()
     if plan is None:
@@ -493,18 +502,21 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
                          "output": float(out), "hours": float(hrs),
                          "submitted_at": (sb.to_pydatetime() if pd.notna(sb) else received),
                          "received_at": received, "source": src[:200]})
-    for row in new_rows:
-        key = row.pop("key")
-        rep = FulReport(**row)
-        session.add(rep)
-        session.flush()
-        result.report_ids.append(rep.id)
-        g = line_groups.get(key)
-        if g is not None and len(g):
-            session.execute(insert(FulReportLine), [
-                {"report_id": rep.id, "kind": k, "counterparty_id": int(eids[c]),
-                 "product_id": int(reg.sector_ids[p]), "quantity": float(q)}
-                for k, c, p, q in zip(g["kind"], g["c"], g["p"], g["q"], strict=True)])
+    keys_new = [row.pop("key") for row in new_rows]
+    if new_rows:
+        ids = list(session.scalars(insert(FulReport).returning(
+            FulReport.id, sort_by_parameter_order=True), new_rows))
+        result.report_ids.extend(ids)
+        line_rows: list[dict[str, Any]] = []
+        for rid, key in zip(ids, keys_new, strict=True):
+            g = line_groups.get(key)
+            if g is not None:
+                line_rows += [{"report_id": rid, "kind": k, "counterparty_id": int(eids[c]),
+                               "product_id": int(reg.sector_ids[p]), "quantity": float(q)}
+                              for k, c, p, q in zip(g["kind"], g["c"], g["p"], g["q"],
+                                                    strict=True)]
+        if line_rows:
+            session.execute(insert(FulReportLine), line_rows)
     session.flush()
     return result
 
