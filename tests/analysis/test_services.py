@@ -44,8 +44,9 @@ def test_missing_data_gives_nan_and_a_note() -> None:
                                   products=list("abc"), year=year)
 
     frame = time_series(bare, [1999])
-    assert np.isnan(frame.loc[1999, "e"]) and np.isnan(frame.loc[1999, "r"])
-    assert "compensation" in frame.loc[1999, "notes"]
+    row = frame.loc[1999]
+    assert np.isnan(float(row["e"])) and np.isnan(float(row["r"]))
+    assert "compensation" in str(row["notes"])
     # values per unit 1, 1/2, 2/3: output at values (1, 1, 2) against at prices (1, 2, 3)
     assert frame.loc[1999, "correlation"] == pytest.approx(np.sqrt(3) / 2)
 
