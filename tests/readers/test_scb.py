@@ -193,7 +193,7 @@ def test_unknown_year_and_wrong_file(tmp_path: Path) -> None:
         read_scb(MOCK, year=1999)
     other = tmp_path / "scb-empty-sut.xlsx"
     wb = openpyxl.Workbook()
-    wb.active.title = "2016"  # type: ignore[union-attr]
+    wb.active.title = "2016"
     wb.save(other)
     with pytest.raises(ReaderError, match="no block titled 'Insatsmatris - inhemsk'"):
         read_scb(other)

@@ -48,7 +48,7 @@ def sheet_rows(year: int) -> list[list[object]]:
              ("Driftsöverskott och sammansatt förvärvsinkomst, netto", surplus),
              ("Antal sysselsatta", PERSONS), ("Arbetade timmar (10K)", HOURS_10K),
              ("Koldioxid (KTon)", [1.5, 2.5, 0.5])]
-    head = [None, None, *CODES, "Summa"]
+    head: list[object] = [None, None, *CODES, "Summa"]
     rows: list[list[object]] = [[year]]
     rows.append(["Insatsmatris - inhemsk - produkt x bransch", *[None] * (n + 4),
                  "Slutlig användning - inhemsk produktion - produkt"])
