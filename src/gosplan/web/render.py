@@ -57,9 +57,10 @@ def twin(router: APIRouter, path: str, **kwargs: Any) -> Callable[[Callable[...,
     """Register a GET handler at ``path`` and at ``path + '.json'``."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        router.get(path, response_class=HTMLResponse, **kwargs)(func)
+        # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
         router.get(path.rstrip("/") + ".json", include_in_schema=True,
                    name=f"{func.__name__}_json", **kwargs)(func)
+        router.get(path, response_class=HTMLResponse, **kwargs)(func)
         return func
 
     return deco

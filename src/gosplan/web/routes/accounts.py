@@ -140,7 +140,7 @@ def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
 
 @router.post("/account/buy", dependencies=[Depends(check_csrf)])
 def buy(request: Request, state: State, user: CurrentUser, good: Annotated[str, Form()],
-        quantity: Annotated[int, Form(ge=1, le=10_000)] = 1,
+        quantity: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
         key: Annotated[str, Form(max_length=100)] = "") -> Response:
     """Buy ``quantity`` of ``good`` with the signed-in person's hours."""
     request.app.state.limiter.hit(client_key(request), "buying",
