@@ -265,7 +265,7 @@ def value_price_analysis(
     unit = deviation_measures(v, p, weights=x)
     conventions = {
         "labour": LABOUR_CONVENTIONS.get(economy.labour_kind, economy.labour_kind)
-        + f" [{economy.labour_unit}]",
+        + f", measured in {economy.labour_unit}",
         **{k_: v_ for k_, v_ in values.conventions.items() if k_ != "labour"},
         "prices": "unit price 1 per money unit of output (the table's own valuation)"
         if np.allclose(economy.prices, 1.0) else "the economy's unit prices",
