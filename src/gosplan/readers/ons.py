@@ -49,6 +49,7 @@ from gosplan.readers._excel import (
     csv_rows,
     describe_column,
     prefix_message,
+    workbook_sheets,
 )
 
 MONEY_UNIT = "GBP million"
@@ -104,9 +105,13 @@ def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
 
 def _sheet(path: Path, name: str) -> Grid:
     st = path.stat()
-    if path.suffix.lower() != ".xls":
-        raise ReaderError(path, "expected the ONS .xls workbook (Excel 97–2003 format)")
-    book = _book(str(path), st.st_mtime_ns, st.st_size)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        book = {k: [list(r) for r in v] for k, v in workbook_sheets(path).items()}
+    elif suffix == ".xls":
+        book = _book(str(path), st.st_mtime_ns, st.st_size)
+    else:
+        raise ReaderError(path, "expected the ONS workbook (.xls, or .xlsx of the same layout)")
     if name not in book:
         raise ReaderError(path, f"no sheet named {name!r} (is this the ONS input–output "
                                 f"analytical tables workbook?)")
@@ -121,6 +126,8 @@ def _cell(grid: Grid, r: int, c: int) -> object:
 
 
 def _code(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:g}"
     return str(value).strip()
