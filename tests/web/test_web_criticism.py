@@ -1,4 +1,4 @@
-"""Criticism: anyone files, receipts verify, nothing deletes, only the commission opens identities."""
+"""Criticism: anyone files, receipts verify, nothing deletes, the commission alone unseals."""
 
 from __future__ import annotations
 
