@@ -17,7 +17,7 @@ industry (hours, persons, compensation ...).
     Every product an industry makes is made with that industry's average
     input structure.  ``Z = U diag(g)⁻¹ Sᵀ``: industry ``j``'s inputs are
     split over its products in proportion to their share of its output.
-    Hours likewise: ``h_product = Sᵀ... = (h / g) Sᵀ``.  Works for any shape
+    Hours likewise: hours by product ``= (h / g) Sᵀ``.  Works for any shape
     (more products than industries), never gives a negative number, and
     keeps every row balance (``Z 1 + final demand = q``) and every total
     (output, intermediate use, hours).
