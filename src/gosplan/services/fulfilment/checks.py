@@ -17,9 +17,11 @@ supplier–customer link × period arrays by integer scatter (``np.bincount``);
 ``late``          report received more than ``grace_days`` after the period,
                   or missing once that time has passed
 ``shortfall``     output below ``1 - shortfall_tol`` of the period's plan
-``break``         the forecaster's posterior probability of a step or slope
-                  change above ``p_break``, or two transients in a row
-``transient``     a one-off outlier with probability above ``p_transient``
+``break``         the forecaster's probability of a step or slope change in
+                  the period (as seen then, or once the next period is in)
+                  above ``p_break``
+``transient``     the period was a one-off outlier with probability above
+                  ``p_transient`` (known once the next period is in)
 ``diversion``     inputs received per unit of reported output above the norm
 ``padding``       reported output without the inputs or hours it needs
                   (inputs or hours per unit below the norm)
@@ -251,15 +253,18 @@ def build_panel(pop: Population, reports: pd.DataFrame, lines: pd.DataFrame) -> 
     # inputs with a norm, per enterprise-period
     is_in = lk == INPUT
     P = len(pop.sectors)
-    normed = is_in & np.isin(le * P + lp, pop.norm_keys())
+    has_norm = np.zeros(E * P, dtype=bool)  # dense lookup: O(lines), no sorting
+    has_norm[pop.norm_enterprise.astype(np.int64) * P + pop.norm_product] = True
+    normed = is_in & has_norm[le * P + lp]
     inputs = _scatter(le[normed] * T + lt[normed], lq[normed], E * T)
     has_report = np.isfinite(output)
     inputs = np.where(has_report, inputs, np.nan)
-    # links: (supplier, customer) pairs seen on either side
+    # links: (supplier, customer) pairs seen on either side (hash factorisation, no sort)
     sup = np.where(is_in, lc, le)
     cus = np.where(is_in, le, lc)
     pair = sup * E + cus
-    keys, inv = np.unique(pair, return_inverse=True)
+    inv, keys = pd.factorize(pair, sort=False)
+    keys = np.asarray(keys, dtype=np.int64)
     L = len(keys)
     cell = inv.astype(np.int64) * T + lt
     delivered = _scatter(cell[~is_in], lq[~is_in], L * T)
@@ -311,14 +316,19 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     values["shortfall"] = ratio
     # forecaster over output / plan
     fc = multiprocess_filter(ratio, s.forecast)
-    p_change = fc.probability("step") + fc.probability("slope")
-    p_tr = fc.probability("transient")
-    prev_tr = np.concatenate([np.zeros((E, 1)), p_tr[:, :-1]], axis=1)
-    two_tr = (p_tr > 0.5) & (prev_tr > 0.5)
-    masks["break"] = (p_change > s.p_break) | two_tr
-    values["break"] = np.where(two_tr, np.maximum(p_change, p_tr), p_change)
-    masks["transient"] = (p_tr > s.p_transient) & ~masks["break"]
-    values["transient"] = p_tr
+    with np.errstate(invalid="ignore"):
+        p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
+        p_back = np.nan_to_num(fc.probability("step", smoothed=True)
+                               + fc.probability("slope", smoothed=True))
+        p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
+    # what the next period revealed about this one (known one period later)
+    p_back = np.concatenate([p_back[:, 1:], np.zeros((E, 1))], axis=1)
+    p_tr_back = np.concatenate([p_tr_back[:, 1:], np.zeros((E, 1))], axis=1)
+    p_change = np.maximum(p_now, p_back)
+    masks["break"] = p_change > s.p_break
+    values["break"] = p_change
+    masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
+    values["transient"] = p_tr_back
     # norms
     thr_min = np.log1p(s.min_gap)
     d_in = _log_ratio(panel.inputs, out * pop.input_norm_total()[:, None])
@@ -356,7 +366,7 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
                        forecast=fc, ratio=ratio, link_mask=link_mask)
 
 
-def credibility(result: CheckResult, *, discount: float = 0.9, prior_clean: float = 9.0,
+def credibility(result: CheckResult, *, discount: float = 0.9, prior_clean: float = 4.0,
                 prior_flagged: float = 1.0) -> pd.DataFrame:
     """Credibility of each enterprise's reports from its history of discrepancies.
 

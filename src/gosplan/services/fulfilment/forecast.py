@@ -16,7 +16,8 @@ transient  a one-off outlier (large observation noise)
 At each period the posterior probability of each process is proportional to
 its prior probability times the predictive density of the observation; the
 four Kalman updates are then collapsed into one Gaussian by moment matching
-(order-1 generalised pseudo-Bayes).  All of it runs as numpy array
+(order-2 generalised pseudo-Bayes: four components, one per process at the
+last period, so a change is confirmed or refuted by the next observation).  All of it runs as numpy array
 operations over the enterprise axis, one period at a time, so 100 000
 series of 52 weeks take well under a second.
 
@@ -59,11 +60,14 @@ class Forecast:
     forecast: np.ndarray  # one-step-ahead forecast of y_t (before seeing y_t)
     sd: np.ndarray  # its standard deviation under the steady process
     level: np.ndarray  # posterior level after y_t
-    probabilities: np.ndarray  # shape (4, n, T): posterior P(process | y_1..t)
+    probabilities: np.ndarray  # shape (4, n, T): posterior P(process at t | y_1..t)
+    previous: np.ndarray  # shape (4, n, T): P(process at t-1 | y_1..t), one period smoothed
     obs_sd: np.ndarray  # shape (n,): estimated observation standard deviation
 
-    def probability(self, process: str) -> np.ndarray:
-        return self.probabilities[PROCESSES.index(process)]
+    def probability(self, process: str, *, smoothed: bool = False) -> np.ndarray:
+        """P(process at t | y_1..t), or with ``smoothed`` P(process at t-1 | y_1..t)."""
+        src = self.previous if smoothed else self.probabilities
+        return src[PROCESSES.index(process)]
 
 
 def robust_sd(y: np.ndarray, *, floor: float = 0.005) -> np.ndarray:
@@ -78,82 +82,97 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005) -> np.ndarray:
 
 
 def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None) -> Forecast:
-    """Run the four-process filter over every row of ``y`` (shape (n, T); NaN = missing)."""
+    """Run the four-process filter over every row of ``y`` (shape (n, T); NaN = missing).
+
+    Class II with one period of memory (order-2 generalised pseudo-Bayes): the
+    posterior is kept as four Gaussians, one per process at the last period;
+    each period expands them into 16 (previous × current process) and
+    collapses back by current process.  So a jump that was first taken for a
+    transient is recognised as a step once the next period confirms it:
+    ``probabilities_prev[k, :, t]`` is P(process k at period t-1 | y_1..t).
+    """
     s = settings or ForecastSettings()
     y = np.asarray(y, dtype=float)
     n, T = y.shape
+    K = 4
     sd = robust_sd(y, floor=s.min_sd)
     V = sd * sd
     prior = np.asarray(s.prior, dtype=float)
     prior = prior / prior.sum()
-    log_prior = np.log(prior)[:, None]
-    # first observed value starts the level; slope 0
-    first = np.argmax(np.isfinite(y), axis=1)
-    y0 = y[np.arange(n), first]
-    m0 = np.where(np.isfinite(y0), y0, 1.0)
-    m1 = np.zeros(n)
-    c00, c01, c11 = 4.0 * V, np.zeros(n), 0.01 * V
-    # per-process noises, shape (4, n)
+    log_prior = np.log(prior)[None, :, None]  # (prev i, cur j, n)
+    # per-process noises, shape (K, n), indexed by the current process j
     wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V, s.level_noise * V])
     ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
                    s.slope_noise * V])
     vo = np.stack([V, V, V, s.outlier_noise * V])
+    # component states, shape (K, n), indexed by the process at the last period
+    m0 = np.ones((K, n))
+    m1 = np.zeros((K, n))
+    c00 = np.broadcast_to(4.0 * V, (K, n)).copy()
+    c01 = np.zeros((K, n))
+    c11 = np.broadcast_to(0.01 * V, (K, n)).copy()
+    w = np.broadcast_to(prior[:, None], (K, n)).copy()
     out_f = np.full((n, T), np.nan)
     out_sd = np.full((n, T), np.nan)
     out_level = np.full((n, T), np.nan)
-    probs = np.zeros((4, n, T))
+    probs = np.full((K, n, T), np.nan)
+    prev = np.full((K, n, T), np.nan)
     started = np.zeros(n, dtype=bool)
     for t in range(T):
         yt = y[:, t]
         seen = np.isfinite(yt)
-        # prediction: a = G m; R = G C G' + W   (G = [[1, 1], [0, 1]])
+        # prediction from each component i: a = G m; R = G C G'
         a0 = m0 + m1
         a1 = m1
         r00 = c00 + 2 * c01 + c11
         r01 = c01 + c11
         r11 = c11
-        out_f[:, t] = a0
-        out_sd[:, t] = np.sqrt(r00 + wl[0] + vo[0])
-        # per-process prior covariances and forecast variances, shape (4, n)
-        R00 = r00 + wl
-        R01 = np.broadcast_to(r01, (4, n))
-        R11 = r11 + ws
-        Q = R00 + vo
-        e = np.where(seen, yt - a0, 0.0)
+        out_f[:, t] = (w * a0).sum(0)
+        out_sd[:, t] = np.sqrt((w * (r00 + (a0 - out_f[:, t]) ** 2)).sum(0) + wl[0] + vo[0])
+        # 16 combinations: axis 0 = previous process i, axis 1 = current process j
+        R00 = r00[:, None] + wl[None]
+        R01 = np.broadcast_to(r01[:, None], (K, K, n))
+        R11 = r11[:, None] + ws[None]
+        Q = R00 + vo[None]
+        e = np.where(seen, yt, 0.0)[None, None] - a0[:, None]
         loglik = -0.5 * (np.log(Q) + e * e / Q)
-        lp = log_prior + loglik
-        lp -= lp.max(axis=0, keepdims=True)
+        with np.errstate(divide="ignore"):
+            lp = np.log(w)[:, None] + log_prior + loglik
+        lp -= lp.max(axis=(0, 1), keepdims=True)
         p = np.exp(lp)
-        p /= p.sum(axis=0, keepdims=True)
-        # update each process: gain K = R[:, 0] / Q
+        p /= p.sum(axis=(0, 1), keepdims=True)
         k0 = R00 / Q
         k1 = R01 / Q
-        M0 = a0 + k0 * e
-        M1 = a1 + k1 * e
+        M0 = a0[:, None] + k0 * e
+        M1 = a1[:, None] + k1 * e
         C00 = R00 - k0 * R00
         C01 = R01 - k0 * R01
         C11 = R11 - k1 * R01
-        # collapse (moment matching)
-        nm0 = (p * M0).sum(axis=0)
-        nm1 = (p * M1).sum(axis=0)
-        d0 = M0 - nm0
-        d1 = M1 - nm1
-        nc00 = (p * (C00 + d0 * d0)).sum(axis=0)
-        nc01 = (p * (C01 + d0 * d1)).sum(axis=0)
-        nc11 = (p * (C11 + d1 * d1)).sum(axis=0)
-        # the first observation of a series only sets its level
-        init = seen & ~started
+        # collapse over the previous process i, one Gaussian per current process j
+        wj = p.sum(0)
+        q = p / np.maximum(wj, 1e-300)[None]
+        nm0 = (q * M0).sum(0)
+        nm1 = (q * M1).sum(0)
+        d0 = M0 - nm0[None]
+        d1 = M1 - nm1[None]
+        nc00 = (q * (C00 + d0 * d0)).sum(0)
+        nc01 = (q * (C01 + d0 * d1)).sum(0)
+        nc11 = (q * (C11 + d1 * d1)).sum(0)
         upd = seen & started
+        init = seen & ~started
+        # missing: propagate each component under the steady process
         m0 = np.where(upd, nm0, np.where(init, yt, a0))
-        m1 = np.where(upd, nm1, a1)
+        m1 = np.where(upd, nm1, np.where(init, 0.0, a1))
         c00 = np.where(upd, nc00, np.where(init, V, r00 + wl[0]))
         c01 = np.where(upd, nc01, np.where(init, 0.0, r01))
         c11 = np.where(upd, nc11, np.where(init, 0.01 * V, r11 + ws[0]))
+        w = np.where(upd, np.maximum(wj, 1e-12), np.where(init, prior[:, None], w))
+        w = w / w.sum(0, keepdims=True)
         started |= seen
-        pt = np.where(upd, p, 0.0)
-        pt[0] = np.where(upd, p[0], 1.0)
-        pt[:, ~seen] = np.nan
-        probs[:, :, t] = pt
-        out_level[:, t] = m0
+        probs[:, upd, t] = wj[:, upd]
+        prev[:, upd, t] = p.sum(1)[:, upd]
+        probs[:, init, t] = 0.0
+        probs[0, init, t] = 1.0
+        out_level[:, t] = (w * m0).sum(0)
     return Forecast(forecast=out_f, sd=out_sd, level=out_level, probabilities=probs,
-                    obs_sd=sd)
+                    previous=prev, obs_sd=sd)

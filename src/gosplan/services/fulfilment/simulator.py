@@ -337,6 +337,21 @@ def evaluate(result: CheckResult, sim: Simulation, *, window: int = 2) -> pd.Dat
     return pd.DataFrame(rows).set_index("fault")
 
 
+def detection_by_check(result: CheckResult, sim: Simulation, *, window: int = 2
+                       ) -> pd.DataFrame:
+    """Per fault kind (rows) and check (columns): % of faults that check flags in the window."""
+    T = result.population.T
+    truth = sim.truth
+    ents = truth["enterprise"].to_numpy(np.int64)
+    starts = truth["start"].to_numpy(np.int64)
+    out = {}
+    for check, mask in result.masks.items():
+        hit = np.array([mask[e, t0: min(T, t0 + window + 1)].any()
+                        for e, t0 in zip(ents, starts, strict=True)], dtype=bool)
+        out[check] = pd.Series(hit).groupby(truth["kind"].to_numpy()).mean() * 100
+    return pd.DataFrame(out).reindex(list(FAULT_KINDS))
+
+
 def false_flags_by_check(result: CheckResult, sim: Simulation) -> dict[str, int]:
     """How many honest enterprise-periods each check flagged (for tuning and docs)."""
     honest = honest_mask(sim)
