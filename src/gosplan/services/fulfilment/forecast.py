@@ -14,12 +14,11 @@ transient  a one-off outlier (large observation noise)
 ========== ==============================================================
 
 At each period the posterior probability of each process is proportional to
-its prior probability times the predictive density of the observation; the
-four Kalman updates are then collapsed into one Gaussian by moment matching
-(order-2 generalised pseudo-Bayes: four components, one per process at the
-last period, so a change is confirmed or refuted by the next observation).  All of it runs as numpy array
-operations over the enterprise axis, one period at a time, so 100 000
-series of 52 weeks take well under a second.
+its prior probability times the predictive density of the observation.  The
+posterior is kept as four Gaussians, one per process at the last period
+(order-2 generalised pseudo-Bayes), so a jump first taken for a transient is
+confirmed as a step, or refuted, by the next observation.  All of it runs as
+numpy array operations over the enterprise axis, one period at a time.
 
 The observation variance of each series is estimated robustly from its own
 first differences (median absolute deviation), so noisy and steady
