@@ -315,9 +315,13 @@ def solve_bicgstab(
 
     try:
         while True:
+            if apply32 is None:
+                # float64 BiCGSTAB in place on x; after the first pass, a restart from x
+                bicgstab_core(apply64, b, x, 0.5 * rtol * scale, max_mv, callback=cb,
+                              bnorm=scale, counter=counter)
             apply64(x, r64)
             counter[0] += 1
-            r64 = b - r64
+            np.subtract(b, r64, out=r64)
             rn = math.sqrt(_dot(r64, r64))
             relres = rn / scale
             if not math.isfinite(relres) or relres <= rtol or counter[0] >= max_mv:
@@ -333,16 +337,10 @@ def solve_bicgstab(
                 bicgstab_core(apply32, r32, d32, inner_tol, max_mv, callback=cb, bnorm=scale,
                               counter=counter)
                 x += d32
-            else:
-                # restart (refinement) from x: solve for the correction to the full tol
-                d = np.zeros(n)
-                bicgstab_core(apply64, r64, d, 0.5 * rtol * scale, max_mv, callback=cb,
-                              bnorm=scale, counter=counter)
-                x += d
     except _Stop:
         stopped = True
         apply64(x, r64)
-        r64 = b - r64
+        np.subtract(b, r64, out=r64)
         relres = math.sqrt(_dot(r64, r64)) / scale
     seconds = time.perf_counter() - t0
     extra = {"seconds": seconds, "matvecs": counter[0], "refinements": outer,
