@@ -68,6 +68,19 @@ def test_uk_1995_has_no_household_column(data_dir: Path) -> None:
 def test_ons_2015(data_dir: Path) -> None:
     out = run(str(data_dir / "uk-2015" / "ons-detailed-ioats-2015-bb18.xls"))
     assert "Rate of surplus value" in out and "2015" in out
+    assert "no value rate of profit" in out
+
+
+def test_ons_2015_with_capital_and_depreciation_files(data_dir: Path) -> None:
+    d = data_dir / "uk-2015"
+    out = run(str(d / "ons-detailed-ioats-2015-bb18.xls"), "--depreciation",
+              "--read-option", f"capital={d / 'capitalstockmatrix2015.csv'}",
+              "--read-option", f"depreciation={d / 'deprates.csv'}")
+    assert "Value rate of profit, United Kingdom 2015" in out
+    assert "each capital good at its own labour" in out
+    assert "net of the wear of fixed capital" in out
+    bad = CliRunner().invoke(main, ["analyse", "default", "--read-option", "capital"])
+    assert bad.exit_code == 2 and "is not KEY=VALUE" in bad.output
 
 
 def test_scb_years(data_dir: Path) -> None:

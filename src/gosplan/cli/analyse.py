@@ -31,6 +31,9 @@ from gosplan.errors import GosplanError
               help="Include the wear of fixed capital in values (needs capital data).")
 @click.option("--exclude", multiple=True, metavar="PRODUCT",
               help="Leave a product out of the value–price comparison (repeatable).")
+@click.option("--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
+              help="Passed to the reader (repeatable), e.g. capital=capitalstockmatrix2015.csv "
+                   "and depreciation=deprates.csv for ONS, hours=employees for WIOD.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
               help="Write the series (or the per-sector comparison) as CSV.")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
@@ -45,6 +48,7 @@ def command(
     imports: str,
     depreciation: bool,
     exclude: tuple[str, ...],
+    read_options: tuple[str, ...],
     csv_path: str | None,
     parquet_path: str | None,
     chart_path: str | None,
@@ -64,7 +68,14 @@ def command(
             raise click.BadParameter(
                 f"{source} has no year(s) {missing}; it covers {have[0]}–{have[-1]}.",
                 param_hint="--years")
-    options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude)}
+    reader: dict[str, str] = {}
+    for item in read_options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
+        reader[key.strip()] = value.strip()
+    options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
+               "reader": reader}
     if years:
         _series(source, years, options, csv_path, parquet_path, chart_path)
     else:
@@ -82,7 +93,7 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
     from gosplan.readers.registry import open_source
 
     with progress(f"reading {source}") as advance:
-        economy = open_source(source, year=year)
+        economy = open_source(source, year=year, **options["reader"])  # type: ignore[arg-type]
         advance(description="solving v = vA + l")
         values = labour_values(economy, imports=options["imports"],  # type: ignore[arg-type]
                                depreciation=bool(options["depreciation"]))
@@ -121,11 +132,12 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
     from gosplan.services.analysis import time_series
 
     current: dict[str, object] = {}
+    reader: dict[str, str] = options["reader"]  # type: ignore[assignment]
     with progress(f"analysing {source}", total=len(years)) as advance:
 
         def read(y: int) -> Economy:
             current["year"] = y
-            return open_source(source, year=y)
+            return open_source(source, year=y, **reader)
 
         def done(y: int, economy: Economy | None) -> None:
             current["name"] = economy.name if economy is not None else ""
