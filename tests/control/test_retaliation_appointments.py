@@ -176,9 +176,10 @@ def test_appointment_within_k_ties_is_flagged_with_the_path(works: Engine) -> No
 
 def test_shared_hometown_and_panel_members_count(works: Engine) -> None:
     with session_scope(works) as s:
-        # DIR and HEAD are both from Perm (found in records): one tie
-        (f,) = appointments.check(s, "HEAD", "MIN", panel=["DIR"], k=1)
-        assert f.decider == "DIR" and f.role == "panel" and f.distance == 1
+        # DIR and HEAD are both from Perm (found in records): a weak tie, 1.5
+        (f,) = appointments.check(s, "HEAD", "MIN", panel=["DIR"], k=2)
+        assert f.decider == "DIR" and f.role == "panel" and f.distance == 1.5
+        assert appointments.check(s, "HEAD", "MIN", panel=["DIR"], k=1) == []
         assert f.path == [{"from": "HEAD", "to": "DIR", "tie": "hometown Perm (found)"}]
 
 
