@@ -16,7 +16,7 @@ WIOD = ["AUS", "CAN", "DEU", "FRA", "GBR", "USA"]
 def run(*args: str) -> str:
     result = CliRunner().invoke(main, ["analyse", *args])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
+    return result.output.replace("\n", " ")  # undo the console's line wrapping
 
 
 def test_wiod_series_with_csv_parquet_and_chart(data_dir: Path, tmp_path: Path) -> None:
