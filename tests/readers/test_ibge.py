@@ -119,6 +119,10 @@ def test_level_20_every_year(ibge: Callable[..., Economy], year: int) -> None:
     e = ibge(year, 20)
     assert e.n == 20 and e.year == year
     _check_values(e)
+    # every product's domestic output is sold: intermediate sales + final demand = output
+    x, fd = e.output, e.final_demand
+    assert x is not None and fd is not None
+    np.testing.assert_allclose(e.A @ x + fd.sum(axis=1).to_numpy(), x, rtol=1e-9)
 
 
 def test_oldest_layout_2000(ibge: Callable[..., Economy]) -> None:
