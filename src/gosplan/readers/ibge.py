@@ -503,7 +503,6 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
     U = dom[:, :k]
     M_use = imported[:, :k]
     neg = U < 0
-    history: list[str] = []
     if neg.any():
         scale = np.maximum(np.abs(U_pm), 1.0)
         rel = np.where(neg, -U / scale, 0.0)
@@ -565,8 +564,6 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
               f"{sym.kind}s with the same assumption; not hours")
     meta.note("final demand at purchasers' prices less margins, taxes and imports (basic "
               "prices, domestic output); changes in stocks kept at purchasers' prices")
-    for h in history:
-        meta.note(h)
     name = "Brazil"
     return Economy.from_flows(
         sym.flows, sym.output, sym.vectors["labour"], products=sym.labels,
