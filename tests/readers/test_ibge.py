@@ -74,6 +74,8 @@ def test_default_is_brazil_level_20_latest_year(ibge: Callable[..., Economy]) ->
     assert available_years(20) == list(range(2010, 2022))
     assert available_years(12) == list(range(2000, 2022))
     assert open_source("default").year == 2021
+    e68 = open_source("ibge:2015:68")
+    assert (e68.year, e68.n) == (2015, 128)
 
 
 def test_publisher_figures_2021(ibge: Callable[..., Economy]) -> None:
