@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -35,9 +36,14 @@ def test_wiod_series_with_csv_parquet_and_chart(data_dir: Path, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("country", WIOD)
-def test_every_wiod_country(data_dir: Path, country: str) -> None:
-    out = run(str(data_dir / "wiod-2016" / f"{country}_NIOT_nov16.xlsx"), "--years", "2014")
-    assert "2014" in out and "–" not in out.split("2014", 1)[1].split("\n", 1)[0]
+def test_every_wiod_country(data_dir: Path, tmp_path: Path, country: str) -> None:
+    csv = tmp_path / f"{country}.csv"
+    out = run(str(data_dir / "wiod-2016" / f"{country}_NIOT_nov16.xlsx"), "--years", "2014",
+              "--csv", str(csv))
+    assert f"{country}: labour values against prices" in out
+    row = pd.read_csv(csv, index_col="year").loc[2014]
+    for col in ("correlation", "log_r2", "mad", "d_distance", "e", "r"):
+        assert np.isfinite(row[col]) and row[col] > 0, col
 
 
 def test_uk_1984_single_table(data_dir: Path, tmp_path: Path) -> None:
