@@ -43,11 +43,11 @@ PROCESSES = ("steady", "step", "slope", "transient")
 class ForecastSettings:
     """Prior probabilities and noise multipliers (in units of the observation variance V)."""
 
-    prior: tuple[float, float, float, float] = (0.91, 0.03, 0.02, 0.04)
-    level_noise: float = 0.05  # steady level noise / V
-    slope_noise: float = 0.002  # steady slope noise / V
+    prior: tuple[float, float, float, float] = (0.94, 0.02, 0.01, 0.03)
+    level_noise: float = 0.02  # steady level noise / V
+    slope_noise: float = 0.0005  # steady slope noise / V
     step_noise: float = 100.0  # level noise of the step process / V
-    slope_change_noise: float = 4.0  # slope noise of the slope-change process / V
+    slope_change_noise: float = 1.0  # slope noise of the slope-change process / V
     outlier_noise: float = 100.0  # observation noise of the transient process / V
     min_sd: float = 0.005  # floor of the observation standard deviation
 
@@ -98,7 +98,8 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     V = sd * sd
     prior = np.asarray(s.prior, dtype=float)
     prior = prior / prior.sum()
-    log_prior = np.log(prior)[None, :, None]  # (prev i, cur j, n)
+    with np.errstate(divide="ignore"):  # a process may be switched off with prior 0
+        log_prior = np.log(prior)[None, :, None]  # (prev i, cur j, n)
     # per-process noises, shape (K, n), indexed by the current process j
     wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V, s.level_noise * V])
     ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
@@ -127,10 +128,12 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
         r01 = c01 + c11
         r11 = c11
         out_f[:, t] = (w * a0).sum(0)
-        out_sd[:, t] = np.sqrt((w * (r00 + (a0 - out_f[:, t]) ** 2)).sum(0) + wl[0] + vo[0])
+        out_sd[:, t] = np.sqrt((w * (r00 + (a0 - out_f[:, t]) ** 2)).sum(0) + wl[0] + ws[0]
+                              + vo[0])
         # 16 combinations: axis 0 = previous process i, axis 1 = current process j
-        R00 = r00[:, None] + wl[None]
-        R01 = np.broadcast_to(r01[:, None], (K, K, n))
+        # evolution noise enters before the transition: R = G (C + W) G'
+        R00 = r00[:, None] + (wl + ws)[None]
+        R01 = r01[:, None] + ws[None]
         R11 = r11[:, None] + ws[None]
         Q = R00 + vo[None]
         e = np.where(seen, yt, 0.0)[None, None] - a0[:, None]
@@ -162,8 +165,8 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
         # missing: propagate each component under the steady process
         m0 = np.where(upd, nm0, np.where(init, yt, a0))
         m1 = np.where(upd, nm1, np.where(init, 0.0, a1))
-        c00 = np.where(upd, nc00, np.where(init, V, r00 + wl[0]))
-        c01 = np.where(upd, nc01, np.where(init, 0.0, r01))
+        c00 = np.where(upd, nc00, np.where(init, V, r00 + wl[0] + ws[0]))
+        c01 = np.where(upd, nc01, np.where(init, 0.0, r01 + ws[0]))
         c11 = np.where(upd, nc11, np.where(init, 0.01 * V, r11 + ws[0]))
         w = np.where(upd, np.maximum(wj, 1e-12), np.where(init, prior[:, None], w))
         w = w / w.sum(0, keepdims=True)
