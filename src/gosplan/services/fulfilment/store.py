@@ -472,8 +472,9 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
         raise _errors(msgs)
     # digests and existing versions
     lines = work[is_line].sort_values(["e", "t", "kind", "c", "p", "q"])
+    q_txt = lines["q"].map(repr).astype(str)
     line_txt = (lines["kind"] + ":" + lines["c"].astype(str) + ":" + lines["p"].astype(str)
-                + ":" + lines["q"].map(repr).astype(str)).groupby([lines["e"], lines["t"]]).agg(";".join)
+                + ":" + q_txt).groupby([lines["e"], lines["t"]]).agg(";".join)
     head_txt = have["output"].map(repr) + "|" + have["hours"].map(repr)
     text = head_txt.to_frame("h").join(line_txt.rename("l")).fillna("")
     digest = [hashlib.sha256(f"{h}#{ln}".encode()).hexdigest()
