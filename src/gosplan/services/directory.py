@@ -6,6 +6,7 @@ never build queries themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -84,3 +85,60 @@ def ballots(session: Session, proposal_id: int) -> list[list[int]]:
 def has_voted(session: Session, proposal_id: int, user_id: int) -> bool:
     return session.scalar(select(Ballot.id).where(
         Ballot.proposal_id == proposal_id, Ballot.voter_id == user_id)) is not None
+
+
+# --------------------------------------------------------------------------- fulfilment
+@dataclass(frozen=True)
+class PeriodFulfilment:
+    period: str
+    plan: float
+    output: float | None
+    hours: float | None
+    fulfilment: float | None  # output / plan
+
+
+@dataclass(frozen=True)
+class EnterpriseFulfilment:
+    code: str
+    sector: str
+    plan_name: str
+    freq: str
+    output_unit: str
+    periods: list[PeriodFulfilment]
+    open_periods: list[str]  # started periods, for the report form
+
+
+def enterprise_fulfilment(session: Session, code: str, now: dt.datetime
+                          ) -> EnterpriseFulfilment | None:
+    """Plan against reported output for each started period of the current fulfilment plan,
+    or None when the enterprise is not in the fulfilment register (or no plan is stored)."""
+    import numpy as np
+
+    from gosplan.errors import ValidationError
+    from gosplan.services.fulfilment import store as ful
+
+    try:
+        reg = ful.load_register(session)
+    except ValidationError:
+        return None
+    row = reg.row_of.get(code)
+    if row is None:
+        return None
+    reports, _ = ful.load_reports(session, reg)
+    mine = reports[reports["enterprise"] == row]
+    outputs = dict(zip(mine["period"].astype(int), mine["output"].astype(float), strict=True))
+    hours = dict(zip(mine["period"].astype(int), mine["hours"].astype(float), strict=True))
+    pop = reg.population
+    rows = []
+    started = [t for t, start in enumerate(pop.periods) if start.to_pydatetime() <= now]
+    for t in started:
+        plan = float(pop.plan[row, t])
+        out, hrs = outputs.get(t), hours.get(t)
+        rows.append(PeriodFulfilment(
+            period=pop.periods[t].date().isoformat(), plan=plan, output=out, hours=hrs,
+            fulfilment=None if out is None or not plan or not np.isfinite(plan)
+            else out / plan))
+    return EnterpriseFulfilment(
+        code=code, sector=pop.sectors[int(pop.sector[row])], plan_name=reg.plan.name,
+        freq=reg.plan.freq, output_unit=pop.output_unit, periods=rows,
+        open_periods=[pop.periods[t].date().isoformat() for t in reversed(started)])

@@ -78,6 +78,7 @@ def seed_if_empty(state: AppState) -> bool:
         session.commit()
     _seed_accounts(state)
     _seed_control(state)
+    _seed_fulfilment(state)
     return True
 
 
@@ -122,3 +123,64 @@ def _seed_control(state: AppState) -> None:
                        "has stood idle for two weeks waiting for spare parts; the shortfall "
                        "is hidden in the monthly report.",
                        identity="Ana Souza, spinning shop", settings=state.settings)
+
+
+#: weekly planned output of each demo enterprise, and the weeks it has reported so far
+WEEKLY_PLAN = 100.0
+REPORTED = {"textile-coop": [101.0, 99.0, 103.0, 100.0, 58.0],  # the last week falls short
+            "grain-farm": [100.0, 102.0, 98.0, 101.0, 99.0]}
+
+
+def demo_products(products: list[str]) -> dict[str, str]:
+    """The product each demo enterprise makes."""
+    taken: set[str] = set()
+    out = {}
+    for code, _, words in DEMO_ENTERPRISES:
+        out[code] = pick_product(products, words, taken)
+        taken.add(out[code])
+    return out
+
+
+def _seed_fulfilment(state: AppState) -> None:
+    """The demo enterprises in the fulfilment register, a weekly plan, five weeks of reports
+    (the textile cooperative's last one short of the plan) and the check run's alerts."""
+    import pandas as pd
+
+    from gosplan.services.fulfilment import store as ful
+
+    eco = state.economy
+    now = utcnow()
+    monday = (pd.Timestamp(now).normalize() - pd.Timedelta(days=now.weekday())
+              - pd.Timedelta(weeks=5))
+    made = demo_products([str(p) for p in eco.products])
+    rows = []
+    products = [str(p) for p in eco.products]
+    buyer, seller = (c for c, _, _ in DEMO_ENTERPRISES)
+    # the textile cooperative's one registered input: grain, at the technical norm
+    norm = float(eco.A[products.index(made[seller]), products.index(made[buyer])])
+    with session_scope(state.engine) as s:
+        ful.register_sectors(s, eco)
+        for code, name, _ in DEMO_ENTERPRISES:
+            ful.register_enterprise(s, code, sector=made[code], capacity=WEEKLY_PLAN * 1.2,
+                                    now=now, name=name,
+                                    norms={made[seller]: norm} if code == buyer and norm > 0
+                                    else None)
+        ful.adopt_plan(s, name="demo weekly plan", freq="week", start=monday.date(),
+                       periods=13, sector_output={made[c]: WEEKLY_PLAN * 13 for c in made},
+                       now=now, source="demonstration")
+        for code, outputs in REPORTED.items():
+            i = products.index(made[code])
+            per_unit = float(eco.labour[i]) if eco.labour_kind == "hours" else 1.0
+            for week, out in enumerate(outputs):
+                start = monday + pd.Timedelta(weeks=week)
+                line = {"enterprise": code, "period": start.date().isoformat(),
+                        "submitted_at": (start + pd.Timedelta(days=8)).isoformat()}
+                rows += [{**line, "kind": "output", "quantity": out},
+                         {**line, "kind": "hours", "quantity": round(out * per_unit, 3)}]
+                if norm > 0:
+                    moved = round(REPORTED[buyer][week] * norm, 3)
+                    rows.append({**line, "kind": "input" if code == buyer else "delivery",
+                                 "counterparty": seller if code == buyer else buyer,
+                                 "quantity": moved})
+        ful.ingest(s, pd.DataFrame(rows), now=now, source="demo")
+        ful.check(s, as_of=now, now=now)

@@ -6,11 +6,13 @@ approve recorded hours (which credits the workers' accounts).
 
 from __future__ import annotations
 
+import io
 import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -21,7 +23,7 @@ from gosplan.services import escalation as esc
 from gosplan.storage.web import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
-from gosplan.web.routes.fulfilment import ItemPublic, item_public
+from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
 from gosplan.web.security import check_csrf
 
 router = APIRouter(tags=["enterprises"])
@@ -44,9 +46,36 @@ class WorkPublic(BaseModel):
     status: str
 
 
+class PeriodPublic(BaseModel):
+    period: str
+    plan: float
+    output: float | None
+    hours: float | None
+    fulfilment: float | None
+
+
+class FulfilmentPublic(BaseModel):
+    sector: str
+    plan_name: str
+    freq: str
+    output_unit: str
+    periods: list[PeriodPublic]
+    open_periods: list[str]
+
+
+class ReportResult(BaseModel):
+    ok: bool = True
+    new: int
+    corrected: int
+    unchanged: int
+    alerts: list[ItemPublic]
+
+
 class EnterprisePublic(BaseModel):
     code: str
     name: str
+    fulfilment: FulfilmentPublic | None
+    suppliers: list[str]
     period: str | None
     work: list[WorkPublic]
     hours_recorded: Decimal
@@ -60,8 +89,7 @@ class EnterprisePublic(BaseModel):
 
 
 def _alerts_of(db: Db, code: str) -> list[esc.EscalationItem]:
-    return [i for i in esc.items(db, area="fulfilment")
-            if not i.private and (i.details or {}).get("unit") == code]
+    return [i for i in esc.items(db, area="fulfilment") if unit_of(i) == code]
 
 
 def _enterprise(state: State, code: str) -> acc.AccountInfo:
@@ -88,7 +116,7 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
     open_items = esc.items(db, area="fulfilment", open_only=True)
     rows = []
     for a in state.accounts.accounts("enterprise"):
-        n = sum(1 for i in open_items if (i.details or {}).get("unit") == a.code)
+        n = sum(1 for i in open_items if unit_of(i) == a.code)
         rows.append(EnterpriseSummary(code=a.code, name=a.name, open_alerts=n))
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
 
@@ -101,8 +129,16 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     period = state.accounts.current_period()
     work = state.accounts.work(period.code, code) if period else []
     now = esc.utcnow()
+    ful = directory.enterprise_fulfilment(db, code, now)
     model = EnterprisePublic(
-        code=code, name=info.name, period=period.code if period else None,
+        code=code, name=info.name,
+        fulfilment=None if ful is None else FulfilmentPublic(
+            sector=ful.sector, plan_name=ful.plan_name, freq=ful.freq,
+            output_unit=ful.output_unit, periods=[PeriodPublic(**p.__dict__)
+                                                  for p in reversed(ful.periods)],
+            open_periods=ful.open_periods),
+        suppliers=[a.code for a in state.accounts.accounts("enterprise") if a.code != code],
+        period=period.code if period else None,
         work=[WorkPublic(id=w.id, person=w.person, hours=w.hours, status=w.status)
               for w in work],
         hours_recorded=sum((w.hours for w in work), Decimal(0)),
@@ -158,3 +194,66 @@ def approve_hours(code: str, state: State, user: CurrentUser) -> Response:
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=f"hours: {exc}") from exc
     return RedirectResponse(f"/enterprise/{code}", status_code=303)
+
+
+def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: str) -> Response:
+    from gosplan.services.fulfilment import store as ful
+
+    now = esc.utcnow()
+    try:
+        res = ful.ingest(db, frame, now=now, source=source)
+        run = ful.check(db, as_of=now, now=now)
+    except GosplanError as exc:
+        raise HTTPException(status_code=422, detail=f"report: {exc}") from exc
+    mine = [item_public(i, now) for i in run.alerts if unit_of(i) == code]
+    if wants_json(request) or "application/json" in request.headers.get("accept", ""):
+        return Response(ReportResult(new=res.new, corrected=res.corrected,
+                                     unchanged=res.unchanged, alerts=mine).model_dump_json(),
+                        media_type="application/json", status_code=201)
+    return RedirectResponse(f"/enterprise/{code}?reported=1", status_code=303)
+
+
+@router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)])
+def submit_report(
+    code: str, request: Request, db: Db, state: State, user: CurrentUser,
+    period: Annotated[str, Form()], output: Annotated[float, Form(ge=0)],
+    hours: Annotated[float, Form(ge=0)], supplier: Annotated[str, Form()] = "",
+    input_quantity: Annotated[float | None, Form(ge=0)] = None,
+) -> Response:
+    """A delegate reports one period: output, hours and (optionally) an input received.
+
+    The report is checked at once against the plan, the norms and the
+    counterparties' reports; what is found wrong opens an alert."""
+    _enterprise(state, code)
+    _delegate_of(user, code)
+    rows: list[dict[str, object]] = [
+        {"enterprise": code, "period": period, "kind": "output", "quantity": output},
+        {"enterprise": code, "period": period, "kind": "hours", "quantity": hours}]
+    if supplier and input_quantity is not None:
+        rows.append({"enterprise": code, "period": period, "kind": "input",
+                     "counterparty": supplier, "quantity": input_quantity})
+    return _ingest(request, db, code, pd.DataFrame(rows), f"web form ({user.username})")
+
+
+@router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)])
+async def upload_reports(code: str, request: Request, db: Db, state: State,
+                         user: CurrentUser, file: Annotated[UploadFile, File()]) -> Response:
+    """A delegate uploads reports as CSV (columns enterprise, period, kind, quantity,
+    counterparty, product, submitted_at); every row must be this enterprise's own."""
+    _enterprise(state, code)
+    _delegate_of(user, code)
+    raw = await file.read()
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(status_code=422, detail=f"file: not a CSV table ({exc})") from exc
+    if "enterprise" not in frame.columns:
+        raise HTTPException(status_code=422, detail="file: the CSV needs the columns "
+                            "enterprise, period, kind, quantity (and counterparty for inputs "
+                            "and deliveries)")
+    others = sorted(set(frame["enterprise"].astype(str).str.strip()) - {code})
+    if others:
+        raise HTTPException(status_code=403, detail=f"file: rows for {', '.join(others)}: "
+                            f"a delegate of {code} reports only for {code}")
+    frame.attrs["first_line"] = 2
+    return _ingest(request, db, code, frame, f"{file.filename or 'upload'} ({user.username})")

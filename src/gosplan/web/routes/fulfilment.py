@@ -59,19 +59,27 @@ class Dashboard(BaseModel):
     climbed_now: int
 
 
+def unit_of(item: esc.EscalationItem) -> str | None:
+    """The enterprise an item is about (``details.unit`` or an ``enterprise X`` subject)."""
+    if item.private:
+        return None
+    unit = (item.details or {}).get("unit")
+    if unit is None and item.subject.startswith("enterprise "):
+        unit = item.subject[len("enterprise "):]
+    return None if unit is None else str(unit)
+
+
 def item_public(item: esc.EscalationItem, now: dt.datetime) -> ItemPublic:
-    v = esc.view(item)
-    unit = None if item.private else (item.details or {}).get("unit")
-    return ItemPublic(**v, age_days=(now - item.opened_at).total_seconds() / 86400,
+    return ItemPublic(**esc.view(item), age_days=(now - item.opened_at).total_seconds() / 86400,
                       overdue=item.deadline is not None and item.deadline < now
-                      and item.resolved_at is None, unit=None if unit is None else str(unit))
+                      and item.resolved_at is None, unit=unit_of(item))
 
 
 def may_act(user: User, item: esc.EscalationItem) -> bool:
     """Planners and the commission act on any item; a delegate on their enterprise's."""
     if user.role in ("planner", "commission"):
         return True
-    unit = (item.details or {}).get("unit")
+    unit = unit_of(item)
     return user.role == "delegate" and unit is not None and unit == user.enterprise
 
 
