@@ -34,6 +34,7 @@ Cottrell, *Towards a New Socialism*, ch. 8: see :func:`clearing_ratio`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -47,7 +48,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -625,7 +626,7 @@ def catalogue_from_economy(
 def _at_heads(engine: Engine) -> bool:
     """Whether the store already carries every migration head (so no upgrade is needed)."""
     from alembic.script import ScriptDirectory
-    from sqlalchemy import inspect, text
+    from sqlalchemy import inspect
 
     from gosplan.storage.base import MIGRATIONS, alembic_config
 
@@ -675,7 +676,13 @@ class Accounts:
         self.engine.dispose()
 
     # ------------------------------------------------------------------ plumbing
-    def _run(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+    def _run(self, fn: Callable[[Session], T], *, write: bool = True,
+             optimistic: bool = False) -> T:
+        """Run ``fn`` in one transaction, retrying on deadlock or a concurrent duplicate.
+
+        With ``optimistic`` an integrity error is raised at once (the caller
+        retries with its checks on).
+        """
         attempts = 8
         for attempt in range(attempts):
             with Session(self.engine, expire_on_commit=False, autoflush=False) as s:
@@ -688,6 +695,8 @@ class Accounts:
                     return out
                 except DBAPIError as exc:
                     s.rollback()
+                    if optimistic and isinstance(exc, IntegrityError):
+                        raise
                     if attempt < attempts - 1 and _retryable(exc):
                         continue
                     raise
@@ -815,8 +824,17 @@ class Accounts:
 
     # ------------------------------------------------------------------ buying
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
-        """A person buys goods: their hours are cancelled, the stock falls."""
-        return self._run(lambda s: _buy(s, person, good, quantity, key))
+        """A person buys goods: their hours are cancelled, the stock falls.
+
+        The common case runs without first looking the key up: a key already
+        used makes the final insert fail, and the purchase is then retried with
+        the lookup (returning the original, or refusing different content).
+        """
+        try:
+            return self._run(lambda s: _buy(s, person, good, quantity, key, precheck=False),
+                             optimistic=True)
+        except IntegrityError:
+            return self._run(lambda s: _buy(s, person, good, quantity, key))
 
     # ------------------------------------------------------------------ corrections
     def reverse(self, transaction_id: int, *, reason: str, key: str) -> Posted:
@@ -957,13 +975,17 @@ def _fund_account(s: Session, fund: str) -> Account:
 
 
 # -- idempotency
-def _claim(s: Session, key: str, kind: str, content: Mapping[str, Any]) -> tuple[
-        str, dict[str, Any] | None]:
-    """(digest, stored result or None).  Raises on the same key with different content."""
+def _check_key(key: Any) -> None:
     if not isinstance(key, str) or not key or len(key) > 128:
         raise AccountsInputError(
             f"Every posting request needs an idempotency `key` of 1–128 characters; "
             f"got {key!r}.")
+
+
+def _claim(s: Session, key: str, kind: str, content: Mapping[str, Any]) -> tuple[
+        str, dict[str, Any] | None]:
+    """(digest, stored result or None).  Raises on the same key with different content."""
+    _check_key(key)
     digest = _digest(kind, content)
     req = s.get(Request, key)
     if req is None:
@@ -1000,9 +1022,10 @@ def _open_in(p: Period, what: str) -> None:
             f"cannot {what} in it.")
 
 
-def _current(s: Session, what: str) -> Period:
+def _current(s: Session, what: str, *, lock: bool = True) -> Period:
     # FOR SHARE: a concurrent close waits for this transaction (and vice versa)
-    p = s.scalar(_lock(select(Period).where(Period.status == "open"), s, share=True))
+    stmt = select(Period).where(Period.status == "open")
+    p = s.scalar(_lock(stmt, s, share=True) if lock else stmt)
     if p is None:
         raise UnknownPeriod(f"No period is open: cannot {what}. Open one first.")
     return p
@@ -1042,6 +1065,10 @@ def _open_period(s: Session, code: str, deduction: Deduction) -> PeriodInfo:
 
 
 def _close_period(s: Session, code: str) -> PeriodInfo:
+    if s.get_bind().dialect.name == "postgresql":
+        # purchases change a good's row first and read the period after: holding SHARE on
+        # the goods makes every purchase either finish before the close or see it closed
+        s.execute(text("LOCK TABLE acct_good IN SHARE MODE"))
     p = _period(s, code, lock=True)
     _open_in(p, "close it again")
     pending = s.execute(
@@ -1333,36 +1360,132 @@ def _reprice(s: Session, code: str, ratio: Any, labour_value: Any, reason: str) 
 
 
 # -- buying
-def _buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase:
+def _buy_refused(reason: str, *, person: str, good: str, q: int, key: str, stock: int = 0,
+                 kind: str = "", balance: int = 0, cost: int = 0,
+                 used: str = "") -> AccountsError:
+    """The error for a refused purchase (one wording for the SQLite and PostgreSQL paths)."""
+    if reason == "conflict":
+        return IdempotencyConflict(
+            f"Idempotency key {key!r} was already used for a different request ({used}); "
+            f"nothing was posted. Use a new key for a new request.")
+    if reason == "no_period":
+        return UnknownPeriod(
+            f"No period is open: cannot buy good {good!r} for {person!r}. Open one first.")
+    if reason == "unknown_good":
+        return UnknownGood(f"No good {good!r} in the catalogue.")
+    if reason == "out_of_stock":
+        return OutOfStock(f"Good {good!r} has {stock} unit(s) in stock; {person!r} asked for "
+                          f"{q}. Nothing was bought.")
+    if reason == "unknown_account":
+        return UnknownAccount(
+            f"No account {person!r} (buyer): open it first (`gosplan accounts open`).")
+    if reason == "wrong_kind":
+        return UnknownAccount(
+            f"Account {person!r} is a {kind} account; the buyer must be person.")
+    return InsufficientHours(
+        f"Account {person!r} holds {to_hours(balance)} h; {q} × {good!r} costs "
+        f"{to_hours(cost)} h. No balance may go negative; nothing was bought.")
+
+
+def _buy(s: Session, person: str, good: str, quantity: int, key: str, *,
+         precheck: bool = True) -> Purchase:
+    """One purchase in few statements: the good's stock and the buyer's balance are each
+    changed by one conditional ``UPDATE … RETURNING`` (which also locks the row), so no
+    stock and no balance can go below zero whatever runs at the same time.  On PostgreSQL
+    the same steps run server-side in ``acct_buy()`` (one round trip)."""
     q = _check_quantity(quantity, "quantity", f"purchase of good {good!r} by {person!r}")
-    digest, done = _claim(s, key, "buy", {"person": person, "good": good, "quantity": q})
-    if done is not None:
-        return _from_json(Purchase, done)
-    p = _current(s, f"buy good {good!r} for {person!r}")
-    buyer = _account(s, person, kind="person", role="buyer", lock=True)
-    g = _good(s, good, lock=True)
-    if g.stock < q:
-        raise OutOfStock(
-            f"Good {good!r} has {g.stock} unit(s) in stock; {person!r} asked for {q}. "
-            f"Nothing was bought.")
-    cost = g.price * q
-    assert buyer.balance is not None
-    if buyer.balance < cost:
-        raise InsufficientHours(
-            f"Account {person!r} holds {to_hours(buyer.balance)} h; {q} × {good!r} costs "
-            f"{to_hours(cost)} h. No balance may go negative; nothing was bought.")
-    sink = _system_account(s, CANCELLED)
-    tx = _post(s, "purchase", p, {buyer.id: -cost, sink.id: cost},
-               f"bought {q} × {g.code} at {to_hours(g.price)} h")
-    buyer.balance = buyer.balance - cost
-    g.stock = g.stock - q
-    s.add(StockMove(good_id=g.id, period_id=p.id, kind="sale", quantity=-q,
-                    transaction_id=tx.id, price=g.price))
-    s.flush()
-    res = Purchase(transaction_id=tx.id, person=person, good=good, quantity=q,
-                   price=to_hours(g.price), cost=to_hours(cost), period=p.code)
-    _remember(s, key, "buy", digest, res)
+    _check_key(key)
+    content = {"person": person, "good": good, "quantity": q}
+    digest = _digest("buy", content)
+    ctx: dict[str, Any] = {"person": person, "good": good, "q": q, "key": key}
+    if s.get_bind().dialect.name == "postgresql":
+        return _buy_pg(s, digest, ctx)
+    if precheck:
+        digest, done = _claim(s, key, "buy", content)
+        if done is not None:
+            return _from_json(Purchase, done)
+    row = s.execute(update(Good).where(Good.code == good, Good.stock >= q)
+                    .values(stock=Good.stock - q).returning(Good.id, Good.price)).first()
+    if row is None:
+        if s.scalar(select(Period.id).where(Period.status == "open")) is None:
+            raise _buy_refused("no_period", **ctx)
+        stock = s.scalar(select(Good.stock).where(Good.code == good))
+        if stock is None:
+            raise _buy_refused("unknown_good", **ctx)
+        raise _buy_refused("out_of_stock", stock=int(stock), **ctx)
+    good_id, price = int(row[0]), int(row[1])
+    p = s.scalar(select(Period).where(Period.status == "open"))
+    if p is None:
+        raise _buy_refused("no_period", **ctx)
+    cost = price * q
+    got = s.execute(update(Account).where(Account.code == person, Account.kind == "person",
+                                          Account.balance >= cost)
+                    .values(balance=Account.balance - cost)
+                    .returning(Account.id)).first()
+    if got is None:
+        buyer = s.execute(select(Account.kind, Account.balance)
+                          .where(Account.code == person)).first()
+        if buyer is None:
+            raise _buy_refused("unknown_account", **ctx)
+        if buyer[0] != "person":
+            raise _buy_refused("wrong_kind", kind=buyer[0], **ctx)
+        raise _buy_refused("insufficient", balance=int(buyer[1] or 0), cost=cost, **ctx)
+    buyer_id = int(got[0])
+    sink_id = _sink_id(s)
+    tx_id = int(s.execute(insert(Transaction).values(
+        kind="purchase", period_id=p.id, memo=f"bought {q} × {good} at {to_hours(price)} h",
+        created_at=utcnow()).returning(Transaction.id)).scalar_one())
+    s.execute(insert(Posting), [
+        {"transaction_id": tx_id, "account_id": buyer_id, "amount": -cost},
+        {"transaction_id": tx_id, "account_id": sink_id, "amount": cost}])
+    s.execute(insert(StockMove).values(good_id=good_id, period_id=p.id, kind="sale",
+                                       quantity=-q, transaction_id=tx_id, price=price,
+                                       created_at=utcnow()))
+    res = Purchase(transaction_id=tx_id, person=person, good=good, quantity=q,
+                   price=to_hours(price), cost=to_hours(cost), period=p.code)
+    data = _to_json(res)
+    data.pop("replayed", None)
+    s.execute(insert(Request).values(key=key, kind="buy", digest=digest, result=data,
+                                     created_at=utcnow()))
     return res
+
+
+def _buy_pg(s: Session, digest: str, ctx: dict[str, Any]) -> Purchase:
+    try:
+        out = s.execute(text("SELECT acct_buy(:person, :good, :q, :key, :digest)"),
+                        {**ctx, "digest": digest}).scalar_one()
+    except DBAPIError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        msg = str(getattr(diag, "message_primary", "") or "")
+        if not msg.startswith("acct:"):
+            raise
+        detail = str(getattr(diag, "message_detail", "") or "")
+        reason = msg.removeprefix("acct:")
+        extra: dict[str, Any] = {}
+        if reason == "conflict":
+            extra["used"] = detail
+        elif reason == "out_of_stock":
+            extra["stock"] = int(detail)
+        elif reason == "wrong_kind":
+            extra["kind"] = detail
+        elif reason == "insufficient":
+            bal, cost = detail.split()
+            extra.update(balance=int(bal), cost=int(cost))
+        raise _buy_refused(reason, **extra, **ctx) from None
+    data = json.loads(out) if isinstance(out, str) else out
+    result = _from_json(Purchase, data["result"])
+    return result if data["replayed"] else dataclasses.replace(result, replayed=False)
+
+
+def _sink_id(s: Session) -> int:
+    """Id of ``system:cancelled``, remembered on the database connection (it never changes)."""
+    info = s.connection().info
+    if "acct_sink" not in info:
+        got = s.scalar(select(Account.id).where(Account.code == CANCELLED))
+        if got is None:
+            return _system_account(s, CANCELLED).id  # not remembered until committed
+        info["acct_sink"] = int(got)
+    return int(info["acct_sink"])
 
 
 # -- corrections

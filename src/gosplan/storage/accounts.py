@@ -250,3 +250,86 @@ def drop_append_only_ddl(dialect: str) -> list[str]:
             for op in ("update", "delete"):
                 out.append(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
     return out
+
+
+#: PostgreSQL: one purchase in one statement (the service's ``_buy`` on SQLite does the same
+#: steps in Python).  Refusals raise ``acct:<reason>`` with the numbers in DETAIL; the service
+#: turns them into its own errors and messages.  The result is the purchase as JSON.
+BUY_FUNCTION_SQL = r"""
+CREATE OR REPLACE FUNCTION acct_buy(p_person text, p_good text, p_qty bigint, p_key text,
+                                    p_digest text) RETURNS json AS $$
+DECLARE
+    req record;
+    g_id integer;
+    g_price bigint;
+    g_stock bigint;
+    per record;
+    buyer record;
+    b_id integer;
+    sink integer;
+    cost bigint;
+    tx integer;
+    now_utc timestamp := (now() AT TIME ZONE 'utc');
+    out json;
+BEGIN
+    SELECT r.kind, r.digest, r.result, r.created_at INTO req FROM acct_request r
+        WHERE r.key = p_key;
+    IF FOUND THEN
+        IF req.kind = 'buy' AND req.digest = p_digest THEN
+            RETURN json_build_object('replayed', true, 'result', req.result);
+        END IF;
+        RAISE EXCEPTION 'acct:conflict' USING DETAIL =
+            req.kind || ' at ' || to_char(req.created_at, 'YYYY-MM-DD HH24:MI:SS');
+    END IF;
+    UPDATE acct_good SET stock = stock - p_qty WHERE code = p_good AND stock >= p_qty
+        RETURNING id, price INTO g_id, g_price;
+    IF NOT FOUND THEN
+        PERFORM 1 FROM acct_period WHERE status = 'open';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'acct:no_period';
+        END IF;
+        SELECT stock INTO g_stock FROM acct_good WHERE code = p_good;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'acct:unknown_good';
+        END IF;
+        RAISE EXCEPTION 'acct:out_of_stock' USING DETAIL = g_stock::text;
+    END IF;
+    -- read after the good's row lock (a close holds SHARE on acct_good)
+    SELECT id, code INTO per FROM acct_period WHERE status = 'open';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'acct:no_period';
+    END IF;
+    cost := g_price * p_qty;
+    UPDATE acct_account SET balance = balance - cost
+        WHERE code = p_person AND kind = 'person' AND balance >= cost RETURNING id INTO b_id;
+    IF NOT FOUND THEN
+        SELECT kind, balance INTO buyer FROM acct_account WHERE code = p_person;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'acct:unknown_account';
+        ELSIF buyer.kind <> 'person' THEN
+            RAISE EXCEPTION 'acct:wrong_kind' USING DETAIL = buyer.kind;
+        END IF;
+        RAISE EXCEPTION 'acct:insufficient' USING DETAIL =
+            coalesce(buyer.balance, 0)::text || ' ' || cost::text;
+    END IF;
+    SELECT id INTO sink FROM acct_account WHERE code = 'system:cancelled';
+    INSERT INTO acct_transaction (kind, period_id, created_at, memo)
+        VALUES ('purchase', per.id, now_utc,
+                'bought ' || p_qty || ' × ' || p_good || ' at '
+                || ((g_price::numeric / 1000000)::numeric(30, 6))::text || ' h')
+        RETURNING id INTO tx;
+    INSERT INTO acct_posting (transaction_id, account_id, amount)
+        VALUES (tx, b_id, -cost), (tx, sink, cost);
+    INSERT INTO acct_stock_move (good_id, period_id, kind, quantity, transaction_id, price,
+                                 created_at)
+        VALUES (g_id, per.id, 'sale', -p_qty, tx, g_price, now_utc);
+    out := json_build_object(
+        'transaction_id', tx, 'person', p_person, 'good', p_good, 'quantity', p_qty,
+        'price', ((g_price::numeric / 1000000)::numeric(30, 6))::text,
+        'cost', ((cost::numeric / 1000000)::numeric(30, 6))::text, 'period', per.code);
+    INSERT INTO acct_request (key, kind, digest, result, created_at)
+        VALUES (p_key, 'buy', p_digest, out, now_utc);
+    RETURN json_build_object('replayed', false, 'result', out);
+END;
+$$ LANGUAGE plpgsql
+"""
