@@ -1,0 +1,84 @@
+"""End to end from the command line on a population built from a real table (WIOD GBR 2010)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gosplan.cli import main
+
+pytestmark = pytest.mark.shared_data
+
+
+def run(runner: CliRunner, *args: str) -> str:
+    res = runner.invoke(main, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOSPLAN_LOG_KEY_PATH", str(tmp_path / "log.key"))
+    monkeypatch.setenv("COLUMNS", "200")
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    wiod = str(data_dir / "wiod-2016" / "GBR_NIOT_nov16.xlsx")
+    runner = CliRunner()
+    out = run(runner, "fulfilment", "simulate", "--source", wiod, "--year", "2010",
+              "--enterprises", "160", "--periods", "12", "--fault-share", "0.15",
+              "--out", str(tmp_path / "sim"), "--store", "--db", db, "--now", "2011-01-01")
+    assert "160 enterprises in 55 sectors of GBR 2010" in out
+    assert re.search(r"honest enterprise-periods", out)
+    faults = pd.read_csv(tmp_path / "sim" / "faults.csv")
+    assert len(faults) == 24
+    stored = int(re.search(r"and ([\d,]+) reports", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    # the same file again changes nothing
+    out = run(runner, "fulfilment", "ingest", str(tmp_path / "sim" / "reports.csv"),
+              "--db", db, "--now", "2011-01-01")
+    assert f"0 new, 0 corrected (new version), {stored} unchanged" in out
+    # checks: flags, fulfilment by sector, alerts on the first rung
+    out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
+              "--chart", str(tmp_path / "f.png"))
+    assert "Fulfilment (USD million)" in out and "flags by check:" in out
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    opened = int(re.search(r"(\d+) alert\(s\) opened", out).group(1))  # type: ignore[union-attr]
+    assert opened > 0
+    out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05")
+    assert f"1 enterprise: {opened}" in out
+    # a second check opens nothing new for the same flags
+    out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
+    assert "0 alert(s) opened" in out
+    # resolve one in time; the rest climb when their week is up
+    run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-08", "--resolve", "1",
+        "--by", "workers' council", "--resolution", "recounted the stock")
+    out = run(runner, "fulfilment", "tick", "--db", db, "--now", "2010-04-13")
+    assert f"{opened - 1} item(s) climbed" in out
+    out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-13", "--all",
+              "--chart", str(tmp_path / "ladder.png"))
+    assert f"2 sector: {opened - 1}" in out and (tmp_path / "ladder.png").exists()
+    # a directive with a deadline climbs the same way
+    code = faults["code"].iloc[0]
+    out = run(runner, "fulfilment", "directive", code, "repair the kiln", "--days", "3",
+              "--db", db, "--now", "2010-04-13")
+    assert f"workers' council and management of {code}" in out
+    out = run(runner, "fulfilment", "tick", "--db", db, "--now", "2010-04-17")
+    assert f"directive {opened + 1} on enterprise {code}: now level 2" in out
+
+
+def test_bad_reports_file_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    runner = CliRunner()
+    run(runner, "fulfilment", "simulate", "--source", str(data_dir / "wiod-2016" /
+        "GBR_NIOT_nov16.xlsx"), "--year", "2010", "--enterprises", "120", "--periods", "8",
+        "--store", "--db", db, "--now", "2011-01-01")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("enterprise,period,kind,quantity,counterparty\n"
+                   "E000001,2010-01-04,output,-3,\nE000001,2010-01-04,hours,2,\n"
+                   "E000001,2010-01-04,input,1,E999999\n")
+    res = runner.invoke(main, ["fulfilment", "ingest", str(bad), "--db", db])
+    assert res.exit_code == 1
+    assert "line 2: report of enterprise 'E000001' for period 2010-01-04" in res.output
+    assert "-3 is negative" in res.output and "supplier 'E999999' does not exist" in res.output
