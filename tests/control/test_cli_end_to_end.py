@@ -156,7 +156,18 @@ def test_issue_7_done_when(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
     listing = tmp_path / "criticisms.csv"
     cli("criticism", "show", "--csv", str(listing))
     index = json.loads(receipt.read_text())["entry"]["index"]
-    cli("log", "proof", str(index))
+    proof = tmp_path / "proof.json"
+    cli("log", "proof", str(index), "--out", str(proof))
+    assert "is in the signed tree" in cli("log", "verify-proof", str(proof), "--public-key",
+                                          key).output
+    forged = json.loads(proof.read_text())
+    forged["entry"]["payload"]["content"] = "Everything is fine."
+    proof.write_text(json.dumps(forged))
+    assert "NOT verified" in cli("log", "verify-proof", str(proof), ok=False).output
+    consistency = tmp_path / "consistency.json"
+    consistency.write_text(cli("log", "consistency", "5").output)
+    assert "is a prefix" in cli("log", "verify-proof", str(consistency)).output
+    assert "unchanged" in cli("criticism", "verify-receipt", str(receipt), "--full").output
     cli("log", "head", "--json")
     cli("appointments", "alerts")
     cli("appointments", "cliques", "--publish")

@@ -129,10 +129,12 @@ def show_cmd(ref: str | None, target: str | None, status: str | None, csv_path: 
 @click.option("--public-key", default=None, metavar="HEX|FILE",
               help="The log's public key (required trust anchor with --export; default: the "
                    "key of the export's header).")
+@click.option("--full", is_flag=True,
+              help="Also recompute the whole stored log from its entries (slower).")
 @db_option
 @domain_errors
 def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | None,
-                       db: str | None) -> None:
+                       full: bool, db: str | None) -> None:
     """Check a receipt: signature, inclusion, and that today's log still holds it unchanged."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -143,7 +145,7 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
                                                       trusted_key=read_key(public_key))
     else:
         with store(db) as (settings, s):
-            result = criticism.verify_receipt(s, data, settings)
+            result = criticism.verify_receipt(s, data, settings, full=full)
     if not result.ok:
         raise click.ClickException(result.message)
     click.echo(result.message)

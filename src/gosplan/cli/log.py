@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gosplan.cli._common import domain_errors
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
-from gosplan.services import publiclog
+from gosplan.services import merkle, publiclog
 from gosplan.storage.base import make_engine, session_scope, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,22 +139,57 @@ def key_cmd(db: str | None) -> None:
 
 @command.command("proof")
 @click.argument("index", type=int)
-@click.option("--size", "tree_size", type=int, default=None,
-              help="Tree size to prove against (default: the whole log).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the proof to a file instead of printing it.")
 @db_option
 @domain_errors
-def proof_cmd(index: int, tree_size: int | None, db: str | None) -> None:
-    """Inclusion proof of entry INDEX (JSON)."""
-    with store(db) as (_, s):
-        head = publiclog.tree_head(s, tree_size)
-        proof = publiclog.inclusion_proof(s, index, head.tree_size)
-        leaf = publiclog.entry(s, index)
-    click.echo(json.dumps({"index": index, "tree_size": head.tree_size,
-                           "root_hash": head.root_hash.hex(),
-                           "leaf_hash": bytes(leaf.leaf_hash).hex(),
-                           "entry": leaf.to_public(),
-                           "inclusion_proof": [p.hex() for p in proof]}, indent=2,
-                          ensure_ascii=False))
+def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
+    """Inclusion proof of entry INDEX in a freshly signed tree head (JSON, like a receipt)."""
+    with store(db) as (settings, s):
+        data = publiclog.receipt(s, index, settings)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"proof of entry {index} written to {out}")
+    else:
+        click.echo(text)
+
+
+@command.command("verify-proof")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", default=None, metavar="HEX|FILE",
+              help="The log's public key (default: the key named in the proof, which shows "
+                   "integrity but not who signed).")
+@domain_errors
+def verify_proof_cmd(path: Path, public_key: str | None) -> None:
+    """Check a proof file on its own, without the store: an inclusion proof or receipt
+    (from `log proof` / `criticism file`) or a consistency proof (from `log consistency`)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"proof {path} is not JSON: {exc.msg}") from exc
+    key = read_key(public_key)
+    if "consistency_proof" in data:
+        try:
+            ok = merkle.verify_consistency(
+                int(data["first"]), int(data["second"]), bytes.fromhex(data["first_root"]),
+                bytes.fromhex(data["second_root"]),
+                [bytes.fromhex(p) for p in data["consistency_proof"]])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"consistency proof {path} is malformed: {exc}") from exc
+        if not ok:
+            raise click.ClickException(
+                f"{path}: the tree of {data['first']} entries is NOT a prefix of the tree of "
+                f"{data['second']}")
+        click.echo(f"{path}: the tree of {data['first']} entries (root {data['first_root']}) "
+                   f"is a prefix of the tree of {data['second']} (root {data['second_root']})")
+        return
+    result = publiclog.verify_receipt(data, trusted_key=key)
+    if not result.ok:
+        raise click.ClickException(f"{path}: NOT verified: {result.message}")
+    click.echo(f"{path}: entry {data['entry']['index']} ({data['entry']['kind']}) is in the "
+               f"signed tree of {result.tree_size} entries, root {result.root_hash.hex()}"
+               + ("" if key else " (key not pinned: pass --public-key)"))
 
 
 @command.command("consistency")
