@@ -491,7 +491,8 @@ def verify_store(
     checker = _HeadChecker([*signed_heads(session), *known_heads], trusted_key, result, "stored")
     tree = merkle.MerkleTree()
     expected = 0
-    for row in session.execute(select(LogEntry).order_by(LogEntry.index)).scalars():
+    for row in session.execute(select(LogEntry).order_by(LogEntry.index)
+                               .execution_options(yield_per=2000)).scalars():
         if row.index != expected:
             result.fail(f"entry {expected} is missing (next stored entry is {row.index})")
             expected = row.index
@@ -535,7 +536,8 @@ def export(session: Session, path: str | Path, settings: Settings | None = None)
                                  "hash": "sha256", "leaf": "canonical JSON of "
                                  "{index, kind, payload, time}"}) + "\n")
         for row in session.execute(select(LogEntry).where(LogEntry.index < head.tree_size)
-                                   .order_by(LogEntry.index)).scalars():
+                                   .order_by(LogEntry.index)
+                                   .execution_options(yield_per=2000)).scalars():
             public = row.to_public()
             public["leaf_hash"] = bytes(row.leaf_hash).hex()
             fh.write(canonical_json(public) + "\n")
@@ -607,14 +609,32 @@ def verify_export(
     ``trusted_key`` pins the log's public key (otherwise the export's header key
     is used, which proves integrity but not authorship).  ``known_heads`` are
     heads obtained earlier (receipts, other exports): each must match a prefix.
+    Two streaming passes (heads, then entries): memory stays O(log n).
     """
-    log = read_export(path)
-    key = trusted_key if trusted_key is not None else log.public_key
+    lines = _read_export(path)
+    first = next(lines, None)
+    if first is None or first[1].get("format") != EXPORT_FORMAT:
+        raise ValidationError(f"{path} is not a gosplan public-log export "
+                              f"(its first line must say format {EXPORT_FORMAT!r}).")
+    try:
+        header_key = bytes.fromhex(first[1]["public_key"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"{path}, line 1: no valid public_key") from exc
+    key = trusted_key if trusted_key is not None else header_key
     result = Verification()
-    if log.public_key != key:
+    if header_key != key:
         result.fail("the export's public key is not the trusted key")
-    checker = _HeadChecker([*log.heads, *known_heads], key, result, "exported")
-    for expected, e in enumerate(log.entries):
+    heads = [SignedTreeHead.from_json(obj["tree_head"]) for _, obj in lines
+             if "tree_head" in obj]
+    checker = _HeadChecker([*heads, *known_heads], key, result, "exported")
+    expected = 0
+    for lineno, e in _read_export(path):
+        if lineno == 1 or "tree_head" in e:
+            continue
+        if not {"index", "kind", "payload", "time"} <= e.keys():
+            result.fail(f"line {lineno}: neither an entry (index, kind, payload, time) nor a "
+                        "tree_head")
+            continue
         if e["index"] != expected:
             result.fail(f"entry {expected} is missing or out of order (found index "
                         f"{e['index']} in its place)")
@@ -622,14 +642,16 @@ def verify_export(
             lh = merkle.leaf_hash(leaf_data(e["index"], e["kind"], e["payload"], e["time"]))
         except (TypeError, ValueError) as exc:
             result.fail(f"entry {expected} cannot be encoded: {exc}")
+            expected += 1
             continue
         if "leaf_hash" in e and e["leaf_hash"] != lh.hex():
             result.fail(f"entry {e['index']} ({e['kind']}) does not match its leaf hash: "
                         "its content was changed")
         checker.push(lh)
+        expected += 1
     checker.finish()
-    if not any(h.tree_size == len(log.entries) for h in log.heads):
-        result.fail(f"no signed tree head covers all {len(log.entries)} entries: entries were "
+    if not any(h.tree_size == expected for h in heads):
+        result.fail(f"no signed tree head covers all {expected} entries: entries were "
                     "added or removed after the export was signed")
     return result
 
