@@ -108,3 +108,18 @@ def test_bad_arguments_are_named() -> None:
         receding_horizon_plan(e, b, populaton=3)
     with pytest.raises(ValidationError, match="method"):
         multi_year_plan(e, b, method="harmony")
+
+
+def test_forward_balancing_is_feasible_and_close_to_the_lp() -> None:
+    e = synthetic_economy(60, seed=2)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    common = dict(years=5, growth=0.01, population=1e4)
+    lp = multi_year_plan(e, b, **common)  # type: ignore[arg-type]
+    fwd = multi_year_plan(e, b, method="forward", **common)  # type: ignore[arg-type]
+    _check(lp, 0.01)
+    _check(fwd, 0.01)
+    # the old capacity is never overdrawn
+    cap0 = fwd.output_old.to_numpy()
+    assert np.all(cap0 >= 0)
+    g = (fwd.labour.sum() - lp.labour.sum()) / lp.labour.sum()
+    assert -1e-9 <= g <= 0.03, g

@@ -19,7 +19,7 @@ from gosplan.core.economy import Economy
 from gosplan.errors import ValidationError
 from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
 from gosplan.planning.multiyear import (
-    LP_METHODS,
+    METHODS,
     MultiYearPlanResult,
     multi_year_plan,
     receding_horizon_plan,
@@ -41,7 +41,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "years": ((int,), "number of plan years"),
         "start_year": ((int,), "first plan year (default: the table's year + 1)"),
         "horizon": ((int,), "years in view in receding-horizon mode"),
-        "method": ((str,), "LP method: lp, simplex, ipm, pdlp"),
+        "method": ((str,), "lp, simplex, ipm, pdlp (HiGHS) or forward (fast heuristic)"),
         "time_limit": (NUM, "seconds per LP"),
     },
     "targets": {
@@ -126,10 +126,10 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
             f"{path}: [plan] mode must be one of {MODES}; got {mode!r}.{closest(mode, MODES)}"
         )
     method = cfg.get("plan", "method", "lp")
-    if method not in LP_METHODS:
+    if method not in METHODS:
         raise ValidationError(
-            f"{path}: [plan] method must be one of {LP_METHODS}; got {method!r}."
-            f"{closest(method, LP_METHODS)}"
+            f"{path}: [plan] method must be one of {METHODS}; got {method!r}."
+            f"{closest(method, METHODS)}"
         )
     for where in ("growth", "uplift"):
         v = cfg.get("targets", where)
