@@ -114,12 +114,15 @@ def _goal(years: int, n: int) -> tuple[str | None, float | None]:
     return None, None
 
 
-def rows_for(n: int, objective: str, years: int, cap: float) -> list[dict[str, Any]]:
-    methods = METHODS if years == 1 else ("simplex", "ipm", "pdlp", "forward")
+def rows_for(n: int, objective: str, years: int, cap: float,
+             exact: bool = True) -> list[dict[str, Any]]:
+    methods: tuple[str, ...] = METHODS if years == 1 else ("simplex", "ipm", "pdlp", "forward")
+    if not exact:
+        methods = tuple(m for m in methods if m not in EXACT)
     got = {m: _run_capped({"n": n, "method": m, "objective": objective, "years": years}, cap)
            for m in methods}
-    exact = [got[m] for m in EXACT if got[m].get("ok")]
-    best_exact = min(exact, key=lambda r: r["seconds"]) if exact else None
+    finished = [got[m] for m in EXACT if m in got and got[m].get("ok")]
+    best_exact = min(finished, key=lambda r: r["seconds"]) if finished else None
     which = next((m for m in EXACT if got[m] is best_exact), None)
     goal, limit = _goal(years, n)
     out = []
@@ -138,7 +141,8 @@ def rows_for(n: int, objective: str, years: int, cap: float) -> list[dict[str, A
         if best_exact is not None:
             row["peer_figure"] = best_exact["seconds"]
         else:
-            row["peer_figure"] = "; ".join(f"{e}: {got[e]['status']}" for e in EXACT)
+            row["peer_figure"] = "; ".join(f"{e}: {got[e]['status']}" for e in EXACT
+                                           if e in got) or "not run (--no-exact)"
         if r.get("ok") and best_exact is not None and r["seconds"]:
             row["ratio"] = best_exact["seconds"] / r["seconds"]
         notes = []
@@ -168,7 +172,8 @@ def rows_for(n: int, objective: str, years: int, cap: float) -> list[dict[str, A
     return out
 
 
-def run(quick: bool, sizes: list[int] | None = None, cap: float | None = None) -> list[dict]:
+def run(quick: bool, sizes: list[int] | None = None, cap: float | None = None,
+        exact: bool = True) -> list[dict]:
     """Rows for benchmarks/run.py.  ``quick``: 10^3 products only, 60 s caps."""
     if sizes is None:
         sizes = [1_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
@@ -176,8 +181,8 @@ def run(quick: bool, sizes: list[int] | None = None, cap: float | None = None) -
     rows: list[dict] = []
     for n in sizes:
         for objective in ("min_labour", "assortment"):
-            rows.extend(rows_for(n, objective, 1, cap))
-        rows.extend(rows_for(n, "min_labour", 5, cap))
+            rows.extend(rows_for(n, objective, 1, cap, exact))
+        rows.extend(rows_for(n, "min_labour", 5, cap, exact))
     return rows
 
 
@@ -187,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default=None, help="comma-separated product counts")
     ap.add_argument("--cap", type=float, default=None, help="seconds per solve")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-exact", action="store_true", help="skip HiGHS simplex and ipm")
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))), flush=True)
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.run import table
 
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    print(table(run(args.quick, sizes=sizes, cap=args.cap)))
+    print(table(run(args.quick, sizes=sizes, cap=args.cap, exact=not args.no_exact)))
     return 0
 
 
