@@ -7,11 +7,20 @@
   deliver target bundles by purpose.
 * :func:`multi_year_plan`, :func:`receding_horizon_plan` — plans over years
   with investment in capacity.
+* :func:`default_five_year_plan` — the embedded default economy planned for
+  five years with free health and education for all.
 
 See ``docs/planning.md``.
 """
 
+from gosplan.planning.config import PlanRun, default_five_year_plan, load_config, run_config
 from gosplan.planning.harmony import harmony, harmony_function
+from gosplan.planning.leontief import LeontiefPlanResult, deduction_shares, leontief_plan
+from gosplan.planning.multiyear import (
+    MultiYearPlanResult,
+    multi_year_plan,
+    receding_horizon_plan,
+)
 from gosplan.planning.problem import OBJECTIVES, PlanProblem, Technique
 from gosplan.planning.solve import (
     METHODS,
@@ -21,17 +30,30 @@ from gosplan.planning.solve import (
     gap,
     solve,
 )
+from gosplan.planning.targets import PLAN_PURPOSES, purpose_bundles
 
 __all__ = [
     "METHODS",
     "OBJECTIVES",
+    "PLAN_PURPOSES",
     "Diagnosis",
+    "LeontiefPlanResult",
+    "MultiYearPlanResult",
     "PlanProblem",
     "PlanResult",
+    "PlanRun",
     "Technique",
+    "deduction_shares",
+    "default_five_year_plan",
     "diagnose_infeasible",
     "gap",
     "harmony",
     "harmony_function",
+    "leontief_plan",
+    "load_config",
+    "multi_year_plan",
+    "purpose_bundles",
+    "receding_horizon_plan",
+    "run_config",
     "solve",
 ]
