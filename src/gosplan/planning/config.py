@@ -243,7 +243,10 @@ DEFAULT_PLAN: dict[str, dict[str, Any]] = {
 def default_five_year_plan(economy: Economy | None = None, **overrides: Any) -> PlanRun:
     """Plan the embedded default economy (Brazil, IBGE) for five years with free health
     and education for all.  ``overrides`` are ``section={key: value}`` updates of
-    :data:`DEFAULT_PLAN`.  Returns a :class:`PlanRun`: ``.plan.working_week`` by year,
+    :data:`DEFAULT_PLAN`.  The default population is Brazil's (2021); for another
+    economy without a ``population`` override, the people who share the work are the
+    base year's workforce (its labour at ``hours_per_job`` hours a year each).
+    Returns a :class:`PlanRun`: ``.plan.working_week`` by year,
     ``.first_year.labour_by_purpose`` and ``.plan.deduction_shares()``.
     """
     raw = {k: dict(v) for k, v in DEFAULT_PLAN.items()}
@@ -256,6 +259,19 @@ def default_five_year_plan(economy: Economy | None = None, **overrides: Any) -> 
     if economy is not None:
         if economy.year is not None:
             raw["plan"].setdefault("start_year", economy.year + 1)
+        brazil = "ibge" in str(economy.meta.source).lower() or economy.name.startswith("Brazil")
+        if not brazil and "population" not in overrides:
+            # the default population is Brazil's; elsewhere the people who work are the
+            # base year's workforce: its labour at hours_per_job hours a year each
+            hpj = float(raw["economy"].get("hours_per_job", 1800.0))
+            hpu = raw["economy"].get("hours_per_labour_unit")
+            if hpu is None and economy.labour_kind == "wages":
+                raw["population"] = {}
+            else:
+                hours = leontief_plan(economy, purpose_bundles(economy),
+                                      hours_per_labour_unit=hpu, hours_per_job=hpj).labour_hours
+                raw["population"] = {"population": hours / hpj, "participation": 1.0,
+                                     "weeks_per_year": 46.0}
         gr = raw["targets"].get("growth")
         if isinstance(gr, dict) and economy.final_demand is None:
             raw["targets"]["growth"] = 0.02
