@@ -69,15 +69,22 @@ class Forecast:
         return src[PROCESSES.index(process)]
 
 
-def robust_sd(y: np.ndarray, *, floor: float = 0.005) -> np.ndarray:
-    """Observation standard deviation per row from the MAD of first differences."""
+def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0) -> np.ndarray:
+    """Observation standard deviation per row from the MAD of first differences,
+    shrunk toward the median over all rows with weight ``prior_weight`` differences."""
     d = np.diff(y, axis=1)
     with np.errstate(all="ignore"):
         med = np.nanmedian(d, axis=1, keepdims=True)
         mad = np.nanmedian(np.abs(d - med), axis=1)
     sd = 1.4826 * mad / np.sqrt(2.0)
-    sd = np.where(np.isfinite(sd), sd, floor)
-    return np.maximum(sd, floor)
+    # shrink short series toward the population's typical noise (empirical Bayes):
+    # a series with k differences counts as k observations against `prior_weight`
+    k = np.isfinite(d).sum(axis=1)
+    ok = np.isfinite(sd) & (k > 0)
+    pooled = float(np.median(sd[ok])) if ok.any() else floor
+    var = np.where(ok, (k * np.where(ok, sd, 0.0) ** 2 + prior_weight * pooled**2)
+                   / (k + prior_weight), pooled**2)
+    return np.maximum(np.sqrt(var), floor)
 
 
 def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None) -> Forecast:
