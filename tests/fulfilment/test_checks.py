@@ -161,3 +161,22 @@ def test_fulfilment_tables_and_credibility() -> None:
     cred = credibility(res)
     assert cred.loc["E01", "credibility"] < 0.5 < cred.loc["E02", "credibility"]
     assert cred.loc["E01", "flagged_periods"] == T
+
+
+def test_sector_norms_allow_for_differences_in_technique() -> None:
+    h = Honest()
+    h.received[14, :] *= 1.2  # a steadily less efficient enterprise ...
+    h.delivered[14, :] *= 1.2
+    h.received[15, 6:] *= 1.5  # ... and one drawing half as much again
+    h.delivered[15, 6:] *= 1.5
+    pop = population()
+    own = np.ones(E, bool)
+    own[[14, 15]] = False  # only the sector's norm is known for these two
+    pop.own_norms = own
+    reports, lines = h.tables()
+    res = run_checks(pop, build_panel(pop, reports, lines))
+    assert only(res.masks["diversion"]) == {(15, t) for t in range(6, T)}
+    # with its own norm known, the same 20 % is flagged
+    pop.own_norms = None
+    res = run_checks(pop, build_panel(pop, reports, lines))
+    assert {e for e, _ in only(res.masks["diversion"])} == {14, 15}

@@ -68,6 +68,9 @@ def test_plan_is_split_by_capacity_and_norms_come_from_A(engine: Engine) -> None
     assert total[row["F1"]] == pytest.approx(0.1 + 0.2)  # grain's column of A
     assert pop.hours_norm[row["F1"]] == pytest.approx(2.0)
     assert pop.hours_norm[row["S1"]] == pytest.approx(1.5)
+    assert pop.own_norms is not None and pop.own_hours is not None
+    assert pop.own_norms[row["S1"]] and not pop.own_norms[row["F1"]]
+    assert pop.own_hours[row["S1"]] and not pop.own_hours[row["F2"]]
 
 
 def test_resubmission_is_idempotent_and_correction_is_a_new_version(engine: Engine) -> None:

@@ -33,7 +33,9 @@ supplier–customer link × period arrays by integer scatter (``np.bincount``);
 The norm and mismatch checks are robust z-tests on log ratios: the spread
 ``sigma`` is 1.4826 × the median absolute deviation over every enterprise
 and period (so a minority of faulty reports cannot widen it), and a value is
-flagged when it is beyond ``z`` sigmas *and* beyond a minimum relative gap.
+flagged when it is beyond ``z`` sigmas *and* beyond a minimum relative gap
+(``min_gap``; ``sector_norm_gap`` where only the sector's norm is known, since
+a sector's norm also carries the spread of technique between its enterprises).
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class Population:
     plan: np.ndarray
     output_unit: str = "unit"
     hours_unit: str = "hours"
+    #: per enterprise: are its input norms / hours norm its own (else the sector's)?
+    own_norms: np.ndarray | None = None
+    own_hours: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -115,6 +120,7 @@ class CheckSettings:
 
     z: float = 5.0
     min_gap: float = 0.08  # minimum relative gap for norm and mismatch flags
+    sector_norm_gap: float = 0.30  # minimum gap where only the sector's norm is known
     shortfall_tol: float = 0.25
     p_break: float = 0.6
     p_transient: float = 0.97
@@ -333,9 +339,15 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     thr_min = np.log1p(s.min_gap)
     d_in = _log_ratio(panel.inputs, out * pop.input_norm_total()[:, None])
     d_h = _log_ratio(panel.hours, out * pop.hours_norm[:, None])
-    sigma["inputs"] = si = _robust_sigma(d_in)
-    sigma["hours"] = sh = _robust_sigma(d_h)
-    t_in, t_h = max(s.z * si, thr_min), max(s.z * sh, thr_min)
+    own_in = np.ones(E, bool) if pop.own_norms is None else np.asarray(pop.own_norms, bool)
+    own_h = np.ones(E, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
+    # the spread of honest reporting is measured where the enterprise's own norm is known;
+    # a sector norm also carries the spread of technique between enterprises
+    sigma["inputs"] = si = _robust_sigma(d_in[own_in] if own_in.any() else d_in)
+    sigma["hours"] = sh = _robust_sigma(d_h[own_h] if own_h.any() else d_h)
+    thr_sector = np.log1p(s.sector_norm_gap)
+    t_in = np.where(own_in, max(s.z * si, thr_min), max(s.z * si, thr_sector))[:, None]
+    t_h = np.where(own_h, max(s.z * sh, thr_min), max(s.z * sh, thr_sector))[:, None]
     masks["diversion"] = d_in > t_in
     values["diversion"] = d_in
     low_in, low_h = d_in < -t_in, d_h < -t_h

@@ -326,7 +326,9 @@ def load_register(session: Session, plan: FulPlan | None = None) -> Register:
                      sectors=list(sec["code"]), capacity=ent["capacity"].to_numpy(float),
                      hours_norm=hours_norm, norm_enterprise=ne, norm_product=npd,
                      norm_per_unit=nv, periods=starts, period_ends=ends, plan=plan_arr,
-                     output_unit=units, hours_unit=hunits)
+                     output_unit=units, hours_unit=hunits,
+                     own_norms=ent["id"].isin(with_own).to_numpy(bool),
+                     own_hours=ent["hours_norm"].notna().to_numpy(bool))
     return Register(population=pop, plan=plan, enterprise_ids=ent["id"].to_numpy(np.int64),
                     sector_ids=sec["id"].to_numpy(np.int64),
                     row_of={str(c): i for i, c in enumerate(ent["code"])})
