@@ -123,7 +123,7 @@ def rows_for(n: int, objective: str, years: int, cap: float,
            for m in methods}
     finished = [got[m] for m in EXACT if m in got and got[m].get("ok")]
     best_exact = min(finished, key=lambda r: r["seconds"]) if finished else None
-    which = next((m for m in EXACT if got[m] is best_exact), None)
+    which = next((m for m in EXACT if m in got and got[m] is best_exact), None)
     goal, limit = _goal(years, n)
     out = []
     what = "min-labour" if objective == "min_labour" else "assortment"
