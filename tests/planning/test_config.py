@@ -114,3 +114,18 @@ def test_default_five_year_plan_on_a_given_economy() -> None:
     assert run.first_year.working_week is not None
     with pytest.raises(ValidationError, match="Did you mean 'capital'"):
         default_five_year_plan(economy(), capitl={"depreciation": 0.1})
+
+
+@pytest.mark.parametrize("mode", ["receding", "leontief"])
+def test_cli_modes(tmp_path: Path, mode: str) -> None:
+    body = GOOD.replace("[plan]\nyears = 3", f'[plan]\nyears = 3\nmode = "{mode}"\nhorizon = 2')
+    cfg = _write(tmp_path, body)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["plan", str(cfg), "--out", str(out), "--no-charts"])
+    assert res.exit_code == 0, res.output
+    assert (out / "first-year-by-purpose.csv").exists()
+    if mode == "receding":
+        assert "receding-horizon (2 years)" in res.output
+        assert len(pd.read_csv(out / "by-year.csv")) == 3
+    else:
+        assert not (out / "by-year.csv").exists()

@@ -123,3 +123,35 @@ def test_forward_balancing_is_feasible_and_close_to_the_lp() -> None:
     assert np.all(cap0 >= 0)
     g = (fwd.labour.sum() - lp.labour.sum()) / lp.labour.sum()
     assert -1e-9 <= g <= 0.03, g
+
+
+def test_limits_max_week_and_balanced_trade() -> None:
+    e = economy()
+    b = purpose_bundles(e)
+    free = multi_year_plan(e, b, years=3, **KW)  # type: ignore[arg-type]
+    assert free.success and free.working_week is not None
+    cap = float(free.working_week.max()) * 0.999
+    capped = multi_year_plan(e, b, years=3, max_week=cap, **KW)  # type: ignore[arg-type]
+    if capped.success:
+        assert capped.working_week is not None
+        assert (capped.working_week <= cap * (1 + 1e-7)).all()
+    else:
+        assert capped.status == Status.INFEASIBLE
+    tight = multi_year_plan(e, b, years=3, max_week=1.0, **KW)  # type: ignore[arg-type]
+    assert tight.status == Status.INFEASIBLE
+    with pytest.raises(ValidationError, match="imported inputs"):
+        multi_year_plan(e, b, balanced_trade=True, **KW)  # type: ignore[arg-type]
+    import scipy.sparse as sp
+
+    from gosplan.core import Economy
+
+    imp = Economy(e.A, e.labour, products=e.products, output=e.output,
+                  final_demand=e.final_demand, labour_kind="persons", labour_unit="persons",
+                  imports=sp.csr_array(0.05 * e.A.toarray()), year=2020)
+    traded = multi_year_plan(imp, purpose_bundles(imp), years=3, balanced_trade=True,
+                             **KW)  # type: ignore[arg-type]
+    assert traded.success, traded.message
+    m = imp.imports_per_unit
+    for year in traded.years:
+        exports = traded.target_bundles[year]["exports"].sum()
+        assert float(m @ traded.gross_output[year].to_numpy()) <= exports * (1 + 1e-7)
