@@ -88,7 +88,7 @@ def deduction_shares(labour_by_purpose: pd.Series) -> tuple[float, pd.Series]:
     if total <= 0:
         raise ValidationError("deduction_shares: the plan uses no labour.")
     social = labour_by_purpose.drop("personal", errors="ignore")
-    social = social[social.abs() > 1e-9 * total]
+    social = social[social.abs() > 1e-6 * total]  # drop rounding-level rows (the 1e-7 margin)
     rate = float(social.sum()) / total
     shares = social / float(social.sum()) if float(social.sum()) else social
     shares.name = "share of deduction"
