@@ -69,13 +69,14 @@ def _prepare(url: str) -> None:
     acc.close()
 
 
-def _client(url: str, seconds: float, start: Any, out: Any, seed: int) -> None:
+def _client(url: str, seconds: float, start: Any, out: Any, seed: int,
+            shared: Any = None) -> None:
     import random
 
     from gosplan.services.accounts import Accounts
     from gosplan.storage.base import make_engine
 
-    acc = Accounts(make_engine(url))
+    acc = shared if shared is not None else Accounts(make_engine(url))
     rnd = random.Random(seed)
     acc.good("g0")  # connect before the clock starts
     lat: list[float] = []
@@ -93,7 +94,8 @@ def _client(url: str, seconds: float, start: Any, out: Any, seed: int) -> None:
             errors += 1
             continue
         lat.append(time.perf_counter() - t0)
-    acc.close()
+    if shared is None:
+        acc.close()
     out.put((lat, errors))
 
 
@@ -102,14 +104,21 @@ def _threads(url: str, seconds: float) -> dict[str, Any]:
     import queue
     import threading
 
+    from gosplan.services.accounts import Accounts
+    from gosplan.storage.base import make_engine
+
+    acc = Accounts(make_engine(url))
     start = threading.Event()
     out: queue.Queue[Any] = queue.Queue()
-    threads = [threading.Thread(target=_client, args=(url, seconds, start, out, i))
+    threads = [threading.Thread(target=_client, args=(url, seconds, start, out, i, acc))
                for i in range(CLIENTS)]
     for t in threads:
         t.start()
     time.sleep(1.0)
-    return _collect(threads, start, out, seconds)
+    try:
+        return _collect(threads, start, out, seconds)
+    finally:
+        acc.close()
 
 
 def _collect(workers: list[Any], start: Any, out: Any, seconds: float) -> dict[str, Any]:

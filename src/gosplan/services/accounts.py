@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -1530,30 +1530,30 @@ def _buy(s: Session, person: str, good: str, quantity: int, key: str, *,
     ctx: dict[str, Any] = {"person": person, "good": good, "q": q, "key": key}
     if s.get_bind().dialect.name == "postgresql":
         return _buy_pg(s, digest, ctx)
+    c = s.connection()  # Core statements built once (below): the hot path stays cheap
     if precheck:
-        digest, done = _claim(s, key, "buy", content)
-        if done is not None:
-            return _from_json(Purchase, done)
-    row = s.execute(update(Good).where(Good.code == good, Good.stock >= q)
-                    .values(stock=Good.stock - q).returning(Good.id, Good.price)).first()
+        req = c.execute(_Q_REQUEST, {"key": key}).first()
+        if req is not None:
+            if req[0] != "buy" or req[1] != digest:
+                raise _buy_refused("conflict", used=f"{req[0]} at {req[3]:%Y-%m-%d %H:%M:%S}",
+                                   **ctx)
+            return _from_json(Purchase, req[2])
+    row = c.execute(_U_GOOD, {"g": good, "q": q}).first()
     if row is None:
-        if s.scalar(select(Period.id).where(Period.status == "open")) is None:
+        if c.execute(_Q_PERIOD).first() is None:
             raise _buy_refused("no_period", **ctx)
-        stock = s.scalar(select(Good.stock).where(Good.code == good))
+        stock = c.execute(select(Good.stock).where(Good.code == good)).scalar()
         if stock is None:
             raise _buy_refused("unknown_good", **ctx)
         raise _buy_refused("out_of_stock", stock=int(stock), **ctx)
     good_id, price = int(row[0]), int(row[1])
-    p = s.scalar(select(Period).where(Period.status == "open"))
+    p = c.execute(_Q_PERIOD).first()
     if p is None:
         raise _buy_refused("no_period", **ctx)
     cost = price * q
-    got = s.execute(update(Account).where(Account.code == person, Account.kind == "person",
-                                          Account.balance >= cost)
-                    .values(balance=Account.balance - cost)
-                    .returning(Account.id)).first()
+    got = c.execute(_U_BUYER, {"p": person, "cost": cost}).first()
     if got is None:
-        buyer = s.execute(select(Account.kind, Account.balance)
+        buyer = c.execute(select(Account.kind, Account.balance)
                           .where(Account.code == person)).first()
         if buyer is None:
             raise _buy_refused("unknown_account", **ctx)
@@ -1562,22 +1562,36 @@ def _buy(s: Session, person: str, good: str, quantity: int, key: str, *,
         raise _buy_refused("insufficient", balance=int(buyer[1] or 0), cost=cost, **ctx)
     buyer_id = int(got[0])
     sink_id = _sink_id(s)
-    tx_id = int(s.execute(insert(Transaction).values(
-        kind="purchase", period_id=p.id, memo=f"bought {q} × {good} at {to_hours(price)} h",
-        created_at=utcnow()).returning(Transaction.id)).scalar_one())
-    s.execute(insert(Posting), [
+    now = utcnow()
+    tx_id = int(c.execute(_I_TX, {"kind": "purchase", "period_id": p[0], "created_at": now,
+                                  "memo": f"bought {q} × {good} at {to_hours(price)} h",
+                                  "reverses_id": None}).scalar_one())
+    c.execute(_I_POSTING, [
         {"transaction_id": tx_id, "account_id": buyer_id, "amount": -cost},
         {"transaction_id": tx_id, "account_id": sink_id, "amount": cost}])
-    s.execute(insert(StockMove).values(good_id=good_id, period_id=p.id, kind="sale",
-                                       quantity=-q, transaction_id=tx_id, price=price,
-                                       created_at=utcnow()))
+    c.execute(_I_MOVE, {"good_id": good_id, "period_id": p[0], "kind": "sale", "quantity": -q,
+                        "transaction_id": tx_id, "price": price, "created_at": now})
     res = Purchase(transaction_id=tx_id, person=person, good=good, quantity=q,
-                   price=to_hours(price), cost=to_hours(cost), period=p.code)
-    data = _to_json(res)
-    data.pop("replayed", None)
-    s.execute(insert(Request).values(key=key, kind="buy", digest=digest, result=data,
-                                     created_at=utcnow()))
+                   price=to_hours(price), cost=to_hours(cost), period=p[1])
+    data = {"transaction_id": tx_id, "person": person, "good": good, "quantity": q,
+            "price": str(res.price), "cost": str(res.cost), "period": p[1]}
+    c.execute(_I_REQUEST, {"key": key, "kind": "buy", "digest": digest, "result": data,
+                           "created_at": now})
     return res
+
+
+_Q_REQUEST = select(Request.kind, Request.digest, Request.result, Request.created_at).where(
+    Request.key == bindparam("key"))
+_Q_PERIOD = select(Period.id, Period.code).where(Period.status == "open")
+_U_GOOD = (update(Good).where(Good.code == bindparam("g"), Good.stock >= bindparam("q"))
+           .values(stock=Good.stock - bindparam("q")).returning(Good.id, Good.price))
+_U_BUYER = (update(Account).where(Account.code == bindparam("p"), Account.kind == "person",
+                                  Account.balance >= bindparam("cost"))
+            .values(balance=Account.balance - bindparam("cost")).returning(Account.id))
+_I_TX = insert(Transaction).returning(Transaction.id)
+_I_POSTING = insert(Posting)
+_I_MOVE = insert(StockMove)
+_I_REQUEST = insert(Request)
 
 
 def _buy_pg(s: Session, digest: str, ctx: dict[str, Any]) -> Purchase:
