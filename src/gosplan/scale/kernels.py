@@ -257,6 +257,67 @@ def make_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> App
     return apply
 
 
+def make_apply_csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> Apply:
+    """``apply(x, out)``: ``out = (I - M) x`` for ``M`` given by its CSC arrays.
+
+    For labour values ``M = A.T``, and the CSC arrays of ``A.T`` are the CSR
+    arrays of ``A``: no transpose is ever built.  Each thread scatters its
+    block of columns (scipy's ``csc_matvec``, GIL released) into a private
+    buffer; the buffers are then subtracted from ``x``.  Costs one extra
+    vector per thread.
+    """
+    n = int(indptr.shape[0] - 1)
+    try:
+        from scipy.sparse import _sparsetools
+
+        kernel: Callable[..., None] = _sparsetools.csc_matvec
+    except (ImportError, AttributeError):  # pragma: no cover - scipy internals moved
+        M = sp.csc_array((data, indices, indptr), shape=(n, n))
+
+        def apply_scipy(x: np.ndarray, out: np.ndarray) -> None:
+            np.subtract(x, M @ x, out=out)
+
+        return apply_scipy
+    nt = _threads() if n >= 50_000 else 1
+    targets = np.linspace(0, int(indptr[-1]), nt + 1)
+    cuts = np.searchsorted(indptr, targets).astype(np.int64)
+    cuts[0], cuts[-1] = 0, n
+    blocks = [(int(cuts[t]), int(cuts[t + 1])) for t in range(nt) if cuts[t + 1] > cuts[t]]
+    bufs: list[np.ndarray] = []
+
+    def part(x: np.ndarray, t: int) -> None:
+        lo, hi = blocks[t]
+        y = bufs[t]
+        y.fill(0)
+        kernel(n, hi - lo, indptr[lo:hi + 1], indices, data, x[lo:hi], y)
+
+    def apply(x: np.ndarray, out: np.ndarray) -> None:
+        if not bufs or bufs[0].dtype != x.dtype:
+            bufs[:] = [np.empty(n, dtype=x.dtype) for _ in blocks]
+        if len(blocks) == 1:
+            part(x, 0)
+        else:
+            futs = [_pool().submit(part, x, t) for t in range(len(blocks))]
+            for f in futs:
+                f.result()
+        np.subtract(x, bufs[0], out=out)
+        for y in bufs[1:]:
+            np.subtract(out, y, out=out)
+
+    return apply
+
+
+def operator_for(M: Any, data: np.ndarray | None = None) -> Apply:
+    """The parallel ``(I - M)`` operator for a CSR or CSC ``M`` (others become CSR).
+
+    ``data`` replaces ``M.data`` (the float32 copy of the mixed method).
+    """
+    if sp.issparse(M) and M.format == "csc":
+        return make_apply_csc(M.indptr, M.indices, M.data if data is None else data)
+    indptr, indices, d = csr_parts(M)
+    return make_apply(indptr, indices, d if data is None else data)
+
+
 # ----------------------------------------------------------------------------- BiCGSTAB
 
 class _Stop(Exception):
@@ -362,9 +423,10 @@ def solve_bicgstab(
     scale = bnorm if bnorm > 0 else 1.0
     max_mv = maxiter if maxiter is not None else max(200, int(20 * math.log(1.0 / rtol)))
     if apply is None:
-        indptr, indices, data = csr_parts(M)
-        apply64 = make_apply(indptr, indices, data)
-        apply32 = (make_apply(indptr, indices, data.astype(np.float32))
+        if not (sp.issparse(M) and M.format in ("csr", "csc")):
+            M = sp.csr_array(M)
+        apply64 = operator_for(M)
+        apply32 = (operator_for(M, M.data.astype(np.float32))
                    if precision == "mixed" else None)
     else:
         apply64 = apply
@@ -516,7 +578,9 @@ __all__ = [
     "jacobi_sweep",
     "leontief_apply",
     "make_apply",
+    "make_apply_csc",
     "negative_row",
+    "operator_for",
     "solve_bicgstab",
     "solve_jacobi_parallel",
 ]

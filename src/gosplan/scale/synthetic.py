@@ -129,55 +129,70 @@ def _sorted_distinct(seed: np.uint64, salt: int, j: int, t0: int, k: int, m: int
 @numba.njit(parallel=True, cache=True)
 def _gen_block(seed: np.uint64, n: int, j0: int, j1: int, k: int, k_in: int,
                starts: np.ndarray, sigma: float, colsum: np.ndarray,
-               indices: np.ndarray, data: np.ndarray) -> None:  # pragma: no cover
-    """Recipes of products ``j0 <= j < j1`` into ``indices``/``data`` (k entries each)."""
+               indices: np.ndarray, data: np.ndarray, want_indices: bool,
+               want_data: bool) -> None:  # pragma: no cover - compiled
+    """Recipes of products ``j0 <= j < j1`` into ``indices``/``data`` (k entries each).
+
+    Inputs and weights come from independent streams, so either can be drawn
+    without the other (``want_indices`` / ``want_data``).
+    """
     nclusters = starts.shape[0] - 1
-    for jj in numba.prange(j1 - j0):
-        j = j0 + jj
-        # cluster of j: binary search in starts
-        lo = 0
-        hi = nclusters
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if starts[mid] <= j:
-                lo = mid
-            else:
-                hi = mid
-        cs = starts[lo]
-        m = starts[lo + 1] - cs
-        kin = min(k_in, m)
-        kout = k - kin
-        if kout > n - m:
-            kout = n - m
-            kin = k - kout
-        a = np.empty(kin, dtype=np.int64)
-        b = np.empty(kout, dtype=np.int64)
-        _sorted_distinct(seed, _SALT_INPUTS, j, 0, kin, m, a)
-        _sorted_distinct(seed, _SALT_INPUTS, j, k + 2, kout, n - m, b)
-        for t in range(kin):
-            a[t] += cs
-        for t in range(kout):
-            if b[t] >= cs:
-                b[t] += m
-        # merge the two sorted, disjoint lists
-        base = jj * k
-        ia = 0
-        ib = 0
-        for t in range(k):
-            if ib >= kout or (ia < kin and a[ia] < b[ib]):
-                indices[base + t] = a[ia]
-                ia += 1
-            else:
-                indices[base + t] = b[ib]
-                ib += 1
-        s = 0.0
-        for t in range(k):
-            w = math.exp(sigma * _normal(seed, _SALT_WEIGHTS, j, t))
-            data[base + t] = w
-            s += w
-        f = colsum[jj] / s
-        for t in range(k):
-            data[base + t] *= f
+    ncols = j1 - j0
+    nchunks = min(512, ncols)
+    step = (ncols + nchunks - 1) // nchunks
+    for c in numba.prange(nchunks):
+        a = np.empty(k, dtype=np.int64)  # scratch, once per chunk
+        b = np.empty(k, dtype=np.int64)
+        for jj in range(c * step, min(ncols, (c + 1) * step)):
+            j = j0 + jj
+            base = jj * k
+            if want_indices:
+                lo = 0
+                hi = nclusters
+                while hi - lo > 1:  # cluster of j
+                    mid = (lo + hi) // 2
+                    if starts[mid] <= j:
+                        lo = mid
+                    else:
+                        hi = mid
+                cs = starts[lo]
+                m = starts[lo + 1] - cs
+                kin = min(k_in, m)
+                kout = k - kin
+                if kout > n - m:
+                    kout = n - m
+                    kin = k - kout
+                _sorted_distinct(seed, _SALT_INPUTS, j, 0, kin, m, a)
+                _sorted_distinct(seed, _SALT_INPUTS, j, k + 2, kout, n - m, b)
+                for t in range(kin):
+                    a[t] += cs
+                for t in range(kout):
+                    if b[t] >= cs:
+                        b[t] += m
+                ia = 0
+                ib = 0
+                for t in range(k):  # merge the two sorted, disjoint lists
+                    if ib >= kout or (ia < kin and a[ia] < b[ib]):
+                        indices[base + t] = a[ia]
+                        ia += 1
+                    else:
+                        indices[base + t] = b[ib]
+                        ib += 1
+            if want_data:
+                s = 0.0
+                for t in range(k):
+                    e = -math.log(_unif(seed, _SALT_WEIGHTS, j, t))
+                    if sigma == 2.0:
+                        w = e * e
+                    elif sigma == 1.0:
+                        w = e
+                    else:
+                        w = e ** sigma
+                    data[base + t] = w
+                    s += w
+                f = colsum[jj] / s
+                for t in range(k):
+                    data[base + t] *= f
 
 
 @numba.njit(parallel=True, cache=True)
@@ -217,7 +232,7 @@ class SyntheticSpec:
     spread: float = 0.0
     clusters: int | None = None
     within: float = 0.7
-    sigma: float = 1.0
+    sigma: float = 2.0
     capital_inputs: int = 2
 
     @property
@@ -277,15 +292,21 @@ class SyntheticSpec:
             s *= 1.0 - self.spread * self._uniform(j0, j1, 0)
         return s
 
-    def block(self, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row indices and values of columns ``j0:j1`` of ``A`` (``inputs`` each)."""
+    def block(self, j0: int, j1: int, *, indices: bool = True,
+              data: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices and values of columns ``j0:j1`` of ``A`` (``inputs`` each).
+
+        ``indices=False`` or ``data=False`` skips drawing that part (an empty
+        array comes back): the two are independent streams.
+        """
         k = self.k
-        indices = np.empty((j1 - j0) * k, dtype=np.int32)
-        data = np.empty((j1 - j0) * k, dtype=np.float64)
+        m = (j1 - j0) * k
+        ind = np.empty(m if indices else 0, dtype=np.int32)
+        dat = np.empty(m if data else 0, dtype=np.float64)
         k_in = round(self.within * k) if self.n_clusters > 1 else k
         _gen_block(self._seed, self.n, j0, j1, k, k_in, self.starts(), float(self.sigma),
-                   self.column_sums(j0, j1), indices, data)
-        return indices, data
+                   self.column_sums(j0, j1) if data else np.empty(0), ind, dat, indices, data)
+        return ind, dat
 
     def labour(self, j0: int, j1: int) -> np.ndarray:
         """Direct labour per unit: log-normal around 1 hour."""
@@ -350,7 +371,7 @@ def synthetic_economy(
     spread: float = 0.0,
     clusters: int | None = None,
     within: float = 0.7,
-    sigma: float = 1.0,
+    sigma: float = 2.0,
     capital_inputs: int = 2,
 ) -> Economy:
     """A synthetic product-level :class:`Economy` with ``n`` products.
@@ -372,7 +393,7 @@ def synthetic_economy(
         ``min(1000, round(sqrt(n) / 2))``) and the share of each recipe's
         inputs taken from the product's own industry.
     sigma
-        Log-normal spread of input weights within a recipe.
+        Weights within a recipe are ``E**sigma``, ``E`` exponential (heavier tail as it grows).
     capital_inputs
         Capital goods per product (0 for none).
 
@@ -484,9 +505,9 @@ def write_synthetic(
                           (np.arange(j0, j1 + (j1 == n), dtype=np.int64) * k
                            for j0, j1 in _chunks(n, chunk)))
         _write_npy_stream(zf, "indices", np.dtype(np.int32), (n * k,),
-                          (spec.block(j0, j1)[0] for j0, j1 in _chunks(n, chunk)))
+                          (spec.block(j0, j1, data=False)[0] for j0, j1 in _chunks(n, chunk)))
         _write_npy_stream(zf, "data", np.dtype(np.float64), (n * k,),
-                          (spec.block(j0, j1)[1] for j0, j1 in _chunks(n, chunk)))
+                          (spec.block(j0, j1, indices=False)[1] for j0, j1 in _chunks(n, chunk)))
         _write_npy_stream(zf, "labour", np.dtype(np.float64), (n,),
                           (spec.labour(j0, j1) for j0, j1 in _chunks(n, chunk)))
         fd = np.dtype(np.float64)
