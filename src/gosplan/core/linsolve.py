@@ -27,9 +27,10 @@ Methods
     BiCGSTAB on a CUDA GPU through CuPy or PyTorch, where one is importable
     (:mod:`gosplan.scale.gpu`); float64 throughout.
 ``"auto"``
-    ``direct`` up to 2 000 products (sparse LU of a product-level matrix
-    fills in catastrophically: 9 s at 5 000 synthetic products, minutes at
-    20 000), otherwise ``bicgstab-parallel``, falling back to ``gmres`` and
+    ``direct`` up to 500 products (every published table; sparse LU of a
+    product-level matrix fills in catastrophically: 0.1 s at 1 000 synthetic
+    products where BiCGSTAB takes 2 ms, 9 s at 5 000, minutes at 20 000),
+    otherwise ``bicgstab-parallel``, falling back to ``gmres`` and
     then (up to 20 000 products) ``direct`` if it stops short.
 
 The stopping test of the iterative methods is
@@ -50,7 +51,7 @@ from gosplan.core.result import SolveResult, Status
 
 METHODS = ("auto", "direct", "jacobi", "gmres", "bicgstab", "bicgstab-parallel", "mixed",
            "jacobi-parallel", "cuda")
-DIRECT_LIMIT = 2_000
+DIRECT_LIMIT = 500
 DIRECT_FALLBACK_LIMIT = 20_000
 
 Callback = Callable[[int, float], Any]

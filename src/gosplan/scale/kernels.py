@@ -94,27 +94,14 @@ def leontief_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x:
             out[i] = x[i] - s
 
 
-@numba.njit(parallel=True, cache=True, boundscheck=False)
-def jacobi_sweep(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
-                 b: np.ndarray, out: np.ndarray) -> float:  # pragma: no cover - compiled
-    """``out = b + M x``; returns ``||out - x||^2`` (the squared residual of ``x``)."""
-    n = out.shape[0]
-    step = (n + _CHUNKS - 1) // _CHUNKS
+@numba.njit(cache=True)
+def _jacobi_update(x: np.ndarray, b: np.ndarray, t: np.ndarray) -> float:  # pragma: no cover
+    """Given ``t = (I - M) x``: ``x += b - t`` (so ``x = b + M x``); returns ``||b - t||^2``."""
     acc = 0.0
-    for c in numba.prange(_CHUNKS):
-        lo = c * step
-        hi = min(n, lo + step)
-        part = 0.0
-        for i in range(lo, hi):
-            s = 0.0
-            for p in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
-                # an unsigned index skips numba's negative-index wraparound: ~1.4x faster
-                s += data[p] * x[np.uint64(indices[p])]
-            v = b[i] + s
-            d = v - x[i]
-            part += d * d
-            out[i] = v
-        acc += part
+    for i in range(x.shape[0]):
+        r = b[i] - t[i]
+        x[i] += r
+        acc += r * r
     return acc
 
 
@@ -519,34 +506,36 @@ def solve_jacobi_parallel(
     callback: Callback | None = None,
     x0: np.ndarray | None = None,
 ) -> SolveResult:
-    """The Neumann series ``x <- b + M x`` with one fused parallel sweep per step.
+    """The Neumann series ``x <- b + M x`` on the multi-threaded operator.
 
-    Each sweep returns the residual of the previous iterate, so the stopping
-    test costs nothing extra; the final residual is recomputed in float64.
+    Each sweep is one parallel ``(I - M) x`` and one fused update that also
+    yields the residual of the previous iterate, so the stopping test costs
+    nothing extra; the final residual is recomputed in float64.
     """
     t0 = time.perf_counter()
-    indptr, indices, data = csr_parts(M)
+    if not (sp.issparse(M) and M.format in ("csr", "csc")):
+        M = sp.csr_array(M)
+    apply = operator_for(M)
     b = np.ascontiguousarray(b, dtype=np.float64)
     bnorm = math.sqrt(_dot(b, b))
     scale = bnorm if bnorm > 0 else 1.0
     x = b.copy() if x0 is None else np.array(x0, dtype=np.float64)
-    y = np.empty_like(x)
+    t = np.empty_like(x)
     nit = 0
     prev = float("inf")
     stalled = 0
     status = Status.ITERATION_LIMIT
     while nit < maxiter:
-        d = math.sqrt(jacobi_sweep(indptr, indices, data, x, b, y))
+        apply(x, t)
+        d = math.sqrt(_jacobi_update(x, b, t))  # residual of x before the update
         if not math.isfinite(d):
-            return SolveResult(x=y, status=Status.BREAKDOWN, nit=nit, residual=float("inf"),
+            return SolveResult(x=x, status=Status.BREAKDOWN, nit=nit, residual=float("inf"),
                                method="jacobi-parallel",
                                message="The series diverged: the technology is not "
                                "productive (spectral radius >= 1).")
-        if d <= rtol * scale:  # x already converged; y is one sweep better
-            x, y = y, x
+        if d <= rtol * scale:  # x was converged; it is now one sweep better still
             status = Status.OPTIMAL
             break
-        x, y = y, x
         nit += 1
         stalled = stalled + 1 if d >= prev else 0
         if stalled >= 50:
@@ -560,8 +549,8 @@ def solve_jacobi_parallel(
                 callback(nit, d / scale)
             except StopIteration:
                 break
-    leontief_apply(indptr, indices, data, x, y)
-    relres = float(np.linalg.norm(b - y)) / scale
+    apply(x, t)
+    relres = float(np.linalg.norm(b - t)) / scale
     if status == Status.OPTIMAL and relres > rtol:
         status = Status.ITERATION_LIMIT
     return SolveResult(x=x, status=status, nit=nit, residual=relres, method="jacobi-parallel",
@@ -575,7 +564,6 @@ __all__ = [
     "bicgstab_core",
     "csr_matvec",
     "csr_parts",
-    "jacobi_sweep",
     "leontief_apply",
     "make_apply",
     "make_apply_csc",
