@@ -11,6 +11,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import text
+
 from gosplan.services.accounts import Accounts, Deduction, InsufficientHours
 from gosplan.storage.base import make_engine
 from tests.accounts.conftest import snapshot
@@ -153,4 +155,50 @@ def test_sigkill_at_any_moment_gives_before_or_after(store_url: str) -> None:
     assert (after == before) or (stock == 30 and acc.balance("eve") == Decimal("60")), after
     assert stock in (50, 30)
     assert acc.check_integrity() == []
+    acc.close()
+
+
+BUYERS = textwrap.dedent("""
+    import sys, threading
+    from gosplan.services.accounts import Accounts
+    from gosplan.storage.base import make_engine
+    acc = Accounts(make_engine(sys.argv[1]))
+    lock = threading.Lock()
+
+    def buyer(t):
+        for i in range(1000):
+            p = acc.buy("eve", "tea", 1, key=f"t{t}-{i}")
+            with lock:
+                print(f"done t{t}-{i} {p.transaction_id}", flush=True)
+
+    for t in range(4):
+        threading.Thread(target=buyer, args=(t,)).start()
+""")
+
+
+def test_a_purchase_that_returned_survives_sigkill(store_url: str) -> None:
+    """Purchases return only once committed (on SQLite, in groups): kill the buyer at
+    random and every purchase it was told of is in the store, and nothing is torn."""
+    acc = Accounts(make_engine(store_url))
+    _credit(acc, "eve", "2000")
+    acc.add_good("tea", "tea", "0.5", stock=5000)
+    acc.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", BUYERS, store_url],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    assert proc.stdout is not None
+    told = [proc.stdout.readline().split() for _ in range(40)]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    acc = Accounts(make_engine(store_url))
+    assert acc.check_integrity() == []
+    sold = 5000 - acc.good("tea").stock
+    assert sold >= len(told) == 40
+    assert acc.balance("eve") == Decimal("1400") - Decimal("0.5") * sold
+    with acc.engine.connect() as conn:
+        keys = {k for (k,) in conn.execute(text("SELECT key FROM acct_request"))}
+        purchases = conn.execute(text(
+            "SELECT count(*) FROM acct_transaction WHERE kind = 'purchase'")).scalar()
+    assert {t[1] for t in told} <= keys
+    assert purchases == sold
     acc.close()

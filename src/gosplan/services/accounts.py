@@ -684,13 +684,8 @@ class Accounts:
         self.engine.dispose()
 
     # ------------------------------------------------------------------ plumbing
-    def _run(self, fn: Callable[[Session], T], *, write: bool = True,
-             optimistic: bool = False) -> T:
-        """Run ``fn`` in one transaction, retrying on deadlock or a concurrent duplicate.
-
-        With ``optimistic`` an integrity error is raised at once (the caller
-        retries with its checks on).
-        """
+    def _run(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+        """Run ``fn`` in one transaction, retrying on deadlock or a concurrent duplicate."""
         attempts = 8
         for attempt in range(attempts):
             with self._writing(write), Session(self.engine, expire_on_commit=False,
@@ -704,8 +699,6 @@ class Accounts:
                     return out
                 except DBAPIError as exc:
                     s.rollback()
-                    if optimistic and isinstance(exc, IntegrityError):
-                        raise
                     if attempt < attempts - 1 and _retryable(exc):
                         continue
                     raise
@@ -846,10 +839,8 @@ class Accounts:
 
         On SQLite, purchases from the threads of this process are committed
         in groups (see :class:`_GroupCommit`): each is atomic on its own and
-        returns only once it is durable, but many share one commit.  Elsewhere
-        the common case runs without first looking the key up: a key already
-        used makes the final insert fail, and the purchase is then retried with
-        the lookup (returning the original, or refusing different content).
+        returns only once it is durable, but many share one commit.  On
+        PostgreSQL a purchase is one call of the server-side ``acct_buy()``.
         """
         if self.sqlite:
             if self._group is None:
@@ -859,11 +850,7 @@ class Accounts:
             return self._group.submit(person, good, quantity, key)
         if self.engine.dialect.name == "postgresql":
             return self._buy_postgres(person, good, quantity, key)
-        try:
-            return self._run(lambda s: _buy(s, person, good, quantity, key, precheck=False),
-                             optimistic=True)
-        except IntegrityError:
-            return self._run(lambda s: _buy(s, person, good, quantity, key))
+        return self._run(lambda s: _buy(s, person, good, quantity, key))
 
     def _buy_postgres(self, person: str, good: str, quantity: int, key: str) -> Purchase:
         """One ``SELECT acct_buy(…)`` in autocommit: one statement, atomic on its own."""
@@ -1517,8 +1504,7 @@ def _buy_refused(reason: str, *, person: str, good: str, q: int, key: str, stock
         f"{to_hours(cost)} h. No balance may go negative; nothing was bought.")
 
 
-def _buy(s: Session, person: str, good: str, quantity: int, key: str, *,
-         precheck: bool = True) -> Purchase:
+def _buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase:
     """One purchase in few statements: the good's stock and the buyer's balance are each
     changed by one conditional ``UPDATE … RETURNING`` (which also locks the row), so no
     stock and no balance can go below zero whatever runs at the same time.  On PostgreSQL
@@ -1531,13 +1517,12 @@ def _buy(s: Session, person: str, good: str, quantity: int, key: str, *,
     if s.get_bind().dialect.name == "postgresql":
         return _buy_pg(s, digest, ctx)
     c = s.connection()  # Core statements built once (below): the hot path stays cheap
-    if precheck:
-        req = c.execute(_Q_REQUEST, {"key": key}).first()
-        if req is not None:
-            if req[0] != "buy" or req[1] != digest:
-                raise _buy_refused("conflict", used=f"{req[0]} at {req[3]:%Y-%m-%d %H:%M:%S}",
-                                   **ctx)
-            return _from_json(Purchase, req[2])
+    req = c.execute(_Q_REQUEST, {"key": key}).first()
+    if req is not None:
+        if req[0] != "buy" or req[1] != digest:
+            raise _buy_refused("conflict", used=f"{req[0]} at {req[3]:%Y-%m-%d %H:%M:%S}",
+                               **ctx)
+        return _from_json(Purchase, req[2])
     row = c.execute(_U_GOOD, {"g": good, "q": q}).first()
     if row is None:
         if c.execute(_Q_PERIOD).first() is None:
