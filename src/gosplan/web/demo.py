@@ -29,7 +29,8 @@ DEMO_USERS = [
 ]
 #: demo enterprises: (code, name, keywords of the product it makes)
 DEMO_ENTERPRISES = [
-    ("textile-coop", "Textile cooperative", ("têxt", "textil", "vestu", "cloth")),
+    ("textile-coop", "Textile cooperative", ("têxt", "textil", "vestu", "cloth", "transforma",
+                                            "manufact")),
     ("grain-farm", "Grain farm collective", ("agric", "grain", "lavoura", "cereal")),
 ]
 #: hours each demo person worked in the first period, by enterprise

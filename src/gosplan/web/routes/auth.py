@@ -48,6 +48,7 @@ def login(request: Request, db: Db, username: Annotated[str, Form()],
         return render(request, "login.html",
                       LoginPage(next=_safe_next(next), error="wrong username or password"),
                       status_code=401)
+    db.commit()  # a rehashed password; no write lock may outlive the route
     request.session.clear()
     request.session["uid"] = user.id
     return RedirectResponse(_safe_next(next), status_code=303)
@@ -70,6 +71,7 @@ def register(request: Request, db: Db, username: Annotated[str, Form()],
              display_name: Annotated[str, Form()] = "") -> Response:
     try:
         user = users.register(db, username, password, role="worker", display_name=display_name)
+        db.commit()
     except GosplanError as exc:
         return render(request, "login.html", LoginPage(mode="register", error=str(exc)),
                       status_code=400)

@@ -114,7 +114,7 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str | None
 
 
 @router.post("/criticism", dependencies=[Depends(check_csrf)])
-async def file_criticism(
+def file_criticism(
     request: Request, db: Db, state: State, user: MaybeUser,
     target_kind: Annotated[str, Form()], target: Annotated[str, Form()],
     content: Annotated[str, Form(max_length=criticism.MAX_CONTENT_CHARS)],
@@ -124,7 +124,7 @@ async def file_criticism(
     """File a criticism; no account is needed.  Answers with the receipt."""
     request.app.state.limiter.hit(client_key(request), "filing",
                                   state.settings.rate_limit_filing)
-    data = await attachment.read() if attachment is not None and attachment.filename else None
+    data = attachment.file.read() if attachment is not None and attachment.filename else None
     try:
         row = criticism.file(db, target_kind=target_kind, target=target, content=content,
                              identity=identity or None, attachment=data,
@@ -134,6 +134,7 @@ async def file_criticism(
         ref, index = row.ref, row.log_index
         db.commit()  # a receipt is only issued on committed data
         receipt = criticism.receipt(db, ref, state.settings)
+        db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc
     model = Filed(criticism=ref, log_index=index, receipt=receipt,
@@ -169,6 +170,7 @@ def receipt(ref: str, db: Db, state: State) -> Response:
     """A receipt for the criticism (entry, inclusion proof, signed tree head), to keep."""
     try:
         data = criticism.receipt(db, ref, state.settings)
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     return Response(json.dumps(data, indent=2, ensure_ascii=False),
@@ -187,6 +189,7 @@ def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
     try:
         criticism.change_status(db, ref, status, reason=reason,
                                 by=f"{user.display_name} ({user.username})")
+        db.commit()
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc
     return _page(request, db, user, ref)
@@ -203,6 +206,7 @@ def open_identity(ref: str, request: Request, db: Db, state: State, user: Curren
         ident = criticism.reveal_identity(db, ref, accessor=f"{user.display_name} "
                                           f"({user.username})", reason=reason,
                                           settings=state.settings)
+        db.commit()
     except GosplanError as exc:
         raise _bad(exc, "reason" if "reason" in str(exc) else "criticism") from exc
     if "application/json" in request.headers.get("accept", ""):
@@ -220,14 +224,14 @@ def verify_form(request: Request, user: MaybeUser) -> Response:
 
 
 @router.post("/receipts/verify", dependencies=[Depends(check_csrf)])
-async def verify(request: Request, db: Db, state: State, user: MaybeUser,
+def verify(request: Request, db: Db, state: State, user: MaybeUser,
                  receipt: Annotated[str, Form()] = "",
                  file: Annotated[UploadFile | None, File()] = None) -> Response:
     """Check a receipt (pasted or uploaded) against this log: signature, inclusion, the entry
     as stored now, and that the log since then only grew."""
     text = receipt
     if file is not None and file.filename:
-        text = (await file.read()).decode("utf-8", errors="replace")
+        text = file.file.read().decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -236,6 +240,7 @@ async def verify(request: Request, db: Db, state: State, user: MaybeUser,
         raise HTTPException(status_code=422, detail=f"receipt: not a JSON receipt ({exc})"
                             ) from exc
     check = criticism.verify_receipt(db, data, state.settings)
+    db.commit()  # it may have signed a new tree head
     model = ReceiptCheckPublic(valid=check.ok, message=check.message, criticism=check.criticism,
                                index=check.index, receipt_size=check.receipt_size,
                                checked_against=check.checked_against)

@@ -135,6 +135,7 @@ def create_decision(
             quorum=quorum, discussion_until=now + dt.timedelta(hours=discussion_hours),
             voting_until=now + dt.timedelta(hours=discussion_hours + voting_hours),
             products=[str(x) for x in state.economy.products])
+        db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
@@ -148,6 +149,7 @@ def add_comment(pid: int, db: Db, user: CurrentUser, body: Annotated[str, Form()
     p = _get(db, pid)
     try:
         decisions.comment(db, p, user, body)
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
@@ -161,6 +163,7 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
     p = _get(db, pid)
     try:
         decisions.cast_vote(db, p, user, choice, secret=state.secret)
+        db.commit()
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from exc
@@ -177,6 +180,7 @@ def close_decision(pid: int, db: Db, user: CurrentUser) -> Response:
     p = _get(db, pid)
     try:
         decisions.close(db, p)
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     return RedirectResponse(f"/decisions/{pid}", status_code=303)

@@ -203,6 +203,7 @@ def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: st
     try:
         res = ful.ingest(db, frame, now=now, source=source)
         run = ful.check(db, as_of=now, now=now)
+        db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=f"report: {exc}") from exc
     mine = [item_public(i, now) for i in run.alerts if unit_of(i) == code]
@@ -236,13 +237,13 @@ def submit_report(
 
 
 @router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)])
-async def upload_reports(code: str, request: Request, db: Db, state: State,
+def upload_reports(code: str, request: Request, db: Db, state: State,
                          user: CurrentUser, file: Annotated[UploadFile, File()]) -> Response:
     """A delegate uploads reports as CSV (columns enterprise, period, kind, quantity,
     counterparty, product, submitted_at); every row must be this enterprise's own."""
     _enterprise(state, code)
     _delegate_of(user, code)
-    raw = await file.read()
+    raw = file.file.read()
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype=str)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -88,6 +88,7 @@ def dashboard(request: Request, db: Db, user: MaybeUser) -> Response:
     """Open items by level and age; the ladder and who owns each rung."""
     now = esc.utcnow()
     climbed = esc.tick(db, now)
+    db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     all_items = esc.items(db)
     open_items = sorted((i for i in all_items if i.resolved_at is None),
                         key=lambda i: (-i.level, i.opened_at))
@@ -127,6 +128,7 @@ def acknowledge(item_id: int, db: Db, user: CurrentUser,
     try:
         esc.acknowledge(db, item_id, by=f"{user.display_name} ({user.username})",
                         now=esc.utcnow(), note=note or None)
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=f"item: {exc}") from exc
     return RedirectResponse("/fulfilment", status_code=303)
@@ -140,6 +142,7 @@ def resolve(item_id: int, db: Db, user: CurrentUser,
     try:
         esc.resolve(db, item_id, by=f"{user.display_name} ({user.username})",
                     resolution=resolution, now=esc.utcnow())
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=422 if "resolution" in str(exc) else 409,
                             detail=f"resolution: {exc}") from exc

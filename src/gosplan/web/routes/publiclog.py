@@ -102,6 +102,7 @@ def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUs
     head = publiclog.latest_signed_head(db)
     if head is None or head.tree_size <= index:
         head = publiclog.sign_tree_head(db, state.settings)
+        db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     proof = publiclog.inclusion_proof(db, index, head.tree_size)
     model = EntryPage(
         entry=_entry(e), size=publiclog.size(db),
@@ -122,6 +123,7 @@ def entry_receipt(index: int, db: Db, state: State) -> Response:
 
     try:
         data = publiclog.receipt(db, index, state.settings)
+        db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     return Response(json.dumps(data, indent=2, ensure_ascii=False),

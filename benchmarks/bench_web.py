@@ -1,0 +1,266 @@
+"""Load run of the web application on loopback: concurrent users browsing, buying, filing.
+
+The server is ``gosplan serve``'s application (uvicorn, one process) on a
+SQLite file with the seeded demonstration on the default economy, started in
+a subprocess; the load comes from a bounded asyncio ``httpx`` client in this
+process.  Before the clock starts, ``users`` workers are registered with
+labour accounts holding credited hours (through the services' public APIs)
+and each signs in once.  Then every user loops for ``seconds``: a think time
+of 0.25–0.75 s, then one action drawn with weights 70 % browse (a page or
+its ``.json`` twin: home, plan, economy, catalogue, decisions, criticism,
+enterprises, fulfilment, public log, one log entry with its proof, my
+account), 15 % buy a good, 15 % file a criticism.  An error is any exception
+or any status >= 400.  The rate limits are raised through ``Settings`` for
+the run (the normal limits would refuse a user filing every few seconds).
+
+The peer, measured in the same run, is one user doing the same mix with no
+think time: the latency of the server when it is not loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["/", "/plan", "/plan.json", "/economy", "/catalogue", "/catalogue.json", "/decisions",
+         "/criticism", "/criticism.json", "/enterprises", "/fulfilment", "/log", "/log.json",
+         "/account", "/account.json", "/enterprise/textile-coop"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "GOSPLAN_DATABASE_URL": f"sqlite:///{folder / 'gosplan.db'}",
+        "GOSPLAN_SECRET_KEY_PATH": str(folder / "session.key"),
+        "GOSPLAN_LOG_KEY_PATH": str(folder / "log.key"),
+        "GOSPLAN_COMMISSION_KEY_PATH": str(folder / "commission.key"),
+        "GOSPLAN_RATE_LIMIT_FILING": "1000000",
+        "GOSPLAN_RATE_LIMIT_VOTING": "1000000",
+        "GOSPLAN_RATE_LIMIT_BUYING": "1000000",
+    })
+    return env
+
+
+def prepare(folder: Path, users: int) -> None:
+    """Seed the demo and add ``users`` workers with accounts and credited hours."""
+    from sqlalchemy.orm import Session
+
+    from gosplan.config import Settings
+    from gosplan.services import directory
+    from gosplan.services import users as people
+    from gosplan.web.app import create_app
+    from gosplan.web.demo import PERIOD
+
+    old = dict(os.environ)
+    os.environ.update(_env(folder))
+    try:
+        app = create_app(Settings())
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    state = app.state.gosplan
+    ledger = state.accounts
+    names = [f"load{i:03d}" for i in range(users)]
+    for n in names:
+        ledger.open_account(f"person:{n}", "person", n)
+    ledger.record_hours_many("grain-farm", PERIOD, [(f"person:{n}", 1000) for n in names],
+                             key="bench:hours")
+    ledger.approve("grain-farm", PERIOD, key="bench:approve", approver="bench")
+    for g in ledger.goods():
+        ledger.deliver(g.code, 10_000_000, key=f"bench:deliver:{g.code}")
+    with Session(state.engine) as s:
+        for n in names:
+            people.register(s, n, "load-password", display_name=n)
+            directory.link_user(s, n, account=f"person:{n}")
+        s.commit()
+    state.engine.dispose()
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lat: dict[str, list[float]] = {"browse": [], "buy": [], "file": []}
+        self.errors: list[str] = []
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.lat[kind].append(seconds)
+
+    @property
+    def all(self) -> list[float]:
+        return [x for v in self.lat.values() for x in v]
+
+
+def pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+async def _sign_in(client: Any, name: str, password: str) -> str:
+    page = await client.get("/login")
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert tok, "no CSRF token on /login"
+    r = await client.post("/login", data={"username": name, "password": password,
+                                          "csrf_token": tok.group(1)})
+    if r.status_code != 303:
+        raise RuntimeError(f"sign-in of {name} failed: {r.status_code}")
+    page = await client.get("/account")
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert tok, "no CSRF token on /account"
+    return tok.group(1)
+
+
+async def _load(base: str, names: list[str], seconds: float, *, think: bool
+                ) -> tuple[Stats, float]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base) as c:
+        goods = [g["code"] for g in (await c.get("/catalogue.json")).json()["goods"]]
+        log_size = int((await c.get("/log.json")).json()["size"])
+    stats = Stats()
+    start_at = [0.0]
+    tag = f"{time.time_ns():x}"  # idempotency keys are new in every run
+    # sign everyone in first (argon2 on the server), then start the clock for all at once
+    sem = asyncio.Semaphore(16)
+    clients: list[Any] = []
+
+    async def signed(n: str) -> tuple[Any, str]:
+        async with sem:
+            client = httpx.AsyncClient(base_url=base, timeout=60.0,
+                                       limits=httpx.Limits(max_connections=4))
+            tok = await _sign_in(client, n, "load-password")
+            clients.append(client)
+            return client, tok
+
+    pairs = await asyncio.gather(*(signed(n) for n in names))
+    start_at[0] = time.monotonic()
+    until = start_at[0] + seconds
+
+    async def loop(n: str, client: Any, tok: str) -> None:
+        rnd = random.Random(n)
+        k = 0
+        while time.monotonic() < until:
+            if think:
+                await asyncio.sleep(rnd.uniform(0.25, 0.75))
+            k += 1
+            roll = rnd.random()
+            t0 = time.perf_counter()
+            kind = "browse" if roll < 0.70 else "buy" if roll < 0.85 else "file"
+            try:
+                if kind == "browse":
+                    r = await client.get(rnd.choice([*PAGES, f"/log/{rnd.randrange(log_size)}"]))
+                elif kind == "buy":
+                    r = await client.post("/account/buy", data={
+                        "good": rnd.choice(goods), "quantity": 1, "key": f"{tag}-{n}-{k}",
+                        "csrf_token": tok}, headers={"accept": "application/json"})
+                else:
+                    r = await client.post("/criticism", data={
+                        "target_kind": "enterprise", "target": "textile-coop",
+                        "content": f"load test criticism {n} #{k}", "csrf_token": tok},
+                        headers={"accept": "application/json"})
+                if r.status_code >= 400:
+                    stats.errors.append(f"{kind} {r.request.url.path}: {r.status_code} "
+                                        f"{r.text[:120]}")
+                else:
+                    stats.add(kind, time.perf_counter() - t0)
+            except Exception as exc:  # every failure counts as an error
+                stats.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+
+    await asyncio.gather(*(loop(n, c, t) for n, (c, t) in zip(names, pairs, strict=True)))
+    elapsed = time.monotonic() - start_at[0]
+    for c in clients:
+        await c.aclose()
+    return stats, elapsed
+
+
+def _serve(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    code = ("import uvicorn; from gosplan.config import Settings; "
+            "from gosplan.web.app import create_app; "
+            f"uvicorn.run(create_app(Settings()), host='127.0.0.1', port={port}, "
+            "log_level='warning', backlog=4096)")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=_env(folder), cwd=str(ROOT),
+                            stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("wb"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited: "
+                               + (folder / "server.log").read_text()[-2000:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start in 120 s")
+
+
+def load_run(users: int, seconds: float) -> dict[str, Any]:
+    """Prepare a store, serve it, run the load and the single-user peer; the figures."""
+    folder = Path(tempfile.mkdtemp(prefix="gosplan-bench-web-"))
+    prepare(folder, users)
+    port = _free_port()
+    proc = _serve(folder, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        names = [f"load{i:03d}" for i in range(users)]
+        asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False))  # warm caches
+        peer, _ = asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False))
+        stats, elapsed = asyncio.run(_load(base, names, seconds, think=True))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # keep-alive connections may hold it open
+            proc.kill()
+            proc.wait()
+    done = len(stats.all)
+    return {"users": users, "seconds": elapsed, "requests": done,
+            "throughput": done / elapsed, "p50": pct(stats.all, 0.50),
+            "p95": pct(stats.all, 0.95), "p99": pct(stats.all, 0.99),
+            "by_kind": {k: (len(v), pct(v, 0.95)) for k, v in stats.lat.items()},
+            "errors": stats.errors, "peer_p95": pct(peer.all, 0.95),
+            "peer_requests": len(peer.all)}
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    users, seconds = (20, 10.0) if quick else (200, 60.0)
+    r = load_run(users, seconds)
+    kinds = ", ".join(f"{k} {n} req p95 {p * 1000:.0f} ms" for k, (n, p) in r["by_kind"].items())
+    first = f"; first error: {r['errors'][0]}" if r["errors"] else ""
+    work = (f"web load: {users} users × {r['seconds']:.0f} s (browse 70 %, buy 15 %, "
+            "file 15 %), SQLite")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        {"work": work + ": p95 latency", "size": users, "figure": r["p95"] * 1000, "unit": "ms",
+         "peer": "1 user, no think time: p95", "peer_figure": r["peer_p95"] * 1000,
+         "ratio": r["peer_p95"] / r["p95"] if r["p95"] else None,
+         "note": f"p50 {r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; {kinds}; "
+                 f"server and client share the machine (load average after: {load})"},
+        {"work": work + ": throughput", "size": users, "figure": r["throughput"],
+         "unit": "req/s", "note": f"{r['requests']} requests completed"},
+        {"work": work + ": errors", "size": users, "figure": len(r["errors"]), "unit": "errors",
+         "goal": "0 errors", "met": not r["errors"], "note": f"{len(r['errors'])} errors"
+         + first},
+    ]
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench_web [--quick]
+    import json
+
+    print(json.dumps(run("--quick" in sys.argv), indent=2, default=str))
