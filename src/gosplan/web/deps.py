@@ -34,11 +34,14 @@ def get_db(state: State) -> Iterator[Session]:
 Db = Annotated[Session, Depends(get_db)]
 
 
-def get_user(request: Request, db: Db) -> User | None:
+def get_user(request: Request, state: State) -> User | None:
+    """The signed-in user, loaded in a short session of its own (detached): a request never
+    holds a pooled connection just for knowing who asks."""
     uid = request.session.get("uid")
     if uid is None:
         return None
-    return db.get(User, int(uid))
+    with Session(state.engine, expire_on_commit=False) as session:
+        return session.get(User, int(uid))
 
 
 MaybeUser = Annotated[User | None, Depends(get_user)]

@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from gosplan.errors import GosplanError
-from gosplan.services import decisions
-from gosplan.storage.web import Ballot, Comment, Proposal, User, utcnow
+from gosplan.services import decisions, directory
+from gosplan.storage.web import Proposal, utcnow
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
@@ -63,8 +62,7 @@ class ProposalPublic(BaseModel):
     voted: bool
 
 
-def _summary(db: Any, p: Proposal) -> ProposalSummary:
-    n = len(db.scalars(select(Ballot.id).where(Ballot.proposal_id == p.id)).all())
+def _summary(p: Proposal, n: int) -> ProposalSummary:
     return ProposalSummary(id=p.id, title=p.title, kind=p.kind, method=p.method,
                            phase=decisions.phase(p), ballots=n, quorum=p.quorum,
                            voting_until=p.voting_until)
@@ -72,8 +70,7 @@ def _summary(db: Any, p: Proposal) -> ProposalSummary:
 
 @twin(router, "/decisions")
 def list_decisions(request: Request, db: Db, user: MaybeUser) -> Response:
-    props = db.scalars(select(Proposal).order_by(Proposal.id.desc())).all()
-    model = DecisionsPublic(proposals=[_summary(db, p) for p in props],
+    model = DecisionsPublic(proposals=[_summary(p, n) for p, n in directory.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
                             methods=list(decisions.METHODS))
     return render(request, "decisions.html", model, user=user)
@@ -89,17 +86,13 @@ def _get(db: Any, pid: int) -> Proposal:
 @twin(router, "/decisions/{pid:int}")
 def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Response:
     p = _get(db, pid)
-    comments = db.execute(
-        select(Comment, User.display_name).join(User, Comment.author_id == User.id)
-        .where(Comment.proposal_id == pid).order_by(Comment.id)).all()
-    ballots = db.scalars(select(Ballot.choice).where(Ballot.proposal_id == pid)
-                         .order_by(Ballot.id)).all()
+    comments = directory.comments(db, pid)
+    ballots = directory.ballots(db, pid)
     ph = decisions.phase(p)
     running = decisions.tally(p.method, [o["label"] for o in p.options], list(ballots),
                               p.quorum).to_dict() if ph in ("voting", "awaiting close",
                                                              "closed") else None
-    voted = user is not None and db.scalar(select(Ballot.id).where(
-        Ballot.proposal_id == pid, Ballot.voter_id == user.id)) is not None
+    voted = user is not None and directory.has_voted(db, pid, user.id)
     model = ProposalPublic(
         id=p.id, title=p.title, body=p.body, kind=p.kind, method=p.method, quorum=p.quorum,
         phase=ph, options=p.options, discussion_until=p.discussion_until,

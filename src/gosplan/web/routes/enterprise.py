@@ -113,9 +113,10 @@ def _delegate_of(user: User, code: str) -> None:
 @twin(router, "/enterprises")
 def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Every enterprise, with its open alerts."""
+    enterprises = state.accounts.accounts("enterprise")  # the ledger first: one connection
     open_items = esc.items(db, area="fulfilment", open_only=True)
     rows = []
-    for a in state.accounts.accounts("enterprise"):
+    for a in enterprises:
         n = sum(1 for i in open_items if unit_of(i) == a.code)
         rows.append(EnterpriseSummary(code=a.code, name=a.name, open_alerts=n))
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
@@ -125,9 +126,12 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
 def show_enterprise(code: str, request: Request, db: Db, state: State,
                     user: MaybeUser) -> Response:
     """An enterprise: hours worked this period, its fulfilment and alerts (public)."""
+    # the ledger first, the request's session after: never two pooled connections at once
     info = _enterprise(state, code)
     period = state.accounts.current_period()
     work = state.accounts.work(period.code, code) if period else []
+    people = [a.code for a in state.accounts.accounts("person")]
+    suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
     now = esc.utcnow()
     ful = directory.enterprise_fulfilment(db, code, now)
     model = EnterprisePublic(
@@ -137,14 +141,14 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
             output_unit=ful.output_unit, periods=[PeriodPublic(**p.__dict__)
                                                   for p in reversed(ful.periods)],
             open_periods=ful.open_periods),
-        suppliers=[a.code for a in state.accounts.accounts("enterprise") if a.code != code],
+        suppliers=suppliers,
         period=period.code if period else None,
         work=[WorkPublic(id=w.id, person=w.person, hours=w.hours, status=w.status)
               for w in work],
         hours_recorded=sum((w.hours for w in work), Decimal(0)),
         hours_awaiting_approval=sum((w.hours for w in work if w.status == "recorded"),
                                     Decimal(0)),
-        people=[a.code for a in state.accounts.accounts("person")],
+        people=people,
         alerts=[item_public(i, now) for i in reversed(_alerts_of(db, code))],
         delegates=[u.display_name for u in directory.delegates_of(db, code)],
         can_report=user is not None and user.role == "delegate" and user.enterprise == code,
