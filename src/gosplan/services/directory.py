@@ -66,7 +66,7 @@ def link_user(session: Session, username: str, *, account: str | None = None,
 def proposals(session: Session) -> list[tuple[Proposal, int]]:
     """Every proposal, newest first, with its number of ballots."""
     counts = dict(session.execute(select(Ballot.proposal_id, func.count())
-                                  .group_by(Ballot.proposal_id)).tuples().all())
+                                  .group_by(Ballot.proposal_id)).all())
     return [(p, int(counts.get(p.id, 0))) for p in
             session.scalars(select(Proposal).order_by(Proposal.id.desc()))]
 
@@ -74,7 +74,7 @@ def proposals(session: Session) -> list[tuple[Proposal, int]]:
 def comments(session: Session, proposal_id: int) -> list[tuple[Comment, str]]:
     return [(c, name) for c, name in session.execute(
         select(Comment, User.display_name).join(User, Comment.author_id == User.id)
-        .where(Comment.proposal_id == proposal_id).order_by(Comment.id)).tuples()]
+        .where(Comment.proposal_id == proposal_id).order_by(Comment.id)).all()]
 
 
 def ballots(session: Session, proposal_id: int) -> list[list[int]]:
