@@ -5,6 +5,7 @@
 ``read.wiod``       WIOD 2016 national IO table + Socio-Economic Accounts hours
 ``read.uk_io``      UK 1984 / 1995 input–output CSV tables
 ``read.ons``        ONS input–output analytical tables workbook (UK 2015)
+``read.ons_csv``    a researcher's CSV extracts of it (domesticiot.csv, Amatrix2015.csv)
 ``read.scb``        Statistics Sweden supply–use workbook (made symmetric)
 ``read.ibge``       IBGE Brazilian supply–use tables shipped in ``iotbr``
 ``read.generic``    the documented generic CSV/Excel layout
@@ -26,6 +27,7 @@ _LAZY = {
     "wiod": ("gosplan.readers.wiod", "read_wiod"),
     "uk_io": ("gosplan.readers.uk_io", "read_uk_io"),
     "ons": ("gosplan.readers.ons", "read_ons"),
+    "ons_csv": ("gosplan.readers.ons_csv", "read_ons_csv"),
     "scb": ("gosplan.readers.scb", "read_scb"),
     "ibge": ("gosplan.readers.ibge", "read_ibge"),
     "generic": ("gosplan.readers.generic", "read_generic"),
@@ -35,7 +37,7 @@ parquet = Economy.read_parquet
 
 # names provided lazily by __getattr__
 __all__ = [  # noqa: F822
-    "generic", "ibge", "ons", "parquet", "scb", "source", "uk_io", "wiod",
+    "generic", "ibge", "ons", "ons_csv", "parquet", "scb", "source", "uk_io", "wiod",
 ]
 
 

@@ -9,7 +9,12 @@ import click
 from gosplan.cli._common import console
 from gosplan.config import Settings
 from gosplan.errors import ReaderError
-from gosplan.readers.registry import available_years, describe_sources, source_kind
+from gosplan.readers.registry import (
+    auxiliary,
+    available_years,
+    describe_sources,
+    source_kind,
+)
 
 
 @click.command("sources")
@@ -29,6 +34,10 @@ def command(data_dir: str | None) -> None:
         try:
             kind = source_kind(str(f))
         except ReaderError:
+            continue
+        if kind == "aux":
+            aux = auxiliary(str(f))
+            console.print(f"  {kind:<8} {f} ({aux.accompanies if aux else ''})", markup=False)
             continue
         years = available_years(str(f))
         span = f" years {years[0]}–{years[-1]}" if years else ""

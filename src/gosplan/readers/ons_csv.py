@@ -253,23 +253,7 @@ def _read_flows(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
         if abs(parts.sum() - x[j]) > rounding_tolerance(np.r_[parts, 0.0, 0.0], x[j]):
             raise t.fail(r_out, j, f"the inputs of {t.products[j]!r} add up to "
                                    f"{parts.sum():g}, not to its output {x[j]:g}")
-    # final demand: the component columns after the products
-    fd_cols: list[tuple[int, str, str]] = []
-    derived: dict[str, int] = {}
-    for c in range(n + 1, len(t.head)):
-        low = t.head[c].lower()
-        hit = next((d for d in DERIVED if low.startswith(d)), None)
-        if hit:
-            derived[hit] = c
-            continue
-        purpose = next((pu for start, pu in FINAL_DEMAND if low.startswith(start)), None)
-        if purpose:
-            fd_cols.append((c, t.head[c], purpose))
-    if len(fd_cols) < 8:
-        raise ReaderError(p, f"expected the final-demand columns (households, NPISH, "
-                             f"government, GFCF, valuables, inventories, exports) after the "
-                             f"{n} products; found {[f[1] for f in fd_cols]}", row=1)
-    fd = np.array([[t.number(i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
+    fd_cols, derived, fd = _final_demand(t)
     meta = EconomyMeta(source=f"ONS UK input–output analytical tables, researcher's CSV "
                               f"extract {p.name} (domestic use, basic prices, product by "
                               f"product, whole GBP million)")
@@ -295,6 +279,29 @@ def _read_flows(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
         labour_kind="wages", money_unit=MONEY_UNIT, output_unit=MONEY_UNIT,
         name="United Kingdom", year=_year(p), kind="product", meta=meta, **kwargs,
     )
+
+
+def _final_demand(t: _Table) -> tuple[list[tuple[int, str, str]], dict[str, int], np.ndarray]:
+    """The component final-demand columns after the products (column, heading, purpose),
+    the researcher's derived columns (not read), and the figures."""
+    n = t.n
+    fd_cols: list[tuple[int, str, str]] = []
+    derived: dict[str, int] = {}
+    for c in range(n + 1, len(t.head)):
+        low = t.head[c].lower()
+        hit = next((d for d in DERIVED if low.startswith(d)), None)
+        if hit:
+            derived[hit] = c
+            continue
+        purpose = next((pu for start, pu in FINAL_DEMAND if low.startswith(start)), None)
+        if purpose:
+            fd_cols.append((c, t.head[c], purpose))
+    if len(fd_cols) < 8:
+        raise ReaderError(t.p, f"expected the final-demand columns (households, NPISH, "
+                               f"government, GFCF, valuables, inventories, exports) after the "
+                               f"{n} products; found {[f[1] for f in fd_cols]}", row=1)
+    fd = np.array([[t.number(i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
+    return fd_cols, derived, fd
 
 
 def _note_derived(t: _Table, fd: np.ndarray, fd_cols: list[tuple[int, str, str]],
@@ -362,7 +369,7 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
                               f"product, rounded to 0.001)")
     meta.note("labour: the row 'Compensation of employees' per GBP of output (money wages, "
               "not hours), rounded to 0.001")
-    x = _output_beside(p, flows, n, meta)
+    x, fd, purposes = _output_beside(p, flows, n, meta)
     keep = np.ones(n, dtype=bool) if x is None else x > 0
     if x is not None and not keep.all():
         gone = [t.products[i] for i in np.flatnonzero(~keep)]
@@ -377,7 +384,7 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
         raise ReaderError(p, "imported use in £ million (importuse.csv) needs gross output, "
                              "which the coefficient file lacks: put domesticiot.csv beside it "
                              "or pass flows=")
-    if M is None:
+    if M is None or x is None:
         M_unit = np.diag(imp_row)
         meta.note("imports: the row 'Imports of goods and services' gives each product's "
                   "imported inputs per unit in total only; kept on the diagonal of `imports`")
@@ -398,7 +405,8 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
     extra: dict[str, object] = {}
     if x is not None:
         extra = {"output": x[idx], "compensation": comp[idx] * x[idx],
-                 "surplus": gos[idx] * x[idx]}
+                 "surplus": gos[idx] * x[idx], "purposes": purposes,
+                 "final_demand": None if fd is None else fd.iloc[idx]}
     for key in ("capital",):
         if key in kwargs:
             kwargs[key] = np.asarray(kwargs[key])[sub]
@@ -411,25 +419,29 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
     )
 
 
-def _output_beside(p: Path, flows: Maybe, n: int, meta: EconomyMeta) -> np.ndarray | None:
+def _output_beside(p: Path, flows: Maybe, n: int, meta: EconomyMeta
+                   ) -> tuple[np.ndarray | None, pd.DataFrame | None, dict[str, str]]:
+    """Gross output and final demand (£ million) from the flows file beside a coefficient file."""
     if flows is False:
         meta.note("no gross output (flows=False): totals and value–price comparisons are "
                   "unavailable")
-        return None
+        return None, None, {}
     f = p.with_name("domesticiot.csv") if flows is None or flows is True else Path(flows)
     if not f.exists():
         if flows is None:
             meta.note("no gross output: the coefficient file has none and no domesticiot.csv "
                       "lies beside it")
-            return None
+            return None, None, {}
         raise ReaderError(f, "no such file (wanted for gross output, row 'Output')")
     t = _Table(f, csv_rows(f))
     if t.n != n:
         raise ReaderError(f, f"has {t.n} products but {p.name} has {n}: not the same table")
     _, x = t.row("output")
-    meta.note(f"gross output: row 'Output' of {f.name} (whole GBP million), products matched "
-              f"by position")
-    return x
+    fd_cols, _, fd = _final_demand(t)
+    meta.note(f"gross output (row 'Output') and final demand from {f.name} (whole GBP "
+              f"million), products matched by position")
+    labels = [lab for _, lab, _ in fd_cols]
+    return x, pd.DataFrame(fd, columns=labels), {lab: pu for _, lab, pu in fd_cols}
 
 
 # ---------------------------------------------------------------------------- imports

@@ -10,6 +10,11 @@ A source is either a named embedded dataset or a path to a publisher's file:
 ``UK-1984.csv``/``UK-1995.csv``  UK input–output tables (CSO/ONS, cleaned)
 ``*ioat*.xls[x]``             ONS input–output analytical tables
 ``scb-*sut*.xlsx``            Statistics Sweden supply–use tables
+``domesticiot*.csv``          ONS 2015 extract: domestic flows (+ ``importuse.csv``)
+``amatrix*.csv``              ONS 2015 extract: coefficients (output from ``domesticiot.csv``)
+auxiliary files (``aux``)     ``sea.csv``, ``capitalstockmatrix*.csv``, ``deprates*.csv``,
+                              ``dep.csv``, ``importuse*.csv``: read only with a table;
+                              given alone, an error says which table and how
 a directory with economy.json  Parquet written by ``Economy.to_parquet``
 any other ``.csv``/``.xlsx``  the documented generic layout (docs/readers.md)
 ============================  ==============================================
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gosplan.core.economy import Economy
 from gosplan.errors import ReaderError
@@ -31,8 +36,70 @@ def describe_sources() -> str:
     return __doc__ or ""
 
 
+class Auxiliary(NamedTuple):
+    """A file that accompanies a table but is not one."""
+
+    what: str  # what the file is
+    accompanies: str  # the table it goes with, in a few words
+    how: str  # how to use it
+
+
+#: name pattern -> what the file is, what it accompanies, how to use it
+#: (``{dir}`` is the file's folder, ``{path}`` the file, ``{niot}`` a WIOD table beside it)
+AUXILIARY: tuple[tuple[str, Auxiliary], ...] = (
+    (r"(.*[-_])?sea([-_].*)?\.csv", Auxiliary(
+     "WIOD's Socio-Economic Accounts (hours, persons, compensation, capital by country, "
+     "industry and year)", "accompanies the WIOD *_NIOT_nov16.xlsx tables",
+     "it is read together with a *_NIOT_nov16.xlsx table (from the same folder): run "
+     "`gosplan values {niot} --year 2010`")),
+    (r"capitalstockmatrix.*\.csv", Auxiliary(
+     "the researcher's capital-stock matrix of the ONS 2015 release (net capital stock, "
+     "GBP million, by asset and industry)",
+     "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
+     "it is read together with the ONS table: run `gosplan analyse "
+     "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option capital={path} "
+     "--read-option depreciation={dir}/deprates.csv --depreciation`")),
+    (r"deprates.*\.csv", Auxiliary(
+     "the researcher's depreciation rates per product of the ONS 2015 release",
+     "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
+     "it is read together with the ONS table and the capital-stock matrix: run `gosplan "
+     "analyse {dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
+     "capital={dir}/capitalstockmatrix2015.csv --read-option depreciation={path} "
+     "--depreciation`")),
+    (r"importuse.*\.csv", Auxiliary(
+     "the researcher's imported-use table of the ONS 2015 release (GBP million, by product "
+     "code)", "accompanies domesticiot.csv, read with it",
+     "it is read together with the domestic flows: `gosplan values {dir}/domesticiot.csv` "
+     "takes the importuse.csv beside it")),
+    (r"dep\.csv", Auxiliary(
+     "a derived file of the ONS 2015 extracts whose layout could not be identified: a grid "
+     "with domesticiot.csv's rows and columns holding 1 in most cells and, in some "
+     "capital-good rows, deprates.csv's rate of the row's product (mostly where "
+     "domesticiot.csv has a flow); what the 1s and the choice of cells mean is not "
+     "documented, so gosplan does not read it",
+     "layout not identified; not read (use deprates.csv)",
+     "for depreciation use deprates.csv: run `gosplan analyse "
+     "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
+     "capital={dir}/capitalstockmatrix2015.csv --read-option "
+     "depreciation={dir}/deprates.csv --depreciation`")),
+)
+
+
+def auxiliary(spec: str) -> Auxiliary | None:
+    """What an auxiliary file is and how to use it, or None if ``spec`` is not one."""
+    p = Path(spec)
+    for pattern, aux in AUXILIARY:
+        if re.fullmatch(pattern, p.name.lower()):
+            found = sorted(p.parent.glob("*_NIOT_*.xlsx"))
+            niot = next((f for f in found if f.name.upper().startswith("GBR")),
+                        found[0] if found else p.parent / "GBR_NIOT_nov16.xlsx")
+            return aux._replace(how=aux.how.format(dir=p.parent, path=p, niot=niot))
+    return None
+
+
 def source_kind(spec: str) -> str:
-    """The reader a source spec goes to: wiod, uk_io, ons, scb, ibge, parquet or generic."""
+    """The reader a source spec goes to: wiod, uk_io, ons, ons_csv, scb, ibge, parquet,
+    generic, or aux (a file that only accompanies a table)."""
     head = spec.split(":", 1)[0].lower()
     if head in NAMED:
         return "ibge"
@@ -51,6 +118,10 @@ def source_kind(spec: str) -> str:
         return "ons"
     if "sut" in name and name.startswith("scb") and name.endswith((".xls", ".xlsx")):
         return "scb"
+    if re.fullmatch(r"(domesticiot|amatrix).*\.csv", name):
+        return "ons_csv"
+    if auxiliary(spec) is not None:
+        return "aux"
     if name.endswith((".csv", ".xlsx", ".xls")):
         return "generic"
     raise ReaderError(p, "unknown kind of source; see `gosplan sources` for what is understood")
@@ -92,6 +163,15 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
         from gosplan.readers.scb import read_scb
 
         return read_scb(spec, year=year, **options)
+    if kind == "ons_csv":
+        from gosplan.readers.ons_csv import read_ons_csv
+
+        return read_ons_csv(spec, **options)
+    if kind == "aux":
+        aux = auxiliary(spec)
+        assert aux is not None
+        raise ReaderError(spec, f"not an input–output table: this is {aux.what}. "
+                                f"{aux.how[:1].upper()}{aux.how[1:]}")
     from gosplan.readers.generic import read_generic
 
     return read_generic(spec, **options)
