@@ -23,9 +23,9 @@ DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
     ("ana", "worker", "Ana Souza"),
     ("bruno", "worker", "Bruno Lima"),
-    ("carla", "delegate", "Carla Dias (delegate, textile cooperative)"),
-    ("diego", "planner", "Diego Alves (planning body)"),
-    ("elena", "commission", "Elena Ramos (control commission)"),
+    ("carla", "delegate", "Carla Dias"),
+    ("diego", "planner", "Diego Alves"),
+    ("elena", "commission", "Elena Ramos"),
 ]
 #: demo enterprises: (code, name, keywords of the product it makes)
 DEMO_ENTERPRISES = [
@@ -147,6 +147,7 @@ def _seed_fulfilment(state: AppState) -> None:
     (the textile cooperative's last one short of the plan) and the check run's alerts."""
     import pandas as pd
 
+    from gosplan.planning.targets import hours_per_labour_unit
     from gosplan.services.fulfilment import store as ful
 
     eco = state.economy
@@ -169,9 +170,10 @@ def _seed_fulfilment(state: AppState) -> None:
         ful.adopt_plan(s, name="demo weekly plan", freq="week", start=monday.date(),
                        periods=13, sector_output={made[c]: WEEKLY_PLAN * 13 for c in made},
                        now=now, source="demonstration")
+        hours_per_unit = hours_per_labour_unit(eco)
         for code, outputs in REPORTED.items():
             i = products.index(made[code])
-            per_unit = float(eco.labour[i]) if eco.labour_kind == "hours" else 1.0
+            per_unit = float(eco.labour[i]) * hours_per_unit
             for week, out in enumerate(outputs):
                 start = monday + pd.Timedelta(weeks=week)
                 line = {"enterprise": code, "period": start.date().isoformat(),
