@@ -37,6 +37,8 @@ HIGHS_STATUS: dict[Any, tuple[Status, str]] = {
     _M.kObjectiveBound: (Status.ITERATION_LIMIT, "Stopped at the objective bound."),
     _M.kObjectiveTarget: (Status.ITERATION_LIMIT, "Stopped at the objective target."),
     _M.kModelEmpty: (Status.ERROR, "The model is empty."),
+    _M.kUnknown: (Status.ERROR, "HiGHS ended without a definite result (e.g. PDLP stopped "
+                                "short of its tolerance); the plan is not certified."),
     _M.kSolveError: (Status.ERROR, "HiGHS reported a solve error."),
     _M.kModelError: (Status.ERROR, "HiGHS rejected the model."),
     _M.kMemoryLimit: (Status.ERROR, "HiGHS ran out of memory."),
