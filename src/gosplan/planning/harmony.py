@@ -272,7 +272,7 @@ def harmony(
             lam = float(np.min(np.where(use > 0, b / np.maximum(use, 1e-300), np.inf)))
             return lam, lam * x
         if not n_l or np.all(use <= b * (1 + 1e-12)):
-            return float(problem.labour @ x), x
+            return float(problem.labour @ x), x.copy()
         if safe_x is None:
             return np.inf, None
         su = Lim @ safe_x
@@ -290,7 +290,7 @@ def harmony(
             use = Lim @ x
             last_use = use
             wsum += nit
-            xbar += (nit / wsum) * (x - xbar)
+            xbar = xbar + (nit / wsum) * (x - xbar)  # a new array: best_x may hold the old
             improved = False
             for cand in (x, xbar):
                 obj, plan = evaluate(cand)
