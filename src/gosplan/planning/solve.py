@@ -317,7 +317,9 @@ def _result(problem: PlanProblem, form: _Form, sol: LPSolution, method: str, mes
     x = sol.x[: form.n_x]
     if sol.status == Status.OPTIMAL:
         x = np.maximum(x, 0.0)
-    if method == "pdlp" and sol.status == Status.OPTIMAL:
+    if sol.status == Status.OPTIMAL:
+        # HiGHS meets rows to its feasibility tolerance (absolute for simplex, relative
+        # for PDLP): top up any deficit exactly and keep the plan inside the limits
         from gosplan.planning.harmony import fit_limits, repair
 
         x = repair(problem, x)
