@@ -106,18 +106,46 @@ def seeded_copy(url: str, folder: Path, economy: Path,
     try:
         with admin.connect() as conn:
             _terminate(conn, name)
-            conn.execute(text(f'DROP DATABASE "{u.database}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}"'))
             conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
     finally:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def web_store(request: pytest.FixtureRequest, tmp_path: Path, economy_dir: Path,
+              tmp_path_factory: pytest.TempPathFactory, _drop_templates: None) -> Iterator[str]:
+    """A copy of the seeded demonstration store: a SQLite file, then a PostgreSQL database
+    made straight from the template (one CREATE and one DROP per test)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gosplan-test.db'}"
+        seeded_copy(url, tmp_path, economy_dir, tmp_path_factory)
+        yield url
+        return
+    base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must provide GOSPLAN_TEST_POSTGRES_URL "
+                               "(see scripts/ci-services.sh)")
+        pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
+    u = make_url(normalise_url(base))
+    url = u.set(database=f"gosplan_web_{uuid.uuid4().hex[:12]}").render_as_string(
+        hide_password=False)
+    seeded_copy(url, tmp_path, economy_dir, tmp_path_factory)
+    try:
+        yield url
+    finally:
+        admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            _terminate(conn, str(make_url(url).database))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}"'))
+        admin.dispose()
+
+
 @pytest.fixture
-def web_settings(tmp_path: Path, database_url: str, economy_dir: Path,
-                 tmp_path_factory: pytest.TempPathFactory, _drop_templates: None) -> Settings:
+def web_settings(tmp_path: Path, web_store: str, economy_dir: Path) -> Settings:
     """Settings on a copy of the seeded demonstration store."""
-    seeded_copy(database_url, tmp_path, economy_dir, tmp_path_factory)
-    return make_settings(database_url, tmp_path, economy_dir)
+    return make_settings(web_store, tmp_path, economy_dir)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gosplan.storage.control import Person, Unit
+from gosplan.storage.control import Criticism, Person, Unit
 from gosplan.storage.web import Ballot, Comment, Proposal, User
 
 
@@ -142,3 +142,15 @@ def enterprise_fulfilment(session: Session, code: str, now: dt.datetime
         code=code, sector=pop.sectors[int(pop.sector[row])], plan_name=reg.plan.name,
         freq=reg.plan.freq, output_unit=pop.output_unit, periods=rows,
         open_periods=[pop.periods[t].date().isoformat() for t in reversed(started)])
+
+
+# --------------------------------------------------------------------------- criticism
+def latest_criticisms(session: Session, *, limit: int, before: int | None = None,
+                      target: str | None = None) -> list[Criticism]:
+    """The newest criticisms (by filing order), ``limit`` at a time, older than row ``before``."""
+    q = select(Criticism).order_by(Criticism.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(Criticism.id < before)
+    if target is not None:
+        q = q.where(Criticism.target == target)
+    return list(session.scalars(q))

@@ -51,6 +51,8 @@ class CriticismPublic(BaseModel):
 
 class CriticismList(BaseModel):
     criticisms: list[CriticismPublic]
+    older: int | None
+    status: str
     targets: dict[str, list[TargetPublic]]
     statuses: list[str]
 
@@ -101,15 +103,26 @@ def _field_of(message: str) -> str:
     return "criticism"
 
 
+PAGE = 30
+
+
 @twin(router, "/criticism")
-def list_criticism(request: Request, db: Db, user: MaybeUser, status: str | None = None,
-                   target: str | None = None) -> Response:
-    """Every criticism (never who filed it), with the form to file one."""
-    views = criticism.listing(db, target=target or None, status=status or None)
+def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
+                   target: str = "", before: int | None = None) -> Response:
+    """Criticisms newest first, ``PAGE`` at a time (never who filed them), with the form to
+    file one.  ``status`` lists every criticism in that status."""
+    if status:
+        views = list(reversed(criticism.listing(db, target=target or None, status=status)))
+        older = None
+    else:
+        rows = directory.latest_criticisms(db, limit=PAGE, before=before,
+                                           target=target or None)
+        views = [criticism.public_view(db, c) for c in rows]
+        older = rows[-1].id if len(rows) == PAGE else None
     targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
                for k, v in directory.criticism_targets(db).items()}
-    model = CriticismList(criticisms=[_public(v) for v in reversed(views)], targets=targets,
-                          statuses=list(criticism.STATUSES))
+    model = CriticismList(criticisms=[_public(v) for v in views], older=older, status=status,
+                          targets=targets, statuses=list(criticism.STATUSES))
     return render(request, "criticism.html", model, user=user)
 
 
