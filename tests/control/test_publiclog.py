@@ -209,22 +209,26 @@ def _dialect(engine: Engine) -> str:
     return engine.dialect.name
 
 
-@pytest.mark.parametrize("table, stmt", [
-    ("publiclog_entry", "UPDATE publiclog_entry SET kind = 'x.y' WHERE idx = 0"),
-    ("publiclog_entry", "DELETE FROM publiclog_entry WHERE idx = 0"),
-    ("publiclog_node", "DELETE FROM publiclog_node"),
-    ("publiclog_tree_head", "UPDATE publiclog_tree_head SET tree_size = 0"),
-])
-def test_triggers_refuse_update_and_delete(
-    engine: Engine, settings: Settings, table: str, stmt: str
-) -> None:
+REFUSED = [
+    "UPDATE publiclog_entry SET kind = 'x.y' WHERE idx = 0",
+    "DELETE FROM publiclog_entry WHERE idx = 0",
+    "DELETE FROM publiclog_node",
+    "UPDATE publiclog_node SET hash = hash",
+    "UPDATE publiclog_tree_head SET tree_size = 0",
+    "DELETE FROM publiclog_tree_head",
+]
+
+
+def test_triggers_refuse_update_and_delete(engine: Engine, settings: Settings) -> None:
     _fill(engine, 3)
     with session_scope(engine) as s:
         publiclog.sign_tree_head(s, settings)
-    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
-        conn.execute(text(stmt))
+    for stmt in REFUSED:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(stmt))
     with session_scope(engine) as s:
         assert publiclog.size(s) == 3
+        assert len(publiclog.signed_heads(s)) == 1
         assert publiclog.verify_store(s).ok
 
 
