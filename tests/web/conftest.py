@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from gosplan import Economy
 from gosplan.config import Settings
@@ -94,6 +96,12 @@ def seeded_copy(url: str, folder: Path, economy: Path,
             tpl_url = u.set(database=name).render_as_string(hide_password=False)
         app = create_app(make_settings(tpl_url, keys, economy))
         app.state.gosplan.engine.dispose()
+        if dialect != "sqlite":  # nothing (autovacuum included) may connect to a template
+            admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                _terminate(conn, name)
+                conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            admin.dispose()
         _templates[dialect] = (name, keys)
     name, keys = _templates[dialect]
     for k in KEYS:
@@ -105,9 +113,16 @@ def seeded_copy(url: str, folder: Path, economy: Path,
     admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            _terminate(conn, name)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}"'))
-            conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
+            for attempt in range(20):
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
+                    break
+                except OperationalError:  # "source database is being accessed by others"
+                    if attempt == 19:
+                        raise
+                    _terminate(conn, name)
+                    time.sleep(0.25)
     finally:
         admin.dispose()
 
