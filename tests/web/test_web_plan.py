@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -102,3 +103,29 @@ def test_fund_split_decision_re_splits_the_social_fund() -> None:
     assert float(values @ out["education"]) == pytest.approx(15.0)
     assert (out["personal"] == bundles["personal"]).all() and week is None
     assert changes[0].by_purpose["education"] == pytest.approx(1.5)
+
+
+def test_an_economy_measured_in_wages_starts_and_says_why_there_is_no_week(
+        tmp_path: Path) -> None:
+    import numpy as np
+
+    from gosplan import Economy
+    from gosplan.web.app import create_app
+
+    from .conftest import make_settings
+
+    Z = np.array([[20.0, 30.0], [10.0, 40.0]])
+    fd = pd.DataFrame({"Households": [150.0, 250.0]})
+    eco = Economy.from_flows(Z, np.array([200.0, 300.0]), [50.0, 80.0],
+                             products=["Grain", "Cloth"], final_demand=fd, name="Wageland",
+                             labour_unit="money of wages")
+    eco.labour_kind = "wages"
+    folder = eco.to_parquet(tmp_path / "wageland")
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, folder))
+    with TestClient(app) as c:
+        r = c.get("/plan.json")
+        assert r.status_code == 409 and r.json()["error"].startswith("plan:")
+        assert "wages" in r.json()["error"]
+        assert c.get("/criticism.json").json()["criticisms"]  # the rest of the demo is there
+        assert c.get("/decisions.json").json()["proposals"]
+    app.state.gosplan.engine.dispose()

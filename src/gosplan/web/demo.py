@@ -10,14 +10,18 @@ from below), each of which also lands in the public log.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from sqlalchemy.orm import Session
 
+from gosplan.errors import GosplanError
 from gosplan.services import appointments, criticism, decisions, directory, users
 from gosplan.storage.base import session_scope
 from gosplan.storage.web import utcnow
 from gosplan.web.state import AppState
+
+log = logging.getLogger("gosplan.web")
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -77,9 +81,12 @@ def seed_if_empty(state: AppState) -> bool:
             voting_until=now + dt.timedelta(days=7),
         )
         session.commit()
-    _seed_accounts(state)
-    _seed_control(state)
-    _seed_fulfilment(state)
+    for part in (_seed_accounts, _seed_control, _seed_fulfilment):
+        try:
+            part(state)
+        except GosplanError as exc:  # e.g. an economy whose labour is wages, not hours
+            log.warning("demonstration: %s left out: %s", part.__doc__.split(",")[0]
+                        if part.__doc__ else part.__name__, exc)
     return True
 
 

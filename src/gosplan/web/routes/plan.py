@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
+from gosplan.errors import GosplanError
 from gosplan.services import binding, decisions
 from gosplan.web.deps import Db, MaybeUser, State
 from gosplan.web.render import render, twin
@@ -70,8 +71,11 @@ def _board(state: AppState, db: Db) -> tuple[str, binding.PlanBoard]:
     cache = state.cache.setdefault("plan", {})
     board = cache.get(key)
     if board is None:
-        board = binding.plan_board(state.economy, effects,
-                                   population=state.settings.plan_population)
+        try:
+            board = binding.plan_board(state.economy, effects,
+                                       population=state.settings.plan_population)
+        except GosplanError as exc:  # e.g. labour measured as wages: no working week
+            raise HTTPException(status_code=409, detail=f"plan: {exc}") from exc
         cache.clear()
         cache[key] = board
     return key, board
