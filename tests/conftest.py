@@ -8,6 +8,7 @@ so a test can never pass by being skipped there.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,14 +57,12 @@ def _fresh_postgres(base_url: str) -> tuple[str, object]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    """An empty store: a SQLite file, and (second run) a fresh PostgreSQL database.
+STORE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-    PostgreSQL comes from ``GOSPLAN_TEST_POSTGRES_URL`` (``.ci/run`` starts a
-    server on loopback and sets it).  In CI a missing server is a failure.
-    """
-    if request.param == "sqlite":
+
+def store_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """Yield an empty store of ``kind`` ("sqlite" or "postgres"), dropped afterwards."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'gosplan-test.db'}"
         return
     base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
@@ -78,3 +77,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
         yield url
     finally:
         drop()  # type: ignore[operator]
+
+
+@pytest.fixture(params=STORE_KINDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store: a SQLite file, and (second run) a fresh PostgreSQL database.
+
+    PostgreSQL comes from ``GOSPLAN_TEST_POSTGRES_URL`` (``.ci/run`` starts a
+    server on loopback and sets it).  In CI a missing server is a failure.
+    """
+    yield from store_url(request.param, tmp_path)

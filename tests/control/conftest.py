@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from gosplan.config import Settings
 from gosplan.storage.base import make_engine, normalise_url, upgrade
+from tests.conftest import STORE_KINDS, store_url
 
 _templates: dict[str, str] = {}
 
@@ -45,19 +46,15 @@ POSTGRES_TOO = {
 }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    dropped = [
-        item for item in items
-        if here in Path(str(item.fspath)).parents
-        and getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("database_url") == "postgres"  # type: ignore[attr-defined]
-        and item.originalname not in POSTGRES_TOO  # type: ignore[attr-defined]
-    ]
-    if dropped:
-        keep = set(map(id, dropped))
-        items[:] = [i for i in items if id(i) not in keep]
-        config.hook.pytest_deselected(items=dropped)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames and metafunc.function.__name__ in POSTGRES_TOO:
+        metafunc.parametrize("database_url", STORE_KINDS, indirect=True)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLite store; PostgreSQL as well for the tests in ``POSTGRES_TOO``."""
+    yield from store_url(getattr(request, "param", "sqlite"), tmp_path)
 
 
 @pytest.fixture(scope="session")
