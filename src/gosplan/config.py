@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Configuration read from the environment and an optional ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_prefix="GOSPLAN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOSPLAN_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str = Field(
         "sqlite:///gosplan.db",
@@ -18,7 +19,9 @@ class Settings(BaseSettings):
     )
     data_dir: str = Field(
         "../shared/data",
-        description="Folder holding publishers' files (used by examples and tests).",
+        description="Folder holding publishers' files (used by examples and tests); "
+        "GOSPLAN_DATA, as the tests and benchmarks read it, or GOSPLAN_DATA_DIR.",
+        validation_alias=AliasChoices("GOSPLAN_DATA", "GOSPLAN_DATA_DIR", "data_dir"),
     )
     log_key_path: str = Field(
         "gosplan-log.key",

@@ -44,7 +44,12 @@ def serve(host: str, port: int, database_url: str | None, economy: str | None,
 @domain_errors
 def get(path: str, database_url: str | None) -> None:
     """Render one page in-process (no server), e.g. `gosplan get /economy.json`."""
-    from fastapi.testclient import TestClient
+    import warnings
+
+    with warnings.catch_warnings():
+        # starlette's test client names a transport of its own choice; harmless here
+        warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+        from fastapi.testclient import TestClient
 
     from gosplan.web.app import create_app
 

@@ -9,6 +9,8 @@ translated onto :class:`gosplan.core.result.Status` by one table,
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +48,32 @@ HIGHS_STATUS: dict[Any, tuple[Status, str]] = {
 
 #: gosplan method name -> HiGHS ``solver`` option
 SOLVERS = {"lp": "choose", "simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}
+
+
+_BANNER_SHOWN = False
+
+
+def _new_highs() -> Any:
+    """A silent ``highspy.Highs``.  The first one in a process prints HiGHS's
+    banner from C++ before any option can be set, so that construction runs
+    with file descriptor 1 pointed at ``os.devnull``."""
+    global _BANNER_SHOWN
+    if not _BANNER_SHOWN:
+        _BANNER_SHOWN = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+    else:
+        h = highspy.Highs()
+    h.silent()
+    return h
 
 
 @dataclass
@@ -92,8 +120,7 @@ def solve_lp(
     Ac = sp.csc_array(A)
     Ac.sort_indices()
     m, n = Ac.shape
-    h = highspy.Highs()
-    h.silent()
+    h = _new_highs()
     lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = m

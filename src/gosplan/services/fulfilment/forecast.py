@@ -32,6 +32,7 @@ probability of each process per enterprise and period.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,9 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     """Observation standard deviation per row from the MAD of first differences,
     shrunk toward the median over all rows with weight ``prior_weight`` differences."""
     d = np.diff(y, axis=1)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # a series with fewer than two reports has no differences: NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
         med = np.nanmedian(d, axis=1, keepdims=True)
         mad = np.nanmedian(np.abs(d - med), axis=1)
     sd = 1.4826 * mad / np.sqrt(2.0)
