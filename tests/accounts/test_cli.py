@@ -92,6 +92,30 @@ def test_a_period_end_to_end_on_the_default_economy(tmp_path: Path) -> None:
     assert Decimal(totals["credited_persons"]) + Decimal(totals["credited_funds"]) == 2130
     acc.close()
 
+    # the next plan takes the adjusted targets: `[targets] feedback = FILE`
+    from gosplan.planning.config import load_config, run_config
+
+    toml = tmp_path / "next-plan.toml"
+    toml.write_text('[economy]\nsource = "default"\n[plan]\nmode = "leontief"\n'
+                    '[targets]\nfeedback = "targets.csv"\n')
+    base = tmp_path / "base-plan.toml"
+    base.write_text('[economy]\nsource = "default"\n[plan]\nmode = "leontief"\n')
+    adjusted = run_config(load_config(toml)).first_year
+    before = run_config(load_config(base)).first_year
+    personal_next = adjusted.targets["personal"]
+    personal_now = before.targets["personal"]
+    assert float(personal_now[food_product]) == pytest.approx(float(cur[food_product]))
+    assert float(personal_next[food_product]) == pytest.approx(float(nxt[food_product]))
+    assert float(personal_next[ind]) == pytest.approx(float(nxt[ind]))
+    # every other purpose is untouched, and the plan says what it did
+    others = [c for c in adjusted.targets.columns if c != "personal"]
+    pd.testing.assert_frame_equal(adjusted.targets[others], before.targets[others])
+    assert any("market feedback (targets.csv)" in n for n in adjusted.notes)
+    res = runner.invoke(main, ["plan", str(toml), "--out", str(tmp_path / "plan-out")],
+                        catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "market feedback" in " ".join(res.output.split())
+
 
 def test_cli_errors_are_clean(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'gosplan.db'}"

@@ -129,3 +129,40 @@ def test_cli_modes(tmp_path: Path, mode: str) -> None:
         assert len(pd.read_csv(out / "by-year.csv")) == 3
     else:
         assert not (out / "by-year.csv").exists()
+
+
+def test_feedback_file_scales_personal_targets_only(tmp_path: Path) -> None:
+    from gosplan.planning.config import apply_feedback
+
+    bundles = pd.DataFrame({"personal": [10.0, 4.0, 0.0], "health": [1.0, 1.0, 1.0]},
+                           index=["bread", "shoes", "steel"])
+    fb = tmp_path / "fb.csv"
+    fb.write_text("product,current_target,next_target\n"
+                  "bread,5,6\nshoes,8,6\nsteel,0,3\n", encoding="utf-8")
+    out = apply_feedback(bundles, fb)
+    assert out["personal"].tolist() == pytest.approx([12.0, 3.0, 0.0])
+    assert out["health"].tolist() == [1.0, 1.0, 1.0]
+    assert bundles["personal"].tolist() == [10.0, 4.0, 0.0]  # the input is not changed
+    assert "14 -> 15" in out.attrs["notes"][-1]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("product,current,next\nbread,1,2\n", "lacks column(s) ['current_target', 'next_target']"),
+    ("product,current_target,next_target\nbraed,1,2\n",
+     "row 2: product 'braed' is not a product of this economy. Did you mean 'bread'?"),
+    ("product,current_target,next_target\nbread,1,2\nshoes,1,-2\n",
+     "row 3 ('shoes'): targets must be finite and >= 0"),
+    ("product,current_target,next_target\nbread,1,lots\n",
+     "row 2 ('bread'): current_target and next_target must be numbers"),
+])
+def test_feedback_file_errors_name_the_row(tmp_path: Path, body: str, message: str) -> None:
+    from gosplan.planning.config import apply_feedback
+
+    bundles = pd.DataFrame({"personal": [10.0, 4.0]}, index=["bread", "shoes"])
+    fb = tmp_path / "fb.csv"
+    fb.write_text(body, encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        apply_feedback(bundles, fb)
+    assert message in str(err.value)
+    with pytest.raises(ValidationError, match="does not exist"):
+        apply_feedback(bundles, tmp_path / "missing.csv")

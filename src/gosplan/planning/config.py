@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from gosplan.core.economy import Economy
 from gosplan.errors import ValidationError
 from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
@@ -51,6 +54,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "growth": ((int, float, dict), "yearly growth of targets (number or {purpose: rate})"),
         "assign": ((dict,), "{product: purpose} overriding the keyword rules"),
         "scale": (NUM, "multiply every target (e.g. 1.1 = 10 % more than the table)"),
+        "feedback": ((str,), "CSV from `gosplan accounts feedback --csv`: personal-consumption "
+                             "targets scaled by next_target / current_target per product"),
     },
     "population": {
         "population": (NUM, "people in the first plan year"),
@@ -161,6 +166,76 @@ def load_config(path: str | Path) -> PlanConfig:
     return validate_config(raw, path=str(p))
 
 
+def _beside(name: str, config_path: str) -> Path:
+    """``name`` as given if absolute, else relative to the configuration's folder."""
+    p = Path(name)
+    if p.is_absolute() or config_path.startswith("<"):
+        return p
+    return Path(config_path).parent / p
+
+
+def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Scale the ``personal`` bundle by the market feedback of the accounts.
+
+    ``path`` is the CSV ``gosplan accounts feedback PERIOD --source … --csv FILE``
+    writes (columns ``product``, ``current_target``, ``next_target``): each
+    product's personal-consumption target is multiplied by
+    ``next_target / current_target`` (a product whose current target is zero,
+    or that the file does not list, keeps its target).  See docs/accounts.md.
+    """
+    p = Path(path)
+    try:
+        fb = pd.read_csv(p)
+    except FileNotFoundError:
+        raise ValidationError(f"[targets] feedback: file {str(p)!r} does not exist.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"[targets] feedback: {p} is not a readable CSV: {exc}") from None
+    need = ["product", "current_target", "next_target"]
+    missing = [c for c in need if c not in fb.columns]
+    if missing:
+        raise ValidationError(
+            f"[targets] feedback: {p} lacks column(s) {missing}; it must be the CSV written "
+            f"by `gosplan accounts feedback PERIOD --source SOURCE --csv FILE` "
+            f"(columns {need}); it has {list(fb.columns)}."
+        )
+    if "personal" not in bundles.columns:
+        raise ValidationError(
+            "[targets] feedback adjusts personal-consumption targets, but this plan has no "
+            f"'personal' purpose (purposes: {list(bundles.columns)})."
+        )
+    index = [str(x) for x in bundles.index]
+    position = {name: i for i, name in enumerate(index)}
+    out = bundles.copy()
+    for row, (prod, cur, nxt) in enumerate(
+            zip(fb["product"], fb["current_target"], fb["next_target"], strict=True), start=2):
+        prod = str(prod)
+        if prod not in position:
+            raise ValidationError(
+                f"[targets] feedback: {p} row {row}: product {prod!r} is not a product of "
+                f"this economy.{closest(prod, index)}"
+            )
+        try:
+            c, x = float(cur), float(nxt)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"[targets] feedback: {p} row {row} ({prod!r}): current_target and "
+                f"next_target must be numbers; got {cur!r}, {nxt!r}."
+            ) from None
+        if not (np.isfinite(c) and np.isfinite(x)) or c < 0 or x < 0:
+            raise ValidationError(
+                f"[targets] feedback: {p} row {row} ({prod!r}): targets must be finite and "
+                f">= 0; got current {c!r}, next {x!r}."
+            )
+        if c > 0:
+            out.iloc[position[prod], out.columns.get_loc("personal")] *= x / c
+    before = float(bundles["personal"].sum())
+    after = float(out["personal"].sum())
+    out.attrs["notes"] = [*bundles.attrs.get("notes", []),
+                          f"personal consumption adjusted by the accounts' market feedback "
+                          f"({p.name}): total {before:.6g} -> {after:.6g}"]
+    return out
+
+
 @dataclass(frozen=True)
 class PlanRun:
     """What running a configuration produced."""
@@ -183,6 +258,9 @@ def run_config(cfg: PlanConfig, *, economy: Economy | None = None) -> PlanRun:
         economy, free=cfg.get("targets", "free", ["health", "education"]),
         uplift=cfg.get("targets", "uplift", 1.0), assign=cfg.get("targets", "assign"),
         include=cfg.get("targets", "include"))
+    feedback = cfg.get("targets", "feedback")
+    if feedback is not None:
+        bundles = apply_feedback(bundles, _beside(feedback, cfg.path))
     scale = float(cfg.get("targets", "scale", 1.0))
     if scale != 1.0:
         notes = bundles.attrs.get("notes", [])

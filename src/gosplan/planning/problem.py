@@ -555,6 +555,7 @@ def bundles_frame(
 ) -> pd.DataFrame:
     """Target bundles as a DataFrame (products × purposes), validated against the economy."""
     products = economy.products
+    notes = list(getattr(targets_by_purpose, "attrs", {}).get("notes", []))
     if isinstance(targets_by_purpose, pd.Series):
         targets_by_purpose = {str(targets_by_purpose.name or "target"): targets_by_purpose}
     if isinstance(targets_by_purpose, pd.DataFrame):
@@ -597,4 +598,6 @@ def bundles_frame(
         cols[str(purpose)] = vec
     frame = pd.DataFrame(cols, index=products)
     frame.columns.name = "purpose"
+    if notes:
+        frame.attrs["notes"] = notes
     return frame
