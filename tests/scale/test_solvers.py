@@ -194,9 +194,37 @@ def test_the_gpu_iteration_itself_on_numpy_arrays() -> None:
 def test_csc_view_of_the_transpose_needs_no_copy(method: str) -> None:
     """``A.T`` of a CSR ``A`` is a CSC view; the scatter kernel solves on it directly."""
     e = synthetic_economy(60_000, seed=13, inputs=6)
-    MT = e.A.T
+    MT = sp.csr_array(e.A).T
     assert MT.format == "csc"
     a = solve_leontief(MT, e.labour, method=method)
     b = solve_leontief(sp.csr_array(MT), e.labour, method=method)
     assert a.success and b.success
     np.testing.assert_allclose(a.x, b.x, rtol=1e-8)
+
+
+def test_a_column_major_economy_gives_the_same_values_without_a_copy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSC ``A`` is kept as given; labour values then solve on its transpose view."""
+    import gosplan.core.values as values_mod
+    from gosplan import Economy, labour_values
+
+    e = synthetic_economy(20_000, seed=14, inputs=6)
+    assert e.A.format == "csc"
+    row_major = Economy(sp.csr_array(e.A), e.labour, products=e.products)
+    assert row_major.A.format == "csr"
+    seen: list[object] = []
+    real = values_mod.solve_leontief
+
+    def spy(M: object, *args: object, **kwargs: object) -> object:
+        seen.append(M)
+        return real(M, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(values_mod, "solve_leontief", spy)
+    a = labour_values(e)
+    b = labour_values(row_major)
+    assert seen[0].format == "csr" and np.shares_memory(seen[0].data, e.A.data)  # type: ignore[attr-defined]
+    assert not np.shares_memory(seen[1].data, row_major.A.data)  # type: ignore[attr-defined]
+    assert a.residual <= 1e-10 and b.residual <= 1e-10
+    np.testing.assert_allclose(a.values.to_numpy(), b.values.to_numpy(), rtol=1e-9)
+    # a subset keeps the column-major form
+    assert e.take(list(e.products[:50])).A.format == "csc"

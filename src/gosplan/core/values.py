@@ -155,7 +155,8 @@ def labour_values(
         if colsum.max() >= 1.0:
             probe = Economy(A, economy.labour, products=economy.products, check_productive=False)
             probe.check_productive()
-    M = sp.csr_array(A.T)
+    # the CSR form of A.T: free for a column-major (CSC) A, a copy otherwise
+    M = A.T if A.format == "csc" else sp.csr_array(A.T)
     l = economy.labour  # noqa: E741
     res = solve_leontief(M, l, method=method, rtol=tol, maxiter=maxiter, callback=callback)
     _refuse(res, tol, "labour values")

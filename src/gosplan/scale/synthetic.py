@@ -438,7 +438,7 @@ def _economy_from_parts(spec: SyntheticSpec, A: Any, labour: np.ndarray, fd: np.
         + (f"exactly {spec.spectral_radius}" if spec.spread == 0 else
            f"in [{spec.spectral_radius * (1 - spec.spread):.4g}, {spec.spectral_radius}]")
     )
-    A = sp.csr_array(A)  # Economy keeps CSR; converting here lets us drop the CSC at once
+    A = sp.csc_array(A)  # column-major: labour values use its transpose view, no copy
     if K is not None:
         K = sp.csr_array(K)
     frame = pd.DataFrame(fd, columns=["personal", "social"])
