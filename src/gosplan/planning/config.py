@@ -206,6 +206,7 @@ def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     index = [str(x) for x in bundles.index]
     position = {name: i for i, name in enumerate(index)}
     out = bundles.copy()
+    personal = out["personal"].to_numpy(dtype=float, copy=True)
     for row, (prod, cur, nxt) in enumerate(
             zip(fb["product"], fb["current_target"], fb["next_target"], strict=True), start=2):
         prod = str(prod)
@@ -227,7 +228,8 @@ def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
                 f">= 0; got current {c!r}, next {x!r}."
             )
         if c > 0:
-            out.iloc[position[prod], out.columns.get_loc("personal")] *= x / c
+            personal[position[prod]] *= x / c
+    out["personal"] = personal
     before = float(bundles["personal"].sum())
     after = float(out["personal"].sum())
     out.attrs["notes"] = [*bundles.attrs.get("notes", []),
