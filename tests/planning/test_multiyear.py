@@ -155,3 +155,52 @@ def test_limits_max_week_and_balanced_trade() -> None:
     for year in traded.years:
         exports = traded.target_bundles[year]["exports"].sum()
         assert float(m @ traded.gross_output[year].to_numpy()) <= exports * (1 + 1e-7)
+
+
+def test_forward_retimes_investment_to_within_bound_of_the_lp() -> None:
+    """Forward balancing with investment re-timed (advance where modern capacity saves
+    more labour than its capital's depreciation, delay elsewhere): feasible, and its
+    labour within 0.6 % of the exact HiGHS optimum (measured 0.45 % here, and 0.42-0.53 %
+    at n = 100-300 over several seeds, against 0.9-1.0 % for the capacity-following pass
+    alone)."""
+    e = synthetic_economy(120, seed=7)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    common = dict(years=5, growth=0.01, population=1200.0)
+    lp = multi_year_plan(e, b, method="ipm", **common)  # type: ignore[arg-type]
+    fwd = multi_year_plan(e, b, method="forward", **common)  # type: ignore[arg-type]
+    plain = multi_year_plan(e, b, method="forward-plain", **common)  # type: ignore[arg-type]
+    for plan in (lp, fwd, plain):
+        _check(plan, 0.01)
+    assert "re-timed" in fwd.message
+    # the capacity left at the end is (at least) the plain pass's, and no build is negative
+    delta = e.depreciation @ e.capital / np.asarray(e.capital.sum(axis=0)).ravel()
+    old = fwd.output_old.to_numpy()
+    K = fwd.modern_capacity.to_numpy()
+    g = fwd.new_capacity.to_numpy()
+    Kp = plain.modern_capacity.to_numpy()
+    gp = plain.new_capacity.to_numpy()
+    kt = (1 - delta) * K[:, -1] + g[:, -1]
+    kt_plain = (1 - delta) * Kp[:, -1] + gp[:, -1]
+    assert np.all(kt >= kt_plain * (1 - 1e-9))
+    assert np.all(old >= 0) and np.all(g >= 0)
+    opt = lp.labour.sum()
+    gap = (fwd.labour.sum() - opt) / opt
+    gap_plain = (plain.labour.sum() - opt) / opt
+    assert -1e-9 <= gap <= 0.006, gap
+    assert gap < 0.6 * gap_plain, (gap, gap_plain)
+
+
+def test_forward_retiming_with_an_aggregate_capital_ratio() -> None:
+    # no capital coefficients: investment goods are one composite (B = s κᵀ)
+    e = economy()
+    b = purpose_bundles(e)
+    lp = multi_year_plan(e, b, years=5, growth=0.02, **KW)  # type: ignore[arg-type]
+    fwd = multi_year_plan(e, b, years=5, growth=0.02, method="forward",
+                          **KW)  # type: ignore[arg-type]
+    _check(fwd, 0.02)
+    cap0 = e.output / 0.9
+    old = fwd.output_old.to_numpy()
+    for k in range(5):
+        assert np.all(old[:, k] <= cap0 * (1 - 0.045) ** k * (1 + 1e-9))
+    gap = (fwd.labour.sum() - lp.labour.sum()) / lp.labour.sum()
+    assert -1e-9 <= gap <= 1e-3, gap
