@@ -87,3 +87,78 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server on loopback and sets it).  In CI a missing server is a failure.
     """
     yield from store_url(request.param, tmp_path)
+
+
+class MigratedTemplates:
+    """One store per dialect migrated once a session; each test's store is a copy of it.
+
+    Migrating runs every area's migrations (seconds); copying is a file copy for
+    SQLite and ``CREATE DATABASE … TEMPLATE`` for PostgreSQL.  The PostgreSQL
+    template refuses connections once made, so nothing (alembic's pooled
+    connection, autovacuum) holds it open when a copy is taken; a copy that
+    still finds it busy is retried.
+    """
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.names: dict[str, str] = {}
+
+    def copy_to(self, url: str, tmp_factory: pytest.TempPathFactory) -> None:
+        """Make the (empty) store at ``url`` a copy of the migrated template."""
+        import shutil
+        import time
+        import uuid
+
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import OperationalError
+
+        from gosplan.storage.base import normalise_url, upgrade
+
+        u = make_url(normalise_url(url))
+        if u.get_backend_name() == "sqlite":
+            if "sqlite" not in self.names:
+                path = tmp_factory.mktemp(f"{self.tag}-template") / "template.db"
+                upgrade(f"sqlite:///{path}")
+                self.names["sqlite"] = str(path)
+            shutil.copyfile(self.names["sqlite"], str(u.database))
+            return
+        terminate = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = :n AND pid <> pg_backend_pid()")
+        admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                if "postgresql" not in self.names:
+                    name = f"gosplan_{self.tag}_tpl_{uuid.uuid4().hex[:10]}"
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    upgrade(u.set(database=name).render_as_string(hide_password=False))
+                    conn.execute(terminate, {"n": name})
+                    conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+                    self.names["postgresql"] = name
+                name = self.names["postgresql"]
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}"'))
+                for attempt in range(20):
+                    try:
+                        conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
+                        break
+                    except OperationalError:  # "source database is being accessed by others"
+                        if attempt == 19:
+                            raise
+                        conn.execute(terminate, {"n": name})
+                        time.sleep(0.25)
+        finally:
+            admin.dispose()
+
+    def drop(self) -> None:
+        """Drop the PostgreSQL template (SQLite's lives in pytest's temporary folder)."""
+        from sqlalchemy import create_engine, text
+
+        from gosplan.storage.base import normalise_url
+
+        base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
+        name = self.names.pop("postgresql", None)
+        if base and name:
+            admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
