@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -911,7 +911,10 @@ def multi_year_plan(
     if method in FORWARD_METHODS:
         w = _forward_window(m, 0, years, np.zeros(economy.n))
         if method == "forward":
-            w = _retime_window(m, 0, w, np.zeros(economy.n))
+            try:
+                w = _retime_window(m, 0, w, np.zeros(economy.n))
+            except (ValidationError, RuntimeError) as exc:  # a solve failed: keep the pass
+                w = replace(w, message=f"{w.message} (investment not re-timed: {exc})")
     else:
         w = _solve_window(m, 0, years, np.zeros(economy.n), method, time_limit)
     message = w.message
