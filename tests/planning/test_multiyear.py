@@ -204,3 +204,23 @@ def test_forward_retiming_with_an_aggregate_capital_ratio() -> None:
         assert np.all(old[:, k] <= cap0 * (1 - 0.045) ** k * (1 + 1e-9))
     gap = (fwd.labour.sum() - lp.labour.sum()) / lp.labour.sum()
     assert -1e-9 <= gap <= 1e-3, gap
+
+
+@pytest.mark.parametrize("method", ["forward", "forward-plain"])
+def test_forward_on_the_iterative_path_matches_the_lu_path(
+        monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Above ``DIRECT_LIMIT`` products the heuristics solve with the threaded BiCGSTAB
+    instead of a sparse LU: same plan to the solvers' tolerance."""
+    import gosplan.planning.multiyear as my
+
+    e = synthetic_economy(150, seed=4)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    common = dict(years=5, growth=0.01, population=1500.0, method=method)
+    lu = multi_year_plan(e, b, **common)  # type: ignore[arg-type]
+    monkeypatch.setattr(my, "DIRECT_LIMIT", 10)
+    it = multi_year_plan(e, b, **common)  # type: ignore[arg-type]
+    _check(it, 0.01)
+    assert it.success and lu.success
+    assert it.labour.sum() == pytest.approx(lu.labour.sum(), rel=1e-7)
+    np.testing.assert_allclose(it.gross_output.to_numpy(), lu.gross_output.to_numpy(),
+                               rtol=1e-5, atol=1e-9 * float(lu.gross_output.to_numpy().max()))

@@ -65,6 +65,9 @@ LP_METHODS = ("lp", "simplex", "ipm", "pdlp")
 #: investment re-timed) and "forward-plain" (the capacity-following pass alone)
 FORWARD_METHODS = ("forward", "forward-plain")
 METHODS = (*LP_METHODS, *FORWARD_METHODS)
+#: up to this many products the heuristics' Leontief solves use a sparse LU, above it
+#: the threaded BiCGSTAB of gosplan.scale.kernels (no fill-in)
+DIRECT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -326,11 +329,11 @@ def _build_model(
 
 
 def _solve(M: Any, b: np.ndarray, *, rtol: float, x0: np.ndarray | None = None) -> Any:
-    """``(I - M) x = b``: sparse LU for small tables, else the Jacobi series (one mat-vec a
-    sweep, no fill-in), falling back to GMRES if the series is slow."""
-    if M.shape[0] <= 2000:
+    """``(I - M) x = b``: sparse LU for small tables, else BiCGSTAB on the threaded
+    mat-vec of :mod:`gosplan.scale.kernels` (no fill-in), falling back to GMRES."""
+    if M.shape[0] <= DIRECT_LIMIT:
         return solve_leontief(M, b, method="direct", rtol=rtol)
-    res = solve_leontief(M, b, method="jacobi", rtol=rtol, x0=x0, maxiter=5000)
+    res = solve_leontief(M, b, method="bicgstab-parallel", rtol=rtol, x0=x0)
     return res if res.success else solve_leontief(M, b, method="gmres", rtol=rtol, x0=res.x)
 
 
@@ -620,9 +623,9 @@ def _pack(u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min:
 
 def _leontief(A: Any, *, transpose: bool = False) -> Any:
     """``(b, rtol, x0) -> (I - A)⁻¹ b`` (or ``(I - Aᵀ)⁻¹ b``): one sparse LU for small
-    tables, else the Jacobi series of :func:`_solve` per call, from ``x0``."""
+    tables, else the threaded BiCGSTAB of :func:`_solve` per call, from ``x0``."""
     n = A.shape[0]
-    if n <= 2000:
+    if n <= DIRECT_LIMIT:
         from scipy.sparse.linalg import splu
 
         lu = splu(sp.csc_matrix(sp.identity(n, format="csc") - (A.T if transpose else A)))
@@ -630,18 +633,8 @@ def _leontief(A: Any, *, transpose: bool = False) -> Any:
     M = sp.csr_array(A.T) if transpose else sp.csr_array(A)
 
     def solve(b: np.ndarray, rtol: float = 1e-12, x0: np.ndarray | None = None) -> np.ndarray:
-        # the series x <- b + A x, stopped on the largest step (no reductions through BLAS,
-        # which a busy machine slows down); the general solver if it does not settle
-        b = np.asarray(b, dtype=float)
-        x = b.copy() if x0 is None else np.asarray(x0, dtype=float)
-        for k in range(2000):
-            nxt = b + M @ x
-            if k % 4 == 3 or k < 2:
-                step = float(np.abs(nxt - x).max())
-                if step <= rtol * max(float(np.abs(nxt).max()), 1e-300):
-                    return np.asarray(nxt)
-            x = nxt
-        res = _solve(M, b, rtol=rtol, x0=x)
+        # BiCGSTAB on the threaded mat-vec, warm-started from the last round's answer
+        res = _solve(M, np.asarray(b, dtype=float), rtol=rtol, x0=x0)
         if not res.success:
             raise ValidationError(f"multi_year_plan: Leontief solve failed ({res.message}).")
         return np.asarray(res.x)
