@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,9 +49,7 @@ def _fresh_postgres(base_url: str) -> tuple[str, object]:
 
     def drop() -> None:
         with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
+            terminate_connections(conn, name)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -89,6 +88,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from store_url(request.param, tmp_path)
 
 
+def terminate_connections(conn: Any, name: str) -> None:
+    """End every other session connected to PostgreSQL database ``name``."""
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+
+
+def copy_postgres_template(conn: Any, target: str, template: str) -> None:
+    """(Re)create PostgreSQL database ``target`` as a copy of ``template``.
+
+    ``CREATE DATABASE … TEMPLATE`` fails while anything (autovacuum, a pooled
+    connection) is connected to the template; then its sessions are ended and
+    the copy is retried, for up to about five seconds.
+    """
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    conn.execute(text(f'DROP DATABASE IF EXISTS "{target}"'))
+    for attempt in range(20):
+        try:
+            conn.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{template}"'))
+            return
+        except OperationalError:  # "source database is being accessed by others"
+            if attempt == 19:
+                raise
+            terminate_connections(conn, template)
+            time.sleep(0.25)
+
+
 class MigratedTemplates:
     """One store per dialect migrated once a session; each test's store is a copy of it.
 
@@ -106,12 +137,10 @@ class MigratedTemplates:
     def copy_to(self, url: str, tmp_factory: pytest.TempPathFactory) -> None:
         """Make the (empty) store at ``url`` a copy of the migrated template."""
         import shutil
-        import time
         import uuid
 
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import OperationalError
 
         from gosplan.storage.base import normalise_url, upgrade
 
@@ -123,8 +152,6 @@ class MigratedTemplates:
                 self.names["sqlite"] = str(path)
             shutil.copyfile(self.names["sqlite"], str(u.database))
             return
-        terminate = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = :n AND pid <> pg_backend_pid()")
         admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
@@ -132,20 +159,10 @@ class MigratedTemplates:
                     name = f"gosplan_{self.tag}_tpl_{uuid.uuid4().hex[:10]}"
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
                     upgrade(u.set(database=name).render_as_string(hide_password=False))
-                    conn.execute(terminate, {"n": name})
+                    terminate_connections(conn, name)
                     conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
                     self.names["postgresql"] = name
-                name = self.names["postgresql"]
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}"'))
-                for attempt in range(20):
-                    try:
-                        conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
-                        break
-                    except OperationalError:  # "source database is being accessed by others"
-                        if attempt == 19:
-                            raise
-                        conn.execute(terminate, {"n": name})
-                        time.sleep(0.25)
+                copy_postgres_template(conn, str(u.database), self.names["postgresql"])
         finally:
             admin.dispose()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from gosplan import Economy
 from gosplan.config import Settings
 from gosplan.storage.base import normalise_url
 from gosplan.web.app import create_app
+from tests.conftest import copy_postgres_template, terminate_connections
 
 KEYS = ("session.key", "log.key", "commission.key")
 
@@ -72,11 +71,6 @@ def _drop_templates() -> Iterator[None]:
         admin.dispose()
 
 
-def _terminate(conn: object, name: str) -> None:
-    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # type: ignore[attr-defined]
-                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-
-
 def seeded_copy(url: str, folder: Path, economy: Path,
                 tmp_factory: pytest.TempPathFactory) -> None:
     """Make the store at ``url`` (and the key files in ``folder``) a copy of the seeded demo."""
@@ -99,7 +93,7 @@ def seeded_copy(url: str, folder: Path, economy: Path,
         if dialect != "sqlite":  # nothing (autovacuum included) may connect to a template
             admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                _terminate(conn, name)
+                terminate_connections(conn, name)
                 conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
             admin.dispose()
         _templates[dialect] = (name, keys)
@@ -113,16 +107,7 @@ def seeded_copy(url: str, folder: Path, economy: Path,
     admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}"'))
-            for attempt in range(20):
-                try:
-                    conn.execute(text(f'CREATE DATABASE "{u.database}" TEMPLATE "{name}"'))
-                    break
-                except OperationalError:  # "source database is being accessed by others"
-                    if attempt == 19:
-                        raise
-                    _terminate(conn, name)
-                    time.sleep(0.25)
+            copy_postgres_template(conn, str(u.database), name)
     finally:
         admin.dispose()
 
@@ -152,7 +137,7 @@ def web_store(request: pytest.FixtureRequest, tmp_path: Path, economy_dir: Path,
     finally:
         admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            _terminate(conn, str(make_url(url).database))
+            terminate_connections(conn, str(make_url(url).database))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}"'))
         admin.dispose()
 

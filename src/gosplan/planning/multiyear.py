@@ -519,7 +519,7 @@ def _forward_window(m: _Model, t0: int, T: int, K0: np.ndarray) -> _Window:
     capacity that will still stand), balance this year's output exactly by a
     sparse Leontief solve of targets plus those investment goods, and run
     modern capacity first (it needs less labour).  Each year costs a few
-    sparse solves — O(nonzeros) per Jacobi sweep — instead of an LP.  It does
+    sparse solves — O(nonzeros) per mat-vec — instead of an LP.  It does
     not bring investment forward to save labour later, so its labour is an
     upper bound on the LP optimum (about 1 % above it): ``method="forward-plain"``.
     ``method="forward"`` follows it with :func:`_retime_window`.
