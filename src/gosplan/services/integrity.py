@@ -1,0 +1,198 @@
+"""Integrity records from the public log: findings, workforce, served and recomputed records.
+
+Two things are written, both only to the public log (the record has no
+table of its own, so there is no cache an operator could rewrite):
+
+* :func:`record_finding` — the control commission's ruling on a piece of
+  evidence already in the log (an alert, an appointment, a personnel
+  event): ``upheld`` makes it count against the organisation; ``dismissed``,
+  ``explained`` (an honest shortfall that asked for help) or
+  ``outside_control`` keep it off the record.  Nobody rules on what concerns
+  themselves: a person who holds a position in the organisation, or who is
+  the subject of the evidence, is refused.
+* :func:`record_workforce` — the worker-years an organisation worked in a
+  period (the exposure of its rates), for organisations whose hours are not
+  approved through the labour-time accounts.
+
+:func:`served_record` computes the record from the store's log entries and
+:func:`recompute_from_export` from an exported log alone, after verifying
+it; :func:`compare` names every number that differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gosplan.analysis.integrity import (
+    FINDING_KINDS,
+    FINDING_OUTCOMES,
+    IntegrityConfig,
+    IntegrityRecord,
+    integrity_record,
+)
+from gosplan.errors import ValidationError
+from gosplan.services import publiclog
+from gosplan.services.retaliation import positions_held
+
+__all__ = [
+    "EVIDENCE_KINDS",
+    "compare",
+    "recompute_from_export",
+    "record_finding",
+    "record_workforce",
+    "served_record",
+]
+
+#: Which log entries a finding of each kind may rest on (kind prefixes/suffixes).
+EVIDENCE_KINDS: dict[str, tuple[str, ...]] = {
+    "infringement": (".alert.", "report.", "criticism.filed"),
+    "input_overuse": (".alert.", "report."),
+    "rigged_appointment": ("appointment.made", "appointments.cliques", "tie.recorded"),
+    "retaliation": ("personnel.event", "retaliation.", "criticism.filed"),
+    "public_alert": (".alert.escalated",),
+}
+
+
+def _subjects(payload: Mapping[str, Any]) -> set[str]:
+    """People an entry is about (who must not rule on it)."""
+    out: set[str] = set()
+    for key in ("person", "appointee", "appointer", "actor", "subject", "by"):
+        v = payload.get(key)
+        if isinstance(v, str):
+            out.add(v)
+    for v in payload.get("panel") or []:
+        if isinstance(v, str):
+            out.add(v)
+    return out
+
+
+def record_finding(
+    session: Session, *, unit: str, kind: str, outcome: str, evidence: Sequence[int],
+    by: str, reason: str, day: dt.date,
+) -> int:
+    """Log the commission's ruling; return its log index.
+
+    ``evidence`` are indices of log entries of the kinds in
+    :data:`EVIDENCE_KINDS`; ``by`` is the person (id in the register) who
+    rules, and may not hold a position in ``unit`` nor be named in the
+    evidence.
+    """
+    from gosplan.storage.control import Person, Unit
+
+    if kind not in FINDING_KINDS:
+        raise ValidationError(f"finding kind {kind!r} is not one of {', '.join(FINDING_KINDS)}.")
+    if outcome not in FINDING_OUTCOMES:
+        raise ValidationError(f"finding outcome {outcome!r} is not one of "
+                              f"{', '.join(FINDING_OUTCOMES)}.")
+    if session.get(Unit, unit) is None:
+        raise ValidationError(f"finding: unit {unit!r} is not on record.")
+    if session.get(Person, by) is None:
+        raise ValidationError(f"finding: the person ruling, {by!r}, is not on record.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("a finding needs a stated reason.")
+    ev = sorted({int(i) for i in evidence})
+    if not ev:
+        raise ValidationError("a finding needs at least one log entry as evidence.")
+    size = publiclog.size(session)
+    allowed = EVIDENCE_KINDS[kind]
+    for i in ev:
+        if not 0 <= i < size:
+            raise ValidationError(f"evidence {i} is not an entry of the public log "
+                                  f"(it has {size}).")
+        entry = publiclog.entry(session, i)
+        if not any(a in entry.kind for a in allowed):
+            raise ValidationError(f"evidence {i} is a {entry.kind!r} entry; a {kind} finding "
+                                  f"rests on {', '.join(allowed)} entries.")
+        if by in _subjects(entry.payload):
+            raise ValidationError(f"{by!r} is named in evidence {i} and cannot rule on it.")
+    held = [p for p in positions_held(session, by, day) if p.unit_id == unit]
+    if held:
+        raise ValidationError(f"{by!r} holds position {held[0].id!r} in {unit!r} and cannot "
+                              "rule on what concerns their own organisation.")
+    entry = publiclog.append(session, "integrity.finding", {
+        "unit": unit, "kind": kind, "outcome": outcome, "evidence": ev, "by": by,
+        "reason": reason, "day": day.isoformat()})
+    return entry.index
+
+
+def record_workforce(session: Session, *, unit: str, period: str, worker_years: float,
+                     by: str) -> int:
+    """Log the worker-years ``unit`` worked in ``period`` (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``)."""
+    from gosplan.storage.control import Unit
+
+    if session.get(Unit, unit) is None:
+        raise ValidationError(f"workforce: unit {unit!r} is not on record.")
+    if not isinstance(worker_years, int | float) or not math.isfinite(worker_years) \
+            or not 0 <= worker_years <= 1e7:
+        raise ValidationError(f"workforce: worker_years must be a number from 0 to 1e7; "
+                              f"got {worker_years!r}.")
+    text = str(period).strip()
+    ok = False
+    try:
+        if len(text) == 4:
+            ok = 1900 <= int(text) <= 2200
+        elif len(text) == 7 and text[4:6] == "-Q":
+            ok = 1900 <= int(text[:4]) <= 2200 and text[6] in "1234"
+        elif len(text) == 7 and text[4] == "-":
+            ok = 1900 <= int(text[:4]) <= 2200 and 1 <= int(text[5:]) <= 12
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValidationError(f"workforce: period must be YYYY, YYYY-Qn or YYYY-MM; "
+                              f"got {period!r}.")
+    if not (by or "").strip():
+        raise ValidationError("workforce: name who declares it (`by`).")
+    entry = publiclog.append(session, "unit.workforce", {
+        "unit": unit, "period": text, "worker_years": float(worker_years), "by": by.strip()})
+    return entry.index
+
+
+def served_record(session: Session, config: IntegrityConfig | None = None) -> IntegrityRecord:
+    """The record as the server shows it: computed from the store's log entries."""
+    return integrity_record((e.to_public() for e in publiclog.entries(session)), config)
+
+
+def recompute_from_export(path: str | Path, config: IntegrityConfig | None = None, *,
+                          trusted_key: bytes | None = None) -> IntegrityRecord:
+    """The record from an exported public log alone, after verifying the export.
+
+    Raises :class:`ValidationError` naming the problems when the export does
+    not verify (a record built on a rewritten log would be worthless).
+    """
+    v = publiclog.verify_export(path, trusted_key=trusted_key)
+    if not v.ok:
+        raise ValidationError(f"{path}: the exported log does not verify: {v.message}")
+    log = publiclog.read_export(path)
+    return integrity_record(log.entries, config)
+
+
+def compare(served: IntegrityRecord, recomputed: IntegrityRecord) -> list[str]:
+    """Every difference between two records, in words (empty when they agree)."""
+    a, b = served.to_json(), recomputed.to_json()
+    problems: list[str] = []
+    if a["config"] != b["config"]:
+        problems.append("the records were computed with different settings")
+    if a["log_size"] != b["log_size"]:
+        problems.append(f"the served record covers {a['log_size']} log entries, the "
+                        f"recomputed one {b['log_size']}")
+    ka = {(r["org"], r["period"], r["kind"]): r for r in a["table"]}
+    kb = {(r["org"], r["period"], r["kind"]): r for r in b["table"]}
+    for key in sorted(ka.keys() | kb.keys()):
+        ra, rb = ka.get(key), kb.get(key)
+        if ra is None or rb is None:
+            problems.append(f"{key[0]} {key[1]} {key[2]}: only in the "
+                            f"{'recomputed' if ra is None else 'served'} record")
+        elif ra != rb:
+            problems.append(f"{key[0]} {key[1]} {key[2]}: served count {ra['count']} over "
+                            f"{ra['worker_years']} worker-years, recomputed {rb['count']} over "
+                            f"{rb['worker_years']}")
+    if not problems and a != b:
+        problems.append("the records' trends or evidence differ")
+    return problems
