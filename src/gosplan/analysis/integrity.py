@@ -250,6 +250,9 @@ def _alert_org(payload: Mapping[str, Any], units: set[str]) -> str | None:
     subject = str(payload.get("subject") or "")
     if subject in units:
         return subject
+    words = subject.split()
+    if len(words) == 2 and words[0] in ("enterprise", "unit", "organisation"):
+        return words[1]
     for token in reversed(subject.replace(",", " ").split()):
         if token in units:
             return token
@@ -267,7 +270,7 @@ def derive(
     g = cfg.granularity
     d = _Directory()
     names: dict[str, str] = {}
-    criticism_target: dict[str, tuple[str | None, int]] = {}
+    criticism_target: dict[str, tuple[str | None, int, dt.date]] = {}
     upheld: dict[str, tuple[int, dt.date]] = {}  # criticism ref -> (entry index, day)
     public_alerts: dict[tuple[str, Any], tuple[str, int, dt.date, str]] = {}
     overdue_seen: set[tuple[str, Any]] = set()
@@ -293,7 +296,7 @@ def derive(
             tk, target = p.get("target_kind"), str(p.get("target"))
             org = (target if tk == "enterprise"
                    else d.unit_of(target, day) if tk == "official" else None)
-            criticism_target[str(p.get("criticism"))] = (org, idx)
+            criticism_target[str(p.get("criticism"))] = (org, idx, day)
         elif kind == "criticism.status":
             ref = str(p.get("criticism"))
             if p.get("to") == "upheld":
@@ -344,8 +347,12 @@ def derive(
                 if per is not None:
                     hours[(str(unit), per)] += float(h)
 
-    for ref, (idx, day) in upheld.items():
-        org, filed_idx = criticism_target.get(ref, (None, -1))
+    for ref, (idx, _upheld_on) in upheld.items():
+        # counted in the period the criticised conduct was reported (filed), not when
+        # the commission got round to upholding it
+        if ref not in criticism_target:
+            continue
+        org, filed_idx, day = criticism_target[ref]
         if org is None:
             continue
         events.append(IntegrityEvent(org=org, period=period_of(day, g), kind="criticism_upheld",

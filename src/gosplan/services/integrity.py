@@ -72,6 +72,21 @@ def _subjects(payload: Mapping[str, Any]) -> set[str]:
     return out
 
 
+def _known_unit(session: Session, unit: str, what: str) -> None:
+    """``unit`` is an organisation of the register or an enterprise of the fulfilment register."""
+    from sqlalchemy import select
+
+    from gosplan.storage.control import Unit
+    from gosplan.storage.fulfilment import FulEnterprise
+
+    if session.get(Unit, unit) is not None:
+        return
+    if session.scalars(select(FulEnterprise.id).where(FulEnterprise.code == unit)).first():
+        return
+    raise ValidationError(f"{what}: organisation {unit!r} is not on record (neither a unit of "
+                          "the register nor an enterprise of the fulfilment register).")
+
+
 def record_finding(
     session: Session, *, unit: str, kind: str, outcome: str, evidence: Sequence[int],
     by: str, reason: str, day: dt.date,
@@ -83,15 +98,14 @@ def record_finding(
     rules, and may not hold a position in ``unit`` nor be named in the
     evidence.
     """
-    from gosplan.storage.control import Person, Unit
+    from gosplan.storage.control import Person
 
     if kind not in FINDING_KINDS:
         raise ValidationError(f"finding kind {kind!r} is not one of {', '.join(FINDING_KINDS)}.")
     if outcome not in FINDING_OUTCOMES:
         raise ValidationError(f"finding outcome {outcome!r} is not one of "
                               f"{', '.join(FINDING_OUTCOMES)}.")
-    if session.get(Unit, unit) is None:
-        raise ValidationError(f"finding: unit {unit!r} is not on record.")
+    _known_unit(session, unit, "finding")
     if session.get(Person, by) is None:
         raise ValidationError(f"finding: the person ruling, {by!r}, is not on record.")
     reason = (reason or "").strip()
@@ -125,10 +139,7 @@ def record_finding(
 def record_workforce(session: Session, *, unit: str, period: str, worker_years: float,
                      by: str) -> int:
     """Log the worker-years ``unit`` worked in ``period`` (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``)."""
-    from gosplan.storage.control import Unit
-
-    if session.get(Unit, unit) is None:
-        raise ValidationError(f"workforce: unit {unit!r} is not on record.")
+    _known_unit(session, unit, "workforce")
     if not isinstance(worker_years, int | float) or not math.isfinite(worker_years) \
             or not 0 <= worker_years <= 1e7:
         raise ValidationError(f"workforce: worker_years must be a number from 0 to 1e7; "
