@@ -37,7 +37,8 @@ def _last_index(s: object, kind: str) -> int:
 
 
 def build_world(engine: Engine, settings: Settings, *, n: int = 40, n_corrupt: int = 8,
-                n_shortfall: int = 6, quarters: int = 4, seed: int = 1) -> World:
+                n_shortfall: int = 6, quarters: int = 4, seed: int = 1,
+                fault_rate: float = 0.6) -> World:
     """Enterprises, officials, ties; per quarter faults found by checks and inspected,
     false alarms dismissed, honest shortfalls that climb to the public rung and are
     explained, criticisms upheld or rejected, rigged and fair appointments, all through
@@ -66,7 +67,7 @@ def build_world(engine: Engine, settings: Settings, *, n: int = 40, n_corrupt: i
             for u in units:
                 integrity.record_workforce(s, unit=u, period=period,
                                            worker_years=rng.uniform(10, 100), by="statistics")
-                faults = _poisson(rng, 1.5) if u in corrupt else 0
+                faults = _poisson(rng, fault_rate) if u in corrupt else 0
                 false_alarms = _poisson(rng, 0.3)
                 for j in range(faults + false_alarms):
                     real = j < faults
@@ -104,7 +105,7 @@ def build_world(engine: Engine, settings: Settings, *, n: int = 40, n_corrupt: i
                     ref = criticism.file(s, target_kind="enterprise", target=u,
                                          content="a complaint from the shop floor",
                                          settings=settings, today=t0.date()).ref
-                    up = rng.random() < (0.5 if u in corrupt else 0.05)
+                    up = rng.random() < (0.3 if u in corrupt else 0.1)
                     criticism.change_status(s, ref, "upheld" if up else "rejected",
                                             reason="investigated", by="commission")
             if q == 1:  # appointments: corrupt units appoint a relative of the head
