@@ -27,10 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gosplan.labourtime.units import UNIT as UNIT  # re-exported: the ledger's unit
 from gosplan.storage.base import Base
-
-#: micro-hours per hour: every amount in the ledger is an integer of these
-UNIT = 1_000_000
 
 #: kinds of account
 KINDS = ("person", "enterprise", "fund", "system")

@@ -20,7 +20,7 @@ from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
 from gosplan.services import directory
 from gosplan.services import escalation as esc
-from gosplan.storage.web import User
+from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
 from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
