@@ -40,3 +40,16 @@ class IdempotencyConflict(AccountsError):
 class AccountsInputError(ValidationError):
     """An argument is malformed: negative hours, a bad code, an invalid deduction."""
 
+
+
+class SeparationOfDuties(AccountsError):
+    """Refused because the actor would control themselves: approving or rejecting a record
+    that credits them or that they recorded."""
+
+
+class NotAMember(AccountsError):
+    """The person is not (or no longer) a member of the enterprise recording their hours."""
+
+
+class HoursCapExceeded(AccountsError):
+    """The person's hours in the period would exceed the cap per person and period."""

@@ -41,8 +41,12 @@ class WorkRecord:
     enterprise: str
     person: str
     hours: Decimal
-    status: str  # recorded | approved | reversed
+    status: str  # recorded | approved | rejected | reversed
     replayed: bool = False
+    #: who recorded it; who approved or rejected it, and why (rejections)
+    recorded_by: str = ""
+    decided_by: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)

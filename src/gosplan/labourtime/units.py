@@ -21,6 +21,10 @@ HOLDING_KINDS = ("person", "fund")
 FUND_OF_PURPOSE = {"stocks": "reserves", "exports": "foreign_trade"}
 #: largest number of hours one work record may carry (a typo guard: ~ a year, full time)
 MAX_HOURS_PER_RECORD = 10_000
+#: default cap on the hours one person may be credited in one accounting period (periods
+#: are a month by convention: 300 h is about 70 h a week);
+#: see ``Settings.accounts_max_hours_per_period``
+DEFAULT_MAX_HOURS_PER_PERIOD = 300
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,63}$")
 NINE = Decimal("0.000000001")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,7 @@ from gosplan.storage.accounts import (
     Good,
     Period,
     Posting,
+    Rejection,
     StockMove,
     Transaction,
     Work,
@@ -212,13 +214,15 @@ def close_period(s: Session, code: str,
         select(Account.code, func.count(Work.id), func.sum(Work.hours))
         .join(Account, Account.id == Work.enterprise_id)
         .outerjoin(Approval, Approval.work_id == Work.id)
-        .where(Work.period_id == p.id, Approval.work_id.is_(None))
+        .outerjoin(Rejection, Rejection.work_id == Work.id)
+        .where(Work.period_id == p.id, Approval.work_id.is_(None),
+               Rejection.work_id.is_(None))
         .group_by(Account.code).order_by(Account.code)).all()
     if pending:
         detail = "; ".join(f"{e}: {n} record(s), {to_hours(int(h))} h" for e, n, h in pending)
         raise AccountsError(
             f"Period {code!r} cannot be closed: hours await approval ({detail}). "
-            f"Approve them first (`gosplan accounts approve`).")
+            f"Approve or reject them first (`gosplan accounts approve` / `reject`).")
     totals = period_totals(s, code)
     goods = period_goods(s, p)
     p.summary = {
@@ -234,3 +238,34 @@ def close_period(s: Session, code: str,
     return period_info(p)
 
 
+
+
+def credited_hours(s: Session, period: str) -> dict[str, int]:
+    """Micro-hours of approved, unreversed work per enterprise code in an accounting period."""
+    p = get_period(s, period)
+    reversed_ids = select(Transaction.reverses_id).where(Transaction.reverses_id.is_not(None))
+    rows = s.execute(
+        select(Account.code, func.sum(Work.hours))
+        .join(Account, Account.id == Work.enterprise_id)
+        .join(Approval, Approval.work_id == Work.id)
+        .where(Work.period_id == p.id, Approval.transaction_id.not_in(reversed_ids))
+        .group_by(Account.code)).all()
+    return {str(code): int(h or 0) for code, h in rows}
+
+
+def reported_hours(s: Session, start: dt.date, end: dt.date) -> dict[str, float]:
+    """Hours enterprises reported in their fulfilment reports for periods in ``[start, end)``
+    (the latest version of each report), by enterprise code."""
+    from gosplan.storage.fulfilment import FulEnterprise, FulReport
+
+    latest = (select(FulReport.enterprise_id, FulReport.period,
+                     func.max(FulReport.version).label("v"))
+              .where(FulReport.period >= start, FulReport.period < end)
+              .group_by(FulReport.enterprise_id, FulReport.period).subquery())
+    rows = s.execute(
+        select(FulEnterprise.code, func.sum(FulReport.hours))
+        .join(FulReport, FulReport.enterprise_id == FulEnterprise.id)
+        .join(latest, (latest.c.enterprise_id == FulReport.enterprise_id)
+              & (latest.c.period == FulReport.period) & (latest.c.v == FulReport.version))
+        .group_by(FulEnterprise.code)).all()
+    return {str(code): float(h or 0.0) for code, h in rows}

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gosplan.storage.base import Base
 
-ROLES = ("worker", "delegate", "planner", "commission")
+#: ``registrar`` enrols voters; every other role is appointed, ``worker`` may also register
+ROLES = ("worker", "delegate", "planner", "commission", "registrar")
 
 
 def utcnow() -> dt.datetime:
@@ -29,3 +30,7 @@ class User(Base):
     account: Mapped[str | None] = mapped_column(String(64), nullable=True)
     enterprise: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    #: when and by which registrar the person was enrolled as a voter (``None``: not enrolled;
+    #: a person holding a labour account votes without enrolment)
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    enrolled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -45,6 +45,7 @@ SQL: accounts, periods, postings            :mod:`gosplan.storage.accounts_ledge
 SQL: work and approvals                     :mod:`gosplan.storage.accounts_work`
 SQL: goods, purchases, reversals            :mod:`gosplan.storage.accounts_shop`
 SQL: statements, totals, integrity, close   :mod:`gosplan.storage.accounts_reports`
+credited against reported hours             :mod:`gosplan.services.accounts.reconcile`
 ==========================================  ==============================================
 """
 
@@ -52,10 +53,13 @@ from gosplan.labourtime.deduction import Deduction
 from gosplan.labourtime.errors import (
     AccountsError,
     AccountsInputError,
+    HoursCapExceeded,
     IdempotencyConflict,
     InsufficientHours,
+    NotAMember,
     OutOfStock,
     PeriodClosed,
+    SeparationOfDuties,
     UnknownAccount,
     UnknownGood,
     UnknownPeriod,
@@ -74,6 +78,7 @@ from gosplan.labourtime.records import (
 )
 from gosplan.labourtime.units import (
     CANCELLED,
+    DEFAULT_MAX_HOURS_PER_PERIOD,
     FUND_PREFIX,
     MAX_HOURS_PER_RECORD,
     UNIT,
@@ -83,9 +88,11 @@ from gosplan.labourtime.units import (
 )
 from gosplan.services.accounts.catalogue import catalogue_from_economy
 from gosplan.services.accounts.ledger import Accounts, Batch
+from gosplan.services.accounts.reconcile import Gap, ReconcileResult, reconcile
 
 __all__ = [
     "CANCELLED",
+    "DEFAULT_MAX_HOURS_PER_PERIOD",
     "FUND_PREFIX",
     "MAX_HOURS_PER_RECORD",
     "UNIT",
@@ -96,15 +103,20 @@ __all__ = [
     "Batch",
     "Deduction",
     "FeedbackReport",
+    "Gap",
     "GoodInfo",
     "GoodSpec",
+    "HoursCapExceeded",
     "IdempotencyConflict",
     "InsufficientHours",
+    "NotAMember",
     "OutOfStock",
     "PeriodClosed",
     "PeriodInfo",
     "Posted",
     "Purchase",
+    "ReconcileResult",
+    "SeparationOfDuties",
     "Statement",
     "StatementLine",
     "UnknownAccount",
@@ -114,6 +126,7 @@ __all__ = [
     "catalogue_from_economy",
     "clearing_ratio",
     "price_units",
+    "reconcile",
     "target_factor",
     "to_hours",
     "to_units",

@@ -32,7 +32,13 @@ from gosplan.labourtime.records import (
     Statement,
     WorkRecord,
 )
-from gosplan.labourtime.units import NINE, check_quantity, to_decimal, to_hours
+from gosplan.labourtime.units import (
+    DEFAULT_MAX_HOURS_PER_PERIOD,
+    NINE,
+    check_quantity,
+    to_decimal,
+    to_hours,
+)
 from gosplan.services.accounts.group_commit import GroupCommit
 from gosplan.storage import accounts_ledger as ledger_sql
 from gosplan.storage import accounts_reports as reports_sql
@@ -50,8 +56,12 @@ class Accounts:
     or not at all.  :meth:`batch` runs several writes in one transaction.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *,
+                 max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD
+                 ) -> None:
         self.engine = engine
+        #: cap on one person's hours in one period, over every enterprise (``None``: no cap)
+        self.max_hours_per_period = _cap(max_hours_per_period)
         self.sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; threads of this process queue here (in order)
         # instead of polling the file lock, which keeps the tail latency short
@@ -59,14 +69,16 @@ class Accounts:
         self._group: GroupCommit | None = None
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> Accounts:
+    def open(cls, url: str, *, migrate: bool = True, echo: bool = False,
+             max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD
+             ) -> Accounts:
         """An :class:`Accounts` over the store at ``url``, migrated to the newest schema."""
         from gosplan.storage.base import make_engine, upgrade
 
         engine = make_engine(url, echo=echo)
         if migrate and not ledger_sql.at_heads(engine):
             upgrade(url)
-        return cls(engine)
+        return cls(engine, max_hours_per_period=max_hours_per_period)
 
     def close(self) -> None:
         if self._group is not None:
@@ -120,7 +132,7 @@ class Accounts:
             try:
                 if self.sqlite:
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                yield Batch(s)
+                yield Batch(s, self.max_hours_per_period)
                 s.commit()
             except BaseException:
                 s.rollback()
@@ -169,23 +181,65 @@ class Accounts:
         return self._read(lambda s: [ledger_sql.period_info(p) for p in
                                      s.scalars(select(Period).order_by(Period.id))])
 
+    # ------------------------------------------------------------------ membership
+    def join(self, enterprise: str, person: str, *, by: str) -> bool:
+        """``person`` becomes a member of ``enterprise`` (a public event); ``False`` if already."""
+        return self._run(lambda s: work_sql.change_membership(s, enterprise, person, "join", by,
+                                                              _publisher(s)))
+
+    def leave(self, enterprise: str, person: str, *, by: str) -> bool:
+        """``person`` leaves ``enterprise`` (a public event); ``False`` if not a member."""
+        return self._run(lambda s: work_sql.change_membership(s, enterprise, person, "leave",
+                                                              by, _publisher(s)))
+
+    def members(self, enterprise: str) -> list[str]:
+        """Codes of the enterprise's current members."""
+        return self._read(lambda s: work_sql.members(s, enterprise))
+
     # ------------------------------------------------------------------ work
     def record_hours(self, enterprise: str, person: str, period: str,
-                     hours: Decimal | int | str | float, *, key: str) -> WorkRecord:
-        """An enterprise records hours a member worked in a period (credited on approval)."""
-        return self._run(lambda s: work_sql.record_hours(s, enterprise, person, period, hours, key))
+                     hours: Decimal | int | str | float, *, key: str,
+                     recorded_by: str) -> WorkRecord:
+        """An enterprise records hours a member worked in a period (credited on approval).
+
+        Refused for a person who is not a member of the enterprise, and beyond the cap
+        of hours per person and period (:attr:`max_hours_per_period`)."""
+        return self._run(lambda s: work_sql.record_hours(
+            s, enterprise, person, period, hours, key, recorded_by, self.max_hours_per_period))
 
     def record_hours_many(self, enterprise: str, period: str,
                           rows: Iterable[tuple[str, Decimal | int | str | float]],
-                          *, key: str) -> list[WorkRecord]:
+                          *, key: str, recorded_by: str) -> list[WorkRecord]:
         """Hours of a whole workforce, ``[(person, hours), ...]``, in one transaction."""
         rows = list(rows)
-        return self._run(lambda s: work_sql.record_hours_many(s, enterprise, period, rows, key))
+        return self._run(lambda s: work_sql.record_hours_many(
+            s, enterprise, period, rows, key, recorded_by, self.max_hours_per_period))
 
-    def approve(self, enterprise: str, period: str, *, key: str, approver: str = "") -> Posted:
-        """Approve every recorded hour of ``enterprise`` in ``period``: credit persons and funds."""
-        return self._run(
-            lambda s: work_sql.approve_enterprise(s, enterprise, period, key, approver))
+    def approve_record(self, record: int, *, key: str, approver: str,
+                       approver_account: str | None = None) -> Posted:
+        """Approve one work record: its person and the funds are credited.
+
+        Refused (:class:`SeparationOfDuties`) when the record credits the approver
+        (``approver`` or ``approver_account`` is the person) or the approver recorded it."""
+        return self._run(lambda s: work_sql.approve_record(
+            s, record, key, approver, approver_account, _publisher(s)))
+
+    def reject_record(self, record: int, *, key: str, by: str, reason: str,
+                      by_account: str | None = None) -> WorkRecord:
+        """Reject one work record with a stated reason (same separation as approving)."""
+        return self._run(lambda s: work_sql.reject_record(
+            s, record, key, by, by_account, reason, _publisher(s)))
+
+    def approve(self, enterprise: str, period: str, *, key: str, approver: str,
+                approver_account: str | None = None) -> Posted:
+        """Approve every pending record of ``enterprise`` in ``period`` in one transaction
+        (the separation of :meth:`approve_record` holds for each; one breach refuses all)."""
+        return self._run(lambda s: work_sql.approve_enterprise(
+            s, enterprise, period, key, approver, approver_account, _publisher(s)))
+
+    def work_record(self, record: int) -> WorkRecord:
+        """One work record by its number."""
+        return self._read(lambda s: work_sql.work_record(s, work_sql.work_by_id(s, record)))
 
     def work(self, period: str, enterprise: str | None = None) -> list[WorkRecord]:
         return self._read(lambda s: work_sql.work_records(s, period, enterprise))
@@ -310,15 +364,20 @@ class Accounts:
 class Batch:
     """Writes inside one transaction (see :meth:`Accounts.batch`)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, cap: Decimal | None) -> None:
         self._s = session
+        self._cap = cap
 
     def record_hours(self, enterprise: str, person: str, period: str,
-                     hours: Decimal | int | str | float, *, key: str) -> WorkRecord:
-        return work_sql.record_hours(self._s, enterprise, person, period, hours, key)
+                     hours: Decimal | int | str | float, *, key: str,
+                     recorded_by: str) -> WorkRecord:
+        return work_sql.record_hours(self._s, enterprise, person, period, hours, key,
+                                     recorded_by, self._cap)
 
-    def approve(self, enterprise: str, period: str, *, key: str, approver: str = "") -> Posted:
-        return work_sql.approve_enterprise(self._s, enterprise, period, key, approver)
+    def approve(self, enterprise: str, period: str, *, key: str, approver: str,
+                approver_account: str | None = None) -> Posted:
+        return work_sql.approve_enterprise(self._s, enterprise, period, key, approver,
+                                           approver_account, _publisher(self._s))
 
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
         return shop_sql.buy(self._s, person, good, quantity, key)
@@ -329,6 +388,16 @@ class Batch:
 
 
 # -- public log
+def _cap(value: Decimal | int | str | None) -> Decimal | None:
+    """The cap of hours per person and period, checked: positive and finite, or ``None``."""
+    if value is None:
+        return None
+    cap = to_decimal(value, field="max_hours_per_period")
+    if cap <= 0:
+        raise AccountsInputError(f"`max_hours_per_period` must be positive; got {value!r}.")
+    return cap
+
+
 def _publisher(s: Session) -> ledger_sql.Publish:
     """The hook the repository calls to append a public event in the session's transaction."""
     return lambda kind, payload: _publish(s, kind, payload)
