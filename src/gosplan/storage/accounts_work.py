@@ -14,6 +14,7 @@ Rules enforced here (each refusal writes nothing):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -81,9 +82,17 @@ def change_membership(s: Session, enterprise: str, person: str, action: str, by:
     s.add(Membership(enterprise_id=ent.id, person_id=per.id, action=action, by=by))
     s.flush()
     if publish is not None:
-        publish("accounts.membership", {"enterprise": enterprise, "person": person,
+        publish("accounts.membership", {"enterprise": enterprise,
+                                        "member": member_digest(enterprise, person),
                                         "action": action, "by": by})
     return True
+
+
+def member_digest(enterprise: str, person: str) -> str:
+    """What the public log shows of a member: a digest of the enterprise and the person's
+    code: the person, knowing their code, can check it; others learn who works where only
+    by guessing codes."""
+    return hashlib.sha256(f"gosplan-member:{enterprise}:{person}".encode()).hexdigest()[:32]
 
 
 def members(s: Session, enterprise: str) -> list[str]:
@@ -206,7 +215,8 @@ def record_hours_many(s: Session, enterprise: str, period: str,
                 [from_json(WorkRecord, r) for r in done["records"]])
     ent = get_account(s, enterprise, kind="enterprise", role="enterprise recording hours")
     p = get_period(s, period, share=True)
-    require_open(p, f"record hours for enterprise {enterprise!r}")
+    require_open(p, f"record hours of {parsed[0][0]!r} for enterprise {enterprise!r}"
+                 if single else f"record hours for enterprise {enterprise!r}")
     pending: dict[int, int] = {}
     works = [(new_work(s, ent, person, p, units, recorded_by, max_hours, pending), person)
              for person, units in parsed]
