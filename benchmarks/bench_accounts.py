@@ -56,14 +56,16 @@ def _pgbench() -> str | None:
 def _prepare(url: str) -> None:
     from gosplan.services.accounts import Accounts, Deduction, GoodSpec
 
-    acc = Accounts.open(url)
+    acc = Accounts.open(url, max_hours_per_period=None)  # a year's hours at once: no cap
     for i in range(PERSONS):
         acc.open_account(f"p{i}", "person")
     acc.open_account("works", "enterprise")
+    for i in range(PERSONS):
+        acc.join("works", f"p{i}", by="bench")
     acc.open_period("bench", Deduction(Decimal("0.25"), {"health": Decimal(1)}))
     acc.record_hours_many("works", "bench", [(f"p{i}", 5000) for i in range(PERSONS)],
-                          key="bench-hours")
-    acc.approve("works", "bench", key="bench-approve")
+                          recorded_by="delegate", key="bench-hours")
+    acc.approve("works", "bench", approver="planner", key="bench-approve")
     acc.add_goods([GoodSpec(code=f"g{j}", name=f"good {j}", labour_value=Decimal("0.013"),
                             stock=10**9) for j in range(GOODS)])
     acc.close()

@@ -79,8 +79,9 @@ def prepare(folder: Path, users: int) -> None:
     names = [f"load{i:03d}" for i in range(users)]
     for n in names:
         ledger.open_account(f"person:{n}", "person", n)
-    ledger.record_hours_many("grain-farm", PERIOD, [(f"person:{n}", 1000) for n in names],
-                             key="bench:hours")
+        ledger.join("grain-farm", f"person:{n}", by="bench")
+    ledger.record_hours_many("grain-farm", PERIOD, [(f"person:{n}", 250) for n in names],
+                             recorded_by="delegate", key="bench:hours")
     ledger.approve("grain-farm", PERIOD, key="bench:approve", approver="bench")
     for g in ledger.goods():
         ledger.deliver(g.code, 10_000_000, key=f"bench:deliver:{g.code}")

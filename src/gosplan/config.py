@@ -59,3 +59,29 @@ class Settings(BaseSettings):
         description="Able-bodied people who share the work in the web plan page (default: "
         "the default plan's for the embedded economy, else the base year's workforce).",
     )
+    accounts_max_hours_per_period: float = Field(
+        300.0, gt=0, le=10_000, allow_inf_nan=False,
+        description="Most hours one person may have recorded in one accounting period, over "
+        "every enterprise (periods are a month by convention; 300 h is about 70 h a week). "
+        "More is refused when recorded.",
+    )
+    decision_min_discussion_hours: float = Field(
+        72.0, ge=0, le=24 * 365, allow_inf_nan=False,
+        description="Shortest discussion of a proposal before voting opens, in hours; a "
+        "proposer may ask for longer, never shorter.",
+    )
+    decision_min_voting_hours: float = Field(
+        48.0, ge=0, le=24 * 365, allow_inf_nan=False,
+        description="Shortest vote on a proposal, in hours; a proposer may ask for longer, "
+        "never shorter.",
+    )
+    decision_max_hours: float = Field(
+        24.0 * 90, gt=0, le=24 * 3650, allow_inf_nan=False,
+        description="Longest discussion, and longest vote, a proposer may ask for, in hours.",
+    )
+    decision_quorum_share: float = Field(
+        0.2, gt=0, le=1, allow_inf_nan=False,
+        description="Quorum of a vote as a share of the electorate (the people who may vote "
+        "when the proposal is made); never fewer than two ballots, so one person cannot "
+        "adopt a decision alone.",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -24,32 +25,41 @@ from gosplan.services.accounts import (
 from gosplan.storage.base import make_engine
 from tests.accounts.conftest import DEDUCTION, DIALECTS, Templates, build_shop, snapshot
 
+
+def _rec(a: Accounts, *args: Any, **kw: Any) -> object:
+    return a.record_hours(*args, recorded_by="delegate", **kw)
+
+
+def _rec_many(a: Accounts, *args: Any, **kw: Any) -> object:
+    return a.record_hours_many(*args, recorded_by="delegate", **kw)
+
+
 CASES: list[tuple[str, Callable[[Accounts], object], type[Exception], str]] = [
     ("unknown person buys", lambda a: a.buy("zoe", "bread", 1, key="x"),
      UnknownAccount, "No account 'zoe' \\(buyer\\)"),
-    ("unknown worker", lambda a: a.record_hours("mill", "zoe", "p1", 8, key="x"),
+    ("unknown worker", lambda a: _rec(a, "mill", "zoe", "p1", 8, key="x"),
      UnknownAccount, "No account 'zoe' \\(worker of enterprise 'mill'\\)"),
-    ("unknown enterprise", lambda a: a.record_hours("nope", "ana", "p1", 8, key="x"),
+    ("unknown enterprise", lambda a: _rec(a, "nope", "ana", "p1", 8, key="x"),
      UnknownAccount, "No account 'nope' \\(enterprise recording hours\\)"),
-    ("person records hours", lambda a: a.record_hours("bea", "ana", "p1", 8, key="x"),
+    ("person records hours", lambda a: _rec(a, "bea", "ana", "p1", 8, key="x"),
      UnknownAccount, "'bea' is a person account; the enterprise recording hours must be"),
     ("enterprise buys", lambda a: a.buy("mill", "bread", 1, key="x"),
      UnknownAccount, "'mill' is a enterprise account; the buyer must be person"),
-    ("negative hours", lambda a: a.record_hours("mill", "ana", "p1", "-3", key="x"),
+    ("negative hours", lambda a: _rec(a, "mill", "ana", "p1", "-3", key="x"),
      AccountsInputError, "`hours` for person 'ana' in enterprise 'mill', period 'p1' must be "
                          "positive; got '-3'"),
-    ("zero hours", lambda a: a.record_hours("mill", "ana", "p1", 0, key="x"),
+    ("zero hours", lambda a: _rec(a, "mill", "ana", "p1", 0, key="x"),
      AccountsInputError, "must be positive"),
-    ("NaN hours", lambda a: a.record_hours("mill", "ana", "p1", float("nan"), key="x"),
+    ("NaN hours", lambda a: _rec(a, "mill", "ana", "p1", float("nan"), key="x"),
      AccountsInputError, "must be finite"),
-    ("too precise", lambda a: a.record_hours("mill", "ana", "p1", "1.0000001", key="x"),
+    ("too precise", lambda a: _rec(a, "mill", "ana", "p1", "1.0000001", key="x"),
      AccountsInputError, "more precise than a micro-hour"),
-    ("absurd hours", lambda a: a.record_hours("mill", "ana", "p1", 20000, key="x"),
+    ("absurd hours", lambda a: _rec(a, "mill", "ana", "p1", 20000, key="x"),
      AccountsInputError, "at most 10000 hours"),
     ("one bad row in a workforce",
-     lambda a: a.record_hours_many("mill", "p1", [("ana", 8), ("bea", "-1")], key="x"),
+     lambda a: _rec_many(a, "mill", "p1", [("ana", 8), ("bea", "-1")], key="x"),
      AccountsInputError, "person 'bea'"),
-    ("unknown period", lambda a: a.record_hours("mill", "ana", "p9", 8, key="x"),
+    ("unknown period", lambda a: _rec(a, "mill", "ana", "p9", 8, key="x"),
      UnknownPeriod, "No period 'p9'"),
     ("good not in catalogue", lambda a: a.buy("ana", "caviar", 1, key="x"),
      UnknownGood, "No good 'caviar'"),
@@ -77,7 +87,7 @@ CASES: list[tuple[str, Callable[[Accounts], object], type[Exception], str]] = [
      StorageError, "No transaction 999"),
     ("reverse without reason", lambda a: a.reverse(1, reason=" ", key="x"),
      AccountsInputError, "needs a `reason`"),
-    ("approve nothing", lambda a: a.approve("mill", "p1", key="x"),
+    ("approve nothing", lambda a: a.approve("mill", "p1", approver="planner", key="x"),
      StorageError, "no recorded hours awaiting approval in period 'p1'"),
 ]
 
@@ -116,14 +126,14 @@ def test_hours_for_a_closed_period_are_refused(shop: Accounts) -> None:
     before = snapshot(shop)
     with pytest.raises(PeriodClosed, match=r"Period 'p1' is closed .*cannot record hours of "
                                            r"'ana' for enterprise 'mill'"):
-        shop.record_hours("mill", "ana", "p1", 8, key="late")
+        shop.record_hours("mill", "ana", "p1", 8, recorded_by="delegate", key="late")
     with pytest.raises(PeriodClosed, match="cannot close it again"):
         shop.close_period("p1")
     assert snapshot(shop) == before
 
 
 def test_close_refused_while_hours_await_approval(shop: Accounts) -> None:
-    shop.record_hours("mill", "ana", "p1", "4.25", key="more")
+    shop.record_hours("mill", "ana", "p1", "4.25", recorded_by="delegate", key="more")
     before = snapshot(shop)
     with pytest.raises(StorageError, match=re.escape("hours await approval (mill: 1 record(s), "
                                                      "4.250000 h)")):

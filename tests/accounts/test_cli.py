@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,10 +40,14 @@ def test_a_period_end_to_end_on_the_default_economy(tmp_path: Path) -> None:
     assert "listed 17 goods from default" in out
     hours = tmp_path / "hours.csv"
     hours.write_text("person,hours\n" + "".join(f"{p},{h}\n" for p, h in workforce.items()))
+    _ok(runner, "member", "add", "steelworks", *workforce, "--by", "registry", "--db", db)
     out = _ok(runner, "record", "steelworks", "--period", "2027-01", "--csv", str(hours),
-              "--key", "rec-1", "--db", db)
+              "--by", "delegate", "--key", "rec-1", "--db", db)
     assert "recorded 12 record(s), 2,130 h" in out
-    _ok(runner, "approve", "steelworks", "--period", "2027-01", "--key", "ap-1", "--db", db)
+    recs = json.loads(_ok(runner, "work", "2027-01", "--json", "--db", db, raw=True))
+    assert [r["status"] for r in recs] == ["recorded"] * 12
+    _ok(runner, "approve", *[str(r["id"]) for r in recs], "--as", "planner", "--key", "ap-1",
+        "--db", db)
 
     acc = Accounts.open(db)
     stock = acc.catalogue()["stock"]

@@ -24,8 +24,9 @@ def _credit(acc: Accounts, person: str, hours: str) -> None:
     acc.open_account(person, "person")
     acc.open_account("works", "enterprise")
     acc.open_period("c1", Deduction(Decimal("0.3"), {"health": Decimal(1)}))
-    acc.record_hours("works", person, "c1", hours, key=f"w-{person}")
-    acc.approve("works", "c1", key="ap")
+    acc.join("works", person, by="registry")
+    acc.record_hours("works", person, "c1", hours, recorded_by="delegate", key=f"w-{person}")
+    acc.approve("works", "c1", approver="planner", key="ap")
 
 
 def test_32_simultaneous_purchases_with_balance_for_10(ledger: Accounts) -> None:

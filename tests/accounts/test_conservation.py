@@ -64,7 +64,7 @@ def _scenario_in_fresh_store(templates: Templates, dialect: str,
     deduction, vals, stocks, ops = scenario
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = templates.copy(dialect, Path(tmp))
-        acc = Accounts(make_engine(url))
+        acc = Accounts(make_engine(url), max_hours_per_period=None)
         try:
             _run_and_check(acc, deduction, vals, stocks, ops)
         finally:
@@ -93,6 +93,8 @@ def _run_and_check(acc: Accounts, deduction: Deduction, vals: list[Decimal], sto
         acc.open_account(p, "person")
     for e in ENTERPRISES:
         acc.open_account(e, "enterprise")
+        for p in PERSONS:
+            acc.join(e, p, by="registry")
     acc.open_period("q", deduction)
     for g, v, n in zip(GOODS, vals, stocks, strict=True):
         acc.add_good(g, g, v, stock=n)
@@ -105,14 +107,14 @@ def _run_and_check(acc: Accounts, deduction: Deduction, vals: list[Decimal], sto
     for i, op in enumerate(ops):
         key = f"op-{i}"
         if op[0] == "work":
-            acc.record_hours(op[1], op[2], "q", op[3], key=key)
+            acc.record_hours(op[1], op[2], "q", op[3], recorded_by="delegate", key=key)
             recorded[op[1]] += to_units(op[3])
         elif op[0] == "approve":
             if recorded[op[1]] == 0:
                 with pytest.raises(StorageError, match="no recorded hours awaiting"):
-                    acc.approve(op[1], "q", key=key)
+                    acc.approve(op[1], "q", approver="planner", key=key)
                 continue
-            posted = acc.approve(op[1], "q", key=key)
+            posted = acc.approve(op[1], "q", approver="planner", key=key)
             assert sum(posted.postings.values()) == 0
             for p in PERSONS:
                 person_units[p] += to_units(posted.postings.get(p, 0), positive=False)

@@ -54,11 +54,12 @@ def _market(ledger: Accounts) -> Accounts:
     ledger.open_account("ana", "person")
     ledger.open_account("mill", "enterprise")
     ledger.open_period("m1", Deduction(Decimal("0.2"), {"health": Decimal(1)}))
+    ledger.join("mill", "ana", by="registry")
     ledger.add_good("bread", "bread", "0.5", product="food", stock=10)
     ledger.add_good("shoes", "shoes", "2", product="clothing", stock=10)
     ledger.add_good("soap", "soap", "0.25", product="food", stock=10)
-    ledger.record_hours("mill", "ana", "m1", "40", key="w")
-    ledger.approve("mill", "m1", key="a")
+    ledger.record_hours("mill", "ana", "m1", "40", recorded_by="delegate", key="w")
+    ledger.approve("mill", "m1", approver="planner", key="a")
     ledger.buy("ana", "bread", 10, key="b1")  # sold out: demand exceeds supply
     ledger.buy("ana", "shoes", 2, key="b2")   # 20 % sold: supply exceeds demand
     ledger.buy("ana", "soap", 9, key="b3")    # 90 %: as planned
@@ -100,12 +101,16 @@ def test_applying_feedback_changes_prices_and_publishes_them(ledger: Accounts) -
         kinds = [e.kind for e in publiclog.entries(s, kind_prefix="accounts.")]
         closes = publiclog.entries(s, kind="accounts.period_closed")
         payload = json.loads(closes[0].payload_json)
-    assert kinds == ["accounts.price_changed", "accounts.price_changed",
+    assert kinds == ["accounts.membership", "accounts.hours_approved",
+                     "accounts.price_changed", "accounts.price_changed",
                      "accounts.period_closed"]
     assert payload["period"] == "m1"
     assert payload["deduction"] == {"rate": "0.200000000", "shares": {"health": "1.000000000"}}
     # the log carries totals, never a person's purchases
     assert "ana" not in closes[0].payload_json
+    with Session(acc.engine) as s:  # nor who works where: a member is a salted digest
+        assert all("ana" not in e.payload_json for e in publiclog.entries(
+            s, kind_prefix="accounts."))
 
 
 def test_deduction_from_economy_is_labour_embodied_by_purpose() -> None:

@@ -151,24 +151,26 @@ def test_period_and_deduction_published_on_period(shop: Accounts) -> None:
 
 
 def test_every_posting_request_replays_by_key(shop: Accounts) -> None:
-    rec = shop.record_hours("mill", "ana", "p1", "2.5", key="more")
-    again = shop.record_hours("mill", "ana", "p1", "2.5", key="more")
+    rec = shop.record_hours("mill", "ana", "p1", "2.5", recorded_by="delegate", key="more")
+    again = shop.record_hours("mill", "ana", "p1", "2.5", recorded_by="delegate", key="more")
     assert again.replayed and again.id == rec.id
-    many = shop.record_hours_many("mill", "p1", [("bea", 1), ("ana", "0.5")], key="many")
-    assert [r.id for r in shop.record_hours_many("mill", "p1", [("bea", 1), ("ana", "0.5")],
-                                                 key="many")] == [r.id for r in many]
-    ap = shop.approve("mill", "p1", key="ap-2")
-    assert shop.approve("mill", "p1", key="ap-2").transaction_id == ap.transaction_id
+    rows = [("bea", 1), ("ana", "0.5")]
+    many = shop.record_hours_many("mill", "p1", rows, recorded_by="delegate", key="many")
+    assert [r.id for r in shop.record_hours_many(
+        "mill", "p1", rows, recorded_by="delegate", key="many")] == [r.id for r in many]
+    ap = shop.approve("mill", "p1", approver="planner", key="ap-2")
+    again_ap = shop.approve("mill", "p1", approver="planner", key="ap-2")
+    assert again_ap.transaction_id == ap.transaction_id
     assert shop.balance("ana") == Decimal("9.1")  # 7 + 0.7 × 3
     before = snapshot(shop)
     with pytest.raises(IdempotencyConflict, match="'more' was already used"):
-        shop.record_hours("mill", "ana", "p1", "3", key="more")
+        shop.record_hours("mill", "ana", "p1", "3", recorded_by="delegate", key="more")
     assert snapshot(shop) == before
 
 
 def test_reversing_an_approval_withdraws_its_hours_from_the_totals(shop: Accounts) -> None:
-    shop.record_hours("mill", "bea", "p1", "5", key="extra")
-    ap = shop.approve("mill", "p1", key="ap-2")
+    shop.record_hours("mill", "bea", "p1", "5", recorded_by="delegate", key="extra")
+    ap = shop.approve("mill", "p1", approver="planner", key="ap-2")
     assert shop.totals("p1")["approved"] == Decimal("35")
     shop.reverse(ap.transaction_id, reason="hours were recorded twice", key="undo")
     t = shop.totals("p1")

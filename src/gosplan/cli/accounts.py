@@ -9,6 +9,9 @@ printed when omitted, so a retried command can reuse it and post only once).
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -19,7 +22,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors
+from gosplan.cli._common import console, domain_errors, err_console
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
@@ -39,15 +42,22 @@ def _key(func: F) -> F:
 
 
 def _store(db: str | None) -> Accounts:
-    return Accounts.open(db or Settings().database_url)
+    settings = Settings()
+    return Accounts.open(db or settings.database_url,
+                         max_hours_per_period=Decimal(
+                             repr(settings.accounts_max_hours_per_period)))
 
 
-def _new_key(key: str | None, what: str) -> str:
+def _new_key(key: str | None, what: str, *, quiet: bool = False) -> str:
     if key:
         return key
     made = f"cli-{what}-{uuid.uuid4().hex[:16]}"
-    console.print(f"[dim]idempotency key {made}[/dim]")
+    (err_console if quiet else console).print(f"[dim]idempotency key {made}[/dim]")
     return made
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
 
 
 def _h(x: Decimal) -> str:
@@ -169,12 +179,17 @@ def period_list(db: str | None) -> None:
 @click.option("--hours", default=None, help="Hours worked (exact decimal, e.g. 37.5).")
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False),
               help="A workforce's hours: CSV with columns person,hours.")
+@click.option("--by", "by", required=True,
+              help="Who records the hours (kept with each record; they may not approve them).")
 @_key
 @_db
 @domain_errors
 def record_cmd(enterprise: str, period: str, person: str | None, hours: str | None,
-               csv_path: str | None, key: str | None, db: str | None) -> None:
-    """ENTERPRISE records hours its members worked (credited once approved)."""
+               csv_path: str | None, by: str, key: str | None, db: str | None) -> None:
+    """ENTERPRISE records hours its members worked (credited once approved).
+
+    Only for members of ENTERPRISE (`accounts member add`), and within the cap of hours
+    per person and period (GOSPLAN_ACCOUNTS_MAX_HOURS_PER_PERIOD)."""
     acc = _store(db)
     if csv_path:
         with open(csv_path, newline="", encoding="utf-8") as fh:
@@ -184,32 +199,180 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
                 raise click.ClickException(
                     f"{csv_path}: needs columns person,hours; missing {sorted(missing)}.")
             rows = [(r["person"].strip(), r["hours"].strip()) for r in reader]
-        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"))
+        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"),
+                                     recorded_by=by)
         total = sum((r.hours for r in recs), Decimal(0))
         console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
                       f"in {period}; awaiting approval")
         return
     if person is None or hours is None:
         raise click.UsageError("give --person and --hours, or --csv FILE")
-    rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"))
+    rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"),
+                           recorded_by=by)
     console.print(f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
-                  f"({rec.period}); {rec.status}" + (" (already recorded)" if rec.replayed else ""))
+                  f"({rec.period}) as record {rec.id}; {rec.status}"
+                  + (" (already recorded)" if rec.replayed else ""))
+
+
+@command.command("work")
+@click.argument("period")
+@click.option("--enterprise", default=None, help="Only this enterprise's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@_db
+@domain_errors
+def work_cmd(period: str, enterprise: str | None, as_json: bool, db: str | None) -> None:
+    """Work records of PERIOD: number, enterprise, person, hours, status, who decided."""
+    recs = _store(db).work(period, enterprise)
+    if as_json:
+        _json([dataclasses.asdict(r) | {"hours": str(r.hours)} for r in recs])
+        return
+    table = Table("record", "enterprise", "person", "hours", "status", "recorded by",
+                  "decided by", "reason")
+    for r in recs:
+        table.add_row(str(r.id), r.enterprise, r.person, _h(r.hours), r.status, r.recorded_by,
+                      r.decided_by, r.reason)
+    console.print(table)
+
+
+def _actor(func: F) -> F:
+    func = click.option("--account", "account", default=None,
+                        help="The acting person's own labour account, if any.")(func)
+    return click.option("--as", "actor", required=True,
+                        help="Who acts (kept for good; nobody decides on hours that credit "
+                             "them or that they recorded).")(func)
 
 
 @command.command("approve")
-@click.argument("enterprise")
-@click.option("--period", required=True)
-@click.option("--approver", default="", help="Who approves (kept with the approval).")
+@click.argument("records", nargs=-1, type=int, required=True)
+@_actor
+@click.option("--json", "as_json", is_flag=True, help="Print the transactions as JSON.")
 @_key
 @_db
 @domain_errors
-def approve_cmd(enterprise: str, period: str, approver: str, key: str | None,
-                db: str | None) -> None:
-    """Approve ENTERPRISE's recorded hours: credit the workers and the social funds."""
-    p = _store(db).approve(enterprise, period, key=_new_key(key, "approve"), approver=approver)
-    console.print(f"transaction {p.transaction_id}: {p.memo}")
-    for code, amount in p.postings.items():
-        console.print(f"  {code:<30} {_h(amount):>16} h")
+def approve_cmd(records: tuple[int, ...], actor: str, account: str | None, as_json: bool,
+                key: str | None, db: str | None) -> None:
+    """Approve work RECORDS one by one: each credits its worker and the social funds.
+
+    A record that credits the approver, or that the approver recorded, is refused."""
+    acc = _store(db)
+    base = _new_key(key, "approve", quiet=as_json)
+    done = []
+    for rid in records:
+        k = base if len(records) == 1 else f"{base}:{rid}"
+        p = acc.approve_record(rid, key=k, approver=actor, approver_account=account)
+        done.append({"record": rid, "transaction": p.transaction_id, "memo": p.memo,
+                     "postings": {c: str(a) for c, a in p.postings.items()}})
+        if not as_json:
+            console.print(f"record {rid}: transaction {p.transaction_id}: {p.memo}")
+            for code, amount in p.postings.items():
+                console.print(f"  {code:<30} {_h(amount):>16} h")
+    if as_json:
+        _json(done)
+
+
+@command.command("reject")
+@click.argument("record", type=int)
+@click.option("--reason", required=True, help="Why the record is rejected (kept for good).")
+@_actor
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@_key
+@_db
+@domain_errors
+def reject_cmd(record: int, reason: str, actor: str, account: str | None, as_json: bool,
+               key: str | None, db: str | None) -> None:
+    """Reject work RECORD with a reason: it is never credited."""
+    rec = _store(db).reject_record(record, key=_new_key(key, "reject", quiet=as_json),
+                                   by=actor, by_account=account, reason=reason)
+    if as_json:
+        _json(dataclasses.asdict(rec) | {"hours": str(rec.hours)})
+        return
+    console.print(f"record {rec.id} ({_h(rec.hours)} h of {rec.person} in {rec.enterprise}) "
+                  f"rejected by {rec.decided_by}: {rec.reason}")
+
+
+@command.group("member")
+def member_group() -> None:
+    """Who belongs to an enterprise (hours are recorded only for its members)."""
+
+
+@member_group.command("add")
+@click.argument("enterprise")
+@click.argument("persons", nargs=-1, required=True)
+@click.option("--by", "by", required=True, help="Who makes the change (public).")
+@_db
+@domain_errors
+def member_add(enterprise: str, persons: tuple[str, ...], by: str, db: str | None) -> None:
+    """PERSONS join ENTERPRISE (each change is a public event)."""
+    acc = _store(db)
+    for person in persons:
+        changed = acc.join(enterprise, person, by=by)
+        console.print(f"{person} {'joined' if changed else 'is already a member of'} "
+                      f"{enterprise}")
+
+
+@member_group.command("remove")
+@click.argument("enterprise")
+@click.argument("persons", nargs=-1, required=True)
+@click.option("--by", "by", required=True, help="Who makes the change (public).")
+@_db
+@domain_errors
+def member_remove(enterprise: str, persons: tuple[str, ...], by: str, db: str | None) -> None:
+    """PERSONS leave ENTERPRISE (each change is a public event)."""
+    acc = _store(db)
+    for person in persons:
+        changed = acc.leave(enterprise, person, by=by)
+        console.print(f"{person} {'left' if changed else 'is not a member of'} {enterprise}")
+
+
+@member_group.command("list")
+@click.argument("enterprise")
+@click.option("--json", "as_json", is_flag=True)
+@_db
+@domain_errors
+def member_list(enterprise: str, as_json: bool, db: str | None) -> None:
+    """The current members of ENTERPRISE."""
+    members = _store(db).members(enterprise)
+    if as_json:
+        _json(members)
+        return
+    for m in members:
+        console.print(m)
+
+
+@command.command("reconcile")
+@click.argument("period")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day of fulfilment periods to count (default: PERIOD's month, "
+                   "for periods coded YYYY-MM).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Day after the last (exclusive).")
+@click.option("--tolerance", type=click.FloatRange(0, 1, max_open=True), default=0.05,
+              show_default=True, help="Share of the larger figure a gap may reach unflagged.")
+@click.option("--no-alert", is_flag=True, help="Report only; open no alerts.")
+@click.option("--json", "as_json", is_flag=True)
+@_db
+@domain_errors
+def reconcile_cmd(period: str, start: dt.datetime | None, end: dt.datetime | None,
+                  tolerance: float, no_alert: bool, as_json: bool, db: str | None) -> None:
+    """Hours credited per enterprise in PERIOD against the hours in its fulfilment reports.
+
+    Exit status 0 when they agree, 3 when a gap is flagged (each gap opens an alert)."""
+    from gosplan.services.accounts import reconcile
+
+    res = reconcile(_store(db), period, start=None if start is None else start.date(),
+                    end=None if end is None else end.date(), tolerance=tolerance,
+                    alert=not no_alert)
+    if as_json:
+        _json(res.to_dict())
+    else:
+        table = Table("enterprise", "credited h", "reported h", "gap h", "flagged", "alert")
+        for g in res.gaps:
+            table.add_row(g.enterprise, _h(g.credited), _h(g.reported), _h(g.gap),
+                          "yes" if g.flagged else "", "" if g.alert is None else str(g.alert))
+        console.print(table)
+        console.print(res.message)
+    if not res.success:
+        raise SystemExit(3)
 
 
 # --------------------------------------------------------------------------- goods

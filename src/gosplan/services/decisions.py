@@ -36,7 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gosplan.errors import StorageError, ValidationError
-from gosplan.storage.web import Ballot, Comment, Proposal, User, utcnow
+from gosplan.storage.decisions import Ballot, Comment, Proposal
+from gosplan.storage.users import User, utcnow
 
 KINDS = ("fund_split", "sector_target", "working_week", "other")
 METHODS = ("approval", "schulze")

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gosplan.storage.control import Criticism, Person, Unit
-from gosplan.storage.web import Ballot, Comment, Proposal, User
+from gosplan.storage.decisions import Ballot, Comment, Proposal
+from gosplan.storage.users import User
 
 
 @dataclass(frozen=True)

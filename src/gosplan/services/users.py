@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gosplan.errors import StorageError, ValidationError
-from gosplan.storage.web import ROLES, User
+from gosplan.storage.users import ROLES, User
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")

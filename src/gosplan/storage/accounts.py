@@ -27,10 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gosplan.labourtime.units import UNIT as UNIT  # re-exported: the ledger's unit
 from gosplan.storage.base import Base
-
-#: micro-hours per hour: every amount in the ledger is an integer of these
-UNIT = 1_000_000
 
 #: kinds of account
 KINDS = ("person", "enterprise", "fund", "system")
@@ -45,6 +43,9 @@ APPEND_ONLY = (
     "acct_stock_move",
     "acct_price",
 )
+
+#: append-only tables added later (migration h4acct000003): memberships and rejections
+APPEND_ONLY_SEPARATION = ("acct_membership", "acct_rejection")
 
 
 def utcnow() -> dt.datetime:
@@ -145,6 +146,38 @@ class Work(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("acct_account.id"), nullable=False)
     hours: Mapped[int] = mapped_column(BigInteger, nullable=False)  # micro-hours
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    #: who recorded the hours (a delegate's user name, or the operator's stated name)
+    recorded_by: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+
+
+class Membership(Base):
+    """A person joining or leaving an enterprise (append-only; the latest event counts).
+
+    Hours are recorded only for current members of the recording enterprise.
+    """
+
+    __tablename__ = "acct_membership"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_account.id"), nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("acct_account.id"), nullable=False,
+                                           index=True)
+    #: "join" or "leave"
+    action: Mapped[str] = mapped_column(String(8), nullable=False)
+    by: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Rejection(Base):
+    """The rejection of one work record, by whom and why (it is never credited)."""
+
+    __tablename__ = "acct_rejection"
+
+    work_id: Mapped[int] = mapped_column(ForeignKey("acct_work.id"), primary_key=True)
+    rejected_by: Mapped[str] = mapped_column(String(120), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
 class Approval(Base):
@@ -214,22 +247,24 @@ class PriceChange(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
-def append_only_ddl(dialect: str) -> list[str]:
-    """Statements that make every table of :data:`APPEND_ONLY` refuse UPDATE and DELETE."""
+def append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY,
+                    *, function: bool = True) -> list[str]:
+    """Statements that make every table of ``tables`` refuse UPDATE and DELETE."""
     out: list[str] = []
-    if dialect == "postgresql":
+    if dialect == "postgresql" and function:
         out.append(
             "CREATE OR REPLACE FUNCTION acct_refuse_change() RETURNS trigger AS $$ "
             "BEGIN RAISE EXCEPTION 'ledger table % is append-only: % refused', "
             "TG_TABLE_NAME, TG_OP; END; $$ LANGUAGE plpgsql"
         )
-        for table in APPEND_ONLY:
+    if dialect == "postgresql":
+        for table in tables:
             out.append(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION acct_refuse_change()"
             )
     elif dialect == "sqlite":
-        for table in APPEND_ONLY:
+        for table in tables:
             for op in ("UPDATE", "DELETE"):
                 out.append(
                     f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -239,14 +274,16 @@ def append_only_ddl(dialect: str) -> list[str]:
     return out
 
 
-def drop_append_only_ddl(dialect: str) -> list[str]:
+def drop_append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY,
+                         *, function: bool = True) -> list[str]:
     out: list[str] = []
     if dialect == "postgresql":
-        for table in APPEND_ONLY:
+        for table in tables:
             out.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        out.append("DROP FUNCTION IF EXISTS acct_refuse_change()")
+        if function:
+            out.append("DROP FUNCTION IF EXISTS acct_refuse_change()")
     elif dialect == "sqlite":
-        for table in APPEND_ONLY:
+        for table in tables:
             for op in ("update", "delete"):
                 out.append(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
     return out

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if uid is not None:
             from sqlalchemy.orm import Session
 
-            from gosplan.storage.web import User
+            from gosplan.storage.users import User
 
             with Session(st.engine) as s:
                 user = s.get(User, int(uid))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gosplan.errors import GosplanError
 from gosplan.services import appointments, criticism, decisions, directory, users
 from gosplan.storage.base import session_scope
-from gosplan.storage.web import utcnow
+from gosplan.storage.users import utcnow
 from gosplan.web.state import AppState
 
 log = logging.getLogger("gosplan.web")
@@ -101,9 +101,11 @@ def _seed_accounts(state: AppState) -> None:
     for code, name, _ in DEMO_ENTERPRISES:
         ledger.open_account(code, "enterprise", name)
     for code, hours in DEMO_HOURS.items():
+        for u in hours:
+            ledger.join(code, person_code(u), by="demo")
         ledger.record_hours_many(code, PERIOD, [(person_code(u), h) for u, h in hours.items()],
-                                 key=f"demo:hours:{code}")
-        ledger.approve(code, PERIOD, key=f"demo:approve:{code}", approver="demo")
+                                 key=f"demo:hours:{code}", recorded_by=f"demo:{code}")
+        ledger.approve(code, PERIOD, key=f"demo:approve:{code}", approver="demo:planning")
     ledger.add_goods(catalogue_from_economy(eco, personal_hours=20_000.0, values=state.values))
     goods = ledger.goods()
     if goods:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from gosplan.storage.web import User
+from gosplan.storage.users import User
 from gosplan.web.state import AppState
 
 

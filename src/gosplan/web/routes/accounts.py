@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
-from gosplan.storage.web import User
+from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, directory
-from gosplan.storage.web import Proposal, utcnow
+from gosplan.storage.decisions import Proposal
+from gosplan.storage.users import utcnow
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key

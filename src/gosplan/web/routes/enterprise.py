@@ -1,18 +1,23 @@
 """Enterprises: record hours worked, report output against the plan, see fulfilment and alerts.
 
-Only a delegate of an enterprise records hours or reports for it; planners
-approve recorded hours (which credits the workers' accounts).
+Only a delegate of an enterprise records hours or reports for it, and only for
+its members; planners approve or reject recorded hours one record at a time
+(an approval credits the worker's account), never a record that credits
+themselves or that they recorded.  The ledger enforces the same rules for the
+command line (:mod:`gosplan.storage.accounts_work`).
 """
 
 from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -20,7 +25,7 @@ from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
 from gosplan.services import directory
 from gosplan.services import escalation as esc
-from gosplan.storage.web import User
+from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
 from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
@@ -44,6 +49,14 @@ class WorkPublic(BaseModel):
     person: str
     hours: Decimal
     status: str
+    recorded_by: str = ""
+    decided_by: str = ""
+    reason: str = ""
+
+
+def _work_public(w: acc.WorkRecord) -> WorkPublic:
+    return WorkPublic(id=w.id, person=w.person, hours=w.hours, status=w.status,
+                      recorded_by=w.recorded_by, decided_by=w.decided_by, reason=w.reason)
 
 
 class PeriodPublic(BaseModel):
@@ -85,6 +98,8 @@ class EnterprisePublic(BaseModel):
     delegates: list[str]
     can_report: bool
     can_approve: bool
+    me: str | None = None
+    my_account: str | None = None
     form_key: str
 
 
@@ -130,7 +145,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     info = _enterprise(state, code)
     period = state.accounts.current_period()
     work = state.accounts.work(period.code, code) if period else []
-    people = [a.code for a in state.accounts.accounts("person")]
+    people = state.accounts.members(code)
     suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
     now = esc.utcnow()
     ful = directory.enterprise_fulfilment(db, code, now)
@@ -143,8 +158,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
             open_periods=ful.open_periods),
         suppliers=suppliers,
         period=period.code if period else None,
-        work=[WorkPublic(id=w.id, person=w.person, hours=w.hours, status=w.status)
-              for w in work],
+        work=[_work_public(w) for w in work],
         hours_recorded=sum((w.hours for w in work), Decimal(0)),
         hours_awaiting_approval=sum((w.hours for w in work if w.status == "recorded"),
                                     Decimal(0)),
@@ -153,6 +167,8 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
         delegates=[u.display_name for u in directory.delegates_of(db, code)],
         can_report=user is not None and user.role == "delegate" and user.enterprise == code,
         can_approve=user is not None and user.role == "planner",
+        me=None if user is None else user.username,
+        my_account=None if user is None else user.account,
         form_key=uuid.uuid4().hex)
     return render(request, "enterprise.html", model, user=user)
 
@@ -170,34 +186,69 @@ def record_hours(code: str, request: Request, state: State, user: CurrentUser,
     try:
         state.accounts.account(person)
         rec = state.accounts.record_hours(code, person, period.code, hours,
-                                          key=f"web:hours:{code}:{key or uuid.uuid4().hex}")
+                                          key=f"web:hours:{code}:{key or uuid.uuid4().hex}",
+                                          recorded_by=user.username)
     except acc.UnknownAccount as exc:
         raise HTTPException(status_code=422, detail=f"person: {exc}") from exc
+    except acc.NotAMember as exc:
+        raise HTTPException(status_code=403, detail=f"person: {exc}") from exc
     except GosplanError as exc:
-        raise HTTPException(status_code=422 if isinstance(exc, acc.AccountsInputError)
-                            else 409, detail=f"hours: {exc}") from exc
+        raise HTTPException(status_code=422 if isinstance(
+            exc, acc.AccountsInputError | acc.HoursCapExceeded) else 409,
+            detail=f"hours: {exc}") from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        return Response(WorkPublic(id=rec.id, person=rec.person, hours=rec.hours,
-                                   status=rec.status).model_dump_json(),
+        return Response(_work_public(rec).model_dump_json(),
                         media_type="application/json", status_code=201)
     return RedirectResponse(f"/enterprise/{code}", status_code=303)
 
 
-@router.post("/enterprise/{code}/approve", dependencies=[Depends(check_csrf)])
-def approve_hours(code: str, state: State, user: CurrentUser) -> Response:
-    """A planner approves every recorded hour: the workers' accounts are credited."""
+def _decide(request: Request, state: State, user: User, code: str, rid: int,
+            decide: Callable[[], object]) -> Response:
+    """Run a planner's decision on one work record of enterprise ``code``."""
     _enterprise(state, code)
     if user.role != "planner":
-        raise HTTPException(status_code=403, detail="only the planning body approves hours")
-    period = state.accounts.current_period()
-    if period is None:
-        raise HTTPException(status_code=409, detail="period: no accounting period is open")
+        raise HTTPException(status_code=403, detail="only the planning body approves or "
+                            "rejects hours")
     try:
-        state.accounts.approve(code, period.code, key=f"web:approve:{uuid.uuid4().hex}",
-                               approver=user.username)
+        rec = state.accounts.work_record(rid)
     except GosplanError as exc:
-        raise HTTPException(status_code=409, detail=f"hours: {exc}") from exc
+        raise HTTPException(status_code=404, detail=f"record: {exc}") from exc
+    if rec.enterprise != code:
+        raise HTTPException(status_code=404, detail=f"record: work record {rid} is not "
+                            f"{code}'s")
+    try:
+        decide()
+    except acc.SeparationOfDuties as exc:
+        raise HTTPException(status_code=403, detail=f"record: {exc}") from exc
+    except acc.AccountsInputError as exc:
+        raise HTTPException(status_code=422, detail=f"reason: {exc}") from exc
+    except GosplanError as exc:
+        raise HTTPException(status_code=409, detail=f"record: {exc}") from exc
+    if wants_json(request) or "application/json" in request.headers.get("accept", ""):
+        return Response(_work_public(state.accounts.work_record(rid)).model_dump_json(),
+                        media_type="application/json")
     return RedirectResponse(f"/enterprise/{code}", status_code=303)
+
+
+@router.post("/enterprise/{code}/work/{rid}/approve", dependencies=[Depends(check_csrf)])
+def approve_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request,
+                   state: State, user: CurrentUser) -> Response:
+    """A planner approves one work record: the worker's account is credited.
+
+    Refused (403) for a record that credits the planner or that the planner recorded."""
+    return _decide(request, state, user, code, rid, lambda: state.accounts.approve_record(
+        rid, key=f"web:approve:{rid}:{uuid.uuid4().hex}", approver=user.username,
+        approver_account=user.account))
+
+
+@router.post("/enterprise/{code}/work/{rid}/reject", dependencies=[Depends(check_csrf)])
+def reject_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request,
+                  state: State, user: CurrentUser,
+                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """A planner rejects one work record, with a reason (it is never credited)."""
+    return _decide(request, state, user, code, rid, lambda: state.accounts.reject_record(
+        rid, key=f"web:reject:{rid}:{uuid.uuid4().hex}", by=user.username, reason=reason,
+        by_account=user.account))
 
 
 def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: str) -> Response:
@@ -221,9 +272,11 @@ def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: st
 @router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)])
 def submit_report(
     code: str, request: Request, db: Db, state: State, user: CurrentUser,
-    period: Annotated[str, Form()], output: Annotated[float, Form(ge=0)],
-    hours: Annotated[float, Form(ge=0)], supplier: Annotated[str, Form()] = "",
-    input_quantity: Annotated[float | None, Form(ge=0)] = None,
+    period: Annotated[str, Form()],
+    output: Annotated[float, Form(ge=0, le=1e15, allow_inf_nan=False)],
+    hours: Annotated[float, Form(ge=0, le=1e15, allow_inf_nan=False)],
+    supplier: Annotated[str, Form()] = "",
+    input_quantity: Annotated[float | None, Form(ge=0, le=1e15, allow_inf_nan=False)] = None,
 ) -> Response:
     """A delegate reports one period: output, hours and (optionally) an input received.
 
@@ -238,6 +291,20 @@ def submit_report(
         rows.append({"enterprise": code, "period": period, "kind": "input",
                      "counterparty": supplier, "quantity": input_quantity})
     return _ingest(request, db, code, pd.DataFrame(rows), f"web form ({user.username})")
+
+
+def _check_quantities(frame: pd.DataFrame) -> None:
+    """Every ``quantity`` is a finite number from 0 to 10^15 (else 422 naming row and field)."""
+    if "quantity" not in frame.columns:
+        return
+    raw = frame["quantity"]
+    q = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & ~(q.between(0, 1e15))  # NaN, ±Infinity, text, negative, absurd
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise HTTPException(status_code=422, detail=(
+            f"quantity: row {i + 2} of the file, field `quantity`: {raw.iloc[i]!r} is not a "
+            "finite number from 0 to 10^15"))
 
 
 @router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)])
@@ -260,5 +327,6 @@ def upload_reports(code: str, request: Request, db: Db, state: State,
     if others:
         raise HTTPException(status_code=403, detail=f"file: rows for {', '.join(others)}: "
                             f"a delegate of {code} reports only for {code}")
+    _check_quantities(frame)
     frame.attrs["first_line"] = 2
     return _ingest(request, db, code, frame, f"{file.filename or 'upload'} ({user.username})")

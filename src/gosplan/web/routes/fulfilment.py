@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import escalation as esc
-from gosplan.storage.web import User
+from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser
 from gosplan.web.render import render, twin
 from gosplan.web.security import check_csrf

@@ -1,0 +1,156 @@
+"""What the ledger returns: accounts, periods, work records, postings, purchases, goods,
+statements (frozen dataclasses, amounts in hours as exact ``Decimal``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from gosplan.labourtime.deduction import Deduction
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    code: str
+    kind: str
+    name: str
+    balance: Decimal  # hours
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    code: str
+    status: str
+    deduction: Deduction
+    opened_at: str
+    closed_at: str | None
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class WorkRecord:
+    id: int
+    period: str
+    enterprise: str
+    person: str
+    hours: Decimal
+    status: str  # recorded | approved | rejected | reversed
+    replayed: bool = False
+    #: who recorded it; who approved or rejected it, and why (rejections)
+    recorded_by: str = ""
+    decided_by: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A ledger transaction: its postings in hours by account code (sum zero)."""
+
+    transaction_id: int
+    kind: str
+    period: str | None
+    postings: dict[str, Decimal]
+    memo: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Purchase:
+    transaction_id: int
+    person: str
+    good: str
+    quantity: int
+    price: Decimal  # hours per unit
+    cost: Decimal  # hours
+    period: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class GoodInfo:
+    code: str
+    name: str
+    unit: str
+    product: str | None
+    labour_value: Decimal
+    ratio: Decimal
+    price: Decimal
+    stock: int
+
+
+@dataclass(frozen=True)
+class GoodSpec:
+    """A good to list in the catalogue (see :func:`catalogue_from_economy`)."""
+
+    code: str
+    name: str
+    labour_value: Decimal
+    unit: str = "unit"
+    product: str | None = None
+    ratio: Decimal = Decimal(1)
+    stock: int = 0
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    transaction_id: int
+    posted_at: str
+    period: str | None
+    kind: str
+    memo: str
+    amount: Decimal
+    balance: Decimal
+    deduction_rate: Decimal | None
+    deduction_shares: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """An account's postings with running balance, and the deduction in force for each line."""
+
+    account: AccountInfo
+    lines: list[StatementLine]
+    deductions: dict[str, Deduction]
+
+    COLUMNS = ("transaction", "posted_at", "period", "kind", "memo", "amount_hours",
+               "balance_hours", "deduction_rate", "deduction_shares")
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.COLUMNS)
+        for ln in self.lines:
+            w.writerow([ln.transaction_id, ln.posted_at, ln.period or "", ln.kind, ln.memo,
+                        ln.amount, ln.balance,
+                        "" if ln.deduction_rate is None else ln.deduction_rate,
+                        ln.deduction_shares])
+        return buf.getvalue()
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(ln) for ln in self.lines])
+
+
+_R = TypeVar("_R")
+
+
+def to_json(obj: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(obj), default=str))
+
+
+def from_json(cls: type[_R], data: Mapping[str, Any]) -> _R:
+    conv: dict[str, Callable[[Any], Any]] = {}
+    if cls is Posted:
+        conv["postings"] = lambda d: {k: Decimal(v) for k, v in d.items()}
+    for name in ("hours", "price", "cost"):
+        conv[name] = Decimal
+    kwargs = {k: (conv[k](v) if k in conv and v is not None else v) for k, v in data.items()}
+    kwargs["replayed"] = True
+    return cls(**kwargs)
+
