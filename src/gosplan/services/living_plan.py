@@ -629,6 +629,15 @@ class _Runner:
         closing = tab["closing"].to_numpy(dtype=float)
         sold = tab["sold"].to_numpy(dtype=float)
         ratios = tab["ratio"].to_numpy(dtype=float)
+        opening = tab["opening"].to_numpy(dtype=float)
+        dlv = tab["delivered"].to_numpy(dtype=float)
+        totals = acc.totals(label)
+        stock_ok = bool(np.all(opening + dlv - sold == closing) and np.all(sold <= available)
+                        and np.all(dlv == delivered))
+        hours_ok = (totals["approved"] == totals["credited_persons"] + totals["credited_funds"]
+                    and abs(float(totals["credited_funds"])
+                            - float(totals["approved"]) * float(deduction.rate)) <= 1e-3
+                    * max(1.0, float(totals["approved"])))
         weeks = self.weeks_per_period * self.h.able_persons
         lab = plan.labour_by_purpose / sc.periods_per_year / weeks
         side.rows.append({
@@ -642,13 +651,16 @@ class _Runner:
             "labour_social": float(lab.get("social", 0.0)),
             "labour_investment": float(lab.get("investment", 0.0)),
             "personal_factor": factor,
-            "credited": float(acc.totals(label)["credited_persons"]),
+            "credited": float(totals["credited_persons"]),
             "spent": float((bought * price_u[None, :]).sum() / 1e6),
             "delivered_hours": float((delivered * v).sum()),
             "reports_inflated": int(sum(1 for e in range(len(self.ent_codes))
                                         if e in self.cheaters)),
             "mismatches_found": len(found),
             "deduction_rate": float(deduction.rate),
+            "approved_hours": float(totals["approved"]),
+            "stock_balanced": stock_ok,
+            "hours_conserved": hours_ok,
         })
         side.unmet_by_good.append(by_good)
         # 6. feedback: prices and next targets (the loop only)
@@ -689,9 +701,22 @@ class _Runner:
                 self.log_indices.append(e.index)
 
     def conservation(self, side: _Side) -> dict[str, Any]:
+        """The ledger's invariants, and the run's own balances, over every period."""
         acc = side.accounts
         problems = acc.check_integrity()
-        return {"ledger_problems": problems}
+        credited = sum((acc.balance(c) for c in self.group_codes), Decimal(0))
+        earned = sum((Decimal(repr(r["credited"])) for r in side.rows), Decimal(0))
+        spent = sum((Decimal(repr(r["spent"])) for r in side.rows), Decimal(0))
+        negative = [c for c in self.group_codes if acc.balance(c) < 0]
+        return {
+            "ledger_problems": problems,
+            "stocks_balance": all(r["stock_balanced"] for r in side.rows),
+            "hours_credited_equal_hours_less_deduction": all(r["hours_conserved"]
+                                                             for r in side.rows),
+            "balances_equal_credits_less_purchases": abs(credited - (earned - spent))
+            <= Decimal("0.001") * max(Decimal(1), earned),
+            "no_negative_balance": not negative,
+        }
 
 
 def run(scenario: Scenario, store_url: str, *, twin_url: str | None = None,
