@@ -100,10 +100,11 @@ class Scenario:
     # events
     taste_fraction: float = 0.0
     taste_size: float = 0.3
+    taste_goods: tuple[tuple[str, float], ...] = ()
     shock_sector: str | None = None
     shock_loss: float = 0.3
     shock_at: int = 0
-    shock_recovery: float = 0.0
+    shock_recovery: float = 0.05
     cheater_share: float = 0.0
     cheater_inflate: float = 0.15
     vote_at: int | None = None
@@ -115,6 +116,7 @@ class Scenario:
     buffer: float = 0.11
     production_noise: float = 0.02
     capacity_growth: float = 0.05
+    capital_output: float = 1.0
     open_loop: bool = True
 
     def __post_init__(self) -> None:
@@ -139,6 +141,7 @@ class Scenario:
         need(math.isfinite(self.base_week) and 0 < self.base_week <= 100, "base_week",
              "hours in (0, 100]")
         need(0 < self.elasticity <= 10, "elasticity", "in (0, 10]")
+        need(0 <= self.capital_output <= 20, "capital_output", "years of output in [0, 20]")
         need(0 < self.sell_through <= 1, "sell_through", "in (0, 1]")
         need(0 < self.max_step <= 1, "max_step", "in (0, 1]")
         need(0 <= self.shock_at < max(self.periods, 1) or self.shock_sector is None,
@@ -171,8 +174,9 @@ _SECTIONS = {
                    "unable_share": "unable_share", "concentration": "concentration",
                    "base_week": "base_week"},
     "enterprises": {"count": "enterprises", "production_noise": "production_noise",
-                    "max_goods": "max_goods", "capacity_growth": "capacity_growth"},
-    "tastes": {"fraction": "taste_fraction", "size": "taste_size"},
+                    "max_goods": "max_goods", "capacity_growth": "capacity_growth",
+                    "capital_output": "capital_output"},
+    "tastes": {"fraction": "taste_fraction", "size": "taste_size", "goods": "taste_goods"},
     "shock": {"sector": "shock_sector", "loss": "shock_loss", "at": "shock_at",
               "recovery": "shock_recovery"},
     "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate"},
@@ -212,8 +216,18 @@ def load_scenario(path: str | Path) -> Scenario:
                                       f"{', '.join(sorted(keys))}.")
             target = keys[key] if isinstance(keys, dict) else key
             kwargs[target] = value
+    if "taste_goods" in kwargs:
+        tg = kwargs["taste_goods"]
+        if not isinstance(tg, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 10
+                for v in tg.values()):
+            raise ValidationError(f"{p}: [tastes] goods must be a table of good = factor "
+                                  f"(0 < factor <= 10); got {tg!r}.")
+        kwargs["taste_goods"] = tuple((str(k), float(v)) for k, v in tg.items())
     fields = Scenario.__dataclass_fields__
     for name, value in kwargs.items():
+        if name == "taste_goods":
+            continue
         kind = str(fields[name].type)
         if ("int" in kind and "float" not in kind and not isinstance(value, int)) or (
                 isinstance(value, bool) and "bool" not in kind):
@@ -247,9 +261,14 @@ class _Side:
     targets: np.ndarray  # units of each good to deliver this period
     capacity: np.ndarray  # share of the base capacity of each good's sector
     closing: np.ndarray  # units left in the shops at the end of the last period
+    build: list[float] = field(default_factory=list)  # investment still to do, per period
     max_week: float | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     unmet_by_good: list[np.ndarray] = field(default_factory=list)
+    ratios: list[np.ndarray] = field(default_factory=list)
+    sold: list[np.ndarray] = field(default_factory=list)
+    delivered: list[np.ndarray] = field(default_factory=list)
+    found: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -264,7 +283,9 @@ class LivingPlanRun:
     ``labour_investment``, hours per person and week), ``credited``,
     ``spent`` (hours), ``reports_inflated`` and ``mismatches_found``
     (deliveries that did not match reports).  ``unmet_by_good`` has the
-    shares of unmet demand per good and period (loop side).
+    shares of unmet demand per good and period (loop side); ``ratios``, ``sold``
+    and ``delivered`` the price/value ratio in force, units sold and units
+    delivered per good and period (loop side).
     """
 
     scenario: Scenario
@@ -273,6 +294,9 @@ class LivingPlanRun:
     goods: pd.DataFrame
     checks: dict[str, Any]
     log_indices: list[int]
+    ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sold: pd.DataFrame = field(default_factory=pd.DataFrame)
+    delivered: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def side(self, label: str) -> pd.DataFrame:
         return self.periods[self.periods["side"] == label].set_index("period")
@@ -359,13 +383,21 @@ def _economy_and_goods(sc: Scenario) -> tuple[Any, _Goods, Any, float]:
 # --------------------------------------------------------------------------- one period
 
 def _plan(eco: Any, fd: pd.DataFrame, personal_money: pd.Series, phi: float, able: int,
-          weeks_per_year: float, max_week: float | None, hpu: float) -> tuple[Any, float]:
-    """The period's Leontief plan (yearly rates) and the factor applied to personal targets."""
+          weeks_per_year: float, max_week: float | None, hpu: float,
+          extra_investment: float = 0.0) -> tuple[Any, float]:
+    """The period's Leontief plan (yearly rates) and the factor applied to personal targets.
+
+    ``extra_investment`` (money, at a yearly rate) is added to the investment bundle in
+    the base year's composition: the capacity the loop builds or rebuilds this period.
+    """
     from gosplan.planning.leontief import leontief_plan
 
     def targets(factor: float) -> pd.DataFrame:
         t = fd.drop(columns=["personal"]).clip(lower=0.0) * phi
         t = t[[c for c in ("social", "investment", "stocks", "exports") if c in t.columns]]
+        if extra_investment > 0 and "investment" in t.columns and t["investment"].sum() > 0:
+            inv = t["investment"]
+            t["investment"] = inv + inv / inv.sum() * extra_investment
         t.insert(0, "personal", personal_money.reindex(fd.index).fillna(0.0) * factor)
         return t
 
@@ -429,6 +461,19 @@ class _Runner:
                 base_shares, rng=self.rng, fraction=sc.taste_fraction, size=sc.taste_size)
         else:
             self.shifted = np.array([], dtype=int)
+        if sc.taste_goods:
+            shares = self.true_shares.copy()
+            picked = []
+            for name, factor in sc.taste_goods:
+                hits = [i for i, (c, p) in enumerate(zip(goods.codes, goods.products,
+                                                         strict=True)) if name in (c, p)]
+                if not hits:
+                    raise ValidationError(f"scenario [tastes] goods: {name!r} is not a consumer "
+                                          f"good here; goods: {', '.join(goods.codes[:12])}")
+                shares[hits[0]] *= factor
+                picked.append(hits[0])
+            self.true_shares = shares / shares.sum()
+            self.shifted = np.union1d(self.shifted, np.array(picked, dtype=int))
         groups = max(1, sc.persons // sc.cohort_size)
         self.h: Households = draw_households(self.true_shares, groups, rng=self.rng,
                                              concentration=sc.concentration,
@@ -529,6 +574,15 @@ class _Runner:
                 step[self.shock_good] = sc.shock_recovery
             grow = np.clip(need - side.capacity, 0.0, step)
             side.capacity = side.capacity + grow
+            # new capacity is built: `capital_output` years of its output in investment
+            # goods, spread over the next half year (time to build)
+            cost = float((grow * goods.base_units * goods.size).sum()) * sc.capital_output
+            n_build = max(1, sc.periods_per_year // 2)
+            while len(side.build) < n_build:
+                side.build.append(0.0)
+            for i in range(n_build):
+                side.build[i] += cost / n_build
+        invest = side.build.pop(0) if side.build else 0.0
         if self.shock_good is not None and t == sc.shock_at:
             side.capacity[self.shock_good] *= 1.0 - sc.shock_loss
         cap_units = base * (1.0 + sc.buffer) * side.capacity
@@ -544,7 +598,8 @@ class _Runner:
         # 2. the plan (yearly rates) that produces it beside social consumption and
         # investment; an adopted cap on the working week shrinks personal consumption
         plan, factor = _plan(self.eco, self.fd, self._money(made), self.phi,
-                             self.h.able_persons, self.weeks_per_year, side.max_week, self.hpu)
+                             self.h.able_persons, self.weeks_per_year, side.max_week, self.hpu,
+                             extra_investment=invest * sc.periods_per_year)
         if factor < 1.0:
             target, made = target * factor, made * factor
         delivered = np.floor(made).astype(np.int64)
@@ -650,6 +705,7 @@ class _Runner:
             "labour_personal": float(lab.get("personal", 0.0)),
             "labour_social": float(lab.get("social", 0.0)),
             "labour_investment": float(lab.get("investment", 0.0)),
+            "capacity_built": invest,
             "personal_factor": factor,
             "credited": float(totals["credited_persons"]),
             "spent": float((bought * price_u[None, :]).sum() / 1e6),
@@ -663,6 +719,10 @@ class _Runner:
             "hours_conserved": hours_ok,
         })
         side.unmet_by_good.append(by_good)
+        side.ratios.append(ratios)
+        side.sold.append(sold)
+        side.delivered.append(delivered.astype(float))
+        side.found.update(found)
         # 6. feedback: prices and next targets (the loop only)
         if side.feedback:
             acc.apply_feedback(report)
@@ -747,16 +807,21 @@ def run(scenario: Scenario, store_url: str, *, twin_url: str | None = None,
             side.accounts.close()
     periods = pd.DataFrame([row for side in sides for row in side.rows])
     loop = sides[0]
-    by_good = pd.DataFrame(np.vstack(loop.unmet_by_good), columns=r.goods.codes,
-                           index=[row["period"] for row in loop.rows])
+    index = [row["period"] for row in loop.rows]
+    by_good = pd.DataFrame(np.vstack(loop.unmet_by_good), columns=r.goods.codes, index=index)
+    ratios = pd.DataFrame(np.vstack(loop.ratios), columns=r.goods.codes, index=index)
+    sold = pd.DataFrame(np.vstack(loop.sold), columns=r.goods.codes, index=index)
+    delivered = pd.DataFrame(np.vstack(loop.delivered), columns=r.goods.codes, index=index)
     goods = pd.DataFrame({"code": r.goods.codes, "product": r.goods.products,
                           "hours_per_unit": r.goods.value, "unit_size": r.goods.size,
                           "shifted": [i in set(r.shifted.tolist())
                                       for i in range(len(r.goods.codes))]})
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
+    checks["found"] = sorted(loop.found)
     checks["shock_good"] = (r.goods.codes[r.shock_good] if r.shock_good is not None else None)
     return LivingPlanRun(scenario=scenario, periods=periods, unmet_by_good=by_good,
-                         goods=goods, checks=checks, log_indices=r.log_indices)
+                         goods=goods, checks=checks, log_indices=r.log_indices, ratios=ratios,
+                         sold=sold, delivered=delivered)
 
 
 def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

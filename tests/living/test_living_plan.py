@@ -1,0 +1,183 @@
+"""The living plan on small runs: conservation, determinism, hand-computed clearing,
+convergence beside the open loop, a shock answered, a vote that caps the week, cheats found."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gosplan.core.values import labour_values
+from gosplan.errors import ValidationError
+from gosplan.services.living_plan import LivingPlanRun, Scenario, load_scenario, run
+from tests.web.conftest import small_economy_dir
+
+
+@pytest.fixture(scope="module")
+def testland(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_economy_dir(tmp_path_factory.mktemp("testland"))
+
+
+def _run(sc: Scenario, folder: Path) -> LivingPlanRun:
+    twin = f"sqlite:///{folder / 'twin.db'}" if sc.open_loop else None
+    return run(sc, f"sqlite:///{folder / 'loop.db'}", twin_url=twin)
+
+
+BASE = dict(persons=20, enterprises=3, periods=6, seed=7, concentration=1e6,
+            unable_share=0.1)
+
+
+def test_conservation_and_determinism(testland: Path, tmp_path: Path) -> None:
+    sc = Scenario(name="t", source=str(testland), taste_fraction=0.3, **BASE)  # type: ignore[arg-type]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one, two = _run(sc, tmp_path / "a"), _run(sc, tmp_path / "b")
+    for side in ("loop", "open-loop"):
+        checks = one.checks[side]
+        assert checks["ledger_problems"] == []
+        assert checks["stocks_balance"] and checks["no_negative_balance"]
+        assert checks["hours_credited_equal_hours_less_deduction"]
+        assert checks["balances_equal_credits_less_purchases"]
+    pd.testing.assert_frame_equal(one.periods, two.periods)
+    pd.testing.assert_frame_equal(one.sold, two.sold)
+    # what was bought never exceeds what the shops had, and nobody spent more than credited
+    p = one.side("loop")
+    assert (p["spent"] <= p["credited"].cumsum() + 1e-6).all()
+    assert len(one.log_indices) == 1 + sc.periods
+
+
+def test_first_period_clearing_ratios_match_the_hand_computation(
+        testland: Path, tmp_path: Path) -> None:
+    """Cobb–Douglas households with identical tastes α spend α·B on each good; with S units
+    on the shelves at ratio 1 and a target sell-through of 90 %, the clearing ratio is
+    r = α·B / (0.9 · S · v) for every good that did not sell out (clamped to ±25 %)."""
+    from gosplan.readers.registry import open_source
+
+    sc = Scenario(name="hand", source=str(testland), taste_goods=(("Grain", 1.3),),
+                  open_loop=False, **{**BASE, "periods": 2})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    eco = open_source(str(testland))
+    # by hand: each good's share of spending is personal consumption (TL million) × its
+    # labour value (hours per TL million), and Grain is wanted 30 % more
+    v = labour_values(eco).values
+    personal = pd.Series([95.0, 140.0, 20.0], index=["Grain", "Textiles", "Health care"])
+    alpha = personal * v.reindex(personal.index)
+    alpha["Grain"] *= 1.3
+    alpha /= alpha.sum()
+    goods = res.goods.set_index("product")
+    budget = res.side("loop").iloc[0]["credited"]  # all anyone holds in the first period
+    r2 = res.ratios.iloc[1]  # the second period's ratio is the first's clearing ratio
+    grain = goods.loc["Grain", "code"]
+    # Grain sold out (wanted 30 % more than planned): its ratio rose the full step
+    assert res.sold.iloc[0][grain] == res.delivered.iloc[0][grain]
+    assert r2[grain] == pytest.approx(1.25, abs=1e-6)
+    for product in ("Textiles", "Health care"):
+        code, hpu = goods.loc[product, "code"], goods.loc[product, "hours_per_unit"]
+        shelves = res.delivered.iloc[0][code]
+        assert res.sold.iloc[0][code] < shelves
+        # what people wanted of it is their spending share of the budget at ratio 1 (less
+        # what they could not spend on Grain, which Cobb-Douglas leaves unspent)
+        assert res.sold.iloc[0][code] * hpu == pytest.approx(alpha[product] * budget,
+                                                             rel=0.01)
+        expected = alpha[product] * budget / (0.9 * shelves * hpu)
+        assert r2[code] == pytest.approx(min(max(expected, 1 / 1.25), 1.25), rel=0.01)
+
+
+def test_the_loop_converges_where_the_open_loop_does_not(testland: Path,
+                                                         tmp_path: Path) -> None:
+    sc = Scenario(name="conv", source=str(testland), taste_goods=(("Grain", 1.3),
+                                                                  ("Textiles", 0.7)),
+                  **{**BASE, "periods": 10})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    loop, open_ = res.side("loop"), res.side("open-loop")
+    assert res.converged_at() is not None and res.converged_at() <= 8
+    assert loop["unmet_share"].iloc[-1] <= 0.02
+    assert loop["ratio_cv"].iloc[-1] <= 0.05
+    assert open_["unmet_share"].iloc[-1] > 0.10  # the base plan repeated leaves shortages
+
+
+def test_a_supply_shock_is_answered_within_six_periods(testland: Path, tmp_path: Path) -> None:
+    sc = Scenario(name="shock", source=str(testland), shock_sector="Textiles", shock_loss=0.3,
+                  shock_at=3, shock_recovery=0.05, open_loop=False,
+                  **{**BASE, "periods": 11})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    code = res.checks["shock_good"]
+    assert res.unmet_by_good[code].iloc[3] > 0.02  # the shock bites
+    rec = res.recovery(code, 3)
+    assert rec is not None and rec <= 6
+    # prices ration what is left: Textiles dearer than its value right after the shock
+    assert res.ratios[code].iloc[4] > 1.1
+    # rebuilding the lost capacity is investment: labour for it appears after the shock
+    loop = res.side("loop")
+    assert loop["capacity_built"].iloc[4:].sum() > loop["capacity_built"].iloc[:3].sum()
+
+
+def test_a_vote_caps_the_working_week(testland: Path, tmp_path: Path) -> None:
+    sc0 = Scenario(name="novote", source=str(testland), open_loop=False,
+                   **{**BASE, "periods": 4})  # type: ignore[arg-type]
+    (tmp_path / "0").mkdir()
+    (tmp_path / "1").mkdir()
+    week = _run(sc0, tmp_path / "0").side("loop")["working_week"]
+    cap = float(week.min()) * 0.85
+    sc = dataclasses.replace(sc0, name="vote", vote_at=2, vote_max_week=cap)
+    voted = _run(sc, tmp_path / "1").side("loop")
+    assert (voted["working_week"].iloc[2:] <= cap * 1.001).all()
+    # the cap binds when the vote takes effect: personal consumption shrinks (social
+    # consumption and investment are paid first); later plans start from the smaller one
+    assert voted["personal_factor"].iloc[2] < 1.0
+    assert voted["working_week"].iloc[1] > cap
+
+
+def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
+    sc = Scenario(name="cheats", source=str(testland), cheater_share=0.4, open_loop=False,
+                  **{**BASE, "enterprises": 3, "periods": 3})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    assert res.checks["cheaters"]
+    assert set(res.checks["found"]) == set(res.checks["cheaters"])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "empty"),
+    ("[scenario]\nperiods = 0\n", "`periods`"),
+    ("[scenario]\nperiods = 'six'\n", "whole number"),
+    ("[nonsense]\nx = 1\n", "unknown section"),
+    ("[population]\npeople = 3\n", "unknown key `people`"),
+    ("[tastes]\ngoods = { Grain = -1 }\n", "goods must be a table"),
+    ("[vote]\nat = 2\n", "vote_max_week"),
+    ("[scenario\n", "not valid TOML"),
+])
+def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError, match=message):
+        load_scenario(path)
+
+
+def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> None:
+    from gosplan.cli import main
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[scenario]\nname = "cli"\nsource = "{testland}"\nperiods = 3\n'
+                        f'[population]\npersons = 10\n[enterprises]\ncount = 2\n',
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    summary = json.loads(r.stdout)
+    assert set(summary) >= {"loop", "open-loop", "checks"}
+    for name in ("report.md", "unmet.png", "week.png", "periods.csv", "summary.json"):
+        assert (out / name).stat().st_size > 0
+    assert "## In one table" in (out / "report.md").read_text(encoding="utf-8")
+    again = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out)])
+    assert again.exit_code != 0 and "already holds a run" in again.output
+    np.testing.assert_array_equal(sorted(summary["checks"]["loop"]),
+                                  sorted(["ledger_problems", "stocks_balance",
+                                          "hours_credited_equal_hours_less_deduction",
+                                          "balances_equal_credits_less_purchases",
+                                          "no_negative_balance"]))
