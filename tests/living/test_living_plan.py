@@ -181,3 +181,26 @@ def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> Non
                                           "hours_credited_equal_hours_less_deduction",
                                           "balances_equal_credits_less_purchases",
                                           "no_negative_balance"]))
+
+
+def test_web_pages_read_the_run_from_the_log(testland: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gosplan.web.app import create_app
+    from tests.web.conftest import make_settings
+
+    sc = Scenario(name="web", source=str(testland), open_loop=False,
+                  **{**BASE, "periods": 3, "persons": 8})  # type: ignore[arg-type]
+    url = f"sqlite:///{tmp_path / 'loop.db'}"
+    res = run(sc, url)
+    app = create_app(make_settings(url, tmp_path, testland))
+    with TestClient(app) as client:
+        runs = client.get("/runs.json").json()["runs"]
+        assert [r["name"] for r in runs] == ["web"]
+        page = client.get(f"/runs/{runs[0]['run']}.json").json()
+        assert [p["period"] for p in page["periods"]] == list(res.side("loop").index)
+        got = [p["unmet_share"] for p in page["periods"]]
+        assert got == pytest.approx(list(res.side("loop")["unmet_share"]), abs=1e-8)
+        html = client.get(f"/runs/{runs[0]['run']}").text
+        assert "<svg" in html and f'href="/log/{page["start_index"]}"' in html
+        assert client.get("/runs/nope").status_code == 404

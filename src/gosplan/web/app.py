@@ -19,7 +19,7 @@ from gosplan.web.security import RateLimiter, load_or_create_secret
 from gosplan.web.state import AppState
 
 ROUTERS = ["auth", "economy", "plan", "accounts", "enterprise", "fulfilment", "criticism",
-           "publiclog", "decisions", "integrity"]
+           "publiclog", "decisions", "integrity", "runs"]
 
 
 class Home(BaseModel):
