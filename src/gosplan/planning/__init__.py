@@ -14,6 +14,7 @@
 See ``docs/planning.md``.
 """
 
+from gosplan.core.methods import METHODS
 from gosplan.planning.harmony import harmony, harmony_function
 from gosplan.planning.leontief import LeontiefPlanResult, deduction_shares, leontief_plan
 from gosplan.planning.multiyear import (
@@ -30,7 +31,6 @@ from gosplan.planning.plan_config import (
 )
 from gosplan.planning.problem import OBJECTIVES, PlanProblem, Technique
 from gosplan.planning.solve import (
-    METHODS,
     Diagnosis,
     PlanResult,
     diagnose_infeasible,

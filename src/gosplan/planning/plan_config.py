@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from gosplan.core.economy import Economy
+from gosplan.core.methods import METHODS
 from gosplan.errors import ValidationError
 from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
 from gosplan.planning.multiyear import (
-    METHODS,
     MultiYearPlanResult,
     multi_year_plan,
     receding_horizon_plan,
@@ -134,10 +134,10 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
             f"{path}: [plan] mode must be one of {MODES}; got {mode!r}.{closest(mode, MODES)}"
         )
     method = cfg.get("plan", "method", "lp")
-    if method not in METHODS:
+    if method not in METHODS["multi_year_plan"]:
         raise ValidationError(
-            f"{path}: [plan] method must be one of {METHODS}; got {method!r}."
-            f"{closest(method, METHODS)}"
+            f"{path}: [plan] method must be one of {METHODS['multi_year_plan']}; got {method!r}."
+            f"{closest(method, METHODS['multi_year_plan'])}"
         )
     for where in ("growth", "uplift"):
         v = cfg.get("targets", where)

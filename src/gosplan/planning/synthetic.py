@@ -57,7 +57,7 @@ def synthetic_plan_problem(
     if resources:
         R = sp.csc_array((use, (kind, n + np.arange(m))), shape=(resources, n + m))
         # what the alternatives would need if every product used them
-        x_std = np.asarray(solve_leontief(A, t, rtol=1e-10).x)
+        x_std = np.asarray(solve_leontief(A, t, tol=1e-10).x)
         need = np.bincount(kind, weights=use * x_std[alt], minlength=resources)
         amounts = scarcity * need
     else:
@@ -65,7 +65,7 @@ def synthetic_plan_problem(
         amounts = np.zeros(0)
     labour_limit = None
     if objective in ("assortment", "weighted"):
-        x_std = np.asarray(solve_leontief(A, t, rtol=1e-10).x)
+        x_std = np.asarray(solve_leontief(A, t, tol=1e-10).x)
         labour_limit = labour_share * float(e.labour @ x_std)
     return PlanProblem.from_arrays(
         N, labour, t, O=O, R=R, amounts=amounts, labour_limit=labour_limit,

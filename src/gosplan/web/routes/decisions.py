@@ -72,7 +72,7 @@ def _summary(p: Proposal, n: int) -> ProposalSummary:
 def list_decisions(request: Request, db: Db, user: MaybeUser) -> Response:
     model = DecisionsPublic(proposals=[_summary(p, n) for p, n in directory.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
-                            methods=list(decisions.METHODS))
+                            methods=list(decisions.VOTING_METHODS))
     return render(request, "decisions.html", model, user=user)
 
 
