@@ -51,7 +51,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -61,6 +60,7 @@ import pandas as pd
 from gosplan.core.economy import Economy, EconomyMeta, ZeroOutput
 from gosplan.errors import GosplanError, ReaderError, ValidationError
 from gosplan.readers._excel import (
+    Grid,
     as_number,
     clean_label,
     describe_column,
@@ -131,40 +131,8 @@ def available_years(level: int = 20, *, directory: str | os.PathLike[str] | None
 
 
 # ---------------------------------------------------------------------------- sheets
-Grid = list[list[object]]
-
-
-@lru_cache(maxsize=16)
-def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(path, on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
-            EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
-                                f"corrupt?): {exc}") from None
-    try:
-        out: dict[str, Grid] = {}
-        for name in book.sheet_names():
-            sh = book.sheet_by_name(name)
-            out[name] = [list(sh.row_values(r)) for r in range(sh.nrows)]
-        return out
-    except (xlrd.XLRDError, AssertionError, IndexError, ValueError, EOFError) as exc:
-        raise ReaderError(path, f"the workbook is damaged and could not be read to the end "
-                                f"(truncated or corrupt?): {exc}") from None
-    finally:
-        book.release_resources()
-
-
 def _sheet(path: Path, name: str) -> Grid:
-    if not path.exists():
-        raise ReaderError(path, "no such file")
-    if path.suffix.lower() == ".xlsx":
-        book = {k: [list(r) for r in v] for k, v in workbook_sheets(path).items()}
-    else:
-        st = path.stat()
-        book = _book(str(path), st.st_mtime_ns, st.st_size)
+    book = workbook_sheets(path)
     if name not in book:
         raise ReaderError(path, f"no sheet named {name!r}; the sheets are {list(book)}")
     return book[name]
