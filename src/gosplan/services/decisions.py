@@ -35,8 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gosplan.clock import utcnow
 from gosplan.errors import StorageError, ValidationError
-from gosplan.storage.web import Ballot, Comment, Proposal, User, utcnow
+from gosplan.storage.web import Ballot, Comment, Proposal, User
 
 KINDS = ("fund_split", "sector_target", "working_week", "other")
 VOTING_METHODS = ("approval", "schulze")

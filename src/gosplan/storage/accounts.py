@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gosplan.clock import utcnow
 from gosplan.storage.base import Base
 
 #: micro-hours per hour: every amount in the ledger is an integer of these
@@ -45,10 +46,6 @@ APPEND_ONLY = (
     "acct_stock_move",
     "acct_price",
 )
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Account(Base):

@@ -15,10 +15,10 @@ import re
 
 from sqlalchemy.orm import Session
 
+from gosplan.clock import utcnow
 from gosplan.errors import GosplanError
 from gosplan.services import appointments, criticism, decisions, directory, users
 from gosplan.storage.base import session_scope
-from gosplan.storage.web import utcnow
 from gosplan.web.state import AppState
 
 log = logging.getLogger("gosplan.web")

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from gosplan.clock import utcnow
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, directory
-from gosplan.storage.web import Proposal, utcnow
+from gosplan.storage.web import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin, wants_json
+from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
 
 router = APIRouter(tags=["decisions"])
@@ -68,7 +69,7 @@ def _summary(p: Proposal, n: int) -> ProposalSummary:
                            voting_until=p.voting_until)
 
 
-@twin(router, "/decisions")
+@twin(router, "/decisions", model=DecisionsPublic)
 def list_decisions(request: Request, db: Db, user: MaybeUser) -> Response:
     model = DecisionsPublic(proposals=[_summary(p, n) for p, n in directory.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
@@ -83,7 +84,7 @@ def _get(db: Any, pid: int) -> Proposal:
     return p
 
 
-@twin(router, "/decisions/{pid:int}")
+@twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Response:
     p = _get(db, pid)
     comments = directory.comments(db, pid)
@@ -103,7 +104,8 @@ def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Respon
     return render(request, "proposal.html", model, user=user)
 
 
-@router.post("/decisions", dependencies=[Depends(check_csrf)])
+@router.post("/decisions", dependencies=[Depends(check_csrf)], response_model=Created,
+             status_code=201, responses=REDIRECT)
 def create_decision(
     request: Request, db: Db, state: State, user: CurrentUser,
     title: Annotated[str, Form()], kind: Annotated[str, Form()],
@@ -132,12 +134,13 @@ def create_decision(
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        return Response(json.dumps({"ok": True, "id": p.id}), media_type="application/json",
+        return Response(Created(id=p.id).model_dump_json(), media_type="application/json",
                         status_code=201)
     return RedirectResponse(f"/decisions/{p.id}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)])
+@router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def add_comment(pid: int, db: Db, user: CurrentUser, body: Annotated[str, Form()]) -> Response:
     p = _get(db, pid)
     try:
@@ -148,7 +151,8 @@ def add_comment(pid: int, db: Db, user: CurrentUser, body: Annotated[str, Form()
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/vote", dependencies=[Depends(check_csrf)])
+@router.post("/decisions/{pid:int}/vote", dependencies=[Depends(check_csrf)], response_model=Ok,
+             responses=REDIRECT)
 def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
          choice: Annotated[list[int], Form()]) -> Response:
     request.app.state.limiter.hit(client_key(request), "voting",
@@ -161,11 +165,12 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from exc
     if "application/json" in request.headers.get("accept", ""):
-        return Response(json.dumps({"ok": True}), media_type="application/json")
+        return Response(Ok().model_dump_json(), media_type="application/json")
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)])
+@router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def close_decision(pid: int, db: Db, user: CurrentUser) -> Response:
     if user.role not in ("planner", "commission"):
         raise HTTPException(status_code=403, detail="only planners or the control commission "

@@ -22,7 +22,7 @@ from gosplan.services import directory
 from gosplan.services import escalation as esc
 from gosplan.storage.web import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin, wants_json
+from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
 from gosplan.web.security import check_csrf
 
@@ -110,7 +110,7 @@ def _delegate_of(user: User, code: str) -> None:
                             f"{user.enterprise or 'no enterprise'}")
 
 
-@twin(router, "/enterprises")
+@twin(router, "/enterprises", model=EnterpriseList)
 def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Every enterprise, with its open alerts."""
     enterprises = state.accounts.accounts("enterprise")  # the ledger first: one connection
@@ -122,7 +122,7 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
 
 
-@twin(router, "/enterprise/{code}")
+@twin(router, "/enterprise/{code}", model=EnterprisePublic)
 def show_enterprise(code: str, request: Request, db: Db, state: State,
                     user: MaybeUser) -> Response:
     """An enterprise: hours worked this period, its fulfilment and alerts (public)."""
@@ -157,7 +157,8 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     return render(request, "enterprise.html", model, user=user)
 
 
-@router.post("/enterprise/{code}/hours", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/hours", dependencies=[Depends(check_csrf)],
+             response_model=WorkPublic, status_code=201, responses=REDIRECT)
 def record_hours(code: str, request: Request, state: State, user: CurrentUser,
                  person: Annotated[str, Form()], hours: Annotated[str, Form()],
                  key: Annotated[str, Form(max_length=100)] = "") -> Response:
@@ -183,7 +184,8 @@ def record_hours(code: str, request: Request, state: State, user: CurrentUser,
     return RedirectResponse(f"/enterprise/{code}", status_code=303)
 
 
-@router.post("/enterprise/{code}/approve", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/approve", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def approve_hours(code: str, state: State, user: CurrentUser) -> Response:
     """A planner approves every recorded hour: the workers' accounts are credited."""
     _enterprise(state, code)
@@ -218,7 +220,8 @@ def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: st
     return RedirectResponse(f"/enterprise/{code}?reported=1", status_code=303)
 
 
-@router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)],
+             response_model=ReportResult, responses=REDIRECT)
 def submit_report(
     code: str, request: Request, db: Db, state: State, user: CurrentUser,
     period: Annotated[str, Form()], output: Annotated[float, Form(ge=0)],
@@ -240,7 +243,8 @@ def submit_report(
     return _ingest(request, db, code, pd.DataFrame(rows), f"web form ({user.username})")
 
 
-@router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)],
+             response_model=ReportResult, responses=REDIRECT)
 def upload_reports(code: str, request: Request, db: Db, state: State,
                          user: CurrentUser, file: Annotated[UploadFile, File()]) -> Response:
     """A delegate uploads reports as CSV (columns enterprise, period, kind, quantity,

@@ -83,7 +83,7 @@ def may_act(user: User, item: esc.EscalationItem) -> bool:
     return user.role == "delegate" and unit is not None and unit == user.enterprise
 
 
-@twin(router, "/fulfilment")
+@twin(router, "/fulfilment", model=Dashboard)
 def dashboard(request: Request, db: Db, user: MaybeUser) -> Response:
     """Open items by level and age; the ladder and who owns each rung."""
     now = esc.utcnow()
@@ -120,7 +120,8 @@ def _act(db: Db, user: User, item_id: int) -> esc.EscalationItem:
     return items[0]
 
 
-@router.post("/fulfilment/items/{item_id:int}/acknowledge", dependencies=[Depends(check_csrf)])
+@router.post("/fulfilment/items/{item_id:int}/acknowledge", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def acknowledge(item_id: int, db: Db, user: CurrentUser,
                 note: Annotated[str, Form()] = "") -> Response:
     """The owner takes the item up (logged); it keeps climbing until resolved."""
@@ -134,7 +135,8 @@ def acknowledge(item_id: int, db: Db, user: CurrentUser,
     return RedirectResponse("/fulfilment", status_code=303)
 
 
-@router.post("/fulfilment/items/{item_id:int}/resolve", dependencies=[Depends(check_csrf)])
+@router.post("/fulfilment/items/{item_id:int}/resolve", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def resolve(item_id: int, db: Db, user: CurrentUser,
             resolution: Annotated[str, Form()]) -> Response:
     """Close the item with a stated resolution (logged)."""

@@ -87,7 +87,7 @@ def _chart_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-@twin(router, "/plan")
+@twin(router, "/plan", model=PlanPublic)
 def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     key, b = _board(state, db)
     cid = _chart_id(key)
