@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from gosplan.clock import utcnow
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, directory
 from gosplan.storage.web import Proposal
@@ -63,15 +62,16 @@ class ProposalPublic(BaseModel):
     voted: bool
 
 
-def _summary(p: Proposal, n: int) -> ProposalSummary:
+def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
     return ProposalSummary(id=p.id, title=p.title, kind=p.kind, method=p.method,
-                           phase=decisions.phase(p), ballots=n, quorum=p.quorum,
+                           phase=decisions.phase(p, now), ballots=n, quorum=p.quorum,
                            voting_until=p.voting_until)
 
 
 @twin(router, "/decisions", model=DecisionsPublic)
-def list_decisions(request: Request, db: Db, user: MaybeUser) -> Response:
-    model = DecisionsPublic(proposals=[_summary(p, n) for p, n in directory.proposals(db)],
+def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    now = state.clock()
+    model = DecisionsPublic(proposals=[_summary(p, n, now) for p, n in directory.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
                             methods=list(decisions.VOTING_METHODS))
     return render(request, "decisions.html", model, user=user)
@@ -85,11 +85,11 @@ def _get(db: Any, pid: int) -> Proposal:
 
 
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
-def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Response:
+def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     p = _get(db, pid)
     comments = directory.comments(db, pid)
     ballots = directory.ballots(db, pid)
-    ph = decisions.phase(p)
+    ph = decisions.phase(p, state.clock())
     running = decisions.tally(p.method, [o["label"] for o in p.options], list(ballots),
                               p.quorum).to_dict() if ph in ("voting", "awaiting close",
                                                              "closed") else None
@@ -123,7 +123,7 @@ def create_decision(
             raise ValueError("not a list")
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=f"options must be a JSON list: {exc}") from exc
-    now = utcnow()
+    now = state.clock()
     try:
         p = decisions.create_proposal(
             db, user, title=title, body=body, kind=kind, options=opts, method=method,
@@ -141,10 +141,11 @@ def create_decision(
 
 @router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)],
              response_class=RedirectResponse, status_code=303)
-def add_comment(pid: int, db: Db, user: CurrentUser, body: Annotated[str, Form()]) -> Response:
+def add_comment(pid: int, db: Db, state: State, user: CurrentUser,
+                body: Annotated[str, Form()]) -> Response:
     p = _get(db, pid)
     try:
-        decisions.comment(db, p, user, body)
+        decisions.comment(db, p, user, body, now=state.clock())
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
@@ -159,7 +160,7 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
                                   state.settings.rate_limit_voting)
     p = _get(db, pid)
     try:
-        decisions.cast_vote(db, p, user, choice, secret=state.secret)
+        decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
         db.commit()
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
@@ -171,13 +172,13 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
 
 @router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)],
              response_class=RedirectResponse, status_code=303)
-def close_decision(pid: int, db: Db, user: CurrentUser) -> Response:
+def close_decision(pid: int, db: Db, state: State, user: CurrentUser) -> Response:
     if user.role not in ("planner", "commission"):
         raise HTTPException(status_code=403, detail="only planners or the control commission "
                             "close a vote")
     p = _get(db, pid)
     try:
-        decisions.close(db, p)
+        decisions.close(db, p, now=state.clock())
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc

@@ -132,7 +132,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     work = state.accounts.work(period.code, code) if period else []
     people = [a.code for a in state.accounts.accounts("person")]
     suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
-    now = esc.utcnow()
+    now = state.clock()
     ful = directory.enterprise_fulfilment(db, code, now)
     model = EnterprisePublic(
         code=code, name=info.name,
@@ -205,7 +205,7 @@ def approve_hours(code: str, state: State, user: CurrentUser) -> Response:
 def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: str) -> Response:
     from gosplan.services.fulfilment import store as ful
 
-    now = esc.utcnow()
+    now = request.app.state.gosplan.clock()
     try:
         res = ful.ingest(db, frame, now=now, source=source)
         run = ful.check(db, as_of=now, now=now)
