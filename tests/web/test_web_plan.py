@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gosplan.readers.parquet import write_parquet
-from gosplan.services.binding import apply_effects
+from gosplan.services.plan_board import apply_effects
 
 from .conftest import login, logout
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import criticism, directory
+from gosplan.services import criticism, lookups
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
@@ -122,12 +122,12 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
         views = list(reversed(criticism.listing(db, target=target or None, status=status)))
         older = None
     else:
-        rows = directory.latest_criticisms(db, limit=PAGE, before=before,
+        rows = lookups.latest_criticisms(db, limit=PAGE, before=before,
                                            target=target or None)
         views = [criticism.public_view(db, c) for c in rows]
         older = rows[-1].id if len(rows) == PAGE else None
     targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
-               for k, v in directory.criticism_targets(db).items()}
+               for k, v in lookups.criticism_targets(db).items()}
     model = CriticismList(criticisms=[_public(v) for v in views], older=older, status=status,
                           targets=targets, statuses=list(criticism.STATUSES))
     return render(request, "criticism.html", model, user=user)

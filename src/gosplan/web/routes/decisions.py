@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import decisions, directory
+from gosplan.services import decisions, lookups
 from gosplan.storage.web import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
@@ -71,7 +71,7 @@ def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
 @twin(router, "/decisions", model=DecisionsPublic)
 def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     now = state.clock()
-    model = DecisionsPublic(proposals=[_summary(p, n, now) for p, n in directory.proposals(db)],
+    model = DecisionsPublic(proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
                             methods=list(decisions.VOTING_METHODS))
     return render(request, "decisions.html", model, user=user)
@@ -87,13 +87,13 @@ def _get(db: Any, pid: int) -> Proposal:
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     p = _get(db, pid)
-    comments = directory.comments(db, pid)
-    ballots = directory.ballots(db, pid)
+    comments = lookups.comments(db, pid)
+    ballots = lookups.ballots(db, pid)
     ph = decisions.phase(p, state.clock())
     running = decisions.tally(p.method, [o["label"] for o in p.options], list(ballots),
                               p.quorum).to_dict() if ph in ("voting", "awaiting close",
                                                              "closed") else None
-    voted = user is not None and directory.has_voted(db, pid, user.id)
+    voted = user is not None and lookups.has_voted(db, pid, user.id)
     model = ProposalPublic(
         id=p.id, title=p.title, body=p.body, kind=p.kind, method=p.method, quorum=p.quorum,
         phase=ph, options=p.options, discussion_until=p.discussion_until,

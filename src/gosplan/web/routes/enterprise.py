@@ -18,8 +18,8 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
-from gosplan.services import directory
 from gosplan.services import escalation as esc
+from gosplan.services import lookups
 from gosplan.storage.web import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, render, twin, wants_json
@@ -133,7 +133,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     people = [a.code for a in state.accounts.accounts("person")]
     suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
     now = state.clock()
-    ful = directory.enterprise_fulfilment(db, code, now)
+    ful = lookups.enterprise_fulfilment(db, code, now)
     model = EnterprisePublic(
         code=code, name=info.name,
         fulfilment=None if ful is None else FulfilmentPublic(
@@ -150,7 +150,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
                                     Decimal(0)),
         people=people,
         alerts=[item_public(i, now) for i in reversed(_alerts_of(db, code))],
-        delegates=[u.display_name for u in directory.delegates_of(db, code)],
+        delegates=[u.display_name for u in lookups.delegates_of(db, code)],
         can_report=user is not None and user.role == "delegate" and user.enterprise == code,
         can_approve=user is not None and user.role == "planner",
         form_key=uuid.uuid4().hex)

@@ -1,6 +1,6 @@
 """Synthetic planning problems with a real choice of technique, for tests and benchmarks.
 
-Built on :func:`gosplan.scale.synthetic.synthetic_economy` (cyclic, about
+Built on :func:`gosplan.scale.synthetic_economies.synthetic_economy` (cyclic, about
 ``log2 n + 5`` inputs per product).  Each product has its standard technique
 (the economy's column of ``A`` and its labour) and, for a share ``alt_share``
 of products, an **alternative** that saves labour (``× U(0.4, 0.9)``) but
@@ -37,7 +37,7 @@ def synthetic_plan_problem(
     bundles, more where alternatives save labour).
     """
     from gosplan.core.linsolve import solve_leontief
-    from gosplan.scale.synthetic import synthetic_economy
+    from gosplan.scale.synthetic_economies import synthetic_economy
 
     e = synthetic_economy(n, seed=seed, capital_inputs=0)
     rng = np.random.default_rng(seed + 7919)
