@@ -1,7 +1,7 @@
 """Plans on synthetic economies: HiGHS simplex, HiGHS interior point, PDLP and harmony.
 
-Problems: :func:`gosplan.planning.synthetic.synthetic_plan_problem` — the
-synthetic product-level economy of :mod:`gosplan.scale.synthetic` (cyclic,
+Problems: :func:`gosplan.planning.synthetic_problems.synthetic_plan_problem` — the
+synthetic product-level economy of :mod:`gosplan.scale.synthetic_economies` (cyclic,
 about log2 n + 5 inputs per product) with a labour-saving alternative
 technique for every product that uses one of three scarce resources, so the
 optimum mixes techniques.  One year: ``min_labour`` and ``assortment``.
@@ -48,7 +48,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     import psutil
 
     from gosplan.planning import solve
-    from gosplan.planning.synthetic import synthetic_plan_problem
+    from gosplan.planning.synthetic_problems import synthetic_plan_problem
 
     n, method, objective, years = spec["n"], spec["method"], spec["objective"], spec["years"]
     t0 = time.perf_counter()
@@ -70,7 +70,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
                "excess": b["excess"]}
     else:
         from gosplan.planning.multiyear import multi_year_plan
-        from gosplan.scale.synthetic import synthetic_economy
+        from gosplan.scale.synthetic_economies import synthetic_economy
 
         e = synthetic_economy(n, seed=spec.get("seed", 0))
         fd = e.final_demand

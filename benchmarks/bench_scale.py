@@ -102,7 +102,7 @@ def _distributed(q: Any, n: int) -> None:
     from gosplan.scale import synthetic_matrix
     from gosplan.scale.distributed import solve_leontief_distributed
     from gosplan.scale.kernels import solve_bicgstab
-    from gosplan.scale.synthetic import SyntheticSpec
+    from gosplan.scale.synthetic_economies import SyntheticSpec
 
     C = synthetic_matrix(n, seed=1)
     M = sp.csr_array((C.data, C.indices, C.indptr), shape=C.shape)  # A.T, no copy

@@ -129,7 +129,7 @@ def values_rows(n: int, quick: bool) -> list[dict[str, Any]]:
     # bandwidth: per mat-vec of the solver vs one scipy mat-vec
     x = np.random.default_rng(0).random(n)
     t_mv = min(measure(lambda: M @ x).seconds for _ in range(5))
-    res = min((solve_leontief(M, b, method="bicgstab-parallel", rtol=TOL) for _ in range(2)),
+    res = min((solve_leontief(M, b, method="bicgstab-parallel", tol=TOL) for _ in range(2)),
               key=lambda r: r.extra["seconds"])
     per = res.extra["seconds"] / res.extra["matvecs"]
     rows.append({
@@ -138,9 +138,9 @@ def values_rows(n: int, quick: bool) -> list[dict[str, Any]]:
         "ratio": t_mv / per, "goal": "<= 2x one mat-vec", "met": per <= 2 * t_mv,
         "note": f"{res.extra['matvecs']} mat-vecs in {res.extra['seconds']:.2f} s",
     })
-    jp = solve_leontief(M, b, method="jacobi-parallel", rtol=TOL)
+    jp = solve_leontief(M, b, method="jacobi-parallel", tol=TOL)
     t0 = time.perf_counter()
-    jp = solve_leontief(M, b, method="jacobi-parallel", rtol=TOL)
+    jp = solve_leontief(M, b, method="jacobi-parallel", tol=TOL)
     per_j = (time.perf_counter() - t0) / (jp.nit + 1)
     rows.append({
         "work": "bandwidth: parallel Jacobi time per sweep", "size": n, "figure": per_j,

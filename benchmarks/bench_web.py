@@ -62,7 +62,7 @@ def prepare(folder: Path, users: int) -> None:
     from sqlalchemy.orm import Session
 
     from gosplan.config import Settings
-    from gosplan.services import directory
+    from gosplan.services import lookups
     from gosplan.services import users as people
     from gosplan.web.app import create_app
     from gosplan.web.demo import PERIOD
@@ -88,7 +88,7 @@ def prepare(folder: Path, users: int) -> None:
     with Session(state.engine) as s:
         for n in names:
             people.register(s, n, "load-password", display_name=n)
-            directory.link_user(s, n, account=f"person:{n}")
+            lookups.link_user(s, n, account=f"person:{n}")
         s.commit()
     state.engine.dispose()
 

@@ -1,6 +1,6 @@
 """gosplan: the information system of a socially owned, planned economy."""
 
-from gosplan import read
+from gosplan import read, write
 from gosplan.core import (
     Economy,
     LabourValues,
@@ -38,4 +38,5 @@ __all__ = [
     "gross_output",
     "labour_values",
     "read",
+    "write",
 ]

@@ -11,6 +11,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """The one epilogue of every chart: lay out, write ``path`` (its folder made), close."""
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
 
 
 def values_vs_prices(
@@ -42,12 +53,7 @@ def values_vs_prices(
         idx = np.flatnonzero(ok)[k]
         ax.annotate(str(labels[idx])[:28], (p[idx], v[idx]), fontsize=7, alpha=0.8)
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def time_series(
@@ -65,12 +71,7 @@ def time_series(
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def plan_by_purpose(
@@ -110,12 +111,7 @@ def plan_by_purpose(
     ax2.set_title("The plan's working week, by purpose")
     ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title or "Plan: targets and labour by purpose")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def working_week(
@@ -143,12 +139,7 @@ def working_week(
         ax2.set_ylabel("output on capacity built in the plan (%)")
         ax2.set_ylim(0, 100)
     ax.set_title(title or "Working week by plan year")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def fulfilment_forecast(
@@ -184,12 +175,7 @@ def fulfilment_forecast(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def escalation_ladder(
@@ -209,9 +195,4 @@ def escalation_ladder(
         ax.annotate(str(n), (n, yi), textcoords="offset points", xytext=(4, -3), fontsize=8)
     ax.set_xlabel("open items")
     ax.set_title(title or "Escalation ladder")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)

@@ -9,7 +9,8 @@
 ``read.scb``        Statistics Sweden supply–use workbook (made symmetric)
 ``read.ibge``       IBGE Brazilian supply–use tables shipped in ``iotbr``
 ``read.generic``    the documented generic CSV/Excel layout
-``read.parquet``    a directory written by ``Economy.to_parquet``
+``read.parquet``    a directory written by ``gosplan.write.parquet``
+``read.pymrio``     a ``pymrio.IOSystem`` (``gosplan.write.pymrio`` makes one)
 ==================  ==========================================================
 
 Readers are imported lazily so that ``import gosplan`` stays fast.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from gosplan.core.economy import Economy
 from gosplan.readers.registry import open_source as source
 
 _LAZY = {
@@ -31,13 +31,13 @@ _LAZY = {
     "scb": ("gosplan.readers.scb", "read_scb"),
     "ibge": ("gosplan.readers.ibge", "read_ibge"),
     "generic": ("gosplan.readers.generic", "read_generic"),
+    "parquet": ("gosplan.readers.parquet", "read_parquet"),
+    "pymrio": ("gosplan.readers.iosystem", "from_pymrio"),
 }
-
-parquet = Economy.read_parquet
 
 # names provided lazily by __getattr__
 __all__ = [  # noqa: F822
-    "generic", "ibge", "ons", "ons_csv", "parquet", "scb", "source", "uk_io", "wiod",
+    "generic", "ibge", "ons", "ons_csv", "parquet", "pymrio", "scb", "source", "uk_io", "wiod",
 ]
 
 

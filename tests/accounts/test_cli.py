@@ -98,7 +98,7 @@ def test_a_period_end_to_end_on_the_default_economy(tmp_path: Path) -> None:
     acc.close()
 
     # the next plan takes the adjusted targets: `[targets] feedback = FILE`
-    from gosplan.planning.config import load_config, run_config
+    from gosplan.services.plan_runs import load_config, run_config
 
     toml = tmp_path / "next-plan.toml"
     toml.write_text('[economy]\nsource = "default"\n[plan]\nmode = "leontief"\n'

@@ -1,4 +1,4 @@
-"""The yearly loop: ``gosplan.services.analysis.time_series`` on built and real economies."""
+"""The yearly loop: ``gosplan.services.yearly_analysis.time_series`` on built and real economies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from gosplan import Economy, ValidationError
-from gosplan.services.analysis import COLUMNS, analyse, time_series
+from gosplan.services.yearly_analysis import COLUMNS, analyse, time_series
 
 
 def toy(year: int) -> Economy:

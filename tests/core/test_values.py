@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from gosplan import Economy, NotConverged, ValidationError, embodied_labour, labour_values
+from gosplan import (
+    Economy,
+    NotConverged,
+    Status,
+    ValidationError,
+    embodied_labour,
+    labour_values,
+)
 from gosplan.core.values import gross_output
 
 METHODS = ["direct", "jacobi", "gmres", "bicgstab", "auto"]
@@ -30,8 +37,13 @@ def test_matches_dense_reference(method: str) -> None:
     ref = np.linalg.solve((np.eye(e.n) - e.A.toarray()).T, e.labour)
     r = labour_values(e, method=method, tol=1e-11)
     np.testing.assert_allclose(r.values.to_numpy(), ref, rtol=1e-9)
+    # the residual the result claims is the one of the values it returns, recomputed here
+    v = r.values.to_numpy()
+    true_residual = np.linalg.norm(v - e.A.toarray().T @ v - e.labour) / np.linalg.norm(e.labour)
+    assert r.residual == pytest.approx(true_residual, rel=1e-6, abs=1e-15)
     assert r.residual <= 1e-11
-    assert r.success
+    assert r.status is Status.OPTIMAL and r.success and r.nit >= 1
+    assert "tol" in r.message
     assert r.unit == "hours per unit"
 
 

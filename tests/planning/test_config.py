@@ -10,12 +10,9 @@ from click.testing import CliRunner
 
 from gosplan.cli import main
 from gosplan.errors import ValidationError
-from gosplan.planning.config import (
-    DEFAULT_PLAN,
-    default_five_year_plan,
-    load_config,
-    validate_config,
-)
+from gosplan.planning.plan_config import DEFAULT_PLAN, validate_config
+from gosplan.readers.parquet import write_parquet
+from gosplan.services.plan_runs import default_five_year_plan, load_config
 
 from .test_leontief import economy
 
@@ -24,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _write(tmp_path: Path, body: str) -> Path:
     src = tmp_path / "economy"
-    economy().to_parquet(src)
+    write_parquet(economy(), src)
     cfg = tmp_path / "plan.toml"
     cfg.write_text(body.replace("SOURCE", str(src)), encoding="utf-8")
     return cfg
@@ -132,7 +129,7 @@ def test_cli_modes(tmp_path: Path, mode: str) -> None:
 
 
 def test_feedback_file_scales_personal_targets_only(tmp_path: Path) -> None:
-    from gosplan.planning.config import apply_feedback
+    from gosplan.services.plan_runs import apply_feedback_file as apply_feedback
 
     bundles = pd.DataFrame({"personal": [10.0, 4.0, 0.0], "health": [1.0, 1.0, 1.0]},
                            index=["bread", "shoes", "steel"])
@@ -156,7 +153,7 @@ def test_feedback_file_scales_personal_targets_only(tmp_path: Path) -> None:
      "row 2 ('bread'): current_target and next_target must be numbers"),
 ])
 def test_feedback_file_errors_name_the_row(tmp_path: Path, body: str, message: str) -> None:
-    from gosplan.planning.config import apply_feedback
+    from gosplan.services.plan_runs import apply_feedback_file as apply_feedback
 
     bundles = pd.DataFrame({"personal": [10.0, 4.0]}, index=["bread", "shoes"])
     fb = tmp_path / "fb.csv"

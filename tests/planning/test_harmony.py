@@ -8,7 +8,7 @@ import pytest
 from gosplan.core import Economy, Status
 from gosplan.errors import ValidationError
 from gosplan.planning import PlanProblem, Technique, gap, harmony, harmony_function, solve
-from gosplan.planning.synthetic import synthetic_plan_problem
+from gosplan.planning.synthetic_problems import synthetic_plan_problem
 
 
 def test_harmony_function_is_steep_below_and_flat_above() -> None:

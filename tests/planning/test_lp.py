@@ -8,7 +8,7 @@ import pytest
 from gosplan.core import Economy, Status, labour_values
 from gosplan.errors import Infeasible, ValidationError
 from gosplan.planning import PlanProblem, Technique, diagnose_infeasible, solve
-from gosplan.planning.synthetic import synthetic_plan_problem
+from gosplan.planning.synthetic_problems import synthetic_plan_problem
 
 EXACT = ("lp", "simplex", "ipm")
 

@@ -10,7 +10,7 @@ from gosplan.core import Status
 from gosplan.errors import Infeasible, ValidationError
 from gosplan.planning.multiyear import multi_year_plan, receding_horizon_plan
 from gosplan.planning.targets import purpose_bundles
-from gosplan.scale.synthetic import synthetic_economy
+from gosplan.scale.synthetic_economies import synthetic_economy
 
 from .test_leontief import economy
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gosplan.planning.config import default_five_year_plan, load_config, run_config
 from gosplan.readers.registry import open_source
+from gosplan.services.plan_runs import default_five_year_plan, load_config, run_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

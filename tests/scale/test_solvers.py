@@ -99,7 +99,7 @@ def test_gross_output_with_the_parallel_solver() -> None:
     e = synthetic_economy(2500, seed=6)
     assert e.final_demand is not None
     y = e.final_demand["personal"].to_numpy()
-    res = solve_leontief(e.A, y, method="bicgstab-parallel", rtol=1e-11)
+    res = solve_leontief(e.A, y, method="bicgstab-parallel", tol=1e-11)
     assert res.success and res.residual <= 1e-11
     x = res.x
     np.testing.assert_allclose(x - e.A @ x, y, atol=1e-9 * np.linalg.norm(y))
@@ -161,7 +161,7 @@ def test_parallel_jacobi_agrees_with_scipy_jacobi_sweep_for_sweep() -> None:
     e = synthetic_economy(2000, seed=4)
     M = sp.csr_array(e.A.T)
     a = solve_jacobi_parallel(M, e.labour, rtol=1e-9)
-    b = solve_leontief(M, e.labour, method="jacobi", rtol=1e-9)
+    b = solve_leontief(M, e.labour, method="jacobi", tol=1e-9)
     assert a.success and b.success
     assert abs(a.nit - b.nit) <= 1
     np.testing.assert_allclose(a.x, b.x, rtol=1e-8)

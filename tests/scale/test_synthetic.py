@@ -40,7 +40,7 @@ def test_same_seed_same_arrays_different_seed_different() -> None:
 def test_independent_of_chunking_and_threads() -> None:
     """Product j's recipe depends only on (seed, j): generating in pieces changes nothing."""
     whole = synthetic_matrix(1000, seed=3)
-    from gosplan.scale.synthetic import SyntheticSpec
+    from gosplan.scale.synthetic_economies import SyntheticSpec
 
     spec = SyntheticSpec(n=1000, seed=3)
     ind1, dat1 = spec.block(0, 400)

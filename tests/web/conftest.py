@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from gosplan import Economy
 from gosplan.config import Settings
+from gosplan.readers.parquet import write_parquet
 from gosplan.storage.base import normalise_url
 from gosplan.web.app import create_app
 from tests.conftest import copy_postgres_template, terminate_connections
@@ -42,7 +43,7 @@ def small_economy_dir(tmp_path: Path) -> Path:
                              products=["Grain", "Textiles", "Health care"], final_demand=fd,
                              name="Testland", year=2020, money_unit="TL million",
                              labour_unit="hours")
-    return eco.to_parquet(tmp_path / "economy")
+    return write_parquet(eco, tmp_path / "economy")
 
 
 def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:

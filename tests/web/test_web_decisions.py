@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
-import time
 
+import pytest
 from fastapi.testclient import TestClient
 
+from gosplan.clock import ManualClock, utcnow
 from gosplan.services.decisions import tally
 
 from .conftest import csrf, login
@@ -35,7 +36,10 @@ def _propose(client: TestClient, tok: str, voting_hours: float = 0.0015) -> int:
     return int(r.json()["id"])
 
 
-def test_vote_once_then_close_binds(client: TestClient) -> None:
+def test_vote_once_then_close_binds(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the app's clock is injected: the voting period ends when the test moves it, not by sleeping
+    clock = ManualClock(utcnow())
+    monkeypatch.setattr(client.app.state.gosplan, "clock", clock)  # type: ignore[attr-defined]
     tok = login(client, "diego")
     pid = _propose(client, tok)
     # a worker cannot propose
@@ -56,7 +60,9 @@ def test_vote_once_then_close_binds(client: TestClient) -> None:
     assert r.status_code == 403
     client.post("/logout", data={"csrf_token": tok})
     tok = login(client, "diego")
-    time.sleep(5.5)
+    r = client.post(f"/decisions/{pid}/close", data={"csrf_token": tok}, follow_redirects=False)
+    assert r.status_code == 409 and "voting" in r.text  # the vote is still open
+    clock.advance(seconds=6)  # voting_hours=0.0015 is 5.4 s
     r = client.post(f"/decisions/{pid}/close", data={"csrf_token": tok}, follow_redirects=False)
     assert r.status_code == 303, r.text
     d = client.get("/decisions.json").json()

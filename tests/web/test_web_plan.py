@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from gosplan.services.binding import apply_effects
+from gosplan.readers.parquet import write_parquet
+from gosplan.services.plan_board import apply_effects
 
 from .conftest import login, logout
 
@@ -120,7 +121,7 @@ def test_an_economy_measured_in_wages_starts_and_says_why_there_is_no_week(
                              products=["Grain", "Cloth"], final_demand=fd, name="Wageland",
                              labour_unit="money of wages")
     eco.labour_kind = "wages"
-    folder = eco.to_parquet(tmp_path / "wageland")
+    folder = write_parquet(eco, tmp_path / "wageland")
     app = create_app(make_settings(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, folder))
     with TestClient(app) as c:
         r = c.get("/plan.json")

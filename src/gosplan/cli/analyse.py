@@ -129,7 +129,7 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
 def _series(source: str, years: list[int], options: dict[str, object], csv_path: str | None,
             parquet_path: str | None, chart_path: str | None) -> None:
     from gosplan.readers.registry import open_source
-    from gosplan.services.analysis import time_series
+    from gosplan.services.yearly_analysis import time_series
 
     current: dict[str, object] = {}
     reader: dict[str, str] = options["reader"]  # type: ignore[assignment]

@@ -34,8 +34,8 @@ def command(source: str, out_dir: str, years: int) -> None:
     from gosplan.analysis import rate_of_surplus_value, value_price_analysis
     from gosplan.charts import values_vs_prices
     from gosplan.core.values import labour_values
-    from gosplan.planning.config import default_five_year_plan
     from gosplan.readers.registry import open_source
+    from gosplan.services.plan_runs import default_five_year_plan
 
     t0 = time.perf_counter()
     out = Path(out_dir)

@@ -13,7 +13,8 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, domain_errors, progress
-from gosplan.planning.config import PlanRun, load_config, run_config
+from gosplan.planning.plan_config import PlanRun
+from gosplan.services.plan_runs import load_config, run_config
 
 
 @click.command("plan")

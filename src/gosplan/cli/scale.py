@@ -24,8 +24,8 @@ from gosplan.cli._common import console, domain_errors
 @domain_errors
 def synth(n: int, seed: int, out: str, spectral_radius: float, spread: float,
           inputs: int | None, chunk: int) -> None:
-    """Write a synthetic economy of N products to a .npz file (see gosplan.scale.synthetic)."""
-    from gosplan.scale.synthetic import SyntheticSpec, write_synthetic
+    """Write a synthetic economy of N products to a .npz file."""
+    from gosplan.scale.synthetic_economies import SyntheticSpec, write_synthetic
 
     t0 = time.perf_counter()
     path = write_synthetic(out, n, seed=seed, chunk=chunk, spectral_radius=spectral_radius,
@@ -52,7 +52,7 @@ def synth_values(path: str, method: str, tol: float, scheduler: str | None,
                  local_workers: int | None) -> None:
     """Labour values of the synthetic economy in PATH, on this machine or on Dask."""
     from gosplan.core.values import labour_values
-    from gosplan.scale.synthetic import read_synthetic
+    from gosplan.scale.synthetic_economies import read_synthetic
 
     t0 = time.perf_counter()
     e = read_synthetic(path)

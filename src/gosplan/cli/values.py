@@ -9,7 +9,7 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, domain_errors, progress
-from gosplan.core.linsolve import METHODS
+from gosplan.core.methods import METHODS
 from gosplan.core.values import labour_values
 from gosplan.readers.registry import open_source
 
@@ -18,7 +18,7 @@ from gosplan.readers.registry import open_source
 @click.argument("source")
 @click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
 @click.option("--method", default="auto", show_default=True,
-              type=click.Choice(list(METHODS)),
+              type=click.Choice(list(METHODS["solve_leontief"])),
               help="Solver: auto picks sparse LU up to 500 products, threaded BiCGSTAB above; "
                    "'mixed' is float32 with float64 refinement; 'cuda' needs CuPy or PyTorch.")
 @click.option("--tol", default=1e-10, show_default=True, help="Relative residual to reach.")

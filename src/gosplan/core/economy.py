@@ -1,7 +1,10 @@
 """The one model of an economy: products, technology, labour and what is known besides.
 
 ``Economy`` is a plain container over numpy/scipy.sparse/pandas.  It knows no
-files, databases or screens: readers build it, solvers consume it.
+files, databases or screens: readers build it, solvers consume it.  Parquet
+folders are :mod:`gosplan.readers.parquet` (``gosplan.read.parquet``,
+``gosplan.write.parquet``); pymrio's ``IOSystem`` is
+:mod:`gosplan.readers.iosystem` (``gosplan.read.pymrio``, ``gosplan.write.pymrio``).
 
 Conventions
 -----------
@@ -30,7 +33,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -481,34 +483,6 @@ class Economy:
             frames["final_demand"] = self.final_demand.copy()
         return frames
 
-    def to_parquet(self, directory: str | Path) -> Path:
-        """Write every table as Parquet (sparse matrices in coordinate form) plus metadata."""
-        import json
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        for key in ("A", "imports", "capital"):
-            M = getattr(self, key)
-            if M is None:
-                continue
-            coo = sp.coo_array(M)
-            pd.DataFrame({"row": coo.row, "col": coo.col, "value": coo.data}).to_parquet(
-                d / f"{key}.parquet", index=False
-            )
-        sectors = self.to_sectors_frame()
-        sectors.to_parquet(d / "sectors.parquet")
-        if self.final_demand is not None:
-            self.final_demand.to_parquet(d / "final_demand.parquet")
-        info = {
-            "name": self.name, "year": self.year, "kind": self.kind,
-            "labour_unit": self.labour_unit, "labour_kind": self.labour_kind,
-            "money_unit": self.money_unit, "output_unit": self.output_unit,
-            "purposes": self.purposes, "source": self.meta.source,
-            "history": self.meta.history,
-        }
-        (d / "economy.json").write_text(json.dumps(info, indent=2))
-        return d
-
     def to_sectors_frame(self) -> pd.DataFrame:
         cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
         for key in ("output", "compensation", "surplus", "depreciation", "persons",
@@ -517,133 +491,6 @@ class Economy:
             if v is not None:
                 cols[key] = v
         return pd.DataFrame(cols, index=self.products)
-
-    @classmethod
-    def read_parquet(cls, directory: str | Path) -> Economy:
-        """Read what :meth:`to_parquet` wrote."""
-        import json
-
-        d = Path(directory)
-        info = json.loads((d / "economy.json").read_text())
-        sectors = pd.read_parquet(d / "sectors.parquet")
-        n = len(sectors)
-
-        def mat(key: str) -> sp.csr_array | None:
-            f = d / f"{key}.parquet"
-            if not f.exists():
-                return None
-            t = pd.read_parquet(f)
-            return sp.csr_array(
-                (t["value"].to_numpy(), (t["row"].to_numpy(), t["col"].to_numpy())), shape=(n, n)
-            )
-
-        fd_path = d / "final_demand.parquet"
-        fd = pd.read_parquet(fd_path) if fd_path.exists() else None
-
-        def col(key: str) -> np.ndarray | None:
-            return sectors[key].to_numpy() if key in sectors else None
-
-        meta = EconomyMeta(source=info.get("source", ""), history=list(info.get("history", [])))
-        meta.note(f"read from Parquet {d}")
-        return cls(
-            mat("A"), sectors["labour"].to_numpy(), products=list(sectors.index),
-            labour_unit=info["labour_unit"], labour_kind=info["labour_kind"],
-            money_unit=info["money_unit"], output_unit=info.get("output_unit"),
-            output=col("output"), final_demand=fd, purposes=info.get("purposes"),
-            imports=mat("imports"), capital=mat("capital"), depreciation=col("depreciation"),
-            compensation=col("compensation"), surplus=col("surplus"), prices=col("prices"),
-            persons=col("persons"), capital_stock=col("capital_stock"),
-            name=info.get("name", ""), year=info.get("year"),
-            kind=info.get("kind", "product"), meta=meta,
-        )
-
-    def to_pymrio(self) -> Any:
-        """A ``pymrio.IOSystem`` with ``Z``, ``Y``, ``x``, ``A`` and a ``labour`` extension.
-
-        pymrio indexes by (region, sector); the region is the economy's name.
-        Needs ``output`` (pymrio works in flows).
-        """
-        import pymrio
-
-        x = self._need("output")
-        region = self.name or "region"
-        mi = pd.MultiIndex.from_product([[region], list(self.products)],
-                                        names=["region", "sector"])
-        Z = pd.DataFrame((self.A @ sp.diags_array(x)).toarray(), index=mi, columns=mi)
-        if self.final_demand is not None:
-            cats = list(self.final_demand.columns)
-            ycols = pd.MultiIndex.from_product([[region], cats], names=["region", "category"])
-            Y = pd.DataFrame(self.final_demand.to_numpy(), index=mi, columns=ycols)
-        else:
-            ycols = pd.MultiIndex.from_product([[region], ["final demand"]],
-                                               names=["region", "category"])
-            Y = pd.DataFrame(self.net_output()[:, None], index=mi, columns=ycols)
-        io = pymrio.IOSystem(Z=Z, Y=Y, x=pd.DataFrame({"indout": x}, index=mi),
-                             unit=pd.DataFrame({"unit": [self.money_unit or "money"] * self.n},
-                                               index=mi),
-                             name=self.name or "gosplan economy")
-        F = pd.DataFrame([self.labour * x], index=pd.Index(["labour"], name="stressor"),
-                         columns=mi)
-        io.labour = pymrio.Extension(
-            name="labour", F=F, unit=pd.DataFrame({"unit": [self.labour_unit]},
-                                                  index=F.index))
-        return io
-
-    @classmethod
-    def from_pymrio(
-        cls,
-        io: Any,
-        *,
-        labour: str | tuple[str, str] = ("labour", "labour"),
-        region: str | None = None,
-        labour_unit: str | None = None,
-        zero_output: ZeroOutput = "error",
-    ) -> Economy:
-        """Build from a ``pymrio.IOSystem`` (one region, or the whole MRIO flattened).
-
-        ``labour`` names the extension and row (``(extension, stressor)``) that
-        holds total labour per sector.  Missing ``Z``/``x`` are computed by pymrio.
-        """
-        if io.Z is None or io.x is None:
-            io.calc_system()
-        ext_name, row = (labour, labour) if isinstance(labour, str) else labour
-        ext = getattr(io, ext_name, None)
-        if ext is None or getattr(ext, "F", None) is None:
-            raise ValidationError(
-                f"The IOSystem has no extension {ext_name!r} with an F table holding labour."
-            )
-        if row not in ext.F.index:
-            raise ValidationError(
-                f"Extension {ext_name!r} has no row {row!r}; rows are {list(ext.F.index)[:10]}."
-            )
-        Z, x, F, Y = io.Z, io.x.iloc[:, 0], ext.F.loc[row], io.Y
-        if region is not None:
-            Z = Z.loc[region, region]
-            x, F = x.loc[region], F.loc[region]
-            Y = Y.loc[region] if Y is not None else None
-            if Y is not None:
-                Y = Y.T.groupby(level=-1).sum().T
-            labels = list(Z.columns)
-        elif isinstance(Z.columns, pd.MultiIndex) and Z.columns.get_level_values(0).nunique() == 1:
-            labels = [str(c) for c in Z.columns.get_level_values(-1)]
-        else:
-            labels = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
-                      for c in Z.columns]
-            if Y is not None:
-                Y = Y.T.groupby(level=-1).sum().T
-        unit = labour_unit
-        if unit is None and getattr(ext, "unit", None) is not None:
-            try:
-                unit = str(ext.unit.loc[row].iloc[0])
-            except (KeyError, IndexError):
-                unit = None
-        if Y is not None:
-            Y = pd.DataFrame(Y.to_numpy(), columns=[str(c) for c in Y.columns])
-        return cls.from_flows(
-            Z.to_numpy(), x.to_numpy(), np.asarray(F, dtype=float), products=labels,
-            final_demand=Y, zero_output=zero_output, labour_unit=unit or "hours",
-            name=str(getattr(io, "name", "") or ""),
-        )
 
     def summary(self) -> str:
         """A few readable lines about this economy."""

@@ -40,6 +40,7 @@ The stopping test of the iterative methods is
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -47,11 +48,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from gosplan.core.methods import DIRECT_LIMIT, METHODS
 from gosplan.core.result import SolveResult, Status
 
-METHODS = ("auto", "direct", "jacobi", "gmres", "bicgstab", "bicgstab-parallel", "mixed",
-           "jacobi-parallel", "cuda")
-DIRECT_LIMIT = 500
 DIRECT_FALLBACK_LIMIT = 20_000
 
 Callback = Callable[[int, float], Any]
@@ -67,20 +66,28 @@ def solve_leontief(
     b: np.ndarray,
     *,
     method: str = "auto",
-    rtol: float = 1e-10,
+    tol: float = 1e-10,
     maxiter: int | None = None,
     callback: Callback | None = None,
     x0: np.ndarray | None = None,
+    rtol: float | None = None,
 ) -> SolveResult:
     """Solve ``(I - M) x = b`` for a non-negative square sparse ``M``.
 
     For labour values pass ``M = A.T`` and ``b = l``; for gross outputs pass
-    ``M = A`` and ``b = y``.  ``callback(nit, relres)`` is called after each
-    sweep of an iterative method; raising ``StopIteration`` in it stops the
-    solve, which then reports ``ITERATION_LIMIT``.
+    ``M = A`` and ``b = y``.  The iterative methods stop when
+    ``||b - (I - M) x|| <= tol * ||b||``.  ``callback(nit, relres)`` is called
+    after each sweep of an iterative method; raising ``StopIteration`` in it
+    stops the solve, which then reports ``ITERATION_LIMIT``.  ``rtol`` is the
+    deprecated name of ``tol``.
     """
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}; got {method!r}.")
+    if rtol is not None:
+        warnings.warn("solve_leontief(rtol=...) is deprecated; use tol=...",
+                      DeprecationWarning, stacklevel=2)
+        tol = rtol
+    rtol = tol  # the kernels below call it rtol, as scipy does
+    if method not in METHODS["solve_leontief"]:
+        raise ValueError(f"`method` must be one of {METHODS['solve_leontief']}; got {method!r}.")
     n = M.shape[0]
     b = np.asarray(b, dtype=np.float64)
     bnorm = float(np.linalg.norm(b))

@@ -30,34 +30,40 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.core.economy import Economy
-from gosplan.core.linsolve import METHODS, solve_leontief
-from gosplan.core.result import SolveResult
+from gosplan.core.linsolve import solve_leontief
+from gosplan.core.methods import METHODS
+from gosplan.core.result import STATUS_MESSAGES, Result, SolveResult, Status
 from gosplan.errors import NotConverged, ValidationError
 
 ImportsMode = Literal["ignore", "exports"]
 
 
 @dataclass(frozen=True)
-class LabourValues:
+class LabourValues(Result):
     """Labour values of every product, with how they were obtained.
 
     ``values`` is a Series indexed by product, in ``unit`` (labour per unit of
     output).  ``residual`` is ``||v - vA' - l'|| / ||l'||`` for the system
-    actually solved (``A'``, ``l'`` include the chosen variants).
+    actually solved (``A'``, ``l'`` include the chosen variants); ``success``
+    needs ``status`` OPTIMAL *and* ``residual <= tol``.  :func:`labour_values`
+    raises rather than return a failure, so what it returns succeeded.
     """
 
     values: pd.Series
     unit: str
     method: str
-    iterations: int
+    nit: int
     residual: float
     tol: float
     conventions: dict[str, str] = field(default_factory=dict)
     import_cost: float | None = None  # hours per money unit of imports, when priced
+    status: Status = Status.OPTIMAL
+    message: str = ""
 
     @property
-    def success(self) -> bool:
-        return self.residual <= self.tol
+    def iterations(self) -> int:
+        """Iterations (mat-vecs) spent: ``nit``, under its older name."""
+        return self.nit
 
     def __repr__(self) -> str:
         return (
@@ -125,9 +131,10 @@ def labour_values(
         raise ValidationError(
             f"The 'tol' parameter of labour_values must be in (0, 1); got {tol!r}."
         )
-    if method not in METHODS:
+    if method not in METHODS["solve_leontief"]:
         raise ValidationError(
-            f"The 'method' parameter of labour_values must be one of {METHODS}; got {method!r}."
+            "The 'method' parameter of labour_values must be one of "
+            f"{METHODS['solve_leontief']}; got {method!r}."
         )
     if imports not in ("ignore", "exports"):
         raise ValidationError(
@@ -158,7 +165,7 @@ def labour_values(
     # the CSR form of A.T: free for a column-major (CSC) A, a copy otherwise
     M = A.T if A.format == "csc" else sp.csr_array(A.T)
     l = economy.labour  # noqa: E741
-    res = solve_leontief(M, l, method=method, rtol=tol, maxiter=maxiter, callback=callback)
+    res = solve_leontief(M, l, method=method, tol=tol, maxiter=maxiter, callback=callback)
     _refuse(res, tol, "labour values")
     v = res.x
     nit = res.nit
@@ -181,7 +188,7 @@ def labour_values(
         pe = float(economy.prices @ e)
         if pe <= 0:
             raise ValidationError("Exports are zero: imports cannot be valued at export labour.")
-        res_w = solve_leontief(M, m, method=method, rtol=tol, maxiter=maxiter)
+        res_w = solve_leontief(M, m, method=method, tol=tol, maxiter=maxiter)
         _refuse(res_w, tol, "labour embodied in imports")
         w = res_w.x
         denom = pe - float(w @ e)
@@ -212,11 +219,13 @@ def labour_values(
         values=pd.Series(v, index=economy.products, name="labour value"),
         unit=_value_unit(economy),
         method=res.method,
-        iterations=nit,
+        nit=nit,
         residual=resid,
         tol=float(tol),
         conventions=conventions,
         import_cost=import_cost,
+        status=Status.OPTIMAL,
+        message=f"{STATUS_MESSAGES[Status.OPTIMAL]} Relative residual {resid:.2e} <= tol {tol:g}.",
     )
 
 
@@ -297,6 +306,6 @@ def gross_output(
         raise ValidationError(
             f"gross_output: `final_demand` must have {economy.n} entries; got {y.shape}."
         )
-    res = solve_leontief(economy.A, y, method=method, rtol=tol)
+    res = solve_leontief(economy.A, y, method=method, tol=tol)
     _refuse(res, tol, "gross output")
     return res

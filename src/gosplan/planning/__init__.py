@@ -7,13 +7,14 @@
   deliver target bundles by purpose.
 * :func:`multi_year_plan`, :func:`receding_horizon_plan` — plans over years
   with investment in capacity.
-* :func:`default_five_year_plan` — the embedded default economy planned for
-  five years with free health and education for all.
+* :func:`validate_config`, :func:`plan_from_config` — plan configurations
+  (the TOML files are read by :mod:`gosplan.services.plan_runs`, which also
+  runs the default five-year plan).
 
 See ``docs/planning.md``.
 """
 
-from gosplan.planning.config import PlanRun, default_five_year_plan, load_config, run_config
+from gosplan.core.methods import METHODS
 from gosplan.planning.harmony import harmony, harmony_function
 from gosplan.planning.leontief import LeontiefPlanResult, deduction_shares, leontief_plan
 from gosplan.planning.multiyear import (
@@ -21,9 +22,15 @@ from gosplan.planning.multiyear import (
     multi_year_plan,
     receding_horizon_plan,
 )
+from gosplan.planning.plan_config import (
+    PlanConfig,
+    PlanRun,
+    default_plan_config,
+    plan_from_config,
+    validate_config,
+)
 from gosplan.planning.problem import OBJECTIVES, PlanProblem, Technique
 from gosplan.planning.solve import (
-    METHODS,
     Diagnosis,
     PlanResult,
     diagnose_infeasible,
@@ -39,21 +46,22 @@ __all__ = [
     "Diagnosis",
     "LeontiefPlanResult",
     "MultiYearPlanResult",
+    "PlanConfig",
     "PlanProblem",
     "PlanResult",
     "PlanRun",
     "Technique",
     "deduction_shares",
-    "default_five_year_plan",
+    "default_plan_config",
     "diagnose_infeasible",
     "gap",
     "harmony",
     "harmony_function",
     "leontief_plan",
-    "load_config",
     "multi_year_plan",
+    "plan_from_config",
     "purpose_bundles",
     "receding_horizon_plan",
-    "run_config",
     "solve",
+    "validate_config",
 ]

@@ -121,9 +121,9 @@ class _Composite:
 def _leontief(A: Any, b: np.ndarray, x0: np.ndarray | None, tol: float) -> np.ndarray:
     """``(I - A) x = b`` by the Jacobi series warm-started at ``x0`` (one sparse mat-vec
     per sweep), falling back to the library's ``auto`` choice if the series stalls."""
-    res = solve_leontief(A, b, method="jacobi", rtol=tol, x0=x0, maxiter=5000)
+    res = solve_leontief(A, b, method="jacobi", tol=tol, x0=x0, maxiter=5000)
     if not res.success:
-        res = solve_leontief(A, b, method="auto", rtol=tol, x0=x0)
+        res = solve_leontief(A, b, method="auto", tol=tol, x0=x0)
     if not res.success:
         raise ArithmeticError(res.message or "Leontief solve failed")
     return np.asarray(res.x)
@@ -399,7 +399,7 @@ def repair(problem: PlanProblem, x: np.ndarray) -> np.ndarray:
     Inp = sp.csc_array(problem.O - problem.N)
     cols = np.where(have, pick, 0)
     A = sp.csr_array(Inp[:, cols] @ sp.diags_array(np.where(have, 1.0 / out[cols], 0.0)))
-    res = solve_leontief(A, d, method="auto", rtol=1e-12)
+    res = solve_leontief(A, d, method="auto", tol=1e-12)
     if not res.success:
         return x
     dy = np.maximum(np.asarray(res.x), 0.0)

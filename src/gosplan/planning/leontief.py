@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gosplan.core.economy import Economy
+from gosplan.core.result import STATUS_MESSAGES, Result, Status
 from gosplan.core.values import gross_output, labour_values
 from gosplan.errors import ValidationError
 from gosplan.planning.problem import bundles_frame
@@ -25,11 +26,13 @@ from gosplan.planning.targets import hours_per_labour_unit as _hours_per_unit
 
 
 @dataclass(frozen=True)
-class LeontiefPlanResult:
+class LeontiefPlanResult(Result):
     """What a Leontief plan needs: gross outputs, labour, and the working week by purpose.
 
     ``labour_by_purpose`` is in **hours per year**; ``labour`` is in the
-    economy's own labour unit, ``labour_hours`` in hours.
+    economy's own labour unit, ``labour_hours`` in hours.  ``residual`` is the
+    gross-output solve's; ``nit`` counts the iterations of it and of the
+    labour values.  :func:`leontief_plan` raises rather than return a failure.
     """
 
     targets: pd.DataFrame  # products × purposes
@@ -49,10 +52,10 @@ class LeontiefPlanResult:
     residual: float
     method: str
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return True
+    status: Status = Status.OPTIMAL
+    message: str = ""
+    nit: int = 0
+    tol: float | None = None
 
     def deduction_shares(self) -> tuple[float, pd.Series]:
         """``(rate, shares)``: the share of all labour that does not go to personal
@@ -137,7 +140,8 @@ def leontief_plan(
             "the technology is not productive enough for these targets."
         )
     x = np.maximum(x, 0.0)
-    vals = labour_values(economy, tol=tol, method=method).values
+    lv = labour_values(economy, tol=tol, method=method)
+    vals = lv.values
     hpu = (hours_per_labour_unit if hours_per_labour_unit is not None
            else _hours_per_unit(economy, hours_per_job=hours_per_job))
     labour = float(economy.labour @ x)
@@ -158,4 +162,6 @@ def leontief_plan(
         weeks_per_year=float(weeks_per_year), hours_per_labour_unit=float(hpu),
         residual=float(res.residual), method=res.method,
         notes=list(bundles.attrs.get("notes", [])),
+        status=res.status, message=res.message or STATUS_MESSAGES[res.status],
+        nit=res.nit + lv.nit, tol=float(tol),
     )

@@ -52,7 +52,8 @@ import scipy.sparse as sp
 
 from gosplan.core.economy import Economy
 from gosplan.core.linsolve import solve_leontief
-from gosplan.core.result import STATUS_MESSAGES, Status
+from gosplan.core.methods import DIRECT_LIMIT, METHODS
+from gosplan.core.result import STATUS_MESSAGES, Result, Status
 from gosplan.errors import Infeasible, NotConverged, Unbounded, ValidationError
 from gosplan.planning.highs import INF, solve_lp
 from gosplan.planning.leontief import deduction_shares as _deduction_shares
@@ -60,18 +61,13 @@ from gosplan.planning.problem import bundles_frame, closest
 from gosplan.planning.targets import PLAN_PURPOSES
 from gosplan.planning.targets import hours_per_labour_unit as _hours_per_unit
 
-LP_METHODS = ("lp", "simplex", "ipm", "pdlp")
-#: methods of multi_year_plan: the LP ones, "forward" (capacity-following balancing with
-#: investment re-timed) and "forward-plain" (the capacity-following pass alone)
+# method names: the one table gosplan.core.methods.METHODS; DIRECT_LIMIT from there too
+LP_METHODS = METHODS["receding_horizon_plan"]
 FORWARD_METHODS = ("forward", "forward-plain")
-METHODS = (*LP_METHODS, *FORWARD_METHODS)
-#: up to this many products the heuristics' Leontief solves use a sparse LU, above it
-#: the threaded BiCGSTAB of gosplan.scale.kernels (no fill-in)
-DIRECT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
-class MultiYearPlanResult:
+class MultiYearPlanResult(Result):
     """A plan over several years.  Tables are indexed by product (rows) and year (columns).
 
     ``working_week`` (Series by year) is hours per able-bodied person per
@@ -332,9 +328,9 @@ def _solve(M: Any, b: np.ndarray, *, rtol: float, x0: np.ndarray | None = None) 
     """``(I - M) x = b``: sparse LU for small tables, else BiCGSTAB on the threaded
     mat-vec of :mod:`gosplan.scale.kernels` (no fill-in), falling back to GMRES."""
     if M.shape[0] <= DIRECT_LIMIT:
-        return solve_leontief(M, b, method="direct", rtol=rtol)
-    res = solve_leontief(M, b, method="bicgstab-parallel", rtol=rtol, x0=x0)
-    return res if res.success else solve_leontief(M, b, method="gmres", rtol=rtol, x0=res.x)
+        return solve_leontief(M, b, method="direct", tol=rtol)
+    res = solve_leontief(M, b, method="bicgstab-parallel", tol=rtol, x0=x0)
+    return res if res.success else solve_leontief(M, b, method="gmres", tol=rtol, x0=res.x)
 
 
 def _stationary(A: Any, B: Any | None, s: np.ndarray | None, kappa: np.ndarray | None,
@@ -886,10 +882,10 @@ def multi_year_plan(
     ``success=False`` (e.g. when the first year's targets exceed the initial
     capacity).
     """
-    if method not in METHODS:
+    if method not in METHODS["multi_year_plan"]:
         raise ValidationError(
-            f"multi_year_plan: method must be one of {METHODS}; got {method!r}."
-            f"{closest(str(method), METHODS)}"
+            f"multi_year_plan: method must be one of {METHODS['multi_year_plan']}; "
+            f"got {method!r}.{closest(str(method), METHODS['multi_year_plan'])}"
         )
     t_start = time.perf_counter()
     m, assumptions = _build_model(

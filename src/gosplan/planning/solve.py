@@ -34,12 +34,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gosplan.core.result import STATUS_MESSAGES, Status
-from gosplan.errors import Infeasible, NotConverged, Unbounded, ValidationError
+from gosplan.core.methods import METHODS
+from gosplan.core.result import Result, Status
+from gosplan.errors import ValidationError
 from gosplan.planning.highs import INF, LPSolution, solve_lp
 from gosplan.planning.problem import PlanProblem, closest
-
-METHODS = ("lp", "simplex", "ipm", "pdlp", "harmony")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
-class PlanResult:
+class PlanResult(Result):
     """An optimal (or best-found) plan.  Attribute access in the style of OptimizeResult.
 
     ``objective`` is the value of the problem's objective: total labour for
@@ -104,24 +103,8 @@ class PlanResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def success(self) -> bool:
-        return self.status == Status.OPTIMAL
-
-    @property
     def x(self) -> pd.Series:
         return self.intensities
-
-    def raise_for_status(self) -> PlanResult:
-        """Return ``self`` if optimal, else raise :class:`Infeasible`, :class:`Unbounded` or
-        :class:`NotConverged`."""
-        if self.success:
-            return self
-        text = self.message or STATUS_MESSAGES[self.status]
-        if self.status == Status.INFEASIBLE:
-            raise Infeasible(text)
-        if self.status == Status.UNBOUNDED:
-            raise Unbounded(text)
-        raise NotConverged(text, nit=self.nit)
 
     def balances(self) -> dict[str, float]:
         """The worst violations: relative target shortfall, relative resource excess, least
@@ -276,10 +259,10 @@ def solve(
     ``success=False`` and, for an infeasible plan, a :class:`Diagnosis`
     (``diagnose=False`` skips it); ``raise_for_status()`` raises.
     """
-    if method not in METHODS:
+    if method not in METHODS["solve"]:
         raise ValidationError(
-            f"The 'method' parameter of solve must be one of {METHODS}; got {method!r}."
-            f"{closest(str(method), METHODS)}"
+            f"The 'method' parameter of solve must be one of {METHODS['solve']}; got {method!r}."
+            f"{closest(str(method), METHODS['solve'])}"
         )
     if method == "harmony":
         from gosplan.planning.harmony import harmony

@@ -58,18 +58,28 @@ def check_exists(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def workbook_sheets(path: str | os.PathLike[str]) -> dict[str, Grid]:
-    """Every sheet of an ``.xlsx`` workbook as a list of row tuples (values, not formulas).
+def workbook_sheets(
+    path: str | os.PathLike[str], *, sheets: Sequence[str] | None = None
+) -> dict[str, Grid]:
+    """Every sheet (or those named in ``sheets``) of an Excel workbook as a list of row
+    tuples (values, not formulas): ``.xls`` via xlrd, anything else via openpyxl.
 
-    Parsed workbooks are cached by (path, modification time, size), so reading
-    several years from one file parses it once.
+    This is the one workbook loader of the readers.  Parsed workbooks are cached
+    by (path, modification time, size), so reading several years from one file
+    parses it once.  A workbook that cannot be opened, or breaks off, is a
+    :class:`ReaderError` that says so.
     """
     p = check_exists(path)
-    return _workbook_sheets_cached(*_stamp(p))
+    wanted = None if sheets is None else tuple(sheets)
+    if p.suffix.lower() == ".xls":
+        return _xls_sheets_cached(*_stamp(p), wanted)
+    return _xlsx_sheets_cached(*_stamp(p), wanted)
 
 
 @lru_cache(maxsize=8)
-def _workbook_sheets_cached(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
+def _xlsx_sheets_cached(
+    path: str, _mtime: int, _size: int, wanted: tuple[str, ...] | None
+) -> dict[str, Grid]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -80,7 +90,8 @@ def _workbook_sheets_cached(path: str, _mtime: int, _size: int) -> dict[str, Gri
             path, f"cannot be opened as an .xlsx workbook (truncated or corrupt?): {exc}"
         ) from None
     try:
-        return {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames}
+        return {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames
+                if wanted is None or name in wanted}
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
         raise ReaderError(
             path, f"the workbook is damaged and could not be read to the end "
@@ -90,16 +101,39 @@ def _workbook_sheets_cached(path: str, _mtime: int, _size: int) -> dict[str, Gri
         wb.close()
 
 
+@lru_cache(maxsize=8)
+def _xls_sheets_cached(
+    path: str, _mtime: int, _size: int, wanted: tuple[str, ...] | None
+) -> dict[str, Grid]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(path, on_demand=True)
+    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
+            EOFError) as exc:
+        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
+                                f"corrupt?): {exc}") from None
+    try:
+        out: dict[str, Grid] = {}
+        for name in book.sheet_names():
+            if wanted is None or name in wanted:
+                sh = book.sheet_by_name(name)
+                out[name] = [tuple(sh.row_values(r)) for r in range(sh.nrows)]
+        return out
+    except (xlrd.XLRDError, AssertionError, IndexError, ValueError, EOFError) as exc:
+        raise ReaderError(path, f"the workbook is damaged and could not be read to the end "
+                                f"(truncated or corrupt?): {exc}") from None
+    finally:
+        book.release_resources()
+
+
 def excel_rows(path: str | os.PathLike[str], sheet: str | int | None = None) -> tuple[str, Grid]:
     """One sheet of an Excel workbook (``.xlsx`` via openpyxl, ``.xls`` via xlrd).
 
     ``sheet`` is a name or 0-based position; ``None`` takes the first sheet.
     """
     p = check_exists(path)
-    if p.suffix.lower() == ".xls":
-        sheets = _xls_sheets(p)
-    else:
-        sheets = workbook_sheets(p)
+    sheets = workbook_sheets(p)
     names = list(sheets)
     if not names:
         raise ReaderError(p, "the workbook has no sheets")
@@ -115,24 +149,6 @@ def excel_rows(path: str | os.PathLike[str], sheet: str | int | None = None) -> 
             raise ReaderError(p, f"no sheet named {sheet!r}; the sheets are {names}")
         name = sheet
     return name, sheets[name]
-
-
-def _xls_sheets(p: Path) -> dict[str, Grid]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(str(p), on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError) as exc:
-        raise ReaderError(p, f"cannot be opened as an .xls workbook (truncated or corrupt?): "
-                             f"{exc}") from None
-    out: dict[str, Grid] = {}
-    try:
-        for name in book.sheet_names():
-            sh = book.sheet_by_name(name)
-            out[name] = [tuple(sh.row_values(r)) for r in range(sh.nrows)]
-    finally:
-        book.release_resources()
-    return out
 
 
 def csv_rows(path: str | os.PathLike[str]) -> Grid:

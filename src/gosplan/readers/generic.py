@@ -104,10 +104,68 @@ def _cells(r: tuple[Any, ...]) -> list[Any]:
 
 
 def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> Economy:
+    """Settings, heading, flow block, named rows, output: each a function below."""
     settings = dict(SETTINGS)
     meta = EconomyMeta(source=f"generic table {p.name}" + (f", sheet {sheet!r}" if sheet else ""))
     rows = [(i + 1, _cells(r)) for i, r in enumerate(grid)]
     rows = [(i, r) for i, r in rows if r]
+    settings, k = _settings(p, sheet, rows, settings)
+    head_line, head = rows[k]
+    heads = [clean_label(c) for c in head]
+    products, fd_cols = _heading(p, sheet, head_line, heads)
+    n = len(products)
+    if n == 0:
+        raise ReaderError(p, "the heading row names no products", sheet=sheet, row=head_line)
+    body = [(i, r) for i, r in rows[k + 1:] if not clean_label(r[0]).startswith("#")]
+    if len(body) < n:
+        raise ReaderError(p, f"the heading names {n} products but only {len(body)} row(s) "
+                             f"follow (truncated?)", sheet=sheet)
+    Z, fd = _flows(p, sheet, heads, body[:n], products, fd_cols)
+    named = _named_rows(p, sheet, heads, body[n:], products)
+    if "labour" not in named:
+        raise ReaderError(p, f"no 'labour' row below the products (the total labour of each "
+                             f"sector, in {settings['labour_unit']!r}); rows found there: "
+                             f"{[clean_label(r[0]) for _, r in body[n:]]}", sheet=sheet)
+    if "output" in named:
+        x = named["output"]
+        gap = Z.sum(axis=1) + fd.sum(axis=1) - x
+        if fd_cols and np.abs(gap).max() > 1e-9 * max(1.0, float(np.abs(x).max())):
+            meta.note(f"the rows do not add up to output for "
+                      f"{int((np.abs(gap) > 1e-9 * max(1.0, float(np.abs(x).max()))).sum())} "
+                      f"product(s): output taken from the 'output' row")
+    else:
+        if not fd_cols:
+            raise ReaderError(p, "without an 'output' row, gross output is intermediate sales "
+                                 "plus final demand, but there are no fd:<purpose> columns",
+                              sheet=sheet)
+        x = Z.sum(axis=1) + fd.sum(axis=1)
+        meta.note("gross output = intermediate sales + final demand (no 'output' row)")
+    year = _checked_settings(p, sheet, settings)
+    imports = np.diag(named["imports"]) if "imports" in named else None
+    if imports is not None:
+        meta.note("imports: each sector's total imported inputs, kept on the diagonal of "
+                  "`imports` (which product was imported is not given)")
+    final = pd.DataFrame(fd, columns=[f[1] for f in fd_cols]) if fd_cols else None
+    try:
+        return Economy.from_flows(
+            Z, x, named["labour"], products=products, final_demand=final,
+            purposes={f[1]: f[2] for f in fd_cols}, imports=imports,
+            compensation=named.get("compensation"), surplus=named.get("surplus"),
+            persons=named.get("persons"), capital_stock=named.get("capital_stock"),
+            zero_output=zero_output, labour_unit=settings["labour_unit"],
+            labour_kind=settings["labour_kind"],
+            money_unit=settings["money_unit"], name=settings["name"] or p.stem, year=year,
+            kind=settings["kind"],
+            meta=meta,
+        )
+    except ValidationError as exc:
+        prefix_message(exc, p.name)
+        raise
+
+
+def _settings(p: Path, sheet: str | None, rows: list[tuple[int, list[Any]]],
+              settings: dict[str, str]) -> tuple[dict[str, str], int]:
+    """The ``# key: value`` lines at the top, and the index of the first other row."""
     k = 0
     while k < len(rows) and clean_label(rows[k][1][0]).startswith("#"):
         line, r = rows[k]
@@ -124,8 +182,12 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
     if k >= len(rows):
         raise ReaderError(p, "no heading row (products, then fd:<purpose> columns) was found; "
                              "the file is empty or holds only comments", sheet=sheet)
-    head_line, head = rows[k]
-    heads = [clean_label(c) for c in head]
+    return settings, k
+
+
+def _heading(p: Path, sheet: str | None, head_line: int, heads: list[str]
+             ) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Products, then ``fd:<purpose>[:<label>]`` columns as (index, label, purpose)."""
     products: list[str] = []
     fd_cols: list[tuple[int, str, str]] = []  # (column index, label, purpose)
     for j in range(1, len(heads)):
@@ -156,19 +218,21 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
                 raise ReaderError(p, f"product {h!r} appears twice in the heading", sheet=sheet,
                                   row=head_line, column=col)
             products.append(h)
+    return products, fd_cols
+
+
+def _number(p: Path, sheet: str | None, heads: list[str], line: int, r: list[Any], j: int,
+            what: str, empty: float | None = None) -> float:
+    return as_number(r[j] if j < len(r) else None, path=p, sheet=sheet, row=line,
+                     column=describe_column(j, heads[j] if j < len(heads) else None),
+                     what=what, empty=empty)
+
+
+def _flows(p: Path, sheet: str | None, heads: list[str], body: list[tuple[int, list[Any]]],
+           products: list[str], fd_cols: list[tuple[int, str, str]]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The flow block (one row per product, in the heading's order) and final demand."""
     n = len(products)
-    if n == 0:
-        raise ReaderError(p, "the heading row names no products", sheet=sheet, row=head_line)
-    body = [(i, r) for i, r in rows[k + 1:] if not clean_label(r[0]).startswith("#")]
-    if len(body) < n:
-        raise ReaderError(p, f"the heading names {n} products but only {len(body)} row(s) "
-                             f"follow (truncated?)", sheet=sheet)
-
-    def number(line: int, r: list[Any], j: int, what: str, empty: float | None = None) -> float:
-        return as_number(r[j] if j < len(r) else None, path=p, sheet=sheet, row=line,
-                         column=describe_column(j, heads[j] if j < len(heads) else None),
-                         what=what, empty=empty)
-
     Z = np.zeros((n, n))
     fd = np.zeros((n, len(fd_cols)))
     for i in range(n):
@@ -179,22 +243,30 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
                                  f"{products[i]!r} (rows in the order of the heading), found "
                                  f"{label!r}", sheet=sheet, row=line, column="A")
         for j in range(n):
-            v = number(line, r, j + 1, f"a flow from {label!r} to {products[j]!r} (write 0 "
-                                       f"for none)")
+            v = _number(p, sheet, heads, line, r, j + 1,
+                        f"a flow from {label!r} to {products[j]!r} (write 0 for none)")
             if v < 0:
                 raise ReaderError(p, f"negative flow {v:g} from {label!r} to {products[j]!r}; "
                                      f"flows cannot be negative", sheet=sheet, row=line,
                                   column=describe_column(j + 1, products[j]))
             Z[i, j] = v
         for b, (j, fl, _) in enumerate(fd_cols):
-            fd[i, b] = number(line, r, j, f"final demand {fl!r} for {label!r}", empty=0.0)
+            fd[i, b] = _number(p, sheet, heads, line, r, j,
+                               f"final demand {fl!r} for {label!r}", empty=0.0)
         if len(r) > len(heads):
             raise ReaderError(p, f"row of {label!r} has {len(r) - 1} values but the heading "
                                  f"names {len(heads) - 1} columns", sheet=sheet, row=line,
                               column=describe_column(len(heads)))
+    return Z, fd
 
+
+def _named_rows(p: Path, sheet: str | None, heads: list[str],
+                rows: list[tuple[int, list[Any]]], products: list[str]
+                ) -> dict[str, np.ndarray]:
+    """The rows below the products (labour, output, imports, ...), by key."""
+    n = len(products)
     named: dict[str, np.ndarray] = {}
-    for line, r in body[n:]:
+    for line, r in rows:
         label = clean_label(r[0])
         key = label.lower().replace(" ", "_")
         if key not in NAMED_ROWS:
@@ -204,31 +276,18 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
         if key in named:
             raise ReaderError(p, f"row {label!r} appears twice", sheet=sheet, row=line,
                               column="A")
-        named[key] = np.array([number(line, r, j + 1, f"{key} of {products[j]!r}")
+        named[key] = np.array([_number(p, sheet, heads, line, r, j + 1, f"{key} of {products[j]!r}")
                                for j in range(n)])
         neg = np.flatnonzero(named[key] < 0)
         if neg.size and key != "surplus":
             j = int(neg[0])
             raise ReaderError(p, f"{key} of {products[j]!r} is negative ({named[key][j]:g})",
                               sheet=sheet, row=line, column=describe_column(j + 1, products[j]))
-    if "labour" not in named:
-        raise ReaderError(p, f"no 'labour' row below the products (the total labour of each "
-                             f"sector, in {settings['labour_unit']!r}); rows found there: "
-                             f"{[clean_label(r[0]) for _, r in body[n:]]}", sheet=sheet)
-    if "output" in named:
-        x = named["output"]
-        gap = Z.sum(axis=1) + fd.sum(axis=1) - x
-        if fd_cols and np.abs(gap).max() > 1e-9 * max(1.0, float(np.abs(x).max())):
-            meta.note(f"the rows do not add up to output for "
-                      f"{int((np.abs(gap) > 1e-9 * max(1.0, float(np.abs(x).max()))).sum())} "
-                      f"product(s): output taken from the 'output' row")
-    else:
-        if not fd_cols:
-            raise ReaderError(p, "without an 'output' row, gross output is intermediate sales "
-                                 "plus final demand, but there are no fd:<purpose> columns",
-                              sheet=sheet)
-        x = Z.sum(axis=1) + fd.sum(axis=1)
-        meta.note("gross output = intermediate sales + final demand (no 'output' row)")
+    return named
+
+
+def _checked_settings(p: Path, sheet: str | None, settings: dict[str, str]) -> int | None:
+    """The settings' values checked; returns the year (if set)."""
     year: int | None = None
     if settings["year"]:
         try:
@@ -242,26 +301,7 @@ def _parse(p: Path, sheet: str | None, grid: Grid, zero_output: ZeroOutput) -> E
     if settings["kind"] not in ("product", "industry"):
         raise ReaderError(p, f"setting kind must be product or industry; got "
                              f"{settings['kind']!r}", sheet=sheet)
-    imports = np.diag(named["imports"]) if "imports" in named else None
-    if imports is not None:
-        meta.note("imports: each sector's total imported inputs, kept on the diagonal of "
-                  "`imports` (which product was imported is not given)")
-    final = pd.DataFrame(fd, columns=[f[1] for f in fd_cols]) if fd_cols else None
-    try:
-        return Economy.from_flows(
-            Z, x, named["labour"], products=products, final_demand=final,
-            purposes={f[1]: f[2] for f in fd_cols}, imports=imports,
-            compensation=named.get("compensation"), surplus=named.get("surplus"),
-            persons=named.get("persons"), capital_stock=named.get("capital_stock"),
-            zero_output=zero_output, labour_unit=settings["labour_unit"],
-            labour_kind=settings["labour_kind"],
-            money_unit=settings["money_unit"], name=settings["name"] or p.stem, year=year,
-            kind=settings["kind"],
-            meta=meta,
-        )
-    except ValidationError as exc:
-        prefix_message(exc, p.name)
-        raise
+    return year
 
 
 __all__ = ["NAMED_ROWS", "SETTINGS", "read_generic"]

@@ -51,7 +51,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -61,6 +60,7 @@ import pandas as pd
 from gosplan.core.economy import Economy, EconomyMeta, ZeroOutput
 from gosplan.errors import GosplanError, ReaderError, ValidationError
 from gosplan.readers._excel import (
+    Grid,
     as_number,
     clean_label,
     describe_column,
@@ -131,40 +131,8 @@ def available_years(level: int = 20, *, directory: str | os.PathLike[str] | None
 
 
 # ---------------------------------------------------------------------------- sheets
-Grid = list[list[object]]
-
-
-@lru_cache(maxsize=16)
-def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(path, on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
-            EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
-                                f"corrupt?): {exc}") from None
-    try:
-        out: dict[str, Grid] = {}
-        for name in book.sheet_names():
-            sh = book.sheet_by_name(name)
-            out[name] = [list(sh.row_values(r)) for r in range(sh.nrows)]
-        return out
-    except (xlrd.XLRDError, AssertionError, IndexError, ValueError, EOFError) as exc:
-        raise ReaderError(path, f"the workbook is damaged and could not be read to the end "
-                                f"(truncated or corrupt?): {exc}") from None
-    finally:
-        book.release_resources()
-
-
 def _sheet(path: Path, name: str) -> Grid:
-    if not path.exists():
-        raise ReaderError(path, "no such file")
-    if path.suffix.lower() == ".xlsx":
-        book = {k: [list(r) for r in v] for k, v in workbook_sheets(path).items()}
-    else:
-        st = path.stat()
-        book = _book(str(path), st.st_mtime_ns, st.st_size)
+    book = workbook_sheets(path)
     if name not in book:
         raise ReaderError(path, f"no sheet named {name!r}; the sheets are {list(book)}")
     return book[name]
@@ -394,6 +362,8 @@ def read_ibge(
 
 def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
           zero_output: ZeroOutput, packaged: bool) -> Economy:
+    """Read the two workbooks: blocks, published totals, basic prices, activities, then
+    :func:`make_symmetric`; each step is a function below."""
     supply = _product_block(tab1, "producao", what="production of the activities")
     offer = _product_block(tab1, "oferta", what="supply by valuation", total_col=False)
     imports_b = _product_block(tab1, "importacao", what="imports", total_col=False)
@@ -416,10 +386,58 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
                                 f"{len(industries)}", sheet="producao")
     S = supply.values
     U_pm = use.values
-    m = S.shape[0]
     o = _columns_by_heading(tab1, offer, "oferta", SUPPLY_COLUMNS)
     imports = imports_b.values.sum(axis=1)  # CIF/FOB adjustment, goods, services
-    # final demand columns
+    fd_cols, E_pm, purposes = _final_demand(tab2, demand)
+    total_use = _columns_by_heading(tab2, demand, "demanda", (("demanda total", "t"),))["t"]
+    _check_totals(tab1, tab2, supply, U_pm, E_pm, total_use, o, imports)
+    U, M_use, E, negatives = _basic_prices(tab1, tab2, supply, use, U_pm, E_pm, fd_cols, o,
+                                           imports)
+    persons, compensation, surplus = _activities(tab2, va, S, industries)
+    labels = _unique_labels(supply.codes, supply.rows)
+    try:
+        sym = make_symmetric(
+            S, U, products=labels, industries=industries,
+            vectors={"labour": persons, "compensation": compensation, "surplus": surplus},
+            final_demand=E, imported_use=M_use, technology=technology,
+            negative_supply="move",
+        )
+    except ValidationError as exc:
+        raise ReaderError(tab1, str(exc)) from None
+    meta = EconomyMeta(source=f"IBGE, Sistema de Contas Nacionais, Tabelas de Recursos e Usos "
+                              f"{year}, {level} activities ({tab1.name}, {tab2.name}; via the "
+                              f"iotbr package)")
+    meta.note("use table moved from purchasers' to basic prices, domestic only: margins, "
+              "IPI/ICMS/other taxes spread over uses except stocks, imports and import duty "
+              "over uses except stocks and exports, in proportion to purchasers'-price uses "
+              "(Guilhoto & Sesso 2005); margins re-entered as purchases of the margin products")
+    reworded += int(sum(a != b for a, b in zip(use.columns, industries, strict=True)))
+    if reworded:
+        meta.note(f"{reworded} product/activity label(s) are worded differently between "
+                  f"IBGE's sheets; rows and columns matched by position, labels taken from "
+                  f"the supply table ('producao')")
+    if negatives:
+        meta.note(f"{negatives} negative domestic-use cell(s) of rounding size set to 0")
+    meta.note(sym.note)
+    meta.note(f"labour: {LABOUR_ROW!r} (persons employed, jobs) by activity, carried to "
+              f"{sym.kind}s with the same assumption; not hours")
+    meta.note("final demand at purchasers' prices less margins, taxes and imports (basic "
+              "prices, domestic output); changes in stocks kept at purchasers' prices")
+    name = "Brazil"
+    return Economy.from_flows(
+        sym.flows, sym.output, sym.vectors["labour"], products=sym.labels,
+        final_demand=sym.final_demand, purposes=purposes, imports=sym.imports,
+        compensation=sym.vectors["compensation"],
+        surplus=sym.vectors["surplus"], persons=sym.vectors["labour"],
+        zero_output=zero_output, labour_unit=LABOUR_UNIT, labour_kind="persons",
+        money_unit=MONEY_UNIT, output_unit=MONEY_UNIT, name=name, year=year,
+        kind=sym.kind, meta=meta,
+    )
+
+
+def _final_demand(tab2: Path, demand: _Block) -> tuple[list[str], np.ndarray, dict[str, str]]:
+    """Final-demand columns by name (exports of goods and of services summed), their
+    values at purchasers' prices, and the purpose of each."""
     fd_cols: list[str] = []
     fd_vals: list[np.ndarray] = []
     purposes: dict[str, str] = {}
@@ -440,9 +458,15 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
     if missing:
         raise ReaderError(tab2, f"final-demand columns {missing} not found; the headings are "
                                 f"{demand.columns}", sheet="demanda")
-    total_use = _columns_by_heading(tab2, demand, "demanda", (("demanda total", "t"),))["t"]
-    E_pm = np.column_stack(fd_vals)
-    # ---- consistency of the published table (within rounding)
+    return fd_cols, np.column_stack(fd_vals), purposes
+
+
+def _check_totals(tab1: Path, tab2: Path, supply: _Block, U_pm: np.ndarray,
+                  E_pm: np.ndarray, total_use: np.ndarray, o: dict[str, np.ndarray],
+                  imports: np.ndarray) -> None:
+    """The published table adds up, within rounding; else the product that does not."""
+    S = supply.values
+    m = S.shape[0]
     q = S.sum(axis=1)
     checks = [
         ("intermediate plus final use", U_pm.sum(axis=1) + E_pm.sum(axis=1), total_use,
@@ -462,7 +486,18 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
                                     f"{supply.rows[i]!r}: {what} is {lhs[i]:,.6g} but should "
                                     f"be {rhs[i]:,.6g}", sheet=sheet,
                               row=supply.row_numbers[i])
-    # ---- from purchasers' to basic prices, domestic only
+
+
+def _basic_prices(
+    tab1: Path, tab2: Path, supply: _Block, use: _Block, U_pm: np.ndarray, E_pm: np.ndarray,
+    fd_cols: list[str], o: dict[str, np.ndarray], imports: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, int]:
+    """Uses from purchasers' to basic prices, domestic only: ``U``, imported use, final
+    demand, and how many rounding-size negative cells were set to zero."""
+    S = supply.values
+    m = S.shape[0]
+    q = S.sum(axis=1)
+    industries = supply.columns
     k = len(industries)
     X = np.column_stack([U_pm, E_pm])  # all uses, purchasers' prices
     stocks = fd_cols.index("changes in inventories")
@@ -515,7 +550,14 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
                               column=describe_column(use.first_col + ci, industries[ci]))
         U = np.where(neg, 0.0, U)
     E = pd.DataFrame(dom[:, k:], columns=fd_cols)
-    # ---- activities: output, labour, compensation, surplus
+    return U, M_use, E, int(neg.sum())
+
+
+def _activities(tab2: Path, va: _Block, S: np.ndarray, industries: list[str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Persons employed, compensation and surplus by activity, after checking the
+    value-added block's output against the supply table's."""
+    m = S.shape[0]
     g_pub = _va_row(tab2, va, starts="Valor da produção")
     g = S.sum(axis=0)
     gap = np.abs(g - g_pub)
@@ -535,45 +577,7 @@ def _read(tab1: Path, tab2: Path, *, year: int, level: int, technology: str,
             raise ReaderError(tab2, f"{name} of activity {industries[j]!r} is negative "
                                     f"({v[j]:g})", sheet="VA",
                               column=describe_column(1 + j, industries[j]))
-    labels = _unique_labels(supply.codes, supply.rows)
-    try:
-        sym = make_symmetric(
-            S, U, products=labels, industries=industries,
-            vectors={"labour": persons, "compensation": compensation, "surplus": surplus},
-            final_demand=E, imported_use=M_use, technology=technology,
-            negative_supply="move",
-        )
-    except ValidationError as exc:
-        raise ReaderError(tab1, str(exc)) from None
-    meta = EconomyMeta(source=f"IBGE, Sistema de Contas Nacionais, Tabelas de Recursos e Usos "
-                              f"{year}, {level} activities ({tab1.name}, {tab2.name}; via the "
-                              f"iotbr package)")
-    meta.note("use table moved from purchasers' to basic prices, domestic only: margins, "
-              "IPI/ICMS/other taxes spread over uses except stocks, imports and import duty "
-              "over uses except stocks and exports, in proportion to purchasers'-price uses "
-              "(Guilhoto & Sesso 2005); margins re-entered as purchases of the margin products")
-    reworded += int(sum(a != b for a, b in zip(use.columns, industries, strict=True)))
-    if reworded:
-        meta.note(f"{reworded} product/activity label(s) are worded differently between "
-                  f"IBGE's sheets; rows and columns matched by position, labels taken from "
-                  f"the supply table ('producao')")
-    if neg.any():
-        meta.note(f"{int(neg.sum())} negative domestic-use cell(s) of rounding size set to 0")
-    meta.note(sym.note)
-    meta.note(f"labour: {LABOUR_ROW!r} (persons employed, jobs) by activity, carried to "
-              f"{sym.kind}s with the same assumption; not hours")
-    meta.note("final demand at purchasers' prices less margins, taxes and imports (basic "
-              "prices, domestic output); changes in stocks kept at purchasers' prices")
-    name = "Brazil"
-    return Economy.from_flows(
-        sym.flows, sym.output, sym.vectors["labour"], products=sym.labels,
-        final_demand=sym.final_demand, purposes=purposes, imports=sym.imports,
-        compensation=sym.vectors["compensation"],
-        surplus=sym.vectors["surplus"], persons=sym.vectors["labour"],
-        zero_output=zero_output, labour_unit=LABOUR_UNIT, labour_kind="persons",
-        money_unit=MONEY_UNIT, output_unit=MONEY_UNIT, name=name, year=year,
-        kind=sym.kind, meta=meta,
-    )
+    return persons, compensation, surplus
 
 
 def _unique_labels(codes: list[str], rows: list[str]) -> list[str]:

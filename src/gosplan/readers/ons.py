@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ import pandas as pd
 from gosplan.core.economy import Economy, EconomyMeta, ZeroOutput
 from gosplan.errors import GosplanError, ReaderError
 from gosplan.readers._excel import (
+    Grid,
     as_number,
     check_exists,
     clean_label,
@@ -76,42 +76,14 @@ PRIMARY_ROWS = {
     "output": "total output",
 }
 
-Grid = list[list[object]]
-
-
-@lru_cache(maxsize=4)
-def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(path, on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
-            EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
-                                f"corrupt?): {exc}") from None
-    try:
-        out: dict[str, Grid] = {}
-        for name in ("IOT", "Imports PxP"):
-            if name in book.sheet_names():
-                sh = book.sheet_by_name(name)
-                out[name] = [list(sh.row_values(r)) for r in range(sh.nrows)]
-        return out
-    except (xlrd.XLRDError, AssertionError, IndexError, ValueError, EOFError) as exc:
-        raise ReaderError(path, f"the workbook is damaged and could not be read to the end "
-                                f"(truncated or corrupt?): {exc}") from None
-    finally:
-        book.release_resources()
+#: the sheets the reader uses (the workbook has more)
+_SHEETS = ("IOT", "Imports PxP")
 
 
 def _sheet(path: Path, name: str) -> Grid:
-    st = path.stat()
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        book = {k: [list(r) for r in v] for k, v in workbook_sheets(path).items()}
-    elif suffix == ".xls":
-        book = _book(str(path), st.st_mtime_ns, st.st_size)
-    else:
+    if path.suffix.lower() not in (".xls", ".xlsx"):
         raise ReaderError(path, "expected the ONS workbook (.xls, or .xlsx of the same layout)")
+    book = workbook_sheets(path, sheets=_SHEETS)
     if name not in book:
         raise ReaderError(path, f"no sheet named {name!r} (is this the ONS input–output "
                                 f"analytical tables workbook?)")

@@ -15,7 +15,7 @@ A source is either a named embedded dataset or a path to a publisher's file:
 auxiliary files (``aux``)     ``sea.csv``, ``capitalstockmatrix*.csv``, ``deprates*.csv``,
                               ``dep.csv``, ``importuse*.csv``: read only with a table;
                               given alone, an error says which table and how
-a directory with economy.json  Parquet written by ``Economy.to_parquet``
+a directory with economy.json  Parquet written by ``gosplan.write.parquet``
 any other ``.csv``/``.xlsx``  the documented generic layout (docs/readers.md)
 ============================  ==============================================
 """
@@ -109,7 +109,7 @@ def source_kind(spec: str) -> str:
         if (p / "economy.json").exists():
             return "parquet"
         raise ReaderError(p, "a directory is only understood if it holds economy.json "
-                          "(written by Economy.to_parquet)")
+                          "(written by gosplan.write.parquet)")
     if re.search(r"_niot_", name):
         return "wiod"
     if re.fullmatch(r"uk-\d{4}\.csv", name):
@@ -146,7 +146,9 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
             options.setdefault("level", int(parts[2]))
         return read_ibge(year=year, **options)
     if kind == "parquet":
-        return Economy.read_parquet(spec)
+        from gosplan.readers.parquet import read_parquet
+
+        return read_parquet(spec)
     if kind == "wiod":
         from gosplan.readers.wiod import read_wiod
 

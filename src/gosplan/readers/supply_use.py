@@ -165,6 +165,46 @@ def make_symmetric(
             f"The 'technology' parameter of make_symmetric must be one of {TECHNOLOGIES}; "
             f"got {technology!r}."
         )
+    S, U, Mi, vecs, E, moved = _checked_inputs(
+        supply, use, products=products, industries=industries, vectors=vectors,
+        final_demand=final_demand, imported_use=imported_use, negative_supply=negative_supply)
+    products = [str(p) for p in products]
+    industries = [str(j) for j in industries]
+    q, g = _outputs(S, U, Mi, vecs, industries)
+    described = ", ".join(vecs) if vecs else "industry vectors"
+    note = (f"supply–use table ({S.shape[0]} products × {S.shape[1]} industries) made "
+            "symmetric under the "
+            + _DESCRIPTION[technology].format(vectors=described) + moved)
+    columns = None if final_demand is None else list(final_demand.columns)
+    if technology == "industry":
+        W = _inverse_or_zero(g)[:, None] * S.T  # industries × products: j's output shares
+        fd = None if E is None else pd.DataFrame(E, index=products, columns=columns)
+        return SymmetricTable(U @ W, q, products, "product", technology,
+                              {key: arr @ W for key, arr in vecs.items()}, fd,
+                              None if Mi is None else Mi @ W, note)
+    if technology == "sales":
+        D = S.T * _inverse_or_zero(q)[None, :]  # industries × products: market shares
+        fd = None if E is None else pd.DataFrame(D @ E, index=industries, columns=columns)
+        return SymmetricTable(D @ U, g, industries, "industry", technology, dict(vecs), fd,
+                              None if Mi is None else D @ Mi, note)
+    fd = None if E is None else pd.DataFrame(E, index=products, columns=columns)
+    return _product_technology(S, U, Mi, vecs, q, products, fd, note)
+
+
+def _checked_inputs(
+    supply: Any,
+    use: Any,
+    *,
+    products: Sequence[str],
+    industries: Sequence[str],
+    vectors: Mapping[str, Any] | None,
+    final_demand: pd.DataFrame | None,
+    imported_use: Any,
+    negative_supply: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray],
+           np.ndarray | None, str]:
+    """``make_symmetric``'s arguments checked and as float arrays: ``S, U, Mi, vectors,
+    final demand, note on moved negative supply``."""
     S = _matrix(supply, "supply")
     m, k = S.shape
     products = [str(p) for p in products]
@@ -226,6 +266,15 @@ def make_symmetric(
                 f"make_symmetric: `final_demand` is NaN or infinite for product "
                 f"{products[i]!r}, category {final_demand.columns[j]!r}."
             )
+    return S, U, Mi, vecs, E, moved
+
+
+def _outputs(S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None,
+             vecs: Mapping[str, np.ndarray], industries: Sequence[str]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Product outputs ``q`` and industry outputs ``g``; an industry that makes nothing
+    may have nothing else either."""
+    k = S.shape[1]
     q = S.sum(axis=1)
     g = S.sum(axis=0)
     idle = g <= 0
@@ -241,29 +290,16 @@ def make_symmetric(
                 f"the supply table) but has inputs or "
                 f"{', '.join(vecs) or 'other entries'}; they could not be carried over."
             )
-    inv_g = _inverse_or_zero(g)
-    inv_q = _inverse_or_zero(q)
-    described = ", ".join(vecs) if vecs else "industry vectors"
-    note = (f"supply–use table ({m} products × {k} industries) made symmetric under the "
-            + _DESCRIPTION[technology].format(vectors=described) + moved)
-    fd = None
-    if technology == "industry":
-        W = inv_g[:, None] * S.T  # industries × products: share of each product in j's output
-        Z = U @ W
-        out_vecs = {key: arr @ W for key, arr in vecs.items()}
-        imp = None if Mi is None else Mi @ W
-        fd = None if final_demand is None else pd.DataFrame(
-            E, index=products, columns=list(final_demand.columns))
-        return SymmetricTable(Z, q, products, "product", technology, out_vecs, fd, imp, note)
-    if technology == "sales":
-        D = S.T * inv_q[None, :]  # industries × products: market shares
-        Z = D @ U
-        imp = None if Mi is None else D @ Mi
-        if E is not None and final_demand is not None:
-            fd = pd.DataFrame(D @ E, index=industries, columns=list(final_demand.columns))
-        return SymmetricTable(Z, g, industries, "industry", technology, dict(vecs), fd, imp,
-                              note)
-    # product technology
+    return q, g
+
+
+def _product_technology(
+    S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None, vecs: Mapping[str, np.ndarray],
+    q: np.ndarray, products: list[str], fd: pd.DataFrame | None, note: str,
+) -> SymmetricTable:
+    """``A S = U`` solved for ``A`` (never inverted); refused where it goes negative."""
+    m, k = S.shape
+    technology = "product"
     if m != k:
         raise ValidationError(
             f"make_symmetric: the product technology needs a square supply table; this one "
@@ -318,7 +354,5 @@ def make_symmetric(
                 f"{products[j]!r} ({Ic[i, j]:.4g}). Use technology='industry'."
             )
         imp = Ic * q[None, :]
-    fd = None if final_demand is None else pd.DataFrame(
-        E, index=products, columns=list(final_demand.columns))
     return SymmetricTable(A * q[None, :], q, products, "product", technology, out_vecs, fd,
                           imp, note)

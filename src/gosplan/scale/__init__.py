@@ -1,12 +1,12 @@
 """Scale: synthetic product-level economies, fast large solves, and a Dask engine.
 
-* :mod:`gosplan.scale.synthetic` — deterministic synthetic economies of any size.
+* :mod:`gosplan.scale.synthetic_economies` — deterministic synthetic economies of any size.
 * :mod:`gosplan.scale.kernels` — multi-threaded sparse kernels and the large-n solver
   behind ``gosplan.labour_values(method="auto")``.
 * :mod:`gosplan.scale.distributed` — the same solver on Dask distributed.
 """
 
-from gosplan.scale.synthetic import (
+from gosplan.scale.synthetic_economies import (
     SyntheticSpec,
     read_synthetic,
     read_synthetic_matrix,

@@ -274,7 +274,7 @@ def labour_values_distributed(
     return LabourValues(
         values=pd.Series(v, index=economy.products, name="labour value"),
         unit=f"{economy.labour_unit} per {per}" if per else economy.labour_unit,
-        method=res.method, iterations=res.nit, residual=resid, tol=float(tol),
+        method=res.method, nit=res.nit, residual=resid, tol=float(tol),
         conventions={"labour": f"{economy.labour_kind} ({economy.labour_unit})",
                      "depreciation": "excluded",
                      "imports": "not counted (domestic labour only)",

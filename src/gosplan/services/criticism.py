@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
+from gosplan.keyfiles import read_or_create
 from gosplan.services import merkle, publiclog
 from gosplan.storage.control import (
     Criticism,
@@ -67,20 +68,11 @@ _WATCH_INFO = b"gosplan retaliation watch v1"
 def commission_key(settings: Settings | None = None) -> X25519PrivateKey:
     """The commission's X25519 private key (``settings.commission_key_path``), made on first use."""
     path = Path((settings or Settings()).commission_key_path)
-    if not path.exists():
-        pem = X25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
+    pem = read_or_create(path, lambda: X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"commission key {path} is not a PEM private key: {exc}") from exc
     if not isinstance(key, X25519PrivateKey):

@@ -35,12 +35,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gosplan.clock import utcnow
 from gosplan.errors import StorageError, ValidationError
 from gosplan.storage.decisions import Ballot, Comment, Proposal
-from gosplan.storage.users import User, utcnow
+from gosplan.storage.users import User
 
 KINDS = ("fund_split", "sector_target", "working_week", "other")
-METHODS = ("approval", "schulze")
+VOTING_METHODS = ("approval", "schulze")
 FUNDS = ("health", "education", "care", "culture", "investment", "reserves", "administration")
 
 
@@ -135,8 +136,8 @@ def create_proposal(
         raise ValidationError("a proposal needs a title.")
     if kind not in KINDS:
         raise ValidationError(f"kind {kind!r} is not one of {KINDS}.")
-    if method not in METHODS:
-        raise ValidationError(f"method {method!r} is not one of {METHODS}.")
+    if method not in VOTING_METHODS:
+        raise ValidationError(f"method {method!r} is not one of {VOTING_METHODS}.")
     if len(options) < 2:
         raise ValidationError("a proposal needs at least two options to choose between.")
     if quorum < 1:

@@ -54,6 +54,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gosplan.clock import ManualClock, utcnow
 from gosplan.errors import ValidationError
 from gosplan.storage.escalation import EscalationEvent, EscalationItem
 
@@ -77,28 +78,6 @@ __all__ = [
     "utcnow",
     "view",
 ]
-
-
-def utcnow() -> dt.datetime:
-    """The current UTC time, timezone-naive (how the store keeps times)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class ManualClock:
-    """A clock that only moves when told to (tests, simulator).
-
-    ``clock()`` returns the current time; ``clock.advance(days=3)`` moves it.
-    """
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = _naive(start)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now = self.now + dt.timedelta(**delta)
-        return self.now
 
 
 @dataclass(frozen=True)

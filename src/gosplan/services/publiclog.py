@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.errors import StorageError, ValidationError
+from gosplan.keyfiles import read_or_create
 from gosplan.services import merkle
 from gosplan.storage.publiclog import LogEntry, LogNode, LogState, StoredTreeHead
 
@@ -303,20 +303,11 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
 def signing_key(settings: Settings | None = None) -> Ed25519PrivateKey:
     """The log's Ed25519 key, from ``settings.log_key_path``; created (mode 0600) on first use."""
     path = Path((settings or Settings()).log_key_path)
-    if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
+    pem = read_or_create(path, lambda: Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
     try:
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise ValidationError(f"log signing key {path} is not a PEM private key: {exc}") from exc
     if not isinstance(loaded, Ed25519PrivateKey):

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gosplan.clock import utcnow
 from gosplan.labourtime.units import UNIT as UNIT  # re-exported: the ledger's unit
 from gosplan.storage.base import Base
 
@@ -46,10 +47,6 @@ APPEND_ONLY = (
 
 #: append-only tables added later (migration h4acct000003): memberships and rejections
 APPEND_ONLY_SEPARATION = ("acct_membership", "acct_rejection")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Account(Base):

@@ -7,14 +7,11 @@ import datetime as dt
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gosplan.clock import utcnow
 from gosplan.storage.base import Base
 
 #: ``registrar`` enrols voters; every other role is appointed, ``worker`` may also register
 ROLES = ("worker", "delegate", "planner", "commission", "registrar")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class User(Base):

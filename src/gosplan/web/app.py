@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         mod = importlib.import_module(f"gosplan.web.routes.{name}")
         app.include_router(mod.router)
 
-    @twin(app.router, "/")
+    @twin(app.router, "/", model=Home)
     def home(request: Request) -> Response:
         from gosplan.web.deps import get_state
 

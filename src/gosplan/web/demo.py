@@ -15,10 +15,10 @@ import re
 
 from sqlalchemy.orm import Session
 
+from gosplan.clock import utcnow
 from gosplan.errors import GosplanError
-from gosplan.services import appointments, criticism, decisions, directory, users
+from gosplan.services import appointments, criticism, decisions, lookups, users
 from gosplan.storage.base import session_scope
-from gosplan.storage.users import utcnow
 from gosplan.web.state import AppState
 
 log = logging.getLogger("gosplan.web")
@@ -113,8 +113,8 @@ def _seed_accounts(state: AppState) -> None:
         ledger.buy(person_code("ana"), cheapest.code, 1, key="demo:buy:ana")
     with session_scope(state.engine) as s:
         for username, _, _ in DEMO_USERS:
-            directory.link_user(s, username, account=person_code(username))
-        directory.link_user(s, "carla", enterprise=DEMO_ENTERPRISES[0][0])
+            lookups.link_user(s, username, account=person_code(username))
+        lookups.link_user(s, "carla", enterprise=DEMO_ENTERPRISES[0][0])
 
 
 def _seed_control(state: AppState) -> None:

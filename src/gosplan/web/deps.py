@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from gosplan.storage.base import session_scope
 from gosplan.storage.users import User
 from gosplan.web.state import AppState
 
@@ -22,13 +23,8 @@ State = Annotated[AppState, Depends(get_state)]
 
 def get_db(state: State) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on error."""
-    with Session(state.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(state.engine) as session:
+        yield session
 
 
 Db = Annotated[Session, Depends(get_db)]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
+from sqlalchemy.orm import Session
 
+from gosplan.errors import GosplanError
 from gosplan.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -53,14 +56,64 @@ def render(request: Request, template: str, model: BaseModel, *, status_code: in
     return resp
 
 
-def twin(router: APIRouter, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a GET handler at ``path`` and at ``path + '.json'``."""
+class Ok(BaseModel):
+    """What every JSON answer of the web app carries besides its data."""
+
+    ok: bool = True
+
+
+class Created(Ok):
+    id: int
+
+
+class ReceiptPublic(BaseModel):
+    """A receipt: the log entry, its inclusion proof and a signed tree head."""
+
+    format: str
+    criticism: str | None = None
+    entry: dict[str, Any]
+    leaf_hash: str
+    inclusion_proof: list[str]
+    tree_head: dict[str, Any]
+
+
+#: the other answer of a form route: the browser is sent on to the page
+REDIRECT: dict[int | str, dict[str, Any]] = {
+    303: {"description": "from an HTML form: a redirect to the page"}}
+
+_JSON_MODELS: dict[type[BaseModel], type[BaseModel]] = {}
+
+
+def json_of(model: type[BaseModel]) -> type[BaseModel]:
+    """``model`` with the ``ok`` field that :func:`render` adds to every ``.json`` answer."""
+    if model not in _JSON_MODELS:
+        _JSON_MODELS[model] = create_model(f"{model.__name__}Json", __base__=(model, Ok))
+    return _JSON_MODELS[model]
+
+
+def twin(router: APIRouter, path: str, *, model: type[BaseModel],
+         **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a GET handler at ``path`` (HTML) and at ``path + '.json'`` (``model``,
+    plus ``ok``, declared as the twin's response model for the OpenAPI schema)."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
         router.get(path.rstrip("/") + ".json", include_in_schema=True,
-                   name=f"{func.__name__}_json", **kwargs)(func)
+                   name=f"{func.__name__}_json", response_model=json_of(model), **kwargs)(func)
         router.get(path, response_class=HTMLResponse, **kwargs)(func)
         return func
 
     return deco
+
+
+def receipt_download(db: Session, make: Callable[[], dict[str, Any]], filename: str) -> Response:
+    """The one receipt download: ``make()``'s receipt (entry, inclusion proof, signed tree
+    head) as a JSON attachment named ``filename``; what the log does not hold is a 404."""
+    try:
+        data = make()
+        db.commit()  # a receipt may sign a new tree head
+    except GosplanError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return Response(json.dumps(data, indent=2, ensure_ascii=False),
+                    media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -6,23 +6,15 @@ import secrets
 import threading
 import time
 from collections import deque
-from pathlib import Path
 
 from fastapi import HTTPException, Request
 
+from gosplan.keyfiles import read_or_create
+
 
 def load_or_create_secret(path: str) -> bytes:
-    """A 32-byte secret kept in ``path`` (created 0600 on first use)."""
-    p = Path(path)
-    if p.exists():
-        data = p.read_bytes()
-        if len(data) >= 32:
-            return data
-    data = secrets.token_bytes(32)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.touch(mode=0o600, exist_ok=True)
-    p.write_bytes(data)
-    return data
+    """A 32-byte secret kept in ``path`` (created 0600, atomically, on first use)."""
+    return read_or_create(path, lambda: secrets.token_bytes(32))
 
 
 def csrf_token(request: Request) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from gosplan.clock import Clock, utcnow
 from gosplan.config import Settings
 from gosplan.core.economy import Economy
 from gosplan.core.values import LabourValues, labour_values
@@ -25,6 +26,8 @@ class AppState:
     _values: LabourValues | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, Any] = field(default_factory=dict)
+    #: what time it is for every route (tests move a ManualClock instead of sleeping)
+    clock: Clock = utcnow
 
     @property
     def economy(self) -> Economy:

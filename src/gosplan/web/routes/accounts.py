@@ -19,7 +19,7 @@ from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
 from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, MaybeUser, State
-from gosplan.web.render import render, twin, wants_json
+from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
 
 router = APIRouter(tags=["accounts"])
@@ -108,13 +108,13 @@ def _account_page(request: Request, state: State, user: User, code: str,
     return render(request, "account.html", model, user=user)
 
 
-@twin(router, "/account")
+@twin(router, "/account", model=AccountPublic)
 def my_account(request: Request, state: State, user: CurrentUser, bought: str = "") -> Response:
     """The signed-in person's account: balance, statement, catalogue."""
     return _account_page(request, state, user, _own(user), bought)
 
 
-@twin(router, "/accounts/{code}")
+@twin(router, "/accounts/{code}", model=AccountPublic)
 def account_by_code(code: str, request: Request, state: State, user: CurrentUser) -> Response:
     """An account by its code: only its holder may see it."""
     return _account_page(request, state, user, _own(user, code))
@@ -129,7 +129,7 @@ def statement_csv(state: State, user: CurrentUser) -> Response:
         "Content-Disposition": f'attachment; filename="statement-{code}.csv"'})
 
 
-@twin(router, "/catalogue")
+@twin(router, "/catalogue", model=CataloguePublic)
 def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
     """Goods priced in hours (labour value × price/value ratio), with stock."""
     period = state.accounts.current_period()
@@ -138,7 +138,18 @@ def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
                   user=user)
 
 
-@router.post("/account/buy", dependencies=[Depends(check_csrf)])
+class BuyResult(BaseModel):
+    ok: bool = True
+    transaction: int
+    good: str
+    quantity: int
+    price: Decimal
+    cost: Decimal
+    balance: Decimal
+
+
+@router.post("/account/buy", dependencies=[Depends(check_csrf)], response_model=BuyResult,
+             responses=REDIRECT)
 def buy(request: Request, state: State, user: CurrentUser, good: Annotated[str, Form()],
         quantity: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
         key: Annotated[str, Form(max_length=100)] = "") -> Response:
@@ -159,13 +170,3 @@ def buy(request: Request, state: State, user: CurrentUser, good: Annotated[str, 
                       balance=state.accounts.balance(code)).model_dump_json(),
             media_type="application/json")
     return RedirectResponse(f"/account?bought={p.quantity}+%C3%97+{p.good}", status_code=303)
-
-
-class BuyResult(BaseModel):
-    ok: bool = True
-    transaction: int
-    good: str
-    quantity: int
-    price: Decimal
-    cost: Decimal
-    balance: Decimal

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import users
 from gosplan.web.deps import Db, MaybeUser
-from gosplan.web.render import render, twin
+from gosplan.web.render import REDIRECT, render, twin
 from gosplan.web.security import check_csrf
 
 router = APIRouter(tags=["people"])
@@ -35,12 +35,13 @@ def _safe_next(nxt: str) -> str:
     return nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
 
 
-@router.get("/login")
+@router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, user: MaybeUser, next: str = "/") -> Response:
     return render(request, "login.html", LoginPage(next=_safe_next(next)), user=user)
 
 
-@router.post("/login", dependencies=[Depends(check_csrf)])
+@router.post("/login", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
+             responses=REDIRECT)
 def login(request: Request, db: Db, username: Annotated[str, Form()],
           password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     user = users.authenticate(db, username, password)
@@ -54,18 +55,20 @@ def login(request: Request, db: Db, username: Annotated[str, Form()],
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
-@router.post("/logout", dependencies=[Depends(check_csrf)])
+@router.post("/logout", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
 def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
 
-@router.get("/register")
+@router.get("/register", response_class=HTMLResponse)
 def register_form(request: Request, user: MaybeUser) -> Response:
     return render(request, "login.html", LoginPage(mode="register"), user=user)
 
 
-@router.post("/register", dependencies=[Depends(check_csrf)])
+@router.post("/register", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
+             responses=REDIRECT)
 def register(request: Request, db: Db, username: Annotated[str, Form()],
              password: Annotated[str, Form()],
              display_name: Annotated[str, Form()] = "") -> Response:
@@ -80,7 +83,7 @@ def register(request: Request, db: Db, username: Annotated[str, Form()],
     return RedirectResponse("/", status_code=303)
 
 
-@twin(router, "/me")
+@twin(router, "/me", model=Me)
 def me(request: Request, user: MaybeUser) -> Response:
     if user is None:
         return RedirectResponse("/login?next=/me", status_code=303)

@@ -12,13 +12,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import criticism, directory
+from gosplan.services import criticism, lookups
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin
+from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
 
 router = APIRouter(tags=["criticism"])
@@ -78,6 +78,13 @@ class Filed(BaseModel):
     receipt_url: str
 
 
+class IdentityOpened(Ok):
+    """A sealed identity opened by the control commission (the access is logged)."""
+
+    criticism: str
+    identity: dict[str, str | None]
+
+
 class ReceiptCheckPublic(BaseModel):
     valid: bool
     message: str
@@ -106,7 +113,7 @@ def _field_of(message: str) -> str:
 PAGE = 30
 
 
-@twin(router, "/criticism")
+@twin(router, "/criticism", model=CriticismList)
 def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
                    target: str = "", before: int | None = None) -> Response:
     """Criticisms newest first, ``PAGE`` at a time (never who filed them), with the form to
@@ -115,18 +122,19 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
         views = list(reversed(criticism.listing(db, target=target or None, status=status)))
         older = None
     else:
-        rows = directory.latest_criticisms(db, limit=PAGE, before=before,
+        rows = lookups.latest_criticisms(db, limit=PAGE, before=before,
                                            target=target or None)
         views = [criticism.public_view(db, c) for c in rows]
         older = rows[-1].id if len(rows) == PAGE else None
     targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
-               for k, v in directory.criticism_targets(db).items()}
+               for k, v in lookups.criticism_targets(db).items()}
     model = CriticismList(criticisms=[_public(v) for v in views], older=older, status=status,
                           targets=targets, statuses=list(criticism.STATUSES))
     return render(request, "criticism.html", model, user=user)
 
 
-@router.post("/criticism", dependencies=[Depends(check_csrf)])
+@router.post("/criticism", dependencies=[Depends(check_csrf)], response_model=json_of(Filed),
+             status_code=201)
 def file_criticism(
     request: Request, db: Db, state: State, user: MaybeUser,
     target_kind: Annotated[str, Form()], target: Annotated[str, Form()],
@@ -172,27 +180,21 @@ def _page(request: Request, db: Db, user: MaybeUser, ref: str,
     return render(request, "criticism_item.html", model, user=user)
 
 
-@twin(router, "/criticism/{ref}")
+@twin(router, "/criticism/{ref}", model=CriticismPage)
 def show_criticism(ref: str, request: Request, db: Db, user: MaybeUser) -> Response:
     """One criticism: content, status history, identity accesses (never the identity)."""
     return _page(request, db, user, ref)
 
 
-@router.get("/criticism/{ref}/receipt.json")
+@router.get("/criticism/{ref}/receipt.json", response_model=ReceiptPublic)
 def receipt(ref: str, db: Db, state: State) -> Response:
     """A receipt for the criticism (entry, inclusion proof, signed tree head), to keep."""
-    try:
-        data = criticism.receipt(db, ref, state.settings)
-        db.commit()
-    except GosplanError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return Response(json.dumps(data, indent=2, ensure_ascii=False),
-                    media_type="application/json",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="receipt-{ref}.json"'})
+    return receipt_download(db, lambda: criticism.receipt(db, ref, state.settings),
+                            f"receipt-{ref}.json")
 
 
-@router.post("/criticism/{ref}/status", dependencies=[Depends(check_csrf)])
+@router.post("/criticism/{ref}/status", dependencies=[Depends(check_csrf)],
+             response_class=HTMLResponse)
 def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
                   status: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
     """The control commission moves a criticism on, with a stated reason (logged)."""
@@ -208,7 +210,8 @@ def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
     return _page(request, db, user, ref)
 
 
-@router.post("/criticism/{ref}/identity", dependencies=[Depends(check_csrf)])
+@router.post("/criticism/{ref}/identity", dependencies=[Depends(check_csrf)],
+             response_model=IdentityOpened)
 def open_identity(ref: str, request: Request, db: Db, state: State, user: CurrentUser,
                   reason: Annotated[str, Form()]) -> Response:
     """Open the sealed identity (control commission only); the access is logged first."""
@@ -223,11 +226,11 @@ def open_identity(ref: str, request: Request, db: Db, state: State, user: Curren
     except GosplanError as exc:
         raise _bad(exc, "reason" if "reason" in str(exc) else "criticism") from exc
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"ok": True, "criticism": ref, "identity": ident})
+        return JSONResponse(IdentityOpened(criticism=ref, identity=ident).model_dump(mode="json"))
     return _page(request, db, user, ref, identity=ident)
 
 
-@router.get("/receipts/verify")
+@router.get("/receipts/verify", response_class=HTMLResponse)
 def verify_form(request: Request, user: MaybeUser) -> Response:
     """The form to check any receipt."""
     return render(request, "receipt_verify.html",
@@ -236,7 +239,8 @@ def verify_form(request: Request, user: MaybeUser) -> Response:
                   user=user)
 
 
-@router.post("/receipts/verify", dependencies=[Depends(check_csrf)])
+@router.post("/receipts/verify", dependencies=[Depends(check_csrf)],
+             response_model=json_of(ReceiptCheckPublic))
 def verify(request: Request, db: Db, state: State, user: MaybeUser,
                  receipt: Annotated[str, Form()] = "",
                  file: Annotated[UploadFile | None, File()] = None) -> Response:

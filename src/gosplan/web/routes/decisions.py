@@ -11,11 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import decisions, directory
+from gosplan.services import decisions, lookups
 from gosplan.storage.decisions import Proposal
-from gosplan.storage.users import utcnow
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin, wants_json
+from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
 
 router = APIRouter(tags=["decisions"])
@@ -63,17 +62,18 @@ class ProposalPublic(BaseModel):
     voted: bool
 
 
-def _summary(p: Proposal, n: int) -> ProposalSummary:
+def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
     return ProposalSummary(id=p.id, title=p.title, kind=p.kind, method=p.method,
-                           phase=decisions.phase(p), ballots=n, quorum=p.quorum,
+                           phase=decisions.phase(p, now), ballots=n, quorum=p.quorum,
                            voting_until=p.voting_until)
 
 
-@twin(router, "/decisions")
-def list_decisions(request: Request, db: Db, user: MaybeUser) -> Response:
-    model = DecisionsPublic(proposals=[_summary(p, n) for p, n in directory.proposals(db)],
+@twin(router, "/decisions", model=DecisionsPublic)
+def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    now = state.clock()
+    model = DecisionsPublic(proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
-                            methods=list(decisions.METHODS))
+                            methods=list(decisions.VOTING_METHODS))
     return render(request, "decisions.html", model, user=user)
 
 
@@ -84,16 +84,16 @@ def _get(db: Any, pid: int) -> Proposal:
     return p
 
 
-@twin(router, "/decisions/{pid:int}")
-def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Response:
+@twin(router, "/decisions/{pid:int}", model=ProposalPublic)
+def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     p = _get(db, pid)
-    comments = directory.comments(db, pid)
-    ballots = directory.ballots(db, pid)
-    ph = decisions.phase(p)
+    comments = lookups.comments(db, pid)
+    ballots = lookups.ballots(db, pid)
+    ph = decisions.phase(p, state.clock())
     running = decisions.tally(p.method, [o["label"] for o in p.options], list(ballots),
                               p.quorum).to_dict() if ph in ("voting", "awaiting close",
                                                              "closed") else None
-    voted = user is not None and directory.has_voted(db, pid, user.id)
+    voted = user is not None and lookups.has_voted(db, pid, user.id)
     model = ProposalPublic(
         id=p.id, title=p.title, body=p.body, kind=p.kind, method=p.method, quorum=p.quorum,
         phase=ph, options=p.options, discussion_until=p.discussion_until,
@@ -104,7 +104,8 @@ def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Respon
     return render(request, "proposal.html", model, user=user)
 
 
-@router.post("/decisions", dependencies=[Depends(check_csrf)])
+@router.post("/decisions", dependencies=[Depends(check_csrf)], response_model=Created,
+             status_code=201, responses=REDIRECT)
 def create_decision(
     request: Request, db: Db, state: State, user: CurrentUser,
     title: Annotated[str, Form()], kind: Annotated[str, Form()],
@@ -122,7 +123,7 @@ def create_decision(
             raise ValueError("not a list")
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=f"options must be a JSON list: {exc}") from exc
-    now = utcnow()
+    now = state.clock()
     try:
         p = decisions.create_proposal(
             db, user, title=title, body=body, kind=kind, options=opts, method=method,
@@ -133,47 +134,51 @@ def create_decision(
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        return Response(json.dumps({"ok": True, "id": p.id}), media_type="application/json",
+        return Response(Created(id=p.id).model_dump_json(), media_type="application/json",
                         status_code=201)
     return RedirectResponse(f"/decisions/{p.id}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)])
-def add_comment(pid: int, db: Db, user: CurrentUser, body: Annotated[str, Form()]) -> Response:
+@router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
+def add_comment(pid: int, db: Db, state: State, user: CurrentUser,
+                body: Annotated[str, Form()]) -> Response:
     p = _get(db, pid)
     try:
-        decisions.comment(db, p, user, body)
+        decisions.comment(db, p, user, body, now=state.clock())
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/vote", dependencies=[Depends(check_csrf)])
+@router.post("/decisions/{pid:int}/vote", dependencies=[Depends(check_csrf)], response_model=Ok,
+             responses=REDIRECT)
 def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
          choice: Annotated[list[int], Form()]) -> Response:
     request.app.state.limiter.hit(client_key(request), "voting",
                                   state.settings.rate_limit_voting)
     p = _get(db, pid)
     try:
-        decisions.cast_vote(db, p, user, choice, secret=state.secret)
+        decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
         db.commit()
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from exc
     if "application/json" in request.headers.get("accept", ""):
-        return Response(json.dumps({"ok": True}), media_type="application/json")
+        return Response(Ok().model_dump_json(), media_type="application/json")
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)])
-def close_decision(pid: int, db: Db, user: CurrentUser) -> Response:
+@router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
+def close_decision(pid: int, db: Db, state: State, user: CurrentUser) -> Response:
     if user.role not in ("planner", "commission"):
         raise HTTPException(status_code=403, detail="only planners or the control commission "
                             "close a vote")
     p = _get(db, pid)
     try:
-        decisions.close(db, p)
+        decisions.close(db, p, now=state.clock())
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc

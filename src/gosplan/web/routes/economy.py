@@ -47,7 +47,7 @@ class ProductPublic(BaseModel):
     inputs: list[InputRow]
 
 
-@twin(router, "/economy")
+@twin(router, "/economy", model=EconomyPublic)
 def economy_page(request: Request, state: State, user: MaybeUser, q: str = "") -> Response:
     eco, res = state.economy, state.values
     rows = []
@@ -64,7 +64,7 @@ def economy_page(request: Request, state: State, user: MaybeUser, q: str = "") -
     return render(request, "economy.html", model, user=user)
 
 
-@twin(router, "/economy/product/{name:path}")
+@twin(router, "/economy/product/{name:path}", model=ProductPublic)
 def product_page(name: str, request: Request, state: State, user: MaybeUser) -> Response:
     eco, res = state.economy, state.values
     if name.endswith(".json"):

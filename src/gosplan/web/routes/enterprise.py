@@ -23,11 +23,11 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
-from gosplan.services import directory
 from gosplan.services import escalation as esc
+from gosplan.services import lookups
 from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin, wants_json
+from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
 from gosplan.web.security import check_csrf
 
@@ -125,7 +125,7 @@ def _delegate_of(user: User, code: str) -> None:
                             f"{user.enterprise or 'no enterprise'}")
 
 
-@twin(router, "/enterprises")
+@twin(router, "/enterprises", model=EnterpriseList)
 def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Every enterprise, with its open alerts."""
     enterprises = state.accounts.accounts("enterprise")  # the ledger first: one connection
@@ -137,7 +137,7 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
 
 
-@twin(router, "/enterprise/{code}")
+@twin(router, "/enterprise/{code}", model=EnterprisePublic)
 def show_enterprise(code: str, request: Request, db: Db, state: State,
                     user: MaybeUser) -> Response:
     """An enterprise: hours worked this period, its fulfilment and alerts (public)."""
@@ -147,8 +147,8 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     work = state.accounts.work(period.code, code) if period else []
     people = state.accounts.members(code)
     suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
-    now = esc.utcnow()
-    ful = directory.enterprise_fulfilment(db, code, now)
+    now = state.clock()
+    ful = lookups.enterprise_fulfilment(db, code, now)
     model = EnterprisePublic(
         code=code, name=info.name,
         fulfilment=None if ful is None else FulfilmentPublic(
@@ -164,7 +164,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
                                     Decimal(0)),
         people=people,
         alerts=[item_public(i, now) for i in reversed(_alerts_of(db, code))],
-        delegates=[u.display_name for u in directory.delegates_of(db, code)],
+        delegates=[u.display_name for u in lookups.delegates_of(db, code)],
         can_report=user is not None and user.role == "delegate" and user.enterprise == code,
         can_approve=user is not None and user.role == "planner",
         me=None if user is None else user.username,
@@ -173,7 +173,8 @@ def show_enterprise(code: str, request: Request, db: Db, state: State,
     return render(request, "enterprise.html", model, user=user)
 
 
-@router.post("/enterprise/{code}/hours", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/hours", dependencies=[Depends(check_csrf)],
+             response_model=WorkPublic, status_code=201, responses=REDIRECT)
 def record_hours(code: str, request: Request, state: State, user: CurrentUser,
                  person: Annotated[str, Form()], hours: Annotated[str, Form()],
                  key: Annotated[str, Form(max_length=100)] = "") -> Response:
@@ -254,7 +255,7 @@ def reject_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], requ
 def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: str) -> Response:
     from gosplan.services.fulfilment import store as ful
 
-    now = esc.utcnow()
+    now = request.app.state.gosplan.clock()
     try:
         res = ful.ingest(db, frame, now=now, source=source)
         run = ful.check(db, as_of=now, now=now)
@@ -269,7 +270,8 @@ def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: st
     return RedirectResponse(f"/enterprise/{code}?reported=1", status_code=303)
 
 
-@router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/report", dependencies=[Depends(check_csrf)],
+             response_model=ReportResult, responses=REDIRECT)
 def submit_report(
     code: str, request: Request, db: Db, state: State, user: CurrentUser,
     period: Annotated[str, Form()],
@@ -307,7 +309,8 @@ def _check_quantities(frame: pd.DataFrame) -> None:
             "finite number from 0 to 10^15"))
 
 
-@router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/reports.csv", dependencies=[Depends(check_csrf)],
+             response_model=ReportResult, responses=REDIRECT)
 def upload_reports(code: str, request: Request, db: Db, state: State,
                          user: CurrentUser, file: Annotated[UploadFile, File()]) -> Response:
     """A delegate uploads reports as CSV (columns enterprise, period, kind, quantity,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import escalation as esc
 from gosplan.storage.users import User
-from gosplan.web.deps import CurrentUser, Db, MaybeUser
+from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin
 from gosplan.web.security import check_csrf
 
@@ -83,10 +83,10 @@ def may_act(user: User, item: esc.EscalationItem) -> bool:
     return user.role == "delegate" and unit is not None and unit == user.enterprise
 
 
-@twin(router, "/fulfilment")
-def dashboard(request: Request, db: Db, user: MaybeUser) -> Response:
+@twin(router, "/fulfilment", model=Dashboard)
+def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Open items by level and age; the ladder and who owns each rung."""
-    now = esc.utcnow()
+    now = state.clock()
     climbed = esc.tick(db, now)
     db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     all_items = esc.items(db)
@@ -120,28 +120,30 @@ def _act(db: Db, user: User, item_id: int) -> esc.EscalationItem:
     return items[0]
 
 
-@router.post("/fulfilment/items/{item_id:int}/acknowledge", dependencies=[Depends(check_csrf)])
-def acknowledge(item_id: int, db: Db, user: CurrentUser,
+@router.post("/fulfilment/items/{item_id:int}/acknowledge", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
+def acknowledge(item_id: int, db: Db, state: State, user: CurrentUser,
                 note: Annotated[str, Form()] = "") -> Response:
     """The owner takes the item up (logged); it keeps climbing until resolved."""
     _act(db, user, item_id)
     try:
         esc.acknowledge(db, item_id, by=f"{user.display_name} ({user.username})",
-                        now=esc.utcnow(), note=note or None)
+                        now=state.clock(), note=note or None)
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=f"item: {exc}") from exc
     return RedirectResponse("/fulfilment", status_code=303)
 
 
-@router.post("/fulfilment/items/{item_id:int}/resolve", dependencies=[Depends(check_csrf)])
-def resolve(item_id: int, db: Db, user: CurrentUser,
+@router.post("/fulfilment/items/{item_id:int}/resolve", dependencies=[Depends(check_csrf)],
+             response_class=RedirectResponse, status_code=303)
+def resolve(item_id: int, db: Db, state: State, user: CurrentUser,
             resolution: Annotated[str, Form()]) -> Response:
     """Close the item with a stated resolution (logged)."""
     _act(db, user, item_id)
     try:
         esc.resolve(db, item_id, by=f"{user.display_name} ({user.username})",
-                    resolution=resolution, now=esc.utcnow())
+                    resolution=resolution, now=state.clock())
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=422 if "resolution" in str(exc) else 409,

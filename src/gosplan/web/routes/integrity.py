@@ -136,7 +136,7 @@ def _config(granularity: str) -> IntegrityConfig:
         raise HTTPException(status_code=422, detail=f"granularity: {exc}") from exc
 
 
-@twin(router, "/integrity")
+@twin(router, "/integrity", model=Overview)
 def overview(request: Request, db: Db, user: MaybeUser, granularity: str = "quarter") -> Response:
     """Every organisation's record, sorted by how it changed against its own past."""
     rec = integrity.served_record(db, _config(granularity))
@@ -148,7 +148,7 @@ def overview(request: Request, db: Db, user: MaybeUser, granularity: str = "quar
     return render(request, "integrity.html", model, user=user)
 
 
-@twin(router, "/integrity/{org}")
+@twin(router, "/integrity/{org}", model=OrgRecord)
 def organisation(org: str, request: Request, db: Db, user: MaybeUser,
                  granularity: str = "quarter") -> Response:
     """One organisation: each kind's rate per period with intervals, trend and evidence."""

@@ -1,6 +1,6 @@
 """The plan: targets by purpose against the plan, the working week it needs, charts by year.
 
-Adopted decisions bind the plan (:mod:`gosplan.services.binding`); the page
+Adopted decisions bind the plan (:mod:`gosplan.services.plan_board`); the page
 says which decision changed which target.
 """
 
@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import binding, decisions
+from gosplan.services import decisions, plan_board
 from gosplan.web.deps import Db, MaybeUser, State
 from gosplan.web.render import render, twin
 from gosplan.web.state import AppState
@@ -65,14 +65,14 @@ class PlanPublic(BaseModel):
     charts: dict[str, str]
 
 
-def _board(state: AppState, db: Db) -> tuple[str, binding.PlanBoard]:
+def _board(state: AppState, db: Db) -> tuple[str, plan_board.PlanBoard]:
     effects = decisions.adopted_effects(db)
-    key = binding.effects_key(effects)
+    key = plan_board.effects_key(effects)
     cache = state.cache.setdefault("plan", {})
     board = cache.get(key)
     if board is None:
         try:
-            board = binding.plan_board(state.economy, effects,
+            board = plan_board.plan_board(state.economy, effects,
                                        population=state.settings.plan_population)
         except GosplanError as exc:  # e.g. labour measured as wages: no working week
             raise HTTPException(status_code=409, detail=f"plan: {exc}") from exc
@@ -87,7 +87,7 @@ def _chart_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-@twin(router, "/plan")
+@twin(router, "/plan", model=PlanPublic)
 def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     key, b = _board(state, db)
     cid = _chart_id(key)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import publiclog
 from gosplan.web.deps import Db, MaybeUser, State
-from gosplan.web.render import render, twin
+from gosplan.web.render import ReceiptPublic, receipt_download, render, twin
 
 router = APIRouter(tags=["public log"])
 PAGE = 50
@@ -66,7 +66,7 @@ def _entry(e: publiclog.LogEntry) -> EntryPublic:
     return EntryPublic(index=e.index, kind=e.kind, time=e.logged_at, payload=e.payload)
 
 
-@twin(router, "/log")
+@twin(router, "/log", model=LogPage)
 def browse(request: Request, db: Db, state: State, user: MaybeUser, kind: str = "",
            before: int | None = None) -> Response:
     """Entries newest first, ``PAGE`` at a time (``before`` an index; ``kind`` a prefix such
@@ -91,7 +91,7 @@ def browse(request: Request, db: Db, state: State, user: MaybeUser, kind: str = 
     return render(request, "log.html", model, user=user)
 
 
-@twin(router, "/log/{index:int}")
+@twin(router, "/log/{index:int}", model=EntryPage)
 def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """One entry with its inclusion proof in the latest signed tree head (verified in the
     page by a small script)."""
@@ -116,17 +116,8 @@ def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUs
     return render(request, "log_entry.html", model, user=user)
 
 
-@router.get("/log/{index:int}/receipt.json")
+@router.get("/log/{index:int}/receipt.json", response_model=ReceiptPublic)
 def entry_receipt(index: int, db: Db, state: State) -> Response:
     """A receipt for any entry (checkable at ``/receipts/verify``)."""
-    import json
-
-    try:
-        data = publiclog.receipt(db, index, state.settings)
-        db.commit()
-    except GosplanError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return Response(json.dumps(data, indent=2, ensure_ascii=False),
-                    media_type="application/json",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="receipt-entry-{index}.json"'})
+    return receipt_download(db, lambda: publiclog.receipt(db, index, state.settings),
+                            f"receipt-entry-{index}.json")

@@ -81,7 +81,7 @@ def _svg(values: list[float | None], title: str, unit: str, pct: bool = False) -
             f'points="{" ".join(pts)}"/></svg>')
 
 
-@twin(router, "/runs")
+@twin(router, "/runs", model=RunList)
 def list_runs(request: Request, db: Db, user: MaybeUser) -> Response:
     """Every living-plan run recorded in the public log."""
     found = runs_from_log([e.to_public() for e in publiclog.entries(db, kind_prefix="living.")])
@@ -93,7 +93,7 @@ def list_runs(request: Request, db: Db, user: MaybeUser) -> Response:
     return render(request, "runs.html", model, user=user)
 
 
-@twin(router, "/runs/{run}")
+@twin(router, "/runs/{run}", model=RunPage)
 def show_run(run: str, request: Request, db: Db, user: MaybeUser) -> Response:
     """One run: its scenario and its figures period by period, with charts."""
     found = runs_from_log([e.to_public() for e in publiclog.entries(db, kind_prefix="living.")])

@@ -1,28 +1,31 @@
-"""Plan configurations (TOML) and the default five-year plan.
+"""Plan configurations: the schema, its validation, and planning from one.
 
 A configuration names the economy, the targets by purpose, the years, the
 population that works, the capital assumptions, the limits and the method.
 Every key is checked: an unknown key is an error that names it and suggests
 the closest valid one.  See ``examples/plan-default.toml`` and
 ``docs/planning.md`` for every key.
+
+This module is maths only: it takes a mapping, an :class:`Economy` and
+tables, never a path.  Reading the TOML file, the feedback CSV and the
+economy's source is :mod:`gosplan.services.plan_runs`.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gosplan.core.economy import Economy
+from gosplan.core.methods import METHODS
 from gosplan.errors import ValidationError
 from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
 from gosplan.planning.multiyear import (
-    METHODS,
     MultiYearPlanResult,
     multi_year_plan,
     receding_horizon_plan,
@@ -131,10 +134,10 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
             f"{path}: [plan] mode must be one of {MODES}; got {mode!r}.{closest(mode, MODES)}"
         )
     method = cfg.get("plan", "method", "lp")
-    if method not in METHODS:
+    if method not in METHODS["multi_year_plan"]:
         raise ValidationError(
-            f"{path}: [plan] method must be one of {METHODS}; got {method!r}."
-            f"{closest(method, METHODS)}"
+            f"{path}: [plan] method must be one of {METHODS['multi_year_plan']}; got {method!r}."
+            f"{closest(method, METHODS['multi_year_plan'])}"
         )
     for where in ("growth", "uplift"):
         v = cfg.get("targets", where)
@@ -154,49 +157,26 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
     return cfg
 
 
-def load_config(path: str | Path) -> PlanConfig:
-    """Read and validate a TOML plan configuration."""
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(f"plan configuration {str(p)!r} does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{p}: not valid TOML: {exc}") from None
-    return validate_config(raw, path=str(p))
-
-
-def _beside(name: str, config_path: str) -> Path:
-    """``name`` as given if absolute, else relative to the configuration's folder."""
-    p = Path(name)
-    if p.is_absolute() or config_path.startswith("<"):
-        return p
-    return Path(config_path).parent / p
-
-
-def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+def apply_feedback(
+    bundles: pd.DataFrame, feedback: pd.DataFrame, *, source: str = "feedback"
+) -> pd.DataFrame:
     """Scale the ``personal`` bundle by the market feedback of the accounts.
 
-    ``path`` is the CSV ``gosplan accounts feedback PERIOD --source … --csv FILE``
-    writes (columns ``product``, ``current_target``, ``next_target``): each
-    product's personal-consumption target is multiplied by
-    ``next_target / current_target`` (a product whose current target is zero,
-    or that the file does not list, keeps its target).  See docs/accounts.md.
+    ``feedback`` is the table ``gosplan accounts feedback PERIOD --source … --csv
+    FILE`` writes (columns ``product``, ``current_target``, ``next_target``;
+    :func:`gosplan.services.plan_runs.read_feedback` reads it): each product's
+    personal-consumption target is multiplied by ``next_target /
+    current_target`` (a product whose current target is zero, or that the table
+    does not list, keeps its target).  ``source`` names the table in messages
+    (the file's path).  See docs/accounts.md.
     """
-    p = Path(path)
-    try:
-        fb = pd.read_csv(p)
-    except FileNotFoundError:
-        raise ValidationError(f"[targets] feedback: file {str(p)!r} does not exist.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"[targets] feedback: {p} is not a readable CSV: {exc}") from None
     need = ["product", "current_target", "next_target"]
-    missing = [c for c in need if c not in fb.columns]
+    missing = [c for c in need if c not in feedback.columns]
     if missing:
         raise ValidationError(
-            f"[targets] feedback: {p} lacks column(s) {missing}; it must be the CSV written "
+            f"[targets] feedback: {source} lacks column(s) {missing}; it must be the CSV written "
             f"by `gosplan accounts feedback PERIOD --source SOURCE --csv FILE` "
-            f"(columns {need}); it has {list(fb.columns)}."
+            f"(columns {need}); it has {list(feedback.columns)}."
         )
     if "personal" not in bundles.columns:
         raise ValidationError(
@@ -207,24 +187,24 @@ def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     position = {name: i for i, name in enumerate(index)}
     out = bundles.copy()
     personal = out["personal"].to_numpy(dtype=float, copy=True)
-    for row, (prod, cur, nxt) in enumerate(
-            zip(fb["product"], fb["current_target"], fb["next_target"], strict=True), start=2):
+    columns = (feedback["product"], feedback["current_target"], feedback["next_target"])
+    for row, (prod, cur, nxt) in enumerate(zip(*columns, strict=True), start=2):
         prod = str(prod)
         if prod not in position:
             raise ValidationError(
-                f"[targets] feedback: {p} row {row}: product {prod!r} is not a product of "
+                f"[targets] feedback: {source} row {row}: product {prod!r} is not a product of "
                 f"this economy.{closest(prod, index)}"
             )
         try:
             c, x = float(cur), float(nxt)
         except (TypeError, ValueError):
             raise ValidationError(
-                f"[targets] feedback: {p} row {row} ({prod!r}): current_target and "
+                f"[targets] feedback: {source} row {row} ({prod!r}): current_target and "
                 f"next_target must be numbers; got {cur!r}, {nxt!r}."
             ) from None
         if not (np.isfinite(c) and np.isfinite(x)) or c < 0 or x < 0:
             raise ValidationError(
-                f"[targets] feedback: {p} row {row} ({prod!r}): targets must be finite and "
+                f"[targets] feedback: {source} row {row} ({prod!r}): targets must be finite and "
                 f">= 0; got current {c!r}, next {x!r}."
             )
         if c > 0:
@@ -234,7 +214,7 @@ def apply_feedback(bundles: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     after = float(out["personal"].sum())
     out.attrs["notes"] = [*bundles.attrs.get("notes", []),
                           f"personal consumption adjusted by the accounts' market feedback "
-                          f"({p.name}): total {before:.6g} -> {after:.6g}"]
+                          f"({PurePath(source).name}): total {before:.6g} -> {after:.6g}"]
     return out
 
 
@@ -248,21 +228,26 @@ class PlanRun:
     plan: MultiYearPlanResult | None
 
 
-def run_config(cfg: PlanConfig, *, economy: Economy | None = None) -> PlanRun:
-    """Run a validated configuration: a Leontief plan for the first year and, unless
-    ``mode = "leontief"``, the multi-year (or receding-horizon) plan."""
-    if economy is None:
-        from gosplan.readers.registry import open_source
+def plan_from_config(
+    cfg: PlanConfig,
+    economy: Economy,
+    *,
+    feedback: pd.DataFrame | None = None,
+    feedback_source: str = "feedback",
+) -> PlanRun:
+    """Plan ``economy`` as ``cfg`` says: a Leontief plan for the first year and, unless
+    ``mode = "leontief"``, the multi-year (or receding-horizon) plan.
 
-        source = cfg.get("economy", "source", "default")
-        economy = open_source(source, year=cfg.get("economy", "year"))
+    ``feedback`` is the table named by ``[targets] feedback`` (already read;
+    see :func:`apply_feedback`).  To plan from a file and a source name, use
+    :func:`gosplan.services.plan_runs.run_config`.
+    """
     bundles = purpose_bundles(
         economy, free=cfg.get("targets", "free", ["health", "education"]),
         uplift=cfg.get("targets", "uplift", 1.0), assign=cfg.get("targets", "assign"),
         include=cfg.get("targets", "include"))
-    feedback = cfg.get("targets", "feedback")
     if feedback is not None:
-        bundles = apply_feedback(bundles, _beside(feedback, cfg.path))
+        bundles = apply_feedback(bundles, feedback, source=feedback_source)
     scale = float(cfg.get("targets", "scale", 1.0))
     if scale != 1.0:
         notes = bundles.attrs.get("notes", [])
@@ -320,20 +305,20 @@ DEFAULT_PLAN: dict[str, dict[str, Any]] = {
 }
 
 
-def default_five_year_plan(economy: Economy | None = None, **overrides: Any) -> PlanRun:
-    """Plan the embedded default economy (Brazil, IBGE) for five years with free health
-    and education for all.  ``overrides`` are ``section={key: value}`` updates of
-    :data:`DEFAULT_PLAN`.  The default population is Brazil's (2021); for another
-    economy without a ``population`` override, the people who share the work are the
-    base year's workforce (its labour at ``hours_per_job`` hours a year each).
-    Returns a :class:`PlanRun`: ``.plan.working_week`` by year,
-    ``.first_year.labour_by_purpose`` and ``.plan.deduction_shares()``.
+def default_plan_config(economy: Economy | None = None, **overrides: Any) -> PlanConfig:
+    """The default five-year plan's configuration for ``economy`` (``None``: the
+    embedded default economy, Brazil, IBGE): free health and education for all.
+    ``overrides`` are ``section={key: value}`` updates of :data:`DEFAULT_PLAN`.
+    The default population is Brazil's (2021); for another economy without a
+    ``population`` override, the people who share the work are the base year's
+    workforce (its labour at ``hours_per_job`` hours a year each).
+    :func:`gosplan.services.plan_runs.default_five_year_plan` runs it.
     """
     raw = {k: dict(v) for k, v in DEFAULT_PLAN.items()}
     for section, changes in overrides.items():
         if section not in SCHEMA:
             raise ValidationError(
-                f"default_five_year_plan: unknown section {section!r}.{closest(section, SCHEMA)}"
+                f"default five-year plan: unknown section {section!r}.{closest(section, SCHEMA)}"
             )
         raw.setdefault(section, {}).update(changes)
     if economy is not None:
@@ -355,5 +340,4 @@ def default_five_year_plan(economy: Economy | None = None, **overrides: Any) -> 
         gr = raw["targets"].get("growth")
         if isinstance(gr, dict) and economy.final_demand is None:
             raw["targets"]["growth"] = 0.02
-    cfg = validate_config(raw, path="default five-year plan")
-    return run_config(cfg, economy=economy)
+    return validate_config(raw, path="default five-year plan")

@@ -140,8 +140,8 @@ def workforce_for(economy: Economy, population: float | None) -> tuple[float, st
     """Able-bodied people who share the work: given, or the base year's workforce."""
     if population is not None:
         return float(population), f"{population:,.0f} able-bodied people (setting)"
-    from gosplan.planning.config import DEFAULT_PLAN
     from gosplan.planning.leontief import leontief_plan
+    from gosplan.planning.plan_config import DEFAULT_PLAN
     from gosplan.planning.targets import purpose_bundles
 
     if economy.meta.source and "ibge" in str(economy.meta.source).lower():

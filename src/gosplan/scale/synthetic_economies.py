@@ -431,7 +431,7 @@ def _kw(spec: SyntheticSpec) -> dict[str, Any]:
 
 def _economy_from_parts(spec: SyntheticSpec, A: Any, labour: np.ndarray, fd: np.ndarray,
                         K: Any, delta: np.ndarray | None) -> Economy:
-    meta = EconomyMeta(source=f"gosplan.scale.synthetic seed={spec.seed}")
+    meta = EconomyMeta(source=f"gosplan.scale.synthetic_economies seed={spec.seed}")
     meta.note(
         f"synthetic: n={spec.n}, inputs={spec.k} per product, clusters={spec.n_clusters}, "
         f"within={spec.within}, spectral radius "

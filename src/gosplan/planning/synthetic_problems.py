@@ -1,6 +1,6 @@
 """Synthetic planning problems with a real choice of technique, for tests and benchmarks.
 
-Built on :func:`gosplan.scale.synthetic.synthetic_economy` (cyclic, about
+Built on :func:`gosplan.scale.synthetic_economies.synthetic_economy` (cyclic, about
 ``log2 n + 5`` inputs per product).  Each product has its standard technique
 (the economy's column of ``A`` and its labour) and, for a share ``alt_share``
 of products, an **alternative** that saves labour (``× U(0.4, 0.9)``) but
@@ -37,7 +37,7 @@ def synthetic_plan_problem(
     bundles, more where alternatives save labour).
     """
     from gosplan.core.linsolve import solve_leontief
-    from gosplan.scale.synthetic import synthetic_economy
+    from gosplan.scale.synthetic_economies import synthetic_economy
 
     e = synthetic_economy(n, seed=seed, capital_inputs=0)
     rng = np.random.default_rng(seed + 7919)
@@ -57,7 +57,7 @@ def synthetic_plan_problem(
     if resources:
         R = sp.csc_array((use, (kind, n + np.arange(m))), shape=(resources, n + m))
         # what the alternatives would need if every product used them
-        x_std = np.asarray(solve_leontief(A, t, rtol=1e-10).x)
+        x_std = np.asarray(solve_leontief(A, t, tol=1e-10).x)
         need = np.bincount(kind, weights=use * x_std[alt], minlength=resources)
         amounts = scarcity * need
     else:
@@ -65,7 +65,7 @@ def synthetic_plan_problem(
         amounts = np.zeros(0)
     labour_limit = None
     if objective in ("assortment", "weighted"):
-        x_std = np.asarray(solve_leontief(A, t, rtol=1e-10).x)
+        x_std = np.asarray(solve_leontief(A, t, tol=1e-10).x)
         labour_limit = labour_share * float(e.labour @ x_std)
     return PlanProblem.from_arrays(
         N, labour, t, O=O, R=R, amounts=amounts, labour_limit=labour_limit,

@@ -1,0 +1,53 @@
+"""gosplan.keyfiles.read_or_create: secret files created once, atomically, mode 0600."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+import threading
+from pathlib import Path
+
+from gosplan.keyfiles import read_or_create
+from gosplan.web.security import load_or_create_secret
+
+
+def test_created_once_private_and_then_read(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "log.key"
+    calls: list[int] = []
+
+    def make() -> bytes:
+        calls.append(1)
+        return b"first"
+
+    assert read_or_create(path, make) == b"first"
+    assert read_or_create(path, lambda: b"second") == b"first"
+    assert calls == [1]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["log.key"]  # no temp file left
+
+
+def test_racing_creators_all_get_the_one_winner(tmp_path: Path) -> None:
+    path = tmp_path / "commission.key"
+    start = threading.Barrier(16)
+    got: list[bytes] = []
+
+    def worker() -> None:
+        start.wait()
+        got.append(read_or_create(path, lambda: secrets.token_bytes(64)))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 16 and len(set(got)) == 1
+    assert path.read_bytes() == got[0] and len(got[0]) == 64
+    assert os.listdir(tmp_path) == ["commission.key"]
+
+
+def test_web_session_secret_uses_it(tmp_path: Path) -> None:
+    path = tmp_path / "session.key"
+    first = load_or_create_secret(str(path))
+    assert len(first) == 32 and load_or_create_secret(str(path)) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
