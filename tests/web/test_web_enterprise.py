@@ -78,7 +78,7 @@ def test_an_enterprise_cannot_report_for_another(client: TestClient) -> None:
 
 
 def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
-    tok = login(client, "diego")
+    tok = login(client, "elena")  # the commission: a member of neither enterprise
     dash = client.get("/fulfilment.json").json()
     for item in dash["open"]:  # put right what the demo left open
         r = client.post(f"/fulfilment/items/{item['id']}/resolve",

@@ -38,7 +38,7 @@ DEMO_ENTERPRISES = [
 ]
 #: hours each demo person worked in the first period, by enterprise
 DEMO_HOURS = {"textile-coop": {"ana": 152, "carla": 160},
-              "grain-farm": {"bruno": 168, "diego": 40, "elena": 40}}
+              "grain-farm": {"bruno": 168, "diego": 40}}  # the commission works at neither
 PERIOD = "demo-1"
 
 
