@@ -7,7 +7,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gosplan.errors import StorageError, ValidationError
@@ -74,8 +74,8 @@ def may_vote(user: User) -> bool:
 
 def electorate(session: Session) -> int:
     """How many people may vote now."""
-    return len(session.scalars(select(User.id).where(
-        or_(User.enrolled_at.is_not(None), User.account.is_not(None)))).all())
+    return int(session.scalar(select(func.count(User.id)).where(
+        or_(User.enrolled_at.is_not(None), User.account.is_not(None)))) or 0)
 
 
 def enrol(session: Session, registrar: User, username: str,
