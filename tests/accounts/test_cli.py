@@ -134,3 +134,38 @@ def test_cli_errors_are_clean(tmp_path: Path) -> None:
                                "--share", "health=0.7", "--db", db])
     assert res.exit_code == 1 and "must sum to 1; they sum to 0.7" in " ".join(
         res.output.split())
+
+
+def test_separation_of_duties_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'gosplan.db'}"
+    runner = CliRunner()
+    _ok(runner, "open", "person", "ana", "dan", "--db", db)
+    _ok(runner, "open", "enterprise", "mill", "--db", db)
+    _ok(runner, "period", "open", "2027-01", "--rate", "0.3", "--share", "health=1",
+        "--db", db)
+    res = runner.invoke(main, ["accounts", "record", "mill", "--period", "2027-01", "--person",
+                               "ana", "--hours", "8", "--by", "carla", "--db", db])
+    assert res.exit_code == 1 and "'ana' is not a member of enterprise 'mill'" in res.output
+    _ok(runner, "member", "add", "mill", "ana", "dan", "--by", "registry", "--db", db)
+    assert json.loads(_ok(runner, "member", "list", "mill", "--json", "--db", db,
+                          raw=True)) == ["ana", "dan"]
+    _ok(runner, "record", "mill", "--period", "2027-01", "--person", "dan", "--hours", "9",
+        "--by", "carla", "--key", "r1", "--db", db)
+    res = runner.invoke(main, ["accounts", "record", "mill", "--period", "2027-01",
+                               "--person", "dan", "--hours", "9999", "--by", "carla", "--db",
+                               db])
+    assert res.exit_code == 1 and "over the cap of 300" in " ".join(res.output.split())
+    rid = str(json.loads(_ok(runner, "work", "2027-01", "--json", "--db", db,
+                             raw=True))[0]["id"])
+    for actor in (["--as", "dan"], ["--as", "planner", "--account", "dan"], ["--as", "carla"]):
+        res = runner.invoke(main, ["accounts", "approve", rid, *actor, "--key", "a", "--db",
+                                   db])
+        assert res.exit_code == 1, res.output
+        assert "cannot approve work record(s)" in " ".join(res.output.split())
+    out = json.loads(_ok(runner, "reject", rid, "--reason", "dan was away", "--as", "eva",
+                         "--json", "--key", "rj", "--db", db, raw=True))
+    assert (out["status"], out["decided_by"], out["reason"]) == ("rejected", "eva",
+                                                                "dan was away")
+    res = runner.invoke(main, ["accounts", "reconcile", "2027-01", "--json", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["success"] is True

@@ -180,7 +180,7 @@ BUYERS = textwrap.dedent("""
 def test_a_purchase_that_returned_survives_sigkill(store_url: str) -> None:
     """Purchases return only once committed (on SQLite, in groups): kill the buyer at
     random and every purchase it was told of is in the store, and nothing is torn."""
-    acc = Accounts(make_engine(store_url))
+    acc = Accounts(make_engine(store_url), max_hours_per_period=None)  # a big balance at once
     _credit(acc, "eve", "2000")
     acc.add_good("tea", "tea", "0.5", stock=5000)
     acc.close()

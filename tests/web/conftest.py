@@ -47,6 +47,8 @@ def small_economy_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:
+    # votes in tests last seconds: the configured minimum times are 0 (the default is days)
+    kw = {"decision_min_discussion_hours": 0.0, "decision_min_voting_hours": 0.0, **kw}
     return Settings(database_url=database_url, economy=str(economy),
                     secret_key_path=str(folder / "session.key"),
                     log_key_path=str(folder / "log.key"),

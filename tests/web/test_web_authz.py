@@ -54,8 +54,7 @@ def test_roles_guard_what_each_person_may_do(client: TestClient) -> None:
     tok = login(client, "bruno")  # a worker
     forbidden = [
         ("/decisions", {"title": "t", "kind": "other", "options": "[]"}),
-        ("/decisions/1/close", {}),
-        ("/enterprise/textile-coop/approve", {}),
+        ("/enterprise/textile-coop/work/1/approve", {}),
         ("/enterprise/textile-coop/hours", {"person": "person:bruno", "hours": "8"}),
         ("/enterprise/textile-coop/report", {"period": "2020-01-06", "output": 1, "hours": 1}),
         ("/criticism/C-X/status", {"status": "upheld", "reason": "x"}),

@@ -16,6 +16,7 @@ def test_only_the_enterprises_delegate_records_hours(client: TestClient) -> None
                     data={"person": "person:ana", "hours": "7.5", "csrf_token": tok},
                     headers={"accept": "application/json"})
     assert r.status_code == 201 and r.json()["status"] == "recorded"
+    r0 = r.json()["id"]
     r = client.post("/enterprise/grain-farm/hours",
                     data={"person": "person:ana", "hours": "7.5", "csrf_token": tok})
     assert r.status_code == 403 and "only a delegate of grain-farm" in r.json()["error"]
@@ -25,7 +26,8 @@ def test_only_the_enterprises_delegate_records_hours(client: TestClient) -> None
     r = client.post("/enterprise/textile-coop/hours",
                     data={"person": "person:nobody", "hours": "3", "csrf_token": tok})
     assert r.status_code == 422 and r.json()["error"].startswith("person:")
-    r = client.post("/enterprise/textile-coop/approve", data={"csrf_token": tok})
+    rid = r0
+    r = client.post(f"/enterprise/textile-coop/work/{rid}/approve", data={"csrf_token": tok})
     assert r.status_code == 403
     page = client.get("/enterprise/textile-coop.json").json()
     assert page["can_report"] and Decimal(page["hours_awaiting_approval"]) == Decimal("7.5")
@@ -37,7 +39,7 @@ def test_only_the_enterprises_delegate_records_hours(client: TestClient) -> None
     assert r.status_code == 403  # a worker does not record their own hours
     tok = logout(client, tok)
     tok = login(client, "diego")
-    r = client.post("/enterprise/textile-coop/approve", data={"csrf_token": tok},
+    r = client.post(f"/enterprise/textile-coop/work/{rid}/approve", data={"csrf_token": tok},
                     follow_redirects=False)
     assert r.status_code == 303
     page = client.get("/enterprise/textile-coop.json").json()
@@ -76,7 +78,7 @@ def test_an_enterprise_cannot_report_for_another(client: TestClient) -> None:
 
 
 def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
-    tok = login(client, "diego")
+    tok = login(client, "elena")  # the commission: a member of neither enterprise
     dash = client.get("/fulfilment.json").json()
     for item in dash["open"]:  # put right what the demo left open
         r = client.post(f"/fulfilment/items/{item['id']}/resolve",

@@ -42,7 +42,7 @@ def _propose(client: TestClient, tok: str, kind: str, options: list[dict[str, ob
              voting_hours: float = 0.0015) -> int:
     r = client.post("/decisions", data={
         "title": f"{kind} decision", "kind": kind, "options": json.dumps(options),
-        "method": "approval", "quorum": 2, "discussion_hours": 0,
+        "method": "approval", "discussion_hours": 0,
         "voting_hours": voting_hours, "csrf_token": tok}, headers={"accept": "application/json"})
     assert r.status_code == 201, r.text
     return int(r.json()["id"])

@@ -154,7 +154,8 @@ def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, 
             plan = ful.register_population(s, pop, links, economy, now=clock,
                                            name=f"simulated {economy.name} {economy.year}",
                                            source=f"simulate --source {source} --seed {seed}")
-            got = ful.ingest(s, simu.report_frame(sim), now=clock, source="simulator")
+            got = ful.ingest(s, simu.report_frame(sim), now=clock, source="simulator",
+                             simulated_receipt=True)
         console.print(f"stored plan {plan.id} ({pop.n:,} enterprises) and {got.new:,} reports")
 
 

@@ -20,6 +20,17 @@ the tie is reported.
 The tally is a pure function of the ballots (:func:`tally`), and every ballot
 is published in the public log under a per-proposal pseudonym, so anyone can
 recompute the result (:func:`recompute_from_log`).
+
+The rules of voting are configuration, never choices of the proposer
+(:class:`Rules`, from ``Settings``): the shortest discussion and the shortest
+vote (a proposer may ask for longer, up to a maximum, never shorter), and the
+quorum as a share of the electorate when the proposal is made, never fewer
+than two ballots, so one person cannot adopt a decision alone.  Only the
+electorate votes: people enrolled by a registrar, or holding a labour account
+(:func:`gosplan.services.users.may_vote`); self-registration gives a public,
+non-voting account.  A vote closes at its deadline, by anyone
+(:func:`close`) or when a decisions page is read (:func:`close_due`); the
+proposer has no hand in it.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +49,55 @@ from sqlalchemy.orm import Session
 
 from gosplan.clock import utcnow
 from gosplan.errors import StorageError, ValidationError
+from gosplan.services import users
 from gosplan.storage.decisions import Ballot, Comment, Proposal
 from gosplan.storage.users import User
 
 KINDS = ("fund_split", "sector_target", "working_week", "other")
 VOTING_METHODS = ("approval", "schulze")
 FUNDS = ("health", "education", "care", "culture", "investment", "reserves", "administration")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules of every vote, from configuration (``Settings.decision_*``)."""
+
+    min_discussion_hours: float = 72.0
+    min_voting_hours: float = 48.0
+    max_hours: float = 24.0 * 90
+    quorum_share: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Rules:
+        return cls(min_discussion_hours=settings.decision_min_discussion_hours,
+                   min_voting_hours=settings.decision_min_voting_hours,
+                   max_hours=settings.decision_max_hours,
+                   quorum_share=settings.decision_quorum_share)
+
+    def quorum(self, electorate: int) -> int:
+        """Ballots needed: the configured share of the electorate, and never fewer than 2."""
+        return max(2, math.ceil(self.quorum_share * electorate - 1e-9))
+
+    def hours(self, value: Any, field: str, minimum: float) -> float:
+        """A duration asked for by the proposer: ``None`` gives the minimum; a number must be
+        finite and between the configured minimum and maximum (else an error naming it)."""
+        if value is None:
+            return minimum
+        try:
+            h = float(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"`{field}` must be a number of hours; got {value!r}."
+                                  ) from None
+        if not math.isfinite(h):
+            raise ValidationError(f"`{field}` must be a finite number of hours; got {value!r}.")
+        if h < minimum:
+            raise ValidationError(
+                f"`{field}` is {h:g} h, shorter than the {minimum:g} h the rules require "
+                "(rules of voting are configuration, not choices of the proposer).")
+        if h > self.max_hours:
+            raise ValidationError(f"`{field}` is {h:g} h, longer than the {self.max_hours:g} h "
+                                  "the rules allow.")
+        return h
 
 
 @dataclass(frozen=True)
@@ -124,12 +179,16 @@ def create_proposal(
     kind: str,
     options: Sequence[dict[str, Any]],
     method: str = "approval",
-    quorum: int = 1,
-    discussion_until: dt.datetime,
-    voting_until: dt.datetime,
+    rules: Rules,
+    now: dt.datetime | None = None,
+    discussion_hours: Any = None,
+    voting_hours: Any = None,
     products: Sequence[str] | None = None,
 ) -> Proposal:
-    """Validate and store a proposal; log it publicly."""
+    """Validate and store a proposal; log it publicly.
+
+    Its quorum and shortest times come from ``rules``; ``discussion_hours`` and
+    ``voting_hours`` may only lengthen them (``None``: the minimum)."""
     if author.role not in ("planner", "delegate", "worker", "commission"):
         raise ValidationError(f"role {author.role!r} cannot make proposals.")
     if not title.strip():
@@ -140,12 +199,19 @@ def create_proposal(
         raise ValidationError(f"method {method!r} is not one of {VOTING_METHODS}.")
     if len(options) < 2:
         raise ValidationError("a proposal needs at least two options to choose between.")
-    if quorum < 1:
-        raise ValidationError(f"quorum must be at least 1 ballot; got {quorum}.")
-    if not discussion_until <= voting_until:
-        raise ValidationError("voting must end after discussion ends.")
+    discuss = rules.hours(discussion_hours, "discussion_hours", rules.min_discussion_hours)
+    vote = rules.hours(voting_hours, "voting_hours", rules.min_voting_hours)
+    now = now or utcnow()
+    discussion_until = now + dt.timedelta(hours=discuss)
+    voting_until = discussion_until + dt.timedelta(hours=vote)
+    quorum = rules.quorum(users.electorate(session))
+    if not isinstance(options, Sequence) or isinstance(options, str) or len(options) > 50:
+        raise ValidationError("`options` must be a list of at most 50 options.")
     clean = []
     for i, opt in enumerate(options):
+        if not isinstance(opt, dict):
+            raise ValidationError(f"`options`: option {i} must be an object with a label and "
+                                  f"an effect; got {type(opt).__name__}.")
         label = str(opt.get("label", "")).strip()
         if not label:
             raise ValidationError(f"option {i} needs a label.")
@@ -216,6 +282,11 @@ def cast_vote(
     ph = phase(proposal, now)
     if ph != "voting":
         raise StorageError(f"proposal {proposal.id} is not open for voting (it is in {ph}).")
+    if not users.may_vote(voter):
+        raise users.NotEnrolled(
+            f"{voter.username} may not vote: only enrolled people vote (enrolled by a "
+            "registrar, or holding a labour account); a self-registered account is public "
+            "and does not vote.")
     ch = _validate_choice(proposal, choice)
     exists = session.scalar(select(Ballot.id).where(
         Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id))
@@ -278,8 +349,17 @@ def _schulze_winners(ballots: Sequence[Sequence[int]], k: int) -> set[int]:
     return set(int(w) for w in beat_path(prof))
 
 
+def close_due(session: Session, now: dt.datetime | None = None) -> list[Tally]:
+    """Close every proposal whose voting time has ended (the deadline closes it, nobody's
+    hand); return their tallies."""
+    now = now or utcnow()
+    due = session.scalars(select(Proposal).where(
+        Proposal.closed_at.is_(None), Proposal.voting_until <= now).order_by(Proposal.id)).all()
+    return [close(session, p, now=now) for p in due]
+
+
 def close(session: Session, proposal: Proposal, *, now: dt.datetime | None = None) -> Tally:
-    """Close the vote once voting has ended; record and log the outcome."""
+    """Close the vote once voting has ended (anyone may); record and log the outcome."""
     now = now or utcnow()
     ph = phase(proposal, now)
     if ph == "closed":

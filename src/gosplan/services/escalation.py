@@ -307,14 +307,37 @@ def acknowledge(session: Session, item_id: int, *, by: str, now: dt.datetime,
     return item
 
 
+class ConflictOfInterest(ValidationError):
+    """The resolver belongs to the unit the item is about: nobody closes their own case."""
+
+
+def unit_of(item: EscalationItem) -> str | None:
+    """The enterprise (unit) an item is about: ``details.unit``, else an ``enterprise X``
+    subject; ``None`` if it names none."""
+    unit = (item.details or {}).get("unit")
+    if unit is None and item.subject.startswith("enterprise "):
+        unit = item.subject[len("enterprise "):]
+    return None if unit is None else str(unit)
+
+
 def resolve(session: Session, item_id: int, *, by: str, resolution: str,
-            now: dt.datetime) -> EscalationItem:
-    """Close the item with a stated resolution (logged); it climbs no further."""
+            now: dt.datetime, actor_units: Iterable[str] = ()) -> EscalationItem:
+    """Close the item with a stated resolution (logged); it climbs no further.
+
+    ``actor_units`` are the enterprises the resolver belongs to (speaks for or works in):
+    an item about one of them is refused (:class:`ConflictOfInterest`) — its people may
+    acknowledge it, never resolve it."""
     by, resolution = (by or "").strip(), (resolution or "").strip()
     if not by or not resolution:
         raise ValidationError(f"resolving escalation item {item_id} needs who resolved it and "
                               "a stated resolution.")
     item = _get_open(session, item_id, "resolve")
+    unit = unit_of(item)
+    if unit is not None and unit in set(actor_units):
+        raise ConflictOfInterest(
+            f"`by`: {by} belongs to {unit}, which {item.kind} {item_id} is about; an "
+            f"{item.kind} about an enterprise is resolved by someone outside it (its people "
+            "may acknowledge it and put it right).")
     now = _naive(now)
     if item.acknowledged_at is None:
         item.acknowledged_at, item.acknowledged_by = now, by

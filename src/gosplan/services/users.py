@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gosplan.errors import StorageError, ValidationError
-from gosplan.storage.users import ROLES, User
+from gosplan.storage.users import ROLES, User, utcnow
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}$")
@@ -59,6 +60,49 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+class NotEnrolled(ValidationError):
+    """The person is not in the electorate (not enrolled, no labour account)."""
+
+
+def may_vote(user: User) -> bool:
+    """Whether the person is in the electorate: enrolled by a registrar, or holding a labour
+    account.  Self-registration alone gives a public, non-voting account."""
+    return user.enrolled_at is not None or user.account is not None
+
+
+def electorate(session: Session) -> int:
+    """How many people may vote now."""
+    return int(session.scalar(select(func.count(User.id)).where(
+        or_(User.enrolled_at.is_not(None), User.account.is_not(None)))) or 0)
+
+
+def enrol(session: Session, registrar: User, username: str,
+          now: dt.datetime | None = None) -> User:
+    """A registrar enrols a person as a voter (a public event); nobody enrols themselves."""
+    if registrar.role != "registrar":
+        raise PermissionDenied(f"{registrar.username} is not a registrar: only registrars "
+                               "enrol voters.")
+    person = by_username(session, (username or "").strip().lower())
+    if person is None:
+        raise ValidationError(f"`username`: no person {username!r} to enrol.")
+    if person.id == registrar.id:
+        raise PermissionDenied("`username`: a registrar does not enrol themselves.")
+    if person.enrolled_at is not None:
+        return person
+    person.enrolled_at = now or utcnow()
+    person.enrolled_by = registrar.username
+    session.flush()
+    from gosplan.services import publiclog
+
+    publiclog.append(session, "people.enrolled", {"person": person.username,
+                                                  "by": registrar.username})
+    return person
+
+
+class PermissionDenied(ValidationError):
+    """The acting person's role or relation to the subject does not allow the action."""
 
 
 def get(session: Session, user_id: int) -> User | None:

@@ -109,6 +109,20 @@ def members(s: Session, enterprise: str) -> list[str]:
     return sorted(s.scalars(select(Account.code).where(Account.id.in_(ids))))
 
 
+def enterprises_of(s: Session, person: str) -> list[str]:
+    """Codes of the enterprises the person is a member of now (none for an unknown code)."""
+    pid = s.scalar(select(Account.id).where(Account.code == person))
+    if pid is None:
+        return []
+    rows = s.execute(select(Membership.enterprise_id, Membership.action)
+                     .where(Membership.person_id == pid).order_by(Membership.id)).all()
+    last: dict[int, str] = {}
+    for eid, action in rows:
+        last[eid] = action
+    ids = [eid for eid, action in last.items() if action == "join"]
+    return sorted(s.scalars(select(Account.code).where(Account.id.in_(ids)))) if ids else []
+
+
 def check_actor(name: Any, field: str, what: str) -> str:
     """An actor's name (who recorded, approved, rejected): non-empty text, trimmed."""
     if not isinstance(name, str) or not name.strip():

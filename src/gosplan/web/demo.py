@@ -9,7 +9,6 @@ from below), each of which also lands in the public log.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 
@@ -39,7 +38,7 @@ DEMO_ENTERPRISES = [
 ]
 #: hours each demo person worked in the first period, by enterprise
 DEMO_HOURS = {"textile-coop": {"ana": 152, "carla": 160},
-              "grain-farm": {"bruno": 168, "diego": 40, "elena": 40}}
+              "grain-farm": {"bruno": 168, "diego": 40}}  # the commission works at neither
 PERIOD = "demo-1"
 
 
@@ -77,8 +76,8 @@ def seed_if_empty(state: AppState) -> bool:
                 {"label": "Education first", "effect": {"shares": {
                     "health": 0.35, "education": 0.45, "care": 0.15, "culture": 0.05}}},
             ],
-            method="approval", quorum=2, discussion_until=now,
-            voting_until=now + dt.timedelta(days=7),
+            method="approval", rules=decisions.Rules.from_settings(state.settings), now=now,
+            voting_hours=max(24.0 * 7, state.settings.decision_min_voting_hours),
         )
         session.commit()
     for part in (_seed_accounts, _seed_control, _seed_fulfilment):

@@ -196,6 +196,10 @@ class Accounts:
         """Codes of the enterprise's current members."""
         return self._read(lambda s: work_sql.members(s, enterprise))
 
+    def enterprises_of(self, person: str) -> list[str]:
+        """Codes of the enterprises ``person`` is a member of."""
+        return self._read(lambda s: work_sql.enterprises_of(s, person))
+
     # ------------------------------------------------------------------ work
     def record_hours(self, enterprise: str, person: str, period: str,
                      hours: Decimal | int | str | float, *, key: str,

@@ -24,7 +24,9 @@ quantity       non-negative number (output in the sector's output unit, hours
                supplier's output unit)
 counterparty   supplier (input) or customer (delivery); empty for output/hours
 product        optional: sector of the goods (default: the supplier's sector)
-submitted_at   optional: when the enterprise filed it (default: ``now``)
+submitted_at   optional: when the enterprise says it filed it (kept as stated;
+               lateness is measured from ``received_at``, the server's clock
+               when the batch arrived, so a delegate cannot back-date a report)
 ============== ===============================================================
 
 A batch is validated as a whole before anything is written: an unknown
@@ -372,8 +374,12 @@ def _errors(msgs: list[str]) -> ValidationError:
 
 
 def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
-           source: str | None = None) -> IngestResult:
-    """Validate and store a batch of reports (see the module docstring)."""
+           source: str | None = None, simulated_receipt: bool = False) -> IngestResult:
+    """Validate and store a batch of reports (see the module docstring).
+
+    ``now`` is when the server received them (lateness counts from it).  Only a
+    simulation, which plays the server's clock itself, passes ``simulated_receipt`` to
+    take each report's ``submitted_at`` as its time of receipt."""
     reg = load_register(session)
     pop = reg.population
     src = source or str(frame.attrs.get("source", "api"))
@@ -504,7 +510,9 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
                          "version": 1 if prev is None else prev[0] + 1, "digest": dg,
                          "output": float(out), "hours": float(hrs),
                          "submitted_at": (sb.to_pydatetime() if pd.notna(sb) else received),
-                         "received_at": received, "source": src[:200]})
+                         "received_at": (sb.to_pydatetime() if simulated_receipt
+                                         and pd.notna(sb) else received),
+                         "source": src[:200]})
     keys_new = [row.pop("key") for row in new_rows]
     if new_rows:
         ids = list(session.scalars(insert(FulReport).returning(
@@ -552,7 +560,7 @@ def load_reports(session: Session, reg: Register) -> tuple[pd.DataFrame, pd.Data
     pop = reg.population
     first = (select(FulReport.enterprise_id, FulReport.period,
                     func.max(FulReport.version).label("v"),
-                    func.min(FulReport.submitted_at).label("first_sub"))
+                    func.min(FulReport.received_at).label("first_sub"))  # server's clock
              .group_by(FulReport.enterprise_id, FulReport.period).subquery())
     q = select(FulReport.id, FulReport.enterprise_id, FulReport.period, FulReport.output,
                FulReport.hours, first.c.first_sub).join(first, (

@@ -1,17 +1,26 @@
-"""Decisions: proposals, discussion, votes, published tallies."""
+"""Decisions: proposals, discussion, votes, published tallies; enrolment of voters.
+
+The rules of voting (shortest discussion and vote, quorum as a share of the
+electorate) are configuration; a proposal that asks for a quorum, or for less
+time than the rules, is refused (422, naming the field).  Votes close at their
+deadline: reading a decisions page closes every vote that is due, and anyone
+signed in may close one that is due.  Only the electorate votes (see
+:func:`gosplan.services.users.may_vote`); registrars enrol voters.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
-from gosplan.services import decisions, lookups
+from gosplan.services import decisions, lookups, users
 from gosplan.storage.decisions import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
@@ -31,7 +40,17 @@ class ProposalSummary(BaseModel):
     voting_until: dt.datetime
 
 
+class RulesPublic(BaseModel):
+    min_discussion_hours: float
+    min_voting_hours: float
+    max_hours: float
+    quorum_share: float
+    electorate: int
+    quorum: int
+
+
 class DecisionsPublic(BaseModel):
+    rules: RulesPublic
     proposals: list[ProposalSummary]
     adopted: list[dict[str, Any]]
     kinds: list[str]
@@ -68,10 +87,21 @@ def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
                            voting_until=p.voting_until)
 
 
+def _close_due(db: Any, now: dt.datetime) -> None:
+    """Votes close at their deadline: whoever reads the page after it sees them closed."""
+    if decisions.close_due(db, now=now):
+        db.commit()
+
+
 @twin(router, "/decisions", model=DecisionsPublic)
 def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     now = state.clock()
-    model = DecisionsPublic(proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
+    _close_due(db, now)
+    rules = decisions.Rules.from_settings(state.settings)
+    voters = users.electorate(db)
+    model = DecisionsPublic(rules=RulesPublic(**dataclasses.asdict(rules), electorate=voters,
+                                              quorum=rules.quorum(voters)),
+                            proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
                             adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
                             methods=list(decisions.VOTING_METHODS))
     return render(request, "decisions.html", model, user=user)
@@ -86,6 +116,7 @@ def _get(db: Any, pid: int) -> Proposal:
 
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    _close_due(db, state.clock())
     p = _get(db, pid)
     comments = lookups.comments(db, pid)
     ballots = lookups.ballots(db, pid)
@@ -111,9 +142,13 @@ def create_decision(
     title: Annotated[str, Form()], kind: Annotated[str, Form()],
     options: Annotated[str, Form(description="JSON list of {label, effect}")],
     body: Annotated[str, Form()] = "", method: Annotated[str, Form()] = "approval",
-    quorum: Annotated[int, Form()] = 1, discussion_hours: Annotated[float, Form()] = 24.0,
-    voting_hours: Annotated[float, Form()] = 48.0,
+    quorum: Annotated[str | None, Form(description="refused: the quorum is configuration")
+                      ] = None,
+    discussion_hours: Annotated[str | None, Form(max_length=40)] = None,
+    voting_hours: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
+    """Make a proposal.  Discussion and voting last at least the configured minimum hours
+    (a proposer may ask for longer); the quorum is configuration and may not be sent."""
     if user.role not in ("planner", "delegate"):
         raise HTTPException(status_code=403, detail="proposals are made by planners and "
                             "delegates; workers discuss and vote")
@@ -123,12 +158,15 @@ def create_decision(
             raise ValueError("not a list")
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=f"options must be a JSON list: {exc}") from exc
-    now = state.clock()
+    if quorum is not None:
+        raise HTTPException(status_code=422, detail=(
+            "quorum: the quorum is a rule of configuration (a share of the electorate, at "
+            "least two ballots), not set per proposal; leave the field out"))
     try:
         p = decisions.create_proposal(
             db, user, title=title, body=body, kind=kind, options=opts, method=method,
-            quorum=quorum, discussion_until=now + dt.timedelta(hours=discussion_hours),
-            voting_until=now + dt.timedelta(hours=discussion_hours + voting_hours),
+            rules=decisions.Rules.from_settings(state.settings), now=state.clock(),
+            discussion_hours=discussion_hours or None, voting_hours=voting_hours or None,
             products=[str(x) for x in state.economy.products])
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
@@ -162,6 +200,8 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
     try:
         decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
         db.commit()
+    except users.NotEnrolled as exc:
+        raise HTTPException(status_code=403, detail=f"choice: {exc}") from exc
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from exc
@@ -173,9 +213,7 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
 @router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)],
              response_class=RedirectResponse, status_code=303)
 def close_decision(pid: int, db: Db, state: State, user: CurrentUser) -> Response:
-    if user.role not in ("planner", "commission"):
-        raise HTTPException(status_code=403, detail="only planners or the control commission "
-                            "close a vote")
+    """Close a vote whose deadline has passed: anyone signed in may; nobody may before."""
     p = _get(db, pid)
     try:
         decisions.close(db, p, now=state.clock())
@@ -183,3 +221,28 @@ def close_decision(pid: int, db: Db, state: State, user: CurrentUser) -> Respons
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
+
+
+class Enrolled(BaseModel):
+    ok: bool = True
+    username: str
+    enrolled_by: str | None
+    electorate: int
+
+
+@router.post("/people/{username}/enrol", dependencies=[Depends(check_csrf)])
+def enrol(username: Annotated[str, Path(max_length=64)], request: Request, db: Db,
+          user: CurrentUser) -> Response:
+    """A registrar enrols a person as a voter (public; nobody enrols themselves)."""
+    try:
+        person = users.enrol(db, user, username)
+        db.commit()
+    except users.PermissionDenied as exc:
+        raise HTTPException(status_code=403, detail=f"username: {exc}") from exc
+    except GosplanError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    model = Enrolled(username=person.username, enrolled_by=person.enrolled_by,
+                     electorate=users.electorate(db))
+    if "application/json" in request.headers.get("accept", ""):
+        return Response(model.model_dump_json(), media_type="application/json")
+    return RedirectResponse("/decisions", status_code=303)

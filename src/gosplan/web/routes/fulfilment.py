@@ -61,12 +61,7 @@ class Dashboard(BaseModel):
 
 def unit_of(item: esc.EscalationItem) -> str | None:
     """The enterprise an item is about (``details.unit`` or an ``enterprise X`` subject)."""
-    if item.private:
-        return None
-    unit = (item.details or {}).get("unit")
-    if unit is None and item.subject.startswith("enterprise "):
-        unit = item.subject[len("enterprise "):]
-    return None if unit is None else str(unit)
+    return None if item.private else esc.unit_of(item)
 
 
 def item_public(item: esc.EscalationItem, now: dt.datetime) -> ItemPublic:
@@ -139,12 +134,21 @@ def acknowledge(item_id: int, db: Db, state: State, user: CurrentUser,
              response_class=RedirectResponse, status_code=303)
 def resolve(item_id: int, db: Db, state: State, user: CurrentUser,
             resolution: Annotated[str, Form()]) -> Response:
-    """Close the item with a stated resolution (logged)."""
+    """Close the item with a stated resolution (logged).
+
+    Never by the people of the enterprise the item is about (403): its delegate and its
+    members may acknowledge it, someone outside resolves it."""
+    units = {user.enterprise} if user.enterprise else set()
+    if user.account:  # the ledger first, the request's session after
+        units |= set(state.accounts.enterprises_of(user.account))
     _act(db, user, item_id)
     try:
         esc.resolve(db, item_id, by=f"{user.display_name} ({user.username})",
-                    resolution=resolution, now=state.clock())
+                    resolution=resolution, now=state.clock(), actor_units=units)
         db.commit()
+    except esc.ConflictOfInterest as exc:
+        db.rollback()
+        raise HTTPException(status_code=403, detail=f"resolution: {exc}") from exc
     except GosplanError as exc:
         raise HTTPException(status_code=422 if "resolution" in str(exc) else 409,
                             detail=f"resolution: {exc}") from exc
