@@ -182,7 +182,8 @@ def test_quarterly_exposure_from_approved_hours_and_declared_months() -> None:
     log.unit("E1")
     log.unit("E2")
     for m in ("2022-01", "2022-02", "2022-03"):
-        log.add("accounts.hours_approved", f"{m}-28", enterprise="E1", period=m, hours=17200.0)
+        log.add("accounts.hours_approved", f"{m}-28", enterprise="E1", period=m,
+                hours="17200.000000")  # the ledger writes hours as exact decimal text
         log.workforce("E2", m, 5.0)
     log.workforce("E2", "2022-03", 6.0)  # a correction of March
     rec = integrity_record(log.entries, IntegrityConfig(granularity="quarter"))

@@ -243,6 +243,17 @@ def _entry_day(e: Mapping[str, Any]) -> dt.date:
     return d
 
 
+def _number(value: object) -> float | None:
+    """A finite number given as a number or as decimal text (the ledger writes hours as text)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        x = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def _alert_org(payload: Mapping[str, Any], units: set[str]) -> str | None:
     unit = payload.get("unit")
     if isinstance(unit, str) and unit:
@@ -339,13 +350,14 @@ def derive(
             if isinstance(wy, int | float) and math.isfinite(wy) and wy >= 0:
                 declared_raw[(str(p.get("unit")), str(p.get("period")))] = float(wy)
         elif kind == "accounts.hours_approved":
-            h = p.get("hours")
+            h = _number(p.get("hours"))
             unit = p.get("enterprise") or p.get("unit")
-            if unit and isinstance(h, int | float) and math.isfinite(h) and h > 0:
-                per = (_normalise_period(str(p["period"]), g) if p.get("period")
-                       else period_of(_entry_day(e), g))
-                if per is not None:
-                    hours[(str(unit), per)] += float(h)
+            if unit and h is not None and h > 0:
+                # accounting periods named YYYY-MM count there; others (free codes) count
+                # in the period of the approval
+                per = (_normalise_period(str(p["period"]), g) if p.get("period") else None) \
+                    or period_of(_entry_day(e), g)
+                hours[(str(unit), per)] += h
 
     for ref, (idx, _upheld_on) in upheld.items():
         # counted in the period the criticised conduct was reported (filed), not when
