@@ -379,9 +379,9 @@ def derive(
 
     exposure: dict[tuple[str, str], float] = defaultdict(float)
     for (unit, raw), wy in declared_raw.items():
-        per = _normalise_period(raw, g)
-        if per is not None:
-            exposure[(unit, per)] += wy
+        declared_per = _normalise_period(raw, g)
+        if declared_per is not None:
+            exposure[(unit, declared_per)] += wy
     exposure = dict(exposure)
     for key, h in hours.items():
         if key not in exposure:
