@@ -1,22 +1,164 @@
-"""Shared pieces of the command-line faces: console, source option, progress, errors."""
+"""Shared pieces of the command-line faces: console, source option, progress, errors.
+
+The consoles are made per invocation, not at import: :data:`console` and
+:data:`err_console` are stand-ins that build a :class:`rich.console.Console`
+the first time a command prints and keep it for the rest of that invocation
+(in the root click context's ``meta``).  So ``COLUMNS``, ``NO_COLOR`` and
+whether the output is a terminal are read when the command runs, and a test
+that sets ``COLUMNS`` (or replaces ``sys.stdout``, as click's ``CliRunner``
+does) gets what it set.
+
+On a terminal, output is Rich's: coloured and wrapped at the terminal's
+width (or ``COLUMNS``).  Piped (or under ``CliRunner``), nothing is wrapped
+or cut: text goes out as written, without colour, and a table becomes plain
+tab-separated lines (its title as a first line), so ``cut``/``awk`` and
+tests see every cell whatever the width.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gosplan.errors import GosplanError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+QUIET_KEY = "gosplan.quiet"
+
+
+def is_quiet() -> bool:
+    """Whether the running invocation was given the global ``--quiet``."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(QUIET_KEY))
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A Rich console for the stream as it is now (reads COLUMNS and NO_COLOR now)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = _isatty(stream)
+    if terminal:
+        return Console(stderr=stderr, highlight=False)
+    # piped: no colour, no wrapping, no cropping; Rich writes to sys.stdout/err as they
+    # are at print time, which is what click's CliRunner swaps in
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, no_color=True,
+                   color_system=None, width=_env_width() or 80)
+
+
+def _isatty(stream: IO[str] | Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _env_width() -> int | None:
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return width if width > 0 else None
+
+
+def table_as_tsv(table: Any) -> str:
+    """A Rich table as tab-separated lines: title, header, rows (markup removed)."""
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        if isinstance(cell, Text):
+            return cell.plain
+        if isinstance(cell, str):
+            try:
+                return Text.from_markup(cell).plain
+            except Exception:  # not valid markup: print as it is
+                return cell
+        return str(cell)
+
+    lines = []
+    if table.title:
+        lines.append(plain(table.title))
+    columns = list(table.columns)
+    if table.show_header:
+        lines.append("\t".join(plain(c.header) for c in columns))
+    for row in zip(*(list(c.cells) for c in columns), strict=True):
+        lines.append("\t".join(plain(cell).replace("\t", " ").replace("\n", " ")
+                               for cell in row))
+    return "\n".join(lines)
+
+
+class _LazyConsole:
+    """Stands in for a Rich console made when first used in each invocation."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._key = "gosplan.err_console" if stderr else "gosplan.console"
+
+    def get(self) -> Console:
+        """The console of the running invocation (made now if this is its first use)."""
+        ctx = click.get_current_context(silent=True)
+        if ctx is None:
+            return make_console(stderr=self._stderr)
+        made: Console | None = ctx.meta.get(self._key)
+        if made is None:
+            made = ctx.meta[self._key] = make_console(stderr=self._stderr)
+            if is_quiet() and not self._stderr:
+                made.quiet = True
+        return made
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """``Console.print``; piped, a table is printed as tab-separated lines."""
+        con = self.get()
+        if not con.is_terminal and any(_is_table(o) for o in objects):
+            for o in objects:
+                if _is_table(o):
+                    con.print(table_as_tsv(o), markup=False, soft_wrap=True)
+                else:
+                    con.print(o, **kwargs)
+            return
+        con.print(*objects, **kwargs)
+
+    def rule(self, *args: Any, **kwargs: Any) -> None:
+        """``Console.rule``; piped, a title line between blank lines."""
+        con = self.get()
+        if con.is_terminal:
+            con.rule(*args, **kwargs)
+            return
+        title = args[0] if args else kwargs.get("title", "")
+        con.print(f"\n{title}" if title else "", soft_wrap=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+def _is_table(obj: object) -> bool:
+    return type(obj).__name__ == "Table" and type(obj).__module__ == "rich.table"
+
+
+#: standard output of the running command (see the module's docstring)
+console = _LazyConsole(stderr=False)
+#: standard error of the running command
+err_console = _LazyConsole(stderr=True)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as JSON on standard output (``--json``; never silenced by --quiet)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the result as JSON instead of text.")
 
 
 def domain_errors(func: F) -> F:
@@ -34,11 +176,17 @@ def domain_errors(func: F) -> F:
 
 @contextmanager
 def progress(description: str, total: float | None = None) -> Iterator[Callable[..., None]]:
-    """A progress bar on stderr; yields ``advance(n=1, description=None)``."""
+    """A progress bar on stderr; yields ``advance(n=1, description=None)``.
+
+    Shown only where standard error is a terminal and ``--quiet`` was not given.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    con = err_console.get()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn(
             "{task.completed}/{task.total}" if total else ""), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        console=con, transient=True, disable=is_quiet() or not con.is_terminal,
     ) as prog:
         task = prog.add_task(description, total=total)
 
@@ -49,6 +197,25 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
                 prog.update(task, advance=n)
 
         yield advance
+
+
+def output_path(path: str | None) -> str | None:
+    """``-`` means standard output: returns ``None`` for it, else the path unchanged."""
+    return None if path == "-" else path
+
+
+def write_frame_csv(frame: Any, path: str, **kwargs: Any) -> None:
+    """Write a DataFrame as CSV to ``path``, or to standard output when ``path`` is ``-``."""
+    if path == "-":
+        click.echo(frame.to_csv(**kwargs), nl=False)
+    else:
+        frame.to_csv(path, **kwargs)
+        err_or_out_note(f"wrote {path}")
+
+
+def err_or_out_note(text: str) -> None:
+    """A "wrote FILE" note: on stdout (silenced by --quiet)."""
+    console.print(text, markup=False)
 
 
 def parse_years(text: str | None) -> list[int] | None:
@@ -68,3 +235,26 @@ def parse_years(text: str | None) -> list[int] | None:
             f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010."
         ) from None
     return years
+
+
+def parse_read_options(items: tuple[str, ...]) -> dict[str, str]:
+    """``("country=GBR", "hours=employees")`` -> ``{"country": "GBR", ...}``."""
+    reader: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
+        reader[key.strip()] = value.strip()
+    return reader
+
+
+def reader_options(func: F) -> F:
+    """The options every command that reads a SOURCE shares: ``--year``, ``--read-option``."""
+    func = click.option(
+        "--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
+        help="Passed to the reader (repeatable), e.g. capital=capitalstockmatrix2015.csv "
+             "and depreciation=deprates.csv for ONS, hours=employees for WIOD, country=GBR.",
+    )(func)
+    func = click.option("--year", type=int, default=None,
+                        help="The year to read, for multi-year sources.")(func)
+    return func
