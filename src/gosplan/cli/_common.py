@@ -4,7 +4,8 @@ The consoles are made per invocation, not at import: :data:`console` and
 :data:`err_console` are stand-ins that build a :class:`rich.console.Console`
 the first time a command prints and keep it for the rest of that invocation
 (in the root click context's ``meta``).  So ``COLUMNS``, ``NO_COLOR`` and
-whether the output is a terminal are read when the command runs, and a test
+whether the output is a terminal (or ``TTY_COMPATIBLE=1``/``0``, Rich's
+switch, says so) are read when the command runs, and a test
 that sets ``COLUMNS`` (or replaces ``sys.stdout``, as click's ``CliRunner``
 does) gets what it set.
 
@@ -48,9 +49,11 @@ def make_console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    terminal = _isatty(stream)
+    forced = os.environ.get("TTY_COMPATIBLE", "")  # Rich's own switch: 1 terminal, 0 not
+    terminal = forced == "1" or (forced != "0" and _isatty(stream))
     if terminal:
-        return Console(stderr=stderr, highlight=False)
+        return Console(stderr=stderr, highlight=False, force_terminal=True,
+                       width=_env_width())
     # piped: no colour, no wrapping, no cropping; Rich writes to sys.stdout/err as they
     # are at print time, which is what click's CliRunner swaps in
     return Console(stderr=stderr, highlight=False, soft_wrap=True, no_color=True,
