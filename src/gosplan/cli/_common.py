@@ -125,8 +125,9 @@ class _LazyConsole:
         con = self.get()
         if not con.is_terminal and any(_is_table(o) for o in objects):
             for o in objects:
-                if _is_table(o):
-                    con.print(table_as_tsv(o), markup=False, soft_wrap=True)
+                if _is_table(o):  # written as it is: Rich would expand the tabs
+                    if not con.quiet:
+                        click.echo(table_as_tsv(o), err=self._stderr)
                 else:
                     con.print(o, **kwargs)
             return
@@ -202,23 +203,25 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
         yield advance
 
 
-def output_path(path: str | None) -> str | None:
-    """``-`` means standard output: returns ``None`` for it, else the path unchanged."""
-    return None if path == "-" else path
-
-
 def write_frame_csv(frame: Any, path: str, **kwargs: Any) -> None:
     """Write a DataFrame as CSV to ``path``, or to standard output when ``path`` is ``-``."""
     if path == "-":
         click.echo(frame.to_csv(**kwargs), nl=False)
     else:
         frame.to_csv(path, **kwargs)
-        err_or_out_note(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)
 
 
-def err_or_out_note(text: str) -> None:
-    """A "wrote FILE" note: on stdout (silenced by --quiet)."""
-    console.print(text, markup=False)
+def data_on_stdout(*flags: object) -> bool:
+    """Whether data goes to standard output (``--json``, or a path of ``-``).
+
+    If so, the human report is silenced for the rest of the invocation (it would
+    be mixed into the data); errors still go to standard error.
+    """
+    if any(f is True or f == "-" for f in flags):
+        console.get().quiet = True
+        return True
+    return False
 
 
 def parse_years(text: str | None) -> list[int] | None:
@@ -238,26 +241,3 @@ def parse_years(text: str | None) -> list[int] | None:
             f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010."
         ) from None
     return years
-
-
-def parse_read_options(items: tuple[str, ...]) -> dict[str, str]:
-    """``("country=GBR", "hours=employees")`` -> ``{"country": "GBR", ...}``."""
-    reader: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
-        reader[key.strip()] = value.strip()
-    return reader
-
-
-def reader_options(func: F) -> F:
-    """The options every command that reads a SOURCE shares: ``--year``, ``--read-option``."""
-    func = click.option(
-        "--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
-        help="Passed to the reader (repeatable), e.g. capital=capitalstockmatrix2015.csv "
-             "and depreciation=deprates.csv for ONS, hours=employees for WIOD, country=GBR.",
-    )(func)
-    func = click.option("--year", type=int, default=None,
-                        help="The year to read, for multi-year sources.")(func)
-    return func
