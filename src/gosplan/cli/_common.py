@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -156,9 +157,47 @@ console = _LazyConsole(stderr=False)
 err_console = _LazyConsole(stderr=True)
 
 
+def jsonable(obj: Any) -> Any:
+    """``obj`` as JSON's types: dataclasses as objects, Decimal hours as numbers, dates as ISO."""
+    import dataclasses
+    import datetime as dt
+    import decimal
+    import enum
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, decimal.Decimal):  # exact up to 15 digits, which hours never exceed
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    if isinstance(obj, dt.date | dt.datetime | dt.time):
+        return obj.isoformat()
+    if isinstance(obj, enum.Enum):
+        return jsonable(obj.value)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None  # JSON has no NaN
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    to_dict = getattr(obj, "to_dict", None)  # a pandas DataFrame: one object a row
+    if callable(to_dict) and hasattr(obj, "columns"):
+        return jsonable(obj.reset_index().to_dict(orient="records"))
+    item = getattr(obj, "item", None)  # numpy scalars
+    if callable(item):
+        try:
+            return jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    to_json = getattr(obj, "to_json", None)
+    if callable(to_json):
+        return jsonable(to_json())
+    return str(obj)
+
+
 def echo_json(data: Any) -> None:
     """Print ``data`` as JSON on standard output (``--json``; never silenced by --quiet)."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
 
 
 json_option = click.option("--json", "as_json", is_flag=True,

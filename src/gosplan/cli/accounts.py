@@ -19,7 +19,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors
+from gosplan.cli._common import console, domain_errors, echo_json, json_option
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
@@ -92,10 +92,14 @@ def open_cmd(kind: str, codes: tuple[str, ...], name: str, db: str | None) -> No
 
 @command.command("list")
 @click.option("--kind", type=click.Choice(["person", "enterprise", "fund", "system"]))
+@json_option
 @_db
 @domain_errors
-def list_cmd(kind: str | None, db: str | None) -> None:
+def list_cmd(kind: str | None, as_json: bool, db: str | None) -> None:
     """Accounts and their balances (hours)."""
+    if as_json:
+        echo_json({"accounts": list(_store(db).accounts(kind))})
+        return
     table = Table(title="labour-time accounts (hours)")
     for col in ("account", "kind", "name"):
         table.add_column(col)
@@ -319,15 +323,28 @@ def reverse_cmd(transaction: int, reason: str, key: str | None, db: str | None) 
 
 
 # --------------------------------------------------------------------------- reports
+def _asdict(obj: Any) -> dict[str, Any]:
+    from gosplan.cli._common import jsonable
+
+    out = jsonable(obj)
+    return out if isinstance(out, dict) else {"value": out}
+
+
 @command.command("statement")
 @click.argument("code")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
               help="Write the statement as CSV ('-' for standard output).")
+@json_option
 @_db
 @domain_errors
-def statement_cmd(code: str, csv_path: str | None, db: str | None) -> None:
+def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None) -> None:
     """The statement of account CODE, with the deduction in force on each line."""
     st = _store(db).statement(code)
+    if as_json:
+        echo_json({"account": st.account, "lines": st.lines,
+                   "deductions": {p: {"text": d.describe(), **_asdict(d)}
+                                  for p, d in st.deductions.items()}})
+        return
     if csv_path == "-":
         click.echo(st.to_csv(), nl=False)
         return
