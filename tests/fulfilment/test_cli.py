@@ -50,8 +50,9 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     opened = len(check["alerts"])
     assert opened > 0
     items = json.loads(run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05",
-                           "--json"))["items"]
-    assert [(i["level"], i["level_name"]) for i in items] == [(1, "enterprise")] * opened
+                           "--json", "--limit", "5"))
+    assert items["count"] == opened and items["by_level"] == {"1 enterprise": opened}
+    assert len(items["items"]) == min(5, opened)
     # a second check opens nothing new for the same flags
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
     assert "0 alert(s) opened" in out

@@ -9,6 +9,7 @@ employees``; ``importuse.csv`` line 3 (code ``01``) and its ``Total`` line.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -269,10 +270,11 @@ def _cli(*args: str) -> tuple[int, str, BaseException | None]:
 @pytest.mark.parametrize("name", ["domesticiot.csv", "Amatrix2015.csv"])
 def test_values_cli(uk_dir: Path, name: str, tmp_path: Path) -> None:
     out_csv = tmp_path / "v.csv"
-    code, out, _ = _cli("values", str(uk_dir / name), "--top", "3", "--csv", str(out_csv))
+    code, out, _ = _cli("values", str(uk_dir / name), "--json", "--csv", str(out_csv))
     assert code == 0, out
-    assert "United Kingdom 2015: 129 products" in out
-    assert "GBP million of compensation of employees" in out
+    data = json.loads(out)
+    assert (data["economy"], data["year"], data["products"]) == ("United Kingdom", 2015, 129)
+    assert "GBP million of compensation of employees" in data["unit"]
     assert len(out_csv.read_text().splitlines()) == 130
 
 
