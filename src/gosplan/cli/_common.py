@@ -180,9 +180,11 @@ def jsonable(obj: Any) -> Any:
         return obj if math.isfinite(obj) else None  # JSON has no NaN
     if obj is None or isinstance(obj, bool | int | str):
         return obj
-    to_dict = getattr(obj, "to_dict", None)  # a pandas DataFrame: one object a row
-    if callable(to_dict) and hasattr(obj, "columns"):
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict) and hasattr(obj, "columns"):  # a DataFrame: one object a row
         return jsonable(obj.reset_index().to_dict(orient="records"))
+    if callable(to_dict) and hasattr(obj, "index"):  # a Series: label -> value
+        return jsonable(to_dict())
     item = getattr(obj, "item", None)  # numpy scalars
     if callable(item):
         try:

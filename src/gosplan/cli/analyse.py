@@ -13,7 +13,16 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, err_console, parse_years, progress
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    err_console,
+    json_option,
+    parse_years,
+    progress,
+)
 from gosplan.core.economy import Economy
 from gosplan.errors import GosplanError
 
@@ -29,6 +38,7 @@ from gosplan.errors import GosplanError
               help="Imported inputs: not counted, or valued at the labour of exports.")
 @click.option("--depreciation/--no-depreciation", default=False,
               help="Include the wear of fixed capital in values (needs capital data).")
+@json_option
 @click.option("--exclude", multiple=True, metavar="PRODUCT",
               help="Leave a product out of the value–price comparison (repeatable).")
 @click.option("--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
@@ -47,6 +57,7 @@ def command(
     year: int | None,
     imports: str,
     depreciation: bool,
+    as_json: bool,
     exclude: tuple[str, ...],
     read_options: tuple[str, ...],
     csv_path: str | None,
@@ -74,8 +85,9 @@ def command(
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
         reader[key.strip()] = value.strip()
+    data_on_stdout(as_json)
     options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
-               "reader": reader}
+               "reader": reader, "json": as_json}
     if years:
         _series(source, years, options, csv_path, parquet_path, chart_path)
     else:
@@ -102,18 +114,21 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
                                   exclude=options["exclude"])  # type: ignore[arg-type]
     console.print(vp.summary(), markup=False)
     notes: list[str] = []
+    found: dict[str, object] = {"value_price": vp, "surplus_value": None, "profit_rate": None}
     try:
-        sv = rate_of_surplus_value(economy, values)
+        sv = found["surplus_value"] = rate_of_surplus_value(economy, values)
         console.print(sv.summary(), markup=False)
         if economy.capital is not None or economy.capital_stock is not None:
-            console.print(value_rate_of_profit(economy, values, surplus_value=sv).summary(),
-                          markup=False)
+            pr = found["profit_rate"] = value_rate_of_profit(economy, values, surplus_value=sv)
+            console.print(pr.summary(), markup=False)
         else:
             notes.append("no value rate of profit: the table has no capital stock data")
     except GosplanError as exc:
         notes.append(f"no rate of surplus value: {exc}")
     for note in notes:
         console.print(note, style="dim", markup=False)
+    if options["json"]:
+        echo_json({**found, "notes": notes})
     frame = vp.to_frame()
     _write(frame, csv_path, parquet_path)
     if chart_path:
@@ -151,6 +166,8 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
         except GosplanError as exc:
             raise click.ClickException(f"year {current.get('year')}: {exc}") from exc
     name = str(current.get("name") or source)
+    if options["json"]:
+        echo_json({"economy": name, "years": years, "series": frame})
     unit = str(frame["labour_unit"].iloc[0])
     table = Table(title=f"{name}: labour values against prices, surplus value and profit "
                         f"(labour in {unit})")

@@ -298,11 +298,11 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
             open_only=not show_all,
             min_level=None if min_level is None else min_level - 1)]
     if as_json:
-        by_level: dict[str, int] = {}
+        per_level: dict[str, int] = {}
         for r in rows:
             key = f"{r['level']} {r['level_name']}"
-            by_level[key] = by_level.get(key, 0) + 1
-        echo_json({"count": len(rows), "by_level": by_level,
+            per_level[key] = per_level.get(key, 0) + 1
+        echo_json({"count": len(rows), "by_level": per_level,
                    "items": rows[-limit:] if limit > 0 else []})
     if not rows:
         console.print("no items")
