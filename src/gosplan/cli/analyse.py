@@ -39,6 +39,11 @@ from gosplan.errors import GosplanError
 @click.option("--depreciation/--no-depreciation", default=False,
               help="Include the wear of fixed capital in values (needs capital data).")
 @json_option
+@click.option("--labour", "labour_basis", default=None,
+              type=click.Choice(["hours", "persons", "skill-adjusted"]),
+              help="Count direct labour as hours, persons engaged, or skill-adjusted hours "
+                   "(hours weighted by the industry's hourly wage relative to the lowest); "
+                   "default: as the table gives it. See docs/analysis.md.")
 @click.option("--exclude", multiple=True, metavar="PRODUCT",
               help="Leave a product out of the value–price comparison (repeatable).")
 @click.option("--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
@@ -58,6 +63,7 @@ def command(
     imports: str,
     depreciation: bool,
     as_json: bool,
+    labour_basis: str | None,
     exclude: tuple[str, ...],
     read_options: tuple[str, ...],
     csv_path: str | None,
@@ -87,7 +93,7 @@ def command(
         reader[key.strip()] = value.strip()
     data_on_stdout(as_json)
     options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
-               "reader": reader, "json": as_json}
+               "reader": reader, "json": as_json, "labour": labour_basis}
     if years:
         _series(source, years, options, csv_path, parquet_path, chart_path)
     else:
@@ -105,7 +111,8 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
     from gosplan.readers.registry import open_source
 
     with progress(f"reading {source}") as advance:
-        economy = open_source(source, year=year, **options["reader"])  # type: ignore[arg-type]
+        economy = _labour(open_source(source, year=year, **options["reader"]),  # type: ignore[arg-type]
+                          options["labour"])
         advance(description="solving v = vA + l")
         values = labour_values(economy, imports=options["imports"],  # type: ignore[arg-type]
                                depreciation=bool(options["depreciation"]))
@@ -152,7 +159,7 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
 
         def read(y: int) -> Economy:
             current["year"] = y
-            return open_source(source, year=y, **reader)
+            return _labour(open_source(source, year=y, **reader), options["labour"])
 
         def done(y: int, economy: Economy | None) -> None:
             current["name"] = economy.name if economy is not None else ""
@@ -204,6 +211,15 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
                      title=f"{name}: labour values and prices, {years[0]}–{years[-1]}",
                      ylabel="dimensionless")
         console.print(f"wrote {chart_path}")
+
+
+def _labour(economy: Economy, basis: object) -> Economy:
+    """The economy with labour counted on ``basis`` (``None``: as the table gives it)."""
+    if basis is None:
+        return economy
+    from gosplan.analysis.labour import with_labour
+
+    return with_labour(economy, str(basis))
 
 
 def _write(frame: pd.DataFrame, csv_path: str | None, parquet_path: str | None) -> None:
