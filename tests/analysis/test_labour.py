@@ -73,7 +73,7 @@ def test_wiod_gbr_2010_skill_adjusted(data_dir: Path) -> None:
         float(e.compensation[paid].sum() / wage.min()), rel=1e-9)
     raw = value_price_analysis(e)
     skilled = value_price_analysis(adj)
-    # weighting hours by wages brings values closer to prices (Zachariah 2006; Fröhlich 2013)
+    # weighting hours by wages brings values closer to prices (here, as in the literature)
     assert skilled.correlation > raw.correlation and skilled.mad < raw.mad
 
 

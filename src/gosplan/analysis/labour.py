@@ -15,8 +15,8 @@ three ways (see ``docs/analysis.md``):
     ``l*_j = l_j · w_j / min_k w_k``,  ``w_j = compensation_j / hours_j``
 
     so an hour of the lowest-paid industry counts 1 and an hour paid twice
-    as much counts 2 (the wage-based reduction of Hilferding and Okishio,
-    used on WIOD tables by e.g. Zachariah 2006 and Fröhlich 2013).
+    as much counts 2 (the wage-based reduction of heterogeneous labour of
+    value–price studies, e.g. Fröhlich 2013; see docs/analysis.md).
 """
 
 from __future__ import annotations
