@@ -106,3 +106,23 @@ def test_get_renders_a_page_without_httpx(tmp_path: Path) -> None:
                              timeout=300, check=False)
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["detail"] == "Not Found"
+
+
+def test_help_texts_are_plain_text() -> None:
+    """Click prints help as it is: no reST/Markdown backticks, no "(s)" plurals."""
+    ctx = click.Context(main)
+    bad: list[str] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        for text in [cmd.help or "", *(getattr(p, "help", None) or "" for p in cmd.params)]:
+            if "`" in text or "(s)" in text:
+                bad.append(f"{path}: {text[:80]}")
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+
+    for name in COMMANDS:
+        cmd = main.get_command(ctx, name)
+        assert cmd is not None
+        walk(cmd, name)
+    assert bad == []

@@ -83,7 +83,7 @@ def command() -> None:
 @_db
 @domain_errors
 def open_cmd(kind: str, codes: tuple[str, ...], name: str, db: str | None) -> None:
-    """Open one or more accounts of KIND (fund codes are `fund:<name>`)."""
+    """Open one or more accounts of KIND (fund codes are 'fund:<name>')."""
     acc = _store(db)
     for code in codes:
         info = acc.open_account(code, kind, name if len(codes) == 1 else "")
@@ -118,7 +118,7 @@ def period_group() -> None:
 @period_group.command("open")
 @click.argument("code")
 @click.option("--source", default="default", show_default=True,
-              help="Economy whose current plan gives the deduction (see `gosplan sources`).")
+              help="Economy whose current plan gives the deduction (see 'gosplan sources').")
 @click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
 @click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
 @click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",

@@ -71,7 +71,7 @@ def command(
     chart_path: str | None,
 ) -> None:
     """Labour values against market prices, the rate of surplus value and the value rate of
-    profit of SOURCE (a publisher's file or `default`; see `gosplan sources`)."""
+    profit of SOURCE (a publisher's file or 'default'; see 'gosplan sources')."""
     from gosplan.readers.registry import available_years
 
     years = parse_years(years_text)

@@ -95,7 +95,7 @@ def command() -> None:
 
 @command.command("simulate")
 @click.option("--source", default="default", show_default=True,
-              help="Economy to build the population from (see `gosplan sources`), e.g. "
+              help="Economy to build the population from (see 'gosplan sources'), e.g. "
                    "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.")
 @click.option("--year", type=int, default=None, help="Year of a multi-year source.")
 @click.option("--enterprises", type=int, default=2000, show_default=True,

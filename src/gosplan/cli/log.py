@@ -163,7 +163,8 @@ def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
 @domain_errors
 def verify_proof_cmd(path: Path, public_key: str | None) -> None:
     """Check a proof file on its own, without the store: an inclusion proof or receipt
-    (from `log proof` / `criticism file`) or a consistency proof (from `log consistency`)."""
+    (from 'gosplan log proof' or 'gosplan criticism file') or a consistency proof (from
+    'gosplan log consistency')."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
