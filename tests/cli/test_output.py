@@ -99,3 +99,12 @@ def test_console_reads_the_environment_when_made(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     piped = make_console()
     assert not piped.is_terminal and piped.soft_wrap and piped.no_color
+
+
+def test_analyse_csv_dash_is_standard_output(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["analyse", "default", "--csv", "-"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith("product,price of output") and len(lines) == 21
+    assert list(tmp_path.iterdir()) == []

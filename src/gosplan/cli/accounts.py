@@ -19,7 +19,14 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, echo_json, json_option
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    json_option,
+    write_frame_csv,
+)
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
@@ -384,6 +391,7 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
                  sell_through: float, max_step: float, apply_prices: bool,
                  csv_path: str | None, db: str | None) -> None:
     """Sales against stock per good in PERIOD; clearing ratios; next plan's targets."""
+    data_on_stdout(csv_path)
     acc = _store(db)
     rep = acc.feedback(period, elasticity=elasticity, target_sell_through=sell_through,
                        max_step=max_step)
@@ -417,11 +425,10 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
         console.print(f"total personal consumption: {current.sum():,.6g} → {nxt.sum():,.6g}")
         out = pd.DataFrame({"current_target": current, "next_target": nxt})
         out.index.name = "product"
-        if csv_path:
+        if csv_path and csv_path != "-":
             tab.to_csv(Path(csv_path).with_suffix(".goods.csv"))
     if csv_path:
-        out.to_csv(csv_path)
-        console.print(f"wrote {csv_path}")
+        write_frame_csv(out, csv_path)
     if apply_prices:
         changed_goods = acc.apply_feedback(rep)
         console.print(f"set the clearing ratio of {len(changed_goods)} good(s)")

@@ -22,6 +22,7 @@ from gosplan.cli._common import (
     json_option,
     parse_years,
     progress,
+    write_frame_csv,
 )
 from gosplan.core.economy import Economy
 from gosplan.errors import GosplanError
@@ -91,7 +92,7 @@ def command(
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
         reader[key.strip()] = value.strip()
-    data_on_stdout(as_json)
+    data_on_stdout(as_json, csv_path)
     options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
                "reader": reader, "json": as_json, "labour": labour_basis}
     if years:
@@ -224,8 +225,7 @@ def _labour(economy: Economy, basis: object) -> Economy:
 
 def _write(frame: pd.DataFrame, csv_path: str | None, parquet_path: str | None) -> None:
     if csv_path:
-        frame.to_csv(csv_path)
-        console.print(f"wrote {csv_path}")
+        write_frame_csv(frame, csv_path)
     if parquet_path:
         frame.to_parquet(parquet_path)
         console.print(f"wrote {parquet_path}")
