@@ -304,14 +304,19 @@ def test_auxiliary_files_explain_themselves(data_dir: Path, rel: str, command: s
 
 
 def test_sources_lists_auxiliary_files(data_dir: Path) -> None:
+    code, out, _ = _cli("sources", "--data", str(data_dir), "--json")
+    assert code == 0, out
+    files = {Path(f["path"]).name: f for f in json.loads(out)["files"]}
+    assert files["domesticiot.csv"]["kind"] == "ons_csv"
+    assert files["sea.csv"] == {"kind": "aux", "path": str(data_dir / "wiod-2016" / "sea.csv"),
+                                "accompanies": "accompanies the WIOD *_NIOT_nov16.xlsx tables"}
+    assert files["dep.csv"]["accompanies"] == "layout not identified; not read (use deprates.csv)"
+    assert files["GBR_NIOT_nov16.xlsx"]["years"] == list(range(2000, 2015))
+    # and as text, one file a line
     code, out, _ = _cli("sources", "--data", str(data_dir))
     assert code == 0
-    lines = {" ".join(line.split()) for line in out.splitlines()}
-    assert any(line.startswith("ons_csv ") and line.endswith("domesticiot.csv")
-               for line in lines)
-    text = " ".join(out.split())
-    assert "sea.csv (accompanies the WIOD *_NIOT_nov16.xlsx tables)" in text
-    assert "dep.csv (layout not identified; not read (use deprates.csv))" in text
+    assert any(line.split() == ["ons_csv", str(data_dir / "uk-2015" / "domesticiot.csv")]
+               for line in out.splitlines())
 
 
 def test_values_on_every_file(data_dir: Path) -> None:
