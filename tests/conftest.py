@@ -26,6 +26,48 @@ def _data_dir() -> Path:
     pytest.skip(f"shared data folder {DATA} not present")
 
 
+def _skip_cause(reason: str) -> str:
+    """What a skip's reason says was missing, in a few words."""
+    low = reason.lower()
+    if "postgresql" in low:
+        return "PostgreSQL (GOSPLAN_TEST_POSTGRES_URL unset)"
+    if "chromium" in low or "playwright" in low:
+        return "Chromium/Playwright"
+    if "shared data folder" in low:
+        return f"the data folder {DATA}"
+    if "could not import" in low:
+        return "an optional package (" + reason.split("'")[1] + ")" if "'" in reason else reason
+    return reason.removeprefix("Skipped: ")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run with one line: what was not run, why, and how to run it all.
+
+    Written last (after pytest's "N passed, M skipped" line) so that the test
+    command's final line says it; nothing is written when nothing was skipped.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    causes: dict[str, int] = {}
+    for rep in reporter.stats.get("skipped", []):
+        longrepr = getattr(rep, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+        cause = _skip_cause(str(reason))
+        causes[cause] = causes.get(cause, 0) + 1
+    if not causes:
+        return
+    total = sum(causes.values())
+    parts = "; ".join(f"{n} need{'s' if n == 1 else ''} {cause}" for cause, n in
+                      sorted(causes.items(), key=lambda kv: -kv[1]))
+    reporter.write_line(
+        f"NOT RUN: {total} test{'s' if total != 1 else ''} skipped ({parts}). "
+        "To run them all: bash scripts/ci-services.sh && . .ci/env && "
+        ".venv/bin/python -m pytest -q (installs and starts PostgreSQL and Chromium; "
+        "the data folder is GOSPLAN_DATA), or .ci/run as CI does.",
+        yellow=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder of real publishers' files (``../shared/data``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ WIOD = ["AUS", "CAN", "DEU", "FRA", "GBR", "USA"]
 def run(*args: str) -> str:
     result = CliRunner().invoke(main, ["analyse", *args])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output.replace("\n", " ")  # undo the console's line wrapping
+    return result.output.replace("\n", " ")  # the summaries' own line breaks
 
 
 def test_wiod_series_with_csv_parquet_and_chart(data_dir: Path, tmp_path: Path) -> None:
@@ -53,6 +54,16 @@ def test_uk_1984_single_table(data_dir: Path, tmp_path: Path) -> None:
     assert "r   = 0.9585" in out
     assert "Rate of surplus value, UK 1984" in out
     assert "no value rate of profit" in out
+    # the same as data
+    r = CliRunner().invoke(main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"),
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    vp = data["value_price"]
+    assert (vp["name"], vp["year"], vp["n"]) == ("UK", 1984, 102)
+    assert round(vp["correlation"], 4) == 0.9585
+    assert data["surplus_value"]["rate"] > 0 and data["profit_rate"] is None
+    assert any("no value rate of profit" in n for n in data["notes"])
     assert pd.read_csv(csv, index_col=0).shape == (102, 3)
     assert png.exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -41,13 +42,17 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     assert f"0 new, 0 corrected (new version), {stored} unchanged" in out
     # checks: flags, fulfilment by sector, alerts on the first rung
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
-              "--chart", str(tmp_path / "f.png"))
-    assert "Fulfilment (USD million)" in out and "flags by check:" in out
+              "--chart", str(tmp_path / "f.png"), "--json")
+    check = json.loads(out)
+    assert check["by"] == "sector" and len(check["fulfilment"]) > 0
+    assert sum(check["flags_by_check"].values()) > 0 and check["least_credible"]
     assert (tmp_path / "f.png").stat().st_size > 10_000
-    opened = int(re.search(r"(\d+) alert\(s\) opened", out).group(1))  # type: ignore[union-attr]
+    opened = len(check["alerts"])
     assert opened > 0
-    out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05")
-    assert f"1 enterprise: {opened}" in out
+    items = json.loads(run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05",
+                           "--json", "--limit", "5"))
+    assert items["count"] == opened and items["by_level"] == {"1 enterprise": opened}
+    assert len(items["items"]) == min(5, opened)
     # a second check opens nothing new for the same flags
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
     assert "0 alert(s) opened" in out

@@ -8,6 +8,7 @@ R$ million), with a spreadsheet; the row numbers are the spreadsheet's.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
@@ -164,12 +165,12 @@ def test_unknown_level_or_year() -> None:
 
 
 def test_cli_values_default() -> None:
-    result = CliRunner().invoke(main, ["values", "default", "--top", "3"])
+    result = CliRunner().invoke(main, ["values", "default", "--json"])
     assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())  # the console wraps long lines
-    assert "Brazil 2021: 20 products" in text
-    assert "persons employed (jobs) per BRL million" in text
-    assert "Serviços domésticos" in text  # the highest value
+    data = json.loads(result.output)
+    assert (data["economy"], data["year"], data["products"]) == ("Brazil", 2021, 20)
+    assert data["unit"] == "persons employed (jobs) per BRL million"
+    assert max(data["values"], key=data["values"].get) == "Serviços domésticos"
 
 
 # ---------------------------------------------------------------------------- a tiny table

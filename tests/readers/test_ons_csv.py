@@ -9,6 +9,7 @@ employees``; ``importuse.csv`` line 3 (code ``01``) and its ``Total`` line.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -269,10 +270,11 @@ def _cli(*args: str) -> tuple[int, str, BaseException | None]:
 @pytest.mark.parametrize("name", ["domesticiot.csv", "Amatrix2015.csv"])
 def test_values_cli(uk_dir: Path, name: str, tmp_path: Path) -> None:
     out_csv = tmp_path / "v.csv"
-    code, out, _ = _cli("values", str(uk_dir / name), "--top", "3", "--csv", str(out_csv))
+    code, out, _ = _cli("values", str(uk_dir / name), "--json", "--csv", str(out_csv))
     assert code == 0, out
-    assert "United Kingdom 2015: 129 products" in out
-    assert "GBP million of compensation of employees" in out
+    data = json.loads(out)
+    assert (data["economy"], data["year"], data["products"]) == ("United Kingdom", 2015, 129)
+    assert "GBP million of compensation of employees" in data["unit"]
     assert len(out_csv.read_text().splitlines()) == 130
 
 
@@ -302,14 +304,19 @@ def test_auxiliary_files_explain_themselves(data_dir: Path, rel: str, command: s
 
 
 def test_sources_lists_auxiliary_files(data_dir: Path) -> None:
+    code, out, _ = _cli("sources", "--data", str(data_dir), "--json")
+    assert code == 0, out
+    files = {Path(f["path"]).name: f for f in json.loads(out)["files"]}
+    assert files["domesticiot.csv"]["kind"] == "ons_csv"
+    assert files["sea.csv"] == {"kind": "aux", "path": str(data_dir / "wiod-2016" / "sea.csv"),
+                                "accompanies": "accompanies the WIOD *_NIOT_nov16.xlsx tables"}
+    assert files["dep.csv"]["accompanies"] == "layout not identified; not read (use deprates.csv)"
+    assert files["GBR_NIOT_nov16.xlsx"]["years"] == list(range(2000, 2015))
+    # and as text, one file a line
     code, out, _ = _cli("sources", "--data", str(data_dir))
     assert code == 0
-    lines = {" ".join(line.split()) for line in out.splitlines()}
-    assert any(line.startswith("ons_csv ") and line.endswith("domesticiot.csv")
-               for line in lines)
-    text = " ".join(out.split())
-    assert "sea.csv (accompanies the WIOD *_NIOT_nov16.xlsx tables)" in text
-    assert "dep.csv (layout not identified; not read (use deprates.csv))" in text
+    assert any(line.split() == ["ons_csv", str(data_dir / "uk-2015" / "domesticiot.csv")]
+               for line in out.splitlines())
 
 
 def test_values_on_every_file(data_dir: Path) -> None:

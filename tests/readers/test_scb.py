@@ -8,6 +8,7 @@ sheet, row 69 ``Produktionsvärde``, row 85 ``Antal sysselsatta``, row 86
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -104,11 +105,11 @@ def test_other_technologies(scb_file: Path) -> None:
 
 
 def test_cli_values_scb_2016(scb_file: Path) -> None:
-    result = CliRunner().invoke(main, ["values", str(scb_file), "--year", "2016", "--top", "2"])
+    result = CliRunner().invoke(main, ["values", str(scb_file), "--year", "2016", "--json"])
     assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())  # the console wraps long lines
-    assert "Sweden 2016: 58 products; labour in hours" in text
-    assert "hours per SEK million" in text
+    data = json.loads(result.output)
+    assert (data["economy"], data["year"], data["products"]) == ("Sweden", 2016, 58)
+    assert data["labour_unit"] == "hours" and "hours per SEK million" in data["unit"]
     e = open_source(str(scb_file), year=2012)
     assert e.year == 2012 and e.n == 59
 

@@ -22,7 +22,15 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, err_console
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    err_console,
+    json_option,
+    write_frame_csv,
+)
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
@@ -93,7 +101,7 @@ def command() -> None:
 @_db
 @domain_errors
 def open_cmd(kind: str, codes: tuple[str, ...], name: str, db: str | None) -> None:
-    """Open one or more accounts of KIND (fund codes are `fund:<name>`)."""
+    """Open one or more accounts of KIND (fund codes are 'fund:<name>')."""
     acc = _store(db)
     for code in codes:
         info = acc.open_account(code, kind, name if len(codes) == 1 else "")
@@ -102,10 +110,14 @@ def open_cmd(kind: str, codes: tuple[str, ...], name: str, db: str | None) -> No
 
 @command.command("list")
 @click.option("--kind", type=click.Choice(["person", "enterprise", "fund", "system"]))
+@json_option
 @_db
 @domain_errors
-def list_cmd(kind: str | None, db: str | None) -> None:
+def list_cmd(kind: str | None, as_json: bool, db: str | None) -> None:
     """Accounts and their balances (hours)."""
+    if as_json:
+        echo_json({"accounts": list(_store(db).accounts(kind))})
+        return
     table = Table(title="labour-time accounts (hours)")
     for col in ("account", "kind", "name"):
         table.add_column(col)
@@ -124,7 +136,7 @@ def period_group() -> None:
 @period_group.command("open")
 @click.argument("code")
 @click.option("--source", default="default", show_default=True,
-              help="Economy whose current plan gives the deduction (see `gosplan sources`).")
+              help="Economy whose current plan gives the deduction (see 'gosplan sources').")
 @click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
 @click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
 @click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
@@ -482,15 +494,28 @@ def reverse_cmd(transaction: int, reason: str, key: str | None, db: str | None) 
 
 
 # --------------------------------------------------------------------------- reports
+def _asdict(obj: Any) -> dict[str, Any]:
+    from gosplan.cli._common import jsonable
+
+    out = jsonable(obj)
+    return out if isinstance(out, dict) else {"value": out}
+
+
 @command.command("statement")
 @click.argument("code")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
               help="Write the statement as CSV ('-' for standard output).")
+@json_option
 @_db
 @domain_errors
-def statement_cmd(code: str, csv_path: str | None, db: str | None) -> None:
+def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None) -> None:
     """The statement of account CODE, with the deduction in force on each line."""
     st = _store(db).statement(code)
+    if as_json:
+        echo_json({"account": st.account, "lines": st.lines,
+                   "deductions": {p: {"text": d.describe(), **_asdict(d)}
+                                  for p, d in st.deductions.items()}})
+        return
     if csv_path == "-":
         click.echo(st.to_csv(), nl=False)
         return
@@ -530,6 +555,7 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
                  sell_through: float, max_step: float, apply_prices: bool,
                  csv_path: str | None, db: str | None) -> None:
     """Sales against stock per good in PERIOD; clearing ratios; next plan's targets."""
+    data_on_stdout(csv_path)
     acc = _store(db)
     rep = acc.feedback(period, elasticity=elasticity, target_sell_through=sell_through,
                        max_step=max_step)
@@ -563,11 +589,10 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
         console.print(f"total personal consumption: {current.sum():,.6g} → {nxt.sum():,.6g}")
         out = pd.DataFrame({"current_target": current, "next_target": nxt})
         out.index.name = "product"
-        if csv_path:
+        if csv_path and csv_path != "-":
             tab.to_csv(Path(csv_path).with_suffix(".goods.csv"))
     if csv_path:
-        out.to_csv(csv_path)
-        console.print(f"wrote {csv_path}")
+        write_frame_csv(out, csv_path)
     if apply_prices:
         changed_goods = acc.apply_feedback(rep)
         console.print(f"set the clearing ratio of {len(changed_goods)} good(s)")

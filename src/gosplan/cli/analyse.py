@@ -13,7 +13,17 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, err_console, parse_years, progress
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    err_console,
+    json_option,
+    parse_years,
+    progress,
+    write_frame_csv,
+)
 from gosplan.core.economy import Economy
 from gosplan.errors import GosplanError
 
@@ -29,6 +39,12 @@ from gosplan.errors import GosplanError
               help="Imported inputs: not counted, or valued at the labour of exports.")
 @click.option("--depreciation/--no-depreciation", default=False,
               help="Include the wear of fixed capital in values (needs capital data).")
+@json_option
+@click.option("--labour", "labour_basis", default=None,
+              type=click.Choice(["hours", "persons", "skill-adjusted"]),
+              help="Count direct labour as hours, persons engaged, or skill-adjusted hours "
+                   "(hours weighted by the industry's hourly wage relative to the lowest); "
+                   "default: as the table gives it. See docs/analysis.md.")
 @click.option("--exclude", multiple=True, metavar="PRODUCT",
               help="Leave a product out of the value–price comparison (repeatable).")
 @click.option("--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
@@ -47,6 +63,8 @@ def command(
     year: int | None,
     imports: str,
     depreciation: bool,
+    as_json: bool,
+    labour_basis: str | None,
     exclude: tuple[str, ...],
     read_options: tuple[str, ...],
     csv_path: str | None,
@@ -54,7 +72,7 @@ def command(
     chart_path: str | None,
 ) -> None:
     """Labour values against market prices, the rate of surplus value and the value rate of
-    profit of SOURCE (a publisher's file or `default`; see `gosplan sources`)."""
+    profit of SOURCE (a publisher's file or 'default'; see 'gosplan sources')."""
     from gosplan.readers.registry import available_years
 
     years = parse_years(years_text)
@@ -74,8 +92,9 @@ def command(
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
         reader[key.strip()] = value.strip()
+    data_on_stdout(as_json, csv_path)
     options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
-               "reader": reader}
+               "reader": reader, "json": as_json, "labour": labour_basis}
     if years:
         _series(source, years, options, csv_path, parquet_path, chart_path)
     else:
@@ -93,7 +112,8 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
     from gosplan.readers.registry import open_source
 
     with progress(f"reading {source}") as advance:
-        economy = open_source(source, year=year, **options["reader"])  # type: ignore[arg-type]
+        economy = _labour(open_source(source, year=year, **options["reader"]),  # type: ignore[arg-type]
+                          options["labour"])
         advance(description="solving v = vA + l")
         values = labour_values(economy, imports=options["imports"],  # type: ignore[arg-type]
                                depreciation=bool(options["depreciation"]))
@@ -102,18 +122,21 @@ def _single(source: str, year: int | None, options: dict[str, object], csv_path:
                                   exclude=options["exclude"])  # type: ignore[arg-type]
     console.print(vp.summary(), markup=False)
     notes: list[str] = []
+    found: dict[str, object] = {"value_price": vp, "surplus_value": None, "profit_rate": None}
     try:
-        sv = rate_of_surplus_value(economy, values)
+        sv = found["surplus_value"] = rate_of_surplus_value(economy, values)
         console.print(sv.summary(), markup=False)
         if economy.capital is not None or economy.capital_stock is not None:
-            console.print(value_rate_of_profit(economy, values, surplus_value=sv).summary(),
-                          markup=False)
+            pr = found["profit_rate"] = value_rate_of_profit(economy, values, surplus_value=sv)
+            console.print(pr.summary(), markup=False)
         else:
             notes.append("no value rate of profit: the table has no capital stock data")
     except GosplanError as exc:
         notes.append(f"no rate of surplus value: {exc}")
     for note in notes:
         console.print(note, style="dim", markup=False)
+    if options["json"]:
+        echo_json({**found, "notes": notes})
     frame = vp.to_frame()
     _write(frame, csv_path, parquet_path)
     if chart_path:
@@ -137,7 +160,7 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
 
         def read(y: int) -> Economy:
             current["year"] = y
-            return open_source(source, year=y, **reader)
+            return _labour(open_source(source, year=y, **reader), options["labour"])
 
         def done(y: int, economy: Economy | None) -> None:
             current["name"] = economy.name if economy is not None else ""
@@ -151,6 +174,8 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
         except GosplanError as exc:
             raise click.ClickException(f"year {current.get('year')}: {exc}") from exc
     name = str(current.get("name") or source)
+    if options["json"]:
+        echo_json({"economy": name, "years": years, "series": frame})
     unit = str(frame["labour_unit"].iloc[0])
     table = Table(title=f"{name}: labour values against prices, surplus value and profit "
                         f"(labour in {unit})")
@@ -189,10 +214,18 @@ def _series(source: str, years: list[int], options: dict[str, object], csv_path:
         console.print(f"wrote {chart_path}")
 
 
+def _labour(economy: Economy, basis: object) -> Economy:
+    """The economy with labour counted on ``basis`` (``None``: as the table gives it)."""
+    if basis is None:
+        return economy
+    from gosplan.analysis.labour import with_labour
+
+    return with_labour(economy, str(basis))
+
+
 def _write(frame: pd.DataFrame, csv_path: str | None, parquet_path: str | None) -> None:
     if csv_path:
-        frame.to_csv(csv_path)
-        console.print(f"wrote {csv_path}")
+        write_frame_csv(frame, csv_path)
     if parquet_path:
         frame.to_parquet(parquet_path)
         console.print(f"wrote {parquet_path}")

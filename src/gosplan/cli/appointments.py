@@ -12,7 +12,7 @@ import json
 
 import click
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import domain_errors, echo_json, json_option
 from gosplan.cli.log import db_option, store, write_csv
 from gosplan.services import appointments as appt
 from gosplan.services import retaliation
@@ -131,10 +131,11 @@ def appoint_cmd(position: str, appointee: str, appointer: str, panel: tuple[str,
 @click.option("-k", "k", type=float, default=appt.DEFAULT_K, show_default=True)
 @click.option("--csv", "csv_path", default=None, metavar="PATH",
               help="Write the report as CSV to PATH ('-' for standard output).")
+@json_option
 @db_option
 @domain_errors
 def check_cmd(appointee: str | None, appointer: str | None, panel: tuple[str, ...], k: float,
-              csv_path: str | None, db: str | None) -> None:
+              csv_path: str | None, db: str | None, as_json: bool = False) -> None:
     """Check a proposed appointment, or (no APPOINTEE) report every flagged appointment."""
     rows: list[list[object]] = []
     with store(db) as (_, s):
@@ -144,7 +145,7 @@ def check_cmd(appointee: str | None, appointer: str | None, panel: tuple[str, ..
             found = appt.check(s, appointee, appointer, list(panel), k)
             rows = [[appointee, "(proposed)", f.role, f.decider, f.distance,
                      json.dumps(f.path, ensure_ascii=False)] for f in found]
-            if not csv_path:
+            if not csv_path and not as_json:
                 if found:
                     click.echo(f"FLAGGED: {len(found)} decider(s) within {k:g} ties of "
                                f"{appointee}:")
@@ -158,15 +159,21 @@ def check_cmd(appointee: str | None, appointer: str | None, panel: tuple[str, ..
                 for f in a.findings:
                     rows.append([a.appointee, a.position_id, f["role"], f["decider"],
                                  f["distance"], json.dumps(f["path"], ensure_ascii=False)])
-            if not csv_path:
+            if not csv_path and not as_json:
                 for a in flagged:
                     click.echo(f"appointment {a.id}: {a.appointee} to {a.position_id} by "
                                f"{a.appointer} on {a.day} [log {a.log_index}]")
                     _print_findings(a.findings)
-                click.echo(f"{len(flagged)} flagged appointments")
+                click.echo(f"{len(flagged)} flagged appointment"
+                           f"{'' if len(flagged) == 1 else 's'}")
                 return
+    header = ["appointee", "position", "role", "decider", "distance", "path"]
+    if as_json:
+        echo_json({"k": k, "flagged": len(rows) > 0, "findings": [
+            {**dict(zip(header, r, strict=True)), "path": json.loads(str(r[5]))} for r in rows]})
+        return
     assert csv_path is not None
-    write_csv(csv_path, ["appointee", "position", "role", "decider", "distance", "path"], rows)
+    write_csv(csv_path, header, rows)
 
 
 @command.command("interaction")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import domain_errors, echo_json, json_option
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
 from gosplan.services import criticism
@@ -98,17 +98,21 @@ def status_cmd(ref: str, new_status: str | None, reason: str | None, by: str | N
               help="Only criticisms in this status.")
 @click.option("--csv", "csv_path", default=None, metavar="PATH",
               help="Write CSV to PATH ('-' for standard output).")
+@json_option
 @db_option
 @domain_errors
 def show_cmd(ref: str | None, target: str | None, status: str | None, csv_path: str | None,
-             db: str | None) -> None:
-    """Show one criticism, or list them (content and status; never who filed)."""
+             db: str | None, as_json: bool = False) -> None:
+    """Show one criticism (as JSON), or list them (content and status; never who filed)."""
     with store(db) as (_, s):
         if ref is not None:
             click.echo(json.dumps(criticism.public_view(s, criticism.get(s, ref)), indent=2,
                                   ensure_ascii=False))
             return
         views = criticism.listing(s, target=target, status=status)
+    if as_json:
+        echo_json({"criticisms": views, "count": len(views)})
+        return
     if csv_path:
         write_csv(csv_path, ["criticism", "filed_on", "target_kind", "target", "status",
                              "content", "log_index"],
@@ -118,7 +122,7 @@ def show_cmd(ref: str | None, target: str | None, status: str | None, csv_path: 
     for v in views:
         click.echo(f"{v['criticism']}  {v['filed_on']}  {v['target_kind']} {v['target']}  "
                    f"[{v['status']}]  {v['content']}")
-    click.echo(f"{len(views)} criticisms")
+    click.echo(f"{len(views)} criticism{'' if len(views) == 1 else 's'}")
 
 
 @command.command("verify-receipt")

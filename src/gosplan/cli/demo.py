@@ -24,7 +24,7 @@ from gosplan.cli._common import console, domain_errors, progress
 
 @click.command("demo")
 @click.option("--source", default="default", show_default=True,
-              help="Economy to demonstrate on (any SOURCE; see `gosplan sources`).")
+              help="Economy to demonstrate on (any SOURCE; see 'gosplan sources').")
 @click.option("--out", "out_dir", default="gosplan-demo", show_default=True,
               type=click.Path(file_okay=False), help="Folder for tables and charts.")
 @click.option("--years", default=5, show_default=True, help="Length of the plan in years.")

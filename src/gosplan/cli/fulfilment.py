@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors
+from gosplan.cli._common import console, data_on_stdout, domain_errors, echo_json, json_option
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 
@@ -95,7 +95,7 @@ def command() -> None:
 
 @command.command("simulate")
 @click.option("--source", default="default", show_default=True,
-              help="Economy to build the population from (see `gosplan sources`), e.g. "
+              help="Economy to build the population from (see 'gosplan sources'), e.g. "
                    "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.")
 @click.option("--year", type=int, default=None, help="Year of a multi-year source.")
 @click.option("--enterprises", type=int, default=2000, show_default=True,
@@ -194,13 +194,15 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days) for new alerts.")
 @click.option("--top", type=int, default=15, show_default=True, help="Flags to list.")
+@json_option
 @_db
 @_now
 @domain_errors
 def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | None,
               alerts: bool, ladder: str | None, top: int, db: str | None,
-              now: str | None) -> None:
+              now: str | None, as_json: bool = False) -> None:
     """Run every check on the stored reports: flags, fulfilment, credibility, alerts."""
+    data_on_stdout(as_json)
     from gosplan.services.fulfilment import store as ful
     from gosplan.services.fulfilment.checks import credibility
     from gosplan.storage.base import session_scope
@@ -238,6 +240,13 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
     console.print(_table(cred, "Least credible reporters", index="enterprise",
                          fmt={"credibility": ".3f"}))
     console.print(f"check run {run.run.id}: {len(opened)} alert(s) opened or updated")
+    if as_json:
+        echo_json({"run": run.run.id, "as_of": when, "by": "enterprise" if enterprise else by,
+                   "fulfilment": ful_table[cols], "flags_by_check": counts,
+                   "flags": flags.sort_values("period").groupby(["enterprise", "check"]).tail(1)
+                   .tail(top) if len(flags) else [],
+                   "least_credible": cred,
+                   "alerts": [{"id": i, "subject": sub, "owner": o} for i, sub, o in opened]})
     if chart:
         from gosplan.charts import fulfilment_forecast
 
@@ -263,13 +272,16 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 @click.option("--chart", type=click.Path(dir_okay=False), default=None,
               help="PNG: open items on each rung of the ladder.")
 @click.option("--limit", type=int, default=40, show_default=True)
+@json_option
 @_db
 @_now
 @domain_errors
 def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int | None,
                resolve_id: int | None, by: str | None, resolution: str | None,
-               chart: str | None, limit: int, db: str | None, now: str | None) -> None:
+               chart: str | None, limit: int, db: str | None, now: str | None,
+               as_json: bool = False) -> None:
     """List alerts and directives (fulfilment area), or acknowledge / resolve one."""
+    data_on_stdout(as_json)
     from gosplan.services import escalation as esc
     from gosplan.storage.base import session_scope
 
@@ -286,6 +298,13 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
             s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
             open_only=not show_all,
             min_level=None if min_level is None else min_level - 1)]
+    if as_json:
+        per_level: dict[str, int] = {}
+        for r in rows:
+            key = f"{r['level']} {r['level_name']}"
+            per_level[key] = per_level.get(key, 0) + 1
+        echo_json({"count": len(rows), "by_level": per_level,
+                   "items": rows[-limit:] if limit > 0 else []})
     if not rows:
         console.print("no items")
         return

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import domain_errors, echo_json, json_option
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 from gosplan.services import merkle, publiclog
@@ -163,7 +163,8 @@ def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
 @domain_errors
 def verify_proof_cmd(path: Path, public_key: str | None) -> None:
     """Check a proof file on its own, without the store: an inclusion proof or receipt
-    (from `log proof` / `criticism file`) or a consistency proof (from `log consistency`)."""
+    (from 'gosplan log proof' or 'gosplan criticism file') or a consistency proof (from
+    'gosplan log consistency')."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -228,10 +229,11 @@ def export_cmd(path: Path, db: str | None) -> None:
 @click.option("--head", "heads", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed tree head (JSON) or receipt kept earlier; the log must extend "
                    "it.  Repeatable.")
+@json_option
 @db_option
 @domain_errors
 def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...],
-               db: str | None) -> None:
+               db: str | None, as_json: bool = False) -> None:
     """Check the whole log (the store, or an exported PATH): every entry, hash and head."""
     known = []
     for h in heads:
@@ -246,6 +248,11 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
             result = publiclog.verify_store(
                 s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
         where = "the store"
+    if as_json:
+        echo_json({"where": where, "ok": result.ok, "message": result.message,
+                   "tree_size": result.tree_size, "root_hash": result.root_hash.hex(),
+                   "heads_checked": result.heads_checked, "problems": result.problems})
     if not result.ok:
         raise click.ClickException(f"{where}: NOT verified: {result.message}")
-    click.echo(f"{where}: {result.message}")
+    if not as_json:
+        click.echo(f"{where}: {result.message}")

@@ -12,7 +12,14 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, progress
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    json_option,
+    progress,
+)
 from gosplan.planning.plan_config import PlanRun
 from gosplan.services.plan_runs import load_config, run_config
 
@@ -22,9 +29,11 @@ from gosplan.services.plan_runs import load_config, run_config
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Directory for tables and charts (overrides [output] dir).")
 @click.option("--no-charts", is_flag=True, help="Do not write charts.")
+@json_option
 @domain_errors
-def command(config: str, out_dir: str | None, no_charts: bool) -> None:
+def command(config: str, out_dir: str | None, no_charts: bool, as_json: bool = False) -> None:
     """Plan the economy named in CONFIG (TOML; see examples/plan-default.toml)."""
+    data_on_stdout(as_json)
     cfg = load_config(config)
     with progress(f"planning from {config}") as advance:
         run = run_config(cfg)
@@ -32,8 +41,11 @@ def command(config: str, out_dir: str | None, no_charts: bool) -> None:
     show(run)
     target = Path(out_dir or cfg.get("output", "dir", "plan-out"))
     charts = not no_charts and bool(cfg.get("output", "charts", True))
-    for path in write(run, target, charts=charts):
+    written = write(run, target, charts=charts)
+    for path in written:
         console.print(f"wrote {path}")
+    if as_json:
+        echo_json({**summary(run), "written": [str(p) for p in written]})
     if run.plan is not None and not run.plan.success:
         raise click.ClickException(f"the multi-year plan failed: {run.plan.message}")
 
@@ -109,6 +121,29 @@ def show(run: PlanRun) -> None:
     for k, v in plan.assumptions.items():
         if k != "notes":
             console.print(f"  {k}: {v}")
+
+
+def summary(run: PlanRun) -> dict[str, object]:
+    """What :func:`show` prints, as data (``--json``)."""
+    e = run.economy
+    first = run.first_year
+    plan = run.plan
+    ok = plan is not None and plan.success
+    rate, shares = plan.deduction_shares() if ok else first.deduction_shares()  # type: ignore[union-attr]
+    out: dict[str, object] = {
+        "economy": e.name, "year": e.year, "products": e.n, "output_unit": e.output_unit,
+        "labour_unit": first.labour_unit, "hours_per_labour_unit": first.hours_per_labour_unit,
+        "notes": list(first.notes), "first_year_by_purpose": first.to_frame(),
+        "deduction": {"rate": rate, "shares": dict(shares)},
+        "leontief_working_week": first.working_week, "plan": None,
+    }
+    if plan is not None:
+        out["plan"] = {"mode": plan.mode, "method": plan.method, "success": plan.success,
+                       "message": plan.message,
+                       "by_year": plan.by_year() if plan.success else [],
+                       "assumptions": {k: v for k, v in plan.assumptions.items()
+                                       if k != "notes"}}
+    return out
 
 
 def write(run: PlanRun, directory: Path, *, charts: bool = True) -> list[Path]:

@@ -43,19 +43,19 @@ def serve(host: str, port: int, database_url: str | None, economy: str | None,
 @click.option("--db", "database_url", default=None, help="Database URL.")
 @domain_errors
 def get(path: str, database_url: str | None) -> None:
-    """Render one page in-process (no server), e.g. `gosplan get /economy.json`."""
-    import warnings
+    """Render one page in-process (no server), e.g. gosplan get /economy.json.
 
-    with warnings.catch_warnings():
-        # starlette's test client names a transport of its own choice; harmless here
-        warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
-        from fastapi.testclient import TestClient
-
+    The application is driven through ASGI directly (no HTTP client needed);
+    redirects are followed; a 4xx or 5xx answer exits with status 1.
+    """
+    from gosplan.web import inprocess
     from gosplan.web.app import create_app
 
+    if not path.startswith("/"):
+        raise click.BadParameter(f"{path!r} is not a path of the application; start it "
+                                 "with /, e.g. /plan or /economy.json.", param_hint="PATH")
     settings = Settings(**({"database_url": database_url} if database_url else {}))  # type: ignore[arg-type]
-    with TestClient(create_app(settings)) as client:
-        resp = client.get(path)
+    resp = inprocess.get(create_app(settings), path)
     click.echo(resp.text)
     if resp.status_code >= 400:
         raise SystemExit(1)

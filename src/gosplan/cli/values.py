@@ -8,7 +8,15 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, progress
+from gosplan.cli._common import (
+    console,
+    data_on_stdout,
+    domain_errors,
+    echo_json,
+    json_option,
+    progress,
+    write_frame_csv,
+)
 from gosplan.core.methods import METHODS
 from gosplan.core.values import labour_values
 from gosplan.readers.registry import open_source
@@ -24,6 +32,7 @@ from gosplan.readers.registry import open_source
 @click.option("--tol", default=1e-10, show_default=True, help="Relative residual to reach.")
 @click.option("--depreciation/--no-depreciation", default=False,
               help="Include the wear of fixed capital (needs capital data).")
+@json_option
 @click.option("--imports", type=click.Choice(["ignore", "exports"]), default="ignore",
               show_default=True, help="Value imported inputs at the labour of exports.")
 @click.option("--top", default=8, show_default=True, help="How many highest/lowest to show.")
@@ -39,25 +48,38 @@ def command(
     method: str,
     tol: float,
     depreciation: bool,
+    as_json: bool,
     imports: str,
     top: int,
     csv_path: str | None,
     parquet_path: str | None,
     chart_path: str | None,
 ) -> None:
-    """Labour values of every product of SOURCE (a publisher's file or `default`)."""
+    """Labour values of every product of SOURCE (a publisher's file or 'default').
+
+    --csv - writes the CSV to standard output (and nothing else there).
+    """
+    data_on_stdout(as_json, csv_path)
     with progress(f"reading {source}") as advance:
         economy = open_source(source, year=year)
         advance(description="solving v = vA + l")
         res = labour_values(economy, tol=tol, method=method, depreciation=depreciation,
                             imports=imports)  # type: ignore[arg-type]
     title = f"{economy.name} {economy.year or ''}".strip()
+    if as_json:
+        echo_json({"economy": economy.name, "year": economy.year, "products": economy.n,
+                   "kind": economy.kind, "labour_unit": economy.labour_unit,
+                   "unit": res.unit, "method": res.method, "iterations": res.iterations,
+                   "residual": res.residual, "tolerance": tol,
+                   "conventions": dict(res.conventions),
+                   "values": {str(k): float(v) for k, v in res.values.items()}})
     console.print(f"[bold]{title}[/bold]: {economy.n} {economy.kind}s; "
                   f"labour in {economy.labour_unit}")
-    console.print(f"method {res.method}, {res.iterations} iteration(s), relative residual "
+    its = f"{res.iterations} iteration{'' if res.iterations == 1 else 's'}"
+    console.print(f"method {res.method}, {its}, relative residual "
                   f"{res.residual:.2e} (tolerance {tol:.0e}); unit: {res.unit}")
     for k, v in res.conventions.items():
-        console.print(f"  {k}: {v}")
+        console.print(f"  {k}: {v}", markup=False)
     s = res.values.sort_values(ascending=False)
     table = Table(title=f"highest and lowest labour values ({res.unit})")
     table.add_column("product")
@@ -68,8 +90,7 @@ def command(
         table.add_row(str(name), f"{s[name]:.6g}", f"{direct[name] / s[name]:.0%}")
     console.print(table)
     if csv_path:
-        res.to_frame().to_csv(csv_path)
-        console.print(f"wrote {csv_path}")
+        write_frame_csv(res.to_frame(), csv_path)
     if parquet_path:
         res.to_frame().to_parquet(parquet_path)
         console.print(f"wrote {parquet_path}")

@@ -56,7 +56,8 @@ def cuda_backend() -> tuple[str, Any]:
     raise CudaUnavailable(
         "method='cuda' needs CuPy or PyTorch with a CUDA GPU, and none is usable here ("
         + "; ".join(why) + "). Use method='bicgstab-parallel' (the CPU default for large "
-        "economies), or install cupy-cuda12x or a CUDA build of torch on a machine with a GPU."
+        "economies), or pip install 'gosplan[gpu]' (CuPy) or a CUDA build of torch on a machine "
+        "with a GPU."
     )
 
 

@@ -1,0 +1,5 @@
+"""``python -m gosplan`` runs the command-line tool."""
+
+from gosplan.cli import main
+
+main(prog_name="gosplan")
