@@ -200,7 +200,7 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
                csv_path: str | None, by: str, key: str | None, db: str | None) -> None:
     """ENTERPRISE records hours its members worked (credited once approved).
 
-    Only for members of ENTERPRISE (`accounts member add`), and within the cap of hours
+    Only for members of ENTERPRISE (gosplan accounts member add), and within the cap of hours
     per person and period (GOSPLAN_ACCOUNTS_MAX_HOURS_PER_PERIOD)."""
     acc = _store(db)
     if csv_path:
