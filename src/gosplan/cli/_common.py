@@ -49,22 +49,3 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
                 prog.update(task, advance=n)
 
         yield advance
-
-
-def parse_years(text: str | None) -> list[int] | None:
-    """``"2000-2014"`` or ``"2000,2005,2010"`` or ``"2010"`` -> list of years."""
-    if not text:
-        return None
-    years: list[int] = []
-    try:
-        for part in text.split(","):
-            if "-" in part:
-                a, b = part.split("-", 1)
-                years.extend(range(int(a), int(b) + 1))
-            else:
-                years.append(int(part))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010."
-        ) from None
-    return years
