@@ -38,8 +38,11 @@ def _key(func: F) -> F:
                              "printed).")(func)
 
 
-def _store(db: str | None) -> Accounts:
-    return Accounts.open(db or Settings().database_url)
+def _store(db: str | None, *, read_only: bool = False) -> Accounts:
+    """The ledger at ``db``; a command that only reads never creates or migrates a store."""
+    from gosplan.storage.base import open_store
+
+    return Accounts(open_store(db or Settings().database_url, create=not read_only))
 
 
 def _new_key(key: str | None, what: str) -> str:
@@ -100,7 +103,7 @@ def list_cmd(kind: str | None, db: str | None) -> None:
     for col in ("account", "kind", "name"):
         table.add_column(col)
     table.add_column("balance", justify="right")
-    for a in _store(db).accounts(kind):
+    for a in _store(db, read_only=True).accounts(kind):
         table.add_row(a.code, a.kind, a.name, _h(a.balance))
     console.print(table)
 
@@ -157,7 +160,7 @@ def period_close(code: str, db: str | None) -> None:
 @domain_errors
 def period_list(db: str | None) -> None:
     """Periods, their status and deduction."""
-    for p in _store(db).periods():
+    for p in _store(db, read_only=True).periods():
         console.print(f"{p.code}  {p.status:<6}  {p.deduction.describe()}")
 
 
@@ -221,7 +224,7 @@ def catalogue_group(ctx: click.Context, db: str | None) -> None:
     """Consumer goods priced in hours (labour value × price/value ratio)."""
     if ctx.invoked_subcommand is not None:
         return
-    cat = _store(db).catalogue()
+    cat = _store(db, read_only=True).catalogue()
     table = Table(title="catalogue (prices in hours)")
     for col in ("good", "unit", "value", "ratio", "price", "stock"):
         table.add_column(col, justify="left" if col in ("good", "unit") else "right")
@@ -327,7 +330,7 @@ def reverse_cmd(transaction: int, reason: str, key: str | None, db: str | None) 
 @domain_errors
 def statement_cmd(code: str, csv_path: str | None, db: str | None) -> None:
     """The statement of account CODE, with the deduction in force on each line."""
-    st = _store(db).statement(code)
+    st = _store(db, read_only=True).statement(code)
     if csv_path == "-":
         click.echo(st.to_csv(), nl=False)
         return
@@ -415,7 +418,7 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
 @domain_errors
 def check_cmd(db: str | None) -> None:
     """Check the ledger: every transaction sums to zero, caches equal their sums."""
-    problems = _store(db).check_integrity()
+    problems = _store(db, read_only=True).check_integrity()
     if problems:
         for p in problems:
             console.print(f"[red]{p}[/red]")

@@ -55,12 +55,11 @@ def _clock(now: str | None) -> dt.datetime:
     return ts.to_pydatetime()
 
 
-def _engine(db: str | None) -> Any:
-    from gosplan.storage.base import make_engine, upgrade
+def _engine(db: str | None, *, read_only: bool = False) -> Any:
+    """The store at ``db``; commands that need stored data never create or migrate one."""
+    from gosplan.storage.base import open_store
 
-    url = db or Settings().database_url
-    upgrade(url)
-    return make_engine(url)
+    return open_store(db or Settings().database_url, create=not read_only)
 
 
 def _ladder(path: str | None) -> Any:
@@ -170,7 +169,7 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     for f in files:
         frame = ful.read_reports_csv(f)
         with session_scope(engine) as s:
@@ -206,7 +205,7 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 
     clock = _clock(now)
     when = _clock(as_of) if as_of else clock
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         run = ful.check(s, as_of=when, now=clock, open_alerts=alerts, ladder=_ladder(ladder))
         opened = [(a.id, a.subject, a.owner) for a in run.alerts]
@@ -273,7 +272,7 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         if ack is not None:
             esc.acknowledge(s, ack, by=by or "", now=clock)
@@ -315,7 +314,7 @@ def tick_cmd(db: str | None, now: str | None) -> None:
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         climbed = [(i.id, i.kind, i.subject, i.level + 1, i.owner) for i in esc.tick(s, clock)]
     console.print(f"{len(climbed)} item(s) climbed at {clock.isoformat()}")
@@ -345,7 +344,7 @@ def directive_cmd(enterprise: str, decision: str, deadline: str | None, days: fl
         raise click.UsageError("give --deadline or --days, not both.")
     due = _clock(deadline) if deadline else (
         clock + dt.timedelta(days=days) if days is not None else None)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         sector = ful.sector_of(s, enterprise)
         item = esc.issue_directive(s, area="fulfilment", subject=f"enterprise {enterprise}",

@@ -22,7 +22,7 @@ from gosplan.cli._common import domain_errors
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 from gosplan.services import merkle, publiclog
-from gosplan.storage.base import make_engine, session_scope, upgrade
+from gosplan.storage.base import open_store, session_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,11 +39,11 @@ def settings_for(db: str | None) -> Settings:
 
 
 @contextmanager
-def store(db: str | None) -> Iterator[tuple[Settings, Session]]:
-    """Settings and a session in one transaction on the (migrated) store."""
+def store(db: str | None, *, read_only: bool = False) -> Iterator[tuple[Settings, Session]]:
+    """Settings and a session in one transaction on the (migrated) store; a command that
+    only reads (``read_only``) never creates or migrates one."""
     settings = settings_for(db)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = open_store(settings.database_url, create=not read_only)
     try:
         with session_scope(engine) as session:
             yield settings, session
