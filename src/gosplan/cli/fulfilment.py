@@ -41,18 +41,15 @@ def _now(func: F) -> F:
 
 
 def _clock(now: str | None) -> dt.datetime:
+    from gosplan.core.validation import parse_iso_datetime
     from gosplan.services.escalation import utcnow
 
     if not now:
         return utcnow()
     try:
-        ts = pd.Timestamp(now)
-    except ValueError:
-        raise click.BadParameter(f"{now!r} is not an ISO date or date-time.",
-                                 param_hint="--now") from None
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
+        return parse_iso_datetime(now, name="--now")
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
 def _engine(db: str | None, *, read_only: bool = False) -> Any:
