@@ -83,12 +83,9 @@ Grid = list[list[object]]
 def _book(path: str, _mtime: int, _size: int) -> dict[str, Grid]:
     import xlrd
 
-    try:
-        book = xlrd.open_workbook(path, on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
-            EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
-                                f"corrupt?): {exc}") from None
+    from gosplan.readers._excel import open_xls
+
+    book = open_xls(path, on_demand=True)
     try:
         out: dict[str, Grid] = {}
         for name in ("IOT", "Imports PxP"):
