@@ -186,8 +186,14 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
             if missing:
                 raise click.ClickException(
                     f"{csv_path}: needs columns person,hours; missing {sorted(missing)}.")
-            rows = [(r["person"].strip(), r["hours"].strip()) for r in reader]
-        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"))
+            rows, where = [], []
+            for r in reader:
+                rows.append(((r.get("person") or "").strip(), (r.get("hours") or "").strip()))
+                where.append(f"{csv_path} line {reader.line_num}")
+        if not rows:
+            raise click.ClickException(f"{csv_path}: no rows below the header person,hours.")
+        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"),
+                                     where=where)
         total = sum((r.hours for r in recs), Decimal(0))
         console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
                       f"in {period}; awaiting approval")
@@ -209,7 +215,11 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
 def approve_cmd(enterprise: str, period: str, approver: str, key: str | None,
                 db: str | None) -> None:
     """Approve ENTERPRISE's recorded hours: credit the workers and the social funds."""
-    p = _store(db).approve(enterprise, period, key=_new_key(key, "approve"), approver=approver)
+    made = _new_key(key, "approve")
+    p = _store(db).approve(enterprise, period, key=made, approver=approver)
+    if p.replayed:
+        console.print(f"replayed: key {made!r} already approved this (transaction "
+                      f"{p.transaction_id}); nothing new was posted")
     console.print(f"transaction {p.transaction_id}: {p.memo}")
     for code, amount in p.postings.items():
         console.print(f"  {code:<30} {_h(amount):>16} h")
