@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gosplan.cli._common import domain_errors
+from gosplan.cli._params import OutputPath, check_writable_dir
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
 from gosplan.services import criticism
@@ -38,16 +39,22 @@ def command() -> None:
 @click.option("--person", default=None,
               help="Your person id (optional), so the retaliation watch can protect you; "
                    "kept only as a keyed hash and sealed.")
-@click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Where to write the receipt (default: receipt-<ref>.json).")
+@click.option("--receipt", "receipt_path", type=OutputPath(allow_dash=False), default=None,
+              help="Where to write the receipt (default: receipt-<ref>.json); checked "
+                   "writable before the criticism is filed.")
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Filing date (default: today, UTC).")
 @db_option
 @domain_errors
 def file_cmd(target_kind: str, target: str, content: str | None, content_file: Path | None,
              attachment: Path | None, identity: str | None, person: str | None,
-             receipt_path: Path | None, day: dt.datetime | None, db: str | None) -> None:
+             receipt_path: str | None, day: dt.datetime | None, db: str | None) -> None:
     """File a criticism and save its receipt."""
+    if receipt_path is None:
+        why = check_writable_dir(".")
+        if why:
+            raise click.BadParameter(f"the receipt cannot be saved here: {why}; give "
+                                     f"--receipt PATH.", param_hint="--receipt")
     if content_file is not None:
         if content:
             raise ValidationError("give the content either with --content or with "
@@ -62,8 +69,13 @@ def file_cmd(target_kind: str, target: str, content: str | None, content_file: P
         ref, index = row.ref, row.log_index
     with store(db) as (settings, s):  # the receipt signs committed data only
         rec = criticism.receipt(s, ref, settings)
-    out = receipt_path or Path(f"receipt-{ref}.json")
-    out.write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = Path(receipt_path) if receipt_path else Path(f"receipt-{ref}.json")
+    try:
+        out.write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:  # filed all the same: the filer must still learn the reference
+        raise click.ClickException(
+            f"criticism {ref} was filed (public-log entry {index}) but its receipt could not "
+            f"be saved to {out}: {exc.strerror or exc}. Keep the reference {ref}.") from exc
     click.echo(f"criticism {ref} filed against {target_kind} {target}: public-log entry "
                f"{index}, in the signed tree of {rec['tree_head']['tree_size']} entries.")
     click.echo(f"receipt saved to {out}; keep it: `gosplan criticism verify-receipt {out}` "
