@@ -20,6 +20,7 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, domain_errors
+from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
@@ -118,7 +119,7 @@ def period_group() -> None:
 @click.argument("code")
 @click.option("--source", default="default", show_default=True,
               help="Economy whose current plan gives the deduction (see `gosplan sources`).")
-@click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
+@click.option("--year", type=YEAR, default=None, help="Year, for multi-year sources.")
 @click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
 @click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
               help="... and its split (repeatable), e.g. --share health=0.5.")
@@ -247,8 +248,8 @@ def catalogue_group(ctx: click.Context, db: str | None) -> None:
 @catalogue_group.command("load")
 @click.option("--source", default="default", show_default=True,
               help="Economy whose products with personal consumption become goods.")
-@click.option("--year", type=int, default=None)
-@click.option("--personal-hours", type=float, required=True,
+@click.option("--year", type=YEAR, default=None)
+@click.option("--personal-hours", type=FiniteFloat(0, 1e12, min_open=True), required=True,
               help="Hours persons will be able to spend: stocks are sized to match.")
 @_db
 @domain_errors
@@ -265,7 +266,7 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
 @click.option("--name", default="")
 @click.option("--unit", default="unit", show_default=True)
 @click.option("--product", default=None, help="The economy's product it belongs to.")
-@click.option("--stock", type=int, default=0, show_default=True)
+@click.option("--stock", type=count(0), default=0, show_default=True)
 @_db
 @domain_errors
 def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: str | None,
@@ -292,7 +293,7 @@ def catalogue_price(code: str, ratio: str | None, labour_value: str | None, reas
 
 @command.command("deliver")
 @click.argument("good")
-@click.argument("quantity", type=int)
+@click.argument("quantity", type=count(1))
 @_key
 @_db
 @domain_errors
@@ -305,7 +306,7 @@ def deliver_cmd(good: str, quantity: int, key: str | None, db: str | None) -> No
 @command.command("buy")
 @click.argument("person")
 @click.argument("good")
-@click.argument("quantity", type=int, default=1)
+@click.argument("quantity", type=count(1), default=1)
 @_key
 @_db
 @domain_errors
@@ -334,7 +335,7 @@ def reverse_cmd(transaction: int, reason: str, key: str | None, db: str | None) 
 # --------------------------------------------------------------------------- reports
 @command.command("statement")
 @click.argument("code")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+@click.option("--csv", "csv_path", type=OutputPath(),
               help="Write the statement as CSV ('-' for standard output).")
 @_db
 @domain_errors
@@ -363,16 +364,18 @@ def statement_cmd(code: str, csv_path: str | None, db: str | None) -> None:
 @click.argument("period")
 @click.option("--source", default=None,
               help="Economy whose next plan's personal-consumption targets to adjust.")
-@click.option("--year", type=int, default=None)
-@click.option("--elasticity", type=float, default=1.0, show_default=True,
+@click.option("--year", type=YEAR, default=None)
+@click.option("--elasticity", type=FiniteFloat(0, 100, min_open=True),
+              default=1.0, show_default=True,
               help="Assumed price elasticity of demand.")
-@click.option("--sell-through", type=float, default=0.9, show_default=True,
+@click.option("--sell-through", type=FiniteFloat(0, 1, min_open=True),
+              default=0.9, show_default=True,
               help="Share of the available stock the plan means to sell.")
-@click.option("--max-step", type=float, default=0.25, show_default=True,
+@click.option("--max-step", type=FiniteFloat(0, 10, min_open=True), default=0.25, show_default=True,
               help="Largest change of a ratio in one period (0.25 = ±25 %).")
 @click.option("--apply", "apply_prices", is_flag=True,
               help="Set each good's ratio to its clearing ratio (published).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+@click.option("--csv", "csv_path", type=OutputPath(),
               help="Write the per-good report (and targets, with --source) as CSV.")
 @_db
 @domain_errors

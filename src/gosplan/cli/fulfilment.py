@@ -23,6 +23,7 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, domain_errors
+from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 
@@ -93,16 +94,16 @@ def command() -> None:
 @click.option("--source", default="default", show_default=True,
               help="Economy to build the population from (see `gosplan sources`), e.g. "
                    "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.")
-@click.option("--year", type=int, default=None, help="Year of a multi-year source.")
-@click.option("--enterprises", type=int, default=2000, show_default=True,
+@click.option("--year", type=YEAR, default=None, help="Year of a multi-year source.")
+@click.option("--enterprises", type=count(1), default=2000, show_default=True,
               help="About how many enterprises (at least two per sector).")
-@click.option("--periods", type=int, default=52, show_default=True)
+@click.option("--periods", type=count(1), default=52, show_default=True)
 @click.option("--freq", type=click.Choice(["day", "week", "month"]), default="week",
               show_default=True)
-@click.option("--fault-share", type=float, default=0.05, show_default=True,
+@click.option("--fault-share", type=FiniteFloat(0, 1), default=0.05, show_default=True,
               help="Share of enterprises given one fault each.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out", type=OutputPath(folder=True), default=None,
               help="Folder for reports.csv (the reports as filed) and faults.csv (the truth).")
 @click.option("--store/--no-store", default=False, show_default=True,
               help="Register the population and its plan in the store and ingest the reports.")
@@ -181,14 +182,14 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 @click.option("--by", type=click.Choice(["sector", "enterprise", "economy"]), default="sector",
               show_default=True, help="Fulfilment table per sector, enterprise or economy.")
 @click.option("--enterprise", default=None, help="Report on one enterprise (with --chart).")
-@click.option("--chart", type=click.Path(dir_okay=False), default=None,
+@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
               help="PNG: fulfilment over time with forecast bands (one enterprise, or the "
                    "most flagged one).")
 @click.option("--alerts/--no-alerts", default=True, show_default=True,
               help="Open alerts on the escalation ladder for new flags.")
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days) for new alerts.")
-@click.option("--top", type=int, default=15, show_default=True, help="Flags to list.")
+@click.option("--top", type=count(1), default=15, show_default=True, help="Flags to list.")
 @_db
 @_now
 @domain_errors
@@ -248,16 +249,16 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 @command.command("alerts")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved items.")
 @click.option("--kind", type=click.Choice(["alert", "directive"]), default=None)
-@click.option("--min-level", type=int, default=None, help="Only items at this level or above "
+@click.option("--min-level", type=count(1), default=None, help="Only items at this level or above "
               "(1 = first).")
 @click.option("--ack", "ack", type=int, default=None, help="Acknowledge item ID (needs --by).")
 @click.option("--resolve", "resolve_id", type=int, default=None,
               help="Resolve item ID (needs --by and --resolution).")
 @click.option("--by", default=None, help="Who acknowledges or resolves.")
 @click.option("--resolution", default=None, help="What was done.")
-@click.option("--chart", type=click.Path(dir_okay=False), default=None,
+@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
               help="PNG: open items on each rung of the ladder.")
-@click.option("--limit", type=int, default=40, show_default=True)
+@click.option("--limit", type=count(1), default=40, show_default=True)
 @_db
 @_now
 @domain_errors
@@ -323,7 +324,8 @@ def tick_cmd(db: str | None, now: str | None) -> None:
 @click.argument("enterprise")
 @click.argument("decision")
 @click.option("--deadline", default=None, help="ISO date by which it must be done.")
-@click.option("--days", type=float, default=None, help="Or: days from now.")
+@click.option("--days", type=FiniteFloat(0, 3660, min_open=True), default=None,
+              help="Or: days from now.")
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days).")
 @_db

@@ -219,11 +219,11 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
         if year is not None and have is not None and year not in have:
             raise ReaderError(spec, f"has no year {year}; it covers {have[0]}–{have[-1]}")
         if kind == "ibge":
-            return _reader(kind)(year=year, **options)  # type: ignore[no-any-return]
-        return _reader(kind)(spec, year=year, **options)  # type: ignore[no-any-return]
+            return _reader(kind)(year=year, **options)
+        return _reader(kind)(spec, year=year, **options)
     economy = _reader(kind)(spec, **options)
     _check_year(spec, economy, year)
-    return economy  # type: ignore[no-any-return]
+    return economy
 
 
 def _check_year(spec: str, economy: Economy, year: int | None) -> None:
