@@ -9,6 +9,7 @@ printed when omitted, so a retried command can reuse it and post only once).
 from __future__ import annotations
 
 import csv
+import io
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,11 +21,16 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, domain_errors
-from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
+from gosplan.cli._params import YEAR, DecimalText, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the dearest a good may be listed at, in hours per unit, and the largest price/value
+#: ratio: beyond them a number is a typo (and overflows the store's micro-hour integers)
+MAX_PRICE_HOURS = 10_000_000
+MAX_RATIO = 1_000
 
 
 def _db(func: F) -> F:
@@ -166,6 +172,68 @@ def period_list(db: str | None) -> None:
 
 
 # --------------------------------------------------------------------------- work
+def _problems(path: str, problems: list[str]) -> click.ClickException:
+    shown = "\n".join(problems[:20])
+    more = f"\n(and {len(problems) - 20} more)" if len(problems) > 20 else ""
+    return click.ClickException(f"{len(problems)} problem(s) in {path}; nothing was recorded:"
+                                f"\n{shown}{more}")
+
+
+def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
+    """``(line, person, hours)`` of a workforce's CSV and ``(line, problem)`` of every bad
+    row (naming the file and line): hours that are no positive number or above one
+    record's cap, an empty person, the same person twice."""
+    from gosplan.core.validation import decode_text
+    from gosplan.errors import ValidationError
+    from gosplan.services.accounts import MAX_HOURS_PER_RECORD, to_units
+
+    try:
+        text = decode_text(Path(path).read_bytes(), what=path)
+    except ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"person", "hours"} - set(reader.fieldnames or [])
+    if missing:
+        raise click.ClickException(
+            f"{path}: needs columns person,hours; missing {sorted(missing)}.")
+    rows: list[tuple[int, str, str]] = []
+    problems: list[tuple[int, str]] = []
+    first: dict[str, int] = {}
+    for r in reader:
+        line = reader.line_num
+        person, hours = (r.get("person") or "").strip(), (r.get("hours") or "").strip()
+        rows.append((line, person, hours))
+        if not person:
+            problems.append((line, f"{path} line {line}: no person"))
+        elif person in first:
+            problems.append((line, f"{path} line {line}: person {person!r} appears again "
+                                   f"(first at line {first[person]}); give each person's "
+                                   "hours once per file"))
+        else:
+            first[person] = line
+        try:
+            units = to_units(hours, field="hours", what=f"person {person!r}")
+        except ValidationError as exc:
+            problems.append((line, f"{path} line {line}: {exc}"))
+            continue
+        if units > MAX_HOURS_PER_RECORD * 1_000_000:
+            problems.append((line, f"{path} line {line}: `hours` for person {person!r} is "
+                                   f"{hours}; one record may carry at most "
+                                   f"{MAX_HOURS_PER_RECORD} hours."))
+    if not rows:
+        raise click.ClickException(f"{path}: no rows below the header person,hours.")
+    return rows, problems
+
+
+def _unknown_persons(path: str, rows: list[tuple[int, str, str]], acc: Accounts
+                     ) -> list[tuple[int, str]]:
+    """A problem for every person of the file without a person account."""
+    known = {a.code for a in acc.accounts("person")}
+    return [(line, f"{path} line {line}: no person account {person!r} (open it first with "
+                   f"`gosplan accounts open person {person}`)")
+            for line, person, _ in rows if person and person not in known]
+
+
 @command.command("record")
 @click.argument("enterprise")
 @click.option("--period", required=True, help="Period the hours were worked in.")
@@ -179,28 +247,22 @@ def period_list(db: str | None) -> None:
 def record_cmd(enterprise: str, period: str, person: str | None, hours: str | None,
                csv_path: str | None, key: str | None, db: str | None) -> None:
     """ENTERPRISE records hours its members worked (credited once approved)."""
-    acc = _store(db)
     if csv_path:
-        with open(csv_path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"person", "hours"} - set(reader.fieldnames or [])
-            if missing:
-                raise click.ClickException(
-                    f"{csv_path}: needs columns person,hours; missing {sorted(missing)}.")
-            rows, where = [], []
-            for r in reader:
-                rows.append(((r.get("person") or "").strip(), (r.get("hours") or "").strip()))
-                where.append(f"{csv_path} line {reader.line_num}")
-        if not rows:
-            raise click.ClickException(f"{csv_path}: no rows below the header person,hours.")
-        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"),
-                                     where=where)
+        rows, problems = _hours_csv(csv_path)
+        acc = _store(db)
+        problems += _unknown_persons(csv_path, rows, acc)
+        if problems:
+            problems.sort(key=lambda p: p[0])
+            raise _problems(csv_path, [text for _, text in problems])
+        recs = acc.record_hours_many(enterprise, period, [(p, h) for _, p, h in rows],
+                                     key=_new_key(key, "record"))
         total = sum((r.hours for r in recs), Decimal(0))
         console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
                       f"in {period}; awaiting approval")
         return
     if person is None or hours is None:
         raise click.UsageError("give --person and --hours, or --csv FILE")
+    acc = _store(db)
     rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"))
     console.print(f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
                   f"({rec.period}); {rec.status}" + (" (already recorded)" if rec.replayed else ""))
@@ -262,7 +324,7 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
 
 @catalogue_group.command("add")
 @click.argument("code")
-@click.argument("labour_value")
+@click.argument("labour_value", type=DecimalText(0, MAX_PRICE_HOURS, min_open=True))
 @click.option("--name", default="")
 @click.option("--unit", default="unit", show_default=True)
 @click.option("--product", default=None, help="The economy's product it belongs to.")
@@ -279,8 +341,11 @@ def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: s
 
 @catalogue_group.command("price")
 @click.argument("code")
-@click.option("--ratio", default=None, help="New price/value ratio.")
-@click.option("--labour-value", default=None, help="New labour value (hours per unit).")
+@click.option("--ratio", default=None, type=DecimalText(0, MAX_RATIO, min_open=True),
+              help="New price/value ratio.")
+@click.option("--labour-value", default=None,
+              type=DecimalText(0, MAX_PRICE_HOURS, min_open=True),
+              help="New labour value (hours per unit).")
 @click.option("--reason", required=True, help="Why (kept and published).")
 @_db
 @domain_errors

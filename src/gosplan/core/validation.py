@@ -238,11 +238,14 @@ def check_number(
 def describe_bounds(lo: float | None, hi: float | None, lo_open: bool = False,
                     hi_open: bool = False) -> str:
     """``"at least 0"``, ``"above 0 and at most 1"``, ... for messages."""
+    def num(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
     parts = []
     if lo is not None:
-        parts.append(f"{'above' if lo_open else 'at least'} {lo:g}")
+        parts.append(f"{'above' if lo_open else 'at least'} {num(lo)}")
     if hi is not None:
-        parts.append(f"{'below' if hi_open else 'at most'} {hi:g}")
+        parts.append(f"{'below' if hi_open else 'at most'} {num(hi)}")
     return " and ".join(parts) or "a number"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gosplan.core.validation import MAX_MAGNITUDE
 from gosplan.errors import ReaderError
 
 Cell = Any
@@ -253,6 +254,10 @@ def as_number(
     if not math.isfinite(x):
         raise ReaderError(path, f"expected {what}, found {x!r} (not a finite number)",
                           sheet=sheet, row=row, column=column)
+    if abs(x) > MAX_MAGNITUDE:
+        raise ReaderError(path, f"expected {what}, found {x:g}, beyond {MAX_MAGNITUDE:g} in "
+                                f"magnitude (no real table holds such numbers; check the units "
+                                f"or a typo)", sheet=sheet, row=row, column=column)
     return x
 
 

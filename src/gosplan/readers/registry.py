@@ -215,9 +215,6 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
             raise ReaderError(spec, "an IBGE source is ibge[:YEAR[:LEVEL]] with whole "
                                     "numbers, e.g. ibge:2019:68") from None
     if kind in MULTI_YEAR:
-        have = available_years(spec)
-        if year is not None and have is not None and year not in have:
-            raise ReaderError(spec, f"has no year {year}; it covers {have[0]}–{have[-1]}")
         if kind == "ibge":
             return _reader(kind)(year=year, **options)
         return _reader(kind)(spec, year=year, **options)
