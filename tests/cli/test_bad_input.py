@@ -322,7 +322,7 @@ CASES: list[Case] = [
          exit_code=2, store="accounts"),
     Case("catalogue add pricey 1e30",
          lambda c: ["accounts", "catalogue", "add", "pricey", "1e30", "--db", c.db],
-         [r"Invalid value for 'LABOUR_VALUE': must be above 0 and at most 1e\+07; got '1e30'"],
+         [r"Invalid value for 'LABOUR_VALUE': must be above 0 and at most 10,000,000; got '1e30'"],
          exit_code=2, store="accounts"),
     Case("--db pointing at a text file",
          lambda c: ["accounts", "check", "--db", "sqlite:///" + c.write("notes.txt", "hi")],

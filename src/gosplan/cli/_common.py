@@ -28,6 +28,14 @@ def domain_errors(func: F) -> F:
             return func(*args, **kwargs)
         except GosplanError as exc:
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            # the database's own refusal (locked, unreachable, damaged): its words, no traceback
+            if not type(exc).__module__.startswith("sqlalchemy"):
+                raise
+            from gosplan.storage.base import describe_db_error
+
+            raise click.ClickException(
+                f"the store could not be used: {describe_db_error(exc)}") from exc
 
     return wrapper  # type: ignore[return-value]
 

@@ -93,7 +93,7 @@ def file_cmd(target_kind: str, target: str, content: str | None, content_file: P
 def status_cmd(ref: str, new_status: str | None, reason: str | None, by: str | None,
                db: str | None) -> None:
     """Show the status history of REF, or move it to NEW_STATUS with a stated --reason."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if new_status is not None:
             row = criticism.change_status(s, ref, new_status, reason=reason or "", by=by or "")
             click.echo(f"criticism {ref} is now {row.status} (public-log entry "
@@ -115,7 +115,7 @@ def status_cmd(ref: str, new_status: str | None, reason: str | None, by: str | N
 def show_cmd(ref: str | None, target: str | None, status: str | None, csv_path: str | None,
              db: str | None) -> None:
     """Show one criticism, or list them (content and status; never who filed)."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if ref is not None:
             click.echo(json.dumps(criticism.public_view(s, criticism.get(s, ref)), indent=2,
                                   ensure_ascii=False))
@@ -156,7 +156,7 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
         result = criticism.verify_receipt_with_export(data, export_path,
                                                       trusted_key=read_key(public_key))
     else:
-        with store(db) as (settings, s):
+        with store(db, read_only=True) as (settings, s):
             result = criticism.verify_receipt(s, data, settings, full=full)
     if not result.ok:
         raise click.ClickException(result.message)
@@ -171,7 +171,7 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
 @domain_errors
 def reveal_cmd(ref: str, accessor: str, reason: str, db: str | None) -> None:
     """Control commission only: open the sealed identity behind REF (the access is logged)."""
-    with store(db) as (settings, s):
+    with store(db, read_only=True) as (settings, s):
         data = criticism.reveal_identity(s, ref, accessor=accessor, reason=reason,
                                          settings=settings)
     click.echo(f"identity: {data.get('identity') or '(none given)'}")
