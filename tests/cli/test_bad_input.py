@@ -407,3 +407,76 @@ def test_bad_input_is_answered(case: Case, templates: Path, tmp_path: Path) -> N
 def test_every_case_has_a_distinct_name() -> None:
     names = [c.id for c in CASES]
     assert len(names) == len(set(names))
+
+
+# --------------------------------------------------------------------------- the roots
+# The faces above answer well because one place checks each kind of input; these
+# hold those places to it for callers that are not the command line.
+def test_the_core_refuses_a_table_that_overflows() -> None:
+    import numpy as np
+
+    from gosplan.core.economy import Economy
+    from gosplan.errors import ValidationError
+
+    Z = np.array([[1e308, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValidationError, match=r"`Z` of Economy.from_flows has a value beyond "
+                                              r"1e\+100 in magnitude \(1e\+308\) at row 'a'"):
+        Economy.from_flows(Z, [1e308, 10.0], [1.0, 1.0], products=["a", "b"])
+    with pytest.raises(ValidationError, match=r"`labour` of Economy.from_flows has values "
+                                              r"beyond 1e\+100 in magnitude at 'b'"):
+        Economy.from_flows(np.eye(2), [10.0, 10.0], [1.0, 1e308], products=["a", "b"])
+    with pytest.raises(ValidationError, match=r"`labour` of Economy is zero for every one of "
+                                              r"the 2 products"):
+        Economy.from_flows(np.eye(2), [10.0, 10.0], [0.0, 0.0], products=["a", "b"])
+
+
+@pytest.mark.parametrize("text", ["08/01/2024", "2024-1-8", "8 January 2024", "", "2024-02-30"])
+def test_dates_are_iso_only(text: str) -> None:
+    from gosplan.core.validation import parse_iso_date
+    from gosplan.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="`period`"):
+        parse_iso_date(text, name="period")
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "-inf", "nan", "abc", True, "-3"])
+def test_numbers_are_finite_and_bounded(value: object) -> None:
+    from gosplan.core.validation import check_number
+    from gosplan.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="`top` of show"):
+        check_number(value, name="top", lo=0, caller="show")
+
+
+def test_reader_options_are_the_readers_own() -> None:
+    from gosplan.readers.registry import reader_options
+
+    assert reader_options("generic") == {"sheet": None, "zero_output": "error"}
+    assert "hours" in reader_options("wiod") and "year" not in reader_options("wiod")
+
+
+@pytest.mark.parametrize("kind", ["text", "folder", "truncated", "mysql", "notaurl", "missing"])
+def test_stores_are_checked_before_anything_is_written(kind: str, templates: Path,
+                                                       tmp_path: Path) -> None:
+    from gosplan.errors import StorageError
+    from gosplan.storage.base import open_store, upgrade
+
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    if kind == "text":
+        path.write_text("not a database\n")
+    elif kind == "folder":
+        url = f"sqlite:///{tmp_path}"
+    elif kind == "truncated":
+        path.write_bytes((templates / "accounts.db").read_bytes()[:5 * 4096])
+    elif kind == "mysql":
+        url = "mysql://user@localhost/gosplan"
+    elif kind == "notaurl":
+        url = "notaurl"
+    before = _sha(path)
+    with pytest.raises(StorageError, match="db upgrade" if kind == "missing" else "."):
+        open_store(url, create=False)
+    if kind != "missing":
+        with pytest.raises(StorageError):
+            upgrade(url)
+    assert _sha(path) == before
