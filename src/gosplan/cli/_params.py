@@ -62,8 +62,8 @@ class DecimalText(click.ParamType):
     name = "decimal"
 
     def __init__(self, min: float | None = None, max: float | None = None, *,
-                 min_open: bool = False) -> None:
-        self.inner = FiniteFloat(min, max, min_open=min_open)
+                 min_open: bool = False, max_open: bool = False) -> None:
+        self.inner = FiniteFloat(min, max, min_open=min_open, max_open=max_open)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> str:
@@ -71,9 +71,14 @@ class DecimalText(click.ParamType):
         return str(value).strip()
 
 
+#: the largest whole number a store can hold (SQLite and PostgreSQL BIGINT)
+MAX_INT = 2**63 - 1
+
+
 def count(min: int = 1, max: int | None = None) -> click.IntRange:
-    """A whole number of at least ``min`` (``--top -3`` is refused, not taken literally)."""
-    return click.IntRange(min=min, max=max)
+    """A whole number of at least ``min`` and at most ``max`` (default: what a store can
+    hold); ``--top -3`` is refused, not taken literally."""
+    return click.IntRange(min=min, max=MAX_INT if max is None else max)
 
 
 class YearList(click.ParamType):

@@ -31,6 +31,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: ratio: beyond them a number is a typo (and overflows the store's micro-hour integers)
 MAX_PRICE_HOURS = 10_000_000
 MAX_RATIO = 1_000
+#: the most units of a good one command may list, deliver or buy
+MAX_UNITS = 1_000_000_000
+#: a fund's share of the deduction
+SHARE = DecimalText(0, 1)
 
 
 def _db(func: F) -> F:
@@ -126,7 +130,8 @@ def period_group() -> None:
 @click.option("--source", default="default", show_default=True,
               help="Economy whose current plan gives the deduction (see `gosplan sources`).")
 @click.option("--year", type=YEAR, default=None, help="Year, for multi-year sources.")
-@click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
+@click.option("--rate", default=None, type=DecimalText(0, 1, max_open=True),
+              help="Give the deduction rate instead (e.g. 0.3) ...")
 @click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
               help="... and its split (repeatable), e.g. --share health=0.5.")
 @_db
@@ -140,7 +145,11 @@ def period_open(code: str, source: str, year: int | None, rate: str | None,
             fund, sep, val = item.partition("=")
             if not sep:
                 raise click.BadParameter(f"{item!r} is not FUND=SHARE", param_hint="--share")
-            parsed[fund.strip()] = Decimal(val.strip())
+            try:
+                parsed[fund.strip()] = Decimal(SHARE.convert(val, None, None))
+            except click.BadParameter as exc:
+                raise click.BadParameter(f"{item!r}: {exc.message}", param_hint="--share") \
+                    from None
         ded = Deduction(Decimal(rate), parsed, source="given on the command line")
     else:
         ded = _plan_deduction(_economy(source, year))
@@ -328,7 +337,7 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
 @click.option("--name", default="")
 @click.option("--unit", default="unit", show_default=True)
 @click.option("--product", default=None, help="The economy's product it belongs to.")
-@click.option("--stock", type=count(0), default=0, show_default=True)
+@click.option("--stock", type=count(0, MAX_UNITS), default=0, show_default=True)
 @_db
 @domain_errors
 def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: str | None,
@@ -358,7 +367,7 @@ def catalogue_price(code: str, ratio: str | None, labour_value: str | None, reas
 
 @command.command("deliver")
 @click.argument("good")
-@click.argument("quantity", type=count(1))
+@click.argument("quantity", type=count(1, MAX_UNITS))
 @_key
 @_db
 @domain_errors
@@ -371,7 +380,7 @@ def deliver_cmd(good: str, quantity: int, key: str | None, db: str | None) -> No
 @command.command("buy")
 @click.argument("person")
 @click.argument("good")
-@click.argument("quantity", type=count(1), default=1)
+@click.argument("quantity", type=count(1, MAX_UNITS), default=1)
 @_key
 @_db
 @domain_errors
@@ -386,7 +395,7 @@ def buy_cmd(person: str, good: str, quantity: int, key: str | None, db: str | No
 
 
 @command.command("reverse")
-@click.argument("transaction", type=int)
+@click.argument("transaction", type=count(1))
 @click.option("--reason", required=True, help="Why (kept for good).")
 @_key
 @_db

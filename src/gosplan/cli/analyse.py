@@ -13,7 +13,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, domain_errors, err_console, progress
+from gosplan.cli._common import console, domain_errors, progress
 from gosplan.cli._params import YEAR, OutputPath, YearList, read_option
 from gosplan.cli._params import read_options as read_options_dict
 from gosplan.core.economy import Economy
@@ -60,8 +60,11 @@ def command(
     years = years_text or None
     have = available_years(source)
     if years and have is None:
-        err_console.print(f"{source} holds a single year; --years ignored.")
-        years = None
+        if len(years) > 1 or year is not None:
+            raise click.BadParameter(
+                f"{source} holds a single table, so there is no series of years to analyse; "
+                f"leave out --years (or give the table's own year).", param_hint="--years")
+        year, years = years[0], None  # one year: checked against the table's own
     if years and have is not None:
         missing = [y for y in years if y not in have]
         if missing:
