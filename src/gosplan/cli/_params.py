@@ -75,10 +75,33 @@ class DecimalText(click.ParamType):
 MAX_INT = 2**63 - 1
 
 
+class _Count(click.IntRange):
+    """An ``IntRange`` whose message leaves out the store's limit (``x>=1``)."""
+
+    def _describe_range(self) -> str:
+        if self.max == MAX_INT:
+            return f"x>={self.min}"
+        return super()._describe_range()
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            try:
+                too_big = self.max == MAX_INT and int(str(value).strip()) > MAX_INT
+            except ValueError:
+                too_big = False
+            if too_big:
+                self.fail(f"{value} is larger than any a store can hold ({MAX_INT}).", param,
+                          ctx)
+            raise
+
+
 def count(min: int = 1, max: int | None = None) -> click.IntRange:
     """A whole number of at least ``min`` and at most ``max`` (default: what a store can
     hold); ``--top -3`` is refused, not taken literally."""
-    return click.IntRange(min=min, max=MAX_INT if max is None else max)
+    return _Count(min=min, max=MAX_INT if max is None else max)
 
 
 class YearList(click.ParamType):
