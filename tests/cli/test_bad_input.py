@@ -67,7 +67,13 @@ def _settle(db: Path) -> None:
 
 
 def _sha(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    """The store's bytes, with anything still in its write-ahead log folded in first (so a
+    write that only reached the log counts as a change)."""
+    if not path.exists():
+        return None
+    if path.read_bytes()[:16] == b"SQLite format 3\x00":
+        _settle(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------- stores
