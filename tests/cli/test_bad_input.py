@@ -522,3 +522,22 @@ def test_stores_are_checked_before_anything_is_written(kind: str, templates: Pat
         with pytest.raises(StorageError):
             upgrade(url)
     assert _sha(path) == before
+
+
+@pytest.mark.postgres
+def test_a_read_only_command_leaves_an_empty_postgres_database_empty(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from gosplan.storage.base import normalise_url
+    from tests.conftest import store_url
+
+    for url in store_url("postgres", tmp_path):
+        res = _run(["accounts", "check", "--db", url], tmp_path)
+        assert res.exit_code == 1, res.output
+        assert re.search(r"was never set up; bring it to the newest schema with `gosplan db "
+                         r"upgrade --url postgresql", _flat(res.output)), res.output
+        engine = create_engine(normalise_url(url))
+        try:
+            assert inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
