@@ -71,7 +71,8 @@ def _sha(path: Path) -> str | None:
     write that only reached the log counts as a change)."""
     if not path.exists():
         return None
-    if path.read_bytes()[:16] == b"SQLite format 3\x00":
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
         _settle(path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
