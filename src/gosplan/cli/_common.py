@@ -215,6 +215,14 @@ def domain_errors(func: F) -> F:
             return func(*args, **kwargs)
         except GosplanError as exc:
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            # the database's own refusal (locked, unreachable, damaged): its words, no traceback
+            if not type(exc).__module__.startswith("sqlalchemy"):
+                raise
+            from gosplan.storage.base import describe_db_error
+
+            raise click.ClickException(
+                f"the store could not be used: {describe_db_error(exc)}") from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -264,21 +272,3 @@ def data_on_stdout(*flags: object) -> bool:
         return True
     return False
 
-
-def parse_years(text: str | None) -> list[int] | None:
-    """``"2000-2014"`` or ``"2000,2005,2010"`` or ``"2010"`` -> list of years."""
-    if not text:
-        return None
-    years: list[int] = []
-    try:
-        for part in text.split(","):
-            if "-" in part:
-                a, b = part.split("-", 1)
-                years.extend(range(int(a), int(b) + 1))
-            else:
-                years.append(int(part))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010."
-        ) from None
-    return years

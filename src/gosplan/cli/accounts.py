@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import io
 import json
 import uuid
 from collections.abc import Callable
@@ -31,10 +32,20 @@ from gosplan.cli._common import (
     json_option,
     write_frame_csv,
 )
+from gosplan.cli._params import YEAR, DecimalText, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.services.accounts import Accounts, Deduction, catalogue_from_economy
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the dearest a good may be listed at, in hours per unit, and the largest price/value
+#: ratio: beyond them a number is a typo (and overflows the store's micro-hour integers)
+MAX_PRICE_HOURS = 10_000_000
+MAX_RATIO = 1_000
+#: the most units of a good one command may list, deliver or buy
+MAX_UNITS = 1_000_000_000
+#: a fund's share of the deduction
+SHARE = DecimalText(0, 1)
 
 
 def _db(func: F) -> F:
@@ -49,11 +60,13 @@ def _key(func: F) -> F:
                              "printed).")(func)
 
 
-def _store(db: str | None) -> Accounts:
+def _store(db: str | None, *, read_only: bool = False) -> Accounts:
+    """The ledger at ``db``; a command that only reads never creates or migrates a store."""
+    from gosplan.storage.base import open_store
+
     settings = Settings()
-    return Accounts.open(db or settings.database_url,
-                         max_hours_per_period=Decimal(
-                             repr(settings.accounts_max_hours_per_period)))
+    return Accounts(open_store(db or settings.database_url, create=not read_only),
+                    max_hours_per_period=Decimal(repr(settings.accounts_max_hours_per_period)))
 
 
 def _new_key(key: str | None, what: str, *, quiet: bool = False) -> str:
@@ -122,7 +135,7 @@ def list_cmd(kind: str | None, as_json: bool, db: str | None) -> None:
     for col in ("account", "kind", "name"):
         table.add_column(col)
     table.add_column("balance", justify="right")
-    for a in _store(db).accounts(kind):
+    for a in _store(db, read_only=True).accounts(kind):
         table.add_row(a.code, a.kind, a.name, _h(a.balance))
     console.print(table)
 
@@ -137,8 +150,9 @@ def period_group() -> None:
 @click.argument("code")
 @click.option("--source", default="default", show_default=True,
               help="Economy whose current plan gives the deduction (see 'gosplan sources').")
-@click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
-@click.option("--rate", default=None, help="Give the deduction rate instead (e.g. 0.3) ...")
+@click.option("--year", type=YEAR, default=None, help="Year, for multi-year sources.")
+@click.option("--rate", default=None, type=DecimalText(0, 1, max_open=True),
+              help="Give the deduction rate instead (e.g. 0.3) ...")
 @click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
               help="... and its split (repeatable), e.g. --share health=0.5.")
 @_db
@@ -152,7 +166,11 @@ def period_open(code: str, source: str, year: int | None, rate: str | None,
             fund, sep, val = item.partition("=")
             if not sep:
                 raise click.BadParameter(f"{item!r} is not FUND=SHARE", param_hint="--share")
-            parsed[fund.strip()] = Decimal(val.strip())
+            try:
+                parsed[fund.strip()] = Decimal(SHARE.convert(val, None, None))
+            except click.BadParameter as exc:
+                raise click.BadParameter(f"{item!r}: {exc.message}", param_hint="--share") \
+                    from None
         ded = Deduction(Decimal(rate), parsed, source="given on the command line")
     else:
         ded = _plan_deduction(_economy(source, year))
@@ -179,11 +197,73 @@ def period_close(code: str, db: str | None) -> None:
 @domain_errors
 def period_list(db: str | None) -> None:
     """Periods, their status and deduction."""
-    for p in _store(db).periods():
+    for p in _store(db, read_only=True).periods():
         console.print(f"{p.code}  {p.status:<6}  {p.deduction.describe()}")
 
 
 # --------------------------------------------------------------------------- work
+def _problems(path: str, problems: list[str]) -> click.ClickException:
+    shown = "\n".join(problems[:20])
+    more = f"\n(and {len(problems) - 20} more)" if len(problems) > 20 else ""
+    return click.ClickException(f"{len(problems)} problem(s) in {path}; nothing was recorded:"
+                                f"\n{shown}{more}")
+
+
+def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
+    """``(line, person, hours)`` of a workforce's CSV and ``(line, problem)`` of every bad
+    row (naming the file and line): hours that are no positive number or above one
+    record's cap, an empty person, the same person twice."""
+    from gosplan.core.validation import decode_text
+    from gosplan.errors import ValidationError
+    from gosplan.services.accounts import MAX_HOURS_PER_RECORD, to_units
+
+    try:
+        text = decode_text(Path(path).read_bytes(), what=path)
+    except ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"person", "hours"} - set(reader.fieldnames or [])
+    if missing:
+        raise click.ClickException(
+            f"{path}: needs columns person,hours; missing {sorted(missing)}.")
+    rows: list[tuple[int, str, str]] = []
+    problems: list[tuple[int, str]] = []
+    first: dict[str, int] = {}
+    for r in reader:
+        line = reader.line_num
+        person, hours = (r.get("person") or "").strip(), (r.get("hours") or "").strip()
+        rows.append((line, person, hours))
+        if not person:
+            problems.append((line, f"{path} line {line}: no person"))
+        elif person in first:
+            problems.append((line, f"{path} line {line}: person {person!r} appears again "
+                                   f"(first at line {first[person]}); give each person's "
+                                   "hours once per file"))
+        else:
+            first[person] = line
+        try:
+            units = to_units(hours, field="hours", what=f"person {person!r}")
+        except ValidationError as exc:
+            problems.append((line, f"{path} line {line}: {exc}"))
+            continue
+        if units > MAX_HOURS_PER_RECORD * 1_000_000:
+            problems.append((line, f"{path} line {line}: `hours` for person {person!r} is "
+                                   f"{hours}; one record may carry at most "
+                                   f"{MAX_HOURS_PER_RECORD} hours."))
+    if not rows:
+        raise click.ClickException(f"{path}: no rows below the header person,hours.")
+    return rows, problems
+
+
+def _unknown_persons(path: str, rows: list[tuple[int, str, str]], acc: Accounts
+                     ) -> list[tuple[int, str]]:
+    """A problem for every person of the file without a person account."""
+    known = {a.code for a in acc.accounts("person")}
+    return [(line, f"{path} line {line}: no person account {person!r} (open it first with "
+                   f"`gosplan accounts open person {person}`)")
+            for line, person, _ in rows if person and person not in known]
+
+
 @command.command("record")
 @click.argument("enterprise")
 @click.option("--period", required=True, help="Period the hours were worked in.")
@@ -202,23 +282,22 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
 
     Only for members of ENTERPRISE (gosplan accounts member add), and within the cap of hours
     per person and period (GOSPLAN_ACCOUNTS_MAX_HOURS_PER_PERIOD)."""
-    acc = _store(db)
     if csv_path:
-        with open(csv_path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"person", "hours"} - set(reader.fieldnames or [])
-            if missing:
-                raise click.ClickException(
-                    f"{csv_path}: needs columns person,hours; missing {sorted(missing)}.")
-            rows = [(r["person"].strip(), r["hours"].strip()) for r in reader]
-        recs = acc.record_hours_many(enterprise, period, rows, key=_new_key(key, "record"),
-                                     recorded_by=by)
+        rows, problems = _hours_csv(csv_path)
+        acc = _store(db)
+        problems += _unknown_persons(csv_path, rows, acc)
+        if problems:
+            problems.sort(key=lambda p: p[0])
+            raise _problems(csv_path, [text for _, text in problems])
+        recs = acc.record_hours_many(enterprise, period, [(p, h) for _, p, h in rows],
+                                     key=_new_key(key, "record"), recorded_by=by)
         total = sum((r.hours for r in recs), Decimal(0))
         console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
                       f"in {period}; awaiting approval")
         return
     if person is None or hours is None:
         raise click.UsageError("give --person and --hours, or --csv FILE")
+    acc = _store(db)
     rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"),
                            recorded_by=by)
     console.print(f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
@@ -272,6 +351,9 @@ def approve_cmd(records: tuple[int, ...], actor: str, account: str | None, as_js
     for rid in records:
         k = base if len(records) == 1 else f"{base}:{rid}"
         p = acc.approve_record(rid, key=k, approver=actor, approver_account=account)
+        if p.replayed and not as_json:
+            console.print(f"replayed: key {k!r} already approved this (transaction "
+                          f"{p.transaction_id}); nothing new was posted")
         done.append({"record": rid, "transaction": p.transaction_id, "memo": p.memo,
                      "postings": {c: str(a) for c, a in p.postings.items()}})
         if not as_json:
@@ -396,7 +478,7 @@ def catalogue_group(ctx: click.Context, db: str | None) -> None:
     """Consumer goods priced in hours (labour value × price/value ratio)."""
     if ctx.invoked_subcommand is not None:
         return
-    cat = _store(db).catalogue()
+    cat = _store(db, read_only=True).catalogue()
     table = Table(title="catalogue (prices in hours)")
     for col in ("good", "unit", "value", "ratio", "price", "stock"):
         table.add_column(col, justify="left" if col in ("good", "unit") else "right")
@@ -409,8 +491,8 @@ def catalogue_group(ctx: click.Context, db: str | None) -> None:
 @catalogue_group.command("load")
 @click.option("--source", default="default", show_default=True,
               help="Economy whose products with personal consumption become goods.")
-@click.option("--year", type=int, default=None)
-@click.option("--personal-hours", type=float, required=True,
+@click.option("--year", type=YEAR, default=None)
+@click.option("--personal-hours", type=FiniteFloat(0, 1e12, min_open=True), required=True,
               help="Hours persons will be able to spend: stocks are sized to match.")
 @_db
 @domain_errors
@@ -423,11 +505,11 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
 
 @catalogue_group.command("add")
 @click.argument("code")
-@click.argument("labour_value")
+@click.argument("labour_value", type=DecimalText(0, MAX_PRICE_HOURS, min_open=True))
 @click.option("--name", default="")
 @click.option("--unit", default="unit", show_default=True)
 @click.option("--product", default=None, help="The economy's product it belongs to.")
-@click.option("--stock", type=int, default=0, show_default=True)
+@click.option("--stock", type=count(0, MAX_UNITS), default=0, show_default=True)
 @_db
 @domain_errors
 def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: str | None,
@@ -440,8 +522,11 @@ def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: s
 
 @catalogue_group.command("price")
 @click.argument("code")
-@click.option("--ratio", default=None, help="New price/value ratio.")
-@click.option("--labour-value", default=None, help="New labour value (hours per unit).")
+@click.option("--ratio", default=None, type=DecimalText(0, MAX_RATIO, min_open=True),
+              help="New price/value ratio.")
+@click.option("--labour-value", default=None,
+              type=DecimalText(0, MAX_PRICE_HOURS, min_open=True),
+              help="New labour value (hours per unit).")
 @click.option("--reason", required=True, help="Why (kept and published).")
 @_db
 @domain_errors
@@ -454,7 +539,7 @@ def catalogue_price(code: str, ratio: str | None, labour_value: str | None, reas
 
 @command.command("deliver")
 @click.argument("good")
-@click.argument("quantity", type=int)
+@click.argument("quantity", type=count(1, MAX_UNITS))
 @_key
 @_db
 @domain_errors
@@ -467,7 +552,7 @@ def deliver_cmd(good: str, quantity: int, key: str | None, db: str | None) -> No
 @command.command("buy")
 @click.argument("person")
 @click.argument("good")
-@click.argument("quantity", type=int, default=1)
+@click.argument("quantity", type=count(1, MAX_UNITS), default=1)
 @_key
 @_db
 @domain_errors
@@ -482,7 +567,7 @@ def buy_cmd(person: str, good: str, quantity: int, key: str | None, db: str | No
 
 
 @command.command("reverse")
-@click.argument("transaction", type=int)
+@click.argument("transaction", type=count(1))
 @click.option("--reason", required=True, help="Why (kept for good).")
 @_key
 @_db
@@ -503,14 +588,14 @@ def _asdict(obj: Any) -> dict[str, Any]:
 
 @command.command("statement")
 @click.argument("code")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+@click.option("--csv", "csv_path", type=OutputPath(),
               help="Write the statement as CSV ('-' for standard output).")
 @json_option
 @_db
 @domain_errors
 def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None) -> None:
     """The statement of account CODE, with the deduction in force on each line."""
-    st = _store(db).statement(code)
+    st = _store(db, read_only=True).statement(code)
     if as_json:
         echo_json({"account": st.account, "lines": st.lines,
                    "deductions": {p: {"text": d.describe(), **_asdict(d)}
@@ -538,16 +623,18 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
 @click.argument("period")
 @click.option("--source", default=None,
               help="Economy whose next plan's personal-consumption targets to adjust.")
-@click.option("--year", type=int, default=None)
-@click.option("--elasticity", type=float, default=1.0, show_default=True,
+@click.option("--year", type=YEAR, default=None)
+@click.option("--elasticity", type=FiniteFloat(0, 100, min_open=True),
+              default=1.0, show_default=True,
               help="Assumed price elasticity of demand.")
-@click.option("--sell-through", type=float, default=0.9, show_default=True,
+@click.option("--sell-through", type=FiniteFloat(0, 1, min_open=True),
+              default=0.9, show_default=True,
               help="Share of the available stock the plan means to sell.")
-@click.option("--max-step", type=float, default=0.25, show_default=True,
+@click.option("--max-step", type=FiniteFloat(0, 10, min_open=True), default=0.25, show_default=True,
               help="Largest change of a ratio in one period (0.25 = ±25 %).")
 @click.option("--apply", "apply_prices", is_flag=True,
               help="Set each good's ratio to its clearing ratio (published).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+@click.option("--csv", "csv_path", type=OutputPath(),
               help="Write the per-good report (and targets, with --source) as CSV.")
 @_db
 @domain_errors
@@ -603,7 +690,7 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
 @domain_errors
 def check_cmd(db: str | None) -> None:
     """Check the ledger: every transaction sums to zero, caches equal their sums."""
-    problems = _store(db).check_integrity()
+    problems = _store(db, read_only=True).check_integrity()
     if problems:
         for p in problems:
             console.print(f"[red]{p}[/red]")

@@ -18,22 +18,22 @@ from gosplan.cli._common import (
     data_on_stdout,
     domain_errors,
     echo_json,
-    err_console,
     json_option,
-    parse_years,
     progress,
     write_frame_csv,
 )
+from gosplan.cli._params import YEAR, OutputPath, YearList, read_option
+from gosplan.cli._params import read_options as read_options_dict
 from gosplan.core.economy import Economy
 from gosplan.errors import GosplanError
 
 
 @click.command("analyse")
 @click.argument("source")
-@click.option("--years", "years_text", default=None,
+@click.option("--years", "years_text", default=None, type=YearList(),
               help="Years of a multi-year source, e.g. 2000-2014 or 2005,2010 "
                    "(a time series); without it one year is analysed.")
-@click.option("--year", type=int, default=None, help="The one year to analyse in detail.")
+@click.option("--year", type=YEAR, default=None, help="The one year to analyse in detail.")
 @click.option("--imports", type=click.Choice(["ignore", "exports"]), default="ignore",
               show_default=True,
               help="Imported inputs: not counted, or valued at the labour of exports.")
@@ -47,26 +47,24 @@ from gosplan.errors import GosplanError
                    "default: as the table gives it. See docs/analysis.md.")
 @click.option("--exclude", multiple=True, metavar="PRODUCT",
               help="Leave a product out of the value–price comparison (repeatable).")
-@click.option("--read-option", "read_options", multiple=True, metavar="KEY=VALUE",
-              help="Passed to the reader (repeatable), e.g. capital=capitalstockmatrix2015.csv "
-                   "and depreciation=deprates.csv for ONS, hours=employees for WIOD.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+@read_option
+@click.option("--csv", "csv_path", type=OutputPath(),
               help="Write the series (or the per-sector comparison) as CSV.")
-@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
+@click.option("--parquet", "parquet_path", type=OutputPath(allow_dash=False),
               help="Write the series (or the per-sector comparison) as Parquet.")
-@click.option("--chart", "chart_path", type=click.Path(dir_okay=False),
+@click.option("--chart", "chart_path", type=OutputPath(allow_dash=False),
               help="Write a PNG: the series over the years, or values against prices.")
 @domain_errors
 def command(
     source: str,
-    years_text: str | None,
+    years_text: list[int] | None,
     year: int | None,
     imports: str,
     depreciation: bool,
     as_json: bool,
     labour_basis: str | None,
     exclude: tuple[str, ...],
-    read_options: tuple[str, ...],
+    read_options: tuple[tuple[str, str], ...],
     csv_path: str | None,
     parquet_path: str | None,
     chart_path: str | None,
@@ -75,23 +73,21 @@ def command(
     profit of SOURCE (a publisher's file or 'default'; see 'gosplan sources')."""
     from gosplan.readers.registry import available_years
 
-    years = parse_years(years_text)
+    years = years_text or None
     have = available_years(source)
     if years and have is None:
-        err_console.print(f"{source} holds a single year; --years ignored.")
-        years = None
+        if len(years) > 1 or year is not None:
+            raise click.BadParameter(
+                f"{source} holds a single table, so there is no series of years to analyse; "
+                f"leave out --years (or give the table's own year).", param_hint="--years")
+        year, years = years[0], None  # one year: checked against the table's own
     if years and have is not None:
         missing = [y for y in years if y not in have]
         if missing:
             raise click.BadParameter(
                 f"{source} has no year(s) {missing}; it covers {have[0]}–{have[-1]}.",
                 param_hint="--years")
-    reader: dict[str, str] = {}
-    for item in read_options:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE.", param_hint="--read-option")
-        reader[key.strip()] = value.strip()
+    reader = read_options_dict(read_options)
     data_on_stdout(as_json, csv_path)
     options = {"imports": imports, "depreciation": depreciation, "exclude": list(exclude),
                "reader": reader, "json": as_json, "labour": labour_basis}

@@ -138,7 +138,7 @@ def check_cmd(appointee: str | None, appointer: str | None, panel: tuple[str, ..
               csv_path: str | None, db: str | None, as_json: bool = False) -> None:
     """Check a proposed appointment, or (no APPOINTEE) report every flagged appointment."""
     rows: list[list[object]] = []
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if appointee is not None:
             if appointer is None:
                 raise click.UsageError("checking a proposed appointment needs --by APPOINTER.")
@@ -187,7 +187,7 @@ def check_cmd(appointee: str | None, appointer: str | None, panel: tuple[str, ..
 def interaction_cmd(actor: str, subject: str, kind: str, day: dt.datetime | None,
                     db: str | None) -> None:
     """Record that ACTOR appointed, approved or evaluated SUBJECT."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         appt.record_interaction(s, actor, subject, kind, _day(day))
     past = {"appoint": "appointed", "approve": "approved", "evaluate": "evaluated"}[kind]
     click.echo(f"{actor} {past} {subject}")
@@ -204,7 +204,7 @@ def interaction_cmd(actor: str, subject: str, kind: str, day: dt.datetime | None
 def cliques_cmd(min_size: int, min_density: float, publish: bool, csv_path: str | None,
                 db: str | None) -> None:
     """Groups of officials who appoint, approve or evaluate each other."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         found = appt.cliques(s, min_size=min_size, min_density=min_density)
         if publish:
             appt.log_clique_report(s, found)
@@ -255,7 +255,7 @@ def event_cmd(person: str, kind: str, actor: str | None, day: dt.datetime | None
 def alerts_cmd(open_only: bool, commission: bool, escalate_on: dt.datetime | None,
                db: str | None) -> None:
     """Retaliation alerts and their level on the escalation ladder."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if escalate_on is not None:
             climbed = retaliation.escalate_overdue(s, escalate_on.date())
             click.echo(f"{len(climbed)} alerts climbed")
@@ -278,7 +278,7 @@ def alerts_cmd(open_only: bool, commission: bool, escalate_on: dt.datetime | Non
 @domain_errors
 def resolve_cmd(alert_id: int, resolution: str, by: str, db: str | None) -> None:
     """Close a retaliation alert with a stated resolution (logged)."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         retaliation.resolve(s, alert_id, resolution=resolution, by=by)
     click.echo(f"alert {alert_id} resolved: {resolution}")
 

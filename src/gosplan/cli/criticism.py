@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gosplan.cli._common import domain_errors, echo_json, json_option
+from gosplan.cli._params import OutputPath, check_writable_dir
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
 from gosplan.services import criticism
@@ -38,16 +39,22 @@ def command() -> None:
 @click.option("--person", default=None,
               help="Your person id (optional), so the retaliation watch can protect you; "
                    "kept only as a keyed hash and sealed.")
-@click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Where to write the receipt (default: receipt-<ref>.json).")
+@click.option("--receipt", "receipt_path", type=OutputPath(allow_dash=False), default=None,
+              help="Where to write the receipt (default: receipt-<ref>.json); checked "
+                   "writable before the criticism is filed.")
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Filing date (default: today, UTC).")
 @db_option
 @domain_errors
 def file_cmd(target_kind: str, target: str, content: str | None, content_file: Path | None,
              attachment: Path | None, identity: str | None, person: str | None,
-             receipt_path: Path | None, day: dt.datetime | None, db: str | None) -> None:
+             receipt_path: str | None, day: dt.datetime | None, db: str | None) -> None:
     """File a criticism and save its receipt."""
+    if receipt_path is None:
+        why = check_writable_dir(".")
+        if why:
+            raise click.BadParameter(f"the receipt cannot be saved here: {why}; give "
+                                     f"--receipt PATH.", param_hint="--receipt")
     if content_file is not None:
         if content:
             raise ValidationError("give the content either with --content or with "
@@ -62,8 +69,13 @@ def file_cmd(target_kind: str, target: str, content: str | None, content_file: P
         ref, index = row.ref, row.log_index
     with store(db) as (settings, s):  # the receipt signs committed data only
         rec = criticism.receipt(s, ref, settings)
-    out = receipt_path or Path(f"receipt-{ref}.json")
-    out.write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = Path(receipt_path) if receipt_path else Path(f"receipt-{ref}.json")
+    try:
+        out.write_text(json.dumps(rec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:  # filed all the same: the filer must still learn the reference
+        raise click.ClickException(
+            f"criticism {ref} was filed (public-log entry {index}) but its receipt could not "
+            f"be saved to {out}: {exc.strerror or exc}. Keep the reference {ref}.") from exc
     click.echo(f"criticism {ref} filed against {target_kind} {target}: public-log entry "
                f"{index}, in the signed tree of {rec['tree_head']['tree_size']} entries.")
     click.echo(f"receipt saved to {out}; keep it: `gosplan criticism verify-receipt {out}` "
@@ -81,7 +93,7 @@ def file_cmd(target_kind: str, target: str, content: str | None, content_file: P
 def status_cmd(ref: str, new_status: str | None, reason: str | None, by: str | None,
                db: str | None) -> None:
     """Show the status history of REF, or move it to NEW_STATUS with a stated --reason."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if new_status is not None:
             row = criticism.change_status(s, ref, new_status, reason=reason or "", by=by or "")
             click.echo(f"criticism {ref} is now {row.status} (public-log entry "
@@ -104,7 +116,7 @@ def status_cmd(ref: str, new_status: str | None, reason: str | None, by: str | N
 def show_cmd(ref: str | None, target: str | None, status: str | None, csv_path: str | None,
              db: str | None, as_json: bool = False) -> None:
     """Show one criticism (as JSON), or list them (content and status; never who filed)."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if ref is not None:
             click.echo(json.dumps(criticism.public_view(s, criticism.get(s, ref)), indent=2,
                                   ensure_ascii=False))
@@ -148,7 +160,7 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
         result = criticism.verify_receipt_with_export(data, export_path,
                                                       trusted_key=read_key(public_key))
     else:
-        with store(db) as (settings, s):
+        with store(db, read_only=True) as (settings, s):
             result = criticism.verify_receipt(s, data, settings, full=full)
     if not result.ok:
         raise click.ClickException(result.message)
@@ -163,7 +175,7 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
 @domain_errors
 def reveal_cmd(ref: str, accessor: str, reason: str, db: str | None) -> None:
     """Control commission only: open the sealed identity behind REF (the access is logged)."""
-    with store(db) as (settings, s):
+    with store(db, read_only=True) as (settings, s):
         data = criticism.reveal_identity(s, ref, accessor=accessor, reason=reason,
                                          settings=settings)
     click.echo(f"identity: {data.get('identity') or '(none given)'}")

@@ -23,6 +23,7 @@ import pandas as pd
 from rich.table import Table
 
 from gosplan.cli._common import console, data_on_stdout, domain_errors, echo_json, json_option
+from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 
@@ -41,26 +42,22 @@ def _now(func: F) -> F:
 
 
 def _clock(now: str | None) -> dt.datetime:
+    from gosplan.core.validation import parse_iso_datetime
     from gosplan.services.escalation import utcnow
 
     if not now:
         return utcnow()
     try:
-        ts = pd.Timestamp(now)
-    except ValueError:
-        raise click.BadParameter(f"{now!r} is not an ISO date or date-time.",
-                                 param_hint="--now") from None
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
+        return parse_iso_datetime(now, name="--now")
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
 
 
-def _engine(db: str | None) -> Any:
-    from gosplan.storage.base import make_engine, upgrade
+def _engine(db: str | None, *, read_only: bool = False) -> Any:
+    """The store at ``db``; commands that need stored data never create or migrate one."""
+    from gosplan.storage.base import open_store
 
-    url = db or Settings().database_url
-    upgrade(url)
-    return make_engine(url)
+    return open_store(db or Settings().database_url, create=not read_only)
 
 
 def _ladder(path: str | None) -> Any:
@@ -97,16 +94,16 @@ def command() -> None:
 @click.option("--source", default="default", show_default=True,
               help="Economy to build the population from (see 'gosplan sources'), e.g. "
                    "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.")
-@click.option("--year", type=int, default=None, help="Year of a multi-year source.")
-@click.option("--enterprises", type=int, default=2000, show_default=True,
+@click.option("--year", type=YEAR, default=None, help="Year of a multi-year source.")
+@click.option("--enterprises", type=count(1), default=2000, show_default=True,
               help="About how many enterprises (at least two per sector).")
-@click.option("--periods", type=int, default=52, show_default=True)
+@click.option("--periods", type=count(1), default=52, show_default=True)
 @click.option("--freq", type=click.Choice(["day", "week", "month"]), default="week",
               show_default=True)
-@click.option("--fault-share", type=float, default=0.05, show_default=True,
+@click.option("--fault-share", type=FiniteFloat(0, 1), default=0.05, show_default=True,
               help="Share of enterprises given one fault each.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out", type=OutputPath(folder=True), default=None,
               help="Folder for reports.csv (the reports as filed) and faults.csv (the truth).")
 @click.option("--store/--no-store", default=False, show_default=True,
               help="Register the population and its plan in the store and ingest the reports.")
@@ -171,7 +168,7 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     for f in files:
         frame = ful.read_reports_csv(f)
         with session_scope(engine) as s:
@@ -186,14 +183,14 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 @click.option("--by", type=click.Choice(["sector", "enterprise", "economy"]), default="sector",
               show_default=True, help="Fulfilment table per sector, enterprise or economy.")
 @click.option("--enterprise", default=None, help="Report on one enterprise (with --chart).")
-@click.option("--chart", type=click.Path(dir_okay=False), default=None,
+@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
               help="PNG: fulfilment over time with forecast bands (one enterprise, or the "
                    "most flagged one).")
 @click.option("--alerts/--no-alerts", default=True, show_default=True,
               help="Open alerts on the escalation ladder for new flags.")
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days) for new alerts.")
-@click.option("--top", type=int, default=15, show_default=True, help="Flags to list.")
+@click.option("--top", type=count(1), default=15, show_default=True, help="Flags to list.")
 @json_option
 @_db
 @_now
@@ -209,7 +206,7 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 
     clock = _clock(now)
     when = _clock(as_of) if as_of else clock
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         run = ful.check(s, as_of=when, now=clock, open_alerts=alerts, ladder=_ladder(ladder))
         opened = [(a.id, a.subject, a.owner) for a in run.alerts]
@@ -262,16 +259,16 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 @command.command("alerts")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved items.")
 @click.option("--kind", type=click.Choice(["alert", "directive"]), default=None)
-@click.option("--min-level", type=int, default=None, help="Only items at this level or above "
+@click.option("--min-level", type=count(1), default=None, help="Only items at this level or above "
               "(1 = first).")
 @click.option("--ack", "ack", type=int, default=None, help="Acknowledge item ID (needs --by).")
 @click.option("--resolve", "resolve_id", type=int, default=None,
               help="Resolve item ID (needs --by and --resolution).")
 @click.option("--by", default=None, help="Who acknowledges or resolves.")
 @click.option("--resolution", default=None, help="What was done.")
-@click.option("--chart", type=click.Path(dir_okay=False), default=None,
+@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
               help="PNG: open items on each rung of the ladder.")
-@click.option("--limit", type=int, default=40, show_default=True)
+@click.option("--limit", type=count(1), default=40, show_default=True)
 @json_option
 @_db
 @_now
@@ -286,7 +283,7 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         if ack is not None:
             esc.acknowledge(s, ack, by=by or "", now=clock)
@@ -335,7 +332,7 @@ def tick_cmd(db: str | None, now: str | None) -> None:
     from gosplan.storage.base import session_scope
 
     clock = _clock(now)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         climbed = [(i.id, i.kind, i.subject, i.level + 1, i.owner) for i in esc.tick(s, clock)]
     console.print(f"{len(climbed)} item(s) climbed at {clock.isoformat()}")
@@ -347,7 +344,8 @@ def tick_cmd(db: str | None, now: str | None) -> None:
 @click.argument("enterprise")
 @click.argument("decision")
 @click.option("--deadline", default=None, help="ISO date by which it must be done.")
-@click.option("--days", type=float, default=None, help="Or: days from now.")
+@click.option("--days", type=FiniteFloat(0, 3660, min_open=True), default=None,
+              help="Or: days from now.")
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days).")
 @_db
@@ -365,7 +363,7 @@ def directive_cmd(enterprise: str, decision: str, deadline: str | None, days: fl
         raise click.UsageError("give --deadline or --days, not both.")
     due = _clock(deadline) if deadline else (
         clock + dt.timedelta(days=days) if days is not None else None)
-    engine = _engine(db)
+    engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         sector = ful.sector_of(s, enterprise)
         item = esc.issue_directive(s, area="fulfilment", subject=f"enterprise {enterprise}",

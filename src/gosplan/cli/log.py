@@ -22,7 +22,7 @@ from gosplan.cli._common import domain_errors, echo_json, json_option
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 from gosplan.services import merkle, publiclog
-from gosplan.storage.base import make_engine, session_scope, upgrade
+from gosplan.storage.base import open_store, session_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,11 +39,11 @@ def settings_for(db: str | None) -> Settings:
 
 
 @contextmanager
-def store(db: str | None) -> Iterator[tuple[Settings, Session]]:
-    """Settings and a session in one transaction on the (migrated) store."""
+def store(db: str | None, *, read_only: bool = False) -> Iterator[tuple[Settings, Session]]:
+    """Settings and a session in one transaction on the (migrated) store; a command that
+    only reads (``read_only``) never creates or migrates one."""
     settings = settings_for(db)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = open_store(settings.database_url, create=not read_only)
     try:
         with session_scope(engine) as session:
             yield settings, session
@@ -97,7 +97,7 @@ def command() -> None:
 def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
              db: str | None) -> None:
     """List entries: index, time, kind, payload."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         if kind and kind.endswith("."):
             rows = publiclog.entries(s, start=start, limit=limit, kind_prefix=kind)
         else:
@@ -145,7 +145,7 @@ def key_cmd(db: str | None) -> None:
 @domain_errors
 def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
     """Inclusion proof of entry INDEX in a freshly signed tree head (JSON, like a receipt)."""
-    with store(db) as (settings, s):
+    with store(db, read_only=True) as (settings, s):
         data = publiclog.receipt(s, index, settings)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if out is not None:
@@ -200,7 +200,7 @@ def verify_proof_cmd(path: Path, public_key: str | None) -> None:
 @domain_errors
 def consistency_cmd(first: int, second: int | None, db: str | None) -> None:
     """Consistency proof from tree size FIRST to SECOND (default: the whole log), JSON."""
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         b = publiclog.tree_head(s, second)
         a = publiclog.tree_head(s, first)
         proof = publiclog.consistency_proof(s, first, b.tree_size)
@@ -215,7 +215,7 @@ def consistency_cmd(first: int, second: int | None, db: str | None) -> None:
 @domain_errors
 def export_cmd(path: Path, db: str | None) -> None:
     """Write the whole log with its signed tree heads to PATH (JSON Lines)."""
-    with store(db) as (settings, s):
+    with store(db, read_only=True) as (settings, s):
         head = publiclog.export(s, path, settings)
     click.echo(f"exported {head.tree_size} entries to {path}; root {head.root_hash.hex()}, "
                f"key {head.public_key.hex()}")
@@ -244,7 +244,7 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
         result = publiclog.verify_export(path, trusted_key=key, known_heads=known)
         where = str(path)
     else:
-        with store(db) as (settings, s):
+        with store(db, read_only=True) as (settings, s):
             result = publiclog.verify_store(
                 s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
         where = "the store"

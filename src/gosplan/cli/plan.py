@@ -20,13 +20,14 @@ from gosplan.cli._common import (
     json_option,
     progress,
 )
+from gosplan.cli._params import OutputPath
 from gosplan.planning.plan_config import PlanRun
 from gosplan.services.plan_runs import load_config, run_config
 
 
 @click.command("plan")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OutputPath(folder=True), default=None,
               help="Directory for tables and charts (overrides [output] dir).")
 @click.option("--no-charts", is_flag=True, help="Do not write charts.")
 @json_option

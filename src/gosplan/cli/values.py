@@ -17,6 +17,8 @@ from gosplan.cli._common import (
     progress,
     write_frame_csv,
 )
+from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count, read_option
+from gosplan.cli._params import read_options as read_options_dict
 from gosplan.core.methods import METHODS
 from gosplan.core.values import labour_values
 from gosplan.readers.registry import open_source
@@ -24,23 +26,27 @@ from gosplan.readers.registry import open_source
 
 @click.command("values")
 @click.argument("source")
-@click.option("--year", type=int, default=None, help="Year, for multi-year sources.")
+@click.option("--year", type=YEAR, default=None,
+              help="Year, for multi-year sources (on a single-year file: its own year).")
 @click.option("--method", default="auto", show_default=True,
               type=click.Choice(list(METHODS["solve_leontief"])),
               help="Solver: auto picks sparse LU up to 500 products, threaded BiCGSTAB above; "
                    "'mixed' is float32 with float64 refinement; 'cuda' needs CuPy or PyTorch.")
-@click.option("--tol", default=1e-10, show_default=True, help="Relative residual to reach.")
+@click.option("--tol", default=1e-10, show_default=True, type=FiniteFloat(0, 1, min_open=True),
+              help="Relative residual to reach.")
 @click.option("--depreciation/--no-depreciation", default=False,
               help="Include the wear of fixed capital (needs capital data).")
 @json_option
 @click.option("--imports", type=click.Choice(["ignore", "exports"]), default="ignore",
               show_default=True, help="Value imported inputs at the labour of exports.")
-@click.option("--top", default=8, show_default=True, help="How many highest/lowest to show.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write values as CSV.")
-@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
+@click.option("--top", default=8, show_default=True, type=count(1),
+              help="How many highest/lowest to show.")
+@click.option("--csv", "csv_path", type=OutputPath(), help="Write values as CSV.")
+@click.option("--parquet", "parquet_path", type=OutputPath(allow_dash=False),
               help="Write values as Parquet.")
-@click.option("--chart", "chart_path", type=click.Path(dir_okay=False),
+@click.option("--chart", "chart_path", type=OutputPath(allow_dash=False),
               help="Write a PNG of values against prices (log–log).")
+@read_option
 @domain_errors
 def command(
     source: str,
@@ -54,6 +60,7 @@ def command(
     csv_path: str | None,
     parquet_path: str | None,
     chart_path: str | None,
+    read_options: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Labour values of every product of SOURCE (a publisher's file or 'default').
 
@@ -61,7 +68,7 @@ def command(
     """
     data_on_stdout(as_json, csv_path)
     with progress(f"reading {source}") as advance:
-        economy = open_source(source, year=year)
+        economy = open_source(source, year=year, **read_options_dict(read_options))
         advance(description="solving v = vA + l")
         res = labour_values(economy, tol=tol, method=method, depreciation=depreciation,
                             imports=imports)  # type: ignore[arg-type]
@@ -87,7 +94,8 @@ def command(
     table.add_column("direct share", justify="right")
     direct = pd.Series(economy.labour, index=economy.products)
     for name in [*s.index[:top], *s.index[-top:]]:
-        table.add_row(str(name), f"{s[name]:.6g}", f"{direct[name] / s[name]:.0%}")
+        share = f"{direct[name] / s[name]:.0%}" if s[name] > 0 else "–"
+        table.add_row(str(name), f"{s[name]:.6g}", share)
     console.print(table)
     if csv_path:
         write_frame_csv(res.to_frame(), csv_path)

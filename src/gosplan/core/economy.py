@@ -118,6 +118,12 @@ class Economy:
         self.labour: np.ndarray = check_vector(
             labour, name="labour", n=n, caller=caller, labels=labels
         )
+        if n and not self.labour.any():
+            raise ValidationError(
+                f"`labour` of {caller} is zero for every one of the {n} products: every labour "
+                f"value would be 0 and every direct share undefined. Check the table's labour "
+                f"row (hours, persons or wages of each sector): it is empty or all zeros."
+            )
         self.labour_unit = labour_unit
         self.labour_kind: LabourKind = labour_kind
         self.money_unit = money_unit

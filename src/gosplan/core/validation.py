@@ -7,6 +7,9 @@ what was got, and where possible how to fix it.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -17,6 +20,12 @@ import scipy.sparse as sp
 from gosplan.errors import ValidationError
 
 SparseMatrix: TypeAlias = Any  # scipy.sparse csr_array / csc_array (scipy ships no stubs)
+
+#: the largest magnitude a table's entry may have.  No statistics office publishes
+#: numbers near it (world output is about 1e14 US dollars, 1e18 in the smallest
+#: currency units); beyond it sums and products overflow float64 (about 1.8e308)
+#: and a solver answers with NaN or a meaningless spectral radius.
+MAX_MAGNITUDE = 1e100
 
 
 def _where(name: str, caller: str | None) -> str:
@@ -73,6 +82,13 @@ def check_vector(
         raise ValidationError(
             f"{_where(name, caller)} contains NaN or infinite values at {_first_bad(bad, labels)}."
         )
+    huge = np.abs(arr) > MAX_MAGNITUDE
+    if huge.any():
+        raise ValidationError(
+            f"{_where(name, caller)} has values beyond {MAX_MAGNITUDE:g} in magnitude at "
+            f"{_first_bad(huge, labels)} (first: {arr[huge][0]:g}); no real table holds such "
+            "numbers and they overflow the arithmetic. Check the units or a typo."
+        )
     if not allow_negative:
         neg = arr < 0
         if neg.any():
@@ -127,6 +143,15 @@ def check_matrix(
     if bad.any():
         i, j = _coords_of(M, int(np.flatnonzero(bad)[0]))
         raise ValidationError(_cell_message(name, caller, "NaN or infinite", i, j, labels))
+    if (np.abs(data) > MAX_MAGNITUDE).any():
+        k = int(np.flatnonzero(np.abs(data) > MAX_MAGNITUDE)[0])
+        i, j = _coords_of(M, k)
+        cell = _cell_message(name, caller, "", i, j, labels).split(" value at ", 1)[1]
+        raise ValidationError(
+            f"{_where(name, caller)} has a value beyond {MAX_MAGNITUDE:g} in magnitude "
+            f"({data[k]:g}) at {cell} No real table holds such numbers and they overflow the "
+            "arithmetic. Check the units or a typo."
+        )
     if not allow_negative and (data < 0).any():
         i, j = _coords_of(M, int(np.flatnonzero(data < 0)[0]))
         raise ValidationError(
@@ -168,3 +193,127 @@ def check_labels(products: Any, *, n: int, caller: str | None = None) -> pd.Inde
         dup = idx[idx.duplicated()].unique().tolist()[:5]
         raise ValidationError(f"`products` must be unique; duplicated: {dup}.")
     return idx
+
+
+# --------------------------------------------------------------------------- scalars
+def check_number(
+    value: Any,
+    *,
+    name: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    integer: bool = False,
+    caller: str | None = None,
+    hint: str = "",
+) -> float:
+    """Return ``value`` as a finite float within the stated bounds, or say why not.
+
+    ``lo``/``hi`` are inclusive unless ``lo_open``/``hi_open``; ``integer``
+    requires a whole number.  Text is parsed (``"1e400"`` is infinite and
+    refused); booleans are refused.  ``hint`` is appended to the message (e.g.
+    ``"(e.g. 0.02 for 2 %)"``).
+    """
+    where = _where(name, caller)
+    tail = f" {hint}" if hint else ""
+    if isinstance(value, bool):
+        raise ValidationError(f"{where} must be a number; got the truth value {value!r}.{tail}")
+    try:
+        x = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where} must be a number; got {value!r}.{tail}") from None
+    if not math.isfinite(x):
+        raise ValidationError(f"{where} must be a finite number; got {value!r}.{tail}")
+    if integer and not x.is_integer():
+        raise ValidationError(f"{where} must be a whole number; got {value!r}.{tail}")
+    low_bad = lo is not None and (x <= lo if lo_open else x < lo)
+    high_bad = hi is not None and (x >= hi if hi_open else x > hi)
+    if low_bad or high_bad:
+        raise ValidationError(f"{where} must be {describe_bounds(lo, hi, lo_open, hi_open)}; "
+                              f"got {value!r}.{tail}")
+    return x
+
+
+def describe_bounds(lo: float | None, hi: float | None, lo_open: bool = False,
+                    hi_open: bool = False) -> str:
+    """``"at least 0"``, ``"above 0 and at most 1"``, ... for messages."""
+    def num(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+    parts = []
+    if lo is not None:
+        parts.append(f"{'above' if lo_open else 'at least'} {num(lo)}")
+    if hi is not None:
+        parts.append(f"{'below' if hi_open else 'at most'} {num(hi)}")
+    return " and ".join(parts) or "a number"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_iso_date(value: Any, *, name: str, caller: str | None = None) -> dt.date:
+    """``YYYY-MM-DD`` as a date; anything else (``08/01/2024``, which is read
+    month-first in one country and day-first in another) is refused."""
+    text = str(value).strip() if value is not None else ""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValidationError(
+            f"{_where(name, caller)} must be an ISO date YYYY-MM-DD; got {value!r}"
+            + (" (a date with slashes is ambiguous: 08/01/2024 is 1 August in one country "
+               "and 8 January in another)." if "/" in text else "."))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(f"{_where(name, caller)}: {value!r} is not a date ({exc}).") \
+            from None
+
+
+def parse_iso_datetime(value: Any, *, name: str, caller: str | None = None) -> dt.datetime:
+    """An ISO date or date-time (``YYYY-MM-DD[THH:MM[:SS]][Z|±HH:MM]``) as a naive UTC
+    datetime; other spellings are refused as ambiguous."""
+    text = str(value).strip() if value is not None else ""
+    if not _ISO_DATETIME.fullmatch(text):
+        raise ValidationError(
+            f"{_where(name, caller)} must be an ISO date or date-time (YYYY-MM-DD or "
+            f"YYYY-MM-DDTHH:MM:SS); got {value!r}.")
+    try:
+        ts = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError(f"{_where(name, caller)}: {value!r} is not a date-time ({exc}).") \
+            from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+    return ts
+
+
+# --------------------------------------------------------------------------- text
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def text_encoding(data: bytes) -> str | None:
+    """The encoding a byte order mark (or the NUL bytes of UTF-16 without one) announces,
+    else None (the caller's default)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return enc
+    head = data[:200]
+    if len(head) >= 4 and head.count(0) >= len(head) // 3:
+        # ASCII text in UTF-16: every other byte is NUL
+        return "utf-16-le" if head[1] == 0 else "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes, *, what: str, fallbacks: Sequence[str] = ("utf-8",)) -> str:
+    """Bytes of a text file as text: UTF-8 (with or without BOM) or UTF-16 (with a BOM or
+    recognisably ASCII in UTF-16), else each of ``fallbacks``; a message names ``what``."""
+    enc = text_encoding(data)
+    tries = [enc] if enc else ["utf-8-sig", *[f for f in fallbacks if f != "utf-8"]]
+    for e in tries:
+        try:
+            return data.decode(e)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(f"{what} is not text in UTF-8 or UTF-16 (tried {tries}); save it as "
+                          "UTF-8.")

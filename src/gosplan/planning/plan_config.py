@@ -23,6 +23,7 @@ import pandas as pd
 
 from gosplan.core.economy import Economy
 from gosplan.core.methods import METHODS
+from gosplan.core.validation import check_number
 from gosplan.errors import ValidationError
 from gosplan.planning.leontief import LeontiefPlanResult, leontief_plan
 from gosplan.planning.multiyear import (
@@ -84,6 +85,36 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
 }
 MODES = ("multi-year", "receding", "leontief")
 
+#: section -> key -> (lowest, highest, lowest excluded, highest excluded) for numbers;
+#: every number must also be finite (TOML allows ``inf`` and ``nan``)
+BOUNDS: dict[str, dict[str, tuple[float | None, float | None, bool, bool]]] = {
+    "economy": {"year": (1000, 9999, False, False),
+                "hours_per_labour_unit": (0, None, True, False),
+                "hours_per_job": (0, 8784, True, False)},
+    "plan": {"years": (1, 100, False, False), "start_year": (1000, 9999, False, False),
+             "horizon": (1, 100, False, False), "time_limit": (0, None, True, False)},
+    "targets": {"uplift": (0, 100, False, False), "growth": (-1, 1, True, False),
+                "scale": (0, 1e6, True, False)},
+    "population": {"population": (0, 1e11, True, False), "growth": (-1, 1, True, False),
+                   "participation": (0, 1, True, False), "weeks_per_year": (0, 53, True, False)},
+    "capital": {"capital_output_ratio": (0, 100, False, False),
+                "depreciation": (0, 1, False, False), "utilisation": (0, 1, True, False),
+                "modern_labour_saving": (0, 1, False, True),
+                "terminal_growth": (-1, 1, True, False)},
+    "limits": {"max_week": (0, 168, True, False)},
+}
+#: why a bound is what it is, where that is not obvious
+BOUND_HINTS: dict[tuple[str, str], str] = {
+    ("targets", "growth"): "(a yearly rate: 0.02 is 2 %; -1 or below would make targets zero "
+                           "or negative, above 1 more than doubles them each year — a "
+                           "percentage written as a number?)",
+    ("population", "growth"): "(a yearly rate: 0.006 is 0.6 %)",
+    ("capital", "terminal_growth"): "(a yearly rate: 0.02 is 2 %)",
+    ("population", "participation"): "(the share of the population able to work)",
+    ("limits", "max_week"): "(hours in a week: a week has 168)",
+    ("economy", "hours_per_job"): "(hours in a year: a year has at most 8784)",
+}
+
 
 @dataclass(frozen=True)
 class PlanConfig:
@@ -125,6 +156,7 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
                 raise ValidationError(
                     f"{path}: [{section}] {key} must be {names} ({help_}); got {value!r}."
                 )
+            _check_bounds(section, key, value, path)
             out[key] = value
         data[section] = out
     cfg = PlanConfig(data=data, path=path)
@@ -155,6 +187,27 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
                 f"{closest(k, PLAN_PURPOSES)}"
             )
     return cfg
+
+
+def _check_bounds(section: str, key: str, value: Any, path: str) -> None:
+    """Numbers finite and within :data:`BOUNDS` (also each rate of a ``{purpose: rate}``)."""
+    bounds = BOUNDS.get(section, {}).get(key)
+    if bounds is None:
+        return
+    lo, hi, lo_open, hi_open = bounds
+    hint = BOUND_HINTS.get((section, key), "")
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for sub, v in items:
+        name = f"{path}: [{section}] {key}" if sub is None else \
+            f"{path}: [{section}.{key}] {sub}"
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValidationError(f"{name} must be a number; got {v!r}.")
+        try:
+            check_number(v, name=name, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open,
+                         hint=hint)
+        except ValidationError as exc:
+            raise ValidationError(str(exc).replace(f"`{name}`", name, 1)) from None
+
 
 
 def apply_feedback(

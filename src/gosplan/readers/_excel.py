@@ -12,6 +12,7 @@ import io
 import math
 import numbers
 import os
+import sys
 import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gosplan.core.validation import MAX_MAGNITUDE
 from gosplan.errors import ReaderError
 
 Cell = Any
@@ -89,14 +91,19 @@ def _xlsx_sheets_cached(
         raise ReaderError(
             path, f"cannot be opened as an .xlsx workbook (truncated or corrupt?): {exc}"
         ) from None
+    out: dict[str, Grid] = {}
     try:
-        return {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames
-                if wanted is None or name in wanted}
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
-        raise ReaderError(
-            path, f"the workbook is damaged and could not be read to the end "
-                  f"(truncated or corrupt?): {exc}"
-        ) from None
+        for name in wb.sheetnames:
+            if wanted is not None and name not in wanted:
+                continue
+            try:
+                out[name] = list(wb[name].iter_rows(values_only=True))
+            except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError,
+                    SyntaxError) as exc:  # xml's ParseError is a SyntaxError
+                raise ReaderError(
+                    path, f"the sheet's XML is damaged and could not be read to the end "
+                          f"(truncated or corrupt?): {exc}", sheet=name) from None
+        return out
     finally:
         wb.close()
 
@@ -107,12 +114,7 @@ def _xls_sheets_cached(
 ) -> dict[str, Grid]:
     import xlrd
 
-    try:
-        book = xlrd.open_workbook(path, on_demand=True)
-    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError,
-            EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or "
-                                f"corrupt?): {exc}") from None
+    book = open_xls(path, on_demand=True)  # xlrd's warnings go to standard error
     try:
         out: dict[str, Grid] = {}
         for name in book.sheet_names():
@@ -151,20 +153,80 @@ def excel_rows(path: str | os.PathLike[str], sheet: str | int | None = None) -> 
     return name, sheets[name]
 
 
-def csv_rows(path: str | os.PathLike[str]) -> Grid:
-    """All rows of a CSV file as tuples of strings (UTF-8, falling back to Windows-1252)."""
+class _XlrdLog(io.TextIOBase):
+    """Where xlrd writes its warnings: to standard error, naming the file, never to
+    standard output (where they would mix with the results)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        self._buf = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buf += text
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            if line.strip():
+                sys.stderr.write(f"warning: reading {self.path!r}: xlrd says "
+                                 f"{line.strip().lstrip('*').strip()}\n")
+        return len(text)
+
+
+def open_xls(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """``xlrd.open_workbook`` with its warnings sent to standard error (see :class:`_XlrdLog`);
+    a file xlrd cannot open is a :class:`ReaderError`."""
+    import xlrd
+
+    try:
+        return xlrd.open_workbook(str(path), logfile=_XlrdLog(path), **kwargs)
+    except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError, EOFError) as exc:
+        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or corrupt?): "
+                                f"{exc}") from None
+
+
+def csv_text(path: str | os.PathLike[str]) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM), UTF-16 (with a BOM, or recognisably
+    ASCII in UTF-16 without one), else Windows-1252."""
+    from gosplan.core.validation import decode_text
+    from gosplan.errors import ValidationError
+
     p = check_exists(path)
-    raw = p.read_bytes()
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    lines = text.splitlines()
-    # the delimiter is the one (of , ; tab) that splits the first line into most fields
-    first = lines[:1]
-    delimiter = max(",;\t", key=lambda d: len(next(csv.reader(first, delimiter=d), [])))
+    try:
+        return decode_text(p.read_bytes(), what="the file", fallbacks=("cp1252", "latin-1"))
+    except ValidationError as exc:
+        raise ReaderError(p, str(exc)) from None
+
+
+#: delimiters a CSV file may use
+DELIMITERS = ",;\t"
+
+
+def sniff_delimiter(lines: Sequence[str]) -> str:
+    """The delimiter (of ``, ; tab``) that splits the lines that are not ``#`` comments into
+    the most fields, consistently; a comma when none splits anything."""
+    sample = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")][:20]
+    if not sample:
+        return ","
+
+    def score(d: str) -> tuple[int, int]:
+        counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        return (min(counts) > 1, sum(counts))
+
+    return max(DELIMITERS, key=score)
+
+
+def csv_rows(path: str | os.PathLike[str]) -> Grid:
+    """All rows of a CSV file as tuples of strings.
+
+    The encoding is read from a byte order mark (UTF-8 or UTF-16), else UTF-8,
+    else Windows-1252; the delimiter (comma, semicolon or tab) is the one that
+    splits the heading and data rows (``#`` comment lines are skipped) into the
+    most fields.
+    """
+    text = csv_text(path)
+    delimiter = sniff_delimiter(text.splitlines())
     return [tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
@@ -204,6 +266,10 @@ def as_number(
     if not math.isfinite(x):
         raise ReaderError(path, f"expected {what}, found {x!r} (not a finite number)",
                           sheet=sheet, row=row, column=column)
+    if abs(x) > MAX_MAGNITUDE:
+        raise ReaderError(path, f"expected {what}, found {x:g}, beyond {MAX_MAGNITUDE:g} in "
+                                f"magnitude (no real table holds such numbers; check the units "
+                                f"or a typo)", sheet=sheet, row=row, column=column)
     return x
 
 

@@ -127,56 +127,113 @@ def source_kind(spec: str) -> str:
     raise ReaderError(p, "unknown kind of source; see `gosplan sources` for what is understood")
 
 
+#: kind -> (module, function) of its reader
+READERS: dict[str, tuple[str, str]] = {
+    "ibge": ("gosplan.readers.ibge", "read_ibge"),
+    "wiod": ("gosplan.readers.wiod", "read_wiod"),
+    "uk_io": ("gosplan.readers.uk_io", "read_uk_io"),
+    "ons": ("gosplan.readers.ons", "read_ons"),
+    "scb": ("gosplan.readers.scb", "read_scb"),
+    "ons_csv": ("gosplan.readers.ons_csv", "read_ons_csv"),
+    "generic": ("gosplan.readers.generic", "read_generic"),
+}
+#: readers that hold several years (the others hold one table)
+MULTI_YEAR = ("ibge", "wiod", "scb")
+
+
+def _reader(kind: str) -> Any:
+    import importlib
+
+    module, name = READERS[kind]
+    return getattr(importlib.import_module(module), name)
+
+
+def reader_options(kind: str) -> dict[str, Any]:
+    """The options (``--read-option KEY=VALUE``) the reader of ``kind`` takes, with defaults."""
+    import inspect
+
+    if kind not in READERS:
+        return {}
+    params = inspect.signature(_reader(kind)).parameters
+    return {n: p.default for n, p in params.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "year"}
+
+
+def check_options(spec: str, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for the reader of ``kind``: unknown keys are refused naming the known ones;
+    text given for a whole-number option (``level=68``) is converted."""
+    known = reader_options(kind)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        what = f"the {kind} reader takes {sorted(known)}" if known else \
+            f"the {kind} reader takes no options"
+        raise ReaderError(spec, f"unknown reader option(s) {unknown}; {what}")
+    out = dict(options)
+    for key, value in options.items():
+        default = known[key]
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, str):
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise ReaderError(spec, f"reader option {key}={value!r} must be a whole "
+                                        f"number") from None
+    return out
+
+
 def open_source(spec: str, *, year: int | None = None, **options: Any) -> Economy:
     """Read the economy named by ``spec`` (see module docstring).
 
-    ``year`` selects the year for multi-year sources (WIOD, SCB, IBGE);
-    other ``options`` go to the reader.
+    ``year`` selects the year for multi-year sources (WIOD, SCB, IBGE); on a
+    single-year source it must be the table's own year (else an error says
+    which year the file holds).  Other ``options`` go to the reader; unknown
+    ones are refused, naming the reader's options.
     """
     kind = source_kind(spec)
     if kind != "ibge" and not Path(spec).exists():
         raise ReaderError(spec, "no such file or directory")
-    if kind == "ibge":
-        from gosplan.readers.ibge import read_ibge
-
-        parts = spec.split(":")
-        if len(parts) > 1 and parts[1]:
-            year = int(parts[1])
-        if len(parts) > 2 and parts[2]:
-            options.setdefault("level", int(parts[2]))
-        return read_ibge(year=year, **options)
-    if kind == "parquet":
-        from gosplan.readers.parquet import read_parquet
-
-        return read_parquet(spec)
-    if kind == "wiod":
-        from gosplan.readers.wiod import read_wiod
-
-        return read_wiod(spec, year=year, **options)
-    if kind == "uk_io":
-        from gosplan.readers.uk_io import read_uk_io
-
-        return read_uk_io(spec, **options)
-    if kind == "ons":
-        from gosplan.readers.ons import read_ons
-
-        return read_ons(spec, **options)
-    if kind == "scb":
-        from gosplan.readers.scb import read_scb
-
-        return read_scb(spec, year=year, **options)
-    if kind == "ons_csv":
-        from gosplan.readers.ons_csv import read_ons_csv
-
-        return read_ons_csv(spec, **options)
     if kind == "aux":
         aux = auxiliary(spec)
         assert aux is not None
         raise ReaderError(spec, f"not an input–output table: this is {aux.what}. "
                                 f"{aux.how[:1].upper()}{aux.how[1:]}")
-    from gosplan.readers.generic import read_generic
+    if kind == "parquet":
+        if options:
+            raise ReaderError(spec, f"unknown reader option(s) {sorted(options)}; a Parquet "
+                                    f"economy directory takes no options")
+        from gosplan.readers.parquet import read_parquet
 
-    return read_generic(spec, **options)
+        economy = read_parquet(spec)
+        _check_year(spec, economy, year)
+        return economy
+    options = check_options(spec, kind, options)
+    if kind == "ibge":
+        parts = spec.split(":")
+        try:
+            if len(parts) > 1 and parts[1]:
+                year = int(parts[1])
+            if len(parts) > 2 and parts[2]:
+                options.setdefault("level", int(parts[2]))
+        except ValueError:
+            raise ReaderError(spec, "an IBGE source is ibge[:YEAR[:LEVEL]] with whole "
+                                    "numbers, e.g. ibge:2019:68") from None
+    if kind in MULTI_YEAR:
+        if kind == "ibge":
+            return _reader(kind)(year=year, **options)
+        return _reader(kind)(spec, year=year, **options)
+    economy = _reader(kind)(spec, **options)
+    _check_year(spec, economy, year)
+    return economy
+
+
+def _check_year(spec: str, economy: Economy, year: int | None) -> None:
+    """On a single-year source a year asked for must be the table's own."""
+    if year is None or economy.year == year:
+        return
+    if economy.year is None:
+        raise ReaderError(spec, f"holds one table whose year is not stated, so year {year} "
+                                f"cannot be checked; leave out the year (or state it in the "
+                                f"file)")
+    raise ReaderError(spec, f"holds one table, of year {economy.year}; it has no year {year}")
 
 
 def available_years(spec: str) -> list[int] | None:

@@ -36,14 +36,33 @@ __all__ = [
 
 
 def load_config(path: str | Path) -> PlanConfig:
-    """Read and validate a TOML plan configuration."""
+    """Read and validate a TOML plan configuration (UTF-8, or UTF-16 with a byte order mark).
+
+    An empty file is refused: running the default plan in its place would
+    answer a question nobody asked.
+    """
+    from gosplan.core.validation import decode_text
+
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = p.read_bytes()
     except FileNotFoundError:
         raise ValidationError(f"plan configuration {str(p)!r} does not exist.") from None
+    except IsADirectoryError:
+        raise ValidationError(f"plan configuration {str(p)!r} is a folder, not a file.") \
+            from None
+    except OSError as exc:
+        raise ValidationError(f"plan configuration {str(p)!r} cannot be read: {exc}.") \
+            from None
+    text = decode_text(data, what=f"plan configuration {str(p)!r}")
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{p}: not valid TOML: {exc}") from None
+    if not raw:
+        raise ValidationError(
+            f"{p}: the plan configuration is empty (no section, no key); a plan needs at "
+            f"least [economy] source. Start from examples/plan-default.toml.")
     return validate_config(raw, path=str(p))
 
 

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from gosplan.errors import StorageError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -79,7 +82,181 @@ def alembic_config(url: str):
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Bring the store at ``url`` to the newest schema (every branch)."""
+    """Bring the store at ``url`` to the newest schema (every branch).
+
+    The URL is checked first (:func:`check_url`): a folder, a text file, a
+    truncated store or another database is refused before anything is written.
+    """
     from alembic import command
 
+    check_url(url)
     command.upgrade(alembic_config(url), revision)
+
+
+# --------------------------------------------------------------------------- opening a store
+#: the databases gosplan stores in
+BACKENDS = ("sqlite", "postgresql")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _shown(url: str) -> str:
+    """A URL fit for a message: the password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL that does not parse is shown as given
+        return url
+
+
+def _upgrade_hint(url: str) -> str:
+    return f"`gosplan db upgrade --url {_shown(url)}`"
+
+
+def check_url(url: str) -> URL:
+    """Parse a store URL and check what it points at, without creating or changing anything.
+
+    Refused with a :class:`StorageError` that says why: text that is no URL,
+    a database other than SQLite or PostgreSQL (or a missing driver), a SQLite
+    path that is a folder, lies in a missing folder, is not a SQLite database
+    (e.g. a text file) or is shorter than its own header says (truncated).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError("the database URL is empty; use sqlite:///FILE or "
+                           "postgresql://USER@HOST/DB.")
+    try:
+        parsed = make_url(normalise_url(url.strip()))
+    except ArgumentError:
+        raise StorageError(f"database URL {url!r} is not a URL; use sqlite:///FILE (e.g. "
+                           f"sqlite:///gosplan.db) or postgresql://USER@HOST/DB.") from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise StorageError(f"database URL {_shown(url)!r}: {backend!r} is not supported; "
+                           f"gosplan stores in SQLite (sqlite:///FILE) or PostgreSQL "
+                           f"(postgresql://USER@HOST/DB).")
+    try:
+        parsed.get_dialect()
+    except Exception as exc:  # a missing DBAPI driver, named in the message
+        raise StorageError(f"database URL {_shown(url)!r}: its driver cannot be loaded "
+                           f"({exc}).") from None
+    if backend == "sqlite":
+        _check_sqlite_file(parsed)
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(db)
+
+
+def _check_sqlite_file(url: URL) -> None:
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if path.is_dir():
+        raise StorageError(f"database URL {str(url)!r} names the folder {str(path)!r}, not a "
+                           f"file; give a file, e.g. sqlite:///{path / 'gosplan.db'}.")
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise StorageError(f"database URL {str(url)!r}: the folder {str(parent)!r} does "
+                               f"not exist.")
+        return
+    size = path.stat().st_size
+    if size == 0:
+        return  # SQLite treats an empty file as an empty database
+    with path.open("rb") as fh:
+        head = fh.read(100)
+    if not head.startswith(_SQLITE_MAGIC):
+        raise StorageError(f"{str(path)!r} is not a SQLite database (it does not start with "
+                           f"SQLite's header; is it another kind of file?). Check --db or "
+                           f"GOSPLAN_DATABASE_URL.")
+    damaged = (f"{str(path)!r} is a damaged SQLite database: {{}}. Restore it from a copy or "
+               f"point --db at another store.")
+    if len(head) < 100:
+        raise StorageError(damaged.format(f"only {size} bytes, shorter than its header"))
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    if page < 512 or page & (page - 1):
+        raise StorageError(damaged.format(f"its header gives an impossible page size {page}"))
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # pages may still live in the write-ahead log
+    if size % page:
+        raise StorageError(damaged.format(f"{size} bytes is not a whole number of its "
+                                          f"{page}-byte pages (truncated?)"))
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[92:96] == head[24:28]
+    if valid and pages and size < pages * page:
+        raise StorageError(damaged.format(f"{size} bytes where its header counts {pages} pages "
+                                          f"of {page} bytes ({pages * page} bytes): truncated"))
+
+
+def schema_heads(url: str) -> set[str]:
+    """The migration heads (one per area) the newest schema carries."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+def schema_versions(engine: Engine) -> set[str]:
+    """The migration revisions a store carries (empty for a store never migrated)."""
+    from sqlalchemy import inspect, text
+
+    if not inspect(engine).has_table("alembic_version"):
+        return set()
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+def open_store(url: str, *, create: bool = True, echo: bool = False) -> Engine:
+    """An engine on the store at ``url``, after checking that it can be used.
+
+    With ``create`` (commands that write) a missing store is created and an
+    older one migrated to the newest schema.  Without it (commands that only
+    read) nothing is created or migrated: a missing store, or one not at the
+    newest schema, is a :class:`StorageError` suggesting ``gosplan db upgrade``.
+    A URL that is no URL, another database, a folder, a text file or a
+    truncated store is refused before anything is touched.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parsed = check_url(url)
+    if not create and parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        if path is not None and (not path.exists() or path.stat().st_size == 0):
+            raise StorageError(
+                f"there is no store at {str(path)!r}, so there is nothing to read (a typo in "
+                f"--db?). A new store is made by {_upgrade_hint(url)} or by a command that "
+                f"writes.")
+    engine = make_engine(url, echo=echo)
+    try:
+        have = schema_versions(engine)
+        heads = schema_heads(url)
+        if have != heads:
+            if not create:
+                what = "was never set up" if not have else "is at an older schema"
+                raise StorageError(f"the store at {_shown(url)!r} {what}; bring it to the "
+                                   f"newest schema with {_upgrade_hint(url)}.")
+            upgrade(url)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"the store at {_shown(url)!r} cannot be used: "
+                           f"{describe_db_error(exc)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """The database's own words for an error, without SQLAlchemy's links and SQL."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -53,6 +53,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from gosplan.core.economy import Economy
+from gosplan.core.validation import MAX_MAGNITUDE
 from gosplan.errors import ValidationError
 from gosplan.services import escalation as esc
 from gosplan.services.fulfilment.checks import (
@@ -354,6 +355,7 @@ def read_reports_csv(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     try:
         frame = pd.read_csv(p, dtype={"enterprise": str, "counterparty": str, "product": str,
+                                      "quantity": str,
                                       "kind": str, "period": str, "submitted_at": str})
     except (OSError, ValueError) as exc:
         raise ValidationError(f"reports file {str(p)!r} cannot be read: {exc}") from exc
@@ -364,6 +366,28 @@ def read_reports_csv(path: str | Path) -> pd.DataFrame:
     frame.attrs["source"] = p.name
     frame.attrs["first_line"] = 2
     return frame
+
+
+_ISO = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?"
+
+
+def _iso_dates(col: pd.Series) -> pd.Series:
+    """Dates of a column; text must be ISO (YYYY-MM-DD[THH:MM:SS]), anything else (such as
+    08/01/2024, which pandas reads month-first) becomes NaT, to be reported."""
+    if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+        return pd.to_datetime(col, errors="coerce")
+    is_text = col.map(lambda v: isinstance(v, str)).astype(bool)
+    text = col.where(is_text, "").astype(str).str.strip()
+    bad = is_text & ~text.str.fullmatch(_ISO).astype(bool)
+    keep = col.where(~is_text, text).where(~bad, None)
+    return pd.to_datetime(keep, errors="coerce")
+
+
+def _shown(value: Any) -> str:
+    """A cell as the user wrote it (not numpy's repr)."""
+    if isinstance(value, float | np.floating):
+        return repr(float(value)) if np.isfinite(value) else str(float(value))
+    return repr(value)
 
 
 def _errors(msgs: list[str]) -> ValidationError:
@@ -388,17 +412,21 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
     if missing:
         raise ValidationError(f"reports from {src} lack columns {missing}; expected "
                               f"{list(REPORT_COLUMNS)}.")
+    if len(frame) == 0:
+        raise ValidationError(f"reports from {src} hold no report (only a header?); nothing "
+                              "was stored. Each line is one figure: enterprise, period, kind, "
+                              "quantity.")
     df = frame.reset_index(drop=True).copy()
     for col in ("counterparty", "product", "submitted_at"):
         if col not in df.columns:
             df[col] = None
     msgs: list[str] = []
     ent = df["enterprise"].astype(str).str.strip()
-    per = pd.to_datetime(df["period"], errors="coerce")
+    per = _iso_dates(df["period"])
     qty = pd.to_numeric(df["quantity"], errors="coerce")
     kind = df["kind"].astype(str).str.strip().str.lower()
     cp = df["counterparty"].where(df["counterparty"].notna(), "").astype(str).str.strip()
-    sub = pd.to_datetime(df["submitted_at"], errors="coerce")
+    sub = _iso_dates(df["submitted_at"])
     row_label = [f"line {first_line + i}" if first_line else f"row {i}" for i in range(len(df))]
 
     def where(i: int) -> str:
@@ -410,13 +438,19 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
     for i in np.flatnonzero(e_row.isna().to_numpy()):
         msgs.append(f"{where(i)}, field `enterprise`: no such enterprise in the register")
     for i in np.flatnonzero(per.isna().to_numpy()):
-        msgs.append(f"{where(i)}, field `period`: {df['period'].iloc[i]!r} is not a date")
+        msgs.append(f"{where(i)}, field `period`: {df['period'].iloc[i]!r} is not an ISO date "
+                    "(YYYY-MM-DD; 08/01/2024 could be 1 August or 8 January)")
     bad_kind = ~kind.isin(KINDS)
     for i in np.flatnonzero(bad_kind.to_numpy()):
         msgs.append(f"{where(i)}, field `kind`: {kind.iloc[i]!r} is not one of {list(KINDS)}")
     for i in np.flatnonzero(qty.isna().to_numpy()):
         msgs.append(f"{where(i)}, field `quantity` ({kind.iloc[i]}): "
-                    f"{df['quantity'].iloc[i]!r} is not a number")
+                    f"{_shown(df['quantity'].iloc[i])} is not a number")
+    huge = qty.notna() & ~(qty.abs() <= MAX_MAGNITUDE)
+    for i in np.flatnonzero(huge.to_numpy()):
+        msgs.append(f"{where(i)}, field `quantity` ({kind.iloc[i]}): "
+                    f"{_shown(df['quantity'].iloc[i])} is not a finite number of at most "
+                    f"{MAX_MAGNITUDE:g}")
     for i in np.flatnonzero((qty < 0).to_numpy()):
         msgs.append(f"{where(i)}, field `quantity` ({kind.iloc[i]}): {qty.iloc[i]:g} is "
                     "negative; quantities cannot be negative")
@@ -448,7 +482,7 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
         msgs.append(f"{where(i)}, field `product`: {prod.iloc[i]!r} is not a registered sector")
     for i in np.flatnonzero((df["submitted_at"].notna() & sub.isna()).to_numpy()):
         msgs.append(f"{where(i)}, field `submitted_at`: {df['submitted_at'].iloc[i]!r} is not "
-                    "a date and time")
+                    "an ISO date and time (YYYY-MM-DDTHH:MM:SS)")
     if msgs:
         raise _errors(msgs)
     # assemble reports
