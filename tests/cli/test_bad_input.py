@@ -81,7 +81,9 @@ def _sha(path: Path) -> str | None:
 def _separation_of_duties() -> bool:
     """Whether the ledger's faces record per person with members, recorders and approvers
     (issue 11's separation of duties): then recording names --by, approval --as."""
-    accounts = main.commands["accounts"]
+    import click
+
+    accounts = main.get_command(click.Context(main), "accounts")
     return "member" in getattr(accounts, "commands", {})
 
 
