@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from gosplan.cli._common import domain_errors
 from gosplan.config import Settings
+from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services import merkle, publiclog
+from gosplan.services import publiclog
 from gosplan.storage.base import make_engine, session_scope, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -39,8 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
+from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services import merkle, publiclog
+from gosplan.services import publiclog
 from gosplan.storage.control import (
     Criticism,
     CriticismAttachment,
