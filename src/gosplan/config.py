@@ -28,8 +28,15 @@ class Settings(BaseSettings):
         description="File holding the Ed25519 key that signs public-log tree heads.",
     )
     commission_key_path: str = Field(
-        "gosplan-commission.key",
-        description="File holding the control commission's private key (sealed identities).",
+        "gosplan-commission.pub",
+        description="File holding the control commission's PUBLIC roster (its sealing key, "
+        "threshold and members' signing keys), written offline by `gosplan criticism keygen`; "
+        "the server can only seal identities, never open them.",
+    )
+    watch_key_path: str = Field(
+        "gosplan-watch.key",
+        description="File holding the secret that keys the retaliation watch's tags of "
+        "filers' person ids (created on first use).",
     )
     echo_sql: bool = Field(False, description="Log every SQL statement (debugging).")
     secret_key_path: str = Field(

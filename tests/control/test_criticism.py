@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
-from gosplan.services import appointments, criticism, publiclog
+from gosplan.services import appointments, commission, criticism, publiclog
+from gosplan.services.publiclog import state as logstate
 from gosplan.storage.base import session_scope
 from gosplan.storage.control import Criticism, CriticismStatus, SealedIdentity
 
@@ -158,31 +159,68 @@ def test_status_change_without_reason_writes_nothing(org: Engine, settings: Sett
     assert _counts(org) == before
 
 
+def _shares(settings: Settings) -> list[Path]:
+    return sorted((Path(settings.commission_key_path).parent / "shares").glob("share-*.json"))
+
+
 def test_identity_is_sealed_and_every_access_is_logged(org: Engine, settings: Settings) -> None:
     ref = _file(org, settings, identity="Petrov, shop 3", person="P-W1")
+    short = _file(org, settings, identity="X")
     with session_scope(org) as s:
         c = criticism.get(s, ref)
         sealed = s.get(SealedIdentity, c.id)
         assert sealed is not None
         assert b"Petrov" not in bytes(sealed.sealed)
         assert sealed.watch_tag != "P-W1"
-    with pytest.raises(ValidationError, match="needs the accessor"), session_scope(org) as s:
-        criticism.reveal_identity(s, ref, accessor="chair", reason="", settings=settings)
+        # padded: a one-letter identity seals to exactly as many bytes as a long one
+        other = s.get(SealedIdentity, criticism.get(s, short).id)
+        assert other is not None and len(bytes(other.sealed)) == len(bytes(sealed.sealed))
+        box = criticism.export_sealed(s, ref)
+    shares = [commission.read_share(p) for p in _shares(settings)]
+    # one share alone does not open it
+    with pytest.raises(ValidationError, match="needs 2 members"):
+        commission.open_sealed(box, shares[:1], reason="retaliation hearing")
+    # a share repeated is still one member
+    with pytest.raises(ValidationError, match="needs 2 members"):
+        commission.open_sealed(box, [shares[0], shares[0]], reason="retaliation hearing")
+    with pytest.raises(ValidationError, match="reason"):
+        commission.open_sealed(box, shares[:2], reason=" ")
+    identity, record = commission.open_sealed(box, shares[1:], reason="retaliation hearing")
+    assert identity == {"identity": "Petrov, shop 3", "person": "P-W1"}
+    assert record["members"] == ["Petrov", "Sidorova"]
+    # the server logs the record; a forged or under-signed one is refused
+    forged = {**record, "reason": "curiosity"}
+    with pytest.raises(ValidationError, match="does not verify"), session_scope(org) as s:
+        criticism.record_opening(s, forged, settings)
+    lone = {**record, "signatures": record["signatures"][:1]}
+    with pytest.raises(ValidationError, match="rule is 2"), session_scope(org) as s:
+        criticism.record_opening(s, lone, settings)
     with session_scope(org) as s:
-        revealed = criticism.reveal_identity(s, ref, accessor="commission chair",
-                                             reason="retaliation hearing", settings=settings)
-    assert revealed == {"identity": "Petrov, shop 3", "person": "P-W1"}
+        criticism.record_opening(s, record, settings)
     with session_scope(org) as s:
-        acc = publiclog.entries(s, kind="criticism.identity_accessed")
-        assert [e.payload for e in acc] == [{"criticism": ref, "accessor": "commission chair",
-                                            "reason": "retaliation hearing"}]
-        assert len(criticism.accesses(s, ref)) == 1
-    # another commission key cannot open it
-    other = Settings(commission_key_path=str(Path(settings.commission_key_path)
-                                             .with_name("other.key")))
-    with pytest.raises(ValidationError, match="cannot be opened"), session_scope(org) as s:
-        criticism.reveal_identity(s, ref, accessor="impostor", reason="curiosity",
-                                  settings=other)
+        acc = publiclog.entries(s, kind="criticism.identity_opened")
+        assert len(acc) == 1 and acc[0].payload["members"] == ["Petrov", "Sidorova"]
+        assert acc[0].payload["reason"] == "retaliation hearing"
+        assert [a.accessor for a in criticism.accesses(s, ref)] == ["Petrov, Sidorova"]
+        assert logstate.verify_public_state(s).ok
+    # shares of another commission cannot open it
+    alien = commission.keygen(Path(settings.commission_key_path).parent / "alien", ["a", "b"])
+    with pytest.raises(ValidationError, match="cannot be opened"):
+        commission.open_sealed(box, [commission.read_share(p) for p in alien.share_paths],
+                               reason="curiosity")
+
+
+def test_passphrase_protected_shares(tmp_path: Path) -> None:
+    res = commission.keygen(tmp_path, ["a", "b", "c"], threshold=2,
+                            passphrases=["pa", "pb", None])
+    assert "share" not in json.loads(res.share_paths[0].read_text())  # encrypted
+    with pytest.raises(ValidationError, match="passphrase"):
+        commission.read_share(res.share_paths[0])
+    with pytest.raises(ValidationError, match="wrong passphrase"):
+        commission.read_share(res.share_paths[0], "pb")
+    key = commission.combine([commission.read_share(res.share_paths[0], "pa"),
+                              commission.read_share(res.share_paths[2])])
+    assert key is not None
 
 
 NO_EDIT = [

@@ -46,10 +46,15 @@ def small_economy_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:
-    return Settings(database_url=database_url, economy=str(economy),
+    from gosplan.services import commission
+
+    if not (folder / "commission.pub").exists():  # the roster the commission made offline
+        commission.keygen(folder / "shares", ["Ivanova", "Petrov", "Sidorova"], threshold=2,
+                          public_path=folder / "commission.pub")
+    return Settings(watch_key_path=str(folder / "watch.key"), database_url=database_url, economy=str(economy),
                     secret_key_path=str(folder / "session.key"),
                     log_key_path=str(folder / "log.key"),
-                    commission_key_path=str(folder / "commission.key"), **kw)  # type: ignore[arg-type]
+                    commission_key_path=str(folder / "commission.pub"), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

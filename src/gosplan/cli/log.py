@@ -23,6 +23,7 @@ from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
 from gosplan.services import publiclog
+from gosplan.services.publiclog import state as logstate
 from gosplan.storage.base import make_engine, session_scope, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -229,24 +230,45 @@ def export_cmd(path: Path, db: str | None) -> None:
 @click.option("--head", "heads", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed tree head (JSON) or receipt kept earlier; the log must extend "
                    "it.  Repeatable.")
+@click.option("--store", "check_store", is_flag=True,
+              help="Check the store (the default without PATH): the log itself, then public "
+                   "state (criticisms, statuses, openings, proposals, ballots, comments, "
+                   "tallies) recomputed from the log alone against every table row.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @db_option
 @domain_errors
 def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...],
-               db: str | None) -> None:
-    """Check the whole log (the store, or an exported PATH): every entry, hash and head."""
+               check_store: bool, as_json: bool, db: str | None) -> None:
+    """Check the whole log (the store, or an exported PATH): every entry, hash and head; for
+    the store also every public row against the log."""
     known = []
     for h in heads:
         data = json.loads(Path(h).read_text(encoding="utf-8"))
         known.append(publiclog.SignedTreeHead.from_json(data.get("tree_head", data)))
     key = read_key(public_key)
-    if path is not None:
+    state: logstate.StateCheck | None = None
+    if path is not None and not check_store:
         result = publiclog.verify_export(path, trusted_key=key, known_heads=known)
         where = str(path)
     else:
+        if path is not None:
+            raise ValidationError("give either an exported PATH or --store, not both.")
         with store(db) as (settings, s):
             result = publiclog.verify_store(
                 s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
+            state = logstate.verify_public_state(s)
         where = "the store"
+    ok = result.ok and (state is None or state.ok)
+    if as_json:
+        click.echo(json.dumps({"ok": ok, "where": where, "log": {
+            "ok": result.ok, "tree_size": result.tree_size, "root_hash": result.root_hash.hex(),
+            "heads_checked": result.heads_checked, "problems": result.problems},
+            "state": state.to_json() if state is not None else None}, indent=2))
+        if not ok:
+            raise SystemExit(1)
+        return
     if not result.ok:
         raise click.ClickException(f"{where}: NOT verified: {result.message}")
-    click.echo(f"{where}: {result.message}")
+    if state is not None and not state.ok:
+        raise click.ClickException(f"{where}: log verified, but {state.message}")
+    click.echo(f"{where}: {result.message}" + (f"; {state.message}" if state else ""))

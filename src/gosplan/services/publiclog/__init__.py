@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from gosplan.services.publiclog.heads import (
     SignedTreeHead,
+    current_head,
     latest_signed_head,
     public_key,
     sign_tree_head,
@@ -71,6 +72,7 @@ __all__ = [
     "canonical_json",
     "consistency_proof",
     "count_by_kind",
+    "current_head",
     "entries",
     "entry",
     "export",

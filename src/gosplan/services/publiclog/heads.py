@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services.publiclog.store import tree_head
+from gosplan.services.publiclog.store import size, tree_head
 from gosplan.storage.publiclog import StoredTreeHead
 
 # --------------------------------------------------------------------------- signing
@@ -142,3 +142,17 @@ def latest_signed_head(session: Session) -> SignedTreeHead | None:
     return None if row is None else _sth(row)
 
 
+
+
+def current_head(session: Session, settings: Settings | None = None) -> SignedTreeHead:
+    """The latest signed head if it covers the whole log, else a newly signed one.
+
+    Reading the log never multiplies heads: however many receipts are fetched,
+    at most one head is signed per size the log reaches (the first reader after
+    a write signs it; everyone after reuses it).
+    """
+    latest = latest_signed_head(session)
+    key = public_key(settings)
+    if latest is not None and latest.tree_size == size(session) and latest.public_key == key:
+        return latest
+    return sign_tree_head(session, settings)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services.publiclog.heads import SignedTreeHead, sign_tree_head
+from gosplan.services.publiclog.heads import SignedTreeHead, current_head
 from gosplan.services.publiclog.store import entry, inclusion_proof, leaf_data
 from gosplan.services.publiclog.verify import Verification
 
@@ -24,10 +24,11 @@ def receipt(session: Session, index: int, settings: Settings | None = None,
     """A receipt for entry ``index``: the entry, its inclusion proof and a signed head.
 
     The holder can verify it alone (:func:`verify_receipt`) and, later, against a
-    newer head with a consistency proof.  Call on committed data.
+    newer head with a consistency proof.  Call on committed data.  The head is the
+    latest signed one when it covers the whole log (no new head per request).
     """
     row = entry(session, index)
-    sth = sign_tree_head(session, settings)
+    sth = current_head(session, settings)
     proof = inclusion_proof(session, index, sth.tree_size)
     return {"format": RECEIPT_FORMAT, **extra, "entry": row.to_public(),
             "leaf_hash": bytes(row.leaf_hash).hex(),

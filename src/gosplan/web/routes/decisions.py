@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, directory
+from gosplan.services.publiclog import state as logstate
 from gosplan.storage.web import Proposal, utcnow
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import render, twin, wants_json
@@ -85,6 +86,11 @@ def _get(db: Any, pid: int) -> Proposal:
 
 @twin(router, "/decisions/{pid:int}")
 def show_decision(pid: int, request: Request, db: Db, user: MaybeUser) -> Response:
+    diffs = logstate.check_proposal(db, pid)
+    if diffs:  # the public log is the record: a row that differs from it is not shown
+        raise HTTPException(status_code=409, detail=(
+            f"proposal {pid} is not shown: its rows differ from the public log ("
+            + "; ".join(str(d) for d in diffs) + ")"))
     p = _get(db, pid)
     comments = directory.comments(db, pid)
     ballots = directory.ballots(db, pid)
