@@ -14,7 +14,7 @@ from gosplan import __version__
 
 #: modules under gosplan.cli that define a ``command`` (click command or group)
 COMMAND_MODULES = ["values", "db", "serve", "sources", "accounts", "plan", "demo", "analyse",
-                   "log", "criticism", "appointments", "fulfilment", "scale"]
+                   "log", "criticism", "appointments", "fulfilment", "scale", "witness"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -142,8 +142,12 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
     except json.JSONDecodeError as exc:
         raise ValidationError(f"receipt {path} is not JSON: {exc.msg}") from exc
     if export_path is not None:
-        result = criticism.verify_receipt_with_export(data, export_path,
-                                                      trusted_key=read_key(public_key))
+        from gosplan.cli.log import settings_for
+        from gosplan.services.publiclog import witnessing
+
+        result = criticism.verify_receipt_with_export(
+            data, export_path, trusted_key=read_key(public_key),
+            witnesses=witnessing.policy(settings_for(db)))
     else:
         with store(db) as (settings, s):
             result = criticism.verify_receipt(s, data, settings, full=full)

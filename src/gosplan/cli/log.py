@@ -24,6 +24,7 @@ from gosplan.core import merkle
 from gosplan.errors import ValidationError
 from gosplan.services import publiclog
 from gosplan.services.publiclog import state as logstate
+from gosplan.services.publiclog import witnessing
 from gosplan.storage.base import make_engine, session_scope, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,11 +120,15 @@ def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
 @db_option
 @domain_errors
 def head_cmd(as_json: bool, db: str | None) -> None:
-    """Sign and print the log's current tree head."""
+    """Print the log's current tree head (signed once per size, then cosigned by the
+    configured witnesses)."""
     with store(db) as (settings, s):
-        sth = publiclog.sign_tree_head(s, settings)
+        sth = witnessing.publish_head(s, settings)
     if as_json:
         click.echo(json.dumps(sth.to_json(), indent=2))
+        return
+    if sth.origin is not None:
+        click.echo(sth.signed_note(), nl=False)
         return
     click.echo(f"tree size   {sth.tree_size}\nroot hash   {sth.root_hash.hex()}\n"
                f"timestamp   {sth.timestamp} (ms since 1970)\n"
@@ -132,11 +137,20 @@ def head_cmd(as_json: bool, db: str | None) -> None:
 
 
 @command.command("key")
+@click.option("--vkey", is_flag=True,
+              help="Print the C2SP verifier key (<origin>+<id>+<key>) that witnesses pin.")
 @db_option
 @domain_errors
-def key_cmd(db: str | None) -> None:
+def key_cmd(vkey: bool, db: str | None) -> None:
     """Print the public key that verifies this log's tree heads (pin it when verifying)."""
-    click.echo(publiclog.public_key(settings_for(db)).hex())
+    settings = settings_for(db)
+    if vkey:
+        from gosplan.core import note
+
+        click.echo(str(note.Verifier.of(publiclog.log_origin(settings),
+                                        publiclog.public_key(settings))))
+        return
+    click.echo(publiclog.public_key(settings).hex())
 
 
 @command.command("proof")
@@ -248,14 +262,16 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
     key = read_key(public_key)
     state: logstate.StateCheck | None = None
     if path is not None and not check_store:
-        result = publiclog.verify_export(path, trusted_key=key, known_heads=known)
+        result = publiclog.verify_export(path, trusted_key=key, known_heads=known,
+                                         witnesses=witnessing.policy(settings_for(db)))
         where = str(path)
     else:
         if path is not None:
             raise ValidationError("give either an exported PATH or --store, not both.")
         with store(db) as (settings, s):
             result = publiclog.verify_store(
-                s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
+                s, trusted_key=key or publiclog.public_key(settings), known_heads=known,
+                witnesses=witnessing.policy(settings))
             state = logstate.verify_public_state(s)
         where = "the store"
     ok = result.ok and (state is None or state.ok)

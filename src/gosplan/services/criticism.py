@@ -39,6 +39,7 @@ from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
 from gosplan.services import commission, publiclog
+from gosplan.services.publiclog import witnessing
 from gosplan.storage.control import (
     Criticism,
     CriticismAttachment,
@@ -365,7 +366,8 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
     (O(n); the default costs O(log² n) lookups and one entry).
     """
     key = publiclog.public_key(settings)
-    v = publiclog.verify_receipt(data, trusted_key=key)
+    pol = witnessing.policy(settings)
+    v = publiclog.verify_receipt(data, trusted_key=key, witnesses=pol)
     if not v.ok:
         return _summary(data, v, None)
     e = data["entry"]
@@ -384,9 +386,10 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
         v.fail(f"the log holds {n} entries, fewer than the receipt's {first}: entries were "
                "removed")
         return _summary(data, v, None)
-    latest = publiclog.current_head(session, settings)
+    latest = witnessing.publish_head(session, settings)
     proof = publiclog.consistency_proof(session, first, latest.tree_size)
-    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof)
+    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof,
+                                 witnesses=pol)
     if v.ok and full:
         # the stored hashes are not taken on trust: recompute the current root from entries
         root = publiclog.verify_store(session, trusted_key=key)
@@ -397,9 +400,12 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
 
 
 def verify_receipt_with_export(data: Mapping[str, Any], path: str | Path, *,
-                               trusted_key: bytes | None = None) -> ReceiptCheck:
-    """Check a receipt against an exported log alone (no access to the store)."""
-    v = publiclog.verify_receipt(data, trusted_key=trusted_key)
+                               trusted_key: bytes | None = None,
+                               witnesses: witnessing.WitnessPolicy | None = None
+                               ) -> ReceiptCheck:
+    """Check a receipt against an exported log alone (no access to the store); with
+    ``witnesses``, its head must carry k of their cosignatures."""
+    v = publiclog.verify_receipt(data, trusted_key=trusted_key, witnesses=witnesses)
     if not v.ok:
         return _summary(data, v, None)
     log = publiclog.read_export(path)

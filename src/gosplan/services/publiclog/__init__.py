@@ -22,9 +22,11 @@ store itself.  Nothing here ever changes or deletes an entry.
 from __future__ import annotations
 
 from gosplan.services.publiclog.heads import (
+    Cosignature,
     SignedTreeHead,
     current_head,
     latest_signed_head,
+    log_origin,
     public_key,
     sign_tree_head,
     signed_heads,
@@ -61,6 +63,7 @@ from gosplan.services.publiclog.verify import (
 __all__ = [
     "EXPORT_FORMAT",
     "RECEIPT_FORMAT",
+    "Cosignature",
     "ExportedLog",
     "LogEntry",
     "SignedTreeHead",
@@ -80,6 +83,7 @@ __all__ = [
     "key_id",
     "latest_signed_head",
     "leaf_data",
+    "log_origin",
     "public_key",
     "read_export",
     "receipt",

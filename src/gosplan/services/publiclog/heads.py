@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
-from gosplan.core import merkle
+from gosplan.core import merkle, note
 from gosplan.errors import ValidationError
-from gosplan.services.publiclog.store import size, tree_head
-from gosplan.storage.publiclog import StoredTreeHead
+from gosplan.services.publiclog.store import key_id, size, tree_head
+from gosplan.storage.publiclog import StoredCosignature, StoredTreeHead
 
 # --------------------------------------------------------------------------- signing
 
@@ -59,21 +59,81 @@ def public_key(settings: Settings | None = None) -> bytes:
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+def log_origin(settings: Settings | None = None) -> str:
+    """The checkpoint origin (and note key name) of this log: ``settings.log_origin``, or
+    ``gosplan.invalid/log/<key id>`` when none is set."""
+    s = settings or Settings()
+    if s.log_origin:
+        return s.log_origin
+    return f"gosplan.invalid/log/{key_id(public_key(s))}"
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A witness's ``cosignature/v1`` (C2SP tlog-cosignature) on a checkpoint."""
+
+    name: str
+    key_id: bytes
+    timestamp: int  # seconds since the epoch
+    signature: bytes
+
+    def line(self) -> str:
+        return note.Signature(self.name, self.key_id, self.timestamp.to_bytes(8, "big")
+                              + self.signature).line()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "key_id": self.key_id.hex(), "timestamp": self.timestamp,
+                "signature": self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cosignature:
+        return cls(str(data["name"]), bytes.fromhex(data["key_id"]), int(data["timestamp"]),
+                   bytes.fromhex(data["signature"]))
+
+
 @dataclass(frozen=True)
 class SignedTreeHead:
-    """A tree head signed by the log: ``tree_size``, ``timestamp`` (ms), ``root_hash``."""
+    """A tree head signed by the log: ``tree_size``, ``timestamp`` (ms), ``root_hash``.
+
+    With an ``origin`` it is a C2SP checkpoint (``<origin>\\n<size>\\n<base64 root>\\n``)
+    signed as a C2SP signed note with the log's Ed25519 key under the name
+    ``origin``; witnesses add ``cosignatures``.  Without one it is a head in the
+    older gosplan format (kept verifiable for old stores and receipts).
+    """
 
     tree_size: int
     timestamp: int
     root_hash: bytes
     signature: bytes
     public_key: bytes
+    origin: str | None = None
+    cosignatures: tuple[Cosignature, ...] = ()
 
     @staticmethod
     def message(tree_size: int, timestamp: int, root_hash: bytes) -> bytes:
-        """The exact bytes that are signed."""
+        """The bytes a head in the older gosplan format signs."""
         return (_SIGNING_CONTEXT + tree_size.to_bytes(8, "big") + timestamp.to_bytes(8, "big")
                 + root_hash)
+
+    def checkpoint_text(self) -> str:
+        if self.origin is None:
+            raise ValidationError("a head in the old gosplan format is not a checkpoint")
+        return note.Checkpoint(self.origin, self.tree_size, self.root_hash).text()
+
+    @property
+    def verifier(self) -> note.Verifier:
+        return note.Verifier.of(self.origin or "gosplan", self.public_key)
+
+    def signed_message(self) -> bytes:
+        if self.origin is None:
+            return self.message(self.tree_size, self.timestamp, self.root_hash)
+        return self.checkpoint_text().encode("utf-8")
+
+    def signed_note(self) -> str:
+        """The signed checkpoint with every cosignature, as a C2SP signed note."""
+        sig = note.Signature(self.origin or "", self.verifier.id, self.signature)
+        return (self.checkpoint_text() + "\n" + sig.line()
+                + "".join(c.line() for c in self.cosignatures))
 
     def verify(self, trusted_key: bytes | None = None) -> bool:
         """Is the signature good, and (if given) made by ``trusted_key``?"""
@@ -83,23 +143,50 @@ class SignedTreeHead:
             return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
-                self.signature, self.message(self.tree_size, self.timestamp, self.root_hash))
-        except (InvalidSignature, ValueError):
+                self.signature, self.signed_message())
+        except (InvalidSignature, ValueError, note.NoteError):
             return False
         return True
 
+    def cosigned_by(self, witnesses: Sequence[note.Verifier]) -> list[str]:
+        """Names of the given witnesses whose cosignature on this checkpoint verifies."""
+        if self.origin is None:
+            return []
+        text = self.checkpoint_text()
+        good: list[str] = []
+        for w in witnesses:
+            for c in self.cosignatures:
+                sig = note.Signature(c.name, c.key_id, c.timestamp.to_bytes(8, "big")
+                                     + c.signature)
+                if w.alg == note.ALG_COSIGNATURE_V1 and note.verify_signature(
+                        text, w, sig) is not None:
+                    good.append(w.name)
+                    break
+        return good
+
+    def with_cosignatures(self, cos: Sequence[Cosignature]) -> SignedTreeHead:
+        return replace(self, cosignatures=tuple(cos))
+
     def to_json(self) -> dict[str, Any]:
-        return {"tree_size": self.tree_size, "timestamp": self.timestamp,
-                "root_hash": self.root_hash.hex(), "signature": self.signature.hex(),
-                "public_key": self.public_key.hex()}
+        out: dict[str, Any] = {
+            "tree_size": self.tree_size, "timestamp": self.timestamp,
+            "root_hash": self.root_hash.hex(), "signature": self.signature.hex(),
+            "public_key": self.public_key.hex()}
+        if self.origin is not None:
+            out["origin"] = self.origin
+            out["note"] = self.signed_note()
+            out["cosignatures"] = [c.to_json() for c in self.cosignatures]
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SignedTreeHead:
         try:
             return cls(int(data["tree_size"]), int(data["timestamp"]),
                        bytes.fromhex(data["root_hash"]), bytes.fromhex(data["signature"]),
-                       bytes.fromhex(data["public_key"]))
-        except (KeyError, TypeError, ValueError) as exc:
+                       bytes.fromhex(data["public_key"]),
+                       str(data["origin"]) if data.get("origin") is not None else None,
+                       tuple(Cosignature.from_json(c) for c in data.get("cosignatures") or ()))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(
                 f"signed tree head is malformed ({exc!r}); it needs tree_size, timestamp, "
                 "root_hash, signature and public_key (hex)."
@@ -107,7 +194,7 @@ class SignedTreeHead:
 
 
 def sign_tree_head(session: Session, settings: Settings | None = None) -> SignedTreeHead:
-    """Sign the log's current head and keep the signed head in the store.
+    """Sign the log's current head as a C2SP checkpoint and keep it in the store.
 
     Call it on committed data (a fresh transaction), so that no head is ever
     signed over entries that are later rolled back.
@@ -115,31 +202,63 @@ def sign_tree_head(session: Session, settings: Settings | None = None) -> Signed
     key = signing_key(settings)
     head = tree_head(session)
     timestamp = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
-    sig = key.sign(SignedTreeHead.message(head.tree_size, timestamp, head.root_hash))
     pub = key.public_key().public_bytes(serialization.Encoding.Raw,
                                         serialization.PublicFormat.Raw)
-    sth = SignedTreeHead(head.tree_size, timestamp, head.root_hash, sig, pub)
+    unsigned = SignedTreeHead(head.tree_size, timestamp, head.root_hash, b"", pub,
+                              log_origin(settings))
+    sth = replace(unsigned, signature=key.sign(unsigned.signed_message()))
     session.add(StoredTreeHead(tree_size=sth.tree_size, timestamp=sth.timestamp,
                                root_hash=sth.root_hash, signature=sth.signature,
-                               public_key=sth.public_key))
+                               public_key=sth.public_key, origin=sth.origin))
     session.flush()
     return sth
 
 
-def _sth(row: StoredTreeHead) -> SignedTreeHead:
+def _sth(row: StoredTreeHead, cos: Sequence[StoredCosignature] = ()) -> SignedTreeHead:
     return SignedTreeHead(int(row.tree_size), int(row.timestamp), bytes(row.root_hash),
-                          bytes(row.signature), bytes(row.public_key))
+                          bytes(row.signature), bytes(row.public_key), row.origin,
+                          tuple(Cosignature(c.name, bytes(c.key_id), int(c.timestamp),
+                                            bytes(c.signature)) for c in cos))
+
+
+def _cosignatures(session: Session, ids: Sequence[int]) -> dict[int, list[StoredCosignature]]:
+    out: dict[int, list[StoredCosignature]] = {}
+    if ids:
+        for c in session.scalars(select(StoredCosignature).where(
+                StoredCosignature.tree_head_id.in_(ids)).order_by(StoredCosignature.id)):
+            out.setdefault(c.tree_head_id, []).append(c)
+    return out
+
+
+def add_cosignatures(session: Session, head: SignedTreeHead,
+                     cos: Sequence[Cosignature]) -> SignedTreeHead:
+    """Keep witnesses' cosignatures on a stored head (the latest row with that checkpoint)."""
+    row = session.scalars(select(StoredTreeHead).where(
+        StoredTreeHead.tree_size == head.tree_size, StoredTreeHead.root_hash == head.root_hash,
+        StoredTreeHead.signature == head.signature).order_by(StoredTreeHead.id.desc())).first()
+    if row is None:
+        raise ValidationError(f"no stored head of size {head.tree_size} to cosign.")
+    for c in cos:
+        session.add(StoredCosignature(tree_head_id=row.id, name=c.name, key_id=c.key_id,
+                                      timestamp=c.timestamp, signature=c.signature))
+    session.flush()
+    have = _cosignatures(session, [row.id]).get(row.id, [])
+    return _sth(row, have)
 
 
 def signed_heads(session: Session) -> list[SignedTreeHead]:
     """Every signed tree head the log has issued, oldest first."""
-    return [_sth(r) for r in session.scalars(select(StoredTreeHead).order_by(StoredTreeHead.id))]
+    rows = list(session.scalars(select(StoredTreeHead).order_by(StoredTreeHead.id)))
+    cos = _cosignatures(session, [r.id for r in rows])
+    return [_sth(r, cos.get(r.id, ())) for r in rows]
 
 
 def latest_signed_head(session: Session) -> SignedTreeHead | None:
     row = session.scalars(select(StoredTreeHead).order_by(StoredTreeHead.id.desc())
                           .limit(1)).first()
-    return None if row is None else _sth(row)
+    if row is None:
+        return None
+    return _sth(row, _cosignatures(session, [row.id]).get(row.id, ()))
 
 
 

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services.publiclog.heads import SignedTreeHead, current_head
+from gosplan.services.publiclog.heads import SignedTreeHead
 from gosplan.services.publiclog.store import entry, inclusion_proof, leaf_data
 from gosplan.services.publiclog.verify import Verification
+
+if TYPE_CHECKING:
+    from gosplan.services.publiclog.witnessing import WitnessPolicy
+
+
+def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> list[str]:
+    from gosplan.services.publiclog.witnessing import check_heads as check
+
+    return check(heads, pol)
 
 # --------------------------------------------------------------------------- receipts
 
@@ -28,7 +37,9 @@ def receipt(session: Session, index: int, settings: Settings | None = None,
     latest signed one when it covers the whole log (no new head per request).
     """
     row = entry(session, index)
-    sth = current_head(session, settings)
+    from gosplan.services.publiclog.witnessing import publish_head
+
+    sth = publish_head(session, settings)
     proof = inclusion_proof(session, index, sth.tree_size)
     return {"format": RECEIPT_FORMAT, **extra, "entry": row.to_public(),
             "leaf_hash": bytes(row.leaf_hash).hex(),
@@ -38,6 +49,7 @@ def receipt(session: Session, index: int, settings: Settings | None = None,
 def verify_receipt(
     data: Mapping[str, Any], *, trusted_key: bytes | None = None,
     later_head: SignedTreeHead | None = None, consistency: Sequence[bytes] | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Check a receipt: entry ↔ leaf hash, signature, inclusion, and a later head if given.
 
@@ -61,6 +73,8 @@ def verify_receipt(
         result.fail(f"receipt entry {e['index']} does not match its leaf hash: it was altered")
     if not sth.verify(trusted_key):
         result.fail("receipt's tree head has a bad signature or an untrusted key: forged")
+    for problem in check_heads([sth], witnesses):
+        result.fail("receipt's " + problem)
     if not merkle.verify_inclusion(int(e["index"]), sth.tree_size, lh, proof, sth.root_hash):
         result.fail(f"inclusion proof does not put entry {e['index']} in the signed tree of "
                     f"{sth.tree_size} entries")
@@ -69,6 +83,8 @@ def verify_receipt(
     if later_head is not None:
         if not later_head.verify(trusted_key if trusted_key is not None else sth.public_key):
             result.fail("the later tree head has a bad signature or another key: forged")
+        elif check_heads([later_head], witnesses):
+            result.fail("the later " + check_heads([later_head], witnesses)[0])
         elif consistency is None or not merkle.verify_consistency(
             sth.tree_size, later_head.tree_size, sth.root_hash, later_head.root_hash,
             consistency,

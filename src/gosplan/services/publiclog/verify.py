@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from gosplan.services.publiclog.store import canonical_json, leaf_data, size
 from gosplan.storage.publiclog import LogEntry, LogNode
 
 # --------------------------------------------------------------------------- verification
+
+if TYPE_CHECKING:
+    from gosplan.services.publiclog.witnessing import WitnessPolicy
 
 EXPORT_FORMAT = "gosplan-publiclog/1"
 
@@ -87,7 +90,7 @@ class _HeadChecker:
 
 def verify_store(
     session: Session, *, trusted_key: bytes | None = None,
-    known_heads: Sequence[SignedTreeHead] = (),
+    known_heads: Sequence[SignedTreeHead] = (), witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Recompute the whole log from the stored entries and check everything stored with it.
 
@@ -95,7 +98,14 @@ def verify_store(
     head (the store's own and ``known_heads`` kept by others) must agree.
     """
     result = Verification()
-    checker = _HeadChecker([*signed_heads(session), *known_heads], trusted_key, result, "stored")
+    stored = signed_heads(session)
+    if witnesses is not None:  # the head the log shows now must be witnessed (k of n)
+        latest = max(stored, key=lambda h: (h.tree_size, h.timestamp), default=None)
+        if latest is None:
+            result.fail("no signed tree head to check against the witnesses")
+        for problem in check_heads([latest] if latest else [], witnesses):
+            result.fail("the latest " + problem)
+    checker = _HeadChecker([*stored, *known_heads], trusted_key, result, "stored")
     tree = merkle.MerkleTree()
     expected = 0
     for row in session.execute(select(LogEntry).order_by(LogEntry.index)
@@ -209,7 +219,7 @@ def read_export(path: str | Path) -> ExportedLog:
 
 def verify_export(
     path: str | Path, *, trusted_key: bytes | None = None,
-    known_heads: Sequence[SignedTreeHead] = (),
+    known_heads: Sequence[SignedTreeHead] = (), witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Check an exported log on its own: every leaf, every signed head, and ``known_heads``.
 
@@ -257,9 +267,18 @@ def verify_export(
         checker.push(lh)
         expected += 1
     checker.finish()
-    if not any(h.tree_size == expected for h in heads):
+    covering = [h for h in heads if h.tree_size == expected]
+    if not covering:
         result.fail(f"no signed tree head covers all {expected} entries: entries were "
                     "added or removed after the export was signed")
+    elif witnesses is not None and all(check_heads([h], witnesses) for h in covering):
+        result.fail("the export's " + check_heads(covering[-1:], witnesses)[0])
     return result
 
 
+
+
+def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> list[str]:
+    from gosplan.services.publiclog.witnessing import check_heads as check
+
+    return check(heads, pol)
