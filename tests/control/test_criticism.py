@@ -253,3 +253,38 @@ def test_decision_target_is_known_from_the_log(org: Engine, settings: Settings) 
     with session_scope(org) as s:
         view = criticism.public_view(s, criticism.get(s, ref))
     assert view["target"] == "4" and view["filed_on"] == "2026-01-05"
+
+
+def test_the_server_never_holds_the_commission_private_key(
+        org: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Scan the server's files (store, keys, settings) for the private key in any encoding."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    for i in range(3):
+        _file(org, settings, identity=f"critic {i}", person="P-W1")
+    with session_scope(org) as s:  # the server's work: receipts, listing, verification
+        ref = s.scalars(select(Criticism.ref)).first()
+        assert ref is not None
+        criticism.receipt(s, ref, settings)
+        criticism.listing(s)
+    shares = [commission.read_share(p) for p in _shares(settings)]
+    private = commission.combine(shares[:2]).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())
+    from Crypto.Protocol.SecretSharing import Shamir
+
+    wrap = Shamir.combine([(s.index, s.share) for s in shares[:2]], ssss=False)
+    needles = [private, private.hex().encode(), base64.b64encode(private),
+               wrap, wrap.hex().encode(), *(s.share.hex().encode() for s in shares)]
+    server = [p for p in tmp_path.rglob("*") if p.is_file() and "shares" not in p.parts]
+    assert tmp_path / "gosplan-test.db" in server and len(server) >= 4  # store, keys, roster
+    for p in server:
+        data = p.read_bytes()
+        for n in needles:
+            assert n not in data, f"the commission's secret is in the server's file {p}"
+    config = settings.model_dump_json().encode()
+    assert not any(n in config for n in needles)
+    roster = json.loads(Path(settings.commission_key_path).read_text())
+    assert set(roster) == {"format", "public_key", "threshold", "members"}
