@@ -1178,6 +1178,9 @@ def _open_period(s: Session, code: str, deduction: Deduction) -> PeriodInfo:
                deduction_source=deduction.source, opening_stock=stock)
     s.add(p)
     s.flush()
+    _publish(s, "accounts.period_opened", {"period": code, "deduction": {
+        "rate": str(deduction.rate), "shares": {k: str(v) for k, v in deduction.shares.items()},
+        "source": deduction.source}})
     return _period_info(p)
 
 
@@ -1364,6 +1367,11 @@ def _approve(s: Session, enterprise: str, period: str, key: str, approver: str) 
     _apply(s, held, amounts, f"approval for {enterprise!r}")
     s.add_all([Approval(work_id=w.id, transaction_id=tx.id, approver=approver) for w in works])
     s.flush()
+    # public: who approved how many hours of which enterprise; each person's credit is private
+    _publish(s, "accounts.hours_approved", {
+        "enterprise": enterprise, "period": period, "records": len(works),
+        "hours": f"{to_hours(total).normalize():f}", "approver": approver,
+        "transaction": tx.id})
     res = _posted(s, tx, amounts)
     _remember(s, key, "approve", digest, res)
     return res
