@@ -90,6 +90,8 @@ def _http_post(url: str, body: bytes) -> tuple[int, bytes]:
             return int(resp.status), resp.read()
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read()
+    except (urllib.error.URLError, OSError) as exc:  # a witness that is down: no cosignature
+        return 0, f"unreachable: {exc}".encode()
 
 
 def _last_cosigned_size(session: Session, w: note.Verifier) -> int:
