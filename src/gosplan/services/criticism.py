@@ -3,11 +3,11 @@
 * The *content* (target, text, attachment digest) is public and goes into the
   public log as a ``criticism.filed`` entry; the filer gets a **receipt**
   (:func:`receipt`): the entry, its inclusion proof and a signed tree head.
-* The *identity* (optional) is sealed to the control commission's X25519 key
-  (ephemeral X25519 + HKDF-SHA256 + ChaCha20-Poly1305, bound to the
-  criticism's reference) and stored in its own table.  Only
-  :func:`reveal_identity` opens it, and every opening is first written to the
-  public log (who, why; never what was revealed).
+* The *identity* (optional) is padded and sealed to the control commission's
+  X25519 public key (:mod:`gosplan.services.commission`) and stored in its
+  own table; its digest is logged.  The server cannot open it: k commission
+  members do, offline, and :func:`record_opening` logs their signed opening
+  record (who, why; never what was revealed).
 * A person id given for the retaliation watch is kept only as a keyed hash
   (:func:`watch_tag`), which the watch can match without decrypting anything.
 * Status moves (received → under investigation → upheld / rejected) need a
