@@ -187,7 +187,7 @@ def load_roster(path: str | Path) -> Roster:
     p = Path(path)
     if not p.is_file():
         raise ValidationError(
-            f"no commission public key at {p}: identities cannot be sealed until the control "
+            f"no commission public key at {p}: an identity cannot be sealed until the control "
             "commission runs `gosplan criticism keygen` offline and installs its public roster "
             "there (GOSPLAN_COMMISSION_KEY_PATH).")
     try:
