@@ -142,6 +142,11 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         with session_scope(engine) as s:
             logged = [e.to_public() for e in publiclog.entries(s, kind_prefix="decision.")]
             assert decisions.recompute_from_log(logged, pid).winner == 0
+        r = CliRunner().invoke(main, ["log", "tally", str(pid), "--json", "--db",
+                                      web_settings.database_url], catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["winner"] == 0
+        assert json.loads(r.output)["logged_outcome_agrees"] is True
     finally:
         engine.dispose()
 

@@ -288,3 +288,37 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
     if state is not None and not state.ok:
         raise click.ClickException(f"{where}: log verified, but {state.message}")
     click.echo(f"{where}: {result.message}" + (f"; {state.message}" if state else ""))
+
+
+@command.command("tally")
+@click.argument("proposal", type=int)
+@click.option("--export", "export_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Recompute from an exported log (verified first) instead of the store.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tally as JSON.")
+@db_option
+@domain_errors
+def tally_cmd(proposal: int, export_path: Path | None, as_json: bool, db: str | None) -> None:
+    """Recompute a proposal's tally from the logged ballots alone (anyone can)."""
+    from gosplan.services import decisions
+
+    if export_path is not None:
+        check = publiclog.verify_export(export_path)
+        if not check.ok:
+            raise click.ClickException(f"{export_path}: NOT verified: {check.message}")
+        entries = publiclog.read_export(export_path).entries
+    else:
+        with store(db) as (_, s):
+            entries = [e.to_public() for e in publiclog.entries(s, kind_prefix="decision.")]
+    t = decisions.recompute_from_log(entries, proposal)
+    logged = [e["payload"] for e in entries if e.get("kind") == "decision.closed"
+              and e["payload"].get("proposal") == proposal]
+    agrees = None if not logged else (logged[0].get("winner"), logged[0].get("scores")) == (
+        t.winner, t.scores)
+    if as_json:
+        click.echo(json.dumps({**t.to_dict(), "logged_outcome_agrees": agrees}, indent=2))
+        return
+    click.echo(f"proposal {proposal}: {t.ballots} logged ballots, scores {t.scores}, winner "
+               f"{t.options[t.winner] if t.winner is not None else '(none)'}"
+               + ("" if agrees is None else "; the logged outcome "
+                  + ("agrees" if agrees else "DISAGREES")))

@@ -226,6 +226,18 @@ def check_criticism(session: Session, ref: str) -> list[Difference]:
     return _check_one_criticism(session, logged.get(ref), row, ref)
 
 
+def check_criticisms_for(session: Session, refs: Sequence[str]) -> dict[str, list[Difference]]:
+    """:func:`check_criticism` for several criticisms with one read of the log (a page)."""
+    if not refs:
+        return {}
+    # a few criticisms: only their entries; many: one pass over every criticism entry
+    needles = [n for r in refs for n in _ref_needles(r)] if len(refs) <= 100 else []
+    logged, _ = logged_criticisms(_entries_about(session, "criticism.", needles))
+    rows = {c.ref: c for c in session.scalars(select(Criticism).where(Criticism.ref.in_(refs)))}
+    return {r: _check_one_criticism(session, logged.get(r), rows.get(r), r)
+            for r in refs if r in rows or r in logged}
+
+
 def check_criticisms(session: Session) -> tuple[list[Difference], int]:
     """Every criticism row against the log; returns the differences and how many were checked."""
     logged, problems = logged_criticisms(_entries_about(session, "criticism.", []))

@@ -126,8 +126,9 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
         views = [criticism.public_view(db, c) for c in rows]
         older = rows[-1].id if len(rows) == PAGE else None
     shown, withheld = [], [str(d) for d in logstate.deleted_criticisms(db)]
+    checks = logstate.check_criticisms_for(db, [v["criticism"] for v in views])
     for v in views:
-        diffs = logstate.check_criticism(db, v["criticism"])
+        diffs = checks.get(v["criticism"], [])
         if diffs:
             withheld += [str(d) for d in diffs]
         else:
