@@ -19,7 +19,7 @@ from gosplan.cli import main
 from gosplan.config import Settings
 from gosplan.services import decisions, publiclog
 from gosplan.storage.base import make_engine, session_scope
-from gosplan.storage.control import APPEND_ONLY_TABLES, Criticism
+from gosplan.storage.control import APPEND_ONLY_TABLES, Criticism, SealedIdentity
 from gosplan.storage.publiclog import drop_append_only_ddl
 from gosplan.storage.web import Ballot, User
 
@@ -28,9 +28,9 @@ from .conftest import csrf, login
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _file(client: TestClient, tok: str, content: str) -> str:
+def _file(client: TestClient, tok: str, content: str, **kw: str) -> str:
     r = client.post("/criticism", data={"target_kind": "enterprise", "target": "grain-farm",
-                                        "content": content, "csrf_token": tok},
+                                        "content": content, "csrf_token": tok, **kw},
                     headers={"accept": "application/json"})
     assert r.status_code == 201, r.text
     return str(r.json()["criticism"])
@@ -76,6 +76,8 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
     edited = _file(client, tok, "Seed grain is sold off the books.")
     deleted = _file(client, tok, "The storehouse keeper takes bribes.")
     faked = _file(client, tok, "The tractor brigade's hours are invented.")
+    framed = _file(client, tok, "The depot manager sells fuel.", identity="Maria, depot")
+    other = _file(client, tok, "The depot manager threatens me.", identity="Jose, depot")
     tok = login(client, "elena")
     r = client.post(f"/criticism/{faked}/status", data={
         "status": "under_investigation", "reason": "timesheets requested", "csrf_token": tok})
@@ -103,6 +105,18 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
                 "log_index) VALUES (:c, 'rejected', 'unfounded', 'control commission', "
                 "'2026-01-01T00:00:00Z', 0)"), {"c": fid})
             conn.execute(update(Ballot).where(Ballot.id.in_(ballots[:2])).values(choice=[1]))
+            # swap two critics' sealed boxes (to frame one with the other's name), and
+            # forge an opening that never happened
+            ids = {r: conn.execute(select(Criticism.id).where(Criticism.ref == r)).scalar()
+                   for r in (framed, other)}
+            boxes = {r: conn.execute(select(SealedIdentity.sealed).where(
+                SealedIdentity.criticism_id == i)).scalar() for r, i in ids.items()}
+            conn.execute(update(SealedIdentity).where(SealedIdentity.criticism_id == ids[framed])
+                         .values(sealed=boxes[other]))
+            conn.execute(text(
+                "INSERT INTO criticism_identity_access (criticism_id, accessor, reason, at, "
+                "log_index) VALUES (:c, 'Ivanova, Petrov', 'routine', '2026-01-01T00:00:00Z', "
+                "1)"), {"c": ids[other]})
 
         # the verifier names every rewritten row (the log itself is intact)
         code, out = _verify(web_settings)
@@ -115,9 +129,11 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         assert ("criticism_status", faked) in diffs
         assert {("decision_ballot", str(b)) for b in ballots[:2]} <= diffs
         assert ("decision_ballot", str(ballots[2])) not in diffs
+        assert ("criticism_identity", framed) in diffs
+        assert ("criticism_identity_access", other) in diffs
 
         # the pages refuse the rows that differ, and say why
-        for ref in (edited, deleted, faked):
+        for ref in (edited, deleted, faked, framed, other):
             r = client.get(f"/criticism/{ref}.json")
             assert r.status_code == 409, (ref, r.status_code)
             assert "public log" in r.json()["error"]
