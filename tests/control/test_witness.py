@@ -117,6 +117,14 @@ def test_witness_refuses_a_fork_and_verification_of_the_fork_fails(
             rec_b = publiclog.receipt(s, 6, s_b)
         assert not v.ok and "0 of the 1 witness cosignatures" in v.message
         assert publiclog.verify_receipt(rec_a, witnesses=pol).ok
+        with session_scope(engine) as s:
+            publiclog.export(s, tmp_path / "a.jsonl", s_a)
+        with session_scope(fork) as s:
+            publiclog.export(s, tmp_path / "b.jsonl", s_b)
+        assert publiclog.verify_export(tmp_path / "a.jsonl", witnesses=pol).ok
+        vb = publiclog.verify_export(tmp_path / "b.jsonl", witnesses=pol)
+        assert not vb.ok and "witness cosignatures" in vb.message
+        assert publiclog.verify_export(tmp_path / "b.jsonl").ok  # signed by the log itself
         rb = publiclog.verify_receipt(rec_b, witnesses=pol)
         assert not rb.ok and "split view" in rb.message
         # without the witness rule the fork's receipt would pass: the rule is what catches it

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services.publiclog.heads import SignedTreeHead, sign_tree_head, signed_heads
+from gosplan.services.publiclog.heads import SignedTreeHead, signed_heads
 from gosplan.services.publiclog.store import canonical_json, leaf_data, size
 from gosplan.storage.publiclog import LogEntry, LogNode
 
@@ -139,13 +139,16 @@ def verify_store(
 
 
 def export(session: Session, path: str | Path, settings: Settings | None = None) -> SignedTreeHead:
-    """Write the whole log to ``path`` (JSON Lines) with every signed head and a fresh one.
+    """Write the whole log to ``path`` (JSON Lines) with every signed head, the last covering
+    every entry (reused if one exists, and cosigned by the configured witnesses).
 
     Line 1 is a header (format, public key), then one line per entry
     ``{"index", "kind", "payload", "time", "leaf_hash"}``, then one line per
     signed tree head ``{"tree_head": {...}}``, the last covering every entry.
     """
-    head = sign_tree_head(session, settings)
+    from gosplan.services.publiclog.witnessing import publish_head
+
+    head = publish_head(session, settings)  # the covering head, cosigned where witnessed
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     with tmp.open("w", encoding="utf-8") as fh:
