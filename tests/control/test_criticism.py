@@ -288,3 +288,21 @@ def test_the_server_never_holds_the_commission_private_key(
     assert not any(n in config for n in needles)
     roster = json.loads(Path(settings.commission_key_path).read_text())
     assert set(roster) == {"format", "public_key", "threshold", "members"}
+
+
+def test_a_roster_swapped_on_the_server_is_named(org: Engine, settings: Settings,
+                                                 tmp_path: Path) -> None:
+    with session_scope(org) as s:
+        criticism.register_roster(s, settings)
+    honest = _file(org, settings, identity="Petrov, shop 3")
+    with session_scope(org) as s:
+        assert logstate.verify_public_state(s).ok
+    # the operator installs a roster of their own, to open what is sealed from now on
+    commission.keygen(tmp_path / "operator", ["op1", "op2"],
+                      public_path=settings.commission_key_path)
+    swapped = _file(org, settings, identity="Sidorova, shop 5")
+    with session_scope(org) as s:
+        check = logstate.verify_public_state(s)
+    named = {d.key for d in check.differences}
+    assert swapped in named and honest not in named
+    assert "roster was swapped" in check.message

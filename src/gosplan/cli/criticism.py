@@ -188,7 +188,19 @@ def keygen_cmd(out_dir: Path, members: tuple[str, ...], threshold: int,
     click.echo(f"public      {res.public_path}  (install on the server as "
                "GOSPLAN_COMMISSION_KEY_PATH)")
     click.echo(f"{res.threshold} of {len(res.share_paths)} shares open an identity; the "
-               "private key was not written anywhere.")
+               "private key was not written anywhere.  On the server, log the roster: "
+               "`gosplan criticism register-roster`.")
+
+
+@command.command("register-roster")
+@db_option
+@domain_errors
+def register_roster_cmd(db: str | None) -> None:
+    """Log the installed commission roster; identities sealed to any other key are then
+    named by `gosplan log verify --store`."""
+    with store(db) as (settings, s):
+        idx = criticism.register_roster(s, settings)
+    click.echo(f"commission roster logged as public-log entry {idx}")
 
 
 @command.command("export-sealed")

@@ -171,8 +171,11 @@ def file(
         att = {"name": attachment_name or "attachment", "size": len(attachment),
                "sha256": hashlib.sha256(attachment).hexdigest()}
     sealed: bytes | None = None
+    sealed_to: str | None = None
     if identity is not None or person is not None:
         sealed = seal_identity(identity, person, ref, settings)
+        sealed_to = commission.load_roster(
+            (settings or Settings()).commission_key_path).public_key.hex()
     entry = publiclog.append(session, "criticism.filed", {
         "criticism": ref, "target_kind": target_kind, "target": target, "content": text,
         "filed_on": day.isoformat(), "attachment": att,
@@ -180,6 +183,8 @@ def file(
         # the digest of the sealed box: the commission can show that the box it opens
         # is the one filed (nobody can swap in another critic's name later)
         "identity_sha256": hashlib.sha256(sealed).hexdigest() if sealed else None,
+        # the key it was sealed to: a roster swapped on the server shows here
+        "sealed_to": sealed_to,
     })
     row = Criticism(ref=ref, target_kind=target_kind, target=target, content=text,
                     filed_on=day, log_index=entry.index,
@@ -270,6 +275,19 @@ def listing(session: Session, *, target: str | None = None,
     if status is not None:
         out = [v for v in out if v["status"] == status]
     return out
+
+
+def register_roster(session: Session, settings: Settings | None = None) -> int:
+    """Log the commission's public roster (key, threshold, members' signing keys).
+
+    Every identity sealed afterwards must name this key (``sealed_to``); one
+    sealed to another key (a roster swapped on the server) is named by
+    ``gosplan log verify --store``.  Returns the log index.
+    """
+    roster = commission.load_roster((settings or Settings()).commission_key_path)
+    return publiclog.append_event(session, "commission.roster", {
+        "public_key": roster.public_key.hex(), "threshold": roster.threshold,
+        "members": {k: v.hex() for k, v in sorted(roster.members.items())}})
 
 
 def export_sealed(session: Session, ref: str) -> dict[str, Any]:

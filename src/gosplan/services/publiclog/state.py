@@ -386,9 +386,27 @@ def check_proposals(session: Session) -> tuple[list[Difference], int]:
     return diffs, len(by_pid)
 
 
+def check_sealing_keys(session: Session) -> list[Difference]:
+    """Identities sealed to a key other than the commission roster logged before them."""
+    key: str | None = None
+    diffs: list[Difference] = []
+    for e in session.scalars(select(LogEntry).where(LogEntry.kind.in_(
+            ("commission.roster", "criticism.filed"))).order_by(LogEntry.index)):
+        p = e.payload
+        if e.kind == "commission.roster":
+            key = p.get("public_key")
+        elif key is not None and p.get("sealed_to") not in (None, key):
+            diffs.append(Difference("criticism", str(p.get("criticism")), f"its identity was "
+                                    f"sealed to {str(p.get('sealed_to'))[:16]}…, not to the "
+                                    "commission's registered key: the server's roster was "
+                                    "swapped"))
+    return diffs
+
+
 def verify_public_state(session: Session) -> StateCheck:
     """Rebuild public state from the log and name every row that differs from it."""
     out = StateCheck()
+    out.differences += check_sealing_keys(session)
     diffs, n = check_criticisms(session)
     out.differences += diffs
     out.checked["criticisms"] = n
