@@ -148,8 +148,45 @@ def logged_criticisms(entries: Iterable[LogEntry]) -> tuple[dict[str, LoggedCrit
 # --------------------------------------------------------------------------- criticisms
 
 
+@dataclass
+class _Rows:
+    """The rows of many criticisms, read in one query per table (for a whole-store check)."""
+
+    attachments: dict[int, str]  # criticism id -> SHA-256 of the bytes
+    sealed: dict[int, bytes]
+    statuses: dict[int, list[CriticismStatus]]
+    accesses: dict[int, list[IdentityAccess]]
+
+    @classmethod
+    def load(cls, session: Session) -> _Rows:
+        att = {cid: hashlib.sha256(bytes(data)).hexdigest() for cid, data in session.execute(
+            select(CriticismAttachment.criticism_id, CriticismAttachment.data)
+            .execution_options(yield_per=200))}
+        sealed = {cid: bytes(box) for cid, box in session.execute(
+            select(SealedIdentity.criticism_id, SealedIdentity.sealed))}
+        statuses: dict[int, list[CriticismStatus]] = {}
+        for st in session.scalars(select(CriticismStatus).order_by(CriticismStatus.id)):
+            statuses.setdefault(st.criticism_id, []).append(st)
+        accesses: dict[int, list[IdentityAccess]] = {}
+        for a in session.scalars(select(IdentityAccess)):
+            accesses.setdefault(a.criticism_id, []).append(a)
+        return cls(att, sealed, statuses, accesses)
+
+
+def _rows_of(session: Session, cid: int) -> _Rows:
+    data = session.get(CriticismAttachment, cid)
+    box = session.get(SealedIdentity, cid)
+    return _Rows(
+        {cid: hashlib.sha256(bytes(data.data)).hexdigest()} if data is not None else {},
+        {cid: bytes(box.sealed)} if box is not None else {},
+        {cid: list(session.scalars(select(CriticismStatus).where(
+            CriticismStatus.criticism_id == cid).order_by(CriticismStatus.id)))},
+        {cid: list(session.scalars(select(IdentityAccess).where(
+            IdentityAccess.criticism_id == cid)))})
+
+
 def _check_one_criticism(session: Session, logged: LoggedCriticism | None, row: Criticism | None,
-                         ref: str) -> list[Difference]:
+                         ref: str, cache: _Rows | None = None) -> list[Difference]:
     diffs: list[Difference] = []
     if logged is None:
         return [Difference("criticism", ref, "not in the public log: the row was inserted")]
@@ -170,22 +207,21 @@ def _check_one_criticism(session: Session, logged: LoggedCriticism | None, row: 
         if have != want:
             diffs.append(Difference("criticism", ref, f"{name} differs from log entry "
                                     f"{logged.filed.index}: it was changed"))
+    kept = cache if cache is not None else _rows_of(session, row.id)
     if att is not None:
-        data = session.get(CriticismAttachment, row.id)
-        if data is None or hashlib.sha256(bytes(data.data)).hexdigest() != att.get("sha256"):
+        if kept.attachments.get(row.id) != att.get("sha256"):
             diffs.append(Difference("criticism_attachment", ref, "attachment bytes differ from "
                                     "the SHA-256 in the log (or are missing)"))
-    sealed = session.get(SealedIdentity, row.id)
+    sealed = kept.sealed.get(row.id)
     if bool(p.get("identity_sealed")) != (sealed is not None):
         diffs.append(Difference("criticism_identity", ref, "a sealed identity was "
                                 + ("removed" if sealed is None else "added")
                                 + " after filing"))
     elif sealed is not None and "identity_sha256" in p and (
-            hashlib.sha256(bytes(sealed.sealed)).hexdigest() != p["identity_sha256"]):
+            hashlib.sha256(sealed).hexdigest() != p["identity_sha256"]):
         diffs.append(Difference("criticism_identity", ref, "the sealed identity differs from "
                                 "the digest in the log: it was replaced"))
-    rows = list(session.scalars(select(CriticismStatus).where(
-        CriticismStatus.criticism_id == row.id).order_by(CriticismStatus.id)))
+    rows = kept.statuses.get(row.id, [])
     have_s = {r.log_index: r for r in rows}
     want_s = dict(logged.statuses)
     for idx, want in want_s.items():
@@ -205,8 +241,7 @@ def _check_one_criticism(session: Session, logged: LoggedCriticism | None, row: 
     if len(rows) != len(have_s):
         diffs.append(Difference("criticism_status", ref, "two status rows claim the same log "
                                 "entry: one was inserted"))
-    opened = {a.log_index: a for a in session.scalars(select(IdentityAccess).where(
-        IdentityAccess.criticism_id == row.id))}
+    opened = {a.log_index: a for a in kept.accesses.get(row.id, [])}
     want_o = dict(logged.openings)
     for idx in want_o.keys() - opened.keys():
         diffs.append(Difference("criticism_identity_access", f"{ref}@{idx}",
@@ -242,9 +277,10 @@ def check_criticisms(session: Session) -> tuple[list[Difference], int]:
     """Every criticism row against the log; returns the differences and how many were checked."""
     logged, problems = logged_criticisms(_entries_about(session, "criticism.", []))
     rows = {c.ref: c for c in session.scalars(select(Criticism))}
+    cache = _Rows.load(session)
     diffs = list(problems)
     for ref in sorted(logged.keys() | rows.keys()):
-        diffs += _check_one_criticism(session, logged.get(ref), rows.get(ref), ref)
+        diffs += _check_one_criticism(session, logged.get(ref), rows.get(ref), ref, cache)
     return diffs, len(logged)
 
 
