@@ -306,3 +306,23 @@ def test_a_roster_swapped_on_the_server_is_named(org: Engine, settings: Settings
     named = {d.key for d in check.differences}
     assert swapped in named and honest not in named
     assert "roster was swapped" in check.message
+
+
+def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(
+        tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    old = X25519PrivateKey.generate()
+    pem = tmp_path / "gosplan-commission.key"
+    pem.write_bytes(old.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    res = commission.keygen(tmp_path / "shares", ["a", "b", "c"],
+                            existing=commission.read_private_pem(pem))
+    pub = old.public_key().public_bytes(serialization.Encoding.Raw,
+                                        serialization.PublicFormat.Raw)
+    assert res.public_key == pub
+    box = commission.seal(b'{"identity": "x", "person": null}', pub, b"C-1")
+    key = commission.combine([commission.read_share(p) for p in res.share_paths[1:]])
+    assert commission.unseal(box, key, b"C-1") == b'{"identity": "x", "person": null}'

@@ -176,13 +176,19 @@ def _passphrase(file: Path | None) -> str | None:
 @click.option("--passphrase-file", "passphrase_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="One file per member, in --member order, holding that member's passphrase.")
+@click.option("--from-key", "from_key", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Split an older store's commission private key (PEM) instead of making a "
+                   "new one, so identities sealed to it stay openable; destroy it afterwards.")
 @domain_errors
 def keygen_cmd(out_dir: Path, members: tuple[str, ...], threshold: int,
-               public_path: Path | None, passphrase_files: tuple[Path, ...]) -> None:
+               public_path: Path | None, passphrase_files: tuple[Path, ...],
+               from_key: Path | None) -> None:
     """Make the commission's key as k-of-n shares; only the public roster goes to the server."""
     phrases = [_passphrase(f) for f in passphrase_files] if passphrase_files else None
+    existing = commission.read_private_pem(from_key) if from_key is not None else None
     res = commission.keygen(out_dir, list(members), threshold=threshold, passphrases=phrases,
-                            public_path=public_path)
+                            public_path=public_path, existing=existing)
     for p in res.share_paths:
         click.echo(f"share       {p}")
     click.echo(f"public      {res.public_path}  (install on the server as "

@@ -112,12 +112,16 @@ class KeygenResult:
 
 def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
            passphrases: Sequence[str | None] | None = None,
-           public_path: str | Path | None = None) -> KeygenResult:
+           public_path: str | Path | None = None,
+           existing: X25519PrivateKey | None = None) -> KeygenResult:
     """Make the commission's key and write one share file per member and the public roster.
 
     Run it offline.  Hand each share file to its member, copy the public roster
     to the server (``GOSPLAN_COMMISSION_KEY_PATH``), and keep nothing else:
-    the private key exists only inside this call.
+    the private key exists only inside this call.  ``existing`` splits a key
+    made before (an older store's ``gosplan-commission.key``), so identities
+    already sealed to it can still be opened, by k members only; destroy the
+    old file afterwards.
     """
     from Crypto.Protocol.SecretSharing import Shamir
 
@@ -131,7 +135,7 @@ def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
     if passphrases is not None and len(passphrases) != n:
         raise ValidationError(f"give one passphrase per member ({n}) or none.")
     out = Path(out_dir)
-    private = X25519PrivateKey.generate()
+    private = existing if existing is not None else X25519PrivateKey.generate()
     pub = _raw_pub(private.public_key())
     wrap = os.urandom(16)
     nonce = os.urandom(12)
@@ -379,3 +383,15 @@ def check_opening(record: Mapping[str, Any], roster: Roster) -> list[str]:
         raise ValidationError(f"opening record is signed by {len(good)} member(s); the "
                               f"commission's rule is {roster.threshold}.")
     return sorted(good)
+
+
+def read_private_pem(path: str | Path) -> X25519PrivateKey:
+    """An older store's commission private key (PEM), to split with :func:`keygen`."""
+    p = Path(path)
+    try:
+        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValidationError(f"{p} is not a PEM private key ({exc}).") from exc
+    if not isinstance(key, X25519PrivateKey):
+        raise ValidationError(f"{p} is not an X25519 key.")
+    return key
