@@ -200,7 +200,9 @@ def verify_proof_cmd(path: Path, public_key: str | None) -> None:
         click.echo(f"{path}: the tree of {data['first']} entries (root {data['first_root']}) "
                    f"is a prefix of the tree of {data['second']} (root {data['second_root']})")
         return
-    result = publiclog.verify_receipt(data, trusted_key=key)
+    # with witnesses configured (GOSPLAN_WITNESSES), the head needs k of their cosignatures
+    result = publiclog.verify_receipt(data, trusted_key=key,
+                                      witnesses=witnessing.policy(Settings()))
     if not result.ok:
         raise click.ClickException(f"{path}: NOT verified: {result.message}")
     click.echo(f"{path}: entry {data['entry']['index']} ({data['entry']['kind']}) is in the "
