@@ -142,6 +142,17 @@ def test_witness_refuses_a_fork_and_verification_of_the_fork_fails(
             # the signed note carries the log's signature and the cosignature (C2SP)
             _, good = note.open_note(head.signed_note(), [head.verifier, *pol.verifiers])
             assert set(good) == {head.origin, "witness.test/w1"}
+        # the operator deletes the cosignatures (triggers dropped): verification fails
+        from sqlalchemy import text
+
+        from gosplan.storage.publiclog import drop_append_only_ddl
+
+        with engine.begin() as conn:
+            for stmt in drop_append_only_ddl("sqlite", "publiclog_cosignature"):
+                conn.execute(text(stmt))
+            conn.execute(text("DELETE FROM publiclog_cosignature"))
+        with session_scope(engine) as s:
+            assert not publiclog.verify_store(s, witnesses=pol).ok
         # log verify (CLI) on the fork fails with the witness rule configured
         env = {**os.environ, "GOSPLAN_LOG_KEY_PATH": s_b.log_key_path,
                "GOSPLAN_WITNESSES": json.dumps(conf["witnesses"]),
