@@ -27,9 +27,32 @@ class Settings(BaseSettings):
         "gosplan-log.key",
         description="File holding the Ed25519 key that signs public-log tree heads.",
     )
+    log_origin: str | None = Field(
+        None,
+        description="The log's checkpoint origin (C2SP tlog-checkpoint), e.g. "
+        "'gosplan.example.org/log'; default 'gosplan.invalid/log/<key id>'.",
+    )
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="Witnesses that cosign tree heads, each '<verifier key> [<URL>]' "
+        "(the witness's cosignature/v1 vkey, then where its add-checkpoint endpoint is); "
+        "as JSON in the environment.",
+    )
+    witness_quorum: int | None = Field(
+        None,
+        description="How many of the configured witnesses must cosign a head before "
+        "receipts and `log verify` accept it (default: a majority).",
+    )
     commission_key_path: str = Field(
-        "gosplan-commission.key",
-        description="File holding the control commission's private key (sealed identities).",
+        "gosplan-commission.pub",
+        description="File holding the control commission's PUBLIC roster (its sealing key, "
+        "threshold and members' signing keys), written offline by `gosplan criticism keygen`; "
+        "the server can only seal identities, never open them.",
+    )
+    watch_key_path: str = Field(
+        "gosplan-watch.key",
+        description="File holding the secret that keys the retaliation watch's tags of "
+        "filers' person ids (created on first use).",
     )
     echo_sql: bool = Field(False, description="Log every SQL statement (debugging).")
     secret_key_path: str = Field(

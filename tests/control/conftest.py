@@ -59,11 +59,20 @@ def _template_cleanup() -> Iterator[None]:
     _templates.drop()
 
 
+MEMBERS = ("Ivanova", "Petrov", "Sidorova")
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings on the test store, with log and commission keys in ``tmp_path``."""
+    """Settings on the test store, with the log key and the commission's public roster in
+    ``tmp_path``; the members' share files are in ``tmp_path / "shares"`` (2 of 3)."""
+    from gosplan.services import commission
+
+    commission.keygen(tmp_path / "shares", MEMBERS, threshold=2,
+                      public_path=tmp_path / "commission.pub")
     return Settings(database_url=database_url, log_key_path=str(tmp_path / "log.key"),
-                    commission_key_path=str(tmp_path / "commission.key"))
+                    commission_key_path=str(tmp_path / "commission.pub"),
+                    watch_key_path=str(tmp_path / "watch.key"))
 
 
 @pytest.fixture

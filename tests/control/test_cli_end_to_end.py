@@ -30,7 +30,8 @@ class Cli:
         self.tmp = tmp
         self.env = {"GOSPLAN_DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
                     "GOSPLAN_LOG_KEY_PATH": str(tmp / "log.key"),
-                    "GOSPLAN_COMMISSION_KEY_PATH": str(tmp / "commission.key")}
+                    "GOSPLAN_COMMISSION_KEY_PATH": str(tmp / "commission.pub"),
+                    "GOSPLAN_WATCH_KEY_PATH": str(tmp / "watch.key")}
         self.runner = CliRunner()
         self.outputs: list[str] = []
 
@@ -72,6 +73,9 @@ def test_issue_7_done_when(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.DEBUG)
     marker = f"MARKER-{uuid.uuid4().hex}"  # the critic's identity: must never come out
     cli = Cli(tmp_path)
+    offline = tmp_path.parent / f"{tmp_path.name}-offline"  # the members' machines
+    cli("criticism", "keygen", "--out", str(offline), "--member", "Orlova", "--member",
+        "Ivanov", "--member", "Petrova", "--public", str(tmp_path / "commission.pub"))
     _organisation(cli)
 
     # bad filings: clear errors, nothing written, and the identity is not echoed
@@ -195,9 +199,18 @@ def test_issue_7_done_when(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
         assert marker not in text, f"critic's identity leaked into {where}"
     assert ref_id in produced["export"] and "overtime" in produced["database"]
 
-    # the commission can open it, and that access is itself public
-    out = cli("criticism", "reveal-identity", ref_id, "--accessor", "commission chair",
-              "--reason", "hearing on alert 1").output
-    assert marker in out
-    assert "criticism.identity_accessed" in cli("log", "show", "--kind",
-                                                "criticism.identity_accessed").output
+    # the server cannot open it; two members' shares, offline, can, and the signed
+    # opening record is public once logged
+    box = tmp_path.parent / f"{tmp_path.name}-box.json"
+    record = offline / "opening.json"
+    cli("criticism", "export-sealed", ref_id, "--out", str(box))
+    shares = sorted(str(p) for p in offline.glob("share-*.json"))
+    out = cli("criticism", "open", str(box), "--share", shares[0], "--reason",
+              "hearing on alert 1", "--record", str(record), ok=False).output
+    assert marker not in out
+    out = cli("criticism", "open", str(box), "--share", shares[0], "--share", shares[2],
+              "--reason", "hearing on alert 1", "--record", str(record), "--json").output
+    assert json.loads(out)["identity"]["identity"] == marker
+    cli("criticism", "record-opening", str(record))
+    assert "criticism.identity_opened" in cli("log", "show", "--kind",
+                                              "criticism.identity_opened").output

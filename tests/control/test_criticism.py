@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
-from gosplan.services import appointments, criticism, publiclog
+from gosplan.services import appointments, commission, criticism, publiclog
+from gosplan.services.publiclog import state as logstate
 from gosplan.storage.base import session_scope
 from gosplan.storage.control import Criticism, CriticismStatus, SealedIdentity
 
@@ -158,31 +159,68 @@ def test_status_change_without_reason_writes_nothing(org: Engine, settings: Sett
     assert _counts(org) == before
 
 
+def _shares(settings: Settings) -> list[Path]:
+    return sorted((Path(settings.commission_key_path).parent / "shares").glob("share-*.json"))
+
+
 def test_identity_is_sealed_and_every_access_is_logged(org: Engine, settings: Settings) -> None:
     ref = _file(org, settings, identity="Petrov, shop 3", person="P-W1")
+    short = _file(org, settings, identity="X")
     with session_scope(org) as s:
         c = criticism.get(s, ref)
         sealed = s.get(SealedIdentity, c.id)
         assert sealed is not None
         assert b"Petrov" not in bytes(sealed.sealed)
         assert sealed.watch_tag != "P-W1"
-    with pytest.raises(ValidationError, match="needs the accessor"), session_scope(org) as s:
-        criticism.reveal_identity(s, ref, accessor="chair", reason="", settings=settings)
+        # padded: a one-letter identity seals to exactly as many bytes as a long one
+        other = s.get(SealedIdentity, criticism.get(s, short).id)
+        assert other is not None and len(bytes(other.sealed)) == len(bytes(sealed.sealed))
+        box = criticism.export_sealed(s, ref)
+    shares = [commission.read_share(p) for p in _shares(settings)]
+    # one share alone does not open it
+    with pytest.raises(ValidationError, match="needs 2 members"):
+        commission.open_sealed(box, shares[:1], reason="retaliation hearing")
+    # a share repeated is still one member
+    with pytest.raises(ValidationError, match="needs 2 members"):
+        commission.open_sealed(box, [shares[0], shares[0]], reason="retaliation hearing")
+    with pytest.raises(ValidationError, match="reason"):
+        commission.open_sealed(box, shares[:2], reason=" ")
+    identity, record = commission.open_sealed(box, shares[1:], reason="retaliation hearing")
+    assert identity == {"identity": "Petrov, shop 3", "person": "P-W1"}
+    assert record["members"] == ["Petrov", "Sidorova"]
+    # the server logs the record; a forged or under-signed one is refused
+    forged = {**record, "reason": "curiosity"}
+    with pytest.raises(ValidationError, match="does not verify"), session_scope(org) as s:
+        criticism.record_opening(s, forged, settings)
+    lone = {**record, "signatures": record["signatures"][:1]}
+    with pytest.raises(ValidationError, match="rule is 2"), session_scope(org) as s:
+        criticism.record_opening(s, lone, settings)
     with session_scope(org) as s:
-        revealed = criticism.reveal_identity(s, ref, accessor="commission chair",
-                                             reason="retaliation hearing", settings=settings)
-    assert revealed == {"identity": "Petrov, shop 3", "person": "P-W1"}
+        criticism.record_opening(s, record, settings)
     with session_scope(org) as s:
-        acc = publiclog.entries(s, kind="criticism.identity_accessed")
-        assert [e.payload for e in acc] == [{"criticism": ref, "accessor": "commission chair",
-                                            "reason": "retaliation hearing"}]
-        assert len(criticism.accesses(s, ref)) == 1
-    # another commission key cannot open it
-    other = Settings(commission_key_path=str(Path(settings.commission_key_path)
-                                             .with_name("other.key")))
-    with pytest.raises(ValidationError, match="cannot be opened"), session_scope(org) as s:
-        criticism.reveal_identity(s, ref, accessor="impostor", reason="curiosity",
-                                  settings=other)
+        acc = publiclog.entries(s, kind="criticism.identity_opened")
+        assert len(acc) == 1 and acc[0].payload["members"] == ["Petrov", "Sidorova"]
+        assert acc[0].payload["reason"] == "retaliation hearing"
+        assert [a.accessor for a in criticism.accesses(s, ref)] == ["Petrov, Sidorova"]
+        assert logstate.verify_public_state(s).ok
+    # shares of another commission cannot open it
+    alien = commission.keygen(Path(settings.commission_key_path).parent / "alien", ["a", "b"])
+    with pytest.raises(ValidationError, match="cannot be opened"):
+        commission.open_sealed(box, [commission.read_share(p) for p in alien.share_paths],
+                               reason="curiosity")
+
+
+def test_passphrase_protected_shares(tmp_path: Path) -> None:
+    res = commission.keygen(tmp_path, ["a", "b", "c"], threshold=2,
+                            passphrases=["pa", "pb", None])
+    assert "share" not in json.loads(res.share_paths[0].read_text())  # encrypted
+    with pytest.raises(ValidationError, match="passphrase"):
+        commission.read_share(res.share_paths[0])
+    with pytest.raises(ValidationError, match="wrong passphrase"):
+        commission.read_share(res.share_paths[0], "pb")
+    key = commission.combine([commission.read_share(res.share_paths[0], "pa"),
+                              commission.read_share(res.share_paths[2])])
+    assert key is not None
 
 
 NO_EDIT = [
@@ -215,3 +253,76 @@ def test_decision_target_is_known_from_the_log(org: Engine, settings: Settings) 
     with session_scope(org) as s:
         view = criticism.public_view(s, criticism.get(s, ref))
     assert view["target"] == "4" and view["filed_on"] == "2026-01-05"
+
+
+def test_the_server_never_holds_the_commission_private_key(
+        org: Engine, settings: Settings, tmp_path: Path) -> None:
+    """Scan the server's files (store, keys, settings) for the private key in any encoding."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    for i in range(3):
+        _file(org, settings, identity=f"critic {i}", person="P-W1")
+    with session_scope(org) as s:  # the server's work: receipts, listing, verification
+        ref = s.scalars(select(Criticism.ref)).first()
+        assert ref is not None
+        criticism.receipt(s, ref, settings)
+        criticism.listing(s)
+    shares = [commission.read_share(p) for p in _shares(settings)]
+    private = commission.combine(shares[:2]).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())
+    from Crypto.Protocol.SecretSharing import Shamir
+
+    wrap = Shamir.combine([(s.index, s.share) for s in shares[:2]], ssss=False)
+    needles = [private, private.hex().encode(), base64.b64encode(private),
+               wrap, wrap.hex().encode(), *(s.share.hex().encode() for s in shares)]
+    server = [p for p in tmp_path.rglob("*") if p.is_file() and "shares" not in p.parts]
+    assert tmp_path / "gosplan-test.db" in server and len(server) >= 4  # store, keys, roster
+    for p in server:
+        data = p.read_bytes()
+        for n in needles:
+            assert n not in data, f"the commission's secret is in the server's file {p}"
+    config = settings.model_dump_json().encode()
+    assert not any(n in config for n in needles)
+    roster = json.loads(Path(settings.commission_key_path).read_text())
+    assert set(roster) == {"format", "public_key", "threshold", "members"}
+
+
+def test_a_roster_swapped_on_the_server_is_named(org: Engine, settings: Settings,
+                                                 tmp_path: Path) -> None:
+    with session_scope(org) as s:
+        criticism.register_roster(s, settings)
+    honest = _file(org, settings, identity="Petrov, shop 3")
+    with session_scope(org) as s:
+        assert logstate.verify_public_state(s).ok
+    # the operator installs a roster of their own, to open what is sealed from now on
+    commission.keygen(tmp_path / "operator", ["op1", "op2"],
+                      public_path=settings.commission_key_path)
+    swapped = _file(org, settings, identity="Sidorova, shop 5")
+    with session_scope(org) as s:
+        check = logstate.verify_public_state(s)
+    named = {d.key for d in check.differences}
+    assert swapped in named and honest not in named
+    assert "roster was swapped" in check.message
+
+
+def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(
+        tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    old = X25519PrivateKey.generate()
+    pem = tmp_path / "gosplan-commission.key"
+    pem.write_bytes(old.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    res = commission.keygen(tmp_path / "shares", ["a", "b", "c"],
+                            existing=commission.read_private_pem(pem))
+    pub = old.public_key().public_bytes(serialization.Encoding.Raw,
+                                        serialization.PublicFormat.Raw)
+    assert res.public_key == pub
+    box = commission.seal(b'{"identity": "x", "person": null}', pub, b"C-1")
+    key = commission.combine([commission.read_share(p) for p in res.share_paths[1:]])
+    assert commission.unseal(box, key, b"C-1") == b'{"identity": "x", "person": null}'

@@ -29,7 +29,7 @@ from gosplan.storage.base import normalise_url
 from gosplan.web.app import create_app
 from tests.conftest import copy_postgres_template, terminate_connections
 
-KEYS = ("session.key", "log.key", "commission.key")
+KEYS = ("session.key", "log.key", "commission.pub", "watch.key")
 
 
 def small_economy_dir(tmp_path: Path) -> Path:
@@ -47,12 +47,18 @@ def small_economy_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:
+    from gosplan.services import commission
+
+    if not (folder / "commission.pub").exists():  # the roster the commission made offline
+        commission.keygen(folder / "shares", ["Ivanova", "Petrov", "Sidorova"], threshold=2,
+                          public_path=folder / "commission.pub")
     # votes in tests last seconds: the configured minimum times are 0 (the default is days)
     kw = {"decision_min_discussion_hours": 0.0, "decision_min_voting_hours": 0.0, **kw}
-    return Settings(database_url=database_url, economy=str(economy),
+    return Settings(watch_key_path=str(folder / "watch.key"), database_url=database_url,
+                    economy=str(economy),
                     secret_key_path=str(folder / "session.key"),
                     log_key_path=str(folder / "log.key"),
-                    commission_key_path=str(folder / "commission.key"), **kw)  # type: ignore[arg-type]
+                    commission_key_path=str(folder / "commission.pub"), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +110,8 @@ def seeded_copy(url: str, folder: Path, economy: Path,
     for k in KEYS:
         if (keys / k).exists():
             shutil.copyfile(keys / k, folder / k)
+    if (keys / "shares").is_dir() and not (folder / "shares").exists():
+        shutil.copytree(keys / "shares", folder / "shares")  # the members' (offline) shares
     if dialect == "sqlite":
         shutil.copyfile(name, str(u.database))
         return

@@ -58,7 +58,7 @@ def test_roles_guard_what_each_person_may_do(client: TestClient) -> None:
         ("/enterprise/textile-coop/hours", {"person": "person:bruno", "hours": "8"}),
         ("/enterprise/textile-coop/report", {"period": "2020-01-06", "output": 1, "hours": 1}),
         ("/criticism/C-X/status", {"status": "upheld", "reason": "x"}),
-        ("/criticism/C-X/identity", {"reason": "x"}),
+        ("/criticism/C-X/opening", {"record": "{}"}),
         ("/fulfilment/items/1/resolve", {"resolution": "x"}),
     ]
     for path, data in forbidden:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from gosplan.config import Settings
+from gosplan.services import commission, criticism
+from gosplan.storage.base import make_engine, session_scope
 from gosplan.web.app import create_app
 
 from .conftest import csrf, login, logout
@@ -75,35 +78,51 @@ def test_no_one_can_delete_or_edit_a_criticism(client: TestClient) -> None:
                    if p.startswith("/criticism") for m in ops)
 
 
-def test_only_the_commission_opens_an_identity_and_it_is_logged(client: TestClient) -> None:
+def test_the_server_cannot_open_an_identity_and_openings_are_signed_and_logged(
+        client: TestClient, web_settings: Settings) -> None:
     tok = csrf(client)
     ref = _file(client, tok, identity=SECRET)["criticism"]
+    # the old server-side opening is gone: no route opens an identity
     r = client.post(f"/criticism/{ref}/identity", data={"reason": "x", "csrf_token": tok})
+    assert r.status_code in (404, 405)
+    # two members open it offline from the sealed box
+    folder = Path(web_settings.commission_key_path).parent
+    shares = [commission.read_share(p) for p in sorted((folder / "shares").glob("share-*"))]
+    engine = make_engine(web_settings.database_url)
+    try:
+        with session_scope(engine) as s:
+            box = criticism.export_sealed(s, ref)
+    finally:
+        engine.dispose()
+    identity, record = commission.open_sealed(box, shares[:2], reason="witness needed")
+    assert identity["identity"] == SECRET
+    r = client.post(f"/criticism/{ref}/opening", data={"record": json.dumps(record),
+                                                        "csrf_token": tok})
     assert r.status_code == 401
     tok = login(client, "ana")
-    r = client.post(f"/criticism/{ref}/identity", data={"reason": "curious", "csrf_token": tok})
+    r = client.post(f"/criticism/{ref}/opening", data={"record": json.dumps(record),
+                                                        "csrf_token": tok})
     assert r.status_code == 403 and "control commission" in r.json()["error"]
     tok = logout(client, tok)
-    tok = login(client, "diego")
-    r = client.post(f"/criticism/{ref}/identity", data={"reason": "curious", "csrf_token": tok})
-    assert r.status_code == 403
-    tok = logout(client, tok)
     tok = login(client, "elena")
-    r = client.post(f"/criticism/{ref}/identity", data={"reason": " ", "csrf_token": tok})
-    assert r.status_code == 422 and r.json()["error"].startswith("reason:")
-    r = client.post(f"/criticism/{ref}/identity", data={"csrf_token": tok})
-    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "reason"
+    lone = {**record, "signatures": record["signatures"][:1]}
+    r = client.post(f"/criticism/{ref}/opening", data={"record": json.dumps(lone),
+                                                        "csrf_token": tok})
+    assert r.status_code == 422 and r.json()["error"].startswith("record:")
+    r = client.post(f"/criticism/{ref}/opening", data={"record": "{", "csrf_token": tok})
+    assert r.status_code == 422
     size = client.get("/log.json").json()["size"]
-    r = client.post(f"/criticism/{ref}/identity",
-                    data={"reason": "witness needed for the hearing", "csrf_token": tok},
+    r = client.post(f"/criticism/{ref}/opening", data={"record": json.dumps(record),
+                                                        "csrf_token": tok},
                     headers={"accept": "application/json"})
-    assert r.status_code == 200 and r.json()["identity"]["identity"] == SECRET
+    assert r.status_code == 200, r.text
+    assert r.json()["members"] == record["members"]
     page = client.get(f"/criticism/{ref}.json").json()
-    assert [a["reason"] for a in page["identity_accesses"]] == ["witness needed for the hearing"]
-    log = client.get("/log.json", params={"kind": "criticism.identity_accessed"}).json()
+    assert [a["reason"] for a in page["identity_accesses"]] == ["witness needed"]
+    log = client.get("/log.json", params={"kind": "criticism.identity_opened"}).json()
     assert log["entries"][0]["payload"]["criticism"] == ref
     assert log["entries"][0]["index"] >= size
-    assert SECRET not in json.dumps(log)
+    assert SECRET not in json.dumps(log) and SECRET not in r.text
 
 
 def test_status_moves_only_by_the_commission_with_a_reason(client: TestClient) -> None:

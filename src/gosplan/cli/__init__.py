@@ -58,6 +58,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "integrity": ("integrity", "command",
                   "Integrity records: established events per 1 000 worker-years, over time, "
                   "from the log."),
+    "witness": ("witness", "command",
+                "An independent witness that cosigns a log's checkpoints (C2SP tlog-witness)."),
     "run": ("run", "command",
             "Run the living plan of SCENARIO (TOML) with its open-loop twin; write the report."),
 }

@@ -1,7 +1,8 @@
 """``gosplan criticism …``: file a criticism, keep its receipt, follow and verify it.
 
-The identity a filer gives is sealed and never printed (``reveal-identity``,
-for the control commission, is the one exception, and it is logged first).
+The identity a filer gives is sealed to the commission's public key and never
+printed by the server; ``open`` runs offline with k members' share files and
+writes a signed opening record that ``record-opening`` logs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gosplan.cli._common import domain_errors, echo_json, json_option
 from gosplan.cli._params import OutputPath, check_writable_dir
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
-from gosplan.services import criticism
+from gosplan.services import commission, criticism
 
 
 @click.group("criticism")
@@ -157,8 +158,12 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
     except json.JSONDecodeError as exc:
         raise ValidationError(f"receipt {path} is not JSON: {exc.msg}") from exc
     if export_path is not None:
-        result = criticism.verify_receipt_with_export(data, export_path,
-                                                      trusted_key=read_key(public_key))
+        from gosplan.cli.log import settings_for
+        from gosplan.services.publiclog import witnessing
+
+        result = criticism.verify_receipt_with_export(
+            data, export_path, trusted_key=read_key(public_key),
+            witnesses=witnessing.policy(settings_for(db)))
     else:
         with store(db, read_only=True) as (settings, s):
             result = criticism.verify_receipt(s, data, settings, full=full)
@@ -167,17 +172,126 @@ def verify_receipt_cmd(path: Path, export_path: Path | None, public_key: str | N
     click.echo(result.message)
 
 
-@command.command("reveal-identity")
-@click.argument("ref")
-@click.option("--accessor", required=True, help="Who opens it (published).")
-@click.option("--reason", required=True, help="Why (published).")
+def _passphrase(file: Path | None) -> str | None:
+    if file is None:
+        return None
+    return file.read_text(encoding="utf-8").rstrip("\n")
+
+
+@command.command("keygen")
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the share files (run offline; hand each file to its member).")
+@click.option("--member", "members", multiple=True, required=True,
+              help="A commission member's name; one share each (repeat, at least 2).")
+@click.option("--threshold", "-k", default=2, show_default=True,
+              help="How many members' shares open an identity.")
+@click.option("--public", "public_path", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the public roster for the server (default: OUT/commission.pub).")
+@click.option("--passphrase-file", "passphrase_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="One file per member, in --member order, holding that member's passphrase.")
+@click.option("--from-key", "from_key", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Split an older store's commission private key (PEM) instead of making a "
+                   "new one, so identities sealed to it stay openable; destroy it afterwards.")
+@domain_errors
+def keygen_cmd(out_dir: Path, members: tuple[str, ...], threshold: int,
+               public_path: Path | None, passphrase_files: tuple[Path, ...],
+               from_key: Path | None) -> None:
+    """Make the commission's key as k-of-n shares; only the public roster goes to the server."""
+    phrases = [_passphrase(f) for f in passphrase_files] if passphrase_files else None
+    existing = commission.read_private_pem(from_key) if from_key is not None else None
+    res = commission.keygen(out_dir, list(members), threshold=threshold, passphrases=phrases,
+                            public_path=public_path, existing=existing)
+    for p in res.share_paths:
+        click.echo(f"share       {p}")
+    click.echo(f"public      {res.public_path}  (install on the server as "
+               "GOSPLAN_COMMISSION_KEY_PATH)")
+    click.echo(f"{res.threshold} of {len(res.share_paths)} shares open an identity; the "
+               "private key was not written anywhere.  On the server, log the roster: "
+               "`gosplan criticism register-roster`.")
+
+
+@command.command("register-roster")
 @db_option
 @domain_errors
-def reveal_cmd(ref: str, accessor: str, reason: str, db: str | None) -> None:
-    """Control commission only: open the sealed identity behind REF (the access is logged)."""
-    with store(db, read_only=True) as (settings, s):
-        data = criticism.reveal_identity(s, ref, accessor=accessor, reason=reason,
-                                         settings=settings)
-    click.echo(f"identity: {data.get('identity') or '(none given)'}")
-    click.echo(f"person:   {data.get('person') or '(none given)'}")
-    click.echo("this access is recorded in the public log.")
+def register_roster_cmd(db: str | None) -> None:
+    """Log the installed commission roster; identities sealed to any other key are then
+    named by `gosplan log verify --store`."""
+    with store(db) as (settings, s):
+        idx = criticism.register_roster(s, settings)
+    click.echo(f"commission roster logged as public-log entry {idx}")
+
+
+@command.command("export-sealed")
+@click.argument("ref")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the sealed box (to carry to the offline machine).")
+@db_option
+@domain_errors
+def export_sealed_cmd(ref: str, out: Path, db: str | None) -> None:
+    """Write REF's sealed identity box (ciphertext and its logged digest) to a file."""
+    with store(db) as (_, s):
+        data = criticism.export_sealed(s, ref)
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"sealed box of {ref} written to {out}")
+
+
+@command.command("open")
+@click.argument("sealed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--share", "shares", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A member's share file (repeat: k of them).")
+@click.option("--passphrase-file", "passphrase_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Passphrase of the share at the same position (for protected shares).")
+@click.option("--reason", required=True, help="Why (published with the opening).")
+@click.option("--record", "record_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the signed opening record (to log on the server).")
+@click.option("--json", "as_json", is_flag=True, help="Print the identity as JSON.")
+@domain_errors
+def open_cmd(sealed: Path, shares: tuple[Path, ...], passphrase_files: tuple[Path, ...],
+             reason: str, record_path: Path, as_json: bool) -> None:
+    """OFFLINE, for the commission: open SEALED with k members' shares.
+
+    Writes an opening record signed by every participating member; log it on the
+    server with `gosplan criticism record-opening`.
+    """
+    phrases = [_passphrase(f) for f in passphrase_files]
+    loaded = [commission.read_share(p, phrases[i] if i < len(phrases) else None)
+              for i, p in enumerate(shares)]
+    try:
+        box = json.loads(sealed.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"sealed box {sealed} is not JSON: {exc.msg}") from exc
+    identity, record = commission.open_sealed(box, loaded, reason=reason)
+    record_path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps({"identity": identity, "record": str(record_path)}))
+        return
+    click.echo(f"identity: {identity.get('identity') or '(none given)'}")
+    click.echo(f"person:   {identity.get('person') or '(none given)'}")
+    click.echo(f"opening record signed by {', '.join(record['members'])} written to "
+               f"{record_path}; log it: `gosplan criticism record-opening {record_path}`")
+
+
+@command.command("record-opening")
+@click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@domain_errors
+def record_opening_cmd(record: Path, db: str | None) -> None:
+    """Log an opening record (checked: k members' signatures, the box's digest)."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"opening record {record} is not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise ValidationError(f"opening record {record} is not a JSON object.")
+    with store(db) as (settings, s):
+        row = criticism.record_opening(s, data, settings)
+        ref, idx, who = data["criticism"], row.log_index, row.accessor
+    click.echo(f"opening of {ref} by {who} logged as public-log entry {idx}")

@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from gosplan.cli._common import domain_errors, echo_json, json_option
+from gosplan.cli._common import domain_errors
 from gosplan.config import Settings
+from gosplan.core import merkle
 from gosplan.errors import ValidationError
-from gosplan.services import merkle, publiclog
+from gosplan.services import publiclog
+from gosplan.services.publiclog import state as logstate
+from gosplan.services.publiclog import witnessing
 from gosplan.storage.base import open_store, session_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,11 +120,15 @@ def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
 @db_option
 @domain_errors
 def head_cmd(as_json: bool, db: str | None) -> None:
-    """Sign and print the log's current tree head."""
+    """Print the log's current tree head (signed once per size, then cosigned by the
+    configured witnesses)."""
     with store(db) as (settings, s):
-        sth = publiclog.sign_tree_head(s, settings)
+        sth = witnessing.publish_head(s, settings)
     if as_json:
         click.echo(json.dumps(sth.to_json(), indent=2))
+        return
+    if sth.origin is not None:
+        click.echo(sth.signed_note(), nl=False)
         return
     click.echo(f"tree size   {sth.tree_size}\nroot hash   {sth.root_hash.hex()}\n"
                f"timestamp   {sth.timestamp} (ms since 1970)\n"
@@ -130,11 +137,20 @@ def head_cmd(as_json: bool, db: str | None) -> None:
 
 
 @command.command("key")
+@click.option("--vkey", is_flag=True,
+              help="Print the C2SP verifier key (<origin>+<id>+<key>) that witnesses pin.")
 @db_option
 @domain_errors
-def key_cmd(db: str | None) -> None:
+def key_cmd(vkey: bool, db: str | None) -> None:
     """Print the public key that verifies this log's tree heads (pin it when verifying)."""
-    click.echo(publiclog.public_key(settings_for(db)).hex())
+    settings = settings_for(db)
+    if vkey:
+        from gosplan.core import note
+
+        click.echo(str(note.Verifier.of(publiclog.log_origin(settings),
+                                        publiclog.public_key(settings))))
+        return
+    click.echo(publiclog.public_key(settings).hex())
 
 
 @command.command("proof")
@@ -185,7 +201,9 @@ def verify_proof_cmd(path: Path, public_key: str | None) -> None:
         click.echo(f"{path}: the tree of {data['first']} entries (root {data['first_root']}) "
                    f"is a prefix of the tree of {data['second']} (root {data['second_root']})")
         return
-    result = publiclog.verify_receipt(data, trusted_key=key)
+    # with witnesses configured (GOSPLAN_WITNESSES), the head needs k of their cosignatures
+    result = publiclog.verify_receipt(data, trusted_key=key,
+                                      witnesses=witnessing.policy(Settings()))
     if not result.ok:
         raise click.ClickException(f"{path}: NOT verified: {result.message}")
     click.echo(f"{path}: entry {data['entry']['index']} ({data['entry']['kind']}) is in the "
@@ -229,30 +247,85 @@ def export_cmd(path: Path, db: str | None) -> None:
 @click.option("--head", "heads", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed tree head (JSON) or receipt kept earlier; the log must extend "
                    "it.  Repeatable.")
-@json_option
+@click.option("--store", "check_store", is_flag=True,
+              help="Check the store (the default without PATH): the log itself, then public "
+                   "state (criticisms, statuses, openings, proposals, ballots, comments, "
+                   "tallies) recomputed from the log alone against every table row.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @db_option
 @domain_errors
 def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...],
-               db: str | None, as_json: bool = False) -> None:
-    """Check the whole log (the store, or an exported PATH): every entry, hash and head."""
+               check_store: bool, as_json: bool, db: str | None) -> None:
+    """Check the whole log (the store, or an exported PATH): every entry, hash and head; for
+    the store also every public row against the log."""
     known = []
     for h in heads:
         data = json.loads(Path(h).read_text(encoding="utf-8"))
         known.append(publiclog.SignedTreeHead.from_json(data.get("tree_head", data)))
     key = read_key(public_key)
-    if path is not None:
-        result = publiclog.verify_export(path, trusted_key=key, known_heads=known)
+    state: logstate.StateCheck | None = None
+    if path is not None and not check_store:
+        result = publiclog.verify_export(path, trusted_key=key, known_heads=known,
+                                         witnesses=witnessing.policy(settings_for(db)))
         where = str(path)
     else:
+        if path is not None:
+            raise ValidationError("give either an exported PATH or --store, not both.")
         with store(db, read_only=True) as (settings, s):
             result = publiclog.verify_store(
-                s, trusted_key=key or publiclog.public_key(settings), known_heads=known)
+                s, trusted_key=key or publiclog.public_key(settings), known_heads=known,
+                witnesses=witnessing.policy(settings))
+            state = logstate.verify_public_state(s)
         where = "the store"
+    ok = result.ok and (state is None or state.ok)
     if as_json:
-        echo_json({"where": where, "ok": result.ok, "message": result.message,
-                   "tree_size": result.tree_size, "root_hash": result.root_hash.hex(),
-                   "heads_checked": result.heads_checked, "problems": result.problems})
+        click.echo(json.dumps({"ok": ok, "where": where, "message": result.message,
+                               "tree_size": result.tree_size,
+                               "root_hash": result.root_hash.hex(),
+                               "heads_checked": result.heads_checked,
+                               "problems": result.problems, "log": {
+            "ok": result.ok, "tree_size": result.tree_size, "root_hash": result.root_hash.hex(),
+            "heads_checked": result.heads_checked, "problems": result.problems},
+            "state": state.to_json() if state is not None else None}, indent=2))
+        if not ok:
+            raise SystemExit(1)
+        return
     if not result.ok:
         raise click.ClickException(f"{where}: NOT verified: {result.message}")
-    if not as_json:
-        click.echo(f"{where}: {result.message}")
+    if state is not None and not state.ok:
+        raise click.ClickException(f"{where}: log verified, but {state.message}")
+    click.echo(f"{where}: {result.message}" + (f"; {state.message}" if state else ""))
+
+
+@command.command("tally")
+@click.argument("proposal", type=int)
+@click.option("--export", "export_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Recompute from an exported log (verified first) instead of the store.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tally as JSON.")
+@db_option
+@domain_errors
+def tally_cmd(proposal: int, export_path: Path | None, as_json: bool, db: str | None) -> None:
+    """Recompute a proposal's tally from the logged ballots alone (anyone can)."""
+    from gosplan.services import decisions
+
+    if export_path is not None:
+        check = publiclog.verify_export(export_path)
+        if not check.ok:
+            raise click.ClickException(f"{export_path}: NOT verified: {check.message}")
+        entries = publiclog.read_export(export_path).entries
+    else:
+        with store(db) as (_, s):
+            entries = [e.to_public() for e in publiclog.entries(s, kind_prefix="decision.")]
+    t = decisions.recompute_from_log(entries, proposal)
+    logged = [e["payload"] for e in entries if e.get("kind") == "decision.closed"
+              and e["payload"].get("proposal") == proposal]
+    agrees = None if not logged else (logged[0].get("winner"), logged[0].get("scores")) == (
+        t.winner, t.scores)
+    if as_json:
+        click.echo(json.dumps({**t.to_dict(), "logged_outcome_agrees": agrees}, indent=2))
+        return
+    click.echo(f"proposal {proposal}: {t.ballots} logged ballots, scores {t.scores}, winner "
+               f"{t.options[t.winner] if t.winner is not None else '(none)'}"
+               + ("" if agrees is None else "; the logged outcome "
+                  + ("agrees" if agrees else "DISAGREES")))

@@ -3,11 +3,11 @@
 * The *content* (target, text, attachment digest) is public and goes into the
   public log as a ``criticism.filed`` entry; the filer gets a **receipt**
   (:func:`receipt`): the entry, its inclusion proof and a signed tree head.
-* The *identity* (optional) is sealed to the control commission's X25519 key
-  (ephemeral X25519 + HKDF-SHA256 + ChaCha20-Poly1305, bound to the
-  criticism's reference) and stored in its own table.  Only
-  :func:`reveal_identity` opens it, and every opening is first written to the
-  public log (who, why; never what was revealed).
+* The *identity* (optional) is padded and sealed to the control commission's
+  X25519 public key (:mod:`gosplan.services.commission`) and stored in its
+  own table; its digest is logged.  The server cannot open it: k commission
+  members do, offline, and :func:`record_opening` logs their signed opening
+  record (who, why; never what was revealed).
 * A person id given for the retaliation watch is kept only as a keyed hash
   (:func:`watch_tag`), which the watch can match without decrypting anything.
 * Status moves (received → under investigation → upheld / rejected) need a
@@ -23,25 +23,23 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
+from gosplan.core import merkle
 from gosplan.errors import ValidationError
 from gosplan.keyfiles import read_or_create
-from gosplan.services import merkle, publiclog
+from gosplan.services import commission, publiclog
+from gosplan.services.publiclog import witnessing
 from gosplan.storage.control import (
     Criticism,
     CriticismAttachment,
@@ -62,62 +60,39 @@ _SEAL_INFO = b"gosplan sealed identity v1"
 _WATCH_INFO = b"gosplan retaliation watch v1"
 
 
-# --------------------------------------------------------------------------- commission key
+# --------------------------------------------------------------------------- sealing
 
 
-def commission_key(settings: Settings | None = None) -> X25519PrivateKey:
-    """The commission's X25519 private key (``settings.commission_key_path``), made on first use."""
-    path = Path((settings or Settings()).commission_key_path)
-    pem = read_or_create(path, lambda: X25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+def can_seal(settings: Settings | None = None) -> bool:
+    """Is the commission's public roster installed (so identities can be sealed)?"""
+    return Path((settings or Settings()).commission_key_path).is_file()
+
+
+def seal_identity(identity: str | None, person: str | None, ref: str,
+                  settings: Settings | None = None) -> bytes:
+    """Seal a filer's identity to the commission's public key (fixed-size box)."""
+    roster = commission.load_roster((settings or Settings()).commission_key_path)
+    secret = json.dumps({"identity": identity, "person": person}).encode("utf-8")
+    return commission.seal(secret, roster.public_key, ref.encode("ascii"))
+
+
+def _watch_secret(settings: Settings | None = None) -> bytes:
+    path = Path((settings or Settings()).watch_key_path)
+    raw = read_or_create(path, lambda: secrets.token_bytes(32).hex().encode("ascii"))
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"commission key {path} is not a PEM private key: {exc}") from exc
-    if not isinstance(key, X25519PrivateKey):
-        raise ValidationError(f"commission key {path} is not an X25519 key.")
-    return key
-
-
-def _raw(pub: X25519PublicKey) -> bytes:
-    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def _kdf(shared: bytes, salt: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_SEAL_INFO).derive(shared)
-
-
-def seal(plaintext: bytes, recipient: X25519PublicKey, context: bytes) -> bytes:
-    """Encrypt to ``recipient`` so that only its private key opens it (sealed-box style)."""
-    eph = X25519PrivateKey.generate()
-    eph_pub = _raw(eph.public_key())
-    key = _kdf(eph.exchange(recipient), eph_pub + _raw(recipient))
-    nonce = os.urandom(12)
-    return _SEAL_VERSION + eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, plaintext,
-                                                                            context)
-
-
-def unseal(sealed: bytes, private: X25519PrivateKey, context: bytes) -> bytes:
-    """Open a :func:`seal` box; a wrong key or altered box is a :class:`ValidationError`."""
-    if sealed[:1] != _SEAL_VERSION or len(sealed) < 1 + 32 + 12 + 16:
-        raise ValidationError("sealed identity has an unknown format")
-    eph_pub, nonce, body = sealed[1:33], sealed[33:45], sealed[45:]
-    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    key = _kdf(shared, eph_pub + _raw(private.public_key()))
-    try:
-        return ChaCha20Poly1305(key).decrypt(nonce, body, context)
-    except InvalidTag:
-        raise ValidationError("sealed identity cannot be opened with this commission key "
-                              "(wrong key, or the box was altered)") from None
+        return bytes.fromhex(raw.decode("ascii").strip())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"watch key {path} is not hex ({exc}).") from exc
 
 
 def watch_tag(person_id: str, settings: Settings | None = None) -> str:
-    """Keyed hash of a person id, matchable by the retaliation watch, opaque to everyone else."""
-    secret = commission_key(settings).private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-        serialization.NoEncryption())
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WATCH_INFO).derive(secret)
+    """Keyed hash of a person id, matchable by the retaliation watch, opaque without the key.
+
+    The key (``GOSPLAN_WATCH_KEY_PATH``) is the server's: whoever holds it can test
+    whether a given person id was given with a criticism (see docs/control.md).
+    """
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=_WATCH_INFO).derive(_watch_secret(settings))
     return hmac.new(key, person_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -187,10 +162,21 @@ def file(
     if attachment is not None:
         att = {"name": attachment_name or "attachment", "size": len(attachment),
                "sha256": hashlib.sha256(attachment).hexdigest()}
+    sealed: bytes | None = None
+    sealed_to: str | None = None
+    if identity is not None or person is not None:
+        sealed = seal_identity(identity, person, ref, settings)
+        sealed_to = commission.load_roster(
+            (settings or Settings()).commission_key_path).public_key.hex()
     entry = publiclog.append(session, "criticism.filed", {
         "criticism": ref, "target_kind": target_kind, "target": target, "content": text,
         "filed_on": day.isoformat(), "attachment": att,
-        "identity_sealed": identity is not None or person is not None,
+        "identity_sealed": sealed is not None,
+        # the digest of the sealed box: the commission can show that the box it opens
+        # is the one filed (nobody can swap in another critic's name later)
+        "identity_sha256": hashlib.sha256(sealed).hexdigest() if sealed else None,
+        # the key it was sealed to: a roster swapped on the server shows here
+        "sealed_to": sealed_to,
     })
     row = Criticism(ref=ref, target_kind=target_kind, target=target, content=text,
                     filed_on=day, log_index=entry.index,
@@ -201,12 +187,9 @@ def file(
     session.flush()
     if attachment is not None:
         session.add(CriticismAttachment(criticism_id=row.id, data=attachment))
-    if identity is not None or person is not None:
-        secret = json.dumps({"identity": identity, "person": person}).encode("utf-8")
-        pub = commission_key(settings).public_key()
-        session.add(SealedIdentity(
-            criticism_id=row.id, sealed=seal(secret, pub, ref.encode("ascii")),
-            watch_tag=watch_tag(person, settings) if person else None))
+    if sealed is not None:
+        session.add(SealedIdentity(criticism_id=row.id, sealed=sealed,
+                                   watch_tag=watch_tag(person, settings) if person else None))
     session.add(CriticismStatus(criticism_id=row.id, status="received", reason="filed",
                                 by="gosplan", at=_now(), log_index=entry.index))
     session.flush()
@@ -286,26 +269,58 @@ def listing(session: Session, *, target: str | None = None,
     return out
 
 
-def reveal_identity(session: Session, ref: str, *, accessor: str, reason: str,
-                    settings: Settings | None = None) -> dict[str, str | None]:
-    """Open a sealed identity (commission only).  The access is logged before anything opens."""
-    accessor, reason = (accessor or "").strip(), (reason or "").strip()
-    if not accessor or not reason:
-        raise ValidationError(f"opening the identity behind criticism {ref} needs the accessor's "
-                              "name and a stated reason; both are published.")
+def register_roster(session: Session, settings: Settings | None = None) -> int:
+    """Log the commission's public roster (key, threshold, members' signing keys).
+
+    Every identity sealed afterwards must name this key (``sealed_to``); one
+    sealed to another key (a roster swapped on the server) is named by
+    ``gosplan log verify --store``.  Returns the log index.
+    """
+    roster = commission.load_roster((settings or Settings()).commission_key_path)
+    return publiclog.append_event(session, "commission.roster", {
+        "public_key": roster.public_key.hex(), "threshold": roster.threshold,
+        "members": {k: v.hex() for k, v in sorted(roster.members.items())}})
+
+
+def export_sealed(session: Session, ref: str) -> dict[str, Any]:
+    """The sealed box of one criticism, to carry to the commission's offline machine."""
     c = get(session, ref)
     sealed = session.get(SealedIdentity, c.id)
     if sealed is None:
         raise ValidationError(f"criticism {ref} was filed without an identity.")
-    entry = publiclog.append(session, "criticism.identity_accessed", {
-        "criticism": ref, "accessor": accessor, "reason": reason})
-    session.add(IdentityAccess(criticism_id=c.id, accessor=accessor, reason=reason, at=_now(),
-                               log_index=entry.index))
+    return {"format": commission.SEALED_FORMAT, "criticism": ref, "log_index": c.log_index,
+            "sealed": bytes(sealed.sealed).hex(),
+            "identity_sha256": hashlib.sha256(bytes(sealed.sealed)).hexdigest()}
+
+
+def record_opening(session: Session, record: Mapping[str, Any],
+                   settings: Settings | None = None) -> IdentityAccess:
+    """Log an opening record made offline by ``k`` commission members (their signatures).
+
+    The record must be signed by at least the roster's threshold of members and
+    name the digest of this criticism's sealed box; it becomes a
+    ``criticism.identity_opened`` log entry and an access row.  No typed name
+    is accepted: who opened is who signed.
+    """
+    roster = commission.load_roster((settings or Settings()).commission_key_path)
+    members = commission.check_opening(record, roster)
+    ref = str(record["criticism"])
+    c = get(session, ref)
+    sealed = session.get(SealedIdentity, c.id)
+    if sealed is None:
+        raise ValidationError(f"criticism {ref} was filed without an identity.")
+    if hashlib.sha256(bytes(sealed.sealed)).hexdigest() != record["identity_sha256"]:
+        raise ValidationError(f"the opening record names another sealed box than "
+                              f"criticism {ref}'s.")
+    entry = publiclog.append(session, "criticism.identity_opened", {
+        "criticism": ref, "reason": str(record["reason"]), "members": members,
+        "opened_at": record["opened_at"], "identity_sha256": record["identity_sha256"],
+        "signatures": [dict(s) for s in record["signatures"]]})
+    row = IdentityAccess(criticism_id=c.id, accessor=", ".join(members),
+                         reason=str(record["reason"]), at=_now(), log_index=entry.index)
+    session.add(row)
     session.flush()
-    data: dict[str, str | None] = json.loads(unseal(bytes(sealed.sealed),
-                                                    commission_key(settings),
-                                                    ref.encode("ascii")))
-    return data
+    return row
 
 
 def accesses(session: Session, ref: str) -> list[IdentityAccess]:
@@ -361,7 +376,8 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
     (O(n); the default costs O(log² n) lookups and one entry).
     """
     key = publiclog.public_key(settings)
-    v = publiclog.verify_receipt(data, trusted_key=key)
+    pol = witnessing.policy(settings)
+    v = publiclog.verify_receipt(data, trusted_key=key, witnesses=pol)
     if not v.ok:
         return _summary(data, v, None)
     e = data["entry"]
@@ -380,11 +396,10 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
         v.fail(f"the log holds {n} entries, fewer than the receipt's {first}: entries were "
                "removed")
         return _summary(data, v, None)
-    latest = publiclog.latest_signed_head(session)
-    if latest is None or latest.tree_size != n or latest.public_key != key:
-        latest = publiclog.sign_tree_head(session, settings)
+    latest = witnessing.publish_head(session, settings)
     proof = publiclog.consistency_proof(session, first, latest.tree_size)
-    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof)
+    v = publiclog.verify_receipt(data, trusted_key=key, later_head=latest, consistency=proof,
+                                 witnesses=pol)
     if v.ok and full:
         # the stored hashes are not taken on trust: recompute the current root from entries
         root = publiclog.verify_store(session, trusted_key=key)
@@ -395,9 +410,12 @@ def verify_receipt(session: Session, data: Mapping[str, Any],
 
 
 def verify_receipt_with_export(data: Mapping[str, Any], path: str | Path, *,
-                               trusted_key: bytes | None = None) -> ReceiptCheck:
-    """Check a receipt against an exported log alone (no access to the store)."""
-    v = publiclog.verify_receipt(data, trusted_key=trusted_key)
+                               trusted_key: bytes | None = None,
+                               witnesses: witnessing.WitnessPolicy | None = None
+                               ) -> ReceiptCheck:
+    """Check a receipt against an exported log alone (no access to the store); with
+    ``witnesses``, its head must carry k of their cosignatures."""
+    v = publiclog.verify_receipt(data, trusted_key=trusted_key, witnesses=witnesses)
     if not v.ok:
         return _summary(data, v, None)
     log = publiclog.read_export(path)

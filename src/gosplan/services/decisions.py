@@ -243,6 +243,8 @@ def comment(session: Session, proposal: Proposal, author: User, body: str,
     c = Comment(proposal_id=proposal.id, author_id=author.id, body=body.strip())
     session.add(c)
     session.flush()
+    _log(session, "decision.comment", {"proposal": proposal.id, "comment": c.id,
+                                       "author": author.username, "body": c.body})
     return c
 
 
@@ -301,8 +303,8 @@ def cast_vote(
             f"{voter.username} has already voted on proposal {proposal.id}."
         ) from None
     _log(session, "decision.ballot", {
-        "proposal": proposal.id, "voter": pseudonym(secret, proposal.id, voter.id),
-        "choice": ch,
+        "proposal": proposal.id, "ballot": b.id,
+        "voter": pseudonym(secret, proposal.id, voter.id), "choice": ch,
     })
     return b
 
@@ -366,8 +368,10 @@ def close(session: Session, proposal: Proposal, *, now: dt.datetime | None = Non
         raise StorageError(f"proposal {proposal.id} is already closed.")
     if ph != "awaiting close":
         raise StorageError(f"proposal {proposal.id} cannot close during {ph}.")
-    ballots = session.scalars(select(Ballot.choice).where(
-        Ballot.proposal_id == proposal.id).order_by(Ballot.id)).all()
+    from gosplan.services.publiclog.state import logged_ballots
+
+    # the logged ballots, not the table: a rewritten row changes nothing adopted
+    ballots = logged_ballots(session, proposal.id)
     t = tally(proposal.method, [o["label"] for o in proposal.options], list(ballots),
               proposal.quorum)
     proposal.closed_at = now

@@ -64,7 +64,7 @@ class SealedIdentity(Base):
 
     ``watch_tag`` is a keyed hash of the filer's person id (if they gave one) so
     that the retaliation watch can recognise later personnel events on them
-    without decrypting anything; it reveals nothing without the commission key.
+    without decrypting anything; it reveals nothing without the server's watch key.
     """
 
     __tablename__ = "criticism_identity"
@@ -90,7 +90,8 @@ class CriticismStatus(Base):
 
 
 class IdentityAccess(Base):
-    """Someone opened a sealed identity: who, why, when (also a public-log entry)."""
+    """Commission members opened a sealed identity: who signed, why, when (also a public-log
+    entry, ``criticism.identity_opened``, with their signatures)."""
 
     __tablename__ = "criticism_identity_access"
 

@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gosplan.storage.base import Base
 
 #: tables whose rows may never change or disappear (triggers enforce it)
-APPEND_ONLY_TABLES = ("publiclog_entry", "publiclog_node", "publiclog_tree_head")
+APPEND_ONLY_TABLES = ("publiclog_entry", "publiclog_node", "publiclog_tree_head",
+                      "publiclog_cosignature")
 
 
 class LogEntry(Base):
@@ -76,6 +85,23 @@ class StoredTreeHead(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    #: the checkpoint origin (C2SP tlog-checkpoint); ``None`` for heads signed in the
+    #: older gosplan format (``signature`` over size, timestamp and root)
+    origin: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class StoredCosignature(Base):
+    """A witness's ``cosignature/v1`` on a signed tree head (C2SP tlog-cosignature)."""
+
+    __tablename__ = "publiclog_cosignature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_head_id: Mapped[int] = mapped_column(ForeignKey("publiclog_tree_head.id"),
+                                              nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(4), nullable=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)  # seconds
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
 
 
 PG_FUNCTION = "gosplan_control_append_only"

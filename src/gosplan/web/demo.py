@@ -131,7 +131,10 @@ def _seed_control(state: AppState) -> None:
                        content="The director reports the spinning line as running while it "
                        "has stood idle for two weeks waiting for spare parts; the shortfall "
                        "is hidden in the monthly report.",
-                       identity="Ana Souza, spinning shop", settings=state.settings)
+                       # sealed only where the commission's public roster is installed
+                       identity=("Ana Souza, spinning shop"
+                                 if criticism.can_seal(state.settings) else None),
+                       settings=state.settings)
 
 
 #: weekly planned output of each demo enterprise, and the weeks it has reported so far

@@ -162,7 +162,14 @@ class Accounts:
     # ------------------------------------------------------------------ periods
     def open_period(self, code: str, deduction: Deduction) -> PeriodInfo:
         """Open a period with the deduction in force; only one period is open at a time."""
-        return self._run(lambda s: ledger_sql.open_period(s, code, deduction))
+        def do(s: Session) -> PeriodInfo:
+            info = ledger_sql.open_period(s, code, deduction)
+            _publish(s, "accounts.period_opened", {"period": code, "deduction": {
+                "rate": str(deduction.rate),
+                "shares": {k: str(v) for k, v in deduction.shares.items()},
+                "source": deduction.source}})
+            return info
+        return self._run(do)
 
     def close_period(self, code: str) -> PeriodInfo:
         """Close a period (refused while hours await approval); its totals are kept."""

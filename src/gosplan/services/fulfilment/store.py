@@ -204,6 +204,16 @@ def adopt_plan(
             {"plan_id": plan.id, "enterprise_id": int(i), "share": float(s)}
             for i, s in zip(frame["id"], frame["share"], strict=True)])
     session.flush()
+    from gosplan.services import publiclog
+
+    # public: the plan and a digest of its tables (sector outputs per period)
+    table = {str(c): ([float(a) / periods] * periods if isinstance(a, int | float)
+                      else [float(v) for v in a]) for c, a in sorted(sector_output.items())}
+    publiclog.append_event(session, "plan.adopted", {
+        "plan": plan.id, "name": name, "freq": freq, "start": start_ts.date().isoformat(),
+        "periods": periods, "source": source, "sectors": len(table),
+        "sector_output_sha256": hashlib.sha256(
+            publiclog.canonical_json(table).encode("utf-8")).hexdigest()})
     return plan
 
 
@@ -562,6 +572,15 @@ def ingest(session: Session, frame: pd.DataFrame, *, now: dt.datetime,
                                                     strict=True)]
         if line_rows:
             session.execute(insert(FulReportLine), line_rows)
+        from gosplan.services import publiclog
+
+        # public: one entry per batch received, committing to every report's digest
+        ledger = "\n".join(f"{r}|{row['enterprise_id']}|{row['period']}|{row['version']}|"
+                           f"{row['digest']}" for r, row in zip(ids, new_rows, strict=True))
+        publiclog.append_event(session, "reports.received", {
+            "reports": len(new_rows), "new": result.new, "corrected": result.corrected,
+            "received_at": received.isoformat(), "first_report": min(ids),
+            "digest": hashlib.sha256(ledger.encode("utf-8")).hexdigest()})
     session.flush()
     return result
 

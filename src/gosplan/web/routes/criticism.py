@@ -1,6 +1,9 @@
 """Criticism from below: file one (no account needed), keep the receipt, check any receipt,
-track its status.  Only the control commission opens a sealed identity, and every opening
-is logged publicly before it happens.
+track its status.  The server cannot open a sealed identity: the control commission opens
+one offline with k members' shares, and the signed opening record is logged here.
+
+Every page checks the rows it shows against the public log and refuses to show a
+row that differs from it (409, naming the row and why).
 
 There is deliberately no route that edits or deletes a criticism: ``PUT``,
 ``PATCH`` and ``DELETE`` on criticism paths answer 405.
@@ -17,6 +20,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import criticism, lookups
+from gosplan.services.publiclog import state as logstate
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
@@ -55,6 +59,9 @@ class CriticismList(BaseModel):
     status: str
     targets: dict[str, list[TargetPublic]]
     statuses: list[str]
+    #: rows withheld because they differ from the public log, and rows the log has but
+    #: the store lost: each names the criticism and why
+    withheld: list[str] = []
 
 
 class AccessPublic(BaseModel):
@@ -68,7 +75,6 @@ class CriticismPage(BaseModel):
     item: CriticismPublic
     statuses: list[str]
     identity_accesses: list[AccessPublic]
-    identity: dict[str, str | None] | None = None
 
 
 class Filed(BaseModel):
@@ -78,11 +84,12 @@ class Filed(BaseModel):
     receipt_url: str
 
 
-class IdentityOpened(Ok):
-    """A sealed identity opened by the control commission (the access is logged)."""
+class OpeningRecorded(Ok):
+    """An opening made offline by k commission members, now in the public log."""
 
     criticism: str
-    identity: dict[str, str | None]
+    log_index: int
+    members: list[str]
 
 
 class ReceiptCheckPublic(BaseModel):
@@ -126,10 +133,19 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
                                            target=target or None)
         views = [criticism.public_view(db, c) for c in rows]
         older = rows[-1].id if len(rows) == PAGE else None
+    shown, withheld = [], [str(d) for d in logstate.deleted_criticisms(db)]
+    checks = logstate.check_criticisms_for(db, [v["criticism"] for v in views])
+    for v in views:
+        diffs = checks.get(v["criticism"], [])
+        if diffs:
+            withheld += [str(d) for d in diffs]
+        else:
+            shown.append(v)
     targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
                for k, v in lookups.criticism_targets(db).items()}
-    model = CriticismList(criticisms=[_public(v) for v in views], older=older, status=status,
-                          targets=targets, statuses=list(criticism.STATUSES))
+    model = CriticismList(criticisms=[_public(v) for v in shown], older=older, status=status,
+                          targets=targets, statuses=list(criticism.STATUSES),
+                          withheld=withheld)
     return render(request, "criticism.html", model, user=user)
 
 
@@ -166,8 +182,12 @@ def file_criticism(
                   receipt_text=json.dumps(receipt, indent=2, ensure_ascii=False))
 
 
-def _page(request: Request, db: Db, user: MaybeUser, ref: str,
-          identity: dict[str, str | None] | None = None) -> Response:
+def _page(request: Request, db: Db, user: MaybeUser, ref: str) -> Response:
+    diffs = logstate.check_criticism(db, ref)
+    if diffs:
+        raise HTTPException(status_code=409, detail=(
+            f"criticism {ref} is not shown: its rows differ from the public log, which is "
+            "the record (" + "; ".join(str(d) for d in diffs) + ")"))
     try:
         c = criticism.get(db, ref)
     except GosplanError as exc:
@@ -175,8 +195,7 @@ def _page(request: Request, db: Db, user: MaybeUser, ref: str,
     accesses = [AccessPublic(accessor=a.accessor, reason=a.reason, at=a.at,
                              log_index=a.log_index) for a in criticism.accesses(db, ref)]
     model = CriticismPage(item=_public(criticism.public_view(db, c)),
-                          statuses=list(criticism.STATUSES), identity_accesses=accesses,
-                          identity=identity)
+                          statuses=list(criticism.STATUSES), identity_accesses=accesses)
     return render(request, "criticism_item.html", model, user=user)
 
 
@@ -188,7 +207,11 @@ def show_criticism(ref: str, request: Request, db: Db, user: MaybeUser) -> Respo
 
 @router.get("/criticism/{ref}/receipt.json", response_model=ReceiptPublic)
 def receipt(ref: str, db: Db, state: State) -> Response:
-    """A receipt for the criticism (entry, inclusion proof, signed tree head), to keep."""
+    """A receipt for the criticism (entry, inclusion proof, signed tree head), to keep.
+
+    It reuses the latest signed head when that covers the whole log: fetching a
+    receipt any number of times adds no head.
+    """
     return receipt_download(db, lambda: criticism.receipt(db, ref, state.settings),
                             f"receipt-{ref}.json")
 
@@ -210,24 +233,35 @@ def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
     return _page(request, db, user, ref)
 
 
-@router.post("/criticism/{ref}/identity", dependencies=[Depends(check_csrf)],
-             response_model=IdentityOpened)
-def open_identity(ref: str, request: Request, db: Db, state: State, user: CurrentUser,
-                  reason: Annotated[str, Form()]) -> Response:
-    """Open the sealed identity (control commission only); the access is logged first."""
+@router.post("/criticism/{ref}/opening", dependencies=[Depends(check_csrf)],
+             response_model=OpeningRecorded)
+def record_opening(ref: str, request: Request, db: Db, state: State, user: CurrentUser,
+                   record: Annotated[str, Form()]) -> Response:
+    """Log an opening record made offline by k commission members (their signatures decide
+    who opened it; the server never sees the identity)."""
     if user.role != "commission":
-        raise HTTPException(status_code=403, detail="only the control commission can open a "
-                            "sealed identity")
+        raise HTTPException(status_code=403, detail="only the control commission records the "
+                            "opening of a sealed identity")
     try:
-        ident = criticism.reveal_identity(db, ref, accessor=f"{user.display_name} "
-                                          f"({user.username})", reason=reason,
-                                          settings=state.settings)
+        data = json.loads(record)
+        if not isinstance(data, dict):
+            raise ValueError("an opening record is a JSON object")
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=f"record: not a JSON opening record "
+                            f"({exc})") from exc
+    if data.get("criticism") != ref:
+        raise HTTPException(status_code=422, detail=f"record: it opens "
+                            f"{data.get('criticism')!r}, not {ref}")
+    try:
+        row = criticism.record_opening(db, data, state.settings)
         db.commit()
     except GosplanError as exc:
-        raise _bad(exc, "reason" if "reason" in str(exc) else "criticism") from exc
+        raise _bad(exc, "record") from exc
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(IdentityOpened(criticism=ref, identity=ident).model_dump(mode="json"))
-    return _page(request, db, user, ref, identity=ident)
+        return JSONResponse(OpeningRecorded(criticism=ref, log_index=row.log_index,
+                                            members=row.accessor.split(", "))
+                            .model_dump(mode="json"))
+    return _page(request, db, user, ref)
 
 
 @router.get("/receipts/verify", response_class=HTMLResponse)

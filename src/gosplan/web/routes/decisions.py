@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, lookups, users
+from gosplan.services.publiclog import state as logstate
 from gosplan.storage.decisions import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
@@ -117,6 +118,11 @@ def _get(db: Any, pid: int) -> Proposal:
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     _close_due(db, state.clock())
+    diffs = logstate.check_proposal(db, pid)
+    if diffs:  # the public log is the record: a row that differs from it is not shown
+        raise HTTPException(status_code=409, detail=(
+            f"proposal {pid} is not shown: its rows differ from the public log ("
+            + "; ".join(str(d) for d in diffs) + ")"))
     p = _get(db, pid)
     comments = lookups.comments(db, pid)
     ballots = lookups.ballots(db, pid)

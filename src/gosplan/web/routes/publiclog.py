@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import publiclog
+from gosplan.services.publiclog import witnessing
 from gosplan.web.deps import Db, MaybeUser, State
 from gosplan.web.render import ReceiptPublic, receipt_download, render, twin
 
@@ -44,6 +46,13 @@ class LogPage(BaseModel):
     public_key: str
 
 
+class CosignaturePublic(BaseModel):
+    witness: str
+    key_id: str
+    time: str
+    verified: bool
+
+
 class ProofPublic(BaseModel):
     index: int
     leaf_data: str
@@ -54,6 +63,11 @@ class ProofPublic(BaseModel):
     timestamp: int
     signature: str
     public_key: str
+    origin: str | None = None
+    note: str | None = None
+    cosignatures: list[CosignaturePublic] = []
+    witnesses_required: int = 0
+    witnessed: bool = False
 
 
 class EntryPage(BaseModel):
@@ -100,10 +114,15 @@ def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUs
     except GosplanError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     head = publiclog.latest_signed_head(db)
-    if head is None or head.tree_size <= index:
-        head = publiclog.sign_tree_head(db, state.settings)
+    if head is None or head.tree_size <= index:  # at most one new head per log size
+        head = witnessing.publish_head(db, state.settings)
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     proof = publiclog.inclusion_proof(db, index, head.tree_size)
+    pol = witnessing.policy(state.settings)
+    good = set(head.cosigned_by(pol.verifiers)) if pol else set()
+    cos = [CosignaturePublic(witness=c.name, key_id=c.key_id.hex(),
+                             time=dt.datetime.fromtimestamp(c.timestamp, dt.UTC).isoformat(),
+                             verified=c.name in good) for c in head.cosignatures]
     model = EntryPage(
         entry=_entry(e), size=publiclog.size(db),
         proof=ProofPublic(
@@ -112,7 +131,10 @@ def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUs
             leaf_hash=bytes(e.leaf_hash).hex(), inclusion_proof=[p.hex() for p in proof],
             tree_size=head.tree_size, root_hash=head.root_hash.hex(),
             timestamp=head.timestamp, signature=head.signature.hex(),
-            public_key=head.public_key.hex()))
+            public_key=head.public_key.hex(), origin=head.origin,
+            note=head.signed_note() if head.origin else None, cosignatures=cos,
+            witnesses_required=pol.quorum if pol else 0,
+            witnessed=bool(pol) and len(good) >= (pol.quorum if pol else 0)))
     return render(request, "log_entry.html", model, user=user)
 
 

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from gosplan.storage.publiclog import (
-    APPEND_ONLY_TABLES,
     append_only_ddl,
     drop_append_only_ddl,
     pg_function_ddl,
 )
+
+#: the tables this revision made append-only (frozen: later revisions add their own)
+APPEND_ONLY_TABLES = ("publiclog_entry", "publiclog_node", "publiclog_tree_head")
 
 revision = "c1ctrl000001"
 down_revision = None

@@ -1,0 +1,98 @@
+"""Receipts: an entry, its inclusion proof and a signed tree head, checkable by anyone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from gosplan.config import Settings
+from gosplan.core import merkle
+from gosplan.errors import ValidationError
+from gosplan.services.publiclog.heads import SignedTreeHead
+from gosplan.services.publiclog.store import entry, inclusion_proof, leaf_data
+from gosplan.services.publiclog.verify import Verification
+
+if TYPE_CHECKING:
+    from gosplan.services.publiclog.witnessing import WitnessPolicy
+
+
+def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> list[str]:
+    from gosplan.services.publiclog.witnessing import check_heads as check
+
+    return check(heads, pol)
+
+# --------------------------------------------------------------------------- receipts
+
+RECEIPT_FORMAT = "gosplan-receipt/1"
+
+
+def receipt(session: Session, index: int, settings: Settings | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """A receipt for entry ``index``: the entry, its inclusion proof and a signed head.
+
+    The holder can verify it alone (:func:`verify_receipt`) and, later, against a
+    newer head with a consistency proof.  Call on committed data.  The head is the
+    latest signed one when it covers the whole log (no new head per request).
+    """
+    row = entry(session, index)
+    from gosplan.services.publiclog.witnessing import publish_head
+
+    sth = publish_head(session, settings)
+    proof = inclusion_proof(session, index, sth.tree_size)
+    return {"format": RECEIPT_FORMAT, **extra, "entry": row.to_public(),
+            "leaf_hash": bytes(row.leaf_hash).hex(),
+            "inclusion_proof": [p.hex() for p in proof], "tree_head": sth.to_json()}
+
+
+def verify_receipt(
+    data: Mapping[str, Any], *, trusted_key: bytes | None = None,
+    later_head: SignedTreeHead | None = None, consistency: Sequence[bytes] | None = None,
+    witnesses: WitnessPolicy | None = None,
+) -> Verification:
+    """Check a receipt: entry ↔ leaf hash, signature, inclusion, and a later head if given.
+
+    With ``later_head`` and ``consistency`` (a proof from the receipt's tree size
+    to the later one) it also shows the log still contains the entry unchanged.
+    """
+    result = Verification()
+    if data.get("format") != RECEIPT_FORMAT:
+        result.fail(f"not a gosplan receipt (format must be {RECEIPT_FORMAT!r})")
+        return result
+    try:
+        e = data["entry"]
+        sth = SignedTreeHead.from_json(data["tree_head"])
+        proof = [bytes.fromhex(p) for p in data["inclusion_proof"]]
+        lh = merkle.leaf_hash(leaf_data(int(e["index"]), e["kind"], e["payload"], e["time"]))
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        result.fail(f"receipt is malformed: {exc}")
+        return result
+    result.tree_size, result.root_hash = sth.tree_size, sth.root_hash
+    if data.get("leaf_hash") != lh.hex():
+        result.fail(f"receipt entry {e['index']} does not match its leaf hash: it was altered")
+    if not sth.verify(trusted_key):
+        result.fail("receipt's tree head has a bad signature or an untrusted key: forged")
+    for problem in check_heads([sth], witnesses):
+        result.fail("receipt's " + problem)
+    if not merkle.verify_inclusion(int(e["index"]), sth.tree_size, lh, proof, sth.root_hash):
+        result.fail(f"inclusion proof does not put entry {e['index']} in the signed tree of "
+                    f"{sth.tree_size} entries")
+    else:
+        result.heads_checked += 1
+    if later_head is not None:
+        if not later_head.verify(trusted_key if trusted_key is not None else sth.public_key):
+            result.fail("the later tree head has a bad signature or another key: forged")
+        elif check_heads([later_head], witnesses):
+            result.fail("the later " + check_heads([later_head], witnesses)[0])
+        elif consistency is None or not merkle.verify_consistency(
+            sth.tree_size, later_head.tree_size, sth.root_hash, later_head.root_hash,
+            consistency,
+        ):
+            result.fail(f"the log of {later_head.tree_size} entries is not an extension of "
+                        f"the receipt's {sth.tree_size}: the log was rewritten")
+        else:
+            result.heads_checked += 1
+            result.tree_size, result.root_hash = later_head.tree_size, later_head.root_hash
+    return result
+

@@ -1,0 +1,261 @@
+"""The public log store: canonical entries, appends, reads and Merkle proofs from stored hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from gosplan.core import merkle
+from gosplan.errors import StorageError, ValidationError
+from gosplan.storage.publiclog import LogEntry, LogNode, LogState
+
+# --------------------------------------------------------------------------- encoding
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no spaces, UTF-8 text, no NaN: the same value always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False, default=_json_default)
+
+
+def leaf_data(index: int, kind: str, payload: Mapping[str, Any], time: str) -> bytes:
+    """The bytes hashed into leaf ``index``."""
+    return canonical_json({"index": index, "kind": kind, "payload": payload,
+                           "time": time}).encode("utf-8")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check(kind: str, payload: object) -> str:
+    if not isinstance(kind, str) or not _KIND.match(kind) or len(kind) > 64:
+        raise ValidationError(
+            f"log entry kind {kind!r} is not a dotted lower-case name of at most 64 "
+            "characters (e.g. 'plan.adopted')."
+        )
+    if not isinstance(payload, Mapping):
+        raise ValidationError(
+            f"payload of log entry {kind!r} must be a dict; got {type(payload).__name__}."
+        )
+    try:
+        text = canonical_json(dict(payload))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"payload of log entry {kind!r} is not JSON: {exc}.") from exc
+    # the stored text must round-trip to the value that is hashed
+    return canonical_json(json.loads(text))
+
+
+# --------------------------------------------------------------------------- append
+
+
+def append(session: Session, kind: str, payload: Mapping[str, Any]) -> LogEntry:
+    """Add one entry inside the caller's transaction (flushed, not committed).
+
+    ``kind`` is a dotted name such as ``"report.received"``; ``payload`` any
+    JSON-able dict (dates become ISO strings, Decimals strings).
+    """
+    return append_many(session, [(kind, payload)])[0]
+
+
+def append_many(
+    session: Session, items: Iterable[tuple[str, Mapping[str, Any]]]
+) -> list[LogEntry]:
+    """Add several entries in order, with one round trip per table."""
+    prepared = [(kind, _check(kind, payload)) for kind, payload in items]
+    if not prepared:
+        return []
+    n = len(prepared)
+    new_size = session.execute(
+        update(LogState).where(LogState.id == 1).values(size=LogState.size + n)
+        .returning(LogState.size)
+    ).scalar_one_or_none()
+    if new_size is None:  # a store made without the migration's counter row
+        session.add(LogState(id=1, size=n))
+        session.flush()
+        new_size = n
+    start = new_size - n
+    # the complete subtrees left of `start` that the new leaves will close
+    need = [(lv, (start >> lv) - 1) for lv in range(start.bit_length()) if (start >> lv) & 1]
+    known = _fetch_nodes(session, need)
+    missing = [k for k in need if k not in known]
+    if missing:
+        raise StorageError(
+            f"public log is damaged: subtree hashes {missing} needed to append entry "
+            f"{start} are not stored; run `gosplan log verify`."
+        )
+    time = _now()
+    rows: list[LogEntry] = []
+    nodes: list[dict[str, Any]] = []
+    for offset, (kind, text) in enumerate(prepared):
+        index = start + offset
+        lh = merkle.leaf_hash(leaf_data(index, kind, json.loads(text), time))
+        rows.append(LogEntry(index=index, kind=kind, payload_json=text, logged_at=time,
+                             leaf_hash=lh))
+        for level, pos, h in merkle.complete_subtrees(index, lh, lambda lv, p: known[(lv, p)]):
+            known[(level, pos)] = h
+            nodes.append({"level": level, "pos": pos, "hash": h})
+    session.add_all(rows)
+    session.flush()
+    session.execute(insert(LogNode), nodes)
+    return rows
+
+
+def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    by_level: dict[int, list[int]] = {}
+    for level, pos in keys:
+        by_level.setdefault(level, []).append(pos)
+    if not by_level:
+        return {}
+    out: dict[tuple[int, int], bytes] = {}
+    conds = [and_(LogNode.level == lv, LogNode.pos.in_(ps)) for lv, ps in by_level.items()]
+    for level, pos, h in session.execute(
+        select(LogNode.level, LogNode.pos, LogNode.hash).where(or_(*conds))
+    ):
+        out[(level, pos)] = bytes(h)
+    return out
+
+
+def _stored(session: Session, compute: Any) -> Any:
+    """Run ``compute(subtree)`` twice: once to learn which nodes it reads, once on them."""
+    wanted: list[tuple[int, int]] = []
+
+    def collect(level: int, pos: int) -> bytes:
+        wanted.append((level, pos))
+        return bytes(merkle.HASH_SIZE)
+
+    compute(collect)
+    known = _fetch_nodes(session, set(wanted))
+
+    def lookup(level: int, pos: int) -> bytes:
+        try:
+            return known[(level, pos)]
+        except KeyError:
+            raise StorageError(
+                f"public log is damaged: subtree hash (level {level}, position {pos}) is "
+                "not stored; run `gosplan log verify`."
+            ) from None
+
+    return compute(lookup)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def size(session: Session) -> int:
+    """Number of entries in the log."""
+    value = session.scalar(select(LogState.size).where(LogState.id == 1))
+    return int(value or 0)
+
+
+def entry(session: Session, index: int) -> LogEntry:
+    """Entry ``index``; a :class:`ValidationError` names the log size if there is none."""
+    row = session.get(LogEntry, index)
+    if row is None:
+        raise ValidationError(
+            f"public log has no entry {index}; it holds entries 0..{size(session) - 1}."
+        )
+    return row
+
+
+def entries(
+    session: Session, *, start: int = 0, limit: int | None = None, kind: str | None = None,
+    kind_prefix: str | None = None,
+) -> list[LogEntry]:
+    """Entries in index order, optionally of one kind or kind prefix (``"criticism."``)."""
+    q = select(LogEntry).where(LogEntry.index >= start).order_by(LogEntry.index)
+    if kind is not None:
+        q = q.where(LogEntry.kind == kind)
+    if kind_prefix is not None:
+        q = q.where(LogEntry.kind.startswith(kind_prefix, autoescape=True))
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.scalars(q))
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """The root hash of the log's first ``tree_size`` entries."""
+
+    tree_size: int
+    root_hash: bytes
+
+
+def tree_head(session: Session, tree_size: int | None = None) -> TreeHead:
+    """The (unsigned) head of the log now, or of its first ``tree_size`` entries."""
+    n = size(session)
+    m = n if tree_size is None else tree_size
+    if not 0 <= m <= n:
+        raise ValidationError(f"tree size {m} is outside the log's 0..{n} entries.")
+    root = _stored(session, lambda sub: merkle.range_hash(sub, 0, m))
+    return TreeHead(m, root)
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int | None = None) -> list[bytes]:
+    """Audit path of entry ``index`` in the tree of ``tree_size`` entries (default: all)."""
+    n = size(session)
+    m = n if tree_size is None else tree_size
+    if not 0 <= m <= n:
+        raise ValidationError(f"tree size {m} is outside the log's 0..{n} entries.")
+    if not 0 <= index < m:
+        raise ValidationError(f"entry {index} is not in a tree of {m} entries.")
+    proof: list[bytes] = _stored(session, lambda sub: merkle.inclusion_proof(sub, index, m))
+    return proof
+
+
+def consistency_proof(session: Session, first: int, second: int | None = None) -> list[bytes]:
+    """Proof that the first ``first`` entries are a prefix of the first ``second``."""
+    n = size(session)
+    m = n if second is None else second
+    if not 0 <= first <= m <= n:
+        raise ValidationError(
+            f"a consistency proof needs 0 <= first <= second <= {n} (the log size); "
+            f"got first={first}, second={m}."
+        )
+    proof: list[bytes] = _stored(session, lambda sub: merkle.consistency_proof(sub, first, m))
+    return proof
+
+
+
+def key_id(key: bytes) -> str:
+    """Short fingerprint of a public key (first 16 hex digits of its SHA-256)."""
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def count_by_kind(session: Session) -> dict[str, int]:
+    """How many entries of each kind the log holds."""
+    return {k: int(n) for k, n in session.execute(
+        select(LogEntry.kind, func.count()).group_by(LogEntry.kind).order_by(LogEntry.kind))}
+
+
+def append_event(session: Session, kind: str, payload: Mapping[str, Any]) -> int:
+    """Append one public event inside the caller's transaction; returns its log index.
+
+    The one call every area makes when it changes public state: call it in the
+    same transaction as the row that caches the change (and keep the returned
+    index on that row), so that the row and its entry commit or roll back
+    together.  ``kind`` is a dotted name (``"hours.approved"``); ``payload`` a
+    JSON-able dict holding only what is public.
+    """
+    return append(session, kind, payload).index
