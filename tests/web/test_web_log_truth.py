@@ -56,8 +56,10 @@ def _proposal(engine: Engine) -> tuple[int, list[int]]:
             s, voters[0], title="The working week", body="", kind="working_week",
             options=[{"label": "35 h", "effect": {"hours": 35}},
                      {"label": "60 h", "effect": {"hours": 60}}],
-            method="approval", quorum=1, discussion_until=NOW - dt.timedelta(hours=2),
-            voting_until=NOW + dt.timedelta(hours=1))
+            method="approval",
+            rules=decisions.Rules(min_discussion_hours=0.0, min_voting_hours=0.0,
+                                  quorum_share=0.01),
+            now=NOW - dt.timedelta(hours=2), discussion_hours=0.0, voting_hours=3.0)
         ballots = [decisions.cast_vote(s, p, v, [c], secret=b"k" * 32, now=NOW).id
                    for v, c in zip(voters, [0, 0, 1], strict=True)]
         return p.id, ballots

@@ -59,7 +59,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "Integrity records: established events per 1 000 worker-years, over time, "
                   "from the log."),
     "witness": ("witness", "command",
-                "An independent witness that cosigns a log's checkpoints (C2SP tlog-witness)."),
+                "A witness against split views: cosigns checkpoints that extend what it saw."),
     "run": ("run", "command",
             "Run the living plan of SCENARIO (TOML) with its open-loop twin; write the report."),
 }

@@ -219,7 +219,7 @@ def keygen_cmd(out_dir: Path, members: tuple[str, ...], threshold: int,
 @domain_errors
 def register_roster_cmd(db: str | None) -> None:
     """Log the installed commission roster; identities sealed to any other key are then
-    named by `gosplan log verify --store`."""
+    named by 'gosplan log verify --store'."""
     with store(db) as (settings, s):
         idx = criticism.register_roster(s, settings)
     click.echo(f"commission roster logged as public-log entry {idx}")
@@ -258,7 +258,7 @@ def open_cmd(sealed: Path, shares: tuple[Path, ...], passphrase_files: tuple[Pat
     """OFFLINE, for the commission: open SEALED with k members' shares.
 
     Writes an opening record signed by every participating member; log it on the
-    server with `gosplan criticism record-opening`.
+    server with 'gosplan criticism record-opening'.
     """
     phrases = [_passphrase(f) for f in passphrase_files]
     loaded = [commission.read_share(p, phrases[i] if i < len(phrases) else None)

@@ -40,7 +40,7 @@ def keygen_cmd(name: str, key_path: Path) -> None:
 @command.command("add-log")
 @STATE
 @click.option("--origin", required=True, help="The log's checkpoint origin.")
-@click.option("--vkey", required=True, help="The log's verifier key (`gosplan log key --vkey`).")
+@click.option("--vkey", required=True, help="The log's verifier key ('gosplan log key --vkey').")
 @domain_errors
 def add_log_cmd(state_path: Path, origin: str, vkey: str) -> None:
     """Start witnessing a log."""

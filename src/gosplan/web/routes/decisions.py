@@ -236,7 +236,8 @@ class Enrolled(BaseModel):
     electorate: int
 
 
-@router.post("/people/{username}/enrol", dependencies=[Depends(check_csrf)])
+@router.post("/people/{username}/enrol", dependencies=[Depends(check_csrf)],
+             response_model=Enrolled, responses=REDIRECT)
 def enrol(username: Annotated[str, Path(max_length=64)], request: Request, db: Db,
           user: CurrentUser) -> Response:
     """A registrar enrols a person as a voter (public; nobody enrols themselves)."""

@@ -231,7 +231,8 @@ def _decide(request: Request, state: State, user: User, code: str, rid: int,
     return RedirectResponse(f"/enterprise/{code}", status_code=303)
 
 
-@router.post("/enterprise/{code}/work/{rid}/approve", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/work/{rid}/approve", dependencies=[Depends(check_csrf)],
+             response_model=WorkPublic, responses=REDIRECT)
 def approve_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request,
                    state: State, user: CurrentUser) -> Response:
     """A planner approves one work record: the worker's account is credited.
@@ -242,7 +243,8 @@ def approve_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], req
         approver_account=user.account))
 
 
-@router.post("/enterprise/{code}/work/{rid}/reject", dependencies=[Depends(check_csrf)])
+@router.post("/enterprise/{code}/work/{rid}/reject", dependencies=[Depends(check_csrf)],
+             response_model=WorkPublic, responses=REDIRECT)
 def reject_record(code: str, rid: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request,
                   state: State, user: CurrentUser,
                   reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
