@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
-from gosplan.keyfiles import read_or_create
+from gosplan.keyfiles import private_key
 from gosplan.services import merkle, publiclog
 from gosplan.storage.control import (
     Criticism,
@@ -68,16 +68,7 @@ _WATCH_INFO = b"gosplan retaliation watch v1"
 def commission_key(settings: Settings | None = None) -> X25519PrivateKey:
     """The commission's X25519 private key (``settings.commission_key_path``), made on first use."""
     path = Path((settings or Settings()).commission_key_path)
-    pem = read_or_create(path, lambda: X25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"commission key {path} is not a PEM private key: {exc}") from exc
-    if not isinstance(key, X25519PrivateKey):
-        raise ValidationError(f"commission key {path} is not an X25519 key.")
-    return key
+    return private_key(path, "X25519", "commission key")
 
 
 def _raw(pub: X25519PublicKey) -> bytes:
