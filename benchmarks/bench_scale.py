@@ -112,7 +112,7 @@ def _distributed(q: Any, n: int) -> None:
     single = measure(lambda: solve_bicgstab(M, b, rtol=TOL))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=0) as cluster, Client(cluster) as c:
-        dist = measure(lambda: solve_leontief_distributed(M, b, client=c, rtol=TOL))
+        dist = measure(lambda: solve_leontief_distributed(M, b, client=c, tol=TOL))
     rs, rd = single.value, dist.value
     diff = float(np.abs(rs.x - rd.x).max() / np.abs(rs.x).max())
     q.put([{

@@ -2,7 +2,8 @@
 the web session secret.
 
 :func:`read_or_create` returns a file's bytes, creating it with ``make()`` if it
-does not exist.  The new file is written in full to a private temporary file
+does not exist; :func:`private_key` keeps a private key there as PEM.  The new
+file is written in full to a private temporary file
 (mode 0600) beside it and then hard-linked into place, which fails if the name
 exists: so a reader never sees a half-written key, and when several processes
 start at once exactly one key wins and every process uses it.
@@ -14,8 +15,17 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal, overload
 
-__all__ = ["read_or_create"]
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from gosplan.errors import ValidationError
+
+__all__ = ["private_key", "read_or_create"]
+
+_KINDS: dict[str, Any] = {"Ed25519": Ed25519PrivateKey, "X25519": X25519PrivateKey}
 
 
 def read_or_create(path: str | os.PathLike[str], make: Callable[[], bytes]) -> bytes:
@@ -47,3 +57,28 @@ def read_or_create(path: str | os.PathLike[str], make: Callable[[], bytes]) -> b
     finally:
         os.unlink(tmp)
     return data
+
+
+@overload
+def private_key(path: str | os.PathLike[str], kind: Literal["Ed25519"],
+                what: str) -> Ed25519PrivateKey: ...
+@overload
+def private_key(path: str | os.PathLike[str], kind: Literal["X25519"],
+                what: str) -> X25519PrivateKey: ...
+def private_key(path: str | os.PathLike[str], kind: str, what: str) -> Any:
+    """The ``kind`` (Ed25519, X25519) private key kept as PEM in ``path``, made on first use.
+
+    ``what`` names the key in errors: a file that is not a PEM private key, or
+    holds a key of another kind, is a :class:`ValidationError`.
+    """
+    cls = _KINDS[kind]
+    pem = read_or_create(path, lambda: cls.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"{what} {path} is not a PEM private key: {exc}") from exc
+    if not isinstance(key, cls):
+        raise ValidationError(f"{what} {path} is not an {kind} key.")
+    return key

@@ -51,3 +51,22 @@ def test_web_session_secret_uses_it(tmp_path: Path) -> None:
     first = load_or_create_secret(str(path))
     assert len(first) == 32 and load_or_create_secret(str(path)) == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_private_key_is_made_once_and_refuses_the_wrong_kind(tmp_path: Path) -> None:
+    import pytest
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gosplan.errors import ValidationError
+    from gosplan.keyfiles import private_key
+
+    path = tmp_path / "log.key"
+    key = private_key(path, "Ed25519", "log signing key")
+    assert isinstance(key, Ed25519PrivateKey)
+    again = private_key(path, "Ed25519", "log signing key")
+    assert again.public_key().public_bytes_raw() == key.public_key().public_bytes_raw()
+    with pytest.raises(ValidationError, match=r"commission key .* is not an X25519 key"):
+        private_key(path, "X25519", "commission key")
+    (tmp_path / "junk.key").write_bytes(b"not a key")
+    with pytest.raises(ValidationError, match="is not a PEM private key"):
+        private_key(tmp_path / "junk.key", "Ed25519", "log signing key")

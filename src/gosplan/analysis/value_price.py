@@ -215,6 +215,10 @@ def value_price_analysis(
     ValidationError
         If the economy has no gross output, ``values`` belong to other products, an
         excluded product is unknown, or fewer than three products remain.
+
+    Long because each published measure (correlation, log regression, deviations, MAD,
+    the weighted variants) is computed from the same aligned vectors in turn; most of
+    the length is this docstring.
     """
     caller = "value_price_analysis"
     if economy.output is None:

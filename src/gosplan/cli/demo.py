@@ -30,7 +30,12 @@ from gosplan.cli._common import console, domain_errors, progress
 @click.option("--years", default=5, show_default=True, help="Length of the plan in years.")
 @domain_errors
 def command(source: str, out_dir: str, years: int) -> None:
-    """Labour values, value–price analysis and a five-year plan on the default economy."""
+    """Labour values, value–price analysis and a five-year plan on the default economy.
+
+    \f
+    Long because it is the tour itself: economy, labour values, value–price analysis,
+    the five-year plan and the charts, printed in that order with progress.
+    """
     from gosplan.analysis import rate_of_surplus_value, value_price_analysis
     from gosplan.charts import values_vs_prices
     from gosplan.core.values import labour_values

@@ -103,6 +103,10 @@ class Economy:
         meta: EconomyMeta | None = None,
         check_productive: bool = True,
     ) -> None:
+        """Long because every field is validated here, at the one entry point of the core's
+        model (shape, labels, NaN, sign), with messages naming the field;
+        ``from_coefficients`` and ``from_flows`` come through it.
+        """
         caller = "Economy"
         if isinstance(A, pd.DataFrame) and products is None:
             products = list(A.columns)
@@ -205,6 +209,10 @@ class Economy:
         ``zero_output="error"`` (default) they raise, naming the sectors; with
         ``"drop"`` they are removed from every table and the removal is noted
         in ``meta.history``.
+
+        Long because each optional flow table (final demand, imports, capital,
+        compensation, surplus, persons) is checked and divided by output in turn,
+        with zero-output sectors dropped or refused consistently across all of them.
         """
         caller = "Economy.from_flows"
         if isinstance(Z, pd.DataFrame) and products is None:

@@ -127,20 +127,7 @@ def labour_values(
     ValidationError
         If a variant needs data the economy lacks, or a parameter is invalid.
     """
-    if not (isinstance(tol, float | int) and 0 < tol < 1):
-        raise ValidationError(
-            f"The 'tol' parameter of labour_values must be in (0, 1); got {tol!r}."
-        )
-    if method not in METHODS["solve_leontief"]:
-        raise ValidationError(
-            "The 'method' parameter of labour_values must be one of "
-            f"{METHODS['solve_leontief']}; got {method!r}."
-        )
-    if imports not in ("ignore", "exports"):
-        raise ValidationError(
-            f"The 'imports' parameter of labour_values must be 'ignore' or 'exports'; "
-            f"got {imports!r}."
-        )
+    _check_parameters(tol, method, imports)
     A = economy.A
     conventions = {
         "labour": f"{economy.labour_kind} ({economy.labour_unit})",
@@ -148,20 +135,8 @@ def labour_values(
         "imports": "not counted (domestic labour only)",
     }
     if depreciation:
-        D = economy.depreciation_coefficients
-        if D is None:
-            raise ValidationError(
-                "labour_values(depreciation=True) needs the economy's `capital` coefficients "
-                "and `depreciation` rates; this economy has "
-                f"capital={'yes' if economy.capital is not None else 'no'}, "
-                f"depreciation={'yes' if economy.depreciation is not None else 'no'}."
-            )
-        A = sp.csr_array(A + D)
+        A = _with_depreciation(economy)
         conventions["depreciation"] = "included: v = v(A + diag(delta) K) + l"
-        colsum = np.asarray(A.sum(axis=0)).ravel()
-        if colsum.max() >= 1.0:
-            probe = Economy(A, economy.labour, products=economy.products, check_productive=False)
-            probe.check_productive()
     # the CSR form of A.T: free for a column-major (CSC) A, a copy otherwise
     M = A.T if A.format == "csc" else sp.csr_array(A.T)
     l = economy.labour  # noqa: E741
@@ -170,45 +145,15 @@ def labour_values(
     v = res.x
     nit = res.nit
     import_cost = None
+    l_eff = l
     if imports == "exports":
-        if economy.final_demand is None or not any(
-            p == "exports" for p in economy.purposes.values()
-        ):
-            raise ValidationError(
-                "labour_values(imports='exports') needs an export column in the economy's "
-                "final demand; none is marked with purpose 'exports'."
-            )
-        m = economy.imports_per_unit
-        if not m.any():
-            raise ValidationError(
-                "labour_values(imports='exports') needs imported inputs (`imports`); "
-                "this economy has none."
-            )
-        e = economy.final_demand_by_purpose()["exports"].to_numpy()
-        pe = float(economy.prices @ e)
-        if pe <= 0:
-            raise ValidationError("Exports are zero: imports cannot be valued at export labour.")
-        res_w = solve_leontief(M, m, method=method, tol=tol, maxiter=maxiter)
-        _refuse(res_w, tol, "labour embodied in imports")
-        w = res_w.x
-        denom = pe - float(w @ e)
-        if denom <= 0:
-            raise ValidationError(
-                "Exports cannot pay for the imports they themselves need "
-                f"(p·e = {pe:g} <= imports embodied in exports = {float(w @ e):g}): "
-                "imports cannot be valued at the labour of exports."
-            )
-        c = float(v @ e) / denom
-        v = v + c * w
-        import_cost = c
-        nit += res_w.nit
+        v, import_cost, extra_nit, l_eff = _value_imports_at_exports(
+            economy, M, v, tol=tol, method=method, maxiter=maxiter)
+        nit += extra_nit
         conventions["imports"] = (
-            f"valued at the labour of the exports that pay for them ({c:.4g} "
+            f"valued at the labour of the exports that pay for them ({import_cost:.4g} "
             f"{economy.labour_unit} per {economy.money_unit or 'money unit'} of imports)"
         )
-        l_eff = l + c * m
-    else:
-        l_eff = l
     resid = _residual(A, v, l_eff)
     if resid > tol:
         raise NotConverged(
@@ -227,6 +172,83 @@ def labour_values(
         status=Status.OPTIMAL,
         message=f"{STATUS_MESSAGES[Status.OPTIMAL]} Relative residual {resid:.2e} <= tol {tol:g}.",
     )
+
+
+def _check_parameters(tol: float, method: str, imports: str) -> None:
+    if not (isinstance(tol, float | int) and 0 < tol < 1):
+        raise ValidationError(
+            f"The 'tol' parameter of labour_values must be in (0, 1); got {tol!r}."
+        )
+    if method not in METHODS["solve_leontief"]:
+        raise ValidationError(
+            "The 'method' parameter of labour_values must be one of "
+            f"{METHODS['solve_leontief']}; got {method!r}."
+        )
+    if imports not in ("ignore", "exports"):
+        raise ValidationError(
+            f"The 'imports' parameter of labour_values must be 'ignore' or 'exports'; "
+            f"got {imports!r}."
+        )
+
+
+def _with_depreciation(economy: Economy) -> sp.csr_array:
+    """``A + D``, ``D = diag(depreciation) @ capital``, refused if not productive."""
+    D = economy.depreciation_coefficients
+    if D is None:
+        raise ValidationError(
+            "labour_values(depreciation=True) needs the economy's `capital` coefficients "
+            "and `depreciation` rates; this economy has "
+            f"capital={'yes' if economy.capital is not None else 'no'}, "
+            f"depreciation={'yes' if economy.depreciation is not None else 'no'}."
+        )
+    A = sp.csr_array(economy.A + D)
+    colsum = np.asarray(A.sum(axis=0)).ravel()
+    if colsum.max() >= 1.0:
+        probe = Economy(A, economy.labour, products=economy.products, check_productive=False)
+        probe.check_productive()
+    return A
+
+
+def _value_imports_at_exports(
+    economy: Economy, M: Any, v: np.ndarray, *, tol: float, method: str,
+    maxiter: int | None,
+) -> tuple[np.ndarray, float, int, np.ndarray]:
+    """Imported inputs valued at the labour of the exports that pay for them.
+
+    With ``w`` the labour embodied in imports (``w = w A + m``) and ``c`` hours per
+    money unit of imports, ``v' = v + c w`` with ``c = (v·e) / (p·e - w·e)``
+    (Sherman–Morrison).  Returns ``v'``, ``c``, the iterations spent and the
+    effective direct labour ``l + c m``.
+    """
+    if economy.final_demand is None or not any(
+        p == "exports" for p in economy.purposes.values()
+    ):
+        raise ValidationError(
+            "labour_values(imports='exports') needs an export column in the economy's "
+            "final demand; none is marked with purpose 'exports'."
+        )
+    m = economy.imports_per_unit
+    if not m.any():
+        raise ValidationError(
+            "labour_values(imports='exports') needs imported inputs (`imports`); "
+            "this economy has none."
+        )
+    e = economy.final_demand_by_purpose()["exports"].to_numpy()
+    pe = float(economy.prices @ e)
+    if pe <= 0:
+        raise ValidationError("Exports are zero: imports cannot be valued at export labour.")
+    res_w = solve_leontief(M, m, method=method, tol=tol, maxiter=maxiter)
+    _refuse(res_w, tol, "labour embodied in imports")
+    w = res_w.x
+    denom = pe - float(w @ e)
+    if denom <= 0:
+        raise ValidationError(
+            "Exports cannot pay for the imports they themselves need "
+            f"(p·e = {pe:g} <= imports embodied in exports = {float(w @ e):g}): "
+            "imports cannot be valued at the labour of exports."
+        )
+    c = float(v @ e) / denom
+    return v + c * w, c, res_w.nit, economy.labour + c * m
 
 
 def _refuse(res: SolveResult, tol: float, what: str) -> None:

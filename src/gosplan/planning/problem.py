@@ -128,6 +128,10 @@ class PlanProblem:
         target_bundles: pd.DataFrame | None = None,
         split: int = 64,
     ) -> None:
+        """Long because every argument is validated here, at the entry point, with a message
+        naming the argument, the technique and the fix (STYLE: validate at entry
+        only), and the array form is built once so that solvers trust it.
+        """
         caller = "PlanProblem"
         if objective not in OBJECTIVES:
             raise ValidationError(
@@ -419,6 +423,10 @@ class PlanProblem:
         ``capacity[product]`` caps its standard technique's output.
         ``alternatives`` are extra techniques (e.g. a less labour-intensive
         method that needs more of some input).
+
+        Long because each optional input (targets by purpose, resource use and
+        amounts, alternatives, capacities) is checked and turned into techniques in
+        turn; most of the length is this docstring and the checks' messages.
         """
         bundles = bundles_frame(economy, targets_by_purpose)
         A = sp.csc_array(economy.A)

@@ -73,6 +73,10 @@ def purpose_bundles(
     explicitly.  ``include`` keeps only these purposes (default: all with a
     non-zero total).  Negative final demand (stock run-downs) is dropped:
     targets are what society wants delivered.
+
+    Long because it maps each final-demand column to a purpose, then applies ``free``,
+    ``uplift``, ``assign`` and ``include`` in that order, noting each step in
+    ``attrs['notes']``; the steps share the bundle table.
     """
     fd = economy.final_demand_by_purpose()
     products = economy.products

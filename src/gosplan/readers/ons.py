@@ -161,6 +161,11 @@ def read_ons(
 
 def _read(p: Path, capital: str | os.PathLike[str] | None,
           depreciation: str | os.PathLike[str] | None, zero_output: ZeroOutput) -> Economy:
+    """Long because it walks the IOT sheet in the order of its layout (product rows,
+    final-demand columns, primary rows, totals within rounding, capital), each check
+    raising with the row and column it is at; the steps share the grid positions
+    found on the way.
+    """
     sheet = "IOT"
     grid = _sheet(p, sheet)
     head, codes, names = _layout(p, sheet, grid)
@@ -465,6 +470,9 @@ def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
     Returns the matrix (£ million, capital good × using product) and the share
     of the file's ``TOTAL`` stock it places (stock of industries the finest
     columns miss, e.g. section T, is lost).
+
+    Long because the file's asset rows, subtotals and product columns are checked in one
+    pass, each error naming the row and column; most of the length is this docstring.
     """
     p = check_exists(path)
     rows = csv_rows(p)

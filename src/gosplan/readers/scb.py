@@ -264,6 +264,10 @@ def read_scb(
 
 def _read(p: Path, sheet: str, grid: Grid, year: int, technology: str,
           zero_output: ZeroOutput) -> Economy:
+    """Long because it checks the supply, use and hours blocks against one another in the
+    order of the workbook, each error naming the sheet, row and column, before
+    handing the checked arrays to make_symmetric.
+    """
     use = _matrix(p, sheet, grid, "use", "domestic use")
     imp = _matrix(p, sheet, grid, "imports", "imported use")
     sup = _matrix(p, sheet, grid, "supply", "supply")

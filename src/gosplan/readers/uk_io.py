@@ -69,6 +69,10 @@ def read_uk_io(path: str | os.PathLike[str], *, zero_output: ZeroOutput = "drop"
     as gross output less intermediate sales.  Industries without output are
     dropped (``zero_output="drop"``) or refused (``"error"``).  The year is
     taken from the file name.
+
+    Long because it is one pass down the CSV in the order of its layout (heading, flow
+    block, labour and surplus rows, column and row totals), each check raising with the
+    line and column it is at; the steps share the row index built at the top.
     """
     p = Path(path)
     rows = csv_rows(p)

@@ -191,6 +191,10 @@ def _year_of(cell: Any) -> int | None:
 
 
 def _read_table(p: Path, year: int | None) -> _Table:
+    """Long because it walks the sheet in the order of its layout (headings, year rows, the
+    Domestic, Imports and TOT blocks, output), each check raising with the sheet, row
+    and column it is at; the steps share one index of the rows.
+    """
     sheets = workbook_sheets(p)
     grid = sheets.get(SHEET)
     sheet = SHEET

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -176,15 +177,22 @@ def solve_leontief_distributed(
     address: str | None = None,
     blocks: int | None = None,
     method: DistMethod = "bicgstab",
-    rtol: float = 1e-10,
+    tol: float = 1e-10,
     maxiter: int | None = None,
+    rtol: float | None = None,
 ) -> SolveResult:
     """Solve ``(I - M) x = b`` with ``M`` in row blocks on a Dask cluster.
 
-    Same stopping test and float64 residual guarantee as
+    Same stopping test (``tol``) and float64 residual guarantee as
     :func:`gosplan.core.linsolve.solve_leontief`; ``extra`` reports the
     seconds spent, the mat-vecs and the bytes of matrix held by the workers.
+    ``rtol`` is the deprecated name of ``tol``.
     """
+    if rtol is not None:
+        warnings.warn("solve_leontief_distributed(rtol=...) is deprecated; use tol=...",
+                      DeprecationWarning, stacklevel=2)
+        tol = rtol
+    rtol = tol  # the kernels below call it rtol, as scipy does
     if method not in ("bicgstab", "jacobi"):
         raise ValidationError(f"The 'method' parameter of solve_leontief_distributed must be "
                               f"'bicgstab' or 'jacobi'; got {method!r}.")
@@ -259,7 +267,7 @@ def labour_values_distributed(
             f"The 'tol' parameter of labour_values_distributed must be in (0, 1); got {tol!r}.")
     MT = sp.csr_array(economy.A.T)
     res = solve_leontief_distributed(MT, economy.labour, client=client, address=address,
-                                     blocks=blocks, method=method, rtol=tol, maxiter=maxiter)
+                                     blocks=blocks, method=method, tol=tol, maxiter=maxiter)
     del MT
     l = economy.labour  # noqa: E741
     v = res.x

@@ -363,6 +363,10 @@ def synthetic_organisation(
     planted groups of officials from different units who each act for every other member
     with probability ``p_act`` (both directions needed to show), and ``rigged``
     appointments of a relative or friend (1–2 ties) among ``fair`` ones drawn at random.
+
+    Long because it builds one synthetic organisation in order (hierarchy, background
+    ties, evaluations, planted cliques, appointments) with one random generator, so that
+    a seed always gives the same organisation.
     """
     import random
 

@@ -99,6 +99,10 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     collapses back by current process.  So a jump that was first taken for a
     transient is recognised as a step once the next period confirms it:
     ``probabilities_prev[k, :, t]`` is P(process k at period t-1 | y_1..t).
+
+    Long because it is one time recursion, vectorised across enterprises, whose
+    prediction, update and collapse steps share the component arrays of the current
+    period; splitting them would copy those arrays every period.
     """
     s = settings or ForecastSettings()
     y = np.asarray(y, dtype=float)

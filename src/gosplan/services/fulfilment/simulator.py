@@ -174,7 +174,12 @@ def simulate(
     kinds: tuple[str, ...] = FAULT_KINDS,
     seed: int = 1,
 ) -> Simulation:
-    """Honest reports for every enterprise and period, with faults injected (see module doc)."""
+    """Honest reports for every enterprise and period, with faults injected (see module doc).
+
+    Long because it is one vectorised generation over all enterprises and periods:
+    honest quantities, then each kind of fault written into the same arrays at its
+    planted time, then the long tables; the fault arrays are shared by every step.
+    """
     bad = [k for k in kinds if k not in FAULT_KINDS]
     if bad:
         raise ValidationError(f"unknown fault kinds {bad}; known: {list(FAULT_KINDS)}.")

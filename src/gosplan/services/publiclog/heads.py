@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gosplan.config import Settings
 from gosplan.core import merkle, note
 from gosplan.errors import ValidationError
-from gosplan.keyfiles import read_or_create
+from gosplan.keyfiles import private_key
 from gosplan.services.publiclog.store import key_id, size, tree_head
 from gosplan.storage.publiclog import StoredCosignature, StoredTreeHead
 
@@ -32,16 +32,7 @@ _SIGNING_CONTEXT = b"gosplan tree head v1\x00"
 def signing_key(settings: Settings | None = None) -> Ed25519PrivateKey:
     """The log's Ed25519 key, from ``settings.log_key_path``; created (mode 0600) on first use."""
     path = Path((settings or Settings()).log_key_path)
-    pem = read_or_create(path, lambda: Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    try:
-        loaded = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"log signing key {path} is not a PEM private key: {exc}") from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise ValidationError(f"log signing key {path} is not an Ed25519 key.")
-    return loaded
+    return private_key(path, "Ed25519", "log signing key")
 
 
 def public_key(settings: Settings | None = None) -> bytes:

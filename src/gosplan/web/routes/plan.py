@@ -22,26 +22,6 @@ from gosplan.web.state import AppState
 router = APIRouter(tags=["plan"])
 
 
-class PurposePublic(BaseModel):
-    purpose: str
-    base_target: float
-    target: float
-    labour_hours: float
-    hours_per_week: float | None
-    changed_by: list[int]
-
-
-class ChangePublic(BaseModel):
-    proposal: int
-    title: str
-    kind: str
-    option: str
-    description: str
-    by_purpose: dict[str, float]
-    products: dict[str, float]
-    week_limit: float | None
-
-
 class YearPublic(BaseModel):
     year: int
     working_week: float
@@ -57,8 +37,9 @@ class PlanPublic(BaseModel):
     working_week: float | None
     base_working_week: float | None
     week_limit: float | None
-    purposes: list[PurposePublic]
-    decisions: list[ChangePublic]
+    # the service's own rows, not Pydantic mirrors of them (pydantic reads dataclasses)
+    purposes: list[plan_board.PurposeRow]
+    decisions: list[plan_board.Change]
     years: list[YearPublic]
     method: str
     notes: list[str]
@@ -101,8 +82,7 @@ def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
         economy=b.economy, target_unit=b.target_unit, workforce=b.workforce,
         workforce_note=b.workforce_note, working_week=b.working_week,
         base_working_week=b.base_working_week, week_limit=b.week_limit,
-        purposes=[PurposePublic(**r.__dict__) for r in b.rows],
-        decisions=[ChangePublic(**c.__dict__) for c in b.changes], years=years,
+        purposes=list(b.rows), decisions=list(b.changes), years=years,
         method=b.multi_year, notes=b.notes,
         charts={"targets": f"/plan/charts/{cid}/targets.png",
                 "week": f"/plan/charts/{cid}/week.png"})
