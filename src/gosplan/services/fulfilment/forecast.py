@@ -22,8 +22,11 @@ numpy array operations over the enterprise axis, one period at a time.
 
 The observation variance of each series is estimated robustly from its own
 first differences (median absolute deviation), so noisy and steady
-enterprises are each judged against their own noise.  Missing observations
-(late or absent reports) only propagate the prior.
+enterprises are each judged against their own noise.  The estimate used at
+period ``t`` comes only from differences before ``t`` (:func:`causal_sd`),
+so a later run never revises what an earlier one saw: a weekly run cannot
+re-open a week months old because the noise it measures has since changed.
+Missing observations (late or absent reports) only propagate the prior.
 
 :func:`multiprocess_filter` returns a :class:`Forecast` with the one-step
 forecasts, their standard deviations (for bands) and the posterior
@@ -90,7 +93,40 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     return np.maximum(np.sqrt(var), floor)
 
 
-def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None) -> Forecast:
+def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0,
+              window: int = 26) -> np.ndarray:
+    """Observation standard deviation per row and period, from the ``window`` first
+    differences *before* each period only (as :func:`robust_sd`; shape of ``y``).
+
+    Periods with no earlier difference get the pooled value of the rows that
+    have one, else ``floor``.
+    """
+    n, T = y.shape
+    out = np.empty((n, T))
+    last = None
+    for t in range(T):
+        lo = max(0, t - window - 1)
+        if t < 3:
+            # fewer than two differences anywhere: the floor's fallback of robust_sd
+            out[:, t] = np.nan
+            continue
+        key = (lo, t)
+        if key == last:
+            continue
+        out[:, t] = robust_sd(y[:, lo:t], floor=floor, prior_weight=prior_weight)
+        last = key
+    # weeks without their own estimate take the first estimate available
+    first = np.isfinite(out).any(axis=0)
+    if first.any():
+        f = int(np.argmax(first))
+        out[:, :f] = out[:, [f]]
+    else:
+        out[:] = floor
+    return out
+
+
+def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None, *,
+                        obs_sd: np.ndarray | None = None) -> Forecast:
     """Run the four-process filter over every row of ``y`` (shape (n, T); NaN = missing).
 
     Class II with one period of memory (order-2 generalised pseudo-Bayes): the
@@ -104,17 +140,15 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     y = np.asarray(y, dtype=float)
     n, T = y.shape
     K = 4
-    sd = robust_sd(y, floor=s.min_sd)
-    V = sd * sd
+    sd_all = causal_sd(y, floor=s.min_sd) if obs_sd is None else np.asarray(obs_sd, float)
+    if sd_all.ndim == 1:
+        sd_all = np.repeat(sd_all[:, None], T, axis=1)
+    V_all = sd_all * sd_all
+    V = V_all[:, 0]
     prior = np.asarray(s.prior, dtype=float)
     prior = prior / prior.sum()
     with np.errstate(divide="ignore"):  # a process may be switched off with prior 0
         log_prior = np.log(prior)[None, :, None]  # (prev i, cur j, n)
-    # per-process noises, shape (K, n), indexed by the current process j
-    wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V, s.level_noise * V])
-    ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
-                   s.slope_noise * V])
-    vo = np.stack([V, V, V, s.outlier_noise * V])
     # component states, shape (K, n), indexed by the process at the last period
     m0 = np.ones((K, n))
     m1 = np.zeros((K, n))
@@ -129,6 +163,13 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     prev = np.full((K, n, T), np.nan)
     started = np.zeros(n, dtype=bool)
     for t in range(T):
+        # per-process noises, shape (K, n), indexed by the current process j
+        V = V_all[:, t]
+        wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V,
+                       s.level_noise * V])
+        ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
+                       s.slope_noise * V])
+        vo = np.stack([V, V, V, s.outlier_noise * V])
         yt = y[:, t]
         seen = np.isfinite(yt)
         # prediction from each component i: a = G m; R = G C G'
@@ -187,4 +228,4 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
         probs[0, init, t] = 1.0
         out_level[:, t] = (w * m0).sum(0)
     return Forecast(forecast=out_f, sd=out_sd, level=out_level, probabilities=probs,
-                    previous=prev, obs_sd=sd)
+                    previous=prev, obs_sd=sd_all[:, -1])
