@@ -31,7 +31,7 @@ norms only weeks before it, so a weekly run never re-opens the past):
 ``mismatch``           a supplier's delivery and the customer's receipt
                        differ; raised on the side whose own figures moved
                        away from its history (on both when neither did)
-``partner_disagrees``  the other side of such a gap (information, no alert)
+``partner_differs``  the other side of such a gap (information, no alert)
 ``balance``            deliveries over ``balance_weeks`` above the
                        supplier's output in those weeks plus
                        ``stock_weeks`` weeks of stock
@@ -68,7 +68,7 @@ from gosplan.services.fulfilment.estimates import NormSettings, combine, cusum, 
 from gosplan.services.fulfilment.forecast import Forecast, ForecastSettings, multiprocess_filter
 
 CHECKS = ("late", "shortfall", "break", "transient", "padding", "hours_excess", "diversion",
-          "mismatch", "partner_disagrees", "balance", "copying", "smooth", "heaping")
+          "mismatch", "partner_differs", "balance", "copying", "smooth", "heaping")
 #: checks that speak to the honesty of reports: they send an enterprise to inspection
 INTEGRITY = ("late", "padding", "hours_excess", "diversion", "mismatch", "balance", "copying",
              "smooth", "heaping")
@@ -297,7 +297,7 @@ def _detail(check: str, v: float) -> str:
     if check == "mismatch":
         return (f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a "
                 "counterparty; this side's own figures moved away from its history")
-    if check == "partner_disagrees":
+    if check == "partner_differs":
         return (f"a counterparty's figure differs by {100 * (np.exp(v) - 1):+.0f} %; this "
                 "side's figures agree with its own history")
     if check == "balance":
@@ -522,8 +522,8 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     values["mismatch"] = _max_by(np.where(link_mask, np.abs(gap), np.nan), sup, E)
     values["mismatch"] = np.fmax(values["mismatch"], _max_by(
         np.where(link_mask, np.abs(gap), np.nan), cus, E))
-    masks["partner_disagrees"] = partner & ~mm
-    values["partner_disagrees"] = values["mismatch"]
+    masks["partner_differs"] = partner & ~mm
+    values["partner_differs"] = values["mismatch"]
     # deliveries against the supplier's own output and stock
     delivered_e = np.zeros((E, T))
     np.add.at(delivered_e, sup, np.nan_to_num(panel.delivered))

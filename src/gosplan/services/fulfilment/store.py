@@ -55,7 +55,9 @@ from gosplan.errors import ValidationError
 from gosplan.services import escalation as esc
 from gosplan.services.fulfilment.checks import (
     DELIVERY,
+    HELP,
     INPUT,
+    INTEGRITY,
     CheckResult,
     CheckSettings,
     Population,
@@ -79,9 +81,8 @@ from gosplan.storage.fulfilment import (
 REPORT_COLUMNS = ("enterprise", "period", "kind", "quantity", "counterparty", "product",
                   "submitted_at")
 KINDS = ("output", "hours", "input", "delivery")
-#: checks that open an alert on the ladder
-ALERT_CHECKS = ("late", "shortfall", "break", "diversion", "padding", "hours_excess",
-                "mismatch")
+#: checks that open an alert: integrity checks on the inspection ladder, help on the help one
+ALERT_CHECKS = INTEGRITY + HELP
 
 
 # ----------------------------------------------------------------------------- register
@@ -602,6 +603,7 @@ class StoredCheck:
     result: CheckResult
     run: FulCheckRun
     alerts: list[esc.EscalationItem]
+    flags: pd.DataFrame  # the flags of the weeks this run saw (as stored)
 
 
 def check(
@@ -611,21 +613,39 @@ def check(
     now: dt.datetime,
     settings: CheckSettings | None = None,
     ladder: esc.Ladder = esc.DEFAULT_LADDER,
+    help_ladder: esc.Ladder = esc.HELP_LADDER,
     open_alerts: bool = True,
 ) -> StoredCheck:
-    """Run every check on the stored reports, store the flags, open alerts on the ladder.
+    """Run every check on the stored reports; store and alert on the weeks this run sees.
 
-    One alert per enterprise and check kind stays open at a time (key
-    ``fulfilment:<code>:<check>``); a flag already covered by an alert (of
-    this or an earlier run) opens no new one.
+    The checks are causal (:func:`.checks.run_checks`): a week is judged only
+    by what came before it.  A run stores flags and opens alerts only for
+    the weeks it has just seen — those ending after the last run's ``as_of``
+    (every week up to ``as_of`` at the first run) — so it never re-opens the
+    past.  Integrity flags open alerts on ``ladder`` (inspection); a
+    shortfall whose reports are consistent opens one on ``help_ladder``.
+    One alert per enterprise and check stays open at a time (key
+    ``fulfilment:<code>:<check>``, or ``fulfilment:<code>:help:<check>``).
     """
     reg = load_register(session)
     reports, lines = load_reports(session, reg)
     pop = reg.population
     panel = build_panel(pop, reports, lines)
-    result = run_checks(pop, panel, as_of=pd.Timestamp(as_of), settings=settings)
+    as_of_ts = pd.Timestamp(as_of)
+    result = run_checks(pop, panel, as_of=as_of_ts, settings=settings)
+    prev = session.scalar(select(func.max(FulCheckRun.as_of)).where(
+        FulCheckRun.plan_id == reg.plan.id, FulCheckRun.as_of < as_of))
+    ends = pop.period_ends
+    fresh = np.asarray(pop.periods <= as_of_ts)
+    if prev is not None:
+        fresh &= np.asarray(ends > pd.Timestamp(prev))
     flags = result.flags()
-    run = FulCheckRun(plan_id=reg.plan.id, at=now, as_of=as_of, counts=result.counts())
+    if len(flags):
+        t_of = pd.Series(np.arange(pop.T), index=pop.periods)
+        flags = flags[fresh[flags["period"].map(t_of).to_numpy(np.int64)]]
+    counts = flags["check"].value_counts().to_dict() if len(flags) else {}
+    run = FulCheckRun(plan_id=reg.plan.id, at=now, as_of=as_of,
+                      counts={str(k): int(v) for k, v in counts.items()})
     session.add(run)
     session.flush()
     covered = {(e, d, c) for e, d, c in session.execute(
@@ -635,6 +655,7 @@ def check(
     alerts: list[esc.EscalationItem] = []
     rows = []
     if len(flags):
+        flags = flags.copy()
         flags["eid"] = flags["enterprise"].map(eid).astype(int)
         flags["day"] = flags["period"].dt.date
         flags["new"] = [(e, d, c) not in covered for e, d, c in
@@ -642,16 +663,21 @@ def check(
         alert_of: dict[tuple[str, str], int] = {}
         if open_alerts:
             todo = flags[flags["new"] & flags["check"].isin(ALERT_CHECKS)]
-            for (code, chk), g in todo.groupby(["enterprise", "check"], sort=True):
+            for (code, chk, route), g in todo.groupby(["enterprise", "check", "route"],
+                                                      sort=True):
                 last = g.iloc[-1]
                 periods = [d.isoformat() for d in g["day"]]
+                helped = route == "help"
                 item = esc.open_alert(
                     session, area="fulfilment", subject=f"enterprise {code}",
-                    reason=f"{chk}: {last['detail']} (period {last['day'].isoformat()}"
-                           + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")",
-                    context={"unit": code, "sector": last["sector"]}, ladder=ladder,
-                    key=f"fulfilment:{code}:{chk}", now=now,
-                    details={"check": chk, "periods": periods, "run": run.id})
+                    reason=(("help: " if helped else "") + f"{chk}: {last['detail']} (period "
+                            f"{last['day'].isoformat()}"
+                            + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")"),
+                    context={"unit": code, "sector": last["sector"]},
+                    ladder=help_ladder if helped else ladder,
+                    key=f"fulfilment:{code}:" + ("help:" if helped else "") + chk, now=now,
+                    details={"check": chk, "periods": periods, "run": run.id,
+                             "route": route, "evidence": last["evidence"]})
                 alert_of[(str(code), str(chk))] = item.id
                 alerts.append(item)
         for code, chk, eid_, day, val, detail, new in zip(
@@ -664,4 +690,4 @@ def check(
                          "alert_id": alert_of.get((str(code), str(chk))) if new else None})
         session.execute(insert(FulFlag), rows)
     session.flush()
-    return StoredCheck(result=result, run=run, alerts=alerts)
+    return StoredCheck(result=result, run=run, alerts=alerts, flags=flags)
