@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from pathlib import Path
 
@@ -39,6 +41,11 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     out = run(runner, "fulfilment", "ingest", str(tmp_path / "sim" / "reports.csv"),
               "--db", db, "--now", "2011-01-01")
     assert f"0 new, 0 corrected (new version), {stored} unchanged" in out
+    # a run in February sees the weeks begun by then, as JSON, and nothing later
+    flags = json.loads(run(runner, "fulfilment", "check", "--json", "--no-alerts", "--db", db,
+                           "--now", "2010-02-01"))
+    assert flags and max(f["week"] for f in flags) <= "2010-02-01"
+    assert all(set(f) >= {"enterprise", "check", "week", "evidence", "route"} for f in flags)
     # checks: flags, fulfilment by sector, alerts on the first rung
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
               "--chart", str(tmp_path / "f.png"))
@@ -48,9 +55,19 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     assert opened > 0
     out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05")
     assert f"1 enterprise: {opened}" in out
+    # machine-readable: every open alert with enterprise, check, route, weeks and evidence
+    items = json.loads(run(runner, "fulfilment", "alerts", "--json", "--db", db,
+                           "--now", "2010-04-05"))
+    assert len(items) == opened and {i["level"] for i in items} == {1}
+    assert all(i["enterprise"] and i["check"] and i["weeks"] for i in items)
+    assert {i["route"] for i in items} <= {"inspection", "help"}
+    csv_rows = pd.read_csv(io.StringIO(run(runner, "fulfilment", "alerts", "--csv", "--db",
+                                           db, "--now", "2010-04-05")))
+    assert list(csv_rows["id"]) == [i["id"] for i in items]
     # a second check opens nothing new for the same flags
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
     assert "0 alert(s) opened" in out
+
     # resolve one in time; the rest climb when their week is up
     run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-08", "--resolve", "1",
         "--by", "workers' council", "--resolution", "recounted the stock")

@@ -88,6 +88,25 @@ def _table(frame: pd.DataFrame, title: str, *, index: str | None = None,
     return t
 
 
+def _machine(frame: pd.DataFrame, as_json: bool, as_csv: bool) -> bool:
+    """Print ``frame`` as JSON records or CSV on stdout; False when neither was asked."""
+    if as_json:
+        click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+    elif as_csv:
+        click.echo(frame.to_csv(index=False), nl=False)
+    return as_json or as_csv
+
+
+def _formats(func: F) -> F:
+    func = click.option("--csv", "as_csv", is_flag=True,
+                        help="Print the rows as CSV (machine-readable) instead of tables.")(func)
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the rows as JSON records instead of tables.")(func)
+
+
+FLAG_COLUMNS = ["enterprise", "sector", "week", "check", "route", "value", "detail", "evidence"]
+
+
 @click.group("fulfilment")
 def command() -> None:
     """Verification of fulfilment: reports against plan, norms, each other and over time."""
@@ -193,12 +212,13 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days) for new alerts.")
 @click.option("--top", type=int, default=15, show_default=True, help="Flags to list.")
+@_formats
 @_db
 @_now
 @domain_errors
 def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | None,
-              alerts: bool, ladder: str | None, top: int, db: str | None,
-              now: str | None) -> None:
+              alerts: bool, ladder: str | None, top: int, as_json: bool, as_csv: bool,
+              db: str | None, now: str | None) -> None:
     """Run every check on the stored reports: flags, fulfilment, credibility, alerts."""
     from gosplan.services.fulfilment import store as ful
     from gosplan.services.fulfilment.checks import credibility
@@ -211,6 +231,12 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
         run = ful.check(s, as_of=when, now=clock, open_alerts=alerts, ladder=_ladder(ladder))
         opened = [(a.id, a.subject, a.owner) for a in run.alerts]
     res = run.result
+    seen = run.flags
+    if enterprise:
+        seen = seen[seen["enterprise"] == enterprise]
+    if _machine(seen.assign(week=seen["period"].dt.strftime("%Y-%m-%d"))[FLAG_COLUMNS]
+                if len(seen) else pd.DataFrame(columns=FLAG_COLUMNS), as_json, as_csv):
+        return
     pop = res.population
     ful_table = res.fulfilment(by=by)
     cols = ["period_output", "period_plan", "period_pct", "cumulative_output",
@@ -262,12 +288,14 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 @click.option("--chart", type=click.Path(dir_okay=False), default=None,
               help="PNG: open items on each rung of the ladder.")
 @click.option("--limit", type=int, default=40, show_default=True)
+@_formats
 @_db
 @_now
 @domain_errors
 def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int | None,
                resolve_id: int | None, by: str | None, resolution: str | None,
-               chart: str | None, limit: int, db: str | None, now: str | None) -> None:
+               chart: str | None, limit: int, as_json: bool, as_csv: bool, db: str | None,
+               now: str | None) -> None:
     """List alerts and directives (fulfilment area), or acknowledge / resolve one."""
     from gosplan.services import escalation as esc
     from gosplan.storage.base import session_scope
@@ -277,14 +305,28 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
     with session_scope(engine) as s:
         if ack is not None:
             esc.acknowledge(s, ack, by=by or "", now=clock)
-            console.print(f"item {ack} acknowledged by {by}")
+            if not (as_json or as_csv):
+                console.print(f"item {ack} acknowledged by {by}")
         if resolve_id is not None:
             esc.resolve(s, resolve_id, by=by or "", resolution=resolution or "", now=clock)
-            console.print(f"item {resolve_id} resolved by {by}")
-        rows = [esc.view(i) for i in esc.items(
-            s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
-            open_only=not show_all,
-            min_level=None if min_level is None else min_level - 1)]
+            if not (as_json or as_csv):
+                console.print(f"item {resolve_id} resolved by {by}")
+        found = esc.items(s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
+                          open_only=not show_all,
+                          min_level=None if min_level is None else min_level - 1)
+        rows = [esc.view(i) for i in found]
+        extra = [{"enterprise": i.subject.removeprefix("enterprise ") if not i.private
+                  else "(private)", "check": i.details.get("check", ""),
+                  "route": i.details.get("route", ""),
+                  "weeks": ";".join(i.details.get("periods", [])),
+                  "evidence": i.details.get("evidence", "")} for i in found]
+    if as_json or as_csv:
+        cols = ["id", "kind", "enterprise", "check", "route", "weeks", "level", "level_name",
+                "owner", "opened", "deadline", "resolved", "reason", "evidence"]
+        frame = (pd.concat([pd.DataFrame(rows), pd.DataFrame(extra)], axis=1)[cols]
+                 if rows else pd.DataFrame(columns=cols))
+        _machine(frame, as_json, as_csv)
+        return
     if not rows:
         console.print("no items")
         return
