@@ -142,9 +142,9 @@ class CheckSettings:
     z_week: float = 10.0  # one week's standardised residual that alone raises a flag
     z_pair: float = 3.5  # ... or two weeks running beyond this
     z_gap: float = 25.0  # one week's delivery/receipt gap (recording noise is small)
-    z_line: float = 4.5  # two weeks running of one input line (several lines per enterprise)
+    z_line: float = 5.0  # two weeks running of one input line (several lines per enterprise)
     cusum_k: float = 0.75  # CUSUM reference (half the shift, in sd, it is tuned to find)
-    gap_k: float = 1.0  # CUSUM reference of delivery/receipt gaps
+    gap_k: float = 1.0  # CUSUM reference of delivery/receipt gaps and of inputs above norm
     cusum_h: float = 8.0  # CUSUM decision interval
     huber_c: float = 2.5  # a week's residual is clipped at this before it accumulates
     blame_margin: float = 2.0  # how much further one side's figures must have moved
@@ -481,7 +481,7 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     z["inputs"] = zin_e
     c_u = cusum(u, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
     c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
-    c_in = cusum(zin_e, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
+    c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
     masks["padding"] = _high(-u, s) | c_u.alarm_down
     values["padding"] = u
     masks["hours_excess"] = (_high(zh, s) | c_h.alarm_up) & ~masks["padding"]
