@@ -60,7 +60,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
 from scipy.stats import chi2
 
 from gosplan.errors import ValidationError
@@ -428,7 +427,6 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     s = settings or CheckSettings()
     ns = s.norms
     E, T = pop.n, pop.T
-    P = len(pop.sectors)
     masks: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
     z: dict[str, np.ndarray] = {}

@@ -141,7 +141,7 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
         need = {"inputs_down_25": has_in, "phantom_delivery": has_out,
                 "cooperating_pair": has_out}.get(kind, np.ones(E, bool))
         cand = np.flatnonzero(free & need)
-        pick = []
+        pick: list[int] = []
         for e in rng.permutation(cand):
             if len(pick) == count:
                 break
@@ -164,8 +164,7 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
     tt = np.arange(T)
     # the truth first (what was made), then the books (what was reported)
     decline = np.ones((E, T))
-    for i, (e, kind, t0) in enumerate(zip(truth["enterprise"], truth["kind"], truth["start"],
-                                          strict=True)):
+    for e, kind, t0 in zip(truth["enterprise"], truth["kind"], truth["start"], strict=True):
         on = tt >= t0
         if kind == "honest_shortfall":
             cap[e, on] = 0.7
@@ -191,14 +190,14 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
             received[np.ix_(li, np.flatnonzero(on))] *= 0.75
             truth.loc[i, "partner"] = int(links.supplier[li[0]])
         elif kind in ("phantom_delivery", "cooperating_pair"):
-            li = int(rng.choice(np.flatnonzero(links.supplier == e)))
-            truth.loc[i, "link"] = li
-            truth.loc[i, "partner"] = int(links.customer[li])
-            extra = (0.5 if kind == "phantom_delivery" else 0.3) * need[li, on]
-            delivered[li, on] += extra
+            lk = int(rng.choice(np.flatnonzero(links.supplier == e)))
+            truth.loc[i, "link"] = lk
+            truth.loc[i, "partner"] = int(links.customer[lk])
+            extra = (0.5 if kind == "phantom_delivery" else 0.3) * need[lk, on]
+            delivered[lk, on] += extra
             rep_out[e, on] += extra
             if kind == "cooperating_pair":
-                received[li, on] += extra
+                received[lk, on] += extra
         elif kind == "slow_decline":
             rep_out[e, on] = true_out[e, on]
         elif kind in ("copy_whole", "copy_output_hours"):
@@ -206,8 +205,8 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
             jitter = 0.002 if i % 2 else 0.0
             n_on = int(on.sum())
 
-            def jit(n: int = n_on) -> np.ndarray:
-                return 1 + jitter * rng.standard_normal(n)
+            def jit(n: int = n_on, size: float = jitter) -> np.ndarray:
+                return 1 + size * rng.standard_normal(n)
 
             rep_out[e, on] = rep_out[e, src] * jit()
             hours[e, on] = hours[e, src] * jit()

@@ -675,7 +675,7 @@ def check(
                             + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")"),
                     context={"unit": code, "sector": last["sector"]},
                     ladder=help_ladder if helped else ladder,
-                    key=f"fulfilment:{code}:" + ("help:" if helped else "") + chk, now=now,
+                    key=f"fulfilment:{code}:" + ("help:" if helped else "") + str(chk), now=now,
                     details={"check": chk, "periods": periods, "run": run.id,
                              "route": route, "evidence": last["evidence"]})
                 alert_of[(str(code), str(chk))] = item.id
