@@ -18,9 +18,9 @@ from gosplan.services.fulfilment import faults as F
 from gosplan.services.fulfilment.checks import build_panel, run_checks
 from gosplan.services.fulfilment.simulator import build_population
 
-WITHIN = {"output_up_15": 1, "inputs_down_25": 1, "ghost_hours": 2, "phantom_delivery": 1,
+WITHIN = {"output_up_15": 1, "inputs_down_25": 1, "ghost_hours": 1, "phantom_delivery": 1,
           "output_up_5": 8, "cooperating_pair": 4, "copy_whole": 3, "copy_output_hours": 3,
-          "slow_decline": 5}
+          "slow_decline": 4}
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,11 @@ def test_honest_shortfall_asks_for_help(table: pd.DataFrame) -> None:
     assert table.loc["honest_shortfall", "found_pct"] == 100.0, table
 
 
-def test_honest_enterprises_are_rarely_sent_to_inspection(table: pd.DataFrame) -> None:
+def test_honest_enterprises_are_rarely_sent_anywhere(table: pd.DataFrame) -> None:
     row = table.loc["honest: sent to inspection"]
     assert row["cases"] > 80
-    # issue 14 asks <= 1 %; with t(4) tails this population gets ~7 % (see BENCHMARKS.md)
-    assert row["found_pct"] <= 8.0, table
+    assert row["found_pct"] <= 1.0, table  # issue 14's goal: <= 1 % over 26 weekly runs
+    assert table.loc["honest: sent to help", "found_pct"] <= 2.0, table
 
 
 def test_library_refuses_what_it_cannot_place() -> None:

@@ -138,20 +138,20 @@ class Panel:
 class CheckSettings:
     """Thresholds of the checks (see the module docstring)."""
 
-    z_week: float = 10.0  # one week's standardised residual that alone raises a flag
+    z_week: float = 20.0  # one week's standardised residual that alone raises a flag
     z_pair: float = 3.5  # ... or two weeks running beyond this
     z_gap: float = 25.0  # one week's delivery/receipt gap (recording noise is small)
     z_line: float = 5.0  # two weeks running of one input line (several lines per enterprise)
     cusum_k: float = 0.75  # CUSUM reference (half the shift, in sd, it is tuned to find)
     gap_k: float = 1.0  # CUSUM reference of delivery/receipt gaps and of inputs above norm
-    cusum_h: float = 8.0  # CUSUM decision interval
+    cusum_h: float = 10.0  # CUSUM decision interval
     huber_c: float = 2.5  # a week's residual is clipped at this before it accumulates
     blame_margin: float = 2.0  # how much further one side's figures must have moved
     balance_weeks: int = 4
-    stock_weeks: float = 4.0  # weeks of output a supplier may deliver from stock
+    stock_weeks: float = 8.0  # weeks of output a supplier may deliver from stock
     copy_lookback: int = 8
     smooth_weeks: int = 4
-    smooth_p: float = 1e-6  # chi-square lower-tail probability for "too smooth"
+    smooth_p: float = 1e-8  # chi-square lower-tail probability for "too smooth"
     round_digits: int = 2
     round_weeks: int = 4
     round_min: int = 6  # round figures (output and hours) in the last round_weeks

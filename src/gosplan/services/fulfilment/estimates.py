@@ -55,10 +55,10 @@ class NormSettings:
     window: int = 26  # weeks of history in one estimate
     guard: int = 6  # weeks between the end of that history and the week tested
     min_history: int = 6  # below this many weeks, use every earlier week (no guard)
-    shrink_weight: float = 6.0  # weeks of the group's spread in an enterprise's own
+    shrink_weight: float = 15.0  # weeks of the group's spread in an enterprise's own
     register_error: float = 0.10  # log-sd of an engineering norm from the register
     min_spread: float = 0.002  # floor of a week's noise (log)
-    min_tau: float = 0.01  # floor of the between-enterprise spread of a group (log)
+    min_tau: float = 0.05  # floor of the between-enterprise spread of a group (log)
     refresh: int = 4  # weeks a norm is kept before it is estimated again
 
 
