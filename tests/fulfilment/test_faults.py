@@ -50,7 +50,8 @@ def test_honest_enterprises_are_rarely_sent_anywhere(table: pd.DataFrame) -> Non
     row = table.loc["honest: sent to inspection"]
     assert row["cases"] > 80
     assert row["found_pct"] <= 1.0, table  # issue 14's goal: <= 1 % over 26 weekly runs
-    assert table.loc["honest: sent to help", "found_pct"] <= 2.0, table
+    # help is no accusation: a week below 75 % of plan asks the supply body for help
+    assert table.loc["honest: sent to help", "found_pct"] <= 5.0, table
 
 
 def test_library_refuses_what_it_cannot_place() -> None:

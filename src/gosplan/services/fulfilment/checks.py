@@ -18,8 +18,7 @@ norms only weeks before it, so a weekly run never re-opens the past):
 =====================  ======================================================
 ``late``               report received more than ``grace_days`` after the
                        period, or missing once that time has passed
-``shortfall``          the forecaster's level of output / plan (this week
-                       seen) below ``1 - shortfall_tol``
+``shortfall``          output below ``1 - shortfall_tol`` of the week's plan
 ``break``, ``transient`` the forecaster's probability of a step or slope
                        change / a one-off outlier (information, no alert)
 ``padding``            output reported without the inputs and hours it
@@ -155,7 +154,7 @@ class CheckSettings:
     round_digits: int = 2
     round_weeks: int = 4
     round_min: int = 6  # round figures (output and hours) in the last round_weeks
-    shortfall_tol: float = 0.20
+    shortfall_tol: float = 0.25
     help_weeks: int = 4  # a shortfall with no integrity flag in this many weeks is help
     p_break: float = 0.6
     p_transient: float = 0.97
@@ -222,8 +221,12 @@ class CheckResult:
                                np.where(df["check"].isin(HELP), "help", "information"))
         ev = self._evidence(df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64))
         df["evidence"] = ev
-        help_ok = self.routes()[1][df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64)]
-        df.loc[df["check"].isin(HELP).to_numpy() & ~help_ok, "route"] = "inspection"
+        ins, hlp = self.routes()
+        ei, ti = df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64)
+        recent = _recent(ins, CheckSettings().help_weeks)[ei, ti]
+        is_help = df["check"].isin(HELP).to_numpy()
+        df.loc[is_help & ~hlp[ei, ti], "route"] = "information"
+        df.loc[is_help & recent, "route"] = "inspection"
         return df.drop(columns=["e", "t"]).reset_index(drop=True)
 
     def _evidence(self, e: np.ndarray, t: np.ndarray) -> list[str]:
@@ -280,7 +283,7 @@ def _detail(check: str, v: float) -> str:
         return ("no report received" if not np.isfinite(v)
                 else f"report received {v:.1f} days after the period ended")
     if check == "shortfall":
-        return f"output running at {100 * v:.0f} % of plan (forecaster's level)"
+        return f"output {100 * v:.0f} % of plan"
     if check == "break":
         return f"probability of a step or slope change {v:.2f}"
     if check == "transient":
@@ -442,9 +445,8 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     with np.errstate(all="ignore"):
         ratio = out / np.where(pop.plan > 0, pop.plan, np.nan)
     fc = multiprocess_filter(ratio, s.forecast)
-    level = np.where(seen, fc.level, np.nan)
-    masks["shortfall"] = level < 1.0 - s.shortfall_tol
-    values["shortfall"] = level
+    masks["shortfall"] = ratio < 1.0 - s.shortfall_tol
+    values["shortfall"] = ratio
     with np.errstate(invalid="ignore"):
         p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
         # what this week revealed about the one before (known now, raised now)

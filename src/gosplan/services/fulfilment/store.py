@@ -151,7 +151,8 @@ def check(
                         zip(flags["eid"], flags["day"], flags["check"], strict=True)]
         alert_of: dict[tuple[str, str], int] = {}
         if open_alerts:
-            todo = flags[flags["new"] & flags["check"].isin(ALERT_CHECKS)]
+            todo = flags[flags["new"] & flags["check"].isin(ALERT_CHECKS)
+                         & (flags["route"] != "information")]
             for (code, chk, route), g in todo.groupby(["enterprise", "check", "route"],
                                                       sort=True):
                 last = g.iloc[-1]
@@ -159,9 +160,10 @@ def check(
                 helped = route == "help"
                 item = esc.open_alert(
                     session, area="fulfilment", subject=f"enterprise {code}",
-                    reason=(("help: " if helped else "") + f"{chk}: {last['detail']} (period "
-                            f"{last['day'].isoformat()}"
-                            + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")"),
+                    reason=(f"{chk}: {last['detail']} (period {last['day'].isoformat()}"
+                            + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")"
+                            + ("; reports consistent: help asked of supply and planners"
+                               if helped else "")),
                     context={"unit": code, "sector": last["sector"]},
                     ladder=help_ladder if helped else ladder,
                     key=f"fulfilment:{code}:" + ("help:" if helped else "") + str(chk), now=now,
