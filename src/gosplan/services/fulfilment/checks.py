@@ -156,6 +156,7 @@ class CheckSettings:
     round_min: int = 6  # round figures (output and hours) in the last round_weeks
     shortfall_tol: float = 0.25
     help_weeks: int = 4  # a shortfall with no integrity flag in this many weeks is help
+    help_z: float = 4.0  # ... if it lasts, or falls this many forecast sd below the forecast
     p_break: float = 0.6
     p_transient: float = 0.97
     grace_days: float = 3.0
@@ -188,10 +189,18 @@ class CheckResult:
     def routes(self, settings: CheckSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(inspection, help) masks: an integrity flag this week sends the enterprise to
         inspection; a shortfall with no integrity flag in the last ``help_weeks`` weeks
-        (the reports moved together) asks for help."""
+        (the reports moved together) asks for help when it lasts (two weeks running) or
+        lies beyond ``help_z`` of the enterprise's own forecast band.  Any other
+        shortfall week is information only (ordinary noise below the line)."""
         s = settings or CheckSettings()
         inspect = self.any_flag(INTEGRITY)
-        helped = self.any_flag(HELP) & ~_recent(inspect, s.help_weeks)
+        short = self.any_flag(HELP)
+        lasting = short.copy()
+        lasting[:, 1:] &= short[:, :-1]
+        lasting[:, 0] = False
+        with np.errstate(invalid="ignore"):
+            surprising = (self.ratio - self.forecast.forecast) < -s.help_z * self.forecast.sd
+        helped = short & (lasting | surprising) & ~_recent(inspect, s.help_weeks)
         return inspect, helped
 
     def counts(self) -> dict[str, int]:
