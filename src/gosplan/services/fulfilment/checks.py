@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import chi2
 
 from gosplan.errors import ValidationError
@@ -406,9 +407,22 @@ def _round_figure(x: np.ndarray, digits: int) -> np.ndarray:
 
 
 def _max_by(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Largest finite value per owner and week (NaN where none); only rows with one count."""
     out = np.full((n, values.shape[1]), -np.inf)
-    np.maximum.at(out, owner, np.where(np.isfinite(values), values, -np.inf))
+    rows = np.flatnonzero(np.isfinite(values).any(axis=1))
+    if len(rows):
+        np.maximum.at(out, owner[rows], np.where(np.isfinite(values[rows]), values[rows],
+                                                 -np.inf))
     return np.where(np.isfinite(out), out, np.nan)
+
+
+def _any_by(mask: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Per owner and week: does any of its rows hold?"""
+    rows = np.flatnonzero(mask.any(axis=1))
+    out = np.zeros((n, mask.shape[1]), dtype=bool)
+    if len(rows):
+        np.logical_or.at(out, owner[rows], mask[rows])
+    return out
 
 
 def _high(z: np.ndarray, s: CheckSettings, z_week: float | None = None,
@@ -495,8 +509,7 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     values["padding"] = u
     masks["hours_excess"] = (_high(zh, s) | c_h.alarm_up) & ~masks["padding"]
     values["hours_excess"] = zh
-    line_high = np.zeros((E, T), bool)
-    np.logical_or.at(line_high, cus, _high(z_in, s, z_pair=s.z_line))
+    line_high = _any_by(_high(z_in, s, z_pair=s.z_line), cus, E)
     masks["diversion"] = line_high | c_in.alarm_up
     values["diversion"] = zin_max
     # supplier's delivery against the customer's receipt, and who the evidence supports
@@ -512,21 +525,25 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     link_mask = (_high(z_gap, s, s.z_gap, 2 * s.z_pair) | _high(-z_gap, s, s.z_gap, 2 * s.z_pair)
                  | c_gap.alarm_up
                  | c_gap.alarm_down)
+    # the supplier's side: its delivery per unit of its own output, learnt per link; only
+    # links with a gap need it (the group is all links of the same sector pair)
     d_sup = _log_ratio(panel.delivered, out[sup])
-    z_sup = estimate_norms(d_sup, _dense_groups(pop.sector[sup], pop.sector[cus]),
-                           settings=ns).z(d_sup)
+    sup_group = _dense_groups(pop.sector[sup], pop.sector[cus])
+    z_sup = np.full(d_sup.shape, np.nan)
+    gapped = np.flatnonzero(link_mask.any(axis=1))
+    if len(gapped):
+        same = np.isin(sup_group, sup_group[gapped])
+        z_sup[same] = estimate_norms(d_sup[same], pd.factorize(sup_group[same])[0],
+                                     settings=ns).z(d_sup[same])
     z_cus = np.where(one_zero & (panel.received == 0), -1e3, z_in)
     z_sup = np.where(one_zero & (panel.delivered == 0), -1e3, z_sup)
     a_sup, a_cus = np.abs(np.nan_to_num(z_sup)), np.abs(np.nan_to_num(z_cus))
     blame = np.where(a_sup - a_cus > s.blame_margin, 1, np.where(a_cus - a_sup > s.blame_margin,
                                                                   2, 3))
     blame = np.where(link_mask, blame, 0).astype(np.int8)
-    mm = np.zeros((E, T), bool)
-    partner = np.zeros((E, T), bool)
-    np.logical_or.at(mm, sup, (blame == 1) | (blame == 3))
-    np.logical_or.at(mm, cus, (blame == 2) | (blame == 3))
-    np.logical_or.at(partner, sup, blame == 2)
-    np.logical_or.at(partner, cus, blame == 1)
+    mm = _any_by((blame == 1) | (blame == 3), sup, E) | _any_by((blame == 2) | (blame == 3),
+                                                                  cus, E)
+    partner = _any_by(blame == 2, sup, E) | _any_by(blame == 1, cus, E)
     masks["mismatch"] = mm
     values["mismatch"] = _max_by(np.where(link_mask, np.abs(gap), np.nan), sup, E)
     values["mismatch"] = np.fmax(values["mismatch"], _max_by(
@@ -534,8 +551,9 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     masks["partner_differs"] = partner & ~mm
     values["partner_differs"] = values["mismatch"]
     # deliveries against the supplier's own output and stock
-    delivered_e = np.zeros((E, T))
-    np.add.at(delivered_e, sup, np.nan_to_num(panel.delivered))
+    delivered_e = np.asarray(sp.csr_matrix(
+        (np.ones(len(sup)), (sup, np.arange(len(sup)))), shape=(E, len(sup)))
+        @ np.nan_to_num(panel.delivered))
     w = s.balance_weeks
     cum_d = np.cumsum(delivered_e, axis=1)
     cum_y = np.cumsum(np.nan_to_num(out), axis=1)
@@ -559,7 +577,8 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
             xs = np.concatenate([np.full((E, j), np.nan), x[:, : T - j]], axis=1)
             q += np.nan_to_num(xs)
             dof += np.isfinite(xs)
-    smooth_thr = chi2.ppf(s.smooth_p, np.maximum(dof, 1))
+    smooth_thr = chi2.ppf(s.smooth_p, np.arange(1, 4 * s.smooth_weeks + 2))[
+        np.maximum(dof, 1).astype(np.int64) - 1]
     masks["smooth"] = seen & (dof >= 2 * s.smooth_weeks) & (q < smooth_thr) & ~masks["copying"]
     values["smooth"] = np.where(dof > 0, q / np.maximum(dof, 1), np.nan)
     rnd = (_round_figure(out, s.round_digits).astype(int)

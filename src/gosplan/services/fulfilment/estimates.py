@@ -86,7 +86,7 @@ def _group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.nd
     return out
 
 
-def _median_rows(X: np.ndarray, k: np.ndarray) -> np.ndarray:
+def median_rows(X: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Median of each row ignoring NaN (``k`` = finite count per row); full rows go
     through ``np.median`` (a partition), only rows with gaps through ``nanmedian``."""
     full = k == X.shape[1]
@@ -137,8 +137,8 @@ def estimate_norms(d: np.ndarray, group: np.ndarray, *, prior: np.ndarray | None
         X = d[:, lo:hi].astype(np.float32)
         k = np.isfinite(X).sum(axis=1)
         if hi > lo and k.any():
-            m = _median_rows(X, k)
-            spread = 1.4826 * _median_rows(np.abs(X - m[:, None]), k)
+            m = median_rows(X, k)
+            spread = 1.4826 * median_rows(np.abs(X - m[:, None]), k)
         else:
             m = np.full(n, np.nan)
             spread = np.full(n, np.nan)

@@ -35,10 +35,11 @@ probability of each process per enterprise and period.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from gosplan.services.fulfilment.estimates import median_rows
 
 PROCESSES = ("steady", "step", "slope", "transient")
 
@@ -77,15 +78,13 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     """Observation standard deviation per row from the MAD of first differences,
     shrunk toward the median over all rows with weight ``prior_weight`` differences."""
     d = np.diff(y, axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        # a series with fewer than two reports has no differences: NaN, handled below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(d, axis=1, keepdims=True)
-        mad = np.nanmedian(np.abs(d - med), axis=1)
+    k = np.isfinite(d).sum(axis=1)
+    # a series with fewer than two reports has no differences: NaN, handled below
+    med = median_rows(d, k)
+    mad = median_rows(np.abs(d - med[:, None]), k)
     sd = 1.4826 * mad / np.sqrt(2.0)
     # shrink short series toward the population's typical noise (empirical Bayes):
     # a series with k differences counts as k observations against `prior_weight`
-    k = np.isfinite(d).sum(axis=1)
     ok = np.isfinite(sd) & (k > 0)
     pooled = float(np.median(sd[ok])) if ok.any() else floor
     var = np.where(ok, (k * np.where(ok, sd, 0.0) ** 2 + prior_weight * pooled**2)
@@ -94,12 +93,13 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
 
 
 def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0,
-              window: int = 26) -> np.ndarray:
+              window: int = 26, refresh: int = 4) -> np.ndarray:
     """Observation standard deviation per row and period, from the ``window`` first
     differences *before* each period only (as :func:`robust_sd`; shape of ``y``).
 
     Periods with no earlier difference get the pooled value of the rows that
-    have one, else ``floor``.
+    have one, else ``floor``.  The estimate is renewed every ``refresh`` periods
+    (and kept in between), always from periods before the one it serves.
     """
     n, T = y.shape
     out = np.empty((n, T))
@@ -110,11 +110,11 @@ def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
             # fewer than two differences anywhere: the floor's fallback of robust_sd
             out[:, t] = np.nan
             continue
-        key = (lo, t)
-        if key == last:
+        if last is not None and t % refresh:
+            out[:, t] = out[:, t - 1]
             continue
         out[:, t] = robust_sd(y[:, lo:t], floor=floor, prior_weight=prior_weight)
-        last = key
+        last = (lo, t)
     # weeks without their own estimate take the first estimate available
     first = np.isfinite(out).any(axis=0)
     if first.any():
