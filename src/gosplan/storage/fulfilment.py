@@ -322,3 +322,9 @@ def alerted_flags(session: Session) -> set[tuple[int, dt.date, str]]:
     return {(e, d, c) for e, d, c in session.execute(
         select(FulFlag.enterprise_id, FulFlag.period, FulFlag.check)
         .where(FulFlag.alert_id.is_not(None)))}
+
+
+def periods_received_since(session: Session, since: dt.datetime) -> set[dt.date]:
+    """Periods for which some report (or a new version) was received after ``since``."""
+    return set(session.scalars(select(FulReport.period).where(
+        FulReport.received_at > since).distinct()))

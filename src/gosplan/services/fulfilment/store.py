@@ -115,9 +115,10 @@ def check(
     The checks are causal (:func:`.checks.run_checks`): a week is judged only
     by what came before it.  A run stores flags and opens alerts only for
     the weeks it has just seen — those ending after the last run's ``as_of``
-    (every week up to ``as_of`` at the first run) — so it never re-opens the
-    past.  Integrity flags open alerts on ``ladder`` (inspection); a
-    shortfall whose reports are consistent opens one on ``help_ladder``.
+    and older ones whose reports arrived since (every week up to ``as_of`` at the
+    first run) — so it never re-opens the past.  Integrity flags open alerts on
+    ``ladder`` (inspection); a shortfall whose reports are consistent opens one on
+    ``help_ladder``.
     One alert per enterprise and check stays open at a time (key
     ``fulfilment:<code>:<check>``, or ``fulfilment:<code>:help:<check>``).
     """
@@ -131,7 +132,11 @@ def check(
     ends = pop.period_ends
     fresh = np.asarray(pop.periods <= as_of_ts)
     if prev is not None:
-        fresh &= np.asarray(ends > pd.Timestamp(prev))
+        # weeks that ended since the last run, and older weeks whose reports (or new
+        # versions) arrived since: both are news to this run
+        late = repo.periods_received_since(session, prev)
+        fresh &= np.asarray(ends > pd.Timestamp(prev)) | np.isin(pop.periods.date,
+                                                                 list(late))
     flags = result.flags()
     if len(flags):
         t_of = pd.Series(np.arange(pop.T), index=pop.periods)
