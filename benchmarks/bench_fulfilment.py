@@ -69,6 +69,7 @@ GOALS = {"output_up_15": (99.0, 1), "inputs_down_25": (99.0, 1), "ghost_hours": 
          "phantom_delivery": (99.0, 1), "output_up_5": (90.0, 8),
          "cooperating_pair": (90.0, 4), "copy_whole": (95.0, 3),
          "copy_output_hours": (95.0, 3), "slow_decline": (90.0, 4),
+         "rounded_reports": (95.0, 4),  # ours: the issue sets no goal for heaping
          "honest_shortfall": (95.0, 0)}
 
 

@@ -20,7 +20,7 @@ from gosplan.services.fulfilment.simulator import build_population
 
 WITHIN = {"output_up_15": 1, "inputs_down_25": 1, "ghost_hours": 1, "phantom_delivery": 1,
           "output_up_5": 8, "cooperating_pair": 4, "copy_whole": 3, "copy_output_hours": 3,
-          "slow_decline": 4}
+          "slow_decline": 4, "rounded_reports": 4}
 
 
 @pytest.fixture(scope="module")

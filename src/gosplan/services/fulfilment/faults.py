@@ -33,6 +33,8 @@ Faults (:data:`FAULTS`), each starting at a known week and lasting to the end:
                        (same jitter), inputs and deliveries real
 ``slow_decline``       output falls 2 % a week, reported flat (inputs and
                        hours real)
+``rounded_reports``    output and hours made up as round figures (two
+                       significant digits) instead of counted
 ``honest_shortfall``   capacity falls 30 %: output, hours and inputs fall
                        together and are reported truthfully
 =====================  =====================================================
@@ -51,7 +53,7 @@ from gosplan.services.fulfilment.simulator import Links
 
 FAULTS = ("output_up_15", "inputs_down_25", "ghost_hours", "phantom_delivery", "output_up_5",
           "cooperating_pair", "copy_whole", "copy_output_hours", "slow_decline",
-          "honest_shortfall")
+          "rounded_reports", "honest_shortfall")
 #: faults whose figures disagree with a partner's (the partner is not counted honest)
 _PARTNER_FAULTS = ("inputs_down_25", "phantom_delivery", "cooperating_pair", "copy_whole")
 
@@ -200,6 +202,11 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
                 received[lk, on] += extra
         elif kind == "slow_decline":
             rep_out[e, on] = true_out[e, on]
+        elif kind == "rounded_reports":
+            for arr in (rep_out, hours):
+                x = arr[e, on]
+                mag = 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 1)
+                arr[e, on] = np.round(x / mag) * mag
         elif kind in ("copy_whole", "copy_output_hours"):
             src = t0 - 1
             jitter = 0.002 if i % 2 else 0.0
