@@ -135,8 +135,8 @@ def check(
         # weeks that ended since the last run, and older weeks whose reports (or new
         # versions) arrived since: both are news to this run
         late = repo.periods_received_since(session, prev)
-        fresh &= np.asarray(ends > pd.Timestamp(prev)) | np.isin(pop.periods.date,
-                                                                 list(late))
+        again = np.array([d in late for d in pop.periods.date], dtype=bool)
+        fresh &= np.asarray(ends > pd.Timestamp(prev)) | again
     flags = result.flags()
     if len(flags):
         t_of = pd.Series(np.arange(pop.T), index=pop.periods)
