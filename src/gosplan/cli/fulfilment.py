@@ -139,12 +139,17 @@ def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, 
     from gosplan.readers.registry import open_source
     from gosplan.services.fulfilment import simulator as simu
     from gosplan.services.fulfilment.checks import build_panel, run_checks
+    from gosplan.services.fulfilment.faults import register_view
 
     clock = _clock(now)
     economy = open_source(source, year=year)
     pop, links = simu.build_population(economy, enterprises=enterprises, periods=periods,
                                        freq=freq, seed=seed)
     sim = simu.simulate(pop, links, fault_share=fault_share, seed=seed + 1)
+    # the checks and the store get the register a real one would hold: engineering norms
+    # with error for most enterprises, the sector's for the rest (never the true ones)
+    pop = register_view(pop, links, seed=seed)
+    sim.population = pop
     console.print(f"{pop.n:,} enterprises in {len(pop.sectors)} sectors of "
                   f"{economy.name or source} {economy.year or ''}, {len(links.supplier):,} "
                   f"supply links, {pop.T} {freq}s from {pop.periods[0].date()}; "

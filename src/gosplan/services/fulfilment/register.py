@@ -138,7 +138,15 @@ def adopt_plan(
 
 def register_population(session: Session, pop: Population, links: Links, economy: Economy, *,
                         name: str, now: dt.datetime, source: str = "") -> FulPlan:
-    """Store a simulated population: sectors, enterprises with their own norms, and the plan."""
+    """Store a simulated population: sectors, enterprises with their own norms, and the plan.
+
+    Only the norms the population marks as the enterprise's own (``own_norms``,
+    ``own_hours``; all when unset) are stored as such; the others fall back on the
+    sector's.  Give it :func:`.faults.register_view` of a simulated population so the
+    store holds engineering norms with error, not the generating coefficients.
+    """
+    own_n = np.ones(pop.n, bool) if pop.own_norms is None else np.asarray(pop.own_norms, bool)
+    own_h = np.ones(pop.n, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
     ids = register_sectors(session, economy)
     clash = repo.first_registered(session, [str(c) for c in pop.codes[:1000]])
     if clash is not None:
@@ -147,16 +155,16 @@ def register_population(session: Session, pop: Population, links: Links, economy
     sec_ids = np.array([ids[s] for s in pop.sectors])
     repo.insert_rows(session, FulEnterprise, [
         {"code": str(c), "name": str(c), "sector_id": int(sec_ids[k]), "capacity": float(cap),
-         "hours_norm": float(h), "created_at": now}
-        for c, k, cap, h in zip(pop.codes, pop.sector, pop.capacity, pop.hours_norm,
-                                strict=True)])
+         "hours_norm": float(h) if oh else None, "created_at": now}
+        for c, k, cap, h, oh in zip(pop.codes, pop.sector, pop.capacity, pop.hours_norm, own_h,
+                                    strict=True)])
     eid = repo.enterprise_ids(session)
     ent_ids = np.array([eid[str(c)] for c in pop.codes])
     repo.insert_rows(session, FulNorm, [
         {"sector_id": int(sec_ids[pop.sector[e]]), "enterprise_id": int(ent_ids[e]),
          "product_id": int(sec_ids[p]), "per_unit": float(v)}
         for e, p, v in zip(pop.norm_enterprise, pop.norm_product, pop.norm_per_unit,
-                           strict=True)])
+                           strict=True) if own_n[e]])
     per_sector = np.zeros((len(pop.sectors), pop.T))
     np.add.at(per_sector, pop.sector, pop.plan)
     freq = _freq_of(pop.periods)
