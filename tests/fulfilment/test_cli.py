@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -40,6 +41,11 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     out = run(runner, "fulfilment", "ingest", str(tmp_path / "sim" / "reports.csv"),
               "--db", db, "--now", "2011-01-01")
     assert f"0 new, 0 corrected (new version), {stored} unchanged" in out
+    # a run in February sees the weeks begun by then, as JSON, and nothing later
+    flags = json.loads(run(runner, "fulfilment", "check", "--json", "--no-alerts", "--db", db,
+                           "--now", "2010-02-01"))
+    assert flags and max(f["week"] for f in flags) <= "2010-02-01"
+    assert all(set(f) >= {"enterprise", "check", "week", "evidence", "route"} for f in flags)
     # checks: flags, fulfilment by sector, alerts on the first rung
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
               "--chart", str(tmp_path / "f.png"), "--json")
@@ -49,21 +55,35 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     assert (tmp_path / "f.png").stat().st_size > 10_000
     opened = len(check["alerts"])
     assert opened > 0
-    items = json.loads(run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05",
-                           "--json", "--limit", "5"))
-    assert items["count"] == opened and items["by_level"] == {"1 enterprise": opened}
-    assert len(items["items"]) == min(5, opened)
+    out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05")
+    assert "items by level: 1 enterprise:" in out
+    # machine-readable: every open alert with enterprise, check, route, weeks and evidence
+    items = json.loads(run(runner, "fulfilment", "alerts", "--json", "--db", db,
+                           "--now", "2010-04-05"))
+    assert len(items) == opened and {i["level"] for i in items} == {1}
+    assert all(i["enterprise"] and i["check"] and i["weeks"] for i in items)
+    # inspection starts with the enterprise's council, help with the sector's supply body
+    assert {(i["route"], i["level_name"]) for i in items} <= {("inspection", "enterprise"),
+                                                              ("help", "supply")}
+    csv_rows = pd.read_csv(io.StringIO(run(runner, "fulfilment", "alerts", "--csv", "--db",
+                                           db, "--now", "2010-04-05")))
+    assert list(csv_rows["id"]) == [i["id"] for i in items]
     # a second check opens nothing new for the same flags
     out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
     assert "0 alert(s) opened" in out
+
     # resolve one in time; the rest climb when their week is up
     run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-08", "--resolve", "1",
         "--by", "workers' council", "--resolution", "recounted the stock")
     out = run(runner, "fulfilment", "tick", "--db", db, "--now", "2010-04-13")
     assert f"{opened - 1} item(s) climbed" in out
-    out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-13", "--all",
-              "--chart", str(tmp_path / "ladder.png"))
-    assert f"2 sector: {opened - 1}" in out and (tmp_path / "ladder.png").exists()
+    run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-13", "--all",
+        "--chart", str(tmp_path / "ladder.png"))
+    assert (tmp_path / "ladder.png").exists()
+    items = json.loads(run(runner, "fulfilment", "alerts", "--json", "--db", db,
+                           "--now", "2010-04-13"))
+    assert len(items) == opened - 1 and {i["level"] for i in items} == {2}
+    assert {i["level_name"] for i in items} <= {"sector", "planning"}
     # a directive with a deadline climbs the same way
     code = faults["code"].iloc[0]
     out = run(runner, "fulfilment", "directive", code, "repair the kiln", "--days", "3",

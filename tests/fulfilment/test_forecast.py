@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gosplan.services.fulfilment.forecast import ForecastSettings, multiprocess_filter
+from gosplan.services.fulfilment.forecast import ForecastSettings, multiprocess_filter, robust_sd
 
 
 def noisy(n: int = 60, sd: float = 0.02, seed: int = 0) -> np.ndarray:
@@ -16,8 +16,9 @@ def test_steady_process_alone_is_the_statsmodels_local_linear_trend() -> None:
     sm = pytest.importorskip("statsmodels.api")
     y = noisy(80) + 0.002 * np.arange(80)
     s = ForecastSettings(prior=(1.0, 0.0, 0.0, 0.0))
-    fc = multiprocess_filter(y[None, :], s)
-    V = float(fc.obs_sd[0] ** 2)
+    sd = robust_sd(y[None, :])  # one noise for the whole series, as statsmodels takes it
+    fc = multiprocess_filter(y[None, :], s, obs_sd=sd)
+    V = float(sd[0] ** 2)
     model = sm.tsa.UnobservedComponents(y, level="local linear trend")
     res = model.filter([V, s.level_noise * V, s.slope_noise * V])
     # different start-up (ours: first value; statsmodels: diffuse) fades out
@@ -32,8 +33,9 @@ def test_step_is_a_step_and_outlier_is_a_transient() -> None:
     y[1, 30] -= 0.2  # one-off
     fc = multiprocess_filter(y)
     step_back = fc.probability("step", smoothed=True)
-    # once period 31 is seen, period 30 is known to have been a step ...
-    assert step_back[0, 31] > 0.8
+    # once period 31 is seen, period 30 is known to have been a step (judged with the
+    # noise known before it, so a little less sure than with hindsight) ...
+    assert step_back[0, 31] > 0.6
     # ... and the one-off a transient, not a step
     assert fc.probability("transient", smoothed=True)[1, 31] > 0.9
     assert step_back[1, 31] < 0.05

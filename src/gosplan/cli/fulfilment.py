@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, data_on_stdout, domain_errors, echo_json, json_option
+from gosplan.cli._common import console, data_on_stdout, domain_errors, echo_json
 from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
@@ -85,6 +85,25 @@ def _table(frame: pd.DataFrame, title: str, *, index: str | None = None,
     return t
 
 
+def _machine(frame: pd.DataFrame, as_json: bool, as_csv: bool) -> bool:
+    """Print ``frame`` as JSON records or CSV on stdout; False when neither was asked."""
+    if as_json:
+        click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+    elif as_csv:
+        click.echo(frame.to_csv(index=False), nl=False)
+    return as_json or as_csv
+
+
+def _formats(func: F) -> F:
+    func = click.option("--csv", "as_csv", is_flag=True,
+                        help="Print the rows as CSV (machine-readable) instead of tables.")(func)
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the rows as JSON records instead of tables.")(func)
+
+
+FLAG_COLUMNS = ["enterprise", "sector", "week", "check", "route", "value", "detail", "evidence"]
+
+
 @click.group("fulfilment")
 def command() -> None:
     """Verification of fulfilment: reports against plan, norms, each other and over time."""
@@ -117,12 +136,17 @@ def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, 
     from gosplan.readers.registry import open_source
     from gosplan.services.fulfilment import simulator as simu
     from gosplan.services.fulfilment.checks import build_panel, run_checks
+    from gosplan.services.fulfilment.faults import register_view
 
     clock = _clock(now)
     economy = open_source(source, year=year)
     pop, links = simu.build_population(economy, enterprises=enterprises, periods=periods,
                                        freq=freq, seed=seed)
     sim = simu.simulate(pop, links, fault_share=fault_share, seed=seed + 1)
+    # the checks and the store get the register a real one would hold: engineering norms
+    # with error for most enterprises, the sector's for the rest (never the true ones)
+    pop = register_view(pop, links, seed=seed)
+    sim.population = pop
     console.print(f"{pop.n:,} enterprises in {len(pop.sectors)} sectors of "
                   f"{economy.name or source} {economy.year or ''}, {len(links.supplier):,} "
                   f"supply links, {pop.T} {freq}s from {pop.periods[0].date()}; "
@@ -191,13 +215,13 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 @click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
               help="TOML file of [[levels]] (name, owner, days) for new alerts.")
 @click.option("--top", type=count(1), default=15, show_default=True, help="Flags to list.")
-@json_option
+@_formats
 @_db
 @_now
 @domain_errors
 def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | None,
-              alerts: bool, ladder: str | None, top: int, db: str | None,
-              now: str | None, as_json: bool = False) -> None:
+              alerts: bool, ladder: str | None, top: int, as_json: bool, as_csv: bool,
+              db: str | None, now: str | None) -> None:
     """Run every check on the stored reports: flags, fulfilment, credibility, alerts."""
     data_on_stdout(as_json)
     from gosplan.services.fulfilment import store as ful
@@ -211,6 +235,12 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
         run = ful.check(s, as_of=when, now=clock, open_alerts=alerts, ladder=_ladder(ladder))
         opened = [(a.id, a.subject, a.owner) for a in run.alerts]
     res = run.result
+    seen = run.flags
+    if enterprise:
+        seen = seen[seen["enterprise"] == enterprise]
+    if _machine(seen.assign(week=seen["period"].dt.strftime("%Y-%m-%d"))[FLAG_COLUMNS]
+                if len(seen) else pd.DataFrame(columns=FLAG_COLUMNS), as_json, as_csv):
+        return
     pop = res.population
     ful_table = res.fulfilment(by=by)
     cols = ["period_output", "period_plan", "period_pct", "cumulative_output",
@@ -269,14 +299,14 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
 @click.option("--chart", type=OutputPath(allow_dash=False), default=None,
               help="PNG: open items on each rung of the ladder.")
 @click.option("--limit", type=count(1), default=40, show_default=True)
-@json_option
+@_formats
 @_db
 @_now
 @domain_errors
 def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int | None,
                resolve_id: int | None, by: str | None, resolution: str | None,
-               chart: str | None, limit: int, db: str | None, now: str | None,
-               as_json: bool = False) -> None:
+               chart: str | None, limit: int, as_json: bool, as_csv: bool, db: str | None,
+               now: str | None) -> None:
     """List alerts and directives (fulfilment area), or acknowledge / resolve one."""
     data_on_stdout(as_json)
     from gosplan.services import escalation as esc
@@ -287,21 +317,28 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
     with session_scope(engine) as s:
         if ack is not None:
             esc.acknowledge(s, ack, by=by or "", now=clock)
-            console.print(f"item {ack} acknowledged by {by}")
+            if not (as_json or as_csv):
+                console.print(f"item {ack} acknowledged by {by}")
         if resolve_id is not None:
             esc.resolve(s, resolve_id, by=by or "", resolution=resolution or "", now=clock)
-            console.print(f"item {resolve_id} resolved by {by}")
-        rows = [esc.view(i) for i in esc.items(
-            s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
-            open_only=not show_all,
-            min_level=None if min_level is None else min_level - 1)]
-    if as_json:
-        per_level: dict[str, int] = {}
-        for r in rows:
-            key = f"{r['level']} {r['level_name']}"
-            per_level[key] = per_level.get(key, 0) + 1
-        echo_json({"count": len(rows), "by_level": per_level,
-                   "items": rows[-limit:] if limit > 0 else []})
+            if not (as_json or as_csv):
+                console.print(f"item {resolve_id} resolved by {by}")
+        found = esc.items(s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
+                          open_only=not show_all,
+                          min_level=None if min_level is None else min_level - 1)
+        rows = [esc.view(i) for i in found]
+        extra = [{"enterprise": i.subject.removeprefix("enterprise ") if not i.private
+                  else "(private)", "check": i.details.get("check", ""),
+                  "route": i.details.get("route", ""),
+                  "weeks": ";".join(i.details.get("periods", [])),
+                  "evidence": i.details.get("evidence", "")} for i in found]
+    if as_json or as_csv:
+        cols = ["id", "kind", "enterprise", "check", "route", "weeks", "level", "level_name",
+                "owner", "opened", "deadline", "resolved", "reason", "evidence"]
+        frame = (pd.concat([pd.DataFrame(rows), pd.DataFrame(extra)], axis=1)[cols]
+                 if rows else pd.DataFrame(columns=cols))
+        _machine(frame, as_json, as_csv)
+        return
     if not rows:
         console.print("no items")
         return

@@ -37,6 +37,11 @@ The API is small::
 * ``private=True`` items (e.g. possible retaliation against a critic) put
   only their number, area, kind, level, owner and deadline in the public log.
 
+Fulfilment alerts take one of two ladders: :data:`DEFAULT_LADDER` for
+*inspection* (reports that do not add up climb to the public) and
+:data:`HELP_LADDER` for *help* (a consistent, honest shortfall goes to the
+sector's supply body and the planners, and stays with them until resolved).
+
 Public-log kinds are ``<area>.<kind>.<event>``, e.g.
 ``fulfilment.alert.opened``, ``fulfilment.alert.escalated``,
 ``decisions.directive.resolved``.
@@ -62,6 +67,7 @@ ItemKind = Literal["alert", "directive"]
 
 __all__ = [
     "DEFAULT_LADDER",
+    "HELP_LADDER",
     "EscalationEvent",
     "EscalationItem",
     "Ladder",
@@ -170,6 +176,13 @@ DEFAULT_LADDER = Ladder((
     Level("sector", "sector body for {sector}", dt.timedelta(days=14)),
     Level("planning", "planning body", dt.timedelta(days=28)),
     Level("public", "the public", None),
+))
+
+
+#: help for a consistent, honest shortfall: supply and planners, never the public pillory
+HELP_LADDER = Ladder((
+    Level("supply", "supply body for {sector}", dt.timedelta(days=7)),
+    Level("planning", "planning body", None),
 ))
 
 

@@ -1,5 +1,8 @@
 """Tables of fulfilment monitoring: register, norms, plans, reports (versioned), check runs.
 
+The module also holds the area's repository: every query the fulfilment
+services need, as functions taking a session (the services build no SQL).
+
 Reports are never changed: a corrected report is a new row with the next
 ``version`` for the same enterprise and period, and the older rows stay.
 """
@@ -7,7 +10,8 @@ Reports are never changed: a corrected report is a new row with the next
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -19,11 +23,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    insert,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gosplan.storage import escalation as _escalation  # noqa: F401  (esc_item for ful_flag)
 from gosplan.storage.base import Base
+
+T = TypeVar("T")
 
 
 class FulSector(Base):
@@ -167,3 +176,155 @@ class FulFlag(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     detail: Mapped[str] = mapped_column(Text, nullable=False)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("esc_item.id"), nullable=True)
+
+
+# ----------------------------------------------------------------------------- repository
+# Every query of the fulfilment area; services call these and never build SQL.
+
+
+def sector_ids(session: Session) -> dict[str, int]:
+    """Sector code -> id."""
+    return {c: i for c, i in session.execute(select(FulSector.code, FulSector.id))}
+
+
+def sector_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(FulSector.id).where(FulSector.code == code))
+
+
+def enterprise_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(FulEnterprise.id).where(FulEnterprise.code == code))
+
+
+def enterprise_ids(session: Session) -> dict[str, int]:
+    """Enterprise code -> id."""
+    return {c: i for c, i in session.execute(select(FulEnterprise.code, FulEnterprise.id))}
+
+
+def first_registered(session: Session, codes: Sequence[str]) -> str | None:
+    """One of ``codes`` already in the register, if any."""
+    return session.scalars(select(FulEnterprise.code).where(
+        FulEnterprise.code.in_(list(codes)))).first()
+
+
+def insert_rows(session: Session, table: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bulk insert of plain rows into one of this module's tables."""
+    if rows:
+        session.execute(insert(table), list(rows))
+
+
+def add(session: Session, obj: T) -> T:
+    """Add one row object and flush (so it has its id)."""
+    session.add(obj)
+    session.flush()
+    return obj
+
+
+def enterprise_capacities(session: Session) -> list[tuple[int, int, float]]:
+    """(id, sector id, capacity) of every enterprise."""
+    return [tuple(r) for r in session.execute(select(  # type: ignore[misc]
+        FulEnterprise.id, FulEnterprise.sector_id, FulEnterprise.capacity)).all()]
+
+
+def sector_of_enterprise(session: Session, code: str) -> str | None:
+    return session.scalar(select(FulSector.code).join(
+        FulEnterprise, FulEnterprise.sector_id == FulSector.id).where(FulEnterprise.code == code))
+
+
+def latest_plan(session: Session) -> FulPlan | None:
+    return session.scalars(select(FulPlan).order_by(FulPlan.id.desc())).first()
+
+
+def register_rows(session: Session, plan_id: int) -> dict[str, Sequence[Any]]:
+    """The register and one plan as plain rows: sectors, enterprises, norms, the plan's
+    per-sector figures and the enterprises' shares."""
+    return {
+        "sectors": session.execute(select(
+            FulSector.id, FulSector.code, FulSector.hours_per_unit, FulSector.output_unit,
+            FulSector.hours_unit).order_by(FulSector.id)).all(),
+        "enterprises": session.execute(select(
+            FulEnterprise.id, FulEnterprise.code, FulEnterprise.sector_id,
+            FulEnterprise.capacity, FulEnterprise.hours_norm).order_by(FulEnterprise.id)).all(),
+        "norms": session.execute(select(
+            FulNorm.sector_id, FulNorm.enterprise_id, FulNorm.product_id,
+            FulNorm.per_unit)).all(),
+        "plan_sectors": session.execute(select(FulPlanSector.sector_id, FulPlanSector.per_period)
+                                        .where(FulPlanSector.plan_id == plan_id)).all(),
+        "targets": session.execute(select(FulTarget.enterprise_id, FulTarget.share)
+                                   .where(FulTarget.plan_id == plan_id)).all(),
+    }
+
+
+def latest_versions(session: Session, enterprise_ids: Sequence[int]
+                    ) -> dict[tuple[int, dt.date], tuple[int, str, int]]:
+    """(enterprise id, period) -> (version, digest, report id) of the newest version."""
+    out: dict[tuple[int, dt.date], tuple[int, str, int]] = {}
+    for i in range(0, len(enterprise_ids), 500):
+        chunk = enterprise_ids[i: i + 500]
+        rows = session.execute(select(FulReport.enterprise_id, FulReport.period,
+                                      FulReport.version, FulReport.digest, FulReport.id)
+                               .where(FulReport.enterprise_id.in_(chunk)))
+        for eid, period, version, dg, rid in rows:
+            k = (eid, period)
+            if k not in out or out[k][0] < version:
+                out[k] = (version, dg, rid)
+    return out
+
+
+def insert_reports(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert report versions; their ids in the order given."""
+    if not rows:
+        return []
+    return list(session.scalars(insert(FulReport).returning(
+        FulReport.id, sort_by_parameter_order=True), list(rows)))
+
+
+def report_versions(session: Session, code: str, day: dt.date) -> list[FulReport]:
+    """Every stored version of one enterprise's report for one period, oldest first."""
+    return list(session.scalars(select(FulReport).join(
+        FulEnterprise, FulEnterprise.id == FulReport.enterprise_id).where(
+        FulEnterprise.code == code, FulReport.period == day).order_by(FulReport.version)))
+
+
+def newest_reports(session: Session) -> list[Any]:
+    """(id, enterprise id, period, output, hours, first submitted) of the newest version
+    of every report; lateness counts from the first version."""
+    first = (select(FulReport.enterprise_id, FulReport.period,
+                    func.max(FulReport.version).label("v"),
+                    func.min(FulReport.received_at).label("first_sub"))  # server's clock
+             .group_by(FulReport.enterprise_id, FulReport.period).subquery())
+    q = select(FulReport.id, FulReport.enterprise_id, FulReport.period, FulReport.output,
+               FulReport.hours, first.c.first_sub).join(first, (
+                   FulReport.enterprise_id == first.c.enterprise_id)
+                   & (FulReport.period == first.c.period) & (FulReport.version == first.c.v))
+    return list(session.execute(q).all())
+
+
+def report_lines(session: Session, report_ids: Sequence[int]) -> list[Any]:
+    """(report id, kind, counterparty id, product id, quantity) of the given reports."""
+    rows: list[Any] = []
+    for i in range(0, len(report_ids), 500):
+        rows += session.execute(select(
+            FulReportLine.report_id, FulReportLine.kind, FulReportLine.counterparty_id,
+            FulReportLine.product_id, FulReportLine.quantity).where(
+            FulReportLine.report_id.in_(report_ids[i: i + 500]))).all()
+    return rows
+
+
+def last_check_as_of(session: Session, plan_id: int, before: dt.datetime
+                     ) -> dt.datetime | None:
+    """The ``as_of`` of the latest earlier check run of a plan."""
+    return session.scalar(select(func.max(FulCheckRun.as_of)).where(
+        FulCheckRun.plan_id == plan_id, FulCheckRun.as_of < before))
+
+
+def alerted_flags(session: Session) -> set[tuple[int, dt.date, str]]:
+    """(enterprise id, period, check) of every flag that opened or joined an alert."""
+    return {(e, d, c) for e, d, c in session.execute(
+        select(FulFlag.enterprise_id, FulFlag.period, FulFlag.check)
+        .where(FulFlag.alert_id.is_not(None)))}
+
+
+def periods_received_since(session: Session, since: dt.datetime) -> set[dt.date]:
+    """Periods for which some report (or a new version) was received after ``since``."""
+    return set(session.scalars(select(FulReport.period).where(
+        FulReport.received_at > since).distinct()))

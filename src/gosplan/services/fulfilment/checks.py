@@ -11,31 +11,45 @@ Inputs are two long tables and a :class:`Population`:
 
 :func:`build_panel` pivots them into enterprise × period arrays and
 supplier–customer link × period arrays by integer scatter (``np.bincount``);
-:func:`run_checks` then computes, with array arithmetic only:
+:func:`run_checks` then computes, with array arithmetic only and *causally*
+(what is raised for week ``t`` uses only weeks up to ``t``, the noise and
+norms only weeks before it, so a weekly run never re-opens the past):
 
-================  ===========================================================
-``late``          report received more than ``grace_days`` after the period,
-                  or missing once that time has passed
-``shortfall``     output below ``1 - shortfall_tol`` of the period's plan
-``break``         the forecaster's probability of a step or slope change in
-                  the period (as seen then, or once the next period is in)
-                  above ``p_break``
-``transient``     the period was a one-off outlier with probability above
-                  ``p_transient`` (known once the next period is in)
-``diversion``     inputs received per unit of reported output above the norm
-``padding``       reported output without the inputs or hours it needs
-                  (inputs or hours per unit below the norm)
-``hours_excess``  hours per unit of output above the norm
-``mismatch``      a supplier's reported delivery and the customer's reported
-                  receipt differ (flags both sides)
-================  ===========================================================
+=====================  ======================================================
+``late``               report received more than ``grace_days`` after the
+                       period, or missing once that time has passed
+``shortfall``          output below ``1 - shortfall_tol`` of the week's plan
+``break``, ``transient`` the forecaster's probability of a step or slope
+                       change / a one-off outlier (information, no alert)
+``padding``            output reported without the inputs and hours it
+                       needs: all per-unit residuals together low this week,
+                       or accumulating low (CUSUM)
+``hours_excess``       hours per unit of output above the learnt norm
+``diversion``          inputs per unit of output above the learnt norm (one
+                       line far above, or all together accumulating)
+``mismatch``           a supplier's delivery and the customer's receipt
+                       differ; raised on the side whose own figures moved
+                       away from its history (on both when neither did)
+``partner_differs``  the other side of such a gap (information, no alert)
+``balance``            deliveries over ``balance_weeks`` above the
+                       supplier's output in those weeks plus
+                       ``stock_weeks`` weeks of stock
+``copying``            output and hours identical to an earlier week's
+``smooth``             week-to-week changes far smaller than the
+                       enterprise's own history (chi-square lower tail)
+``heaping``            most recent figures round (few significant digits)
+=====================  ======================================================
 
-The norm and mismatch checks are robust z-tests on log ratios: the spread
-``sigma`` is 1.4826 × the median absolute deviation over every enterprise
-and period (so a minority of faulty reports cannot widen it), and a value is
-flagged when it is beyond ``z`` sigmas *and* beyond a minimum relative gap
-(``min_gap``; ``sector_norm_gap`` where only the sector's norm is known, since
-a sector's norm also carries the spread of technique between its enterprises).
+Norms are estimates (:mod:`.estimates`): learnt per enterprise from its own
+history (median and MAD), shrunk toward its sector's (empirical Bayes) with
+the register's engineering norm as a prior where there is one, and each
+residual is divided by the norm's uncertainty as well as the noise, so no
+fixed minimum gap is needed.  Small persistent deviations accumulate in a
+two-sided CUSUM of Huber-clipped standardised residuals.
+
+:data:`INTEGRITY` checks send an enterprise to *inspection*; a shortfall in
+a week without any of them is consistent (inputs, hours and deliveries
+moved with output) and goes to *help* (:meth:`CheckResult.routes`).
 """
 
 from __future__ import annotations
@@ -45,14 +59,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.stats import chi2
 
 from gosplan.errors import ValidationError
+from gosplan.services.fulfilment.estimates import NormSettings, combine, cusum, estimate_norms
 from gosplan.services.fulfilment.forecast import Forecast, ForecastSettings, multiprocess_filter
 
-CHECKS = ("late", "shortfall", "break", "transient", "diversion", "padding", "hours_excess",
-          "mismatch")
-#: checks that speak to the honesty of reports (they feed credibility)
-INTEGRITY = ("late", "diversion", "padding", "hours_excess", "mismatch")
+CHECKS = ("late", "shortfall", "break", "transient", "padding", "hours_excess", "diversion",
+          "mismatch", "partner_differs", "balance", "copying", "smooth", "heaping")
+#: checks that speak to the honesty of reports: they send an enterprise to inspection
+INTEGRITY = ("late", "padding", "hours_excess", "diversion", "mismatch", "balance", "copying",
+             "smooth", "heaping")
+#: checks that ask for help when the reports are consistent
+HELP = ("shortfall",)
 INPUT, DELIVERY = 0, 1
 
 
@@ -118,14 +138,31 @@ class Panel:
 class CheckSettings:
     """Thresholds of the checks (see the module docstring)."""
 
-    z: float = 5.0
-    min_gap: float = 0.08  # minimum relative gap for norm and mismatch flags
-    sector_norm_gap: float = 0.30  # minimum gap where only the sector's norm is known
+    z_week: float = 20.0  # one week's standardised residual that alone raises a flag
+    z_pair: float = 3.5  # ... or two weeks running beyond this
+    z_gap: float = 25.0  # one week's delivery/receipt gap (recording noise is small)
+    z_line: float = 5.0  # two weeks running of one input line (several lines per enterprise)
+    cusum_k: float = 0.75  # CUSUM reference (half the shift, in sd, it is tuned to find)
+    gap_k: float = 1.0  # CUSUM reference of delivery/receipt gaps and of inputs above norm
+    cusum_h: float = 10.0  # CUSUM decision interval
+    huber_c: float = 2.5  # a week's residual is clipped at this before it accumulates
+    blame_margin: float = 2.0  # how much further one side's figures must have moved
+    balance_weeks: int = 4
+    stock_weeks: float = 8.0  # weeks of output a supplier may deliver from stock
+    copy_lookback: int = 8
+    smooth_weeks: int = 4
+    smooth_p: float = 1e-8  # chi-square lower-tail probability for "too smooth"
+    round_digits: int = 2
+    round_weeks: int = 4
+    round_min: int = 6  # round figures (output and hours) in the last round_weeks
     shortfall_tol: float = 0.25
+    help_weeks: int = 4  # a shortfall with no integrity flag in this many weeks is help
+    help_z: float = 4.0  # ... if it lasts, or falls this many forecast sd below the forecast
     p_break: float = 0.6
     p_transient: float = 0.97
     grace_days: float = 3.0
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    norms: NormSettings = field(default_factory=NormSettings)
 
 
 @dataclass
@@ -136,16 +173,36 @@ class CheckResult:
     panel: Panel
     masks: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
-    sigma: dict[str, float]
+    z: dict[str, np.ndarray]  # standardised residuals: hours, inputs, needs (all per unit)
+    stats: dict[str, np.ndarray]  # CUSUM paths and counts behind the flags
     forecast: Forecast
     ratio: np.ndarray  # output / plan
     link_mask: np.ndarray  # link × period: mismatch flagged
+    link_blame: np.ndarray  # link × period: 0 none, 1 supplier, 2 customer, 3 undecided
+    link_z: tuple[np.ndarray, np.ndarray, np.ndarray]  # gap, supplier side, customer side
 
     def any_flag(self, checks: Sequence[str] = CHECKS) -> np.ndarray:
         out = np.zeros((self.population.n, self.population.T), dtype=bool)
         for c in checks:
             out |= self.masks[c]
         return out
+
+    def routes(self, settings: CheckSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(inspection, help) masks: an integrity flag this week sends the enterprise to
+        inspection; a shortfall with no integrity flag in the last ``help_weeks`` weeks
+        (the reports moved together) asks for help when it lasts (two weeks running) or
+        lies beyond ``help_z`` of the enterprise's own forecast band.  Any other
+        shortfall week is information only (ordinary noise below the line)."""
+        s = settings or CheckSettings()
+        inspect = self.any_flag(INTEGRITY)
+        short = self.any_flag(HELP)
+        lasting = short.copy()
+        lasting[:, 1:] &= short[:, :-1]
+        lasting[:, 0] = False
+        with np.errstate(invalid="ignore"):
+            surprising = (self.ratio - self.forecast.forecast) < -s.help_z * self.forecast.sd
+        helped = short & (lasting | surprising) & ~_recent(inspect, s.help_weeks)
+        return inspect, helped
 
     def counts(self) -> dict[str, int]:
         return {c: int(m.sum()) for c, m in self.masks.items()}
@@ -165,12 +222,38 @@ class CheckResult:
                 "e": e, "t": t}))
         if not frames:
             return pd.DataFrame(columns=["enterprise", "sector", "period", "check", "value",
-                                         "detail"])
+                                         "detail", "route", "evidence"])
         df = pd.concat(frames, ignore_index=True).sort_values(["period", "enterprise", "check"])
         if limit is not None:
             df = df.head(limit)
         df["detail"] = [_detail(c, v) for c, v in zip(df["check"], df["value"], strict=True)]
+        df["route"] = np.where(df["check"].isin(INTEGRITY), "inspection",
+                               np.where(df["check"].isin(HELP), "help", "information"))
+        ev = self._evidence(df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64))
+        df["evidence"] = ev
+        ins, hlp = self.routes()
+        ei, ti = df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64)
+        recent = _recent(ins, CheckSettings().help_weeks)[ei, ti]
+        is_help = df["check"].isin(HELP).to_numpy()
+        df.loc[is_help & ~hlp[ei, ti], "route"] = "information"
+        df.loc[is_help & recent, "route"] = "inspection"
         return df.drop(columns=["e", "t"]).reset_index(drop=True)
+
+    def _evidence(self, e: np.ndarray, t: np.ndarray) -> list[str]:
+        """The numbers behind a flag, in words: per-unit residuals and their CUSUMs."""
+        zh, zi, zn = (self.z[k][e, t] for k in ("hours", "inputs", "needs"))
+        cl = self.stats["needs_cusum_low"][e, t]
+        ch = self.stats["hours_cusum"][e, t]
+        ci = self.stats["inputs_cusum"][e, t]
+        lvl = self.forecast.level[e, t]
+
+        def f(x: float) -> str:
+            return f"{x:+.1f}" if np.isfinite(x) else "n/a"
+
+        return [f"residuals in sd of this enterprise's learnt norms: hours/output {f(a)}, "
+                f"inputs/output {f(b)}, all needs {f(c)}; CUSUM needs-low {d:.1f}, "
+                f"hours {g:.1f}, inputs {h:.1f}; output/plan level {f(lv)}"
+                for a, b, c, d, g, h, lv in zip(zh, zi, zn, cl, ch, ci, lvl, strict=True)]
 
     def fulfilment(self, by: str = "sector") -> pd.DataFrame:
         """Output against plan, last period and cumulative, per enterprise, sector or economy."""
@@ -216,14 +299,27 @@ def _detail(check: str, v: float) -> str:
     if check == "transient":
         return f"probability of a one-off transient {v:.2f}"
     if check == "diversion":
-        return f"inputs {100 * (np.exp(v) - 1):+.0f} % against the norm for the output reported"
+        return (f"an input per unit of output {v:+.1f} sd from this enterprise's learnt norm "
+                "(or inputs accumulating above it)")
     if check == "padding":
-        return (f"inputs or hours {100 * (np.exp(v) - 1):+.0f} % against the norm: output "
-                "reported without what it needs")
+        return (f"inputs and hours per unit of output {v:+.1f} sd from the learnt norms "
+                "(this week or accumulated): output reported without what it needs")
     if check == "hours_excess":
-        return f"hours {100 * (np.exp(v) - 1):+.0f} % against the norm for the output reported"
+        return f"hours per unit of output {v:+.1f} sd from the learnt norm (or accumulating)"
     if check == "mismatch":
-        return f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a counterparty"
+        return (f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a "
+                "counterparty; this side's own figures moved away from its history")
+    if check == "partner_differs":
+        return (f"a counterparty's figure differs by {100 * (np.exp(v) - 1):+.0f} %; this "
+                "side's figures agree with its own history")
+    if check == "balance":
+        return f"deliveries {100 * v:.0f} % of own output over 4 weeks, beyond output and stock"
+    if check == "copying":
+        return f"output and hours identical to those of {v:.0f} week(s) before"
+    if check == "smooth":
+        return f"week-to-week changes {np.sqrt(v):.2f} of this enterprise's usual size"
+    if check == "heaping":
+        return f"{v:.0f} round figures in the last weeks"
     return f"{v:g}"
 
 
@@ -286,96 +382,254 @@ def build_panel(pop: Population, reports: pd.DataFrame, lines: pd.DataFrame) -> 
                  received=received)
 
 
-def _robust_sigma(d: np.ndarray) -> float:
-    v = d[np.isfinite(d)]
-    if v.size == 0:
-        return float("nan")
-    med = np.median(v)
-    return float(max(1.4826 * np.median(np.abs(v - med)), 1e-6))
-
-
 def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         r = np.log(a / b)
     return np.where(np.isfinite(r), r, np.nan)
 
 
+def _dense_groups(*keys: np.ndarray) -> np.ndarray:
+    """One group id per row from several integer keys (hash factorisation)."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    code = np.zeros(len(keys[0]), dtype=np.int64)
+    for k in keys:
+        code = code * (int(np.max(k)) + 1) + np.asarray(k, dtype=np.int64)
+    return pd.factorize(code, sort=False)[0].astype(np.int64)
+
+
+def _round_figure(x: np.ndarray, digits: int) -> np.ndarray:
+    """True where a positive figure has at most ``digits`` significant digits."""
+    with np.errstate(all="ignore"):
+        mag = np.floor(np.log10(np.where(x > 0, x, np.nan))) - (digits - 1)
+        scaled = x / 10.0 ** mag
+        return np.isfinite(scaled) & (np.abs(scaled - np.round(scaled)) < 1e-9 * scaled)
+
+
+def _max_by(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Largest finite value per owner and week (NaN where none); only rows with one count."""
+    out = np.full((n, values.shape[1]), -np.inf)
+    rows = np.flatnonzero(np.isfinite(values).any(axis=1))
+    if len(rows):
+        np.maximum.at(out, owner[rows], np.where(np.isfinite(values[rows]), values[rows],
+                                                 -np.inf))
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _any_by(mask: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Per owner and week: does any of its rows hold?"""
+    rows = np.flatnonzero(mask.any(axis=1))
+    out = np.zeros((n, mask.shape[1]), dtype=bool)
+    if len(rows):
+        np.logical_or.at(out, owner[rows], mask[rows])
+    return out
+
+
+def _high(z: np.ndarray, s: CheckSettings, z_week: float | None = None,
+          z_pair: float | None = None) -> np.ndarray:
+    """One week beyond ``z_week``, or this week and the one before both beyond ``z_pair``."""
+    with np.errstate(invalid="ignore"):
+        big = z > (s.z_week if z_week is None else z_week)
+        pair = z > (s.z_pair if z_pair is None else z_pair)
+    both = pair.copy()
+    both[:, 1:] &= pair[:, :-1]
+    both[:, 0] = False
+    return big | both
+
+
+def _recent(mask: np.ndarray, weeks: int) -> np.ndarray:
+    """True where ``mask`` holds in this week or one of the ``weeks - 1`` before it."""
+    out = mask.copy()
+    for j in range(1, weeks):
+        out[:, j:] |= mask[:, :-j]
+    return out
+
+
 def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = None,
                settings: CheckSettings | None = None) -> CheckResult:
-    """Every check on every enterprise and period (see the module docstring)."""
+    """Every check on every enterprise and week, each week judged only by what came
+    before it (see the module docstring): ``masks[c][e, t]`` is what the weekly run
+    that first sees week ``t`` raises, and no later week changes it."""
     s = settings or CheckSettings()
+    ns = s.norms
     E, T = pop.n, pop.T
     masks: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
-    sigma: dict[str, float] = {}
+    z: dict[str, np.ndarray] = {}
     out = panel.output
+    seen = np.isfinite(out)
     # late / missing
     due = np.ones(T, dtype=bool) if as_of is None else np.asarray(
         (pop.period_ends + pd.Timedelta(days=s.grace_days)) < as_of)
     lag = panel.lag_days
     masks["late"] = (lag > s.grace_days) | (~np.isfinite(lag) & due[None, :])
     values["late"] = lag
-    # fulfilment of the period's plan
+    # fulfilment of the period's plan, and the forecaster over output / plan
     with np.errstate(all="ignore"):
         ratio = out / np.where(pop.plan > 0, pop.plan, np.nan)
+    fc = multiprocess_filter(ratio, s.forecast)
     masks["shortfall"] = ratio < 1.0 - s.shortfall_tol
     values["shortfall"] = ratio
-    # forecaster over output / plan
-    fc = multiprocess_filter(ratio, s.forecast)
     with np.errstate(invalid="ignore"):
         p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
+        # what this week revealed about the one before (known now, raised now)
         p_back = np.nan_to_num(fc.probability("step", smoothed=True)
                                + fc.probability("slope", smoothed=True))
         p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
-    # what the next period revealed about this one (known one period later)
-    p_back = np.concatenate([p_back[:, 1:], np.zeros((E, 1))], axis=1)
-    p_tr_back = np.concatenate([p_tr_back[:, 1:], np.zeros((E, 1))], axis=1)
     p_change = np.maximum(p_now, p_back)
     masks["break"] = p_change > s.p_break
     values["break"] = p_change
     masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
     values["transient"] = p_tr_back
-    # norms
-    thr_min = np.log1p(s.min_gap)
-    d_in = _log_ratio(panel.inputs, out * pop.input_norm_total()[:, None])
-    d_h = _log_ratio(panel.hours, out * pop.hours_norm[:, None])
-    own_in = np.ones(E, bool) if pop.own_norms is None else np.asarray(pop.own_norms, bool)
+    # hours per unit of output, against a norm learnt from the enterprise's own history
+    d_h = _log_ratio(panel.hours, out)
     own_h = np.ones(E, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
-    # the spread of honest reporting is measured where the enterprise's own norm is known;
-    # a sector norm also carries the spread of technique between enterprises
-    sigma["inputs"] = si = _robust_sigma(d_in[own_in] if own_in.any() else d_in)
-    sigma["hours"] = sh = _robust_sigma(d_h[own_h] if own_h.any() else d_h)
-    thr_sector = np.log1p(s.sector_norm_gap)
-    t_in = np.where(own_in, max(s.z * si, thr_min), max(s.z * si, thr_sector))[:, None]
-    t_h = np.where(own_h, max(s.z * sh, thr_min), max(s.z * sh, thr_sector))[:, None]
-    masks["diversion"] = d_in > t_in
-    values["diversion"] = d_in
-    low_in, low_h = d_in < -t_in, d_h < -t_h
-    masks["padding"] = low_in | low_h
-    values["padding"] = np.where(low_in, d_in, d_h)
-    masks["hours_excess"] = d_h > t_h
-    values["hours_excess"] = d_h
-    # supplier deliveries against customer receipts
+    with np.errstate(all="ignore"):
+        prior_h = np.where(own_h & (pop.hours_norm > 0), np.log(pop.hours_norm), np.nan)
+    z["hours"] = zh = estimate_norms(d_h, pop.sector, prior=prior_h, settings=ns).z(d_h)
+    # each input line per unit of the customer's output (per supplier link)
+    sup, cus = panel.link_supplier, panel.link_customer
+    d_in = _log_ratio(panel.received, out[cus])
+    line_group = _dense_groups(pop.sector[cus], pop.sector[sup])
+    prior_in = _line_prior(pop, sup, cus)
+    z_in = estimate_norms(d_in, line_group, prior=prior_in, settings=ns).z(d_in)
+    zin_e, n_in = combine(z_in, cus, E)
+    zin_max = _max_by(z_in, cus, E)
+    # output against everything it needs: all per-unit residuals together
+    with np.errstate(all="ignore"):
+        u = (np.nan_to_num(zh) + np.nan_to_num(zin_e) * np.sqrt(n_in)) / np.sqrt(
+            np.isfinite(zh) + n_in)
+    u = np.where(np.isfinite(zh) | (n_in > 0), u, np.nan)
+    z["needs"] = u
+    z["inputs"] = zin_e
+    c_u = cusum(u, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
+    c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
+    c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
+    masks["padding"] = _high(-u, s) | c_u.alarm_down
+    values["padding"] = u
+    masks["hours_excess"] = (_high(zh, s) | c_h.alarm_up) & ~masks["padding"]
+    values["hours_excess"] = zh
+    line_high = _any_by(_high(z_in, s, z_pair=s.z_line), cus, E)
+    masks["diversion"] = line_high | c_in.alarm_up
+    values["diversion"] = zin_max
+    # supplier's delivery against the customer's receipt, and who the evidence supports
     gap = _log_ratio(panel.delivered, panel.received)
+    fin = np.isfinite(panel.delivered) & np.isfinite(panel.received)
     both_zero = (panel.delivered == 0) & (panel.received == 0)
-    one_zero = ((panel.delivered == 0) ^ (panel.received == 0)) & np.isfinite(
-        panel.delivered) & np.isfinite(panel.received)
+    one_zero = ((panel.delivered == 0) ^ (panel.received == 0)) & fin
     gap = np.where(both_zero, 0.0, np.where(one_zero, np.log(1e6) * np.sign(
         np.nan_to_num(panel.delivered) - np.nan_to_num(panel.received)), gap))
-    sigma["mismatch"] = sg = _robust_sigma(gap)
-    link_mask = np.abs(gap) > max(s.z * sg, thr_min)
-    li, lt = np.nonzero(link_mask)
-    mm = np.zeros(E * T, dtype=bool)
-    mm[panel.link_supplier[li] * T + lt] = True
-    mm[panel.link_customer[li] * T + lt] = True
-    masks["mismatch"] = mm.reshape(E, T)
-    worst = np.zeros(E * T)
-    g = np.abs(gap[li, lt])
-    for side in (panel.link_supplier[li], panel.link_customer[li]):
-        np.maximum.at(worst, side * T + lt, g)
-    values["mismatch"] = worst.reshape(E, T)
-    return CheckResult(population=pop, panel=panel, masks=masks, values=values, sigma=sigma,
-                       forecast=fc, ratio=ratio, link_mask=link_mask)
+    z_gap = estimate_norms(gap, np.zeros(len(sup), np.int64), settings=ns).z(gap)
+    z_gap = np.where(one_zero, np.sign(gap) * 1e3, z_gap)
+    c_gap = cusum(z_gap, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
+    link_mask = (_high(z_gap, s, s.z_gap, 2 * s.z_pair) | _high(-z_gap, s, s.z_gap, 2 * s.z_pair)
+                 | c_gap.alarm_up
+                 | c_gap.alarm_down)
+    # the supplier's side: its delivery per unit of its own output, learnt per link; only
+    # links with a gap need it (the group is all links of the same sector pair)
+    d_sup = _log_ratio(panel.delivered, out[sup])
+    sup_group = _dense_groups(pop.sector[sup], pop.sector[cus])
+    z_sup = np.full(d_sup.shape, np.nan)
+    gapped = np.flatnonzero(link_mask.any(axis=1))
+    if len(gapped):
+        same = np.isin(sup_group, sup_group[gapped])
+        z_sup[same] = estimate_norms(d_sup[same], pd.factorize(sup_group[same])[0],
+                                     settings=ns).z(d_sup[same])
+    z_cus = np.where(one_zero & (panel.received == 0), -1e3, z_in)
+    z_sup = np.where(one_zero & (panel.delivered == 0), -1e3, z_sup)
+    a_sup, a_cus = np.abs(np.nan_to_num(z_sup)), np.abs(np.nan_to_num(z_cus))
+    blame = np.where(a_sup - a_cus > s.blame_margin, 1, np.where(a_cus - a_sup > s.blame_margin,
+                                                                  2, 3))
+    blame = np.where(link_mask, blame, 0).astype(np.int8)
+    mm = _any_by((blame == 1) | (blame == 3), sup, E) | _any_by((blame == 2) | (blame == 3),
+                                                                  cus, E)
+    partner = _any_by(blame == 2, sup, E) | _any_by(blame == 1, cus, E)
+    masks["mismatch"] = mm
+    values["mismatch"] = _max_by(np.where(link_mask, np.abs(gap), np.nan), sup, E)
+    values["mismatch"] = np.fmax(values["mismatch"], _max_by(
+        np.where(link_mask, np.abs(gap), np.nan), cus, E))
+    masks["partner_differs"] = partner & ~mm
+    values["partner_differs"] = values["mismatch"]
+    # deliveries against the supplier's own output and stock
+    delivered_e = np.asarray(sp.csr_matrix(
+        (np.ones(len(sup)), (sup, np.arange(len(sup)))), shape=(E, len(sup)))
+        @ np.nan_to_num(panel.delivered))
+    w = s.balance_weeks
+    cum_d = np.cumsum(delivered_e, axis=1)
+    cum_y = np.cumsum(np.nan_to_num(out), axis=1)
+    d_w = cum_d - np.concatenate([np.zeros((E, w)), cum_d[:, :-w]], axis=1)[:, :T]
+    y_w = cum_y - np.concatenate([np.zeros((E, w)), cum_y[:, :-w]], axis=1)[:, :T]
+    with np.errstate(all="ignore"):
+        masks["balance"] = seen & (d_w > y_w * (1.0 + s.stock_weeks / w))
+        values["balance"] = np.where(y_w > 0, d_w / y_w, np.nan)
+    # fabrication signs: a report repeating an earlier one, noise too smooth, round figures
+    masks["copying"], values["copying"] = _copies(out, panel.hours, s.copy_lookback)
+    dlo = np.diff(np.log(np.where(out > 0, out, np.nan)), axis=1, prepend=np.nan)
+    dlh = np.diff(np.log(np.where(panel.hours > 0, panel.hours, np.nan)), axis=1,
+                  prepend=np.nan)
+    q = np.zeros((E, T))
+    dof = np.zeros((E, T))
+    for dl in (dlo, dlh):
+        spread = estimate_norms(dl, pop.sector, settings=ns).noise
+        with np.errstate(all="ignore"):
+            x = (dl / spread) ** 2
+        for j in range(s.smooth_weeks):
+            xs = np.concatenate([np.full((E, j), np.nan), x[:, : T - j]], axis=1)
+            q += np.nan_to_num(xs)
+            dof += np.isfinite(xs)
+    smooth_thr = chi2.ppf(s.smooth_p, np.arange(1, 4 * s.smooth_weeks + 2))[
+        np.maximum(dof, 1).astype(np.int64) - 1]
+    masks["smooth"] = seen & (dof >= 2 * s.smooth_weeks) & (q < smooth_thr) & ~masks["copying"]
+    values["smooth"] = np.where(dof > 0, q / np.maximum(dof, 1), np.nan)
+    rnd = (_round_figure(out, s.round_digits).astype(int)
+           + _round_figure(panel.hours, s.round_digits).astype(int))
+    cum_r = np.cumsum(rnd, axis=1)
+    w = s.round_weeks
+    recent = cum_r - np.concatenate([np.zeros((E, w), int), cum_r[:, :-w]], axis=1)[:, :T]
+    before = np.concatenate([np.zeros((E, w), int), cum_r[:, :-w]], axis=1)[:, :T]
+    n_before = np.maximum(np.arange(T) - w + 1, 0)[None, :] * 2
+    with np.errstate(all="ignore"):
+        rate_before = np.where(n_before > 0, before / n_before, 0.0)
+    masks["heaping"] = seen & (recent >= s.round_min) & (rate_before < 0.5)
+    values["heaping"] = recent.astype(float)
+    stats = {"needs_cusum_low": c_u.lower, "hours_cusum": c_h.upper,
+             "inputs_cusum": c_in.upper, "inputs_lines": n_in}
+    return CheckResult(population=pop, panel=panel, masks=masks, values=values, z=z,
+                       stats=stats, forecast=fc, ratio=ratio, link_mask=link_mask,
+                       link_blame=blame, link_z=(z_gap, z_sup, z_cus))
+
+
+def _line_prior(pop: Population, sup: np.ndarray, cus: np.ndarray) -> np.ndarray:
+    """The register's own norm of each link's input (log), where the customer has one and
+    this is its only supplier of the product; NaN elsewhere."""
+    P = len(pop.sectors)
+    own = np.ones(pop.n, bool) if pop.own_norms is None else np.asarray(pop.own_norms, bool)
+    key = cus.astype(np.int64) * P + pop.sector[sup]
+    norm_key = pop.norm_enterprise.astype(np.int64) * P + pop.norm_product
+    lookup = pd.Series(pop.norm_per_unit, index=norm_key)
+    lookup = lookup[~lookup.index.duplicated()]
+    vals = lookup.reindex(key).to_numpy(float)
+    only = pd.Series(key).map(pd.Series(key).value_counts()).to_numpy() == 1
+    with np.errstate(all="ignore"):
+        return np.where(own[cus] & only & (vals > 0), np.log(vals), np.nan)
+
+
+def _copies(out: np.ndarray, hours: np.ndarray, lookback: int) -> tuple[np.ndarray,
+                                                                        np.ndarray]:
+    """Weeks whose output and hours both repeat those of one of the ``lookback`` weeks
+    before (to a relative 1e-9); the value is how many weeks back."""
+    E, T = out.shape
+    hit = np.zeros((E, T), bool)
+    back = np.full((E, T), np.nan)
+    for j in range(1, min(lookback, T - 1) + 1):
+        with np.errstate(all="ignore"):
+            same = ((np.abs(out[:, j:] - out[:, :-j]) <= 1e-9 * np.abs(out[:, j:]))
+                    & (np.abs(hours[:, j:] - hours[:, :-j]) <= 1e-9 * np.abs(hours[:, j:]))
+                    & (out[:, j:] > 0))
+        new = same & ~hit[:, j:]
+        back[:, j:] = np.where(new, j, back[:, j:])
+        hit[:, j:] |= same
+    return hit, back
 
 
 def credibility(result: CheckResult, *, discount: float = 0.9, prior_clean: float = 4.0,

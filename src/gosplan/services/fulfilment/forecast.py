@@ -22,8 +22,11 @@ numpy array operations over the enterprise axis, one period at a time.
 
 The observation variance of each series is estimated robustly from its own
 first differences (median absolute deviation), so noisy and steady
-enterprises are each judged against their own noise.  Missing observations
-(late or absent reports) only propagate the prior.
+enterprises are each judged against their own noise.  The estimate used at
+period ``t`` comes only from differences before ``t`` (:func:`causal_sd`),
+so a later run never revises what an earlier one saw: a weekly run cannot
+re-open a week months old because the noise it measures has since changed.
+Missing observations (late or absent reports) only propagate the prior.
 
 :func:`multiprocess_filter` returns a :class:`Forecast` with the one-step
 forecasts, their standard deviations (for bands) and the posterior
@@ -32,10 +35,11 @@ probability of each process per enterprise and period.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from gosplan.services.fulfilment.estimates import median_rows
 
 PROCESSES = ("steady", "step", "slope", "transient")
 
@@ -74,15 +78,13 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     """Observation standard deviation per row from the MAD of first differences,
     shrunk toward the median over all rows with weight ``prior_weight`` differences."""
     d = np.diff(y, axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        # a series with fewer than two reports has no differences: NaN, handled below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(d, axis=1, keepdims=True)
-        mad = np.nanmedian(np.abs(d - med), axis=1)
+    k = np.isfinite(d).sum(axis=1)
+    # a series with fewer than two reports has no differences: NaN, handled below
+    med = median_rows(d, k)
+    mad = median_rows(np.abs(d - med[:, None]), k)
     sd = 1.4826 * mad / np.sqrt(2.0)
     # shrink short series toward the population's typical noise (empirical Bayes):
     # a series with k differences counts as k observations against `prior_weight`
-    k = np.isfinite(d).sum(axis=1)
     ok = np.isfinite(sd) & (k > 0)
     pooled = float(np.median(sd[ok])) if ok.any() else floor
     var = np.where(ok, (k * np.where(ok, sd, 0.0) ** 2 + prior_weight * pooled**2)
@@ -90,7 +92,41 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     return np.maximum(np.sqrt(var), floor)
 
 
-def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None) -> Forecast:
+def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0,
+              window: int = 26, refresh: int = 4) -> np.ndarray:
+    """Observation standard deviation per row and period, from the ``window`` first
+    differences *before* each period only (as :func:`robust_sd`; shape of ``y``).
+
+    Periods with no earlier difference get the pooled value of the rows that
+    have one, else ``floor``.  The estimate is renewed every ``refresh`` periods
+    (and kept in between), always from periods before the one it serves.
+    """
+    n, T = y.shape
+    out = np.empty((n, T))
+    last = None
+    for t in range(T):
+        lo = max(0, t - window - 1)
+        if t < 3:
+            # fewer than two differences anywhere: the floor's fallback of robust_sd
+            out[:, t] = np.nan
+            continue
+        if last is not None and t % refresh:
+            out[:, t] = out[:, t - 1]
+            continue
+        out[:, t] = robust_sd(y[:, lo:t], floor=floor, prior_weight=prior_weight)
+        last = (lo, t)
+    # weeks without their own estimate take the first estimate available
+    first = np.isfinite(out).any(axis=0)
+    if first.any():
+        f = int(np.argmax(first))
+        out[:, :f] = out[:, [f]]
+    else:
+        out[:] = floor
+    return out
+
+
+def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None, *,
+                        obs_sd: np.ndarray | None = None) -> Forecast:
     """Run the four-process filter over every row of ``y`` (shape (n, T); NaN = missing).
 
     Class II with one period of memory (order-2 generalised pseudo-Bayes): the
@@ -108,17 +144,15 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     y = np.asarray(y, dtype=float)
     n, T = y.shape
     K = 4
-    sd = robust_sd(y, floor=s.min_sd)
-    V = sd * sd
+    sd_all = causal_sd(y, floor=s.min_sd) if obs_sd is None else np.asarray(obs_sd, float)
+    if sd_all.ndim == 1:
+        sd_all = np.repeat(sd_all[:, None], T, axis=1)
+    V_all = sd_all * sd_all
+    V = V_all[:, 0]
     prior = np.asarray(s.prior, dtype=float)
     prior = prior / prior.sum()
     with np.errstate(divide="ignore"):  # a process may be switched off with prior 0
         log_prior = np.log(prior)[None, :, None]  # (prev i, cur j, n)
-    # per-process noises, shape (K, n), indexed by the current process j
-    wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V, s.level_noise * V])
-    ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
-                   s.slope_noise * V])
-    vo = np.stack([V, V, V, s.outlier_noise * V])
     # component states, shape (K, n), indexed by the process at the last period
     m0 = np.ones((K, n))
     m1 = np.zeros((K, n))
@@ -133,6 +167,13 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
     prev = np.full((K, n, T), np.nan)
     started = np.zeros(n, dtype=bool)
     for t in range(T):
+        # per-process noises, shape (K, n), indexed by the current process j
+        V = V_all[:, t]
+        wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V,
+                       s.level_noise * V])
+        ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
+                       s.slope_noise * V])
+        vo = np.stack([V, V, V, s.outlier_noise * V])
         yt = y[:, t]
         seen = np.isfinite(yt)
         # prediction from each component i: a = G m; R = G C G'
@@ -191,4 +232,4 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None)
         probs[0, init, t] = 1.0
         out_level[:, t] = (w * m0).sum(0)
     return Forecast(forecast=out_f, sd=out_sd, level=out_level, probabilities=probs,
-                    previous=prev, obs_sd=sd)
+                    previous=prev, obs_sd=sd_all[:, -1])
