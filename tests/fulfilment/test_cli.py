@@ -47,13 +47,11 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
     assert flags and max(f["week"] for f in flags) <= "2010-02-01"
     assert all(set(f) >= {"enterprise", "check", "week", "evidence", "route"} for f in flags)
     # checks: flags, fulfilment by sector, alerts on the first rung
-    out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
-              "--chart", str(tmp_path / "f.png"), "--json")
-    check = json.loads(out)
-    assert check["by"] == "sector" and len(check["fulfilment"]) > 0
-    assert sum(check["flags_by_check"].values()) > 0 and check["least_credible"]
-    assert (tmp_path / "f.png").stat().st_size > 10_000
-    opened = len(check["alerts"])
+    flags = json.loads(run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-05",
+                           "--json"))
+    assert flags and {f["route"] for f in flags} <= {"inspection", "help", "information"}
+    opened = len(json.loads(run(runner, "fulfilment", "alerts", "--json", "--db", db,
+                                "--now", "2010-04-05")))
     assert opened > 0
     out = run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-05")
     assert "items by level: 1 enterprise:" in out
@@ -69,8 +67,10 @@ def test_simulate_check_escalate_from_the_cli(data_dir: Path, tmp_path: Path,
                                            db, "--now", "2010-04-05")))
     assert list(csv_rows["id"]) == [i["id"] for i in items]
     # a second check opens nothing new for the same flags
-    out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06")
+    out = run(runner, "fulfilment", "check", "--db", db, "--now", "2010-04-06",
+              "--chart", str(tmp_path / "f.png"))
     assert "0 alert(s) opened" in out
+    assert (tmp_path / "f.png").stat().st_size > 10_000
 
     # resolve one in time; the rest climb when their week is up
     run(runner, "fulfilment", "alerts", "--db", db, "--now", "2010-04-08", "--resolve", "1",
