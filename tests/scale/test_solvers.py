@@ -9,10 +9,10 @@ import pytest
 import scipy.sparse as sp
 
 from gosplan import Economy, NotConverged, Status, labour_values
+from gosplan.core.gpu import CudaUnavailable, bicgstab_generic, cuda_backend
+from gosplan.core.kernels import solve_bicgstab, solve_jacobi_parallel
 from gosplan.core.linsolve import solve_leontief
 from gosplan.scale import synthetic_economy
-from gosplan.scale.gpu import CudaUnavailable, bicgstab_generic, cuda_backend
-from gosplan.scale.kernels import solve_bicgstab, solve_jacobi_parallel
 
 PATHS = ["bicgstab-parallel", "mixed", "jacobi-parallel"]
 NAMES = {"bicgstab-parallel": "bicgstab-parallel", "mixed": "bicgstab-mixed",

@@ -16,7 +16,7 @@ Methods
     for large economies whose spectral radius is close to one.
 ``"bicgstab-parallel"``
     BiCGSTAB with multi-threaded (numba) fused kernels and float64 residual
-    refinement (:mod:`gosplan.scale.kernels`): about 21 mat-vecs where the
+    refinement (:mod:`gosplan.core.kernels`): about 21 mat-vecs where the
     series needs 65 at spectral radius 0.7; the large-economy default.
 ``"mixed"``
     The same with a float32 copy of the coefficients (+4 bytes per nonzero)
@@ -25,7 +25,7 @@ Methods
     The Neumann series with one fused multi-threaded sweep per step.
 ``"cuda"``
     BiCGSTAB on a CUDA GPU through CuPy or PyTorch, where one is importable
-    (:mod:`gosplan.scale.gpu`); float64 throughout.
+    (:mod:`gosplan.core.gpu`); float64 throughout.
 ``"auto"``
     ``direct`` up to 500 products (every published table; sparse LU of a
     product-level matrix fills in catastrophically: 0.1 s at 1 000 synthetic
@@ -87,7 +87,7 @@ def solve_leontief(
     if method == "auto":
         if n <= DIRECT_LIMIT:
             return _direct(M, b, bnorm)
-        from gosplan.scale.kernels import solve_bicgstab
+        from gosplan.core.kernels import solve_bicgstab
 
         res = solve_bicgstab(M, b, rtol=rtol, maxiter=maxiter, callback=callback, x0=x0)
         if res.success or res.status == Status.BREAKDOWN or res.extra.get("stopped"):
@@ -97,17 +97,17 @@ def solve_leontief(
             return res
         return _direct(M, b, bnorm)
     if method in ("bicgstab-parallel", "mixed"):
-        from gosplan.scale.kernels import solve_bicgstab
+        from gosplan.core.kernels import solve_bicgstab
 
         return solve_bicgstab(M, b, rtol=rtol, maxiter=maxiter, callback=callback, x0=x0,
                               precision="mixed" if method == "mixed" else "double")
     if method == "jacobi-parallel":
-        from gosplan.scale.kernels import solve_jacobi_parallel
+        from gosplan.core.kernels import solve_jacobi_parallel
 
         return solve_jacobi_parallel(M, b, rtol=rtol, maxiter=maxiter or 10_000,
                                      callback=callback, x0=x0)
     if method == "cuda":
-        from gosplan.scale.gpu import solve_gpu
+        from gosplan.core.gpu import solve_gpu
 
         return solve_gpu(M, b, rtol=rtol, maxiter=maxiter, x0=x0)
     if method == "direct":
