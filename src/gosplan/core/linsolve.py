@@ -33,6 +33,18 @@ Methods
     otherwise ``bicgstab-parallel``, falling back to ``gmres`` and
     then (up to 20 000 products) ``direct`` if it stops short.
 
+Layouts (:func:`transposed_for`)
+--------------------------------
+Labour values solve with ``M = Aᵀ``.  For a column-major (CSC) ``A`` that is a
+free CSR view and the threaded row-gather kernels run on it
+(``"transposed-view"``).  For a row-major (CSR) ``A`` it is a free CSC view:
+the parallel methods run the row-scatter kernel of
+:func:`gosplan.core.kernels.make_apply_csc` on ``A``'s own arrays
+(``"csr-kernel"``: no copy, about the speed of the gather), scipy's methods
+and the LU use the view as it is (``"transposed-view"``), and the GPU path,
+or a CSR ``A`` with unsorted column indices of at most ``CONVERT_LIMIT``
+nonzeros, gets a CSR copy of ``Aᵀ`` (``"converted"``: +1x the matrix).
+
 The stopping test of the iterative methods is
 ``||b - (I - M) x|| <= rtol * ||b||`` in the 2-norm.
 """
@@ -53,6 +65,11 @@ METHODS = ("auto", "direct", "jacobi", "gmres", "bicgstab", "bicgstab-parallel",
            "jacobi-parallel", "cuda")
 DIRECT_LIMIT = 500
 DIRECT_FALLBACK_LIMIT = 20_000
+#: a CSR ``A`` with unsorted indices is copied to the CSR of ``Aᵀ`` up to this many nonzeros
+#: (above it the scatter kernel filters rows instead: no copy, slower)
+CONVERT_LIMIT = 50_000_000
+PARALLEL_METHODS = ("bicgstab-parallel", "mixed", "jacobi-parallel")
+LAYOUT_PATHS = ("transposed-view", "csr-kernel", "converted")
 
 Callback = Callable[[int, float], Any]
 
@@ -60,6 +77,24 @@ Callback = Callable[[int, float], Any]
 def _relres(M: Any, x: np.ndarray, b: np.ndarray, bnorm: float) -> float:
     r = b - (x - M @ x)
     return float(np.linalg.norm(r) / bnorm) if bnorm > 0 else float(np.linalg.norm(r))
+
+
+def transposed_for(A: sp.csr_array | sp.csc_array, method: str = "auto") -> tuple[Any, str]:
+    """``(M, layout_path)``: the operand ``M = Aᵀ`` for ``method`` and how it was obtained.
+
+    ``layout_path`` is ``"transposed-view"`` (a free view, the solver reads it
+    as it is), ``"csr-kernel"`` (a CSR ``A``: the free CSC view, on which the
+    parallel methods run the row-scatter kernel) or ``"converted"`` (a CSR copy
+    of ``Aᵀ``); see the module docstring for when each is chosen.
+    """
+    if A.format == "csc":
+        return A.T, "transposed-view"
+    A = sp.csr_array(A)  # COO, dense: the row-major form (a no-op for CSR)
+    n = A.shape[0]
+    parallel = method in PARALLEL_METHODS or (method == "auto" and n > DIRECT_LIMIT)
+    if method == "cuda" or (parallel and not A.has_sorted_indices and A.nnz <= CONVERT_LIMIT):
+        return sp.csr_array(A.T), "converted"
+    return A.T, ("csr-kernel" if parallel else "transposed-view")
 
 
 def solve_leontief(

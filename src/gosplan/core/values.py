@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.core.economy import Economy
-from gosplan.core.linsolve import METHODS, solve_leontief
+from gosplan.core.linsolve import METHODS, solve_leontief, transposed_for
 from gosplan.core.result import SolveResult
 from gosplan.errors import NotConverged, ValidationError
 
@@ -44,6 +44,8 @@ class LabourValues:
     ``values`` is a Series indexed by product, in ``unit`` (labour per unit of
     output).  ``residual`` is ``||v - vA' - l'|| / ||l'||`` for the system
     actually solved (``A'``, ``l'`` include the chosen variants).
+    ``layout_path`` says how ``Aᵀ`` reached the solver: ``"transposed-view"``,
+    ``"csr-kernel"`` or ``"converted"`` (:func:`gosplan.core.linsolve.transposed_for`).
     """
 
     values: pd.Series
@@ -54,6 +56,7 @@ class LabourValues:
     tol: float
     conventions: dict[str, str] = field(default_factory=dict)
     import_cost: float | None = None  # hours per money unit of imports, when priced
+    layout_path: str = ""
 
     @property
     def success(self) -> bool:
@@ -62,7 +65,8 @@ class LabourValues:
     def __repr__(self) -> str:
         return (
             f"<LabourValues {len(self.values)} products in {self.unit}; method={self.method}, "
-            f"iterations={self.iterations}, residual={self.residual:.2e}>"
+            f"iterations={self.iterations}, residual={self.residual:.2e}, "
+            f"layout={self.layout_path}>"
         )
 
     def summary(self, k: int = 5) -> str:
@@ -70,7 +74,7 @@ class LabourValues:
         lines = [
             f"Labour values of {len(v)} products ({self.unit}); method {self.method}, "
             f"{self.iterations} iteration(s), relative residual {self.residual:.2e} "
-            f"(tolerance {self.tol:.0e}).",
+            f"(tolerance {self.tol:.0e}); layout path {self.layout_path}.",
             "Conventions: " + "; ".join(f"{k_}: {v_}" for k_, v_ in self.conventions.items()),
             f"Highest {k}:",
             *[f"  {name:<50} {val:12.6g}" for name, val in v.iloc[::-1].iloc[:k].items()],
@@ -155,8 +159,8 @@ def labour_values(
         if colsum.max() >= 1.0:
             probe = Economy(A, economy.labour, products=economy.products, check_productive=False)
             probe.check_productive()
-    # the CSR form of A.T: free for a column-major (CSC) A, a copy otherwise
-    M = A.T if A.format == "csc" else sp.csr_array(A.T)
+    # A.T: a free view for either layout; a copy only where no kernel reads the view
+    M, layout_path = transposed_for(A, method)
     l = economy.labour  # noqa: E741
     res = solve_leontief(M, l, method=method, rtol=tol, maxiter=maxiter, callback=callback)
     _refuse(res, tol, "labour values")
@@ -217,6 +221,7 @@ def labour_values(
         tol=float(tol),
         conventions=conventions,
         import_cost=import_cost,
+        layout_path=layout_path,
     )
 
 
