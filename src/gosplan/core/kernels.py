@@ -349,7 +349,7 @@ def _destination_blocks(indices: np.ndarray, n: int, nt: int) -> list[int]:
     from a strided sample of the row indices (no array of length ``nnz`` or ``n``)."""
     if nt <= 1 or indices.size == 0:
         return [0, n]
-    step = max(1, indices.size // 2_000_000)
+    step = max(1, indices.size // 200_000)
     sample = np.sort(indices[::step])
     qs = np.linspace(0, sample.size, nt + 1)[1:-1].astype(np.int64)
     inner = sorted({int(sample[min(q, sample.size - 1)]) for q in qs} - {0, n})
