@@ -343,7 +343,7 @@ if __name__ == "__main__":
     ap.add_argument("--no-extras", action="store_true", help="only Jacobi, CSC and CSR")
     args = ap.parse_args()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
-    rows = layout_rows(args.layouts, args.reps, not args.no_extras) if args.layouts else []
+    if args.layouts:
+        print(table(layout_rows(args.layouts, args.reps, not args.no_extras)), flush=True)
     if args.memory:
-        rows += layout_memory_rows(args.memory)
-    print(table(rows))
+        print(table(layout_memory_rows(args.memory)), flush=True)

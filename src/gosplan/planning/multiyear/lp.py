@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,72 @@ from gosplan.planning.multiyear.steady import leontief_solve, stationary_output
 LP_METHODS = ("lp", "simplex", "ipm", "pdlp")
 
 
-def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
-                  time_limit: float | None) -> Window:
-    """The LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``."""
+@dataclass
+class WindowLP:
+    """The LP of a window: ``min cost·x`` s.t. ``rlo <= A x <= rhi``, ``lo <= x <= hi``.
+
+    Columns per year ``t`` (``per`` of them, from ``per * t``): ``xo``, ``xn``,
+    ``g``, ``K_{t+1}`` (``n`` each) and, in the aggregate capital form, one
+    investment total ``I_t``.  Rows per year: ``n`` balances, [one
+    ``I_t - κ·g_t = 0``], ``n`` capacity dynamics, [``n`` rows ``xn_t <= K_t``
+    for ``t > 0``], [a labour cap], [a trade balance].
+    """
+
+    cost: np.ndarray
+    A: Any
+    rlo: np.ndarray
+    rhi: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    per: int
+
+    def row_groups(self, m: Model, T: int) -> list[dict[str, int]]:
+        """Start row of each group per year: keys balance, agg, dyn, cap, labour, trade."""
+        n = m.A.shape[0]
+        out = []
+        pos = 0
+        for t in range(T):
+            g: dict[str, int] = {"balance": pos}
+            pos += n
+            if m.B is None:
+                g["agg"] = pos
+                pos += 1
+            g["dyn"] = pos
+            pos += n
+            if t > 0:
+                g["cap"] = pos
+                pos += n
+            if m.max_labour is not None:
+                g["labour"] = pos
+                pos += 1
+            if m.imports is not None:
+                g["trade"] = pos
+                pos += 1
+            out.append(g)
+        return out
+
+
+def year_targets(m: Model, year: int, *, margin: float = 1e-7) -> np.ndarray:
+    """The year's total target ``y`` plus ``margin`` of each row's scale (so that a
+    solver's feasibility tolerance can never leave a target short)."""
+    y = m.targets(year).sum(axis=1).to_numpy()
+    return y + margin * np.maximum(y, m.C0) if margin else y
+
+
+def terminal_need(m: Model, t0: int, T: int, *, margin: float = 2e-7) -> np.ndarray:
+    """Lower bound on ``K_T``: the capacity left must let the economy go on growing at
+    ``g``: ``K_T + C0 (1-δ)^{t0+T} >= (1+g) x_ss``, with ``x_ss`` the output that delivers
+    the last year's targets while adding capacity at ``δ + g``."""
+    y_last = year_targets(m, t0 + T - 1, margin=margin)
+    x_ss = stationary_output(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last)
+    return np.maximum((1 + m.terminal_growth) * x_ss - m.C0 * (1.0 - m.delta) ** (t0 + T), 0.0)
+
+
+def window_lp(m: Model, t0: int, T: int, K0: np.ndarray, *, margins: bool = True) -> WindowLP:
+    """The sparse LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``.
+
+    ``margins=False`` drops the small safety margins on targets and terminal
+    capacity (the LP whose optimum a certified bound refers to)."""
     n = m.A.shape[0]
     agg = m.B is None
     s_vec = np.zeros(0) if m.s is None else m.s
@@ -56,10 +120,7 @@ def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
         cols_hi[off(t, 0): off(t, 0) + n] = m.C0 * (1.0 - m.delta) ** yr
         if t == 0:
             cols_hi[off(t, 1): off(t, 1) + n] = K0
-        y = m.targets(yr).sum(axis=1).to_numpy()
-        # a margin of 1e-7 of each row's scale, so that the solver's feasibility
-        # tolerance can never leave a target short
-        y = y + 1e-7 * np.maximum(y, m.C0)
+        y = year_targets(m, yr, margin=1e-7 if margins else 0.0)
         # balance: (I-A)(xo+xn) - B g [- s I] >= y
         ent: list[tuple[int, Any]] = [(off(t, 0), ImA), (off(t, 1), ImA)]
         if agg:
@@ -101,18 +162,30 @@ def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
                                    (off(t, 1), sp.csc_array(m.imports[None, :]))], 1))
             rlo.append(np.array([-INF]))
             rhi.append(np.array([e]))
-    # terminal: the capacity left must let the economy go on growing at g:
-    # K_T + C0 (1-δ)^{t0+T} >= (1+g) x_ss, with x_ss the output that delivers the last
-    # year's targets while adding capacity at δ + g (a bound on K_T, no coupling row)
+    # terminal: a bound on K_T (no coupling row)
     last = T - 1
-    y_last = m.targets(t0 + last).sum(axis=1).to_numpy()
-    y_last = y_last + 2e-7 * np.maximum(y_last, m.C0)  # the margin above, and some
-    x_ss = stationary_output(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last)
-    need = (1 + m.terminal_growth) * x_ss - m.C0 * (1.0 - m.delta) ** (t0 + T)
-    cols_lo[off(last, 3): off(last, 3) + n] = np.maximum(need, 0.0)
+    cols_lo[off(last, 3): off(last, 3) + n] = terminal_need(m, t0, T,
+                                                            margin=2e-7 if margins else 0.0)
     A = sp.vstack(rows, format="csc")
+    return WindowLP(cost=cost, A=A, rlo=np.concatenate(rlo), rhi=np.concatenate(rhi),
+                    lo=cols_lo, hi=cols_hi, per=per)
+
+
+def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
+                 time_limit: float | None) -> Window:
+    """The LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``."""
+    n = m.A.shape[0]
+    agg = m.B is None
+    s_vec = np.zeros(0) if m.s is None else m.s
+    kap = np.zeros(0) if m.kappa is None else m.kappa
+    lp = window_lp(m, t0, T, K0)
+    per = lp.per
+
+    def off(t: int, k: int) -> int:
+        return per * t + k * n
+
     # tight primal tolerance: every year's balance must hold to ~1e-9 of the flows
-    sol = solve_lp(cost, A, np.concatenate(rlo), np.concatenate(rhi), cols_lo, cols_hi,
+    sol = solve_lp(lp.cost, lp.A, lp.rlo, lp.rhi, lp.lo, lp.hi,
                    method=method, time_limit=time_limit,
                    tol=1e-8 if method == "pdlp" else None,
                    options=None if method == "pdlp" else {"primal_feasibility_tolerance": 1e-10})

@@ -52,6 +52,15 @@ class MultiYearPlanResult:
     assumptions: dict[str, Any] = field(default_factory=dict)
     backend_status: int | None = None
     backend_message: str = ""
+    #: certified lower bound on the optimum of the plan's LP (weak duality; see
+    #: :mod:`gosplan.planning.multiyear.bound`), in the units of ``lp_objective``
+    bound: float | None = None
+    #: the plan's own value of that LP objective (sum over years of labour per able-bodied
+    #: person, or of labour when no population is given)
+    lp_objective: float | None = None
+    #: (lp_objective - bound) / lp_objective: proven, not estimated; None when no bound
+    gap_proven: float | None = None
+    bound_source: str = ""
 
     @property
     def success(self) -> bool:
@@ -103,6 +112,9 @@ class MultiYearPlanResult:
         if self.success:
             rate, _ = self.deduction_shares()
             lines.append(f"deduction for social funds (first year): {rate:.1%} of all labour")
+        if self.gap_proven is not None:
+            lines.append(f"proven within {self.gap_proven:.3%} of the optimum (certified bound "
+                         f"{self.bound:.8g} from {self.bound_source})")
         return "\n".join(lines)
 
 
