@@ -92,9 +92,13 @@ def transposed_for(A: sp.csr_array | sp.csc_array, method: str = "auto") -> tupl
     A = sp.csr_array(A)  # COO, dense: the row-major form (a no-op for CSR)
     n = A.shape[0]
     parallel = method in PARALLEL_METHODS or (method == "auto" and n > DIRECT_LIMIT)
-    if method == "cuda" or (parallel and not A.has_sorted_indices and A.nnz <= CONVERT_LIMIT):
+    # scipy checks sortedness once (compiled) and caches the flag on A itself
+    sorted_ = bool(A.has_sorted_indices)
+    if method == "cuda" or (parallel and not sorted_ and A.nnz <= CONVERT_LIMIT):
         return sp.csr_array(A.T), "converted"
-    return A.T, ("csr-kernel" if parallel else "transposed-view")
+    M = A.T
+    M.has_sorted_indices = sorted_  # the view shares A's arrays: no second check
+    return M, ("csr-kernel" if parallel else "transposed-view")
 
 
 def solve_leontief(
