@@ -251,6 +251,7 @@ def certified_rows(n: int, exact_at: int | None = None,
             "figure": gap, "unit": "", "goal": "<= 0.001" if goal else None,
             "met": (gap is not None and gap <= 1e-3) if goal else None,
             "note": f"{method}; status {cert.status.name}"})
+        print(json.dumps(rows[-2:], default=str), flush=True)  # progress, for long runs
     return rows
 
 
