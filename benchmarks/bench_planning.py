@@ -220,11 +220,10 @@ def certified_rows(n: int, exact_at: int | None = None,
         kw: dict[str, Any] = {"years": 5, "growth": 0.01, "population": size * 10.0}
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
-        multi_year_plan(e, targets, method=method, certify=False, **kw)
-        t_plain = time.perf_counter() - t0
-        t0 = time.perf_counter()
         cert = multi_year_plan(e, targets, method=method, **kw)
         t_cert = time.perf_counter() - t0
+        # the plan alone: the same run less the bound's own time (measured inside)
+        t_plain = t_cert - float(cert.assumptions.get("bound", {}).get("seconds", 0.0))
         load1 = os.getloadavg()[0]
         gap = cert.gap_proven
         note = (f"bound {cert.bound:.8g} from {cert.bound_source}; plan (LP objective) "
@@ -241,7 +240,7 @@ def certified_rows(n: int, exact_at: int | None = None,
         goal = "proven within 0.1 % in <= 60 s" if size == 100_000 else None
         rows.append({
             "work": f"5-year plan, {method}, with certified bound", "size": size,
-            "figure": t_cert, "unit": "s", "peer": f"{method} without the bound",
+            "figure": t_cert, "unit": "s", "peer": f"{method} alone (same run, bound excluded)",
             "peer_figure": t_plain, "ratio": t_plain / t_cert,
             "goal": goal, "met": (bool(gap is not None and gap <= 1e-3 and t_cert <= 60)
                                   if goal else None),

@@ -203,7 +203,7 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
     n = m.A.shape[0]
     wt = parts.w
     Lt = leontief_solver(m.A, transpose=True)
-    v = np.asarray(Lt(m.labour))  # labour values, old technique
+    v = np.asarray(Lt(m.labour, 1e-9))  # labour values, old technique
     x = w.xo + w.xn
     # sectors where the plan runs out of modern capacity: the old technique is marginal
     masks = [(x[t] > w.K[t] * (1 + 1e-9) + 1e-12).astype(float) for t in range(T)]
@@ -211,7 +211,7 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
     vn = (1.0 - m.pi) * v  # labour values, modern technique
     # the basis: per year, price vectors whose non-negative combination is the dual
     basis: dict[str, np.ndarray] = {"modern": np.stack([wt[t] * vn for t in range(T)])}
-    z = np.stack([wt[t] * np.asarray(Lt(pil * masks[t])) if masks[t].any() else np.zeros(n)
+    z = np.stack([wt[t] * np.asarray(Lt(pil * masks[t], 1e-8)) if masks[t].any() else np.zeros(n)
                   for t in range(T)])
     basis["short of modern capacity"] = z
     basis["other sectors"] = np.stack([wt[t] * (v - vn) for t in range(T)]) - z
@@ -220,12 +220,12 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
     # point c = max(l, l' + δ Bᵀ Lᵀ c) (a few solves) gives its pattern
     c = m.labour.copy()
     for _ in range(fixed_point_iters):
-        c_new = np.maximum(m.labour, parts.ln + m.delta * _bt(m, np.asarray(Lt(c))))
+        c_new = np.maximum(m.labour, parts.ln + m.delta * _bt(m, np.asarray(Lt(c, 1e-8, c))))
         if np.allclose(c_new, c, rtol=1e-6, atol=0.0):
             c = c_new
             break
         c = c_new
-    extra = np.asarray(Lt(c - m.labour))
+    extra = np.asarray(Lt(c - m.labour, 1e-8))
     basis["scarce old capacity"] = np.stack([wt[t] * extra for t in range(T)])
     if w.duals.shape == (T, n) and np.isfinite(w.duals).all():
         basis["LP duals"] = np.maximum(w.duals * wt[:, None], 0.0)
@@ -286,7 +286,13 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
                         theta[k][t] = keep_
                         return out
 
-                    arg, val = _golden(f, 0.0, max(1.5, 2.0 * old))
+                    hi = max(1.5, 2.0 * old)
+                    arg, val = _golden(f, 0.0, hi)
+                    for _ in range(4):  # the best weight may lie beyond the bracket
+                        if arg < 0.9 * hi:
+                            break
+                        hi *= 4.0
+                        arg, val = _golden(f, 0.0, hi)
                     if val > best_v:
                         theta[k][t] = arg
                         best_v = val
@@ -308,7 +314,8 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
         vecs = []
         for t in range(T):
             d = grads[t]
-            top = float(np.max(np.abs(d) / np.maximum(m.labour, 1e-300))) if d.size else 0.0
+            rel = np.abs(d) / np.maximum(m.labour, 1e-300)
+            top = float(np.quantile(rel[rel > 0], 0.9)) if np.any(rel > 0) else 0.0
             d = d * (0.2 / top) if top > 0 else d
             vecs.append(wt[t] * np.asarray(Lt(d, 1e-8)))
         basis[key] = np.stack(vecs)

@@ -97,6 +97,8 @@ def multi_year_plan(
     if not certify or w.status != Status.OPTIMAL or done != years:
         return res
     br = certified_bound(m, w, 0, years, np.zeros(economy.n))
+    res.assumptions["bound"] = {"seconds": br.seconds, "candidates": br.candidates,
+                                "plan_violation": br.plan_violation}
     return replace(res, bound=br.bound, lp_objective=br.plan_objective, gap_proven=br.gap_proven,
                    bound_source=br.certificate.source, seconds=time.perf_counter() - t_start)
 
