@@ -197,7 +197,11 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
                     passes: int = 3, fixed_point_iters: int = 12,
                     refine: int = 3) -> BoundResult:
     """The best certified lower bound on the window LP's optimum from the candidates
-    described in the module docstring, and the proven gap of the plan ``w``."""
+    described in the module docstring, and the proven gap of the plan ``w``.
+
+    One long function on purpose: its stages (price vectors, weights, supergradient
+    steps, certificate) share the precomputed ``(I - A)ᵀ p``, ``Bᵀ p`` and ``p·y`` of
+    every price vector, which is what keeps each trial a vector operation."""
     t_start = time.perf_counter()
     parts = _Parts(m, t0, T, K0)
     n = m.A.shape[0]
@@ -220,7 +224,7 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
     # point c = max(l, l' + δ Bᵀ Lᵀ c) (a few solves) gives its pattern
     c = m.labour.copy()
     for _ in range(fixed_point_iters):
-        c_new = np.maximum(m.labour, parts.ln + m.delta * _bt(m, np.asarray(Lt(c, 1e-8, c))))
+        c_new = np.maximum(m.labour, parts.ln + m.delta * _bt(m, np.asarray(Lt(c, 1e-8))))
         if np.allclose(c_new, c, rtol=1e-6, atol=0.0):
             c = c_new
             break
