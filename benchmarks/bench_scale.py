@@ -99,9 +99,9 @@ def _distributed(q: Any, n: int) -> None:
     from distributed import Client, LocalCluster
 
     from benchmarks._common import gib, measure
+    from gosplan.core.kernels import solve_bicgstab
     from gosplan.scale import synthetic_matrix
     from gosplan.scale.distributed import solve_leontief_distributed
-    from gosplan.scale.kernels import solve_bicgstab
     from gosplan.scale.synthetic_economies import SyntheticSpec
 
     C = synthetic_matrix(n, seed=1)

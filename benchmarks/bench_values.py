@@ -12,6 +12,12 @@ Rows (full run; ``quick`` uses 10^5 and 1 000 products):
 * Bandwidth: seconds per BiCGSTAB mat-vec (all vector work included) and per
   parallel Jacobi sweep, beside one scipy sparse mat-vec of the same matrix.
 
+* Layouts (issue 16): the same economy given as CSC and as CSR, each beside
+  plain Jacobi in scipy, 3 repetitions interleaved, median; and the peak RSS
+  of ``labour_values`` for each layout in a child process, relative to the
+  matrix.  ``python -m benchmarks.bench_values --layouts N [--memory M]`` runs
+  only this part.
+
 For times ``ratio = peer / figure`` (how many times faster gosplan is).
 """
 
@@ -193,7 +199,151 @@ def pymrio_rows(n: int) -> list[dict[str, Any]]:
     }]
 
 
+def layout_rows(n: int, reps: int = 3, extras: bool = True) -> list[dict[str, Any]]:
+    """CSC and CSR input beside plain Jacobi, ``reps`` interleaved repetitions, medians.
+
+    ``extras``: also, once, the copy-first path and plain Jacobi on the CSC view."""
+    import os
+
+    from gosplan import Economy, labour_values
+    from gosplan.core.linsolve import solve_leontief
+    from gosplan.scale import synthetic_economy
+
+    _warm()
+    labour_values(Economy(sp.csr_array(synthetic_economy(3000).A),
+                          synthetic_economy(3000).labour))  # compile the scatter kernels
+    e_csc = synthetic_economy(n, seed=1)
+    e_csr = Economy(sp.csr_array(e_csc.A), e_csc.labour, products=e_csc.products)
+    assert (e_csc.A.format, e_csr.A.format) == ("csc", "csr")
+    b = e_csc.labour
+    M_view = e_csc.A.T  # the CSR of A.T, the best layout for scipy's mat-vec
+    M_csc_view = e_csr.A.T  # what a CSR user has: a CSC view of A.T
+    times: dict[str, list[float]] = {k: [] for k in
+                                     ("jacobi", "jacobi_csc", "csc", "csr", "csr_copy")}
+    loads: list[float] = []
+    out: dict[str, Any] = {}
+    for rep in range(reps):
+        loads.append(os.getloadavg()[0])
+        j = measure(lambda: plain_jacobi(M_view, b, TOL))
+        times["jacobi"].append(j.seconds)
+        out["jacobi"] = j.value
+        for key, e in (("csc", e_csc), ("csr", e_csr)):
+            m = measure(lambda e=e: labour_values(e, tol=TOL))
+            times[key].append(m.seconds)
+            out[key] = m.value
+        if not extras or rep > 0:
+            continue
+        # the path before issue 16 for a CSR A: copy A.T to CSR, then the gather kernels
+        c = measure(lambda: solve_leontief(sp.csr_array(e_csr.A.T), b, rtol=TOL))
+        times["csr_copy"].append(c.seconds)
+        jc = measure(lambda: plain_jacobi(M_csc_view, b, TOL))
+        times["jacobi_csc"].append(jc.seconds)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    load = f"load average {min(loads):.1f}-{max(loads):.1f}"
+    rows: list[dict[str, Any]] = []
+    xj, itj = out["jacobi"]
+    for key, label in (("csc", "CSC A (column-major)"), ("csr", "CSR A (row-major)")):
+        lv = out[key]
+        ratio = med["jacobi"] / med[key]
+        rows.append({
+            "work": f"labour values, {label}", "size": n, "figure": med[key], "unit": "s",
+            "peer": "plain Jacobi (scipy, CSR of A.T)", "peer_figure": med["jacobi"],
+            "ratio": ratio, "goal": ">= 3x plain Jacobi", "met": ratio >= 3.0,
+            "note": f"median of {reps}; layout_path {lv.layout_path}; {lv.method}, "
+                    f"{lv.iterations} mat-vecs, residual {lv.residual:.1e} (Jacobi {itj} "
+                    f"sweeps, {relres(M_view, xj, b):.1e}); {load}",
+        })
+    if not extras:
+        return rows
+    rows.append({
+        "work": "labour values, CSR A, copying A.T to CSR first (the path before)", "size": n,
+        "figure": med["csr_copy"], "unit": "s", "peer": "plain Jacobi (scipy, CSR of A.T)",
+        "peer_figure": med["jacobi"], "ratio": med["jacobi"] / med["csr_copy"],
+        "note": f"one run; the row-scatter kernel saves the copy; {load}",
+    })
+    rows.append({
+        "work": "labour values, CSR A (row-major)", "size": n, "figure": med["csr"],
+        "unit": "s", "peer": "plain Jacobi (scipy on the CSC view of A.T)",
+        "peer_figure": med["jacobi_csc"], "ratio": med["jacobi_csc"] / med["csr"],
+        "note": f"peer one run; the peer as a CSR user would write it; {load}",
+    })
+    return rows
+
+
+def _memory_child(q: Any, n: int, layout: str) -> None:
+    import psutil
+
+    from benchmarks._common import csr_bytes, gib, measure
+    from gosplan import Economy, labour_values
+    from gosplan.core.kernels import make_apply_csc
+    from gosplan.scale import synthetic_economy
+
+    small = synthetic_economy(3000)
+    labour_values(Economy(sp.csr_array(small.A), small.labour))  # compile
+    make_apply_csc(small.A.indptr, small.A.indices, small.A.data, threads=2)
+    del small
+    base = psutil.Process().memory_info().rss  # the interpreter and its libraries
+    e = synthetic_economy(n, seed=1)
+    if layout == "csr":
+        A = sp.csr_array(e.A)
+        e = Economy(A, e.labour, products=e.products)
+        del A
+    nbytes = csr_bytes(e.A)
+    m = measure(lambda: labour_values(e, tol=TOL))
+    lv = m.value
+    ratio = m.rss_peak / nbytes
+    above = (m.rss_peak - base) / nbytes
+    q.put([{
+        "work": f"labour values, {layout.upper()} A: process peak RSS / the matrix", "size": n,
+        "figure": ratio, "unit": "x matrix", "goal": "<= 1.6x", "met": ratio <= 1.6,
+        "note": f"matrix {gib(nbytes):.2f} GiB; peak {gib(m.rss_peak):.2f} GiB, of which "
+                f"{gib(m.rss_added):.2f} GiB added by the solve ({m.rss_added / nbytes:.2f}x); "
+                f"layout_path {lv.layout_path}; {m.seconds:.1f} s; the rest is the Economy "
+                "(labels, vectors) and the interpreter",
+    }, {
+        "work": f"labour values, {layout.upper()} A: (peak RSS - interpreter) / the matrix",
+        "size": n, "figure": above, "unit": "x matrix", "goal": "<= 1.6x", "met": above <= 1.6,
+        "note": f"interpreter with numpy/scipy/numba loaded: {gib(base):.2f} GiB (it dominates "
+                "below 10^7)",
+    }])
+
+
+def layout_memory_rows(n: int) -> list[dict[str, Any]]:
+    """Peak RSS of labour values for a CSC and a CSR ``A``, each in its own child process."""
+    import multiprocessing as mp
+
+    rows: list[dict[str, Any]] = []
+    ctx = mp.get_context("spawn")
+    for layout in ("csc", "csr"):
+        q = ctx.Queue()
+        p = ctx.Process(target=_memory_child, args=(q, n, layout))
+        p.start()
+        rows += q.get()
+        p.join()
+    return rows
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     rows = pymrio_rows(1000 if quick else 5000)
     rows += values_rows(100_000 if quick else 1_000_000, quick)
+    rows += layout_rows(100_000 if quick else 1_000_000)
+    rows += layout_memory_rows(100_000 if quick else 1_000_000)
     return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from benchmarks.run import machine, table
+
+    ap = argparse.ArgumentParser(description="labour values by layout of A (issue 16)")
+    ap.add_argument("--layouts", type=int, default=1_000_000, help="size of the speed rows")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--memory", type=int, default=0, help="size of the memory rows (0: none)")
+    ap.add_argument("--no-extras", action="store_true", help="only Jacobi, CSC and CSR")
+    args = ap.parse_args()
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
+    if args.layouts:
+        print(table(layout_rows(args.layouts, args.reps, not args.no_extras)), flush=True)
+    if args.memory:
+        print(table(layout_memory_rows(args.memory)), flush=True)

@@ -37,11 +37,9 @@ def test_every_result_class_shares_the_base(cls: type) -> None:
     assert issubclass(cls, Result)
     names = {f.name for f in dataclasses.fields(cls)}
     assert {"status", "message", "nit"} <= names, names
-    # the protocol's methods are the base's, not copies (multiyear.py still has its own
-    # success/raise_for_status, equivalent; they go when its split is merged)
-    if cls is not MultiYearPlanResult:
-        assert cls.raise_for_status is Result.raise_for_status
-        assert cls.success is Result.success
+    # the protocol's methods are the base's, not copies
+    assert cls.raise_for_status is Result.raise_for_status
+    assert cls.success is Result.success
 
 
 def test_labour_values_report_status_and_can_fail() -> None:

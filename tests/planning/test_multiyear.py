@@ -211,7 +211,7 @@ def test_forward_on_the_iterative_path_matches_the_lu_path(
         monkeypatch: pytest.MonkeyPatch, method: str) -> None:
     """Above ``DIRECT_LIMIT`` products the heuristics solve with the threaded BiCGSTAB
     instead of a sparse LU: same plan to the solvers' tolerance."""
-    import gosplan.planning.multiyear as my
+    import gosplan.planning.multiyear.steady as my
 
     e = synthetic_economy(150, seed=4)
     b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}

@@ -16,7 +16,7 @@ Methods
     for large economies whose spectral radius is close to one.
 ``"bicgstab-parallel"``
     BiCGSTAB with multi-threaded (numba) fused kernels and float64 residual
-    refinement (:mod:`gosplan.scale.kernels`): about 21 mat-vecs where the
+    refinement (:mod:`gosplan.core.kernels`): about 21 mat-vecs where the
     series needs 65 at spectral radius 0.7; the large-economy default.
 ``"mixed"``
     The same with a float32 copy of the coefficients (+4 bytes per nonzero)
@@ -25,13 +25,25 @@ Methods
     The Neumann series with one fused multi-threaded sweep per step.
 ``"cuda"``
     BiCGSTAB on a CUDA GPU through CuPy or PyTorch, where one is importable
-    (:mod:`gosplan.scale.gpu`); float64 throughout.
+    (:mod:`gosplan.core.gpu`); float64 throughout.
 ``"auto"``
     ``direct`` up to 500 products (every published table; sparse LU of a
     product-level matrix fills in catastrophically: 0.1 s at 1 000 synthetic
     products where BiCGSTAB takes 2 ms, 9 s at 5 000, minutes at 20 000),
     otherwise ``bicgstab-parallel``, falling back to ``gmres`` and
     then (up to 20 000 products) ``direct`` if it stops short.
+
+Layouts (:func:`transposed_for`)
+--------------------------------
+Labour values solve with ``M = Aᵀ``.  For a column-major (CSC) ``A`` that is a
+free CSR view and the threaded row-gather kernels run on it
+(``"transposed-view"``).  For a row-major (CSR) ``A`` it is a free CSC view:
+the parallel methods run the row-scatter kernel of
+:func:`gosplan.core.kernels.make_apply_csc` on ``A``'s own arrays
+(``"csr-kernel"``: no copy, about the speed of the gather), scipy's methods
+and the LU use the view as it is (``"transposed-view"``), and the GPU path,
+or a CSR ``A`` with unsorted column indices of at most ``CONVERT_LIMIT``
+nonzeros, gets a CSR copy of ``Aᵀ`` (``"converted"``: +1x the matrix).
 
 The stopping test of the iterative methods is
 ``||b - (I - M) x|| <= rtol * ||b||`` in the 2-norm.
@@ -52,6 +64,11 @@ from gosplan.core.methods import DIRECT_LIMIT, METHODS
 from gosplan.core.result import SolveResult, Status
 
 DIRECT_FALLBACK_LIMIT = 20_000
+#: a CSR ``A`` with unsorted indices is copied to the CSR of ``Aᵀ`` up to this many nonzeros
+#: (above it the scatter kernel filters rows instead: no copy, slower)
+CONVERT_LIMIT = 50_000_000
+PARALLEL_METHODS = ("bicgstab-parallel", "mixed", "jacobi-parallel")
+LAYOUT_PATHS = ("transposed-view", "csr-kernel", "converted")
 
 Callback = Callable[[int, float], Any]
 
@@ -59,6 +76,28 @@ Callback = Callable[[int, float], Any]
 def _relres(M: Any, x: np.ndarray, b: np.ndarray, bnorm: float) -> float:
     r = b - (x - M @ x)
     return float(np.linalg.norm(r) / bnorm) if bnorm > 0 else float(np.linalg.norm(r))
+
+
+def transposed_for(A: sp.csr_array | sp.csc_array, method: str = "auto") -> tuple[Any, str]:
+    """``(M, layout_path)``: the operand ``M = Aᵀ`` for ``method`` and how it was obtained.
+
+    ``layout_path`` is ``"transposed-view"`` (a free view, the solver reads it
+    as it is), ``"csr-kernel"`` (a CSR ``A``: the free CSC view, on which the
+    parallel methods run the row-scatter kernel) or ``"converted"`` (a CSR copy
+    of ``Aᵀ``); see the module docstring for when each is chosen.
+    """
+    if A.format == "csc":
+        return A.T, "transposed-view"
+    A = sp.csr_array(A)  # COO, dense: the row-major form (a no-op for CSR)
+    n = A.shape[0]
+    parallel = method in PARALLEL_METHODS or (method == "auto" and n > DIRECT_LIMIT)
+    # scipy checks sortedness once (compiled) and caches the flag on A itself
+    sorted_ = bool(A.has_sorted_indices)
+    if method == "cuda" or (parallel and not sorted_ and A.nnz <= CONVERT_LIMIT):
+        return sp.csr_array(A.T), "converted"
+    M = A.T
+    M.has_sorted_indices = sorted_  # the view shares A's arrays: no second check
+    return M, ("csr-kernel" if parallel else "transposed-view")
 
 
 def solve_leontief(
@@ -94,7 +133,7 @@ def solve_leontief(
     if method == "auto":
         if n <= DIRECT_LIMIT:
             return _direct(M, b, bnorm)
-        from gosplan.scale.kernels import solve_bicgstab
+        from gosplan.core.kernels import solve_bicgstab
 
         res = solve_bicgstab(M, b, rtol=rtol, maxiter=maxiter, callback=callback, x0=x0)
         if res.success or res.status == Status.BREAKDOWN or res.extra.get("stopped"):
@@ -104,17 +143,17 @@ def solve_leontief(
             return res
         return _direct(M, b, bnorm)
     if method in ("bicgstab-parallel", "mixed"):
-        from gosplan.scale.kernels import solve_bicgstab
+        from gosplan.core.kernels import solve_bicgstab
 
         return solve_bicgstab(M, b, rtol=rtol, maxiter=maxiter, callback=callback, x0=x0,
                               precision="mixed" if method == "mixed" else "double")
     if method == "jacobi-parallel":
-        from gosplan.scale.kernels import solve_jacobi_parallel
+        from gosplan.core.kernels import solve_jacobi_parallel
 
         return solve_jacobi_parallel(M, b, rtol=rtol, maxiter=maxiter or 10_000,
                                      callback=callback, x0=x0)
     if method == "cuda":
-        from gosplan.scale.gpu import solve_gpu
+        from gosplan.core.gpu import solve_gpu
 
         return solve_gpu(M, b, rtol=rtol, maxiter=maxiter, x0=x0)
     if method == "direct":

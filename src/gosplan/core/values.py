@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.core.economy import Economy
-from gosplan.core.linsolve import solve_leontief
+from gosplan.core.linsolve import solve_leontief, transposed_for
 from gosplan.core.methods import METHODS
 from gosplan.core.result import STATUS_MESSAGES, Result, SolveResult, Status
 from gosplan.errors import NotConverged, ValidationError
@@ -47,6 +47,8 @@ class LabourValues(Result):
     actually solved (``A'``, ``l'`` include the chosen variants); ``success``
     needs ``status`` OPTIMAL *and* ``residual <= tol``.  :func:`labour_values`
     raises rather than return a failure, so what it returns succeeded.
+    ``layout_path`` says how ``Aᵀ`` reached the solver: ``"transposed-view"``,
+    ``"csr-kernel"`` or ``"converted"`` (:func:`gosplan.core.linsolve.transposed_for`).
     """
 
     values: pd.Series
@@ -59,6 +61,7 @@ class LabourValues(Result):
     import_cost: float | None = None  # hours per money unit of imports, when priced
     status: Status = Status.OPTIMAL
     message: str = ""
+    layout_path: str = ""
 
     @property
     def iterations(self) -> int:
@@ -68,7 +71,8 @@ class LabourValues(Result):
     def __repr__(self) -> str:
         return (
             f"<LabourValues {len(self.values)} products in {self.unit}; method={self.method}, "
-            f"iterations={self.iterations}, residual={self.residual:.2e}>"
+            f"iterations={self.iterations}, residual={self.residual:.2e}, "
+            f"layout={self.layout_path}>"
         )
 
     def summary(self, k: int = 5) -> str:
@@ -76,7 +80,7 @@ class LabourValues(Result):
         lines = [
             f"Labour values of {len(v)} products ({self.unit}); method {self.method}, "
             f"{self.iterations} iteration(s), relative residual {self.residual:.2e} "
-            f"(tolerance {self.tol:.0e}).",
+            f"(tolerance {self.tol:.0e}); layout path {self.layout_path}.",
             "Conventions: " + "; ".join(f"{k_}: {v_}" for k_, v_ in self.conventions.items()),
             f"Highest {k}:",
             *[f"  {name:<50} {val:12.6g}" for name, val in v.iloc[::-1].iloc[:k].items()],
@@ -137,8 +141,8 @@ def labour_values(
     if depreciation:
         A = _with_depreciation(economy)
         conventions["depreciation"] = "included: v = v(A + diag(delta) K) + l"
-    # the CSR form of A.T: free for a column-major (CSC) A, a copy otherwise
-    M = A.T if A.format == "csc" else sp.csr_array(A.T)
+    # A.T: a free view for either layout; a copy only where no kernel reads the view
+    M, layout_path = transposed_for(A, method)
     l = economy.labour  # noqa: E741
     res = solve_leontief(M, l, method=method, tol=tol, maxiter=maxiter, callback=callback)
     _refuse(res, tol, "labour values")
@@ -171,6 +175,7 @@ def labour_values(
         import_cost=import_cost,
         status=Status.OPTIMAL,
         message=f"{STATUS_MESSAGES[Status.OPTIMAL]} Relative residual {resid:.2e} <= tol {tol:g}.",
+        layout_path=layout_path,
     )
 
 

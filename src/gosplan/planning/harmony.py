@@ -54,7 +54,7 @@ from gosplan.core.linsolve import solve_leontief
 from gosplan.core.result import Status
 from gosplan.errors import ValidationError
 from gosplan.planning.problem import PlanProblem
-from gosplan.planning.solve import PlanResult, assemble
+from gosplan.planning.result import PlanResult, assemble, gap
 
 
 def harmony_function(s: np.ndarray) -> np.ndarray:
@@ -356,8 +356,6 @@ def harmony(
                    objective=None if best_x is None else best_obj, nit=nit,
                    seconds=time.perf_counter() - t0, shadow=shadow, extra=extra)
     if reference is not None:
-        from gosplan.planning.solve import gap
-
         res.extra["gap"] = gap(res, reference)
     return res
 

@@ -12,7 +12,7 @@ task goes where the block lives), gathers the pieces and concatenates them.
 traffic is Dask's.
 
 :func:`solve_leontief_distributed` runs the very same BiCGSTAB driver as the
-single-machine solver (:func:`gosplan.scale.kernels.solve_bicgstab`) with the
+single-machine solver (:func:`gosplan.core.kernels.solve_bicgstab`) with the
 distributed operator, including the final float64 residual check, so the
 result equals the single-machine one within the tolerance.
 :func:`labour_values_distributed` wraps it like :func:`gosplan.labour_values`.
@@ -196,7 +196,7 @@ def solve_leontief_distributed(
     if method not in ("bicgstab", "jacobi"):
         raise ValidationError(f"The 'method' parameter of solve_leontief_distributed must be "
                               f"'bicgstab' or 'jacobi'; got {method!r}.")
-    from gosplan.scale.kernels import solve_bicgstab
+    from gosplan.core.kernels import solve_bicgstab
 
     b = np.asarray(b, dtype=np.float64)
     t0 = time.perf_counter()

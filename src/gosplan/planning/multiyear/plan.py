@@ -1,0 +1,167 @@
+"""Entry points: :func:`multi_year_plan` (all years at once) and
+:func:`receding_horizon_plan` (re-planned every year, first year carried out)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gosplan.core.economy import Economy
+from gosplan.core.methods import METHODS as ALL_METHODS
+from gosplan.core.result import Status
+from gosplan.errors import ValidationError
+from gosplan.planning.multiyear.bound import certified_bound
+from gosplan.planning.multiyear.forward import FORWARD_METHODS, forward_window, retime_window
+from gosplan.planning.multiyear.lp import LP_METHODS, first_year_hint, solve_window
+from gosplan.planning.multiyear.model import Window, build_model, model_kwargs
+from gosplan.planning.multiyear.result import MultiYearPlanResult, assemble
+from gosplan.planning.problem import closest
+
+#: the methods of multi_year_plan (its row of the one table, gosplan.core.methods.METHODS)
+METHODS = ALL_METHODS["multi_year_plan"]
+
+
+def multi_year_plan(
+    economy: Economy,
+    targets: Mapping[str, Any] | pd.DataFrame | pd.Series,
+    *,
+    years: int = 5,
+    start_year: int | None = None,
+    growth: float | Mapping[str, float] = 0.02,
+    population: float | None = None,
+    population_growth: float = 0.0,
+    participation: float = 1.0,
+    weeks_per_year: float = 46.0,
+    hours_per_labour_unit: float | None = None,
+    hours_per_job: float = 1800.0,
+    capital_output_ratio: float | None = None,
+    depreciation: float | None = None,
+    utilisation: float = 0.9,
+    modern_labour_saving: float = 0.25,
+    terminal_growth: float | None = None,
+    max_week: float | None = None,
+    balanced_trade: bool = False,
+    method: str = "lp",
+    time_limit: float | None = None,
+    certify: bool = True,
+) -> MultiYearPlanResult:
+    """Plan ``years`` years at once as one sparse LP (module docstring for the model).
+
+    Every successful plan, from an LP method or a heuristic, comes with a
+    certified lower bound on the LP's optimum (``bound``, from a dual-feasible
+    solution whose objective bounds it; :mod:`gosplan.planning.multiyear.bound`)
+    and the gap of the plan to it, ``gap_proven`` — proven, not estimated.
+    ``certify=False`` skips it (a few sparse solves).
+
+    ``targets`` are the first year's bundles by purpose; ``growth`` their
+    yearly growth (one rate or ``{purpose: rate}``).  Returns a
+    :class:`MultiYearPlanResult`; an infeasible plan comes back with
+    ``success=False`` (e.g. when the first year's targets exceed the initial
+    capacity).
+    """
+    if method not in METHODS:
+        raise ValidationError(
+            f"multi_year_plan: method must be one of {METHODS}; got {method!r}."
+            f"{closest(str(method), METHODS)}"
+        )
+    t_start = time.perf_counter()
+    m, assumptions = build_model(
+        economy, targets, years=years, growth=growth, population=population,
+        population_growth=population_growth, participation=participation,
+        weeks_per_year=weeks_per_year, hours_per_labour_unit=hours_per_labour_unit,
+        hours_per_job=hours_per_job, capital_output_ratio=capital_output_ratio,
+        depreciation=depreciation, utilisation=utilisation,
+        modern_labour_saving=modern_labour_saving, terminal_growth=terminal_growth,
+        max_week=max_week, balanced_trade=balanced_trade)
+    first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
+    if method in FORWARD_METHODS:
+        w = forward_window(m, 0, years, np.zeros(economy.n))
+        if method == "forward":
+            try:
+                w = retime_window(m, 0, w, np.zeros(economy.n))
+            except (ValidationError, RuntimeError) as exc:  # a solve failed: keep the pass
+                w = replace(w, message=f"{w.message} (investment not re-timed: {exc})")
+    else:
+        w = solve_window(m, 0, years, np.zeros(economy.n), method, time_limit)
+    message = w.message
+    if w.status == Status.INFEASIBLE and method not in FORWARD_METHODS:
+        message = f"{message} {first_year_hint(m, 0, np.zeros(economy.n))}"
+    done = w.xo.shape[0]
+    res = assemble(m, w, years=list(range(first, first + done)), t0s=list(range(done)),
+                   method=method, mode="multi-year", seconds=time.perf_counter() - t_start,
+                   assumptions=assumptions,
+                   labour_unit=economy.labour_unit.split(" per ")[0], message=message)
+    if not certify or w.status != Status.OPTIMAL or done != years:
+        return res
+    br = certified_bound(m, w, 0, years, np.zeros(economy.n))
+    res.assumptions["bound"] = {"seconds": br.seconds, "candidates": br.candidates,
+                                "plan_violation": br.plan_violation}
+    return replace(res, bound=br.bound, lp_objective=br.plan_objective, gap_proven=br.gap_proven,
+                   bound_source=br.certificate.source, seconds=time.perf_counter() - t_start)
+
+
+def receding_horizon_plan(
+    economy: Economy,
+    targets: Mapping[str, Any] | pd.DataFrame | pd.Series,
+    *,
+    years: int = 5,
+    horizon: int = 3,
+    start_year: int | None = None,
+    method: str = "lp",
+    time_limit: float | None = None,
+    **kwargs: Any,
+) -> MultiYearPlanResult:
+    """Re-plan each year with the next ``horizon`` years in view; carry out the first year.
+
+    Takes the keyword arguments of :func:`multi_year_plan`.  The capacity
+    built in each year carries into the next window.
+    """
+    if horizon < 1:
+        raise ValidationError(f"receding_horizon_plan: horizon must be >= 1; got {horizon}.")
+    if method not in LP_METHODS:
+        raise ValidationError(
+            f"receding_horizon_plan: method must be one of {LP_METHODS}; got {method!r}."
+        )
+    t_start = time.perf_counter()
+    m, assumptions = build_model(economy, targets, years=years, **model_kwargs(kwargs))
+    n = economy.n
+    K = np.zeros(n)
+    parts: list[Window] = []
+    nit = 0
+    status = Status.OPTIMAL
+    message = f"Re-planned {years} times with a {horizon}-year horizon; each window optimal."
+    for t in range(years):
+        w = solve_window(m, t, horizon, K, method, time_limit)
+        nit += w.nit
+        if w.status != Status.OPTIMAL:
+            status = w.status
+            message = f"Year {t} window: {w.message}"
+            if w.status == Status.INFEASIBLE:
+                message = f"{message} {first_year_hint(m, t, K)}"
+            break
+        parts.append(w)
+        K = (1.0 - m.delta) * K + w.g[0]
+    done = len(parts)
+    if done == 0:
+        empty = np.zeros((1, n))
+        parts = [Window(xo=empty, xn=empty, g=empty, K=empty, duals=empty * np.nan,
+                         status=status, message=message, objective=np.nan, nit=nit,
+                         backend_status=w.backend_status, backend_message=w.backend_message)]
+        done = 1
+    joined = Window(
+        xo=np.stack([p.xo[0] for p in parts]), xn=np.stack([p.xn[0] for p in parts]),
+        g=np.stack([p.g[0] for p in parts]), K=np.stack([p.K[0] for p in parts]),
+        duals=np.stack([p.duals[0] for p in parts]), status=status, message=message,
+        objective=float(sum(p.objective for p in parts)), nit=nit,
+        backend_status=parts[-1].backend_status, backend_message=parts[-1].backend_message)
+    first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
+    assumptions["horizon"] = horizon
+    return assemble(m, joined, years=list(range(first, first + done)), t0s=list(range(done)),
+                     method=method, mode=f"receding-horizon ({horizon} years)",
+                     seconds=time.perf_counter() - t_start, assumptions=assumptions,
+                     labour_unit=economy.labour_unit.split(" per ")[0], message=message)

@@ -1,0 +1,103 @@
+"""The certified bound of a multi-year plan is a bound: a dual-feasible solution of the
+plan's LP whose objective is at most the exact optimum (HiGHS, where it finishes), which
+is at most the plan's own objective."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from gosplan.scale.synthetic import synthetic_economy
+
+from gosplan.core import Status
+from gosplan.planning.highs import solve_lp
+from gosplan.planning.multiyear import multi_year_plan
+from gosplan.planning.multiyear.bound import certified_bound, weak_dual_value
+from gosplan.planning.multiyear.forward import forward_window, retime_window
+from gosplan.planning.multiyear.lp import solve_window, window_lp
+from gosplan.planning.multiyear.model import build_model, model_kwargs
+from gosplan.planning.targets import purpose_bundles
+
+from .test_leontief import economy
+
+
+def _model(kind: str, years: int) -> Any:
+    if kind == "table":  # no capital coefficients: the aggregate capital form B = s κᵀ
+        e = economy()
+        targets: Any = purpose_bundles(e)
+        kw = model_kwargs({"growth": 0.02, "population": 300.0, "participation": 0.6})
+    else:  # explicit capital coefficients
+        e = synthetic_economy(int(kind), seed=int(kind) % 7)
+        targets = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+        kw = model_kwargs({"growth": 0.01, "population": 10.0 * e.n})
+    m, _ = build_model(e, targets, years=years, **kw)
+    return m, e.n
+
+
+def _exact(m: Any, years: int, n: int) -> float:
+    lp = window_lp(m, 0, years, np.zeros(n), margins=False)
+    sol = solve_lp(lp.cost, lp.A, lp.rlo, lp.rhi, lp.lo, lp.hi, method="ipm")
+    assert sol.status == Status.OPTIMAL, sol.message
+    return float(sol.objective)
+
+
+def _check_certificate(m: Any, years: int, n: int, br: Any) -> None:
+    """Dual feasibility checked on the LP matrix itself, independently of the bound's code."""
+    lp = window_lp(m, 0, years, np.zeros(n), margins=False)
+    y = br.certificate.row_duals(lp, m, years)
+    value, row_viol, col_viol = weak_dual_value(lp, y)
+    scale = float(np.abs(lp.cost).max())
+    assert row_viol == 0.0  # signs of the row duals fit the rows
+    assert col_viol <= 1e-12 * scale  # reduced costs fit the columns (to rounding)
+    assert br.bound <= value + 1e-12 * abs(value)  # the reported bound is the dual's value
+    assert value - br.bound <= 1e-8 * abs(value)
+
+
+@pytest.mark.parametrize("kind,years", [("table", 5), ("40", 5), ("60", 3), ("80", 5)])
+def test_bound_below_exact_optimum_below_plan(kind: str, years: int) -> None:
+    m, n = _model(kind, years)
+    opt = _exact(m, years, n)
+    K0 = np.zeros(n)
+    plans = {"lp": solve_window(m, 0, years, K0, "ipm", None)}
+    fwd = forward_window(m, 0, years, K0)
+    plans["forward-plain"] = fwd
+    plans["forward"] = retime_window(m, 0, fwd, K0)
+    for name, w in plans.items():
+        assert w.status == Status.OPTIMAL, (name, w.message)
+        br = certified_bound(m, w, 0, years, K0)
+        tol = 1e-7 * abs(opt)
+        assert br.bound <= opt + tol, (name, br.bound, opt)
+        assert opt <= br.plan_objective + tol, (name, opt, br.plan_objective)
+        assert br.gap_proven is not None and br.gap_proven >= -1e-7
+        assert br.gap_proven == pytest.approx((br.plan_objective - br.bound) / br.plan_objective)
+        _check_certificate(m, years, n, br)
+        if name == "lp":  # the LP's own duals prove its optimality to the solver's tolerance
+            assert br.gap_proven <= 1e-5, br.candidates
+
+
+def test_a_bound_from_bad_prices_is_still_a_bound() -> None:
+    """Whatever the window, the certificate is dual feasible: a plan far from the optimum
+    (the first year alone, then nothing re-timed) still gets a valid, weaker bound."""
+    m, n = _model("40", 4)
+    opt = _exact(m, 4, n)
+    w = forward_window(m, 0, 4, np.zeros(n))
+    br = certified_bound(m, w, 0, 4, np.zeros(n), passes=0, fixed_point_iters=0)
+    assert br.bound <= opt * (1 + 1e-7)
+    _check_certificate(m, 4, n, br)
+
+
+def test_multi_year_plan_reports_a_proven_gap() -> None:
+    e = synthetic_economy(50, seed=2)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    kw: dict[str, Any] = {"years": 4, "growth": 0.01, "population": 500.0}
+    lp = multi_year_plan(e, b, method="lp", **kw)
+    fw = multi_year_plan(e, b, method="forward", **kw)
+    assert lp.success and fw.success
+    assert lp.gap_proven is not None and 0 <= lp.gap_proven <= 1e-5
+    assert fw.gap_proven is not None and fw.bound is not None and fw.lp_objective is not None
+    assert fw.bound <= lp.lp_objective * (1 + 1e-7)  # type: ignore[operator]
+    assert fw.gap_proven >= (fw.lp_objective - lp.lp_objective) / fw.lp_objective - 1e-7  # type: ignore[operator]
+    assert "proven within" in fw.summary()
+    off = multi_year_plan(e, b, method="forward", certify=False, **kw)
+    assert off.bound is None and off.gap_proven is None
