@@ -207,7 +207,7 @@ def certified_rows(n: int, exact_at: int | None = None,
     """Five-year plan of ``n`` products with its certified bound, beside the plan alone."""
     import os
 
-    from gosplan.scale.synthetic import synthetic_economy
+    from gosplan.scale.synthetic_economies import synthetic_economy
 
     from gosplan.planning.multiyear import multi_year_plan
 

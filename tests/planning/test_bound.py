@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gosplan.scale.synthetic import synthetic_economy
+from gosplan.scale.synthetic_economies import synthetic_economy
 
 from gosplan.core import Status
 from gosplan.planning.highs import solve_lp

@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "folder."),
     "synth": ("scale", "synth",
               "Write a synthetic economy of N products to a .npz file (see "
-              "gosplan.scale.synthetic)."),
+              "gosplan.scale.synthetic_economies)."),
     "synth-values": ("scale", "synth_values",
                      "Labour values of the synthetic economy in PATH, on this machine or on "
                      "Dask."),
