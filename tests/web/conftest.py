@@ -46,6 +46,7 @@ def small_economy_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) -> Settings:
+    kw.setdefault("seed_demo", True)  # the demonstration is seeded only when asked for
     return Settings(database_url=database_url, economy=str(economy),
                     secret_key_path=str(folder / "session.key"),
                     log_key_path=str(folder / "log.key"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gosplan.storage.base import Base
 
-ROLES = ("worker", "delegate", "planner", "commission")
+ROLES = ("worker", "delegate", "planner", "commission", "admin")
 
 
 def utcnow() -> dt.datetime:
