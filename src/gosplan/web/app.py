@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gosplan import __version__
 from gosplan.config import Settings
@@ -92,8 +93,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                      version=__version__)
         return render(request, "home.html", model, user=user)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307) and exc.headers:
             return Response(status_code=exc.status_code, headers=exc.headers)
         wants_html = ("text/html" in request.headers.get("accept", "")
@@ -125,6 +126,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def out_of_range(request: Request, exc: DataError) -> Response:
         return JSONResponse({"ok": False, "error": "a value is out of the range the store "
                              "holds"}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> Response:
+        return JSONResponse({"ok": False, "error": f"a number is out of range ({exc})"},
+                            status_code=422)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> Response:

@@ -109,18 +109,21 @@ def create_decision(
     title: Annotated[str, Form()], kind: Annotated[str, Form()],
     options: Annotated[str, Form(description="JSON list of {label, effect}")],
     body: Annotated[str, Form()] = "", method: Annotated[str, Form()] = "approval",
-    quorum: Annotated[int, Form()] = 1, discussion_hours: Annotated[float, Form()] = 24.0,
-    voting_hours: Annotated[float, Form()] = 48.0,
+    quorum: Annotated[int, Form(ge=1, le=1_000_000_000)] = 1,
+    discussion_hours: Annotated[float, Form(ge=0, le=24 * 366 * 10)] = 24.0,
+    voting_hours: Annotated[float, Form(ge=0, le=24 * 366 * 10)] = 48.0,
 ) -> Response:
     if user.role not in ("planner", "delegate"):
         raise HTTPException(status_code=403, detail="proposals are made by planners and "
                             "delegates; workers discuss and vote")
-    try:
-        opts = json.loads(options)
-        if not isinstance(opts, list):
-            raise ValueError("not a list")
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"options must be a JSON list: {exc}") from exc
+    from gosplan.web.deps import load_json
+
+    opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
+    if not isinstance(opts, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("label"), str)
+            and isinstance(o.get("effect", {}), dict) for o in opts):
+        raise HTTPException(status_code=422, detail="options: must be a JSON list of objects "
+                            '{"label": text, "effect": object}')
     now = utcnow()
     try:
         p = decisions.create_proposal(
