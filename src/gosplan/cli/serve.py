@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from gosplan.cli._common import console, domain_errors
 from gosplan.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -116,7 +120,7 @@ def users_group() -> None:
     """People who sign in: the first administrator, one-time tokens, ending sessions."""
 
 
-def _store(database_url: str | None):  # type: ignore[no-untyped-def]
+def _store(database_url: str | None) -> Engine:
     from gosplan.storage.base import make_engine, upgrade
 
     settings = _settings(database_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +18,6 @@ from gosplan.storage.base import make_engine, upgrade
 from gosplan.web.deps import bounded_numbers
 from gosplan.web.render import TEMPLATES, render, twin
 from gosplan.web.security import (
-    BodyLimitMiddleware,
     LoginGuard,
     RateLimiter,
     SecurityHeadersMiddleware,
@@ -50,19 +49,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="gosplan", version=__version__,
                   description="Plans, labour values, labour-time accounts, fulfilment and "
                   "control from below. Every HTML page has a .json twin.",
-                  dependencies=[Depends(bounded_numbers)])
+                  dependencies=[Depends(bounded_numbers)],
+                  max_body_size=settings.max_body_bytes)  # enforced while the body is read
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
     app.state.limiter = RateLimiter(engine)
     app.state.login_guard = LoginGuard(
         engine, per_account=settings.login_attempts_per_account,
         per_client=settings.login_attempts_per_client,
         window_s=settings.login_window_minutes * 60, concurrency=settings.login_concurrency)
-    # outermost last: proxy headers, body limit, protective headers, the session
+    # outermost last: proxy headers, protective headers, the session
     app.add_middleware(SessionMiddleware, secret=secret, engine=engine,
                        max_age=int(settings.session_lifetime_hours * 3600),
                        secure=settings.cookie_secure)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     if proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -97,6 +96,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307) and exc.headers:
             return Response(status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 413:
+            exc = StarletteHTTPException(413, detail=f"body: the request is larger than the "
+                                         f"{settings.max_body_bytes} bytes accepted")
         wants_html = ("text/html" in request.headers.get("accept", "")
                       and not request.url.path.endswith(".json"))
         if wants_html:

@@ -13,7 +13,8 @@
 * **Headers**: a Content-Security-Policy without inline scripts, frame-ancestors
   'none' and X-Frame-Options DENY, Referrer-Policy, X-Content-Type-Options.
 * **Body limit**: a request body larger than ``max_body_bytes`` is refused (413)
-  while it is read, never buffered whole first.
+  while it is read, never buffered whole first (FastAPI's ``max_body_size``,
+  Starlette's ``RequestBodyLimitMiddleware``); the connection is then closed.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ class LoginGuard:
         self.per_account, self.per_client, self.window_s = per_account, per_client, window_s
         self._hashing = threading.BoundedSemaphore(concurrency)
         self.wait_s = wait_s
+        self._busy = 0
+        self._count_lock = threading.Lock()
+        #: most password hashes this process computed at once (for tests and /metrics)
+        self.peak = 0
 
     def attempt(self, username: str, client: str) -> tuple[float, float]:
         """Count one sign-in attempt against the account and the client, or raise 429."""
@@ -153,9 +158,14 @@ class LoginGuard:
             raise HTTPException(status_code=503, headers={"Retry-After": "5"},
                                 detail="the server is busy signing people in; try again in "
                                 "a few seconds.")
+        with self._count_lock:
+            self._busy += 1
+            self.peak = max(self.peak, self._busy)
         try:
             yield
         finally:
+            with self._count_lock:
+                self._busy -= 1
             self._hashing.release()
 
 
@@ -229,14 +239,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "form-action 'self'; frame-ancestors 'none'")
 #: the interactive API pages load Swagger UI / ReDoc from their CDN
 CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
+            "https://fonts.googleapis.com; "
             "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
             "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
             "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 
 
 class SecurityHeadersMiddleware:
-    """CSP, frame protection, Referrer-Policy and nosniff on every response; HSTS on HTTPS."""
+    """CSP, frame protection, Referrer-Policy and nosniff on every response; HSTS on HTTPS.
+
+    A response that starts before the request's body was read to its end (a 413 over the
+    body limit, a 400 for a malformed upload, a 403 without a CSRF token) closes the
+    connection, so that the server does not go on reading what it has refused."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -246,6 +261,18 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         docs = scope.get("path", "") in ("/docs", "/redoc", "/docs/oauth2-redirect")
+        has_body = any(k in (b"transfer-encoding", b"content-length") and v != b"0"
+                       for k, v in scope.get("headers", []))
+        body_done = not has_body
+
+        async def tracking_receive() -> Message:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_done = True
+            elif message["type"] == "http.disconnect":
+                body_done = True
+            return message
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -257,67 +284,8 @@ class SecurityHeadersMiddleware:
                 h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 if scope.get("scheme") == "https":
                     h.setdefault("Strict-Transport-Security", "max-age=31536000")
+                if not body_done:
+                    h["Connection"] = "close"
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
-
-
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"body: the request is larger than the "
-                         f"{limit} bytes accepted")
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over ``limit`` bytes: by Content-Length before reading, else while
-    reading (the stream is cut at the limit, nothing larger is ever buffered)."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"ok": False, "error": BodyTooLarge(self.limit).detail}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.limit or declared < 0:
-                    await self._refuse(send)
-                    return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge(self.limit)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(send)
+        await self.app(scope, tracking_receive, send_wrapper)
