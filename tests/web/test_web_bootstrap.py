@@ -108,3 +108,14 @@ def test_bootstrap_the_first_administrator_with_a_one_time_token(tmp_path: Path,
         assert code == 0 and json.loads(out)["ended"] == 1
         assert worker.get("/me.json").status_code == 401
     app.state.gosplan.engine.dispose()
+
+
+def test_every_web_setting_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text()
+    for name in ("seed_demo", "session_lifetime_hours", "cookie_secure", "trusted_proxies",
+                 "login_attempts_per_account", "login_attempts_per_client",
+                 "login_window_minutes", "login_concurrency", "max_body_bytes",
+                 "max_json_depth", "rate_limit_filing", "rate_limit_voting",
+                 "rate_limit_buying", "secret_key_path"):
+        assert name in Settings.model_fields
+        assert f"`GOSPLAN_{name.upper()}`" in docs, name
