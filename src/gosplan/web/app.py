@@ -18,6 +18,7 @@ from gosplan.storage.base import make_engine, upgrade
 from gosplan.web.deps import bounded_numbers
 from gosplan.web.render import TEMPLATES, render, twin
 from gosplan.web.security import (
+    BodyLimitMiddleware,
     LoginGuard,
     RateLimiter,
     SecurityHeadersMiddleware,
@@ -49,19 +50,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="gosplan", version=__version__,
                   description="Plans, labour values, labour-time accounts, fulfilment and "
                   "control from below. Every HTML page has a .json twin.",
-                  dependencies=[Depends(bounded_numbers)],
-                  max_body_size=settings.max_body_bytes)  # enforced while the body is read
+                  dependencies=[Depends(bounded_numbers)])
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
     app.state.limiter = RateLimiter(engine)
     app.state.login_guard = LoginGuard(
         engine, per_account=settings.login_attempts_per_account,
         per_client=settings.login_attempts_per_client,
         window_s=settings.login_window_minutes * 60, concurrency=settings.login_concurrency)
-    # outermost last: proxy headers, protective headers, the session
+    # outermost last: proxy headers, body limit, protective headers, the session
     app.add_middleware(SessionMiddleware, secret=secret, engine=engine,
                        max_age=int(settings.session_lifetime_hours * 3600),
                        secure=settings.cookie_secure)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     if proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -12,7 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gosplan.errors import GosplanError
 from gosplan.services import users
@@ -67,20 +69,40 @@ def login_form(request: Request, user: MaybeUser, next: str = "/") -> Response:
     return render(request, "login.html", LoginPage(next=_safe_next(next)), user=user)
 
 
+def _verify(engine: Engine, username: str, password: str) -> User | None:
+    """The user if the password matches (a rehash is committed), else None."""
+    with Session(engine, expire_on_commit=False) as db:
+        user = users.authenticate(db, username, password)
+        db.commit()
+        return user
+
+
+def _open_session(engine: Engine, user_id: int, lifetime_hours: float) -> str:
+    with Session(engine) as db:
+        token = store.create_session(db, user_id, lifetime_hours * 3600)
+        db.commit()
+        return token
+
+
 @router.post("/login", dependencies=[Depends(check_csrf)])
-def login(request: Request, db: Db, state: State, username: Username, password: Password,
-          next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+async def login(request: Request, state: State, username: Username, password: Password,
+                next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+    """Sign in. Throttled per account and per client in the store (429 before any hashing);
+    the password hash waits for a slot of the process's bounded hashing, holding no thread."""
     guard = _guard(request)
     client = client_host(request)
-    when = guard.attempt(username, client)  # 429 before any hashing once over the limit
-    with guard.hashing():
-        user = users.authenticate(db, username, password)
+    when = await run_in_threadpool(guard.attempt, username, client)
+    async with guard.slot():
+        user = await run_in_threadpool(_verify, state.engine, username, password)
     if user is None:
         return render(request, "login.html",
                       LoginPage(next=_safe_next(next), error="wrong username or password"),
                       status_code=401)
-    guard.succeeded(username, client, when)
-    start_session(request, db, user, state.settings.session_lifetime_hours)
+    await run_in_threadpool(guard.succeeded, username, client, when)
+    token = await run_in_threadpool(_open_session, state.engine, user.id,
+                                    state.settings.session_lifetime_hours)
+    request.session.clear()
+    request.session["sid"] = token
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
