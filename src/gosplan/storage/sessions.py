@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     delete,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -148,17 +149,19 @@ def _locked_window(session: Session, key: str) -> RateWindow:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        session.execute(pg_insert(RateWindow).values(key=key, hits="[]", updated=0.0)
-                        .on_conflict_do_nothing(index_elements=["key"]))
+        insert_ = pg_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        session.execute(sqlite_insert(RateWindow).values(key=key, hits="[]", updated=0.0)
+        insert_ = sqlite_insert  # type: ignore[assignment]
+    for _ in range(100):  # a row deleted (prune) between the two statements: insert again
+        session.execute(insert_(RateWindow).values(key=key, hits="[]", updated=0.0)
                         .on_conflict_do_nothing(index_elements=["key"]))
-    row = session.scalar(select(RateWindow).where(RateWindow.key == key).with_for_update()
-                         .execution_options(populate_existing=True))
-    assert row is not None
-    return row
+        row = session.scalar(select(RateWindow).where(RateWindow.key == key)
+                             .with_for_update().execution_options(populate_existing=True))
+        if row is not None:
+            return row
+    raise RuntimeError(f"rate window {key!r} vanished 100 times in a row")
 
 
 def hit(engine: Engine, key: str, limit: int, window_s: float,
@@ -200,8 +203,10 @@ def count(engine: Engine, key: str, window_s: float, now: float | None = None) -
 
 
 def clear(engine: Engine, key: str) -> None:
+    """Forget the hits of ``key`` (the row stays, so a concurrent hit never loses it)."""
     with Session(engine) as s, s.begin():
-        s.execute(delete(RateWindow).where(RateWindow.key == key))
+        s.execute(update(RateWindow).where(RateWindow.key == key)
+                  .values(hits="[]", updated=time.time()))
 
 
 def prune(engine: Engine, older_than_s: float = 3600.0) -> int:

@@ -90,7 +90,13 @@ class RateLimiter:
         self.engine = engine
         self.window_s = window_s
 
+    #: every this many hits, a process drops windows untouched for an hour (housekeeping)
+    PRUNE_EVERY = 1000
+
     def hit(self, client: str, action: str, limit: int) -> None:
+        self._hits = getattr(self, "_hits", 0) + 1
+        if self._hits % self.PRUNE_EVERY == 0:
+            store.prune(self.engine, older_than_s=max(3600.0, self.window_s))
         ok, _, retry = store.hit(self.engine, f"{action}:{client}", limit, self.window_s)
         if not ok:
             raise HTTPException(
