@@ -1,21 +1,24 @@
-"""Load run of the web application on loopback: concurrent users browsing, buying, filing.
+"""Load run of the web application on loopback: concurrent users browsing,
+buying, filing.
 
 The server is ``gosplan serve --workers N`` (uvicorn, N processes) with the
-seeded demonstration on the default economy, started in a subprocess; the
-load comes from a bounded asyncio ``httpx`` client in this process.  With a
+seeded demonstration on the default economy, started in a subprocess; the load
+comes from a bounded asyncio ``httpx`` client in this process. With a
 PostgreSQL server at hand (``GOSPLAN_BENCH_POSTGRES_URL`` or
 ``GOSPLAN_TEST_POSTGRES_URL``) the run measures one process and
 ``GOSPLAN_BENCH_WORKERS`` processes (default 2) on PostgreSQL, one after the
 other in the same run, each on a fresh database; otherwise one process on a
-SQLite file.  Before the clock starts, ``users`` workers are registered with
-labour accounts holding credited hours (through the services' public APIs)
-and each signs in once.  Then every user loops for ``seconds``: a think time
-of 0.25–0.75 s, then one action drawn with weights 70 % browse (a page or
-its ``.json`` twin: home, plan, economy, catalogue, decisions, criticism,
-enterprises, fulfilment, public log, one log entry with its proof, my
-account), 15 % buy a good, 15 % file a criticism.  An error is any exception
-or any status >= 400.  The rate limits are raised through ``Settings`` for
-the run (the normal limits would refuse a user filing every few seconds).
+SQLite file. ``GOSPLAN_BENCH_USERS`` and ``GOSPLAN_BENCH_SECONDS`` override
+the size (200 users, 60 s; ``--quick``: 20 users, 10 s). Before the clock
+starts, ``users`` workers are registered with labour accounts holding credited
+hours (through the services' public APIs) and each signs in once. Then every
+user loops for ``seconds``: a think time of 0.25–0.75 s, then one action drawn
+with weights 70 % browse (a page or its ``.json`` twin: home, plan, economy,
+catalogue, decisions, criticism, enterprises, fulfilment, public log, one log
+entry with its proof, my account), 15 % buy a good, 15 % file a criticism. An
+error is any exception or any status >= 400. The rate limits are raised
+through ``Settings`` for the run (the normal limits would refuse a user filing
+every few seconds).
 
 The peer, measured in the same run, is one user doing the same mix with no
 think time: the latency of the server when it is not loaded.
@@ -307,6 +310,8 @@ def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[di
 
 def run(quick: bool) -> list[dict[str, Any]]:
     users, seconds = (20, 10.0) if quick else (200, 60.0)
+    users = int(os.environ.get("GOSPLAN_BENCH_USERS", users))
+    seconds = float(os.environ.get("GOSPLAN_BENCH_SECONDS", seconds))
     if _postgres_base() is None:
         return _rows(load_run(users, seconds), "SQLite", None)
     workers = int(os.environ.get("GOSPLAN_BENCH_WORKERS", "2"))
