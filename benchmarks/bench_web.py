@@ -1,5 +1,4 @@
-"""Load run of the web application on loopback: concurrent users browsing,
-buying, filing.
+"""Load run of the web application on loopback: users browsing, buying, filing.
 
 The server is ``gosplan serve --workers N`` (uvicorn, N processes) with the
 seeded demonstration on the default economy, started in a subprocess; the load
