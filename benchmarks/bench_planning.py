@@ -207,9 +207,8 @@ def certified_rows(n: int, exact_at: int | None = None,
     """Five-year plan of ``n`` products with its certified bound, beside the plan alone."""
     import os
 
-    from gosplan.scale.synthetic_economies import synthetic_economy
-
     from gosplan.planning.multiyear import multi_year_plan
+    from gosplan.scale.synthetic_economies import synthetic_economy
 
     rows: list[dict[str, Any]] = []
     sizes = ([exact_at] if exact_at else []) + [n]

@@ -134,8 +134,11 @@ def terminate_connections(conn: Any, name: str) -> None:
     """End every other session connected to PostgreSQL database ``name``."""
     from sqlalchemy import text
 
+    # only our own sessions: an autovacuum worker runs as a superuser, cannot be ended by
+    # this role (InsufficientPrivilege), and leaves by itself when the database is dropped
     conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                      "WHERE datname = :n AND pid <> pg_backend_pid() "
+                      "AND usename = current_user"), {"n": name})
 
 
 def copy_postgres_template(conn: Any, target: str, template: str) -> None:

@@ -30,7 +30,8 @@ def serve(economy: str) -> tuple[str, Any]:
     app = create_app(Settings(database_url=f"sqlite:///{folder / 'gosplan.db'}",
                               economy=economy, secret_key_path=str(folder / "session.key"),
                               log_key_path=str(folder / "log.key"),
-                              commission_key_path=str(folder / "commission.key")))
+                              commission_key_path=str(folder / "commission.key"),
+                              seed_demo=True))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -66,9 +66,47 @@ class Settings(BaseSettings):
         "(see `gosplan sources`; default: Brazil, IBGE).",
     )
     seed_demo: bool = Field(
-        True,
-        description="Seed a demonstration population into an empty store when the "
-        "web application starts.",
+        False,
+        description="Seed the demonstration population (published password) into an empty "
+        "store when the web application starts; `gosplan serve --demo` sets it. Never on a "
+        "real store.",
+    )
+    session_lifetime_hours: float = Field(
+        12.0, gt=0, le=24 * 30,
+        description="How long a sign-in lasts (web); sessions live in the store and end on "
+        "logout or a password change.",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Mark the session cookie Secure. Unset: Secure when the request came over "
+        "HTTPS, and always when `gosplan serve` binds an address other than loopback.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed; empty: believed from nobody, "
+        "loopback included.",
+    )
+    login_attempts_per_account: int = Field(
+        10, ge=1, description="Failed sign-ins allowed per account per login window (web)."
+    )
+    login_attempts_per_client: int = Field(
+        30, ge=1, description="Failed sign-ins allowed per client address per login window."
+    )
+    login_window_minutes: float = Field(
+        15.0, gt=0, description="The window, in minutes, of the two sign-in limits above."
+    )
+    login_concurrency: int = Field(
+        2, ge=1, le=64,
+        description="Password hashes (Argon2id, 64 MiB each) one server process computes at "
+        "once; further sign-ins wait, then get 503.",
+    )
+    max_body_bytes: int = Field(
+        6 * 1024 * 1024, ge=1024,
+        description="Largest request body accepted (web), enforced while it is read.",
+    )
+    max_json_depth: int = Field(
+        32, ge=2, le=1000, description="Deepest nesting accepted in JSON sent to the web face."
     )
     rate_limit_filing: int = Field(
         10, description="Criticisms one client may file per minute (web)."

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gosplan.scale.synthetic_economies import synthetic_economy
 
 from gosplan.core import Status
 from gosplan.planning.highs import solve_lp
@@ -18,6 +17,7 @@ from gosplan.planning.multiyear.forward import forward_window, retime_window
 from gosplan.planning.multiyear.lp import solve_window, window_lp
 from gosplan.planning.multiyear.model import build_model, model_kwargs
 from gosplan.planning.targets import purpose_bundles
+from gosplan.scale.synthetic_economies import synthetic_economy
 
 from .test_leontief import economy
 

@@ -52,6 +52,7 @@ def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) 
     if not (folder / "commission.pub").exists():  # the roster the commission made offline
         commission.keygen(folder / "shares", ["Ivanova", "Petrov", "Sidorova"], threshold=2,
                           public_path=folder / "commission.pub")
+    kw.setdefault("seed_demo", True)  # the demonstration is seeded only when asked for
     # votes in tests last seconds: the configured minimum times are 0 (the default is days)
     kw = {"decision_min_discussion_hours": 0.0, "decision_min_voting_hours": 0.0, **kw}
     return Settings(watch_key_path=str(folder / "watch.key"), database_url=database_url,

@@ -13,8 +13,9 @@ from gosplan.web.app import create_app
 from .conftest import csrf, login, logout
 
 #: the state-changing endpoints that need no account
-PUBLIC_POSTS = {"/login", "/logout", "/register", "/criticism", "/receipts/verify"}
-ARGS = {"pid": "1", "ref": "C-X", "code": "textile-coop", "item_id": "1", "index": "0"}
+PUBLIC_POSTS = {"/login", "/logout", "/register", "/setup", "/criticism", "/receipts/verify"}
+ARGS = {"pid": "1", "ref": "C-X", "code": "textile-coop", "item_id": "1", "index": "0",
+        "username": "ana"}
 
 
 def _posts(client: TestClient) -> list[str]:

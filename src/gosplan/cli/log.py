@@ -71,7 +71,11 @@ def read_key(text: str | None) -> bytes | None:
 
 
 def write_csv(path: str, header: list[str], rows: list[list[Any]]) -> None:
-    """Write rows as CSV to ``path`` (``-`` for standard output)."""
+    """Write rows as CSV to ``path`` (``-`` for standard output); text cells that a
+    spreadsheet would run as a formula are neutralised (:mod:`gosplan.csvsafe`)."""
+    from gosplan.csvsafe import row
+
+    header, rows = row(header), [row(r) for r in rows]
     if path == "-":
         w = csv.writer(sys.stdout)
         w.writerow(header)

@@ -126,11 +126,13 @@ class Statement:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(self.COLUMNS)
+        from gosplan.csvsafe import row  # text cells never start a spreadsheet formula
+
         for ln in self.lines:
-            w.writerow([ln.transaction_id, ln.posted_at, ln.period or "", ln.kind, ln.memo,
-                        ln.amount, ln.balance,
-                        "" if ln.deduction_rate is None else ln.deduction_rate,
-                        ln.deduction_shares])
+            w.writerow(row([ln.transaction_id, ln.posted_at, ln.period or "", ln.kind, ln.memo,
+                            ln.amount, ln.balance,
+                            "" if ln.deduction_rate is None else ln.deduction_rate,
+                            ln.deduction_shares]))
         return buf.getvalue()
 
     def to_frame(self) -> pd.DataFrame:

@@ -294,14 +294,13 @@ def cast_vote(
         Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id))
     if exists is not None:
         raise StorageError(f"{voter.username} has already voted on proposal {proposal.id}.")
-    b = Ballot(proposal_id=proposal.id, voter_id=voter.id, choice=ch)
+    who, pid = voter.username, proposal.id  # read before a failed flush expires them
+    b = Ballot(proposal_id=pid, voter_id=voter.id, choice=ch)
     session.add(b)
     try:
         session.flush()
     except IntegrityError:
-        raise StorageError(
-            f"{voter.username} has already voted on proposal {proposal.id}."
-        ) from None
+        raise StorageError(f"{who} has already voted on proposal {pid}.") from None
     _log(session, "decision.ballot", {
         "proposal": proposal.id, "ballot": b.id,
         "voter": pseudonym(secret, proposal.id, voter.id), "choice": ch,

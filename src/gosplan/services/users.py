@@ -115,3 +115,92 @@ def by_username(session: Session, username: str) -> User | None:
 
 def count(session: Session) -> int:
     return len(session.scalars(select(User.id)).all())
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password and end every session they have (the caller commits)."""
+    from gosplan.storage import sessions as store
+
+    if len(password) < 8:
+        raise ValidationError("password: a password must have at least 8 characters.")
+    if len(password) > 1024:
+        raise ValidationError("password: at most 1024 characters.")
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    store.end_sessions(session, user.id)
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change one's own password: the current one must match; every session ends."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValidationError("current_password: that is not your current password.") from None
+    set_password(session, user, new)
+
+
+def set_role(session: Session, admin: User, username: str, role: str) -> User:
+    """An administrator appoints ``username`` to ``role``; nobody changes their own role."""
+    if admin.role != "admin":
+        raise ValidationError(f"only an administrator appoints roles; you are a {admin.role}.")
+    if role not in ROLES:
+        raise ValidationError(f"role: {role!r} is not one of {ROLES}.")
+    user = by_username(session, username.strip().lower())
+    if user is None:
+        raise ValidationError(f"username: no user {username!r}.")
+    if user.id == admin.id:
+        raise ValidationError("username: nobody changes their own role; ask another "
+                              "administrator.")
+    user.role = role
+    from gosplan.storage import sessions as store
+
+    store.end_sessions(session, user.id)  # the new role applies from their next sign-in
+    session.flush()
+    return user
+
+
+def bootstrap_admin(session: Session, username: str, *, display_name: str = "",
+                    token_hours: float = 24.0) -> tuple[User, str]:
+    """The first administrator of a store that has none: created with no usable password and
+    a one-time setup token (the caller prints it; it is good once, for ``token_hours``)."""
+    import secrets
+
+    from gosplan.storage import sessions as store
+
+    if session.scalar(select(User.id).where(User.role == "admin")) is not None:
+        raise StorageError("this store has an administrator already; an administrator "
+                           "appoints the next ones (/users).")
+    user = register(session, username, secrets.token_urlsafe(32), role="admin",
+                    display_name=display_name)
+    user.password_hash = "!" + user.password_hash  # no password signs in until it is set
+    token = store.create_setup_token(session, user.id, token_hours * 3600)
+    return user, token
+
+
+def setup_token(session: Session, username: str, *, token_hours: float = 24.0) -> str:
+    """A one-time token with which ``username`` sets a new password (lost passwords)."""
+    from gosplan.storage import sessions as store
+
+    user = by_username(session, username.strip().lower())
+    if user is None:
+        raise ValidationError(f"username: no user {username!r}.")
+    return store.create_setup_token(session, user.id, token_hours * 3600)
+
+
+def redeem_setup_token(session: Session, token: str, password: str) -> User:
+    """Set the password of the token's user and use the token up."""
+    from gosplan.storage import sessions as store
+
+    if len(password) < 8:
+        raise ValidationError("password: a password must have at least 8 characters.")
+    uid = store.consume_setup_token(session, token)
+    user = session.get(User, uid) if uid is not None else None
+    if user is None:
+        raise ValidationError("token: unknown, used or expired; ask for a new one "
+                              "(`gosplan users setup-token NAME`).")
+    set_password(session, user, password)
+    return user
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))

@@ -11,7 +11,7 @@ from gosplan.clock import utcnow
 from gosplan.storage.base import Base
 
 #: ``registrar`` enrols voters; every other role is appointed, ``worker`` may also register
-ROLES = ("worker", "delegate", "planner", "commission", "registrar")
+ROLES = ("worker", "delegate", "planner", "commission", "registrar", "admin")
 
 
 class User(Base):

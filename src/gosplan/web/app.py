@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from starlette.middleware.sessions import SessionMiddleware
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gosplan import __version__
 from gosplan.config import Settings
 from gosplan.storage.base import make_engine, upgrade
+from gosplan.web.deps import bounded_numbers
 from gosplan.web.render import TEMPLATES, render, twin
-from gosplan.web.security import RateLimiter, load_or_create_secret
+from gosplan.web.security import (
+    BodyLimitMiddleware,
+    LoginGuard,
+    RateLimiter,
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+    load_or_create_secret,
+)
 from gosplan.web.state import AppState
 
 ROUTERS = ["auth", "economy", "plan", "accounts", "enterprise", "fulfilment", "criticism",
-           "publiclog", "decisions", "integrity", "runs"]
+           "publiclog", "decisions", "integrity", "runs", "users"]
 
 
 class Home(BaseModel):
@@ -29,7 +38,8 @@ class Home(BaseModel):
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
-    """Build the application for ``settings`` (store migrated, demo seeded if empty)."""
+    """Build the application for ``settings`` (store migrated; the demonstration seeded into
+    an empty store only when ``settings.seed_demo``)."""
     import importlib
 
     settings = settings or Settings()
@@ -39,11 +49,25 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     secret = load_or_create_secret(settings.secret_key_path)
     app = FastAPI(title="gosplan", version=__version__,
                   description="Plans, labour values, labour-time accounts, fulfilment and "
-                  "control from below. Every HTML page has a .json twin.")
+                  "control from below. Every HTML page has a .json twin.",
+                  dependencies=[Depends(bounded_numbers)])
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
-    app.state.limiter = RateLimiter()
-    app.add_middleware(SessionMiddleware, secret_key=secret.hex(), same_site="lax",
-                       session_cookie="gosplan_session", https_only=False)
+    app.state.limiter = RateLimiter(engine)
+    app.state.login_guard = LoginGuard(
+        engine, per_account=settings.login_attempts_per_account,
+        per_client=settings.login_attempts_per_client,
+        window_s=settings.login_window_minutes * 60, concurrency=settings.login_concurrency)
+    # outermost last: proxy headers, body limit, protective headers, the session
+    app.add_middleware(SessionMiddleware, secret=secret, engine=engine,
+                       max_age=int(settings.session_lifetime_hours * 3600),
+                       secure=settings.cookie_secure)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
     for name in ROUTERS:
@@ -69,10 +93,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                      version=__version__)
         return render(request, "home.html", model, user=user)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307) and exc.headers:
             return Response(status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 413:
+            exc = StarletteHTTPException(413, detail=f"body: the request is larger than the "
+                                         f"{settings.max_body_bytes} bytes accepted")
         wants_html = ("text/html" in request.headers.get("accept", "")
                       and not request.url.path.endswith(".json"))
         if wants_html:
@@ -87,11 +114,40 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         fields = [{"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
                   for e in exc.errors()]
-        return JSONResponse({"ok": False, "error": "invalid input", "fields": fields},
+        named = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+        return JSONResponse({"ok": False, "error": f"invalid input ({named})" if named
+                             else "invalid input", "fields": fields}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(request: Request, exc: IntegrityError) -> Response:
+        # two requests raced to write the same thing (a second ballot, a taken name)
+        return JSONResponse({"ok": False, "error": "conflict: this was recorded already "
+                             "(or at the same moment by another request); reload and check"},
+                            status_code=409)
+
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: DataError) -> Response:
+        return JSONResponse({"ok": False, "error": "a value is out of the range the store "
+                             "holds"}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> Response:
+        return JSONResponse({"ok": False, "error": f"a number is out of range ({exc})"},
                             status_code=422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> Response:
+        return JSONResponse({"ok": False, "error": "input nested too deeply"}, status_code=422)
 
     if settings.seed_demo:
         from gosplan.web.demo import seed_if_empty
 
         seed_if_empty(app.state.gosplan)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The application for each worker process of ``gosplan serve --workers N``: settings from
+    the environment; the parent process has migrated (and seeded) the store already."""
+    settings = Settings()
+    return create_app(settings.model_copy(update={"seed_demo": False}), migrate=False)

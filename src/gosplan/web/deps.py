@@ -65,3 +65,139 @@ def require_role(*roles: str) -> Any:
         return user
 
     return Depends(dep)
+
+
+# --- numbers and JSON from the outside ----------------------------------------------------
+
+#: integers a path, query or form may carry: what every integer column holds (PostgreSQL int4)
+INT_LIMIT = 2**31 - 1
+#: floats a form or query may carry (finite, and no more than this in magnitude)
+FLOAT_LIMIT = 1e15
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """'int' or 'float' for int/float parameters (also optional, or lists of them)."""
+    import typing
+
+    if annotation is bool:
+        return None
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    for arg in typing.get_args(annotation):
+        kind = _number_kind(arg)
+        if kind:
+            return kind
+    return None
+
+
+def _numeric_fields(dependant: Any) -> list[tuple[str, str, str]]:
+    """(location, name, kind) of every int/float parameter of a route, dependencies included."""
+    out: list[tuple[str, str, str]] = []
+    for loc, fields in (("path", dependant.path_params), ("query", dependant.query_params),
+                        ("body", dependant.body_params)):
+        for f in fields:
+            kind = _number_kind(f.field_info.annotation)
+            if kind:
+                out.append((loc, f.alias, kind))
+    for sub in dependant.dependencies:
+        out.extend(_numeric_fields(sub))
+    return out
+
+
+def _check_number(name: str, kind: str, raw: Any) -> None:
+    import math
+
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return
+    text = str(raw).strip()
+    try:
+        value: float = int(text) if kind == "int" else float(text)
+    except ValueError:
+        if kind == "int":
+            try:
+                value = float(text)
+            except ValueError:
+                return  # not a number: the route's own validation names it
+        else:
+            return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise HTTPException(status_code=422,
+                            detail=f"{name}: must be a finite number; got {text[:40]!r}")
+    limit = INT_LIMIT if kind == "int" else FLOAT_LIMIT
+    if abs(value) > limit:
+        raise HTTPException(status_code=422, detail=f"{name}: {text[:40]} is out of range "
+                            f"(at most {limit:g} in magnitude)")
+
+
+async def bounded_numbers(request: Request) -> None:
+    """App-wide: every int or float a route takes from the path, the query or a form is
+    finite and within range (10^23 in a path is a 422 naming the field, never a 500)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    fields = getattr(route, "_gosplan_numeric", None)
+    if fields is None:
+        fields = _numeric_fields(dependant)
+        route._gosplan_numeric = fields  # type: ignore[union-attr]
+    if not fields:
+        return
+    form = None
+    for loc, name, kind in fields:
+        if loc == "path":
+            values = [request.path_params.get(name)]
+        elif loc == "query":
+            values = list(request.query_params.getlist(name))
+        else:
+            ctype = request.headers.get("content-type", "")
+            if not ctype.startswith(("application/x-www-form-urlencoded",
+                                     "multipart/form-data")):
+                continue
+            if form is None:
+                form = await request.form()
+            values = list(form.getlist(name))
+        for v in values:
+            if v is not None:
+                _check_number(name, kind, v)
+
+
+def load_json(text: str | bytes, field: str, *, max_depth: int = 32) -> Any:
+    """Parse JSON sent by a client, refusing nesting deeper than ``max_depth`` before
+    parsing (no RecursionError) and non-finite numbers (``NaN``, ``Infinity``)."""
+    import json
+
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(status_code=422, detail=f"{field}: not UTF-8 text") from exc
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise HTTPException(status_code=422, detail=f"{field}: JSON nested deeper "
+                                    f"than {max_depth} levels")
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+
+    def _no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=f"{field}: not valid JSON ({exc})") from exc

@@ -1,26 +1,40 @@
-"""Sign in, sign out, register (workers register themselves; other roles are appointed)."""
+"""Sign in, sign out, register, change one's password, set it with a one-time token.
+
+Workers register themselves; other roles are appointed by an administrator
+(``/users``). Sessions live in the store: signing out ends every session of the
+person, on every server process, and so does a password change.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gosplan.errors import GosplanError
 from gosplan.services import users
-from gosplan.web.deps import Db, MaybeUser
-from gosplan.web.render import REDIRECT, render, twin
-from gosplan.web.security import check_csrf
+from gosplan.storage import sessions as store
+from gosplan.storage.users import User
+from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.render import REDIRECT, render, twin, wants_json
+from gosplan.web.security import LoginGuard, check_csrf, client_host
 
 router = APIRouter(tags=["people"])
+
+Password = Annotated[str, Form(max_length=1024)]
+Username = Annotated[str, Form(max_length=64)]
 
 
 class LoginPage(BaseModel):
     next: str = "/"
     error: str = ""
     mode: str = "login"
+    token: str = ""
 
 
 class Me(BaseModel):
@@ -29,10 +43,25 @@ class Me(BaseModel):
     display_name: str
     account: str | None
     enterprise: str | None
+    sessions: int
+    message: str = ""
 
 
 def _safe_next(nxt: str) -> str:
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+    return nxt if nxt.startswith("/") and not nxt.startswith(("//", "/\\")) else "/"
+
+
+def _guard(request: Request) -> LoginGuard:
+    guard: LoginGuard = request.app.state.login_guard
+    return guard
+
+
+def start_session(request: Request, db: Session, user: User, lifetime_hours: float) -> None:
+    """Open a session in the store for ``user`` and put its token in the cookie."""
+    token = store.create_session(db, user.id, lifetime_hours * 3600)
+    db.commit()
+    request.session.clear()
+    request.session["sid"] = token
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -40,24 +69,51 @@ def login_form(request: Request, user: MaybeUser, next: str = "/") -> Response:
     return render(request, "login.html", LoginPage(next=_safe_next(next)), user=user)
 
 
+def _verify(engine: Engine, username: str, password: str) -> User | None:
+    """The user if the password matches (a rehash is committed), else None."""
+    with Session(engine, expire_on_commit=False) as db:
+        user = users.authenticate(db, username, password)
+        db.commit()
+        return user
+
+
+def _open_session(engine: Engine, user_id: int, lifetime_hours: float) -> str:
+    with Session(engine) as db:
+        token = store.create_session(db, user_id, lifetime_hours * 3600)
+        db.commit()
+        return token
+
+
 @router.post("/login", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
              responses=REDIRECT)
-def login(request: Request, db: Db, username: Annotated[str, Form()],
-          password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
-    user = users.authenticate(db, username, password)
+async def login(request: Request, state: State, username: Username, password: Password,
+                next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+    """Sign in. Throttled per account and per client in the store (429 before any hashing);
+    the password hash waits for a slot of the process's bounded hashing, holding no thread."""
+    guard = _guard(request)
+    client = client_host(request)
+    when = await run_in_threadpool(guard.attempt, username, client)
+    async with guard.slot():
+        user = await run_in_threadpool(_verify, state.engine, username, password)
     if user is None:
         return render(request, "login.html",
                       LoginPage(next=_safe_next(next), error="wrong username or password"),
                       status_code=401)
-    db.commit()  # a rehashed password; no write lock may outlive the route
+    await run_in_threadpool(guard.succeeded, username, client, when)
+    token = await run_in_threadpool(_open_session, state.engine, user.id,
+                                    state.settings.session_lifetime_hours)
     request.session.clear()
-    request.session["uid"] = user.id
+    request.session["sid"] = token
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)],
              response_class=RedirectResponse, status_code=303)
-def logout(request: Request) -> Response:
+def logout(request: Request, db: Db, user: MaybeUser) -> Response:
+    """Sign out: every session of this person ends, on every server process."""
+    if user is not None:
+        store.end_sessions(db, user.id)
+        db.commit()
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
@@ -69,25 +125,77 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 
 @router.post("/register", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
              responses=REDIRECT)
-def register(request: Request, db: Db, username: Annotated[str, Form()],
-             password: Annotated[str, Form()],
-             display_name: Annotated[str, Form()] = "") -> Response:
+def register(request: Request, db: Db, state: State, username: Username, password: Password,
+             display_name: Annotated[str, Form(max_length=120)] = "") -> Response:
+    guard = _guard(request)
+    request.app.state.limiter.hit(f"ip:{client_host(request)}", "registering",
+                                   state.settings.login_attempts_per_client)
     try:
-        user = users.register(db, username, password, role="worker", display_name=display_name)
+        with guard.hashing():
+            user = users.register(db, username, password, role="worker",
+                                  display_name=display_name)
         db.commit()
     except GosplanError as exc:
+        db.rollback()
         return render(request, "login.html", LoginPage(mode="register", error=str(exc)),
                       status_code=400)
-    request.session.clear()
-    request.session["uid"] = user.id
+    start_session(request, db, user, state.settings.session_lifetime_hours)
     return RedirectResponse("/", status_code=303)
 
 
+def _me(user: User, db: Session, message: str = "") -> Me:
+    return Me(username=user.username, role=user.role, display_name=user.display_name,
+              account=user.account, enterprise=user.enterprise,
+              sessions=store.live_sessions(db, user.id), message=message)
+
+
 @twin(router, "/me", model=Me)
-def me(request: Request, user: MaybeUser) -> Response:
+def me(request: Request, db: Db, user: MaybeUser) -> Response:
     if user is None:
+        if wants_json(request):
+            raise HTTPException(status_code=401, detail="sign in first")
         return RedirectResponse("/login?next=/me", status_code=303)
-    return render(request, "me.html", Me(username=user.username, role=user.role,
-                                         display_name=user.display_name,
-                                         account=user.account, enterprise=user.enterprise),
-                  user=user)
+    return render(request, "me.html", _me(user, db), user=user)
+
+
+@router.post("/me/password", dependencies=[Depends(check_csrf)])
+def change_password(request: Request, db: Db, state: State, user: CurrentUser,
+                    current_password: Password, new_password: Password) -> Response:
+    """Change one's password: every session ends (this one too); sign in again."""
+    guard = _guard(request)
+    when = guard.attempt(user.username, client_host(request))
+    try:
+        with guard.hashing():
+            users.change_password(db, db.merge(user), current_password, new_password)
+        db.commit()
+    except GosplanError as exc:
+        db.rollback()
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    guard.succeeded(user.username, client_host(request), when)
+    request.session.clear()
+    if "application/json" in request.headers.get("accept", ""):
+        return Response('{"ok": true, "signed_out": true}', media_type="application/json")
+    return RedirectResponse("/login?next=/me", status_code=303)
+
+
+@router.get("/setup")
+def setup_form(request: Request, user: MaybeUser, token: str = "") -> Response:
+    """The page where a one-time token (``gosplan users bootstrap-admin``) sets a password."""
+    return render(request, "login.html", LoginPage(mode="setup", token=token[:200]), user=user)
+
+
+@router.post("/setup", dependencies=[Depends(check_csrf)])
+def setup(request: Request, db: Db, state: State, token: Annotated[str, Form(max_length=200)],
+          password: Password) -> Response:
+    request.app.state.limiter.hit(f"ip:{client_host(request)}", "setup",
+                                   state.settings.login_attempts_per_client)
+    try:
+        with _guard(request).hashing():
+            user = users.redeem_setup_token(db, token, password)
+        db.commit()
+    except GosplanError as exc:
+        db.rollback()
+        return render(request, "login.html", LoginPage(mode="setup", error=str(exc)),
+                      status_code=400)
+    start_session(request, db, user, state.settings.session_lifetime_hours)
+    return RedirectResponse("/me", status_code=303)

@@ -283,13 +283,11 @@ def verify(request: Request, db: Db, state: State, user: MaybeUser,
     text = receipt
     if file is not None and file.filename:
         text = file.file.read().decode("utf-8", errors="replace")
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("a receipt is a JSON object")
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"receipt: not a JSON receipt ({exc})"
-                            ) from exc
+    from gosplan.web.deps import load_json
+
+    data = load_json(text, "receipt", max_depth=state.settings.max_json_depth)
+    if not isinstance(data, dict):
+        raise HTTPException(status_code=422, detail="receipt: a receipt is a JSON object")
     check = criticism.verify_receipt(db, data, state.settings)
     db.commit()  # it may have signed a new tree head
     model = ReceiptCheckPublic(valid=check.ok, message=check.message, criticism=check.criticism,

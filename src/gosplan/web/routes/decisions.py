@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
@@ -158,12 +157,14 @@ def create_decision(
     if user.role not in ("planner", "delegate"):
         raise HTTPException(status_code=403, detail="proposals are made by planners and "
                             "delegates; workers discuss and vote")
-    try:
-        opts = json.loads(options)
-        if not isinstance(opts, list):
-            raise ValueError("not a list")
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"options must be a JSON list: {exc}") from exc
+    from gosplan.web.deps import load_json
+
+    opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
+    if not isinstance(opts, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("label"), str)
+            and isinstance(o.get("effect", {}), dict) for o in opts):
+        raise HTTPException(status_code=422, detail="options: must be a JSON list of objects "
+                            '{"label": text, "effect": object}')
     if quorum is not None:
         raise HTTPException(status_code=422, detail=(
             "quorum: the quorum is a rule of configuration (a share of the electorate, at "

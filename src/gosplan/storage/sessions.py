@@ -1,0 +1,216 @@
+"""Sign-in sessions, one-time setup tokens and rate-limit windows, kept in the store.
+
+Everything here lives in the database rather than in a process's memory, so
+that several server processes (``gosplan serve --workers N``, or several
+machines behind a balancer) share it: a session ended on one is ended on all,
+and a limit of N a minute is N across all of them.
+
+Tokens are random (``secrets.token_urlsafe``) and only their SHA-256 digests
+are stored: a copy of the database does not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import time
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gosplan.clock import utcnow
+from gosplan.storage.base import Base
+
+
+class WebSession(Base):
+    """A signed-in session: the cookie holds the token, the store holds its digest."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SetupToken(Base):
+    """A one-time token that lets a person set their password (first administrator)."""
+
+    __tablename__ = "web_setup_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"),
+                                         nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class RateWindow(Base):
+    """The recent hits of one key (e.g. ``voting:user:7``): a sliding window, one row a key."""
+
+    __tablename__ = "web_rate_window"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[str] = mapped_column(Text, nullable=False, default="[]")  # JSON: epoch seconds
+    updated: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+def create_session(session: Session, user_id: int, lifetime_s: float) -> str:
+    """Open a session for ``user_id``; returns the token for the cookie (the caller commits)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(WebSession(token_hash=_digest(token), user_id=user_id, created_at=now,
+                           expires_at=now + dt.timedelta(seconds=lifetime_s)))
+    session.flush()
+    return token
+
+
+def session_user(engine: Engine, token: str) -> int | None:
+    """The user a live session token belongs to, else None (unknown, ended or expired)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(WebSession.user_id, WebSession.expires_at)
+                           .where(WebSession.token_hash == _digest(token))).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return int(row.user_id)
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """End every session of ``user_id`` (logout, password change); returns how many."""
+    res = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def live_sessions(session: Session, user_id: int) -> int:
+    return len(session.scalars(select(WebSession.id).where(
+        WebSession.user_id == user_id, WebSession.expires_at > utcnow())).all())
+
+
+# --- one-time setup tokens ----------------------------------------------------------------
+
+def create_setup_token(session: Session, user_id: int, lifetime_s: float) -> str:
+    token = secrets.token_urlsafe(24)
+    now = utcnow()
+    session.add(SetupToken(token_hash=_digest(token), user_id=user_id, created_at=now,
+                           expires_at=now + dt.timedelta(seconds=lifetime_s)))
+    session.flush()
+    return token
+
+
+def setup_token_user(session: Session, token: str) -> int | None:
+    """The user a live setup token is for (the token is not used up)."""
+    row = session.scalar(select(SetupToken).where(SetupToken.token_hash == _digest(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return row.user_id
+
+
+def consume_setup_token(session: Session, token: str) -> int | None:
+    """Use up a setup token: its user, or None if unknown, used or expired."""
+    row = session.scalar(select(SetupToken).where(SetupToken.token_hash == _digest(token))
+                         .with_for_update())
+    if row is None:
+        return None
+    uid, live = row.user_id, row.expires_at > utcnow()
+    session.delete(row)
+    session.flush()
+    return uid if live else None
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+def _locked_window(session: Session, key: str) -> RateWindow:
+    """The window row of ``key``, created if missing and locked until the transaction ends
+    (PostgreSQL: a row lock; SQLite: the insert takes the database's write lock)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert_ = pg_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert_ = sqlite_insert  # type: ignore[assignment]
+    for _ in range(100):  # a row deleted (prune) between the two statements: insert again
+        session.execute(insert_(RateWindow).values(key=key, hits="[]", updated=0.0)
+                        .on_conflict_do_nothing(index_elements=["key"]))
+        row = session.scalar(select(RateWindow).where(RateWindow.key == key)
+                             .with_for_update().execution_options(populate_existing=True))
+        if row is not None:
+            return row
+    raise RuntimeError(f"rate window {key!r} vanished 100 times in a row")
+
+
+def hit(engine: Engine, key: str, limit: int, window_s: float,
+        now: float | None = None) -> tuple[bool, float, float]:
+    """Count one hit of ``key`` if fewer than ``limit`` fell in the last ``window_s`` seconds.
+
+    Returns ``(allowed, when, retry_after)``: ``when`` identifies the hit (for :func:`undo`),
+    ``retry_after`` is the seconds until the oldest hit leaves the window when refused.
+    Exact across processes: the key's row is locked while it is read and written.
+    """
+    now = time.time() if now is None else now
+    with Session(engine) as s, s.begin():
+        row = _locked_window(s, key)
+        hits = [t for t in json.loads(row.hits) if now - t < window_s]
+        if len(hits) >= limit:
+            row.hits, row.updated = json.dumps(hits), now
+            return False, now, max(0.0, hits[0] + window_s - now)
+        hits.append(now)
+        row.hits, row.updated = json.dumps(hits), now
+        return True, now, 0.0
+
+
+def undo(engine: Engine, key: str, when: float) -> None:
+    """Take back the hit made at ``when`` (e.g. a sign-in that succeeded)."""
+    with Session(engine) as s, s.begin():
+        row = _locked_window(s, key)
+        hits = json.loads(row.hits)
+        if when in hits:
+            hits.remove(when)
+        row.hits = json.dumps(hits)
+
+
+def count(engine: Engine, key: str, window_s: float, now: float | None = None) -> int:
+    """Hits of ``key`` in the last ``window_s`` seconds (read only)."""
+    now = time.time() if now is None else now
+    with engine.connect() as conn:
+        raw = conn.execute(select(RateWindow.hits).where(RateWindow.key == key)).scalar()
+    return sum(1 for t in json.loads(raw or "[]") if now - t < window_s)
+
+
+def clear(engine: Engine, key: str) -> None:
+    """Forget the hits of ``key`` (the row stays, so a concurrent hit never loses it)."""
+    with Session(engine) as s, s.begin():
+        s.execute(update(RateWindow).where(RateWindow.key == key)
+                  .values(hits="[]", updated=time.time()))
+
+
+def prune(engine: Engine, older_than_s: float = 3600.0) -> int:
+    """Drop windows untouched for ``older_than_s`` seconds (housekeeping)."""
+    with Session(engine) as s, s.begin():
+        res = s.execute(delete(RateWindow).where(RateWindow.updated < time.time() - older_than_s))
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
