@@ -1,4 +1,4 @@
-"""The living plan: the whole cycle run period after period through the real services.
+"""The living plan's runner: each period through the real services, loop and open-loop twin.
 
 Each period of a run goes through the same code paths as the CLI and the
 web application:
@@ -37,15 +37,10 @@ be replayed and audited; :func:`runs_from_log` reads them back.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import math
-import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,200 +51,25 @@ from gosplan.planning.living import (
     Households,
     dispersion,
     draw_households,
-    fit_working_week,
     ration_in_order,
     shift_tastes,
     wanted,
 )
+from gosplan.services.living_plan.scenario import Scenario
+from gosplan.services.living_plan.world import (
+    economy_and_goods,
+    normalise_shares,
+    period_label,
+    plan_period,
+    table_digest,
+)
 
-__all__ = [
-    "LivingPlanRun",
-    "Scenario",
-    "load_scenario",
-    "run",
-    "runs_from_log",
-]
+__all__ = ["LivingPlanRun", "run", "runs_from_log"]
 
 Progress = Callable[[str, int, int], None]
 
 
-# --------------------------------------------------------------------------- scenario
-
-@dataclass(frozen=True)
-class Scenario:
-    """What to run: the economy, the population, the period count, the events and the rules.
-
-    Every field has a default; a TOML file sets any of them (see
-    ``examples/living-*.toml`` and ``docs/living-plan.md``).
-    """
-
-    name: str = "baseline"
-    source: str = "default"
-    year: int | None = None
-    periods: int = 12
-    periods_per_year: int = 12
-    start: str = "2027-01"
-    persons: int = 20
-    cohort_size: int = 1
-    enterprises: int = 5
-    max_goods: int | None = None
-    seed: int = 0
-    unable_share: float = 0.15
-    concentration: float = 300.0
-    base_week: float = 1800.0 / 46.0
-    # events
-    taste_fraction: float = 0.0
-    taste_size: float = 0.3
-    taste_goods: tuple[tuple[str, float], ...] = ()
-    shock_sector: str | None = None
-    shock_loss: float = 0.3
-    shock_at: int = 0
-    shock_recovery: float = 0.05
-    cheater_share: float = 0.0
-    cheater_inflate: float = 0.15
-    vote_at: int | None = None
-    vote_max_week: float | None = None
-    # rules of the planning office
-    elasticity: float = 1.0
-    sell_through: float = 0.9
-    max_step: float = 0.25
-    buffer: float = 0.11
-    production_noise: float = 0.02
-    capacity_growth: float = 0.05
-    capital_output: float = 1.0
-    open_loop: bool = True
-
-    def __post_init__(self) -> None:
-        def need(ok: bool, name: str, what: str) -> None:
-            if not ok:
-                raise ValidationError(f"scenario `{name}` must be {what}; got "
-                                      f"{getattr(self, name)!r}.")
-
-        need(1 <= self.periods <= 1000, "periods", "a whole number from 1 to 1000")
-        need(self.periods_per_year in (1, 4, 12, 52), "periods_per_year", "1, 4, 12 or 52")
-        need(1 <= self.persons <= 10_000_000, "persons", "from 1 to 10 000 000")
-        need(1 <= self.cohort_size <= self.persons, "cohort_size", "from 1 to `persons`")
-        need(1 <= self.enterprises <= 100_000, "enterprises", "from 1 to 100 000")
-        need(self.max_goods is None or self.max_goods >= 1, "max_goods", "at least 1")
-        for name in ("unable_share", "taste_fraction", "shock_loss", "cheater_share"):
-            need(0 <= getattr(self, name) < 1, name, "in [0, 1)")
-        for name in ("taste_size", "shock_recovery", "cheater_inflate", "production_noise",
-                     "buffer", "capacity_growth"):
-            need(0 <= getattr(self, name) <= 1, name, "in [0, 1]")
-        need(math.isfinite(self.concentration) and self.concentration > 0, "concentration",
-             "a positive number")
-        need(math.isfinite(self.base_week) and 0 < self.base_week <= 100, "base_week",
-             "hours in (0, 100]")
-        need(0 < self.elasticity <= 10, "elasticity", "in (0, 10]")
-        need(0 <= self.capital_output <= 20, "capital_output", "years of output in [0, 20]")
-        need(0 < self.sell_through <= 1, "sell_through", "in (0, 1]")
-        need(0 < self.max_step <= 1, "max_step", "in (0, 1]")
-        need(0 <= self.shock_at < max(self.periods, 1) or self.shock_sector is None,
-             "shock_at", "a period of the run")
-        need(self.vote_at is None or 0 <= self.vote_at < self.periods, "vote_at",
-             "a period of the run")
-        need(self.vote_max_week is None or 0 < self.vote_max_week <= 100, "vote_max_week",
-             "hours in (0, 100]")
-        need((self.vote_at is None) == (self.vote_max_week is None), "vote_at",
-             "given together with `vote_max_week`")
-        try:
-            y, m = self.start.split("-")
-            ok = 1900 <= int(y) <= 2200 and 1 <= int(m) <= 12
-        except ValueError:
-            ok = False
-        need(ok, "start", "a month YYYY-MM")
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
-
-
-_SECTIONS = {
-    "scenario": {"name", "source", "year", "periods", "periods_per_year", "start", "seed",
-                 "open_loop"},
-    "population": {"persons": "persons", "cohort_size": "cohort_size",
-                   "unable_share": "unable_share", "concentration": "concentration",
-                   "base_week": "base_week"},
-    "enterprises": {"count": "enterprises", "production_noise": "production_noise",
-                    "max_goods": "max_goods", "capacity_growth": "capacity_growth",
-                    "capital_output": "capital_output"},
-    "tastes": {"fraction": "taste_fraction", "size": "taste_size", "goods": "taste_goods"},
-    "shock": {"sector": "shock_sector", "loss": "shock_loss", "at": "shock_at",
-              "recovery": "shock_recovery"},
-    "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate"},
-    "vote": {"at": "vote_at", "max_week": "vote_max_week"},
-    "rules": {"elasticity": "elasticity", "sell_through": "sell_through",
-              "max_step": "max_step", "buffer": "buffer"},
-}
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """A :class:`Scenario` from a TOML file; unknown sections or keys are errors naming them."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"{p}: cannot read the scenario ({exc.strerror}).") from None
-    try:
-        text = raw.decode("utf-8-sig")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise ValidationError(f"{p}: the scenario is not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{p}: not valid TOML: {exc}.") from None
-    if not data:
-        raise ValidationError(f"{p}: the scenario is empty; give at least [scenario] name.")
-    kwargs: dict[str, Any] = {}
-    for section, body in data.items():
-        if section not in _SECTIONS:
-            raise ValidationError(f"{p}: unknown section [{section}]; known: "
-                                  f"{', '.join(sorted(_SECTIONS))}.")
-        if not isinstance(body, dict):
-            raise ValidationError(f"{p}: [{section}] must be a table of keys.")
-        keys = _SECTIONS[section]
-        for key, value in body.items():
-            if key not in keys:
-                raise ValidationError(f"{p}: unknown key `{key}` in [{section}]; known: "
-                                      f"{', '.join(sorted(keys))}.")
-            target = keys[key] if isinstance(keys, dict) else key
-            kwargs[target] = value
-    if "taste_goods" in kwargs:
-        tg = kwargs["taste_goods"]
-        if not isinstance(tg, dict) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 10
-                for v in tg.values()):
-            raise ValidationError(f"{p}: [tastes] goods must be a table of good = factor "
-                                  f"(0 < factor <= 10); got {tg!r}.")
-        kwargs["taste_goods"] = tuple((str(k), float(v)) for k, v in tg.items())
-    fields = Scenario.__dataclass_fields__
-    for name, value in kwargs.items():
-        if name == "taste_goods":
-            continue
-        kind = str(fields[name].type)
-        if ("int" in kind and "float" not in kind and not isinstance(value, int)) or (
-                isinstance(value, bool) and "bool" not in kind):
-            raise ValidationError(f"{p}: `{name}` must be a whole number; got {value!r}.")
-        if "float" in kind and not isinstance(value, int | float):
-            raise ValidationError(f"{p}: `{name}` must be a number; got {value!r}.")
-    try:
-        return Scenario(**kwargs)
-    except ValidationError as exc:
-        raise ValidationError(f"{p}: {exc}") from None
-
-
 # --------------------------------------------------------------------------- the world
-
-@dataclass
-class _Goods:
-    codes: list[str]
-    products: list[str]
-    value: np.ndarray  # hours per unit
-    size: np.ndarray  # output (money) units per good unit
-    base_units: np.ndarray  # base-year personal consumption of the run's population, units
-
 
 @dataclass
 class _Side:
@@ -337,101 +157,7 @@ class LivingPlanRun:
         return out
 
 
-def _period_label(start: str, i: int, per_year: int) -> str:
-    y, m = (int(x) for x in start.split("-"))
-    if per_year == 12:
-        k = (m - 1) + i
-        return f"{y + k // 12:04d}-{k % 12 + 1:02d}"
-    if per_year == 52:
-        d = dt.date(y, m, 1) + dt.timedelta(weeks=i)
-        iso = d.isocalendar()
-        return f"{iso[0]:04d}-W{iso[1]:02d}"
-    if per_year == 4:
-        q0 = (m - 1) // 3 + i
-        return f"{y + q0 // 4:04d}-Q{q0 % 4 + 1}"
-    return f"{y + i:04d}"
-
-
-def _economy_and_goods(sc: Scenario) -> tuple[Any, _Goods, Any, float]:
-    from gosplan.core.values import labour_values
-    from gosplan.planning.targets import hours_per_labour_unit
-    from gosplan.readers.registry import open_source
-    from gosplan.services.accounts import catalogue_from_economy
-
-    eco = open_source(sc.source, year=sc.year)
-    vals = labour_values(eco)
-    hpu = (hours_per_labour_unit(eco) if getattr(eco, "labour_kind", "hours") != "wages"
-           else None)
-    if hpu is None:
-        raise ValidationError(f"economy {eco.name!r} measures labour as wages; the living plan "
-                              "needs hours or persons employed.")
-    specs = catalogue_from_economy(eco, personal_hours=0.0, values=vals,
-                                   hours_per_labour_unit=hpu)
-    personal = eco.final_demand_by_purpose()["personal"].clip(lower=0.0)
-    if sc.max_goods is not None and len(specs) > sc.max_goods:
-        keep = set(personal.loc[[str(s.product) for s in specs]].nlargest(sc.max_goods).index)
-        specs = [s for s in specs if s.product in keep]
-    # units a hundred times smaller than the catalogue's (a unit costs about 0.003-0.03
-    # hours), so that households buying whole units lose little to rounding
-    size = np.array([float(s.unit.split()[0]) for s in specs]) / 100.0
-    value = np.array([float(s.labour_value) for s in specs]) / 100.0
-    goods = _Goods(codes=[s.code for s in specs], products=[str(s.product) for s in specs],
-                   value=value, size=size, base_units=np.zeros(len(specs)))
-    return eco, goods, vals, float(hpu)
-
-
 # --------------------------------------------------------------------------- one period
-
-def _plan(eco: Any, fd: pd.DataFrame, personal_money: pd.Series, phi: float, able: int,
-          weeks_per_year: float, max_week: float | None, hpu: float,
-          extra_investment: float = 0.0) -> tuple[Any, float]:
-    """The period's Leontief plan (yearly rates) and the factor applied to personal targets.
-
-    ``extra_investment`` (money, at a yearly rate) is added to the investment bundle in
-    the base year's composition: the capacity the loop builds or rebuilds this period.
-    """
-    from gosplan.planning.leontief import leontief_plan
-
-    def targets(factor: float) -> pd.DataFrame:
-        t = fd.drop(columns=["personal"]).clip(lower=0.0) * phi
-        t = t[[c for c in ("social", "investment", "stocks", "exports") if c in t.columns]]
-        if extra_investment > 0 and "investment" in t.columns and t["investment"].sum() > 0:
-            inv = t["investment"]
-            t["investment"] = inv + inv / inv.sum() * extra_investment
-        t.insert(0, "personal", personal_money.reindex(fd.index).fillna(0.0) * factor)
-        return t
-
-    plan = leontief_plan(eco, targets(1.0), population=float(able), weeks_per_year=weeks_per_year,
-                         hours_per_labour_unit=hpu)
-    if max_week is None:
-        return plan, 1.0
-    lab = plan.labour_by_purpose
-    personal_h = float(lab.get("personal", 0.0))
-    factor, _ = fit_working_week(personal_h, float(lab.sum()) - personal_h, float(able),
-                                 weeks_per_year, max_week)
-    if factor < 1.0:
-        plan = leontief_plan(eco, targets(factor), population=float(able),
-                             weeks_per_year=weeks_per_year, hours_per_labour_unit=hpu)
-    return plan, factor
-
-
-def _normalise_shares(d: Any) -> Any:
-    """Fund shares rounded to 6 places summing to exactly 1 (the rest to the largest)."""
-    from gosplan.services.accounts import Deduction
-
-    shares = dict(d.shares)
-    if not shares:
-        return d
-    gap = Decimal(1) - sum(shares.values(), Decimal(0))
-    top = max(shares, key=lambda k: shares[k])
-    shares[top] += gap
-    return Deduction(rate=d.rate, shares=shares, source=d.source)
-
-
-def _digest(frame: pd.DataFrame | pd.Series) -> str:
-    hashed = np.asarray(pd.util.hash_pandas_object(frame, index=True), dtype=np.uint64)
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
 
 class _Runner:
     def __init__(self, sc: Scenario, store_url: str, twin_url: str | None,
@@ -447,7 +173,7 @@ class _Runner:
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
         sc = self.sc
-        eco, goods, vals, hpu = _economy_and_goods(sc)
+        eco, goods, vals, hpu = economy_and_goods(sc)
         self.eco, self.goods, self.hpu = eco, goods, hpu
         fd = eco.final_demand_by_purpose()
         self.fd = fd
@@ -556,7 +282,7 @@ class _Runner:
         from gosplan.services.accounts import Deduction, price_units
 
         sc, goods, acc = self.sc, self.goods, side.accounts
-        label = _period_label(sc.start, t, sc.periods_per_year)
+        label = period_label(sc.start, t, sc.periods_per_year)
         rng = np.random.default_rng([sc.seed, t, 1 if side.feedback else 0])
         if sc.vote_at is not None and t == sc.vote_at and side.feedback:
             side.max_week = sc.vote_max_week
@@ -597,7 +323,7 @@ class _Runner:
         made = np.maximum(made, 0.0)
         # 2. the plan (yearly rates) that produces it beside social consumption and
         # investment; an adopted cap on the working week shrinks personal consumption
-        plan, factor = _plan(self.eco, self.fd, self._money(made), self.phi,
+        plan, factor = plan_period(self.eco, self.fd, self._money(made), self.phi,
                              self.h.able_persons, self.weeks_per_year, side.max_week, self.hpu,
                              extra_investment=invest * sc.periods_per_year)
         if factor < 1.0:
@@ -618,7 +344,7 @@ class _Runner:
             shares={k: (Decimal(repr(round(v / total_share, 6)))) for k, v in
                     fund_shares.items()},
             source=f"living plan {sc.name}, period {label}")
-        deduction = _normalise_shares(deduction)
+        deduction = normalise_shares(deduction)
         acc.open_period(label, deduction)
         # 3. hours: the plan's labour for the period, shared by the able groups
         able_idx = np.flatnonzero(self.h.able)
@@ -742,7 +468,7 @@ class _Runner:
                for k, v in row.items()}
         with session_scope(side.accounts.engine) as s:
             e = publiclog.append(s, "living.period", {
-                "run": self.sc.digest[:16], "plan_digest": _digest(plan.gross_output),
+                "run": self.sc.digest[:16], "plan_digest": table_digest(plan.gross_output),
                 **row})
             if side.feedback:
                 self.log_indices.append(e.index)
