@@ -78,8 +78,15 @@ def run_capped(code: str, *, timeout: float, mem_gib: float) -> tuple[str, float
 
     env = dict(os.environ)
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=timeout, preexec_fn=limit, env=env, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=limit,
+            env=env,
+            cwd=ROOT,
+        )
     except subprocess.TimeoutExpired:
         return f"did not finish in {timeout:.0f} s", None
     if out.returncode != 0:

@@ -63,16 +63,24 @@ def _prepare(url: str) -> None:
     for i in range(PERSONS):
         acc.join("works", f"p{i}", by="bench")
     acc.open_period("bench", Deduction(Decimal("0.25"), {"health": Decimal(1)}))
-    acc.record_hours_many("works", "bench", [(f"p{i}", 5000) for i in range(PERSONS)],
-                          recorded_by="delegate", key="bench-hours")
+    acc.record_hours_many(
+        "works",
+        "bench",
+        [(f"p{i}", 5000) for i in range(PERSONS)],
+        recorded_by="delegate",
+        key="bench-hours",
+    )
     acc.approve("works", "bench", approver="planner", key="bench-approve")
-    acc.add_goods([GoodSpec(code=f"g{j}", name=f"good {j}", labour_value=Decimal("0.013"),
-                            stock=10**9) for j in range(GOODS)])
+    acc.add_goods(
+        [
+            GoodSpec(code=f"g{j}", name=f"good {j}", labour_value=Decimal("0.013"), stock=10**9)
+            for j in range(GOODS)
+        ]
+    )
     acc.close()
 
 
-def _client(url: str, seconds: float, start: Any, out: Any, seed: int,
-            shared: Any = None) -> None:
+def _client(url: str, seconds: float, start: Any, out: Any, seed: int, shared: Any = None) -> None:
     import random
 
     from gosplan.services.accounts import Accounts
@@ -90,8 +98,12 @@ def _client(url: str, seconds: float, start: Any, out: Any, seed: int,
         if t0 >= t_end:
             break
         try:
-            acc.buy(f"p{rnd.randrange(PERSONS)}", f"g{rnd.randrange(GOODS)}", 1,
-                    key=f"b-{seed}-{uuid.uuid4().hex}")
+            acc.buy(
+                f"p{rnd.randrange(PERSONS)}",
+                f"g{rnd.randrange(GOODS)}",
+                1,
+                key=f"b-{seed}-{uuid.uuid4().hex}",
+            )
         except Exception:
             errors += 1
             continue
@@ -112,8 +124,10 @@ def _threads(url: str, seconds: float) -> dict[str, Any]:
     acc = Accounts(make_engine(url))
     start = threading.Event()
     out: queue.Queue[Any] = queue.Queue()
-    threads = [threading.Thread(target=_client, args=(url, seconds, start, out, i, acc))
-               for i in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=_client, args=(url, seconds, start, out, i, acc))
+        for i in range(CLIENTS)
+    ]
     for t in threads:
         t.start()
     time.sleep(1.0)
@@ -137,8 +151,12 @@ def _collect(workers: list[Any], start: Any, out: Any, seconds: float) -> dict[s
         w.join(timeout=30)
     lat.sort()
     p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
-    return {"tps": len(lat) / min(elapsed, seconds + 1e-9) if lat else 0.0,
-            "p99_ms": p99 * 1e3, "n": len(lat), "errors": errors}
+    return {
+        "tps": len(lat) / min(elapsed, seconds + 1e-9) if lat else 0.0,
+        "p99_ms": p99 * 1e3,
+        "n": len(lat),
+        "errors": errors,
+    }
 
 
 def _processes(url: str, seconds: float) -> dict[str, Any]:
@@ -146,8 +164,9 @@ def _processes(url: str, seconds: float) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     start = ctx.Event()
     out = ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(url, seconds, start, out, i))
-             for i in range(CLIENTS)]
+    procs = [
+        ctx.Process(target=_client, args=(url, seconds, start, out, i)) for i in range(CLIENTS)
+    ]
     for p in procs:
         p.start()
     time.sleep(3.0)  # every client has imported and connected
@@ -172,20 +191,41 @@ class PgBench:
         with self.admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{self.name}"'))
         self.env = {**os.environ, "PGPASSWORD": u.password or ""}
-        self.args = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
-                     "-U", u.username or ""]
-        subprocess.run([self.exe, "-i", "-q", "-s", "1", *self.args, self.name], env=self.env,
-                       check=True, capture_output=True, timeout=300)
+        self.args = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or ""]
+        subprocess.run(
+            [self.exe, "-i", "-q", "-s", "1", *self.args, self.name],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
     def run(self, seconds: float) -> dict[str, float]:
         assert self.exe is not None
-        res = subprocess.run([self.exe, "-c", str(CLIENTS), "-j", str(min(CLIENTS, 4)),
-                              "-T", str(int(seconds)), *self.args, self.name], env=self.env,
-                             check=True, capture_output=True, text=True, timeout=seconds + 120)
+        res = subprocess.run(
+            [
+                self.exe,
+                "-c",
+                str(CLIENTS),
+                "-j",
+                str(min(CLIENTS, 4)),
+                "-T",
+                str(int(seconds)),
+                *self.args,
+                self.name,
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
         tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", res.stdout)
         lat = re.search(r"latency average = ([\d.]+) ms", res.stdout)
-        return {"tps": float(tps.group(1)) if tps else float("nan"),
-                "avg_ms": float(lat.group(1)) if lat else float("nan")}
+        return {
+            "tps": float(tps.group(1)) if tps else float("nan"),
+            "avg_ms": float(lat.group(1)) if lat else float("nan"),
+        }
 
     def close(self) -> None:
         from sqlalchemy import text
@@ -219,19 +259,34 @@ def run(quick: bool) -> list[dict[str, Any]]:
         note = f"p99 {r['p99_ms']:.1f} ms; {r['n']} purchases, {r['errors']} errors"
         if last and after:
             peer_tps = (last["tps"] + after["tps"]) / 2
-            note += (f"; pgbench {last['tps']:.0f} and {after['tps']:.0f} tx/s, latency avg "
-                     f"{(last['avg_ms'] + after['avg_ms']) / 2:.1f} ms")
+            note += (
+                f"; pgbench {last['tps']:.0f} and {after['tps']:.0f} tx/s, latency avg "
+                f"{(last['avg_ms'] + after['avg_ms']) / 2:.1f} ms"
+            )
         last = after
         ratio = r["tps"] / peer_tps if peer_tps else None
-        rows.append({"work": f"purchases ({store}, {CLIENTS} {how})",
-                     "size": f"{PERSONS} accounts, {GOODS} goods",
-                     "figure": r["tps"], "unit": "tx/s",
-                     "peer": peer_name if peer_tps else why,
-                     "peer_figure": peer_tps, "ratio": ratio,
-                     "goal": ">= 50% of pgbench tx/s",
-                     "met": None if ratio is None else ratio >= 0.5, "note": note})
-        rows.append({"work": f"purchase p99 latency ({store}, {how})", "figure": r["p99_ms"],
-                     "unit": "ms", "note": f"over {seconds:g} s"})
+        rows.append(
+            {
+                "work": f"purchases ({store}, {CLIENTS} {how})",
+                "size": f"{PERSONS} accounts, {GOODS} goods",
+                "figure": r["tps"],
+                "unit": "tx/s",
+                "peer": peer_name if peer_tps else why,
+                "peer_figure": peer_tps,
+                "ratio": ratio,
+                "goal": ">= 50% of pgbench tx/s",
+                "met": None if ratio is None else ratio >= 0.5,
+                "note": note,
+            }
+        )
+        rows.append(
+            {
+                "work": f"purchase p99 latency ({store}, {how})",
+                "figure": r["p99_ms"],
+                "unit": "ms",
+                "note": f"over {seconds:g} s",
+            }
+        )
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -256,8 +311,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 row("PostgreSQL", "processes", lambda: _processes(pg_url, seconds))
             finally:
                 with admin.connect() as c:
-                    c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE datname = :n"), {"n": name})
+                    c.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :n"
+                        ),
+                        {"n": name},
+                    )
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 admin.dispose()
     finally:

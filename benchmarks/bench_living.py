@@ -34,67 +34,106 @@ WIOD_GBR = ROOT.parent / "shared" / "data" / "wiod-2016" / "GBR_NIOT_nov16.xlsx"
 def _go(sc: Scenario) -> tuple[Any, float]:
     folder = Path(tempfile.mkdtemp(prefix="gosplan-living-"))
     t0 = time.perf_counter()
-    res = run_living(sc, f"sqlite:///{folder / 'loop.db'}",
-              twin_url=f"sqlite:///{folder / 'twin.db'}" if sc.open_loop else None)
+    res = run_living(
+        sc,
+        f"sqlite:///{folder / 'loop.db'}",
+        twin_url=f"sqlite:///{folder / 'twin.db'}" if sc.open_loop else None,
+    )
     return res, time.perf_counter() - t0
 
 
 def _convergence(name: str, source: str, year: int | None, quick: bool) -> dict[str, Any]:
-    sc = Scenario(name=name, source=source, year=year, persons=20 if quick else 60,
-                  enterprises=5 if quick else 10, periods=6 if quick else 12,
-                  taste_fraction=0.1, taste_size=0.3, seed=11,
-                  max_goods=None if "default" in source else 40)
+    sc = Scenario(
+        name=name,
+        source=source,
+        year=year,
+        persons=20 if quick else 60,
+        enterprises=5 if quick else 10,
+        periods=6 if quick else 12,
+        taste_fraction=0.1,
+        taste_size=0.3,
+        seed=11,
+        max_goods=None if "default" in source else 40,
+    )
     res, secs = _go(sc)
     s = res.summary()
     conv = s["loop"]["converged_at"]
-    return {"work": f"living plan, tastes ±30 % ({name})", "size":
-            f"{sc.persons} persons, {len(res.goods)} goods, {sc.periods} periods",
-            "figure": (conv + 1) if conv is not None else "not reached", "unit": "periods",
-            "peer": "open-loop twin (base plan repeated)",
-            "peer_figure": f"unmet {s['open-loop']['unmet_share_last']:.1%}, stock left "
-                           f"{s['open-loop']['excess_stock_last']:.1%}",
-            "goal": "unmet <= 2 % and ratio CV <= 5 % within 12 periods",
-            "met": conv is not None and conv + 1 <= 12,
-            "note": f"loop last period: unmet {s['loop']['unmet_share_last']:.2%}, CV "
-                    f"{s['loop']['ratio_cv_last']:.2%}, stock left "
-                    f"{s['loop']['excess_stock_last']:.1%}; {secs:.0f} s for both sides"}
+    return {
+        "work": f"living plan, tastes ±30 % ({name})",
+        "size": f"{sc.persons} persons, {len(res.goods)} goods, {sc.periods} periods",
+        "figure": (conv + 1) if conv is not None else "not reached",
+        "unit": "periods",
+        "peer": "open-loop twin (base plan repeated)",
+        "peer_figure": f"unmet {s['open-loop']['unmet_share_last']:.1%}, stock left "
+        f"{s['open-loop']['excess_stock_last']:.1%}",
+        "goal": "unmet <= 2 % and ratio CV <= 5 % within 12 periods",
+        "met": conv is not None and conv + 1 <= 12,
+        "note": f"loop last period: unmet {s['loop']['unmet_share_last']:.2%}, CV "
+        f"{s['loop']['ratio_cv_last']:.2%}, stock left "
+        f"{s['loop']['excess_stock_last']:.1%}; {secs:.0f} s for both sides",
+    }
 
 
 def _shock(quick: bool) -> dict[str, Any]:
     sector = "Agricultura, pecuária, produção florestal, pesca e aquicultura"
-    sc = Scenario(name="shock", source="default", persons=20 if quick else 60,
-                  enterprises=5 if quick else 10, periods=8 if quick else 14, seed=12,
-                  shock_sector=sector, shock_loss=0.3, shock_at=3, shock_recovery=0.05,
-                  open_loop=False)
+    sc = Scenario(
+        name="shock",
+        source="default",
+        persons=20 if quick else 60,
+        enterprises=5 if quick else 10,
+        periods=8 if quick else 14,
+        seed=12,
+        shock_sector=sector,
+        shock_loss=0.3,
+        shock_at=3,
+        shock_recovery=0.05,
+        open_loop=False,
+    )
     res, secs = _go(sc)
     code = res.checks["shock_good"]
     rec = res.recovery(code, 3)
     week = res.side("loop")["working_week"]
     before = float(week.iloc[:3].mean())
     after = float(week.iloc[4:].max())
-    return {"work": "living plan, 30 % of farming's capacity lost", "size":
-            f"{sc.persons} persons, {sc.periods} periods", "figure": rec if rec is not None
-            else "not back", "unit": "periods to unmet <= 2 %", "goal": "<= 6 periods",
-            "met": rec is not None and rec <= 6,
-            "note": f"peak unmet {res.unmet_by_good[code].max():.1%}; working week "
-                    f"{before:.1f} h before, up to {after:.1f} h while rebuilding; {secs:.0f} s"}
+    return {
+        "work": "living plan, 30 % of farming's capacity lost",
+        "size": f"{sc.persons} persons, {sc.periods} periods",
+        "figure": rec if rec is not None else "not back",
+        "unit": "periods to unmet <= 2 %",
+        "goal": "<= 6 periods",
+        "met": rec is not None and rec <= 6,
+        "note": f"peak unmet {res.unmet_by_good[code].max():.1%}; working week "
+        f"{before:.1f} h before, up to {after:.1f} h while rebuilding; {secs:.0f} s",
+    }
 
 
 def _scale(quick: bool) -> dict[str, Any]:
     persons, periods, ents = (50, 4, 10) if quick else (400, 6, 50)
-    sc = Scenario(name="scale", source="default", persons=persons, enterprises=ents,
-                  periods=periods, periods_per_year=52, seed=13, open_loop=False)
+    sc = Scenario(
+        name="scale",
+        source="default",
+        persons=persons,
+        enterprises=ents,
+        periods=periods,
+        periods_per_year=52,
+        seed=13,
+        open_loop=False,
+    )
     res, secs = _go(sc)
     goods = len(res.goods)
     per_pp = secs / (persons * periods)
     goal_s = per_pp * 10_000 * 52
-    return {"work": "living plan through the real ledger (SQLite)", "size":
-            f"{persons} persons, {ents} enterprises, {goods} goods, {periods} weekly periods",
-            "figure": round(secs, 1), "unit": "s",
-            "peer": "goal: 10 000 persons, 500 enterprises, 52 weeks",
-            "peer_figure": f"about {goal_s / 60:.0f} min extrapolated (linear in purchases)",
-            "goal": "<= 15 min", "met": goal_s <= 900,
-            "note": f"{per_pp * 1000:.1f} ms per person-period ({goods} purchase lines each)"}
+    return {
+        "work": "living plan through the real ledger (SQLite)",
+        "size": f"{persons} persons, {ents} enterprises, {goods} goods, {periods} weekly periods",
+        "figure": round(secs, 1),
+        "unit": "s",
+        "peer": "goal: 10 000 persons, 500 enterprises, 52 weeks",
+        "peer_figure": f"about {goal_s / 60:.0f} min extrapolated (linear in purchases)",
+        "goal": "<= 15 min",
+        "met": goal_s <= 900,
+        "note": f"{per_pp * 1000:.1f} ms per person-period ({goods} purchase lines each)",
+    }
 
 
 def run(quick: bool) -> list[dict[str, Any]]:

@@ -70,11 +70,22 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
         secs = time.perf_counter() - t1
         b = r.balances()
         # a heuristic that stopped at its iteration limit still returns its best plan
-        ok = r.success or (r.status.name == "ITERATION_LIMIT" and b["shortfall"] <= 1e-9
-                           and bool(np.isfinite(r.objective)) and r.objective > 0)
-        out = {"ok": ok, "status": r.status.name, "objective": r.objective,
-               "seconds": secs, "build": built, "nit": r.nit, "shortfall": b["shortfall"],
-               "excess": b["excess"]}
+        ok = r.success or (
+            r.status.name == "ITERATION_LIMIT"
+            and b["shortfall"] <= 1e-9
+            and bool(np.isfinite(r.objective))
+            and r.objective > 0
+        )
+        out = {
+            "ok": ok,
+            "status": r.status.name,
+            "objective": r.objective,
+            "seconds": secs,
+            "build": built,
+            "nit": r.nit,
+            "shortfall": b["shortfall"],
+            "excess": b["excess"],
+        }
     else:
         from gosplan.planning.multiyear import multi_year_plan
         from gosplan.scale.synthetic_economies import synthetic_economy
@@ -85,8 +96,9 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
         targets = {"personal": fd["personal"], "social": fd["social"]}
         built = time.perf_counter() - t0
         t1 = time.perf_counter()
-        plan = multi_year_plan(e, targets, years=years, growth=0.01, population=n * 10.0,
-                               method=method)
+        plan = multi_year_plan(
+            e, targets, years=years, growth=0.01, population=n * 10.0, method=method
+        )
         secs = time.perf_counter() - t1
         short = 0.0
         if plan.success:
@@ -94,10 +106,16 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
                 need = plan.target_bundles[y].sum(axis=1).to_numpy()
                 net = plan.net_output[y].to_numpy()
                 short = max(short, float(np.max((need - net) / np.maximum(need, 1.0))))
-        out = {"ok": plan.success, "status": plan.status.name,
-               "objective": float(plan.labour.sum()) if plan.success else None,
-               "seconds": secs, "build": built, "nit": plan.nit, "shortfall": short,
-               "excess": 0.0}
+        out = {
+            "ok": plan.success,
+            "status": plan.status.name,
+            "objective": float(plan.labour.sum()) if plan.success else None,
+            "seconds": secs,
+            "build": built,
+            "nit": plan.nit,
+            "shortfall": short,
+            "excess": 0.0,
+        }
     out["peak_rss_gib"] = psutil.Process().memory_info().rss / 2**30
     return out
 
@@ -124,14 +142,18 @@ def _goal(years: int, n: int) -> tuple[str | None, float | None]:
     return None, None
 
 
-def rows_for(n: int, objective: str, years: int, cap: float,
-             exact: bool = True) -> list[dict[str, Any]]:
-    methods: tuple[str, ...] = METHODS if years == 1 else (
-        "simplex", "ipm", "pdlp", "forward-plain", "forward")
+def rows_for(
+    n: int, objective: str, years: int, cap: float, exact: bool = True
+) -> list[dict[str, Any]]:
+    methods: tuple[str, ...] = (
+        METHODS if years == 1 else ("simplex", "ipm", "pdlp", "forward-plain", "forward")
+    )
     if not exact:
         methods = tuple(m for m in methods if m not in EXACT)
-    got = {m: _run_capped({"n": n, "method": m, "objective": objective, "years": years}, cap)
-           for m in methods}
+    got = {
+        m: _run_capped({"n": n, "method": m, "objective": objective, "years": years}, cap)
+        for m in methods
+    }
     finished = [got[m] for m in EXACT if m in got and got[m].get("ok")]
     best_exact = min(finished, key=lambda r: r["seconds"]) if finished else None
     which = next((m for m in EXACT if m in got and got[m] is best_exact), None)
@@ -140,21 +162,28 @@ def rows_for(n: int, objective: str, years: int, cap: float,
     what = "min-labour" if objective == "min_labour" else "assortment"
     for m in methods:
         r = got[m]
-        label = {"simplex": "HiGHS dual simplex", "ipm": "HiGHS interior point",
-                 "pdlp": "HiGHS PDLP", "harmony": "harmony",
-                 "forward-plain": "forward balancing, first pass only",
-                 "forward": "forward balancing, investment re-timed"}[m]
+        label = {
+            "simplex": "HiGHS dual simplex",
+            "ipm": "HiGHS interior point",
+            "pdlp": "HiGHS PDLP",
+            "harmony": "harmony",
+            "forward-plain": "forward balancing, first pass only",
+            "forward": "forward balancing, investment re-timed",
+        }[m]
         row: dict[str, Any] = {
             "work": f"{what} plan, {years} year{'s' if years > 1 else ''}: {label}",
-            "size": n, "unit": "s",
+            "size": n,
+            "unit": "s",
             "figure": r["seconds"] if r.get("ok") else None,
             "peer": f"exact HiGHS ({which})" if which else "exact HiGHS",
         }
         if best_exact is not None:
             row["peer_figure"] = best_exact["seconds"]
         else:
-            row["peer_figure"] = "; ".join(f"{e}: {got[e]['status']}" for e in EXACT
-                                           if e in got) or "not run (--no-exact)"
+            row["peer_figure"] = (
+                "; ".join(f"{e}: {got[e]['status']}" for e in EXACT if e in got)
+                or "not run (--no-exact)"
+            )
         if r.get("ok") and best_exact is not None and r["seconds"]:
             row["ratio"] = best_exact["seconds"] / r["seconds"]
         notes = []
@@ -164,16 +193,20 @@ def rows_for(n: int, objective: str, years: int, cap: float,
             notes.append(f"objective {r['objective']:.8g}")
             if best_exact is not None and r["objective"] is not None:
                 ref = best_exact["objective"]
-                g = ((r["objective"] - ref) if objective == "min_labour" or years > 1
-                     else (ref - r["objective"])) / abs(ref)
+                g = (
+                    (r["objective"] - ref)
+                    if objective == "min_labour" or years > 1
+                    else (ref - r["objective"])
+                ) / abs(ref)
                 notes.append(f"gap {g:.2e} to the exact optimum")
                 if goal and limit is not None and m in HEURISTIC:
                     row["goal"] = goal
                     row["met"] = bool(r["seconds"] <= limit and g <= 1e-3)
             if r["status"] != "OPTIMAL":
                 notes.append(r["status"].lower())
-            notes.append(f"shortfall {r['shortfall']:.1e}, nit {r['nit']}, "
-                         f"RSS {r['peak_rss_gib']:.2f} GiB")
+            notes.append(
+                f"shortfall {r['shortfall']:.1e}, nit {r['nit']}, RSS {r['peak_rss_gib']:.2f} GiB"
+            )
         if goal and "goal" not in row and m in HEURISTIC:
             row["goal"] = goal
             if limit is not None:
@@ -184,8 +217,9 @@ def rows_for(n: int, objective: str, years: int, cap: float,
     return out
 
 
-def run(quick: bool, sizes: list[int] | None = None, cap: float | None = None,
-        exact: bool = True) -> list[dict]:
+def run(
+    quick: bool, sizes: list[int] | None = None, cap: float | None = None, exact: bool = True
+) -> list[dict]:
     """Rows for benchmarks/run.py.  ``quick``: 10^3 products only, 60 s caps."""
     if sizes is None:
         sizes = [1_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
@@ -202,8 +236,9 @@ def run(quick: bool, sizes: list[int] | None = None, cap: float | None = None,
     return rows
 
 
-def certified_rows(n: int, exact_at: int | None = None,
-                   method: str = "forward") -> list[dict[str, Any]]:
+def certified_rows(
+    n: int, exact_at: int | None = None, method: str = "forward"
+) -> list[dict[str, Any]]:
     """Five-year plan of ``n`` products with its certified bound, beside the plan alone."""
     import os
 
@@ -226,30 +261,47 @@ def certified_rows(n: int, exact_at: int | None = None,
         t_plain = t_cert - float(cert.assumptions.get("bound", {}).get("seconds", 0.0))
         load1 = os.getloadavg()[0]
         gap = cert.gap_proven
-        note = (f"bound {cert.bound:.8g} from {cert.bound_source}; plan (LP objective) "
-                f"{cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}")
+        note = (
+            f"bound {cert.bound:.8g} from {cert.bound_source}; plan (LP objective) "
+            f"{cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
+        )
         if size == exact_at:
             t0 = time.perf_counter()
             lp = multi_year_plan(e, targets, method="ipm", **kw)
             t_lp = time.perf_counter() - t0
             true_gap = (cert.lp_objective - lp.lp_objective) / lp.lp_objective  # type: ignore[operator]
             below = (lp.lp_objective - cert.bound) / lp.lp_objective  # type: ignore[operator]
-            note += (f"; exact HiGHS ipm {t_lp:.1f} s, optimum {lp.lp_objective:.8g}: plan "
-                     f"{true_gap:+.3%} above it (true gap), bound {below:.3%} below it; "
-                     f"ipm's own proven gap {lp.gap_proven:.1e}")
+            note += (
+                f"; exact HiGHS ipm {t_lp:.1f} s, optimum {lp.lp_objective:.8g}: plan "
+                f"{true_gap:+.3%} above it (true gap), bound {below:.3%} below it; "
+                f"ipm's own proven gap {lp.gap_proven:.1e}"
+            )
         goal = "proven within 0.1 % in <= 60 s" if size == 100_000 else None
-        rows.append({
-            "work": f"5-year plan, {method}, with certified bound", "size": size,
-            "figure": t_cert, "unit": "s", "peer": f"{method} alone (same run, bound excluded)",
-            "peer_figure": t_plain, "ratio": t_plain / t_cert,
-            "goal": goal, "met": (bool(gap is not None and gap <= 1e-3 and t_cert <= 60)
-                                  if goal else None),
-            "note": note})
-        rows.append({
-            "work": "5-year plan: proven gap (plan - certified bound) / plan", "size": size,
-            "figure": gap, "unit": "", "goal": "<= 0.001" if goal else None,
-            "met": (gap is not None and gap <= 1e-3) if goal else None,
-            "note": f"{method}; status {cert.status.name}"})
+        rows.append(
+            {
+                "work": f"5-year plan, {method}, with certified bound",
+                "size": size,
+                "figure": t_cert,
+                "unit": "s",
+                "peer": f"{method} alone (same run, bound excluded)",
+                "peer_figure": t_plain,
+                "ratio": t_plain / t_cert,
+                "goal": goal,
+                "met": (bool(gap is not None and gap <= 1e-3 and t_cert <= 60) if goal else None),
+                "note": note,
+            }
+        )
+        rows.append(
+            {
+                "work": "5-year plan: proven gap (plan - certified bound) / plan",
+                "size": size,
+                "figure": gap,
+                "unit": "",
+                "goal": "<= 0.001" if goal else None,
+                "met": (gap is not None and gap <= 1e-3) if goal else None,
+                "note": f"{method}; status {cert.status.name}",
+            }
+        )
         print(json.dumps(rows[-2:], default=str), flush=True)  # progress, for long runs
     return rows
 

@@ -44,17 +44,31 @@ def _generation(q: Any, n: int) -> None:
     size = os.path.getsize(path)
     path.unlink()
     e = measure(lambda: synthetic_economy(n, seed=1))
-    q.put([
-        {"work": "generate + stream to .npz (write_synthetic)", "size": n, "figure": w.seconds,
-         "unit": "s", "goal": "< 60 s", "met": w.seconds < 60,
-         "note": f"file {gib(size):.2f} GiB; peak RSS added {gib(w.rss_added):.2f} GiB "
-                 "(chunks of 10^6 products)"},
-        {"work": "generate the Economy in memory (synthetic_economy)", "size": n,
-         "figure": e.seconds, "unit": "s", "goal": "< 60 s", "met": e.seconds < 60,
-         "note": f"nnz {e.value.A.nnz:,}; includes Economy validation (A kept column-major, "
-                 "as generated), "
-                 f"{n:,} product labels; peak RSS {gib(e.rss_peak):.2f} GiB"},
-    ])
+    q.put(
+        [
+            {
+                "work": "generate + stream to .npz (write_synthetic)",
+                "size": n,
+                "figure": w.seconds,
+                "unit": "s",
+                "goal": "< 60 s",
+                "met": w.seconds < 60,
+                "note": f"file {gib(size):.2f} GiB; peak RSS added {gib(w.rss_added):.2f} GiB "
+                "(chunks of 10^6 products)",
+            },
+            {
+                "work": "generate the Economy in memory (synthetic_economy)",
+                "size": n,
+                "figure": e.seconds,
+                "unit": "s",
+                "goal": "< 60 s",
+                "met": e.seconds < 60,
+                "note": f"nnz {e.value.A.nnz:,}; includes Economy validation (A kept column-major, "
+                "as generated), "
+                f"{n:,} product labels; peak RSS {gib(e.rss_peak):.2f} GiB",
+            },
+        ]
+    )
 
 
 def _values(q: Any, n: int) -> None:
@@ -75,22 +89,36 @@ def _values(q: Any, n: int) -> None:
     xj, itj = j.value
     ratio_mem = m.rss_peak / nbytes
     goal_t = 30.0 if n >= 10_000_000 else None
-    q.put([
-        {"work": "labour values, gosplan.labour_values (auto)", "size": n,
-         "figure": m.seconds, "unit": "s", "peer": "plain Jacobi (scipy)",
-         "peer_figure": j.seconds, "ratio": j.seconds / m.seconds,
-         "goal": "<= 30 s" if goal_t else None,
-         "met": (m.seconds <= goal_t) if goal_t else None,
-         "note": f"{lv.method}, {lv.iterations} mat-vecs, residual {lv.residual:.1e}; "
-                 f"Jacobi {itj} sweeps, residual {relres(M, xj, e.labour):.1e}"},
-        {"work": "labour values: process peak RSS during the solve / CSR of A", "size": n,
-         "figure": ratio_mem, "unit": "x CSR", "goal": "<= 2.5x", "met": ratio_mem <= 2.5,
-         "note": f"CSR {gib(nbytes):.2f} GiB; peak {gib(m.rss_peak):.2f} GiB of which "
-                 f"{gib(m.rss_added):.2f} GiB added by the solve ({m.rss_added / nbytes:.2f}x; "
-                 f"A is {e.A.format.upper()}, so A.T is "
-                 + ("a view, no copy" if e.A.format == "csc" else "a 1x copy")
-                 + "); the rest is the Economy (A, labels, vectors)"},
-    ])
+    q.put(
+        [
+            {
+                "work": "labour values, gosplan.labour_values (auto)",
+                "size": n,
+                "figure": m.seconds,
+                "unit": "s",
+                "peer": "plain Jacobi (scipy)",
+                "peer_figure": j.seconds,
+                "ratio": j.seconds / m.seconds,
+                "goal": "<= 30 s" if goal_t else None,
+                "met": (m.seconds <= goal_t) if goal_t else None,
+                "note": f"{lv.method}, {lv.iterations} mat-vecs, residual {lv.residual:.1e}; "
+                f"Jacobi {itj} sweeps, residual {relres(M, xj, e.labour):.1e}",
+            },
+            {
+                "work": "labour values: process peak RSS during the solve / CSR of A",
+                "size": n,
+                "figure": ratio_mem,
+                "unit": "x CSR",
+                "goal": "<= 2.5x",
+                "met": ratio_mem <= 2.5,
+                "note": f"CSR {gib(nbytes):.2f} GiB; peak {gib(m.rss_peak):.2f} GiB of which "
+                f"{gib(m.rss_added):.2f} GiB added by the solve ({m.rss_added / nbytes:.2f}x; "
+                f"A is {e.A.format.upper()}, so A.T is "
+                + ("a view, no copy" if e.A.format == "csc" else "a 1x copy")
+                + "); the rest is the Economy (A, labels, vectors)",
+            },
+        ]
+    )
 
 
 def _distributed(q: Any, n: int) -> None:
@@ -110,22 +138,38 @@ def _distributed(q: Any, n: int) -> None:
     b = SyntheticSpec(n=n, seed=1).labour(0, n)
     solve_bicgstab(M[:3000, :3000], b[:3000])  # compile
     single = measure(lambda: solve_bicgstab(M, b, rtol=TOL))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, memory_limit=0) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         dist = measure(lambda: solve_leontief_distributed(M, b, client=c, tol=TOL))
     rs, rd = single.value, dist.value
     diff = float(np.abs(rs.x - rd.x).max() / np.abs(rs.x).max())
-    q.put([{
-        "work": "distributed labour values (Dask, 2 worker processes)", "size": n,
-        "figure": dist.seconds, "unit": "s", "peer": "single machine (parallel BiCGSTAB)",
-        "peer_figure": single.seconds, "ratio": single.seconds / dist.seconds,
-        "goal": "identical within tolerance; overhead reported",
-        "met": bool(rd.success and rd.residual <= TOL and diff < 1e-7),
-        "note": f"max rel. difference {diff:.1e}; residual {rd.residual:.1e}; "
+    q.put(
+        [
+            {
+                "work": "distributed labour values (Dask, 2 worker processes)",
+                "size": n,
+                "figure": dist.seconds,
+                "unit": "s",
+                "peer": "single machine (parallel BiCGSTAB)",
+                "peer_figure": single.seconds,
+                "ratio": single.seconds / dist.seconds,
+                "goal": "identical within tolerance; overhead reported",
+                "met": bool(rd.success and rd.residual <= TOL and diff < 1e-7),
+                "note": f"max rel. difference {diff:.1e}; residual {rd.residual:.1e}; "
                 f"{rd.extra['matvecs']} mat-vecs; scatter {rd.extra['scatter_seconds']:.1f} s; "
                 f"workers hold {gib(rd.extra['worker_bytes']):.2f} GiB; "
                 f"overhead {dist.seconds - single.seconds:+.1f} s",
-    }])
+            }
+        ]
+    )
 
 
 def run(quick: bool) -> list[dict[str, Any]]:

@@ -38,9 +38,24 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["/", "/plan", "/plan.json", "/economy", "/catalogue", "/catalogue.json", "/decisions",
-         "/criticism", "/criticism.json", "/enterprises", "/fulfilment", "/log", "/log.json",
-         "/account", "/account.json", "/enterprise/textile-coop"]
+PAGES = [
+    "/",
+    "/plan",
+    "/plan.json",
+    "/economy",
+    "/catalogue",
+    "/catalogue.json",
+    "/decisions",
+    "/criticism",
+    "/criticism.json",
+    "/enterprises",
+    "/fulfilment",
+    "/log",
+    "/log.json",
+    "/account",
+    "/account.json",
+    "/enterprise/textile-coop",
+]
 
 
 def _free_port() -> int:
@@ -51,23 +66,26 @@ def _free_port() -> int:
 
 def _env(folder: Path, db_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "GOSPLAN_DATABASE_URL": db_url or f"sqlite:///{folder / 'gosplan.db'}",
-        "GOSPLAN_SEED_DEMO": "true",
-        "GOSPLAN_LOGIN_ATTEMPTS_PER_CLIENT": "1000000",
-        "GOSPLAN_SECRET_KEY_PATH": str(folder / "session.key"),
-        "GOSPLAN_LOG_KEY_PATH": str(folder / "log.key"),
-        "GOSPLAN_COMMISSION_KEY_PATH": str(folder / "commission.key"),
-        "GOSPLAN_RATE_LIMIT_FILING": "1000000",
-        "GOSPLAN_RATE_LIMIT_VOTING": "1000000",
-        "GOSPLAN_RATE_LIMIT_BUYING": "1000000",
-    })
+    env.update(
+        {
+            "GOSPLAN_DATABASE_URL": db_url or f"sqlite:///{folder / 'gosplan.db'}",
+            "GOSPLAN_SEED_DEMO": "true",
+            "GOSPLAN_LOGIN_ATTEMPTS_PER_CLIENT": "1000000",
+            "GOSPLAN_SECRET_KEY_PATH": str(folder / "session.key"),
+            "GOSPLAN_LOG_KEY_PATH": str(folder / "log.key"),
+            "GOSPLAN_COMMISSION_KEY_PATH": str(folder / "commission.key"),
+            "GOSPLAN_RATE_LIMIT_FILING": "1000000",
+            "GOSPLAN_RATE_LIMIT_VOTING": "1000000",
+            "GOSPLAN_RATE_LIMIT_BUYING": "1000000",
+        }
+    )
     return env
 
 
 def _postgres_base() -> str | None:
     return os.environ.get("GOSPLAN_BENCH_POSTGRES_URL") or os.environ.get(
-        "GOSPLAN_TEST_POSTGRES_URL")
+        "GOSPLAN_TEST_POSTGRES_URL"
+    )
 
 
 def _fresh_postgres(create: bool, name: str) -> str:
@@ -83,8 +101,13 @@ def _fresh_postgres(create: bool, name: str) -> str:
         if create:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         else:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
@@ -113,8 +136,13 @@ def prepare(folder: Path, users: int, db_url: str | None = None) -> None:
     for n in names:
         ledger.open_account(f"person:{n}", "person", n)
         ledger.join("grain-farm", f"person:{n}", by="bench")
-    ledger.record_hours_many("grain-farm", PERIOD, [(f"person:{n}", 250) for n in names],
-                             recorded_by="delegate", key="bench:hours")
+    ledger.record_hours_many(
+        "grain-farm",
+        PERIOD,
+        [(f"person:{n}", 250) for n in names],
+        recorded_by="delegate",
+        key="bench:hours",
+    )
     ledger.approve("grain-farm", PERIOD, key="bench:approve", approver="bench")
     for g in ledger.goods():
         ledger.deliver(g.code, 10_000_000, key=f"bench:deliver:{g.code}")
@@ -150,8 +178,9 @@ async def _sign_in(client: Any, name: str, password: str) -> str:
     page = await client.get("/login")
     tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert tok, "no CSRF token on /login"
-    r = await client.post("/login", data={"username": name, "password": password,
-                                          "csrf_token": tok.group(1)})
+    r = await client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": tok.group(1)}
+    )
     if r.status_code != 303:
         raise RuntimeError(f"sign-in of {name} failed: {r.status_code}")
     page = await client.get("/account")
@@ -160,8 +189,7 @@ async def _sign_in(client: Any, name: str, password: str) -> str:
     return tok.group(1)
 
 
-async def _load(base: str, names: list[str], seconds: float, *, think: bool
-                ) -> tuple[Stats, float]:
+async def _load(base: str, names: list[str], seconds: float, *, think: bool) -> tuple[Stats, float]:
     import httpx
 
     async with httpx.AsyncClient(base_url=base) as c:
@@ -176,8 +204,9 @@ async def _load(base: str, names: list[str], seconds: float, *, think: bool
 
     async def signed(n: str) -> tuple[Any, str]:
         async with sem:
-            client = httpx.AsyncClient(base_url=base, timeout=60.0,
-                                       limits=httpx.Limits(max_connections=4))
+            client = httpx.AsyncClient(
+                base_url=base, timeout=60.0, limits=httpx.Limits(max_connections=4)
+            )
             tok = await _sign_in(client, n, "load-password")
             clients.append(client)
             return client, tok
@@ -200,17 +229,31 @@ async def _load(base: str, names: list[str], seconds: float, *, think: bool
                 if kind == "browse":
                     r = await client.get(rnd.choice([*PAGES, f"/log/{rnd.randrange(log_size)}"]))
                 elif kind == "buy":
-                    r = await client.post("/account/buy", data={
-                        "good": rnd.choice(goods), "quantity": 1, "key": f"{tag}-{n}-{k}",
-                        "csrf_token": tok}, headers={"accept": "application/json"})
+                    r = await client.post(
+                        "/account/buy",
+                        data={
+                            "good": rnd.choice(goods),
+                            "quantity": 1,
+                            "key": f"{tag}-{n}-{k}",
+                            "csrf_token": tok,
+                        },
+                        headers={"accept": "application/json"},
+                    )
                 else:
-                    r = await client.post("/criticism", data={
-                        "target_kind": "enterprise", "target": "textile-coop",
-                        "content": f"load test criticism {n} #{k}", "csrf_token": tok},
-                        headers={"accept": "application/json"})
+                    r = await client.post(
+                        "/criticism",
+                        data={
+                            "target_kind": "enterprise",
+                            "target": "textile-coop",
+                            "content": f"load test criticism {n} #{k}",
+                            "csrf_token": tok,
+                        },
+                        headers={"accept": "application/json"},
+                    )
                 if r.status_code >= 400:
-                    stats.errors.append(f"{kind} {r.request.url.path}: {r.status_code} "
-                                        f"{r.text[:120]}")
+                    stats.errors.append(
+                        f"{kind} {r.request.url.path}: {r.status_code} {r.text[:120]}"
+                    )
                 else:
                     stats.add(kind, time.perf_counter() - t0)
             except Exception as exc:  # every failure counts as an error
@@ -223,19 +266,32 @@ async def _load(base: str, names: list[str], seconds: float, *, think: bool
     return stats, elapsed
 
 
-def _serve(folder: Path, port: int, workers: int = 1,
-           db_url: str | None = None) -> subprocess.Popen[bytes]:
+def _serve(
+    folder: Path, port: int, workers: int = 1, db_url: str | None = None
+) -> subprocess.Popen[bytes]:
     """``gosplan serve --workers N`` in a process group of its own."""
-    argv = [sys.executable, "-c", "from gosplan.cli import main; main()", "serve",
-            "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(argv, env=_env(folder, db_url), cwd=str(ROOT),
-                            stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("wb"),
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-c",
+        "from gosplan.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    proc = subprocess.Popen(
+        argv,
+        env=_env(folder, db_url),
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "server.log").open("wb"),
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("server exited: "
-                               + (folder / "server.log").read_text()[-2000:])
+            raise RuntimeError("server exited: " + (folder / "server.log").read_text()[-2000:])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return proc
@@ -245,8 +301,9 @@ def _serve(folder: Path, port: int, workers: int = 1,
     raise RuntimeError("server did not start in 120 s")
 
 
-def load_run(users: int, seconds: float, workers: int = 1,
-             postgres: bool = False) -> dict[str, Any]:
+def load_run(
+    users: int, seconds: float, workers: int = 1, postgres: bool = False
+) -> dict[str, Any]:
     """Prepare a store, serve it, run the load and the single-user peer; the figures."""
     import signal
 
@@ -272,12 +329,20 @@ def load_run(users: int, seconds: float, workers: int = 1,
         if postgres:
             _fresh_postgres(False, dbname)
     done = len(stats.all)
-    return {"users": users, "workers": workers, "seconds": elapsed, "requests": done,
-            "throughput": done / elapsed, "p50": pct(stats.all, 0.50),
-            "p95": pct(stats.all, 0.95), "p99": pct(stats.all, 0.99),
-            "by_kind": {k: (len(v), pct(v, 0.95)) for k, v in stats.lat.items()},
-            "errors": stats.errors, "peer_p95": pct(peer.all, 0.95),
-            "peer_requests": len(peer.all)}
+    return {
+        "users": users,
+        "workers": workers,
+        "seconds": elapsed,
+        "requests": done,
+        "throughput": done / elapsed,
+        "p50": pct(stats.all, 0.50),
+        "p95": pct(stats.all, 0.95),
+        "p99": pct(stats.all, 0.99),
+        "by_kind": {k: (len(v), pct(v, 0.95)) for k, v in stats.lat.items()},
+        "errors": stats.errors,
+        "peer_p95": pct(peer.all, 0.95),
+        "peer_requests": len(peer.all),
+    }
 
 
 def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -285,25 +350,52 @@ def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[di
     kinds = ", ".join(f"{k} {n} req p95 {p * 1000:.0f} ms" for k, (n, p) in r["by_kind"].items())
     first = f"; first error: {r['errors'][0]}" if r["errors"] else ""
     procs = f"{r['workers']} process{'es' if r['workers'] > 1 else ''}"
-    work = (f"web load: {users} users × {r['seconds']:.0f} s (browse 70 %, buy 15 %, "
-            f"file 15 %), {store}, {procs}")
+    work = (
+        f"web load: {users} users × {r['seconds']:.0f} s (browse 70 %, buy 15 %, "
+        f"file 15 %), {store}, {procs}"
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     rows = [
-        {"work": work + ": p95 latency", "size": users, "figure": r["p95"] * 1000, "unit": "ms",
-         "peer": "1 user, no think time: p95", "peer_figure": r["peer_p95"] * 1000,
-         "ratio": r["peer_p95"] / r["p95"] if r["p95"] else None,
-         "goal": "<= 1000 ms" if peer else None,
-         "met": (r["p95"] <= 1.0) if peer else None,
-         "note": f"p50 {r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; {kinds}; "
-                 f"server and client share the machine (load average after: {load})"},
-        {"work": work + ": throughput", "size": users, "figure": r["throughput"],
-         "unit": "req/s", "note": f"{r['requests']} requests completed",
-         **({"peer": f"{peer['workers']} process, same run", "peer_figure": peer["throughput"],
-             "ratio": r["throughput"] / peer["throughput"] if peer["throughput"] else None,
-             "goal": ">= 200 req/s", "met": r["throughput"] >= 200} if peer else {})},
-        {"work": work + ": errors", "size": users, "figure": len(r["errors"]), "unit": "errors",
-         "goal": "0 errors", "met": not r["errors"], "note": f"{len(r['errors'])} errors"
-         + first},
+        {
+            "work": work + ": p95 latency",
+            "size": users,
+            "figure": r["p95"] * 1000,
+            "unit": "ms",
+            "peer": "1 user, no think time: p95",
+            "peer_figure": r["peer_p95"] * 1000,
+            "ratio": r["peer_p95"] / r["p95"] if r["p95"] else None,
+            "goal": "<= 1000 ms" if peer else None,
+            "met": (r["p95"] <= 1.0) if peer else None,
+            "note": f"p50 {r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; {kinds}; "
+            f"server and client share the machine (load average after: {load})",
+        },
+        {
+            "work": work + ": throughput",
+            "size": users,
+            "figure": r["throughput"],
+            "unit": "req/s",
+            "note": f"{r['requests']} requests completed",
+            **(
+                {
+                    "peer": f"{peer['workers']} process, same run",
+                    "peer_figure": peer["throughput"],
+                    "ratio": r["throughput"] / peer["throughput"] if peer["throughput"] else None,
+                    "goal": ">= 200 req/s",
+                    "met": r["throughput"] >= 200,
+                }
+                if peer
+                else {}
+            ),
+        },
+        {
+            "work": work + ": errors",
+            "size": users,
+            "figure": len(r["errors"]),
+            "unit": "errors",
+            "goal": "0 errors",
+            "met": not r["errors"],
+            "note": f"{len(r['errors'])} errors" + first,
+        },
     ]
     return rows
 

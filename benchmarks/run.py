@@ -54,8 +54,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # allow ``python benchmarks/run.py``
     sys.path.insert(0, str(HERE.parent))
 
-COLUMNS = ("work", "size", "figure", "unit", "peer", "peer_figure", "ratio", "goal", "met",
-           "note")
+COLUMNS = ("work", "size", "figure", "unit", "peer", "peer_figure", "ratio", "goal", "met", "note")
 
 
 def discover(only: Sequence[str] = ()) -> list[str]:
@@ -95,11 +94,15 @@ def table(rows: Sequence[dict[str, Any]], *, markdown: bool = True) -> str:
     if markdown:
         head = "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |"
         rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-        body = ["| " + " | ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) + " |"
-                for row in cells]
+        body = [
+            "| " + " | ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) + " |"
+            for row in cells
+        ]
         return "\n".join([head, rule, *body])
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True))
-                     for row in [list(cols), *cells])
+    return "\n".join(
+        "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True))
+        for row in [list(cols), *cells]
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -144,8 +147,14 @@ def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
         rows = list(fn(quick))
     except Exception as exc:  # one broken module must not hide the others
         traceback.print_exc()
-        return [{"work": name, "figure": None, "note": f"FAILED: {type(exc).__name__}: {exc}",
-                 "met": False}]
+        return [
+            {
+                "work": name,
+                "figure": None,
+                "note": f"FAILED: {type(exc).__name__}: {exc}",
+                "met": False,
+            }
+        ]
     for r in rows:
         r.setdefault("module", name)
     print(f"# {name}: {len(rows)} row(s) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -155,8 +164,12 @@ def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
-    ap.add_argument("--only", action="append", default=[],
-                    help="run modules whose name contains this (repeatable)")
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run modules whose name contains this (repeatable)",
+    )
     ap.add_argument("--json", type=Path, help="also write rows and machine info as JSON here")
     ap.add_argument("--list", action="store_true", help="list the modules and exit")
     args = ap.parse_args(argv)
@@ -176,8 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n## {name}\n\n{table(got)}\n", flush=True)
     print("\n## all\n\n" + table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "rows": rows},
-                                        indent=2, default=str))
+        args.json.write_text(
+            json.dumps({"machine": info, "quick": args.quick, "rows": rows}, indent=2, default=str)
+        )
     return 0
 
 

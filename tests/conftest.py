@@ -58,14 +58,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not causes:
         return
     total = sum(causes.values())
-    parts = "; ".join(f"{n} need{'s' if n == 1 else ''} {cause}" for cause, n in
-                      sorted(causes.items(), key=lambda kv: -kv[1]))
+    parts = "; ".join(
+        f"{n} need{'s' if n == 1 else ''} {cause}"
+        for cause, n in sorted(causes.items(), key=lambda kv: -kv[1])
+    )
     reporter.write_line(
         f"NOT RUN: {total} test{'s' if total != 1 else ''} skipped ({parts}). "
         "To run them all: bash scripts/ci-services.sh && . .ci/env && "
         ".venv/bin/python -m pytest -q (installs and starts PostgreSQL and Chromium; "
         "the data folder is GOSPLAN_DATA), or .ci/run as CI does.",
-        yellow=True, bold=True)
+        yellow=True,
+        bold=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -136,9 +140,14 @@ def terminate_connections(conn: Any, name: str) -> None:
 
     # only our own sessions: an autovacuum worker runs as a superuser, cannot be ended by
     # this role (InsufficientPrivilege), and leaves by itself when the database is dropped
-    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = :n AND pid <> pg_backend_pid() "
-                      "AND usename = current_user"), {"n": name})
+    conn.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = :n AND pid <> pg_backend_pid() "
+            "AND usename = current_user"
+        ),
+        {"n": name},
+    )
 
 
 def copy_postgres_template(conn: Any, target: str, template: str) -> None:

@@ -91,10 +91,16 @@ def plan_by_purpose(
     first, last = years[0], years[-1]
     idx = np.arange(len(targets.index))
     w = 0.4
-    ax1.bar(idx - w / 2, targets[first].to_numpy(dtype=float), w, label=f"target {first}",
-            color="#b22222")
-    ax1.bar(idx + w / 2, targets[last].to_numpy(dtype=float), w, label=f"target {last}",
-            color="#e08080")
+    ax1.bar(
+        idx - w / 2,
+        targets[first].to_numpy(dtype=float),
+        w,
+        label=f"target {first}",
+        color="#b22222",
+    )
+    ax1.bar(
+        idx + w / 2, targets[last].to_numpy(dtype=float), w, label=f"target {last}", color="#e08080"
+    )
     ax1.set_xticks(idx, [str(p) for p in targets.index], rotation=30, ha="right")
     ax1.set_ylabel(f"target net output ({target_unit})" if target_unit else "target net output")
     ax1.set_title("Targets by purpose")
@@ -124,18 +130,29 @@ def working_week(
     """The working week per able-bodied person by plan year (and the share of output made
     on capacity built during the plan)."""
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    ax.plot([str(i) for i in week.index], week.to_numpy(dtype=float), marker="o",
-            color="#b22222", label="working week")
+    ax.plot(
+        [str(i) for i in week.index],
+        week.to_numpy(dtype=float),
+        marker="o",
+        color="#b22222",
+        label="working week",
+    )
     for x, y in zip([str(i) for i in week.index], week.to_numpy(dtype=float), strict=True):
-        ax.annotate(f"{y:.1f} h", (x, y), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=8)
+        ax.annotate(
+            f"{y:.1f} h", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8
+        )
     ax.set_ylabel("hours per able-bodied person per week")
     ax.set_ylim(0, max(float(week.max()) * 1.2, 1.0))
     ax.grid(alpha=0.3)
     if modern_share is not None:
         ax2 = ax.twinx()
-        ax2.bar([str(i) for i in modern_share.index], modern_share.to_numpy(dtype=float) * 100,
-                alpha=0.2, color="#444", label="output on new capacity (%)")
+        ax2.bar(
+            [str(i) for i in modern_share.index],
+            modern_share.to_numpy(dtype=float) * 100,
+            alpha=0.2,
+            color="#444",
+            label="output on new capacity (%)",
+        )
         ax2.set_ylabel("output on capacity built in the plan (%)")
         ax2.set_ylim(0, 100)
     ax.set_title(title or "Working week by plan year")
@@ -156,8 +173,14 @@ def fulfilment_forecast(
     forecast with a ±2 sd band, and a marker for each flagged period (by check)."""
     x = pd.DatetimeIndex(periods)
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
-    ax.fill_between(x, 100 * (forecast - 2 * sd), 100 * (forecast + 2 * sd), color="#999",
-                    alpha=0.25, label="forecast ± 2 sd")
+    ax.fill_between(
+        x,
+        100 * (forecast - 2 * sd),
+        100 * (forecast + 2 * sd),
+        color="#999",
+        alpha=0.25,
+        label="forecast ± 2 sd",
+    )
     ax.plot(x, 100 * forecast, color="#666", lw=1, ls="--", label="one-step forecast")
     ax.plot(x, 100 * ratio, color="#b22222", marker="o", ms=3, lw=1.2, label="output / plan")
     ax.axhline(100, color="#222", lw=0.6)
@@ -167,8 +190,16 @@ def fulfilment_forecast(
         m = np.asarray(mask, dtype=bool)
         if m.any():
             y = np.where(np.isfinite(ratio[m]), 100 * ratio[m], 100.0)
-            ax.scatter(x[m], y, s=60, facecolors="none", edgecolors=colours(k), lw=1.4,
-                       label=f"flag: {name}", zorder=3)
+            ax.scatter(
+                x[m],
+                y,
+                s=60,
+                facecolors="none",
+                edgecolors=colours(k),
+                lw=1.4,
+                label=f"flag: {name}",
+                zorder=3,
+            )
             k += 1
     ax.set_ylabel("% of plan")
     ax.set_title(title or "Fulfilment over time")
@@ -188,8 +219,12 @@ def escalation_ladder(
     """Open alerts and directives on each rung of the escalation ladder, bottom rung first."""
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(levels) + 1.6), dpi=110)
     y = np.arange(len(levels))
-    ax.barh(y, open_items, color=["#f0a500", "#e07000", "#c03000", "#800000"][: len(levels)]
-            + ["#800000"] * max(0, len(levels) - 4))
+    ax.barh(
+        y,
+        open_items,
+        color=["#f0a500", "#e07000", "#c03000", "#800000"][: len(levels)]
+        + ["#800000"] * max(0, len(levels) - 4),
+    )
     ax.set_yticks(y, levels)
     for yi, n in zip(y, open_items, strict=True):
         ax.annotate(str(n), (n, yi), textcoords="offset points", xytext=(4, -3), fontsize=8)

@@ -9,8 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Configuration read from the environment and an optional ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_prefix="GOSPLAN_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GOSPLAN_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         "sqlite:///gosplan.db",
@@ -72,7 +73,9 @@ class Settings(BaseSettings):
         "real store.",
     )
     session_lifetime_hours: float = Field(
-        12.0, gt=0, le=24 * 30,
+        12.0,
+        gt=0,
+        le=24 * 30,
         description="How long a sign-in lasts (web); sessions live in the store and end on "
         "logout or a password change.",
     )
@@ -97,12 +100,15 @@ class Settings(BaseSettings):
         15.0, gt=0, description="The window, in minutes, of the two sign-in limits above."
     )
     login_concurrency: int = Field(
-        2, ge=1, le=64,
+        2,
+        ge=1,
+        le=64,
         description="Password hashes (Argon2id, 64 MiB each) one server process computes at "
         "once; further sign-ins wait, then get 503.",
     )
     max_body_bytes: int = Field(
-        6 * 1024 * 1024, ge=1024,
+        6 * 1024 * 1024,
+        ge=1024,
         description="Largest request body accepted (web), enforced while it is read.",
     )
     max_json_depth: int = Field(
@@ -121,27 +127,42 @@ class Settings(BaseSettings):
         "the default plan's for the embedded economy, else the base year's workforce).",
     )
     accounts_max_hours_per_period: float = Field(
-        300.0, gt=0, le=10_000, allow_inf_nan=False,
+        300.0,
+        gt=0,
+        le=10_000,
+        allow_inf_nan=False,
         description="Most hours one person may have recorded in one accounting period, over "
         "every enterprise (periods are a month by convention; 300 h is about 70 h a week). "
         "More is refused when recorded.",
     )
     decision_min_discussion_hours: float = Field(
-        72.0, ge=0, le=24 * 365, allow_inf_nan=False,
+        72.0,
+        ge=0,
+        le=24 * 365,
+        allow_inf_nan=False,
         description="Shortest discussion of a proposal before voting opens, in hours; a "
         "proposer may ask for longer, never shorter.",
     )
     decision_min_voting_hours: float = Field(
-        48.0, ge=0, le=24 * 365, allow_inf_nan=False,
+        48.0,
+        ge=0,
+        le=24 * 365,
+        allow_inf_nan=False,
         description="Shortest vote on a proposal, in hours; a proposer may ask for longer, "
         "never shorter.",
     )
     decision_max_hours: float = Field(
-        24.0 * 90, gt=0, le=24 * 3650, allow_inf_nan=False,
+        24.0 * 90,
+        gt=0,
+        le=24 * 3650,
+        allow_inf_nan=False,
         description="Longest discussion, and longest vote, a proposer may ask for, in hours.",
     )
     decision_quorum_share: float = Field(
-        0.2, gt=0, le=1, allow_inf_nan=False,
+        0.2,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
         description="Quorum of a vote as a share of the electorate (the people who may vote "
         "when the proposal is made); never fewer than two ballots, so one person cannot "
         "adopt a decision alone.",

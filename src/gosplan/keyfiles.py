@@ -60,11 +60,13 @@ def read_or_create(path: str | os.PathLike[str], make: Callable[[], bytes]) -> b
 
 
 @overload
-def private_key(path: str | os.PathLike[str], kind: Literal["Ed25519"],
-                what: str) -> Ed25519PrivateKey: ...
+def private_key(
+    path: str | os.PathLike[str], kind: Literal["Ed25519"], what: str
+) -> Ed25519PrivateKey: ...
 @overload
-def private_key(path: str | os.PathLike[str], kind: Literal["X25519"],
-                what: str) -> X25519PrivateKey: ...
+def private_key(
+    path: str | os.PathLike[str], kind: Literal["X25519"], what: str
+) -> X25519PrivateKey: ...
 def private_key(path: str | os.PathLike[str], kind: str, what: str) -> Any:
     """The ``kind`` (Ed25519, X25519) private key kept as PEM in ``path``, made on first use.
 
@@ -72,9 +74,14 @@ def private_key(path: str | os.PathLike[str], kind: str, what: str) -> Any:
     holds a key of another kind, is a :class:`ValidationError`.
     """
     cls = _KINDS[kind]
-    pem = read_or_create(path, lambda: cls.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    pem = read_or_create(
+        path,
+        lambda: cls.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:

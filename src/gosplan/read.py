@@ -37,7 +37,16 @@ _LAZY = {
 
 # names provided lazily by __getattr__
 __all__ = [  # noqa: F822
-    "generic", "ibge", "ons", "ons_csv", "parquet", "pymrio", "scb", "source", "uk_io", "wiod",
+    "generic",
+    "ibge",
+    "ons",
+    "ons_csv",
+    "parquet",
+    "pymrio",
+    "scb",
+    "source",
+    "uk_io",
+    "wiod",
 ]
 
 

@@ -28,8 +28,10 @@ from gosplan.storage.accounts import (
 )
 from gosplan.storage.base import make_engine, normalise_url, upgrade
 
-DEDUCTION = Deduction(Decimal("0.3"), {"health": Decimal("0.5"), "education": Decimal("0.3"),
-                                       "investment": Decimal("0.2")})
+DEDUCTION = Deduction(
+    Decimal("0.3"),
+    {"health": Decimal("0.5"), "education": Decimal("0.3"), "investment": Decimal("0.2")},
+)
 
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -53,7 +55,8 @@ class Templates:
         if not base:
             if os.environ.get("CI"):
                 raise RuntimeError(
-                    "CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)")
+                    "CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)"
+                )
             pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
         return normalise_url(base)
 
@@ -82,16 +85,25 @@ class Templates:
         tmpl = make_url(template)
         name = f"gosplan_acct_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"),
-                         {"n": tmpl.database})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": tmpl.database},
+            )
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl.database}"'))
         admin = self.admin
 
         def drop() -> None:
             with admin.connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                )
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
         return tmpl.set(database=name).render_as_string(hide_password=False), drop
@@ -103,9 +115,13 @@ class Templates:
             for url in self.made.values():
                 if url.startswith("postgresql"):
                     name = make_url(url).database
-                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                      "WHERE datname = :n AND pid <> pg_backend_pid()"),
-                                 {"n": name})
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :n AND pid <> pg_backend_pid()"
+                        ),
+                        {"n": name},
+                    )
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         self.admin.dispose()
 
@@ -118,8 +134,9 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 
 
 @pytest.fixture(params=DIALECTS)
-def store_url(request: pytest.FixtureRequest, templates: Templates,
-              tmp_path: Path) -> Iterator[str]:
+def store_url(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> Iterator[str]:
     """A migrated, empty store of its own: a SQLite file, then a PostgreSQL database."""
     url, drop = templates.copy(request.param, tmp_path)
     try:
@@ -159,8 +176,18 @@ def shop(ledger: Accounts) -> Accounts:
     return build_shop(ledger)
 
 
-TABLES = (Account, Period, Transaction, Posting, Request, Work, Approval, Good, StockMove,
-          PriceChange)
+TABLES = (
+    Account,
+    Period,
+    Transaction,
+    Posting,
+    Request,
+    Work,
+    Approval,
+    Good,
+    StockMove,
+    PriceChange,
+)
 
 
 def snapshot(acc: Accounts) -> dict[str, object]:
@@ -168,8 +195,9 @@ def snapshot(acc: Accounts) -> dict[str, object]:
     from sqlalchemy.orm import Session
 
     with Session(acc.engine) as s:
-        out: dict[str, object] = {t.__tablename__: s.scalar(select(func.count()).select_from(t))
-                                  for t in TABLES}
+        out: dict[str, object] = {
+            t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES
+        }
         out["balances"] = dict(s.execute(select(Account.code, Account.balance)).all())
         out["stocks"] = dict(s.execute(select(Good.code, Good.stock)).all())
         out["periods"] = dict(s.execute(select(Period.code, Period.status)).all())

@@ -105,8 +105,13 @@ BATCH = textwrap.dedent("""
 
 def _run_batch(url: str, pause: float, kill_after_half: bool) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", BATCH, url, str(pause)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BATCH, url, str(pause)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if kill_after_half:
@@ -143,8 +148,13 @@ def test_sigkill_at_any_moment_gives_before_or_after(store_url: str) -> None:
     before = snapshot(acc)
     acc.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", BATCH, store_url, "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BATCH, store_url, "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "half"  # inside the batch
     threading.Event().wait(delay)
@@ -185,8 +195,13 @@ def test_a_purchase_that_returned_survives_sigkill(store_url: str) -> None:
     acc.add_good("tea", "tea", "0.5", stock=5000)
     acc.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", BUYERS, store_url],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUYERS, store_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     told = [proc.stdout.readline().split() for _ in range(40)]
     os.kill(proc.pid, signal.SIGKILL)
@@ -198,8 +213,9 @@ def test_a_purchase_that_returned_survives_sigkill(store_url: str) -> None:
     assert acc.balance("eve") == Decimal("1400") - Decimal("0.5") * sold
     with acc.engine.connect() as conn:
         keys = {k for (k,) in conn.execute(text("SELECT key FROM acct_request"))}
-        purchases = conn.execute(text(
-            "SELECT count(*) FROM acct_transaction WHERE kind = 'purchase'")).scalar()
+        purchases = conn.execute(
+            text("SELECT count(*) FROM acct_transaction WHERE kind = 'purchase'")
+        ).scalar()
     assert {t[1] for t in told} <= keys
     assert purchases == sold
     acc.close()

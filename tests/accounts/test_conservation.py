@@ -37,30 +37,42 @@ def deductions(draw: st.DrawFn) -> Deduction:
     funds = draw(st.lists(st.sampled_from(FUNDS), min_size=1, max_size=4, unique=True))
     weights = [draw(st.integers(1, 1000)) for _ in funds]
     total = sum(weights)
-    shares = {f: (Decimal(w) / total).quantize(Decimal("1e-9")) for f, w in zip(funds, weights,
-                                                                               strict=True)}
+    shares = {
+        f: (Decimal(w) / total).quantize(Decimal("1e-9"))
+        for f, w in zip(funds, weights, strict=True)
+    }
     shares[funds[0]] += Decimal(1) - sum(shares.values())
     return Deduction(rate, shares)
 
 
-operations = st.lists(st.one_of(
-    st.tuples(st.just("work"), st.sampled_from(ENTERPRISES), st.sampled_from(PERSONS), hours),
-    st.tuples(st.just("approve"), st.sampled_from(ENTERPRISES)),
-    st.tuples(st.just("buy"), st.sampled_from(PERSONS), st.sampled_from(GOODS),
-              st.integers(1, 5)),
-    st.tuples(st.just("reprice"), st.sampled_from(GOODS), ratios),
-    st.tuples(st.just("deliver"), st.sampled_from(GOODS), st.integers(1, 20)),
-), min_size=1, max_size=25)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("work"), st.sampled_from(ENTERPRISES), st.sampled_from(PERSONS), hours),
+        st.tuples(st.just("approve"), st.sampled_from(ENTERPRISES)),
+        st.tuples(
+            st.just("buy"), st.sampled_from(PERSONS), st.sampled_from(GOODS), st.integers(1, 5)
+        ),
+        st.tuples(st.just("reprice"), st.sampled_from(GOODS), ratios),
+        st.tuples(st.just("deliver"), st.sampled_from(GOODS), st.integers(1, 20)),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[Deduction, list[Decimal], list[int], list[tuple]]:
-    return (draw(deductions()), [draw(values) for _ in GOODS],
-            [draw(st.integers(0, 30)) for _ in GOODS], draw(operations))
+    return (
+        draw(deductions()),
+        [draw(values) for _ in GOODS],
+        [draw(st.integers(0, 30)) for _ in GOODS],
+        draw(operations),
+    )
 
 
-def _scenario_in_fresh_store(templates: Templates, dialect: str,
-                             scenario: tuple[Deduction, list[Decimal], list[int], list]) -> None:
+def _scenario_in_fresh_store(
+    templates: Templates, dialect: str, scenario: tuple[Deduction, list[Decimal], list[int], list]
+) -> None:
     deduction, vals, stocks, ops = scenario
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = templates.copy(dialect, Path(tmp))
@@ -72,23 +84,30 @@ def _scenario_in_fresh_store(templates: Templates, dialect: str,
             drop()
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(scenario=scenarios())
 def test_no_hour_lost_or_invented_sqlite(templates: Templates, scenario: tuple) -> None:
     _scenario_in_fresh_store(templates, "sqlite", scenario)
 
 
 @pytest.mark.postgres
-@settings(max_examples=8, deadline=None,  # each example creates a database: a smaller sample
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=8,
+    deadline=None,  # each example creates a database: a smaller sample
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(scenario=scenarios())
 def test_no_hour_lost_or_invented_postgres(templates: Templates, scenario: tuple) -> None:
     _scenario_in_fresh_store(templates, "postgres", scenario)
 
 
-def _run_and_check(acc: Accounts, deduction: Deduction, vals: list[Decimal], stocks: list[int],
-                   ops: list[tuple]) -> None:
+def _run_and_check(
+    acc: Accounts, deduction: Deduction, vals: list[Decimal], stocks: list[int], ops: list[tuple]
+) -> None:
     for p in PERSONS:
         acc.open_account(p, "person")
     for e in ENTERPRISES:
@@ -144,7 +163,8 @@ def _run_and_check(acc: Accounts, deduction: Deduction, vals: list[Decimal], sto
     assert funds == totals["credited_funds"]
     # the deduction, exactly: funds get round(hours × rate) of each approved record
     assert abs(totals["credited_funds"] - totals["approved"] * deduction.rate) <= (
-        Decimal("0.000001") * len(ops))
+        Decimal("0.000001") * len(ops)
+    )
     assert totals["cancelled"] == totals["sales_at_price"] == to_hours(spent)
     for p in PERSONS:
         assert acc.balance(p) == to_hours(person_units[p]) >= 0

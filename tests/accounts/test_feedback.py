@@ -27,18 +27,22 @@ from gosplan.services.accounts import (
 TOY = Path(__file__).resolve().parents[1] / "data" / "generic" / "toy.csv"
 
 
-@pytest.mark.parametrize("ratio,sold,available,e,expected,censored", [
-    (1.0, 45, 50, 1.0, 1.0, False),           # sold what the plan meant to sell: keep
-    (1.0, 40, 50, 1.0, 0.8 / 0.9, False),      # a little left over: a little cheaper
-    (1.0, 25, 50, 1.0, 0.8, False),            # much left over: down by the full step
-    (1.0, 50, 50, 1.0, 1.25, True),            # sold out: up by the full step, censored
-    (1.2, 50, 50, 1.0, 1.5, True),
-    (1.0, 40, 50, 2.0, (0.8 / 0.9) ** 0.5, False),
-    (1.0, 0, 0, 1.0, 1.0, False),              # nothing on offer: no information
-    (1.0, 0, 10, 1.0, 0.8, False),
-])
-def test_clearing_ratio(ratio: float, sold: int, available: int, e: float, expected: float,
-                        censored: bool) -> None:
+@pytest.mark.parametrize(
+    "ratio,sold,available,e,expected,censored",
+    [
+        (1.0, 45, 50, 1.0, 1.0, False),  # sold what the plan meant to sell: keep
+        (1.0, 40, 50, 1.0, 0.8 / 0.9, False),  # a little left over: a little cheaper
+        (1.0, 25, 50, 1.0, 0.8, False),  # much left over: down by the full step
+        (1.0, 50, 50, 1.0, 1.25, True),  # sold out: up by the full step, censored
+        (1.2, 50, 50, 1.0, 1.5, True),
+        (1.0, 40, 50, 2.0, (0.8 / 0.9) ** 0.5, False),
+        (1.0, 0, 0, 1.0, 1.0, False),  # nothing on offer: no information
+        (1.0, 0, 10, 1.0, 0.8, False),
+    ],
+)
+def test_clearing_ratio(
+    ratio: float, sold: int, available: int, e: float, expected: float, censored: bool
+) -> None:
     got, cens = clearing_ratio(ratio, sold, available, elasticity=e)
     assert got == pytest.approx(expected, rel=1e-12)
     assert cens is censored
@@ -61,13 +65,12 @@ def _market(ledger: Accounts) -> Accounts:
     ledger.record_hours("mill", "ana", "m1", "40", recorded_by="delegate", key="w")
     ledger.approve("mill", "m1", approver="planner", key="a")
     ledger.buy("ana", "bread", 10, key="b1")  # sold out: demand exceeds supply
-    ledger.buy("ana", "shoes", 2, key="b2")   # 20 % sold: supply exceeds demand
-    ledger.buy("ana", "soap", 9, key="b3")    # 90 %: as planned
+    ledger.buy("ana", "shoes", 2, key="b2")  # 20 % sold: supply exceeds demand
+    ledger.buy("ana", "soap", 9, key="b3")  # 90 %: as planned
     return ledger
 
 
-def test_feedback_raises_targets_of_goods_above_value_and_lowers_the_rest(
-        ledger: Accounts) -> None:
+def test_feedback_raises_targets_of_goods_above_value_and_lowers_the_rest(ledger: Accounts) -> None:
     acc = _market(ledger)
     live = acc.feedback("m1").table
     assert live.loc["bread", "clearing_ratio"] == pytest.approx(1.25)
@@ -92,8 +95,7 @@ def test_applying_feedback_changes_prices_and_publishes_them(ledger: Accounts) -
     report = acc.feedback("m1")
     changed = {g.code: g for g in acc.apply_feedback(report)}
     assert set(changed) == {"bread", "shoes"}  # soap's ratio stays 1
-    assert changed["bread"].ratio == Decimal("1.25") and changed["bread"].price == Decimal(
-        "0.625")
+    assert changed["bread"].ratio == Decimal("1.25") and changed["bread"].price == Decimal("0.625")
     assert acc.good("shoes").price == Decimal("1.6")
     acc.close_period("m1")
     assert acc.check_integrity() == []
@@ -102,7 +104,10 @@ def test_applying_feedback_changes_prices_and_publishes_them(ledger: Accounts) -
         closes = publiclog.entries(s, kind="accounts.period_closed")
         payload = json.loads(closes[0].payload_json)
     assert [k for k in kinds if k in ("accounts.price_changed", "accounts.period_closed")] == [
-        "accounts.price_changed", "accounts.price_changed", "accounts.period_closed"]
+        "accounts.price_changed",
+        "accounts.price_changed",
+        "accounts.period_closed",
+    ]
     assert kinds[0] == "accounts.period_opened"  # the deduction is public from the start
     assert "accounts.membership" in kinds and "accounts.hours_approved" in kinds
     assert payload["period"] == "m1"
@@ -110,8 +115,9 @@ def test_applying_feedback_changes_prices_and_publishes_them(ledger: Accounts) -
     # the log carries totals, never a person's purchases
     assert "ana" not in closes[0].payload_json
     with Session(acc.engine) as s:  # nor who works where: a member is a salted digest
-        assert all("ana" not in e.payload_json for e in publiclog.entries(
-            s, kind_prefix="accounts."))
+        assert all(
+            "ana" not in e.payload_json for e in publiclog.entries(s, kind_prefix="accounts.")
+        )
 
 
 def test_deduction_from_economy_is_labour_embodied_by_purpose() -> None:
@@ -147,6 +153,11 @@ def test_catalogue_from_economy_prices_goods_at_labour_value() -> None:
         assert float(g.labour_value) == pytest.approx(v[str(product)] * size, abs=1e-6)
     spent = sum(float(g.labour_value) * g.stock for g in specs.values())
     assert 90 <= spent <= 100  # stocks sized to what persons can spend, rounded down
-    assert np.isclose(specs["bread"].stock / specs["grain"].stock,
-                      (v["bread"] * 60) / (v["grain"] * 20) * float(specs["grain"].labour_value)
-                      / float(specs["bread"].labour_value), rtol=0.1)
+    assert np.isclose(
+        specs["bread"].stock / specs["grain"].stock,
+        (v["bread"] * 60)
+        / (v["grain"] * 20)
+        * float(specs["grain"].labour_value)
+        / float(specs["bread"].labour_value),
+        rtol=0.1,
+    )

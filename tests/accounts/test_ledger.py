@@ -69,7 +69,8 @@ def test_statement_lists_postings_running_balance_and_deduction(shop: Accounts) 
     assert rows[1]["balance_hours"] == "6.000000"
     assert rows[0]["deduction_rate"] == "0.300000000"
     assert rows[0]["deduction_shares"] == (
-        "education=0.300000000;health=0.500000000;investment=0.200000000")
+        "education=0.300000000;health=0.500000000;investment=0.200000000"
+    )
 
 
 def test_reversal_is_a_new_transaction_with_a_reason(shop: Accounts) -> None:
@@ -94,15 +95,19 @@ def test_reversing_an_approval_that_was_spent_is_refused(shop: Accounts) -> None
     assert snapshot(shop) == before
 
 
-@pytest.mark.parametrize("table,statement", [
-    ("acct_posting", "UPDATE acct_posting SET amount = amount + 1"),
-    ("acct_posting", "DELETE FROM acct_posting"),
-    ("acct_transaction", "UPDATE acct_transaction SET memo = 'edited'"),
-    ("acct_request", "DELETE FROM acct_request"),
-    ("acct_stock_move", "UPDATE acct_stock_move SET quantity = 0"),
-])
-def test_ledger_rows_cannot_be_updated_or_deleted(shop: Accounts, table: str,
-                                                  statement: str) -> None:
+@pytest.mark.parametrize(
+    "table,statement",
+    [
+        ("acct_posting", "UPDATE acct_posting SET amount = amount + 1"),
+        ("acct_posting", "DELETE FROM acct_posting"),
+        ("acct_transaction", "UPDATE acct_transaction SET memo = 'edited'"),
+        ("acct_request", "DELETE FROM acct_request"),
+        ("acct_stock_move", "UPDATE acct_stock_move SET quantity = 0"),
+    ],
+)
+def test_ledger_rows_cannot_be_updated_or_deleted(
+    shop: Accounts, table: str, statement: str
+) -> None:
     before = snapshot(shop)
     with pytest.raises(DBAPIError, match=f"{table} is append-only"):
         with shop.engine.begin() as conn:
@@ -114,9 +119,12 @@ def test_balance_cache_equals_sum_of_postings(shop: Accounts) -> None:
     shop.buy("ana", "bread", 1, key="1")
     shop.buy("bea", "shoes", 1, key="2")
     with shop.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT a.code, a.balance, COALESCE(SUM(p.amount), 0) FROM acct_account a "
-            "LEFT JOIN acct_posting p ON p.account_id = a.id GROUP BY a.code, a.balance"))
+        rows = conn.execute(
+            text(
+                "SELECT a.code, a.balance, COALESCE(SUM(p.amount), 0) FROM acct_account a "
+                "LEFT JOIN acct_posting p ON p.account_id = a.id GROUP BY a.code, a.balance"
+            )
+        )
         seen = 0
         for code, cached, derived in rows:
             if cached is not None:
@@ -156,8 +164,9 @@ def test_every_posting_request_replays_by_key(shop: Accounts) -> None:
     assert again.replayed and again.id == rec.id
     rows = [("bea", 1), ("ana", "0.5")]
     many = shop.record_hours_many("mill", "p1", rows, recorded_by="delegate", key="many")
-    assert [r.id for r in shop.record_hours_many(
-        "mill", "p1", rows, recorded_by="delegate", key="many")] == [r.id for r in many]
+    assert [
+        r.id for r in shop.record_hours_many("mill", "p1", rows, recorded_by="delegate", key="many")
+    ] == [r.id for r in many]
     ap = shop.approve("mill", "p1", approver="planner", key="ap-2")
     again_ap = shop.approve("mill", "p1", approver="planner", key="ap-2")
     assert again_ap.transaction_id == ap.transaction_id

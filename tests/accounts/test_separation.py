@@ -51,17 +51,27 @@ def test_nobody_approves_a_record_that_credits_themselves(ledger: Accounts) -> N
     rec = acc.record_hours("mill", "dan", "2027-01", "9", key="w-dan", recorded_by="carla")
     before = snapshot(acc)
     for approver, account in (("dan", None), ("planner-dan", "dan")):
-        with pytest.raises(SeparationOfDuties, match=r"they credit .*nobody decides on their "
-                                                     r"own hours"):
-            acc.approve_record(rec.id, key=f"ap-{approver}", approver=approver,
-                               approver_account=account)
+        with pytest.raises(
+            SeparationOfDuties,
+            match=r"they credit .*nobody decides on their "
+            r"own hours",
+        ):
+            acc.approve_record(
+                rec.id, key=f"ap-{approver}", approver=approver, approver_account=account
+            )
         with pytest.raises(SeparationOfDuties):
-            acc.reject_record(rec.id, key=f"rj-{approver}", by=approver, by_account=account,
-                              reason="too much")
+            acc.reject_record(
+                rec.id, key=f"rj-{approver}", by=approver, by_account=account, reason="too much"
+            )
         # the bulk approval is refused whole
         with pytest.raises(SeparationOfDuties):
-            acc.approve("mill", "2027-01", key=f"all-{approver}", approver=approver,
-                        approver_account=account)
+            acc.approve(
+                "mill",
+                "2027-01",
+                key=f"all-{approver}",
+                approver=approver,
+                approver_account=account,
+            )
     assert snapshot(acc) == before
     acc.approve_record(rec.id, key="ap-eva", approver="eva")  # someone else may
     assert acc.work_record(rec.id).status == "approved"
@@ -85,8 +95,9 @@ def test_hours_only_for_members_of_the_enterprise(ledger: Accounts) -> None:
     with pytest.raises(NotAMember, match="'bea' is not a member of enterprise 'mill'"):
         acc.record_hours("mill", "bea", "2027-01", "8", key="w-bea", recorded_by="carla")
     with pytest.raises(NotAMember):  # one outsider refuses the whole batch
-        acc.record_hours_many("mill", "2027-01", [("ana", 8), ("bea", 8)], key="many",
-                              recorded_by="carla")
+        acc.record_hours_many(
+            "mill", "2027-01", [("ana", 8), ("bea", 8)], key="many", recorded_by="carla"
+        )
     assert snapshot(acc) == before
     assert acc.members("mill") == ["ana", "dan"]
     assert acc.leave("mill", "dan", by="registry")
@@ -104,8 +115,9 @@ def test_hours_over_the_cap_per_person_and_period_are_refused(ledger: Accounts) 
     with pytest.raises(HoursCapExceeded, match=r"over the cap of 300 h per person and period"):
         acc.record_hours("mill", "ana", "2027-01", "9999", key="a", recorded_by="carla")
     with pytest.raises(HoursCapExceeded):  # two records totalling 19 998 h in one batch
-        acc.record_hours_many("mill", "2027-01", [("ana", 9999), ("dan", 9999)], key="b",
-                              recorded_by="carla")
+        acc.record_hours_many(
+            "mill", "2027-01", [("ana", 9999), ("dan", 9999)], key="b", recorded_by="carla"
+        )
     assert snapshot(acc) == before
     acc.record_hours("mill", "ana", "2027-01", "200", key="c", recorded_by="carla")
     with pytest.raises(HoursCapExceeded, match=r"200\.000000 h already recorded"):
@@ -117,8 +129,9 @@ def test_hours_over_the_cap_per_person_and_period_are_refused(ledger: Accounts) 
 def test_the_cap_comes_from_configuration(ledger: Accounts) -> None:
     acc = Accounts(ledger.engine, max_hours_per_period=20_000)
     _works(acc)
-    acc.record_hours_many("mill", "2027-01", [("ana", 9999), ("dan", 9999)], key="b",
-                          recorded_by="carla")
+    acc.record_hours_many(
+        "mill", "2027-01", [("ana", 9999), ("dan", 9999)], key="b", recorded_by="carla"
+    )
     with pytest.raises(AccountsInputError, match="max_hours_per_period"):
         Accounts(ledger.engine, max_hours_per_period=-1)
 
@@ -152,8 +165,15 @@ def test_credited_hours_are_reconciled_with_reported_hours(ledger: Accounts) -> 
         now = dt.datetime(2027, 1, 2)
         ful.register_enterprise(s, "mill", sector="grain", capacity=1.0, now=now)
         ful.register_enterprise(s, "farm", sector="steel", capacity=1.0, now=now)
-        ful.adopt_plan(s, name="2027", freq="week", start="2027-01-04", periods=52,
-                       sector_output={"grain": 5200.0, "steel": 520.0, "tools": 52.0}, now=now)
+        ful.adopt_plan(
+            s,
+            name="2027",
+            freq="week",
+            start="2027-01-04",
+            periods=52,
+            sector_output={"grain": 5200.0, "steel": 520.0, "tools": 52.0},
+            now=now,
+        )
         frames = [report("mill", day, 100.0, 60.0) for day in ("2027-01-04", "2027-01-11")]
         frames.append(report("farm", "2027-01-04", 10.0, 90.0))
         ful.ingest(s, pd.concat(frames, ignore_index=True), now=dt.datetime(2027, 2, 1))

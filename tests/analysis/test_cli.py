@@ -23,8 +23,17 @@ def run(*args: str) -> str:
 
 def test_wiod_series_with_csv_parquet_and_chart(data_dir: Path, tmp_path: Path) -> None:
     csv, pq, png = tmp_path / "s.csv", tmp_path / "s.parquet", tmp_path / "s.png"
-    out = run(str(data_dir / "wiod-2016" / "GBR_NIOT_nov16.xlsx"), "--years", "2009-2011",
-              "--csv", str(csv), "--parquet", str(pq), "--chart", str(png))
+    out = run(
+        str(data_dir / "wiod-2016" / "GBR_NIOT_nov16.xlsx"),
+        "--years",
+        "2009-2011",
+        "--csv",
+        str(csv),
+        "--parquet",
+        str(pq),
+        "--chart",
+        str(png),
+    )
     assert "GBR" in out and "2011" in out and "million hours" in out
     frame = pd.read_csv(csv, index_col="year")
     assert list(frame.index) == [2009, 2010, 2011]
@@ -39,8 +48,13 @@ def test_wiod_series_with_csv_parquet_and_chart(data_dir: Path, tmp_path: Path) 
 @pytest.mark.parametrize("country", WIOD)
 def test_every_wiod_country(data_dir: Path, tmp_path: Path, country: str) -> None:
     csv = tmp_path / f"{country}.csv"
-    out = run(str(data_dir / "wiod-2016" / f"{country}_NIOT_nov16.xlsx"), "--years", "2014",
-              "--csv", str(csv))
+    out = run(
+        str(data_dir / "wiod-2016" / f"{country}_NIOT_nov16.xlsx"),
+        "--years",
+        "2014",
+        "--csv",
+        str(csv),
+    )
     assert f"{country}: labour values against prices" in out
     row = pd.read_csv(csv, index_col="year").loc[2014]
     for col in ("correlation", "log_r2", "mad", "d_distance", "e", "r"):
@@ -55,8 +69,7 @@ def test_uk_1984_single_table(data_dir: Path, tmp_path: Path) -> None:
     assert "Rate of surplus value, UK 1984" in out
     assert "no value rate of profit" in out
     # the same as data
-    r = CliRunner().invoke(main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"),
-                                  "--json"])
+    r = CliRunner().invoke(main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"), "--json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     vp = data["value_price"]
@@ -69,9 +82,17 @@ def test_uk_1984_single_table(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_uk_1984_ignores_years_and_excludes_on_request(data_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"),
-                                       "--years", "1984", "--exclude",
-                                       "Extraction of oil and gas"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "analyse",
+            str(data_dir / "uk-1984" / "UK-1984.csv"),
+            "--years",
+            "1984",
+            "--exclude",
+            "Extraction of oil and gas",
+        ],
+    )
     assert result.exit_code == 0
     assert "Extraction of oil and gas: excluded by the caller" in result.output
     assert "(101 sectors)" in result.output
@@ -90,9 +111,14 @@ def test_ons_2015(data_dir: Path) -> None:
 
 def test_ons_2015_with_capital_and_depreciation_files(data_dir: Path) -> None:
     d = data_dir / "uk-2015"
-    out = run(str(d / "ons-detailed-ioats-2015-bb18.xls"), "--depreciation",
-              "--read-option", f"capital={d / 'capitalstockmatrix2015.csv'}",
-              "--read-option", f"depreciation={d / 'deprates.csv'}")
+    out = run(
+        str(d / "ons-detailed-ioats-2015-bb18.xls"),
+        "--depreciation",
+        "--read-option",
+        f"capital={d / 'capitalstockmatrix2015.csv'}",
+        "--read-option",
+        f"depreciation={d / 'deprates.csv'}",
+    )
     assert "Value rate of profit, United Kingdom 2015" in out
     assert "each capital good at its own labour" in out
     assert "net of the wear of fixed capital" in out
@@ -101,8 +127,9 @@ def test_ons_2015_with_capital_and_depreciation_files(data_dir: Path) -> None:
 
 
 def test_scb_years(data_dir: Path) -> None:
-    out = run(str(data_dir / "sweden-2008-2016" / "scb-nrio-sut-181108.xlsx"),
-              "--years", "2015-2016")
+    out = run(
+        str(data_dir / "sweden-2008-2016" / "scb-nrio-sut-181108.xlsx"), "--years", "2015-2016"
+    )
     assert "Sweden" in out and "2016" in out and "no rate of profit" in out
 
 
@@ -113,8 +140,9 @@ def test_default_economy() -> None:
 
 
 def test_bad_years_are_refused(data_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["analyse", str(data_dir / "wiod-2016" /
-                                                      "GBR_NIOT_nov16.xlsx"),
-                                       "--years", "1999-2000"])
+    result = CliRunner().invoke(
+        main,
+        ["analyse", str(data_dir / "wiod-2016" / "GBR_NIOT_nov16.xlsx"), "--years", "1999-2000"],
+    )
     assert result.exit_code == 2
     assert "no year(s) [1999]" in result.output

@@ -18,17 +18,25 @@ from gosplan.errors import ValidationError
 
 def toy(compensation: list[float], persons: list[float] | None = None) -> gosplan.Economy:
     Z = np.array([[10.0, 20.0, 5.0], [15.0, 5.0, 10.0], [5.0, 10.0, 20.0]])
-    return gosplan.Economy.from_flows(Z, [100.0, 80.0, 120.0], [50.0, 40.0, 30.0],
-                                      products=["a", "b", "c"], compensation=compensation,
-                                      persons=persons, labour_unit="hours", money_unit="EUR")
+    return gosplan.Economy.from_flows(
+        Z,
+        [100.0, 80.0, 120.0],
+        [50.0, 40.0, 30.0],
+        products=["a", "b", "c"],
+        compensation=compensation,
+        persons=persons,
+        labour_unit="hours",
+        money_unit="EUR",
+    )
 
 
 def test_equal_hourly_wages_change_nothing() -> None:
     e = toy([500.0, 400.0, 300.0])  # 10 EUR an hour everywhere
     assert skill_weights(e) == pytest.approx([1.0, 1.0, 1.0])
     adj = with_labour(e, "skill-adjusted")
-    np.testing.assert_allclose(gosplan.labour_values(adj).values,
-                               gosplan.labour_values(e).values, rtol=1e-12)
+    np.testing.assert_allclose(
+        gosplan.labour_values(adj).values, gosplan.labour_values(e).values, rtol=1e-12
+    )
 
 
 def test_an_hour_paid_twice_as_much_counts_twice() -> None:
@@ -70,7 +78,8 @@ def test_wiod_gbr_2010_skill_adjusted(data_dir: Path) -> None:
     hours = e.labour * e.output
     wage = e.compensation[paid] / hours[paid]
     assert float(adj.labour @ adj.output) == pytest.approx(
-        float(e.compensation[paid].sum() / wage.min()), rel=1e-9)
+        float(e.compensation[paid].sum() / wage.min()), rel=1e-9
+    )
     raw = value_price_analysis(e)
     skilled = value_price_analysis(adj)
     # weighting hours by wages brings values closer to prices (here, as in the literature)
@@ -81,14 +90,16 @@ def test_cli_offers_the_three_bases(data_dir: Path) -> None:
     src = str(data_dir / "wiod-2016" / "GBR_NIOT_nov16.xlsx")
     rows = {}
     for basis in ("hours", "persons", "skill-adjusted"):
-        r = CliRunner().invoke(main, ["analyse", src, "--years", "2010", "--labour", basis,
-                                      "--json"])
+        r = CliRunner().invoke(
+            main, ["analyse", src, "--years", "2010", "--labour", basis, "--json"]
+        )
         assert r.exit_code == 0, r.output
         rows[basis] = json.loads(r.output)["series"][0]
     assert rows["hours"]["labour_unit"] == "million hours"
     assert rows["skill-adjusted"]["labour_unit"].startswith("skill-adjusted hours")
     assert rows["skill-adjusted"]["correlation"] > rows["hours"]["correlation"]
-    r = CliRunner().invoke(main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"),
-                                  "--labour", "skill-adjusted"])
+    r = CliRunner().invoke(
+        main, ["analyse", str(data_dir / "uk-1984" / "UK-1984.csv"), "--labour", "skill-adjusted"]
+    )
     assert r.exit_code == 1 and "need labour in hours" in r.output
     assert "Traceback" not in r.output

@@ -27,8 +27,12 @@ def test_miller_blair_two_sector_example() -> None:
     L is built column by column from gosplan's sparse Leontief solves
     (``gross_output`` of each unit final demand), never from a dense inverse.
     """
-    e = Economy.from_flows([[150.0, 500.0], [200.0, 100.0]], [1000.0, 2000.0], [1.0, 1.0],
-                           products=["sector 1", "sector 2"])
+    e = Economy.from_flows(
+        [[150.0, 500.0], [200.0, 100.0]],
+        [1000.0, 2000.0],
+        [1.0, 1.0],
+        products=["sector 1", "sector 2"],
+    )
     np.testing.assert_allclose(e.A.toarray(), [[0.15, 0.25], [0.20, 0.05]], atol=5e-4)
     cols = []
     for j in range(2):
@@ -40,8 +44,9 @@ def test_miller_blair_two_sector_example() -> None:
     L = np.column_stack(cols)
     np.testing.assert_allclose(L, [[1.254, 0.330], [0.264, 1.122]], atol=5e-4)
     # and back: the final demand of the example, (350, 1700), needs outputs (1000, 2000)
-    np.testing.assert_allclose(gross_output(e, np.array([350.0, 1700.0])).x,
-                               [1000.0, 2000.0], rtol=1e-9)
+    np.testing.assert_allclose(
+        gross_output(e, np.array([350.0, 1700.0])).x, [1000.0, 2000.0], rtol=1e-9
+    )
 
 
 # E. M. Ochoa, *Labor-Values and Prices of Production: An Interindustry Study of the
@@ -76,8 +81,9 @@ def test_ochoa_three_industry_labour_values_with_depreciation() -> None:
     The example gives the depreciation matrix D directly (capital used up per unit of
     output); it is passed as ``capital`` with a wear rate of 1.
     """
-    e = Economy.from_coefficients(OCHOA_A, OCHOA_L, products=["1", "2", "3"],
-                                  capital=OCHOA_D, depreciation=[1.0, 1.0, 1.0])
+    e = Economy.from_coefficients(
+        OCHOA_A, OCHOA_L, products=["1", "2", "3"], capital=OCHOA_D, depreciation=[1.0, 1.0, 1.0]
+    )
     v = labour_values(e, tol=1e-12, depreciation=True).values.to_numpy()
     assert_printed(v, ["0.5192079", "8.309406", "0.9407729"])
 
@@ -117,8 +123,9 @@ def test_uk_1984_value_bases_ranking(data_dir: Path) -> None:
     assert labour < electricity < steel < oil
     assert min(electricity, oil, steel) > 2 * labour
     # the values we do get, so that a change in the reader or solver is noticed
-    assert (labour, electricity, oil, steel) == pytest.approx((0.294, 0.720, 2.252, 1.611),
-                                                              abs=5e-4)
+    assert (labour, electricity, oil, steel) == pytest.approx(
+        (0.294, 0.720, 2.252, 1.611), abs=5e-4
+    )
 
 
 def test_uk_1984_oil_is_the_great_exception(data_dir: Path) -> None:
@@ -136,8 +143,10 @@ def test_uk_1984_oil_is_the_great_exception(data_dir: Path) -> None:
     """
     e = read_uk_io(data_dir / "uk-1984" / "UK-1984.csv")
     oil = "Extraction of oil and gas"
-    for imports, (with_oil, without_oil) in (("ignore", (0.919, 0.955)),
-                                             ("exports", (0.943, 0.978))):
+    for imports, (with_oil, without_oil) in (
+        ("ignore", (0.919, 0.955)),
+        ("exports", (0.943, 0.978)),
+    ):
         full = value_price_analysis(e, imports=imports)  # type: ignore[arg-type]
         assert full.ratio.idxmax() == oil
         no_oil = value_price_analysis(e, imports=imports, exclude=[oil])  # type: ignore[arg-type]

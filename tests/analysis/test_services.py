@@ -16,11 +16,16 @@ def toy(year: int) -> Economy:
     """Three sectors whose bread sector needs more labour each year."""
     bread_hours = 10.0 + 4.0 * (year - 2000)
     return Economy.from_flows(
-        np.array([[1.0, 0.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), [10.0, 12.0, 8.0],
-        [bread_hours, 10.0, 5.0], products=["bread", "machines", "cloth"],
-        compensation=[5.0, 5.0, 5.0], surplus=[5.0, 5.0, 5.0],
+        np.array([[1.0, 0.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+        [10.0, 12.0, 8.0],
+        [bread_hours, 10.0, 5.0],
+        products=["bread", "machines", "cloth"],
+        compensation=[5.0, 5.0, 5.0],
+        surplus=[5.0, 5.0, 5.0],
         final_demand=pd.DataFrame({"households": [9.0, 0.0, 3.0], "gfcf": [0.0, 7.0, 0.0]}),
-        capital_stock=[20.0, 20.0, 10.0], name="Toy", year=year,
+        capital_stock=[20.0, 20.0, 10.0],
+        name="Toy",
+        year=year,
     )
 
 
@@ -40,8 +45,9 @@ def test_time_series_one_row_per_year_with_progress() -> None:
 
 def test_missing_data_gives_nan_and_a_note() -> None:
     def bare(year: int) -> Economy:
-        return Economy.from_flows(np.zeros((3, 3)), [1.0, 2.0, 3.0], [1.0, 1.0, 2.0],
-                                  products=list("abc"), year=year)
+        return Economy.from_flows(
+            np.zeros((3, 3)), [1.0, 2.0, 3.0], [1.0, 1.0, 2.0], products=list("abc"), year=year
+        )
 
     frame = time_series(bare, [1999])
     assert np.isnan(frame["e"].to_numpy()[0]) and np.isnan(frame["r"].to_numpy()[0])

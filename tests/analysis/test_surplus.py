@@ -17,12 +17,16 @@ def two_sectors(**kw: object) -> Economy:
     """
     fd = pd.DataFrame({"households": [4.0, 0.0], "gfcf": [0.0, 6.0], "exports": [6.0, 4.0]})
     args: dict[str, object] = dict(
-        final_demand=fd, compensation=[5.0, 5.0], surplus=[5.0, 5.0], money_unit="GBP",
+        final_demand=fd,
+        compensation=[5.0, 5.0],
+        surplus=[5.0, 5.0],
+        money_unit="GBP",
         labour_unit="hours",
     )
     args.update(kw)
-    return Economy.from_flows(np.zeros((2, 2)), [10.0, 10.0], [10.0, 10.0],
-                              products=["bread", "machines"], **args)  # type: ignore[arg-type]
+    return Economy.from_flows(
+        np.zeros((2, 2)), [10.0, 10.0], [10.0, 10.0], products=["bread", "machines"], **args
+    )  # type: ignore[arg-type]
 
 
 def test_rate_of_surplus_value_by_hand() -> None:
@@ -43,9 +47,14 @@ def test_rate_of_surplus_value_by_hand() -> None:
 
 def test_wage_basket_composition_matters() -> None:
     # bread takes 1 hour per unit, machines 3: a basket of machines costs more labour
-    e = Economy.from_flows(np.zeros((2, 2)), [10.0, 10.0], [10.0, 30.0],
-                           products=["bread", "machines"], compensation=[10.0, 10.0],
-                           final_demand=pd.DataFrame({"households": [1.0, 1.0]}))
+    e = Economy.from_flows(
+        np.zeros((2, 2)),
+        [10.0, 10.0],
+        [10.0, 30.0],
+        products=["bread", "machines"],
+        compensation=[10.0, 10.0],
+        final_demand=pd.DataFrame({"households": [1.0, 1.0]}),
+    )
     s = rate_of_surplus_value(e)
     # wages 20 buy 10 bread + 10 machines: 10 + 30 = 40 hours of the 40 worked
     assert s.necessary_labour == pytest.approx(40.0)
@@ -87,13 +96,19 @@ def test_value_rate_of_profit_from_capital_coefficients() -> None:
 
 
 def test_refusals_name_what_is_missing() -> None:
-    bare = Economy.from_flows(np.zeros((2, 2)), [10.0, 10.0], [10.0, 10.0],
-                              products=["bread", "machines"])
+    bare = Economy.from_flows(
+        np.zeros((2, 2)), [10.0, 10.0], [10.0, 10.0], products=["bread", "machines"]
+    )
     with pytest.raises(ValidationError, match="compensation of employees"):
         rate_of_surplus_value(bare)
     no_households = Economy.from_flows(
-        np.zeros((2, 2)), [10.0, 10.0], [10.0, 10.0], products=["bread", "machines"],
-        compensation=[5.0, 5.0], final_demand=pd.DataFrame({"exports": [1.0, 1.0]}))
+        np.zeros((2, 2)),
+        [10.0, 10.0],
+        [10.0, 10.0],
+        products=["bread", "machines"],
+        compensation=[5.0, 5.0],
+        final_demand=pd.DataFrame({"exports": [1.0, 1.0]}),
+    )
     with pytest.raises(ValidationError, match="purpose 'personal'"):
         rate_of_surplus_value(no_households)
     with pytest.raises(ValidationError, match="capital stock data"):

@@ -15,8 +15,9 @@ A3 = np.array([[0.1, 0.2, 0.0], [0.0, 0.1, 0.3], [0.2, 0.0, 0.1]])
 
 
 def economy(labour: np.ndarray, output: np.ndarray, **kw: object) -> Economy:
-    return Economy.from_coefficients(A3, labour, products=["grain", "iron", "cloth"],
-                                     output=output, money_unit="GBP", **kw)
+    return Economy.from_coefficients(
+        A3, labour, products=["grain", "iron", "cloth"], output=output, money_unit="GBP", **kw
+    )
 
 
 def test_prices_proportional_to_values_give_perfect_scores() -> None:
@@ -32,7 +33,7 @@ def test_prices_proportional_to_values_give_perfect_scores() -> None:
     assert r.d_distance == pytest.approx(0.0, abs=1e-6)
     assert r.cv_ratio == pytest.approx(0.0, abs=1e-12)
     assert r.scale == pytest.approx(0.5)  # one hour is worth half a pound
-    assert (r.ratio.to_numpy() == pytest.approx(1.0))
+    assert r.ratio.to_numpy() == pytest.approx(1.0)
 
 
 def test_measures_match_an_independent_computation() -> None:
@@ -81,8 +82,9 @@ def test_deviation_measures_by_hand() -> None:
 
 def test_exclusion_and_zero_value_products_are_listed() -> None:
     A5 = np.zeros((5, 5))
-    e = Economy.from_coefficients(A5, [1.0, 2.0, 0.0, 1.5, 0.5], products=list("abcde"),
-                                  output=[10.0, 5.0, 3.0, 8.0, 2.0])
+    e = Economy.from_coefficients(
+        A5, [1.0, 2.0, 0.0, 1.5, 0.5], products=list("abcde"), output=[10.0, 5.0, 3.0, 8.0, 2.0]
+    )
     r = value_price_analysis(e, exclude=["d"])
     assert r.n == 3  # a, b and e remain
     assert r.excluded == {"d": "excluded by the caller", "c": "zero labour value"}
@@ -102,8 +104,7 @@ def test_refusals_name_the_culprit() -> None:
         value_price_analysis(same)
     with pytest.raises(ValidationError, match="at least 3"):
         value_price_analysis(e2, exclude=["grain"])
-    other = Economy.from_coefficients(np.zeros((3, 3)), [1.0, 1.0, 1.0],
-                                      products=["x", "y", "z"])
+    other = Economy.from_coefficients(np.zeros((3, 3)), [1.0, 1.0, 1.0], products=["x", "y", "z"])
     with pytest.raises(ValidationError, match="same products"):
         value_price_analysis(e2, labour_values(other))
 

@@ -29,7 +29,11 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     """Run import-linter on the ``gosplan`` package under ``root/src``."""
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     return subprocess.run(
-        [sys.executable, "-c", _RUN], cwd=root, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", _RUN],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -55,7 +59,8 @@ def test_a_wrong_arrow_breaks_a_contract(
 ) -> None:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(
-        ROOT / "src" / "gosplan", tmp_path / "src" / "gosplan",
+        ROOT / "src" / "gosplan",
+        tmp_path / "src" / "gosplan",
         ignore=shutil.ignore_patterns("__pycache__", "static", "templates"),
     )
     target = tmp_path / "src" / "gosplan" / module

@@ -35,8 +35,11 @@ def values(*args: str) -> str:
 def test_piped_output_is_neither_wrapped_nor_cut(width: int) -> None:
     out = values("--top", "10")
     lines = out.splitlines()
-    assert any(line.startswith("method direct (sparse LU), 1 iteration, relative residual")
-               and "unit: persons employed (jobs) per BRL million" in line for line in lines)
+    assert any(
+        line.startswith("method direct (sparse LU), 1 iteration, relative residual")
+        and "unit: persons employed (jobs) per BRL million" in line
+        for line in lines
+    )
     rows = [line.split("\t") for line in lines if "\t" in line]
     assert rows[0] == ["product", "labour value", "direct share"]
     assert len(rows) == 21 and all(len(r) == 3 for r in rows)

@@ -18,14 +18,24 @@ import gosplan.cli
 from gosplan.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ["numba", "dask", "distributed", "statsmodels", "matplotlib", "highspy",
-         "scipy.optimize", "pandas", "sqlalchemy", "fastapi", "rich"]
+HEAVY = [
+    "numba",
+    "dask",
+    "distributed",
+    "statsmodels",
+    "matplotlib",
+    "highspy",
+    "scipy.optimize",
+    "pandas",
+    "sqlalchemy",
+    "fastapi",
+    "rich",
+]
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     return env
 
 
@@ -39,8 +49,14 @@ def _modules_after(*argv: str) -> tuple[str, set[str]]:
         "    pass\n"
         "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
-                          text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     mods = json.loads(proc.stderr.rsplit("MODULES ", 1)[1])
     return proc.stdout, set(mods)
 
@@ -92,18 +108,33 @@ def test_a_missing_extra_names_the_extra(tmp_path: Path, monkeypatch: pytest.Mon
 def test_get_renders_a_page_without_httpx(tmp_path: Path) -> None:
     """``gosplan get`` works on the default install, which has no HTTP client."""
     url = f"sqlite:///{tmp_path / 'g.db'}"
-    code = ("import sys\n"
-            "sys.modules['httpx'] = None\n"  # as if not installed
-            "from gosplan.cli import main\n"
-            f"main(['get', '/economy.json', '--db', {url!r}])\n")
-    proc = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300, check=False)
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None\n"  # as if not installed
+        "from gosplan.cli import main\n"
+        f"main(['get', '/economy.json', '--db', {url!r}])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     page = json.loads(proc.stdout)
     assert page["ok"] is True and page["products"] == 20
-    missing = subprocess.run([sys.executable, "-c", code.replace("/economy.json", "/no-such")],
-                             env=_env(), cwd=tmp_path, capture_output=True, text=True,
-                             timeout=300, check=False)
+    missing = subprocess.run(
+        [sys.executable, "-c", code.replace("/economy.json", "/no-such")],
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["detail"] == "Not Found"
 

@@ -11,15 +11,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_last_line_names_every_skip_and_how_to_run_them(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CI", "GOSPLAN_TEST_POSTGRES_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "GOSPLAN_TEST_POSTGRES_URL")}
     env["GOSPLAN_DATA"] = str(tmp_path / "no-data-here")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         str(ROOT / "tests" / "cli" / "_probe_skips.py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "cli" / "_probe_skips.py"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("NOT RUN: 3 tests skipped"), last
@@ -31,11 +42,23 @@ def test_last_line_names_every_skip_and_how_to_run_them(tmp_path: Path) -> None:
 
 def test_nothing_is_said_when_nothing_is_skipped() -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         str(ROOT / "tests" / "cli" / "_probe_skips.py") + "::test_runs"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "cli" / "_probe_skips.py") + "::test_runs",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "NOT RUN" not in proc.stdout

@@ -68,16 +68,21 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     ``tmp_path``; the members' share files are in ``tmp_path / "shares"`` (2 of 3)."""
     from gosplan.services import commission
 
-    commission.keygen(tmp_path / "shares", MEMBERS, threshold=2,
-                      public_path=tmp_path / "commission.pub")
-    return Settings(database_url=database_url, log_key_path=str(tmp_path / "log.key"),
-                    commission_key_path=str(tmp_path / "commission.pub"),
-                    watch_key_path=str(tmp_path / "watch.key"))
+    commission.keygen(
+        tmp_path / "shares", MEMBERS, threshold=2, public_path=tmp_path / "commission.pub"
+    )
+    return Settings(
+        database_url=database_url,
+        log_key_path=str(tmp_path / "log.key"),
+        commission_key_path=str(tmp_path / "commission.pub"),
+        watch_key_path=str(tmp_path / "watch.key"),
+    )
 
 
 @pytest.fixture
-def engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory,
-           _template_cleanup: None) -> Iterator[Engine]:
+def engine(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, _template_cleanup: None
+) -> Iterator[Engine]:
     """An engine on a store migrated to the newest schema (all branches)."""
     _templates.copy_to(settings.database_url, tmp_path_factory)
     eng = make_engine(settings.database_url)

@@ -28,8 +28,11 @@ def org(engine: Engine) -> Engine:
 
 
 def _file(engine: Engine, settings: Settings, **kw: object) -> str:
-    args: dict[str, object] = {"target_kind": "official", "target": "P-DIR",
-                               "content": "The director hides the fuel shortfall."}
+    args: dict[str, object] = {
+        "target_kind": "official",
+        "target": "P-DIR",
+        "content": "The director hides the fuel shortfall.",
+    }
     args.update(kw)
     with session_scope(engine) as s:
         return criticism.file(s, settings=settings, **args).ref  # type: ignore[arg-type]
@@ -68,8 +71,9 @@ def test_receipt_still_verifies_after_10000_later_entries(
         publiclog.export(s, out, settings)
     assert check.ok, check.message
     assert check.checked_against is not None and check.checked_against > 10_000
-    offline = criticism.verify_receipt_with_export(rec, out,
-                                                   trusted_key=publiclog.public_key(settings))
+    offline = criticism.verify_receipt_with_export(
+        rec, out, trusted_key=publiclog.public_key(settings)
+    )
     assert offline.ok, offline.message
 
 
@@ -91,12 +95,17 @@ def test_receipt_fails_when_the_stored_criticism_was_tampered_with(
     with session_scope(org) as s:
         rec = json.loads(json.dumps(criticism.receipt(s, ref, settings)))
         index = rec["entry"]["index"]
-    drop = ("DROP TRIGGER publiclog_entry_no_update" if org.dialect.name == "sqlite"
-            else "DROP TRIGGER publiclog_entry_append_only ON publiclog_entry")
+    drop = (
+        "DROP TRIGGER publiclog_entry_no_update"
+        if org.dialect.name == "sqlite"
+        else "DROP TRIGGER publiclog_entry_append_only ON publiclog_entry"
+    )
     with org.begin() as conn:  # an intruder with owner rights bypasses the trigger
         conn.execute(text(drop))
-        conn.execute(text("UPDATE publiclog_entry SET payload_json = :p WHERE idx = :i"),
-                     {"p": json.dumps({"criticism": ref, "content": "softened"}), "i": index})
+        conn.execute(
+            text("UPDATE publiclog_entry SET payload_json = :p WHERE idx = :i"),
+            {"p": json.dumps({"criticism": ref, "content": "softened"}), "i": index},
+        )
     with session_scope(org) as s:
         check = criticism.verify_receipt(s, rec, settings)
     assert not check.ok
@@ -106,40 +115,56 @@ def test_receipt_fails_when_the_stored_criticism_was_tampered_with(
 def test_status_changes_need_reasons_and_are_logged(org: Engine, settings: Settings) -> None:
     ref = _file(org, settings)
     with session_scope(org) as s:
-        criticism.change_status(s, ref, "under investigation", reason="fuel records requested",
-                                by="commission")
-        criticism.change_status(s, ref, "upheld", reason="records show 12% shortfall hidden",
-                                by="commission")
+        criticism.change_status(
+            s, ref, "under investigation", reason="fuel records requested", by="commission"
+        )
+        criticism.change_status(
+            s, ref, "upheld", reason="records show 12% shortfall hidden", by="commission"
+        )
     with session_scope(org) as s:
         hist = [(h.status, h.reason) for h in criticism.history(s, ref)]
         logged = [e.payload for e in publiclog.entries(s, kind="criticism.status")]
-    assert hist == [("received", "filed"),
-                    ("under_investigation", "fuel records requested"),
-                    ("upheld", "records show 12% shortfall hidden")]
+    assert hist == [
+        ("received", "filed"),
+        ("under_investigation", "fuel records requested"),
+        ("upheld", "records show 12% shortfall hidden"),
+    ]
     assert [p["to"] for p in logged] == ["under_investigation", "upheld"]
     assert logged[1]["reason"] == "records show 12% shortfall hidden"
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
     with session_scope(engine) as s:
-        return (publiclog.size(s), s.scalar(select(func.count()).select_from(Criticism)) or 0,
-                s.scalar(select(func.count()).select_from(CriticismStatus)) or 0)
+        return (
+            publiclog.size(s),
+            s.scalar(select(func.count()).select_from(Criticism)) or 0,
+            s.scalar(select(func.count()).select_from(CriticismStatus)) or 0,
+        )
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"content": "   "}, "needs content"),
-    ({"content": ""}, "needs content"),
-    ({"target": "P-NOBODY"}, "unknown"),
-    ({"target_kind": "enterprise", "target": "E-NONE"}, "unknown"),
-    ({"target_kind": "decision", "target": "99"}, "unknown"),
-    ({"target_kind": "planet"}, "not one of"),
-    ({"attachment": b"x" * (criticism.MAX_ATTACHMENT_BYTES + 1),
-      "attachment_name": "scan.pdf"}, "at most"),
-    ({"content": "x" * (criticism.MAX_CONTENT_CHARS + 1)}, "at most"),
-    ({"person": "P-GHOST"}, "not on record"),
-])
-def test_bad_filings_write_nothing(org: Engine, settings: Settings, kw: dict[str, object],
-                                   match: str) -> None:
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"content": "   "}, "needs content"),
+        ({"content": ""}, "needs content"),
+        ({"target": "P-NOBODY"}, "unknown"),
+        ({"target_kind": "enterprise", "target": "E-NONE"}, "unknown"),
+        ({"target_kind": "decision", "target": "99"}, "unknown"),
+        ({"target_kind": "planet"}, "not one of"),
+        (
+            {
+                "attachment": b"x" * (criticism.MAX_ATTACHMENT_BYTES + 1),
+                "attachment_name": "scan.pdf",
+            },
+            "at most",
+        ),
+        ({"content": "x" * (criticism.MAX_CONTENT_CHARS + 1)}, "at most"),
+        ({"person": "P-GHOST"}, "not on record"),
+    ],
+)
+def test_bad_filings_write_nothing(
+    org: Engine, settings: Settings, kw: dict[str, object], match: str
+) -> None:
     before = _counts(org)
     with pytest.raises(ValidationError, match=match):
         _file(org, settings, **kw)
@@ -206,20 +231,21 @@ def test_identity_is_sealed_and_every_access_is_logged(org: Engine, settings: Se
     # shares of another commission cannot open it
     alien = commission.keygen(Path(settings.commission_key_path).parent / "alien", ["a", "b"])
     with pytest.raises(ValidationError, match="cannot be opened"):
-        commission.open_sealed(box, [commission.read_share(p) for p in alien.share_paths],
-                               reason="curiosity")
+        commission.open_sealed(
+            box, [commission.read_share(p) for p in alien.share_paths], reason="curiosity"
+        )
 
 
 def test_passphrase_protected_shares(tmp_path: Path) -> None:
-    res = commission.keygen(tmp_path, ["a", "b", "c"], threshold=2,
-                            passphrases=["pa", "pb", None])
+    res = commission.keygen(tmp_path, ["a", "b", "c"], threshold=2, passphrases=["pa", "pb", None])
     assert "share" not in json.loads(res.share_paths[0].read_text())  # encrypted
     with pytest.raises(ValidationError, match="passphrase"):
         commission.read_share(res.share_paths[0])
     with pytest.raises(ValidationError, match="wrong passphrase"):
         commission.read_share(res.share_paths[0], "pb")
-    key = commission.combine([commission.read_share(res.share_paths[0], "pa"),
-                              commission.read_share(res.share_paths[2])])
+    key = commission.combine(
+        [commission.read_share(res.share_paths[0], "pa"), commission.read_share(res.share_paths[2])]
+    )
     assert key is not None
 
 
@@ -247,16 +273,22 @@ def test_no_edit_or_delete_of_criticisms(org: Engine, settings: Settings) -> Non
 def test_decision_target_is_known_from_the_log(org: Engine, settings: Settings) -> None:
     with session_scope(org) as s:
         publiclog.append(s, "decision.proposed", {"proposal": 4, "title": "Split the fund"})
-    ref = _file(org, settings, target_kind="decision", target="4",
-                content="Voting closed before the night shift could vote.",
-                today=dt.date(2026, 1, 5))
+    ref = _file(
+        org,
+        settings,
+        target_kind="decision",
+        target="4",
+        content="Voting closed before the night shift could vote.",
+        today=dt.date(2026, 1, 5),
+    )
     with session_scope(org) as s:
         view = criticism.public_view(s, criticism.get(s, ref))
     assert view["target"] == "4" and view["filed_on"] == "2026-01-05"
 
 
 def test_the_server_never_holds_the_commission_private_key(
-        org: Engine, settings: Settings, tmp_path: Path) -> None:
+    org: Engine, settings: Settings, tmp_path: Path
+) -> None:
     """Scan the server's files (store, keys, settings) for the private key in any encoding."""
     import base64
 
@@ -271,13 +303,19 @@ def test_the_server_never_holds_the_commission_private_key(
         criticism.listing(s)
     shares = [commission.read_share(p) for p in _shares(settings)]
     private = commission.combine(shares[:2]).private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-        serialization.NoEncryption())
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     from Crypto.Protocol.SecretSharing import Shamir
 
     wrap = Shamir.combine([(s.index, s.share) for s in shares[:2]], ssss=False)
-    needles = [private, private.hex().encode(), base64.b64encode(private),
-               wrap, wrap.hex().encode(), *(s.share.hex().encode() for s in shares)]
+    needles = [
+        private,
+        private.hex().encode(),
+        base64.b64encode(private),
+        wrap,
+        wrap.hex().encode(),
+        *(s.share.hex().encode() for s in shares),
+    ]
     server = [p for p in tmp_path.rglob("*") if p.is_file() and "shares" not in p.parts]
     assert tmp_path / "gosplan-test.db" in server and len(server) >= 4  # store, keys, roster
     for p in server:
@@ -290,16 +328,18 @@ def test_the_server_never_holds_the_commission_private_key(
     assert set(roster) == {"format", "public_key", "threshold", "members"}
 
 
-def test_a_roster_swapped_on_the_server_is_named(org: Engine, settings: Settings,
-                                                 tmp_path: Path) -> None:
+def test_a_roster_swapped_on_the_server_is_named(
+    org: Engine, settings: Settings, tmp_path: Path
+) -> None:
     with session_scope(org) as s:
         criticism.register_roster(s, settings)
     honest = _file(org, settings, identity="Petrov, shop 3")
     with session_scope(org) as s:
         assert logstate.verify_public_state(s).ok
     # the operator installs a roster of their own, to open what is sealed from now on
-    commission.keygen(tmp_path / "operator", ["op1", "op2"],
-                      public_path=settings.commission_key_path)
+    commission.keygen(
+        tmp_path / "operator", ["op1", "op2"], public_path=settings.commission_key_path
+    )
     swapped = _file(org, settings, identity="Sidorova, shop 5")
     with session_scope(org) as s:
         check = logstate.verify_public_state(s)
@@ -308,20 +348,23 @@ def test_a_roster_swapped_on_the_server_is_named(org: Engine, settings: Settings
     assert "roster was swapped" in check.message
 
 
-def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(
-        tmp_path: Path) -> None:
+def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     old = X25519PrivateKey.generate()
     pem = tmp_path / "gosplan-commission.key"
-    pem.write_bytes(old.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    res = commission.keygen(tmp_path / "shares", ["a", "b", "c"],
-                            existing=commission.read_private_pem(pem))
-    pub = old.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
+    pem.write_bytes(
+        old.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    res = commission.keygen(
+        tmp_path / "shares", ["a", "b", "c"], existing=commission.read_private_pem(pem)
+    )
+    pub = old.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert res.public_key == pub
     box = commission.seal(b'{"identity": "x", "person": null}', pub, b"C-1")
     key = commission.combine([commission.read_share(p) for p in res.share_paths[1:]])

@@ -15,18 +15,28 @@ from gosplan.core import note
 
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
-PETER_TEXT = ("If you think cryptography is the answer to your problem,\n"
-              "then you don't know what your problem is.\n")
-PETER_SIG = ("— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqd"
-             "ngotpRZb6KE6RyyBwJnAM=\n")
+PETER_TEXT = (
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+)
+PETER_SIG = (
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqd"
+    "ngotpRZb6KE6RyyBwJnAM=\n"
+)
 SUMDB_VKEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
 SUMDB_NOTES = [
-    ("go.sum database tree\n31700353\nqINS1GRFhWHwdkUeqLEoP4yEMkTBBzxBkGwGQlVlVcs=\n\n"
-     "— sum.golang.org Az3grnmrIUEDFqHzAElIQCPNoRFRAAdFo47fooyWKMHb89k11GJh5zHIfNCOBmwn/C3YI8"
-     "oW9/C8DJ87F61QqspBYwM=\n", 31700353),
-    ("go.sum database tree\n65209736\n5+uGFjx6xBZG8ip1+wi77v+grwbhhukIrxEUS8PXvRo=\n\n"
-     "— sum.golang.org Az3grnbssgK7ubgFX36gVETtNv0U23qxyAhAMai2QUfeGa3nB/akvkMdlUErfcZz7l/R3c"
-     "VtYspg3dxXABkGZZKdsQ8=\n", 65209736),
+    (
+        "go.sum database tree\n31700353\nqINS1GRFhWHwdkUeqLEoP4yEMkTBBzxBkGwGQlVlVcs=\n\n"
+        "— sum.golang.org Az3grnmrIUEDFqHzAElIQCPNoRFRAAdFo47fooyWKMHb89k11GJh5zHIfNCOBmwn/C3YI8"
+        "oW9/C8DJ87F61QqspBYwM=\n",
+        31700353,
+    ),
+    (
+        "go.sum database tree\n65209736\n5+uGFjx6xBZG8ip1+wi77v+grwbhhukIrxEUS8PXvRo=\n\n"
+        "— sum.golang.org Az3grnbssgK7ubgFX36gVETtNv0U23qxyAhAMai2QUfeGa3nB/akvkMdlUErfcZz7l/R3c"
+        "VtYspg3dxXABkGZZKdsQ8=\n",
+        65209736,
+    ),
 ]
 
 
@@ -41,10 +51,13 @@ def test_go_reference_note_is_reproduced_byte_for_byte() -> None:
 def test_go_reference_note_refuses_changes() -> None:
     v = note.Verifier.parse(PETER_VKEY)
     with pytest.raises(note.NoteError, match="does not verify"):
-        note.open_note(PETER_TEXT.replace("cryptography", "cryptographY") + "\n" + PETER_SIG,
-                       [v])
-    for bad in (PETER_VKEY.replace("c74f20a3", "c74f20a4"), PETER_VKEY[:-2],
-                "PeterNeumann+c74f20a3", "Peter Neumann+c74f20a3+" + PETER_VKEY.split("+")[2]):
+        note.open_note(PETER_TEXT.replace("cryptography", "cryptographY") + "\n" + PETER_SIG, [v])
+    for bad in (
+        PETER_VKEY.replace("c74f20a3", "c74f20a4"),
+        PETER_VKEY[:-2],
+        "PeterNeumann+c74f20a3",
+        "Peter Neumann+c74f20a3+" + PETER_VKEY.split("+")[2],
+    ):
         with pytest.raises(note.NoteError):
             note.Verifier.parse(bad)
     # a note signed by an unknown key verifies nothing
@@ -82,7 +95,8 @@ def test_cosignature_v1_round_trip_and_format() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     Ed25519PublicKey.from_public_bytes(v.public).verify(
-        sig.blob[8:], b"cosignature/v1\ntime 1700000000\n" + text.encode())
+        sig.blob[8:], b"cosignature/v1\ntime 1700000000\n" + text.encode()
+    )
     other = note.Checkpoint("example.com/log", 5, bytes([1]) + bytes(31)).text()
     assert note.verify_signature(other, v, sig) is None
 

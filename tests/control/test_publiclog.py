@@ -33,8 +33,8 @@ def test_append_gives_consecutive_indices_and_matching_root(engine: Engine) -> N
         rows = publiclog.entries(s)
         head = publiclog.tree_head(s)
     tree = merkle.MerkleTree(
-        merkle.leaf_hash(publiclog.leaf_data(r.index, r.kind, r.payload, r.logged_at))
-        for r in rows)
+        merkle.leaf_hash(publiclog.leaf_data(r.index, r.kind, r.payload, r.logged_at)) for r in rows
+    )
     assert head.tree_size == 2
     assert head.root_hash == tree.root()
     assert rows[1].payload == {"enterprise": "E1", "hours": 12.5}
@@ -50,12 +50,15 @@ def test_rolled_back_append_leaves_no_trace(engine: Engine) -> None:
         assert publiclog.verify_store(s).ok
 
 
-@pytest.mark.parametrize("kind, payload, match", [
-    ("Plan Adopted", {}, "dotted lower-case"),
-    ("plan.adopted", [1, 2], "must be a dict"),
-    ("plan.adopted", {"x": float("nan")}, "not JSON"),
-    ("plan.adopted", {"x": object()}, "not JSON"),
-])
+@pytest.mark.parametrize(
+    "kind, payload, match",
+    [
+        ("Plan Adopted", {}, "dotted lower-case"),
+        ("plan.adopted", [1, 2], "must be a dict"),
+        ("plan.adopted", {"x": float("nan")}, "not JSON"),
+        ("plan.adopted", {"x": object()}, "not JSON"),
+    ],
+)
 def test_bad_entries_are_refused_and_nothing_written(
     engine: Engine, kind: str, payload: object, match: str
 ) -> None:
@@ -76,8 +79,9 @@ def test_proofs_from_store_verify_for_all_sizes(engine: Engine) -> None:
                 assert merkle.verify_inclusion(i, m, leaf, proof, heads[m].root_hash)
             for first in (0, 1, m // 3, m - 1, m):
                 c = publiclog.consistency_proof(s, first, m)
-                assert merkle.verify_consistency(first, m, heads[first].root_hash,
-                                                 heads[m].root_hash, c), (first, m)
+                assert merkle.verify_consistency(
+                    first, m, heads[first].root_hash, heads[m].root_hash, c
+                ), (first, m)
         with pytest.raises(ValidationError, match="outside the log"):
             publiclog.tree_head(s, 22)
 
@@ -90,12 +94,15 @@ def test_signed_head_verifies_and_forgeries_fail(engine: Engine, settings: Setti
     assert sth.verify(key)
     assert Path(settings.log_key_path).stat().st_mode & 0o077 == 0
     forged = [
-        publiclog.SignedTreeHead(sth.tree_size + 1, sth.timestamp, sth.root_hash,
-                                 sth.signature, sth.public_key),
-        publiclog.SignedTreeHead(sth.tree_size, sth.timestamp, merkle.leaf_hash(b"x"),
-                                 sth.signature, sth.public_key),
-        publiclog.SignedTreeHead(sth.tree_size, sth.timestamp + 1, sth.root_hash,
-                                 sth.signature, sth.public_key),
+        publiclog.SignedTreeHead(
+            sth.tree_size + 1, sth.timestamp, sth.root_hash, sth.signature, sth.public_key
+        ),
+        publiclog.SignedTreeHead(
+            sth.tree_size, sth.timestamp, merkle.leaf_hash(b"x"), sth.signature, sth.public_key
+        ),
+        publiclog.SignedTreeHead(
+            sth.tree_size, sth.timestamp + 1, sth.root_hash, sth.signature, sth.public_key
+        ),
     ]
     for f in forged:
         assert not f.verify(key)
@@ -135,8 +142,9 @@ def _tampering(draw: st.DrawFn) -> tuple[str, int, int]:
     return how, i, j
 
 
-@hsettings(max_examples=25, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(t=_tampering())
 def test_any_tampering_of_an_export_is_detected(
     exported: tuple[Path, bytes], t: tuple[str, int, int]
@@ -150,8 +158,11 @@ def test_any_tampering_of_an_export_is_detected(
         rows[i]["payload"]["text"] = "rewritten"
     elif how == "rehash-change":  # a careful forger also fixes the leaf hash
         rows[i]["payload"]["text"] = "rewritten"
-        rows[i]["leaf_hash"] = merkle.leaf_hash(publiclog.leaf_data(
-            rows[i]["index"], rows[i]["kind"], rows[i]["payload"], rows[i]["time"])).hex()
+        rows[i]["leaf_hash"] = merkle.leaf_hash(
+            publiclog.leaf_data(
+                rows[i]["index"], rows[i]["kind"], rows[i]["payload"], rows[i]["time"]
+            )
+        ).hex()
     elif how == "delete":
         del rows[i]
     elif how == "insert":
@@ -189,8 +200,10 @@ def test_rewritten_and_resigned_log_is_caught_by_an_earlier_head(
     # forge: rewrite entry 2 and every hash, re-sign with the real key, drop old heads
     log = publiclog.read_export(out)
     log.entries[2]["payload"]["text"] = "rewritten"
-    tree = merkle.MerkleTree(merkle.leaf_hash(publiclog.leaf_data(
-        e["index"], e["kind"], e["payload"], e["time"])) for e in log.entries)
+    tree = merkle.MerkleTree(
+        merkle.leaf_hash(publiclog.leaf_data(e["index"], e["kind"], e["payload"], e["time"]))
+        for e in log.entries
+    )
     key = publiclog.signing_key(settings)
     ts = int(time.time() * 1000)
     sig = key.sign(publiclog.SignedTreeHead.message(10, ts, tree.root()))
@@ -239,12 +252,16 @@ def test_verify_store_detects_tampering_behind_the_triggers(
     _fill(engine, 8)
     with session_scope(engine) as s:
         publiclog.sign_tree_head(s, settings)
-    drop = ("DROP TRIGGER publiclog_entry_no_update" if _dialect(engine) == "sqlite"
-            else "DROP TRIGGER publiclog_entry_append_only ON publiclog_entry")
+    drop = (
+        "DROP TRIGGER publiclog_entry_no_update"
+        if _dialect(engine) == "sqlite"
+        else "DROP TRIGGER publiclog_entry_append_only ON publiclog_entry"
+    )
     with engine.begin() as conn:
         conn.execute(text(drop))
-        conn.execute(text("UPDATE publiclog_entry SET payload_json = :p WHERE idx = 3"),
-                     {"p": '{"n":99}'})
+        conn.execute(
+            text("UPDATE publiclog_entry SET payload_json = :p WHERE idx = 3"), {"p": '{"n":99}'}
+        )
     with session_scope(engine) as s:
         v = publiclog.verify_store(s, trusted_key=publiclog.public_key(settings))
     assert not v.ok
@@ -275,6 +292,7 @@ def test_concurrent_appenders_never_collide(engine: Engine, settings: Settings) 
         rows = publiclog.entries(s)
         assert [r.index for r in rows] == list(range(60))
         assert sorted((r.payload["worker"], r.payload["i"]) for r in rows) == [
-            (w, i) for w in range(4) for i in range(15)]
+            (w, i) for w in range(4) for i in range(15)
+        ]
         v = publiclog.verify_store(s)
     assert v.ok, v.message

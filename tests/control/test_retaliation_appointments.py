@@ -21,10 +21,14 @@ def works(engine: Engine) -> Engine:
     with session_scope(engine) as s:
         appointments.add_unit(s, "E1", "Tractor works")
         appointments.add_unit(s, "M", "Ministry", kind="organisation")
-        for pid, name, town in [("MIN", "Minister Orlova", "Tula"), ("DIR", "Director Ivanova",
-                                 "Perm"), ("HEAD", "Shop head Sidorov", "Perm"),
-                                ("W1", "Worker Petrov", "Kazan"), ("W2", "Worker Sokolova",
-                                 "Omsk"), ("OUT", "Inspector Belov", "Ufa")]:
+        for pid, name, town in [
+            ("MIN", "Minister Orlova", "Tula"),
+            ("DIR", "Director Ivanova", "Perm"),
+            ("HEAD", "Shop head Sidorov", "Perm"),
+            ("W1", "Worker Petrov", "Kazan"),
+            ("W2", "Worker Sokolova", "Omsk"),
+            ("OUT", "Inspector Belov", "Ufa"),
+        ]:
             appointments.add_person(s, pid, name, hometown=town)
         appointments.add_position(s, "min", "Minister", "M")
         appointments.add_position(s, "insp", "Inspector", "M", reports_to="min")
@@ -35,25 +39,41 @@ def works(engine: Engine) -> Engine:
         appointments.add_position(s, "min-seat", "Minister", "M")
     with session_scope(engine) as s:
         start = D(2025, 1, 1)
-        for pos, who, by in [("min", "MIN", "OUT"), ("insp", "OUT", "MIN"), ("dir", "DIR", "MIN"),
-                             ("head", "HEAD", "DIR"), ("w1", "W1", "HEAD"), ("w2", "W2", "HEAD")]:
+        for pos, who, by in [
+            ("min", "MIN", "OUT"),
+            ("insp", "OUT", "MIN"),
+            ("dir", "DIR", "MIN"),
+            ("head", "HEAD", "DIR"),
+            ("w1", "W1", "HEAD"),
+            ("w2", "W2", "HEAD"),
+        ]:
             appointments.appoint(s, position=pos, appointee=who, appointer=by, day=start)
     return engine
 
 
-def _criticise(engine: Engine, settings: Settings, target: str, person: str, day: D,
-               kind: str = "official") -> str:
+def _criticise(
+    engine: Engine, settings: Settings, target: str, person: str, day: D, kind: str = "official"
+) -> str:
     with session_scope(engine) as s:
-        return criticism.file(s, target_kind=kind, target=target, content="Norms are faked.",
-                              identity=f"{person} (by phone)", person=person,
-                              settings=settings, today=day).ref
+        return criticism.file(
+            s,
+            target_kind=kind,
+            target=target,
+            content="Norms are faked.",
+            identity=f"{person} (by phone)",
+            person=person,
+            settings=settings,
+            today=day,
+        ).ref
 
 
-def _event(engine: Engine, settings: Settings, person: str, kind: str, day: D,
-           actor: str | None = None) -> list[int]:
+def _event(
+    engine: Engine, settings: Settings, person: str, kind: str, day: D, actor: str | None = None
+) -> list[int]:
     with session_scope(engine) as s:
-        _, alerts = retaliation.record_event(s, person=person, kind=kind, day=day, actor=actor,
-                                             settings=settings)
+        _, alerts = retaliation.record_event(
+            s, person=person, kind=kind, day=day, actor=actor, settings=settings
+        )
         return [a.id for a in alerts]
 
 
@@ -64,8 +84,9 @@ def test_chain_of_authority(works: Engine) -> None:
         assert retaliation.chain_of_authority(s, "W1", D(2024, 6, 1)) == []
 
 
-def test_demotion_of_a_critic_of_their_superior_is_flagged(works: Engine,
-                                                           settings: Settings) -> None:
+def test_demotion_of_a_critic_of_their_superior_is_flagged(
+    works: Engine, settings: Settings
+) -> None:
     _criticise(works, settings, "HEAD", "W1", D(2026, 2, 1))
     flagged = _event(works, settings, "W1", "demotion", D(2026, 3, 1), actor="HEAD")
     assert len(flagged) == 1
@@ -78,18 +99,31 @@ def test_demotion_of_a_critic_of_their_superior_is_flagged(works: Engine,
         logged = publiclog.entries(s, kind="control.alert.opened")
         assert [e.payload["item"] for e in logged] == [a.item_id]
         # the public entry says an alert exists, never which event or criticism
-        assert set(logged[0].payload) == {"item", "area", "kind", "event", "level",
-                                          "level_name", "owner", "at", "deadline"}
+        assert set(logged[0].payload) == {
+            "item",
+            "area",
+            "kind",
+            "event",
+            "level",
+            "level_name",
+            "owner",
+            "at",
+            "deadline",
+        }
 
 
-@pytest.mark.parametrize("person, target, event_day, kind", [
-    ("W2", "HEAD", D(2026, 3, 1), "official"),       # W2 never criticised anyone: no tag match
-    ("W1", "OUT", D(2026, 3, 1), "official"),        # target not in W1's chain, not the actor
-    ("W1", "HEAD", D(2027, 6, 1), "official"),       # outside the 365-day window
-    ("W1", "HEAD", D(2026, 1, 15), "official"),      # before the criticism
-])
-def test_unrelated_events_are_not_flagged(works: Engine, settings: Settings, person: str,
-                                          target: str, event_day: D, kind: str) -> None:
+@pytest.mark.parametrize(
+    "person, target, event_day, kind",
+    [
+        ("W2", "HEAD", D(2026, 3, 1), "official"),  # W2 never criticised anyone: no tag match
+        ("W1", "OUT", D(2026, 3, 1), "official"),  # target not in W1's chain, not the actor
+        ("W1", "HEAD", D(2027, 6, 1), "official"),  # outside the 365-day window
+        ("W1", "HEAD", D(2026, 1, 15), "official"),  # before the criticism
+    ],
+)
+def test_unrelated_events_are_not_flagged(
+    works: Engine, settings: Settings, person: str, target: str, event_day: D, kind: str
+) -> None:
     _criticise(works, settings, target, "W1", D(2026, 2, 1), kind)
     assert _event(works, settings, person, "transfer", event_day, actor="DIR") == []
 
@@ -98,8 +132,7 @@ def test_actor_who_was_criticised_is_flagged_even_outside_the_chain(
     works: Engine, settings: Settings
 ) -> None:
     _criticise(works, settings, "OUT", "W1", D(2026, 2, 1))
-    assert len(_event(works, settings, "W1", "poor_evaluation", D(2026, 2, 20),
-                      actor="OUT")) == 1
+    assert len(_event(works, settings, "W1", "poor_evaluation", D(2026, 2, 20), actor="OUT")) == 1
 
 
 def test_criticism_of_own_enterprise_then_hours_cut_is_flagged(
@@ -124,14 +157,14 @@ def test_alerts_climb_when_not_resolved_and_close_with_a_resolution(
         view = retaliation.alert_view(s, retaliation.alerts(s)[0])
         assert view["level"] == len(retaliation.LADDER.levels)  # top of the ladder
         assert view["owner"] == "national congress of councils"
-        levels = [e.payload["level"]
-                  for e in publiclog.entries(s, kind="control.alert.escalated")]
+        levels = [e.payload["level"] for e in publiclog.entries(s, kind="control.alert.escalated")]
         assert levels == [2, 3, 4]
     with pytest.raises(ValidationError, match="stated resolution"), session_scope(works) as s:
         retaliation.resolve(s, aid, resolution=" ", by="commission")
     with session_scope(works) as s:
-        retaliation.resolve(s, aid, resolution="dismissal reversed", by="commission",
-                            today=D(2026, 6, 5))
+        retaliation.resolve(
+            s, aid, resolution="dismissal reversed", by="commission", today=D(2026, 6, 5)
+        )
         assert retaliation.alerts(s, open_only=True) == []
         (done,) = publiclog.entries(s, kind="control.alert.resolved")
         assert done.payload["item"] == retaliation.alerts(s)[0].item_id
@@ -139,11 +172,13 @@ def test_alerts_climb_when_not_resolved_and_close_with_a_resolution(
 
 def test_bad_personnel_events_are_refused(works: Engine, settings: Settings) -> None:
     with pytest.raises(ValidationError, match="not one of"), session_scope(works) as s:
-        retaliation.record_event(s, person="W1", kind="promotion", day=D(2026, 1, 1),
-                                 settings=settings)
+        retaliation.record_event(
+            s, person="W1", kind="promotion", day=D(2026, 1, 1), settings=settings
+        )
     with pytest.raises(ValidationError, match="unknown person"), session_scope(works) as s:
-        retaliation.record_event(s, person="NOBODY", kind="demotion", day=D(2026, 1, 1),
-                                 settings=settings)
+        retaliation.record_event(
+            s, person="NOBODY", kind="demotion", day=D(2026, 1, 1), settings=settings
+        )
 
 
 # --------------------------------------------------------------------------- appointments
@@ -155,17 +190,24 @@ def test_appointment_within_k_ties_is_flagged_with_the_path(works: Engine) -> No
         appointments.add_person(s, "SISTER", "Sister Ivanova", hometown="Sochi")
         appointments.add_person(s, "STRANGER", "Stranger Kuznetsov", hometown="Vyatka")
         appointments.add_tie(s, "DIR", "SISTER", "family")
-        appointments.add_tie(s, "SISTER", "NEPHEW", "family", source="found",
-                             note="birth register")
+        appointments.add_tie(s, "SISTER", "NEPHEW", "family", source="found", note="birth register")
         appointments.add_position(s, "deputy", "Deputy director", "E1", reports_to="dir")
     with session_scope(works) as s:
-        rigged = appointments.appoint(s, position="deputy", appointee="NEPHEW", appointer="DIR",
-                                      panel=["HEAD"], day=D(2026, 1, 10))
+        rigged = appointments.appoint(
+            s,
+            position="deputy",
+            appointee="NEPHEW",
+            appointer="DIR",
+            panel=["HEAD"],
+            day=D(2026, 1, 10),
+        )
         assert rigged.flagged
         (f,) = rigged.findings
         assert f["decider"] == "DIR" and f["role"] == "appointer" and f["distance"] == 2
-        assert [(p["from"], p["to"]) for p in f["path"]] == [("NEPHEW", "SISTER"),
-                                                             ("SISTER", "DIR")]
+        assert [(p["from"], p["to"]) for p in f["path"]] == [
+            ("NEPHEW", "SISTER"),
+            ("SISTER", "DIR"),
+        ]
         assert "family (found)" in f["path"][0]["tie"]
         assert appointments.check(s, "NEPHEW", "DIR", k=1) == []
         clean = appointments.check(s, "STRANGER", "DIR", ["HEAD"])
@@ -186,9 +228,11 @@ def test_shared_hometown_and_panel_members_count(works: Engine) -> None:
 def test_bad_appointments_are_refused(works: Engine) -> None:
     with session_scope(works) as s:
         before = publiclog.size(s)
-    for kw, match in [({"position": "nowhere"}, "position 'nowhere'"),
-                      ({"appointee": "GHOST"}, "appointee 'GHOST'"),
-                      ({"appointee": "DIR"}, "cannot appoint")]:
+    for kw, match in [
+        ({"position": "nowhere"}, "position 'nowhere'"),
+        ({"appointee": "GHOST"}, "appointee 'GHOST'"),
+        ({"appointee": "DIR"}, "cannot appoint"),
+    ]:
         args = {"position": "w1", "appointee": "W2", "appointer": "DIR", "day": D(2026, 1, 1)}
         args.update(kw)
         with pytest.raises(ValidationError, match=match), session_scope(works) as s:
@@ -211,8 +255,14 @@ def test_cliques_found_among_mutual_appointers_not_in_a_hierarchy() -> None:
 
 def test_cliques_from_the_store(works: Engine) -> None:
     with session_scope(works) as s:
-        for a, b in [("DIR", "HEAD"), ("HEAD", "DIR"), ("HEAD", "OUT"), ("OUT", "HEAD"),
-                     ("DIR", "OUT"), ("OUT", "DIR")]:
+        for a, b in [
+            ("DIR", "HEAD"),
+            ("HEAD", "DIR"),
+            ("HEAD", "OUT"),
+            ("OUT", "HEAD"),
+            ("DIR", "OUT"),
+            ("OUT", "DIR"),
+        ]:
             appointments.record_interaction(s, a, b, "evaluate", D(2026, 1, 1))
         found = appointments.cliques(s)
     assert [c.members for c in found] == [["DIR", "HEAD", "OUT"]]

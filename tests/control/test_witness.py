@@ -31,8 +31,9 @@ RUN = [sys.executable, "-c", "from gosplan.cli import main; main()"]
 
 
 def _cli(*args: str) -> str:
-    r = subprocess.run([*RUN, *args], capture_output=True, text=True, env=os.environ.copy(),
-                       timeout=60)
+    r = subprocess.run(
+        [*RUN, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=60
+    )
     assert r.returncode == 0, (args, r.stdout, r.stderr)
     return r.stdout
 
@@ -47,12 +48,25 @@ def _free_port() -> int:
 def witness_process(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """A witness in its own process and folder: (vkey, folder, port)."""
     home = tmp_path / "witness-machine"
-    vkey = _cli("witness", "keygen", "--name", "witness.test/w1", "--key",
-                str(home / "w.key")).strip()
+    vkey = _cli(
+        "witness", "keygen", "--name", "witness.test/w1", "--key", str(home / "w.key")
+    ).strip()
     port = _free_port()
-    proc = subprocess.Popen([*RUN, "witness", "serve", "--key", str(home / "w.key"), "--state",
-                             str(home / "state.json"), "--port", str(port)],
-                            env=os.environ.copy(), stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            *RUN,
+            "witness",
+            "serve",
+            "--key",
+            str(home / "w.key"),
+            "--state",
+            str(home / "state.json"),
+            "--port",
+            str(port),
+        ],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(200):
             try:
@@ -75,8 +89,8 @@ def _append(engine: Engine, kind: str, n: int) -> None:
 
 
 def test_witness_refuses_a_fork_and_verification_of_the_fork_fails(
-        engine: Engine, settings: Settings, tmp_path: Path,
-        witness_process: tuple[str, Path, int]) -> None:
+    engine: Engine, settings: Settings, tmp_path: Path, witness_process: tuple[str, Path, int]
+) -> None:
     vkey, home, port = witness_process
     _append(engine, "test.common", 5)
     # the operator forks the store at size 5: same entries, same log key
@@ -90,9 +104,16 @@ def test_witness_refuses_a_fork_and_verification_of_the_fork_fails(
     conf = {"witnesses": [f"{vkey} http://127.0.0.1:{port}"], "witness_quorum": 1}
     s_a = settings.model_copy(update=conf)
     s_b = s_a.model_copy(update={"database_url": f"sqlite:///{b_file}"})
-    _cli("witness", "add-log", "--state", str(home / "state.json"), "--origin",
-         publiclog.log_origin(s_a), "--vkey", str(note.Verifier.of(
-             publiclog.log_origin(s_a), publiclog.public_key(s_a))))
+    _cli(
+        "witness",
+        "add-log",
+        "--state",
+        str(home / "state.json"),
+        "--origin",
+        publiclog.log_origin(s_a),
+        "--vkey",
+        str(note.Verifier.of(publiclog.log_origin(s_a), publiclog.public_key(s_a))),
+    )
     pol = witnessing.policy(s_a)
     assert pol is not None and pol.quorum == 1
     try:
@@ -154,11 +175,19 @@ def test_witness_refuses_a_fork_and_verification_of_the_fork_fails(
         with session_scope(engine) as s:
             assert not publiclog.verify_store(s, witnesses=pol).ok
         # log verify (CLI) on the fork fails with the witness rule configured
-        env = {**os.environ, "GOSPLAN_LOG_KEY_PATH": s_b.log_key_path,
-               "GOSPLAN_WITNESSES": json.dumps(conf["witnesses"]),
-               "GOSPLAN_WITNESS_QUORUM": "1"}
-        r = subprocess.run([*RUN, "log", "verify", "--json", "--db", s_b.database_url],
-                           capture_output=True, text=True, env=env, timeout=120)
+        env = {
+            **os.environ,
+            "GOSPLAN_LOG_KEY_PATH": s_b.log_key_path,
+            "GOSPLAN_WITNESSES": json.dumps(conf["witnesses"]),
+            "GOSPLAN_WITNESS_QUORUM": "1",
+        }
+        r = subprocess.run(
+            [*RUN, "log", "verify", "--json", "--db", s_b.database_url],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert r.returncode == 1, r.stderr
         assert not json.loads(r.stdout)["log"]["ok"]
     finally:
@@ -175,8 +204,9 @@ def test_witness_answers_by_the_protocol(tmp_path: Path) -> None:
     w.add_log("log.example", str(signer.verifier))
     cos = note.Verifier.parse(vkey)
 
-    def signed(size: int, root: bytes, by: note.Signer = signer, origin: str = "log.example"
-               ) -> str:
+    def signed(
+        size: int, root: bytes, by: note.Signer = signer, origin: str = "log.example"
+    ) -> str:
         text = note.Checkpoint(origin, size, root).text()
         return text + "\n" + by.sign(text)
 
@@ -185,23 +215,47 @@ def test_witness_answers_by_the_protocol(tmp_path: Path) -> None:
     tree = MerkleTree(leaf_hash(bytes([i])) for i in range(4))
     ok = w.add_checkpoint(note.add_checkpoint_request(0, [], signed(3, tree.root(3))))
     assert ok.status == 200
-    n = note.parse_note(note.Checkpoint("log.example", 3, tree.root(3)).text() + "\n"
-                        + ok.body.decode())
+    n = note.parse_note(
+        note.Checkpoint("log.example", 3, tree.root(3)).text() + "\n" + ok.body.decode()
+    )
     assert note.verify_signature(n.text, cos, n.signatures[0]) is not None
     impostor = note.Signer("log.example", Ed25519PrivateKey.generate())
-    assert w.add_checkpoint(note.add_checkpoint_request(
-        3, tree.consistency_proof(3, 4), signed(4, tree.root(4), impostor))).status == 403
-    assert w.add_checkpoint(note.add_checkpoint_request(
-        0, [], signed(1, tree.root(1), note.Signer("other.example", log_key),
-                      "other.example"))).status == 404
+    assert (
+        w.add_checkpoint(
+            note.add_checkpoint_request(
+                3, tree.consistency_proof(3, 4), signed(4, tree.root(4), impostor)
+            )
+        ).status
+        == 403
+    )
+    assert (
+        w.add_checkpoint(
+            note.add_checkpoint_request(
+                0,
+                [],
+                signed(1, tree.root(1), note.Signer("other.example", log_key), "other.example"),
+            )
+        ).status
+        == 404
+    )
     stale = w.add_checkpoint(note.add_checkpoint_request(0, [], signed(4, tree.root(4))))
     assert stale.status == 409 and stale.body == b"3\n"
-    assert w.add_checkpoint(note.add_checkpoint_request(3, [], signed(2, tree.root(2)))
-                            ).status == 400
-    assert w.add_checkpoint(note.add_checkpoint_request(3, [bytes(32)], signed(
-        4, tree.root(4)))).status == 422
-    assert w.add_checkpoint(note.add_checkpoint_request(3, [], signed(3, bytes(32)))
-                            ).status == 409  # a fork at the size it holds
-    assert w.add_checkpoint(note.add_checkpoint_request(
-        3, tree.consistency_proof(3, 4), signed(4, tree.root(4)))).status == 200
+    assert (
+        w.add_checkpoint(note.add_checkpoint_request(3, [], signed(2, tree.root(2)))).status == 400
+    )
+    assert (
+        w.add_checkpoint(
+            note.add_checkpoint_request(3, [bytes(32)], signed(4, tree.root(4)))
+        ).status
+        == 422
+    )
+    assert (
+        w.add_checkpoint(note.add_checkpoint_request(3, [], signed(3, bytes(32)))).status == 409
+    )  # a fork at the size it holds
+    assert (
+        w.add_checkpoint(
+            note.add_checkpoint_request(3, tree.consistency_proof(3, 4), signed(4, tree.root(4)))
+        ).status
+        == 200
+    )
     assert w.add_checkpoint(b"garbage").status == 400

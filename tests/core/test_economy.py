@@ -87,30 +87,50 @@ def test_zero_output_is_an_explicit_choice() -> None:
     Z = np.array([[10.0, 20.0, 0.0], [30.0, 10.0, 0.0], [0.0, 0.0, 0.0]])
     with pytest.raises(ValidationError, match=r"zero gross output.*\['c'\].*zero_output='drop'"):
         Economy.from_flows(Z, [100, 100, 0], [5, 6, 0], products=["a", "b", "c"])
-    e = Economy.from_flows(Z, [100, 100, 0], [5, 6, 0], products=["a", "b", "c"],
-                           zero_output="drop")
+    e = Economy.from_flows(
+        Z, [100, 100, 0], [5, 6, 0], products=["a", "b", "c"], zero_output="drop"
+    )
     assert list(e.products) == ["a", "b"]
     assert any("dropped 1 zero-output" in h for h in e.meta.history)
 
 
 def test_final_demand_purposes_guessed_and_validated() -> None:
-    fd = pd.DataFrame({"Households": [1.0, 2.0], "General government": [0.5, 0.5],
-                       "Exports": [1.0, 0.0], "GFCF": [0.0, 1.0]})
+    fd = pd.DataFrame(
+        {
+            "Households": [1.0, 2.0],
+            "General government": [0.5, 0.5],
+            "Exports": [1.0, 0.0],
+            "GFCF": [0.0, 1.0],
+        }
+    )
     e = Economy.from_coefficients(A2, [1, 1], products=["a", "b"], final_demand=fd)
-    assert e.purposes == {"Households": "personal", "General government": "social",
-                          "Exports": "exports", "GFCF": "investment"}
+    assert e.purposes == {
+        "Households": "personal",
+        "General government": "social",
+        "Exports": "exports",
+        "GFCF": "investment",
+    }
     by = e.final_demand_by_purpose()
     assert by.loc["b", "investment"] == 1.0
     with pytest.raises(ValidationError, match="unknown purposes"):
-        Economy.from_coefficients(A2, [1, 1], products=["a", "b"], final_demand=fd,
-                                  purposes={"Exports": "bribes"})
+        Economy.from_coefficients(
+            A2, [1, 1], products=["a", "b"], final_demand=fd, purposes={"Exports": "bribes"}
+        )
 
 
 def test_parquet_round_trip(tmp_path: object) -> None:
     fd = pd.DataFrame({"Households": [1.0, 2.0]})
-    e = Economy.from_flows([[10.0, 20.0], [30.0, 10.0]], [100, 200], [5, 6],
-                           products=["a", "b"], final_demand=fd, name="toy", year=1999,
-                           imports=[[1.0, 2.0], [0.0, 3.0]], labour_unit="hours")
+    e = Economy.from_flows(
+        [[10.0, 20.0], [30.0, 10.0]],
+        [100, 200],
+        [5, 6],
+        products=["a", "b"],
+        final_demand=fd,
+        name="toy",
+        year=1999,
+        imports=[[1.0, 2.0], [0.0, 3.0]],
+        labour_unit="hours",
+    )
     d = gosplan.write.parquet(e, tmp_path / "eco")  # type: ignore[operator]
     f = gosplan.read.parquet(d)
     np.testing.assert_allclose(f.A.toarray(), e.A.toarray())
@@ -121,8 +141,14 @@ def test_parquet_round_trip(tmp_path: object) -> None:
 
 def test_pymrio_round_trip_matches_pymrio_multipliers() -> None:
     Z = np.array([[10.0, 20.0], [30.0, 10.0]])
-    e = Economy.from_flows(Z, [100.0, 100.0], [50.0, 60.0], products=["a", "b"],
-                           final_demand=pd.DataFrame({"hh": [70.0, 60.0]}), name="R")
+    e = Economy.from_flows(
+        Z,
+        [100.0, 100.0],
+        [50.0, 60.0],
+        products=["a", "b"],
+        final_demand=pd.DataFrame({"hh": [70.0, 60.0]}),
+        name="R",
+    )
     io = gosplan.write.pymrio(e)
     io.calc_all()
     back = gosplan.read.pymrio(io)
@@ -130,5 +156,6 @@ def test_pymrio_round_trip_matches_pymrio_multipliers() -> None:
     # pymrio's labour multipliers (dense inverse) equal our labour values
     from gosplan import labour_values
 
-    np.testing.assert_allclose(io.labour.M.to_numpy().ravel(),
-                               labour_values(back).values.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        io.labour.M.to_numpy().ravel(), labour_values(back).values.to_numpy(), rtol=1e-12
+    )

@@ -24,8 +24,11 @@ def _gosplan_imports(path: Path) -> list[str]:
 
 def test_core_imports_nothing_above_it() -> None:
     bad = {
-        p.name: [n for n in _gosplan_imports(p)
-                 if not any(n == a or n.startswith(a + ".") for a in ALLOWED)]
+        p.name: [
+            n
+            for n in _gosplan_imports(p)
+            if not any(n == a or n.startswith(a + ".") for a in ALLOWED)
+        ]
         for p in sorted(CORE.glob("*.py"))
     }
     bad = {k: v for k, v in bad.items() if v}
@@ -35,4 +38,3 @@ def test_core_imports_nothing_above_it() -> None:
 def test_solver_dispatch_lives_in_core() -> None:
     names = _gosplan_imports(CORE / "linsolve.py")
     assert "gosplan.core.kernels" in names and "gosplan.core.gpu" in names
-

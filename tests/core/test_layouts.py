@@ -11,8 +11,16 @@ from gosplan import Economy, labour_values
 from gosplan.core.kernels import make_apply_csc, operator_for
 from gosplan.core.linsolve import solve_leontief, transposed_for
 
-METHODS = ["auto", "direct", "jacobi", "gmres", "bicgstab", "bicgstab-parallel", "mixed",
-           "jacobi-parallel"]
+METHODS = [
+    "auto",
+    "direct",
+    "jacobi",
+    "gmres",
+    "bicgstab",
+    "bicgstab-parallel",
+    "mixed",
+    "jacobi-parallel",
+]
 LAYOUTS = ["csr", "csc", "coo", "dense"]
 
 
@@ -27,8 +35,12 @@ def _matrix(n: int, seed: int = 3, rho: float = 0.7) -> tuple[sp.csc_array, np.n
 
 
 def _as(A: sp.csc_array, layout: str) -> object:
-    return {"csr": sp.csr_array(A), "csc": sp.csc_array(A), "coo": sp.coo_array(A),
-            "dense": A.toarray()}[layout]
+    return {
+        "csr": sp.csr_array(A),
+        "csc": sp.csc_array(A),
+        "coo": sp.coo_array(A),
+        "dense": A.toarray(),
+    }[layout]
 
 
 @pytest.mark.parametrize("n", [300, 1200])  # below and above the LU limit of "auto"
@@ -39,14 +51,16 @@ def test_same_values_for_every_layout(n: int, method: str) -> None:
     for layout in LAYOUTS:
         e = Economy.from_coefficients(_as(A, layout), l)
         r = labour_values(e, method=method, tol=1e-11)
-        np.testing.assert_allclose(r.values.to_numpy(), ref, rtol=1e-9,
-                                   err_msg=f"{layout} with {method}")
+        np.testing.assert_allclose(
+            r.values.to_numpy(), ref, rtol=1e-9, err_msg=f"{layout} with {method}"
+        )
         assert r.residual <= 1e-11
         assert r.layout_path in ("transposed-view", "csr-kernel", "converted")
         if e.A.format == "csc":
             assert r.layout_path == "transposed-view"
         elif method in ("bicgstab-parallel", "mixed", "jacobi-parallel") or (
-                method == "auto" and n > 500):
+            method == "auto" and n > 500
+        ):
             assert r.layout_path == "csr-kernel", (layout, method)
         else:
             assert r.layout_path == "transposed-view", (layout, method)
@@ -74,7 +88,8 @@ def _unsorted(A: sp.csr_array) -> sp.csr_array:
 
 
 def test_unsorted_csr_is_converted_below_the_limit_and_filtered_above(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import gosplan.core.linsolve as ls
 
     A, l = _matrix(1500)  # noqa: E741
@@ -82,13 +97,15 @@ def test_unsorted_csr_is_converted_below_the_limit_and_filtered_above(
     B = _unsorted(sp.csr_array(A))
     M, path = transposed_for(B, "bicgstab-parallel")
     assert path == "converted" and M.format == "csr"
-    np.testing.assert_allclose(solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x,
-                               ref, rtol=1e-9)
+    np.testing.assert_allclose(
+        solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x, ref, rtol=1e-9
+    )
     monkeypatch.setattr(ls, "CONVERT_LIMIT", 10)
     M, path = transposed_for(B, "bicgstab-parallel")
     assert path == "csr-kernel" and not M.has_sorted_indices
-    np.testing.assert_allclose(solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x,
-                               ref, rtol=1e-9)
+    np.testing.assert_allclose(
+        solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x, ref, rtol=1e-9
+    )
     _, path = transposed_for(sp.csr_array(A), "cuda")
     assert path == "converted"
 
@@ -106,12 +123,14 @@ def test_scatter_kernel_blocks_agree_with_scipy(threads: int, sorted_indices: bo
             M = sp.csc_array(_unsorted(sp.csr_array(M.T)).T)
         x = rng.random(n)
         out = np.empty(n)
-        make_apply_csc(M.indptr, M.indices, M.data, threads=threads,
-                       sorted_indices=sorted_indices)(x, out)
+        make_apply_csc(M.indptr, M.indices, M.data, threads=threads, sorted_indices=sorted_indices)(
+            x, out
+        )
         np.testing.assert_allclose(out, x - M @ x, rtol=1e-13, atol=1e-15)
         out32 = np.empty(n, dtype=np.float32)
-        make_apply_csc(M.indptr, M.indices, M.data.astype(np.float32),
-                       threads=threads)(x.astype(np.float32), out32)
+        make_apply_csc(M.indptr, M.indices, M.data.astype(np.float32), threads=threads)(
+            x.astype(np.float32), out32
+        )
         np.testing.assert_allclose(out32, x - M @ x, rtol=1e-4, atol=1e-5)
 
 

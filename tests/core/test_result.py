@@ -27,12 +27,19 @@ from gosplan.planning import (
 
 def toy() -> Economy:
     fd = pd.DataFrame({"Households": [50.0, 30.0]})
-    return Economy.from_flows([[10.0, 20.0], [30.0, 10.0]], [100.0, 80.0], [40.0, 30.0],
-                              products=["corn", "iron"], final_demand=fd, labour_unit="hours")
+    return Economy.from_flows(
+        [[10.0, 20.0], [30.0, 10.0]],
+        [100.0, 80.0],
+        [40.0, 30.0],
+        products=["corn", "iron"],
+        final_demand=fd,
+        labour_unit="hours",
+    )
 
 
-@pytest.mark.parametrize("cls", [SolveResult, PlanResult, MultiYearPlanResult, LabourValues,
-                                 LeontiefPlanResult])
+@pytest.mark.parametrize(
+    "cls", [SolveResult, PlanResult, MultiYearPlanResult, LabourValues, LeontiefPlanResult]
+)
 def test_every_result_class_shares_the_base(cls: type) -> None:
     assert issubclass(cls, Result)
     names = {f.name for f in dataclasses.fields(cls)}
@@ -69,8 +76,12 @@ def test_leontief_plan_success_is_not_a_constant() -> None:
 
 def test_plan_result_raises_by_status_and_reads_nan_residual() -> None:
     problem = PlanProblem.from_arrays(
-        np.array([[0.8, -0.1], [-0.2, 0.9]]), np.array([1.0, 2.0]), np.array([1.0, 1.0]),
-        products=["a", "b"], techniques=["a", "b"])
+        np.array([[0.8, -0.1], [-0.2, 0.9]]),
+        np.array([1.0, 2.0]),
+        np.array([1.0, 1.0]),
+        products=["a", "b"],
+        techniques=["a", "b"],
+    )
     r = solve(problem)
     assert r.success and r.raise_for_status() is r
     assert math.isnan(r.residual)

@@ -21,8 +21,9 @@ METHODS = ["direct", "jacobi", "gmres", "bicgstab", "auto"]
 def cyclic_economy(n: int, seed: int = 1, rho: float = 0.7) -> Economy:
     rng = np.random.default_rng(seed)
     k = max(2, int(np.log2(n)) + 5)
-    rows = np.concatenate([rng.integers(0, n, size=(n, k - 1)).ravel(),
-                           (np.arange(n) + 1) % n])  # a cycle through all products
+    rows = np.concatenate(
+        [rng.integers(0, n, size=(n, k - 1)).ravel(), (np.arange(n) + 1) % n]
+    )  # a cycle through all products
     cols = np.concatenate([np.repeat(np.arange(n), k - 1), np.arange(n)])
     vals = rng.random(rows.size)
     A = sp.csr_array((vals, (rows, cols)), shape=(n, n))

@@ -26,8 +26,9 @@ def _template_cleanup() -> Iterator[None]:
 
 
 @pytest.fixture
-def engine(database_url: str, tmp_path_factory: pytest.TempPathFactory,
-           _template_cleanup: None) -> Iterator[Engine]:
+def engine(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, _template_cleanup: None
+) -> Iterator[Engine]:
     """An engine on a store migrated to the newest schema (all branches)."""
     _templates.copy_to(database_url, tmp_path_factory)
     eng = make_engine(database_url)

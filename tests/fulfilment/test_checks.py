@@ -24,10 +24,17 @@ def population() -> Population:
     starts = pd.date_range("2027-01-04", periods=T + 1, freq="7D")
     return Population(
         codes=np.array([f"E{e:02d}" for e in range(E)], dtype=object),
-        sector=np.zeros(E, dtype=np.int64), sectors=["metal"], capacity=np.ones(E),
-        hours_norm=np.full(E, HOURS), norm_enterprise=np.arange(E),
-        norm_product=np.zeros(E, dtype=np.int64), norm_per_unit=np.full(E, NORM),
-        periods=starts[:-1], period_ends=starts[1:], plan=np.full((E, T), 100.0))
+        sector=np.zeros(E, dtype=np.int64),
+        sectors=["metal"],
+        capacity=np.ones(E),
+        hours_norm=np.full(E, HOURS),
+        norm_enterprise=np.arange(E),
+        norm_product=np.zeros(E, dtype=np.int64),
+        norm_per_unit=np.full(E, NORM),
+        periods=starts[:-1],
+        period_ends=starts[1:],
+        plan=np.full((E, T), 100.0),
+    )
 
 
 class Honest:
@@ -44,17 +51,26 @@ class Honest:
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         e, t = np.nonzero(self.filed)
-        reports = pd.DataFrame({"enterprise": e, "period": t, "output": self.output[e, t],
-                                "hours": self.hours[e, t], "lag_days": self.lag[e, t]})
+        reports = pd.DataFrame(
+            {
+                "enterprise": e,
+                "period": t,
+                "output": self.output[e, t],
+                "hours": self.hours[e, t],
+                "lag_days": self.lag[e, t],
+            }
+        )
         sup = (e + 1) % E
-        lines = pd.DataFrame({
-            "enterprise": np.concatenate([e, sup]),
-            "period": np.concatenate([t, t]),
-            "kind": np.concatenate([np.full(len(e), INPUT), np.full(len(e), DELIVERY)]),
-            "counterparty": np.concatenate([sup, e]),
-            "product": 0,
-            "quantity": np.concatenate([self.received[e, t], self.delivered[e, t]]),
-        })
+        lines = pd.DataFrame(
+            {
+                "enterprise": np.concatenate([e, sup]),
+                "period": np.concatenate([t, t]),
+                "kind": np.concatenate([np.full(len(e), INPUT), np.full(len(e), DELIVERY)]),
+                "counterparty": np.concatenate([sup, e]),
+                "product": 0,
+                "quantity": np.concatenate([self.received[e, t], self.delivered[e, t]]),
+            }
+        )
         # a supplier that filed nothing reported no delivery
         keep = self.filed[lines["enterprise"], lines["period"]]
         return reports, lines[keep].reset_index(drop=True)
@@ -183,8 +199,9 @@ def test_a_week_is_never_re_judged_by_later_weeks() -> None:
     h.filed[:, 8:] = False
     cut = h.run(as_of=population().period_ends[7] + pd.Timedelta(days=4))
     for check in full.masks:
-        np.testing.assert_array_equal(full.masks[check][:, :8], cut.masks[check][:, :8],
-                                      err_msg=check)
+        np.testing.assert_array_equal(
+            full.masks[check][:, :8], cut.masks[check][:, :8], err_msg=check
+        )
     np.testing.assert_allclose(full.z["needs"][:, :8], cut.z["needs"][:, :8])
 
 

@@ -17,8 +17,13 @@ CTX = {"unit": "E0042", "sector": "steel"}
 
 
 def _open(s, clock, **kw):
-    args = dict(area="fulfilment", subject="enterprise E0042",
-                reason="inputs 31 % above norm", context=CTX, now=clock())
+    args = dict(
+        area="fulfilment",
+        subject="enterprise E0042",
+        reason="inputs 31 % above norm",
+        context=CTX,
+        now=clock(),
+    )
     args.update(kw)
     return esc.open_alert(s, **args)
 
@@ -59,8 +64,13 @@ def test_resolved_in_time_stops(engine: Engine) -> None:
         clock.advance(days=3)
         esc.acknowledge(s, a.id, by="E0042 workers' council", now=clock())
         clock.advance(days=2)
-        esc.resolve(s, a.id, by="E0042 workers' council",
-                    resolution="stock count found the steel", now=clock())
+        esc.resolve(
+            s,
+            a.id,
+            by="E0042 workers' council",
+            resolution="stock count found the steel",
+            now=clock(),
+        )
     clock.advance(days=60)
     with session_scope(engine) as s:
         assert esc.tick(s, clock()) == []
@@ -82,16 +92,27 @@ def test_acknowledged_but_unresolved_still_climbs(engine: Engine) -> None:
 
 
 def test_directive_with_its_own_deadline_and_configured_ladder(engine: Engine) -> None:
-    ladder = esc.Ladder.from_mapping({"levels": [
-        {"name": "brigade", "owner": "brigade of {unit}", "hours": 12},
-        {"name": "council", "owner": "council", "days": 1},
-        {"name": "public", "owner": "the public"},
-    ]})
+    ladder = esc.Ladder.from_mapping(
+        {
+            "levels": [
+                {"name": "brigade", "owner": "brigade of {unit}", "hours": 12},
+                {"name": "council", "owner": "council", "days": 1},
+                {"name": "public", "owner": "the public"},
+            ]
+        }
+    )
     clock = esc.ManualClock(T0)
     with session_scope(engine) as s:
-        d = esc.issue_directive(s, area="decisions", subject="decision 12",
-                                reason="open the second kiln", context={"unit": "E7"},
-                                ladder=ladder, now=clock(), deadline=T0 + dt.timedelta(days=2))
+        d = esc.issue_directive(
+            s,
+            area="decisions",
+            subject="decision 12",
+            reason="open the second kiln",
+            context={"unit": "E7"},
+            ladder=ladder,
+            now=clock(),
+            deadline=T0 + dt.timedelta(days=2),
+        )
         assert d.owner == "brigade of E7" and d.kind == "directive"
         assert esc.tick(s, clock.advance(days=1)) == []
         (c,) = esc.tick(s, clock.advance(days=1, hours=1))
@@ -105,20 +126,32 @@ def test_key_deduplicates_open_items_and_private_items_hide_subject(engine: Engi
         a = _open(s, clock, key="k1", details={"weeks": [1]})
         b = _open(s, clock, key="k1", details={"weeks": [1, 2]})
         assert a.id == b.id and b.details == {"weeks": [1, 2]}
-        p = _open(s, clock, key="k2", private=True, area="control",
-                  subject="critic X", reason="demoted after criticism")
+        p = _open(
+            s,
+            clock,
+            key="k2",
+            private=True,
+            area="control",
+            subject="critic X",
+            reason="demoted after criticism",
+        )
         last = publiclog.entries(s)[-1]
         assert last.kind == "control.alert.opened"
         assert "critic X" not in last.payload_json and str(p.id) in last.payload_json
         assert esc.view(p)["subject"] == "(private)"
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"levels": []}, "non-empty `levels`"),
-    ({"levels": [{"name": "a", "owner": "b"}, {"name": "c", "owner": "d"}]},
-     "positive response time"),
-    ({"levels": [{"name": "a", "owner": "b", "weeks": 1}]}, "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"levels": []}, "non-empty `levels`"),
+        (
+            {"levels": [{"name": "a", "owner": "b"}, {"name": "c", "owner": "d"}]},
+            "positive response time",
+        ),
+        ({"levels": [{"name": "a", "owner": "b", "weeks": 1}]}, "unknown keys"),
+    ],
+)
 def test_bad_ladder_config(bad: dict, match: str) -> None:
     with pytest.raises(ValidationError, match=match):
         esc.Ladder.from_mapping(bad)
@@ -126,5 +159,4 @@ def test_bad_ladder_config(bad: dict, match: str) -> None:
 
 def test_owner_template_needs_context(engine: Engine) -> None:
     with session_scope(engine) as s, pytest.raises(ValidationError, match="sector"):
-        esc.open_alert(s, area="fulfilment", subject="E1", reason="r", context={},
-                       now=T0)
+        esc.open_alert(s, area="fulfilment", subject="E1", reason="r", context={}, now=T0)

@@ -35,13 +35,21 @@ def test_lateness_counts_from_the_servers_receipt_not_the_stated_date(engine: En
 def test_an_enterprises_people_do_not_resolve_the_alert_about_it(engine: Engine) -> None:
     now = dt.datetime(2027, 2, 1)
     with session_scope(engine) as s:
-        item = esc.open_alert(s, area="fulfilment", subject="enterprise F1",
-                              reason="output 60 % below plan", context={"sector": "grain"},
-                              details={"unit": "F1"}, now=now)
+        item = esc.open_alert(
+            s,
+            area="fulfilment",
+            subject="enterprise F1",
+            reason="output 60 % below plan",
+            context={"sector": "grain"},
+            details={"unit": "F1"},
+            now=now,
+        )
         with pytest.raises(esc.ConflictOfInterest, match=r"belongs to F1.*someone outside it"):
-            esc.resolve(s, item.id, by="F1 delegate", resolution="fine", now=now,
-                        actor_units={"F1"})
+            esc.resolve(
+                s, item.id, by="F1 delegate", resolution="fine", now=now, actor_units={"F1"}
+            )
         esc.acknowledge(s, item.id, by="F1 delegate", now=now)  # they take it up
-        esc.resolve(s, item.id, by="sector body", resolution="stock recounted", now=now,
-                    actor_units={"F2"})
+        esc.resolve(
+            s, item.id, by="sector body", resolution="stock recounted", now=now, actor_units={"F2"}
+        )
         assert item.resolved_by == "sector body"

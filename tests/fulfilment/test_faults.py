@@ -18,9 +18,18 @@ from gosplan.services.fulfilment import faults as F
 from gosplan.services.fulfilment.checks import build_panel, run_checks
 from gosplan.services.fulfilment.simulator import build_population
 
-WITHIN = {"output_up_15": 1, "inputs_down_25": 1, "ghost_hours": 1, "phantom_delivery": 1,
-          "output_up_5": 8, "cooperating_pair": 4, "copy_whole": 3, "copy_output_hours": 3,
-          "slow_decline": 4, "rounded_reports": 4}
+WITHIN = {
+    "output_up_15": 1,
+    "inputs_down_25": 1,
+    "ghost_hours": 1,
+    "phantom_delivery": 1,
+    "output_up_5": 8,
+    "cooperating_pair": 4,
+    "copy_whole": 3,
+    "copy_output_hours": 3,
+    "slow_decline": 4,
+    "rounded_reports": 4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +37,15 @@ def table() -> pd.DataFrame:
     eco = open_source("default")
     pop, links = build_population(eco, enterprises=200, periods=52, seed=4)
     reg = F.register_view(pop, links, seed=4)
-    case = F.generate(pop, links, faults=dict.fromkeys(F.FAULTS, 3), first_start=26,
-                      last_start=43, noise=F.Noise(scale=1.0, tail_df=4.0), seed=5)
+    case = F.generate(
+        pop,
+        links,
+        faults=dict.fromkeys(F.FAULTS, 3),
+        first_start=26,
+        last_start=43,
+        noise=F.Noise(scale=1.0, tail_df=4.0),
+        seed=5,
+    )
     # the checks see the register, not the generating norms
     assert not np.allclose(reg.norm_per_unit, pop.norm_per_unit)
     res = run_checks(reg, build_panel(reg, case.reports, case.lines))

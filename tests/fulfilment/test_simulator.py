@@ -22,9 +22,14 @@ def economy() -> Economy:
     rng = np.random.default_rng(7)
     n = 8
     A = rng.uniform(0, 0.08, (n, n)) * (rng.uniform(size=(n, n)) < 0.6)
-    return Economy.from_coefficients(A, rng.uniform(0.5, 2.0, n),
-                                     products=[f"s{i}" for i in range(n)],
-                                     output=rng.uniform(100, 1000, n), name="toy", year=2030)
+    return Economy.from_coefficients(
+        A,
+        rng.uniform(0.5, 2.0, n),
+        products=[f"s{i}" for i in range(n)],
+        output=rng.uniform(100, 1000, n),
+        name="toy",
+        year=2030,
+    )
 
 
 def test_population_follows_the_table() -> None:

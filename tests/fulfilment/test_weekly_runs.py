@@ -26,16 +26,26 @@ def reports_of(t: int, rng: np.random.Generator, *, f2_factor: float = 1.0) -> p
     p = week(t).date().isoformat()
     sub = (week(t) + pd.Timedelta(days=8)).isoformat()
     f2 = 75.0 * f2_factor * n[1]
-    return pd.concat([
-        report("F1", p, 25.0 * n[0], 50.0 * n[0] * n[2], ("delivery", "S1", 2.5 * n[3]),
-               submitted=sub),
-        report("F2", p, f2, 2.0 * f2 * n[4], submitted=sub),
-        report("S1", p, 10.0 * n[5], 15.0 * n[5], ("input", "F1", 2.5 * n[3]), submitted=sub),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            report(
+                "F1",
+                p,
+                25.0 * n[0],
+                50.0 * n[0] * n[2],
+                ("delivery", "S1", 2.5 * n[3]),
+                submitted=sub,
+            ),
+            report("F2", p, f2, 2.0 * f2 * n[4], submitted=sub),
+            report("S1", p, 10.0 * n[5], 15.0 * n[5], ("input", "F1", 2.5 * n[3]), submitted=sub),
+        ],
+        ignore_index=True,
+    )
 
 
 def test_runs_never_reopen_the_past_and_a_consistent_shortfall_asks_for_help(
-        engine: Engine, log_key: object) -> None:
+    engine: Engine, log_key: object
+) -> None:
     setup_register(engine)
     rng = np.random.default_rng(0)
     seen: list[set[dt.date]] = []
@@ -46,8 +56,11 @@ def test_runs_never_reopen_the_past_and_a_consistent_shortfall_asks_for_help(
             ful.ingest(s, reports_of(t, rng, f2_factor=0.5 if t >= 8 else 1.0), now=now)
             run = ful.check(s, as_of=now, now=now)
             seen.append(set(run.flags["period"].dt.date) if len(run.flags) else set())
-            help_items += [esc.view(a) | {"details": a.details} for a in run.alerts
-                           if a.details.get("route") == "help"]
+            help_items += [
+                esc.view(a) | {"details": a.details}
+                for a in run.alerts
+                if a.details.get("route") == "help"
+            ]
     # every run spoke only about the week that had just ended
     for t, days in enumerate(seen):
         assert days <= {week(t).date()}, (t, days)
@@ -58,14 +71,18 @@ def test_runs_never_reopen_the_past_and_a_consistent_shortfall_asks_for_help(
     assert "help asked of supply and planners" in str(first["reason"])
     assert "hours/output" in str(first["details"]["evidence"])  # type: ignore[index]
     with session_scope(engine) as s:
-        inspect = [i for i in esc.items(s, area="fulfilment")
-                   if i.subject == "enterprise F2" and i.details.get("route") == "inspection"]
+        inspect = [
+            i
+            for i in esc.items(s, area="fulfilment")
+            if i.subject == "enterprise F2" and i.details.get("route") == "inspection"
+        ]
     assert not inspect
     # a late correction of an old week is news to the next run, and only that week is
     later = (week(WEEKS) + pd.Timedelta(days=9)).to_pydatetime()
     old = reports_of(9, np.random.default_rng(9))
     old = old[old["enterprise"] == "F1"].assign(
-        quantity=lambda f: np.where(f["kind"] == "output", 40.0, f["quantity"]))
+        quantity=lambda f: np.where(f["kind"] == "output", 40.0, f["quantity"])
+    )
     with session_scope(engine) as s:
         got = ful.ingest(s, old, now=later)
         assert got.corrected == 1

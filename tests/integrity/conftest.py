@@ -15,8 +15,10 @@ from tests.conftest import STORE_KINDS, MigratedTemplates, store_url
 _templates = MigratedTemplates("integ")
 
 #: tests that also run on PostgreSQL
-POSTGRES_TOO = {"test_recompute_from_export_equals_the_served_record",
-                "test_tampering_with_the_evidence_is_caught_by_the_log_check"}
+POSTGRES_TOO = {
+    "test_recompute_from_export_equals_the_served_record",
+    "test_tampering_with_the_evidence_is_caught_by_the_log_check",
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -37,13 +39,17 @@ def _template_cleanup() -> Iterator[None]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, log_key_path=str(tmp_path / "log.key"),
-                    commission_key_path=str(tmp_path / "commission.key"))
+    return Settings(
+        database_url=database_url,
+        log_key_path=str(tmp_path / "log.key"),
+        commission_key_path=str(tmp_path / "commission.key"),
+    )
 
 
 @pytest.fixture
-def engine(settings: Settings, tmp_path_factory: pytest.TempPathFactory,
-           _template_cleanup: None) -> Iterator[Engine]:
+def engine(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, _template_cleanup: None
+) -> Iterator[Engine]:
     _templates.copy_to(settings.database_url, tmp_path_factory)
     eng = make_engine(settings.database_url)
     yield eng

@@ -19,13 +19,16 @@ from tests.web.conftest import make_settings, small_economy_dir
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {"GOSPLAN_DATABASE_URL": settings.database_url,
-            "GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
-            "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path}
+    return {
+        "GOSPLAN_DATABASE_URL": settings.database_url,
+        "GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
+        "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path,
+    }
 
 
-def test_cli_show_export_recompute_and_finding(engine: Engine, settings: Settings,
-                                               tmp_path: Path) -> None:
+def test_cli_show_export_recompute_and_finding(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     w = build_world(engine, settings, n=8, n_corrupt=2, n_shortfall=1, quarters=2, seed=2)
     run = CliRunner()
     env = _env(settings)
@@ -52,8 +55,20 @@ def test_cli_show_export_recompute_and_finding(engine: Engine, settings: Setting
     with session_scope(engine) as s:
         publiclog.export(s, log, settings)
     key = publiclog.public_key(settings).hex()
-    r = run.invoke(main, ["integrity", "recompute", str(log), "--public-key", key, "--compare",
-                          "--json", str(tmp_path / "rec.json")], env=env)
+    r = run.invoke(
+        main,
+        [
+            "integrity",
+            "recompute",
+            str(log),
+            "--public-key",
+            key,
+            "--compare",
+            "--json",
+            str(tmp_path / "rec.json"),
+        ],
+        env=env,
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "rec.json").read_text())["log_size"] > 0
 
@@ -61,22 +76,56 @@ def test_cli_show_export_recompute_and_finding(engine: Engine, settings: Setting
     # no longer matches what the store serves
     with session_scope(engine) as s:
         opened = publiclog.entries(s, kind="fulfilment.alert.opened")[-1]
-    r = run.invoke(main, ["integrity", "finding", opened.payload["subject"].split()[-1],
-                          "--kind", "infringement", "--outcome", "upheld", "--evidence",
-                          str(opened.index), "--by", w.commission, "--reason", "recount",
-                          "--day", "2025-06-01"], env=env)
+    r = run.invoke(
+        main,
+        [
+            "integrity",
+            "finding",
+            opened.payload["subject"].split()[-1],
+            "--kind",
+            "infringement",
+            "--outcome",
+            "upheld",
+            "--evidence",
+            str(opened.index),
+            "--by",
+            w.commission,
+            "--reason",
+            "recount",
+            "--day",
+            "2025-06-01",
+        ],
+        env=env,
+    )
     assert r.exit_code == 0, r.output
     r = run.invoke(main, ["integrity", "recompute", str(log), "--compare"], env=env)
     assert r.exit_code == 1 and "DIFFERS" in r.output
 
-    r = run.invoke(main, ["integrity", "finding", "E000", "--kind", "infringement",
-                          "--outcome", "upheld", "--evidence", "x,y", "--by", "cm1",
-                          "--reason", "r"], env=env)
+    r = run.invoke(
+        main,
+        [
+            "integrity",
+            "finding",
+            "E000",
+            "--kind",
+            "infringement",
+            "--outcome",
+            "upheld",
+            "--evidence",
+            "x,y",
+            "--by",
+            "cm1",
+            "--reason",
+            "r",
+        ],
+        env=env,
+    )
     assert r.exit_code != 0 and "--evidence" in r.output
 
 
-def test_web_overview_and_organisation_pages(engine: Engine, settings: Settings,
-                                             tmp_path: Path) -> None:
+def test_web_overview_and_organisation_pages(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     w = build_world(engine, settings, n=8, n_corrupt=2, n_shortfall=1, quarters=3, seed=4)
     economy = small_economy_dir(tmp_path / "eco")
     app = create_app(make_settings(settings.database_url, tmp_path, economy))

@@ -25,24 +25,45 @@ class Log:
 
     def add(self, kind: str, day: str, /, **payload: Any) -> int:
         i = len(self.entries)
-        self.entries.append({"index": i, "kind": kind, "payload": payload,
-                             "time": f"{day}T12:00:00"})
+        self.entries.append(
+            {"index": i, "kind": kind, "payload": payload, "time": f"{day}T12:00:00"}
+        )
         return i
 
     def unit(self, unit: str, day: str = "2020-01-01") -> None:
         self.add("unit.registered", day, unit=unit, name=f"{unit} works", kind="enterprise")
 
     def workforce(self, unit: str, period: str, wy: float) -> None:
-        self.add("unit.workforce", f"{period[:4]}-01-02", unit=unit, period=period,
-                 worker_years=wy, by="statistics office")
+        self.add(
+            "unit.workforce",
+            f"{period[:4]}-01-02",
+            unit=unit,
+            period=period,
+            worker_years=wy,
+            by="statistics office",
+        )
 
     def infringements(self, unit: str, year: int, n: int) -> None:
         for j in range(n):
             day = f"{year}-{1 + j % 12:02d}-15"
-            a = self.add("fulfilment.alert.opened", day, item=1000 * year + j, unit=unit,
-                         subject=unit, reason="inputs above norm")
-            self.add("integrity.finding", day, unit=unit, kind="infringement",
-                     outcome="upheld", evidence=[a], by="inspector", reason="stock count")
+            a = self.add(
+                "fulfilment.alert.opened",
+                day,
+                item=1000 * year + j,
+                unit=unit,
+                subject=unit,
+                reason="inputs above norm",
+            )
+            self.add(
+                "integrity.finding",
+                day,
+                unit=unit,
+                kind="infringement",
+                outcome="upheld",
+                evidence=[a],
+                by="inspector",
+                reason="stock count",
+            )
 
 
 YEARLY = IntegrityConfig(granularity="year")
@@ -85,14 +106,14 @@ def test_the_essays_example_improving_worst_and_worsening_best() -> None:
         for y in (2021, 2022):
             log.workforce(u, str(y), 1000.0)
     log.infringements("A", 2021, 60)
-    log.infringements("A", 2022, 25)   # A: 60 -> 25 per 1 000 worker-years: better
+    log.infringements("A", 2022, 25)  # A: 60 -> 25 per 1 000 worker-years: better
     log.infringements("B", 2021, 0)
-    log.infringements("B", 2022, 15)   # B: 0 -> 15: worse, though still "least corrupt"
+    log.infringements("B", 2022, 15)  # B: 0 -> 15: worse, though still "least corrupt"
     rec = integrity_record(log.entries, YEARLY)
 
     a22, b22 = (_rate(rec, o, "2022", "infringement") for o in ("A", "B"))
     assert a22["rate"] == pytest.approx(25.0) and b22["rate"] == pytest.approx(15.0)
-    assert a22["rate"] > b22["rate"]          # a rank would still put B first...
+    assert a22["rate"] > b22["rate"]  # a rank would still put B first...
     tr = rec.trends.set_index(["org", "kind"])
     assert tr.loc[("A", "infringement"), "trend"] == "better than its own past"
     assert tr.loc[("B", "infringement"), "trend"] == "worse than its own past"
@@ -116,8 +137,10 @@ def test_small_organisations_get_wide_intervals() -> None:
     log.infringements("BIG", 2022, 100)
     log.infringements("SMALL", 2022, 0)
     rec = integrity_record(log.entries, YEARLY)
-    big, small = _rate(rec, "BIG", "2022", "infringement"), _rate(rec, "SMALL", "2022",
-                                                                  "infringement")
+    big, small = (
+        _rate(rec, "BIG", "2022", "infringement"),
+        _rate(rec, "SMALL", "2022", "infringement"),
+    )
     assert big["rate"] == pytest.approx(10.0)
     assert small["rate"] == 0.0
     assert small["rate_high"] - small["rate_low"] > 30 * (big["rate_high"] - big["rate_low"])
@@ -129,46 +152,147 @@ def test_only_established_events_count_and_each_has_its_evidence() -> None:
     log.unit("E1")
     log.workforce("E1", "2022", 100.0)
     log.add("position.created", "2022-01-01", position="E1-head", title="head", unit="E1")
-    log.add("appointment.made", "2022-01-03", position="E1-head", appointee="p1",
-            appointer="p0", panel=[], day="2022-01-03", flagged=False, findings=[])
-    f1 = log.add("criticism.filed", "2022-02-01", criticism="C-1", target_kind="official",
-                 target="p1", content="books overtime nobody worked")
-    s1 = log.add("criticism.status", "2022-03-01", criticism="C-1", to="upheld",
-                 **{"from": "under_investigation"})
-    log.add("criticism.filed", "2022-02-02", criticism="C-2", target_kind="enterprise",
-            target="E1", content="noise")
-    log.add("criticism.status", "2022-03-02", criticism="C-2", to="rejected",
-            **{"from": "received"})
-    log.add("criticism.filed", "2022-02-03", criticism="C-3", target_kind="enterprise",
-            target="E1", content="upheld then withdrawn on appeal")
-    log.add("criticism.status", "2022-03-03", criticism="C-3", to="upheld",
-            **{"from": "received"})
-    log.add("criticism.status", "2022-04-03", criticism="C-3", to="rejected",
-            **{"from": "upheld"})
+    log.add(
+        "appointment.made",
+        "2022-01-03",
+        position="E1-head",
+        appointee="p1",
+        appointer="p0",
+        panel=[],
+        day="2022-01-03",
+        flagged=False,
+        findings=[],
+    )
+    f1 = log.add(
+        "criticism.filed",
+        "2022-02-01",
+        criticism="C-1",
+        target_kind="official",
+        target="p1",
+        content="books overtime nobody worked",
+    )
+    s1 = log.add(
+        "criticism.status",
+        "2022-03-01",
+        criticism="C-1",
+        to="upheld",
+        **{"from": "under_investigation"},
+    )
+    log.add(
+        "criticism.filed",
+        "2022-02-02",
+        criticism="C-2",
+        target_kind="enterprise",
+        target="E1",
+        content="noise",
+    )
+    log.add(
+        "criticism.status", "2022-03-02", criticism="C-2", to="rejected", **{"from": "received"}
+    )
+    log.add(
+        "criticism.filed",
+        "2022-02-03",
+        criticism="C-3",
+        target_kind="enterprise",
+        target="E1",
+        content="upheld then withdrawn on appeal",
+    )
+    log.add("criticism.status", "2022-03-03", criticism="C-3", to="upheld", **{"from": "received"})
+    log.add("criticism.status", "2022-04-03", criticism="C-3", to="rejected", **{"from": "upheld"})
     # an alert climbs to the public rung twice (counted once), another is explained
-    a1 = log.add("fulfilment.alert.escalated", "2022-05-01", item=7, subject="E1", unit="E1",
-                  level=4, level_name="public", reason="output 40 % short")
-    log.add("fulfilment.alert.escalated", "2022-05-02", item=7, subject="E1", unit="E1",
-            level=4, level_name="public", reason="output 40 % short")
-    a2 = log.add("fulfilment.alert.escalated", "2022-06-01", item=8, subject="E1", unit="E1",
-                 level=4, level_name="public", reason="capacity lost in a flood")
-    log.add("integrity.finding", "2022-06-10", unit="E1", kind="public_alert",
-            outcome="outside_control", evidence=[a2], by="commission", reason="flood")
-    log.add("fulfilment.help.escalated", "2022-06-02", item=9, subject="E1", unit="E1",
-            level=4, level_name="public", reason="honest shortfall, asked for help")
+    a1 = log.add(
+        "fulfilment.alert.escalated",
+        "2022-05-01",
+        item=7,
+        subject="E1",
+        unit="E1",
+        level=4,
+        level_name="public",
+        reason="output 40 % short",
+    )
+    log.add(
+        "fulfilment.alert.escalated",
+        "2022-05-02",
+        item=7,
+        subject="E1",
+        unit="E1",
+        level=4,
+        level_name="public",
+        reason="output 40 % short",
+    )
+    a2 = log.add(
+        "fulfilment.alert.escalated",
+        "2022-06-01",
+        item=8,
+        subject="E1",
+        unit="E1",
+        level=4,
+        level_name="public",
+        reason="capacity lost in a flood",
+    )
+    log.add(
+        "integrity.finding",
+        "2022-06-10",
+        unit="E1",
+        kind="public_alert",
+        outcome="outside_control",
+        evidence=[a2],
+        by="commission",
+        reason="flood",
+    )
+    log.add(
+        "fulfilment.help.escalated",
+        "2022-06-02",
+        item=9,
+        subject="E1",
+        unit="E1",
+        level=4,
+        level_name="public",
+        reason="honest shortfall, asked for help",
+    )
     # a finding that was dismissed does not count
-    log.add("integrity.finding", "2022-07-01", unit="E1", kind="infringement",
-            outcome="dismissed", evidence=[a1], by="commission", reason="meter fault")
-    d = log.add("decisions.directive.escalated", "2022-08-01", item=3, subject="E1", unit="E1",
-                level=2, level_name="sector", reason="open the second kiln")
-    log.add("decisions.directive.escalated", "2022-08-20", item=3, subject="E1", unit="E1",
-            level=3, level_name="planning", reason="open the second kiln")
+    log.add(
+        "integrity.finding",
+        "2022-07-01",
+        unit="E1",
+        kind="infringement",
+        outcome="dismissed",
+        evidence=[a1],
+        by="commission",
+        reason="meter fault",
+    )
+    d = log.add(
+        "decisions.directive.escalated",
+        "2022-08-01",
+        item=3,
+        subject="E1",
+        unit="E1",
+        level=2,
+        level_name="sector",
+        reason="open the second kiln",
+    )
+    log.add(
+        "decisions.directive.escalated",
+        "2022-08-20",
+        item=3,
+        subject="E1",
+        unit="E1",
+        level=3,
+        level_name="planning",
+        reason="open the second kiln",
+    )
 
     rec = integrity_record(log.entries, YEARLY)
     counts = {k: _rate(rec, "E1", "2022", k)["count"] for k in EVENT_KINDS}
-    assert counts == {"criticism_upheld": 1, "infringement": 0, "input_overuse": 0,
-                      "rigged_appointment": 0, "retaliation": 0, "directive_overdue": 1,
-                      "public_alert": 1}
+    assert counts == {
+        "criticism_upheld": 1,
+        "infringement": 0,
+        "input_overuse": 0,
+        "rigged_appointment": 0,
+        "retaliation": 0,
+        "directive_overdue": 1,
+        "public_alert": 1,
+    }
     by_kind = {ev.kind: ev for ev in rec.events}
     assert by_kind["criticism_upheld"].evidence == (f1, s1)
     assert by_kind["public_alert"].evidence == (a1,)
@@ -182,8 +306,9 @@ def test_quarterly_exposure_from_approved_hours_and_declared_months() -> None:
     log.unit("E1")
     log.unit("E2")
     for m in ("2022-01", "2022-02", "2022-03"):
-        log.add("accounts.hours_approved", f"{m}-28", enterprise="E1", period=m,
-                hours="17200.000000")  # the ledger writes hours as exact decimal text
+        log.add(
+            "accounts.hours_approved", f"{m}-28", enterprise="E1", period=m, hours="17200.000000"
+        )  # the ledger writes hours as exact decimal text
         log.workforce("E2", m, 5.0)
     log.workforce("E2", "2022-03", 6.0)  # a correction of March
     rec = integrity_record(log.entries, IntegrityConfig(granularity="quarter"))
@@ -209,10 +334,16 @@ def test_record_is_a_pure_function_of_the_log() -> None:
     assert integrity_record(log.entries, YEARLY).to_json() != one.to_json()
 
 
-@pytest.mark.parametrize("bad", [
-    {"granularity": "week"}, {"hours_per_worker_year": 0.0}, {"level": 1.0},
-    {"standards": {"bribes": 1.0}}, {"standards": {"retaliation": math.inf}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"granularity": "week"},
+        {"hours_per_worker_year": 0.0},
+        {"level": 1.0},
+        {"standards": {"bribes": 1.0}},
+        {"standards": {"retaliation": math.inf}},
+    ],
+)
 def test_bad_settings_name_the_field(bad: dict[str, Any]) -> None:
     field = next(iter(bad))
     with pytest.raises(ValueError, match=field if field != "standards" else "standard"):

@@ -27,8 +27,7 @@ def _run(sc: Scenario, folder: Path) -> LivingPlanRun:
     return run(sc, f"sqlite:///{folder / 'loop.db'}", twin_url=twin)
 
 
-BASE = dict(persons=20, enterprises=3, periods=6, seed=7, concentration=1e6,
-            unable_share=0.1)
+BASE = dict(persons=20, enterprises=3, periods=6, seed=7, concentration=1e6, unable_share=0.1)
 
 
 def test_conservation_and_determinism(testland: Path, tmp_path: Path) -> None:
@@ -51,14 +50,20 @@ def test_conservation_and_determinism(testland: Path, tmp_path: Path) -> None:
 
 
 def test_first_period_clearing_ratios_match_the_hand_computation(
-        testland: Path, tmp_path: Path) -> None:
+    testland: Path, tmp_path: Path
+) -> None:
     """Cobb–Douglas households with identical tastes α spend α·B on each good; with S units
     on the shelves at ratio 1 and a target sell-through of 90 %, the clearing ratio is
     r = α·B / (0.9 · S · v) for every good that did not sell out (clamped to ±25 %)."""
     from gosplan.readers.registry import open_source
 
-    sc = Scenario(name="hand", source=str(testland), taste_goods=(("Grain", 1.3),),
-                  open_loop=False, **{**BASE, "periods": 2})  # type: ignore[arg-type]
+    sc = Scenario(
+        name="hand",
+        source=str(testland),
+        taste_goods=(("Grain", 1.3),),
+        open_loop=False,
+        **{**BASE, "periods": 2},
+    )  # type: ignore[arg-type]
     res = _run(sc, tmp_path)
     eco = open_source(str(testland))
     # by hand: each good's share of spending is personal consumption (TL million) × its
@@ -81,17 +86,18 @@ def test_first_period_clearing_ratios_match_the_hand_computation(
         assert res.sold.iloc[0][code] < shelves
         # what people wanted of it is their spending share of the budget at ratio 1 (less
         # what they could not spend on Grain, which Cobb-Douglas leaves unspent)
-        assert res.sold.iloc[0][code] * hpu == pytest.approx(alpha[product] * budget,
-                                                             rel=0.01)
+        assert res.sold.iloc[0][code] * hpu == pytest.approx(alpha[product] * budget, rel=0.01)
         expected = alpha[product] * budget / (0.9 * shelves * hpu)
         assert r2[code] == pytest.approx(min(max(expected, 1 / 1.25), 1.25), rel=0.01)
 
 
-def test_the_loop_converges_where_the_open_loop_does_not(testland: Path,
-                                                         tmp_path: Path) -> None:
-    sc = Scenario(name="conv", source=str(testland), taste_goods=(("Grain", 1.3),
-                                                                  ("Textiles", 0.7)),
-                  **{**BASE, "periods": 10})  # type: ignore[arg-type]
+def test_the_loop_converges_where_the_open_loop_does_not(testland: Path, tmp_path: Path) -> None:
+    sc = Scenario(
+        name="conv",
+        source=str(testland),
+        taste_goods=(("Grain", 1.3), ("Textiles", 0.7)),
+        **{**BASE, "periods": 10},
+    )  # type: ignore[arg-type]
     res = _run(sc, tmp_path)
     loop, open_ = res.side("loop"), res.side("open-loop")
     assert res.converged_at() is not None and res.converged_at() <= 8
@@ -101,9 +107,16 @@ def test_the_loop_converges_where_the_open_loop_does_not(testland: Path,
 
 
 def test_a_supply_shock_is_answered_within_six_periods(testland: Path, tmp_path: Path) -> None:
-    sc = Scenario(name="shock", source=str(testland), shock_sector="Textiles", shock_loss=0.3,
-                  shock_at=3, shock_recovery=0.05, open_loop=False,
-                  **{**BASE, "periods": 11})  # type: ignore[arg-type]
+    sc = Scenario(
+        name="shock",
+        source=str(testland),
+        shock_sector="Textiles",
+        shock_loss=0.3,
+        shock_at=3,
+        shock_recovery=0.05,
+        open_loop=False,
+        **{**BASE, "periods": 11},
+    )  # type: ignore[arg-type]
     res = _run(sc, tmp_path)
     code = res.checks["shock_good"]
     assert res.unmet_by_good[code].iloc[3] > 0.02  # the shock bites
@@ -117,8 +130,7 @@ def test_a_supply_shock_is_answered_within_six_periods(testland: Path, tmp_path:
 
 
 def test_a_vote_caps_the_working_week(testland: Path, tmp_path: Path) -> None:
-    sc0 = Scenario(name="novote", source=str(testland), open_loop=False,
-                   **{**BASE, "periods": 4})  # type: ignore[arg-type]
+    sc0 = Scenario(name="novote", source=str(testland), open_loop=False, **{**BASE, "periods": 4})  # type: ignore[arg-type]
     (tmp_path / "0").mkdir()
     (tmp_path / "1").mkdir()
     week = _run(sc0, tmp_path / "0").side("loop")["working_week"]
@@ -133,23 +145,31 @@ def test_a_vote_caps_the_working_week(testland: Path, tmp_path: Path) -> None:
 
 
 def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
-    sc = Scenario(name="cheats", source=str(testland), cheater_share=0.4, open_loop=False,
-                  **{**BASE, "enterprises": 3, "periods": 3})  # type: ignore[arg-type]
+    sc = Scenario(
+        name="cheats",
+        source=str(testland),
+        cheater_share=0.4,
+        open_loop=False,
+        **{**BASE, "enterprises": 3, "periods": 3},
+    )  # type: ignore[arg-type]
     res = _run(sc, tmp_path)
     assert res.checks["cheaters"]
     assert set(res.checks["found"]) == set(res.checks["cheaters"])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "empty"),
-    ("[scenario]\nperiods = 0\n", "`periods`"),
-    ("[scenario]\nperiods = 'six'\n", "whole number"),
-    ("[nonsense]\nx = 1\n", "unknown section"),
-    ("[population]\npeople = 3\n", "unknown key `people`"),
-    ("[tastes]\ngoods = { Grain = -1 }\n", "goods must be a table"),
-    ("[vote]\nat = 2\n", "vote_max_week"),
-    ("[scenario\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("[scenario]\nperiods = 0\n", "`periods`"),
+        ("[scenario]\nperiods = 'six'\n", "whole number"),
+        ("[nonsense]\nx = 1\n", "unknown section"),
+        ("[population]\npeople = 3\n", "unknown key `people`"),
+        ("[tastes]\ngoods = { Grain = -1 }\n", "goods must be a table"),
+        ("[vote]\nat = 2\n", "vote_max_week"),
+        ("[scenario\n", "not valid TOML"),
+    ],
+)
 def test_bad_scenarios_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(text, encoding="utf-8")
@@ -161,9 +181,11 @@ def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> Non
     from gosplan.cli import main
 
     scenario = tmp_path / "s.toml"
-    scenario.write_text(f'[scenario]\nname = "cli"\nsource = "{testland}"\nperiods = 3\n'
-                        f'[population]\npersons = 10\n[enterprises]\ncount = 2\n',
-                        encoding="utf-8")
+    scenario.write_text(
+        f'[scenario]\nname = "cli"\nsource = "{testland}"\nperiods = 3\n'
+        f"[population]\npersons = 10\n[enterprises]\ncount = 2\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
@@ -176,11 +198,18 @@ def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> Non
     assert "## In one table" in (out / "report.md").read_text(encoding="utf-8")
     again = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out)])
     assert again.exit_code != 0 and "already holds a run" in again.output
-    np.testing.assert_array_equal(sorted(summary["checks"]["loop"]),
-                                  sorted(["ledger_problems", "stocks_balance",
-                                          "hours_credited_equal_hours_less_deduction",
-                                          "balances_equal_credits_less_purchases",
-                                          "no_negative_balance"]))
+    np.testing.assert_array_equal(
+        sorted(summary["checks"]["loop"]),
+        sorted(
+            [
+                "ledger_problems",
+                "stocks_balance",
+                "hours_credited_equal_hours_less_deduction",
+                "balances_equal_credits_less_purchases",
+                "no_negative_balance",
+            ]
+        ),
+    )
 
 
 def test_web_pages_read_the_run_from_the_log(testland: Path, tmp_path: Path) -> None:
@@ -189,8 +218,9 @@ def test_web_pages_read_the_run_from_the_log(testland: Path, tmp_path: Path) -> 
     from gosplan.web.app import create_app
     from tests.web.conftest import make_settings
 
-    sc = Scenario(name="web", source=str(testland), open_loop=False,
-                  **{**BASE, "periods": 3, "persons": 8})  # type: ignore[arg-type]
+    sc = Scenario(
+        name="web", source=str(testland), open_loop=False, **{**BASE, "periods": 3, "persons": 8}
+    )  # type: ignore[arg-type]
     url = f"sqlite:///{tmp_path / 'loop.db'}"
     res = run(sc, url)
     app = create_app(make_settings(url, tmp_path, testland))

@@ -47,14 +47,20 @@ charts = true
 
 def test_typo_in_a_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
     cfg = _write(tmp_path, GOOD.replace("participation = 0.6", "participaton = 0.6"))
-    with pytest.raises(ValidationError, match=r"unknown key 'participaton' in \[population\]\. "
-                                              r"Did you mean 'participation'\?"):
+    with pytest.raises(
+        ValidationError,
+        match=r"unknown key 'participaton' in \[population\]\. "
+        r"Did you mean 'participation'\?",
+    ):
         load_config(cfg)
 
 
 def test_typo_in_a_section_a_value_and_a_purpose(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match=r"unknown section \[targts\]\. Did you mean "
-                                              r"'targets'"):
+    with pytest.raises(
+        ValidationError,
+        match=r"unknown section \[targts\]\. Did you mean "
+        r"'targets'",
+    ):
         validate_config({"targts": {}})
     with pytest.raises(ValidationError, match=r"\[plan\] years must be int.*got 'five'"):
         validate_config({"plan": {"years": "five"}})
@@ -131,11 +137,13 @@ def test_cli_modes(tmp_path: Path, mode: str) -> None:
 def test_feedback_file_scales_personal_targets_only(tmp_path: Path) -> None:
     from gosplan.services.plan_runs import apply_feedback_file as apply_feedback
 
-    bundles = pd.DataFrame({"personal": [10.0, 4.0, 0.0], "health": [1.0, 1.0, 1.0]},
-                           index=["bread", "shoes", "steel"])
+    bundles = pd.DataFrame(
+        {"personal": [10.0, 4.0, 0.0], "health": [1.0, 1.0, 1.0]}, index=["bread", "shoes", "steel"]
+    )
     fb = tmp_path / "fb.csv"
-    fb.write_text("product,current_target,next_target\n"
-                  "bread,5,6\nshoes,8,6\nsteel,0,3\n", encoding="utf-8")
+    fb.write_text(
+        "product,current_target,next_target\nbread,5,6\nshoes,8,6\nsteel,0,3\n", encoding="utf-8"
+    )
     out = apply_feedback(bundles, fb)
     assert out["personal"].tolist() == pytest.approx([12.0, 3.0, 0.0])
     assert out["health"].tolist() == [1.0, 1.0, 1.0]
@@ -143,15 +151,24 @@ def test_feedback_file_scales_personal_targets_only(tmp_path: Path) -> None:
     assert "14 -> 15" in out.attrs["notes"][-1]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("product,current,next\nbread,1,2\n", "lacks column(s) ['current_target', 'next_target']"),
-    ("product,current_target,next_target\nbraed,1,2\n",
-     "row 2: product 'braed' is not a product of this economy. Did you mean 'bread'?"),
-    ("product,current_target,next_target\nbread,1,2\nshoes,1,-2\n",
-     "row 3 ('shoes'): targets must be finite and >= 0"),
-    ("product,current_target,next_target\nbread,1,lots\n",
-     "row 2 ('bread'): current_target and next_target must be numbers"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("product,current,next\nbread,1,2\n", "lacks column(s) ['current_target', 'next_target']"),
+        (
+            "product,current_target,next_target\nbraed,1,2\n",
+            "row 2: product 'braed' is not a product of this economy. Did you mean 'bread'?",
+        ),
+        (
+            "product,current_target,next_target\nbread,1,2\nshoes,1,-2\n",
+            "row 3 ('shoes'): targets must be finite and >= 0",
+        ),
+        (
+            "product,current_target,next_target\nbread,1,lots\n",
+            "row 2 ('bread'): current_target and next_target must be numbers",
+        ),
+    ],
+)
 def test_feedback_file_errors_name_the_row(tmp_path: Path, body: str, message: str) -> None:
     from gosplan.services.plan_runs import apply_feedback_file as apply_feedback
 

@@ -45,16 +45,18 @@ def test_gap_to_exact_lp_is_bounded(objective: str, bound: float, n: int) -> Non
 
 
 def test_harmony_refuses_joint_production() -> None:
-    p = PlanProblem([Technique("refine", outputs={"petrol": 1, "diesel": 1}, labour=1)],
-                    targets={"petrol": 1})
+    p = PlanProblem(
+        [Technique("refine", outputs={"petrol": 1, "diesel": 1}, labour=1)], targets={"petrol": 1}
+    )
     with pytest.raises(ValidationError, match="technique 'refine' makes 2"):
         harmony(p)
 
 
 def test_harmony_refuses_weighted() -> None:
     e = Economy(np.array([[0.1, 0.2], [0.3, 0.1]]), [1.0, 2.0], products=["a", "b"])
-    p = PlanProblem.from_economy(e, {"x": {"a": 1.0}}, objective="weighted",
-                                 resources={"labour": 10.0})
+    p = PlanProblem.from_economy(
+        e, {"x": {"a": 1.0}}, objective="weighted", resources={"labour": 10.0}
+    )
     with pytest.raises(ValidationError, match="'weighted'"):
         harmony(p)
 

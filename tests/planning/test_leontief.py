@@ -11,19 +11,24 @@ from gosplan.errors import ValidationError
 from gosplan.planning.leontief import deduction_shares, leontief_plan
 from gosplan.planning.targets import hours_per_labour_unit, purpose_bundles
 
-PRODUCTS = ["agriculture", "manufacturing", "Educação e saúde privadas",
-            "Administração pública"]
+PRODUCTS = ["agriculture", "manufacturing", "Educação e saúde privadas", "Administração pública"]
 
 
 def economy(**kw: object) -> Economy:
     Z = np.array([[10, 20, 5, 1], [5, 10, 10, 2], [2, 4, 3, 1], [1, 1, 1, 1.0]])
     x = np.array([100, 120, 80, 60.0])
-    fd = pd.DataFrame({"households": [50, 40, 30, 5], "government": [5, 10, 20, 40],
-                       "gfcf": [1, 40, 0, 0], "exports": [10, 10, 5, 0]}, index=PRODUCTS)
+    fd = pd.DataFrame(
+        {
+            "households": [50, 40, 30, 5],
+            "government": [5, 10, 20, 40],
+            "gfcf": [1, 40, 0, 0],
+            "exports": [10, 10, 5, 0],
+        },
+        index=PRODUCTS,
+    )
     args = {"labour_kind": "persons", "labour_unit": "persons", "year": 2020}
     args.update(kw)
-    return Economy.from_flows(Z, x, [50, 60, 70, 40], products=PRODUCTS, final_demand=fd,
-                              **args)  # type: ignore[arg-type]
+    return Economy.from_flows(Z, x, [50, 60, 70, 40], products=PRODUCTS, final_demand=fd, **args)  # type: ignore[arg-type]
 
 
 def test_free_health_and_education_leave_personal_consumption() -> None:

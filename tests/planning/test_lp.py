@@ -25,10 +25,13 @@ def wyndor() -> PlanProblem:
     """
     t = 100.0
     return PlanProblem(
-        [Technique("door batch", outputs={"doors": 1}, inputs={"plant 1": 1, "plant 3": 3}),
-         Technique("window batch", outputs={"windows": 1}, inputs={"plant 2": 2, "plant 3": 2})],
+        [
+            Technique("door batch", outputs={"doors": 1}, inputs={"plant 1": 1, "plant 3": 3}),
+            Technique("window batch", outputs={"windows": 1}, inputs={"plant 2": 2, "plant 3": 2}),
+        ],
         resources={"plant 1": 4, "plant 2": 12, "plant 3": 18},
-        targets={"doors": t, "windows": t}, objective="weighted",
+        targets={"doors": t, "windows": t},
+        objective="weighted",
         weights={"doors": 3 * t, "windows": 5 * t},
     )
 
@@ -41,11 +44,18 @@ def giapetto() -> PlanProblem:
     """
     t = 1000.0
     return PlanProblem(
-        [Technique("soldier", outputs={"soldiers": 1}, inputs={"finishing": 2, "carpentry": 1},
-                   upper=40),
-         Technique("train", outputs={"trains": 1}, inputs={"finishing": 1, "carpentry": 1})],
+        [
+            Technique(
+                "soldier",
+                outputs={"soldiers": 1},
+                inputs={"finishing": 2, "carpentry": 1},
+                upper=40,
+            ),
+            Technique("train", outputs={"trains": 1}, inputs={"finishing": 1, "carpentry": 1}),
+        ],
         resources={"finishing": 100, "carpentry": 80},
-        targets={"soldiers": t, "trains": t}, objective="weighted",
+        targets={"soldiers": t, "trains": t},
+        objective="weighted",
         weights={"soldiers": 3 * t, "trains": 2 * t},
     )
 
@@ -83,11 +93,16 @@ def test_kantorovich_assortment_by_hand() -> None:
     a = 40 + 10 x, b = 20 (4 - x); complete sets need a = b, so x = 4/3 and the plan
     yields 40 + 40/3 = 160/3 sets."""
     p = PlanProblem(
-        [Technique("M-a", outputs={"a": 10}, inputs={"M": 1}),
-         Technique("M-b", outputs={"b": 20}, inputs={"M": 1}),
-         Technique("N-a", outputs={"a": 20}, inputs={"N": 1}),
-         Technique("N-b", outputs={"b": 10}, inputs={"N": 1})],
-        resources={"M": 4, "N": 2}, targets={"a": 1, "b": 1}, objective="assortment")
+        [
+            Technique("M-a", outputs={"a": 10}, inputs={"M": 1}),
+            Technique("M-b", outputs={"b": 20}, inputs={"M": 1}),
+            Technique("N-a", outputs={"a": 20}, inputs={"N": 1}),
+            Technique("N-b", outputs={"b": 10}, inputs={"N": 1}),
+        ],
+        resources={"M": 4, "N": 2},
+        targets={"a": 1, "b": 1},
+        objective="assortment",
+    )
     r = solve(p).raise_for_status()
     assert r.bundles == pytest.approx(160.0 / 3.0, rel=1e-9)
     assert r.intensities["N-a"] == pytest.approx(2.0, rel=1e-9)
@@ -99,13 +114,13 @@ def test_kantorovich_assortment_by_hand() -> None:
 def test_min_labour_shadow_prices_are_labour_values() -> None:
     A = np.array([[0.1, 0.2, 0.0], [0.3, 0.1, 0.2], [0.0, 0.1, 0.3]])
     e = Economy(A, [1.0, 2.0, 0.5], products=["grain", "steel", "power"])
-    p = PlanProblem.from_economy(e, {"personal": {"grain": 10, "power": 5},
-                                     "health": {"steel": 1}})
+    p = PlanProblem.from_economy(e, {"personal": {"grain": 10, "power": 5}, "health": {"steel": 1}})
     v = labour_values(e).values
     for method in EXACT:
         r = solve(p, method).raise_for_status()
-        np.testing.assert_allclose(r.shadow_prices[list(e.products)].to_numpy(), v.to_numpy(),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            r.shadow_prices[list(e.products)].to_numpy(), v.to_numpy(), rtol=1e-9
+        )
         assert r.labour == pytest.approx(float(v @ r.targets), rel=1e-9)
 
 
@@ -148,9 +163,13 @@ def test_split_lambda_blocks_give_the_same_optimum() -> None:
 
 def test_infeasible_targets_are_diagnosed() -> None:
     p = PlanProblem(
-        [Technique("smelt", outputs={"steel": 1}, inputs={"ore": 2}, labour=3),
-         Technique("bake", outputs={"bread": 1}, inputs={"flour": 1}, labour=1)],
-        resources={"ore": 100, "flour": 1000}, targets={"steel": 80, "bread": 10})
+        [
+            Technique("smelt", outputs={"steel": 1}, inputs={"ore": 2}, labour=3),
+            Technique("bake", outputs={"bread": 1}, inputs={"flour": 1}, labour=1),
+        ],
+        resources={"ore": 100, "flour": 1000},
+        targets={"steel": 80, "bread": 10},
+    )
     r = solve(p)
     assert not r.success
     assert r.status == Status.INFEASIBLE
@@ -194,8 +213,13 @@ def test_errors_name_the_culprit() -> None:
     r = solve(p)  # the cotton limits the bundles
     assert r.bundles == pytest.approx(2.5)
     with pytest.raises(ValidationError, match="needs a limit"):
-        solve(PlanProblem([Technique("air", outputs={"air": 1}, labour=1)],
-                          targets={"air": 1}, objective="assortment"))
+        solve(
+            PlanProblem(
+                [Technique("air", outputs={"air": 1}, labour=1)],
+                targets={"air": 1},
+                objective="assortment",
+            )
+        )
 
 
 def test_from_economy_rejects_negative_and_unknown_targets() -> None:
@@ -208,7 +232,8 @@ def test_from_economy_rejects_negative_and_unknown_targets() -> None:
 
 def test_working_week_from_population() -> None:
     e = Economy(np.array([[0.1, 0.2], [0.3, 0.1]]), [1.0, 2.0], products=["grain", "steel"])
-    p = PlanProblem.from_economy(e, {"personal": {"grain": 1000.0}}, population=100,
-                                 participation=0.5, weeks_per_year=40)
+    p = PlanProblem.from_economy(
+        e, {"personal": {"grain": 1000.0}}, population=100, participation=0.5, weeks_per_year=40
+    )
     r = solve(p).raise_for_status()
     assert r.working_week == pytest.approx(r.labour / (100 * 0.5 * 40), rel=1e-12)

@@ -45,8 +45,9 @@ def test_multi_year_plan_meets_targets_and_capacity() -> None:
     for k in range(5):
         assert np.all(old[:, k] <= cap0 * (1 - 0.045) ** k * (1 + 1e-9))
     # purposes (with endogenous investment) add up to all labour in every year
-    np.testing.assert_allclose(plan.labour_by_purpose_table.sum(axis=0).to_numpy(),
-                               plan.labour_hours.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(
+        plan.labour_by_purpose_table.sum(axis=0).to_numpy(), plan.labour_hours.to_numpy(), rtol=1e-8
+    )
     rate, shares = plan.deduction_shares()
     assert 0 < rate < 1 and shares.sum() == pytest.approx(1.0)
     assert plan.labour_by_purpose.sum() == pytest.approx(plan.labour_hours.iloc[0])
@@ -145,11 +146,18 @@ def test_limits_max_week_and_balanced_trade() -> None:
 
     from gosplan.core import Economy
 
-    imp = Economy(e.A, e.labour, products=e.products, output=e.output,
-                  final_demand=e.final_demand, labour_kind="persons", labour_unit="persons",
-                  imports=sp.csr_array(0.05 * e.A.toarray()), year=2020)
-    traded = multi_year_plan(imp, purpose_bundles(imp), years=3, balanced_trade=True,
-                             **KW)  # type: ignore[arg-type]
+    imp = Economy(
+        e.A,
+        e.labour,
+        products=e.products,
+        output=e.output,
+        final_demand=e.final_demand,
+        labour_kind="persons",
+        labour_unit="persons",
+        imports=sp.csr_array(0.05 * e.A.toarray()),
+        year=2020,
+    )
+    traded = multi_year_plan(imp, purpose_bundles(imp), years=3, balanced_trade=True, **KW)  # type: ignore[arg-type]
     assert traded.success, traded.message
     m = imp.imports_per_unit
     for year in traded.years:
@@ -195,8 +203,7 @@ def test_forward_retiming_with_an_aggregate_capital_ratio() -> None:
     e = economy()
     b = purpose_bundles(e)
     lp = multi_year_plan(e, b, years=5, growth=0.02, **KW)  # type: ignore[arg-type]
-    fwd = multi_year_plan(e, b, years=5, growth=0.02, method="forward",
-                          **KW)  # type: ignore[arg-type]
+    fwd = multi_year_plan(e, b, years=5, growth=0.02, method="forward", **KW)  # type: ignore[arg-type]
     _check(fwd, 0.02)
     cap0 = e.output / 0.9
     old = fwd.output_old.to_numpy()
@@ -208,7 +215,8 @@ def test_forward_retiming_with_an_aggregate_capital_ratio() -> None:
 
 @pytest.mark.parametrize("method", ["forward", "forward-plain"])
 def test_forward_on_the_iterative_path_matches_the_lu_path(
-        monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
     """Above ``DIRECT_LIMIT`` products the heuristics solve with the threaded BiCGSTAB
     instead of a sparse LU: same plan to the solvers' tolerance."""
     import gosplan.planning.multiyear.steady as my
@@ -222,5 +230,9 @@ def test_forward_on_the_iterative_path_matches_the_lu_path(
     _check(it, 0.01)
     assert it.success and lu.success
     assert it.labour.sum() == pytest.approx(lu.labour.sum(), rel=1e-7)
-    np.testing.assert_allclose(it.gross_output.to_numpy(), lu.gross_output.to_numpy(),
-                               rtol=1e-5, atol=1e-9 * float(lu.gross_output.to_numpy().max()))
+    np.testing.assert_allclose(
+        it.gross_output.to_numpy(),
+        lu.gross_output.to_numpy(),
+        rtol=1e-5,
+        atol=1e-9 * float(lu.gross_output.to_numpy().max()),
+    )

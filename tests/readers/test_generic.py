@@ -58,8 +58,12 @@ def test_toy_table() -> None:
     np.testing.assert_allclose(e.compensation, [40, 10, 20])
     np.testing.assert_allclose(e.surplus, [42, 7, 12])
     assert list(e.final_demand.columns) == ["personal", "schools", "investment", "exports"]
-    assert e.purposes == {"personal": "personal", "schools": "social",
-                          "investment": "investment", "exports": "exports"}
+    assert e.purposes == {
+        "personal": "personal",
+        "schools": "social",
+        "investment": "investment",
+        "exports": "exports",
+    }
     res = labour_values(e)
     # by hand: v_tools = 0.6/0.9; v_grain = (0.3 + 0.05 v_tools)/0.9;
     # v_bread = (0.5 v_grain + 0.05 v_tools + 0.5)/0.975
@@ -90,11 +94,17 @@ def test_excel_sheet(tmp_path: Path) -> None:
     np.testing.assert_allclose(e.A.toarray()[0], [0.1, 0, 0.5])
     assert e.year == 2024
     assert read_generic(path, sheet=1).n == 3
-    with pytest.raises(ReaderError, match=r"no sheet named 'tabel'; the sheets are "
-                                          r"\['readme', 'table'\]"):
+    with pytest.raises(
+        ReaderError,
+        match=r"no sheet named 'tabel'; the sheets are "
+        r"\['readme', 'table'\]",
+    ):
         read_generic(path, sheet="tabel")
-    with pytest.raises(ReaderError, match=r"sheet 'readme', row 1: the heading row names no "
-                                          r"products"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet 'readme', row 1: the heading row names no "
+        r"products",
+    ):
         read_generic(path)  # the first sheet is not a table
 
 
@@ -102,40 +112,55 @@ def test_truncated_workbook(tmp_path: Path) -> None:
     path = _write_xlsx(tmp_path / "toy.xlsx", _toy_rows())
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ReaderError, match=r"toy.xlsx.*cannot be opened as an .xlsx workbook "
-                                          r"\(truncated or corrupt"):
+    with pytest.raises(
+        ReaderError,
+        match=r"toy.xlsx.*cannot be opened as an .xlsx workbook "
+        r"\(truncated or corrupt",
+    ):
         read_generic(path)
 
 
 def test_truncated_csv(tmp_path: Path) -> None:
     rows = _toy_rows()[:8]  # heading, one product row only
-    with pytest.raises(ReaderError, match=r"the heading names 3 products but only 1 row\(s\) "
-                                          r"follow \(truncated\?\)"):
+    with pytest.raises(
+        ReaderError,
+        match=r"the heading names 3 products but only 1 row\(s\) "
+        r"follow \(truncated\?\)",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 
 def test_nan_cell(tmp_path: Path) -> None:
     rows = _toy_rows()
     rows[8][3] = "nan"  # tools -> bread
-    with pytest.raises(ReaderError, match=r"row 9, column D \('bread'\): expected a flow from "
-                                          r"'tools' to 'bread'.*found nan"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 9, column D \('bread'\): expected a flow from "
+        r"'tools' to 'bread'.*found nan",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 
 def test_empty_flow_cell(tmp_path: Path) -> None:
     rows = _toy_rows()
     rows[9][1] = ""
-    with pytest.raises(ReaderError, match=r"row 10, column B \('grain'\): expected a flow from "
-                                          r"'bread' to 'grain' \(write 0 for none\), found an "
-                                          r"empty cell"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 10, column B \('grain'\): expected a flow from "
+        r"'bread' to 'grain' \(write 0 for none\), found an "
+        r"empty cell",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 
 def test_negative_coefficient(tmp_path: Path) -> None:
     rows = _toy_rows()
     rows[7][2] = "-1"
-    with pytest.raises(ReaderError, match=r"row 8, column C \('tools'\): negative flow -1 from "
-                                          r"'grain' to 'tools'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 8, column C \('tools'\): negative flow -1 from "
+        r"'grain' to 'tools'",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 
@@ -166,16 +191,22 @@ def test_unknown_row_and_setting(tmp_path: Path) -> None:
 def test_products_out_of_order(tmp_path: Path) -> None:
     rows = _toy_rows()
     rows[8], rows[9] = rows[9], rows[8]
-    with pytest.raises(ReaderError, match=r"row 9, column A: row 2 of the flow block should be "
-                                          r"product 'tools'.*found 'bread'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 9, column A: row 2 of the flow block should be "
+        r"product 'tools'.*found 'bread'",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 
 def test_bad_final_demand_heading(tmp_path: Path) -> None:
     rows = _toy_rows()
     rows[6][5] = "fd:charity"
-    with pytest.raises(ReaderError, match=r"row 7, column F \('fd:charity'\): final-demand "
-                                          r"heading 'fd:charity' must be"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 7, column F \('fd:charity'\): final-demand "
+        r"heading 'fd:charity' must be",
+    ):
         read_generic(_write_csv(tmp_path / "t.csv", rows))
 
 

@@ -27,8 +27,12 @@ from gosplan.readers.ibge import available_years, read_ibge
 from gosplan.readers.registry import open_source
 
 IBGE_DIR = Path(str(resources.files("iotbr.IBGE")))
-FOLDERS = {12: "nivel_12_2000_2021_xls", 20: "nivel_20_2010_2021_xls",
-           51: "nivel_51_2000_2021_xls", 68: "nivel_68_2010_2021_xls"}
+FOLDERS = {
+    12: "nivel_12_2000_2021_xls",
+    20: "nivel_20_2010_2021_xls",
+    51: "nivel_51_2000_2021_xls",
+    68: "nivel_68_2010_2021_xls",
+}
 
 
 @pytest.fixture(scope="session")
@@ -46,11 +50,12 @@ def ibge() -> Callable[..., Economy]:
 
 def _published_va_row(level: int, year: int, starts: str) -> np.ndarray:
     """A row of the value-added block, read straight from the publisher's file."""
-    sh = xlrd.open_workbook(str(IBGE_DIR / FOLDERS[level] / f"{level}_tab2_{year}.xls")
-                            ).sheet_by_name("VA")
+    sh = xlrd.open_workbook(
+        str(IBGE_DIR / FOLDERS[level] / f"{level}_tab2_{year}.xls")
+    ).sheet_by_name("VA")
     for r in range(sh.nrows):
         if str(sh.cell_value(r, 0)).startswith(starts):
-            return np.array(sh.row_values(r)[1:1 + level], dtype=float)
+            return np.array(sh.row_values(r)[1 : 1 + level], dtype=float)
     raise AssertionError(f"no row {starts!r}")
 
 
@@ -100,8 +105,7 @@ def test_publisher_figures_2021(ibge: Callable[..., Economy]) -> None:
     o = list(e.products).index("Administração pública, defesa e seguridade social")
     assert e.labour[o] == pytest.approx(4_692_057 / 993_216, rel=1e-12)
     fd = e.final_demand_by_purpose()
-    assert set(e.purposes.values()) == {"exports", "social", "personal", "investment",
-                                        "stocks"}
+    assert set(e.purposes.values()) == {"exports", "social", "personal", "investment", "stocks"}
     assert (fd["social"].sum() > 0) and (fd["exports"].sum() > 0)
 
 
@@ -149,8 +153,11 @@ def test_other_technologies(ibge: Callable[..., Economy]) -> None:
     assert e.output is not None
     np.testing.assert_allclose(e.output, g + bump, rtol=1e-12)
     _check_values(e)
-    with pytest.raises(ReaderError, match=r"product technology assumption gives \d+ negative "
-                                          r"coefficient.*A\['Indústrias extrativas'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"product technology assumption gives \d+ negative "
+        r"coefficient.*A\['Indústrias extrativas'",
+    ):
         read_ibge(year=2021, level=20, technology="product")
     with pytest.raises(ValidationError, match="'technology' parameter of read_ibge"):
         read_ibge(technology="leontief")
@@ -159,8 +166,11 @@ def test_other_technologies(ibge: Callable[..., Economy]) -> None:
 def test_unknown_level_or_year() -> None:
     with pytest.raises(ValidationError, match=r"'level' parameter.*\(12, 20, 51, 68\).*30"):
         read_ibge(level=30)
-    with pytest.raises(ReaderError, match=r"no IBGE tables for 2005 at level 20; available "
-                                          r"years: .*2010"):
+    with pytest.raises(
+        ReaderError,
+        match=r"no IBGE tables for 2005 at level 20; available "
+        r"years: .*2010",
+    ):
         read_ibge(year=2005, level=20)
 
 
@@ -188,11 +198,16 @@ def _write(path: Path, sheets: Mapping[str, Sequence[Sequence[object]]]) -> None
     wb.save(path)
 
 
-def _block(title: str, heads: Sequence[str], rows: Sequence[Sequence[object]], *,
-           total: bool) -> list[list[object]]:
-    out: list[list[object]] = [[title], [], ["Código do produto", "Descrição do produto",
-                                             "grupo"],
-                               ["", "", *heads, *(["Total"] if total else [])], []]
+def _block(
+    title: str, heads: Sequence[str], rows: Sequence[Sequence[object]], *, total: bool
+) -> list[list[object]]:
+    out: list[list[object]] = [
+        [title],
+        [],
+        ["Código do produto", "Descrição do produto", "grupo"],
+        ["", "", *heads, *(["Total"] if total else [])],
+        [],
+    ]
     for (code, name), vals in zip(PRODUCTS, rows, strict=True):
         tot = sum(float(v) for v in vals if isinstance(v, float | int))
         out.append([code, name, *vals, *([tot] if total else [])])
@@ -200,8 +215,13 @@ def _block(title: str, heads: Sequence[str], rows: Sequence[Sequence[object]], *
     return out
 
 
-def make_mock(folder: Path, *, ci: Sequence[Sequence[object]] | None = None,
-              persons: list[float] | None = None, drop_labour: bool = False) -> Path:
+def make_mock(
+    folder: Path,
+    *,
+    ci: Sequence[Sequence[object]] | None = None,
+    persons: list[float] | None = None,
+    drop_labour: bool = False,
+) -> Path:
     """Three products and activities, with trade and transport margins, ICMS, imports.
 
     Worked out by hand (see test_mock_basic_prices): goods carry a trade margin
@@ -209,38 +229,70 @@ def make_mock(folder: Path, *, ci: Sequence[Sequence[object]] | None = None,
     """
     folder.mkdir(parents=True, exist_ok=True)
     supply = [[100.0, 0, 0], [0, 30.0, 0], [0, 0, 20.0]]
-    offer_heads = ["Oferta total a preço de consumidor", "Margem de comércio",
-                   "Margem de transporte", "Imposto de importação", "IPI", "ICMS",
-                   "Outros impostos menos subsídios", "Total de impostos",
-                   "Oferta total a preço básico"]
-    offer = [[142.0, 10, 5, 2, 0, 5, 0, 7, 120], [20.0, -10, 0, 0, 0, 0, 0, 0, 30],
-             [15.0, 0, -5, 0, 0, 0, 0, 0, 20]]
-    _write(folder / "12_tab1_2021.xlsx", {
-        "oferta": _block("Tabela 1", offer_heads, offer, total=False),
-        "producao": _block("Tabela 1", ACTIVITIES, supply, total=True),
-        "importacao": _block("Tabela 1", ["Importação de bens e serviços"],
-                             [[20.0], [0.0], [0.0]], total=False),
-    })
+    offer_heads = [
+        "Oferta total a preço de consumidor",
+        "Margem de comércio",
+        "Margem de transporte",
+        "Imposto de importação",
+        "IPI",
+        "ICMS",
+        "Outros impostos menos subsídios",
+        "Total de impostos",
+        "Oferta total a preço básico",
+    ]
+    offer = [
+        [142.0, 10, 5, 2, 0, 5, 0, 7, 120],
+        [20.0, -10, 0, 0, 0, 0, 0, 0, 30],
+        [15.0, 0, -5, 0, 0, 0, 0, 0, 20],
+    ]
+    _write(
+        folder / "12_tab1_2021.xlsx",
+        {
+            "oferta": _block("Tabela 1", offer_heads, offer, total=False),
+            "producao": _block("Tabela 1", ACTIVITIES, supply, total=True),
+            "importacao": _block(
+                "Tabela 1", ["Importação de bens e serviços"], [[20.0], [0.0], [0.0]], total=False
+            ),
+        },
+    )
     use = ci or [[28.4, 14.2, 14.2], [4.0, 0.0, 2.0], [3.0, 2.0, 0.0]]
-    fd_heads = ["Exportação de bens e serviços", "Consumo do governo", "Consumo das ISFLSF",
-                "Consumo das famílias", "Formação bruta de capital fixo",
-                "Variação de estoque", "Demanda final", "Demanda total"]
-    fd = [[28.4, 0, 0, 56.8, 0, 0, 85.2, 142.0], [0, 0, 0, 14.0, 0, 0, 14.0, 20.0],
-          [0, 0, 0, 10.0, 0, 0, 10.0, 15.0]]
-    va: list[list[object]] = [["Tabela 2"], [], ["Operações", "Componentes do valor adicionado"],
-          ["", *ACTIVITIES, "Total do produto"], [],
-          ["Valor adicionado bruto ( PIB )", 50.0, 20.0, 10.0, 80.0],
-          ["Remunerações", 30.0, 15.0, 8.0, 53.0],
-          ["Excedente operacional bruto e rendimento misto bruto", 20.0, 5.0, 2.0, 27.0],
-          ["Valor da produção", 100.0, 30.0, 20.0, 150.0]]
+    fd_heads = [
+        "Exportação de bens e serviços",
+        "Consumo do governo",
+        "Consumo das ISFLSF",
+        "Consumo das famílias",
+        "Formação bruta de capital fixo",
+        "Variação de estoque",
+        "Demanda final",
+        "Demanda total",
+    ]
+    fd = [
+        [28.4, 0, 0, 56.8, 0, 0, 85.2, 142.0],
+        [0, 0, 0, 14.0, 0, 0, 14.0, 20.0],
+        [0, 0, 0, 10.0, 0, 0, 10.0, 15.0],
+    ]
+    va: list[list[object]] = [
+        ["Tabela 2"],
+        [],
+        ["Operações", "Componentes do valor adicionado"],
+        ["", *ACTIVITIES, "Total do produto"],
+        [],
+        ["Valor adicionado bruto ( PIB )", 50.0, 20.0, 10.0, 80.0],
+        ["Remunerações", 30.0, 15.0, 8.0, 53.0],
+        ["Excedente operacional bruto e rendimento misto bruto", 20.0, 5.0, 2.0, 27.0],
+        ["Valor da produção", 100.0, 30.0, 20.0, 150.0],
+    ]
     if not drop_labour:
         va.append(["Fator trabalho (ocupações)", *(persons or [10.0, 20.0, 5.0]), 35.0])
     va += [[], ["Fonte: IBGE"]]
-    _write(folder / "12_tab2_2021.xlsx", {
-        "CI": _block("Tabela 2", ACTIVITIES, use, total=True),
-        "demanda": _block("Tabela 2", fd_heads, fd, total=False),
-        "VA": va,
-    })
+    _write(
+        folder / "12_tab2_2021.xlsx",
+        {
+            "CI": _block("Tabela 2", ACTIVITIES, use, total=True),
+            "demanda": _block("Tabela 2", fd_heads, fd, total=False),
+            "VA": va,
+        },
+    )
     return folder
 
 
@@ -275,27 +327,36 @@ def test_truncated_workbook(tmp_path: Path) -> None:
 
 def test_nan_cell_is_named(tmp_path: Path) -> None:
     bad: list[list[object]] = [[28.4, 14.2, 14.2], [4.0, "n/d", 2.0], [3.0, 2.0, 0.0]]
-    with pytest.raises(ReaderError, match=r"sheet 'CI', row 7 \('Comércio'\), column D "
-                                          r"\('02 Comércio'\).*found the text 'n/d'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet 'CI', row 7 \('Comércio'\), column D "
+        r"\('02 Comércio'\).*found the text 'n/d'",
+    ):
         read_ibge(year=2021, level=12, directory=make_mock(tmp_path / "nan", ci=bad))
 
 
 def test_missing_labour_row(tmp_path: Path) -> None:
     with pytest.raises(ReaderError, match=r"sheet 'VA'.*no row 'Fator trabalho \(ocupações\)'"):
-        read_ibge(year=2021, level=12, directory=make_mock(tmp_path / "nolab",
-                                                           drop_labour=True))
+        read_ibge(year=2021, level=12, directory=make_mock(tmp_path / "nolab", drop_labour=True))
 
 
 def test_negative_persons(tmp_path: Path) -> None:
-    with pytest.raises(ReaderError, match=r"persons employed of activity '02 Comércio' is "
-                                          r"negative \(-20\)"):
-        read_ibge(year=2021, level=12,
-                  directory=make_mock(tmp_path / "neg", persons=[10.0, -20.0, 5.0]))
+    with pytest.raises(
+        ReaderError,
+        match=r"persons employed of activity '02 Comércio' is "
+        r"negative \(-20\)",
+    ):
+        read_ibge(
+            year=2021, level=12, directory=make_mock(tmp_path / "neg", persons=[10.0, -20.0, 5.0])
+        )
 
 
 def test_table_that_does_not_add_up(tmp_path: Path) -> None:
     # 5 more goods used by the farms than the goods row's total demand allows
     bad = [[33.4, 14.2, 14.2], [4.0, 0.0, 2.0], [3.0, 2.0, 0.0]]
-    with pytest.raises(ReaderError, match=r"does not add up for product 'Bens': intermediate "
-                                          r"plus final use is 147"):
+    with pytest.raises(
+        ReaderError,
+        match=r"does not add up for product 'Bens': intermediate "
+        r"plus final use is 147",
+    ):
         read_ibge(year=2021, level=12, directory=make_mock(tmp_path / "sum", ci=bad))

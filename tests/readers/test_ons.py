@@ -35,9 +35,11 @@ def ons(uk_dir: Path) -> Economy:
 
 @pytest.fixture(scope="session")
 def ons_capital(uk_dir: Path) -> Economy:
-    return read_ons(uk_dir / "ons-detailed-ioats-2015-bb18.xls",
-                    capital=uk_dir / "capitalstockmatrix2015.csv",
-                    depreciation=uk_dir / "deprates.csv")
+    return read_ons(
+        uk_dir / "ons-detailed-ioats-2015-bb18.xls",
+        capital=uk_dir / "capitalstockmatrix2015.csv",
+        depreciation=uk_dir / "deprates.csv",
+    )
 
 
 def test_shape_labels_units(ons: Economy, uk_dir: Path) -> None:
@@ -98,8 +100,9 @@ def test_agrees_with_the_researchers_extract(ons: Economy, uk_dir: Path) -> None
     assert ons.output is not None
     np.testing.assert_allclose(ons.labour * ons.output, labour, atol=0.5 + 1e-9)
     np.testing.assert_allclose(ons.output, output, atol=0.5 + 1e-9)
-    first = np.array(rows["Crop And Animal Production, Hunting And Related Service Activities"]
-                     [:n], dtype=float)
+    first = np.array(
+        rows["Crop And Animal Production, Hunting And Related Service Activities"][:n], dtype=float
+    )
     flows = ons.A.toarray()[0] * ons.output
     np.testing.assert_allclose(flows, first, atol=0.5 + 1e-9)
 
@@ -114,7 +117,8 @@ def test_capital_and_depreciation(ons: Economy, ons_capital: Economy) -> None:
     # add up to the 'TOTAL' column within a few £ million of rounding)
     i_con = [p.split()[0] for p in e.products].index("41-43")
     assert (e.capital.toarray()[i_con] * e.output).sum() == pytest.approx(
-        1_719_594 + 1_671_463, abs=5)
+        1_719_594 + 1_671_463, abs=5
+    )
     codes = [p.split()[0] for p in e.products]
     assert e.depreciation[codes.index("26")] == 0.13  # deprates.csv line 40
     assert e.depreciation[codes.index("03")] == 0.5  # written '0,5' in the file
@@ -128,9 +132,11 @@ def test_capital_and_depreciation(ons: Economy, ons_capital: Economy) -> None:
 
 
 def test_open_source_passes_options(uk_dir: Path) -> None:
-    e = open_source(str(uk_dir / "ons-detailed-ioats-2015-bb18.xls"),
-                    capital=str(uk_dir / "capitalstockmatrix2015.csv"),
-                    depreciation=str(uk_dir / "deprates.csv"))
+    e = open_source(
+        str(uk_dir / "ons-detailed-ioats-2015-bb18.xls"),
+        capital=str(uk_dir / "capitalstockmatrix2015.csv"),
+        depreciation=str(uk_dir / "deprates.csv"),
+    )
     assert e.capital is not None
 
 
@@ -146,16 +152,27 @@ def test_truncated_workbook(uk_dir: Path, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- a tiny table
 CODES = ["01", "02", "03"]
 NAMES = ["Farm products", "Steel", "Cloth"]
-FD_HEADS = ["Households", "Non-Profit Institutions Serving Households", "Central Government",
-            "Local Authorities", "Gross Fixed Capital Formation", "Valuables",
-            "Changes in Inventories", "Exports of Goods - EU"]
+FD_HEADS = [
+    "Households",
+    "Non-Profit Institutions Serving Households",
+    "Central Government",
+    "Local Authorities",
+    "Gross Fixed Capital Formation",
+    "Valuables",
+    "Changes in Inventories",
+    "Exports of Goods - EU",
+]
 
 
-def _mock(path: Path, *, flows: Sequence[Sequence[object]] | None = None,
-          drop: str | None = None) -> Path:
+def _mock(
+    path: Path, *, flows: Sequence[Sequence[object]] | None = None, drop: str | None = None
+) -> Path:
     Z = flows or [[10.0, 5.0, 20.0], [4.0, 30.0, 6.0], [0.0, 2.0, 15.0]]
-    fd = [[50.0, 0, 0, 0, 0, 0, 0, 15.0], [0, 0, 10.0, 0, 40.0, 0, 0, 10.0],
-          [60.0, 5.0, 0, 0, 0, 0, 0, 18.0]]
+    fd = [
+        [50.0, 0, 0, 0, 0, 0, 0, 15.0],
+        [0, 0, 10.0, 0, 40.0, 0, 0, 10.0],
+        [60.0, 5.0, 0, 0, 0, 0, 0, 18.0],
+    ]
     x = [100.0, 100.0, 100.0]
     numeric = [[float(v) if isinstance(v, int | float) else 0.0 for v in r] for r in Z]
     inter = [sum(r[j] for r in numeric) for j in range(3)]
@@ -172,16 +189,28 @@ def _mock(path: Path, *, flows: Sequence[Sequence[object]] | None = None,
     ws.append(["MENU"])
     ws.append([])
     ws.append([None, None, *CODES])
-    ws.append([None, "Product", *NAMES, "Total Intermediate Demand", *FD_HEADS,
-               "Total Demand for Products at Basic Prices"])
+    ws.append(
+        [
+            None,
+            "Product",
+            *NAMES,
+            "Total Intermediate Demand",
+            *FD_HEADS,
+            "Total Demand for Products at Basic Prices",
+        ]
+    )
     for i in range(3):
         total = sum(numeric[i]) + sum(fd[i])
         ws.append([CODES[i], NAMES[i], *Z[i], sum(numeric[i]), *fd[i], total])
-    primary = [("Total Consumption", inter), ("Imports of goods and services", imports),
-               ("Taxes less subsidies on products", [0.0] * 3),
-               ("Taxes less subsidies on production", [0.0] * 3),
-               ("Compensation of employees", comp),
-               ("Gross operating surplus and mixed income", surplus), ("Total Output", x)]
+    primary = [
+        ("Total Consumption", inter),
+        ("Imports of goods and services", imports),
+        ("Taxes less subsidies on products", [0.0] * 3),
+        ("Taxes less subsidies on production", [0.0] * 3),
+        ("Compensation of employees", comp),
+        ("Gross operating surplus and mixed income", surplus),
+        ("Total Output", x),
+    ]
     for label, vals in primary:
         if label != drop:
             ws.append([None, label, *vals])
@@ -208,15 +237,21 @@ def test_mock(tmp_path: Path) -> None:
 
 def test_nan_cell(tmp_path: Path) -> None:
     bad: list[list[object]] = [[10.0, 5.0, 20.0], [4.0, "x", 6.0], [0.0, 2.0, 15.0]]
-    with pytest.raises(ReaderError, match=r"sheet 'IOT', row 9 \('Steel'\), column D "
-                                          r"\('02'\).*found the text 'x'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet 'IOT', row 9 \('Steel'\), column D "
+        r"\('02'\).*found the text 'x'",
+    ):
         read_ons(_mock(tmp_path / "nan-ioat.xlsx", flows=bad))
 
 
 def test_negative_coefficient(tmp_path: Path) -> None:
     bad = [[10.0, 5.0, 20.0], [4.0, -30.0, 6.0], [0.0, 2.0, 15.0]]
-    with pytest.raises(ValidationError, match=r"mock-neg-ioat\.xlsx.*negative value at row "
-                                              r"'02 Steel'.*column '02 Steel'"):
+    with pytest.raises(
+        ValidationError,
+        match=r"mock-neg-ioat\.xlsx.*negative value at row "
+        r"'02 Steel'.*column '02 Steel'",
+    ):
         read_ons(_mock(tmp_path / "mock-neg-ioat.xlsx", flows=bad))
 
 
@@ -232,8 +267,11 @@ def test_bad_depreciation_file(tmp_path: Path, uk_dir: Path) -> None:
     lines[k] = lines[k].replace("0.13", "13")  # a percentage where a rate belongs
     bad = tmp_path / "deprates.csv"
     bad.write_text("\n".join(lines), encoding="utf-8")
-    with pytest.raises(ReaderError, match=rf"deprates\.csv', row {k + 1} \('MANUFACTURE OF "
-                                          r"COMPUTER.*rate 13 is outside \[0, 1\]"):
+    with pytest.raises(
+        ReaderError,
+        match=rf"deprates\.csv', row {k + 1} \('MANUFACTURE OF "
+        r"COMPUTER.*rate 13 is outside \[0, 1\]",
+    ):
         read_ons(xls, depreciation=bad)
     lines = (uk_dir / "deprates.csv").read_text(encoding="utf-8-sig").splitlines()
     lines.insert(5, '"MANUFACTURE OF SPACESHIPS AND TIME MACHINES",0.07')

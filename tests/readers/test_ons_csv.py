@@ -56,8 +56,7 @@ def test_flows_shape_labels_units(flows: Economy, uk_dir: Path) -> None:
     e = flows
     assert (e.name, e.year, e.kind, e.n) == ("United Kingdom", 2015, "product", 129)
     assert e.products[0] == "Crop And Animal Production, Hunting And Related Service Activities"
-    assert e.products[4] == ("Extraction Of Crude Petroleum And Natural Gas & Mining Of Metal "
-                             "Ores")
+    assert e.products[4] == ("Extraction Of Crude Petroleum And Natural Gas & Mining Of Metal Ores")
     assert e.products[-1] == "Activities Of Membership Organisations NPISH"
     assert e.labour_kind == "wages"
     assert e.labour_unit == "GBP million of compensation of employees"
@@ -145,23 +144,33 @@ def test_coefficients_alone(uk_dir: Path, tmp_path: Path) -> None:
     assert e.imports is not None and e.imports.nnz <= 129
     assert e.imports[0, 0] == 0.123  # its own imports row (line 132), on the diagonal
     assert any("no gross output" in h for h in e.meta.history)
-    with pytest.raises(ReaderError, match=r"Amatrix2015\.csv.*capital stock per unit needs "
-                                          r"gross output"):
+    with pytest.raises(
+        ReaderError,
+        match=r"Amatrix2015\.csv.*capital stock per unit needs "
+        r"gross output",
+    ):
         read_ons_csv(lone, capital=uk_dir / "capitalstockmatrix2015.csv")
 
 
 # ---------------------------------------------------------------------------- cross-checks
-def _bounds(flows: Economy, coefs: Economy, workbook: Economy
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(
+    flows: Economy, coefs: Economy, workbook: Economy
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     vd = labour_values(flows, tol=1e-12).values.to_numpy()
     va = labour_values(coefs, tol=1e-12).values.to_numpy()
     vo = labour_values(workbook, tol=1e-12).values.to_numpy()
-    return vd, va, vo, np.linalg.inv(np.eye(workbook.n) - workbook.A.toarray()), \
-        np.asarray(workbook.output)
+    return (
+        vd,
+        va,
+        vo,
+        np.linalg.inv(np.eye(workbook.n) - workbook.A.toarray()),
+        np.asarray(workbook.output),
+    )
 
 
-def test_labour_of_the_extract_is_compensation_of_employees(flows: Economy,
-                                                            workbook: Economy) -> None:
+def test_labour_of_the_extract_is_compensation_of_employees(
+    flows: Economy, workbook: Economy
+) -> None:
     """The 'labour' row is the workbook's compensation of employees rounded to £ million."""
     assert flows.compensation is not None and workbook.compensation is not None
     np.testing.assert_allclose(flows.compensation, workbook.compensation, atol=0.5 + 1e-9)
@@ -203,14 +212,19 @@ def test_cross_check_labour_values(flows: Economy, coefs: Economy, workbook: Eco
 
 # ---------------------------------------------------------------------------- capital
 def test_capital_and_depreciation(uk_dir: Path, flows: Economy) -> None:
-    e = read_ons_csv(uk_dir / "domesticiot.csv", capital=uk_dir / "capitalstockmatrix2015.csv",
-                     depreciation=uk_dir / "deprates.csv")
+    e = read_ons_csv(
+        uk_dir / "domesticiot.csv",
+        capital=uk_dir / "capitalstockmatrix2015.csv",
+        depreciation=uk_dir / "deprates.csv",
+    )
     assert e.capital is not None and e.depreciation is not None and e.output is not None
     # every £ of the file's 4,337,207 million is placed (rounding of the columns: a few £m)
     assert (e.capital.toarray() * e.output[None, :]).sum() == pytest.approx(4_337_207, abs=5)
     names = list(e.products)
-    assert e.depreciation[names.index("Manufacture Of Computer, Electronic And Optical "
-                                      "Products")] == 0.13
+    assert (
+        e.depreciation[names.index("Manufacture Of Computer, Electronic And Optical Products")]
+        == 0.13
+    )
     assert e.depreciation[names.index("Fishing And Aquaculture")] == 0.5  # '0,5' in the file
     assert e.depreciation[names.index("Owner-Occupiers' Housing")] == 0.0  # no line
     full = labour_values(e, depreciation=True)
@@ -234,24 +248,33 @@ def test_bad_cell_and_mismatched_imports(uk_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "domesticiot.csv"
     with open(bad, "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
-    with pytest.raises(ReaderError, match=r"domesticiot\.csv', row 3 \('Forestry And Logging'\)"
-                                          r", column D \('Fishing And Aquaculture'\): expected "
-                                          r"a number \(flow\), found the text 'n/a'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"domesticiot\.csv', row 3 \('Forestry And Logging'\)"
+        r", column D \('Fishing And Aquaculture'\): expected "
+        r"a number \(flow\), found the text 'n/a'",
+    ):
         read_ons_csv(bad)
     rows = _lines(uk_dir / "domesticiot.csv")
     rows[1][1] = str(float(rows[1][1]) + 500)  # a flow no longer adds up to its column total
     with open(bad, "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
-    with pytest.raises(ReaderError, match=r"flows into 'Crop And Animal.*not to 'Total "
-                                          r"Consumption'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"flows into 'Crop And Animal.*not to 'Total "
+        r"Consumption'",
+    ):
         read_ons_csv(bad)
     imp = _lines(uk_dir / "importuse.csv")
     imp[2][2] = "5740"  # 740 -> 5740 imported 01 into 01: the 'Total' line catches it
     other = tmp_path / "importuse.csv"
     with open(other, "w", encoding="latin-1", newline="") as f:
         csv.writer(f).writerows(imp)
-    with pytest.raises(ReaderError, match=r"importuse\.csv', row \d+, column C \('01'\): the "
-                                          r"imports into '01' add up to"):
+    with pytest.raises(
+        ReaderError,
+        match=r"importuse\.csv', row \d+, column C \('01'\): the "
+        r"imports into '01' add up to",
+    ):
         read_ons_csv(uk_dir / "domesticiot.csv", imports=other)
 
 
@@ -284,7 +307,7 @@ AUX = {
     "uk-2015/importuse.csv": r"imported-use table.*gosplan values .*domesticiot\.csv",
     "uk-2015/dep.csv": r"layout could not be identified.*use deprates\.csv",
     "wiod-2016/sea.csv": r"WIOD's Socio-Economic Accounts.*gosplan values "
-                         r".*GBR_NIOT_nov16\.xlsx --year 2010",
+    r".*GBR_NIOT_nov16\.xlsx --year 2010",
 }
 
 
@@ -308,15 +331,20 @@ def test_sources_lists_auxiliary_files(data_dir: Path) -> None:
     assert code == 0, out
     files = {Path(f["path"]).name: f for f in json.loads(out)["files"]}
     assert files["domesticiot.csv"]["kind"] == "ons_csv"
-    assert files["sea.csv"] == {"kind": "aux", "path": str(data_dir / "wiod-2016" / "sea.csv"),
-                                "accompanies": "accompanies the WIOD *_NIOT_nov16.xlsx tables"}
+    assert files["sea.csv"] == {
+        "kind": "aux",
+        "path": str(data_dir / "wiod-2016" / "sea.csv"),
+        "accompanies": "accompanies the WIOD *_NIOT_nov16.xlsx tables",
+    }
     assert files["dep.csv"]["accompanies"] == "layout not identified; not read (use deprates.csv)"
     assert files["GBR_NIOT_nov16.xlsx"]["years"] == list(range(2000, 2015))
     # and as text, one file a line
     code, out, _ = _cli("sources", "--data", str(data_dir))
     assert code == 0
-    assert any(line.split() == ["ons_csv", str(data_dir / "uk-2015" / "domesticiot.csv")]
-               for line in out.splitlines())
+    assert any(
+        line.split() == ["ons_csv", str(data_dir / "uk-2015" / "domesticiot.csv")]
+        for line in out.splitlines()
+    )
 
 
 def test_values_on_every_file(data_dir: Path) -> None:

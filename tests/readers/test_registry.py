@@ -67,8 +67,9 @@ def test_read_namespace() -> None:
 
 def _values_cli(tmp_path: Path, *args: str) -> tuple[str, pd.DataFrame]:
     csv_path, png = tmp_path / "values.csv", tmp_path / "values.png"
-    result = CliRunner().invoke(main, ["values", *args, "--csv", str(csv_path),
-                                       "--chart", str(png)])
+    result = CliRunner().invoke(
+        main, ["values", *args, "--csv", str(csv_path), "--chart", str(png)]
+    )
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return result.output, pd.read_csv(csv_path, index_col=0)

@@ -99,8 +99,11 @@ def test_other_technologies(scb_file: Path) -> None:
     assert e.kind == "industry" and e.n == 59
     # the industries' own hours, unchanged: row 86 column BJ of sheet 2015
     assert labour_values(e).residual < 1e-10
-    with pytest.raises(ReaderError, match=r"sheet '2016'.*product technology needs a square "
-                                          r"supply table.*59 products × 58 industries"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet '2016'.*product technology needs a square "
+        r"supply table.*59 products × 58 industries",
+    ):
         read_scb(scb_file, year=2016, technology="product")
 
 
@@ -122,16 +125,19 @@ def test_mock_by_hand() -> None:
     # hours go 100/105 to product A01 and 5/105 to C10T12
     A = e.A.toarray()
     np.testing.assert_allclose(A[:, 0], np.array([10.0, 5.0, 3.0]) / 105, rtol=1e-12)
-    np.testing.assert_allclose(A[:, 1], (np.array([10.0, 5.0, 3.0]) * 5 / 105
-                                         + np.array([40.0, 30.0, 6.0])) / 205, rtol=1e-12)
-    np.testing.assert_allclose(e.labour, [1e5 / 105, (1e5 * 5 / 105 + 3e5) / 205, 2e5 / 150],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        A[:, 1],
+        (np.array([10.0, 5.0, 3.0]) * 5 / 105 + np.array([40.0, 30.0, 6.0])) / 205,
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        e.labour, [1e5 / 105, (1e5 * 5 / 105 + 3e5) / 205, 2e5 / 150], rtol=1e-12
+    )
     assert e.total_labour == pytest.approx(60 * 10_000)
     assert e.purposes["exports"] == "exports" and e.purposes["business GFCF"] == "investment"
 
 
-def _edit(tmp_path: Path, edit: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]
-          ) -> Path:
+def _edit(tmp_path: Path, edit: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]) -> Path:
     out = tmp_path / "scb-edit-sut.xlsx"
     wb = openpyxl.load_workbook(MOCK)
     edit(wb["2016"])
@@ -159,8 +165,11 @@ def test_nan_cell(tmp_path: Path) -> None:
         ws["D5"] = "..."  # domestic use of product C10T12 by industry C10T12
 
     path = _edit(tmp_path, edit)
-    with pytest.raises(ReaderError, match=r"sheet '2016', row 5 \('C10T12'\), column D "
-                                          r"\('C10T12'\).*found the text '\.\.\.'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet '2016', row 5 \('C10T12'\), column D "
+        r"\('C10T12'\).*found the text '\.\.\.'",
+    ):
         read_scb(path, year=2016)
 
 
@@ -168,8 +177,11 @@ def test_negative_coefficient(tmp_path: Path) -> None:
     def edit(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
         ws["C6"] = -3.0  # use of G45-47 by A01
 
-    with pytest.raises(ReaderError, match=r"`use` of make_symmetric is negative \(-3\) for "
-                                          r"product 'G45-47', industry 'A01'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"`use` of make_symmetric is negative \(-3\) for "
+        r"product 'G45-47', industry 'A01'",
+    ):
         read_scb(_edit(tmp_path, edit), year=2016)
 
 
@@ -177,8 +189,11 @@ def test_missing_hours_row(tmp_path: Path) -> None:
     def edit(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
         ws.cell(_find(ws, "Arbetade timmar (10K)"), 2).value = "Timmar"
 
-    with pytest.raises(ReaderError, match=r"sheet '2016'.*no row 'Arbetade timmar \(10K\)' "
-                                          r"\(hours worked"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet '2016'.*no row 'Arbetade timmar \(10K\)' "
+        r"\(hours worked",
+    ):
         read_scb(_edit(tmp_path, edit), year=2016)
 
 
@@ -189,8 +204,11 @@ def test_gross_output_in_the_hours_row(tmp_path: Path) -> None:
         for c in range(3, 7):
             ws.cell(hours, c).value = ws.cell(out, c).value
 
-    with pytest.raises(ReaderError, match=r"row 'Arbetade timmar \(10K\)' gives .* hours a "
-                                          r"year per person employed \(expected 500–3 000\)"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 'Arbetade timmar \(10K\)' gives .* hours a "
+        r"year per person employed \(expected 500–3 000\)",
+    ):
         read_scb(_edit(tmp_path, edit), year=2016)
 
 

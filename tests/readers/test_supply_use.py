@@ -14,15 +14,11 @@ P = ["wheat", "steel", "cloth"]
 J = ["farms", "mills", "weavers"]
 
 # A known product technology: column j = inputs per unit of product j
-A_TRUE = np.array([[0.10, 0.00, 0.30],
-                   [0.05, 0.20, 0.05],
-                   [0.00, 0.10, 0.10]])
+A_TRUE = np.array([[0.10, 0.00, 0.30], [0.05, 0.20, 0.05], [0.00, 0.10, 0.10]])
 L_TRUE = np.array([2.0, 1.0, 3.0])  # hours per unit of each product
 # product mix of each industry (columns sum to 1): mills also make some cloth,
 # weavers a little wheat-based product ... here: secondary products
-MIX = np.array([[0.90, 0.00, 0.05],
-                [0.00, 0.80, 0.00],
-                [0.10, 0.20, 0.95]])
+MIX = np.array([[0.90, 0.00, 0.05], [0.00, 0.80, 0.00], [0.10, 0.20, 0.95]])
 G = np.array([100.0, 200.0, 150.0])  # industry outputs
 S = MIX * G  # supply, products × industries
 U = A_TRUE @ S  # each industry uses the product recipes of what it makes
@@ -35,8 +31,7 @@ def _final_demand(use: np.ndarray, supply: np.ndarray) -> pd.DataFrame:
 
 
 def test_product_technology_reproduces_the_known_recipes() -> None:
-    t = make_symmetric(S, U, products=P, industries=J, vectors={"labour": H},
-                       technology="product")
+    t = make_symmetric(S, U, products=P, industries=J, vectors={"labour": H}, technology="product")
     A = t.flows / t.output[None, :]
     np.testing.assert_allclose(A, A_TRUE, atol=1e-13)
     np.testing.assert_allclose(t.vectors["labour"] / t.output, L_TRUE, rtol=1e-13)
@@ -62,8 +57,9 @@ def test_all_technologies_agree_when_every_industry_makes_one_product() -> None:
     Ud = A_TRUE @ Sd
     expected = Ud / G[None, :]
     for tech in ("industry", "product", "sales"):
-        t = make_symmetric(Sd, Ud, products=P, industries=J, vectors={"labour": L_TRUE * G},
-                           technology=tech)
+        t = make_symmetric(
+            Sd, Ud, products=P, industries=J, vectors={"labour": L_TRUE * G}, technology=tech
+        )
         np.testing.assert_allclose(t.flows / t.output[None, :], expected, atol=1e-14)
         np.testing.assert_allclose(t.vectors["labour"], L_TRUE * G, rtol=1e-14)
 
@@ -72,9 +68,16 @@ def test_all_technologies_agree_when_every_industry_makes_one_product() -> None:
 def test_totals_are_conserved(tech: str) -> None:
     fd = _final_demand(U, S)
     imp = 0.1 * U
-    t = make_symmetric(S, U, products=P, industries=J, technology=tech,
-                       vectors={"labour": H, "persons": H / 1600.0},
-                       final_demand=fd, imported_use=imp)
+    t = make_symmetric(
+        S,
+        U,
+        products=P,
+        industries=J,
+        technology=tech,
+        vectors={"labour": H, "persons": H / 1600.0},
+        final_demand=fd,
+        imported_use=imp,
+    )
     assert t.output.sum() == pytest.approx(S.sum(), rel=1e-14)
     assert t.flows.sum() == pytest.approx(U.sum(), rel=1e-14)
     assert t.vectors["labour"].sum() == pytest.approx(H.sum(), rel=1e-14)
@@ -82,8 +85,9 @@ def test_totals_are_conserved(tech: str) -> None:
     assert t.imports is not None and t.imports.sum() == pytest.approx(imp.sum(), rel=1e-13)
     assert t.final_demand is not None
     # every row balances: intermediate sales + final demand = output
-    np.testing.assert_allclose(t.flows.sum(axis=1) + t.final_demand.sum(axis=1), t.output,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        t.flows.sum(axis=1) + t.final_demand.sum(axis=1), t.output, rtol=1e-12
+    )
 
 
 def test_non_square_industry_technology_gives_a_working_economy() -> None:
@@ -102,8 +106,15 @@ def test_non_square_industry_technology_gives_a_working_economy() -> None:
 
 
 def test_sales_structure_is_industry_by_industry() -> None:
-    t = make_symmetric(S, U, products=P, industries=J, vectors={"labour": H},
-                       technology="sales", final_demand=_final_demand(U, S))
+    t = make_symmetric(
+        S,
+        U,
+        products=P,
+        industries=J,
+        vectors={"labour": H},
+        technology="sales",
+        final_demand=_final_demand(U, S),
+    )
     assert t.kind == "industry" and t.labels == J
     np.testing.assert_allclose(t.output, G)
     np.testing.assert_allclose(t.vectors["labour"], H)
@@ -136,8 +147,9 @@ def test_negative_supply_is_refused_or_moved_to_use() -> None:
     S4[1, 0] = -3.0  # farms 'make' minus 3 of steel
     with pytest.raises(ValidationError, match=r"supply.*negative \(-3\).*'steel'.*'farms'"):
         make_symmetric(S4, U, products=P, industries=J)
-    t = make_symmetric(S4, U, products=P, industries=J, vectors={"labour": H},
-                       negative_supply="move")
+    t = make_symmetric(
+        S4, U, products=P, industries=J, vectors={"labour": H}, negative_supply="move"
+    )
     assert "1 negative supply entr" in t.note and "moved to the use table" in t.note
     # output grows by the amount moved; inputs likewise; hours unchanged
     assert t.output.sum() == pytest.approx(S4.sum() + 3.0)
@@ -156,8 +168,7 @@ def test_bad_arguments_are_named() -> None:
     neg[0, 2] = -1.0
     with pytest.raises(ValidationError, match=r"`use`.*negative.*'wheat'.*'weavers'"):
         make_symmetric(S, neg, products=P, industries=J)
-    with pytest.raises(ValidationError, match="vector 'labour' must have one entry per "
-                                              "industry"):
+    with pytest.raises(ValidationError, match="vector 'labour' must have one entry per industry"):
         make_symmetric(S, U, products=P, industries=J, vectors={"labour": [1.0, 2.0]})
     idle = S.copy()
     idle[:, 2] = 0.0

@@ -56,11 +56,21 @@ def test_uk_1984(uk1984: Economy) -> None:
     assert e.labour[ag] == pytest.approx(1385 / 14709)  # Income from employment
     assert e.compensation[ag] == 1385 and e.surplus[ag] == 4507  # Gross profits etc
     assert e.imports_per_unit[ag] == pytest.approx(1088 / 14709)
-    assert list(e.final_demand.columns) == ["Consumers' expenditure", "GGFC", "GDFCF",
-                                            "Stocks", "Exports"]
+    assert list(e.final_demand.columns) == [
+        "Consumers' expenditure",
+        "GGFC",
+        "GDFCF",
+        "Stocks",
+        "Exports",
+    ]
     assert e.final_demand.loc["Agriculture"].tolist() == [1990, 113, 0, 24, 1262]
-    assert e.purposes == {"Consumers' expenditure": "personal", "GGFC": "social",
-                          "GDFCF": "investment", "Stocks": "stocks", "Exports": "exports"}
+    assert e.purposes == {
+        "Consumers' expenditure": "personal",
+        "GGFC": "social",
+        "GDFCF": "investment",
+        "Stocks": "stocks",
+        "Exports": "exports",
+    }
     # totals of the primary rows over the industries (the 'Total' column less 'Adjusts')
     assert e.total_labour == pytest.approx(180053 - 0, abs=3)
     assert any("'Adjusts' has no matching row" in h for h in e.meta.history)
@@ -100,8 +110,11 @@ def test_truncated_csv(uk_dir: Path, tmp_path: Path) -> None:
     lines = (uk_dir / "UK-1984.csv").read_text(encoding="latin-1").splitlines()
     bad = tmp_path / "UK-1984.csv"
     bad.write_text("\n".join(lines[:60]) + "\n", encoding="latin-1")
-    with pytest.raises(ReaderError, match=r"UK-1984.csv.*no row labelled 'Total …' after the "
-                                          r"industry rows.*truncated"):
+    with pytest.raises(
+        ReaderError,
+        match=r"UK-1984.csv.*no row labelled 'Total …' after the "
+        r"industry rows.*truncated",
+    ):
         read_uk_io(bad)
 
 
@@ -109,44 +122,59 @@ def test_truncated_in_the_middle_of_a_line(uk_dir: Path, tmp_path: Path) -> None
     raw = (uk_dir / "UK-1984.csv").read_bytes()
     bad = tmp_path / "UK-1984.csv"
     bad.write_bytes(raw[: int(len(raw) * 0.97)])
-    with pytest.raises(ReaderError, match=r"row 1\d\d \(.*expected a number, found an empty "
-                                          r"cell"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 1\d\d \(.*expected a number, found an empty "
+        r"cell",
+    ):
         read_uk_io(bad)
 
 
 def test_nan_cell(uk_dir: Path, tmp_path: Path) -> None:
     rows = _rows(uk_dir / "UK-1984.csv")
     rows[3][5] = "NaN"  # Coal extraction etc -> Mineral oil processing
-    with pytest.raises(ReaderError, match=r"row 4 \('Coal extraction etc'\), column F "
-                                          r"\('Mineral oil processing'\): expected a number, "
-                                          r"found nan"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 4 \('Coal extraction etc'\), column F "
+        r"\('Mineral oil processing'\): expected a number, "
+        r"found nan",
+    ):
         read_uk_io(_write(tmp_path / "UK-1984.csv", rows))
 
 
 def test_text_cell(uk_dir: Path, tmp_path: Path) -> None:
     rows = _rows(uk_dir / "UK-1984.csv")
     rows[2][1] = "n/a"
-    with pytest.raises(ReaderError, match=r"row 3 \('Forestry and fishing'\), column B "
-                                          r"\('Agriculture'\): expected a number, found the "
-                                          r"text 'n/a'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 3 \('Forestry and fishing'\), column B "
+        r"\('Agriculture'\): expected a number, found the "
+        r"text 'n/a'",
+    ):
         read_uk_io(_write(tmp_path / "UK-1984.csv", rows))
 
 
 def test_negative_coefficient(uk_dir: Path, tmp_path: Path) -> None:
     rows = _rows(uk_dir / "UK-1995.csv")
     rows[1][2] = "-5"
-    with pytest.raises(ReaderError, match=r"row 2 \('Agriculture'\), column C \('Forestry'\): "
-                                          r"negative flow -5 from 'Agriculture' to 'Forestry'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 2 \('Agriculture'\), column C \('Forestry'\): "
+        r"negative flow -5 from 'Agriculture' to 'Forestry'",
+    ):
         read_uk_io(_write(tmp_path / "UK-1995.csv", rows))
 
 
 def test_column_that_does_not_add_up(uk_dir: Path, tmp_path: Path) -> None:
     rows = _rows(uk_dir / "UK-1984.csv")
     rows[5][10] = str(float(rows[5][10]) + 500)  # a flow into 'Iron and steel etc'
-    with pytest.raises(ReaderError, match=r"row 104 \('Total intermediate'\), column K "
-                                          r"\('Iron and steel etc'\): the flows into "
-                                          r"'Iron and steel etc' add up to 4632, but the row "
-                                          r"'Total intermediate' says 4131"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 104 \('Total intermediate'\), column K "
+        r"\('Iron and steel etc'\): the flows into "
+        r"'Iron and steel etc' add up to 4632, but the row "
+        r"'Total intermediate' says 4131",
+    ):
         read_uk_io(_write(tmp_path / "UK-1984.csv", rows))
 
 
@@ -154,13 +182,19 @@ def test_total_inputs_that_do_not_add_up(uk_dir: Path, tmp_path: Path) -> None:
     rows = _rows(uk_dir / "UK-1995.csv")
     i = [r[0] for r in rows].index("Compensation of employees")
     rows[i][3] = str(float(rows[i][3]) + 100)  # Fishing
-    with pytest.raises(ReaderError, match=r"row 147 \('Total output'\), column D "
-                                          r"\('Fishing'\): the inputs of 'Fishing'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 147 \('Total output'\), column D "
+        r"\('Fishing'\): the inputs of 'Fishing'",
+    ):
         read_uk_io(_write(tmp_path / "UK-1995.csv", rows))
 
 
 def test_missing_labour_row(uk_dir: Path, tmp_path: Path) -> None:
     rows = [r for r in _rows(uk_dir / "UK-1984.csv") if r[0] != "Income from employment"]
-    with pytest.raises(ReaderError, match=r"no row 'Income from employment' or 'Compensation "
-                                          r"of employees' \(labour\)"):
+    with pytest.raises(
+        ReaderError,
+        match=r"no row 'Income from employment' or 'Compensation "
+        r"of employees' \(labour\)",
+    ):
         read_uk_io(_write(tmp_path / "UK-1984.csv", rows))

@@ -40,8 +40,7 @@ def wiod(wiod_dir: Path) -> Callable[..., Economy]:
     def get(country: str, year: int, hours: str = "persons") -> Economy:
         key = (country, year, hours)
         if key not in cache:
-            cache[key] = read_wiod(wiod_dir / f"{country}_NIOT_nov16.xlsx", year=year,
-                                   hours=hours)  # type: ignore[arg-type]
+            cache[key] = read_wiod(wiod_dir / f"{country}_NIOT_nov16.xlsx", year=year, hours=hours)  # type: ignore[arg-type]
         return cache[key]
 
     return get
@@ -89,8 +88,9 @@ def test_spread_of_years_gbr(wiod: Callable[..., Economy], year: int) -> None:
 def test_gbr_2010_cells_match_the_publisher(wiod: Callable[..., Economy]) -> None:
     e = wiod("GBR", 2010)
     a01, food = _idx(e, "A01"), _idx(e, "C10-C12")
-    assert e.products[food] == ("C10-C12 Manufacture of food products, beverages and tobacco "
-                                "products")
+    assert e.products[food] == (
+        "C10-C12 Manufacture of food products, beverages and tobacco products"
+    )
     x_food = 116312.30919  # GO of C10-C12, row 1207 column GO and row 1322 column I
     assert e.output[food] == pytest.approx(x_food, rel=1e-12)
     assert e.output[a01] == pytest.approx(35392.00401, rel=1e-12)
@@ -155,8 +155,11 @@ def test_truncated_workbook(wiod_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "GBR_NIOT_nov16.xlsx"
     bad.write_bytes(raw[: len(raw) // 2])
     shutil.copy(wiod_dir / "sea.csv", tmp_path / "sea.csv")
-    with pytest.raises(ReaderError, match=r"GBR_NIOT_nov16.xlsx.*cannot be opened as an "
-                                          r"\.xlsx workbook \(truncated or corrupt"):
+    with pytest.raises(
+        ReaderError,
+        match=r"GBR_NIOT_nov16.xlsx.*cannot be opened as an "
+        r"\.xlsx workbook \(truncated or corrupt",
+    ):
         read_wiod(bad, year=2010)
 
 
@@ -175,9 +178,11 @@ def test_mock_is_read_exactly() -> None:
     np.testing.assert_allclose(e.final_demand["INVEN"], [1.1, -1.1])
 
 
-def _mock_copy(tmp_path: Path, edit: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]
-               | None = None, sea_lines: Callable[[list[str]], list[str]] | None = None
-               ) -> Path:
+def _mock_copy(
+    tmp_path: Path,
+    edit: Callable[[openpyxl.worksheet.worksheet.Worksheet], None] | None = None,
+    sea_lines: Callable[[list[str]], list[str]] | None = None,
+) -> Path:
     dst = tmp_path / MOCK.name
     if edit is None:
         shutil.copy(MOCK, dst)
@@ -192,8 +197,7 @@ def _mock_copy(tmp_path: Path, edit: Callable[[openpyxl.worksheet.worksheet.Work
     return dst
 
 
-def _row_of(ws: openpyxl.worksheet.worksheet.Worksheet, year: int, code: str,
-            origin: str) -> int:
+def _row_of(ws: openpyxl.worksheet.worksheet.Worksheet, year: int, code: str, origin: str) -> int:
     for row in ws.iter_rows(min_row=3):
         if row[0].value == year and row[1].value == code and row[3].value == origin:
             return int(row[0].row)
@@ -205,8 +209,11 @@ def test_nan_cell_is_named(tmp_path: Path) -> None:
         ws.cell(_row_of(ws, 2010, "A01", "Domestic"), 6).value = "NaN"  # column F: C10-C12
 
     path = _mock_copy(tmp_path, edit)
-    with pytest.raises(ReaderError, match=r"sheet 'National IO-tables', row 17, column F "
-                                          r"\('C10-C12'\): expected a number.*'A01'.*nan"):
+    with pytest.raises(
+        ReaderError,
+        match=r"sheet 'National IO-tables', row 17, column F "
+        r"\('C10-C12'\): expected a number.*'A01'.*nan",
+    ):
         read_wiod(path, year=2010)
 
 
@@ -214,9 +221,12 @@ def test_empty_cell_is_named(tmp_path: Path) -> None:
     def edit(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
         ws.cell(_row_of(ws, 2010, "C10-C12", "Imports"), 5).value = None
 
-    with pytest.raises(ReaderError, match=r"row 21, column E \('A01'\): expected a number "
-                                          r"\(imported use flow of 'C10-C12'\), found an "
-                                          r"empty cell"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 21, column E \('A01'\): expected a number "
+        r"\(imported use flow of 'C10-C12'\), found an "
+        r"empty cell",
+    ):
         read_wiod(_mock_copy(tmp_path, edit), year=2010)
 
 
@@ -224,8 +234,11 @@ def test_negative_coefficient_is_named(tmp_path: Path) -> None:
     def edit(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
         ws.cell(_row_of(ws, 2010, "C10-C12", "Domestic"), 5).value = -3.0
 
-    with pytest.raises(ReaderError, match=r"row 18, column E \('A01'\): negative domestic use "
-                                          r"flow -3 of 'C10-C12'"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 18, column E \('A01'\): negative domestic use "
+        r"flow -3 of 'C10-C12'",
+    ):
         read_wiod(_mock_copy(tmp_path, edit), year=2010)
 
 
@@ -233,8 +246,11 @@ def test_truncated_rows(tmp_path: Path) -> None:
     def edit(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
         ws.delete_rows(_row_of(ws, 2010, "C10-C12", "Imports"), 20)
 
-    with pytest.raises(ReaderError, match=r"year 2010: no Imports row \(the imported use "
-                                          r"block\) for industries \['C10-C12', 'U'\]"):
+    with pytest.raises(
+        ReaderError,
+        match=r"year 2010: no Imports row \(the imported use "
+        r"block\) for industries \['C10-C12', 'U'\]",
+    ):
         read_wiod(_mock_copy(tmp_path, edit), year=2010)
     # the other year is whole and still reads
     assert read_wiod(tmp_path / MOCK.name, year=2009).n == 2
@@ -255,10 +271,14 @@ def test_missing_year_in_the_file(tmp_path: Path) -> None:
 
 
 def test_missing_industry_in_sea(tmp_path: Path) -> None:
-    path = _mock_copy(tmp_path, sea_lines=lambda ls: [x for x in ls
-                                                      if not x.startswith("MCK,C10-C12,2010")])
-    with pytest.raises(ReaderError, match=r"sea.csv.*no hours for industry \['C10-C12'\] of "
-                                          r"MCK in 2010"):
+    path = _mock_copy(
+        tmp_path, sea_lines=lambda ls: [x for x in ls if not x.startswith("MCK,C10-C12,2010")]
+    )
+    with pytest.raises(
+        ReaderError,
+        match=r"sea.csv.*no hours for industry \['C10-C12'\] of "
+        r"MCK in 2010",
+    ):
         read_wiod(path, year=2010)
 
 
@@ -281,8 +301,11 @@ def test_zero_hours_for_an_active_industry(tmp_path: Path) -> None:
             out.append(x)
         return out
 
-    with pytest.raises(ReaderError, match=r"row 5, column H_EMPE: industry 'A01' of MCK 2010 "
-                                          r"has gross output 110 .* H_EMPE .* is 0"):
+    with pytest.raises(
+        ReaderError,
+        match=r"row 5, column H_EMPE: industry 'A01' of MCK 2010 "
+        r"has gross output 110 .* H_EMPE .* is 0",
+    ):
         read_wiod(_mock_copy(tmp_path, sea_lines=zero), year=2010)
 
 
@@ -302,8 +325,11 @@ def test_sea_of_another_economy(tmp_path: Path) -> None:
 def test_no_sea_file(tmp_path: Path) -> None:
     dst = tmp_path / MOCK.name
     shutil.copy(MOCK, dst)
-    with pytest.raises(ReaderError, match=r"Socio-Economic Accounts .* does not exist; pass "
-                                          r"sea="):
+    with pytest.raises(
+        ReaderError,
+        match=r"Socio-Economic Accounts .* does not exist; pass "
+        r"sea=",
+    ):
         read_wiod(dst, year=2010)
 
 

@@ -23,8 +23,9 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
     c = distributed.Client(cluster)
     try:
         yield c
@@ -71,8 +72,9 @@ def test_real_tables(client: Any, spec: str, data_dir: Path) -> None:
 def test_by_scheduler_address(client: Any, economy: Economy) -> None:
     # the in-process cluster also listens on an address, as a real one would
     address = client.scheduler.address
-    res = solve_leontief_distributed(sp.csr_array(economy.A.T), economy.labour,
-                                     address=address, blocks=2)
+    res = solve_leontief_distributed(
+        sp.csr_array(economy.A.T), economy.labour, address=address, blocks=2
+    )
     assert res.success and res.extra["blocks"] == 2
 
 

@@ -15,8 +15,11 @@ from gosplan.core.linsolve import solve_leontief
 from gosplan.scale import synthetic_economy
 
 PATHS = ["bicgstab-parallel", "mixed", "jacobi-parallel"]
-NAMES = {"bicgstab-parallel": "bicgstab-parallel", "mixed": "bicgstab-mixed",
-         "jacobi-parallel": "jacobi-parallel"}
+NAMES = {
+    "bicgstab-parallel": "bicgstab-parallel",
+    "mixed": "bicgstab-mixed",
+    "jacobi-parallel": "jacobi-parallel",
+}
 TOL = 1e-10
 
 REAL = [
@@ -74,16 +77,16 @@ def _check(e: Economy, method: str, tol: float = TOL) -> None:
 
 @pytest.mark.parametrize("method", PATHS)
 @pytest.mark.parametrize(("rho", "spread"), [(0.7, 0.0), (0.95, 0.3)])
-def test_paths_agree_with_direct_on_cyclic_synthetic(method: str, rho: float,
-                                                     spread: float) -> None:
+def test_paths_agree_with_direct_on_cyclic_synthetic(
+    method: str, rho: float, spread: float
+) -> None:
     _check(_synthetic(rho, spread), method)
 
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("method", PATHS)
 @pytest.mark.parametrize("spec", REAL)
-def test_paths_agree_with_direct_on_real_tables(spec: str, method: str,
-                                                data_dir: Path) -> None:
+def test_paths_agree_with_direct_on_real_tables(spec: str, method: str, data_dir: Path) -> None:
     _check(real_economy(spec, data_dir), method)
 
 
@@ -184,8 +187,9 @@ def test_the_gpu_iteration_itself_on_numpy_arrays() -> None:
     e = synthetic_economy(2000, seed=12, spectral_radius=0.9)
     M = sp.csr_array(e.A.T)
     b = e.labour
-    x, nmv, ok = bicgstab_generic(lambda v: M @ v, b, b.copy(),
-                                  tol_abs=1e-11 * np.linalg.norm(b), max_mv=500)
+    x, nmv, ok = bicgstab_generic(
+        lambda v: M @ v, b, b.copy(), tol_abs=1e-11 * np.linalg.norm(b), max_mv=500
+    )
     assert ok and nmv < 200
     assert np.linalg.norm(b - x + M @ x) <= 1e-10 * np.linalg.norm(b)
 
@@ -203,7 +207,8 @@ def test_csc_view_of_the_transpose_needs_no_copy(method: str) -> None:
 
 
 def test_a_column_major_economy_gives_the_same_values_without_a_copy(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A CSC ``A`` is kept as given; labour values then solve on its transpose view.  A
     CSR ``A`` is not copied either: its CSC view feeds the row-scatter kernel."""
     import gosplan.core.values as values_mod

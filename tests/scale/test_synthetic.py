@@ -107,8 +107,9 @@ def test_economy_has_labour_capital_demand_and_is_productive() -> None:
     assert colsum.max() < 1.0  # productive with depreciation too
     fd = e.final_demand
     assert fd is not None and list(fd.columns) == ["personal", "social"]
-    assert (fd.to_numpy() >= 0).all() and (fd["personal"] == 0).mean() == pytest.approx(1 / 3,
-                                                                                      abs=0.06)
+    assert (fd.to_numpy() >= 0).all() and (fd["personal"] == 0).mean() == pytest.approx(
+        1 / 3, abs=0.06
+    )
     assert e.spectral_radius() == pytest.approx(0.7, rel=1e-6)
 
 
@@ -136,8 +137,12 @@ def test_read_refuses_a_foreign_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"spectral_radius": 1.0}, "spectral_radius"), ({"spread": -0.1}, "spread"),
-     ({"inputs": 0}, "inputs"), ({"within": 1.5}, "within")],
+    [
+        ({"spectral_radius": 1.0}, "spectral_radius"),
+        ({"spread": -0.1}, "spread"),
+        ({"inputs": 0}, "inputs"),
+        ({"within": 1.5}, "within"),
+    ],
 )
 def test_bad_parameters_are_named(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValidationError, match=f"'{match}' parameter of synthetic_economy"):

@@ -36,13 +36,25 @@ def small_economy_dir(tmp_path: Path) -> Path:
     """Testland: three products, with households, government, investment and exports."""
     Z = np.array([[20.0, 30.0, 5.0], [10.0, 40.0, 15.0], [5.0, 10.0, 10.0]])
     x = np.array([200.0, 300.0, 100.0])
-    fd = pd.DataFrame({"Households": [95.0, 140.0, 20.0], "Government": [20.0, 40.0, 60.0],
-                       "Gross fixed capital formation": [5.0, 10.0, 0.0],
-                       "Exports": [25.0, 25.0, 0.0]})
-    eco = Economy.from_flows(Z, x, [1000.0, 1500.0, 800.0],
-                             products=["Grain", "Textiles", "Health care"], final_demand=fd,
-                             name="Testland", year=2020, money_unit="TL million",
-                             labour_unit="hours")
+    fd = pd.DataFrame(
+        {
+            "Households": [95.0, 140.0, 20.0],
+            "Government": [20.0, 40.0, 60.0],
+            "Gross fixed capital formation": [5.0, 10.0, 0.0],
+            "Exports": [25.0, 25.0, 0.0],
+        }
+    )
+    eco = Economy.from_flows(
+        Z,
+        x,
+        [1000.0, 1500.0, 800.0],
+        products=["Grain", "Textiles", "Health care"],
+        final_demand=fd,
+        name="Testland",
+        year=2020,
+        money_unit="TL million",
+        labour_unit="hours",
+    )
     return write_parquet(eco, tmp_path / "economy")
 
 
@@ -50,16 +62,24 @@ def make_settings(database_url: str, folder: Path, economy: Path, **kw: object) 
     from gosplan.services import commission
 
     if not (folder / "commission.pub").exists():  # the roster the commission made offline
-        commission.keygen(folder / "shares", ["Ivanova", "Petrov", "Sidorova"], threshold=2,
-                          public_path=folder / "commission.pub")
+        commission.keygen(
+            folder / "shares",
+            ["Ivanova", "Petrov", "Sidorova"],
+            threshold=2,
+            public_path=folder / "commission.pub",
+        )
     kw.setdefault("seed_demo", True)  # the demonstration is seeded only when asked for
     # votes in tests last seconds: the configured minimum times are 0 (the default is days)
     kw = {"decision_min_discussion_hours": 0.0, "decision_min_voting_hours": 0.0, **kw}
-    return Settings(watch_key_path=str(folder / "watch.key"), database_url=database_url,
-                    economy=str(economy),
-                    secret_key_path=str(folder / "session.key"),
-                    log_key_path=str(folder / "log.key"),
-                    commission_key_path=str(folder / "commission.pub"), **kw)  # type: ignore[arg-type]
+    return Settings(
+        watch_key_path=str(folder / "watch.key"),
+        database_url=database_url,
+        economy=str(economy),
+        secret_key_path=str(folder / "session.key"),
+        log_key_path=str(folder / "log.key"),
+        commission_key_path=str(folder / "commission.pub"),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +101,7 @@ def _drop_templates() -> Iterator[None]:
         admin.dispose()
 
 
-def seeded_copy(url: str, folder: Path, economy: Path,
-                tmp_factory: pytest.TempPathFactory) -> None:
+def seeded_copy(url: str, folder: Path, economy: Path, tmp_factory: pytest.TempPathFactory) -> None:
     """Make the store at ``url`` (and the key files in ``folder``) a copy of the seeded demo."""
     u = make_url(normalise_url(url))
     dialect = u.get_backend_name()
@@ -125,8 +144,13 @@ def seeded_copy(url: str, folder: Path, economy: Path,
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def web_store(request: pytest.FixtureRequest, tmp_path: Path, economy_dir: Path,
-              tmp_path_factory: pytest.TempPathFactory, _drop_templates: None) -> Iterator[str]:
+def web_store(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    economy_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    _drop_templates: None,
+) -> Iterator[str]:
     """A copy of the seeded demonstration store: a SQLite file, then a PostgreSQL database
     made straight from the template (one CREATE and one DROP per test)."""
     if request.param == "sqlite":
@@ -137,12 +161,14 @@ def web_store(request: pytest.FixtureRequest, tmp_path: Path, economy_dir: Path,
     base = os.environ.get("GOSPLAN_TEST_POSTGRES_URL")
     if not base:
         if os.environ.get("CI"):
-            raise RuntimeError("CI must provide GOSPLAN_TEST_POSTGRES_URL "
-                               "(see scripts/ci-services.sh)")
+            raise RuntimeError(
+                "CI must provide GOSPLAN_TEST_POSTGRES_URL (see scripts/ci-services.sh)"
+            )
         pytest.skip("no PostgreSQL server (set GOSPLAN_TEST_POSTGRES_URL)")
     u = make_url(normalise_url(base))
     url = u.set(database=f"gosplan_web_{uuid.uuid4().hex[:12]}").render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
     seeded_copy(url, tmp_path, economy_dir, tmp_path_factory)
     try:
         yield url
@@ -177,8 +203,11 @@ def csrf(client: TestClient) -> str:
 
 def login(client: TestClient, username: str, password: str = "demo-password") -> str:
     tok = csrf(client)
-    r = client.post("/login", data={"username": username, "password": password,
-                                    "csrf_token": tok}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": tok},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return csrf(client)
 

@@ -37,17 +37,21 @@ def test_buying_lowers_the_balance_and_the_stock(client: TestClient) -> None:
     tok = login(client, "bruno")
     before = client.get("/account.json").json()
     good = min(before["catalogue"], key=lambda g: Decimal(g["price"]))
-    r = client.post("/account/buy", data={"good": good["code"], "quantity": 2, "key": "k1",
-                                          "csrf_token": tok},
-                    headers={"accept": "application/json"})
+    r = client.post(
+        "/account/buy",
+        data={"good": good["code"], "quantity": 2, "key": "k1", "csrf_token": tok},
+        headers={"accept": "application/json"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert Decimal(body["cost"]) == 2 * Decimal(good["price"])
     assert Decimal(body["balance"]) == Decimal(before["balance"]) - Decimal(body["cost"])
     # the same request again (a double click) is not charged twice
-    r = client.post("/account/buy", data={"good": good["code"], "quantity": 2, "key": "k1",
-                                          "csrf_token": tok},
-                    headers={"accept": "application/json"})
+    r = client.post(
+        "/account/buy",
+        data={"good": good["code"], "quantity": 2, "key": "k1", "csrf_token": tok},
+        headers={"accept": "application/json"},
+    )
     assert Decimal(r.json()["balance"]) == Decimal(body["balance"])
     after = client.get("/account.json").json()
     assert Decimal(after["balance"]) == Decimal(body["balance"])
@@ -56,8 +60,9 @@ def test_buying_lowers_the_balance_and_the_stock(client: TestClient) -> None:
     cat = client.get("/catalogue.json").json()
     assert {g["code"]: g["stock"] for g in cat["goods"]} == stock
     # the HTML form redirects back to the account with what was bought
-    r = client.post("/account/buy", data={"good": good["code"], "csrf_token": tok},
-                    follow_redirects=True)
+    r = client.post(
+        "/account/buy", data={"good": good["code"], "csrf_token": tok}, follow_redirects=True
+    )
     assert r.status_code == 200 and "Bought 1" in r.text
 
 
@@ -67,17 +72,19 @@ def test_refused_purchases_name_the_field_and_change_nothing(client: TestClient)
     r = client.post("/account/buy", data={"good": "gold-bars", "csrf_token": tok})
     assert r.status_code == 404 and r.json()["error"].startswith("good:")
     good = max(before["catalogue"], key=lambda g: g["stock"])
-    r = client.post("/account/buy", data={"good": good["code"], "quantity": good["stock"] + 1,
-                                          "csrf_token": tok})
+    r = client.post(
+        "/account/buy",
+        data={"good": good["code"], "quantity": good["stock"] + 1, "csrf_token": tok},
+    )
     assert r.status_code == 409 and "good:" in r.json()["error"]
     dear = max(before["catalogue"], key=lambda g: Decimal(g["price"]))
     n = int(Decimal(before["balance"]) / Decimal(dear["price"])) + 1
     if n <= dear["stock"]:
-        r = client.post("/account/buy", data={"good": dear["code"], "quantity": n,
-                                              "csrf_token": tok})
+        r = client.post(
+            "/account/buy", data={"good": dear["code"], "quantity": n, "csrf_token": tok}
+        )
         assert r.status_code == 409 and "negative" in r.json()["error"]
-    r = client.post("/account/buy", data={"good": good["code"], "quantity": 0,
-                                          "csrf_token": tok})
+    r = client.post("/account/buy", data={"good": good["code"], "quantity": 0, "csrf_token": tok})
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "quantity"
     r = client.post("/account/buy", data={"good": good["code"]})
     assert r.status_code == 403 and "CSRF" in r.json()["error"]
@@ -86,8 +93,9 @@ def test_refused_purchases_name_the_field_and_change_nothing(client: TestClient)
 
 def test_a_person_without_an_account_is_told_so(client: TestClient) -> None:
     tok = csrf(client)
-    client.post("/register", data={"username": "zoe", "password": "long-enough-1",
-                                   "csrf_token": tok})
+    client.post(
+        "/register", data={"username": "zoe", "password": "long-enough-1", "csrf_token": tok}
+    )
     r = client.get("/account.json")
     assert r.status_code == 404 and "no labour account" in r.json()["error"]
 
@@ -97,7 +105,13 @@ def test_buying_is_rate_limited(web_settings: Settings) -> None:
     with TestClient(app) as c:
         tok = login(c, "ana")
         good = min(c.get("/catalogue.json").json()["goods"], key=lambda g: Decimal(g["price"]))
-        codes = [c.post("/account/buy", data={"good": good["code"], "csrf_token": tok},
-                        follow_redirects=False).status_code for _ in range(3)]
+        codes = [
+            c.post(
+                "/account/buy",
+                data={"good": good["code"], "csrf_token": tok},
+                follow_redirects=False,
+            ).status_code
+            for _ in range(3)
+        ]
         assert codes[:2] == [303, 303] and codes[2] == 429
     app.state.gosplan.engine.dispose()

@@ -14,8 +14,14 @@ from .conftest import csrf, login, logout
 
 #: the state-changing endpoints that need no account
 PUBLIC_POSTS = {"/login", "/logout", "/register", "/setup", "/criticism", "/receipts/verify"}
-ARGS = {"pid": "1", "ref": "C-X", "code": "textile-coop", "item_id": "1", "index": "0",
-        "username": "ana"}
+ARGS = {
+    "pid": "1",
+    "ref": "C-X",
+    "code": "textile-coop",
+    "item_id": "1",
+    "index": "0",
+    "username": "ana",
+}
 
 
 def _posts(client: TestClient) -> list[str]:
@@ -42,12 +48,26 @@ def test_every_post_needs_csrf_and_all_but_public_ones_a_user(client: TestClient
         r = client.post(path, data={"csrf_token": tok})
         assert r.status_code in (401, 422), (path, r.status_code)
         if r.status_code == 422:  # a form field is missing: fine, but signed-in is checked too
-            r = client.post(path, data={"csrf_token": tok, "choice": 0, "body": "x",
-                                        "good": "x", "person": "x", "hours": "1",
-                                        "reason": "x", "status": "upheld", "resolution": "x",
-                                        "period": "2020-01-01", "output": 1, "title": "x",
-                                        "kind": "other", "options": "[]"},
-                            files={"file": ("x.csv", b"enterprise\n", "text/csv")})
+            r = client.post(
+                path,
+                data={
+                    "csrf_token": tok,
+                    "choice": 0,
+                    "body": "x",
+                    "good": "x",
+                    "person": "x",
+                    "hours": "1",
+                    "reason": "x",
+                    "status": "upheld",
+                    "resolution": "x",
+                    "period": "2020-01-01",
+                    "output": 1,
+                    "title": "x",
+                    "kind": "other",
+                    "options": "[]",
+                },
+                files={"file": ("x.csv", b"enterprise\n", "text/csv")},
+            )
             assert r.status_code == 401, (path, r.status_code, r.text)
 
 
@@ -67,26 +87,50 @@ def test_roles_guard_what_each_person_may_do(client: TestClient) -> None:
         assert r.status_code == 403, (path, r.status_code, r.text)
 
 
-def test_a_vote_cannot_be_cast_twice_and_voting_is_rate_limited(
-        web_settings: Settings) -> None:
+def test_a_vote_cannot_be_cast_twice_and_voting_is_rate_limited(web_settings: Settings) -> None:
     app = create_app(web_settings.model_copy(update={"rate_limit_voting": 3}), migrate=False)
     with TestClient(app) as c:
         tok = login(c, "diego")
         opts = json.dumps([{"label": "a", "effect": {}}, {"label": "b", "effect": {}}])
-        pids = [c.post("/decisions", data={"title": f"p{i}", "kind": "other", "options": opts,
-                                            "discussion_hours": 0, "voting_hours": 1,
-                                            "csrf_token": tok},
-                       headers={"accept": "application/json"}).json()["id"] for i in range(4)]
+        pids = [
+            c.post(
+                "/decisions",
+                data={
+                    "title": f"p{i}",
+                    "kind": "other",
+                    "options": opts,
+                    "discussion_hours": 0,
+                    "voting_hours": 1,
+                    "csrf_token": tok,
+                },
+                headers={"accept": "application/json"},
+            ).json()["id"]
+            for i in range(4)
+        ]
         tok = logout(c, tok)
         tok = login(c, "ana")
-        codes = [c.post(f"/decisions/{pids[0]}/vote", data={"choice": [0], "csrf_token": tok},
-                        follow_redirects=False).status_code,
-                 c.post(f"/decisions/{pids[0]}/vote", data={"choice": [1], "csrf_token": tok},
-                        follow_redirects=False).status_code,
-                 c.post(f"/decisions/{pids[1]}/vote", data={"choice": [1], "csrf_token": tok},
-                        follow_redirects=False).status_code,
-                 c.post(f"/decisions/{pids[2]}/vote", data={"choice": [1], "csrf_token": tok},
-                        follow_redirects=False).status_code]
+        codes = [
+            c.post(
+                f"/decisions/{pids[0]}/vote",
+                data={"choice": [0], "csrf_token": tok},
+                follow_redirects=False,
+            ).status_code,
+            c.post(
+                f"/decisions/{pids[0]}/vote",
+                data={"choice": [1], "csrf_token": tok},
+                follow_redirects=False,
+            ).status_code,
+            c.post(
+                f"/decisions/{pids[1]}/vote",
+                data={"choice": [1], "csrf_token": tok},
+                follow_redirects=False,
+            ).status_code,
+            c.post(
+                f"/decisions/{pids[2]}/vote",
+                data={"choice": [1], "csrf_token": tok},
+                follow_redirects=False,
+            ).status_code,
+        ]
         assert codes == [303, 409, 303, 429]
         page = c.get(f"/decisions/{pids[0]}.json").json()
         assert page["ballots"] == 1 and page["tally"]["scores"] == [1, 0]

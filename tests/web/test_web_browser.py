@@ -30,14 +30,23 @@ from .conftest import make_settings, seeded_copy
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _need(what: str) -> None:
     if os.environ.get("CI"):
-        raise RuntimeError(f"CI must have {what} for the browser tests "
-                           "(scripts/ci-services.sh installs Chromium)")
+        raise RuntimeError(
+            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
+        )
     pytest.skip(f"{what} not present")
 
 
@@ -63,8 +72,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path,
-           _drop_templates: None) -> Iterator[str]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
+) -> Iterator[str]:
     """The seeded demonstration served by uvicorn in a thread; yields its base URL."""
     import uvicorn
 
@@ -75,8 +85,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path,
     seeded_copy(url, folder, economy_dir, tmp_path_factory)
     app = create_app(make_settings(url, folder, economy_dir), migrate=False)
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -194,9 +205,14 @@ def test_vote_and_see_the_tally_change_the_plan(page: Any) -> None:
     form = page.locator("#new-proposal")
     form.locator("input[name=title]").fill("More textiles")
     form.locator("select[name=kind]").select_option("sector_target")
-    form.locator("textarea[name=options]").fill(json.dumps([
-        {"label": "Textiles +50 %", "effect": {"product": "Textiles", "factor": 1.5}},
-        {"label": "Textiles as planned", "effect": {"product": "Textiles", "factor": 1.0}}]))
+    form.locator("textarea[name=options]").fill(
+        json.dumps(
+            [
+                {"label": "Textiles +50 %", "effect": {"product": "Textiles", "factor": 1.5}},
+                {"label": "Textiles as planned", "effect": {"product": "Textiles", "factor": 1.0}},
+            ]
+        )
+    )
     form.locator("input[name=discussion_hours]").fill("0")
     form.locator("input[name=voting_hours]").fill("0.005")  # 18 s: two people vote in it
     form.locator("button[type=submit]").click()
@@ -233,8 +249,7 @@ def test_vote_and_see_the_tally_change_the_plan(page: Any) -> None:
 def test_the_log_page_verifies_a_proof_in_the_browser(page: Any) -> None:
     page.goto("/log")
     page.locator("#log tbody tr a").nth(3).click()
-    page.wait_for_function(
-        "document.getElementById('proof-result').dataset.verified !== undefined")
+    page.wait_for_function("document.getElementById('proof-result').dataset.verified !== undefined")
     assert page.get_attribute("#proof-result", "data-verified") == "yes"
     assert "Verified in your browser" in page.inner_text("#proof-result")
 
@@ -248,8 +263,9 @@ RUN = [sys.executable, "-c", "from gosplan.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
-def witnessed_server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path,
-                     _drop_templates: None) -> Iterator[str]:
+def witnessed_server(
+    tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
+) -> Iterator[str]:
     import uvicorn
 
     from gosplan.web.app import create_app
@@ -258,20 +274,49 @@ def witnessed_server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path
     home = tmp_path_factory.mktemp("witness-machine")
     url = f"sqlite:///{folder / 'gosplan.db'}"
     seeded_copy(url, folder, economy_dir, tmp_path_factory)
-    vkey = subprocess.run([*RUN, "witness", "keygen", "--name", "witness.test/browser",
-                           "--key", str(home / "w.key")], capture_output=True, text=True,
-                          check=True, env=os.environ.copy()).stdout.strip()
+    vkey = subprocess.run(
+        [*RUN, "witness", "keygen", "--name", "witness.test/browser", "--key", str(home / "w.key")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    ).stdout.strip()
     wport = _free_port()
-    settings = make_settings(url, folder, economy_dir,
-                             witnesses=[f"{vkey} http://127.0.0.1:{wport}"], witness_quorum=1)
+    settings = make_settings(
+        url, folder, economy_dir, witnesses=[f"{vkey} http://127.0.0.1:{wport}"], witness_quorum=1
+    )
     origin = publiclog.log_origin(settings)
-    subprocess.run([*RUN, "witness", "add-log", "--state", str(home / "state.json"),
-                    "--origin", origin, "--vkey",
-                    str(note.Verifier.of(origin, publiclog.public_key(settings)))],
-                   check=True, env=os.environ.copy(), capture_output=True)
-    wproc = subprocess.Popen([*RUN, "witness", "serve", "--key", str(home / "w.key"),
-                              "--state", str(home / "state.json"), "--port", str(wport)],
-                             env=os.environ.copy(), stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            *RUN,
+            "witness",
+            "add-log",
+            "--state",
+            str(home / "state.json"),
+            "--origin",
+            origin,
+            "--vkey",
+            str(note.Verifier.of(origin, publiclog.public_key(settings))),
+        ],
+        check=True,
+        env=os.environ.copy(),
+        capture_output=True,
+    )
+    wproc = subprocess.Popen(
+        [
+            *RUN,
+            "witness",
+            "serve",
+            "--key",
+            str(home / "w.key"),
+            "--state",
+            str(home / "state.json"),
+            "--port",
+            str(wport),
+        ],
+        env=os.environ.copy(),
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(200):  # until the witness listens
         try:
             socket.create_connection(("127.0.0.1", wport), timeout=0.2).close()
@@ -280,8 +325,9 @@ def witnessed_server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path
             time.sleep(0.05)
     app = create_app(settings, migrate=False)
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -299,8 +345,7 @@ def witnessed_server(tmp_path_factory: pytest.TempPathFactory, economy_dir: Path
         wproc.wait(timeout=10)
 
 
-def test_a_receipt_page_shows_its_witness_cosignatures(
-        browser: Any, witnessed_server: str) -> None:
+def test_a_receipt_page_shows_its_witness_cosignatures(browser: Any, witnessed_server: str) -> None:
     ctx = browser.new_context(base_url=witnessed_server)
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
@@ -319,7 +364,8 @@ def test_a_receipt_page_shows_its_witness_cosignatures(
         note_text = page.locator("#signed-note").text_content() or ""
         assert "— witness.test/browser " in note_text
         page.wait_for_function(
-            "document.getElementById('proof-result').dataset.verified !== undefined")
+            "document.getElementById('proof-result').dataset.verified !== undefined"
+        )
         assert page.get_attribute("#proof-result", "data-verified") == "yes"
     finally:
         ctx.close()

@@ -30,15 +30,15 @@ def test_search_and_product_breakdown(client: TestClient) -> None:
     p = client.get("/economy/product/Textiles.json").json()
     # value = direct labour + labour behind each input
     assert p["labour_value"] == pytest.approx(
-        p["direct_labour"] + sum(i["labour_behind"] for i in p["inputs"]), rel=1e-9)
+        p["direct_labour"] + sum(i["labour_behind"] for i in p["inputs"]), rel=1e-9
+    )
     assert {i["input"] for i in p["inputs"]} == {"Grain", "Textiles", "Health care"}
     assert client.get("/economy/product/Gold").status_code == 404
 
 
 def test_login_wrong_password_and_csrf(client: TestClient) -> None:
     tok = csrf(client)
-    r = client.post("/login", data={"username": "ana", "password": "nope-nope",
-                                    "csrf_token": tok})
+    r = client.post("/login", data={"username": "ana", "password": "nope-nope", "csrf_token": tok})
     assert r.status_code == 401 and "wrong username or password" in r.text
     r = client.post("/login", data={"username": "ana", "password": "demo-password"})
     assert r.status_code == 403
@@ -51,11 +51,15 @@ def test_register_validates(client: TestClient) -> None:
     tok = csrf(client)
     r = client.post("/register", data={"username": "X", "password": "short", "csrf_token": tok})
     assert r.status_code == 400 and "username" in r.text
-    r = client.post("/register", data={"username": "ana", "password": "long-enough-1",
-                                       "csrf_token": tok})
+    r = client.post(
+        "/register", data={"username": "ana", "password": "long-enough-1", "csrf_token": tok}
+    )
     assert r.status_code == 400 and "taken" in r.text
-    r = client.post("/register", data={"username": "zoe", "password": "long-enough-1",
-                                       "csrf_token": tok}, follow_redirects=False)
+    r = client.post(
+        "/register",
+        data={"username": "zoe", "password": "long-enough-1", "csrf_token": tok},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert client.get("/me.json").json()["role"] == "worker"
 

@@ -27,8 +27,14 @@ if os.environ.get("CI"):  # in CI the [test] extra is installed: a missing one f
 else:
     schemathesis = pytest.importorskip("schemathesis")
 
-ROLES = {"anonymous": None, "worker": "ana", "delegate": "carla", "planner": "diego",
-         "commission": "elena", "admin": "root"}
+ROLES = {
+    "anonymous": None,
+    "worker": "ana",
+    "delegate": "carla",
+    "planner": "diego",
+    "commission": "elena",
+    "admin": "root",
+}
 #: ends the role's own session (tested in test_web_sessions); the fuzz must stay signed in
 SKIP = {("POST", "/logout"), ("POST", "/me/password")}
 #: examples per operation and role, valid and invalid (6: 1 734 requests, about 30 s on a
@@ -38,9 +44,14 @@ EXAMPLES = int(os.environ.get("GOSPLAN_FUZZ_EXAMPLES", "6"))
 
 @pytest.fixture
 def fuzz_app(web_settings: Settings) -> Iterator[FastAPI]:
-    settings = web_settings.model_copy(update={
-        "rate_limit_filing": 100_000, "rate_limit_voting": 100_000,
-        "rate_limit_buying": 100_000, "login_attempts_per_client": 1000})
+    settings = web_settings.model_copy(
+        update={
+            "rate_limit_filing": 100_000,
+            "rate_limit_voting": 100_000,
+            "rate_limit_buying": 100_000,
+            "login_attempts_per_client": 1000,
+        }
+    )
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("the fuzz runs on SQLite (the same routes run on PostgreSQL elsewhere)")
     app = create_app(settings, migrate=False)
@@ -65,29 +76,50 @@ def _sign_in(app: FastAPI, username: str | None) -> tuple[dict[str, str], str]:
         tok = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert tok
         if username:
-            r = c.post("/login", data={"username": username, "csrf_token": tok.group(1),
-                                       "password": "root-password" if username == "root"
-                                       else "demo-password"}, follow_redirects=False)
+            r = c.post(
+                "/login",
+                data={
+                    "username": username,
+                    "csrf_token": tok.group(1),
+                    "password": "root-password" if username == "root" else "demo-password",
+                },
+                follow_redirects=False,
+            )
             assert r.status_code == 303, r.text
             tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
             assert tok
         return dict(c.cookies), tok.group(1)
 
 
-def _fuzz(strategy: Any, role: str, cookies: dict[str, str], tok: str, sent: Counter[str],
-          statuses: Counter[int], errors: list[str]) -> None:
+def _fuzz(
+    strategy: Any,
+    role: str,
+    cookies: dict[str, str],
+    tok: str,
+    sent: Counter[str],
+    statuses: Counter[int],
+    errors: list[str],
+) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-              derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def run(case: Any) -> None:
         resp = case.call(cookies=cookies, headers={"x-csrf-token": tok})
         sent[role] += 1
         statuses[resp.status_code] += 1
         if resp.status_code >= 500:
-            errors.append(f"{role} {case.method} {case.formatted_path} -> "
-                          f"{resp.status_code}: {resp.text[:300]}")
+            errors.append(
+                f"{role} {case.method} {case.formatted_path} -> "
+                f"{resp.status_code}: {resp.text[:300]}"
+            )
 
     run()
 
@@ -107,16 +139,22 @@ def test_no_route_answers_any_role_with_a_server_error(fuzz_app: FastAPI) -> Non
     for op in operations:
         if (op.method.upper(), op.path) in SKIP:
             continue
-        strategy = (op.as_strategy(generation_mode=GenerationMode.POSITIVE)
-                    | op.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        strategy = op.as_strategy(generation_mode=GenerationMode.POSITIVE) | op.as_strategy(
+            generation_mode=GenerationMode.NEGATIVE
+        )
         for role, (cookies, tok) in roles.items():
             _fuzz(strategy, role, cookies, tok, sent, statuses, errors)
     elapsed = time.monotonic() - started
     total = sum(sent.values())
-    report = {"requests": total, "by_role": dict(sent), "operations": len(operations),
-              "statuses": {str(k): v for k, v in sorted(statuses.items())},
-              "server_errors": len(errors), "seconds": round(elapsed, 1),
-              "examples_per_operation_and_role": EXAMPLES}
+    report = {
+        "requests": total,
+        "by_role": dict(sent),
+        "operations": len(operations),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "server_errors": len(errors),
+        "seconds": round(elapsed, 1),
+        "examples_per_operation_and_role": EXAMPLES,
+    }
     print("fuzz:", json.dumps(report))
     if os.environ.get("GOSPLAN_FUZZ_REPORT"):
         with open(os.environ["GOSPLAN_FUZZ_REPORT"], "w") as fh:

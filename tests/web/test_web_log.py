@@ -33,19 +33,30 @@ def test_each_entry_has_a_proof_that_verifies(client: TestClient) -> None:
         leaf = merkle.leaf_hash(p["leaf_data"].encode("utf-8"))
         assert leaf.hex() == p["leaf_hash"]
         assert json.loads(p["leaf_data"])["index"] == index
-        assert merkle.verify_inclusion(index, p["tree_size"], leaf,
-                                       [bytes.fromhex(h) for h in p["inclusion_proof"]],
-                                       bytes.fromhex(p["root_hash"]))
+        assert merkle.verify_inclusion(
+            index,
+            p["tree_size"],
+            leaf,
+            [bytes.fromhex(h) for h in p["inclusion_proof"]],
+            bytes.fromhex(p["root_hash"]),
+        )
         # a proof for another entry does not fit this one
-        assert not merkle.verify_inclusion(index, p["tree_size"], merkle.leaf_hash(b"forged"),
-                                           [bytes.fromhex(h) for h in p["inclusion_proof"]],
-                                           bytes.fromhex(p["root_hash"]))
+        assert not merkle.verify_inclusion(
+            index,
+            p["tree_size"],
+            merkle.leaf_hash(b"forged"),
+            [bytes.fromhex(h) for h in p["inclusion_proof"]],
+            bytes.fromhex(p["root_hash"]),
+        )
     html = client.get(f"/log/{n - 1}").text
     assert 'id="proof-data"' in html and "/static/verify.js" in html
     assert client.get("/static/verify.js").status_code == 200
     r = client.get(f"/log/{n + 100}.json")
     assert r.status_code == 404 and "no entry" in r.json()["error"]
     receipt = client.get(f"/log/{n - 1}/receipt.json").text
-    r = client.post("/receipts/verify", data={"receipt": receipt, "csrf_token": csrf(client)},
-                    headers={"accept": "application/json"})
+    r = client.post(
+        "/receipts/verify",
+        data={"receipt": receipt, "csrf_token": csrf(client)},
+        headers={"accept": "application/json"},
+    )
     assert r.json()["valid"] is True

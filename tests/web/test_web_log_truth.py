@@ -30,38 +30,65 @@ NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _file(client: TestClient, tok: str, content: str, **kw: str) -> str:
-    r = client.post("/criticism", data={"target_kind": "enterprise", "target": "grain-farm",
-                                        "content": content, "csrf_token": tok, **kw},
-                    headers={"accept": "application/json"})
+    r = client.post(
+        "/criticism",
+        data={
+            "target_kind": "enterprise",
+            "target": "grain-farm",
+            "content": content,
+            "csrf_token": tok,
+            **kw,
+        },
+        headers={"accept": "application/json"},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["criticism"])
 
 
 def _verify(settings: Settings) -> tuple[int, dict[str, object]]:
-    env = {"GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
-           "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path,
-           "COLUMNS": os.environ.get("COLUMNS", "80")}
-    r = CliRunner().invoke(main, ["log", "verify", "--store", "--json", "--db",
-                                  settings.database_url], env=env, catch_exceptions=False)
+    env = {
+        "GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
+        "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path,
+        "COLUMNS": os.environ.get("COLUMNS", "80"),
+    }
+    r = CliRunner().invoke(
+        main,
+        ["log", "verify", "--store", "--json", "--db", settings.database_url],
+        env=env,
+        catch_exceptions=False,
+    )
     return r.exit_code, json.loads(r.output)
 
 
 def _proposal(engine: Engine) -> tuple[int, list[int]]:
     """A working-week vote: two ballots for 35 h, one for 60 h (cast and logged)."""
     with session_scope(engine) as s:
-        voters = list(s.scalars(select(User).where(User.account.is_not(None))
-                                .order_by(User.id)).all())[:3]
+        voters = list(
+            s.scalars(select(User).where(User.account.is_not(None)).order_by(User.id)).all()
+        )[:3]
         assert len(voters) == 3
         p = decisions.create_proposal(
-            s, voters[0], title="The working week", body="", kind="working_week",
-            options=[{"label": "35 h", "effect": {"hours": 35}},
-                     {"label": "60 h", "effect": {"hours": 60}}],
+            s,
+            voters[0],
+            title="The working week",
+            body="",
+            kind="working_week",
+            options=[
+                {"label": "35 h", "effect": {"hours": 35}},
+                {"label": "60 h", "effect": {"hours": 60}},
+            ],
             method="approval",
-            rules=decisions.Rules(min_discussion_hours=0.0, min_voting_hours=0.0,
-                                  quorum_share=0.01),
-            now=NOW - dt.timedelta(hours=2), discussion_hours=0.0, voting_hours=3.0)
-        ballots = [decisions.cast_vote(s, p, v, [c], secret=b"k" * 32, now=NOW).id
-                   for v, c in zip(voters, [0, 0, 1], strict=True)]
+            rules=decisions.Rules(
+                min_discussion_hours=0.0, min_voting_hours=0.0, quorum_share=0.01
+            ),
+            now=NOW - dt.timedelta(hours=2),
+            discussion_hours=0.0,
+            voting_hours=3.0,
+        )
+        ballots = [
+            decisions.cast_vote(s, p, v, [c], secret=b"k" * 32, now=NOW).id
+            for v, c in zip(voters, [0, 0, 1], strict=True)
+        ]
         return p.id, ballots
 
 
@@ -74,7 +101,8 @@ def _drop_triggers(engine: Engine) -> None:
 
 
 def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
-        client: TestClient, web_settings: Settings) -> None:
+    client: TestClient, web_settings: Settings
+) -> None:
     tok = csrf(client)
     edited = _file(client, tok, "Seed grain is sold off the books.")
     deleted = _file(client, tok, "The storehouse keeper takes bribes.")
@@ -82,8 +110,10 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
     framed = _file(client, tok, "The depot manager sells fuel.", identity="Maria, depot")
     other = _file(client, tok, "The depot manager threatens me.", identity="Jose, depot")
     tok = login(client, "elena")
-    r = client.post(f"/criticism/{faked}/status", data={
-        "status": "under_investigation", "reason": "timesheets requested", "csrf_token": tok})
+    r = client.post(
+        f"/criticism/{faked}/status",
+        data={"status": "under_investigation", "reason": "timesheets requested", "csrf_token": tok},
+    )
     assert r.status_code == 200, r.text
     engine = make_engine(web_settings.database_url)
     try:
@@ -96,37 +126,57 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         # the hostile operator: triggers dropped, rows rewritten
         _drop_triggers(engine)
         with engine.begin() as conn:
-            conn.execute(text("UPDATE criticism SET content = 'All is well at the farm.' "
-                              "WHERE ref = :r"), {"r": edited})
+            conn.execute(
+                text("UPDATE criticism SET content = 'All is well at the farm.' WHERE ref = :r"),
+                {"r": edited},
+            )
             cid = conn.execute(select(Criticism.id).where(Criticism.ref == deleted)).scalar()
-            conn.execute(text("DELETE FROM criticism_status WHERE criticism_id = :c"),
-                         {"c": cid})
+            conn.execute(text("DELETE FROM criticism_status WHERE criticism_id = :c"), {"c": cid})
             conn.execute(text("DELETE FROM criticism WHERE id = :c"), {"c": cid})
             fid = conn.execute(select(Criticism.id).where(Criticism.ref == faked)).scalar()
-            conn.execute(text(
-                'INSERT INTO criticism_status (criticism_id, status, reason, "by", at, '
-                "log_index) VALUES (:c, 'rejected', 'unfounded', 'control commission', "
-                "'2026-01-01T00:00:00Z', 0)"), {"c": fid})
+            conn.execute(
+                text(
+                    'INSERT INTO criticism_status (criticism_id, status, reason, "by", at, '
+                    "log_index) VALUES (:c, 'rejected', 'unfounded', 'control commission', "
+                    "'2026-01-01T00:00:00Z', 0)"
+                ),
+                {"c": fid},
+            )
             conn.execute(update(Ballot).where(Ballot.id.in_(ballots[:2])).values(choice=[1]))
             # swap two critics' sealed boxes (to frame one with the other's name), and
             # forge an opening that never happened
-            ids = {r: conn.execute(select(Criticism.id).where(Criticism.ref == r)).scalar()
-                   for r in (framed, other)}
-            boxes = {r: conn.execute(select(SealedIdentity.sealed).where(
-                SealedIdentity.criticism_id == i)).scalar() for r, i in ids.items()}
-            conn.execute(update(SealedIdentity).where(SealedIdentity.criticism_id == ids[framed])
-                         .values(sealed=boxes[other]))
-            conn.execute(text(
-                "INSERT INTO criticism_identity_access (criticism_id, accessor, reason, at, "
-                "log_index) VALUES (:c, 'Ivanova, Petrov', 'routine', '2026-01-01T00:00:00Z', "
-                "1)"), {"c": ids[other]})
+            ids = {
+                r: conn.execute(select(Criticism.id).where(Criticism.ref == r)).scalar()
+                for r in (framed, other)
+            }
+            boxes = {
+                r: conn.execute(
+                    select(SealedIdentity.sealed).where(SealedIdentity.criticism_id == i)
+                ).scalar()
+                for r, i in ids.items()
+            }
+            conn.execute(
+                update(SealedIdentity)
+                .where(SealedIdentity.criticism_id == ids[framed])
+                .values(sealed=boxes[other])
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO criticism_identity_access (criticism_id, accessor, reason, at, "
+                    "log_index) VALUES (:c, 'Ivanova, Petrov', 'routine', '2026-01-01T00:00:00Z', "
+                    "1)"
+                ),
+                {"c": ids[other]},
+            )
 
         # the verifier names every rewritten row (the log itself is intact)
         code, out = _verify(web_settings)
         assert code == 1 and not out["ok"]
         assert out["log"]["ok"]  # type: ignore[index]
-        diffs = {(d["table"], d["key"].split(" ")[0].split("@")[0])  # type: ignore[index]
-                 for d in out["state"]["differences"]}  # type: ignore[index]
+        diffs = {
+            (d["table"], d["key"].split(" ")[0].split("@")[0])  # type: ignore[index]
+            for d in out["state"]["differences"]
+        }  # type: ignore[index]
         assert ("criticism", edited) in diffs
         assert ("criticism", deleted) in diffs
         assert ("criticism_status", faked) in diffs
@@ -145,8 +195,7 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         listing = client.get("/criticism.json").json()
         shown = {c["criticism"] for c in listing["criticisms"]}
         assert not shown & {edited, deleted, faked}
-        assert all(any(ref in w for w in listing["withheld"])
-                   for ref in (edited, deleted, faked))
+        assert all(any(ref in w for w in listing["withheld"]) for ref in (edited, deleted, faked))
         assert client.get(f"/decisions/{pid}.json").status_code == 409
 
         # closing counts the logged ballots: the rewrite changes nothing adopted
@@ -161,8 +210,11 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         with session_scope(engine) as s:
             logged = [e.to_public() for e in publiclog.entries(s, kind_prefix="decision.")]
             assert decisions.recompute_from_log(logged, pid).winner == 0
-        r = CliRunner().invoke(main, ["log", "tally", str(pid), "--json", "--db",
-                                      web_settings.database_url], catch_exceptions=False)
+        r = CliRunner().invoke(
+            main,
+            ["log", "tally", str(pid), "--json", "--db", web_settings.database_url],
+            catch_exceptions=False,
+        )
         assert r.exit_code == 0, r.output
         assert json.loads(r.output)["winner"] == 0
         assert json.loads(r.output)["logged_outcome_agrees"] is True
@@ -170,8 +222,7 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         engine.dispose()
 
 
-def test_reading_receipts_adds_no_tree_heads(client: TestClient,
-                                             web_settings: Settings) -> None:
+def test_reading_receipts_adds_no_tree_heads(client: TestClient, web_settings: Settings) -> None:
     tok = csrf(client)
     ref = _file(client, tok, "The canteen's rations are short-weighted.")
     engine = make_engine(web_settings.database_url)

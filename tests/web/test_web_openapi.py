@@ -22,8 +22,9 @@ def _json_answers(spec: dict[str, Any]) -> list[tuple[str, str, str, dict[str, A
 
 
 def test_every_json_route_declares_its_response_schema(tmp_path: Path) -> None:
-    app = create_app(make_settings(f"sqlite:///{tmp_path / 'o.db'}", tmp_path,
-                                   small_economy_dir(tmp_path)))
+    app = create_app(
+        make_settings(f"sqlite:///{tmp_path / 'o.db'}", tmp_path, small_economy_dir(tmp_path))
+    )
     spec = app.openapi()
     answers = _json_answers(spec)
     assert len(answers) >= 25  # every .json twin and every JSON-answering form route
@@ -35,7 +36,8 @@ def test_every_json_route_declares_its_response_schema(tmp_path: Path) -> None:
     assert "ok" in spec["components"]["schemas"][plan]["properties"]
     receipt = by_route[("GET", "/log/{index}/receipt.json")]["$ref"].rsplit("/", 1)[-1]
     assert {"entry", "inclusion_proof", "tree_head"} <= set(
-        spec["components"]["schemas"][receipt]["properties"])
+        spec["components"]["schemas"][receipt]["properties"]
+    )
     # form routes that only redirect say so instead of claiming JSON
     assert ("POST", "/logout") not in by_route
     assert "303" in spec["paths"]["/logout"]["post"]["responses"]

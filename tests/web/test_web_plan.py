@@ -38,12 +38,26 @@ def test_plan_shows_targets_week_and_charts(client: TestClient) -> None:
     assert client.get(p["charts"]["week"].replace("week", "pie")).status_code == 404
 
 
-def _propose(client: TestClient, tok: str, kind: str, options: list[dict[str, object]],
-             voting_hours: float = 0.0015) -> int:
-    r = client.post("/decisions", data={
-        "title": f"{kind} decision", "kind": kind, "options": json.dumps(options),
-        "method": "approval", "discussion_hours": 0,
-        "voting_hours": voting_hours, "csrf_token": tok}, headers={"accept": "application/json"})
+def _propose(
+    client: TestClient,
+    tok: str,
+    kind: str,
+    options: list[dict[str, object]],
+    voting_hours: float = 0.0015,
+) -> int:
+    r = client.post(
+        "/decisions",
+        data={
+            "title": f"{kind} decision",
+            "kind": kind,
+            "options": json.dumps(options),
+            "method": "approval",
+            "discussion_hours": 0,
+            "voting_hours": voting_hours,
+            "csrf_token": tok,
+        },
+        headers={"accept": "application/json"},
+    )
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
@@ -51,12 +65,24 @@ def _propose(client: TestClient, tok: str, kind: str, options: list[dict[str, ob
 def test_an_adopted_decision_changes_the_plan_and_says_so(client: TestClient) -> None:
     before = client.get("/plan.json").json()
     tok = login(client, "diego")
-    grain = _propose(client, tok, "sector_target", [
-        {"label": "Grain +20 %", "effect": {"product": "Grain", "factor": 1.2}},
-        {"label": "Grain as it is", "effect": {"product": "Grain", "factor": 1.0}}])
-    week = _propose(client, tok, "working_week", [
-        {"label": "60-hour cap", "effect": {"hours": 60}},
-        {"label": "70-hour cap", "effect": {"hours": 70}}])
+    grain = _propose(
+        client,
+        tok,
+        "sector_target",
+        [
+            {"label": "Grain +20 %", "effect": {"product": "Grain", "factor": 1.2}},
+            {"label": "Grain as it is", "effect": {"product": "Grain", "factor": 1.0}},
+        ],
+    )
+    week = _propose(
+        client,
+        tok,
+        "working_week",
+        [
+            {"label": "60-hour cap", "effect": {"hours": 60}},
+            {"label": "70-hour cap", "effect": {"hours": 70}},
+        ],
+    )
     client.post(f"/decisions/{grain}/vote", data={"choice": [0], "csrf_token": tok})
     client.post(f"/decisions/{week}/vote", data={"choice": [0], "csrf_token": tok})
     tok = logout(client, tok)
@@ -68,8 +94,9 @@ def test_an_adopted_decision_changes_the_plan_and_says_so(client: TestClient) ->
     for pid in (grain, week):
         deadline = time.monotonic() + 30
         while True:  # the vote closes once its (short) voting window has passed
-            r = client.post(f"/decisions/{pid}/close", data={"csrf_token": tok},
-                            follow_redirects=False)
+            r = client.post(
+                f"/decisions/{pid}/close", data={"csrf_token": tok}, follow_redirects=False
+            )
             if r.status_code != 409 or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
@@ -93,12 +120,24 @@ def test_an_adopted_decision_changes_the_plan_and_says_so(client: TestClient) ->
 
 
 def test_fund_split_decision_re_splits_the_social_fund() -> None:
-    bundles = pd.DataFrame({"health": [0.0, 10.0], "education": [5.0, 0.0],
-                            "personal": [3.0, 3.0]}, index=["School", "Clinic"])
+    bundles = pd.DataFrame(
+        {"health": [0.0, 10.0], "education": [5.0, 0.0], "personal": [3.0, 3.0]},
+        index=["School", "Clinic"],
+    )
     values = pd.Series([2.0, 1.0], index=["School", "Clinic"])
-    out, changes, week = apply_effects(bundles, [{
-        "proposal": 1, "title": "split", "kind": "fund_split", "option": "a",
-        "effect": {"shares": {"health": 0.25, "education": 0.75}}}], values)
+    out, changes, week = apply_effects(
+        bundles,
+        [
+            {
+                "proposal": 1,
+                "title": "split",
+                "kind": "fund_split",
+                "option": "a",
+                "effect": {"shares": {"health": 0.25, "education": 0.75}},
+            }
+        ],
+        values,
+    )
     # labour for health and education together (10 + 10 hours) is kept, re-split 25/75
     assert float(values @ out["health"]) == pytest.approx(5.0)
     assert float(values @ out["education"]) == pytest.approx(15.0)
@@ -106,8 +145,7 @@ def test_fund_split_decision_re_splits_the_social_fund() -> None:
     assert changes[0].by_purpose["education"] == pytest.approx(1.5)
 
 
-def test_an_economy_measured_in_wages_starts_and_says_why_there_is_no_week(
-        tmp_path: Path) -> None:
+def test_an_economy_measured_in_wages_starts_and_says_why_there_is_no_week(tmp_path: Path) -> None:
     import numpy as np
 
     from gosplan import Economy
@@ -117,9 +155,15 @@ def test_an_economy_measured_in_wages_starts_and_says_why_there_is_no_week(
 
     Z = np.array([[20.0, 30.0], [10.0, 40.0]])
     fd = pd.DataFrame({"Households": [150.0, 250.0]})
-    eco = Economy.from_flows(Z, np.array([200.0, 300.0]), [50.0, 80.0],
-                             products=["Grain", "Cloth"], final_demand=fd, name="Wageland",
-                             labour_unit="money of wages")
+    eco = Economy.from_flows(
+        Z,
+        np.array([200.0, 300.0]),
+        [50.0, 80.0],
+        products=["Grain", "Cloth"],
+        final_demand=fd,
+        name="Wageland",
+        labour_unit="money of wages",
+    )
     eco.labour_kind = "wages"
     folder = write_parquet(eco, tmp_path / "wageland")
     app = create_app(make_settings(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, folder))

@@ -31,12 +31,16 @@ def _free_port() -> int:
 
 def _env(settings: Settings, **extra: object) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"GOSPLAN_DATABASE_URL": settings.database_url,
-                "GOSPLAN_ECONOMY": settings.economy,
-                "GOSPLAN_SECRET_KEY_PATH": settings.secret_key_path,
-                "GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
-                "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path,
-                "PYTHONPATH": str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")})
+    env.update(
+        {
+            "GOSPLAN_DATABASE_URL": settings.database_url,
+            "GOSPLAN_ECONOMY": settings.economy,
+            "GOSPLAN_SECRET_KEY_PATH": settings.secret_key_path,
+            "GOSPLAN_LOG_KEY_PATH": settings.log_key_path,
+            "GOSPLAN_COMMISSION_KEY_PATH": settings.commission_key_path,
+            "PYTHONPATH": str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
     env.update({f"GOSPLAN_{k.upper()}": str(v) for k, v in extra.items()})
     return env
 
@@ -56,10 +60,15 @@ def _wait(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise RuntimeError("server did not start: " + log.read_text()[-3000:])
 
 
-def _start(argv: list[str], env: dict[str, str], port: int,
-           log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, env=env, cwd=str(ROOT), stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def _start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=str(ROOT),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         _wait(proc, port, log)
     except BaseException:
@@ -89,11 +98,14 @@ def two_servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     try:
         for i in range(2):
             port = _free_port()
-            code = ("import uvicorn; from gosplan.web.app import create_app_from_env; "
-                    f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
-                    "log_level='warning', proxy_headers=False)")
-            procs.append(_start([sys.executable, "-c", code], env, port,
-                                tmp_path / f"server{i}.log"))
+            code = (
+                "import uvicorn; from gosplan.web.app import create_app_from_env; "
+                f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
+                "log_level='warning', proxy_headers=False)"
+            )
+            procs.append(
+                _start([sys.executable, "-c", code], env, port, tmp_path / f"server{i}.log")
+            )
             urls.append(f"http://127.0.0.1:{port}")
         yield urls
     finally:
@@ -110,8 +122,9 @@ def _csrf(c: httpx.Client) -> str:
 
 
 def _login(c: httpx.Client, user: str, password: str = "demo-password") -> int:
-    return c.post("/login", data={"username": user, "password": password,
-                                  "csrf_token": _csrf(c)}).status_code
+    return c.post(
+        "/login", data={"username": user, "password": password, "csrf_token": _csrf(c)}
+    ).status_code
 
 
 def _twin(c: httpx.Client, base: str) -> httpx.Client:
@@ -134,15 +147,23 @@ def test_logout_on_one_process_ends_the_session_on_the_other(two_servers: list[s
 
 
 def test_a_password_change_on_one_process_ends_sessions_on_the_other(
-        two_servers: list[str]) -> None:
+    two_servers: list[str],
+) -> None:
     a_url, b_url = two_servers
-    with httpx.Client(base_url=a_url, timeout=30) as a, \
-            httpx.Client(base_url=b_url, timeout=30) as b:
+    with (
+        httpx.Client(base_url=a_url, timeout=30) as a,
+        httpx.Client(base_url=b_url, timeout=30) as b,
+    ):
         assert _login(a, "bruno") == 303 and _login(b, "bruno") == 303
-        r = a.post("/me/password", data={"current_password": "demo-password",
-                                         "new_password": "another-password",
-                                         "csrf_token": _csrf(a)},
-                   headers={"accept": "application/json"})
+        r = a.post(
+            "/me/password",
+            data={
+                "current_password": "demo-password",
+                "new_password": "another-password",
+                "csrf_token": _csrf(a),
+            },
+            headers={"accept": "application/json"},
+        )
         assert r.status_code == 200, r.text
         assert b.get("/me.json").status_code == 401
         assert _login(b, "bruno", "another-password") == 303
@@ -161,10 +182,16 @@ def test_a_limit_of_n_is_n_across_both_processes(two_servers: list[str]) -> None
         def file(i: int) -> None:
             c, tok = clients[i % 2], toks[i % 2]
             barrier.wait()
-            r = c.post("/criticism", data={"target_kind": kind, "csrf_token": tok,
-                                           "target": targets[kind][0]["id"],
-                                           "content": f"criticism number {i}"},
-                       headers={"accept": "application/json"})
+            r = c.post(
+                "/criticism",
+                data={
+                    "target_kind": kind,
+                    "csrf_token": tok,
+                    "target": targets[kind][0]["id"],
+                    "content": f"criticism number {i}",
+                },
+                headers={"accept": "application/json"},
+            )
             with lock:
                 codes.append(r.status_code)
 
@@ -180,27 +207,40 @@ def test_a_limit_of_n_is_n_across_both_processes(two_servers: list[str]) -> None
 
 
 def test_sign_in_throttle_is_shared_by_both_processes(two_servers: list[str]) -> None:
-    with httpx.Client(base_url=two_servers[0], timeout=30) as a, \
-            httpx.Client(base_url=two_servers[1], timeout=30) as b:
+    with (
+        httpx.Client(base_url=two_servers[0], timeout=30) as a,
+        httpx.Client(base_url=two_servers[1], timeout=30) as b,
+    ):
         codes = [_login(c, "carla", "wrong-password") for c in (a, b, a, b, a)]
         assert codes == [401, 401, 401, 429, 429], codes
         assert _login(b, "carla") == 429  # even the right password, until the window passes
 
 
-def test_the_body_limit_cuts_a_streamed_upload_at_the_socket(web_settings: Settings,
-                                                              tmp_path: Path) -> None:
+def test_the_body_limit_cuts_a_streamed_upload_at_the_socket(
+    web_settings: Settings, tmp_path: Path
+) -> None:
     port = _free_port()
-    code = ("import uvicorn; from gosplan.web.app import create_app_from_env; "
-            f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
-            "log_level='warning')")
-    proc = _start([sys.executable, "-c", code],
-                  _env(web_settings, max_body_bytes=256 * 1024), port, tmp_path / "s.log")
+    code = (
+        "import uvicorn; from gosplan.web.app import create_app_from_env; "
+        f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
+        "log_level='warning')"
+    )
+    proc = _start(
+        [sys.executable, "-c", code],
+        _env(web_settings, max_body_bytes=256 * 1024),
+        port,
+        tmp_path / "s.log",
+    )
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall(b"POST /criticism HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     b"Content-Type: multipart/form-data; boundary=zzz\r\n\r\n")
-        head = (b'--zzz\r\nContent-Disposition: form-data; name="attachment"; '
-                b'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n')
+        sock.sendall(
+            b"POST /criticism HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: multipart/form-data; boundary=zzz\r\n\r\n"
+        )
+        head = (
+            b'--zzz\r\nContent-Disposition: form-data; name="attachment"; '
+            b'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
         sock.sendall(b"%x\r\n" % len(head) + head + b"\r\n")
         sent, chunk = 0, b"y" * 65536
         try:
@@ -227,13 +267,26 @@ def test_the_body_limit_cuts_a_streamed_upload_at_the_socket(web_settings: Setti
         _stop(proc)
 
 
-def test_gosplan_serve_workers_runs_several_processes(web_settings: Settings,
-                                                       tmp_path: Path) -> None:
+def test_gosplan_serve_workers_runs_several_processes(
+    web_settings: Settings, tmp_path: Path
+) -> None:
     port = _free_port()
     log = tmp_path / "serve.log"
-    proc = _start([sys.executable, "-c", "from gosplan.cli import main; main()", "serve",
-                   "--workers", "2", "--port",
-                   str(port)], _env(web_settings), port, log)
+    proc = _start(
+        [
+            sys.executable,
+            "-c",
+            "from gosplan.cli import main; main()",
+            "serve",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+        ],
+        _env(web_settings),
+        port,
+        log,
+    )
     try:
         pids = set()
         for _ in range(40):
@@ -243,8 +296,9 @@ def test_gosplan_serve_workers_runs_several_processes(web_settings: Settings,
             assert _login(c, "elena") == 303
             for _ in range(10):
                 assert c.get("/me.json").json()["username"] == "elena"
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                  text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         pids.update(children)
         assert len(pids) >= 2, (pids, log.read_text()[-2000:])
     finally:

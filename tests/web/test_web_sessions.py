@@ -55,18 +55,33 @@ def test_a_password_change_ends_every_session(web_settings: Settings) -> None:
     with TestClient(app) as a, TestClient(app) as b:
         login(a, "bruno")
         tok = login(b, "bruno")
-        r = b.post("/me/password", data={"current_password": "wrong-one!",
-                                         "new_password": "a-new-password", "csrf_token": tok},
-                   headers={"accept": "application/json"})
+        r = b.post(
+            "/me/password",
+            data={
+                "current_password": "wrong-one!",
+                "new_password": "a-new-password",
+                "csrf_token": tok,
+            },
+            headers={"accept": "application/json"},
+        )
         assert r.status_code == 422 and "current_password" in r.json()["error"]
-        r = b.post("/me/password", data={"current_password": "demo-password",
-                                         "new_password": "a-new-password", "csrf_token": tok},
-                   headers={"accept": "application/json"})
+        r = b.post(
+            "/me/password",
+            data={
+                "current_password": "demo-password",
+                "new_password": "a-new-password",
+                "csrf_token": tok,
+            },
+            headers={"accept": "application/json"},
+        )
         assert r.status_code == 200, r.text
         assert _me(a) == 401 and _me(b) == 401
         t = csrf(a)
-        r = a.post("/login", data={"username": "bruno", "password": "demo-password",
-                                   "csrf_token": t}, follow_redirects=False)
+        r = a.post(
+            "/login",
+            data={"username": "bruno", "password": "demo-password", "csrf_token": t},
+            follow_redirects=False,
+        )
         assert r.status_code == 401
         login(a, "bruno", "a-new-password")
         assert a.get("/me.json").json()["username"] == "bruno"
@@ -91,8 +106,11 @@ def test_cookies_are_secure_over_https_and_when_told(web_settings: Settings) -> 
 def test_sessions_last_as_long_as_the_setting(web_settings: Settings) -> None:
     for c in _app_client(web_settings, session_lifetime_hours=2 / 3600):
         tok = csrf(c)
-        r = c.post("/login", data={"username": "ana", "password": "demo-password",
-                                   "csrf_token": tok}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": "ana", "password": "demo-password", "csrf_token": tok},
+            follow_redirects=False,
+        )
         assert "max-age=2;" in r.headers["set-cookie"].lower()
         assert c.get("/me.json").status_code == 200
         time.sleep(2.5)
@@ -102,11 +120,18 @@ def test_sessions_last_as_long_as_the_setting(web_settings: Settings) -> None:
 def test_sign_in_is_throttled_per_account(web_settings: Settings) -> None:
     for c in _app_client(web_settings, login_attempts_per_account=5):
         tok = csrf(c)
-        codes = [c.post("/login", data={"username": "ana", "password": f"guess-{i}",
-                                        "csrf_token": tok}).status_code for i in range(8)]
+        codes = [
+            c.post(
+                "/login", data={"username": "ana", "password": f"guess-{i}", "csrf_token": tok}
+            ).status_code
+            for i in range(8)
+        ]
         assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3, codes
-        r = c.post("/login", data={"username": "ana", "password": "demo-password",
-                                   "csrf_token": tok}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": "ana", "password": "demo-password", "csrf_token": tok},
+            follow_redirects=False,
+        )
         assert r.status_code == 429 and "username" in r.json()["error"]
         assert int(r.headers["retry-after"]) > 0
         # another account from the same client is not locked by ana's attacker
@@ -116,17 +141,26 @@ def test_sign_in_is_throttled_per_account(web_settings: Settings) -> None:
 def test_sign_in_is_throttled_per_client_across_accounts(web_settings: Settings) -> None:
     for c in _app_client(web_settings, login_attempts_per_client=6):
         tok = csrf(c)
-        codes = [c.post("/login", data={"username": name, "password": "nope-nope",
-                                        "csrf_token": tok}).status_code
-                 for name in ["ana", "bruno", "carla", "diego", "elena", "x1", "x2", "x3"]]
+        codes = [
+            c.post(
+                "/login", data={"username": name, "password": "nope-nope", "csrf_token": tok}
+            ).status_code
+            for name in ["ana", "bruno", "carla", "diego", "elena", "x1", "x2", "x3"]
+        ]
         assert codes[:6] == [401] * 6 and codes[6:] == [429, 429], codes
 
 
 def test_forty_parallel_sign_ins_hash_at_most_n_at_once(web_settings: Settings) -> None:
-    app = create_app(web_settings.model_copy(update={"login_concurrency": 2,
-                                                      "login_attempts_per_client": 1000,
-                                                      "login_attempts_per_account": 1000}),
-                     migrate=False)
+    app = create_app(
+        web_settings.model_copy(
+            update={
+                "login_concurrency": 2,
+                "login_attempts_per_client": 1000,
+                "login_attempts_per_account": 1000,
+            }
+        ),
+        migrate=False,
+    )
     guard = app.state.login_guard
     with TestClient(app) as c:
         tok = csrf(c)
@@ -136,9 +170,15 @@ def test_forty_parallel_sign_ins_hash_at_most_n_at_once(web_settings: Settings) 
 
         def sign_in(i: int) -> None:
             barrier.wait()
-            r = c.post("/login", data={"username": "ana", "csrf_token": tok,
-                                       "password": "demo-password" if i % 2 else "wrong-pass"},
-                       follow_redirects=False)
+            r = c.post(
+                "/login",
+                data={
+                    "username": "ana",
+                    "csrf_token": tok,
+                    "password": "demo-password" if i % 2 else "wrong-pass",
+                },
+                follow_redirects=False,
+            )
             with lock:
                 codes.append(r.status_code)
 
@@ -158,10 +198,19 @@ def test_x_forwarded_for_is_ignored_unless_the_proxy_is_named(web_settings: Sett
         tok = csrf(c)
         targets = c.get("/criticism.json").json()["targets"]
         kind = next(k for k, v in targets.items() if v)
-        return [c.post("/criticism", data={"target_kind": kind, "target": targets[kind][0]["id"],
-                                           "content": f"criticism {i}", "csrf_token": tok},
-                       headers={"accept": "application/json", "x-forwarded-for": ip}).status_code
-                for i, ip in enumerate(addresses)]
+        return [
+            c.post(
+                "/criticism",
+                data={
+                    "target_kind": kind,
+                    "target": targets[kind][0]["id"],
+                    "content": f"criticism {i}",
+                    "csrf_token": tok,
+                },
+                headers={"accept": "application/json", "x-forwarded-for": ip},
+            ).status_code
+            for i, ip in enumerate(addresses)
+        ]
 
     spoofed = [f"10.0.0.{i}" for i in range(5)]
     for c in _app_client(web_settings, rate_limit_filing=2):
@@ -186,12 +235,16 @@ def test_bodies_over_the_limit_are_refused_while_read(web_settings: Settings) ->
     for c in _app_client(web_settings, max_body_bytes=64 * 1024):
         tok = csrf(c)
         big = b"x" * (200 * 1024)
-        r = c.post("/receipts/verify", content=big,
-                   headers={"content-type": "application/x-www-form-urlencoded",
-                            "x-csrf-token": tok})
+        r = c.post(
+            "/receipts/verify",
+            content=big,
+            headers={"content-type": "application/x-www-form-urlencoded", "x-csrf-token": tok},
+        )
         assert r.status_code == 413 and "body" in r.json()["error"]  # by Content-Length
 
-        r = c.post("/criticism", data={"csrf_token": tok, "target_kind": "official",
-                                       "target": "x", "content": "y"},
-                   files={"attachment": ("e.txt", b"z" * (100 * 1024), "text/plain")})
+        r = c.post(
+            "/criticism",
+            data={"csrf_token": tok, "target_kind": "official", "target": "x", "content": "y"},
+            files={"attachment": ("e.txt", b"z" * (100 * 1024), "text/plain")},
+        )
         assert r.status_code == 413

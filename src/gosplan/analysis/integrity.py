@@ -93,7 +93,11 @@ EVENT_KINDS: tuple[str, ...] = (
 
 #: What the commission can rule on with an ``integrity.finding``.
 FINDING_KINDS: tuple[str, ...] = (
-    "infringement", "input_overuse", "rigged_appointment", "retaliation", "public_alert",
+    "infringement",
+    "input_overuse",
+    "rigged_appointment",
+    "retaliation",
+    "public_alert",
 )
 #: ``upheld`` establishes an event; the others establish that it does not count
 #: (``explained``: e.g. an honest shortfall; ``outside_control``: e.g. a
@@ -132,25 +136,32 @@ class IntegrityConfig:
 
     def __post_init__(self) -> None:
         if self.granularity not in ("year", "quarter", "month"):
-            raise ValueError(f"`granularity` must be 'year', 'quarter' or 'month'; "
-                             f"got {self.granularity!r}.")
+            raise ValueError(
+                f"`granularity` must be 'year', 'quarter' or 'month'; got {self.granularity!r}."
+            )
         if not (math.isfinite(self.hours_per_worker_year) and self.hours_per_worker_year > 0):
-            raise ValueError(f"`hours_per_worker_year` must be a positive number; "
-                             f"got {self.hours_per_worker_year!r}.")
+            raise ValueError(
+                f"`hours_per_worker_year` must be a positive number; "
+                f"got {self.hours_per_worker_year!r}."
+            )
         if not 0.5 <= self.level < 1:
             raise ValueError(f"`level` must be in [0.5, 1); got {self.level!r}.")
         for k, v in self.standards.items():
             if k not in EVENT_KINDS:
-                raise ValueError(f"standard for unknown event kind {k!r}; "
-                                 f"known: {', '.join(EVENT_KINDS)}.")
+                raise ValueError(
+                    f"standard for unknown event kind {k!r}; known: {', '.join(EVENT_KINDS)}."
+                )
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"standard for {k!r} must be a finite rate >= 0; got {v!r}.")
 
     def to_json(self) -> dict[str, Any]:
-        return {"granularity": self.granularity,
-                "hours_per_worker_year": self.hours_per_worker_year, "level": self.level,
-                "standards": dict(sorted(self.standards.items())),
-                "change_point_alpha": self.change_point_alpha}
+        return {
+            "granularity": self.granularity,
+            "hours_per_worker_year": self.hours_per_worker_year,
+            "level": self.level,
+            "standards": dict(sorted(self.standards.items())),
+            "change_point_alpha": self.change_point_alpha,
+        }
 
 
 @dataclass(frozen=True)
@@ -165,11 +176,18 @@ class IntegrityEvent:
     detail: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"org": self.org, "period": self.period, "kind": self.kind, "day": self.day,
-                "evidence": list(self.evidence), "detail": self.detail}
+        return {
+            "org": self.org,
+            "period": self.period,
+            "kind": self.kind,
+            "day": self.day,
+            "evidence": list(self.evidence),
+            "detail": self.detail,
+        }
 
 
 # --------------------------------------------------------------------------- periods
+
 
 def _day(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
@@ -213,6 +231,7 @@ def _normalise_period(text: str, granularity: Granularity) -> str | None:
 
 
 # --------------------------------------------------------------------------- derivation
+
 
 class _Directory:
     """Which unit a person served in on a day, rebuilt from the log."""
@@ -273,7 +292,8 @@ def _alert_org(payload: Mapping[str, Any], units: set[str]) -> str | None:
 
 
 def derive(
-    entries: Iterable[Mapping[str, Any]], config: IntegrityConfig | None = None,
+    entries: Iterable[Mapping[str, Any]],
+    config: IntegrityConfig | None = None,
 ) -> tuple[list[IntegrityEvent], dict[tuple[str, str], float], dict[str, str]]:
     """Established events, exposure per (org, period) and organisation names, from log entries.
 
@@ -307,8 +327,13 @@ def derive(
         elif kind == "criticism.filed":
             day = _entry_day(e)
             tk, target = p.get("target_kind"), str(p.get("target"))
-            org = (target if tk == "enterprise"
-                   else d.unit_of(target, day) if tk == "official" else None)
+            org = (
+                target
+                if tk == "enterprise"
+                else d.unit_of(target, day)
+                if tk == "official"
+                else None
+            )
             criticism_target[str(p.get("criticism"))] = (org, idx, day)
         elif kind == "criticism.status":
             ref = str(p.get("criticism"))
@@ -326,9 +351,16 @@ def derive(
                 continue
             if fk in FINDING_KINDS and outcome == "upheld":
                 day = _entry_day(e)
-                events.append(IntegrityEvent(
-                    org=org, period=period_of(day, g), kind=str(fk), day=day.isoformat(),
-                    evidence=(*evidence, idx), detail=str(p.get("reason") or "")))
+                events.append(
+                    IntegrityEvent(
+                        org=org,
+                        period=period_of(day, g),
+                        kind=str(fk),
+                        day=day.isoformat(),
+                        evidence=(*evidence, idx),
+                        detail=str(p.get("reason") or ""),
+                    )
+                )
         elif kind.endswith(".alert.escalated"):
             if p.get("level_name") == "public" or p.get("public") is True:
                 org = _alert_org(p, d.units)
@@ -342,9 +374,16 @@ def derive(
             if org is not None and key not in overdue_seen:
                 overdue_seen.add(key)
                 day = _entry_day(e)
-                events.append(IntegrityEvent(
-                    org=org, period=period_of(day, g), kind="directive_overdue",
-                    day=day.isoformat(), evidence=(idx,), detail=str(p.get("reason") or "")))
+                events.append(
+                    IntegrityEvent(
+                        org=org,
+                        period=period_of(day, g),
+                        kind="directive_overdue",
+                        day=day.isoformat(),
+                        evidence=(idx,),
+                        detail=str(p.get("reason") or ""),
+                    )
+                )
         elif kind == "unit.workforce":
             # worker-years worked in the declared period; a later declaration for the
             # same unit and period corrects the earlier one
@@ -357,8 +396,9 @@ def derive(
             if unit and h is not None and h > 0:
                 # accounting periods named YYYY-MM count there; others (free codes) count
                 # in the period of the approval
-                per = (_normalise_period(str(p["period"]), g) if p.get("period") else None) \
-                    or period_of(_entry_day(e), g)
+                per = (
+                    _normalise_period(str(p["period"]), g) if p.get("period") else None
+                ) or period_of(_entry_day(e), g)
                 hours[(str(unit), per)] += h
 
     for ref, (idx, _upheld_on) in upheld.items():
@@ -369,14 +409,29 @@ def derive(
         org, filed_idx, day = criticism_target[ref]
         if org is None:
             continue
-        events.append(IntegrityEvent(org=org, period=period_of(day, g), kind="criticism_upheld",
-                                     day=day.isoformat(), evidence=(filed_idx, idx),
-                                     detail=f"criticism {ref} upheld"))
+        events.append(
+            IntegrityEvent(
+                org=org,
+                period=period_of(day, g),
+                kind="criticism_upheld",
+                day=day.isoformat(),
+                evidence=(filed_idx, idx),
+                detail=f"criticism {ref} upheld",
+            )
+        )
     for (_area, _item), (org, idx, day, reason) in public_alerts.items():
         if idx in cancelled_alerts:
             continue
-        events.append(IntegrityEvent(org=org, period=period_of(day, g), kind="public_alert",
-                                     day=day.isoformat(), evidence=(idx,), detail=reason))
+        events.append(
+            IntegrityEvent(
+                org=org,
+                period=period_of(day, g),
+                kind="public_alert",
+                day=day.isoformat(),
+                evidence=(idx,),
+                detail=reason,
+            )
+        )
     events.sort(key=lambda ev: (ev.org, ev.period, ev.kind, ev.evidence))
 
     exposure: dict[tuple[str, str], float] = defaultdict(float)
@@ -394,6 +449,7 @@ def derive(
 
 
 # --------------------------------------------------------------------------- the record
+
 
 def _verdict(lo: float, hi: float, standard: float | None) -> str:
     if standard is None:
@@ -451,7 +507,8 @@ class IntegrityRecord:
         t = self.table[self.table["org"] == org]
         tr = self.trends[self.trends["org"] == org]
         return {
-            "org": org, "name": self.names.get(org, org),
+            "org": org,
+            "name": self.names.get(org, org),
             "series": [_row_json(r) for r in t.to_dict("records")],
             "trends": [_row_json(r) for r in tr.to_dict("records")],
             "events": [ev.to_json() for ev in self.events if ev.org == org],
@@ -483,23 +540,46 @@ class IntegrityRecord:
             k = int(tl["count"].sum())
             wy = float(tl["worker_years"].iloc[0]) if len(tl) else 0.0
             lo, hi = poisson_interval(k, wy, self.config.level)
-            rows.append({
-                "org": org, "name": self.names.get(org, org), "last_period": last,
-                "events_last_period": k, "worker_years_last_period": wy,
-                "rate_last_period": (k / wy * 1000.0) if wy > 0 else math.nan,
-                "rate_low": lo, "rate_high": hi, "change": change,
-                "worsened": sorted(worse["kind"]), "improved": sorted(better["kind"]),
-            })
-        df = pd.DataFrame(rows, columns=[
-            "org", "name", "last_period", "events_last_period", "worker_years_last_period",
-            "rate_last_period", "rate_low", "rate_high", "change", "worsened", "improved"])
-        return df.sort_values(["change", "org"], ascending=[False, True], kind="stable",
-                              ignore_index=True)
+            rows.append(
+                {
+                    "org": org,
+                    "name": self.names.get(org, org),
+                    "last_period": last,
+                    "events_last_period": k,
+                    "worker_years_last_period": wy,
+                    "rate_last_period": (k / wy * 1000.0) if wy > 0 else math.nan,
+                    "rate_low": lo,
+                    "rate_high": hi,
+                    "change": change,
+                    "worsened": sorted(worse["kind"]),
+                    "improved": sorted(better["kind"]),
+                }
+            )
+        df = pd.DataFrame(
+            rows,
+            columns=[
+                "org",
+                "name",
+                "last_period",
+                "events_last_period",
+                "worker_years_last_period",
+                "rate_last_period",
+                "rate_low",
+                "rate_high",
+                "change",
+                "worsened",
+                "improved",
+            ],
+        )
+        return df.sort_values(
+            ["change", "org"], ascending=[False, True], kind="stable", ignore_index=True
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Everything, JSON-able and canonical (two equal records give equal JSON)."""
         return {
-            "config": self.config.to_json(), "log_size": self.log_size,
+            "config": self.config.to_json(),
+            "log_size": self.log_size,
             "names": dict(sorted(self.names.items())),
             "table": [_row_json(r) for r in self.table.to_dict("records")],
             "trends": [_row_json(r) for r in self.trends.to_dict("records")],
@@ -521,8 +601,9 @@ def _row_json(r: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def integrity_record(entries: Iterable[Mapping[str, Any]],
-                     config: IntegrityConfig | None = None) -> IntegrityRecord:
+def integrity_record(
+    entries: Iterable[Mapping[str, Any]], config: IntegrityConfig | None = None
+) -> IntegrityRecord:
     """The integrity record of every organisation from the public log's entries.
 
     A pure function of ``entries`` and ``config``: the store's log and an
@@ -536,8 +617,11 @@ def integrity_record(entries: Iterable[Mapping[str, Any]],
         counts[(ev.org, ev.period, ev.kind)] += 1
     orgs = sorted({o for o, _ in exposure} | {ev.org for ev in events})
     periods_of: dict[str, list[str]] = {
-        o: sorted({p for (oo, p) in exposure if oo == o}
-                  | {ev.period for ev in events if ev.org == o}) for o in orgs}
+        o: sorted(
+            {p for (oo, p) in exposure if oo == o} | {ev.period for ev in events if ev.org == o}
+        )
+        for o in orgs
+    }
     rows = []
     for org in orgs:
         for per in periods_of[org]:
@@ -546,14 +630,35 @@ def integrity_record(entries: Iterable[Mapping[str, Any]],
                 k = counts.get((org, per, kind), 0)
                 lo, hi = poisson_interval(k, wy, cfg.level)
                 std = cfg.standards.get(kind)
-                rows.append({"org": org, "period": per, "kind": kind, "count": k,
-                             "worker_years": wy,
-                             "rate": (k / wy * 1000.0) if wy > 0 else math.nan,
-                             "rate_low": lo, "rate_high": hi, "standard": std,
-                             "verdict": _verdict(lo, hi, std) if wy > 0
-                             else "no exposure recorded"})
-    table = pd.DataFrame(rows, columns=["org", "period", "kind", "count", "worker_years", "rate",
-                                        "rate_low", "rate_high", "standard", "verdict"])
+                rows.append(
+                    {
+                        "org": org,
+                        "period": per,
+                        "kind": kind,
+                        "count": k,
+                        "worker_years": wy,
+                        "rate": (k / wy * 1000.0) if wy > 0 else math.nan,
+                        "rate_low": lo,
+                        "rate_high": hi,
+                        "standard": std,
+                        "verdict": _verdict(lo, hi, std) if wy > 0 else "no exposure recorded",
+                    }
+                )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "org",
+            "period",
+            "kind",
+            "count",
+            "worker_years",
+            "rate",
+            "rate_low",
+            "rate_high",
+            "standard",
+            "verdict",
+        ],
+    )
     trend_rows = []
     for org in orgs:
         pers = periods_of[org]
@@ -564,13 +669,36 @@ def integrity_record(entries: Iterable[Mapping[str, Any]],
                 est, lo, hi = rate_ratio(ks[-1], es[-1], sum(ks[:-1]), sum(es[:-1]), cfg.level)
             else:
                 est, lo, hi = math.nan, 0.0, math.inf
-            cps = (change_points(ks, es, alpha=cfg.change_point_alpha)
-                   if all(x > 0 for x in es) else [])
-            trend_rows.append({"org": org, "kind": kind, "last_period": pers[-1],
-                               "rate_ratio": est, "rr_low": lo, "rr_high": hi,
-                               "trend": _trend(est, lo, hi),
-                               "change_points": [pers[i] for i in cps]})
-    trends = pd.DataFrame(trend_rows, columns=["org", "kind", "last_period", "rate_ratio",
-                                               "rr_low", "rr_high", "trend", "change_points"])
-    return IntegrityRecord(config=cfg, table=table, trends=trends, events=events, names=names,
-                           log_size=len(entry_list))
+            cps = (
+                change_points(ks, es, alpha=cfg.change_point_alpha)
+                if all(x > 0 for x in es)
+                else []
+            )
+            trend_rows.append(
+                {
+                    "org": org,
+                    "kind": kind,
+                    "last_period": pers[-1],
+                    "rate_ratio": est,
+                    "rr_low": lo,
+                    "rr_high": hi,
+                    "trend": _trend(est, lo, hi),
+                    "change_points": [pers[i] for i in cps],
+                }
+            )
+    trends = pd.DataFrame(
+        trend_rows,
+        columns=[
+            "org",
+            "kind",
+            "last_period",
+            "rate_ratio",
+            "rr_low",
+            "rr_high",
+            "trend",
+            "change_points",
+        ],
+    )
+    return IntegrityRecord(
+        config=cfg, table=table, trends=trends, events=events, names=names, log_size=len(entry_list)
+    )

@@ -14,8 +14,9 @@ import numpy as np
 __all__ = ["change_points", "poisson_interval", "rate_ratio"]
 
 
-def poisson_interval(count: int, exposure: float, level: float = 0.95,
-                     per: float = 1000.0) -> tuple[float, float]:
+def poisson_interval(
+    count: int, exposure: float, level: float = 0.95, per: float = 1000.0
+) -> tuple[float, float]:
     """Exact (Garwood) interval for a Poisson rate ``count / exposure`` times ``per``.
 
     With no exposure the interval is ``(0, inf)``: nothing is known.
@@ -30,8 +31,9 @@ def poisson_interval(count: int, exposure: float, level: float = 0.95,
     return lo / exposure * per, hi / exposure * per
 
 
-def rate_ratio(k1: int, e1: float, k0: int, e0: float,
-               level: float = 0.95) -> tuple[float, float, float]:
+def rate_ratio(
+    k1: int, e1: float, k0: int, e0: float, level: float = 0.95
+) -> tuple[float, float, float]:
     """Ratio of the rate ``k1/e1`` to ``k0/e0`` with an exact conditional interval.
 
     Given ``n = k1 + k0`` events, ``k1`` is binomial with
@@ -67,8 +69,9 @@ def _poisson_loglik(k: np.ndarray, e: np.ndarray) -> float:
     return float(tot_k * math.log(lam) - lam * tot_e)
 
 
-def change_points(counts: Sequence[int], exposures: Sequence[float], *,
-                  alpha: float = 0.01, min_size: int = 2) -> list[int]:
+def change_points(
+    counts: Sequence[int], exposures: Sequence[float], *, alpha: float = 0.01, min_size: int = 2
+) -> list[int]:
     """Periods where the event rate changed, by binary segmentation of a Poisson rate.
 
     A split at ``t`` is kept when twice its log-likelihood gain exceeds the
@@ -103,5 +106,3 @@ def change_points(counts: Sequence[int], exposures: Sequence[float], *,
 
     split(0, len(k))
     return sorted(found)
-
-

@@ -53,22 +53,31 @@ def with_labour(economy: Economy, basis: LabourBasis | str = "hours") -> Economy
         if economy.labour_kind != "hours":
             raise ValidationError(
                 f"{economy.name or 'the economy'} counts labour in {economy.labour_unit}, "
-                "not hours; use --labour persons or leave --labour out.")
+                "not hours; use --labour persons or leave --labour out."
+            )
         return economy
     output = _need(economy, "output", basis)
     if basis == "persons":
         persons = _need(economy, "persons", basis)
         labour = np.divide(persons, output, out=np.zeros_like(persons), where=output > 0)
-        return _replace(economy, labour, "persons employed", "persons",
-                        "labour counted in persons engaged (persons / gross output)")
+        return _replace(
+            economy,
+            labour,
+            "persons employed",
+            "persons",
+            "labour counted in persons engaged (persons / gross output)",
+        )
     weights = skill_weights(economy)
     lowest = economy.products[int(np.argmin(np.where(weights > 0, weights, np.inf)))]
     return _replace(
-        economy, economy.labour * weights,
-        f"skill-adjusted hours (hours of {lowest}, the lowest-paid industry)", "hours",
+        economy,
+        economy.labour * weights,
+        f"skill-adjusted hours (hours of {lowest}, the lowest-paid industry)",
+        "hours",
         "labour counted in skill-adjusted hours: hours × hourly wage / lowest hourly wage "
         f"({lowest}); weights from {float(weights.min(initial=np.inf, where=weights > 0)):.3g} "
-        f"to {float(weights.max()):.3g}")
+        f"to {float(weights.max()):.3g}",
+    )
 
 
 def skill_weights(economy: Economy) -> np.ndarray:
@@ -80,14 +89,16 @@ def skill_weights(economy: Economy) -> np.ndarray:
     if economy.labour_kind != "hours":
         raise ValidationError(
             f"skill-adjusted hours need labour in hours; {economy.name or 'the economy'} "
-            f"counts it in {economy.labour_unit}.")
+            f"counts it in {economy.labour_unit}."
+        )
     output = _need(economy, "output", "skill-adjusted")
     comp = _need(economy, "compensation", "skill-adjusted")
     hours = economy.labour * output
     paid = (hours > 0) & (comp > 0)
     if not paid.any():
-        raise ValidationError("skill-adjusted hours need an industry with both hours and "
-                              "compensation; none has.")
+        raise ValidationError(
+            "skill-adjusted hours need an industry with both hours and compensation; none has."
+        )
     wage = np.zeros_like(hours)
     wage[paid] = comp[paid] / hours[paid]
     return np.where(paid, wage / wage[paid].min(), 0.0)
@@ -98,12 +109,12 @@ def _need(economy: Economy, attr: str, basis: str) -> np.ndarray:
     if value is None:
         raise ValidationError(
             f"labour counted as {basis!r} needs `{attr}` in the table; "
-            f"{economy.name or 'this economy'} has none.")
+            f"{economy.name or 'this economy'} has none."
+        )
     return np.asarray(value, dtype=np.float64)
 
 
-def _replace(economy: Economy, labour: np.ndarray, unit: str, kind: str,
-             note: str) -> Economy:
+def _replace(economy: Economy, labour: np.ndarray, unit: str, kind: str, note: str) -> Economy:
     out = copy.copy(economy)
     out.meta = copy.deepcopy(economy.meta)
     out.meta.note(note)

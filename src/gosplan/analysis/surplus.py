@@ -99,20 +99,28 @@ class SurplusValueResult:
             f" goes to the owners",
         ]
         if self.price_rate is not None:
-            lines.append(f"  in price terms (operating surplus / compensation): "
-                         f"{self.price_rate:.3f}")
-        lines.append("  conventions: " + "; ".join(f"{k}: {v}" for k, v in
-                                                  self.conventions.items()))
+            lines.append(
+                f"  in price terms (operating surplus / compensation): {self.price_rate:.3f}"
+            )
+        lines.append(
+            "  conventions: " + "; ".join(f"{k}: {v}" for k, v in self.conventions.items())
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "year": self.year, "rate": self.rate,
-            "total_labour": self.total_labour, "necessary_labour": self.necessary_labour,
-            "surplus_labour": self.surplus_labour, "wages": self.wages,
+            "name": self.name,
+            "year": self.year,
+            "rate": self.rate,
+            "total_labour": self.total_labour,
+            "necessary_labour": self.necessary_labour,
+            "surplus_labour": self.surplus_labour,
+            "wages": self.wages,
             "labour_per_money_of_wages": self.labour_per_money_of_wages,
-            "price_rate": self.price_rate, "labour_kind": self.labour_kind,
-            "labour_unit": self.labour_unit, "money_unit": self.money_unit,
+            "price_rate": self.price_rate,
+            "labour_kind": self.labour_kind,
+            "labour_unit": self.labour_unit,
+            "money_unit": self.money_unit,
             "conventions": dict(self.conventions),
         }
 
@@ -149,20 +157,28 @@ class ProfitRateResult:
             f"e = {self.rate_of_surplus_value:.3f}",
         ]
         if self.price_rate is not None:
-            lines.append(f"  in price terms (operating surplus / capital stock): "
-                         f"{self.price_rate:.4f}")
-        lines.append("  conventions: " + "; ".join(f"{k}: {v}" for k, v in
-                                                  self.conventions.items()))
+            lines.append(
+                f"  in price terms (operating surplus / capital stock): {self.price_rate:.4f}"
+            )
+        lines.append(
+            "  conventions: " + "; ".join(f"{k}: {v}" for k, v in self.conventions.items())
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "year": self.year, "rate": self.rate, "surplus": self.surplus,
-            "constant": self.constant, "variable": self.variable,
+            "name": self.name,
+            "year": self.year,
+            "rate": self.rate,
+            "surplus": self.surplus,
+            "constant": self.constant,
+            "variable": self.variable,
             "capital_stock": self.capital_stock,
-            "organic_composition": self.organic_composition, "price_rate": self.price_rate,
+            "organic_composition": self.organic_composition,
+            "price_rate": self.price_rate,
             "rate_of_surplus_value": self.rate_of_surplus_value,
-            "labour_unit": self.labour_unit, "money_unit": self.money_unit,
+            "labour_unit": self.labour_unit,
+            "money_unit": self.money_unit,
             "conventions": dict(self.conventions),
         }
 
@@ -181,8 +197,14 @@ def _purpose_vector(economy: Economy, purpose: str, caller: str, why: str) -> np
     return np.clip(vec, 0.0, None)  # negative entries (re-exports, sales of used goods) out
 
 
-def _values(economy: Economy, values: LabourValues | None, tol: float, imports: ImportsMode,
-            depreciation: bool, caller: str) -> LabourValues:
+def _values(
+    economy: Economy,
+    values: LabourValues | None,
+    tol: float,
+    imports: ImportsMode,
+    depreciation: bool,
+    caller: str,
+) -> LabourValues:
     if values is None:
         return labour_values(economy, tol=tol, imports=imports, depreciation=depreciation)
     idx = values.values.index
@@ -227,8 +249,9 @@ def rate_of_surplus_value(
     vals = _values(economy, values, tol, imports, depreciation, caller)
     v = vals.values.to_numpy(dtype=float)
     if wage_basket is None:
-        c = _purpose_vector(economy, "personal", caller,
-                            "household consumption, the composition of the wage basket")
+        c = _purpose_vector(
+            economy, "personal", caller, "household consumption, the composition of the wage basket"
+        )
         basket_src = "household consumption column(s) of final demand"
     else:
         c = np.asarray(wage_basket, dtype=float)
@@ -243,8 +266,9 @@ def rate_of_surplus_value(
         raise ValidationError(f"{caller}: the wage basket is empty (its price is {pc:g}).")
     W = float(np.sum(economy.compensation))
     if W <= 0:
-        raise ValidationError(f"{caller}: total compensation of employees is {W:g}; "
-                              "there are no wages to spend.")
+        raise ValidationError(
+            f"{caller}: total compensation of employees is {W:g}; there are no wages to spend."
+        )
     b = c * (W / pc)
     V = float(v @ b)
     if V <= 0:
@@ -257,21 +281,30 @@ def rate_of_surplus_value(
     conventions = {
         "labour": f"{economy.labour_kind} ({economy.labour_unit})",
         "wage basket": f"{basket_src}, scaled to total compensation "
-                       f"({W:,.0f} {economy.money_unit})",
+        f"({W:,.0f} {economy.money_unit})",
         **{k: v_ for k, v_ in vals.conventions.items() if k != "labour"},
         "surplus": "gross (includes the labour that replaces worn-out fixed capital)"
-        if "excluded" in vals.conventions.get("depreciation", "excluded") else
-        "net of the wear of fixed capital (values include depreciation)",
+        if "excluded" in vals.conventions.get("depreciation", "excluded")
+        else "net of the wear of fixed capital (values include depreciation)",
     }
     if economy.labour_kind == "wages":
         conventions["wages as labour"] = (
             "L is the wage bill counted as labour; e = (value added in value terms − value "
-            "of wages) / value of wages")
+            "of wages) / value of wages"
+        )
     return SurplusValueResult(
-        name=economy.name, year=economy.year, rate=S / V, total_labour=L,
-        necessary_labour=V, surplus_labour=S, wages=W, labour_per_money_of_wages=V / W,
-        price_rate=price_rate, labour_kind=economy.labour_kind,
-        labour_unit=economy.labour_unit, money_unit=economy.money_unit,
+        name=economy.name,
+        year=economy.year,
+        rate=S / V,
+        total_labour=L,
+        necessary_labour=V,
+        surplus_labour=S,
+        wages=W,
+        labour_per_money_of_wages=V / W,
+        price_rate=price_rate,
+        labour_kind=economy.labour_kind,
+        labour_unit=economy.labour_unit,
+        money_unit=economy.money_unit,
         conventions=conventions,
     )
 
@@ -315,18 +348,26 @@ def value_rate_of_profit(
         how = "each capital good at its own labour value, C = v·(K x)"
     else:
         assert economy.capital_stock is not None
-        g = _purpose_vector(economy, "investment", caller,
-                            "gross fixed capital formation, to value the capital stock")
+        g = _purpose_vector(
+            economy,
+            "investment",
+            caller,
+            "gross fixed capital formation, to value the capital stock",
+        )
         pg = float(economy.prices @ g)
         if pg <= 0:
-            raise ValidationError(f"{caller}: investment (gross fixed capital formation) is "
-                                  f"zero, so the capital stock cannot be valued.")
+            raise ValidationError(
+                f"{caller}: investment (gross fixed capital formation) is "
+                f"zero, so the capital stock cannot be valued."
+            )
         per_money = float(v @ g) / pg
         K = float(np.sum(economy.capital_stock))
         C = K * per_money
-        how = (f"money stock (sum of sectors' capital_stock, {K:,.0f} {economy.money_unit}) × "
-               f"labour value of one money unit of domestic gross fixed capital formation "
-               f"({per_money:.4g} {economy.labour_unit} per {economy.money_unit or 'unit'})")
+        how = (
+            f"money stock (sum of sectors' capital_stock, {K:,.0f} {economy.money_unit}) × "
+            f"labour value of one money unit of domestic gross fixed capital formation "
+            f"({per_money:.4g} {economy.labour_unit} per {economy.money_unit or 'unit'})"
+        )
     V = sv.necessary_labour
     S = sv.surplus_labour
     price_rate = None
@@ -338,8 +379,17 @@ def value_rate_of_profit(
         "variable capital": "one year's necessary labour (annual turnover)",
     }
     return ProfitRateResult(
-        name=economy.name, year=economy.year, rate=S / (C + V), surplus=S, constant=C,
-        variable=V, capital_stock=K, organic_composition=C / V, price_rate=price_rate,
-        rate_of_surplus_value=sv.rate, labour_unit=economy.labour_unit,
-        money_unit=economy.money_unit, conventions=conventions,
+        name=economy.name,
+        year=economy.year,
+        rate=S / (C + V),
+        surplus=S,
+        constant=C,
+        variable=V,
+        capital_stock=K,
+        organic_composition=C / V,
+        price_rate=price_rate,
+        rate_of_surplus_value=sv.rate,
+        labour_unit=economy.labour_unit,
+        money_unit=economy.money_unit,
+        conventions=conventions,
     )

@@ -50,7 +50,7 @@ LABOUR_CONVENTIONS = {
     "hours": "hours worked (labour time proper)",
     "persons": "persons employed (each person counted as one year's labour, whatever the hours)",
     "wages": "money wages (labour weighted by pay: a £ of wages counts as a unit of labour, "
-             "the convention of the UK studies when a table has no hours)",
+    "the convention of the UK studies when a table has no hours)",
 }
 
 
@@ -120,36 +120,49 @@ class ValuePriceResult:
             f"  one unit of labour ({self.labour_unit}) is worth {self.scale:.4g} "
             f"{self.money_unit or 'money units'} at average prices",
             "  conventions: " + "; ".join(f"{k_}: {v_}" for k_, v_ in self.conventions.items()),
-            "  sold furthest above value: " + ", ".join(
-                f"{name} ({val:.2f})" for name, val in r.iloc[::-1].iloc[:k].items()),
-            "  sold furthest below value: " + ", ".join(
-                f"{name} ({val:.2f})" for name, val in r.iloc[:k].items()),
+            "  sold furthest above value: "
+            + ", ".join(f"{name} ({val:.2f})" for name, val in r.iloc[::-1].iloc[:k].items()),
+            "  sold furthest below value: "
+            + ", ".join(f"{name} ({val:.2f})" for name, val in r.iloc[:k].items()),
         ]
         if self.excluded:
-            lines.append("  left out: " + "; ".join(f"{p}: {why}" for p, why in
-                                                   self.excluded.items()))
+            lines.append(
+                "  left out: " + "; ".join(f"{p}: {why}" for p, why in self.excluded.items())
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Scalars, units and conventions as plain Python (JSON-ready; no Series)."""
         return {
-            "name": self.name, "year": self.year, "n": self.n,
-            "correlation": self.correlation, "log_r2": self.log_r2,
-            "log_slope": self.log_slope, "log_intercept": self.log_intercept,
-            "mad": self.mad, "angle": self.angle, "d_distance": self.d_distance,
-            "cv_ratio": self.cv_ratio, "scale": self.scale,
-            "labour_kind": self.labour_kind, "labour_unit": self.labour_unit,
-            "money_unit": self.money_unit, "value_unit": self.value_unit,
-            "excluded": dict(self.excluded), "conventions": dict(self.conventions),
+            "name": self.name,
+            "year": self.year,
+            "n": self.n,
+            "correlation": self.correlation,
+            "log_r2": self.log_r2,
+            "log_slope": self.log_slope,
+            "log_intercept": self.log_intercept,
+            "mad": self.mad,
+            "angle": self.angle,
+            "d_distance": self.d_distance,
+            "cv_ratio": self.cv_ratio,
+            "scale": self.scale,
+            "labour_kind": self.labour_kind,
+            "labour_unit": self.labour_unit,
+            "money_unit": self.money_unit,
+            "value_unit": self.value_unit,
+            "excluded": dict(self.excluded),
+            "conventions": dict(self.conventions),
         }
 
     def to_frame(self) -> pd.DataFrame:
         """Per sector: output at prices, at (scaled) values, and the price/value ratio."""
-        return pd.DataFrame({
-            f"price of output ({self.money_unit})": self.price_of_output,
-            f"value of output, scaled ({self.money_unit})": self.value_of_output,
-            "price/value": self.ratio,
-        })
+        return pd.DataFrame(
+            {
+                f"price of output ({self.money_unit})": self.price_of_output,
+                f"value of output, scaled ({self.money_unit})": self.value_of_output,
+                "price/value": self.ratio,
+            }
+        )
 
 
 def deviation_measures(
@@ -272,20 +285,33 @@ def value_price_analysis(
         + f", measured in {economy.labour_unit}",
         **{k_: v_ for k_, v_ in values.conventions.items() if k_ != "labour"},
         "prices": "unit price 1 per money unit of output (the table's own valuation)"
-        if np.allclose(economy.prices, 1.0) else "the economy's unit prices",
+        if np.allclose(economy.prices, 1.0)
+        else "the economy's unit prices",
         "scaling": "values scaled so that total value = total price",
     }
     ratio = pd.Series(P / Ws, index=names, name="price/value")
     return ValuePriceResult(
-        name=economy.name, year=economy.year, n=int(keep.sum()),
-        correlation=corr, log_r2=r2, log_slope=slope, log_intercept=intercept,
-        mad=unit["mad"], angle=unit["angle"], d_distance=unit["d_distance"],
-        cv_ratio=unit["cv_ratio"], scale=k,
-        labour_kind=economy.labour_kind, labour_unit=economy.labour_unit,
-        money_unit=economy.money_unit, value_unit=values.unit,
+        name=economy.name,
+        year=economy.year,
+        n=int(keep.sum()),
+        correlation=corr,
+        log_r2=r2,
+        log_slope=slope,
+        log_intercept=intercept,
+        mad=unit["mad"],
+        angle=unit["angle"],
+        d_distance=unit["d_distance"],
+        cv_ratio=unit["cv_ratio"],
+        scale=k,
+        labour_kind=economy.labour_kind,
+        labour_unit=economy.labour_unit,
+        money_unit=economy.money_unit,
+        value_unit=values.unit,
         value_of_output=pd.Series(Ws, index=names, name="value of output (scaled)"),
         price_of_output=pd.Series(P, index=names, name="price of output"),
-        ratio=ratio, excluded=excluded, conventions=conventions,
+        ratio=ratio,
+        excluded=excluded,
+        conventions=conventions,
     )
 
 

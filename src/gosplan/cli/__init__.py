@@ -20,48 +20,90 @@ from gosplan import __version__
 
 #: command name -> (module under gosplan.cli, attribute, the line ``gosplan --help`` shows)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "accounts": ("accounts", "command",
-                 "Labour-time accounts: hours in (less the social funds' deduction), goods out."),
-    "analyse": ("analyse", "command",
-                "Labour values against market prices, the rate of surplus value and the "
-                "value rate of profit of SOURCE."),
-    "appointments": ("appointments", "command",
-                     "Appointment integrity and the retaliation watch."),
-    "criticism": ("criticism", "command",
-                  "Criticism from below: public content, sealed identity, receipts, reasoned "
-                  "statuses."),
-    "db": ("db", "command",
-           "The store: SQLite file by default, PostgreSQL via GOSPLAN_DATABASE_URL."),
-    "demo": ("demo", "command",
-             "Labour values, value–price analysis and a five-year plan on the default economy."),
-    "fulfilment": ("fulfilment", "command",
-                   "Verification of fulfilment: reports against plan, norms, each other and "
-                   "over time."),
+    "accounts": (
+        "accounts",
+        "command",
+        "Labour-time accounts: hours in (less the social funds' deduction), goods out.",
+    ),
+    "analyse": (
+        "analyse",
+        "command",
+        "Labour values against market prices, the rate of surplus value and the "
+        "value rate of profit of SOURCE.",
+    ),
+    "appointments": ("appointments", "command", "Appointment integrity and the retaliation watch."),
+    "criticism": (
+        "criticism",
+        "command",
+        "Criticism from below: public content, sealed identity, receipts, reasoned statuses.",
+    ),
+    "db": (
+        "db",
+        "command",
+        "The store: SQLite file by default, PostgreSQL via GOSPLAN_DATABASE_URL.",
+    ),
+    "demo": (
+        "demo",
+        "command",
+        "Labour values, value–price analysis and a five-year plan on the default economy.",
+    ),
+    "fulfilment": (
+        "fulfilment",
+        "command",
+        "Verification of fulfilment: reports against plan, norms, each other and over time.",
+    ),
     "get": ("serve", "get", "Render one page in-process (no server), e.g. gosplan get /plan."),
-    "log": ("log", "command",
-            "The public log: every decision and observation, tamper-evident (RFC 9162)."),
-    "plan": ("plan", "command",
-             "Plan the economy named in CONFIG (TOML; see examples/plan-default.toml)."),
-    "serve": ("serve", "serve",
-              "Start the web application (SQLite file by default; demo population seeded)."),
-    "sources": ("sources", "command",
-                "List the kinds of SOURCE gosplan reads, and the files found in the data "
-                "folder."),
-    "synth": ("scale", "synth",
-              "Write a synthetic economy of N products to a .npz file (see "
-              "gosplan.scale.synthetic_economies)."),
-    "synth-values": ("scale", "synth_values",
-                     "Labour values of the synthetic economy in PATH, on this machine or on "
-                     "Dask."),
-    "values": ("values", "command",
-               "Labour values of every product of SOURCE (a publisher's file or 'default')."),
-    "integrity": ("integrity", "command",
-                  "Integrity records: established events per 1 000 worker-years, over time, "
-                  "from the log."),
-    "witness": ("witness", "command",
-                "A witness against split views: cosigns checkpoints that extend what it saw."),
-    "run": ("run", "command",
-            "Run the living plan of SCENARIO (TOML) with its open-loop twin; write the report."),
+    "log": (
+        "log",
+        "command",
+        "The public log: every decision and observation, tamper-evident (RFC 9162).",
+    ),
+    "plan": (
+        "plan",
+        "command",
+        "Plan the economy named in CONFIG (TOML; see examples/plan-default.toml).",
+    ),
+    "serve": (
+        "serve",
+        "serve",
+        "Start the web application (SQLite file by default; demo population seeded).",
+    ),
+    "sources": (
+        "sources",
+        "command",
+        "List the kinds of SOURCE gosplan reads, and the files found in the data folder.",
+    ),
+    "synth": (
+        "scale",
+        "synth",
+        "Write a synthetic economy of N products to a .npz file (see "
+        "gosplan.scale.synthetic_economies).",
+    ),
+    "synth-values": (
+        "scale",
+        "synth_values",
+        "Labour values of the synthetic economy in PATH, on this machine or on Dask.",
+    ),
+    "values": (
+        "values",
+        "command",
+        "Labour values of every product of SOURCE (a publisher's file or 'default').",
+    ),
+    "integrity": (
+        "integrity",
+        "command",
+        "Integrity records: established events per 1 000 worker-years, over time, from the log.",
+    ),
+    "witness": (
+        "witness",
+        "command",
+        "A witness against split views: cosigns checkpoints that extend what it saw.",
+    ),
+    "run": (
+        "run",
+        "command",
+        "Run the living plan of SCENARIO (TOML) with its open-loop twin; write the report.",
+    ),
 }
 
 #: an optional dependency -> the extra of gosplan that installs it
@@ -84,8 +126,10 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
     extra = EXTRAS.get(top)
     if extra is None:
         return None
-    return (f"this needs {top}, which the default install leaves out; install it with "
-            f"pip install 'gosplan[{extra}]' (or pip install -e '.[{extra}]' in a checkout)")
+    return (
+        f"this needs {top}, which the default install leaves out; install it with "
+        f"pip install 'gosplan[{extra}]' (or pip install -e '.[{extra}]' in a checkout)"
+    )
 
 
 class LazyGroup(click.Group):
@@ -106,9 +150,15 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from :data:`COMMANDS`, without importing any command."""
-        rows = [(name, COMMANDS[name][2] if name in COMMANDS
-                 else self.commands[name].get_short_help_str(formatter.width))
-                for name in self.list_commands(ctx)]
+        rows = [
+            (
+                name,
+                COMMANDS[name][2]
+                if name in COMMANDS
+                else self.commands[name].get_short_help_str(formatter.width),
+            )
+            for name in self.list_commands(ctx)
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -125,9 +175,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gosplan")
-@click.option("-q", "--quiet", is_flag=True,
-              help="Print only results asked for (--json, --csv -, data); no notes, no "
-                   "progress.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only results asked for (--json, --csv -, data); no notes, no progress.",
+)
 @click.pass_context
 def main(ctx: click.Context, quiet: bool) -> None:
     """gosplan: labour values, plans, labour-time accounts, fulfilment and control from below.

@@ -53,12 +53,17 @@ def make_console(*, stderr: bool = False) -> Console:
     forced = os.environ.get("TTY_COMPATIBLE", "")  # Rich's own switch: 1 terminal, 0 not
     terminal = forced == "1" or (forced != "0" and _isatty(stream))
     if terminal:
-        return Console(stderr=stderr, highlight=False, force_terminal=True,
-                       width=_env_width())
+        return Console(stderr=stderr, highlight=False, force_terminal=True, width=_env_width())
     # piped: no colour, no wrapping, no cropping; Rich writes to sys.stdout/err as they
     # are at print time, which is what click's CliRunner swaps in
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, no_color=True,
-                   color_system=None, width=_env_width() or 80)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=True,
+        no_color=True,
+        color_system=None,
+        width=_env_width() or 80,
+    )
 
 
 def _isatty(stream: IO[str] | Any) -> bool:
@@ -97,8 +102,7 @@ def table_as_tsv(table: Any) -> str:
     if table.show_header:
         lines.append("\t".join(plain(c.header) for c in columns))
     for row in zip(*(list(c.cells) for c in columns), strict=True):
-        lines.append("\t".join(plain(cell).replace("\t", " ").replace("\n", " ")
-                               for cell in row))
+        lines.append("\t".join(plain(cell).replace("\t", " ").replace("\n", " ") for cell in row))
     return "\n".join(lines)
 
 
@@ -202,8 +206,9 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
 
 
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print the result as JSON instead of text.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON instead of text."
+)
 
 
 def domain_errors(func: F) -> F:
@@ -222,7 +227,8 @@ def domain_errors(func: F) -> F:
             from gosplan.storage.base import describe_db_error
 
             raise click.ClickException(
-                f"the store could not be used: {describe_db_error(exc)}") from exc
+                f"the store could not be used: {describe_db_error(exc)}"
+            ) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -237,9 +243,14 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
 
     con = err_console.get()
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn(
-            "{task.completed}/{task.total}" if total else ""), TimeElapsedColumn(),
-        console=con, transient=True, disable=is_quiet() or not con.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}" if total else ""),
+        TimeElapsedColumn(),
+        console=con,
+        transient=True,
+        disable=is_quiet() or not con.is_terminal,
     ) as prog:
         task = prog.add_task(description, total=total)
 
@@ -271,4 +282,3 @@ def data_on_stdout(*flags: object) -> bool:
         console.get().quiet = True
         return True
     return False
-

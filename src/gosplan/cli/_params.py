@@ -29,12 +29,19 @@ class FiniteFloat(click.ParamType):
 
     name = "number"
 
-    def __init__(self, min: float | None = None, max: float | None = None, *,
-                 min_open: bool = False, max_open: bool = False) -> None:
+    def __init__(
+        self,
+        min: float | None = None,
+        max: float | None = None,
+        *,
+        min_open: bool = False,
+        max_open: bool = False,
+    ) -> None:
         self.min, self.max, self.min_open, self.max_open = min, max, min_open, max_open
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         from gosplan.core.validation import check_number
         from gosplan.errors import ValidationError
 
@@ -43,8 +50,14 @@ class FiniteFloat(click.ParamType):
         else:
             text = str(value)
         try:
-            return check_number(text, name="value", lo=self.min, hi=self.max,
-                                lo_open=self.min_open, hi_open=self.max_open)
+            return check_number(
+                text,
+                name="value",
+                lo=self.min,
+                hi=self.max,
+                lo_open=self.min_open,
+                hi_open=self.max_open,
+            )
         except ValidationError as exc:
             self.fail(str(exc).replace("`value` ", "", 1), param, ctx)
 
@@ -61,12 +74,17 @@ class DecimalText(click.ParamType):
 
     name = "decimal"
 
-    def __init__(self, min: float | None = None, max: float | None = None, *,
-                 min_open: bool = False, max_open: bool = False) -> None:
+    def __init__(
+        self,
+        min: float | None = None,
+        max: float | None = None,
+        *,
+        min_open: bool = False,
+        max_open: bool = False,
+    ) -> None:
         self.inner = FiniteFloat(min, max, min_open=min_open, max_open=max_open)
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> str:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         self.inner.convert(value, param, ctx)
         return str(value).strip()
 
@@ -83,8 +101,7 @@ class _Count(click.IntRange):
             return f"x>={self.min}"
         return super()._describe_range()
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter:
@@ -93,8 +110,7 @@ class _Count(click.IntRange):
             except ValueError:
                 too_big = False
             if too_big:
-                self.fail(f"{value} is larger than any a store can hold ({MAX_INT}).", param,
-                          ctx)
+                self.fail(f"{value} is larger than any a store can hold ({MAX_INT}).", param, ctx)
             raise
 
 
@@ -112,8 +128,9 @@ class YearList(click.ParamType):
 
     name = "years"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> list[int]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> list[int]:
         if isinstance(value, list):
             return value
         text = str(value).strip()
@@ -125,12 +142,16 @@ class YearList(click.ParamType):
                 lo = int(a)
                 hi = int(b) if sep else lo
             except ValueError:
-                self.fail(f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010.",
-                          param, ctx)
+                self.fail(
+                    f"{text!r} is not a year list; use e.g. 2000-2014 or 2005,2010.", param, ctx
+                )
             for y in (lo, hi):
                 if not MIN_YEAR <= y <= MAX_YEAR:
-                    self.fail(f"{y} in {text!r} is not a plausible year "
-                              f"({MIN_YEAR}-{MAX_YEAR}).", param, ctx)
+                    self.fail(
+                        f"{y} in {text!r} is not a plausible year ({MIN_YEAR}-{MAX_YEAR}).",
+                        param,
+                        ctx,
+                    )
             if hi < lo:
                 self.fail(f"the range {part!r} runs backwards; write {hi}-{lo}.", param, ctx)
             years.extend(range(lo, hi + 1))
@@ -155,8 +176,9 @@ class IsoDate(click.ParamType):
 
     name = "date"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.date:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
         from gosplan.core.validation import parse_iso_date
         from gosplan.errors import ValidationError
 
@@ -176,8 +198,9 @@ class IsoDateTime(click.ParamType):
 
     name = "datetime"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.datetime:
         from gosplan.core.validation import parse_iso_datetime
         from gosplan.errors import ValidationError
 
@@ -238,8 +261,7 @@ class OutputPath(click.ParamType):
         self.folder = folder
         self.allow_dash = allow_dash
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> str:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
         if text == "-" and self.allow_dash and not self.folder:
             return text
@@ -259,8 +281,9 @@ class KeyValue(click.ParamType):
 
     name = "key=value"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> tuple[str, str]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
         if isinstance(value, tuple):
             return value
         key, sep, val = str(value).partition("=")
@@ -286,11 +309,16 @@ def read_option(func: Any) -> Any:
     """The ``--read-option KEY=VALUE`` option (repeatable), checked against the reader's
     own options when the source is opened (an unknown key is refused, naming the known)."""
     return click.option(
-        "--read-option", "read_options", multiple=True, type=KeyValue(), metavar="KEY=VALUE",
+        "--read-option",
+        "read_options",
+        multiple=True,
+        type=KeyValue(),
+        metavar="KEY=VALUE",
         help="Passed to the reader (repeatable), e.g. zero_output=drop or sheet=NAME for a "
-             "generic table, capital=capitalstockmatrix2015.csv and depreciation=deprates.csv "
-             "for ONS, hours=employees for WIOD; an unknown key is refused, naming the "
-             "reader's options.")(func)
+        "generic table, capital=capitalstockmatrix2015.csv and depreciation=deprates.csv "
+        "for ONS, hours=employees for WIOD; an unknown key is refused, naming the "
+        "reader's options.",
+    )(func)
 
 
 __all__ = [

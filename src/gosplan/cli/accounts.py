@@ -49,15 +49,21 @@ SHARE = DecimalText(0, 1)
 
 
 def _db(func: F) -> F:
-    return click.option("--db", "db", default=None, metavar="URL",
-                        help="Database URL (default: GOSPLAN_DATABASE_URL, "
-                             "else sqlite:///gosplan.db).")(func)
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        metavar="URL",
+        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
+    )(func)
 
 
 def _key(func: F) -> F:
-    return click.option("--key", default=None,
-                        help="Idempotency key: the same key posts once (default: a new one, "
-                             "printed).")(func)
+    return click.option(
+        "--key",
+        default=None,
+        help="Idempotency key: the same key posts once (default: a new one, printed).",
+    )(func)
 
 
 def _store(db: str | None, *, read_only: bool = False) -> Accounts:
@@ -65,8 +71,10 @@ def _store(db: str | None, *, read_only: bool = False) -> Accounts:
     from gosplan.storage.base import open_store
 
     settings = Settings()
-    return Accounts(open_store(db or settings.database_url, create=not read_only),
-                    max_hours_per_period=Decimal(repr(settings.accounts_max_hours_per_period)))
+    return Accounts(
+        open_store(db or settings.database_url, create=not read_only),
+        max_hours_per_period=Decimal(repr(settings.accounts_max_hours_per_period)),
+    )
 
 
 def _new_key(key: str | None, what: str, *, quiet: bool = False) -> str:
@@ -148,17 +156,36 @@ def period_group() -> None:
 
 @period_group.command("open")
 @click.argument("code")
-@click.option("--source", default="default", show_default=True,
-              help="Economy whose current plan gives the deduction (see 'gosplan sources').")
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy whose current plan gives the deduction (see 'gosplan sources').",
+)
 @click.option("--year", type=YEAR, default=None, help="Year, for multi-year sources.")
-@click.option("--rate", default=None, type=DecimalText(0, 1, max_open=True),
-              help="Give the deduction rate instead (e.g. 0.3) ...")
-@click.option("--share", "shares", multiple=True, metavar="FUND=SHARE",
-              help="... and its split (repeatable), e.g. --share health=0.5.")
+@click.option(
+    "--rate",
+    default=None,
+    type=DecimalText(0, 1, max_open=True),
+    help="Give the deduction rate instead (e.g. 0.3) ...",
+)
+@click.option(
+    "--share",
+    "shares",
+    multiple=True,
+    metavar="FUND=SHARE",
+    help="... and its split (repeatable), e.g. --share health=0.5.",
+)
 @_db
 @domain_errors
-def period_open(code: str, source: str, year: int | None, rate: str | None,
-                shares: tuple[str, ...], db: str | None) -> None:
+def period_open(
+    code: str,
+    source: str,
+    year: int | None,
+    rate: str | None,
+    shares: tuple[str, ...],
+    db: str | None,
+) -> None:
     """Open period CODE with the deduction of the current plan (or one given)."""
     if rate is not None:
         parsed: dict[str, Decimal] = {}
@@ -169,8 +196,7 @@ def period_open(code: str, source: str, year: int | None, rate: str | None,
             try:
                 parsed[fund.strip()] = Decimal(SHARE.convert(val, None, None))
             except click.BadParameter as exc:
-                raise click.BadParameter(f"{item!r}: {exc.message}", param_hint="--share") \
-                    from None
+                raise click.BadParameter(f"{item!r}: {exc.message}", param_hint="--share") from None
         ded = Deduction(Decimal(rate), parsed, source="given on the command line")
     else:
         ded = _plan_deduction(_economy(source, year))
@@ -188,8 +214,10 @@ def period_close(code: str, db: str | None) -> None:
     """Close period CODE (refused while recorded hours await approval)."""
     info = _store(db).close_period(code)
     totals = (info.summary or {}).get("totals_hours", {})
-    console.print(f"closed period {info.code}: " + ", ".join(
-        f"{k.replace('_', ' ')} {v} h" for k, v in totals.items()))
+    console.print(
+        f"closed period {info.code}: "
+        + ", ".join(f"{k.replace('_', ' ')} {v} h" for k, v in totals.items())
+    )
 
 
 @period_group.command("list")
@@ -205,8 +233,9 @@ def period_list(db: str | None) -> None:
 def _problems(path: str, problems: list[str]) -> click.ClickException:
     shown = "\n".join(problems[:20])
     more = f"\n(and {len(problems) - 20} more)" if len(problems) > 20 else ""
-    return click.ClickException(f"{len(problems)} problem(s) in {path}; nothing was recorded:"
-                                f"\n{shown}{more}")
+    return click.ClickException(
+        f"{len(problems)} problem(s) in {path}; nothing was recorded:\n{shown}{more}"
+    )
 
 
 def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
@@ -225,7 +254,8 @@ def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, s
     missing = {"person", "hours"} - set(reader.fieldnames or [])
     if missing:
         raise click.ClickException(
-            f"{path}: needs columns person,hours; missing {sorted(missing)}.")
+            f"{path}: needs columns person,hours; missing {sorted(missing)}."
+        )
     rows: list[tuple[int, str, str]] = []
     problems: list[tuple[int, str]] = []
     first: dict[str, int] = {}
@@ -236,9 +266,14 @@ def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, s
         if not person:
             problems.append((line, f"{path} line {line}: no person"))
         elif person in first:
-            problems.append((line, f"{path} line {line}: person {person!r} appears again "
-                                   f"(first at line {first[person]}); give each person's "
-                                   "hours once per file"))
+            problems.append(
+                (
+                    line,
+                    f"{path} line {line}: person {person!r} appears again "
+                    f"(first at line {first[person]}); give each person's "
+                    "hours once per file",
+                )
+            )
         else:
             first[person] = line
         try:
@@ -247,21 +282,33 @@ def _hours_csv(path: str) -> tuple[list[tuple[int, str, str]], list[tuple[int, s
             problems.append((line, f"{path} line {line}: {exc}"))
             continue
         if units > MAX_HOURS_PER_RECORD * 1_000_000:
-            problems.append((line, f"{path} line {line}: `hours` for person {person!r} is "
-                                   f"{hours}; one record may carry at most "
-                                   f"{MAX_HOURS_PER_RECORD} hours."))
+            problems.append(
+                (
+                    line,
+                    f"{path} line {line}: `hours` for person {person!r} is "
+                    f"{hours}; one record may carry at most "
+                    f"{MAX_HOURS_PER_RECORD} hours.",
+                )
+            )
     if not rows:
         raise click.ClickException(f"{path}: no rows below the header person,hours.")
     return rows, problems
 
 
-def _unknown_persons(path: str, rows: list[tuple[int, str, str]], acc: Accounts
-                     ) -> list[tuple[int, str]]:
+def _unknown_persons(
+    path: str, rows: list[tuple[int, str, str]], acc: Accounts
+) -> list[tuple[int, str]]:
     """A problem for every person of the file without a person account."""
     known = {a.code for a in acc.accounts("person")}
-    return [(line, f"{path} line {line}: no person account {person!r} (open it first with "
-                   f"`gosplan accounts open person {person}`)")
-            for line, person, _ in rows if person and person not in known]
+    return [
+        (
+            line,
+            f"{path} line {line}: no person account {person!r} (open it first with "
+            f"`gosplan accounts open person {person}`)",
+        )
+        for line, person, _ in rows
+        if person and person not in known
+    ]
 
 
 @command.command("record")
@@ -269,15 +316,31 @@ def _unknown_persons(path: str, rows: list[tuple[int, str, str]], acc: Accounts
 @click.option("--period", required=True, help="Period the hours were worked in.")
 @click.option("--person", default=None, help="The worker (with --hours).")
 @click.option("--hours", default=None, help="Hours worked (exact decimal, e.g. 37.5).")
-@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False),
-              help="A workforce's hours: CSV with columns person,hours.")
-@click.option("--by", "by", required=True,
-              help="Who records the hours (kept with each record; they may not approve them).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A workforce's hours: CSV with columns person,hours.",
+)
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    help="Who records the hours (kept with each record; they may not approve them).",
+)
 @_key
 @_db
 @domain_errors
-def record_cmd(enterprise: str, period: str, person: str | None, hours: str | None,
-               csv_path: str | None, by: str, key: str | None, db: str | None) -> None:
+def record_cmd(
+    enterprise: str,
+    period: str,
+    person: str | None,
+    hours: str | None,
+    csv_path: str | None,
+    by: str,
+    key: str | None,
+    db: str | None,
+) -> None:
     """ENTERPRISE records hours its members worked (credited once approved).
 
     Only for members of ENTERPRISE (gosplan accounts member add), and within the cap of hours
@@ -289,20 +352,30 @@ def record_cmd(enterprise: str, period: str, person: str | None, hours: str | No
         if problems:
             problems.sort(key=lambda p: p[0])
             raise _problems(csv_path, [text for _, text in problems])
-        recs = acc.record_hours_many(enterprise, period, [(p, h) for _, p, h in rows],
-                                     key=_new_key(key, "record"), recorded_by=by)
+        recs = acc.record_hours_many(
+            enterprise,
+            period,
+            [(p, h) for _, p, h in rows],
+            key=_new_key(key, "record"),
+            recorded_by=by,
+        )
         total = sum((r.hours for r in recs), Decimal(0))
-        console.print(f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
-                      f"in {period}; awaiting approval")
+        console.print(
+            f"recorded {len(recs)} record(s), {_h(total)} h, for {enterprise} "
+            f"in {period}; awaiting approval"
+        )
         return
     if person is None or hours is None:
         raise click.UsageError("give --person and --hours, or --csv FILE")
     acc = _store(db)
-    rec = acc.record_hours(enterprise, person, period, hours, key=_new_key(key, "record"),
-                           recorded_by=by)
-    console.print(f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
-                  f"({rec.period}) as record {rec.id}; {rec.status}"
-                  + (" (already recorded)" if rec.replayed else ""))
+    rec = acc.record_hours(
+        enterprise, person, period, hours, key=_new_key(key, "record"), recorded_by=by
+    )
+    console.print(
+        f"recorded {_h(rec.hours)} h of {rec.person} in {rec.enterprise} "
+        f"({rec.period}) as record {rec.id}; {rec.status}"
+        + (" (already recorded)" if rec.replayed else "")
+    )
 
 
 @command.command("work")
@@ -317,20 +390,34 @@ def work_cmd(period: str, enterprise: str | None, as_json: bool, db: str | None)
     if as_json:
         _json([dataclasses.asdict(r) | {"hours": str(r.hours)} for r in recs])
         return
-    table = Table("record", "enterprise", "person", "hours", "status", "recorded by",
-                  "decided by", "reason")
+    table = Table(
+        "record", "enterprise", "person", "hours", "status", "recorded by", "decided by", "reason"
+    )
     for r in recs:
-        table.add_row(str(r.id), r.enterprise, r.person, _h(r.hours), r.status, r.recorded_by,
-                      r.decided_by, r.reason)
+        table.add_row(
+            str(r.id),
+            r.enterprise,
+            r.person,
+            _h(r.hours),
+            r.status,
+            r.recorded_by,
+            r.decided_by,
+            r.reason,
+        )
     console.print(table)
 
 
 def _actor(func: F) -> F:
-    func = click.option("--account", "account", default=None,
-                        help="The acting person's own labour account, if any.")(func)
-    return click.option("--as", "actor", required=True,
-                        help="Who acts (kept for good; nobody decides on hours that credit "
-                             "them or that they recorded).")(func)
+    func = click.option(
+        "--account", "account", default=None, help="The acting person's own labour account, if any."
+    )(func)
+    return click.option(
+        "--as",
+        "actor",
+        required=True,
+        help="Who acts (kept for good; nobody decides on hours that credit "
+        "them or that they recorded).",
+    )(func)
 
 
 @command.command("approve")
@@ -340,8 +427,14 @@ def _actor(func: F) -> F:
 @_key
 @_db
 @domain_errors
-def approve_cmd(records: tuple[int, ...], actor: str, account: str | None, as_json: bool,
-                key: str | None, db: str | None) -> None:
+def approve_cmd(
+    records: tuple[int, ...],
+    actor: str,
+    account: str | None,
+    as_json: bool,
+    key: str | None,
+    db: str | None,
+) -> None:
     """Approve work RECORDS one by one: each credits its worker and the social funds.
 
     A record that credits the approver, or that the approver recorded, is refused."""
@@ -352,10 +445,18 @@ def approve_cmd(records: tuple[int, ...], actor: str, account: str | None, as_js
         k = base if len(records) == 1 else f"{base}:{rid}"
         p = acc.approve_record(rid, key=k, approver=actor, approver_account=account)
         if p.replayed and not as_json:
-            console.print(f"replayed: key {k!r} already approved this (transaction "
-                          f"{p.transaction_id}); nothing new was posted")
-        done.append({"record": rid, "transaction": p.transaction_id, "memo": p.memo,
-                     "postings": {c: str(a) for c, a in p.postings.items()}})
+            console.print(
+                f"replayed: key {k!r} already approved this (transaction "
+                f"{p.transaction_id}); nothing new was posted"
+            )
+        done.append(
+            {
+                "record": rid,
+                "transaction": p.transaction_id,
+                "memo": p.memo,
+                "postings": {c: str(a) for c, a in p.postings.items()},
+            }
+        )
         if not as_json:
             console.print(f"record {rid}: transaction {p.transaction_id}: {p.memo}")
             for code, amount in p.postings.items():
@@ -372,16 +473,30 @@ def approve_cmd(records: tuple[int, ...], actor: str, account: str | None, as_js
 @_key
 @_db
 @domain_errors
-def reject_cmd(record: int, reason: str, actor: str, account: str | None, as_json: bool,
-               key: str | None, db: str | None) -> None:
+def reject_cmd(
+    record: int,
+    reason: str,
+    actor: str,
+    account: str | None,
+    as_json: bool,
+    key: str | None,
+    db: str | None,
+) -> None:
     """Reject work RECORD with a reason: it is never credited."""
-    rec = _store(db).reject_record(record, key=_new_key(key, "reject", quiet=as_json),
-                                   by=actor, by_account=account, reason=reason)
+    rec = _store(db).reject_record(
+        record,
+        key=_new_key(key, "reject", quiet=as_json),
+        by=actor,
+        by_account=account,
+        reason=reason,
+    )
     if as_json:
         _json(dataclasses.asdict(rec) | {"hours": str(rec.hours)})
         return
-    console.print(f"record {rec.id} ({_h(rec.hours)} h of {rec.person} in {rec.enterprise}) "
-                  f"rejected by {rec.decided_by}: {rec.reason}")
+    console.print(
+        f"record {rec.id} ({_h(rec.hours)} h of {rec.person} in {rec.enterprise}) "
+        f"rejected by {rec.decided_by}: {rec.reason}"
+    )
 
 
 @command.group("member")
@@ -400,8 +515,7 @@ def member_add(enterprise: str, persons: tuple[str, ...], by: str, db: str | Non
     acc = _store(db)
     for person in persons:
         changed = acc.join(enterprise, person, by=by)
-        console.print(f"{person} {'joined' if changed else 'is already a member of'} "
-                      f"{enterprise}")
+        console.print(f"{person} {'joined' if changed else 'is already a member of'} {enterprise}")
 
 
 @member_group.command("remove")
@@ -435,34 +549,67 @@ def member_list(enterprise: str, as_json: bool, db: str | None) -> None:
 
 @command.command("reconcile")
 @click.argument("period")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day of fulfilment periods to count (default: PERIOD's month, "
-                   "for periods coded YYYY-MM).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Day after the last (exclusive).")
-@click.option("--tolerance", type=click.FloatRange(0, 1, max_open=True), default=0.05,
-              show_default=True, help="Share of the larger figure a gap may reach unflagged.")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day of fulfilment periods to count (default: PERIOD's month, "
+    "for periods coded YYYY-MM).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Day after the last (exclusive).",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Share of the larger figure a gap may reach unflagged.",
+)
 @click.option("--no-alert", is_flag=True, help="Report only; open no alerts.")
 @click.option("--json", "as_json", is_flag=True)
 @_db
 @domain_errors
-def reconcile_cmd(period: str, start: dt.datetime | None, end: dt.datetime | None,
-                  tolerance: float, no_alert: bool, as_json: bool, db: str | None) -> None:
+def reconcile_cmd(
+    period: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    tolerance: float,
+    no_alert: bool,
+    as_json: bool,
+    db: str | None,
+) -> None:
     """Hours credited per enterprise in PERIOD against the hours in its fulfilment reports.
 
     Exit status 0 when they agree, 3 when a gap is flagged (each gap opens an alert)."""
     from gosplan.services.accounts import reconcile
 
-    res = reconcile(_store(db), period, start=None if start is None else start.date(),
-                    end=None if end is None else end.date(), tolerance=tolerance,
-                    alert=not no_alert)
+    res = reconcile(
+        _store(db),
+        period,
+        start=None if start is None else start.date(),
+        end=None if end is None else end.date(),
+        tolerance=tolerance,
+        alert=not no_alert,
+    )
     if as_json:
         _json(res.to_dict())
     else:
         table = Table("enterprise", "credited h", "reported h", "gap h", "flagged", "alert")
         for g in res.gaps:
-            table.add_row(g.enterprise, _h(g.credited), _h(g.reported), _h(g.gap),
-                          "yes" if g.flagged else "", "" if g.alert is None else str(g.alert))
+            table.add_row(
+                g.enterprise,
+                _h(g.credited),
+                _h(g.reported),
+                _h(g.gap),
+                "yes" if g.flagged else "",
+                "" if g.alert is None else str(g.alert),
+            )
         console.print(table)
         console.print(res.message)
     if not res.success:
@@ -483,17 +630,31 @@ def catalogue_group(ctx: click.Context, db: str | None) -> None:
     for col in ("good", "unit", "value", "ratio", "price", "stock"):
         table.add_column(col, justify="left" if col in ("good", "unit") else "right")
     for code, g in cat.iterrows():
-        table.add_row(str(code), str(g["unit"]), f"{g['labour_value']}", f"{g['ratio']}",
-                      _h(g["price"]), f"{g['stock']:,}")
+        table.add_row(
+            str(code),
+            str(g["unit"]),
+            f"{g['labour_value']}",
+            f"{g['ratio']}",
+            _h(g["price"]),
+            f"{g['stock']:,}",
+        )
     console.print(table)
 
 
 @catalogue_group.command("load")
-@click.option("--source", default="default", show_default=True,
-              help="Economy whose products with personal consumption become goods.")
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy whose products with personal consumption become goods.",
+)
 @click.option("--year", type=YEAR, default=None)
-@click.option("--personal-hours", type=FiniteFloat(0, 1e12, min_open=True), required=True,
-              help="Hours persons will be able to spend: stocks are sized to match.")
+@click.option(
+    "--personal-hours",
+    type=FiniteFloat(0, 1e12, min_open=True),
+    required=True,
+    help="Hours persons will be able to spend: stocks are sized to match.",
+)
 @_db
 @domain_errors
 def catalogue_load(source: str, year: int | None, personal_hours: float, db: str | None) -> None:
@@ -512,26 +673,42 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
 @click.option("--stock", type=count(0, MAX_UNITS), default=0, show_default=True)
 @_db
 @domain_errors
-def catalogue_add(code: str, labour_value: str, name: str, unit: str, product: str | None,
-                  stock: int, db: str | None) -> None:
+def catalogue_add(
+    code: str,
+    labour_value: str,
+    name: str,
+    unit: str,
+    product: str | None,
+    stock: int,
+    db: str | None,
+) -> None:
     """Add good CODE with LABOUR_VALUE hours per unit."""
-    g = _store(db).add_good(code, name or code, labour_value, unit=unit, product=product,
-                            stock=stock)
+    g = _store(db).add_good(
+        code, name or code, labour_value, unit=unit, product=product, stock=stock
+    )
     console.print(f"listed {g.code}: {_h(g.price)} h per {g.unit}, stock {g.stock}")
 
 
 @catalogue_group.command("price")
 @click.argument("code")
-@click.option("--ratio", default=None, type=DecimalText(0, MAX_RATIO, min_open=True),
-              help="New price/value ratio.")
-@click.option("--labour-value", default=None,
-              type=DecimalText(0, MAX_PRICE_HOURS, min_open=True),
-              help="New labour value (hours per unit).")
+@click.option(
+    "--ratio",
+    default=None,
+    type=DecimalText(0, MAX_RATIO, min_open=True),
+    help="New price/value ratio.",
+)
+@click.option(
+    "--labour-value",
+    default=None,
+    type=DecimalText(0, MAX_PRICE_HOURS, min_open=True),
+    help="New labour value (hours per unit).",
+)
 @click.option("--reason", required=True, help="Why (kept and published).")
 @_db
 @domain_errors
-def catalogue_price(code: str, ratio: str | None, labour_value: str | None, reason: str,
-                    db: str | None) -> None:
+def catalogue_price(
+    code: str, ratio: str | None, labour_value: str | None, reason: str, db: str | None
+) -> None:
     """Change a good's price/value ratio or labour value."""
     g = _store(db).reprice(code, ratio=ratio, labour_value=labour_value, reason=reason)
     console.print(f"{g.code}: ratio {g.ratio}, price {_h(g.price)} h per {g.unit}")
@@ -560,9 +737,10 @@ def buy_cmd(person: str, good: str, quantity: int, key: str | None, db: str | No
     """PERSON buys QUANTITY of GOOD: the hours are cancelled, the stock falls."""
     acc = _store(db)
     p = acc.buy(person, good, quantity, key=_new_key(key, "buy"))
-    console.print(f"{p.person} bought {p.quantity} × {p.good} for {_h(p.cost)} h "
-                  f"(transaction {p.transaction_id})" + (" (already bought)" if p.replayed
-                                                         else ""))
+    console.print(
+        f"{p.person} bought {p.quantity} × {p.good} for {_h(p.cost)} h "
+        f"(transaction {p.transaction_id})" + (" (already bought)" if p.replayed else "")
+    )
     console.print(f"balance {_h(acc.balance(person))} h")
 
 
@@ -588,8 +766,12 @@ def _asdict(obj: Any) -> dict[str, Any]:
 
 @command.command("statement")
 @click.argument("code")
-@click.option("--csv", "csv_path", type=OutputPath(),
-              help="Write the statement as CSV ('-' for standard output).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=OutputPath(),
+    help="Write the statement as CSV ('-' for standard output).",
+)
 @json_option
 @_db
 @domain_errors
@@ -597,9 +779,15 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
     """The statement of account CODE, with the deduction in force on each line."""
     st = _store(db, read_only=True).statement(code)
     if as_json:
-        echo_json({"account": st.account, "lines": st.lines,
-                   "deductions": {p: {"text": d.describe(), **_asdict(d)}
-                                  for p, d in st.deductions.items()}})
+        echo_json(
+            {
+                "account": st.account,
+                "lines": st.lines,
+                "deductions": {
+                    p: {"text": d.describe(), **_asdict(d)} for p, d in st.deductions.items()
+                },
+            }
+        )
         return
     if csv_path == "-":
         click.echo(st.to_csv(), nl=False)
@@ -611,8 +799,15 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
     for col in ("tx", "posted", "period", "kind", "memo", "amount", "balance"):
         table.add_column(col, justify="right" if col in ("tx", "amount", "balance") else "left")
     for ln in st.lines:
-        table.add_row(str(ln.transaction_id), ln.posted_at, ln.period or "", ln.kind, ln.memo,
-                      _h(ln.amount), _h(ln.balance))
+        table.add_row(
+            str(ln.transaction_id),
+            ln.posted_at,
+            ln.period or "",
+            ln.kind,
+            ln.memo,
+            _h(ln.amount),
+            _h(ln.balance),
+        )
     console.print(table)
     console.print(f"balance: {_h(st.account.balance)} h")
     for period, ded in st.deductions.items():
@@ -621,42 +816,81 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
 
 @command.command("feedback")
 @click.argument("period")
-@click.option("--source", default=None,
-              help="Economy whose next plan's personal-consumption targets to adjust.")
+@click.option(
+    "--source",
+    default=None,
+    help="Economy whose next plan's personal-consumption targets to adjust.",
+)
 @click.option("--year", type=YEAR, default=None)
-@click.option("--elasticity", type=FiniteFloat(0, 100, min_open=True),
-              default=1.0, show_default=True,
-              help="Assumed price elasticity of demand.")
-@click.option("--sell-through", type=FiniteFloat(0, 1, min_open=True),
-              default=0.9, show_default=True,
-              help="Share of the available stock the plan means to sell.")
-@click.option("--max-step", type=FiniteFloat(0, 10, min_open=True), default=0.25, show_default=True,
-              help="Largest change of a ratio in one period (0.25 = ±25 %).")
-@click.option("--apply", "apply_prices", is_flag=True,
-              help="Set each good's ratio to its clearing ratio (published).")
-@click.option("--csv", "csv_path", type=OutputPath(),
-              help="Write the per-good report (and targets, with --source) as CSV.")
+@click.option(
+    "--elasticity",
+    type=FiniteFloat(0, 100, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Assumed price elasticity of demand.",
+)
+@click.option(
+    "--sell-through",
+    type=FiniteFloat(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="Share of the available stock the plan means to sell.",
+)
+@click.option(
+    "--max-step",
+    type=FiniteFloat(0, 10, min_open=True),
+    default=0.25,
+    show_default=True,
+    help="Largest change of a ratio in one period (0.25 = ±25 %).",
+)
+@click.option(
+    "--apply",
+    "apply_prices",
+    is_flag=True,
+    help="Set each good's ratio to its clearing ratio (published).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=OutputPath(),
+    help="Write the per-good report (and targets, with --source) as CSV.",
+)
 @_db
 @domain_errors
-def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: float,
-                 sell_through: float, max_step: float, apply_prices: bool,
-                 csv_path: str | None, db: str | None) -> None:
+def feedback_cmd(
+    period: str,
+    source: str | None,
+    year: int | None,
+    elasticity: float,
+    sell_through: float,
+    max_step: float,
+    apply_prices: bool,
+    csv_path: str | None,
+    db: str | None,
+) -> None:
     """Sales against stock per good in PERIOD; clearing ratios; next plan's targets."""
     data_on_stdout(csv_path)
     acc = _store(db)
-    rep = acc.feedback(period, elasticity=elasticity, target_sell_through=sell_through,
-                       max_step=max_step)
+    rep = acc.feedback(
+        period, elasticity=elasticity, target_sell_through=sell_through, max_step=max_step
+    )
     tab = rep.table
-    table = Table(title=f"feedback from period {period} (elasticity {elasticity:g}, "
-                        f"sell-through goal {sell_through:.0%})")
+    table = Table(
+        title=f"feedback from period {period} (elasticity {elasticity:g}, "
+        f"sell-through goal {sell_through:.0%})"
+    )
     for col in ("good", "available", "sold", "sell-through", "ratio", "clearing", "target ×"):
         table.add_column(col, justify="left" if col == "good" else "right")
     for code, r in tab.iterrows():
-        table.add_row(str(code), f"{r['available']:,}", f"{r['sold']:,}",
-                      "" if pd.isna(r["sell_through"]) else f"{r['sell_through']:.0%}",
-                      f"{r['ratio']:.4g}",
-                      f"{r['clearing_ratio']:.4g}" + ("+" if r["censored"] else ""),
-                      f"{r['target_factor']:.3f}")
+        table.add_row(
+            str(code),
+            f"{r['available']:,}",
+            f"{r['sold']:,}",
+            "" if pd.isna(r["sell_through"]) else f"{r['sell_through']:.0%}",
+            f"{r['ratio']:.4g}",
+            f"{r['clearing_ratio']:.4g}" + ("+" if r["censored"] else ""),
+            f"{r['target_factor']:.3f}",
+        )
     console.print(table)
     console.print("[dim]+ sold out: demand was at least this (censored)[/dim]")
     out = tab.copy()
@@ -665,8 +899,10 @@ def feedback_cmd(period: str, source: str | None, year: int | None, elasticity: 
         current = economy.final_demand_by_purpose()["personal"].clip(lower=0.0)
         nxt = rep.next_targets(current)
         changed = (nxt - current).abs() > 1e-12 * current.abs().max()
-        t2 = Table(title=f"next plan: personal-consumption targets of {economy.name} "
-                         f"({economy.money_unit or economy.output_unit})")
+        t2 = Table(
+            title=f"next plan: personal-consumption targets of {economy.name} "
+            f"({economy.money_unit or economy.output_unit})"
+        )
         for col in ("product", "current", "next", "change"):
             t2.add_column(col, justify="left" if col == "product" else "right")
         for prod in current.index[changed.to_numpy()]:
@@ -695,5 +931,7 @@ def check_cmd(db: str | None) -> None:
         for p in problems:
             console.print(f"[red]{p}[/red]")
         raise click.ClickException(f"{len(problems)} problem(s) in the ledger")
-    console.print("ledger consistent: every transaction sums to zero; balances and stocks "
-                  "equal their postings and moves")
+    console.print(
+        "ledger consistent: every transaction sums to zero; balances and stocks "
+        "equal their postings and moves"
+    )

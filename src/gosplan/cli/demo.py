@@ -23,10 +23,20 @@ from gosplan.cli._common import console, domain_errors, progress
 
 
 @click.command("demo")
-@click.option("--source", default="default", show_default=True,
-              help="Economy to demonstrate on (any SOURCE; see 'gosplan sources').")
-@click.option("--out", "out_dir", default="gosplan-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for tables and charts.")
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy to demonstrate on (any SOURCE; see 'gosplan sources').",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="gosplan-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for tables and charts.",
+)
 @click.option("--years", default=5, show_default=True, help="Length of the plan in years.")
 @domain_errors
 def command(source: str, out_dir: str, years: int) -> None:
@@ -57,22 +67,27 @@ def command(source: str, out_dir: str, years: int) -> None:
     title = f"{economy.name} {economy.year or ''}".strip()
 
     console.rule(f"[bold]1. The economy: {title}")
-    console.print(f"{economy.n} {economy.kind}s; labour measured as {economy.labour_unit} "
-                  f"({economy.labour_kind}); money in {economy.money_unit}.")
+    console.print(
+        f"{economy.n} {economy.kind}s; labour measured as {economy.labour_unit} "
+        f"({economy.labour_kind}); money in {economy.money_unit}."
+    )
     if economy.meta.source:
         console.print(f"source: {economy.meta.source}")
 
     console.rule("[bold]2. What each product costs society in labour")
-    console.print(f"Solved v = vA + l by {values.method}: relative residual "
-                  f"{values.residual:.1e} (asked for {values.tol:.0e}). Unit: {values.unit}.")
+    console.print(
+        f"Solved v = vA + l by {values.method}: relative residual "
+        f"{values.residual:.1e} (asked for {values.tol:.0e}). Unit: {values.unit}."
+    )
     s = values.values.sort_values(ascending=False)
     table = Table(show_header=True, header_style="bold")
     table.add_column("most labour per unit of output")
     table.add_column("value", justify="right")
     table.add_column("least labour per unit of output")
     table.add_column("value", justify="right")
-    for (hi_name, hi), (lo_name, lo) in zip(s.iloc[:6].items(), s.iloc[::-1].iloc[:6].items(),
-                                            strict=True):
+    for (hi_name, hi), (lo_name, lo) in zip(
+        s.iloc[:6].items(), s.iloc[::-1].iloc[:6].items(), strict=True
+    ):
         table.add_row(str(hi_name)[:45], f"{hi:.4g}", str(lo_name)[:45], f"{lo:.4g}")
     console.print(table)
 
@@ -96,13 +111,17 @@ def command(source: str, out_dir: str, years: int) -> None:
         pt.add_row(*cells)
     console.print(pt)
     rate, shares = first.deduction_shares()
-    console.print(f"Deduction for social funds from every hour worked: {rate:.1%} "
-                  f"({', '.join(f'{k} {v:.0%}' for k, v in shares.items())}).")
+    console.print(
+        f"Deduction for social funds from every hour worked: {rate:.1%} "
+        f"({', '.join(f'{k} {v:.0%}' for k, v in shares.items())})."
+    )
     plan = run.plan
     if plan is not None and plan.working_week is not None:
         wk = plan.working_week
-        console.print("Working week per able-bodied person, by year: " + ", ".join(
-            f"{y}: [bold]{h:.1f} h[/bold]" for y, h in wk.items()))
+        console.print(
+            "Working week per able-bodied person, by year: "
+            + ", ".join(f"{y}: [bold]{h:.1f} h[/bold]" for y, h in wk.items())
+        )
         pd.DataFrame({"working_week_hours": wk}).to_csv(out / "working-week.csv")
         from gosplan.charts import working_week as chart_week
 
@@ -115,9 +134,16 @@ def command(source: str, out_dir: str, years: int) -> None:
     if economy.output is not None:
         x = pd.Series(economy.output, index=economy.products)
         vx = values.values * x
-        values_vs_prices(vx * (x.sum() / vx.sum()), x, out / "values-vs-prices.png",
-                         title=f"Labour values vs prices: {title}",
-                         value_unit=economy.money_unit, money_unit=economy.money_unit)
+        values_vs_prices(
+            vx * (x.sum() / vx.sum()),
+            x,
+            out / "values-vs-prices.png",
+            title=f"Labour values vs prices: {title}",
+            value_unit=economy.money_unit,
+            money_unit=economy.money_unit,
+        )
     console.rule()
-    console.print(f"Tables and charts in {out}/ ({time.perf_counter() - t0:.1f} s). "
-                  "Next: `gosplan serve` for the web application, `gosplan --help` for the rest.")
+    console.print(
+        f"Tables and charts in {out}/ ({time.perf_counter() - t0:.1f} s). "
+        "Next: `gosplan serve` for the web application, `gosplan --help` for the rest."
+    )

@@ -31,14 +31,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _db(func: F) -> F:
-    return click.option("--db", "db", default=None, metavar="URL",
-                        help="Database URL (default: GOSPLAN_DATABASE_URL, "
-                             "else sqlite:///gosplan.db).")(func)
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        metavar="URL",
+        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
+    )(func)
 
 
 def _now(func: F) -> F:
-    return click.option("--now", "now", default=None, metavar="DATETIME",
-                        help="The clock: ISO date or date-time in UTC (default: now).")(func)
+    return click.option(
+        "--now",
+        "now",
+        default=None,
+        metavar="DATETIME",
+        help="The clock: ISO date or date-time in UTC (default: now).",
+    )(func)
 
 
 def _clock(now: str | None) -> dt.datetime:
@@ -66,8 +75,9 @@ def _ladder(path: str | None) -> Any:
     return esc.Ladder.from_toml(path) if path else esc.DEFAULT_LADDER
 
 
-def _table(frame: pd.DataFrame, title: str, *, index: str | None = None,
-           fmt: dict[str, str] | None = None) -> Table:
+def _table(
+    frame: pd.DataFrame, title: str, *, index: str | None = None, fmt: dict[str, str] | None = None
+) -> Table:
     fmt = fmt or {}
     t = Table(title=title, title_justify="left")
     if index:
@@ -95,10 +105,15 @@ def _machine(frame: pd.DataFrame, as_json: bool, as_csv: bool) -> bool:
 
 
 def _formats(func: F) -> F:
-    func = click.option("--csv", "as_csv", is_flag=True,
-                        help="Print the rows as CSV (machine-readable) instead of tables.")(func)
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print the rows as JSON records instead of tables.")(func)
+    func = click.option(
+        "--csv",
+        "as_csv",
+        is_flag=True,
+        help="Print the rows as CSV (machine-readable) instead of tables.",
+    )(func)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print the rows as JSON records instead of tables."
+    )(func)
 
 
 FLAG_COLUMNS = ["enterprise", "sector", "week", "check", "route", "value", "detail", "evidence"]
@@ -110,28 +125,62 @@ def command() -> None:
 
 
 @command.command("simulate")
-@click.option("--source", default="default", show_default=True,
-              help="Economy to build the population from (see 'gosplan sources'), e.g. "
-                   "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.")
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy to build the population from (see 'gosplan sources'), e.g. "
+    "../shared/data/wiod-2016/GBR_NIOT_nov16.xlsx.",
+)
 @click.option("--year", type=YEAR, default=None, help="Year of a multi-year source.")
-@click.option("--enterprises", type=count(1), default=2000, show_default=True,
-              help="About how many enterprises (at least two per sector).")
+@click.option(
+    "--enterprises",
+    type=count(1),
+    default=2000,
+    show_default=True,
+    help="About how many enterprises (at least two per sector).",
+)
 @click.option("--periods", type=count(1), default=52, show_default=True)
-@click.option("--freq", type=click.Choice(["day", "week", "month"]), default="week",
-              show_default=True)
-@click.option("--fault-share", type=FiniteFloat(0, 1), default=0.05, show_default=True,
-              help="Share of enterprises given one fault each.")
+@click.option(
+    "--freq", type=click.Choice(["day", "week", "month"]), default="week", show_default=True
+)
+@click.option(
+    "--fault-share",
+    type=FiniteFloat(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of enterprises given one fault each.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out", type=OutputPath(folder=True), default=None,
-              help="Folder for reports.csv (the reports as filed) and faults.csv (the truth).")
-@click.option("--store/--no-store", default=False, show_default=True,
-              help="Register the population and its plan in the store and ingest the reports.")
+@click.option(
+    "--out",
+    "out",
+    type=OutputPath(folder=True),
+    default=None,
+    help="Folder for reports.csv (the reports as filed) and faults.csv (the truth).",
+)
+@click.option(
+    "--store/--no-store",
+    default=False,
+    show_default=True,
+    help="Register the population and its plan in the store and ingest the reports.",
+)
 @_db
 @_now
 @domain_errors
-def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, freq: str,
-                 fault_share: float, seed: int, out: str | None, store: bool, db: str | None,
-                 now: str | None) -> None:
+def simulate_cmd(
+    source: str,
+    year: int | None,
+    enterprises: int,
+    periods: int,
+    freq: str,
+    fault_share: float,
+    seed: int,
+    out: str | None,
+    store: bool,
+    db: str | None,
+    now: str | None,
+) -> None:
     """Simulate enterprises of a real economy, inject faults, and measure the checks."""
     from gosplan.readers.registry import open_source
     from gosplan.services.fulfilment import simulator as simu
@@ -140,30 +189,40 @@ def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, 
 
     clock = _clock(now)
     economy = open_source(source, year=year)
-    pop, links = simu.build_population(economy, enterprises=enterprises, periods=periods,
-                                       freq=freq, seed=seed)
+    pop, links = simu.build_population(
+        economy, enterprises=enterprises, periods=periods, freq=freq, seed=seed
+    )
     sim = simu.simulate(pop, links, fault_share=fault_share, seed=seed + 1)
     # the checks and the store get the register a real one would hold: engineering norms
     # with error for most enterprises, the sector's for the rest (never the true ones)
     pop = register_view(pop, links, seed=seed)
     sim.population = pop
-    console.print(f"{pop.n:,} enterprises in {len(pop.sectors)} sectors of "
-                  f"{economy.name or source} {economy.year or ''}, {len(links.supplier):,} "
-                  f"supply links, {pop.T} {freq}s from {pop.periods[0].date()}; "
-                  f"{len(sim.truth)} faults injected")
+    console.print(
+        f"{pop.n:,} enterprises in {len(pop.sectors)} sectors of "
+        f"{economy.name or source} {economy.year or ''}, {len(links.supplier):,} "
+        f"supply links, {pop.T} {freq}s from {pop.periods[0].date()}; "
+        f"{len(sim.truth)} faults injected"
+    )
     t0 = time.perf_counter()
     panel = build_panel(pop, sim.reports, sim.lines)
     res = run_checks(pop, panel)
     secs = time.perf_counter() - t0
     table = simu.evaluate(res, sim)
-    console.print(_table(table, f"Detection within 2 periods (checks took {secs:.2f} s)",
-                         index="fault", fmt={"detected_pct": ".2f", "mean_delay": ".2f"}))
+    console.print(
+        _table(
+            table,
+            f"Detection within 2 periods (checks took {secs:.2f} s)",
+            index="fault",
+            fmt={"detected_pct": ".2f", "mean_delay": ".2f"},
+        )
+    )
     if out:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         simu.report_frame(sim).to_csv(folder / "reports.csv", index=False)
-        truth = sim.truth.assign(start_period=pop.periods[sim.truth["start"].to_numpy()]
-                                 .strftime("%Y-%m-%d"))
+        truth = sim.truth.assign(
+            start_period=pop.periods[sim.truth["start"].to_numpy()].strftime("%Y-%m-%d")
+        )
         truth.to_csv(folder / "faults.csv", index=False)
         console.print(f"wrote {folder / 'reports.csv'} and {folder / 'faults.csv'}")
     if store:
@@ -172,11 +231,18 @@ def simulate_cmd(source: str, year: int | None, enterprises: int, periods: int, 
 
         engine = _engine(db)
         with session_scope(engine) as s:
-            plan = ful.register_population(s, pop, links, economy, now=clock,
-                                           name=f"simulated {economy.name} {economy.year}",
-                                           source=f"simulate --source {source} --seed {seed}")
-            got = ful.ingest(s, simu.report_frame(sim), now=clock, source="simulator",
-                             simulated_receipt=True)
+            plan = ful.register_population(
+                s,
+                pop,
+                links,
+                economy,
+                now=clock,
+                name=f"simulated {economy.name} {economy.year}",
+                source=f"simulate --source {source} --seed {seed}",
+            )
+            got = ful.ingest(
+                s, simu.report_frame(sim), now=clock, source="simulator", simulated_receipt=True
+            )
         console.print(f"stored plan {plan.id} ({pop.n:,} enterprises) and {got.new:,} reports")
 
 
@@ -197,31 +263,63 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
         frame = ful.read_reports_csv(f)
         with session_scope(engine) as s:
             got = ful.ingest(s, frame, now=clock)
-        console.print(f"{f}: {got.new} new, {got.corrected} corrected (new version), "
-                      f"{got.unchanged} unchanged")
+        console.print(
+            f"{f}: {got.new} new, {got.corrected} corrected (new version), "
+            f"{got.unchanged} unchanged"
+        )
 
 
 @command.command("check")
-@click.option("--as-of", "as_of", default=None,
-              help="Reports due by this date count as late when missing (default: --now).")
-@click.option("--by", type=click.Choice(["sector", "enterprise", "economy"]), default="sector",
-              show_default=True, help="Fulfilment table per sector, enterprise or economy.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Reports due by this date count as late when missing (default: --now).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["sector", "enterprise", "economy"]),
+    default="sector",
+    show_default=True,
+    help="Fulfilment table per sector, enterprise or economy.",
+)
 @click.option("--enterprise", default=None, help="Report on one enterprise (with --chart).")
-@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
-              help="PNG: fulfilment over time with forecast bands (one enterprise, or the "
-                   "most flagged one).")
-@click.option("--alerts/--no-alerts", default=True, show_default=True,
-              help="Open alerts on the escalation ladder for new flags.")
-@click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="TOML file of [[levels]] (name, owner, days) for new alerts.")
+@click.option(
+    "--chart",
+    type=OutputPath(allow_dash=False),
+    default=None,
+    help="PNG: fulfilment over time with forecast bands (one enterprise, or the most flagged one).",
+)
+@click.option(
+    "--alerts/--no-alerts",
+    default=True,
+    show_default=True,
+    help="Open alerts on the escalation ladder for new flags.",
+)
+@click.option(
+    "--ladder",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="TOML file of [[levels]] (name, owner, days) for new alerts.",
+)
 @click.option("--top", type=count(1), default=15, show_default=True, help="Flags to list.")
 @_formats
 @_db
 @_now
 @domain_errors
-def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | None,
-              alerts: bool, ladder: str | None, top: int, as_json: bool, as_csv: bool,
-              db: str | None, now: str | None) -> None:
+def check_cmd(
+    as_of: str | None,
+    by: str,
+    enterprise: str | None,
+    chart: str | None,
+    alerts: bool,
+    ladder: str | None,
+    top: int,
+    as_json: bool,
+    as_csv: bool,
+    db: str | None,
+    now: str | None,
+) -> None:
     """Run every check on the stored reports: flags, fulfilment, credibility, alerts."""
     data_on_stdout(as_json)
     from gosplan.services.fulfilment import store as ful
@@ -238,75 +336,139 @@ def check_cmd(as_of: str | None, by: str, enterprise: str | None, chart: str | N
     seen = run.flags
     if enterprise:
         seen = seen[seen["enterprise"] == enterprise]
-    if _machine(seen.assign(week=seen["period"].dt.strftime("%Y-%m-%d"))[FLAG_COLUMNS]
-                if len(seen) else pd.DataFrame(columns=FLAG_COLUMNS), as_json, as_csv):
+    if _machine(
+        seen.assign(week=seen["period"].dt.strftime("%Y-%m-%d"))[FLAG_COLUMNS]
+        if len(seen)
+        else pd.DataFrame(columns=FLAG_COLUMNS),
+        as_json,
+        as_csv,
+    ):
         return
     pop = res.population
     ful_table = res.fulfilment(by=by)
-    cols = ["period_output", "period_plan", "period_pct", "cumulative_output",
-            "cumulative_plan", "cumulative_pct", "flags"]
+    cols = [
+        "period_output",
+        "period_plan",
+        "period_pct",
+        "cumulative_output",
+        "cumulative_plan",
+        "cumulative_pct",
+        "flags",
+    ]
     if enterprise:
         if enterprise not in set(pop.codes):
             raise ValidationError(f"enterprise {enterprise!r} is not in the register.")
         ful_table = res.fulfilment(by="enterprise").loc[[enterprise]]
-    console.print(_table(ful_table[cols].head(60 if by != "enterprise" else 30),
-                         f"Fulfilment ({pop.output_unit}) to {ful_table.attrs['period'].date()}",
-                         index=by if not enterprise else "enterprise"))
+    console.print(
+        _table(
+            ful_table[cols].head(60 if by != "enterprise" else 30),
+            f"Fulfilment ({pop.output_unit}) to {ful_table.attrs['period'].date()}",
+            index=by if not enterprise else "enterprise",
+        )
+    )
     counts = {k: v for k, v in res.counts().items() if v}
-    console.print("flags by check: " + (", ".join(f"{k} {v}" for k, v in counts.items())
-                                        or "none"))
+    console.print("flags by check: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
     flags = res.flags()
     if enterprise:
         flags = flags[flags["enterprise"] == enterprise]
     if len(flags):
         show = flags.sort_values("period").groupby(["enterprise", "check"]).tail(1).tail(top)
-        console.print(_table(show[["enterprise", "period", "check", "detail"]].assign(
-            period=show["period"].dt.date.astype(str)).reset_index(drop=True),
-            "Latest flag per enterprise and check"))
+        console.print(
+            _table(
+                show[["enterprise", "period", "check", "detail"]]
+                .assign(period=show["period"].dt.date.astype(str))
+                .reset_index(drop=True),
+                "Latest flag per enterprise and check",
+            )
+        )
     cred = credibility(res).sort_values("credibility").head(10)
-    console.print(_table(cred, "Least credible reporters", index="enterprise",
-                         fmt={"credibility": ".3f"}))
+    console.print(
+        _table(cred, "Least credible reporters", index="enterprise", fmt={"credibility": ".3f"})
+    )
     console.print(f"check run {run.run.id}: {len(opened)} alert(s) opened or updated")
     if as_json:
-        echo_json({"run": run.run.id, "as_of": when, "by": "enterprise" if enterprise else by,
-                   "fulfilment": ful_table[cols], "flags_by_check": counts,
-                   "flags": flags.sort_values("period").groupby(["enterprise", "check"]).tail(1)
-                   .tail(top) if len(flags) else [],
-                   "least_credible": cred,
-                   "alerts": [{"id": i, "subject": sub, "owner": o} for i, sub, o in opened]})
+        echo_json(
+            {
+                "run": run.run.id,
+                "as_of": when,
+                "by": "enterprise" if enterprise else by,
+                "fulfilment": ful_table[cols],
+                "flags_by_check": counts,
+                "flags": flags.sort_values("period")
+                .groupby(["enterprise", "check"])
+                .tail(1)
+                .tail(top)
+                if len(flags)
+                else [],
+                "least_credible": cred,
+                "alerts": [{"id": i, "subject": sub, "owner": o} for i, sub, o in opened],
+            }
+        )
     if chart:
         from gosplan.charts import fulfilment_forecast
 
-        e = (list(pop.codes).index(enterprise) if enterprise
-             else int(np.argmax(res.any_flag().sum(1))))
+        e = (
+            list(pop.codes).index(enterprise)
+            if enterprise
+            else int(np.argmax(res.any_flag().sum(1)))
+        )
         path = fulfilment_forecast(
-            pop.periods, res.ratio[e], res.forecast.forecast[e], res.forecast.sd[e],
-            {c: res.masks[c][e] for c in res.masks}, chart,
-            title=f"Enterprise {pop.codes[e]}: output as % of plan, with forecast band")
+            pop.periods,
+            res.ratio[e],
+            res.forecast.forecast[e],
+            res.forecast.sd[e],
+            {c: res.masks[c][e] for c in res.masks},
+            chart,
+            title=f"Enterprise {pop.codes[e]}: output as % of plan, with forecast band",
+        )
         console.print(f"chart: {path}")
 
 
 @command.command("alerts")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved items.")
 @click.option("--kind", type=click.Choice(["alert", "directive"]), default=None)
-@click.option("--min-level", type=count(1), default=None, help="Only items at this level or above "
-              "(1 = first).")
+@click.option(
+    "--min-level",
+    type=count(1),
+    default=None,
+    help="Only items at this level or above (1 = first).",
+)
 @click.option("--ack", "ack", type=int, default=None, help="Acknowledge item ID (needs --by).")
-@click.option("--resolve", "resolve_id", type=int, default=None,
-              help="Resolve item ID (needs --by and --resolution).")
+@click.option(
+    "--resolve",
+    "resolve_id",
+    type=int,
+    default=None,
+    help="Resolve item ID (needs --by and --resolution).",
+)
 @click.option("--by", default=None, help="Who acknowledges or resolves.")
 @click.option("--resolution", default=None, help="What was done.")
-@click.option("--chart", type=OutputPath(allow_dash=False), default=None,
-              help="PNG: open items on each rung of the ladder.")
+@click.option(
+    "--chart",
+    type=OutputPath(allow_dash=False),
+    default=None,
+    help="PNG: open items on each rung of the ladder.",
+)
 @click.option("--limit", type=count(1), default=40, show_default=True)
 @_formats
 @_db
 @_now
 @domain_errors
-def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int | None,
-               resolve_id: int | None, by: str | None, resolution: str | None,
-               chart: str | None, limit: int, as_json: bool, as_csv: bool, db: str | None,
-               now: str | None) -> None:
+def alerts_cmd(
+    show_all: bool,
+    kind: str | None,
+    min_level: int | None,
+    ack: int | None,
+    resolve_id: int | None,
+    by: str | None,
+    resolution: str | None,
+    chart: str | None,
+    limit: int,
+    as_json: bool,
+    as_csv: bool,
+    db: str | None,
+    now: str | None,
+) -> None:
     """List alerts and directives (fulfilment area), or acknowledge / resolve one."""
     data_on_stdout(as_json)
     from gosplan.services import escalation as esc
@@ -323,20 +485,48 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
             esc.resolve(s, resolve_id, by=by or "", resolution=resolution or "", now=clock)
             if not (as_json or as_csv):
                 console.print(f"item {resolve_id} resolved by {by}")
-        found = esc.items(s, area="fulfilment", kind=kind,  # type: ignore[arg-type]
-                          open_only=not show_all,
-                          min_level=None if min_level is None else min_level - 1)
+        found = esc.items(
+            s,
+            area="fulfilment",
+            kind=kind,  # type: ignore[arg-type]
+            open_only=not show_all,
+            min_level=None if min_level is None else min_level - 1,
+        )
         rows = [esc.view(i) for i in found]
-        extra = [{"enterprise": i.subject.removeprefix("enterprise ") if not i.private
-                  else "(private)", "check": i.details.get("check", ""),
-                  "route": i.details.get("route", ""),
-                  "weeks": ";".join(i.details.get("periods", [])),
-                  "evidence": i.details.get("evidence", "")} for i in found]
+        extra = [
+            {
+                "enterprise": i.subject.removeprefix("enterprise ")
+                if not i.private
+                else "(private)",
+                "check": i.details.get("check", ""),
+                "route": i.details.get("route", ""),
+                "weeks": ";".join(i.details.get("periods", [])),
+                "evidence": i.details.get("evidence", ""),
+            }
+            for i in found
+        ]
     if as_json or as_csv:
-        cols = ["id", "kind", "enterprise", "check", "route", "weeks", "level", "level_name",
-                "owner", "opened", "deadline", "resolved", "reason", "evidence"]
-        frame = (pd.concat([pd.DataFrame(rows), pd.DataFrame(extra)], axis=1)[cols]
-                 if rows else pd.DataFrame(columns=cols))
+        cols = [
+            "id",
+            "kind",
+            "enterprise",
+            "check",
+            "route",
+            "weeks",
+            "level",
+            "level_name",
+            "owner",
+            "opened",
+            "deadline",
+            "resolved",
+            "reason",
+            "evidence",
+        ]
+        frame = (
+            pd.concat([pd.DataFrame(rows), pd.DataFrame(extra)], axis=1)[cols]
+            if rows
+            else pd.DataFrame(columns=cols)
+        )
         _machine(frame, as_json, as_csv)
         return
     if not rows:
@@ -344,9 +534,15 @@ def alerts_cmd(show_all: bool, kind: str | None, min_level: int | None, ack: int
         return
     frame = pd.DataFrame(rows)
     by_level = frame.groupby(["level", "level_name"]).size().reset_index(name="n")
-    console.print("items by level: " + ", ".join(
-        f"{lv} {name}: {n}" for lv, name, n in zip(by_level["level"], by_level["level_name"],
-                                                    by_level["n"], strict=True)))
+    console.print(
+        "items by level: "
+        + ", ".join(
+            f"{lv} {name}: {n}"
+            for lv, name, n in zip(
+                by_level["level"], by_level["level_name"], by_level["n"], strict=True
+            )
+        )
+    )
     shown = frame[["id", "kind", "level", "owner", "deadline", "resolved", "reason"]].tail(limit)
     console.print(_table(shown.set_index("id"), "Alerts and directives", index="id"))
     if chart:
@@ -381,15 +577,27 @@ def tick_cmd(db: str | None, now: str | None) -> None:
 @click.argument("enterprise")
 @click.argument("decision")
 @click.option("--deadline", default=None, help="ISO date by which it must be done.")
-@click.option("--days", type=FiniteFloat(0, 3660, min_open=True), default=None,
-              help="Or: days from now.")
-@click.option("--ladder", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="TOML file of [[levels]] (name, owner, days).")
+@click.option(
+    "--days", type=FiniteFloat(0, 3660, min_open=True), default=None, help="Or: days from now."
+)
+@click.option(
+    "--ladder",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="TOML file of [[levels]] (name, owner, days).",
+)
 @_db
 @_now
 @domain_errors
-def directive_cmd(enterprise: str, decision: str, deadline: str | None, days: float | None,
-                  ladder: str | None, db: str | None, now: str | None) -> None:
+def directive_cmd(
+    enterprise: str,
+    decision: str,
+    deadline: str | None,
+    days: float | None,
+    ladder: str | None,
+    db: str | None,
+    now: str | None,
+) -> None:
     """Assign DECISION to ENTERPRISE's workers' council and management, with a deadline."""
     from gosplan.services import escalation as esc
     from gosplan.services.fulfilment import store as ful
@@ -398,14 +606,23 @@ def directive_cmd(enterprise: str, decision: str, deadline: str | None, days: fl
     clock = _clock(now)
     if deadline and days is not None:
         raise click.UsageError("give --deadline or --days, not both.")
-    due = _clock(deadline) if deadline else (
-        clock + dt.timedelta(days=days) if days is not None else None)
+    due = (
+        _clock(deadline)
+        if deadline
+        else (clock + dt.timedelta(days=days) if days is not None else None)
+    )
     engine = _engine(db, read_only=True)
     with session_scope(engine) as s:
         sector = ful.sector_of(s, enterprise)
-        item = esc.issue_directive(s, area="fulfilment", subject=f"enterprise {enterprise}",
-                                   reason=decision, context={"unit": enterprise,
-                                                             "sector": sector},
-                                   ladder=_ladder(ladder), now=clock, deadline=due)
+        item = esc.issue_directive(
+            s,
+            area="fulfilment",
+            subject=f"enterprise {enterprise}",
+            reason=decision,
+            context={"unit": enterprise, "sector": sector},
+            ladder=_ladder(ladder),
+            now=clock,
+            deadline=due,
+        )
         shown = esc.view(item)
     console.print(f"directive {shown['id']} to {shown['owner']}, due {shown['deadline']}")

@@ -21,9 +21,13 @@ from gosplan.cli._common import domain_errors
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
 
-_GRANULARITY = click.option("--granularity", type=click.Choice(["year", "quarter", "month"]),
-                            default="quarter", show_default=True,
-                            help="Length of the periods of the record.")
+_GRANULARITY = click.option(
+    "--granularity",
+    type=click.Choice(["year", "quarter", "month"]),
+    default="quarter",
+    show_default=True,
+    help="Length of the periods of the record.",
+)
 
 
 def _config(granularity: str) -> Any:
@@ -69,79 +73,124 @@ def show_cmd(org: str | None, granularity: str, as_json: bool, db: str | None) -
             return
         click.echo(f"{data['name']} ({org}): integrity record by {granularity}")
         for t in data["trends"]:
-            click.echo(f"  {t['kind']}: {t['trend']}"
-                       + (f"; change points {', '.join(t['change_points'])}"
-                          if t["change_points"] else ""))
+            click.echo(
+                f"  {t['kind']}: {t['trend']}"
+                + (f"; change points {', '.join(t['change_points'])}" if t["change_points"] else "")
+            )
         for r in data["series"]:
             if r["count"]:
-                click.echo(f"  {r['period']} {r['kind']}: {r['count']} events over "
-                           f"{r['worker_years']:.1f} worker-years — {r['verdict']}")
+                click.echo(
+                    f"  {r['period']} {r['kind']}: {r['count']} events over "
+                    f"{r['worker_years']:.1f} worker-years — {r['verdict']}"
+                )
         for e in data["events"]:
-            click.echo(f"  evidence {e['day']} {e['kind']}: log entries "
-                       f"{', '.join(map(str, e['evidence']))}")
+            click.echo(
+                f"  evidence {e['day']} {e['kind']}: log entries "
+                f"{', '.join(map(str, e['evidence']))}"
+            )
         return
     ov = rec.overview()
     if as_json:
-        _dump({"granularity": granularity, "log_size": rec.log_size,
-               "organisations": json.loads(ov.to_json(orient="records"))}, "-")
+        _dump(
+            {
+                "granularity": granularity,
+                "log_size": rec.log_size,
+                "organisations": json.loads(ov.to_json(orient="records")),
+            },
+            "-",
+        )
         return
     if ov.empty:
         click.echo("no organisation has an integrity record yet")
         return
     click.echo("organisations by change against their own past (worst change first):")
     for r in ov.to_dict("records"):
-        rate = ("—" if r["rate_last_period"] != r["rate_last_period"]
-                else f"{r['rate_last_period']:.1f} ({r['rate_low']:.1f}–{r['rate_high']:.1f})")
-        click.echo(f"{r['org']}\t{r['last_period']}\t{r['events_last_period']} events\t"
-                   f"{rate} per 1 000 worker-years\tworse: {', '.join(r['worsened']) or '—'}"
-                   f"\tbetter: {', '.join(r['improved']) or '—'}")
+        rate = (
+            "—"
+            if r["rate_last_period"] != r["rate_last_period"]
+            else f"{r['rate_last_period']:.1f} ({r['rate_low']:.1f}–{r['rate_high']:.1f})"
+        )
+        click.echo(
+            f"{r['org']}\t{r['last_period']}\t{r['events_last_period']} events\t"
+            f"{rate} per 1 000 worker-years\tworse: {', '.join(r['worsened']) or '—'}"
+            f"\tbetter: {', '.join(r['improved']) or '—'}"
+        )
 
 
 @command.command("export")
 @_GRANULARITY
-@click.option("--json", "json_path", default=None, metavar="PATH",
-              help="Write the whole record as JSON to PATH ('-' for standard output).")
-@click.option("--csv", "csv_path", default=None, metavar="PATH",
-              help="Write the table (org, period, kind, count, rate, interval) as CSV.")
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    metavar="PATH",
+    help="Write the whole record as JSON to PATH ('-' for standard output).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    default=None,
+    metavar="PATH",
+    help="Write the table (org, period, kind, count, rate, interval) as CSV.",
+)
 @db_option
 @domain_errors
-def export_cmd(granularity: str, json_path: str | None, csv_path: str | None,
-               db: str | None) -> None:
+def export_cmd(
+    granularity: str, json_path: str | None, csv_path: str | None, db: str | None
+) -> None:
     """Write every organisation's record (JSON with evidence, or the CSV table)."""
     from gosplan.services import integrity
 
     if not json_path and not csv_path:
-        raise ValidationError("say where to write: --json PATH or --csv PATH ('-' for "
-                              "standard output).")
+        raise ValidationError(
+            "say where to write: --json PATH or --csv PATH ('-' for standard output)."
+        )
     with store(db) as (_, s):
         rec = integrity.served_record(s, _config(granularity))
     if json_path:
         _dump(rec.to_json(), json_path)
     if csv_path:
         cols = list(rec.table.columns)
-        write_csv(csv_path, cols, rec.table.astype(object).where(rec.table.notna(), "")
-                  .values.tolist())
+        write_csv(
+            csv_path, cols, rec.table.astype(object).where(rec.table.notna(), "").values.tolist()
+        )
 
 
 @command.command("recompute")
 @click.argument("log_path", type=click.Path(exists=True, dir_okay=False))
 @_GRANULARITY
 @click.option("--public-key", default=None, help="The log's public key (hex, or a file).")
-@click.option("--compare", is_flag=True,
-              help="Also compare with the record the store serves; exit 1 on any difference.")
-@click.option("--json", "json_path", default=None, metavar="PATH",
-              help="Write the recomputed record as JSON to PATH ('-' for standard output).")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Also compare with the record the store serves; exit 1 on any difference.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    metavar="PATH",
+    help="Write the recomputed record as JSON to PATH ('-' for standard output).",
+)
 @db_option
 @domain_errors
-def recompute_cmd(log_path: str, granularity: str, public_key: str | None, compare: bool,
-                  json_path: str | None, db: str | None) -> None:
+def recompute_cmd(
+    log_path: str,
+    granularity: str,
+    public_key: str | None,
+    compare: bool,
+    json_path: str | None,
+    db: str | None,
+) -> None:
     """Rebuild every record from an exported public log alone (verified first)."""
     from gosplan.services import integrity
 
     cfg = _config(granularity)
     rec = integrity.recompute_from_export(log_path, cfg, trusted_key=read_key(public_key))
-    click.echo(f"recomputed {len(rec.orgs)} organisations' records from {rec.log_size} "
-               f"log entries", err=True)
+    click.echo(
+        f"recomputed {len(rec.orgs)} organisations' records from {rec.log_size} log entries",
+        err=True,
+    )
     if json_path:
         _dump(rec.to_json(), json_path)
     if compare:
@@ -157,32 +206,56 @@ def recompute_cmd(log_path: str, granularity: str, public_key: str | None, compa
 
 @command.command("finding")
 @click.argument("unit")
-@click.option("--kind", required=True, help="infringement, input_overuse, rigged_appointment, "
-              "retaliation or public_alert.")
-@click.option("--outcome", required=True,
-              type=click.Choice(["upheld", "dismissed", "explained", "outside_control"]))
-@click.option("--evidence", required=True, metavar="N[,N…]",
-              help="Indices of the public log entries the finding rests on.")
+@click.option(
+    "--kind",
+    required=True,
+    help="infringement, input_overuse, rigged_appointment, retaliation or public_alert.",
+)
+@click.option(
+    "--outcome",
+    required=True,
+    type=click.Choice(["upheld", "dismissed", "explained", "outside_control"]),
+)
+@click.option(
+    "--evidence",
+    required=True,
+    metavar="N[,N…]",
+    help="Indices of the public log entries the finding rests on.",
+)
 @click.option("--by", "by", required=True, help="Person id of the one who rules.")
 @click.option("--reason", required=True, help="Why, in words.")
-@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Day of the ruling (default today, UTC).")
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Day of the ruling (default today, UTC).",
+)
 @db_option
 @domain_errors
-def finding_cmd(unit: str, kind: str, outcome: str, evidence: str, by: str, reason: str,
-                day: dt.datetime | None, db: str | None) -> None:
+def finding_cmd(
+    unit: str,
+    kind: str,
+    outcome: str,
+    evidence: str,
+    by: str,
+    reason: str,
+    day: dt.datetime | None,
+    db: str | None,
+) -> None:
     """Record the commission's ruling on evidence in the log (nobody rules on their own unit)."""
     from gosplan.services import integrity
 
     try:
         ev = [int(x) for x in evidence.replace(" ", "").split(",") if x]
     except ValueError:
-        raise ValidationError(f"--evidence must be log indices separated by commas; "
-                              f"got {evidence!r}.") from None
+        raise ValidationError(
+            f"--evidence must be log indices separated by commas; got {evidence!r}."
+        ) from None
     when = day.date() if day else dt.datetime.now(dt.UTC).date()
     with store(db) as (_, s):
-        idx = integrity.record_finding(s, unit=unit, kind=kind, outcome=outcome, evidence=ev,
-                                       by=by, reason=reason, day=when)
+        idx = integrity.record_finding(
+            s, unit=unit, kind=kind, outcome=outcome, evidence=ev, by=by, reason=reason, day=when
+        )
     click.echo(f"finding logged as entry {idx}")
 
 
@@ -198,6 +271,7 @@ def workforce_cmd(unit: str, period: str, worker_years: float, by: str, db: str 
     from gosplan.services import integrity
 
     with store(db) as (_, s):
-        idx = integrity.record_workforce(s, unit=unit, period=period,
-                                         worker_years=worker_years, by=by)
+        idx = integrity.record_workforce(
+            s, unit=unit, period=period, worker_years=worker_years, by=by
+        )
     click.echo(f"workforce logged as entry {idx}")

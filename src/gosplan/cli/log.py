@@ -31,9 +31,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db_option(func: F) -> F:
-    return click.option("--db", "db", default=None, metavar="URL",
-                        help="Database URL (default: GOSPLAN_DATABASE_URL, "
-                             "else sqlite:///gosplan.db).")(func)
+    return click.option(
+        "--db",
+        "db",
+        default=None,
+        metavar="URL",
+        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
+    )(func)
 
 
 def settings_for(db: str | None) -> Settings:
@@ -97,12 +101,18 @@ def command() -> None:
 @click.option("--start", default=0, show_default=True, help="First entry index.")
 @click.option("--limit", default=50, show_default=True, help="How many entries.")
 @click.option("--kind", default=None, help="Only entries of this kind, or prefix ending in '.'.")
-@click.option("--csv", "csv_path", default=None, metavar="PATH",
-              help="Write CSV to PATH ('-' for standard output) instead of text.")
+@click.option(
+    "--csv",
+    "csv_path",
+    default=None,
+    metavar="PATH",
+    help="Write CSV to PATH ('-' for standard output) instead of text.",
+)
 @db_option
 @domain_errors
-def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
-             db: str | None) -> None:
+def show_cmd(
+    start: int, limit: int, kind: str | None, csv_path: str | None, db: str | None
+) -> None:
     """List entries: index, time, kind, payload."""
     with store(db, read_only=True) as (_, s):
         if kind and kind.endswith("."):
@@ -111,8 +121,11 @@ def show_cmd(start: int, limit: int, kind: str | None, csv_path: str | None,
             rows = publiclog.entries(s, start=start, limit=limit, kind=kind)
         n = publiclog.size(s)
     if csv_path:
-        write_csv(csv_path, ["index", "time", "kind", "payload"],
-                  [[r.index, r.logged_at, r.kind, r.payload_json] for r in rows])
+        write_csv(
+            csv_path,
+            ["index", "time", "kind", "payload"],
+            [[r.index, r.logged_at, r.kind, r.payload_json] for r in rows],
+        )
         return
     click.echo(f"public log: {n} entries")
     for r in rows:
@@ -134,15 +147,20 @@ def head_cmd(as_json: bool, db: str | None) -> None:
     if sth.origin is not None:
         click.echo(sth.signed_note(), nl=False)
         return
-    click.echo(f"tree size   {sth.tree_size}\nroot hash   {sth.root_hash.hex()}\n"
-               f"timestamp   {sth.timestamp} (ms since 1970)\n"
-               f"public key  {sth.public_key.hex()} (id {publiclog.key_id(sth.public_key)})\n"
-               f"signature   {sth.signature.hex()}")
+    click.echo(
+        f"tree size   {sth.tree_size}\nroot hash   {sth.root_hash.hex()}\n"
+        f"timestamp   {sth.timestamp} (ms since 1970)\n"
+        f"public key  {sth.public_key.hex()} (id {publiclog.key_id(sth.public_key)})\n"
+        f"signature   {sth.signature.hex()}"
+    )
 
 
 @command.command("key")
-@click.option("--vkey", is_flag=True,
-              help="Print the C2SP verifier key (<origin>+<id>+<key>) that witnesses pin.")
+@click.option(
+    "--vkey",
+    is_flag=True,
+    help="Print the C2SP verifier key (<origin>+<id>+<key>) that witnesses pin.",
+)
 @db_option
 @domain_errors
 def key_cmd(vkey: bool, db: str | None) -> None:
@@ -151,16 +169,21 @@ def key_cmd(vkey: bool, db: str | None) -> None:
     if vkey:
         from gosplan.core import note
 
-        click.echo(str(note.Verifier.of(publiclog.log_origin(settings),
-                                        publiclog.public_key(settings))))
+        click.echo(
+            str(note.Verifier.of(publiclog.log_origin(settings), publiclog.public_key(settings)))
+        )
         return
     click.echo(publiclog.public_key(settings).hex())
 
 
 @command.command("proof")
 @click.argument("index", type=int)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the proof to a file instead of printing it.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the proof to a file instead of printing it.",
+)
 @db_option
 @domain_errors
 def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
@@ -177,9 +200,13 @@ def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
 
 @command.command("verify-proof")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--public-key", default=None, metavar="HEX|FILE",
-              help="The log's public key (default: the key named in the proof, which shows "
-                   "integrity but not who signed).")
+@click.option(
+    "--public-key",
+    default=None,
+    metavar="HEX|FILE",
+    help="The log's public key (default: the key named in the proof, which shows "
+    "integrity but not who signed).",
+)
 @domain_errors
 def verify_proof_cmd(path: Path, public_key: str | None) -> None:
     """Check a proof file on its own, without the store: an inclusion proof or receipt
@@ -193,26 +220,35 @@ def verify_proof_cmd(path: Path, public_key: str | None) -> None:
     if "consistency_proof" in data:
         try:
             ok = merkle.verify_consistency(
-                int(data["first"]), int(data["second"]), bytes.fromhex(data["first_root"]),
+                int(data["first"]),
+                int(data["second"]),
+                bytes.fromhex(data["first_root"]),
                 bytes.fromhex(data["second_root"]),
-                [bytes.fromhex(p) for p in data["consistency_proof"]])
+                [bytes.fromhex(p) for p in data["consistency_proof"]],
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"consistency proof {path} is malformed: {exc}") from exc
         if not ok:
             raise click.ClickException(
                 f"{path}: the tree of {data['first']} entries is NOT a prefix of the tree of "
-                f"{data['second']}")
-        click.echo(f"{path}: the tree of {data['first']} entries (root {data['first_root']}) "
-                   f"is a prefix of the tree of {data['second']} (root {data['second_root']})")
+                f"{data['second']}"
+            )
+        click.echo(
+            f"{path}: the tree of {data['first']} entries (root {data['first_root']}) "
+            f"is a prefix of the tree of {data['second']} (root {data['second_root']})"
+        )
         return
     # with witnesses configured (GOSPLAN_WITNESSES), the head needs k of their cosignatures
-    result = publiclog.verify_receipt(data, trusted_key=key,
-                                      witnesses=witnessing.policy(Settings()))
+    result = publiclog.verify_receipt(
+        data, trusted_key=key, witnesses=witnessing.policy(Settings())
+    )
     if not result.ok:
         raise click.ClickException(f"{path}: NOT verified: {result.message}")
-    click.echo(f"{path}: entry {data['entry']['index']} ({data['entry']['kind']}) is in the "
-               f"signed tree of {result.tree_size} entries, root {result.root_hash.hex()}"
-               + ("" if key else " (key not pinned: pass --public-key)"))
+    click.echo(
+        f"{path}: entry {data['entry']['index']} ({data['entry']['kind']}) is in the "
+        f"signed tree of {result.tree_size} entries, root {result.root_hash.hex()}"
+        + ("" if key else " (key not pinned: pass --public-key)")
+    )
 
 
 @command.command("consistency")
@@ -226,9 +262,18 @@ def consistency_cmd(first: int, second: int | None, db: str | None) -> None:
         b = publiclog.tree_head(s, second)
         a = publiclog.tree_head(s, first)
         proof = publiclog.consistency_proof(s, first, b.tree_size)
-    click.echo(json.dumps({"first": first, "second": b.tree_size,
-                           "first_root": a.root_hash.hex(), "second_root": b.root_hash.hex(),
-                           "consistency_proof": [p.hex() for p in proof]}, indent=2))
+    click.echo(
+        json.dumps(
+            {
+                "first": first,
+                "second": b.tree_size,
+                "first_root": a.root_hash.hex(),
+                "second_root": b.root_hash.hex(),
+                "consistency_proof": [p.hex() for p in proof],
+            },
+            indent=2,
+        )
+    )
 
 
 @command.command("export")
@@ -239,27 +284,47 @@ def export_cmd(path: Path, db: str | None) -> None:
     """Write the whole log with its signed tree heads to PATH (JSON Lines)."""
     with store(db, read_only=True) as (settings, s):
         head = publiclog.export(s, path, settings)
-    click.echo(f"exported {head.tree_size} entries to {path}; root {head.root_hash.hex()}, "
-               f"key {head.public_key.hex()}")
+    click.echo(
+        f"exported {head.tree_size} entries to {path}; root {head.root_hash.hex()}, "
+        f"key {head.public_key.hex()}"
+    )
 
 
 @command.command("verify")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("--public-key", default=None, metavar="HEX|FILE",
-              help="Pin the log's public key (default: this installation's key for the "
-                   "store; the export's own key for a file).")
-@click.option("--head", "heads", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A signed tree head (JSON) or receipt kept earlier; the log must extend "
-                   "it.  Repeatable.")
-@click.option("--store", "check_store", is_flag=True,
-              help="Check the store (the default without PATH): the log itself, then public "
-                   "state (criticisms, statuses, openings, proposals, ballots, comments, "
-                   "tallies) recomputed from the log alone against every table row.")
+@click.option(
+    "--public-key",
+    default=None,
+    metavar="HEX|FILE",
+    help="Pin the log's public key (default: this installation's key for the "
+    "store; the export's own key for a file).",
+)
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A signed tree head (JSON) or receipt kept earlier; the log must extend it.  Repeatable.",
+)
+@click.option(
+    "--store",
+    "check_store",
+    is_flag=True,
+    help="Check the store (the default without PATH): the log itself, then public "
+    "state (criticisms, statuses, openings, proposals, ballots, comments, "
+    "tallies) recomputed from the log alone against every table row.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @db_option
 @domain_errors
-def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...],
-               check_store: bool, as_json: bool, db: str | None) -> None:
+def verify_cmd(
+    path: Path | None,
+    public_key: str | None,
+    heads: tuple[str, ...],
+    check_store: bool,
+    as_json: bool,
+    db: str | None,
+) -> None:
     """Check the whole log (the store, or an exported PATH): every entry, hash and head; for
     the store also every public row against the log."""
     known = []
@@ -269,28 +334,46 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
     key = read_key(public_key)
     state: logstate.StateCheck | None = None
     if path is not None and not check_store:
-        result = publiclog.verify_export(path, trusted_key=key, known_heads=known,
-                                         witnesses=witnessing.policy(settings_for(db)))
+        result = publiclog.verify_export(
+            path, trusted_key=key, known_heads=known, witnesses=witnessing.policy(settings_for(db))
+        )
         where = str(path)
     else:
         if path is not None:
             raise ValidationError("give either an exported PATH or --store, not both.")
         with store(db, read_only=True) as (settings, s):
             result = publiclog.verify_store(
-                s, trusted_key=key or publiclog.public_key(settings), known_heads=known,
-                witnesses=witnessing.policy(settings))
+                s,
+                trusted_key=key or publiclog.public_key(settings),
+                known_heads=known,
+                witnesses=witnessing.policy(settings),
+            )
             state = logstate.verify_public_state(s)
         where = "the store"
     ok = result.ok and (state is None or state.ok)
     if as_json:
-        click.echo(json.dumps({"ok": ok, "where": where, "message": result.message,
-                               "tree_size": result.tree_size,
-                               "root_hash": result.root_hash.hex(),
-                               "heads_checked": result.heads_checked,
-                               "problems": result.problems, "log": {
-            "ok": result.ok, "tree_size": result.tree_size, "root_hash": result.root_hash.hex(),
-            "heads_checked": result.heads_checked, "problems": result.problems},
-            "state": state.to_json() if state is not None else None}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": ok,
+                    "where": where,
+                    "message": result.message,
+                    "tree_size": result.tree_size,
+                    "root_hash": result.root_hash.hex(),
+                    "heads_checked": result.heads_checked,
+                    "problems": result.problems,
+                    "log": {
+                        "ok": result.ok,
+                        "tree_size": result.tree_size,
+                        "root_hash": result.root_hash.hex(),
+                        "heads_checked": result.heads_checked,
+                        "problems": result.problems,
+                    },
+                    "state": state.to_json() if state is not None else None,
+                },
+                indent=2,
+            )
+        )
         if not ok:
             raise SystemExit(1)
         return
@@ -303,9 +386,13 @@ def verify_cmd(path: Path | None, public_key: str | None, heads: tuple[str, ...]
 
 @command.command("tally")
 @click.argument("proposal", type=int)
-@click.option("--export", "export_path", default=None,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Recompute from an exported log (verified first) instead of the store.")
+@click.option(
+    "--export",
+    "export_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Recompute from an exported log (verified first) instead of the store.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the tally as JSON.")
 @db_option
 @domain_errors
@@ -322,14 +409,25 @@ def tally_cmd(proposal: int, export_path: Path | None, as_json: bool, db: str | 
         with store(db) as (_, s):
             entries = [e.to_public() for e in publiclog.entries(s, kind_prefix="decision.")]
     t = decisions.recompute_from_log(entries, proposal)
-    logged = [e["payload"] for e in entries if e.get("kind") == "decision.closed"
-              and e["payload"].get("proposal") == proposal]
-    agrees = None if not logged else (logged[0].get("winner"), logged[0].get("scores")) == (
-        t.winner, t.scores)
+    logged = [
+        e["payload"]
+        for e in entries
+        if e.get("kind") == "decision.closed" and e["payload"].get("proposal") == proposal
+    ]
+    agrees = (
+        None
+        if not logged
+        else (logged[0].get("winner"), logged[0].get("scores")) == (t.winner, t.scores)
+    )
     if as_json:
         click.echo(json.dumps({**t.to_dict(), "logged_outcome_agrees": agrees}, indent=2))
         return
-    click.echo(f"proposal {proposal}: {t.ballots} logged ballots, scores {t.scores}, winner "
-               f"{t.options[t.winner] if t.winner is not None else '(none)'}"
-               + ("" if agrees is None else "; the logged outcome "
-                  + ("agrees" if agrees else "DISAGREES")))
+    click.echo(
+        f"proposal {proposal}: {t.ballots} logged ballots, scores {t.scores}, winner "
+        f"{t.options[t.winner] if t.winner is not None else '(none)'}"
+        + (
+            ""
+            if agrees is None
+            else "; the logged outcome " + ("agrees" if agrees else "DISAGREES")
+        )
+    )

@@ -27,8 +27,13 @@ from gosplan.services.plan_runs import load_config, run_config
 
 @click.command("plan")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", type=OutputPath(folder=True), default=None,
-              help="Directory for tables and charts (overrides [output] dir).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=OutputPath(folder=True),
+    default=None,
+    help="Directory for tables and charts (overrides [output] dir).",
+)
 @click.option("--no-charts", is_flag=True, help="Do not write charts.")
 @json_option
 @domain_errors
@@ -56,8 +61,10 @@ def show(run: PlanRun) -> None:
     e = run.economy
     first = run.first_year
     title = f"{e.name} {e.year or ''}".strip() or "economy"
-    console.print(f"[bold]{title}[/bold]: {e.n} {e.kind}s; targets in {e.output_unit}; labour "
-                  f"in {first.labour_unit} ({first.hours_per_labour_unit:g} hours each)")
+    console.print(
+        f"[bold]{title}[/bold]: {e.n} {e.kind}s; targets in {e.output_unit}; labour "
+        f"in {first.labour_unit} ({first.hours_per_labour_unit:g} hours each)"
+    )
     for note in first.notes:
         console.print(f"  note: {note}")
     plan = run.plan
@@ -78,30 +85,54 @@ def show(run: PlanRun) -> None:
         for purpose in lab.index:
             hours = float(lab[purpose])
             share = hours / float(lab.sum()) if float(lab.sum()) else 0.0
-            hw = (hours / (float(able[y0]) * first.weeks_per_year)
-                  if week is not None and able is not None else None)
+            hw = (
+                hours / (float(able[y0]) * first.weeks_per_year)
+                if week is not None and able is not None
+                else None
+            )
             tv = tg.get(purpose)
-            t.add_row(purpose, "" if tv is None else f"{tv:,.6g}",
-                      "" if tv is None else f"{tv:,.6g}" if purpose != "surplus" else "",
-                      f"{hours:,.4g}", f"{share:.1%}", "" if hw is None else f"{hw:.2f}")
-        t.add_row("[bold]total[/bold]", f"{float(tg.sum()):,.6g}", f"{delivered:,.6g}",
-                  f"{float(lab.sum()):,.4g}", "100%",
-                  "" if week is None else f"{float(week[y0]):.2f}")
+            t.add_row(
+                purpose,
+                "" if tv is None else f"{tv:,.6g}",
+                "" if tv is None else f"{tv:,.6g}" if purpose != "surplus" else "",
+                f"{hours:,.4g}",
+                f"{share:.1%}",
+                "" if hw is None else f"{hw:.2f}",
+            )
+        t.add_row(
+            "[bold]total[/bold]",
+            f"{float(tg.sum()):,.6g}",
+            f"{delivered:,.6g}",
+            f"{float(lab.sum()):,.4g}",
+            "100%",
+            "" if week is None else f"{float(week[y0]):.2f}",
+        )
     else:
         frame = first.to_frame()
         for purpose, row in frame.iterrows():
             hw = row.get("hours_per_week")
-            t.add_row(str(purpose), f"{row['target']:,.6g}", f"{row['target']:,.6g}",
-                      f"{row['labour_hours']:,.4g}", f"{row['share']:.1%}",
-                      "" if hw is None or pd.isna(hw) else f"{hw:.2f}")
+            t.add_row(
+                str(purpose),
+                f"{row['target']:,.6g}",
+                f"{row['target']:,.6g}",
+                f"{row['labour_hours']:,.4g}",
+                f"{row['share']:.1%}",
+                "" if hw is None or pd.isna(hw) else f"{hw:.2f}",
+            )
     console.print(t)
-    rate, shares = (plan.deduction_shares() if plan is not None and plan.success
-                    else first.deduction_shares())
-    console.print(f"deduction for social funds: {rate:.1%} of all labour ("
-                  + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + ")")
+    rate, shares = (
+        plan.deduction_shares() if plan is not None and plan.success else first.deduction_shares()
+    )
+    console.print(
+        f"deduction for social funds: {rate:.1%} of all labour ("
+        + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+        + ")"
+    )
     if first.working_week is not None:
-        console.print(f"Leontief plan of the base-year targets: working week "
-                      f"{first.working_week:.2f} hours per able-bodied person")
+        console.print(
+            f"Leontief plan of the base-year targets: working week "
+            f"{first.working_week:.2f} hours per able-bodied person"
+        )
     if plan is None:
         return
     console.print(f"{plan.mode} plan ({plan.method}): {plan.message}")
@@ -115,9 +146,13 @@ def show(run: PlanRun) -> None:
     yt.add_column("hours/week", justify="right")
     by = plan.by_year()
     for year, row in by.iterrows():
-        yt.add_row(str(year), f"{row['labour']:,.6g}", f"{row['new_capacity']:,.6g}",
-                   f"{row['modern_share']:.1%}",
-                   f"{row['working_week']:.2f}" if "working_week" in row else "")
+        yt.add_row(
+            str(year),
+            f"{row['labour']:,.6g}",
+            f"{row['new_capacity']:,.6g}",
+            f"{row['modern_share']:.1%}",
+            f"{row['working_week']:.2f}" if "working_week" in row else "",
+        )
     console.print(yt)
     for k, v in plan.assumptions.items():
         if k != "notes":
@@ -132,18 +167,27 @@ def summary(run: PlanRun) -> dict[str, object]:
     ok = plan is not None and plan.success
     rate, shares = plan.deduction_shares() if ok else first.deduction_shares()  # type: ignore[union-attr]
     out: dict[str, object] = {
-        "economy": e.name, "year": e.year, "products": e.n, "output_unit": e.output_unit,
-        "labour_unit": first.labour_unit, "hours_per_labour_unit": first.hours_per_labour_unit,
-        "notes": list(first.notes), "first_year_by_purpose": first.to_frame(),
+        "economy": e.name,
+        "year": e.year,
+        "products": e.n,
+        "output_unit": e.output_unit,
+        "labour_unit": first.labour_unit,
+        "hours_per_labour_unit": first.hours_per_labour_unit,
+        "notes": list(first.notes),
+        "first_year_by_purpose": first.to_frame(),
         "deduction": {"rate": rate, "shares": dict(shares)},
-        "leontief_working_week": first.working_week, "plan": None,
+        "leontief_working_week": first.working_week,
+        "plan": None,
     }
     if plan is not None:
-        out["plan"] = {"mode": plan.mode, "method": plan.method, "success": plan.success,
-                       "message": plan.message,
-                       "by_year": plan.by_year() if plan.success else [],
-                       "assumptions": {k: v for k, v in plan.assumptions.items()
-                                       if k != "notes"}}
+        out["plan"] = {
+            "mode": plan.mode,
+            "method": plan.method,
+            "success": plan.success,
+            "message": plan.message,
+            "by_year": plan.by_year() if plan.success else [],
+            "assumptions": {k: v for k, v in plan.assumptions.items() if k != "notes"},
+        }
     return out
 
 
@@ -159,9 +203,17 @@ def write(run: PlanRun, directory: Path, *, charts: bool = True) -> list[Path]:
 
     first = run.first_year
     csv(first.to_frame(), "first-year-by-purpose.csv")
-    csv(pd.DataFrame({"gross_output": first.gross_output, "net_output": first.net_output,
-                      "labour_value": first.values, "labour_hours": first.labour_by_sector}),
-        "first-year-by-sector.csv")
+    csv(
+        pd.DataFrame(
+            {
+                "gross_output": first.gross_output,
+                "net_output": first.net_output,
+                "labour_value": first.values,
+                "labour_hours": first.labour_by_sector,
+            }
+        ),
+        "first-year-by-sector.csv",
+    )
     plan = run.plan
     if plan is not None and plan.success:
         csv(plan.by_year(), "by-year.csv")
@@ -177,12 +229,23 @@ def write(run: PlanRun, directory: Path, *, charts: bool = True) -> list[Path]:
             title = f"{e.name} {e.year or ''}".strip()
             if plan.working_week is not None and plan.able_bodied is not None:
                 per_week = plan.labour_by_purpose_table.div(
-                    plan.able_bodied * first.weeks_per_year, axis=1)
-                out.append(plan_by_purpose(
-                    plan.targets, per_week.drop(index="surplus", errors="ignore"),
-                    directory / "plan-by-purpose.png", title=f"Plan for {title}",
-                    target_unit=e.output_unit))
-                out.append(working_week(plan.working_week, directory / "working-week.png",
-                                        modern_share=plan.by_year()["modern_share"],
-                                        title=f"Working week by year: {title}"))
+                    plan.able_bodied * first.weeks_per_year, axis=1
+                )
+                out.append(
+                    plan_by_purpose(
+                        plan.targets,
+                        per_week.drop(index="surplus", errors="ignore"),
+                        directory / "plan-by-purpose.png",
+                        title=f"Plan for {title}",
+                        target_unit=e.output_unit,
+                    )
+                )
+                out.append(
+                    working_week(
+                        plan.working_week,
+                        directory / "working-week.png",
+                        modern_share=plan.by_year()["modern_share"],
+                        title=f"Working week by year: {title}",
+                    )
+                )
     return out

@@ -18,16 +18,30 @@ from gosplan.cli._common import domain_errors
 
 @click.command("run")
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", "out", default="living-plan", show_default=True, metavar="DIR",
-              help="Folder for the report, charts and tables.")
-@click.option("--db", "db", default=None, metavar="URL",
-              help="Store for the run (default: a new SQLite file in --out).")
-@click.option("--periods", type=click.IntRange(1, 1000), default=None,
-              help="Override the scenario's number of periods.")
+@click.option(
+    "--out",
+    "out",
+    default="living-plan",
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the report, charts and tables.",
+)
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Store for the run (default: a new SQLite file in --out).",
+)
+@click.option(
+    "--periods",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Override the scenario's number of periods.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @domain_errors
-def command(scenario: str, out: str, db: str | None, periods: int | None,
-            as_json: bool) -> None:
+def command(scenario: str, out: str, db: str | None, periods: int | None, as_json: bool) -> None:
     """Run the living plan of SCENARIO (TOML) with its open-loop twin; write the report."""
     import dataclasses
 
@@ -48,8 +62,9 @@ def command(scenario: str, out: str, db: str | None, periods: int | None,
         raise ValidationError(f"--out {out}: cannot write there ({exc.strerror}).") from None
     for name in ("store.db", "open-loop.db"):
         if (folder / name).exists() and db is None:
-            raise ValidationError(f"--out {out} already holds a run ({name}); choose another "
-                                  "folder or remove it.")
+            raise ValidationError(
+                f"--out {out} already holds a run ({name}); choose another folder or remove it."
+            )
     url = db or f"sqlite:///{(folder / 'store.db').resolve()}"
     twin = f"sqlite:///{(folder / 'open-loop.db').resolve()}" if sc.open_loop else None
     err = sys.stderr
@@ -80,12 +95,20 @@ def command(scenario: str, out: str, db: str | None, periods: int | None,
     loop = summary["loop"]
     conv = loop["converged_at"]
     click.echo(f"{sc.name}: {sc.periods} periods, {sc.persons} persons")
-    click.echo(f"  unmet demand last period: {loop['unmet_share_last']:.1%}"
-               + (f" (open loop {summary['open-loop']['unmet_share_last']:.1%})"
-                  if "open-loop" in summary else ""))
+    click.echo(
+        f"  unmet demand last period: {loop['unmet_share_last']:.1%}"
+        + (
+            f" (open loop {summary['open-loop']['unmet_share_last']:.1%})"
+            if "open-loop" in summary
+            else ""
+        )
+    )
     click.echo(f"  price/value ratio CV: {loop['ratio_cv_last']:.1%}")
-    click.echo(f"  working week: {loop['working_week_first']:.1f} -> "
-               f"{loop['working_week_last']:.1f} h")
-    click.echo("  converged (unmet <= 2 %, CV <= 5 %) from period "
-               + (str(conv + 1) if conv is not None else "- (not reached)"))
+    click.echo(
+        f"  working week: {loop['working_week_first']:.1f} -> {loop['working_week_last']:.1f} h"
+    )
+    click.echo(
+        "  converged (unmet <= 2 %, CV <= 5 %) from period "
+        + (str(conv + 1) if conv is not None else "- (not reached)")
+    )
     click.echo(f"report: {report}")

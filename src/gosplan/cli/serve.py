@@ -33,20 +33,43 @@ def _env_value(value: object) -> str:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--db", "database_url", default=None,
-              help="Database URL (default: GOSPLAN_DATABASE_URL or sqlite:///gosplan.db).")
+@click.option(
+    "--db",
+    "database_url",
+    default=None,
+    help="Database URL (default: GOSPLAN_DATABASE_URL or sqlite:///gosplan.db).",
+)
 @click.option("--economy", default=None, help="Economy source (default: the embedded one).")
-@click.option("--demo", is_flag=True,
-              help="Seed the demonstration population (published password) into an empty "
-              "store. Never on a real store.")
-@click.option("--no-demo", is_flag=True, hidden=True,
-              help="Accepted for old scripts: an empty store is the default now.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes (uvicorn workers). Sessions, rate limits and sign-in "
-              "throttles live in the store, so they hold across processes; use PostgreSQL.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Seed the demonstration population (published password) into an empty "
+    "store. Never on a real store.",
+)
+@click.option(
+    "--no-demo",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for old scripts: an empty store is the default now.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (uvicorn workers). Sessions, rate limits and sign-in "
+    "throttles live in the store, so they hold across processes; use PostgreSQL.",
+)
 @domain_errors
-def serve(host: str, port: int, database_url: str | None, economy: str | None, demo: bool,
-          no_demo: bool, workers: int) -> None:
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    economy: str | None,
+    demo: bool,
+    no_demo: bool,
+    workers: int,
+) -> None:
     """Start the web application (SQLite file by default; an empty store unless --demo)."""
     import uvicorn
     from sqlalchemy.orm import Session
@@ -69,17 +92,23 @@ def serve(host: str, port: int, database_url: str | None, economy: str | None, d
     with Session(app.state.gosplan.engine) as s:
         empty = users.count(s) == 0
     store = settings.database_url.split("@")[-1]
-    console.print(f"gosplan is serving http://{host}:{port}/ (store: {store}; "
-                  f"{workers} process{'es' if workers > 1 else ''})")
+    console.print(
+        f"gosplan is serving http://{host}:{port}/ (store: {store}; "
+        f"{workers} process{'es' if workers > 1 else ''})"
+    )
     if settings.seed_demo:
         console.print("demonstration users' password: demo-password (docs/web.md)")
     elif empty:
-        console.print("This store has no users yet. Make its first administrator with "
-                      "`gosplan users bootstrap-admin NAME`; it prints a one-time token "
-                      "to set the password at /setup.")
+        console.print(
+            "This store has no users yet. Make its first administrator with "
+            "`gosplan users bootstrap-admin NAME`; it prints a one-time token "
+            "to set the password at /setup."
+        )
     if workers > 1 and settings.database_url.startswith("sqlite"):
-        console.print("[yellow]several processes on one SQLite file take turns to write; "
-                      "use PostgreSQL (--db) for a server that scales out[/yellow]")
+        console.print(
+            "[yellow]several processes on one SQLite file take turns to write; "
+            "use PostgreSQL (--db) for a server that scales out[/yellow]"
+        )
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
         return
@@ -89,8 +118,15 @@ def serve(host: str, port: int, database_url: str | None, economy: str | None, d
     for name, value in overrides.items():
         if name != "seed_demo":
             os.environ[f"GOSPLAN_{name.upper()}"] = _env_value(value)
-    uvicorn.run("gosplan.web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        "gosplan.web.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=False,
+    )
 
 
 @click.command("get")
@@ -107,8 +143,11 @@ def get(path: str, database_url: str | None) -> None:
     from gosplan.web.app import create_app
 
     if not path.startswith("/"):
-        raise click.BadParameter(f"{path!r} is not a path of the application; start it "
-                                 "with /, e.g. /plan or /economy.json.", param_hint="PATH")
+        raise click.BadParameter(
+            f"{path!r} is not a path of the application; start it "
+            "with /, e.g. /plan or /economy.json.",
+            param_hint="PATH",
+        )
     resp = inprocess.get(create_app(_settings(database_url)), path)
     click.echo(resp.text)
     if resp.status_code >= 400:
@@ -132,12 +171,18 @@ def _store(database_url: str | None) -> Engine:
 @click.argument("username")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--db", "database_url", default=None, help="Database URL.")
-@click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(0.1, 168),
-              help="How long the one-time token stays good.")
+@click.option(
+    "--hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 168),
+    help="How long the one-time token stays good.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Answer as JSON.")
 @domain_errors
-def bootstrap_admin(username: str, display_name: str, database_url: str | None, hours: float,
-                    as_json: bool) -> None:
+def bootstrap_admin(
+    username: str, display_name: str, database_url: str | None, hours: float, as_json: bool
+) -> None:
     """Make the first administrator of a store that has none; print a one-time token.
 
     The administrator sets a password with the token at /setup (good once, for --hours),
@@ -148,13 +193,24 @@ def bootstrap_admin(username: str, display_name: str, database_url: str | None, 
 
     engine = _store(database_url)
     with session_scope(engine) as s:
-        user, token = users.bootstrap_admin(s, username, display_name=display_name,
-                                            token_hours=hours)
+        user, token = users.bootstrap_admin(
+            s, username, display_name=display_name, token_hours=hours
+        )
         name = user.username
     engine.dispose()
     if as_json:
-        click.echo(json.dumps({"ok": True, "username": name, "role": "admin", "token": token,
-                               "setup_path": f"/setup?token={token}", "hours": hours}))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "username": name,
+                    "role": "admin",
+                    "token": token,
+                    "setup_path": f"/setup?token={token}",
+                    "hours": hours,
+                }
+            )
+        )
         return
     console.print(f"administrator {name!r} made. One-time token (good once, for {hours:g} h):")
     click.echo(token)
@@ -177,8 +233,16 @@ def setup_token(username: str, database_url: str | None, hours: float, as_json: 
         token = users.setup_token(s, username, token_hours=hours)
     engine.dispose()
     if as_json:
-        click.echo(json.dumps({"ok": True, "username": username, "token": token,
-                               "setup_path": f"/setup?token={token}"}))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "username": username,
+                    "token": token,
+                    "setup_path": f"/setup?token={token}",
+                }
+            )
+        )
         return
     click.echo(token)
 
@@ -202,8 +266,11 @@ def end_sessions(username: str, database_url: str | None, as_json: bool) -> None
             raise ValidationError(f"username: no user {username!r}.")
         n = sessions.end_sessions(s, user.id)
     engine.dispose()
-    click.echo(json.dumps({"ok": True, "username": username, "ended": n}) if as_json
-               else f"{n} session(s) of {username} ended")
+    click.echo(
+        json.dumps({"ok": True, "username": username, "ended": n})
+        if as_json
+        else f"{n} session(s) of {username} ended"
+    )
 
 
 COMMANDS = [serve, get, users_group]

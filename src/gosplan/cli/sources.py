@@ -18,8 +18,13 @@ from gosplan.readers.registry import (
 
 
 @click.command("sources")
-@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
-              help="Folder of publishers' files to list (default: GOSPLAN_DATA_DIR).")
+@click.option(
+    "--data",
+    "data_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of publishers' files to list (default: GOSPLAN_DATA_DIR).",
+)
 @json_option
 def command(data_dir: str | None, as_json: bool = False) -> None:
     """List the kinds of SOURCE gosplan reads, and the files found in the data folder."""
@@ -43,8 +48,9 @@ def command(data_dir: str | None, as_json: bool = False) -> None:
         if kind == "aux":
             aux = auxiliary(str(f))
             console.print(f"  {kind:<8} {f} ({aux.accompanies if aux else ''})", markup=False)
-            found.append({"kind": kind, "path": str(f),
-                          "accompanies": aux.accompanies if aux else None})
+            found.append(
+                {"kind": kind, "path": str(f), "accompanies": aux.accompanies if aux else None}
+            )
             continue
         years = available_years(str(f))
         span = f" years {years[0]}–{years[-1]}" if years else ""

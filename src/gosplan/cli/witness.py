@@ -15,12 +15,20 @@ import click
 from gosplan.cli._common import domain_errors
 from gosplan.services import witness
 
-KEY = click.option("--key", "key_path", required=True,
-                   type=click.Path(dir_okay=False, path_type=Path),
-                   help="The witness's private key file (keep it on the witness's machine).")
-STATE = click.option("--state", "state_path", required=True,
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="The witness's state file: the last checkpoint cosigned per log.")
+KEY = click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The witness's private key file (keep it on the witness's machine).",
+)
+STATE = click.option(
+    "--state",
+    "state_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The witness's state file: the last checkpoint cosigned per log.",
+)
 
 
 @click.group("witness")

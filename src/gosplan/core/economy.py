@@ -138,16 +138,19 @@ class Economy:
         self.persons = self._opt_vec(persons, "persons", n, labels)
         self.capital_stock = self._opt_vec(capital_stock, "capital_stock", n, labels)
         self.prices = (
-            np.ones(n) if prices is None else check_vector(prices, name="prices", n=n,
-                                                           caller=caller, labels=labels)
+            np.ones(n)
+            if prices is None
+            else check_vector(prices, name="prices", n=n, caller=caller, labels=labels)
         )
         self.depreciation = self._opt_vec(depreciation, "depreciation", n, labels)
         self.imports = (
-            None if imports is None
+            None
+            if imports is None
             else check_matrix(imports, name="imports", shape=(n, n), caller=caller, labels=labels)
         )
         self.capital = (
-            None if capital is None
+            None
+            if capital is None
             else check_matrix(capital, name="capital", shape=(n, n), caller=caller, labels=labels)
         )
         self.final_demand = self._check_final_demand(final_demand, labels)
@@ -236,8 +239,11 @@ class Economy:
                 )
             keep = ~zero
             # what the dropped sectors delivered to others is lost; say how much
-            lost = float(Zm.toarray()[np.ix_(zero, keep)].sum()) if n <= 5000 else float(
-                Zm[zero][:, keep].sum())
+            lost = (
+                float(Zm.toarray()[np.ix_(zero, keep)].sum())
+                if n <= 5000
+                else float(Zm[zero][:, keep].sum())
+            )
             meta.note(
                 f"dropped {len(names)} zero-output sector(s) {names}; their deliveries to "
                 f"other sectors ({lost:g}) were removed"
@@ -260,13 +266,15 @@ class Economy:
         A = sp.csr_array(Zm @ inv_x)
         imp = None
         if imports is not None:
-            Im = check_matrix(imports, name="imports", shape=Zm.shape, caller=caller,
-                              labels=list(labels))
+            Im = check_matrix(
+                imports, name="imports", shape=Zm.shape, caller=caller, labels=list(labels)
+            )
             imp = sp.csr_array(Im @ inv_x)
         cap = None
         if capital is not None:
-            Km = check_matrix(capital, name="capital", shape=Zm.shape, caller=caller,
-                              labels=list(labels))
+            Km = check_matrix(
+                capital, name="capital", shape=Zm.shape, caller=caller, labels=list(labels)
+            )
             cap = sp.csr_array(Km @ inv_x)
         meta.note("technical coefficients A = Z diag(x)^-1; labour per unit = labour / x")
         return cls(
@@ -290,8 +298,9 @@ class Economy:
     ) -> np.ndarray | None:
         if v is None:
             return None
-        return check_vector(v, name=name, n=n, caller="Economy", labels=labels,
-                            allow_negative=allow_negative)
+        return check_vector(
+            v, name=name, n=n, caller="Economy", labels=labels, allow_negative=allow_negative
+        )
 
     def _check_final_demand(self, fd: Any, labels: list[str]) -> pd.DataFrame | None:
         if fd is None:
@@ -377,8 +386,10 @@ class Economy:
     def final_demand_by_purpose(self) -> pd.DataFrame:
         """Final demand summed into the standard purposes of :data:`PURPOSES`."""
         fd = self._need_frame()
-        cols = {p: fd[[c for c in fd.columns if self.purposes.get(c) == p]].sum(axis=1)
-                for p in PURPOSES}
+        cols = {
+            p: fd[[c for c in fd.columns if self.purposes.get(c) == p]].sum(axis=1)
+            for p in PURPOSES
+        }
         return pd.DataFrame(cols, index=self.products)
 
     def _need(self, attr: str) -> np.ndarray:
@@ -460,15 +471,28 @@ class Economy:
             return None if v is None else v[idx]
 
         return Economy(
-            sq(self.A), self.labour[idx], products=self.products[idx],
-            labour_unit=self.labour_unit, labour_kind=self.labour_kind,
-            money_unit=self.money_unit, output_unit=self.output_unit, output=vec(self.output),
+            sq(self.A),
+            self.labour[idx],
+            products=self.products[idx],
+            labour_unit=self.labour_unit,
+            labour_kind=self.labour_kind,
+            money_unit=self.money_unit,
+            output_unit=self.output_unit,
+            output=vec(self.output),
             final_demand=None if self.final_demand is None else self.final_demand.iloc[idx],
-            purposes=self.purposes, imports=sq(self.imports), capital=sq(self.capital),
-            depreciation=vec(self.depreciation), compensation=vec(self.compensation),
-            surplus=vec(self.surplus), prices=self.prices[idx], persons=vec(self.persons),
+            purposes=self.purposes,
+            imports=sq(self.imports),
+            capital=sq(self.capital),
+            depreciation=vec(self.depreciation),
+            compensation=vec(self.compensation),
+            surplus=vec(self.surplus),
+            prices=self.prices[idx],
+            persons=vec(self.persons),
             capital_stock=vec(self.capital_stock),
-            name=self.name, year=self.year, kind=self.kind, meta=meta,
+            name=self.name,
+            year=self.year,
+            kind=self.kind,
+            meta=meta,
         )
 
     # ------------------------------------------------------------------ conversions
@@ -482,8 +506,14 @@ class Economy:
             "A": pd.DataFrame(self.A.toarray(), index=idx, columns=idx),
         }
         cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
-        for key in ("output", "compensation", "surplus", "depreciation", "persons",
-                    "capital_stock"):
+        for key in (
+            "output",
+            "compensation",
+            "surplus",
+            "depreciation",
+            "persons",
+            "capital_stock",
+        ):
             v = getattr(self, key)
             if v is not None:
                 cols[key] = v
@@ -499,8 +529,14 @@ class Economy:
 
     def to_sectors_frame(self) -> pd.DataFrame:
         cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
-        for key in ("output", "compensation", "surplus", "depreciation", "persons",
-                    "capital_stock"):
+        for key in (
+            "output",
+            "compensation",
+            "surplus",
+            "depreciation",
+            "persons",
+            "capital_stock",
+        ):
             v = getattr(self, key)
             if v is not None:
                 cols[key] = v
@@ -565,13 +601,40 @@ def _perron(A: sp.csr_array) -> tuple[float, np.ndarray]:
 
 _PURPOSE_WORDS = {
     "exports": ("export", "exp", "exportação", "exportacao"),
-    "social": ("government", "ggfc", "npish", "general gov", "public", "offentlig", "offentliga",
-               "governo", "non-profit", "nonprofit", "isflsf", "hushållens icke"),
-    "investment": ("gfcf", "gdfcf", "capital formation", "fixed capital", "investment",
-                   "fbkf", "investeringar", "fasta bruttoinvesteringar"),
+    "social": (
+        "government",
+        "ggfc",
+        "npish",
+        "general gov",
+        "public",
+        "offentlig",
+        "offentliga",
+        "governo",
+        "non-profit",
+        "nonprofit",
+        "isflsf",
+        "hushållens icke",
+    ),
+    "investment": (
+        "gfcf",
+        "gdfcf",
+        "capital formation",
+        "fixed capital",
+        "investment",
+        "fbkf",
+        "investeringar",
+        "fasta bruttoinvesteringar",
+    ),
     "stocks": ("stocks", "inventor", "valuables", "lagerinvesteringar", "estoque"),
-    "personal": ("household", "consumers", "private consumption", "hushåll", "famílias",
-                 "familias", "personal"),
+    "personal": (
+        "household",
+        "consumers",
+        "private consumption",
+        "hushåll",
+        "famílias",
+        "familias",
+        "personal",
+    ),
 }
 
 

@@ -55,7 +55,8 @@ def cuda_backend() -> tuple[str, Any]:
         why.append("torch: not installed")
     raise CudaUnavailable(
         "method='cuda' needs CuPy or PyTorch with a CUDA GPU, and none is usable here ("
-        + "; ".join(why) + "). Use method='bicgstab-parallel' (the CPU default for large "
+        + "; ".join(why)
+        + "). Use method='bicgstab-parallel' (the CPU default for large "
         "economies), or install cupy-cuda12x or a CUDA build of torch on a machine with a GPU."
     )
 
@@ -121,23 +122,30 @@ def bicgstab_generic(
     return x, nmv, False
 
 
-def _device_matvec(M: sp.csr_array, name: str, lib: Any) -> tuple[Callable[[Any], Any],
-                                                                   Callable[[np.ndarray], Any],
-                                                                   Callable[[Any], np.ndarray]]:
+def _device_matvec(
+    M: sp.csr_array, name: str, lib: Any
+) -> tuple[Callable[[Any], Any], Callable[[np.ndarray], Any], Callable[[Any], np.ndarray]]:
     if name == "cupy":
         import cupyx.scipy.sparse as csp
 
-        Md = csp.csr_matrix((lib.asarray(M.data), lib.asarray(M.indices),
-                             lib.asarray(M.indptr)), shape=M.shape)
+        Md = csp.csr_matrix(
+            (lib.asarray(M.data), lib.asarray(M.indices), lib.asarray(M.indptr)), shape=M.shape
+        )
         return (lambda v: Md @ v), lib.asarray, lib.asnumpy
     torch = lib
     dev = torch.device("cuda")
     Mt = torch.sparse_csr_tensor(
         torch.as_tensor(M.indptr.astype(np.int64), device=dev),
         torch.as_tensor(M.indices.astype(np.int64), device=dev),
-        torch.as_tensor(M.data, device=dev), size=M.shape, dtype=torch.float64)
-    return ((lambda v: torch.mv(Mt, v)), (lambda a: torch.as_tensor(a, device=dev)),
-            (lambda t: t.cpu().numpy()))
+        torch.as_tensor(M.data, device=dev),
+        size=M.shape,
+        dtype=torch.float64,
+    )
+    return (
+        (lambda v: torch.mv(Mt, v)),
+        (lambda a: torch.as_tensor(a, device=dev)),
+        (lambda t: t.cpu().numpy()),
+    )
 
 
 def solve_gpu(
@@ -156,24 +164,42 @@ def solve_gpu(
     bnorm = float(np.linalg.norm(b)) or 1.0
     max_mv = maxiter if maxiter is not None else max(200, int(20 * math.log(1.0 / rtol)))
     mv, to_dev, to_host = _device_matvec(Mc, name, lib)
-    xd, nmv, _ = bicgstab_generic(mv, to_dev(b), to_dev(b.copy() if x0 is None else x0),
-                                  tol_abs=0.5 * rtol * bnorm, max_mv=max_mv)
+    xd, nmv, _ = bicgstab_generic(
+        mv,
+        to_dev(b),
+        to_dev(b.copy() if x0 is None else x0),
+        tol_abs=0.5 * rtol * bnorm,
+        max_mv=max_mv,
+    )
     x = to_host(xd)
     relres = float(np.linalg.norm(b - x + Mc @ x)) / bnorm
-    status = Status.OPTIMAL if relres <= rtol else (
-        Status.BREAKDOWN if not math.isfinite(relres) else Status.ITERATION_LIMIT)
+    status = (
+        Status.OPTIMAL
+        if relres <= rtol
+        else (Status.BREAKDOWN if not math.isfinite(relres) else Status.ITERATION_LIMIT)
+    )
     neg = negative_row(x, b)
     if neg is not None:
         return SolveResult(
-            x=x, status=Status.BREAKDOWN, nit=nmv, residual=relres,
+            x=x,
+            status=Status.BREAKDOWN,
+            nit=nmv,
+            residual=relres,
             method=f"cuda ({name}) bicgstab",
             message=f"The solution has a negative entry (row {neg}) although the matrix and "
-            "right-hand side are non-negative: the technology is not productive.")
+            "right-hand side are non-negative: the technology is not productive.",
+        )
     return SolveResult(
-        x=x, status=status, nit=nmv, residual=relres, method=f"cuda ({name}) bicgstab",
+        x=x,
+        status=status,
+        nit=nmv,
+        residual=relres,
+        method=f"cuda ({name}) bicgstab",
         extra={"seconds": time.perf_counter() - t0},
-        message="" if status == Status.OPTIMAL else
-        f"BiCGSTAB on the GPU stopped with relative residual {relres:.3g} > {rtol:.3g}.")
+        message=""
+        if status == Status.OPTIMAL
+        else f"BiCGSTAB on the GPU stopped with relative residual {relres:.3g} > {rtol:.3g}.",
+    )
 
 
 __all__ = ["CudaUnavailable", "bicgstab_generic", "cuda_backend", "solve_gpu"]

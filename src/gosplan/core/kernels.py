@@ -60,9 +60,11 @@ _CHUNKS = 256  # row chunks per mat-vec: load balance across threads
 
 # ----------------------------------------------------------------------------- kernels
 
+
 @numba.njit(parallel=True, cache=True, boundscheck=False)
-def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
-               out: np.ndarray) -> None:  # pragma: no cover - compiled
+def csr_matvec(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """``out = M x`` for CSR arrays of ``M`` (parallel over row chunks)."""
     n = out.shape[0]
     step = (n + _CHUNKS - 1) // _CHUNKS
@@ -78,8 +80,9 @@ def csr_matvec(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.
 
 
 @numba.njit(parallel=True, cache=True, boundscheck=False)
-def leontief_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
-                   out: np.ndarray) -> None:  # pragma: no cover - compiled
+def leontief_apply(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """``out = x - M x`` (the operator ``I - M``), fused."""
     n = out.shape[0]
     step = (n + _CHUNKS - 1) // _CHUNKS
@@ -125,8 +128,9 @@ def _dot2(t: np.ndarray, s: np.ndarray) -> tuple[float, float]:  # pragma: no co
 
 
 @numba.njit(cache=True)
-def _axpy_norm(r: np.ndarray, alpha: float, v: np.ndarray,
-               out: np.ndarray) -> float:  # pragma: no cover - compiled
+def _axpy_norm(
+    r: np.ndarray, alpha: float, v: np.ndarray, out: np.ndarray
+) -> float:  # pragma: no cover - compiled
     """``out = r - alpha v``; returns ``||out||^2``."""
     acc = 0.0
     for i in range(r.shape[0]):
@@ -137,15 +141,17 @@ def _axpy_norm(r: np.ndarray, alpha: float, v: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _update_x(x: np.ndarray, alpha: float, p: np.ndarray, omega: float,
-              s: np.ndarray) -> None:  # pragma: no cover - compiled
+def _update_x(
+    x: np.ndarray, alpha: float, p: np.ndarray, omega: float, s: np.ndarray
+) -> None:  # pragma: no cover - compiled
     for i in range(x.shape[0]):
         x[i] += alpha * p[i] + omega * s[i]
 
 
 @numba.njit(cache=True)
-def _update_r(s: np.ndarray, omega: float, t: np.ndarray, rh: np.ndarray,
-              r: np.ndarray) -> tuple[float, float]:  # pragma: no cover - compiled
+def _update_r(
+    s: np.ndarray, omega: float, t: np.ndarray, rh: np.ndarray, r: np.ndarray
+) -> tuple[float, float]:  # pragma: no cover - compiled
     """``r = s - omega t``; returns ``(||r||^2, r . rh)``."""
     nn = 0.0
     rr = 0.0
@@ -158,13 +164,15 @@ def _update_r(s: np.ndarray, omega: float, t: np.ndarray, rh: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _update_p(r: np.ndarray, beta: float, p: np.ndarray, omega: float,
-              v: np.ndarray) -> None:  # pragma: no cover - compiled
+def _update_p(
+    r: np.ndarray, beta: float, p: np.ndarray, omega: float, v: np.ndarray
+) -> None:  # pragma: no cover - compiled
     for i in range(r.shape[0]):
         p[i] = r[i] + beta * (p[i] - omega * v[i])
 
 
 # ----------------------------------------------------------------------------- operators
+
 
 def csr_parts(M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, indices, data)`` of ``M`` as CSR (converting only if it is not CSR)."""
@@ -213,6 +221,7 @@ def make_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> App
     n = int(indptr.shape[0] - 1)
     nt = _threads() if n >= 50_000 else 1
     if kernel is None or indptr.dtype != indices.dtype:
+
         def apply_numba(x: np.ndarray, out: np.ndarray) -> None:
             leontief_apply(indptr, indices, data, x, out)
 
@@ -226,10 +235,11 @@ def make_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> App
     def part(x: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
         y = out[lo:hi]
         y.fill(0)
-        kernel(hi - lo, ncol, indptr[lo:hi + 1], indices, data, x, y)
+        kernel(hi - lo, ncol, indptr[lo : hi + 1], indices, data, x, y)
         np.subtract(x[lo:hi], y, out=y)
 
     if len(blocks) == 1:
+
         def apply_one(x: np.ndarray, out: np.ndarray) -> None:
             part(x, out, 0, n)
 
@@ -244,8 +254,14 @@ def make_apply(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> App
     return apply
 
 
-def make_apply_csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, *,
-                   threads: int | None = None, sorted_indices: bool | None = None) -> Apply:
+def make_apply_csc(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    *,
+    threads: int | None = None,
+    sorted_indices: bool | None = None,
+) -> Apply:
     """``apply(x, out)``: ``out = (I - M) x`` for ``M`` given by its CSC arrays; no copy.
 
     For labour values ``M = A.T``, and the CSC arrays of ``A.T`` are the CSR
@@ -273,8 +289,7 @@ def make_apply_csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, *,
         for b in bounds[1:-1]:
             c = np.empty(n, dtype=indptr.dtype)
             halves = [(0, n // 2), (n // 2, n)] if nb > 1 else [(0, n)]
-            futs = [_pool().submit(_run_starts, indptr, indices, b, c, lo, hi)
-                    for lo, hi in halves]
+            futs = [_pool().submit(_run_starts, indptr, indices, b, c, lo, hi) for lo, hi in halves]
             for f in futs:
                 f.result()
             cuts.append(c)
@@ -283,10 +298,12 @@ def make_apply_csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, *,
         def part(x: np.ndarray, out: np.ndarray, k: int) -> None:
             scatter_runs(indices, data, cuts[k], cuts[k + 1], x, out, bounds[k], bounds[k + 1])
     else:
+
         def part(x: np.ndarray, out: np.ndarray, k: int) -> None:
             scatter_filter(indptr, indices, data, x, out, bounds[k], bounds[k + 1])
 
     if nb == 1:
+
         def apply_one(x: np.ndarray, out: np.ndarray) -> None:
             part(x, out, 0)
 
@@ -302,9 +319,16 @@ def make_apply_csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, *,
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def scatter_runs(indices: np.ndarray, data: np.ndarray, start: np.ndarray, stop: np.ndarray,
-                 x: np.ndarray, out: np.ndarray, lo: int,
-                 hi: int) -> None:  # pragma: no cover - compiled
+def scatter_runs(
+    indices: np.ndarray,
+    data: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    x: np.ndarray,
+    out: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:  # pragma: no cover - compiled
     """``out[lo:hi] = x[lo:hi] - (M x)[lo:hi]`` where column ``j``'s entries in rows
     ``[lo, hi)`` are ``start[j] .. stop[j]`` (sorted CSC indices); releases the GIL."""
     for i in range(lo, hi):
@@ -317,8 +341,15 @@ def scatter_runs(indices: np.ndarray, data: np.ndarray, start: np.ndarray, stop:
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def scatter_filter(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray,
-                   out: np.ndarray, lo: int, hi: int) -> None:  # pragma: no cover - compiled
+def scatter_filter(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    x: np.ndarray,
+    out: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:  # pragma: no cover - compiled
     """As :func:`scatter_runs` for unsorted indices: every column read, own rows kept."""
     for i in range(lo, hi):
         out[i] = x[i]
@@ -333,8 +364,9 @@ def scatter_filter(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x:
 
 
 @numba.njit(nogil=True, cache=True)
-def _run_starts(indptr: np.ndarray, indices: np.ndarray, bound: int, out: np.ndarray,
-                lo: int, hi: int) -> None:  # pragma: no cover - compiled
+def _run_starts(
+    indptr: np.ndarray, indices: np.ndarray, bound: int, out: np.ndarray, lo: int, hi: int
+) -> None:  # pragma: no cover - compiled
     """``out[j]`` for ``lo <= j < hi``: first position in column ``j`` whose row is
     ``>= bound`` (sorted indices); serial and GIL-free, so threads can share the work
     (numba's own parallel loop measured several times slower on the shared cores)."""
@@ -379,13 +411,18 @@ def operator_for(M: Any, data: np.ndarray | None = None) -> Apply:
     """
     if sp.issparse(M) and M.format == "csc":
         # scipy computes has_sorted_indices once (compiled) and caches it on the matrix
-        return make_apply_csc(M.indptr, M.indices, M.data if data is None else data,
-                              sorted_indices=bool(M.has_sorted_indices))
+        return make_apply_csc(
+            M.indptr,
+            M.indices,
+            M.data if data is None else data,
+            sorted_indices=bool(M.has_sorted_indices),
+        )
     indptr, indices, d = csr_parts(M)
     return make_apply(indptr, indices, d if data is None else data)
 
 
 # ----------------------------------------------------------------------------- BiCGSTAB
+
 
 class _Stop(Exception):
     pass
@@ -482,8 +519,11 @@ def solve_bicgstab(
     ``||b - (I - M) x|| <= rtol * ||b||`` in the 2-norm, in float64.
     """
     t0 = time.perf_counter()
-    name = method_name or ("bicgstab-parallel" if precision == "double"
-                           else "bicgstab-mixed (float32 + float64 refinement)")
+    name = method_name or (
+        "bicgstab-parallel"
+        if precision == "double"
+        else "bicgstab-mixed (float32 + float64 refinement)"
+    )
     b = np.ascontiguousarray(b, dtype=np.float64)
     n = b.shape[0]
     bnorm = float(math.sqrt(_dot(b, b)))
@@ -493,8 +533,7 @@ def solve_bicgstab(
         if not (sp.issparse(M) and M.format in ("csr", "csc")):
             M = sp.csr_array(M)
         apply64 = operator_for(M)
-        apply32 = (operator_for(M, M.data.astype(np.float32))
-                   if precision == "mixed" else None)
+        apply32 = operator_for(M, M.data.astype(np.float32)) if precision == "mixed" else None
     else:
         apply64 = apply
         apply32 = None
@@ -516,8 +555,16 @@ def solve_bicgstab(
         while True:
             if apply32 is None:
                 # float64 BiCGSTAB in place on x; after the first pass, a restart from x
-                bicgstab_core(apply64, b, x, 0.5 * rtol * scale, max_mv, callback=cb,
-                              bnorm=scale, counter=counter)
+                bicgstab_core(
+                    apply64,
+                    b,
+                    x,
+                    0.5 * rtol * scale,
+                    max_mv,
+                    callback=cb,
+                    bnorm=scale,
+                    counter=counter,
+                )
             apply64(x, r64)
             counter[0] += 1
             np.subtract(b, r64, out=r64)
@@ -533,8 +580,9 @@ def solve_bicgstab(
                 d32 = np.zeros(n, dtype=np.float32)
                 r32 = r64.astype(np.float32)
                 inner_tol = max(rtol * scale, 1e-5 * rn)
-                bicgstab_core(apply32, r32, d32, inner_tol, max_mv, callback=cb, bnorm=scale,
-                              counter=counter)
+                bicgstab_core(
+                    apply32, r32, d32, inner_tol, max_mv, callback=cb, bnorm=scale, counter=counter
+                )
                 x += d32
     except _Stop:
         stopped = True
@@ -542,30 +590,54 @@ def solve_bicgstab(
         np.subtract(b, r64, out=r64)
         relres = math.sqrt(_dot(r64, r64)) / scale
     seconds = time.perf_counter() - t0
-    extra = {"seconds": seconds, "matvecs": counter[0], "refinements": outer,
-             "precision": precision, "stopped": stopped}
+    extra = {
+        "seconds": seconds,
+        "matvecs": counter[0],
+        "refinements": outer,
+        "precision": precision,
+        "stopped": stopped,
+    }
     if not math.isfinite(relres):
-        return SolveResult(x=x, status=Status.BREAKDOWN, nit=counter[0],
-                           residual=float("inf"), method=name, extra=extra,
-                           message="BiCGSTAB diverged: the technology is not productive "
-                           "(spectral radius >= 1).")
+        return SolveResult(
+            x=x,
+            status=Status.BREAKDOWN,
+            nit=counter[0],
+            residual=float("inf"),
+            method=name,
+            extra=extra,
+            message="BiCGSTAB diverged: the technology is not productive (spectral radius >= 1).",
+        )
     neg = negative_row(x, b)
     if neg is not None:
         return SolveResult(
-            x=x, status=Status.BREAKDOWN, nit=counter[0], residual=relres, method=name,
+            x=x,
+            status=Status.BREAKDOWN,
+            nit=counter[0],
+            residual=relres,
+            method=name,
             extra=extra,
             message=f"The solution has a negative entry (row {neg}: {x[neg]:.3g}) although "
             "the matrix and right-hand side are non-negative: the technology is not "
-            "productive (spectral radius >= 1).")
+            "productive (spectral radius >= 1).",
+        )
     if relres <= rtol and not stopped:
-        return SolveResult(x=x, status=Status.OPTIMAL, nit=counter[0], residual=relres,
-                           method=name, extra=extra)
+        return SolveResult(
+            x=x, status=Status.OPTIMAL, nit=counter[0], residual=relres, method=name, extra=extra
+        )
     return SolveResult(
-        x=x, status=Status.ITERATION_LIMIT, nit=counter[0], residual=relres, method=name,
+        x=x,
+        status=Status.ITERATION_LIMIT,
+        nit=counter[0],
+        residual=relres,
+        method=name,
         extra=extra,
-        message=("stopped by the callback" if stopped else
-                 f"BiCGSTAB used its budget of {max_mv} mat-vecs") +
-        f" with relative residual {relres:.3g} > {rtol:.3g}.")
+        message=(
+            "stopped by the callback"
+            if stopped
+            else f"BiCGSTAB used its budget of {max_mv} mat-vecs"
+        )
+        + f" with relative residual {relres:.3g} > {rtol:.3g}.",
+    )
 
 
 def negative_row(x: np.ndarray, b: np.ndarray) -> int | None:
@@ -609,20 +681,29 @@ def solve_jacobi_parallel(
         apply(x, t)
         d = math.sqrt(_jacobi_update(x, b, t))  # residual of x before the update
         if not math.isfinite(d):
-            return SolveResult(x=x, status=Status.BREAKDOWN, nit=nit, residual=float("inf"),
-                               method="jacobi-parallel",
-                               message="The series diverged: the technology is not "
-                               "productive (spectral radius >= 1).")
+            return SolveResult(
+                x=x,
+                status=Status.BREAKDOWN,
+                nit=nit,
+                residual=float("inf"),
+                method="jacobi-parallel",
+                message="The series diverged: the technology is not "
+                "productive (spectral radius >= 1).",
+            )
         if d <= rtol * scale:  # x was converged; it is now one sweep better still
             status = Status.OPTIMAL
             break
         nit += 1
         stalled = stalled + 1 if d >= prev else 0
         if stalled >= 50:
-            return SolveResult(x=x, status=Status.BREAKDOWN, nit=nit, residual=d / scale,
-                               method="jacobi-parallel",
-                               message="The series stopped contracting: the spectral radius "
-                               "is at or above one.")
+            return SolveResult(
+                x=x,
+                status=Status.BREAKDOWN,
+                nit=nit,
+                residual=d / scale,
+                method="jacobi-parallel",
+                message="The series stopped contracting: the spectral radius is at or above one.",
+            )
         prev = d
         if callback is not None:
             try:
@@ -633,11 +714,17 @@ def solve_jacobi_parallel(
     relres = float(np.linalg.norm(b - t)) / scale
     if status == Status.OPTIMAL and relres > rtol:
         status = Status.ITERATION_LIMIT
-    return SolveResult(x=x, status=status, nit=nit, residual=relres, method="jacobi-parallel",
-                       extra={"seconds": time.perf_counter() - t0},
-                       message="" if status == Status.OPTIMAL else
-                       f"Jacobi stopped after {nit} sweeps with relative residual "
-                       f"{relres:.3g} > {rtol:.3g}.")
+    return SolveResult(
+        x=x,
+        status=status,
+        nit=nit,
+        residual=relres,
+        method="jacobi-parallel",
+        extra={"seconds": time.perf_counter() - t0},
+        message=""
+        if status == Status.OPTIMAL
+        else f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
+    )
 
 
 __all__ = [

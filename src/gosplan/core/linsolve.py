@@ -121,8 +121,9 @@ def solve_leontief(
     deprecated name of ``tol``.
     """
     if rtol is not None:
-        warnings.warn("solve_leontief(rtol=...) is deprecated; use tol=...",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "solve_leontief(rtol=...) is deprecated; use tol=...", DeprecationWarning, stacklevel=2
+        )
         tol = rtol
     rtol = tol  # the kernels below call it rtol, as scipy does
     if method not in METHODS["solve_leontief"]:
@@ -145,13 +146,21 @@ def solve_leontief(
     if method in ("bicgstab-parallel", "mixed"):
         from gosplan.core.kernels import solve_bicgstab
 
-        return solve_bicgstab(M, b, rtol=rtol, maxiter=maxiter, callback=callback, x0=x0,
-                              precision="mixed" if method == "mixed" else "double")
+        return solve_bicgstab(
+            M,
+            b,
+            rtol=rtol,
+            maxiter=maxiter,
+            callback=callback,
+            x0=x0,
+            precision="mixed" if method == "mixed" else "double",
+        )
     if method == "jacobi-parallel":
         from gosplan.core.kernels import solve_jacobi_parallel
 
-        return solve_jacobi_parallel(M, b, rtol=rtol, maxiter=maxiter or 10_000,
-                                     callback=callback, x0=x0)
+        return solve_jacobi_parallel(
+            M, b, rtol=rtol, maxiter=maxiter or 10_000, callback=callback, x0=x0
+        )
     if method == "cuda":
         from gosplan.core.gpu import solve_gpu
 
@@ -172,12 +181,21 @@ def _direct(M: Any, b: np.ndarray, bnorm: float) -> SolveResult:
         x = lu.solve(b)
     except RuntimeError as exc:  # exactly singular
         return SolveResult(
-            x=np.full(n, np.nan), status=Status.BREAKDOWN, nit=0, residual=float("inf"),
-            method="direct", message=f"I - A is singular: {exc}", backend_message=str(exc),
+            x=np.full(n, np.nan),
+            status=Status.BREAKDOWN,
+            nit=0,
+            residual=float("inf"),
+            method="direct",
+            message=f"I - A is singular: {exc}",
+            backend_message=str(exc),
         )
     if not np.all(np.isfinite(x)):
         return SolveResult(
-            x=x, status=Status.BREAKDOWN, nit=0, residual=float("inf"), method="direct",
+            x=x,
+            status=Status.BREAKDOWN,
+            nit=0,
+            residual=float("inf"),
+            method="direct",
             message="The LU solve produced non-finite values: I - A is (nearly) singular.",
         )
     res = _relres(M, x, b, bnorm)
@@ -186,7 +204,11 @@ def _direct(M: Any, b: np.ndarray, bnorm: float) -> SolveResult:
         x = x + lu.solve(b - (x - M @ x))
         res = _relres(M, x, b, bnorm)
     return SolveResult(
-        x=x, status=Status.OPTIMAL, nit=1, residual=res, method="direct (sparse LU)",
+        x=x,
+        status=Status.OPTIMAL,
+        nit=1,
+        residual=res,
+        method="direct (sparse LU)",
         extra={"seconds": time.perf_counter() - t0},
     )
 
@@ -213,7 +235,11 @@ def _jacobi(
         rnorm = float(np.linalg.norm(r))
         if not np.isfinite(rnorm):
             return SolveResult(
-                x=x, status=Status.BREAKDOWN, nit=nit, residual=float("inf"), method="jacobi",
+                x=x,
+                status=Status.BREAKDOWN,
+                nit=nit,
+                residual=float("inf"),
+                method="jacobi",
                 message="The series diverged: the technology is not productive "
                 "(spectral radius >= 1).",
             )
@@ -225,7 +251,10 @@ def _jacobi(
             stalled += 1
             if stalled >= 50:
                 return SolveResult(
-                    x=x, status=Status.BREAKDOWN, nit=nit, residual=rnorm / (bnorm or 1.0),
+                    x=x,
+                    status=Status.BREAKDOWN,
+                    nit=nit,
+                    residual=rnorm / (bnorm or 1.0),
                     method="jacobi",
                     message="The series stopped contracting: the spectral radius of A is "
                     "at or above one.",
@@ -241,9 +270,14 @@ def _jacobi(
     relres = _relres(M, x, b, bnorm)
     status = Status.OPTIMAL if relres <= rtol else Status.ITERATION_LIMIT
     return SolveResult(
-        x=x, status=status, nit=nit, residual=relres, method="jacobi",
-        message="" if status == Status.OPTIMAL else
-        f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
+        x=x,
+        status=status,
+        nit=nit,
+        residual=relres,
+        method="jacobi",
+        message=""
+        if status == Status.OPTIMAL
+        else f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
     )
 
 
@@ -261,8 +295,12 @@ def _krylov(
     diag = 1.0 - M.diagonal()
     if np.any(diag <= 0):
         return SolveResult(
-            x=np.full(n, np.nan), status=Status.BREAKDOWN, nit=0, residual=float("inf"),
-            method=method, message="A diagonal coefficient is >= 1: a product uses at least "
+            x=np.full(n, np.nan),
+            status=Status.BREAKDOWN,
+            nit=0,
+            residual=float("inf"),
+            method=method,
+            message="A diagonal coefficient is >= 1: a product uses at least "
             "one unit of itself per unit made.",
         )
     inv_diag = 1.0 / diag
@@ -276,8 +314,14 @@ def _krylov(
             callback(count[0], float("nan"))
 
     solver = spla.gmres if method == "gmres" else spla.bicgstab
-    kwargs: dict[str, Any] = {"rtol": rtol, "atol": 0.0, "M": pre, "x0": x0,
-                              "maxiter": maxiter or 1000, "callback": cb}
+    kwargs: dict[str, Any] = {
+        "rtol": rtol,
+        "atol": 0.0,
+        "M": pre,
+        "x0": x0,
+        "maxiter": maxiter or 1000,
+        "callback": cb,
+    }
     if method == "gmres":
         kwargs["callback_type"] = "pr_norm"
         kwargs["restart"] = 50
@@ -293,8 +337,13 @@ def _krylov(
     else:
         status = Status.BREAKDOWN
     return SolveResult(
-        x=x, status=status, nit=count[0], residual=relres, method=method,
+        x=x,
+        status=status,
+        nit=count[0],
+        residual=relres,
+        method=method,
         backend_status=int(info),
-        message="" if status == Status.OPTIMAL else
-        f"{method} stopped with relative residual {relres:.3g} > {rtol:.3g} (info={info}).",
+        message=""
+        if status == Status.OPTIMAL
+        else f"{method} stopped with relative residual {relres:.3g} > {rtol:.3g} (info={info}).",
     )

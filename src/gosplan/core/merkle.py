@@ -77,8 +77,7 @@ def consistency_proof(subtree: SubtreeHash, first: int, second: int) -> list[byt
     """RFC 9162 ``PROOF(first, D[second])``: shows ``D[0:first]`` is a prefix of ``D[0:second]``."""
     if not 0 <= first <= second:
         raise ValueError(
-            f"a consistency proof needs 0 <= first <= second; got first={first}, "
-            f"second={second}"
+            f"a consistency proof needs 0 <= first <= second; got first={first}, second={second}"
         )
     if first == 0 or first == second:
         return []

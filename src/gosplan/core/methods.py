@@ -10,8 +10,17 @@ from __future__ import annotations
 METHODS: dict[str, tuple[str, ...]] = {
     # (I - M) x = b: gosplan.core.linsolve.solve_leontief, and through it
     # labour_values, gross_output and leontief_plan
-    "solve_leontief": ("auto", "direct", "jacobi", "gmres", "bicgstab", "bicgstab-parallel",
-                       "mixed", "jacobi-parallel", "cuda"),
+    "solve_leontief": (
+        "auto",
+        "direct",
+        "jacobi",
+        "gmres",
+        "bicgstab",
+        "bicgstab-parallel",
+        "mixed",
+        "jacobi-parallel",
+        "cuda",
+    ),
     # one optimal plan: gosplan.planning.solve (HiGHS LP, PDLP, or the harmony heuristic)
     "solve": ("lp", "simplex", "ipm", "pdlp", "harmony"),
     # years planned at once: HiGHS, or "forward" (capacity-following balancing with

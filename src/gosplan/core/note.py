@@ -192,7 +192,7 @@ def parse_note(data: str | bytes) -> Note:
     cut = data.rfind("\n\n")
     if cut < 0:
         raise NoteError("a signed note needs a blank line between its text and signatures")
-    text, sigs = data[:cut + 1], data[cut + 2:]
+    text, sigs = data[: cut + 1], data[cut + 2 :]
     check_text(text)
     if not sigs.endswith("\n"):
         raise NoteError("the last signature line must end in a newline")
@@ -200,7 +200,7 @@ def parse_note(data: str | bytes) -> Note:
     for line in sigs[:-1].split("\n"):
         if not line.startswith(DASH):
             raise NoteError(f"signature line {line!r} does not start with an em dash")
-        name, _, b64 = line[len(DASH):].partition(" ")
+        name, _, b64 = line[len(DASH) :].partition(" ")
         _check_name(name)
         raw = _unb64(b64, f"signature of {name}")
         if len(raw) < 5:
@@ -225,8 +225,9 @@ def verify_signature(text: str, v: Verifier, sig: Signature) -> int | None:
     if sig.name != v.name or sig.id != v.id:
         return None
     if v.alg == ALG_ED25519:
-        return 0 if len(sig.blob) == 64 and _verify(v.public, sig.blob,
-                                                    text.encode("utf-8")) else None
+        return (
+            0 if len(sig.blob) == 64 and _verify(v.public, sig.blob, text.encode("utf-8")) else None
+        )
     if len(sig.blob) != 72:
         return None
     ts = int.from_bytes(sig.blob[:8], "big")

@@ -134,8 +134,7 @@ def check_matrix(
         M = sp.csr_array(dense) if fmt == "csr" else sp.csc_array(dense)
     if shape is not None and M.shape != shape:
         raise ValidationError(
-            f"{_where(name, caller)} must have shape {shape} to match the products; "
-            f"got {M.shape}."
+            f"{_where(name, caller)} must have shape {shape} to match the products; got {M.shape}."
         )
     M.sum_duplicates()
     data = M.data
@@ -230,14 +229,17 @@ def check_number(
     low_bad = lo is not None and (x <= lo if lo_open else x < lo)
     high_bad = hi is not None and (x >= hi if hi_open else x > hi)
     if low_bad or high_bad:
-        raise ValidationError(f"{where} must be {describe_bounds(lo, hi, lo_open, hi_open)}; "
-                              f"got {value!r}.{tail}")
+        raise ValidationError(
+            f"{where} must be {describe_bounds(lo, hi, lo_open, hi_open)}; got {value!r}.{tail}"
+        )
     return x
 
 
-def describe_bounds(lo: float | None, hi: float | None, lo_open: bool = False,
-                    hi_open: bool = False) -> str:
+def describe_bounds(
+    lo: float | None, hi: float | None, lo_open: bool = False, hi_open: bool = False
+) -> str:
     """``"at least 0"``, ``"above 0 and at most 1"``, ... for messages."""
+
     def num(x: float) -> str:
         return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
@@ -251,7 +253,8 @@ def describe_bounds(lo: float | None, hi: float | None, lo_open: bool = False,
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?"
+)
 
 
 def parse_iso_date(value: Any, *, name: str, caller: str | None = None) -> dt.date:
@@ -261,13 +264,17 @@ def parse_iso_date(value: Any, *, name: str, caller: str | None = None) -> dt.da
     if not _ISO_DATE.fullmatch(text):
         raise ValidationError(
             f"{_where(name, caller)} must be an ISO date YYYY-MM-DD; got {value!r}"
-            + (" (a date with slashes is ambiguous: 08/01/2024 is 1 August in one country "
-               "and 8 January in another)." if "/" in text else "."))
+            + (
+                " (a date with slashes is ambiguous: 08/01/2024 is 1 August in one country "
+                "and 8 January in another)."
+                if "/" in text
+                else "."
+            )
+        )
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValidationError(f"{_where(name, caller)}: {value!r} is not a date ({exc}).") \
-            from None
+        raise ValidationError(f"{_where(name, caller)}: {value!r} is not a date ({exc}).") from None
 
 
 def parse_iso_datetime(value: Any, *, name: str, caller: str | None = None) -> dt.datetime:
@@ -277,12 +284,14 @@ def parse_iso_datetime(value: Any, *, name: str, caller: str | None = None) -> d
     if not _ISO_DATETIME.fullmatch(text):
         raise ValidationError(
             f"{_where(name, caller)} must be an ISO date or date-time (YYYY-MM-DD or "
-            f"YYYY-MM-DDTHH:MM:SS); got {value!r}.")
+            f"YYYY-MM-DDTHH:MM:SS); got {value!r}."
+        )
     try:
         ts = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError(f"{_where(name, caller)}: {value!r} is not a date-time ({exc}).") \
-            from None
+        raise ValidationError(
+            f"{_where(name, caller)}: {value!r} is not a date-time ({exc})."
+        ) from None
     if ts.tzinfo is not None:
         ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
     return ts
@@ -315,5 +324,6 @@ def decode_text(data: bytes, *, what: str, fallbacks: Sequence[str] = ("utf-8",)
             return data.decode(e)
         except UnicodeDecodeError:
             continue
-    raise ValidationError(f"{what} is not text in UTF-8 or UTF-16 (tried {tries}); save it as "
-                          "UTF-8.")
+    raise ValidationError(
+        f"{what} is not text in UTF-8 or UTF-16 (tried {tries}); save it as UTF-8."
+    )

@@ -152,7 +152,8 @@ def labour_values(
     l_eff = l
     if imports == "exports":
         v, import_cost, extra_nit, l_eff = _value_imports_at_exports(
-            economy, M, v, tol=tol, method=method, maxiter=maxiter)
+            economy, M, v, tol=tol, method=method, maxiter=maxiter
+        )
         nit += extra_nit
         conventions["imports"] = (
             f"valued at the labour of the exports that pay for them ({import_cost:.4g} "
@@ -162,7 +163,8 @@ def labour_values(
     if resid > tol:
         raise NotConverged(
             f"labour values: final relative residual {resid:.3g} exceeds tol={tol:g}.",
-            residual=resid, nit=nit,
+            residual=resid,
+            nit=nit,
         )
     return LabourValues(
         values=pd.Series(v, index=economy.products, name="labour value"),
@@ -215,7 +217,12 @@ def _with_depreciation(economy: Economy) -> sp.csr_array:
 
 
 def _value_imports_at_exports(
-    economy: Economy, M: Any, v: np.ndarray, *, tol: float, method: str,
+    economy: Economy,
+    M: Any,
+    v: np.ndarray,
+    *,
+    tol: float,
+    method: str,
     maxiter: int | None,
 ) -> tuple[np.ndarray, float, int, np.ndarray]:
     """Imported inputs valued at the labour of the exports that pay for them.
@@ -225,9 +232,7 @@ def _value_imports_at_exports(
     (Sherman–Morrison).  Returns ``v'``, ``c``, the iterations spent and the
     effective direct labour ``l + c m``.
     """
-    if economy.final_demand is None or not any(
-        p == "exports" for p in economy.purposes.values()
-    ):
+    if economy.final_demand is None or not any(p == "exports" for p in economy.purposes.values()):
         raise ValidationError(
             "labour_values(imports='exports') needs an export column in the economy's "
             "final demand; none is marked with purpose 'exports'."
@@ -328,7 +333,10 @@ def gross_output(
     """Gross outputs ``x`` with ``x = A x + y``: what must be made to deliver ``y`` net."""
     y = np.asarray(
         final_demand.reindex(economy.products, fill_value=0.0)
-        if isinstance(final_demand, pd.Series) else final_demand, dtype=float)
+        if isinstance(final_demand, pd.Series)
+        else final_demand,
+        dtype=float,
+    )
     if y.shape != (economy.n,):
         raise ValidationError(
             f"gross_output: `final_demand` must have {economy.n} entries; got {y.shape}."

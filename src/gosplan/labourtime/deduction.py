@@ -32,26 +32,29 @@ class Deduction:
     def __post_init__(self) -> None:
         rate = to_decimal(self.rate, field="rate", what="the deduction").quantize(NINE)
         if not (Decimal(0) <= rate < Decimal(1)):
-            raise AccountsInputError(
-                f"The deduction `rate` must be in [0, 1); got {self.rate!r}.")
+            raise AccountsInputError(f"The deduction `rate` must be in [0, 1); got {self.rate!r}.")
         shares: dict[str, Decimal] = {}
         for fund, share in dict(self.shares).items():
             check_code(f"{FUND_PREFIX}{fund}", "fund")
-            s = to_decimal(share, field=f"share of fund {fund!r}",
-                           what="the deduction").quantize(NINE)
+            s = to_decimal(share, field=f"share of fund {fund!r}", what="the deduction").quantize(
+                NINE
+            )
             if s < 0:
                 raise AccountsInputError(
-                    f"The deduction's share of fund {fund!r} must not be negative; got {share!r}.")
+                    f"The deduction's share of fund {fund!r} must not be negative; got {share!r}."
+                )
             if s > 0:
                 shares[fund] = s
         total = sum(shares.values(), Decimal(0))
         if rate > 0 and not shares:
             raise AccountsInputError(
-                f"A deduction rate of {rate} needs at least one fund with a positive share.")
+                f"A deduction rate of {rate} needs at least one fund with a positive share."
+            )
         if shares and abs(total - 1) > Decimal("0.000001"):
             raise AccountsInputError(
                 f"The deduction's fund shares must sum to 1; they sum to {total} "
-                f"({', '.join(f'{k}={v}' for k, v in shares.items())}).")
+                f"({', '.join(f'{k}={v}' for k, v in shares.items())})."
+            )
         object.__setattr__(self, "rate", rate)
         object.__setattr__(self, "shares", dict(sorted(shares.items())))
 
@@ -68,14 +71,16 @@ class Deduction:
         except AttributeError:
             raise AccountsInputError(
                 f"Deduction.from_plan needs a plan with `deduction_shares()`; got "
-                f"{type(plan).__name__}.") from None
+                f"{type(plan).__name__}."
+            ) from None
         note = "plan"
         by_purpose = getattr(plan, "labour_by_purpose", None)
         if by_purpose is not None:
             try:
                 items = dict(by_purpose.items())
                 note = "plan; labour by purpose (hours): " + ", ".join(
-                    f"{k}={float(v):.6g}" for k, v in items.items())
+                    f"{k}={float(v):.6g}" for k, v in items.items()
+                )
             except (AttributeError, TypeError, ValueError):
                 pass
         raw = {FUND_OF_PURPOSE.get(str(k), str(k)): float(v) for k, v in dict(shares).items()}
@@ -84,9 +89,11 @@ class Deduction:
         total = sum(kept.values())
         if dropped:
             note += f"; purposes with no positive labour left out: {', '.join(dropped)}"
-        return cls(Decimal(repr(float(rate))),
-                   exact_shares({k: v / total for k, v in kept.items()}) if total else {},
-                   source=note)
+        return cls(
+            Decimal(repr(float(rate))),
+            exact_shares({k: v / total for k, v in kept.items()}) if total else {},
+            source=note,
+        )
 
     @classmethod
     def from_economy(cls, economy: Any, *, values: Any = None) -> Deduction:
@@ -105,11 +112,16 @@ class Deduction:
 
         if values is None:
             values = labour_values(economy)
-        v = values.values if hasattr(values, "values") and isinstance(
-            values.values, pd.Series) else pd.Series(values, index=economy.products)
+        v = (
+            values.values
+            if hasattr(values, "values") and isinstance(values.values, pd.Series)
+            else pd.Series(values, index=economy.products)
+        )
         fd = economy.final_demand_by_purpose()
-        emb = {p: float(np.asarray(v.reindex(fd.index).to_numpy() @ fd[p].to_numpy()))
-               for p in fd.columns}
+        emb = {
+            p: float(np.asarray(v.reindex(fd.index).to_numpy() @ fd[p].to_numpy()))
+            for p in fd.columns
+        }
         funds = {
             "social": max(emb.get("social", 0.0), 0.0),
             "investment": max(emb.get("investment", 0.0), 0.0),
@@ -120,14 +132,19 @@ class Deduction:
         if personal + deducted <= 0:
             raise AccountsInputError(
                 "Deduction.from_economy: the economy's final demand embodies no labour in "
-                "personal consumption, social consumption, investment or stocks.")
+                "personal consumption, social consumption, investment or stocks."
+            )
         rate = deducted / (personal + deducted)
         shares = exact_shares(
-            {k: x / deducted for k, x in funds.items() if x > 0} if deducted > 0 else {})
-        src = (f"economy {getattr(economy, 'name', '')} {getattr(economy, 'year', '') or ''}"
-               .strip() + "; labour embodied in final demand (" +
-               getattr(values, "unit", "hours") + "): " +
-               ", ".join(f"{k}={x:.6g}" for k, x in emb.items()))
+            {k: x / deducted for k, x in funds.items() if x > 0} if deducted > 0 else {}
+        )
+        src = (
+            f"economy {getattr(economy, 'name', '')} {getattr(economy, 'year', '') or ''}".strip()
+            + "; labour embodied in final demand ("
+            + getattr(values, "unit", "hours")
+            + "): "
+            + ", ".join(f"{k}={x:.6g}" for k, x in emb.items())
+        )
         return cls(Decimal(repr(rate)), shares, source=src)
 
     @classmethod
@@ -165,4 +182,3 @@ def exact_shares(shares: Mapping[str, float]) -> dict[str, Decimal]:
         biggest = max(out, key=lambda k: out[k])
         out[biggest] += gap
     return out
-

@@ -41,7 +41,6 @@ class AccountsInputError(ValidationError):
     """An argument is malformed: negative hours, a bad code, an invalid deduction."""
 
 
-
 class SeparationOfDuties(AccountsError):
     """Refused because the actor would control themselves: approving or rejecting a record
     that credits them or that they recorded."""

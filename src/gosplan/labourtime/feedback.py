@@ -10,9 +10,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 
-def clearing_ratio(ratio: float, sold: float, available: float, *,
-                   elasticity: float = 1.0, target_sell_through: float = 0.9,
-                   max_step: float = 0.25) -> tuple[float, bool]:
+def clearing_ratio(
+    ratio: float,
+    sold: float,
+    available: float,
+    *,
+    elasticity: float = 1.0,
+    target_sell_through: float = 0.9,
+    max_step: float = 0.25,
+) -> tuple[float, bool]:
     """The price/value ratio that would have cleared the market, and whether it is censored.
 
     Cockshott and Cottrell (*Towards a New Socialism*, ch. 8) price consumer
@@ -50,7 +56,7 @@ def target_factor(clearing: float, *, elasticity: float = 1.0) -> float:
     ``supply · r_clear^e``.  Goods selling above their value (``r_clear > 1``)
     get higher targets, goods selling below it lower ones.
     """
-    return float(clearing ** elasticity)
+    return float(clearing**elasticity)
 
 
 @dataclass(frozen=True)
@@ -90,4 +96,3 @@ class FeedbackReport:
         den = w.groupby(tab["product"]).sum()
         out: pd.Series = num / den
         return out
-

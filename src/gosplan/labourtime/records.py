@@ -119,8 +119,17 @@ class Statement:
     lines: list[StatementLine]
     deductions: dict[str, Deduction]
 
-    COLUMNS = ("transaction", "posted_at", "period", "kind", "memo", "amount_hours",
-               "balance_hours", "deduction_rate", "deduction_shares")
+    COLUMNS = (
+        "transaction",
+        "posted_at",
+        "period",
+        "kind",
+        "memo",
+        "amount_hours",
+        "balance_hours",
+        "deduction_rate",
+        "deduction_shares",
+    )
 
     def to_csv(self) -> str:
         buf = io.StringIO()
@@ -129,10 +138,21 @@ class Statement:
         from gosplan.csvsafe import row  # text cells never start a spreadsheet formula
 
         for ln in self.lines:
-            w.writerow(row([ln.transaction_id, ln.posted_at, ln.period or "", ln.kind, ln.memo,
-                            ln.amount, ln.balance,
-                            "" if ln.deduction_rate is None else ln.deduction_rate,
-                            ln.deduction_shares]))
+            w.writerow(
+                row(
+                    [
+                        ln.transaction_id,
+                        ln.posted_at,
+                        ln.period or "",
+                        ln.kind,
+                        ln.memo,
+                        ln.amount,
+                        ln.balance,
+                        "" if ln.deduction_rate is None else ln.deduction_rate,
+                        ln.deduction_shares,
+                    ]
+                )
+            )
         return buf.getvalue()
 
     def to_frame(self) -> pd.DataFrame:
@@ -155,4 +175,3 @@ def from_json(cls: type[_R], data: Mapping[str, Any]) -> _R:
     kwargs = {k: (conv[k](v) if k in conv and v is not None else v) for k, v in data.items()}
     kwargs["replayed"] = True
     return cls(**kwargs)
-

@@ -31,8 +31,13 @@ NINE = Decimal("0.000000001")
 MICRO = Decimal("0.000001")
 
 
-def to_units(value: Decimal | int | str | float, *, field: str = "hours",
-             what: str = "", positive: bool = True) -> int:
+def to_units(
+    value: Decimal | int | str | float,
+    *,
+    field: str = "hours",
+    what: str = "",
+    positive: bool = True,
+) -> int:
     """Hours (or a quantity in hours) as an exact integer of micro-hours.
 
     Accepts ``Decimal``, ``int``, decimal text, or a float (converted through its
@@ -44,13 +49,15 @@ def to_units(value: Decimal | int | str | float, *, field: str = "hours",
         dec = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise AccountsInputError(
-            f"`{field}`{where} must be a number of hours; got {value!r}.") from None
+            f"`{field}`{where} must be a number of hours; got {value!r}."
+        ) from None
     if not dec.is_finite():
         raise AccountsInputError(f"`{field}`{where} must be finite; got {value!r}.")
     units = dec * UNIT
     if units != units.to_integral_value():
         raise AccountsInputError(
-            f"`{field}`{where} is more precise than a micro-hour (0.000001 h); got {value!r}.")
+            f"`{field}`{where} is more precise than a micro-hour (0.000001 h); got {value!r}."
+        )
     if positive and units <= 0:
         raise AccountsInputError(f"`{field}`{where} must be positive; got {value!r}.")
     return int(units)
@@ -81,13 +88,14 @@ def check_code(code: str, field: str) -> str:
     if not isinstance(code, str) or not _CODE.match(code):
         raise AccountsInputError(
             f"`{field}` must be 1–64 characters of letters, digits and _.:@+- starting with a "
-            f"letter or digit; got {code!r}.")
+            f"letter or digit; got {code!r}."
+        )
     return code
-
 
 
 def check_quantity(q: Any, field: str, what: str) -> int:
     if isinstance(q, bool) or not isinstance(q, int | np.integer) or q <= 0:
-        raise AccountsInputError(f"`{field}` for {what} must be a positive whole number; "
-                                 f"got {q!r}.")
+        raise AccountsInputError(
+            f"`{field}` for {what} must be a positive whole number; got {q!r}."
+        )
     return int(q)

@@ -89,9 +89,7 @@ def _single_output(problem: PlanProblem, *, strict: bool) -> tuple[np.ndarray, n
         have[prod_of[one]] = True
         if not have.all():
             i = int(np.flatnonzero(~have)[0])
-            raise ValidationError(
-                f"harmony: no technique makes product {problem.products[i]!r}."
-            )
+            raise ValidationError(f"harmony: no technique makes product {problem.products[i]!r}.")
     return prod_of, out
 
 
@@ -105,8 +103,9 @@ class _Composite:
         n_t = problem.n_techniques
         # inputs per unit intensity (products): O - N
         self.Inp = sp.csc_array(problem.O - problem.N)
-        self.P = sp.csr_array((np.ones(n_t), (np.arange(n_t), prod_of)),
-                              shape=(n_t, problem.n_products))
+        self.P = sp.csr_array(
+            (np.ones(n_t), (np.arange(n_t), prod_of)), shape=(n_t, problem.n_products)
+        )
 
     def matrices(self, alpha: np.ndarray) -> tuple[Any, np.ndarray]:
         """``A(α)`` (products × products) and the per-unit scale ``α / o`` of techniques."""
@@ -187,8 +186,11 @@ def harmony(
         amounts.append(np.array([problem.labour_limit]))
         names.append("labour")
     if len(capped):
-        blocks.append(sp.csr_array((np.ones(len(capped)), (np.arange(len(capped)), capped)),
-                                   shape=(len(capped), n_t)))
+        blocks.append(
+            sp.csr_array(
+                (np.ones(len(capped)), (np.arange(len(capped)), capped)), shape=(len(capped), n_t)
+            )
+        )
         amounts.append(problem.upper[capped])
         names.extend(f"capacity of {problem.technique_names[j]}" for j in capped)
     Lim = sp.vstack(blocks, format="csr")
@@ -240,8 +242,8 @@ def harmony(
         ratio = np.zeros(n_l)
         L_csr = sp.csr_array(Lim)
         for r in range(n_l):
-            js = L_csr.indices[L_csr.indptr[r]:L_csr.indptr[r + 1]]
-            us = L_csr.data[L_csr.indptr[r]:L_csr.indptr[r + 1]]
+            js = L_csr.indices[L_csr.indptr[r] : L_csr.indptr[r + 1]]
+            us = L_csr.data[L_csr.indptr[r] : L_csr.indptr[r + 1]]
             ok = us > 0
             ratio[r] = float(np.max(problem.labour[js[ok]] / us[ok])) if ok.any() else 1.0
         delta = 0.25 * np.maximum(ratio, 1e-300)
@@ -324,13 +326,17 @@ def harmony(
                 stale = 0 if improved else stale + 1
                 if stale >= patience:
                     status = Status.OPTIMAL
-                    msg = (f"Harmony converged: no improvement beyond {tol:g} (relative) in "
-                           f"{patience} iterations.")
+                    msg = (
+                        f"Harmony converged: no improvement beyond {tol:g} (relative) in "
+                        f"{patience} iterations."
+                    )
                     break
             if n_l == 0 and best_x is not None and nit > 1 and not improved:
                 status = Status.OPTIMAL
-                msg = ("Harmony converged: with no limits the cheapest technique of every "
-                       "product is optimal (non-substitution).")
+                msg = (
+                    "Harmony converged: with no limits the cheapest technique of every "
+                    "product is optimal (non-substitution)."
+                )
                 break
     except ArithmeticError as exc:
         status = Status.BREAKDOWN
@@ -340,8 +346,10 @@ def harmony(
         if status != Status.BREAKDOWN:
             status = Status.ITERATION_LIMIT
             overdrawn = [names[i] for i in np.flatnonzero(last_use > b)][:5]
-            msg = (f"Harmony found no plan within the limits in {nit} iterations; limits "
-                   f"still overdrawn: {overdrawn}.")
+            msg = (
+                f"Harmony found no plan within the limits in {nit} iterations; limits "
+                f"still overdrawn: {overdrawn}."
+            )
     else:
         x = best_x
         if status == Status.ITERATION_LIMIT and not msg:
@@ -350,11 +358,22 @@ def harmony(
     if best_v is not None:
         shadow = pd.Series(
             np.concatenate([best_v, p[: len(problem.resource_names)]]),
-            index=[*problem.products, *problem.resource_names], name="shadow price")
+            index=[*problem.products, *problem.resource_names],
+            name="shadow price",
+        )
     extra: dict[str, Any] = {"limits": names}
-    res = assemble(problem, x, status=status, message=msg, method="harmony",
-                   objective=None if best_x is None else best_obj, nit=nit,
-                   seconds=time.perf_counter() - t0, shadow=shadow, extra=extra)
+    res = assemble(
+        problem,
+        x,
+        status=status,
+        message=msg,
+        method="harmony",
+        objective=None if best_x is None else best_obj,
+        nit=nit,
+        seconds=time.perf_counter() - t0,
+        shadow=shadow,
+        extra=extra,
+    )
     if reference is not None:
         res.extra["gap"] = gap(res, reference)
     return res

@@ -28,19 +28,27 @@ _M = highspy.HighsModelStatus
 #: HiGHS model status -> (gosplan status, message).  Unknown codes become ERROR.
 HIGHS_STATUS: dict[Any, tuple[Status, str]] = {
     _M.kOptimal: (Status.OPTIMAL, "Optimal plan found."),
-    _M.kInfeasible: (Status.INFEASIBLE, "The plan is infeasible: the targets cannot all be met "
-                                        "with the resources and labour given."),
+    _M.kInfeasible: (
+        Status.INFEASIBLE,
+        "The plan is infeasible: the targets cannot all be met "
+        "with the resources and labour given.",
+    ),
     _M.kUnboundedOrInfeasible: (Status.INFEASIBLE, "The plan is infeasible or unbounded."),
     _M.kUnbounded: (Status.UNBOUNDED, "The objective is unbounded: a limit is missing."),
     _M.kTimeLimit: (Status.TIME_LIMIT, "Time limit reached before an optimal plan was found."),
-    _M.kIterationLimit: (Status.ITERATION_LIMIT,
-                         "Iteration limit reached before an optimal plan was found."),
+    _M.kIterationLimit: (
+        Status.ITERATION_LIMIT,
+        "Iteration limit reached before an optimal plan was found.",
+    ),
     _M.kInterrupt: (Status.ITERATION_LIMIT, "Interrupted before an optimal plan was found."),
     _M.kObjectiveBound: (Status.ITERATION_LIMIT, "Stopped at the objective bound."),
     _M.kObjectiveTarget: (Status.ITERATION_LIMIT, "Stopped at the objective target."),
     _M.kModelEmpty: (Status.ERROR, "The model is empty."),
-    _M.kUnknown: (Status.ERROR, "HiGHS ended without a definite result (e.g. PDLP stopped "
-                                "short of its tolerance); the plan is not certified."),
+    _M.kUnknown: (
+        Status.ERROR,
+        "HiGHS ended without a definite result (e.g. PDLP stopped "
+        "short of its tolerance); the plan is not certified.",
+    ),
     _M.kSolveError: (Status.ERROR, "HiGHS reported a solve error."),
     _M.kModelError: (Status.ERROR, "HiGHS rejected the model."),
     _M.kMemoryLimit: (Status.ERROR, "HiGHS ran out of memory."),
@@ -92,8 +100,9 @@ class LPSolution:
     dual_valid: bool
 
 
-def translate(model_status: Any, highs: highspy.Highs | None = None) -> tuple[Status, str, int,
-                                                                               str]:
+def translate(
+    model_status: Any, highs: highspy.Highs | None = None
+) -> tuple[Status, str, int, str]:
     """(status, message, backend code, backend text) for a HiGHS model status."""
     status, text = HIGHS_STATUS.get(model_status, (Status.ERROR, "Unrecognised HiGHS status."))
     raw_text = highs.modelStatusToString(model_status) if highs is not None else str(model_status)
@@ -156,15 +165,26 @@ def solve_lp(
     status, message, code, raw = translate(ms, h)
     sol = h.getSolution()
     info = h.getInfo()
-    nit = int(info.simplex_iteration_count) + int(info.ipm_iteration_count) + int(
-        info.pdlp_iteration_count)
+    nit = (
+        int(info.simplex_iteration_count)
+        + int(info.ipm_iteration_count)
+        + int(info.pdlp_iteration_count)
+    )
     x = np.asarray(sol.col_value, dtype=float) if sol.value_valid else np.full(n, np.nan)
     rv = np.asarray(sol.row_value, dtype=float) if sol.value_valid else np.full(m, np.nan)
     rd = np.asarray(sol.row_dual, dtype=float) if sol.dual_valid else np.full(m, np.nan)
     cd = np.asarray(sol.col_dual, dtype=float) if sol.dual_valid else np.full(n, np.nan)
     return LPSolution(
-        x=x, row_value=rv, row_dual=rd, col_dual=cd,
-        objective=float(info.objective_function_value), status=status, message=message,
-        backend_status=code, backend_message=raw, nit=nit, seconds=seconds,
+        x=x,
+        row_value=rv,
+        row_dual=rd,
+        col_dual=cd,
+        objective=float(info.objective_function_value),
+        status=status,
+        message=message,
+        backend_status=code,
+        backend_message=raw,
+        nit=nit,
+        seconds=seconds,
         dual_valid=bool(sol.dual_valid),
     )

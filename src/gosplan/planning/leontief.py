@@ -63,11 +63,15 @@ class LeontiefPlanResult(Result):
         return deduction_shares(self.labour_by_purpose)
 
     def summary(self) -> str:
-        lines = [f"Leontief plan: total labour {self.labour:,.6g} {self.labour_unit} = "
-                 f"{self.labour_hours:,.6g} hours a year"]
+        lines = [
+            f"Leontief plan: total labour {self.labour:,.6g} {self.labour_unit} = "
+            f"{self.labour_hours:,.6g} hours a year"
+        ]
         if self.working_week is not None:
-            lines.append(f"working week: {self.working_week:.2f} hours per able-bodied person "
-                         f"({self.able_bodied:,.0f} people, {self.weeks_per_year:g} weeks)")
+            lines.append(
+                f"working week: {self.working_week:.2f} hours per able-bodied person "
+                f"({self.able_bodied:,.0f} people, {self.weeks_per_year:g} weeks)"
+            )
         rate, _ = self.deduction_shares()
         lines.append(f"deduction for social funds: {rate:.1%} of all labour")
         return "\n".join(lines)
@@ -75,11 +79,13 @@ class LeontiefPlanResult(Result):
     def to_frame(self) -> pd.DataFrame:
         """One row per purpose: target total, labour hours, share, hours per week."""
         lab = self.labour_by_purpose
-        df = pd.DataFrame({
-            "target": self.targets.sum(axis=0).reindex(lab.index),
-            "labour_hours": lab,
-            "share": lab / lab.sum() if lab.sum() else lab * 0.0,
-        })
+        df = pd.DataFrame(
+            {
+                "target": self.targets.sum(axis=0).reindex(lab.index),
+                "labour_hours": lab,
+                "share": lab / lab.sum() if lab.sum() else lab * 0.0,
+            }
+        )
         if self.working_week_by_purpose is not None:
             df["hours_per_week"] = self.working_week_by_purpose
         return df
@@ -142,26 +148,44 @@ def leontief_plan(
     x = np.maximum(x, 0.0)
     lv = labour_values(economy, tol=tol, method=method)
     vals = lv.values
-    hpu = (hours_per_labour_unit if hours_per_labour_unit is not None
-           else _hours_per_unit(economy, hours_per_job=hours_per_job))
+    hpu = (
+        hours_per_labour_unit
+        if hours_per_labour_unit is not None
+        else _hours_per_unit(economy, hours_per_job=hours_per_job)
+    )
     labour = float(economy.labour @ x)
-    by_purpose = pd.Series(vals.to_numpy() @ bundles.to_numpy() * hpu, index=bundles.columns,
-                           name="labour (hours per year)")
-    by_sector = pd.Series(economy.labour * x * hpu, index=economy.products,
-                          name="labour (hours per year)")
+    by_purpose = pd.Series(
+        vals.to_numpy() @ bundles.to_numpy() * hpu,
+        index=bundles.columns,
+        name="labour (hours per year)",
+    )
+    by_sector = pd.Series(
+        economy.labour * x * hpu, index=economy.products, name="labour (hours per year)"
+    )
     able = population * participation if population is not None else None
     ww = labour * hpu / (able * weeks_per_year) if able else None
     wwp = by_purpose / (able * weeks_per_year) if able else None
     net = x - economy.A @ x
     return LeontiefPlanResult(
-        targets=bundles, gross_output=pd.Series(x, index=economy.products, name="gross output"),
+        targets=bundles,
+        gross_output=pd.Series(x, index=economy.products, name="gross output"),
         net_output=pd.Series(net, index=economy.products, name="net output"),
-        values=vals, labour=labour, labour_unit=economy.labour_unit.split(" per ")[0],
-        labour_hours=labour * hpu, labour_by_purpose=by_purpose, labour_by_sector=by_sector,
-        working_week=ww, working_week_by_purpose=wwp, able_bodied=able,
-        weeks_per_year=float(weeks_per_year), hours_per_labour_unit=float(hpu),
-        residual=float(res.residual), method=res.method,
+        values=vals,
+        labour=labour,
+        labour_unit=economy.labour_unit.split(" per ")[0],
+        labour_hours=labour * hpu,
+        labour_by_purpose=by_purpose,
+        labour_by_sector=by_sector,
+        working_week=ww,
+        working_week_by_purpose=wwp,
+        able_bodied=able,
+        weeks_per_year=float(weeks_per_year),
+        hours_per_labour_unit=float(hpu),
+        residual=float(res.residual),
+        method=res.method,
         notes=list(bundles.attrs.get("notes", [])),
-        status=res.status, message=res.message or STATUS_MESSAGES[res.status],
-        nit=res.nit + lv.nit, tol=float(tol),
+        status=res.status,
+        message=res.message or STATUS_MESSAGES[res.status],
+        nit=res.nit + lv.nit,
+        tol=float(tol),
     )

@@ -58,9 +58,15 @@ class Households:
         return int(self.size[self.able].sum())
 
 
-def draw_households(base_shares: np.ndarray, groups: int, *, rng: np.random.Generator,
-                    concentration: float = 300.0, unable_share: float = 0.15,
-                    size: int = 1) -> Households:
+def draw_households(
+    base_shares: np.ndarray,
+    groups: int,
+    *,
+    rng: np.random.Generator,
+    concentration: float = 300.0,
+    unable_share: float = 0.15,
+    size: int = 1,
+) -> Households:
     """``groups`` households whose tastes scatter around ``base_shares`` (Dirichlet).
 
     ``concentration`` sets how alike tastes are (larger: closer to the base);
@@ -82,12 +88,12 @@ def draw_households(base_shares: np.ndarray, groups: int, *, rng: np.random.Gene
     able = rng.random(groups) >= unable_share
     if not able.any():
         able[0] = True
-    return Households(shares=shares, size=np.full(groups, int(size), dtype=np.int64),
-                      able=able)
+    return Households(shares=shares, size=np.full(groups, int(size), dtype=np.int64), able=able)
 
 
-def shift_tastes(base_shares: np.ndarray, *, rng: np.random.Generator, fraction: float = 0.1,
-                 size: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def shift_tastes(
+    base_shares: np.ndarray, *, rng: np.random.Generator, fraction: float = 0.1, size: float = 0.3
+) -> tuple[np.ndarray, np.ndarray]:
     """Base shares with a ``fraction`` of the goods wanted ``±size`` more (signs at random).
 
     Returns the new shares (summing to 1) and the indices of the shifted goods.
@@ -126,9 +132,14 @@ def ration_in_order(want: np.ndarray, stock: np.ndarray, order: np.ndarray) -> n
     return bought
 
 
-def next_personal_targets(targets: np.ndarray, clearing_ratio: np.ndarray,
-                          closing_stock: np.ndarray, *, elasticity: float = 1.0,
-                          buffer: float = 0.1) -> np.ndarray:
+def next_personal_targets(
+    targets: np.ndarray,
+    clearing_ratio: np.ndarray,
+    closing_stock: np.ndarray,
+    *,
+    elasticity: float = 1.0,
+    buffer: float = 0.1,
+) -> np.ndarray:
     """Next period's deliveries of each consumer good, in units.
 
     ``targets × clearing_ratio^elasticity`` is what people would take at a
@@ -141,8 +152,9 @@ def next_personal_targets(targets: np.ndarray, clearing_ratio: np.ndarray,
     return np.maximum(want * (1.0 + buffer) - np.asarray(closing_stock, dtype=float), 0.0)
 
 
-def fit_working_week(personal_hours: float, other_hours: float, able: float,
-                     weeks: float, max_week: float | None) -> tuple[float, float]:
+def fit_working_week(
+    personal_hours: float, other_hours: float, able: float, weeks: float, max_week: float | None
+) -> tuple[float, float]:
     """``(factor, week)``: how much personal consumption must shrink so the working week
     stays within ``max_week`` (social consumption and investment are paid first), and the
     resulting week. ``factor`` is 1 when the cap does not bind, 0 when even the other

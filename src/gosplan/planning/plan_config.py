@@ -58,8 +58,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "growth": ((int, float, dict), "yearly growth of targets (number or {purpose: rate})"),
         "assign": ((dict,), "{product: purpose} overriding the keyword rules"),
         "scale": (NUM, "multiply every target (e.g. 1.1 = 10 % more than the table)"),
-        "feedback": ((str,), "CSV from `gosplan accounts feedback --csv`: personal-consumption "
-                             "targets scaled by next_target / current_target per product"),
+        "feedback": (
+            (str,),
+            "CSV from `gosplan accounts feedback --csv`: personal-consumption "
+            "targets scaled by next_target / current_target per product",
+        ),
     },
     "population": {
         "population": (NUM, "people in the first plan year"),
@@ -88,26 +91,42 @@ MODES = ("multi-year", "receding", "leontief")
 #: section -> key -> (lowest, highest, lowest excluded, highest excluded) for numbers;
 #: every number must also be finite (TOML allows ``inf`` and ``nan``)
 BOUNDS: dict[str, dict[str, tuple[float | None, float | None, bool, bool]]] = {
-    "economy": {"year": (1000, 9999, False, False),
-                "hours_per_labour_unit": (0, None, True, False),
-                "hours_per_job": (0, 8784, True, False)},
-    "plan": {"years": (1, 100, False, False), "start_year": (1000, 9999, False, False),
-             "horizon": (1, 100, False, False), "time_limit": (0, None, True, False)},
-    "targets": {"uplift": (0, 100, False, False), "growth": (-1, 1, True, False),
-                "scale": (0, 1e6, True, False)},
-    "population": {"population": (0, 1e11, True, False), "growth": (-1, 1, True, False),
-                   "participation": (0, 1, True, False), "weeks_per_year": (0, 53, True, False)},
-    "capital": {"capital_output_ratio": (0, 100, False, False),
-                "depreciation": (0, 1, False, False), "utilisation": (0, 1, True, False),
-                "modern_labour_saving": (0, 1, False, True),
-                "terminal_growth": (-1, 1, True, False)},
+    "economy": {
+        "year": (1000, 9999, False, False),
+        "hours_per_labour_unit": (0, None, True, False),
+        "hours_per_job": (0, 8784, True, False),
+    },
+    "plan": {
+        "years": (1, 100, False, False),
+        "start_year": (1000, 9999, False, False),
+        "horizon": (1, 100, False, False),
+        "time_limit": (0, None, True, False),
+    },
+    "targets": {
+        "uplift": (0, 100, False, False),
+        "growth": (-1, 1, True, False),
+        "scale": (0, 1e6, True, False),
+    },
+    "population": {
+        "population": (0, 1e11, True, False),
+        "growth": (-1, 1, True, False),
+        "participation": (0, 1, True, False),
+        "weeks_per_year": (0, 53, True, False),
+    },
+    "capital": {
+        "capital_output_ratio": (0, 100, False, False),
+        "depreciation": (0, 1, False, False),
+        "utilisation": (0, 1, True, False),
+        "modern_labour_saving": (0, 1, False, True),
+        "terminal_growth": (-1, 1, True, False),
+    },
     "limits": {"max_week": (0, 168, True, False)},
 }
 #: why a bound is what it is, where that is not obvious
 BOUND_HINTS: dict[tuple[str, str], str] = {
     ("targets", "growth"): "(a yearly rate: 0.02 is 2 %; -1 or below would make targets zero "
-                           "or negative, above 1 more than doubles them each year — a "
-                           "percentage written as a number?)",
+    "or negative, above 1 more than doubles them each year — a "
+    "percentage written as a number?)",
     ("population", "growth"): "(a yearly rate: 0.006 is 0.6 %)",
     ("capital", "terminal_growth"): "(a yearly rate: 0.02 is 2 %)",
     ("population", "participation"): "(the share of the population able to work)",
@@ -183,8 +202,7 @@ def validate_config(raw: Mapping[str, Any], *, path: str = "<dict>") -> PlanConf
     for k in cfg.get("targets", "include", []) or []:
         if k not in PLAN_PURPOSES:
             raise ValidationError(
-                f"{path}: [targets] include names unknown purpose {k!r}."
-                f"{closest(k, PLAN_PURPOSES)}"
+                f"{path}: [targets] include names unknown purpose {k!r}.{closest(k, PLAN_PURPOSES)}"
             )
     return cfg
 
@@ -198,16 +216,13 @@ def _check_bounds(section: str, key: str, value: Any, path: str) -> None:
     hint = BOUND_HINTS.get((section, key), "")
     items = value.items() if isinstance(value, Mapping) else [(None, value)]
     for sub, v in items:
-        name = f"{path}: [{section}] {key}" if sub is None else \
-            f"{path}: [{section}.{key}] {sub}"
+        name = f"{path}: [{section}] {key}" if sub is None else f"{path}: [{section}.{key}] {sub}"
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ValidationError(f"{name} must be a number; got {v!r}.")
         try:
-            check_number(v, name=name, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open,
-                         hint=hint)
+            check_number(v, name=name, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, hint=hint)
         except ValidationError as exc:
             raise ValidationError(str(exc).replace(f"`{name}`", name, 1)) from None
-
 
 
 def apply_feedback(
@@ -265,9 +280,11 @@ def apply_feedback(
     out["personal"] = personal
     before = float(bundles["personal"].sum())
     after = float(out["personal"].sum())
-    out.attrs["notes"] = [*bundles.attrs.get("notes", []),
-                          f"personal consumption adjusted by the accounts' market feedback "
-                          f"({PurePath(source).name}): total {before:.6g} -> {after:.6g}"]
+    out.attrs["notes"] = [
+        *bundles.attrs.get("notes", []),
+        f"personal consumption adjusted by the accounts' market feedback "
+        f"({PurePath(source).name}): total {before:.6g} -> {after:.6g}",
+    ]
     return out
 
 
@@ -296,9 +313,12 @@ def plan_from_config(
     :func:`gosplan.services.plan_runs.run_config`.
     """
     bundles = purpose_bundles(
-        economy, free=cfg.get("targets", "free", ["health", "education"]),
-        uplift=cfg.get("targets", "uplift", 1.0), assign=cfg.get("targets", "assign"),
-        include=cfg.get("targets", "include"))
+        economy,
+        free=cfg.get("targets", "free", ["health", "education"]),
+        uplift=cfg.get("targets", "uplift", 1.0),
+        assign=cfg.get("targets", "assign"),
+        include=cfg.get("targets", "include"),
+    )
     if feedback is not None:
         bundles = apply_feedback(bundles, feedback, source=feedback_source)
     scale = float(cfg.get("targets", "scale", 1.0))
@@ -319,23 +339,31 @@ def plan_from_config(
     if mode == "leontief":
         return PlanRun(cfg, economy, first, None)
     kwargs: dict[str, Any] = dict(common)
-    kwargs.update({
-        "years": cfg.get("plan", "years", 5),
-        "start_year": cfg.get("plan", "start_year"),
-        "growth": cfg.get("targets", "growth", 0.02),
-        "population_growth": cfg.get("population", "growth", 0.0),
-        "method": cfg.get("plan", "method", "lp"),
-        "time_limit": cfg.get("plan", "time_limit"),
-        "max_week": cfg.get("limits", "max_week"),
-        "balanced_trade": cfg.get("limits", "balanced_trade", False),
-    })
-    for key in ("capital_output_ratio", "depreciation", "utilisation", "modern_labour_saving",
-                "terminal_growth"):
+    kwargs.update(
+        {
+            "years": cfg.get("plan", "years", 5),
+            "start_year": cfg.get("plan", "start_year"),
+            "growth": cfg.get("targets", "growth", 0.02),
+            "population_growth": cfg.get("population", "growth", 0.0),
+            "method": cfg.get("plan", "method", "lp"),
+            "time_limit": cfg.get("plan", "time_limit"),
+            "max_week": cfg.get("limits", "max_week"),
+            "balanced_trade": cfg.get("limits", "balanced_trade", False),
+        }
+    )
+    for key in (
+        "capital_output_ratio",
+        "depreciation",
+        "utilisation",
+        "modern_labour_saving",
+        "terminal_growth",
+    ):
         if cfg.get("capital", key) is not None:
             kwargs[key] = cfg.get("capital", key)
     if mode == "receding":
-        plan = receding_horizon_plan(economy, bundles, horizon=cfg.get("plan", "horizon", 3),
-                                     **kwargs)
+        plan = receding_horizon_plan(
+            economy, bundles, horizon=cfg.get("plan", "horizon", 3), **kwargs
+        )
     else:
         plan = multi_year_plan(economy, bundles, **kwargs)
     return PlanRun(cfg, economy, first, plan)
@@ -348,13 +376,28 @@ DEFAULT_PLAN: dict[str, dict[str, Any]] = {
     "targets": {
         "free": ["health", "education"],
         "uplift": 1.0,
-        "growth": {"personal": 0.02, "health": 0.04, "education": 0.04, "social": 0.01,
-                   "exports": 0.02, "reserves": 0.0, "other": 0.0},
+        "growth": {
+            "personal": 0.02,
+            "health": 0.04,
+            "education": 0.04,
+            "social": 0.01,
+            "exports": 0.02,
+            "reserves": 0.0,
+            "other": 0.0,
+        },
     },
-    "population": {"population": 213.3e6, "growth": 0.006, "participation": 0.65,
-                   "weeks_per_year": 46.0},
-    "capital": {"capital_output_ratio": 1.5, "depreciation": 0.045, "utilisation": 0.9,
-                "modern_labour_saving": 0.25},
+    "population": {
+        "population": 213.3e6,
+        "growth": 0.006,
+        "participation": 0.65,
+        "weeks_per_year": 46.0,
+    },
+    "capital": {
+        "capital_output_ratio": 1.5,
+        "depreciation": 0.045,
+        "utilisation": 0.9,
+        "modern_labour_saving": 0.25,
+    },
 }
 
 
@@ -386,10 +429,14 @@ def default_plan_config(economy: Economy | None = None, **overrides: Any) -> Pla
             if hpu is None and economy.labour_kind == "wages":
                 raw["population"] = {}
             else:
-                hours = leontief_plan(economy, purpose_bundles(economy),
-                                      hours_per_labour_unit=hpu, hours_per_job=hpj).labour_hours
-                raw["population"] = {"population": hours / hpj, "participation": 1.0,
-                                     "weeks_per_year": 46.0}
+                hours = leontief_plan(
+                    economy, purpose_bundles(economy), hours_per_labour_unit=hpu, hours_per_job=hpj
+                ).labour_hours
+                raw["population"] = {
+                    "population": hours / hpj,
+                    "participation": 1.0,
+                    "weeks_per_year": 46.0,
+                }
         gr = raw["targets"].get("growth")
         if isinstance(gr, dict) and economy.final_demand is None:
             raw["targets"]["growth"] = 0.02

@@ -311,8 +311,7 @@ class PlanProblem:
             for p, q in weights.items():
                 if p not in products:
                     raise ValidationError(
-                        f"{caller}: weight for {p!r}, which is not a product."
-                        f"{closest(p, products)}"
+                        f"{caller}: weight for {p!r}, which is not a product.{closest(p, products)}"
                     )
                 if not np.isfinite(q) or q < 0:
                     raise ValidationError(f"{caller}: weight of {p!r} must be >= 0; got {q}.")
@@ -376,18 +375,27 @@ class PlanProblem:
                 )
         self = cls.__new__(cls)
         self._init_arrays(
-            N=Nm, O=Om, R=Rm, labour=lab,
+            N=Nm,
+            O=Om,
+            R=Rm,
+            labour=lab,
             upper=np.full(n_t, np.inf) if upper is None else np.asarray(upper, dtype=float),
             products=pd.Index(
                 [f"p{i}" for i in range(n_p)] if products is None else list(products),
-                name="product"),
+                name="product",
+            ),
             technique_names=pd.Index(
                 [f"t{j}" for j in range(n_t)] if techniques is None else list(techniques),
-                name="technique"),
+                name="technique",
+            ),
             resource_names=pd.Index(
                 [f"r{k}" for k in range(Rm.shape[0])] if resources is None else list(resources),
-                name="resource"),
-            amounts=amt, targets=tg, labour_limit=labour_limit, objective=objective,
+                name="resource",
+            ),
+            amounts=amt,
+            targets=tg,
+            labour_limit=labour_limit,
+            objective=objective,
             weights=kwargs.pop("weights", None),
             labour_unit=kwargs.pop("labour_unit", "hours"),
             population=kwargs.pop("population", None),
@@ -500,10 +508,20 @@ class PlanProblem:
             upper = np.concatenate([upper, ups])
         kwargs.setdefault("labour_unit", economy.labour_unit)
         return cls.from_arrays(
-            N, lab, bundles.sum(axis=1).to_numpy(), O=O, R=sp.csc_array(R),
-            amounts=np.array(list(res.values()), dtype=float), labour_limit=labour_limit,
-            upper=upper, products=products, techniques=tech_names, resources=rnames,
-            objective=objective, target_bundles=bundles, **kwargs,
+            N,
+            lab,
+            bundles.sum(axis=1).to_numpy(),
+            O=O,
+            R=sp.csc_array(R),
+            amounts=np.array(list(res.values()), dtype=float),
+            labour_limit=labour_limit,
+            upper=upper,
+            products=products,
+            techniques=tech_names,
+            resources=rnames,
+            objective=objective,
+            target_bundles=bundles,
+            **kwargs,
         )
 
     # ---------------------------------------------------------------- views

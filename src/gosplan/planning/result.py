@@ -39,12 +39,18 @@ class Diagnosis:
         short = self.shortfall[self.shortfall > 0].sort_values(ascending=False)
         parts = []
         if len(short):
-            parts.append("targets that cannot be met: " + ", ".join(
-                f"{p!r} (short by {q:.6g})" for p, q in short.iloc[:10].items()))
+            parts.append(
+                "targets that cannot be met: "
+                + ", ".join(f"{p!r} (short by {q:.6g})" for p, q in short.iloc[:10].items())
+            )
         if len(self.binding):
-            parts.append("binding limits: " + ", ".join(
-                f"{r!r} (uses {self.use[r]:.6g} of {self.available[r]:.6g})"
-                for r in self.binding.index[:10]))
+            parts.append(
+                "binding limits: "
+                + ", ".join(
+                    f"{r!r} (uses {self.use[r]:.6g} of {self.available[r]:.6g})"
+                    for r in self.binding.index[:10]
+                )
+            )
         return "; ".join(parts) or "no shortfall found"
 
 
@@ -102,13 +108,18 @@ class PlanResult(Result):
             av = np.asarray(avail, dtype=float)
             use = self.resource_use.to_numpy()
             excess = float(np.max((use - av) / np.maximum(av, 1.0)))
-        return {"shortfall": short, "excess": excess,
-                "min_intensity": float(self.intensities.min()) if len(self.intensities) else 0.0}
+        return {
+            "shortfall": short,
+            "excess": excess,
+            "min_intensity": float(self.intensities.min()) if len(self.intensities) else 0.0,
+        }
 
     def summary(self) -> str:
-        lines = [f"{self.method}: {self.message}",
-                 f"objective ({self.objective_name}) = {self.objective:.8g}; labour = "
-                 f"{self.labour:.8g} {self.labour_unit}"]
+        lines = [
+            f"{self.method}: {self.message}",
+            f"objective ({self.objective_name}) = {self.objective:.8g}; labour = "
+            f"{self.labour:.8g} {self.labour_unit}",
+        ]
         if self.working_week is not None:
             lines.append(f"working week: {self.working_week:.2f} hours per able-bodied person")
         if self.diagnosis is not None:
@@ -182,30 +193,42 @@ def assemble(
         if row_dual is not None and form is not None and np.isfinite(row_dual).all():
             sign = 1.0 if not form.maximize else -1.0
             prod = sign * row_dual[: form.n_p]
-            resv = -sign * row_dual[form.n_p: form.n_p + form.n_r]
+            resv = -sign * row_dual[form.n_p : form.n_p + form.n_r]
             vals = [*prod, *resv]
             if form.labour_row is not None:
                 names.append("labour")
                 vals.append(-sign * row_dual[form.labour_row])
-            shadow = pd.Series(np.asarray(vals, dtype=float) + 0.0, index=names,
-                               name="shadow price")
+            shadow = pd.Series(
+                np.asarray(vals, dtype=float) + 0.0, index=names, name="shadow price"
+            )
         else:
             shadow = pd.Series(np.nan, index=names, name="shadow price")
     ww = working_week(problem, labour)
     ex = {"available": problem.amounts.copy()}
     ex.update(extra or {})
     return PlanResult(
-        status=status, message=message, method=method, objective_name=obj,
-        objective=float(objective), intensities=pd.Series(x, index=problem.technique_names,
-                                                          name="intensity"),
+        status=status,
+        message=message,
+        method=method,
+        objective_name=obj,
+        objective=float(objective),
+        intensities=pd.Series(x, index=problem.technique_names, name="intensity"),
         outputs=pd.Series(gross, index=problem.products, name="gross output"),
         net_output=pd.Series(net, index=problem.products, name="net output"),
         targets=pd.Series(t, index=problem.products, name="target"),
         shadow_prices=shadow,
         resource_use=pd.Series(use, index=problem.resource_names, name="use"),
-        labour=labour, labour_unit=problem.labour_unit, working_week=ww, nit=nit,
-        seconds=seconds, backend_status=backend_status, backend_message=backend_message,
-        bundles=bundles, fulfilment=fulfil, diagnosis=diagnosis, extra=ex,
+        labour=labour,
+        labour_unit=problem.labour_unit,
+        working_week=ww,
+        nit=nit,
+        seconds=seconds,
+        backend_status=backend_status,
+        backend_message=backend_message,
+        bundles=bundles,
+        fulfilment=fulfil,
+        diagnosis=diagnosis,
+        extra=ex,
     )
 
 

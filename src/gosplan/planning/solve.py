@@ -85,8 +85,7 @@ def formulate(problem: PlanProblem, *, elastic: bool = False) -> LPForm:
         c_x = lab.copy() if not elastic else np.zeros(n_t)
         if elastic:
             # shortfall s_i >= 0 on every targeted row, cost 1/t_i (relative shortfall)
-            S = sp.csc_array((np.ones(len(tgt)), (tgt, np.arange(len(tgt)))),
-                             shape=(n_p, len(tgt)))
+            S = sp.csc_array((np.ones(len(tgt)), (tgt, np.arange(len(tgt)))), shape=(n_p, len(tgt)))
             blocks.append(S)
             extra_c.append(1.0 / t[tgt])
             extra_cl.append(np.zeros(len(tgt)))
@@ -106,9 +105,12 @@ def formulate(problem: PlanProblem, *, elastic: bool = False) -> LPForm:
         if nb > 1:
             i = np.arange(nb - 1)
             link = sp.csc_array(
-                (np.concatenate([np.ones(nb - 1), -np.ones(nb - 1)]),
-                 (np.concatenate([i, i]), np.concatenate([i, i + 1]))),
-                shape=(nb - 1, nb))
+                (
+                    np.concatenate([np.ones(nb - 1), -np.ones(nb - 1)]),
+                    (np.concatenate([i, i]), np.concatenate([i, i + 1])),
+                ),
+                shape=(nb - 1, nb),
+            )
             rows_extra.append(("link", link))
     elif obj == "weighted":
         maximize = True
@@ -129,8 +131,9 @@ def formulate(problem: PlanProblem, *, elastic: bool = False) -> LPForm:
     labour_row = None
     if problem.labour_limit is not None:
         labour_row = n_p + n_r
-        parts.append(sp.hstack([sp.csc_array(lab[None, :]), sp.csc_array((1, n_extra))],
-                               format="csc"))
+        parts.append(
+            sp.hstack([sp.csc_array(lab[None, :]), sp.csc_array((1, n_extra))], format="csc")
+        )
         rl_parts.append(np.array([-INF]))
         ru_parts.append(np.array([problem.labour_limit]))
     for _, link in rows_extra:
@@ -139,11 +142,18 @@ def formulate(problem: PlanProblem, *, elastic: bool = False) -> LPForm:
         ru_parts.append(np.zeros(link.shape[0]))
     A = sp.vstack(parts, format="csc")
     return LPForm(
-        c=np.concatenate([c_x, *extra_c]), A=A, rl=np.concatenate(rl_parts),
+        c=np.concatenate([c_x, *extra_c]),
+        A=A,
+        rl=np.concatenate(rl_parts),
         ru=np.concatenate(ru_parts),
         cl=np.concatenate([np.zeros(n_t), *extra_cl]),
         cu=np.concatenate([np.where(np.isfinite(problem.upper), problem.upper, INF), *extra_cu]),
-        maximize=maximize, n_x=n_t, n_p=n_p, n_r=n_r, labour_row=labour_row, target_idx=tgt,
+        maximize=maximize,
+        n_x=n_t,
+        n_p=n_p,
+        n_r=n_r,
+        labour_row=labour_row,
+        target_idx=tgt,
         extra_cols=n_extra,
     )
 
@@ -178,8 +188,12 @@ def solve(
         return harmony(problem, **kwargs)
     if kwargs:
         raise ValidationError(f"solve(method={method!r}) got unknown keyword(s) {sorted(kwargs)}.")
-    if problem.objective in ("assortment", "weighted") and not len(problem.resource_names) \
-            and problem.labour_limit is None and not np.isfinite(problem.upper).any():
+    if (
+        problem.objective in ("assortment", "weighted")
+        and not len(problem.resource_names)
+        and problem.labour_limit is None
+        and not np.isfinite(problem.upper).any()
+    ):
         raise ValidationError(
             f"The {problem.objective!r} objective needs a limit: give `resources` (for "
             "example {'labour': hours}) or capacities, otherwise the plan grows without bound."
@@ -188,13 +202,33 @@ def solve(
     if method == "pdlp":
         opts = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
         opts.update(options or {})
-        sol = solve_lp(form.c, form.A, form.rl, form.ru, form.cl, form.cu,
-                       maximize=form.maximize, method=method, time_limit=time_limit,
-                       tol=tol if tol is not None else 1e-7, options=opts)
+        sol = solve_lp(
+            form.c,
+            form.A,
+            form.rl,
+            form.ru,
+            form.cl,
+            form.cu,
+            maximize=form.maximize,
+            method=method,
+            time_limit=time_limit,
+            tol=tol if tol is not None else 1e-7,
+            options=opts,
+        )
     else:
-        sol = solve_lp(form.c, form.A, form.rl, form.ru, form.cl, form.cu,
-                       maximize=form.maximize, method=method, time_limit=time_limit, tol=tol,
-                       options=options)
+        sol = solve_lp(
+            form.c,
+            form.A,
+            form.rl,
+            form.ru,
+            form.cl,
+            form.cu,
+            maximize=form.maximize,
+            method=method,
+            time_limit=time_limit,
+            tol=tol,
+            options=options,
+        )
     diag = None
     message = sol.message
     if sol.status == Status.INFEASIBLE and diagnose and problem.objective == "min_labour":
@@ -203,8 +237,14 @@ def solve(
     return _result(problem, form, sol, method, message, diag)
 
 
-def _result(problem: PlanProblem, form: LPForm, sol: LPSolution, method: str, message: str,
-            diag: Diagnosis | None) -> PlanResult:
+def _result(
+    problem: PlanProblem,
+    form: LPForm,
+    sol: LPSolution,
+    method: str,
+    message: str,
+    diag: Diagnosis | None,
+) -> PlanResult:
     x = sol.x[: form.n_x]
     if sol.status == Status.OPTIMAL:
         x = np.maximum(x, 0.0)
@@ -214,11 +254,22 @@ def _result(problem: PlanProblem, form: LPForm, sol: LPSolution, method: str, me
         x = repair(problem, x)
         if problem.objective != "min_labour":
             x = fit_limits(problem, x)
-    return assemble(problem, x, status=sol.status, message=message, method=method,
-                    objective=sol.objective, nit=sol.nit, seconds=sol.seconds,
-                    row_dual=sol.row_dual if sol.dual_valid else None, form=form,
-                    backend_status=sol.backend_status, backend_message=sol.backend_message,
-                    extra_x=sol.x[form.n_x:], diagnosis=diag)
+    return assemble(
+        problem,
+        x,
+        status=sol.status,
+        message=message,
+        method=method,
+        objective=sol.objective,
+        nit=sol.nit,
+        seconds=sol.seconds,
+        row_dual=sol.row_dual if sol.dual_valid else None,
+        form=form,
+        backend_status=sol.backend_status,
+        backend_message=sol.backend_message,
+        extra_x=sol.x[form.n_x :],
+        diagnosis=diag,
+    )
 
 
 def diagnose_infeasible(problem: PlanProblem) -> Diagnosis:
@@ -229,28 +280,29 @@ def diagnose_infeasible(problem: PlanProblem) -> Diagnosis:
     if not (problem.targets > 0).any():
         raise ValidationError("diagnose_infeasible: the problem has no positive targets.")
     form = formulate(problem, elastic=True)
-    sol = solve_lp(form.c, form.A, form.rl, form.ru, form.cl, form.cu, maximize=False,
-                   method="simplex")
+    sol = solve_lp(
+        form.c, form.A, form.rl, form.ru, form.cl, form.cu, maximize=False, method="simplex"
+    )
     tgt = form.target_idx
     s = np.zeros(problem.n_products)
     x = np.zeros(form.n_x)
     if sol.status == Status.OPTIMAL:
         # phase 2: the same least shortfall with the least labour (no idle overproduction)
-        fixed = np.maximum(sol.x[form.n_x:], 0.0)
+        fixed = np.maximum(sol.x[form.n_x :], 0.0)
         cl2 = np.concatenate([form.cl[: form.n_x], fixed])
         cu2 = np.concatenate([form.cu[: form.n_x], fixed])
         c2 = np.concatenate([problem.labour + 1e-9, np.zeros(len(form.c) - form.n_x)])
-        sol2 = solve_lp(c2, form.A, form.rl, form.ru, cl2, cu2, maximize=False,
-                        method="simplex")
+        sol2 = solve_lp(c2, form.A, form.rl, form.ru, cl2, cu2, maximize=False, method="simplex")
         use_sol = sol2 if sol2.status == Status.OPTIMAL else sol
-        s[tgt] = np.maximum(use_sol.x[form.n_x:form.n_x + len(tgt)], 0.0)
+        s[tgt] = np.maximum(use_sol.x[form.n_x : form.n_x + len(tgt)], 0.0)
         x = np.maximum(use_sol.x[: form.n_x], 0.0)
     shortfall = pd.Series(s, index=problem.products, name="shortfall")
     names = list(problem.resource_names)
     use = list(problem.R @ x)
     avail = list(problem.amounts)
-    duals = list(sol.row_dual[form.n_p: form.n_p + form.n_r]) if sol.dual_valid else [
-        0.0] * form.n_r
+    duals = (
+        list(sol.row_dual[form.n_p : form.n_p + form.n_r]) if sol.dual_valid else [0.0] * form.n_r
+    )
     if form.labour_row is not None and problem.labour_limit is not None:
         names.append("labour")
         use.append(float(problem.labour @ x))

@@ -68,8 +68,16 @@ def synthetic_plan_problem(
         x_std = np.asarray(solve_leontief(A, t, tol=1e-10).x)
         labour_limit = labour_share * float(e.labour @ x_std)
     return PlanProblem.from_arrays(
-        N, labour, t, O=O, R=R, amounts=amounts, labour_limit=labour_limit,
+        N,
+        labour,
+        t,
+        O=O,
+        R=R,
+        amounts=amounts,
+        labour_limit=labour_limit,
         products=[f"p{i}" for i in range(n)],
         techniques=[f"p{i}" for i in range(n)] + [f"p{i}*" for i in alt],
-        resources=[f"r{k}" for k in range(resources)], objective=objective, split=split,
+        resources=[f"r{k}" for k in range(resources)],
+        objective=objective,
+        split=split,
     )

@@ -32,24 +32,49 @@ from gosplan.errors import ValidationError
 from gosplan.planning.problem import closest
 
 #: the purposes a plan speaks of, in display order
-PLAN_PURPOSES = ("personal", "health", "education", "care", "culture", "social", "investment",
-                 "exports", "reserves", "other")
+PLAN_PURPOSES = (
+    "personal",
+    "health",
+    "education",
+    "care",
+    "culture",
+    "social",
+    "investment",
+    "exports",
+    "reserves",
+    "other",
+)
 
 #: which product names belong to which social purpose (lower-case substrings)
 PURPOSE_KEYWORDS: dict[str, tuple[str, ...]] = {
     "health": ("health", "saúde", "saude", "hospital", "medical", "human health"),
     "education": ("education", "educação", "educacao", "ensino"),
-    "care": ("social work", "residential care", "assistência social", "assistencia social",
-             "care"),
-    "culture": ("arts", "arte", "cultura", "culture", "recreation", "entertainment",
-                "library", "libraries", "museum", "sport"),
+    "care": ("social work", "residential care", "assistência social", "assistencia social", "care"),
+    "culture": (
+        "arts",
+        "arte",
+        "cultura",
+        "culture",
+        "recreation",
+        "entertainment",
+        "library",
+        "libraries",
+        "museum",
+        "sport",
+    ),
 }
 #: names that mark public administration; they keep their own purpose ("social")
 _PUBLIC_ADMIN = ("administração", "administracao", "public administration", "defence", "defense")
 
 #: economy purposes (gosplan.core.economy.PURPOSES) -> plan purposes
-_FROM_ECONOMY = {"personal": "personal", "social": "social", "investment": "investment",
-                 "stocks": "reserves", "exports": "exports", "other": "other"}
+_FROM_ECONOMY = {
+    "personal": "personal",
+    "social": "social",
+    "investment": "investment",
+    "stocks": "reserves",
+    "exports": "exports",
+    "other": "other",
+}
 
 
 def _matches(name: str, words: Iterable[str]) -> bool:
@@ -87,8 +112,11 @@ def purpose_bundles(
                 f"purpose_bundles: {f!r} cannot be made free; choose from "
                 f"{tuple(PURPOSE_KEYWORDS)}.{closest(f, PURPOSE_KEYWORDS)}"
             )
-    ups = {f: float(uplift) for f in free} if not isinstance(uplift, Mapping) else {
-        str(k): float(v) for k, v in uplift.items()}
+    ups = (
+        {f: float(uplift) for f in free}
+        if not isinstance(uplift, Mapping)
+        else {str(k): float(v) for k, v in uplift.items()}
+    )
     for k, v in ups.items():
         if k not in free:
             raise ValidationError(
@@ -155,8 +183,14 @@ def purpose_bundles(
     return out
 
 
-_MULT = (("billion", 1e9), ("million", 1e6), ("mn", 1e6), ("thousand", 1e3), ("10k", 1e4),
-         ("1000", 1e3))
+_MULT = (
+    ("billion", 1e9),
+    ("million", 1e6),
+    ("mn", 1e6),
+    ("thousand", 1e3),
+    ("10k", 1e4),
+    ("1000", 1e3),
+)
 
 
 def hours_per_labour_unit(economy: Economy, *, hours_per_job: float = 1800.0) -> float:

@@ -98,11 +98,20 @@ def _xlsx_sheets_cached(
                 continue
             try:
                 out[name] = list(wb[name].iter_rows(values_only=True))
-            except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError,
-                    SyntaxError) as exc:  # xml's ParseError is a SyntaxError
+            except (
+                zipfile.BadZipFile,
+                KeyError,
+                OSError,
+                EOFError,
+                ValueError,
+                SyntaxError,
+            ) as exc:  # xml's ParseError is a SyntaxError
                 raise ReaderError(
-                    path, f"the sheet's XML is damaged and could not be read to the end "
-                          f"(truncated or corrupt?): {exc}", sheet=name) from None
+                    path,
+                    f"the sheet's XML is damaged and could not be read to the end "
+                    f"(truncated or corrupt?): {exc}",
+                    sheet=name,
+                ) from None
         return out
     finally:
         wb.close()
@@ -123,8 +132,11 @@ def _xls_sheets_cached(
                 out[name] = [tuple(sh.row_values(r)) for r in range(sh.nrows)]
         return out
     except (xlrd.XLRDError, AssertionError, IndexError, ValueError, EOFError) as exc:
-        raise ReaderError(path, f"the workbook is damaged and could not be read to the end "
-                                f"(truncated or corrupt?): {exc}") from None
+        raise ReaderError(
+            path,
+            f"the workbook is damaged and could not be read to the end "
+            f"(truncated or corrupt?): {exc}",
+        ) from None
     finally:
         book.release_resources()
 
@@ -143,8 +155,9 @@ def excel_rows(path: str | os.PathLike[str], sheet: str | int | None = None) -> 
         name = names[0]
     elif isinstance(sheet, int):
         if not 0 <= sheet < len(names):
-            raise ReaderError(p, f"there is no sheet number {sheet}; the workbook has "
-                                 f"{len(names)}: {names}")
+            raise ReaderError(
+                p, f"there is no sheet number {sheet}; the workbook has {len(names)}: {names}"
+            )
         name = names[sheet]
     else:
         if sheet not in sheets:
@@ -169,8 +182,10 @@ class _XlrdLog(io.TextIOBase):
         while "\n" in self._buf:
             line, self._buf = self._buf.split("\n", 1)
             if line.strip():
-                sys.stderr.write(f"warning: reading {self.path!r}: xlrd says "
-                                 f"{line.strip().lstrip('*').strip()}\n")
+                sys.stderr.write(
+                    f"warning: reading {self.path!r}: xlrd says "
+                    f"{line.strip().lstrip('*').strip()}\n"
+                )
         return len(text)
 
 
@@ -182,8 +197,9 @@ def open_xls(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     try:
         return xlrd.open_workbook(str(path), logfile=_XlrdLog(path), **kwargs)
     except (xlrd.XLRDError, OSError, AssertionError, IndexError, ValueError, EOFError) as exc:
-        raise ReaderError(path, f"cannot be opened as an .xls workbook (truncated or corrupt?): "
-                                f"{exc}") from None
+        raise ReaderError(
+            path, f"cannot be opened as an .xls workbook (truncated or corrupt?): {exc}"
+        ) from None
 
 
 def csv_text(path: str | os.PathLike[str]) -> str:
@@ -245,31 +261,54 @@ def as_number(
     ``empty`` is returned for a blank cell when given; otherwise a blank is an error.
     """
     if isinstance(value, bool):
-        raise ReaderError(path, f"expected {what}, found the truth value {value!r}",
-                          sheet=sheet, row=row, column=column)
+        raise ReaderError(
+            path,
+            f"expected {what}, found the truth value {value!r}",
+            sheet=sheet,
+            row=row,
+            column=column,
+        )
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if empty is not None:
             return empty
-        raise ReaderError(path, f"expected {what}, found an empty cell",
-                          sheet=sheet, row=row, column=column)
+        raise ReaderError(
+            path, f"expected {what}, found an empty cell", sheet=sheet, row=row, column=column
+        )
     if isinstance(value, numbers.Real):
         x = float(value)
     elif isinstance(value, str):
         try:
             x = float(value.strip().replace("\u2212", "-"))
         except ValueError:
-            raise ReaderError(path, f"expected {what}, found the text {value.strip()!r}",
-                              sheet=sheet, row=row, column=column) from None
+            raise ReaderError(
+                path,
+                f"expected {what}, found the text {value.strip()!r}",
+                sheet=sheet,
+                row=row,
+                column=column,
+            ) from None
     else:
-        raise ReaderError(path, f"expected {what}, found {value!r}",
-                          sheet=sheet, row=row, column=column)
+        raise ReaderError(
+            path, f"expected {what}, found {value!r}", sheet=sheet, row=row, column=column
+        )
     if not math.isfinite(x):
-        raise ReaderError(path, f"expected {what}, found {x!r} (not a finite number)",
-                          sheet=sheet, row=row, column=column)
+        raise ReaderError(
+            path,
+            f"expected {what}, found {x!r} (not a finite number)",
+            sheet=sheet,
+            row=row,
+            column=column,
+        )
     if abs(x) > MAX_MAGNITUDE:
-        raise ReaderError(path, f"expected {what}, found {x:g}, beyond {MAX_MAGNITUDE:g} in "
-                                f"magnitude (no real table holds such numbers; check the units "
-                                f"or a typo)", sheet=sheet, row=row, column=column)
+        raise ReaderError(
+            path,
+            f"expected {what}, found {x:g}, beyond {MAX_MAGNITUDE:g} in "
+            f"magnitude (no real table holds such numbers; check the units "
+            f"or a typo)",
+            sheet=sheet,
+            row=row,
+            column=column,
+        )
     return x
 
 

@@ -56,8 +56,7 @@ def from_pymrio(
     elif isinstance(Z.columns, pd.MultiIndex) and Z.columns.get_level_values(0).nunique() == 1:
         labels = [str(c) for c in Z.columns.get_level_values(-1)]
     else:
-        labels = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
-                  for c in Z.columns]
+        labels = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in Z.columns]
         if Y is not None:
             Y = Y.T.groupby(level=-1).sum().T
     unit = labour_unit
@@ -69,8 +68,13 @@ def from_pymrio(
     if Y is not None:
         Y = pd.DataFrame(Y.to_numpy(), columns=[str(c) for c in Y.columns])
     return Economy.from_flows(
-        Z.to_numpy(), x.to_numpy(), np.asarray(F, dtype=float), products=labels,
-        final_demand=Y, zero_output=zero_output, labour_unit=unit or "hours",
+        Z.to_numpy(),
+        x.to_numpy(),
+        np.asarray(F, dtype=float),
+        products=labels,
+        final_demand=Y,
+        zero_output=zero_output,
+        labour_unit=unit or "hours",
         name=str(getattr(io, "name", "") or ""),
     )
 
@@ -90,24 +94,26 @@ def to_pymrio(economy: Economy) -> Any:
         )
     x = np.asarray(economy.output)
     region = economy.name or "region"
-    mi = pd.MultiIndex.from_product([[region], list(economy.products)],
-                                    names=["region", "sector"])
+    mi = pd.MultiIndex.from_product([[region], list(economy.products)], names=["region", "sector"])
     Z = pd.DataFrame((economy.A @ sp.diags_array(x)).toarray(), index=mi, columns=mi)
     if economy.final_demand is not None:
         cats = list(economy.final_demand.columns)
         ycols = pd.MultiIndex.from_product([[region], cats], names=["region", "category"])
         Y = pd.DataFrame(economy.final_demand.to_numpy(), index=mi, columns=ycols)
     else:
-        ycols = pd.MultiIndex.from_product([[region], ["final demand"]],
-                                           names=["region", "category"])
+        ycols = pd.MultiIndex.from_product(
+            [[region], ["final demand"]], names=["region", "category"]
+        )
         Y = pd.DataFrame(economy.net_output()[:, None], index=mi, columns=ycols)
-    io = pymrio.IOSystem(Z=Z, Y=Y, x=pd.DataFrame({"indout": x}, index=mi),
-                         unit=pd.DataFrame({"unit": [economy.money_unit or "money"] * economy.n},
-                                           index=mi),
-                         name=economy.name or "gosplan economy")
-    F = pd.DataFrame([economy.labour * x], index=pd.Index(["labour"], name="stressor"),
-                     columns=mi)
+    io = pymrio.IOSystem(
+        Z=Z,
+        Y=Y,
+        x=pd.DataFrame({"indout": x}, index=mi),
+        unit=pd.DataFrame({"unit": [economy.money_unit or "money"] * economy.n}, index=mi),
+        name=economy.name or "gosplan economy",
+    )
+    F = pd.DataFrame([economy.labour * x], index=pd.Index(["labour"], name="stressor"), columns=mi)
     io.labour = pymrio.Extension(
-        name="labour", F=F, unit=pd.DataFrame({"unit": [economy.labour_unit]},
-                                              index=F.index))
+        name="labour", F=F, unit=pd.DataFrame({"unit": [economy.labour_unit]}, index=F.index)
+    )
     return io

@@ -85,8 +85,10 @@ def _sheet(path: Path, name: str) -> Grid:
         raise ReaderError(path, "expected the ONS workbook (.xls, or .xlsx of the same layout)")
     book = workbook_sheets(path, sheets=_SHEETS)
     if name not in book:
-        raise ReaderError(path, f"no sheet named {name!r} (is this the ONS input–output "
-                                f"analytical tables workbook?)")
+        raise ReaderError(
+            path,
+            f"no sheet named {name!r} (is this the ONS input–output analytical tables workbook?)",
+        )
     return book[name]
 
 
@@ -117,8 +119,11 @@ def _layout(path: Path, sheet: str, grid: Grid) -> tuple[int, list[str], list[st
                 names.append(clean_label(_cell(grid, r + 1, c)))
                 c += 1
             return r, codes, names
-    raise ReaderError(path, "no heading row with product codes '01', '02', … from column C "
-                            "in the first 20 rows", sheet=sheet)
+    raise ReaderError(
+        path,
+        "no heading row with product codes '01', '02', … from column C in the first 20 rows",
+        sheet=sheet,
+    )
 
 
 def read_ons(
@@ -159,8 +164,12 @@ def read_ons(
         raise
 
 
-def _read(p: Path, capital: str | os.PathLike[str] | None,
-          depreciation: str | os.PathLike[str] | None, zero_output: ZeroOutput) -> Economy:
+def _read(
+    p: Path,
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    zero_output: ZeroOutput,
+) -> Economy:
     """Long because it walks the IOT sheet in the order of its layout (product rows,
     final-demand columns, primary rows, totals within rounding, capital), each check
     raising with the row and column it is at; the steps share the grid positions
@@ -176,10 +185,15 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
         r = first + i
         got = _code(_cell(grid, r, 0))
         if got != code:
-            raise ReaderError(p, f"expected the row of product {code!r} ({names[i]!r}) to match "
-                                 f"column {i + 1} of the table, found {got!r}: the table is not "
-                                 f"product × product in the same order (or is truncated)",
-                              sheet=sheet, row=r + 1, column="A")
+            raise ReaderError(
+                p,
+                f"expected the row of product {code!r} ({names[i]!r}) to match "
+                f"column {i + 1} of the table, found {got!r}: the table is not "
+                f"product × product in the same order (or is truncated)",
+                sheet=sheet,
+                row=r + 1,
+                column="A",
+            )
     labels_row = head + 1
     # final-demand columns
     fd_cols: list[tuple[int, str, str]] = []
@@ -195,22 +209,31 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
                 fd_cols.append((c, lab, purpose))
                 break
     if total_demand_col is None or len(fd_cols) < 8:
-        raise ReaderError(p, f"expected the final-demand columns (households, NPISH, "
-                             f"government, GFCF, valuables, inventories, exports) and 'Total "
-                             f"Demand for Products at Basic Prices' after the {n} products; "
-                             f"found {[f[1] for f in fd_cols]}", sheet=sheet, row=labels_row + 1)
+        raise ReaderError(
+            p,
+            f"expected the final-demand columns (households, NPISH, "
+            f"government, GFCF, valuables, inventories, exports) and 'Total "
+            f"Demand for Products at Basic Prices' after the {n} products; "
+            f"found {[f[1] for f in fd_cols]}",
+            sheet=sheet,
+            row=labels_row + 1,
+        )
 
     def number(r: int, c: int, what: str) -> float:
         row_label = clean_label(_cell(grid, r, 1)) or _code(_cell(grid, r, 0))
         head_label = codes[c - 2] if 2 <= c < 2 + n else clean_label(_cell(grid, labels_row, c))
-        return as_number(_cell(grid, r, c), path=p, sheet=sheet, row=f"{r + 1} ({row_label!r})",
-                         column=describe_column(c, head_label), what=f"a number ({what})")
+        return as_number(
+            _cell(grid, r, c),
+            path=p,
+            sheet=sheet,
+            row=f"{r + 1} ({row_label!r})",
+            column=describe_column(c, head_label),
+            what=f"a number ({what})",
+        )
 
-    Z = np.array([[number(first + i, 2 + j, "domestic flow") for j in range(n)]
-                  for i in range(n)])
+    Z = np.array([[number(first + i, 2 + j, "domestic flow") for j in range(n)] for i in range(n)])
     fd = np.array([[number(first + i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
-    total_demand = np.array([number(first + i, total_demand_col, "total demand")
-                             for i in range(n)])
+    total_demand = np.array([number(first + i, total_demand_col, "total demand") for i in range(n)])
     # primary rows, found by label below the products
     prim: dict[str, np.ndarray] = {}
     prim_row: dict[str, int] = {}
@@ -222,39 +245,65 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
                 prim_row[key] = r
     missing = [PRIMARY_ROWS[k] for k in PRIMARY_ROWS if k not in prim]
     if missing:
-        raise ReaderError(p, f"rows {missing} not found below the products (the labour row "
-                             f"is 'Compensation of employees')", sheet=sheet,
-                          row=first + n + 1)
+        raise ReaderError(
+            p,
+            f"rows {missing} not found below the products (the labour row "
+            f"is 'Compensation of employees')",
+            sheet=sheet,
+            row=first + n + 1,
+        )
     # checks, within the rounding of the published figures
     col_gap = np.abs(Z.sum(axis=0) - prim["intermediate"])
     tol = 1e-6 * (np.abs(Z).sum(axis=0) + np.abs(prim["intermediate"])) + 0.5 * (n + 1) * 1e-3
     if (col_gap > np.maximum(tol, 1.0)).any():
         j = int(np.argmax(col_gap - tol))
-        raise ReaderError(p, f"the flows into {codes[j]!r} add up to {Z[:, j].sum():,.6g}, not "
-                             f"to 'Total Consumption' {prim['intermediate'][j]:,.6g}",
-                          sheet=sheet, row=prim_row["intermediate"] + 1,
-                          column=describe_column(2 + j, codes[j]))
-    inputs = (prim["intermediate"] + prim["imports"] + prim["product_taxes"]
-              + prim["production_taxes"] + prim["compensation"] + prim["surplus"])
+        raise ReaderError(
+            p,
+            f"the flows into {codes[j]!r} add up to {Z[:, j].sum():,.6g}, not "
+            f"to 'Total Consumption' {prim['intermediate'][j]:,.6g}",
+            sheet=sheet,
+            row=prim_row["intermediate"] + 1,
+            column=describe_column(2 + j, codes[j]),
+        )
+    inputs = (
+        prim["intermediate"]
+        + prim["imports"]
+        + prim["product_taxes"]
+        + prim["production_taxes"]
+        + prim["compensation"]
+        + prim["surplus"]
+    )
     gap = np.abs(inputs - prim["output"])
     if (gap > np.maximum(1.0, 1e-6 * np.abs(prim["output"]))).any():
         j = int(np.argmax(gap))
-        raise ReaderError(p, f"the inputs of {codes[j]!r} add up to {inputs[j]:,.6g}, not to "
-                             f"its 'Total Output' {prim['output'][j]:,.6g}", sheet=sheet,
-                          row=prim_row["output"] + 1, column=describe_column(2 + j, codes[j]))
+        raise ReaderError(
+            p,
+            f"the inputs of {codes[j]!r} add up to {inputs[j]:,.6g}, not to "
+            f"its 'Total Output' {prim['output'][j]:,.6g}",
+            sheet=sheet,
+            row=prim_row["output"] + 1,
+            column=describe_column(2 + j, codes[j]),
+        )
     row_total = Z.sum(axis=1) + fd.sum(axis=1)
     gap = np.abs(row_total - total_demand)
     if (gap > np.maximum(1.0, 1e-6 * np.abs(total_demand))).any():
         i = int(np.argmax(gap))
-        raise ReaderError(p, f"the uses of {codes[i]!r} add up to {row_total[i]:,.6g}, not to "
-                             f"its total demand {total_demand[i]:,.6g}", sheet=sheet,
-                          row=first + i + 1, column=describe_column(total_demand_col))
+        raise ReaderError(
+            p,
+            f"the uses of {codes[i]!r} add up to {row_total[i]:,.6g}, not to "
+            f"its total demand {total_demand[i]:,.6g}",
+            sheet=sheet,
+            row=first + i + 1,
+            column=describe_column(total_demand_col),
+        )
     imports = _imports(p, codes, prim["imports"])
     labels = _labels(codes, names)
     fd_frame = pd.DataFrame(fd, index=labels, columns=[lab for _, lab, _ in fd_cols])
     purposes = {lab: purpose for _, lab, purpose in fd_cols}
-    meta = EconomyMeta(source=f"ONS, UK input–output analytical tables ({p.name}), sheet "
-                              f"'IOT' (domestic use, basic prices, product by product)")
+    meta = EconomyMeta(
+        source=f"ONS, UK input–output analytical tables ({p.name}), sheet "
+        f"'IOT' (domestic use, basic prices, product by product)"
+    )
     meta.note("labour: 'Compensation of employees' (money wages, not hours)")
     meta.note("imports: sheet 'Imports PxP' (imported use, basic prices, product by product)")
     year = _year(p, grid)
@@ -263,27 +312,50 @@ def _read(p: Path, capital: str | os.PathLike[str] | None,
     if capital is not None:
         K, share = read_capital_stock(capital, codes=codes, output=prim["output"])
         kwargs["capital"] = K
-        meta.note(f"capital stock from {Path(capital).name}: assets put on the products that "
-                  f"make them and industries on the products they make, split by output "
-                  f"(see read_capital_stock); {share:.1%} of the file's total stock placed")
+        meta.note(
+            f"capital stock from {Path(capital).name}: assets put on the products that "
+            f"make them and industries on the products they make, split by output "
+            f"(see read_capital_stock); {share:.1%} of the file's total stock placed"
+        )
     if depreciation is not None:
         rates, unmatched = read_depreciation_rates(depreciation, names=names)
         if K is not None:
             used = [i for i in unmatched if K[i].sum() > 0]
             if used:
-                raise ReaderError(depreciation, f"no depreciation rate for capital good(s) "
-                                                f"{[labels[i] for i in used]}")
+                raise ReaderError(
+                    depreciation,
+                    f"no depreciation rate for capital good(s) {[labels[i] for i in used]}",
+                )
         kwargs["depreciation"] = rates
-        meta.note(f"depreciation rates per product from {Path(depreciation).name}, lines "
-                  f"aligned to products by name"
-                  + (f"; no line for {[labels[i] for i in unmatched]} (rate 0: not capital "
-                     f"goods)" if unmatched else ""))
+        meta.note(
+            f"depreciation rates per product from {Path(depreciation).name}, lines "
+            f"aligned to products by name"
+            + (
+                f"; no line for {[labels[i] for i in unmatched]} (rate 0: not capital goods)"
+                if unmatched
+                else ""
+            )
+        )
     return Economy.from_flows(
-        Z, prim["output"], prim["compensation"], products=labels, final_demand=fd_frame,
-        purposes=purposes, imports=imports, compensation=prim["compensation"],
-        surplus=prim["surplus"], zero_output=zero_output, labour_unit=LABOUR_UNIT,
-        labour_kind="wages", money_unit=MONEY_UNIT, output_unit=MONEY_UNIT,
-        name="United Kingdom", year=year, kind="product", meta=meta, **kwargs,
+        Z,
+        prim["output"],
+        prim["compensation"],
+        products=labels,
+        final_demand=fd_frame,
+        purposes=purposes,
+        imports=imports,
+        compensation=prim["compensation"],
+        surplus=prim["surplus"],
+        zero_output=zero_output,
+        labour_unit=LABOUR_UNIT,
+        labour_kind="wages",
+        money_unit=MONEY_UNIT,
+        output_unit=MONEY_UNIT,
+        name="United Kingdom",
+        year=year,
+        kind="product",
+        meta=meta,
+        **kwargs,
     )
 
 
@@ -304,8 +376,13 @@ def _imports(p: Path, codes: list[str], total: np.ndarray) -> np.ndarray:
     grid = _sheet(p, sheet)
     head, cols, _ = _layout(p, sheet, grid)
     if cols != codes:
-        raise ReaderError(p, f"the product columns of {sheet!r} differ from those of 'IOT' "
-                             f"({len(cols)} vs {len(codes)})", sheet=sheet, row=head + 1)
+        raise ReaderError(
+            p,
+            f"the product columns of {sheet!r} differ from those of 'IOT' "
+            f"({len(cols)} vs {len(codes)})",
+            sheet=sheet,
+            row=head + 1,
+        )
     pos = {c: i for i, c in enumerate(codes)}
     n = len(codes)
     M = np.zeros((n, n))
@@ -316,13 +393,22 @@ def _imports(p: Path, codes: list[str], total: np.ndarray) -> np.ndarray:
         if not code:
             break
         if code not in pos:
-            raise ReaderError(p, f"imported product {code!r} is not a product of 'IOT'",
-                              sheet=sheet, row=r + 1, column="A")
+            raise ReaderError(
+                p,
+                f"imported product {code!r} is not a product of 'IOT'",
+                sheet=sheet,
+                row=r + 1,
+                column="A",
+            )
         for j in range(n):
-            M[pos[code], j] = as_number(_cell(grid, r, 2 + j), path=p, sheet=sheet,
-                                        row=f"{r + 1} ({code!r})",
-                                        column=describe_column(2 + j, codes[j]),
-                                        what="a number (imported use)")
+            M[pos[code], j] = as_number(
+                _cell(grid, r, 2 + j),
+                path=p,
+                sheet=sheet,
+                row=f"{r + 1} ({code!r})",
+                column=describe_column(2 + j, codes[j]),
+                what="a number (imported use)",
+            )
         seen += 1
         r += 1
     if seen == 0:
@@ -330,15 +416,20 @@ def _imports(p: Path, codes: list[str], total: np.ndarray) -> np.ndarray:
     gap = np.abs(M.sum(axis=0) - total)
     if (gap > np.maximum(1.0, 1e-6 * np.abs(total))).any():
         j = int(np.argmax(gap))
-        raise ReaderError(p, f"imported inputs into {codes[j]!r} add up to {M[:, j].sum():,.6g} "
-                             f"here but 'IOT' gives {total[j]:,.6g}", sheet=sheet,
-                          column=describe_column(2 + j, codes[j]))
+        raise ReaderError(
+            p,
+            f"imported inputs into {codes[j]!r} add up to {M[:, j].sum():,.6g} "
+            f"here but 'IOT' gives {total[j]:,.6g}",
+            sheet=sheet,
+            column=describe_column(2 + j, codes[j]),
+        )
     return M
 
 
 # ---------------------------------------------------------------------------- capital
-def read_depreciation_rates(path: str | os.PathLike[str], *, names: list[str]
-                            ) -> tuple[np.ndarray, list[int]]:
+def read_depreciation_rates(
+    path: str | os.PathLike[str], *, names: list[str]
+) -> tuple[np.ndarray, list[int]]:
     """Depreciation rates from ``deprates.csv``, put on the table's products.
 
     The file has the heading ``PRODUCT, Deprate`` and one line per product,
@@ -364,11 +455,21 @@ def read_depreciation_rates(path: str | os.PathLike[str], *, names: list[str]
     for line, r in body:
         raw = r[1] if len(r) > 1 else ""
         text = raw.replace(",", ".") if isinstance(raw, str) else raw
-        x = as_number(text, path=p, sheet=None, row=f"{line} ({clean_label(r[0])!r})",
-                      column="B (Deprate)", what="a depreciation rate")
+        x = as_number(
+            text,
+            path=p,
+            sheet=None,
+            row=f"{line} ({clean_label(r[0])!r})",
+            column="B (Deprate)",
+            what="a depreciation rate",
+        )
         if not 0.0 <= x <= 1.0:
-            raise ReaderError(p, f"depreciation rate {x:g} is outside [0, 1]",
-                              row=f"{line} ({clean_label(r[0])!r})", column="B (Deprate)")
+            raise ReaderError(
+                p,
+                f"depreciation rate {x:g} is outside [0, 1]",
+                row=f"{line} ({clean_label(r[0])!r})",
+                column="B (Deprate)",
+            )
         rates.append(x)
     match = _align([_words(nm) for nm in names], [_words(r[0]) for _, r in body])
     out = np.zeros(len(names))
@@ -381,14 +482,44 @@ def read_depreciation_rates(path: str | os.PathLike[str], *, names: list[str]
     unmatched = sorted(set(range(len(body))) - {k for k in match if k is not None})
     if unmatched:
         line, r = body[unmatched[0]]
-        raise ReaderError(p, f"{len(unmatched)} line(s) match no product of the table, the "
-                             f"first {clean_label(r[0])!r}", row=line)
+        raise ReaderError(
+            p,
+            f"{len(unmatched)} line(s) match no product of the table, the "
+            f"first {clean_label(r[0])!r}",
+            row=line,
+        )
     return out, missing
 
 
-_STOP = {"of", "and", "the", "in", "on", "or", "a", "for", "to", "by", "except", "excluding",
-         "manufacture", "production", "products", "product", "services", "service",
-         "activities", "activity", "related", "other", "&", "-", "non", "market", "npish"}
+_STOP = {
+    "of",
+    "and",
+    "the",
+    "in",
+    "on",
+    "or",
+    "a",
+    "for",
+    "to",
+    "by",
+    "except",
+    "excluding",
+    "manufacture",
+    "production",
+    "products",
+    "product",
+    "services",
+    "service",
+    "activities",
+    "activity",
+    "related",
+    "other",
+    "&",
+    "-",
+    "non",
+    "market",
+    "npish",
+}
 
 
 def _words(name: object) -> frozenset[str]:
@@ -415,8 +546,11 @@ def _align(products: list[frozenset[str]], lines: list[frozenset[str]]) -> list[
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             sim = _similarity(products[i - 1], lines[j - 1])
-            options = (score[i - 1, j - 1] + (sim if sim > 0 else -0.5),
-                       score[i - 1, j] - 0.05, score[i, j - 1] - 0.05)
+            options = (
+                score[i - 1, j - 1] + (sim if sim > 0 else -0.5),
+                score[i - 1, j] - 0.05,
+                score[i, j - 1] - 0.05,
+            )
             k = int(np.argmax(options))
             score[i, j], move[i, j] = options[k], k
     out: list[int | None] = [None] * n
@@ -450,8 +584,9 @@ ASSETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
-                       output: np.ndarray) -> tuple[np.ndarray, float]:
+def read_capital_stock(
+    path: str | os.PathLike[str], *, codes: list[str], output: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Capital stock (£ million), capital good × using product, from the researcher's CSV.
 
     The file has one row per asset (``Dwellings``, ``Other buildings and
@@ -477,8 +612,9 @@ def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
     p = check_exists(path)
     rows = csv_rows(p)
     if len(rows) < 3 or clean_label(rows[0][0]).lower() != "industry":
-        raise ReaderError(p, "expected a heading line starting with 'Industry' and asset rows",
-                          row=1)
+        raise ReaderError(
+            p, "expected a heading line starting with 'Industry' and asset rows", row=1
+        )
     heads = [clean_label(h) for h in rows[0][1:]]
     ranges: list[tuple[int, int, int]] = []  # (column, first division, last division)
     total_col = None
@@ -491,28 +627,48 @@ def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
         if span is not None and all(span != (lo, hi) for _, lo, hi in ranges):
             ranges.append((c, *span))
     # keep the finest: drop a range that contains another listed range
-    finest = [(c, lo, hi) for c, lo, hi in ranges
-              if not any((lo <= lo2 and hi2 <= hi and (lo2, hi2) != (lo, hi))
-                         for _, lo2, hi2 in ranges)]
+    finest = [
+        (c, lo, hi)
+        for c, lo, hi in ranges
+        if not any((lo <= lo2 and hi2 <= hi and (lo2, hi2) != (lo, hi)) for _, lo2, hi2 in ranges)
+    ]
     division = np.array([_division(code) for code in codes])
     n = len(codes)
     pos = {c: i for i, c in enumerate(codes)}
     K = np.zeros((n, n))
     covered = np.zeros(n, dtype=bool)
     body = [(line, clean_label(r[0]).lower(), list(r)) for line, r in enumerate(rows[1:], 2)]
-    ipp = next(((line, r) for line, a, r in body if a == "intellectual property products"),
-               None)
+    ipp = next(((line, r) for line, a, r in body if a == "intellectual property products"), None)
     if ipp is not None:
-        parts = [r for _, a, r in body
-                 if a in ("research & development", "computer software and databases")]
+        parts = [
+            r
+            for _, a, r in body
+            if a in ("research & development", "computer software and databases")
+        ]
         rest = ["other intellectual property products"]
         for c in range(1, len(ipp[1])):
             where = describe_column(c, heads[c - 1] if c - 1 < len(heads) else None)
-            whole = as_number(ipp[1][c], path=p, sheet=None, row=ipp[0], column=where,
-                              what="a capital stock", empty=0.0)
-            sub = sum(as_number(r[c] if c < len(r) else "", path=p, sheet=None, row=ipp[0],
-                                column=where, what="a capital stock", empty=0.0)
-                      for r in parts)
+            whole = as_number(
+                ipp[1][c],
+                path=p,
+                sheet=None,
+                row=ipp[0],
+                column=where,
+                what="a capital stock",
+                empty=0.0,
+            )
+            sub = sum(
+                as_number(
+                    r[c] if c < len(r) else "",
+                    path=p,
+                    sheet=None,
+                    row=ipp[0],
+                    column=where,
+                    what="a capital stock",
+                    empty=0.0,
+                )
+                for r in parts
+            )
             rest.append(str(max(whole - sub, 0.0)))
         body.append((ipp[0], "other intellectual property products", rest))
     file_total = 0.0
@@ -520,24 +676,44 @@ def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
         if asset not in ASSETS:
             continue
         if total_col is not None:
-            file_total += as_number(r[total_col + 1] if total_col + 1 < len(r) else "",
-                                    path=p, sheet=None, row=f"{line} ({asset!r})",
-                                    column=describe_column(total_col + 1, "TOTAL"),
-                                    what="a capital stock", empty=0.0)
+            file_total += as_number(
+                r[total_col + 1] if total_col + 1 < len(r) else "",
+                path=p,
+                sheet=None,
+                row=f"{line} ({asset!r})",
+                column=describe_column(total_col + 1, "TOTAL"),
+                what="a capital stock",
+                empty=0.0,
+            )
         makers = np.array([pos[c] for c in ASSETS[asset] if c in pos], dtype=int)
         if makers.size == 0:
-            raise ReaderError(p, f"none of the products {ASSETS[asset]} that make asset "
-                                 f"{asset!r} is in the table", row=line)
-        w_make = output[makers] / output[makers].sum() if output[makers].sum() > 0 else \
-            np.full(len(makers), 1.0 / len(makers))
+            raise ReaderError(
+                p,
+                f"none of the products {ASSETS[asset]} that make asset {asset!r} is in the table",
+                row=line,
+            )
+        w_make = (
+            output[makers] / output[makers].sum()
+            if output[makers].sum() > 0
+            else np.full(len(makers), 1.0 / len(makers))
+        )
         for c, lo, hi in finest:
-            stock = as_number(r[c + 1] if c + 1 < len(r) else "", path=p, sheet=None,
-                              row=f"{line} ({asset!r})", column=describe_column(c + 1, heads[c]),
-                              what="a capital stock", empty=0.0)
+            stock = as_number(
+                r[c + 1] if c + 1 < len(r) else "",
+                path=p,
+                sheet=None,
+                row=f"{line} ({asset!r})",
+                column=describe_column(c + 1, heads[c]),
+                what="a capital stock",
+                empty=0.0,
+            )
             if stock < 0:
-                raise ReaderError(p, f"negative capital stock {stock:g}",
-                                  row=f"{line} ({asset!r})",
-                                  column=describe_column(c + 1, heads[c]))
+                raise ReaderError(
+                    p,
+                    f"negative capital stock {stock:g}",
+                    row=f"{line} ({asset!r})",
+                    column=describe_column(c + 1, heads[c]),
+                )
             users = np.flatnonzero((division >= lo) & (division <= hi) & (output > 0))
             if users.size == 0:
                 continue
@@ -545,18 +721,39 @@ def read_capital_stock(path: str | os.PathLike[str], *, codes: list[str],
             w_use = output[users] / output[users].sum()
             K[np.ix_(makers, users)] += stock * np.outer(w_make, w_use)
     if not covered.any():
-        raise ReaderError(p, "no industry column (headed 'NN: …' or 'NN-MM: …') matches the "
-                             "table's products", row=1)
+        raise ReaderError(
+            p,
+            "no industry column (headed 'NN: …' or 'NN-MM: …') matches the table's products",
+            row=1,
+        )
     placed = float(K.sum())
     return K, placed / file_total if file_total > 0 else 1.0
 
 
 #: SIC 2007 sections -> range of divisions
-SECTIONS = {"A": (1, 3), "B": (5, 9), "C": (10, 33), "D": (35, 35), "E": (36, 39),
-            "F": (41, 43), "G": (45, 47), "H": (49, 53), "I": (55, 56), "J": (58, 63),
-            "K": (64, 66), "L": (68, 68), "M": (69, 75), "N": (77, 82), "O": (84, 84),
-            "P": (85, 85), "Q": (86, 88), "R": (90, 93), "S": (94, 96), "T": (97, 98),
-            "U": (99, 99)}
+SECTIONS = {
+    "A": (1, 3),
+    "B": (5, 9),
+    "C": (10, 33),
+    "D": (35, 35),
+    "E": (36, 39),
+    "F": (41, 43),
+    "G": (45, 47),
+    "H": (49, 53),
+    "I": (55, 56),
+    "J": (58, 63),
+    "K": (64, 66),
+    "L": (68, 68),
+    "M": (69, 75),
+    "N": (77, 82),
+    "O": (84, 84),
+    "P": (85, 85),
+    "Q": (86, 88),
+    "R": (90, 93),
+    "S": (94, 96),
+    "T": (97, 98),
+    "U": (99, 99),
+}
 
 
 def _span(code: str) -> tuple[int, int] | None:

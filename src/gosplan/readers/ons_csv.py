@@ -146,28 +146,48 @@ class _Table:
 
     def __init__(self, p: Path, rows: list[tuple[str, ...]]) -> None:
         if len(rows) < 3 or label(rows[0][0]).lower() != "product":
-            raise ReaderError(p, "expected a heading line starting with 'Product' and the "
-                                 "product lines below it (is this the researcher's "
-                                 "domesticiot.csv or Amatrix2015.csv?)", row=1, column="A")
+            raise ReaderError(
+                p,
+                "expected a heading line starting with 'Product' and the "
+                "product lines below it (is this the researcher's "
+                "domesticiot.csv or Amatrix2015.csv?)",
+                row=1,
+                column="A",
+            )
         self.p = p
         self.head = [label(h) for h in rows[0]]
-        self.body = [(line, list(r)) for line, r in enumerate(rows[1:], 2)
-                     if any(str(c).strip() for c in r)]
+        self.body = [
+            (line, list(r)) for line, r in enumerate(rows[1:], 2) if any(str(c).strip() for c in r)
+        ]
         labels = [label(r[0]) for _, r in self.body]
         low = [lab.lower() for lab in labels]
         n = next((i for i, lab in enumerate(low) if lab == "total consumption"), None)
         if n is None or n == 0:
-            raise ReaderError(p, "no line 'Total Consumption' after the product lines: the "
-                                 "table ends early or is truncated", column="A")
+            raise ReaderError(
+                p,
+                "no line 'Total Consumption' after the product lines: the "
+                "table ends early or is truncated",
+                column="A",
+            )
         self.n = n
         self.products = labels[:n]
-        if self.head[1:n + 1] != self.products:
-            j = next((j for j in range(n) if j + 1 >= len(self.head)
-                      or self.head[j + 1] != self.products[j]), 0)
-            raise ReaderError(p, f"the table is not square: line {self.body[j][0]} is "
-                                 f"{self.products[j]!r} but column {j + 1} is headed "
-                                 f"{self.head[j + 1] if j + 1 < len(self.head) else None!r}",
-                              row=self.body[j][0], column=describe_column(j + 1))
+        if self.head[1 : n + 1] != self.products:
+            j = next(
+                (
+                    j
+                    for j in range(n)
+                    if j + 1 >= len(self.head) or self.head[j + 1] != self.products[j]
+                ),
+                0,
+            )
+            raise ReaderError(
+                p,
+                f"the table is not square: line {self.body[j][0]} is "
+                f"{self.products[j]!r} but column {j + 1} is headed "
+                f"{self.head[j + 1] if j + 1 < len(self.head) else None!r}",
+                row=self.body[j][0],
+                column=describe_column(j + 1),
+            )
         dup = sorted({x for x in self.products if self.products.count(x) > 1})
         if dup:
             raise ReaderError(p, f"product names repeated: {dup}", column="A")
@@ -178,9 +198,15 @@ class _Table:
         line, r = self.body[i]
         cell = r[c] if c < len(r) else ""
         head = self.head[c] if c < len(self.head) else None
-        return as_number(cell, path=self.p, sheet=None, row=f"{line} ({self.labels[i]!r})",
-                         column=describe_column(c, head), what=f"a number ({what})",
-                         empty=empty)
+        return as_number(
+            cell,
+            path=self.p,
+            sheet=None,
+            row=f"{line} ({self.labels[i]!r})",
+            column=describe_column(c, head),
+            what=f"a number ({what})",
+            empty=empty,
+        )
 
     def block(self) -> np.ndarray:
         n = self.n
@@ -190,11 +216,13 @@ class _Table:
         names = FLOW_ROWS[key]
         for i in range(self.n, len(self.body)):
             if self.low[i] in names:
-                return i, np.array([self.number(i, 1 + j, self.labels[i])
-                                    for j in range(self.n)])
-        raise ReaderError(self.p, f"no row {' or '.join(repr(x) for x in names)} below the "
-                                  f"products; rows found there: {self.labels[self.n:]}",
-                          column="A")
+                return i, np.array([self.number(i, 1 + j, self.labels[i]) for j in range(self.n)])
+        raise ReaderError(
+            self.p,
+            f"no row {' or '.join(repr(x) for x in names)} below the "
+            f"products; rows found there: {self.labels[self.n :]}",
+            column="A",
+        )
 
     def taxes(self) -> np.ndarray:
         out = np.zeros(self.n)
@@ -204,8 +232,12 @@ class _Table:
         return out
 
     def fail(self, i: int, j: int, reason: str) -> ReaderError:
-        return ReaderError(self.p, reason, row=f"{self.body[i][0]} ({self.labels[i]!r})",
-                           column=describe_column(1 + j, self.head[1 + j]))
+        return ReaderError(
+            self.p,
+            reason,
+            row=f"{self.body[i][0]} ({self.labels[i]!r})",
+            column=describe_column(1 + j, self.head[1 + j]),
+        )
 
 
 def _sniff(p: Path, rows: list[tuple[str, ...]]) -> str:
@@ -214,9 +246,13 @@ def _sniff(p: Path, rows: list[tuple[str, ...]]) -> str:
         return "flows"
     if "total output" in low and "compensation of employees" in low:
         return "coefficients"
-    raise ReaderError(p, "neither the researcher's domesticiot.csv (rows 'labour', 'Output') "
-                         "nor Amatrix2015.csv (rows 'Compensation of employees', 'Total "
-                         "Output')", column="A")
+    raise ReaderError(
+        p,
+        "neither the researcher's domesticiot.csv (rows 'labour', 'Output') "
+        "nor Amatrix2015.csv (rows 'Compensation of employees', 'Total "
+        "Output')",
+        column="A",
+    )
 
 
 def _year(p: Path) -> int | None:
@@ -228,10 +264,14 @@ def _year(p: Path) -> int | None:
 
 
 # ---------------------------------------------------------------------------- flows
-def _read_flows(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
-                capital: str | os.PathLike[str] | None,
-                depreciation: str | os.PathLike[str] | None,
-                zero_output: ZeroOutput) -> Economy:
+def _read_flows(
+    p: Path,
+    rows: list[tuple[str, ...]],
+    imports: Maybe,
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    zero_output: ZeroOutput,
+) -> Economy:
     t = _Table(p, rows)
     n = t.n
     Z = t.block()
@@ -247,37 +287,66 @@ def _read_flows(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
     # columns add up, within the rounding of whole £ million
     for j in range(n):
         if abs(Z[:, j].sum() - inter[j]) > rounding_tolerance(Z[:, j], inter[j]):
-            raise t.fail(r_int, j, f"the flows into {t.products[j]!r} add up to "
-                                   f"{Z[:, j].sum():g}, not to 'Total Consumption' {inter[j]:g}")
+            raise t.fail(
+                r_int,
+                j,
+                f"the flows into {t.products[j]!r} add up to "
+                f"{Z[:, j].sum():g}, not to 'Total Consumption' {inter[j]:g}",
+            )
         parts = np.array([inter[j], imp_row[j], taxes[j], wages[j], surplus[j]])
         if abs(parts.sum() - x[j]) > rounding_tolerance(np.r_[parts, 0.0, 0.0], x[j]):
-            raise t.fail(r_out, j, f"the inputs of {t.products[j]!r} add up to "
-                                   f"{parts.sum():g}, not to its output {x[j]:g}")
+            raise t.fail(
+                r_out,
+                j,
+                f"the inputs of {t.products[j]!r} add up to "
+                f"{parts.sum():g}, not to its output {x[j]:g}",
+            )
     fd_cols, derived, fd = _final_demand(t)
-    meta = EconomyMeta(source=f"ONS UK input–output analytical tables, researcher's CSV "
-                              f"extract {p.name} (domestic use, basic prices, product by "
-                              f"product, whole GBP million)")
+    meta = EconomyMeta(
+        source=f"ONS UK input–output analytical tables, researcher's CSV "
+        f"extract {p.name} (domestic use, basic prices, product by "
+        f"product, whole GBP million)"
+    )
     for i in range(n):
         uses = np.r_[Z[i], fd[i]]
         if abs(uses.sum() - x[i]) > rounding_tolerance(uses, x[i]):
-            raise t.fail(i, n - 1, f"the uses of {t.products[i]!r} (intermediate "
-                                   f"{Z[i].sum():g} plus final demand {fd[i].sum():g}) add up "
-                                   f"to {uses.sum():g}, not to its output {x[i]:g} (row "
-                                   f"{t.labels[r_out]!r})")
+            raise t.fail(
+                i,
+                n - 1,
+                f"the uses of {t.products[i]!r} (intermediate "
+                f"{Z[i].sum():g} plus final demand {fd[i].sum():g}) add up "
+                f"to {uses.sum():g}, not to its output {x[i]:g} (row "
+                f"{t.labels[r_out]!r})",
+            )
     _note_derived(t, fd, fd_cols, derived, x, meta)
-    meta.note("labour: the row 'labour', which is compensation of employees (GBP million, "
-              "rounded; the ONS workbook's row 'Compensation of employees'): money wages, "
-              "not hours")
+    meta.note(
+        "labour: the row 'labour', which is compensation of employees (GBP million, "
+        "rounded; the ONS workbook's row 'Compensation of employees'): money wages, "
+        "not hours"
+    )
     M, codes = _imports_beside(p, imports, n, imp_row, meta)
     kwargs = _capital(p, capital, depreciation, codes, x, t.products, meta)
     fd_frame = pd.DataFrame(fd, index=t.products, columns=[lab for _, lab, _ in fd_cols])
     return Economy.from_flows(
-        Z, x, wages, products=t.products, final_demand=fd_frame,
+        Z,
+        x,
+        wages,
+        products=t.products,
+        final_demand=fd_frame,
         purposes={lab: pu for _, lab, pu in fd_cols},
-        imports=M if M is not None else np.diag(imp_row), compensation=wages,
-        surplus=surplus, zero_output=zero_output, labour_unit=LABOUR_UNIT,
-        labour_kind="wages", money_unit=MONEY_UNIT, output_unit=MONEY_UNIT,
-        name="United Kingdom", year=_year(p), kind="product", meta=meta, **kwargs,
+        imports=M if M is not None else np.diag(imp_row),
+        compensation=wages,
+        surplus=surplus,
+        zero_output=zero_output,
+        labour_unit=LABOUR_UNIT,
+        labour_kind="wages",
+        money_unit=MONEY_UNIT,
+        output_unit=MONEY_UNIT,
+        name="United Kingdom",
+        year=_year(p),
+        kind="product",
+        meta=meta,
+        **kwargs,
     )
 
 
@@ -297,50 +366,86 @@ def _final_demand(t: _Table) -> tuple[list[tuple[int, str, str]], dict[str, int]
         if purpose:
             fd_cols.append((c, t.head[c], purpose))
     if len(fd_cols) < 8:
-        raise ReaderError(t.p, f"expected the final-demand columns (households, NPISH, "
-                               f"government, GFCF, valuables, inventories, exports) after the "
-                               f"{n} products; found {[f[1] for f in fd_cols]}", row=1)
+        raise ReaderError(
+            t.p,
+            f"expected the final-demand columns (households, NPISH, "
+            f"government, GFCF, valuables, inventories, exports) after the "
+            f"{n} products; found {[f[1] for f in fd_cols]}",
+            row=1,
+        )
     fd = np.array([[t.number(i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
     return fd_cols, derived, fd
 
 
-def _note_derived(t: _Table, fd: np.ndarray, fd_cols: list[tuple[int, str, str]],
-                  derived: dict[str, int], x: np.ndarray, meta: EconomyMeta) -> None:
+def _note_derived(
+    t: _Table,
+    fd: np.ndarray,
+    fd_cols: list[tuple[int, str, str]],
+    derived: dict[str, int],
+    x: np.ndarray,
+    meta: EconomyMeta,
+) -> None:
     """Check the researcher's derived columns; note (not refuse) rows where they slip."""
     names = [lab.lower() for _, lab, _ in fd_cols]
     notes = []
     if "publicsector" in derived:
         c = derived["publicsector"]
-        parts = [k for k, nm in enumerate(names)
-                 if nm.startswith(("non-profit", "central government", "local authorities"))]
-        bad = [t.products[i] for i in range(t.n)
-               if abs(t.number(i, c, "PublicSector", empty=0.0) - fd[i, parts].sum()) > 2]
-        notes.append("'PublicSector' (= NPISH + central government + local authorities) not "
-                     "read" + (f"; it differs from that sum for {bad}" if bad else ""))
+        parts = [
+            k
+            for k, nm in enumerate(names)
+            if nm.startswith(("non-profit", "central government", "local authorities"))
+        ]
+        bad = [
+            t.products[i]
+            for i in range(t.n)
+            if abs(t.number(i, c, "PublicSector", empty=0.0) - fd[i, parts].sum()) > 2
+        ]
+        notes.append(
+            "'PublicSector' (= NPISH + central government + local authorities) not "
+            "read" + (f"; it differs from that sum for {bad}" if bad else "")
+        )
     if "total exports" in derived:
         c = derived["total exports"]
         parts = [k for k, nm in enumerate(names) if nm.startswith("exports")]
-        bad = [t.products[i] for i in range(t.n)
-               if abs(t.number(i, c, "Total Exports", empty=0.0) - fd[i, parts].sum()) > 2.5]
-        notes.append("'Total Exports' not read" + (
-            f"; it is not the sum of the four export columns for {bad} (a slip in the "
-            f"extract: the workbook's figures are the four columns)" if bad else ""))
+        bad = [
+            t.products[i]
+            for i in range(t.n)
+            if abs(t.number(i, c, "Total Exports", empty=0.0) - fd[i, parts].sum()) > 2.5
+        ]
+        notes.append(
+            "'Total Exports' not read"
+            + (
+                f"; it is not the sum of the four export columns for {bad} (a slip in the "
+                f"extract: the workbook's figures are the four columns)"
+                if bad
+                else ""
+            )
+        )
     if "total demand" in derived:
         c = derived["total demand"]
-        bad = [t.products[i] for i in range(t.n)
-               if abs(t.number(i, c, "Total Demand", empty=0.0) - x[i]) > 0.5]
-        notes.append("'Total Demand for Products at Basic Prices' not read (rows are checked "
-                     "against 'Output')" + (f"; it differs from output for {bad}" if bad
-                                            else ""))
+        bad = [
+            t.products[i]
+            for i in range(t.n)
+            if abs(t.number(i, c, "Total Demand", empty=0.0) - x[i]) > 0.5
+        ]
+        notes.append(
+            "'Total Demand for Products at Basic Prices' not read (rows are checked "
+            "against 'Output')" + (f"; it differs from output for {bad}" if bad else "")
+        )
     for note in notes:
         meta.note(note)
 
 
 # ---------------------------------------------------------------------------- coefficients
-def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
-                       capital: str | os.PathLike[str] | None,
-                       depreciation: str | os.PathLike[str] | None, flows: Maybe,
-                       zero_output: ZeroOutput) -> Economy:
+def _read_coefficients(
+    p: Path,
+    rows: list[tuple[str, ...]],
+    imports: Maybe,
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    flows: Maybe,
+    zero_output: ZeroOutput,
+) -> Economy:
     t = _Table(p, rows)
     n = t.n
     A = t.block()
@@ -356,19 +461,31 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
     half = 0.0005  # the file's figures are rounded to 0.001
     for j in range(n):
         if abs(A[:, j].sum() - inter[j]) > half * (n + 1):
-            raise t.fail(r_int, j, f"the coefficients of {t.products[j]!r} add up to "
-                                   f"{A[:, j].sum():.4g}, not to 'Total Consumption' "
-                                   f"{inter[j]:.4g}")
+            raise t.fail(
+                r_int,
+                j,
+                f"the coefficients of {t.products[j]!r} add up to "
+                f"{A[:, j].sum():.4g}, not to 'Total Consumption' "
+                f"{inter[j]:.4g}",
+            )
         parts = inter[j] + imp_row[j] + taxes[j] + comp[j] + gos[j]
         if abs(total[j] - 1.0) > half or abs(parts - 1.0) > half * 7:
-            raise t.fail(r_out, j, f"the inputs per unit of {t.products[j]!r} add up to "
-                                   f"{parts:.4g} and 'Total Output' says {total[j]:g}; "
-                                   f"a coefficient table adds up to 1 in every column")
-    meta = EconomyMeta(source=f"ONS UK input–output analytical tables, researcher's CSV "
-                              f"extract {p.name} (domestic technical coefficients, product by "
-                              f"product, rounded to 0.001)")
-    meta.note("labour: the row 'Compensation of employees' per GBP of output (money wages, "
-              "not hours), rounded to 0.001")
+            raise t.fail(
+                r_out,
+                j,
+                f"the inputs per unit of {t.products[j]!r} add up to "
+                f"{parts:.4g} and 'Total Output' says {total[j]:g}; "
+                f"a coefficient table adds up to 1 in every column",
+            )
+    meta = EconomyMeta(
+        source=f"ONS UK input–output analytical tables, researcher's CSV "
+        f"extract {p.name} (domestic technical coefficients, product by "
+        f"product, rounded to 0.001)"
+    )
+    meta.note(
+        "labour: the row 'Compensation of employees' per GBP of output (money wages, "
+        "not hours), rounded to 0.001"
+    )
     x, fd, purposes = _output_beside(p, flows, n, meta)
     keep = np.ones(n, dtype=bool) if x is None else x > 0
     if x is not None and not keep.all():
@@ -381,20 +498,28 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
         # the imports row is rounded to 0.001 of output: allow that on top
         M, codes = _imports_beside(p, imports, n, imp_row * x, meta, slack=half * x)
     elif imports not in (None, False):
-        raise ReaderError(p, "imported use in £ million (importuse.csv) needs gross output, "
-                             "which the coefficient file lacks: put domesticiot.csv beside it "
-                             "or pass flows=")
+        raise ReaderError(
+            p,
+            "imported use in £ million (importuse.csv) needs gross output, "
+            "which the coefficient file lacks: put domesticiot.csv beside it "
+            "or pass flows=",
+        )
     if M is None or x is None:
         M_unit = np.diag(imp_row)
-        meta.note("imports: the row 'Imports of goods and services' gives each product's "
-                  "imported inputs per unit in total only; kept on the diagonal of `imports`")
+        meta.note(
+            "imports: the row 'Imports of goods and services' gives each product's "
+            "imported inputs per unit in total only; kept on the diagonal of `imports`"
+        )
     else:
         M_unit = M / np.where(x > 0, x, 1.0)[None, :]
     kwargs: dict[str, object] = {}
     if capital is not None or depreciation is not None:
         if x is None:
-            raise ReaderError(p, "capital stock per unit needs gross output, which the "
-                                 "coefficient file lacks: put domesticiot.csv beside it")
+            raise ReaderError(
+                p,
+                "capital stock per unit needs gross output, which the "
+                "coefficient file lacks: put domesticiot.csv beside it",
+            )
         kw = _capital(p, capital, depreciation, codes, x, t.products, meta)
         if "capital" in kw:
             kw["capital"] = np.asarray(kw["capital"]) / np.where(x > 0, x, 1.0)[None, :]
@@ -404,33 +529,52 @@ def _read_coefficients(p: Path, rows: list[tuple[str, ...]], imports: Maybe,
     products = [t.products[i] for i in idx]
     extra: dict[str, object] = {}
     if x is not None:
-        extra = {"output": x[idx], "compensation": comp[idx] * x[idx],
-                 "surplus": gos[idx] * x[idx], "purposes": purposes,
-                 "final_demand": None if fd is None else fd.iloc[idx]}
+        extra = {
+            "output": x[idx],
+            "compensation": comp[idx] * x[idx],
+            "surplus": gos[idx] * x[idx],
+            "purposes": purposes,
+            "final_demand": None if fd is None else fd.iloc[idx],
+        }
     for key in ("capital",):
         if key in kwargs:
             kwargs[key] = np.asarray(kwargs[key])[sub]
     if "depreciation" in kwargs:
         kwargs["depreciation"] = np.asarray(kwargs["depreciation"])[idx]
     return Economy.from_coefficients(
-        A[sub], comp[idx], products=products, imports=M_unit[sub], labour_unit=LABOUR_UNIT,
-        labour_kind="wages", money_unit=MONEY_UNIT, output_unit=MONEY_UNIT,
-        name="United Kingdom", year=_year(p), kind="product", meta=meta, **extra, **kwargs,
+        A[sub],
+        comp[idx],
+        products=products,
+        imports=M_unit[sub],
+        labour_unit=LABOUR_UNIT,
+        labour_kind="wages",
+        money_unit=MONEY_UNIT,
+        output_unit=MONEY_UNIT,
+        name="United Kingdom",
+        year=_year(p),
+        kind="product",
+        meta=meta,
+        **extra,
+        **kwargs,
     )
 
 
-def _output_beside(p: Path, flows: Maybe, n: int, meta: EconomyMeta
-                   ) -> tuple[np.ndarray | None, pd.DataFrame | None, dict[str, str]]:
+def _output_beside(
+    p: Path, flows: Maybe, n: int, meta: EconomyMeta
+) -> tuple[np.ndarray | None, pd.DataFrame | None, dict[str, str]]:
     """Gross output and final demand (£ million) from the flows file beside a coefficient file."""
     if flows is False:
-        meta.note("no gross output (flows=False): totals and value–price comparisons are "
-                  "unavailable")
+        meta.note(
+            "no gross output (flows=False): totals and value–price comparisons are unavailable"
+        )
         return None, None, {}
     f = p.with_name("domesticiot.csv") if flows is None or flows is True else Path(flows)
     if not f.exists():
         if flows is None:
-            meta.note("no gross output: the coefficient file has none and no domesticiot.csv "
-                      "lies beside it")
+            meta.note(
+                "no gross output: the coefficient file has none and no domesticiot.csv "
+                "lies beside it"
+            )
             return None, None, {}
         raise ReaderError(f, "no such file (wanted for gross output, row 'Output')")
     t = _Table(f, csv_rows(f))
@@ -438,24 +582,34 @@ def _output_beside(p: Path, flows: Maybe, n: int, meta: EconomyMeta
         raise ReaderError(f, f"has {t.n} products but {p.name} has {n}: not the same table")
     _, x = t.row("output")
     fd_cols, _, fd = _final_demand(t)
-    meta.note(f"gross output (row 'Output') and final demand from {f.name} (whole GBP "
-              f"million), products matched by position")
+    meta.note(
+        f"gross output (row 'Output') and final demand from {f.name} (whole GBP "
+        f"million), products matched by position"
+    )
     labels = [lab for _, lab, _ in fd_cols]
     return x, pd.DataFrame(fd, columns=labels), {lab: pu for _, lab, pu in fd_cols}
 
 
 # ---------------------------------------------------------------------------- imports
-def _imports_beside(p: Path, imports: Maybe, n: int, total: np.ndarray, meta: EconomyMeta,
-                    *, slack: np.ndarray | float = 0.0
-                    ) -> tuple[np.ndarray | None, list[str] | None]:
+def _imports_beside(
+    p: Path,
+    imports: Maybe,
+    n: int,
+    total: np.ndarray,
+    meta: EconomyMeta,
+    *,
+    slack: np.ndarray | float = 0.0,
+) -> tuple[np.ndarray | None, list[str] | None]:
     """Imported use (£ million, product × product) from ``importuse.csv``, and its column codes."""
     if imports is False:
         return None, None
     f = p.with_name("importuse.csv") if imports is None or imports is True else Path(imports)
     if not f.exists():
         if imports is None:
-            meta.note("imports: no importuse.csv beside the file; the imports row gives each "
-                      "product's total imported inputs only (kept on the diagonal)")
+            meta.note(
+                "imports: no importuse.csv beside the file; the imports row gives each "
+                "product's total imported inputs only (kept on the diagonal)"
+            )
             return None, None
         raise ReaderError(f, "no such file (wanted for imported use)")
     M, codes = read_import_use(f, n=n)
@@ -463,13 +617,18 @@ def _imports_beside(p: Path, imports: Maybe, n: int, total: np.ndarray, meta: Ec
     tol = 0.5 * (np.count_nonzero(M, axis=0) + 2) + slack + 1e-9
     if (gap > tol).any():
         j = int(np.argmax(gap - tol))
-        raise ReaderError(f, f"the imported inputs into column {j + 1} ({codes[j]!r}) add up "
-                             f"to {M[:, j].sum():g} here but {p.name}'s imports row gives "
-                             f"{total[j]:g}: not the same table",
-                          column=describe_column(2 + j, codes[j]))
-    meta.note(f"imports: {f.name} ({int((M.sum(axis=1) > 0).sum())} products with imported "
-              f"use; rows matched to the table's columns by code, columns by position); "
-              f"column sums agree with the imports row within rounding (largest gap {gap.max():g})")
+        raise ReaderError(
+            f,
+            f"the imported inputs into column {j + 1} ({codes[j]!r}) add up "
+            f"to {M[:, j].sum():g} here but {p.name}'s imports row gives "
+            f"{total[j]:g}: not the same table",
+            column=describe_column(2 + j, codes[j]),
+        )
+    meta.note(
+        f"imports: {f.name} ({int((M.sum(axis=1) > 0).sum())} products with imported "
+        f"use; rows matched to the table's columns by code, columns by position); "
+        f"column sums agree with the imports row within rounding (largest gap {gap.max():g})"
+    )
     return M, codes
 
 
@@ -484,12 +643,14 @@ def read_import_use(path: str | os.PathLike[str], *, n: int) -> tuple[np.ndarray
     p = check_exists(path)
     rows = csv_rows(p)
     if len(rows) < 4:
-        raise ReaderError(p, f"the file has {len(rows)} line(s); expected codes, names, "
-                             f"product lines and 'Total'")
-    codes = [label(c) for c in rows[0][2:2 + n]]
+        raise ReaderError(
+            p, f"the file has {len(rows)} line(s); expected codes, names, product lines and 'Total'"
+        )
+    codes = [label(c) for c in rows[0][2 : 2 + n]]
     if len(codes) < n or not all(codes) or codes[:2] != ["01", "02"]:
-        raise ReaderError(p, f"expected {n} product codes '01', '02', … from column C",
-                          row=1, column="C")
+        raise ReaderError(
+            p, f"expected {n} product codes '01', '02', … from column C", row=1, column="C"
+        )
     pos = {c: j for j, c in enumerate(codes)}
 
     def number(line: int, r: tuple[str, ...], c: int, what: str) -> float:
@@ -497,9 +658,14 @@ def read_import_use(path: str | os.PathLike[str], *, n: int) -> tuple[np.ndarray
         text = cell.strip()
         if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
             text = text.replace(",", "")
-        return as_number(text, path=p, sheet=None, row=f"{line} ({label(r[1])!r})",
-                         column=describe_column(c, codes[c - 2] if 2 <= c < n + 2 else None),
-                         what=f"a number ({what})")
+        return as_number(
+            text,
+            path=p,
+            sheet=None,
+            row=f"{line} ({label(r[1])!r})",
+            column=describe_column(c, codes[c - 2] if 2 <= c < n + 2 else None),
+            what=f"a number ({what})",
+        )
 
     M = np.zeros((n, n))
     total_line = None
@@ -510,8 +676,9 @@ def read_import_use(path: str | os.PathLike[str], *, n: int) -> tuple[np.ndarray
                 total_line = (line, r)
             continue
         if code not in pos:
-            raise ReaderError(p, f"imported product {code!r} is not among the column codes",
-                              row=line, column="A")
+            raise ReaderError(
+                p, f"imported product {code!r} is not among the column codes", row=line, column="A"
+            )
         M[pos[code]] = [number(line, r, 2 + j, "imported use") for j in range(n)]
     if total_line is None:
         raise ReaderError(p, "no line 'Total' below the imported products", column="B")
@@ -521,39 +688,54 @@ def read_import_use(path: str | os.PathLike[str], *, n: int) -> tuple[np.ndarray
     tol = 0.5 * (np.count_nonzero(M, axis=0) + 1) + 1e-9
     if (gap > tol).any():
         j = int(np.argmax(gap - tol))
-        raise ReaderError(p, f"the imports into {codes[j]!r} add up to {M[:, j].sum():g}, "
-                             f"not to the 'Total' {tot[j]:g}", row=line,
-                          column=describe_column(2 + j, codes[j]))
+        raise ReaderError(
+            p,
+            f"the imports into {codes[j]!r} add up to {M[:, j].sum():g}, "
+            f"not to the 'Total' {tot[j]:g}",
+            row=line,
+            column=describe_column(2 + j, codes[j]),
+        )
     return M, codes
 
 
 # ---------------------------------------------------------------------------- capital
-def _capital(p: Path, capital: str | os.PathLike[str] | None,
-             depreciation: str | os.PathLike[str] | None, codes: list[str] | None,
-             x: np.ndarray, names: list[str], meta: EconomyMeta) -> dict[str, object]:
+def _capital(
+    p: Path,
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    codes: list[str] | None,
+    x: np.ndarray,
+    names: list[str],
+    meta: EconomyMeta,
+) -> dict[str, object]:
     out: dict[str, object] = {}
     K = None
     if capital is not None:
         if codes is None:
-            raise ReaderError(p, "the capital-stock matrix is put on products by their codes "
-                                 "('01', '41-43', …), which only importuse.csv carries (line "
-                                 "1): keep it beside the file")
+            raise ReaderError(
+                p,
+                "the capital-stock matrix is put on products by their codes "
+                "('01', '41-43', …), which only importuse.csv carries (line "
+                "1): keep it beside the file",
+            )
         K, share = read_capital_stock(capital, codes=codes, output=x)
         out["capital"] = K
-        meta.note(f"capital stock from {Path(capital).name} (see read_capital_stock; codes "
-                  f"from importuse.csv); {share:.1%} of the file's total stock placed")
+        meta.note(
+            f"capital stock from {Path(capital).name} (see read_capital_stock; codes "
+            f"from importuse.csv); {share:.1%} of the file's total stock placed"
+        )
     if depreciation is not None:
         rates, unmatched = read_depreciation_rates(depreciation, names=names)
         if K is not None:
             used = [names[i] for i in unmatched if K[i].sum() > 0]
             if used:
-                raise ReaderError(depreciation, f"no depreciation rate for capital good(s) "
-                                                f"{used}")
+                raise ReaderError(depreciation, f"no depreciation rate for capital good(s) {used}")
         out["depreciation"] = rates
-        meta.note(f"depreciation rates per product from {Path(depreciation).name}, lines "
-                  f"aligned to products by name"
-                  + (f"; no line for {[names[i] for i in unmatched]} (rate 0)"
-                     if unmatched else ""))
+        meta.note(
+            f"depreciation rates per product from {Path(depreciation).name}, lines "
+            f"aligned to products by name"
+            + (f"; no line for {[names[i] for i in unmatched]} (rate 0)" if unmatched else "")
+        )
     return out
 
 

@@ -38,10 +38,15 @@ def write_parquet(economy: Economy, directory: str | Path) -> Path:
     if economy.final_demand is not None:
         economy.final_demand.to_parquet(d / "final_demand.parquet")
     info = {
-        "name": economy.name, "year": economy.year, "kind": economy.kind,
-        "labour_unit": economy.labour_unit, "labour_kind": economy.labour_kind,
-        "money_unit": economy.money_unit, "output_unit": economy.output_unit,
-        "purposes": economy.purposes, "source": economy.meta.source,
+        "name": economy.name,
+        "year": economy.year,
+        "kind": economy.kind,
+        "labour_unit": economy.labour_unit,
+        "labour_kind": economy.labour_kind,
+        "money_unit": economy.money_unit,
+        "output_unit": economy.output_unit,
+        "purposes": economy.purposes,
+        "source": economy.meta.source,
         "history": economy.meta.history,
     }
     (d / "economy.json").write_text(json.dumps(info, indent=2))
@@ -73,13 +78,26 @@ def read_parquet(directory: str | Path) -> Economy:
     meta = EconomyMeta(source=info.get("source", ""), history=list(info.get("history", [])))
     meta.note(f"read from Parquet {d}")
     return Economy(
-        mat("A"), sectors["labour"].to_numpy(), products=list(sectors.index),
-        labour_unit=info["labour_unit"], labour_kind=info["labour_kind"],
-        money_unit=info["money_unit"], output_unit=info.get("output_unit"),
-        output=col("output"), final_demand=fd, purposes=info.get("purposes"),
-        imports=mat("imports"), capital=mat("capital"), depreciation=col("depreciation"),
-        compensation=col("compensation"), surplus=col("surplus"), prices=col("prices"),
-        persons=col("persons"), capital_stock=col("capital_stock"),
-        name=info.get("name", ""), year=info.get("year"),
-        kind=info.get("kind", "product"), meta=meta,
+        mat("A"),
+        sectors["labour"].to_numpy(),
+        products=list(sectors.index),
+        labour_unit=info["labour_unit"],
+        labour_kind=info["labour_kind"],
+        money_unit=info["money_unit"],
+        output_unit=info.get("output_unit"),
+        output=col("output"),
+        final_demand=fd,
+        purposes=info.get("purposes"),
+        imports=mat("imports"),
+        capital=mat("capital"),
+        depreciation=col("depreciation"),
+        compensation=col("compensation"),
+        surplus=col("surplus"),
+        prices=col("prices"),
+        persons=col("persons"),
+        capital_stock=col("capital_stock"),
+        name=info.get("name", ""),
+        year=info.get("year"),
+        kind=info.get("kind", "product"),
+        meta=meta,
     )

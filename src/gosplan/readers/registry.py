@@ -47,41 +47,63 @@ class Auxiliary(NamedTuple):
 #: name pattern -> what the file is, what it accompanies, how to use it
 #: (``{dir}`` is the file's folder, ``{path}`` the file, ``{niot}`` a WIOD table beside it)
 AUXILIARY: tuple[tuple[str, Auxiliary], ...] = (
-    (r"(.*[-_])?sea([-_].*)?\.csv", Auxiliary(
-     "WIOD's Socio-Economic Accounts (hours, persons, compensation, capital by country, "
-     "industry and year)", "accompanies the WIOD *_NIOT_nov16.xlsx tables",
-     "it is read together with a *_NIOT_nov16.xlsx table (from the same folder): run "
-     "`gosplan values {niot} --year 2010`")),
-    (r"capitalstockmatrix.*\.csv", Auxiliary(
-     "the researcher's capital-stock matrix of the ONS 2015 release (net capital stock, "
-     "GBP million, by asset and industry)",
-     "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
-     "it is read together with the ONS table: run `gosplan analyse "
-     "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option capital={path} "
-     "--read-option depreciation={dir}/deprates.csv --depreciation`")),
-    (r"deprates.*\.csv", Auxiliary(
-     "the researcher's depreciation rates per product of the ONS 2015 release",
-     "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
-     "it is read together with the ONS table and the capital-stock matrix: run `gosplan "
-     "analyse {dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
-     "capital={dir}/capitalstockmatrix2015.csv --read-option depreciation={path} "
-     "--depreciation`")),
-    (r"importuse.*\.csv", Auxiliary(
-     "the researcher's imported-use table of the ONS 2015 release (GBP million, by product "
-     "code)", "accompanies domesticiot.csv, read with it",
-     "it is read together with the domestic flows: `gosplan values {dir}/domesticiot.csv` "
-     "takes the importuse.csv beside it")),
-    (r"dep\.csv", Auxiliary(
-     "a derived file of the ONS 2015 extracts whose layout could not be identified: a grid "
-     "with domesticiot.csv's rows and columns holding 1 in most cells and, in some "
-     "capital-good rows, deprates.csv's rate of the row's product (mostly where "
-     "domesticiot.csv has a flow); what the 1s and the choice of cells mean is not "
-     "documented, so gosplan does not read it",
-     "layout not identified; not read (use deprates.csv)",
-     "for depreciation use deprates.csv: run `gosplan analyse "
-     "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
-     "capital={dir}/capitalstockmatrix2015.csv --read-option "
-     "depreciation={dir}/deprates.csv --depreciation`")),
+    (
+        r"(.*[-_])?sea([-_].*)?\.csv",
+        Auxiliary(
+            "WIOD's Socio-Economic Accounts (hours, persons, compensation, capital by country, "
+            "industry and year)",
+            "accompanies the WIOD *_NIOT_nov16.xlsx tables",
+            "it is read together with a *_NIOT_nov16.xlsx table (from the same folder): run "
+            "`gosplan values {niot} --year 2010`",
+        ),
+    ),
+    (
+        r"capitalstockmatrix.*\.csv",
+        Auxiliary(
+            "the researcher's capital-stock matrix of the ONS 2015 release (net capital stock, "
+            "GBP million, by asset and industry)",
+            "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
+            "it is read together with the ONS table: run `gosplan analyse "
+            "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option capital={path} "
+            "--read-option depreciation={dir}/deprates.csv --depreciation`",
+        ),
+    ),
+    (
+        r"deprates.*\.csv",
+        Auxiliary(
+            "the researcher's depreciation rates per product of the ONS 2015 release",
+            "accompanies ons-detailed-ioats-2015-bb18.xls or domesticiot.csv",
+            "it is read together with the ONS table and the capital-stock matrix: run `gosplan "
+            "analyse {dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
+            "capital={dir}/capitalstockmatrix2015.csv --read-option depreciation={path} "
+            "--depreciation`",
+        ),
+    ),
+    (
+        r"importuse.*\.csv",
+        Auxiliary(
+            "the researcher's imported-use table of the ONS 2015 release (GBP million, by product "
+            "code)",
+            "accompanies domesticiot.csv, read with it",
+            "it is read together with the domestic flows: `gosplan values {dir}/domesticiot.csv` "
+            "takes the importuse.csv beside it",
+        ),
+    ),
+    (
+        r"dep\.csv",
+        Auxiliary(
+            "a derived file of the ONS 2015 extracts whose layout could not be identified: a grid "
+            "with domesticiot.csv's rows and columns holding 1 in most cells and, in some "
+            "capital-good rows, deprates.csv's rate of the row's product (mostly where "
+            "domesticiot.csv has a flow); what the 1s and the choice of cells mean is not "
+            "documented, so gosplan does not read it",
+            "layout not identified; not read (use deprates.csv)",
+            "for depreciation use deprates.csv: run `gosplan analyse "
+            "{dir}/ons-detailed-ioats-2015-bb18.xls --read-option "
+            "capital={dir}/capitalstockmatrix2015.csv --read-option "
+            "depreciation={dir}/deprates.csv --depreciation`",
+        ),
+    ),
 )
 
 
@@ -91,8 +113,10 @@ def auxiliary(spec: str) -> Auxiliary | None:
     for pattern, aux in AUXILIARY:
         if re.fullmatch(pattern, p.name.lower()):
             found = sorted(p.parent.glob("*_NIOT_*.xlsx"))
-            niot = next((f for f in found if f.name.upper().startswith("GBR")),
-                        found[0] if found else p.parent / "GBR_NIOT_nov16.xlsx")
+            niot = next(
+                (f for f in found if f.name.upper().startswith("GBR")),
+                found[0] if found else p.parent / "GBR_NIOT_nov16.xlsx",
+            )
             return aux._replace(how=aux.how.format(dir=p.parent, path=p, niot=niot))
     return None
 
@@ -108,8 +132,11 @@ def source_kind(spec: str) -> str:
     if p.is_dir():
         if (p / "economy.json").exists():
             return "parquet"
-        raise ReaderError(p, "a directory is only understood if it holds economy.json "
-                          "(written by gosplan.write.parquet)")
+        raise ReaderError(
+            p,
+            "a directory is only understood if it holds economy.json "
+            "(written by gosplan.write.parquet)",
+        )
     if re.search(r"_niot_", name):
         return "wiod"
     if re.fullmatch(r"uk-\d{4}\.csv", name):
@@ -155,8 +182,11 @@ def reader_options(kind: str) -> dict[str, Any]:
     if kind not in READERS:
         return {}
     params = inspect.signature(_reader(kind)).parameters
-    return {n: p.default for n, p in params.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "year"}
+    return {
+        n: p.default
+        for n, p in params.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "year"
+    }
 
 
 def check_options(spec: str, kind: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +195,11 @@ def check_options(spec: str, kind: str, options: dict[str, Any]) -> dict[str, An
     known = reader_options(kind)
     unknown = sorted(set(options) - set(known))
     if unknown:
-        what = f"the {kind} reader takes {sorted(known)}" if known else \
-            f"the {kind} reader takes no options"
+        what = (
+            f"the {kind} reader takes {sorted(known)}"
+            if known
+            else f"the {kind} reader takes no options"
+        )
         raise ReaderError(spec, f"unknown reader option(s) {unknown}; {what}")
     out = dict(options)
     for key, value in options.items():
@@ -175,8 +208,9 @@ def check_options(spec: str, kind: str, options: dict[str, Any]) -> dict[str, An
             try:
                 out[key] = int(value)
             except ValueError:
-                raise ReaderError(spec, f"reader option {key}={value!r} must be a whole "
-                                        f"number") from None
+                raise ReaderError(
+                    spec, f"reader option {key}={value!r} must be a whole number"
+                ) from None
     return out
 
 
@@ -194,12 +228,17 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
     if kind == "aux":
         aux = auxiliary(spec)
         assert aux is not None
-        raise ReaderError(spec, f"not an input–output table: this is {aux.what}. "
-                                f"{aux.how[:1].upper()}{aux.how[1:]}")
+        raise ReaderError(
+            spec,
+            f"not an input–output table: this is {aux.what}. {aux.how[:1].upper()}{aux.how[1:]}",
+        )
     if kind == "parquet":
         if options:
-            raise ReaderError(spec, f"unknown reader option(s) {sorted(options)}; a Parquet "
-                                    f"economy directory takes no options")
+            raise ReaderError(
+                spec,
+                f"unknown reader option(s) {sorted(options)}; a Parquet "
+                f"economy directory takes no options",
+            )
         from gosplan.readers.parquet import read_parquet
 
         economy = read_parquet(spec)
@@ -214,8 +253,9 @@ def open_source(spec: str, *, year: int | None = None, **options: Any) -> Econom
             if len(parts) > 2 and parts[2]:
                 options.setdefault("level", int(parts[2]))
         except ValueError:
-            raise ReaderError(spec, "an IBGE source is ibge[:YEAR[:LEVEL]] with whole "
-                                    "numbers, e.g. ibge:2019:68") from None
+            raise ReaderError(
+                spec, "an IBGE source is ibge[:YEAR[:LEVEL]] with whole numbers, e.g. ibge:2019:68"
+            ) from None
     if kind in MULTI_YEAR:
         if kind == "ibge":
             return _reader(kind)(year=year, **options)
@@ -230,9 +270,12 @@ def _check_year(spec: str, economy: Economy, year: int | None) -> None:
     if year is None or economy.year == year:
         return
     if economy.year is None:
-        raise ReaderError(spec, f"holds one table whose year is not stated, so year {year} "
-                                f"cannot be checked; leave out the year (or state it in the "
-                                f"file)")
+        raise ReaderError(
+            spec,
+            f"holds one table whose year is not stated, so year {year} "
+            f"cannot be checked; leave out the year (or state it in the "
+            f"file)",
+        )
     raise ReaderError(spec, f"holds one table, of year {economy.year}; it has no year {year}")
 
 

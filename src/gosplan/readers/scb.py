@@ -105,9 +105,12 @@ def _find_title(path: Path, sheet: str, grid: Grid, key: str) -> int:
     for r in range(len(grid)):
         if clean_label(_cell(grid, r, 0)).lower().startswith(title.lower()):
             return r
-    raise ReaderError(path, f"no block titled {title!r}… in column A (expected the "
-                            f"{'hours and other variables' if key == 'other' else key} block)",
-                      sheet=sheet)
+    raise ReaderError(
+        path,
+        f"no block titled {title!r}… in column A (expected the "
+        f"{'hours and other variables' if key == 'other' else key} block)",
+        sheet=sheet,
+    )
 
 
 def _industries(path: Path, sheet: str, grid: Grid, r: int) -> list[str]:
@@ -120,8 +123,9 @@ def _industries(path: Path, sheet: str, grid: Grid, r: int) -> list[str]:
         out.append(lab)
         c += 1
     if not out:
-        raise ReaderError(path, "no industry codes in the heading row (from column C)",
-                          sheet=sheet, row=r + 1)
+        raise ReaderError(
+            path, "no industry codes in the heading row (from column C)", sheet=sheet, row=r + 1
+        )
     return out
 
 
@@ -137,27 +141,37 @@ def _matrix(path: Path, sheet: str, grid: Grid, key: str, what: str) -> _Matrix:
         products.append(lab)
         r += 1
     if not products:
-        raise ReaderError(path, f"no product rows below the heading of the {what} block",
-                          sheet=sheet, row=t + 3)
+        raise ReaderError(
+            path, f"no product rows below the heading of the {what} block", sheet=sheet, row=t + 3
+        )
     vals = np.empty((len(products), len(industries)))
     for i in range(len(products)):
         rr = t + 2 + i
         for j in range(len(industries)):
             vals[i, j] = as_number(
-                _cell(grid, rr, 2 + j), path=path, sheet=sheet,
-                row=f"{rr + 1} ({products[i]!r})", column=describe_column(2 + j, industries[j]),
-                what=f"a number ({what} of product {products[i]!r} by {industries[j]!r})")
+                _cell(grid, rr, 2 + j),
+                path=path,
+                sheet=sheet,
+                row=f"{rr + 1} ({products[i]!r})",
+                column=describe_column(2 + j, industries[j]),
+                what=f"a number ({what} of product {products[i]!r} by {industries[j]!r})",
+            )
     return _Matrix(products, industries, vals, t, t + 2)
 
 
-def _other_rows(path: Path, sheet: str, grid: Grid, industries: list[str]
-                ) -> tuple[dict[str, tuple[int, np.ndarray]], int]:
+def _other_rows(
+    path: Path, sheet: str, grid: Grid, industries: list[str]
+) -> tuple[dict[str, tuple[int, np.ndarray]], int]:
     t = _find_title(path, sheet, grid, "other")
     heads = _industries(path, sheet, grid, t + 1)
     if heads != industries:
-        raise ReaderError(path, f"the industries of the other-variables block differ from "
-                                f"those of the use table: {heads[:5]}… vs {industries[:5]}…",
-                          sheet=sheet, row=t + 2)
+        raise ReaderError(
+            path,
+            f"the industries of the other-variables block differ from "
+            f"those of the use table: {heads[:5]}… vs {industries[:5]}…",
+            sheet=sheet,
+            row=t + 2,
+        )
     rows: dict[str, tuple[int, np.ndarray]] = {}
     r = t + 2
     while r < len(grid):
@@ -166,27 +180,42 @@ def _other_rows(path: Path, sheet: str, grid: Grid, industries: list[str]
             break
         vals = np.empty(len(industries))
         for j in range(len(industries)):
-            vals[j] = as_number(_cell(grid, r, 2 + j), path=path, sheet=sheet,
-                                row=f"{r + 1} ({lab!r})",
-                                column=describe_column(2 + j, industries[j]),
-                                what=f"a number ({lab} of {industries[j]!r})")
+            vals[j] = as_number(
+                _cell(grid, r, 2 + j),
+                path=path,
+                sheet=sheet,
+                row=f"{r + 1} ({lab!r})",
+                column=describe_column(2 + j, industries[j]),
+                what=f"a number ({lab} of {industries[j]!r})",
+            )
         rows[lab] = (r, vals)
         r += 1
     return rows, t
 
 
-def _row(path: Path, sheet: str, rows: dict[str, tuple[int, np.ndarray]], label: str,
-         what: str, title_row: int) -> tuple[int, np.ndarray]:
+def _row(
+    path: Path,
+    sheet: str,
+    rows: dict[str, tuple[int, np.ndarray]],
+    label: str,
+    what: str,
+    title_row: int,
+) -> tuple[int, np.ndarray]:
     for lab, v in rows.items():
         if lab.lower().startswith(label.lower()):
             return v
-    raise ReaderError(path, f"no row {label!r} ({what}) in the block 'Övriga variabler "
-                            f"bransch'; its rows are {list(rows)}", sheet=sheet,
-                      row=title_row + 1)
+    raise ReaderError(
+        path,
+        f"no row {label!r} ({what}) in the block 'Övriga variabler "
+        f"bransch'; its rows are {list(rows)}",
+        sheet=sheet,
+        row=title_row + 1,
+    )
 
 
-def _final_demand(path: Path, sheet: str, grid: Grid, use: _Matrix
-                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _final_demand(
+    path: Path, sheet: str, grid: Grid, use: _Matrix
+) -> tuple[pd.DataFrame, dict[str, str]]:
     hdr = use.title_row + 1
     heads = grid[hdr] if hdr < len(grid) else ()
     cols: list[tuple[int, str, str]] = []
@@ -201,21 +230,35 @@ def _final_demand(path: Path, sheet: str, grid: Grid, use: _Matrix
     names = [n for _, n, _ in cols]
     missing = [n for _, n, _ in FINAL_DEMAND if n not in names]
     if missing:
-        raise ReaderError(path, f"final-demand columns {missing} not found in the heading "
-                                f"row of the domestic use block", sheet=sheet, row=hdr + 1)
+        raise ReaderError(
+            path,
+            f"final-demand columns {missing} not found in the heading "
+            f"row of the domestic use block",
+            sheet=sheet,
+            row=hdr + 1,
+        )
     label_col = cols[0][0] - 1
     data = np.empty((len(use.products), len(cols)))
     for i, p in enumerate(use.products):
         rr = use.first_row + i
         lab = clean_label(_cell(grid, rr, label_col))
         if lab != p:
-            raise ReaderError(path, f"the final-demand block lists product {lab!r} where the "
-                                    f"use table has {p!r}", sheet=sheet, row=rr + 1,
-                              column=describe_column(label_col))
+            raise ReaderError(
+                path,
+                f"the final-demand block lists product {lab!r} where the use table has {p!r}",
+                sheet=sheet,
+                row=rr + 1,
+                column=describe_column(label_col),
+            )
         for k, (c, name, _) in enumerate(cols):
-            data[i, k] = as_number(_cell(grid, rr, c), path=path, sheet=sheet,
-                                   row=f"{rr + 1} ({p!r})", column=describe_column(c, name),
-                                   what=f"a number (final demand {name} of {p!r})")
+            data[i, k] = as_number(
+                _cell(grid, rr, c),
+                path=path,
+                sheet=sheet,
+                row=f"{rr + 1} ({p!r})",
+                column=describe_column(c, name),
+                what=f"a number (final demand {name} of {p!r})",
+            )
     fd = pd.DataFrame(data, index=use.products, columns=names)
     return fd, {n: p for _, n, p in cols}
 
@@ -262,8 +305,9 @@ def read_scb(
         raise
 
 
-def _read(p: Path, sheet: str, grid: Grid, year: int, technology: str,
-          zero_output: ZeroOutput) -> Economy:
+def _read(
+    p: Path, sheet: str, grid: Grid, year: int, technology: str, zero_output: ZeroOutput
+) -> Economy:
     """Long because it checks the supply, use and hours blocks against one another in the
     order of the workbook, each error naming the sheet, row and column, before
     handing the checked arrays to make_symmetric.
@@ -275,39 +319,60 @@ def _read(p: Path, sheet: str, grid: Grid, year: int, technology: str,
         if m.products != use.products or m.industries != use.industries:
             which = "products" if m.products != use.products else "industries"
             a, b = getattr(m, which), getattr(use, which)
-            k = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
-                     min(len(a), len(b)))
-            raise ReaderError(p, f"the {which} of the {name} block differ from those of the "
-                                 f"domestic use block ({len(a)} vs {len(b)}; first difference "
-                                 f"at position {k + 1})", sheet=sheet, row=m.title_row + 2)
+            k = next(
+                (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)),
+            )
+            raise ReaderError(
+                p,
+                f"the {which} of the {name} block differ from those of the "
+                f"domestic use block ({len(a)} vs {len(b)}; first difference "
+                f"at position {k + 1})",
+                sheet=sheet,
+                row=m.title_row + 2,
+            )
     industries, products = use.industries, use.products
     other, other_t = _other_rows(p, sheet, grid, industries)
     r_out, output = _row(p, sheet, other, "Produktionsvärde", "gross output", other_t)
     _, hours10k = _row(p, sheet, other, HOURS_ROW, "hours worked, tens of thousands", other_t)
     _, persons = _row(p, sheet, other, "Antal sysselsatta", "persons employed", other_t)
     _, wages = _row(p, sheet, other, "Egentlig lön", "wages", other_t)
-    _, social = _row(p, sheet, other, "Arbetsgivares sociala avgifter",
-                     "employers' social contributions", other_t)
-    _, depr = _row(p, sheet, other, "Kapitalförslitning", "consumption of fixed capital",
-                   other_t)
-    _, net_surplus = _row(p, sheet, other, "Driftsöverskott", "net operating surplus",
-                          other_t)
+    _, social = _row(
+        p,
+        sheet,
+        other,
+        "Arbetsgivares sociala avgifter",
+        "employers' social contributions",
+        other_t,
+    )
+    _, depr = _row(p, sheet, other, "Kapitalförslitning", "consumption of fixed capital", other_t)
+    _, net_surplus = _row(p, sheet, other, "Driftsöverskott", "net operating surplus", other_t)
     r_hours = _row(p, sheet, other, HOURS_ROW, "hours", other_t)[0]
     for name, v, rr in (("hours worked", hours10k, r_hours),):
         if (v < 0).any():
             j = int(np.flatnonzero(v < 0)[0])
-            raise ReaderError(p, f"{name} of industry {industries[j]!r} is negative ({v[j]:g})",
-                              sheet=sheet, row=rr + 1,
-                              column=describe_column(2 + j, industries[j]))
+            raise ReaderError(
+                p,
+                f"{name} of industry {industries[j]!r} is negative ({v[j]:g})",
+                sheet=sheet,
+                row=rr + 1,
+                column=describe_column(2 + j, industries[j]),
+            )
     hours = hours10k * HOURS_SCALE
     per_person = hours.sum() / max(persons.sum(), 1.0)
     if not 500.0 <= per_person <= 3000.0:
-        raise ReaderError(p, f"the row {HOURS_ROW!r} gives {per_person:,.0f} hours a year per "
-                             f"person employed (expected 500–3 000): is it really hours worked "
-                             f"in tens of thousands?", sheet=sheet, row=r_hours + 1)
+        raise ReaderError(
+            p,
+            f"the row {HOURS_ROW!r} gives {per_person:,.0f} hours a year per "
+            f"person employed (expected 500–3 000): is it really hours worked "
+            f"in tens of thousands?",
+            sheet=sheet,
+            row=r_hours + 1,
+        )
     fd, purposes = _final_demand(p, sheet, grid, use)
-    meta = EconomyMeta(source=f"Statistics Sweden (SCB), supply and use tables {year}, "
-                              f"{p.name}, sheet {sheet!r}")
+    meta = EconomyMeta(
+        source=f"Statistics Sweden (SCB), supply and use tables {year}, {p.name}, sheet {sheet!r}"
+    )
     # industries blanked out of every matrix (the 2016 sheet has imputed rents L68A so)
     S, U, M = sup.values, use.values, imp.values
     blank = (S.sum(axis=0) == 0) & (U.sum(axis=0) == 0) & (M.sum(axis=0) == 0) & (hours == 0)
@@ -316,50 +381,91 @@ def _read(p: Path, sheet: str, grid: Grid, year: int, technology: str,
     bad = (gap > 0.5 * (len(products) + 1)) & ~blank
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
-        raise ReaderError(p, f"the supply table gives industry {industries[j]!r} an output of "
-                             f"{g[j]:,.0f} but 'Produktionsvärde' says {output[j]:,.0f}",
-                          sheet=sheet, row=r_out + 1,
-                          column=describe_column(2 + j, industries[j]))
+        raise ReaderError(
+            p,
+            f"the supply table gives industry {industries[j]!r} an output of "
+            f"{g[j]:,.0f} but 'Produktionsvärde' says {output[j]:,.0f}",
+            sheet=sheet,
+            row=r_out + 1,
+            column=describe_column(2 + j, industries[j]),
+        )
     if (blank & (output > 0)).any():
         names = [industries[j] for j in np.flatnonzero(blank & (output > 0))]
-        meta.note(f"industr(y/ies) {names} have no entries in the supply, domestic use and "
-                  f"imported use matrices and no hours, though 'Produktionsvärde' gives them "
-                  f"{output[blank].sum():,.0f} {MONEY_UNIT}: left out")
-    summa = np.array([as_number(_cell(grid, use.first_row + i, 2 + len(industries)), path=p,
-                                sheet=sheet, row=use.first_row + i + 1,
-                                column=describe_column(2 + len(industries), "Summa"),
-                                what="a number (row total)")
-                      for i in range(len(products))])
+        meta.note(
+            f"industr(y/ies) {names} have no entries in the supply, domestic use and "
+            f"imported use matrices and no hours, though 'Produktionsvärde' gives them "
+            f"{output[blank].sum():,.0f} {MONEY_UNIT}: left out"
+        )
+    summa = np.array(
+        [
+            as_number(
+                _cell(grid, use.first_row + i, 2 + len(industries)),
+                path=p,
+                sheet=sheet,
+                row=use.first_row + i + 1,
+                column=describe_column(2 + len(industries), "Summa"),
+                what="a number (row total)",
+            )
+            for i in range(len(products))
+        ]
+    )
     off = np.abs(U.sum(axis=1) - summa) > 0.5 * (len(industries) + 1)
     if off.any():
-        meta.note(f"the row totals ('Summa') of the domestic use block differ from the sum of "
-                  f"the cells for {int(off.sum())} product(s) (by "
-                  f"{(summa - U.sum(axis=1))[off].sum():,.0f} {MONEY_UNIT} in all); the cells "
-                  f"are used")
+        meta.note(
+            f"the row totals ('Summa') of the domestic use block differ from the sum of "
+            f"the cells for {int(off.sum())} product(s) (by "
+            f"{(summa - U.sum(axis=1))[off].sum():,.0f} {MONEY_UNIT} in all); the cells "
+            f"are used"
+        )
     compensation = wages + social
     surplus = net_surplus + depr
     keep = ~blank
     try:
         sym = make_symmetric(
-            S[:, keep], U[:, keep], products=products,
+            S[:, keep],
+            U[:, keep],
+            products=products,
             industries=[j for j, k in zip(industries, keep, strict=True) if k],
-            vectors={"labour": hours[keep], "persons": persons[keep],
-                     "compensation": compensation[keep], "surplus": surplus[keep]},
-            final_demand=fd, imported_use=M[:, keep], technology=technology,
+            vectors={
+                "labour": hours[keep],
+                "persons": persons[keep],
+                "compensation": compensation[keep],
+                "surplus": surplus[keep],
+            },
+            final_demand=fd,
+            imported_use=M[:, keep],
+            technology=technology,
             negative_supply="move",
         )
     except ValidationError as exc:
         raise ReaderError(p, str(exc), sheet=sheet) from None
     meta.note(sym.note)
-    meta.note(f"labour: {HOURS_ROW!r} × {HOURS_SCALE:,.0f} = hours worked by industry, "
-              f"carried to {sym.kind}s with the same assumption")
-    meta.note("compensation = 'Egentlig lön' + 'Arbetsgivares sociala avgifter'; surplus = "
-              "'Driftsöverskott … netto' + 'Kapitalförslitning' (gross)")
+    meta.note(
+        f"labour: {HOURS_ROW!r} × {HOURS_SCALE:,.0f} = hours worked by industry, "
+        f"carried to {sym.kind}s with the same assumption"
+    )
+    meta.note(
+        "compensation = 'Egentlig lön' + 'Arbetsgivares sociala avgifter'; surplus = "
+        "'Driftsöverskott … netto' + 'Kapitalförslitning' (gross)"
+    )
     return Economy.from_flows(
-        sym.flows, sym.output, sym.vectors["labour"], products=sym.labels,
-        final_demand=sym.final_demand, purposes=purposes, imports=sym.imports,
-        compensation=sym.vectors["compensation"], surplus=sym.vectors["surplus"],
-        persons=sym.vectors["persons"], zero_output=zero_output, labour_unit="hours",
-        labour_kind="hours", money_unit=MONEY_UNIT, output_unit=MONEY_UNIT, name="Sweden",
-        year=year, kind=sym.kind, meta=meta,
+        sym.flows,
+        sym.output,
+        sym.vectors["labour"],
+        products=sym.labels,
+        final_demand=sym.final_demand,
+        purposes=purposes,
+        imports=sym.imports,
+        compensation=sym.vectors["compensation"],
+        surplus=sym.vectors["surplus"],
+        persons=sym.vectors["persons"],
+        zero_output=zero_output,
+        labour_unit="hours",
+        labour_kind="hours",
+        money_unit=MONEY_UNIT,
+        output_unit=MONEY_UNIT,
+        name="Sweden",
+        year=year,
+        kind=sym.kind,
+        meta=meta,
     )

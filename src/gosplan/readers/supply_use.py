@@ -58,12 +58,12 @@ TECHNOLOGIES: tuple[str, ...] = ("industry", "product", "sales")
 
 _DESCRIPTION = {
     "industry": "industry technology assumption (Eurostat model B, product × product): "
-                "each industry's inputs and {vectors} are split over its products in "
-                "proportion to their value in its output",
+    "each industry's inputs and {vectors} are split over its products in "
+    "proportion to their value in its output",
     "product": "product technology assumption (Eurostat model A, product × product): "
-               "A = U S^-1, {vectors} l = h S^-1",
+    "A = U S^-1, {vectors} l = h S^-1",
     "sales": "fixed product-sales structure (Eurostat model D, industry × industry): "
-             "Z = S diag(q)^-1 U; {vectors} stay by industry",
+    "Z = S diag(q)^-1 U; {vectors} stay by industry",
 }
 
 
@@ -92,16 +92,20 @@ class SymmetricTable:
 def _matrix(M: Any, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
     arr = np.asarray(M.to_numpy() if isinstance(M, pd.DataFrame) else M, dtype=np.float64)
     if arr.ndim != 2:
-        raise ValidationError(f"`{name}` of make_symmetric must be a matrix; got shape "
-                              f"{arr.shape}.")
+        raise ValidationError(
+            f"`{name}` of make_symmetric must be a matrix; got shape {arr.shape}."
+        )
     if shape is not None and arr.shape != shape:
-        raise ValidationError(f"`{name}` of make_symmetric must have shape {shape} "
-                              f"(products × industries as the supply table); got {arr.shape}.")
+        raise ValidationError(
+            f"`{name}` of make_symmetric must have shape {shape} "
+            f"(products × industries as the supply table); got {arr.shape}."
+        )
     bad = ~np.isfinite(arr)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValidationError(f"`{name}` of make_symmetric has a NaN or infinite value at "
-                              f"row {i}, column {j}.")
+        raise ValidationError(
+            f"`{name}` of make_symmetric has a NaN or infinite value at row {i}, column {j}."
+        )
     return arr
 
 
@@ -166,27 +170,52 @@ def make_symmetric(
             f"got {technology!r}."
         )
     S, U, Mi, vecs, E, moved = _checked_inputs(
-        supply, use, products=products, industries=industries, vectors=vectors,
-        final_demand=final_demand, imported_use=imported_use, negative_supply=negative_supply)
+        supply,
+        use,
+        products=products,
+        industries=industries,
+        vectors=vectors,
+        final_demand=final_demand,
+        imported_use=imported_use,
+        negative_supply=negative_supply,
+    )
     products = [str(p) for p in products]
     industries = [str(j) for j in industries]
     q, g = _outputs(S, U, Mi, vecs, industries)
     described = ", ".join(vecs) if vecs else "industry vectors"
-    note = (f"supply–use table ({S.shape[0]} products × {S.shape[1]} industries) made "
-            "symmetric under the "
-            + _DESCRIPTION[technology].format(vectors=described) + moved)
+    note = (
+        f"supply–use table ({S.shape[0]} products × {S.shape[1]} industries) made "
+        "symmetric under the " + _DESCRIPTION[technology].format(vectors=described) + moved
+    )
     columns = None if final_demand is None else list(final_demand.columns)
     if technology == "industry":
         W = _inverse_or_zero(g)[:, None] * S.T  # industries × products: j's output shares
         fd = None if E is None else pd.DataFrame(E, index=products, columns=columns)
-        return SymmetricTable(U @ W, q, products, "product", technology,
-                              {key: arr @ W for key, arr in vecs.items()}, fd,
-                              None if Mi is None else Mi @ W, note)
+        return SymmetricTable(
+            U @ W,
+            q,
+            products,
+            "product",
+            technology,
+            {key: arr @ W for key, arr in vecs.items()},
+            fd,
+            None if Mi is None else Mi @ W,
+            note,
+        )
     if technology == "sales":
         D = S.T * _inverse_or_zero(q)[None, :]  # industries × products: market shares
         fd = None if E is None else pd.DataFrame(D @ E, index=industries, columns=columns)
-        return SymmetricTable(D @ U, g, industries, "industry", technology, dict(vecs), fd,
-                              None if Mi is None else D @ Mi, note)
+        return SymmetricTable(
+            D @ U,
+            g,
+            industries,
+            "industry",
+            technology,
+            dict(vecs),
+            fd,
+            None if Mi is None else D @ Mi,
+            note,
+        )
     fd = None if E is None else pd.DataFrame(E, index=products, columns=columns)
     return _product_technology(S, U, Mi, vecs, q, products, fd, note)
 
@@ -201,8 +230,9 @@ def _checked_inputs(
     final_demand: pd.DataFrame | None,
     imported_use: Any,
     negative_supply: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray],
-           np.ndarray | None, str]:
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray], np.ndarray | None, str
+]:
     """``make_symmetric``'s arguments checked and as float arrays: ``S, U, Mi, vectors,
     final demand, note on moved negative supply``."""
     S = _matrix(supply, "supply")
@@ -224,9 +254,11 @@ def _checked_inputs(
         )
     if negative_supply == "move" and (S < 0).any():
         negs = np.where(S < 0, -S, 0.0)
-        moved = (f"; {int((S < 0).sum())} negative supply entr(y/ies) totalling "
-                 f"{negs.sum():,.6g} moved to the use table as inputs of the industries "
-                 f"concerned")
+        moved = (
+            f"; {int((S < 0).sum())} negative supply entr(y/ies) totalling "
+            f"{negs.sum():,.6g} moved to the use table as inputs of the industries "
+            f"concerned"
+        )
         S = S + negs
         U = U + negs
     for name, X in (("supply", S), ("use", U), ("imported_use", Mi)):
@@ -248,8 +280,7 @@ def _checked_inputs(
         if not np.isfinite(arr).all():
             j = int(np.flatnonzero(~np.isfinite(arr))[0])
             raise ValidationError(
-                f"make_symmetric: vector {key!r} is NaN or infinite for industry "
-                f"{industries[j]!r}."
+                f"make_symmetric: vector {key!r} is NaN or infinite for industry {industries[j]!r}."
             )
         vecs[key] = arr
     E = None
@@ -269,9 +300,13 @@ def _checked_inputs(
     return S, U, Mi, vecs, E, moved
 
 
-def _outputs(S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None,
-             vecs: Mapping[str, np.ndarray], industries: Sequence[str]
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _outputs(
+    S: np.ndarray,
+    U: np.ndarray,
+    Mi: np.ndarray | None,
+    vecs: Mapping[str, np.ndarray],
+    industries: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray]:
     """Product outputs ``q`` and industry outputs ``g``; an industry that makes nothing
     may have nothing else either."""
     k = S.shape[1]
@@ -279,8 +314,9 @@ def _outputs(S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None,
     g = S.sum(axis=0)
     idle = g <= 0
     if idle.any():
-        used = idle & ((U.sum(axis=0) > 0) | (np.zeros(k, bool) if Mi is None
-                                              else Mi.sum(axis=0) > 0))
+        used = idle & (
+            (U.sum(axis=0) > 0) | (np.zeros(k, bool) if Mi is None else Mi.sum(axis=0) > 0)
+        )
         for arr in vecs.values():
             used |= idle & (arr != 0)
         if used.any():
@@ -294,8 +330,14 @@ def _outputs(S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None,
 
 
 def _product_technology(
-    S: np.ndarray, U: np.ndarray, Mi: np.ndarray | None, vecs: Mapping[str, np.ndarray],
-    q: np.ndarray, products: list[str], fd: pd.DataFrame | None, note: str,
+    S: np.ndarray,
+    U: np.ndarray,
+    Mi: np.ndarray | None,
+    vecs: Mapping[str, np.ndarray],
+    q: np.ndarray,
+    products: list[str],
+    fd: pd.DataFrame | None,
+    note: str,
 ) -> SymmetricTable:
     """``A S = U`` solved for ``A`` (never inverted); refused where it goes negative."""
     m, k = S.shape
@@ -323,8 +365,7 @@ def _product_technology(
     if neg.any():
         idx = np.argwhere(neg)
         order = np.argsort(A[neg])
-        shown = [f"A[{products[i]!r}, {products[j]!r}] = {A[i, j]:.4g}"
-                 for i, j in idx[order][:8]]
+        shown = [f"A[{products[i]!r}, {products[j]!r}] = {A[i, j]:.4g}" for i, j in idx[order][:8]]
         raise ValidationError(
             f"make_symmetric: the product technology assumption gives {int(neg.sum())} "
             f"negative coefficient(s): {'; '.join(shown)}"
@@ -354,5 +395,6 @@ def _product_technology(
                 f"{products[j]!r} ({Ic[i, j]:.4g}). Use technology='industry'."
             )
         imp = Ic * q[None, :]
-    return SymmetricTable(A * q[None, :], q, products, "product", technology, out_vecs, fd,
-                          imp, note)
+    return SymmetricTable(
+        A * q[None, :], q, products, "product", technology, out_vecs, fd, imp, note
+    )

@@ -118,29 +118,46 @@ def read_wiod(
     p = check_exists(path)
     ctry = _country(p, country)
     if year is not None and (isinstance(year, bool) or int(year) not in YEARS):
-        raise ReaderError(p, f"year {year} is outside the WIOD 2016 release, which covers "
-                             f"{YEARS.start}–{YEARS.stop - 1}")
+        raise ReaderError(
+            p,
+            f"year {year} is outside the WIOD 2016 release, which covers "
+            f"{YEARS.start}–{YEARS.stop - 1}",
+        )
     table = _read_table(p, year)
     y = table.year
     sea_path = _sea_path(p, sea)
     meta = EconomyMeta(
         source=f"WIOD 2016 national IO table {p.name} (sheet {SHEET!r}), {ctry} {y}; "
-               f"hours from Socio-Economic Accounts {sea_path.name}"
+        f"hours from Socio-Economic Accounts {sea_path.name}"
     )
     if year is None:
         meta.note(f"no year asked for: took the latest in the file, {y}")
-    meta.note(f"read {len(table.codes)} industries of {p.name}, {y}: domestic use block as "
-              f"inter-industry flows, imported use block as imports (USD million)")
+    meta.note(
+        f"read {len(table.codes)} industries of {p.name}, {y}: domestic use block as "
+        f"inter-industry flows, imported use block as imports (USD million)"
+    )
     lab = _read_sea(sea_path, ctry, y, table, hours, meta)
     try:
         return Economy.from_flows(
-            table.Z, table.x, lab["hours"], products=table.labels,
+            table.Z,
+            table.x,
+            lab["hours"],
+            products=table.labels,
             final_demand=pd.DataFrame(table.fd, columns=list(FINAL_DEMAND)),
-            purposes=dict(FINAL_DEMAND), imports=table.M,
-            compensation=lab.get("compensation"), surplus=lab.get("surplus"),
-            persons=lab["persons"], capital_stock=lab.get("capital_stock"),
-            zero_output=zero_output, labour_unit="million hours", labour_kind="hours",
-            money_unit="USD million", name=ctry, year=y, kind="industry", meta=meta,
+            purposes=dict(FINAL_DEMAND),
+            imports=table.M,
+            compensation=lab.get("compensation"),
+            surplus=lab.get("surplus"),
+            persons=lab["persons"],
+            capital_stock=lab.get("capital_stock"),
+            zero_output=zero_output,
+            labour_unit="million hours",
+            labour_kind="hours",
+            money_unit="USD million",
+            name=ctry,
+            year=y,
+            kind="industry",
+            meta=meta,
         )
     except ValidationError as exc:
         prefix_message(exc, f"{p.name}, {ctry} {y}")
@@ -153,29 +170,44 @@ def _country(p: Path, country: str | None) -> str:
     if country is not None:
         c = country.strip().upper()
         if from_name is not None and c != from_name:
-            raise ReaderError(p, f"the file name says country {from_name}, "
-                                 f"but country={country!r} was asked for")
+            raise ReaderError(
+                p, f"the file name says country {from_name}, but country={country!r} was asked for"
+            )
         return c
     if from_name is None:
-        raise ReaderError(p, "cannot tell the country from the file name (expected "
-                             "XXX_NIOT_nov16.xlsx); pass country='XXX'")
+        raise ReaderError(
+            p,
+            "cannot tell the country from the file name (expected "
+            "XXX_NIOT_nov16.xlsx); pass country='XXX'",
+        )
     return from_name
 
 
 def _sea_path(p: Path, sea: str | os.PathLike[str] | None) -> Path:
     sea_path = Path(sea) if sea is not None else p.parent / "sea.csv"
     if not sea_path.is_file():
-        raise ReaderError(sea_path, "the WIOD Socio-Economic Accounts (hours worked) are "
-                                    "needed for labour and this file does not exist; pass "
-                                    "sea='path/to/sea.csv'")
+        raise ReaderError(
+            sea_path,
+            "the WIOD Socio-Economic Accounts (hours worked) are "
+            "needed for labour and this file does not exist; pass "
+            "sea='path/to/sea.csv'",
+        )
     return sea_path
 
 
 class _Table:
     """One country-year of the national table, as arrays."""
 
-    def __init__(self, year: int, codes: list[str], labels: list[str], Z: np.ndarray,
-                 M: np.ndarray, fd: np.ndarray, x: np.ndarray) -> None:
+    def __init__(
+        self,
+        year: int,
+        codes: list[str],
+        labels: list[str],
+        Z: np.ndarray,
+        M: np.ndarray,
+        fd: np.ndarray,
+        x: np.ndarray,
+    ) -> None:
         self.year, self.codes, self.labels = year, codes, labels
         self.Z, self.M, self.fd, self.x = Z, M, fd, x
 
@@ -204,29 +236,46 @@ def _read_table(p: Path, year: int | None) -> _Table:
                 grid, sheet = g, name
                 break
     if grid is None:
-        raise ReaderError(p, f"no sheet {SHEET!r} (nor any sheet headed {', '.join(_HEAD)}); "
-                             f"the sheets are {list(sheets)}")
+        raise ReaderError(
+            p,
+            f"no sheet {SHEET!r} (nor any sheet headed {', '.join(_HEAD)}); "
+            f"the sheets are {list(sheets)}",
+        )
     if len(grid) < 3:
-        raise ReaderError(p, f"the sheet has {len(grid)} row(s); a national table has a "
-                             f"heading row, a row of names and data rows (truncated?)",
-                          sheet=sheet)
+        raise ReaderError(
+            p,
+            f"the sheet has {len(grid)} row(s); a national table has a "
+            f"heading row, a row of names and data rows (truncated?)",
+            sheet=sheet,
+        )
     head = [clean_label(c) for c in grid[0]]
     if tuple(head[:4]) != _HEAD:
-        raise ReaderError(p, f"expected the headings {list(_HEAD)} in A1:D1, found {head[:4]}",
-                          sheet=sheet, row=1)
+        raise ReaderError(
+            p, f"expected the headings {list(_HEAD)} in A1:D1, found {head[:4]}", sheet=sheet, row=1
+        )
     missing = [c for c in (*FINAL_DEMAND, "GO") if c not in head]
     if missing:
-        raise ReaderError(p, f"row 1 lacks the column heading(s) {missing} (final demand "
-                             f"and gross output); found {head[4:]}", sheet=sheet, row=1)
+        raise ReaderError(
+            p,
+            f"row 1 lacks the column heading(s) {missing} (final demand "
+            f"and gross output); found {head[4:]}",
+            sheet=sheet,
+            row=1,
+        )
     fd_cols = [head.index(c) for c in FINAL_DEMAND]
     go_col = head.index("GO")
     first_fd = min(fd_cols)
     ind_cols = list(range(4, first_fd))
     codes = [head[j] for j in ind_cols]
     if not codes or any(c == "" for c in codes) or len(set(codes)) != len(codes):
-        raise ReaderError(p, f"the industry headings in row 1 (columns E to "
-                             f"{describe_column(first_fd - 1)}) must be distinct codes; "
-                             f"found {codes}", sheet=sheet, row=1)
+        raise ReaderError(
+            p,
+            f"the industry headings in row 1 (columns E to "
+            f"{describe_column(first_fd - 1)}) must be distinct codes; "
+            f"found {codes}",
+            sheet=sheet,
+            row=1,
+        )
     names_row = grid[1]
     labels = []
     for j, c in zip(ind_cols, codes, strict=True):
@@ -239,29 +288,50 @@ def _read_table(p: Path, year: int | None) -> _Table:
             continue
         ry = _year_of(r[0])
         if ry is None:
-            raise ReaderError(p, f"expected a year in column A, found {r[0]!r}",
-                              sheet=sheet, row=i, column="A (Year)")
+            raise ReaderError(
+                p,
+                f"expected a year in column A, found {r[0]!r}",
+                sheet=sheet,
+                row=i,
+                column="A (Year)",
+            )
         years.add(ry)
     if not years:
         raise ReaderError(p, "the sheet has no data rows (truncated?)", sheet=sheet)
     if year is None:
         year = max(years)
     elif year not in years:
-        raise ReaderError(p, f"the sheet holds no rows for year {year}; it has years "
-                             f"{sorted(years)} (truncated?)", sheet=sheet)
+        raise ReaderError(
+            p,
+            f"the sheet holds no rows for year {year}; it has years {sorted(years)} (truncated?)",
+            sheet=sheet,
+        )
     rows: dict[str, dict[str, tuple[int, tuple[Any, ...]]]] = {
-        "Domestic": {}, "Imports": {}, "TOT": {}}
+        "Domestic": {},
+        "Imports": {},
+        "TOT": {},
+    }
     for i, r in enumerate(grid[2:], start=3):
         if not r or _year_of(r[0]) != year:
             continue
         origin = clean_label(r[3]) if len(r) > 3 else ""
         code = clean_label(r[1]) if len(r) > 1 else ""
         if origin not in rows:
-            raise ReaderError(p, f"expected Origin 'Domestic', 'Imports' or 'TOT', found "
-                                 f"{origin!r}", sheet=sheet, row=i, column="D (Origin)")
+            raise ReaderError(
+                p,
+                f"expected Origin 'Domestic', 'Imports' or 'TOT', found {origin!r}",
+                sheet=sheet,
+                row=i,
+                column="D (Origin)",
+            )
         if code in rows[origin]:
-            raise ReaderError(p, f"a second {origin} row for {code!r} in year {year} (the "
-                                 f"first is row {rows[origin][code][0]})", sheet=sheet, row=i)
+            raise ReaderError(
+                p,
+                f"a second {origin} row for {code!r} in year {year} (the "
+                f"first is row {rows[origin][code][0]})",
+                sheet=sheet,
+                row=i,
+            )
         rows[origin][code] = (i, r)
 
     n = len(codes)
@@ -270,15 +340,24 @@ def _read_table(p: Path, year: int | None) -> _Table:
         got = rows[origin]
         lacking = [c for c in codes if c not in got]
         if lacking:
-            raise ReaderError(p, f"year {year}: no {origin} row (the {what} block) for "
-                                 f"industr{'y' if len(lacking) == 1 else 'ies'} {lacking[:8]}; "
-                                 f"the table is incomplete or truncated", sheet=sheet)
+            raise ReaderError(
+                p,
+                f"year {year}: no {origin} row (the {what} block) for "
+                f"industr{'y' if len(lacking) == 1 else 'ies'} {lacking[:8]}; "
+                f"the table is incomplete or truncated",
+                sheet=sheet,
+            )
         extra = [c for c in got if c not in codes]
         if extra:
             i0 = got[extra[0]][0]
-            raise ReaderError(p, f"year {year}: {origin} row for {extra[0]!r}, which is not "
-                                 f"one of the industries of row 1", sheet=sheet, row=i0,
-                              column="B (Code)")
+            raise ReaderError(
+                p,
+                f"year {year}: {origin} row for {extra[0]!r}, which is not "
+                f"one of the industries of row 1",
+                sheet=sheet,
+                row=i0,
+                column="B (Code)",
+            )
         blocks[origin] = _block(p, sheet, [got[c] for c in codes], ind_cols, head, what)
     Z, M = blocks["Domestic"], blocks["Imports"]
     dom = [rows["Domestic"][c] for c in codes]
@@ -286,66 +365,124 @@ def _read_table(p: Path, year: int | None) -> _Table:
     x = _cells(p, sheet, dom, [go_col], head, "gross output")[:, 0]
     tot = rows["TOT"]
     if "GO" not in tot:
-        raise ReaderError(p, f"year {year}: no TOT row 'GO' (output at basic prices); the "
-                             f"table is incomplete or truncated", sheet=sheet)
+        raise ReaderError(
+            p,
+            f"year {year}: no TOT row 'GO' (output at basic prices); the "
+            f"table is incomplete or truncated",
+            sheet=sheet,
+        )
     x_col = _cells(p, sheet, [tot["GO"]], ind_cols, head, "gross output")[0]
     primary = [tot[c] for c in tot if c not in ("GO", "II_fob")]
-    prim = (_cells(p, sheet, primary, ind_cols, head, "primary input", allow_negative=True)
-            .sum(axis=0) if primary else np.zeros(n))
-    _check_balances(p, sheet, year, codes, head, ind_cols, go_col, tot["GO"][0],
-                    Z, M, fd, x, x_col, prim)
+    prim = (
+        _cells(p, sheet, primary, ind_cols, head, "primary input", allow_negative=True).sum(axis=0)
+        if primary
+        else np.zeros(n)
+    )
+    _check_balances(
+        p, sheet, year, codes, head, ind_cols, go_col, tot["GO"][0], Z, M, fd, x, x_col, prim
+    )
     return _Table(year, codes, labels, Z, M, fd, x)
 
 
-def _cells(p: Path, sheet: str, rows: list[tuple[int, tuple[Any, ...]]], cols: list[int],
-           head: list[str], what: str, allow_negative: bool = False) -> np.ndarray:
+def _cells(
+    p: Path,
+    sheet: str,
+    rows: list[tuple[int, tuple[Any, ...]]],
+    cols: list[int],
+    head: list[str],
+    what: str,
+    allow_negative: bool = False,
+) -> np.ndarray:
     out = np.empty((len(rows), len(cols)))
     for a, (i, r) in enumerate(rows):
         for b, j in enumerate(cols):
             cell = r[j] if j < len(r) else None
-            v = as_number(cell, path=p, sheet=sheet, row=i, column=describe_column(j, head[j]),
-                          what=f"a number ({what} of {clean_label(r[1])!r})")
+            v = as_number(
+                cell,
+                path=p,
+                sheet=sheet,
+                row=i,
+                column=describe_column(j, head[j]),
+                what=f"a number ({what} of {clean_label(r[1])!r})",
+            )
             if v < 0 and not allow_negative:
-                raise ReaderError(p, f"negative {what} {v:g} of {clean_label(r[1])!r} "
-                                     f"(for {head[j]!r}); flows cannot be negative",
-                                  sheet=sheet, row=i, column=describe_column(j, head[j]))
+                raise ReaderError(
+                    p,
+                    f"negative {what} {v:g} of {clean_label(r[1])!r} "
+                    f"(for {head[j]!r}); flows cannot be negative",
+                    sheet=sheet,
+                    row=i,
+                    column=describe_column(j, head[j]),
+                )
             out[a, b] = v
     return out
 
 
-def _block(p: Path, sheet: str, rows: list[tuple[int, tuple[Any, ...]]], cols: list[int],
-           head: list[str], what: str) -> np.ndarray:
+def _block(
+    p: Path,
+    sheet: str,
+    rows: list[tuple[int, tuple[Any, ...]]],
+    cols: list[int],
+    head: list[str],
+    what: str,
+) -> np.ndarray:
     return _cells(p, sheet, rows, cols, head, f"{what} flow")
 
 
-def _check_balances(p: Path, sheet: str, year: int, codes: list[str], head: list[str],
-                    ind_cols: list[int], go_col: int, go_row: int, Z: np.ndarray,
-                    M: np.ndarray, fd: np.ndarray, x: np.ndarray, x_col: np.ndarray,
-                    prim: np.ndarray) -> None:
+def _check_balances(
+    p: Path,
+    sheet: str,
+    year: int,
+    codes: list[str],
+    head: list[str],
+    ind_cols: list[int],
+    go_col: int,
+    go_row: int,
+    Z: np.ndarray,
+    M: np.ndarray,
+    fd: np.ndarray,
+    x: np.ndarray,
+    x_col: np.ndarray,
+    prim: np.ndarray,
+) -> None:
     """A table whose blocks were misread does not add up; say where it fails."""
     for i, c in enumerate(codes):
         if abs(x[i] - x_col[i]) > 1e-6 * abs(x[i]) + 1e-3:
-            raise ReaderError(p, f"year {year}: gross output of {c!r} is {x[i]:.6g} in column "
-                                 f"GO but {x_col[i]:.6g} in row GO", sheet=sheet, row=go_row,
-                              column=describe_column(ind_cols[i], c))
+            raise ReaderError(
+                p,
+                f"year {year}: gross output of {c!r} is {x[i]:.6g} in column "
+                f"GO but {x_col[i]:.6g} in row GO",
+                sheet=sheet,
+                row=go_row,
+                column=describe_column(ind_cols[i], c),
+            )
     row_gap = Z.sum(axis=1) + fd.sum(axis=1) - x
     row_tol = 1e-6 * (Z.sum(axis=1) + np.abs(fd).sum(axis=1) + x) + 1e-3
     bad = np.flatnonzero(np.abs(row_gap) > row_tol)
     if bad.size:
         i = int(bad[0])
-        raise ReaderError(p, f"year {year}: the domestic use of {codes[i]!r} (intermediate "
-                             f"{Z[i].sum():.6g} + final {fd[i].sum():.6g}) does not add up to "
-                             f"its gross output {x[i]:.6g}", sheet=sheet,
-                          column=describe_column(go_col, "GO"))
+        raise ReaderError(
+            p,
+            f"year {year}: the domestic use of {codes[i]!r} (intermediate "
+            f"{Z[i].sum():.6g} + final {fd[i].sum():.6g}) does not add up to "
+            f"its gross output {x[i]:.6g}",
+            sheet=sheet,
+            column=describe_column(go_col, "GO"),
+        )
     col_gap = Z.sum(axis=0) + M.sum(axis=0) + prim - x_col
     col_tol = 1e-5 * (Z.sum(axis=0) + M.sum(axis=0) + np.abs(prim) + x_col) + 1e-2
     bad = np.flatnonzero(np.abs(col_gap) > col_tol)
     if bad.size:
         j = int(bad[0])
-        raise ReaderError(p, f"year {year}: the inputs of {codes[j]!r} (domestic "
-                             f"{Z[:, j].sum():.6g} + imported {M[:, j].sum():.6g} + primary "
-                             f"{prim[j]:.6g}) do not add up to its gross output {x_col[j]:.6g}",
-                          sheet=sheet, row=go_row, column=describe_column(ind_cols[j], codes[j]))
+        raise ReaderError(
+            p,
+            f"year {year}: the inputs of {codes[j]!r} (domestic "
+            f"{Z[:, j].sum():.6g} + imported {M[:, j].sum():.6g} + primary "
+            f"{prim[j]:.6g}) do not add up to its gross output {x_col[j]:.6g}",
+            sheet=sheet,
+            row=go_row,
+            column=describe_column(ind_cols[j], codes[j]),
+        )
 
 
 # ---------------------------------------------------------------- Socio-Economic Accounts
@@ -361,13 +498,17 @@ def _read_sea_cached(path: str, _mtime: int, _size: int) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype={"country": str, "code": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ReaderError(path, f"cannot be read as the WIOD Socio-Economic Accounts CSV: "
-                                f"{exc}") from None
+        raise ReaderError(
+            path, f"cannot be read as the WIOD Socio-Economic Accounts CSV: {exc}"
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in _SEA_NEEDED if c not in df.columns]
     if missing:
-        raise ReaderError(path, f"the Socio-Economic Accounts lack the column(s) {missing}; "
-                                f"found {list(df.columns)}", row=1)
+        raise ReaderError(
+            path,
+            f"the Socio-Economic Accounts lack the column(s) {missing}; found {list(df.columns)}",
+            row=1,
+        )
     df["line"] = np.arange(2, len(df) + 2)  # the file's line number, for messages
     df["country"] = df["country"].str.strip().str.upper()
     df["code"] = df["code"].str.strip()
@@ -375,21 +516,28 @@ def _read_sea_cached(path: str, _mtime: int, _size: int) -> pd.DataFrame:
     return df
 
 
-def _read_sea(path: Path, country: str, year: int, table: _Table, hours: HoursMode,
-              meta: EconomyMeta) -> dict[str, np.ndarray]:
+def _read_sea(
+    path: Path, country: str, year: int, table: _Table, hours: HoursMode, meta: EconomyMeta
+) -> dict[str, np.ndarray]:
     df = read_sea(path)
     sel = df[(df["country"] == country) & (df["year"] == year)]
     if sel.empty:
         have = sorted(df["country"].dropna().unique())
         yrs = df.loc[df["country"] == country, "year"].dropna()
         span = f"years {int(yrs.min())}–{int(yrs.max())}" if len(yrs) else "no years"
-        raise ReaderError(path, f"no Socio-Economic Accounts rows for {country} in {year} "
-                                f"(countries present: {have}; {country} has {span})")
+        raise ReaderError(
+            path,
+            f"no Socio-Economic Accounts rows for {country} in {year} "
+            f"(countries present: {have}; {country} has {span})",
+        )
     dup = sel["code"][sel["code"].duplicated()]
     if len(dup):
         lines = sel.loc[sel["code"] == dup.iloc[0], "line"].tolist()
-        raise ReaderError(path, f"industry {dup.iloc[0]!r} of {country} {year} appears more "
-                                f"than once (lines {lines})", row=lines[1])
+        raise ReaderError(
+            path,
+            f"industry {dup.iloc[0]!r} of {country} {year} appears more than once (lines {lines})",
+            row=lines[1],
+        )
     by_code = sel.set_index("code")
     n = len(table.codes)
 
@@ -406,20 +554,29 @@ def _read_sea(path: Path, country: str, year: int, table: _Table, hours: HoursMo
             if not np.isfinite(v):
                 if not needed_for[j]:
                     continue
-                raise ReaderError(path, f"{col} of industry {code!r} ({country} {year}) is "
-                                        f"missing or not a number: "
-                                        f"{by_code.at[code, col]!r}", row=line, column=col)
+                raise ReaderError(
+                    path,
+                    f"{col} of industry {code!r} ({country} {year}) is "
+                    f"missing or not a number: "
+                    f"{by_code.at[code, col]!r}",
+                    row=line,
+                    column=col,
+                )
             out[j] = float(v)
         return out
 
     active = table.x > 0
     lacking = [c for j, c in enumerate(table.codes) if active[j] and c not in by_code.index]
     if lacking:
-        raise ReaderError(path, f"no hours for industr{'y' if len(lacking) == 1 else 'ies'} "
-                                f"{lacking} of {country} in {year}: the Socio-Economic Accounts "
-                                f"have no row for {'it' if len(lacking) == 1 else 'them'}, but "
-                                f"the table gives {'it' if len(lacking) == 1 else 'them'} "
-                                f"output", column="code")
+        raise ReaderError(
+            path,
+            f"no hours for industr{'y' if len(lacking) == 1 else 'ies'} "
+            f"{lacking} of {country} in {year}: the Socio-Economic Accounts "
+            f"have no row for {'it' if len(lacking) == 1 else 'them'}, but "
+            f"the table gives {'it' if len(lacking) == 1 else 'them'} "
+            f"output",
+            column="code",
+        )
     h = column("H_EMPE", needed_for=active)
     emp = column("EMP", needed_for=active)
     empe = column("EMPE", needed_for=active)
@@ -428,15 +585,23 @@ def _read_sea(path: Path, country: str, year: int, table: _Table, hours: HoursMo
             continue
         line = lines[code]
         if h[j] <= 0:
-            raise ReaderError(path, f"industry {code!r} of {country} {year} has gross output "
-                                    f"{table.x[j]:.6g} USD million but H_EMPE (hours of "
-                                    f"employees) is {h[j]:g}: its labour is missing",
-                              row=line, column="H_EMPE")
+            raise ReaderError(
+                path,
+                f"industry {code!r} of {country} {year} has gross output "
+                f"{table.x[j]:.6g} USD million but H_EMPE (hours of "
+                f"employees) is {h[j]:g}: its labour is missing",
+                row=line,
+                column="H_EMPE",
+            )
         if empe[j] <= 0 or emp[j] < empe[j]:
-            raise ReaderError(path, f"industry {code!r} of {country} {year} has EMP={emp[j]:g} "
-                                    f"persons engaged and EMPE={empe[j]:g} employees; expected "
-                                    f"0 < EMPE <= EMP", row=line,
-                              column="EMPE" if empe[j] <= 0 else "EMP")
+            raise ReaderError(
+                path,
+                f"industry {code!r} of {country} {year} has EMP={emp[j]:g} "
+                f"persons engaged and EMPE={empe[j]:g} employees; expected "
+                f"0 < EMPE <= EMP",
+                row=line,
+                column="EMPE" if empe[j] <= 0 else "EMP",
+            )
     out: dict[str, np.ndarray] = {"persons": emp}
     if hours == "persons":
         factor = np.where(empe > 0, emp / np.where(empe > 0, empe, 1.0), 1.0)
@@ -448,21 +613,34 @@ def _read_sea(path: Path, country: str, year: int, table: _Table, hours: HoursMo
         )
     else:
         out["hours"] = h
-        meta.note(f"labour: SEA H_EMPE, million hours of employees only (self-employed not "
-                  f"counted); total {h[active].sum():,.0f} million hours")
+        meta.note(
+            f"labour: SEA H_EMPE, million hours of employees only (self-employed not "
+            f"counted); total {h[active].sum():,.0f} million hours"
+        )
     meta.note("persons: SEA EMP, thousands of persons engaged")
     _money(path, country, year, table, by_code, column, active, hours, meta, out)
     return out
 
 
-def _money(path: Path, country: str, year: int, table: _Table, by_code: pd.DataFrame,
-           column: Any, active: np.ndarray, hours: HoursMode, meta: EconomyMeta,
-           out: dict[str, np.ndarray]) -> None:
+def _money(
+    path: Path,
+    country: str,
+    year: int,
+    table: _Table,
+    by_code: pd.DataFrame,
+    column: Any,
+    active: np.ndarray,
+    hours: HoursMode,
+    meta: EconomyMeta,
+    out: dict[str, np.ndarray],
+) -> None:
     """Compensation, surplus and capital stock in USD million (checked currency)."""
     cols = set(by_code.columns)
     if "GO" not in cols:
-        meta.note("SEA has no GO column, so its currency cannot be checked: compensation, "
-                  "surplus and capital stock left out")
+        meta.note(
+            "SEA has no GO column, so its currency cannot be checked: compensation, "
+            "surplus and capital stock left out"
+        )
         return
     go = column("GO", needed_for=np.zeros(len(active), dtype=bool))
     ok = active & (go > 0)
@@ -477,29 +655,38 @@ def _money(path: Path, country: str, year: int, table: _Table, by_code: pd.DataF
             rate = float(np.median(rates))
     if rate is not None and abs(ratio / rate - 1) < 0.05:
         divisor = rate
-        meta.note(f"SEA money in national currency: converted to USD at NOMEXCH {rate:.6g} "
-                  f"per USD (SEA GO / NOMEXCH is {ratio / rate:.4f} x the table's GO)")
+        meta.note(
+            f"SEA money in national currency: converted to USD at NOMEXCH {rate:.6g} "
+            f"per USD (SEA GO / NOMEXCH is {ratio / rate:.4f} x the table's GO)"
+        )
     elif abs(ratio - 1) < 0.05:
         divisor = 1.0
         meta.note(f"SEA money taken as USD already (SEA GO is {ratio:.4f} x the table's GO)")
     else:
-        raise ReaderError(path, f"the SEA gross output of {country} {year} is {ratio:.4g} times "
-                                f"the table's, neither 1 (US dollars) nor the exchange rate "
-                                f"NOMEXCH {rate if rate is not None else '(absent)'} (national "
-                                f"currency): the two files do not describe the same economy",
-                          column="GO")
+        raise ReaderError(
+            path,
+            f"the SEA gross output of {country} {year} is {ratio:.4g} times "
+            f"the table's, neither 1 (US dollars) nor the exchange rate "
+            f"NOMEXCH {rate if rate is not None else '(absent)'} (national "
+            f"currency): the two files do not describe the same economy",
+            column="GO",
+        )
     none = np.zeros(len(active), dtype=bool)
     if hours == "persons" and {"LAB", "CAP"} <= cols:
         out["compensation"] = column("LAB", needed_for=active) / divisor
         out["surplus"] = column("CAP", needed_for=none) / divisor
-        meta.note("compensation: SEA LAB (labour compensation, self-employed included); "
-                  "surplus: SEA CAP (capital compensation); USD million")
+        meta.note(
+            "compensation: SEA LAB (labour compensation, self-employed included); "
+            "surplus: SEA CAP (capital compensation); USD million"
+        )
     elif {"COMP", "VA"} <= cols:
         comp = column("COMP", needed_for=active)
         out["compensation"] = comp / divisor
         out["surplus"] = (column("VA", needed_for=none) - comp) / divisor
-        meta.note("compensation: SEA COMP (compensation of employees); surplus: SEA VA - COMP; "
-                  "USD million")
+        meta.note(
+            "compensation: SEA COMP (compensation of employees); surplus: SEA VA - COMP; "
+            "USD million"
+        )
     if "K" in cols:
         out["capital_stock"] = column("K", needed_for=none) / divisor
         meta.note("capital_stock: SEA K (nominal fixed capital stock), USD million")

@@ -108,14 +108,16 @@ class DistributedMatrix:
 
     def __init__(self, M: Any, client: Any, *, blocks: int | None = None) -> None:
         if not sp.issparse(M) or M.ndim != 2:
-            raise ValidationError("DistributedMatrix needs a scipy sparse matrix; got "
-                                  f"{type(M).__name__}.")
+            raise ValidationError(
+                f"DistributedMatrix needs a scipy sparse matrix; got {type(M).__name__}."
+            )
         self.client = client
         self.shape = (int(M.shape[0]), int(M.shape[1]))
         workers = list(client.scheduler_info().get("workers", {}))
         if not workers:
-            raise ValidationError("The Dask cluster has no workers; start some with "
-                                  "`dask worker ADDRESS`.")
+            raise ValidationError(
+                "The Dask cluster has no workers; start some with `dask worker ADDRESS`."
+            )
         nb = blocks or len(workers)
         if nb < 1:
             raise ValidationError(f"`blocks` of DistributedMatrix must be >= 1; got {blocks!r}.")
@@ -148,8 +150,9 @@ class DistributedMatrix:
 
     def matvec(self, x: np.ndarray) -> np.ndarray:
         """``M x`` computed block by block on the workers."""
-        xf = self.client.scatter(np.ascontiguousarray(x, dtype=np.float64), broadcast=True,
-                                 hash=False)
+        xf = self.client.scatter(
+            np.ascontiguousarray(x, dtype=np.float64), broadcast=True, hash=False
+        )
         parts = [self.client.submit(_block_matvec, f, xf, pure=False) for f in self.futures]
         out = np.concatenate(self.client.gather(parts))
         self.matvecs += 1
@@ -157,11 +160,15 @@ class DistributedMatrix:
 
     def rmatvec(self, y: np.ndarray) -> np.ndarray:
         """``Mᵀ y`` from the same row blocks (each worker sends an n-vector; they are summed)."""
-        yf = self.client.scatter(np.ascontiguousarray(y, dtype=np.float64), broadcast=True,
-                                 hash=False)
-        parts = [self.client.submit(_block_rmatvec, f, yf, int(self.bounds[b]),
-                                    int(self.bounds[b + 1]), pure=False)
-                 for b, f in enumerate(self.futures)]
+        yf = self.client.scatter(
+            np.ascontiguousarray(y, dtype=np.float64), broadcast=True, hash=False
+        )
+        parts = [
+            self.client.submit(
+                _block_rmatvec, f, yf, int(self.bounds[b]), int(self.bounds[b + 1]), pure=False
+            )
+            for b, f in enumerate(self.futures)
+        ]
         out = np.zeros(self.shape[1])
         for p in self.client.gather(parts):
             out += p
@@ -189,13 +196,18 @@ def solve_leontief_distributed(
     ``rtol`` is the deprecated name of ``tol``.
     """
     if rtol is not None:
-        warnings.warn("solve_leontief_distributed(rtol=...) is deprecated; use tol=...",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "solve_leontief_distributed(rtol=...) is deprecated; use tol=...",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         tol = rtol
     rtol = tol  # the kernels below call it rtol, as scipy does
     if method not in ("bicgstab", "jacobi"):
-        raise ValidationError(f"The 'method' parameter of solve_leontief_distributed must be "
-                              f"'bicgstab' or 'jacobi'; got {method!r}.")
+        raise ValidationError(
+            f"The 'method' parameter of solve_leontief_distributed must be "
+            f"'bicgstab' or 'jacobi'; got {method!r}."
+        )
     from gosplan.core.kernels import solve_bicgstab
 
     b = np.asarray(b, dtype=np.float64)
@@ -207,15 +219,29 @@ def solve_leontief_distributed(
             out[:] = x - D.matvec(x)
 
         if method == "bicgstab":
-            res = solve_bicgstab(None, b, rtol=rtol, maxiter=maxiter, apply=apply,
-                                 method_name="dask bicgstab")
+            res = solve_bicgstab(
+                None, b, rtol=rtol, maxiter=maxiter, apply=apply, method_name="dask bicgstab"
+            )
         else:
             res = _jacobi(D, b, rtol, maxiter or 10_000)
         extra = dict(res.extra)
-        extra.update({"scatter_seconds": t_scatter, "worker_bytes": D.nbytes,
-                      "blocks": len(D.futures), "seconds": time.perf_counter() - t0})
-    return SolveResult(x=res.x, status=res.status, nit=res.nit, residual=res.residual,
-                       method=res.method, message=res.message, extra=extra)
+        extra.update(
+            {
+                "scatter_seconds": t_scatter,
+                "worker_bytes": D.nbytes,
+                "blocks": len(D.futures),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    return SolveResult(
+        x=res.x,
+        status=res.status,
+        nit=res.nit,
+        residual=res.residual,
+        method=res.method,
+        message=res.message,
+        extra=extra,
+    )
 
 
 def _jacobi(D: DistributedMatrix, b: np.ndarray, rtol: float, maxiter: int) -> SolveResult:
@@ -229,18 +255,30 @@ def _jacobi(D: DistributedMatrix, b: np.ndarray, rtol: float, maxiter: int) -> S
         x = y
         nit += 1
         if not math.isfinite(d) or (nit > 50 and d >= prev):
-            return SolveResult(x=x, status=Status.BREAKDOWN, nit=nit, residual=float("inf"),
-                               method="dask jacobi",
-                               message="The series does not contract: the technology is not "
-                               "productive (spectral radius >= 1).")
+            return SolveResult(
+                x=x,
+                status=Status.BREAKDOWN,
+                nit=nit,
+                residual=float("inf"),
+                method="dask jacobi",
+                message="The series does not contract: the technology is not "
+                "productive (spectral radius >= 1).",
+            )
         prev = d
         if d <= 0.5 * rtol * bn:
             break
     relres = float(np.linalg.norm(b - x + D.matvec(x))) / bn
     status = Status.OPTIMAL if relres <= rtol else Status.ITERATION_LIMIT
-    return SolveResult(x=x, status=status, nit=nit, residual=relres, method="dask jacobi",
-                       message="" if status == Status.OPTIMAL else
-                       f"Jacobi stopped after {nit} sweeps at relative residual {relres:.3g}.")
+    return SolveResult(
+        x=x,
+        status=status,
+        nit=nit,
+        residual=relres,
+        method="dask jacobi",
+        message=""
+        if status == Status.OPTIMAL
+        else f"Jacobi stopped after {nit} sweeps at relative residual {relres:.3g}.",
+    )
 
 
 def labour_values_distributed(
@@ -264,10 +302,19 @@ def labour_values_distributed(
 
     if not (isinstance(tol, float | int) and 0 < tol < 1):
         raise ValidationError(
-            f"The 'tol' parameter of labour_values_distributed must be in (0, 1); got {tol!r}.")
+            f"The 'tol' parameter of labour_values_distributed must be in (0, 1); got {tol!r}."
+        )
     MT = sp.csr_array(economy.A.T)
-    res = solve_leontief_distributed(MT, economy.labour, client=client, address=address,
-                                     blocks=blocks, method=method, tol=tol, maxiter=maxiter)
+    res = solve_leontief_distributed(
+        MT,
+        economy.labour,
+        client=client,
+        address=address,
+        blocks=blocks,
+        method=method,
+        tol=tol,
+        maxiter=maxiter,
+    )
     del MT
     l = economy.labour  # noqa: E741
     v = res.x
@@ -277,16 +324,23 @@ def labour_values_distributed(
         raise NotConverged(
             f"labour values (Dask): the {res.method} solver stopped short of the tolerance "
             f"{tol:g} (relative residual {resid:.3g} after {res.nit} mat-vecs). {res.message}",
-            residual=resid, nit=res.nit)
+            residual=resid,
+            nit=res.nit,
+        )
     per = economy.output_unit
     return LabourValues(
         values=pd.Series(v, index=economy.products, name="labour value"),
         unit=f"{economy.labour_unit} per {per}" if per else economy.labour_unit,
-        method=res.method, nit=res.nit, residual=resid, tol=float(tol),
-        conventions={"labour": f"{economy.labour_kind} ({economy.labour_unit})",
-                     "depreciation": "excluded",
-                     "imports": "not counted (domestic labour only)",
-                     "engine": f"dask distributed, {res.extra.get('blocks')} row blocks"},
+        method=res.method,
+        nit=res.nit,
+        residual=resid,
+        tol=float(tol),
+        conventions={
+            "labour": f"{economy.labour_kind} ({economy.labour_unit})",
+            "depreciation": "excluded",
+            "imports": "not counted (domestic labour only)",
+            "engine": f"dask distributed, {res.extra.get('blocks')} row blocks",
+        },
     )
 
 

@@ -98,8 +98,9 @@ def _normal(seed: np.uint64, salt: int, j: int, t: int) -> float:  # pragma: no 
 
 
 @numba.njit(inline="always")
-def _sorted_distinct(seed: np.uint64, salt: int, j: int, t0: int, k: int, m: int,
-                     out: np.ndarray) -> None:  # pragma: no cover - compiled
+def _sorted_distinct(
+    seed: np.uint64, salt: int, j: int, t0: int, k: int, m: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """``k`` sorted distinct integers in ``[0, m)`` (needs ``k <= m``) into ``out[:k]``.
 
     Uniform order statistics from exponential spacings, then nudged apart.
@@ -127,10 +128,21 @@ def _sorted_distinct(seed: np.uint64, salt: int, j: int, t0: int, k: int, m: int
 
 
 @numba.njit(parallel=True, cache=True)
-def _gen_block(seed: np.uint64, n: int, j0: int, j1: int, k: int, k_in: int,
-               starts: np.ndarray, sigma: float, colsum: np.ndarray,
-               indices: np.ndarray, data: np.ndarray, want_indices: bool,
-               want_data: bool) -> None:  # pragma: no cover - compiled
+def _gen_block(
+    seed: np.uint64,
+    n: int,
+    j0: int,
+    j1: int,
+    k: int,
+    k_in: int,
+    starts: np.ndarray,
+    sigma: float,
+    colsum: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    want_indices: bool,
+    want_data: bool,
+) -> None:  # pragma: no cover - compiled
     """Recipes of products ``j0 <= j < j1`` into ``indices``/``data`` (k entries each).
 
     Inputs and weights come from independent streams, so either can be drawn
@@ -187,7 +199,7 @@ def _gen_block(seed: np.uint64, n: int, j0: int, j1: int, k: int, k_in: int,
                     elif sigma == 1.0:
                         w = e
                     else:
-                        w = e ** sigma
+                        w = e**sigma
                     data[base + t] = w
                     s += w
                 f = colsum[jj] / s
@@ -196,8 +208,16 @@ def _gen_block(seed: np.uint64, n: int, j0: int, j1: int, k: int, k_in: int,
 
 
 @numba.njit(parallel=True, cache=True)
-def _gen_capital(seed: np.uint64, n: int, j0: int, j1: int, kc: int, ratio: np.ndarray,
-                 indices: np.ndarray, data: np.ndarray) -> None:  # pragma: no cover
+def _gen_capital(
+    seed: np.uint64,
+    n: int,
+    j0: int,
+    j1: int,
+    kc: int,
+    ratio: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+) -> None:  # pragma: no cover
     for jj in numba.prange(j1 - j0):
         j = j0 + jj
         a = np.empty(kc, dtype=np.int64)
@@ -215,8 +235,9 @@ def _gen_capital(seed: np.uint64, n: int, j0: int, j1: int, kc: int, ratio: np.n
 
 
 @numba.njit(parallel=True, cache=True)
-def _gen_uniform(seed: np.uint64, salt: int, j0: int, j1: int, t: int,
-                 out: np.ndarray) -> None:  # pragma: no cover
+def _gen_uniform(
+    seed: np.uint64, salt: int, j0: int, j1: int, t: int, out: np.ndarray
+) -> None:  # pragma: no cover
     for jj in numba.prange(j1 - j0):
         out[jj] = _unif(seed, salt, j0 + jj, t)
 
@@ -250,16 +271,18 @@ class SyntheticSpec:
 
     def validate(self, caller: str) -> None:
         def bad(name: str, want: str, got: Any) -> ValidationError:
-            return ValidationError(f"The '{name}' parameter of {caller} must be {want}; "
-                                   f"got {got!r}.")
+            return ValidationError(
+                f"The '{name}' parameter of {caller} must be {want}; got {got!r}."
+            )
 
         if not isinstance(self.n, int | np.integer) or self.n < 1 or self.n >= 2**31:
             raise bad("n", "an integer in [1, 2**31)", self.n)
         if self.inputs is not None and not (1 <= self.inputs <= self.n):
             raise bad("inputs", f"in [1, n={self.n}]", self.inputs)
         if not (0.0 < self.spectral_radius < 1.0):
-            raise bad("spectral_radius", "in (0, 1) (a productive technology)",
-                      self.spectral_radius)
+            raise bad(
+                "spectral_radius", "in (0, 1) (a productive technology)", self.spectral_radius
+            )
         if not (0.0 <= self.spread < 1.0):
             raise bad("spread", "in [0, 1)", self.spread)
         if not (1 <= self.n_clusters <= self.n):
@@ -292,8 +315,9 @@ class SyntheticSpec:
             s *= 1.0 - self.spread * self._uniform(j0, j1, 0)
         return s
 
-    def block(self, j0: int, j1: int, *, indices: bool = True,
-              data: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def block(
+        self, j0: int, j1: int, *, indices: bool = True, data: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Row indices and values of columns ``j0:j1`` of ``A`` (``inputs`` each).
 
         ``indices=False`` or ``data=False`` skips drawing that part (an empty
@@ -304,8 +328,21 @@ class SyntheticSpec:
         ind = np.empty(m if indices else 0, dtype=np.int32)
         dat = np.empty(m if data else 0, dtype=np.float64)
         k_in = round(self.within * k) if self.n_clusters > 1 else k
-        _gen_block(self._seed, self.n, j0, j1, k, k_in, self.starts(), float(self.sigma),
-                   self.column_sums(j0, j1) if data else np.empty(0), ind, dat, indices, data)
+        _gen_block(
+            self._seed,
+            self.n,
+            j0,
+            j1,
+            k,
+            k_in,
+            self.starts(),
+            float(self.sigma),
+            self.column_sums(j0, j1) if data else np.empty(0),
+            ind,
+            dat,
+            indices,
+            data,
+        )
         return ind, dat
 
     def labour(self, j0: int, j1: int) -> np.ndarray:
@@ -354,8 +391,9 @@ def synthetic_matrix(n: int, *, seed: int = 0, **kwargs: Any) -> sp.csc_array:
     """
     spec = _spec(n, dict(seed=seed, **kwargs), "synthetic_matrix")
     indices, data = spec.block(0, n)
-    indptr = np.arange(0, n * spec.k + 1, spec.k, dtype=np.int64 if n * spec.k >= 2**31
-                       else np.int32)
+    indptr = np.arange(
+        0, n * spec.k + 1, spec.k, dtype=np.int64 if n * spec.k >= 2**31 else np.int32
+    )
     M = sp.csc_array((data, indices, indptr), shape=(n, n))
     M.has_sorted_indices = True
     M.has_canonical_format = True
@@ -402,64 +440,111 @@ def synthetic_economy(
     Labels are ``p0 … p{n-1}``; labour is in hours per unit; gross output is
     not set (solve for it with :func:`gosplan.gross_output`).
     """
-    spec = _spec(n, dict(seed=seed, inputs=inputs, spectral_radius=spectral_radius,
-                         spread=spread, clusters=clusters, within=within, sigma=sigma,
-                         capital_inputs=capital_inputs), "synthetic_economy")
+    spec = _spec(
+        n,
+        dict(
+            seed=seed,
+            inputs=inputs,
+            spectral_radius=spectral_radius,
+            spread=spread,
+            clusters=clusters,
+            within=within,
+            sigma=sigma,
+            capital_inputs=capital_inputs,
+        ),
+        "synthetic_economy",
+    )
     return _economy_from_parts(spec, *_parts(spec))
 
 
-def _parts(spec: SyntheticSpec) -> tuple[sp.csc_array, np.ndarray, np.ndarray,
-                                         sp.csc_array | None, np.ndarray | None]:
+def _parts(
+    spec: SyntheticSpec,
+) -> tuple[sp.csc_array, np.ndarray, np.ndarray, sp.csc_array | None, np.ndarray | None]:
     n = spec.n
     A = synthetic_matrix(n, **_kw(spec))
     K = None
     delta = None
     if spec.capital_inputs:
         ki, kd = spec.capital_block(0, n)
-        K = sp.csc_array((kd, ki, np.arange(0, n * spec.capital_inputs + 1,
-                                             spec.capital_inputs, dtype=np.int64)),
-                         shape=(n, n))
+        K = sp.csc_array(
+            (
+                kd,
+                ki,
+                np.arange(0, n * spec.capital_inputs + 1, spec.capital_inputs, dtype=np.int64),
+            ),
+            shape=(n, n),
+        )
         delta = spec.depreciation(0, n)
     return A, spec.labour(0, n), spec.final_demand(0, n), K, delta
 
 
 def _kw(spec: SyntheticSpec) -> dict[str, Any]:
-    return dict(seed=spec.seed, inputs=spec.inputs, spectral_radius=spec.spectral_radius,
-                spread=spec.spread, clusters=spec.clusters, within=spec.within,
-                sigma=spec.sigma, capital_inputs=spec.capital_inputs)
+    return dict(
+        seed=spec.seed,
+        inputs=spec.inputs,
+        spectral_radius=spec.spectral_radius,
+        spread=spec.spread,
+        clusters=spec.clusters,
+        within=spec.within,
+        sigma=spec.sigma,
+        capital_inputs=spec.capital_inputs,
+    )
 
 
-def _economy_from_parts(spec: SyntheticSpec, A: Any, labour: np.ndarray, fd: np.ndarray,
-                        K: Any, delta: np.ndarray | None) -> Economy:
+def _economy_from_parts(
+    spec: SyntheticSpec,
+    A: Any,
+    labour: np.ndarray,
+    fd: np.ndarray,
+    K: Any,
+    delta: np.ndarray | None,
+) -> Economy:
     meta = EconomyMeta(source=f"gosplan.scale.synthetic_economies seed={spec.seed}")
     meta.note(
         f"synthetic: n={spec.n}, inputs={spec.k} per product, clusters={spec.n_clusters}, "
         f"within={spec.within}, spectral radius "
-        + (f"exactly {spec.spectral_radius}" if spec.spread == 0 else
-           f"in [{spec.spectral_radius * (1 - spec.spread):.4g}, {spec.spectral_radius}]")
+        + (
+            f"exactly {spec.spectral_radius}"
+            if spec.spread == 0
+            else f"in [{spec.spectral_radius * (1 - spec.spread):.4g}, {spec.spectral_radius}]"
+        )
     )
     A = sp.csc_array(A)  # column-major: labour values use its transpose view, no copy
     if K is not None:
         K = sp.csr_array(K)
     frame = pd.DataFrame(fd, columns=["personal", "social"])
     return Economy(
-        A, labour, labour_unit="hours", labour_kind="hours", output_unit="unit",
-        final_demand=frame, purposes={"personal": "personal", "social": "social"},
-        capital=K, depreciation=delta, name=f"synthetic-{spec.n}", kind="product", meta=meta,
+        A,
+        labour,
+        labour_unit="hours",
+        labour_kind="hours",
+        output_unit="unit",
+        final_demand=frame,
+        purposes={"personal": "personal", "social": "social"},
+        capital=K,
+        depreciation=delta,
+        name=f"synthetic-{spec.n}",
+        kind="product",
+        meta=meta,
     )
 
 
 # ---------------------------------------------------------------------- streaming to disk
+
 
 def _chunks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
     for j0 in range(0, n, chunk):
         yield j0, min(n, j0 + chunk)
 
 
-def _write_npy_stream(zf: zipfile.ZipFile, name: str, dtype: np.dtype[Any],
-                      shape: tuple[int, ...], pieces: Iterator[np.ndarray]) -> None:
-    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-              "shape": shape}
+def _write_npy_stream(
+    zf: zipfile.ZipFile,
+    name: str,
+    dtype: np.dtype[Any],
+    shape: tuple[int, ...],
+    pieces: Iterator[np.ndarray],
+) -> None:
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
     with zf.open(name + ".npy", "w", force_zip64=True) as fh:
         np.lib.format.write_array_header_2_0(fh, header)
         written = 0
@@ -490,39 +575,76 @@ def write_synthetic(
     """
     spec = _spec(n, dict(seed=seed, **kwargs), "write_synthetic")
     if chunk < 1:
-        raise ValidationError(f"The 'chunk' parameter of write_synthetic must be >= 1; "
-                              f"got {chunk!r}.")
+        raise ValidationError(
+            f"The 'chunk' parameter of write_synthetic must be >= 1; got {chunk!r}."
+        )
     p = Path(path)
     k, kc = spec.k, spec.capital_inputs
     ptr_t = np.dtype(np.int64)
     with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+
         def small(name: str, arr: np.ndarray) -> None:
             _write_npy_stream(zf, name, arr.dtype, arr.shape, iter([arr]))
 
         small("format", np.array(b"csc"))  # scipy.sparse.load_npz keys
         small("shape", np.array([n, n], dtype=np.int64))
-        _write_npy_stream(zf, "indptr", ptr_t, (n + 1,),
-                          (np.arange(j0, j1 + (j1 == n), dtype=np.int64) * k
-                           for j0, j1 in _chunks(n, chunk)))
-        _write_npy_stream(zf, "indices", np.dtype(np.int32), (n * k,),
-                          (spec.block(j0, j1, data=False)[0] for j0, j1 in _chunks(n, chunk)))
-        _write_npy_stream(zf, "data", np.dtype(np.float64), (n * k,),
-                          (spec.block(j0, j1, indices=False)[1] for j0, j1 in _chunks(n, chunk)))
-        _write_npy_stream(zf, "labour", np.dtype(np.float64), (n,),
-                          (spec.labour(j0, j1) for j0, j1 in _chunks(n, chunk)))
+        _write_npy_stream(
+            zf,
+            "indptr",
+            ptr_t,
+            (n + 1,),
+            (np.arange(j0, j1 + (j1 == n), dtype=np.int64) * k for j0, j1 in _chunks(n, chunk)),
+        )
+        _write_npy_stream(
+            zf,
+            "indices",
+            np.dtype(np.int32),
+            (n * k,),
+            (spec.block(j0, j1, data=False)[0] for j0, j1 in _chunks(n, chunk)),
+        )
+        _write_npy_stream(
+            zf,
+            "data",
+            np.dtype(np.float64),
+            (n * k,),
+            (spec.block(j0, j1, indices=False)[1] for j0, j1 in _chunks(n, chunk)),
+        )
+        _write_npy_stream(
+            zf,
+            "labour",
+            np.dtype(np.float64),
+            (n,),
+            (spec.labour(j0, j1) for j0, j1 in _chunks(n, chunk)),
+        )
         fd = np.dtype(np.float64)
         with zf.open("final_demand.npy", "w", force_zip64=True) as fh:
             np.lib.format.write_array_header_2_0(
-                fh, {"descr": fd.str, "fortran_order": False, "shape": (n, 2)})
+                fh, {"descr": fd.str, "fortran_order": False, "shape": (n, 2)}
+            )
             for j0, j1 in _chunks(n, chunk):
                 fh.write(np.ascontiguousarray(spec.final_demand(j0, j1)).data.cast("B"))
         if kc:
-            _write_npy_stream(zf, "capital_indices", np.dtype(np.int32), (n * kc,),
-                              (spec.capital_block(j0, j1)[0] for j0, j1 in _chunks(n, chunk)))
-            _write_npy_stream(zf, "capital_data", np.dtype(np.float64), (n * kc,),
-                              (spec.capital_block(j0, j1)[1] for j0, j1 in _chunks(n, chunk)))
-            _write_npy_stream(zf, "depreciation", np.dtype(np.float64), (n,),
-                              (spec.depreciation(j0, j1) for j0, j1 in _chunks(n, chunk)))
+            _write_npy_stream(
+                zf,
+                "capital_indices",
+                np.dtype(np.int32),
+                (n * kc,),
+                (spec.capital_block(j0, j1)[0] for j0, j1 in _chunks(n, chunk)),
+            )
+            _write_npy_stream(
+                zf,
+                "capital_data",
+                np.dtype(np.float64),
+                (n * kc,),
+                (spec.capital_block(j0, j1)[1] for j0, j1 in _chunks(n, chunk)),
+            )
+            _write_npy_stream(
+                zf,
+                "depreciation",
+                np.dtype(np.float64),
+                (n,),
+                (spec.depreciation(j0, j1) for j0, j1 in _chunks(n, chunk)),
+            )
         for key, val in _kw(spec).items():
             small(f"spec_{key}", np.array(-1 if val is None else val))
     return p
@@ -541,14 +663,19 @@ def read_synthetic(path: str | Path) -> Economy:
     try:
         z = np.load(p)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValidationError(f"read_synthetic: {p} is not a synthetic-economy .npz: "
-                              f"{exc}") from None
+        raise ValidationError(
+            f"read_synthetic: {p} is not a synthetic-economy .npz: {exc}"
+        ) from None
     with z:
-        missing = [key for key in ("shape", "indptr", "indices", "data", "labour",
-                                   "final_demand", "spec_seed") if key not in z.files]
+        missing = [
+            key
+            for key in ("shape", "indptr", "indices", "data", "labour", "final_demand", "spec_seed")
+            if key not in z.files
+        ]
         if missing:
-            raise ValidationError(f"read_synthetic: {p} lacks {missing}; was it written by "
-                                  "write_synthetic?")
+            raise ValidationError(
+                f"read_synthetic: {p} lacks {missing}; was it written by write_synthetic?"
+            )
         kw = {key[5:]: z[key].item() for key in z.files if key.startswith("spec_")}
         for key in ("inputs", "clusters"):
             if kw.get(key) == -1:
@@ -560,8 +687,14 @@ def read_synthetic(path: str | Path) -> Economy:
         delta = None
         if "capital_indices" in z.files:
             kc = spec.capital_inputs
-            K = sp.csc_array((z["capital_data"], z["capital_indices"],
-                              np.arange(0, n * kc + 1, kc, dtype=np.int64)), shape=(n, n))
+            K = sp.csc_array(
+                (
+                    z["capital_data"],
+                    z["capital_indices"],
+                    np.arange(0, n * kc + 1, kc, dtype=np.int64),
+                ),
+                shape=(n, n),
+            )
             delta = z["depreciation"]
         return _economy_from_parts(spec, A, z["labour"], z["final_demand"], K, delta)
 

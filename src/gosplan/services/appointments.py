@@ -53,8 +53,7 @@ HOMETOWN_WEIGHT = 1.5
 # --------------------------------------------------------------------------- registry
 
 
-def add_person(session: Session, person_id: str, name: str,
-               hometown: str | None = None) -> Person:
+def add_person(session: Session, person_id: str, name: str, hometown: str | None = None) -> Person:
     person_id, name = person_id.strip(), name.strip()
     if not person_id or not name:
         raise ValidationError("a person needs an id and a name.")
@@ -62,8 +61,9 @@ def add_person(session: Session, person_id: str, name: str,
         raise ValidationError(f"person {person_id!r} is already on record.")
     p = Person(id=person_id, name=name, hometown=(hometown or "").strip() or None)
     session.add(p)
-    publiclog.append(session, "person.registered", {"person": p.id, "name": p.name,
-                                                    "hometown": p.hometown})
+    publiclog.append(
+        session, "person.registered", {"person": p.id, "name": p.name, "hometown": p.hometown}
+    )
     session.flush()
     return p
 
@@ -80,19 +80,24 @@ def add_unit(session: Session, unit_id: str, name: str, kind: str = "enterprise"
     return u
 
 
-def add_position(session: Session, position_id: str, title: str, unit: str,
-                 reports_to: str | None = None) -> Position:
+def add_position(
+    session: Session, position_id: str, title: str, unit: str, reports_to: str | None = None
+) -> Position:
     if session.get(Position, position_id) is not None:
         raise ValidationError(f"position {position_id!r} is already on record.")
     if session.get(Unit, unit) is None:
         raise ValidationError(f"position {position_id!r}: unit {unit!r} is not on record.")
     if reports_to is not None and session.get(Position, reports_to) is None:
-        raise ValidationError(f"position {position_id!r} reports to unknown position "
-                              f"{reports_to!r}.")
+        raise ValidationError(
+            f"position {position_id!r} reports to unknown position {reports_to!r}."
+        )
     p = Position(id=position_id, title=title, unit_id=unit, reports_to=reports_to)
     session.add(p)
-    publiclog.append(session, "position.created", {"position": position_id, "title": title,
-                                                   "unit": unit, "reports_to": reports_to})
+    publiclog.append(
+        session,
+        "position.created",
+        {"position": position_id, "title": title, "unit": unit, "reports_to": reports_to},
+    )
     session.flush()
     return p
 
@@ -104,8 +109,9 @@ def _person(session: Session, pid: str, role: str) -> Person:
     return p
 
 
-def add_tie(session: Session, a: str, b: str, kind: str, *, source: str = "declared",
-            note: str = "") -> Tie:
+def add_tie(
+    session: Session, a: str, b: str, kind: str, *, source: str = "declared", note: str = ""
+) -> Tie:
     """Record a tie between two people (logged as ``tie.recorded``)."""
     if kind not in TIE_KINDS:
         raise ValidationError(f"tie kind {kind!r} is not one of {', '.join(TIE_KINDS)}.")
@@ -123,19 +129,24 @@ def add_tie(session: Session, a: str, b: str, kind: str, *, source: str = "decla
     return t
 
 
-def record_interaction(session: Session, actor: str, subject: str, kind: str,
-                       day: dt.date) -> Interaction:
+def record_interaction(
+    session: Session, actor: str, subject: str, kind: str, day: dt.date
+) -> Interaction:
     """``actor`` appointed/approved/evaluated ``subject`` on ``day`` (logged)."""
     if kind not in INTERACTION_KINDS:
-        raise ValidationError(f"interaction kind {kind!r} is not one of "
-                              f"{', '.join(INTERACTION_KINDS)}.")
+        raise ValidationError(
+            f"interaction kind {kind!r} is not one of {', '.join(INTERACTION_KINDS)}."
+        )
     _person(session, actor, "acting official")
     _person(session, subject, "subject")
     i = Interaction(actor=actor, subject=subject, kind=kind, day=day)
     session.add(i)
     if kind == "evaluate":  # appointments and approvals are logged with the appointment
-        publiclog.append(session, "evaluation.recorded", {"actor": actor, "subject": subject,
-                                                          "day": day.isoformat()})
+        publiclog.append(
+            session,
+            "evaluation.recorded",
+            {"actor": actor, "subject": subject, "day": day.isoformat()},
+        )
     session.flush()
     return i
 
@@ -143,9 +154,12 @@ def record_interaction(session: Session, actor: str, subject: str, kind: str,
 # --------------------------------------------------------------------------- ties
 
 
-def tie_graph_from(ties: Iterable[tuple[str, str, str, str]],
-                   hometowns: Iterable[tuple[str, str | None]] = (), *,
-                   hometown_weight: float = HOMETOWN_WEIGHT) -> nx.Graph:
+def tie_graph_from(
+    ties: Iterable[tuple[str, str, str, str]],
+    hometowns: Iterable[tuple[str, str | None]] = (),
+    *,
+    hometown_weight: float = HOMETOWN_WEIGHT,
+) -> nx.Graph:
     """Tie graph: people joined by ties (weight 1) and through their towns.
 
     ``ties`` are ``(a, b, kind, source)``; ``hometowns`` ``(person, town)``.  A
@@ -160,8 +174,9 @@ def tie_graph_from(ties: Iterable[tuple[str, str, str, str]],
             g.add_edge(a, b, w=1.0, kinds=[f"{kind} ({source})"])
     for person, town in hometowns:
         if town:
-            g.add_edge(person, ("hometown", town), w=hometown_weight / 2,
-                       kinds=["hometown (found)"])
+            g.add_edge(
+                person, ("hometown", town), w=hometown_weight / 2, kinds=["hometown (found)"]
+            )
     return g
 
 
@@ -175,13 +190,19 @@ class Finding:
     path: list[dict[str, str]]
 
     def to_json(self) -> dict[str, Any]:
-        return {"decider": self.decider, "role": self.role, "distance": self.distance,
-                "path": self.path}
+        return {
+            "decider": self.decider,
+            "role": self.role,
+            "distance": self.distance,
+            "path": self.path,
+        }
 
     def describe(self) -> str:
         steps = " → ".join(f"{s['to']} ({s['tie']})" for s in self.path)
-        return f"{self.role} {self.decider} is {self.distance:g} ties from the appointee: " \
-               f"{self.path[0]['from'] if self.path else ''} → {steps}"
+        return (
+            f"{self.role} {self.decider} is {self.distance:g} ties from the appointee: "
+            f"{self.path[0]['from'] if self.path else ''} → {steps}"
+        )
 
 
 def _path_steps(g: nx.Graph, nodes: Sequence[Any]) -> list[dict[str, str]]:
@@ -199,8 +220,9 @@ def _path_steps(g: nx.Graph, nodes: Sequence[Any]) -> list[dict[str, str]]:
     return steps
 
 
-def find_ties(g: nx.Graph, appointee: str, deciders: Sequence[tuple[str, str]],
-              k: float = DEFAULT_K) -> list[Finding]:
+def find_ties(
+    g: nx.Graph, appointee: str, deciders: Sequence[tuple[str, str]], k: float = DEFAULT_K
+) -> list[Finding]:
     """Deciders ``(person, role)`` within ``k`` ties of ``appointee``, with the shortest path."""
     if appointee not in g:
         return []
@@ -214,25 +236,47 @@ def find_ties(g: nx.Graph, appointee: str, deciders: Sequence[tuple[str, str]],
 
 def tie_graph(session: Session) -> nx.Graph:
     """The tie graph of everyone on record."""
-    ties = [(a, b, kind, src) for a, b, kind, src in
-            session.execute(select(Tie.a, Tie.b, Tie.kind, Tie.source))]
-    towns = [(pid, town) for pid, town in session.execute(
-        select(Person.id, Person.hometown).where(Person.hometown.is_not(None)))]
+    ties = [
+        (a, b, kind, src)
+        for a, b, kind, src in session.execute(select(Tie.a, Tie.b, Tie.kind, Tie.source))
+    ]
+    towns = [
+        (pid, town)
+        for pid, town in session.execute(
+            select(Person.id, Person.hometown).where(Person.hometown.is_not(None))
+        )
+    ]
     return tie_graph_from(ties, towns)
 
 
-def check(session: Session, appointee: str, appointer: str, panel: Sequence[str] = (),
-          k: float = DEFAULT_K) -> list[Finding]:
+def check(
+    session: Session,
+    appointee: str,
+    appointer: str,
+    panel: Sequence[str] = (),
+    k: float = DEFAULT_K,
+) -> list[Finding]:
     """Findings for a proposed appointment (nothing is written)."""
-    for pid, role in [(appointee, "appointee"), (appointer, "appointer"),
-                      *[(p, "panel member") for p in panel]]:
+    for pid, role in [
+        (appointee, "appointee"),
+        (appointer, "appointer"),
+        *[(p, "panel member") for p in panel],
+    ]:
         _person(session, pid, role)
     deciders = [(appointer, "appointer"), *[(p, "panel") for p in panel]]
     return find_ties(tie_graph(session), appointee, deciders, k)
 
 
-def appoint(session: Session, *, position: str, appointee: str, appointer: str,
-            panel: Sequence[str] = (), day: dt.date, k: float = DEFAULT_K) -> Appointment:
+def appoint(
+    session: Session,
+    *,
+    position: str,
+    appointee: str,
+    appointer: str,
+    panel: Sequence[str] = (),
+    day: dt.date,
+    k: float = DEFAULT_K,
+) -> Appointment:
     """Appoint ``appointee`` to ``position``: check ties, close the previous tenure, log it."""
     pos = session.get(Position, position)
     if pos is None:
@@ -241,20 +285,38 @@ def appoint(session: Session, *, position: str, appointee: str, appointer: str,
     if appointee == appointer or appointee in panel:
         raise ValidationError(f"{appointee!r} cannot appoint or approve their own appointment.")
     findings = check(session, appointee, appointer, panel, k)
-    for t in session.scalars(select(Tenure).where(Tenure.position_id == position,
-                                                  Tenure.ended.is_(None))):
+    for t in session.scalars(
+        select(Tenure).where(Tenure.position_id == position, Tenure.ended.is_(None))
+    ):
         t.ended = day
     session.add(Tenure(person_id=appointee, position_id=position, started=day))
     session.add(Interaction(actor=appointer, subject=appointee, kind="appoint", day=day))
     for p in panel:
         session.add(Interaction(actor=p, subject=appointee, kind="approve", day=day))
-    entry = publiclog.append(session, "appointment.made", {
-        "position": position, "appointee": appointee, "appointer": appointer,
-        "panel": panel, "day": day.isoformat(), "k": k, "flagged": bool(findings),
-        "findings": [f.to_json() for f in findings]})
-    a = Appointment(position_id=position, appointee=appointee, appointer=appointer,
-                    panel=panel, day=day, flagged=bool(findings),
-                    findings=[f.to_json() for f in findings], log_index=entry.index)
+    entry = publiclog.append(
+        session,
+        "appointment.made",
+        {
+            "position": position,
+            "appointee": appointee,
+            "appointer": appointer,
+            "panel": panel,
+            "day": day.isoformat(),
+            "k": k,
+            "flagged": bool(findings),
+            "findings": [f.to_json() for f in findings],
+        },
+    )
+    a = Appointment(
+        position_id=position,
+        appointee=appointee,
+        appointer=appointer,
+        panel=panel,
+        day=day,
+        flagged=bool(findings),
+        findings=[f.to_json() for f in findings],
+        log_index=entry.index,
+    )
     session.add(a)
     session.flush()
     return a
@@ -280,13 +342,15 @@ class Clique:
     pairs: list[tuple[str, str, int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"members": self.members, "density": round(self.density, 3),
-                "interactions": self.interactions,
-                "pairs": [{"a": a, "b": b, "interactions": n} for a, b, n in self.pairs]}
+        return {
+            "members": self.members,
+            "density": round(self.density, 3),
+            "interactions": self.interactions,
+            "pairs": [{"a": a, "b": b, "interactions": n} for a, b, n in self.pairs],
+        }
 
 
-def reciprocal_graph(interactions: Iterable[tuple[str, str]], *, min_each_way: int = 1
-                     ) -> nx.Graph:
+def reciprocal_graph(interactions: Iterable[tuple[str, str]], *, min_each_way: int = 1) -> nx.Graph:
     """Undirected graph of pairs who each acted for the other at least ``min_each_way`` times."""
     counts = Counter((a, b) for a, b in interactions if a != b)
     r = nx.Graph()
@@ -297,8 +361,13 @@ def reciprocal_graph(interactions: Iterable[tuple[str, str]], *, min_each_way: i
     return r
 
 
-def find_cliques(interactions: Iterable[tuple[str, str]], *, min_size: int = 3,
-                 min_density: float = 0.6, min_each_way: int = 1) -> list[Clique]:
+def find_cliques(
+    interactions: Iterable[tuple[str, str]],
+    *,
+    min_size: int = 3,
+    min_density: float = 0.6,
+    min_each_way: int = 1,
+) -> list[Clique]:
     """Dense reciprocal groups: clique-percolation communities of the reciprocal graph.
 
     Communities smaller than ``min_size`` or with fewer than ``min_density`` of
@@ -331,8 +400,7 @@ def cliques(session: Session, **kwargs: Any) -> list[Clique]:
 
 def log_clique_report(session: Session, found: Sequence[Clique]) -> None:
     """Publish a clique report (members are officials; their conduct is public)."""
-    publiclog.append(session, "appointments.cliques", {
-        "groups": [c.to_json() for c in found]})
+    publiclog.append(session, "appointments.cliques", {"groups": [c.to_json() for c in found]})
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -354,9 +422,16 @@ class SyntheticOrganisation:
 
 
 def synthetic_organisation(
-    n: int = 3000, *, cliques: int = 20, clique_sizes: tuple[int, int] = (4, 7),
-    p_act: float = 0.85, towns: int = 150, rigged: int = 200, fair: int = 2000,
-    peer_review: float = 0.3, seed: int = 0,
+    n: int = 3000,
+    *,
+    cliques: int = 20,
+    clique_sizes: tuple[int, int] = (4, 7),
+    p_act: float = 0.85,
+    towns: int = 150,
+    rigged: int = 200,
+    fair: int = 2000,
+    peer_review: float = 0.3,
+    seed: int = 0,
 ) -> SyntheticOrganisation:
     """A hierarchy of ``n`` people (span 6) in units, with families, hometowns, friendships,
     former colleagues, yearly evaluations and peer reviews as background, plus ``cliques``
@@ -395,8 +470,8 @@ def synthetic_organisation(
     k = 0
     while k < int(0.4 * n):  # 40% of people live in families of 2-5
         size = rng.randint(2, 5)
-        fam = shuffled[k:k + size]
-        ties += [(a, b, "family", "found") for x, a in enumerate(fam) for b in fam[x + 1:]]
+        fam = shuffled[k : k + size]
+        ties += [(a, b, "family", "found") for x, a in enumerate(fam) for b in fam[x + 1 :]]
         k += size
     by_unit: dict[str, list[str]] = {}
     for p in people:
@@ -463,8 +538,7 @@ def synthetic_organisation(
         if appointee != appointer and appointee not in panel:
             appts.append((appointee, appointer, panel, False))
     rng.shuffle(appts)
-    return SyntheticOrganisation(people, boss, unit, hometown, ties, interactions, planted,
-                                 appts)
+    return SyntheticOrganisation(people, boss, unit, hometown, ties, interactions, planted, appts)
 
 
 def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
@@ -472,8 +546,13 @@ def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
 
 
-def evaluate_synthetic(org: SyntheticOrganisation, *, ks: Sequence[float] = (1, 2),
-                       include_hometowns: bool = True, **clique_kwargs: Any) -> dict[str, Any]:
+def evaluate_synthetic(
+    org: SyntheticOrganisation,
+    *,
+    ks: Sequence[float] = (1, 2),
+    include_hometowns: bool = True,
+    **clique_kwargs: Any,
+) -> dict[str, Any]:
     """Detection figures on a :func:`synthetic_organisation` (its answers are known).
 
     Cliques: a planted group is *found* if a reported group has Jaccard
@@ -482,8 +561,9 @@ def evaluate_synthetic(org: SyntheticOrganisation, *, ks: Sequence[float] = (1, 
     fair ones flagged (false-alarm rate) for each ``k``.
     """
     found = find_cliques(org.interactions, **clique_kwargs)
-    matched = [max((_jaccard(p, c.members) for c in found), default=0.0) >= 0.5
-               for p in org.planted]
+    matched = [
+        max((_jaccard(p, c.members) for c in found), default=0.0) >= 0.5 for p in org.planted
+    ]
     false = [c for c in found if max(_jaccard(p, c.members) for p in org.planted) < 0.5]
     g = tie_graph_from(org.ties, org.hometown.items() if include_hometowns else ())
     per_k = {}
@@ -495,10 +575,18 @@ def evaluate_synthetic(org: SyntheticOrganisation, *, ks: Sequence[float] = (1, 
                 hits[is_rigged] += 1
         n_rig = sum(1 for a in org.appointments if a[3])
         n_fair = len(org.appointments) - n_rig
-        per_k[k] = {"rigged_flagged": hits[True] / n_rig if n_rig else 0.0,
-                    "fair_flagged": hits[False] / n_fair if n_fair else 0.0}
-    return {"people": len(org.people), "ties": len(org.ties),
-            "interactions": len(org.interactions), "planted_cliques": len(org.planted),
-            "cliques_found": sum(matched), "clique_recall": sum(matched) / len(org.planted),
-            "groups_reported": len(found), "clique_false_alarms": len(false),
-            "appointments": per_k}
+        per_k[k] = {
+            "rigged_flagged": hits[True] / n_rig if n_rig else 0.0,
+            "fair_flagged": hits[False] / n_fair if n_fair else 0.0,
+        }
+    return {
+        "people": len(org.people),
+        "ties": len(org.ties),
+        "interactions": len(org.interactions),
+        "planted_cliques": len(org.planted),
+        "cliques_found": sum(matched),
+        "clique_recall": sum(matched) / len(org.planted),
+        "groups_reported": len(found),
+        "clique_false_alarms": len(false),
+        "appointments": per_k,
+    }

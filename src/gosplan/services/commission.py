@@ -64,8 +64,9 @@ def _raw_ed(pub: Ed25519PublicKey) -> bytes:
 
 
 def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -81,18 +82,31 @@ def _write_private(path: Path, data: bytes) -> None:
 def _protect(data: bytes, passphrase: str) -> dict[str, Any]:
     salt, nonce = os.urandom(16), os.urandom(12)
     key = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(passphrase.encode())
-    return {"kdf": "scrypt", "n": _SCRYPT_N, "r": 8, "p": 1, "salt": salt.hex(),
-            "nonce": nonce.hex(), "ciphertext": AESGCM(key).encrypt(nonce, data, None).hex()}
+    return {
+        "kdf": "scrypt",
+        "n": _SCRYPT_N,
+        "r": 8,
+        "p": 1,
+        "salt": salt.hex(),
+        "nonce": nonce.hex(),
+        "ciphertext": AESGCM(key).encrypt(nonce, data, None).hex(),
+    }
 
 
 def _unprotect(box: Mapping[str, Any], passphrase: str | None, where: str) -> bytes:
     if not passphrase:
         raise ValidationError(f"{where} is passphrase-protected: give its passphrase.")
     try:
-        key = Scrypt(salt=bytes.fromhex(box["salt"]), length=32, n=int(box["n"]),
-                     r=int(box["r"]), p=int(box["p"])).derive(passphrase.encode())
-        return AESGCM(key).decrypt(bytes.fromhex(box["nonce"]),
-                                   bytes.fromhex(box["ciphertext"]), None)
+        key = Scrypt(
+            salt=bytes.fromhex(box["salt"]),
+            length=32,
+            n=int(box["n"]),
+            r=int(box["r"]),
+            p=int(box["p"]),
+        ).derive(passphrase.encode())
+        return AESGCM(key).decrypt(
+            bytes.fromhex(box["nonce"]), bytes.fromhex(box["ciphertext"]), None
+        )
     except InvalidTag:
         raise ValidationError(f"{where}: wrong passphrase (or the file was altered).") from None
     except (KeyError, TypeError, ValueError) as exc:
@@ -110,10 +124,15 @@ class KeygenResult:
     threshold: int
 
 
-def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
-           passphrases: Sequence[str | None] | None = None,
-           public_path: str | Path | None = None,
-           existing: X25519PrivateKey | None = None) -> KeygenResult:
+def keygen(
+    out_dir: str | Path,
+    members: Sequence[str],
+    *,
+    threshold: int = 2,
+    passphrases: Sequence[str | None] | None = None,
+    public_path: str | Path | None = None,
+    existing: X25519PrivateKey | None = None,
+) -> KeygenResult:
     """Make the commission's key and write one share file per member and the public roster.
 
     Run it offline.  Hand each share file to its member, copy the public roster
@@ -130,8 +149,9 @@ def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
     if n < 2 or any(not m or "\n" in m for m in names) or len(set(names)) != n:
         raise ValidationError("keygen needs at least two distinct, non-empty member names.")
     if not 2 <= threshold <= n:
-        raise ValidationError(f"threshold must be between 2 and the number of members ({n}); "
-                              f"got {threshold}.")
+        raise ValidationError(
+            f"threshold must be between 2 and the number of members ({n}); got {threshold}."
+        )
     if passphrases is not None and len(passphrases) != n:
         raise ValidationError(f"give one passphrase per member ({n}) or none.")
     out = Path(out_dir)
@@ -139,20 +159,30 @@ def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
     pub = _raw_pub(private.public_key())
     wrap = os.urandom(16)
     nonce = os.urandom(12)
-    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     wrapped = nonce + AESGCM(wrap).encrypt(nonce, raw, _WRAP_AAD + pub)
     shares = Shamir.split(threshold, n, wrap, ssss=False)
     roster: list[dict[str, str]] = []
     paths: list[Path] = []
     for i, (name, (idx, share)) in enumerate(zip(names, shares, strict=True)):
         signer = Ed25519PrivateKey.generate()
-        seed = signer.private_bytes(serialization.Encoding.Raw,
-                                    serialization.PrivateFormat.Raw,
-                                    serialization.NoEncryption())
-        inner = {"member": name, "index": idx, "share": share.hex(), "threshold": threshold,
-                 "members": n, "public_key": pub.hex(), "wrapped_key": wrapped.hex(),
-                 "signing_key": seed.hex()}
+        seed = signer.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        inner = {
+            "member": name,
+            "index": idx,
+            "share": share.hex(),
+            "threshold": threshold,
+            "members": n,
+            "public_key": pub.hex(),
+            "wrapped_key": wrapped.hex(),
+            "signing_key": seed.hex(),
+        }
         phrase = passphrases[i] if passphrases is not None else None
         body: dict[str, Any] = {"format": SHARE_FORMAT, "member": name}
         if phrase:
@@ -165,9 +195,19 @@ def keygen(out_dir: str | Path, members: Sequence[str], *, threshold: int = 2,
         roster.append({"name": name, "signing_key": _raw_ed(signer.public_key()).hex()})
     ppath = Path(public_path) if public_path is not None else out / "commission.pub"
     ppath.parent.mkdir(parents=True, exist_ok=True)
-    ppath.write_text(json.dumps({"format": ROSTER_FORMAT, "public_key": pub.hex(),
-                                 "threshold": threshold, "members": roster}, indent=1) + "\n",
-                     encoding="utf-8")
+    ppath.write_text(
+        json.dumps(
+            {
+                "format": ROSTER_FORMAT,
+                "public_key": pub.hex(),
+                "threshold": threshold,
+                "members": roster,
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return KeygenResult(ppath, paths, pub, threshold)
 
 
@@ -193,7 +233,8 @@ def load_roster(path: str | Path) -> Roster:
         raise ValidationError(
             f"no commission public key at {p}: an identity cannot be sealed until the control "
             "commission runs `gosplan criticism keygen` offline and installs its public roster "
-            "there (GOSPLAN_COMMISSION_KEY_PATH).")
+            "there (GOSPLAN_COMMISSION_KEY_PATH)."
+        )
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
         if data.get("format") != ROSTER_FORMAT:
@@ -203,8 +244,10 @@ def load_roster(path: str | Path) -> Roster:
         threshold = int(data["threshold"])
         X25519PublicKey.from_public_bytes(pub)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationError(f"commission public key {p} is not a public roster written by "
-                              f"`gosplan criticism keygen` ({exc}).") from exc
+        raise ValidationError(
+            f"commission public key {p} is not a public roster written by "
+            f"`gosplan criticism keygen` ({exc})."
+        ) from exc
     return Roster(pub, threshold, members)
 
 
@@ -214,10 +257,13 @@ def _kdf(shared: bytes, salt: bytes) -> bytes:
 
 def pad(plaintext: bytes) -> bytes:
     if len(plaintext) > SEALED_PLAINTEXT - 2:
-        raise ValidationError(f"the identity is {len(plaintext)} bytes once encoded; at most "
-                              f"{SEALED_PLAINTEXT - 2} fit in a sealed box (shorten it).")
-    return (struct.pack(">H", len(plaintext)) + plaintext
-            + bytes(SEALED_PLAINTEXT - 2 - len(plaintext)))
+        raise ValidationError(
+            f"the identity is {len(plaintext)} bytes once encoded; at most "
+            f"{SEALED_PLAINTEXT - 2} fit in a sealed box (shorten it)."
+        )
+    return (
+        struct.pack(">H", len(plaintext)) + plaintext + bytes(SEALED_PLAINTEXT - 2 - len(plaintext))
+    )
 
 
 def seal(plaintext: bytes, recipient: bytes, context: bytes) -> bytes:
@@ -226,8 +272,9 @@ def seal(plaintext: bytes, recipient: bytes, context: bytes) -> bytes:
     eph_pub = _raw_pub(eph.public_key())
     key = _kdf(eph.exchange(X25519PublicKey.from_public_bytes(recipient)), eph_pub + recipient)
     nonce = os.urandom(12)
-    return _SEAL_V2 + eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, pad(plaintext),
-                                                                       context)
+    return (
+        _SEAL_V2 + eph_pub + nonce + ChaCha20Poly1305(key).encrypt(nonce, pad(plaintext), context)
+    )
 
 
 def unseal(sealed: bytes, private: X25519PrivateKey, context: bytes) -> bytes:
@@ -240,12 +287,14 @@ def unseal(sealed: bytes, private: X25519PrivateKey, context: bytes) -> bytes:
     try:
         data = ChaCha20Poly1305(key).decrypt(nonce, body, context)
     except InvalidTag:
-        raise ValidationError("sealed identity cannot be opened with this commission key "
-                              "(wrong key, or the box was altered)") from None
+        raise ValidationError(
+            "sealed identity cannot be opened with this commission key "
+            "(wrong key, or the box was altered)"
+        ) from None
     if sealed[:1] == _SEAL_V1:
         return data
     (n,) = struct.unpack(">H", data[:2])
-    return data[2:2 + n]
+    return data[2 : 2 + n]
 
 
 # --------------------------------------------------------------------------- opening (offline)
@@ -273,10 +322,15 @@ def read_share(path: str | Path, passphrase: str | None = None) -> Share:
     if "encrypted" in data:
         data = json.loads(_unprotect(data["encrypted"], passphrase, f"share file {p}"))
     try:
-        return Share(str(data["member"]), int(data["index"]), bytes.fromhex(data["share"]),
-                     int(data["threshold"]), bytes.fromhex(data["public_key"]),
-                     bytes.fromhex(data["wrapped_key"]),
-                     Ed25519PrivateKey.from_private_bytes(bytes.fromhex(data["signing_key"])))
+        return Share(
+            str(data["member"]),
+            int(data["index"]),
+            bytes.fromhex(data["share"]),
+            int(data["threshold"]),
+            bytes.fromhex(data["public_key"]),
+            bytes.fromhex(data["wrapped_key"]),
+            Ed25519PrivateKey.from_private_bytes(bytes.fromhex(data["signing_key"])),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationError(f"share file {p} is malformed ({exc}).") from exc
 
@@ -288,20 +342,23 @@ def combine(shares: Sequence[Share]) -> X25519PrivateKey:
     if not shares:
         raise ValidationError("no share files given.")
     first = shares[0]
-    if any(s.public_key != first.public_key or s.wrapped_key != first.wrapped_key
-           for s in shares):
+    if any(s.public_key != first.public_key or s.wrapped_key != first.wrapped_key for s in shares):
         raise ValidationError("the share files belong to different commission keys.")
     distinct = {s.index: s for s in shares}
     if len(distinct) < first.threshold:
-        raise ValidationError(f"{len(distinct)} distinct share(s) given; the commission key "
-                              f"needs {first.threshold} members' shares together.")
+        raise ValidationError(
+            f"{len(distinct)} distinct share(s) given; the commission key "
+            f"needs {first.threshold} members' shares together."
+        )
     wrap = Shamir.combine([(s.index, s.share) for s in distinct.values()], ssss=False)
     nonce, body = first.wrapped_key[:12], first.wrapped_key[12:]
     try:
         raw = AESGCM(wrap).decrypt(nonce, body, _WRAP_AAD + first.public_key)
     except InvalidTag:
-        raise ValidationError("these shares do not open the commission key (a share is "
-                              "forged, altered or from another key).") from None
+        raise ValidationError(
+            "these shares do not open the commission key (a share is "
+            "forged, altered or from another key)."
+        ) from None
     key = X25519PrivateKey.from_private_bytes(raw)
     if _raw_pub(key.public_key()) != first.public_key:
         raise ValidationError("the combined key does not match the commission's public key.")
@@ -313,8 +370,9 @@ def opening_message(record: Mapping[str, Any]) -> bytes:
     return _canonical({k: v for k, v in record.items() if k != "signatures"})
 
 
-def open_sealed(sealed_export: Mapping[str, Any], shares: Sequence[Share], *,
-                reason: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def open_sealed(
+    sealed_export: Mapping[str, Any], shares: Sequence[Share], *, reason: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Offline: open one sealed identity with ``k`` shares.
 
     Returns ``(identity, record)``: the identity (``{"identity", "person"}``) and
@@ -339,15 +397,21 @@ def open_sealed(sealed_export: Mapping[str, Any], shares: Sequence[Share], *,
     del key
     members = sorted({s.member for s in shares})
     record: dict[str, Any] = {
-        "format": OPENING_FORMAT, "criticism": ref, "reason": reason,
-        "identity_sha256": digest, "members": members,
-        "opened_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        "format": OPENING_FORMAT,
+        "criticism": ref,
+        "reason": reason,
+        "identity_sha256": digest,
+        "members": members,
+        "opened_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     msg = opening_message(record)
     seen: dict[str, dict[str, str]] = {}
     for s in shares:
-        seen[s.member] = {"member": s.member,
-                          "signing_key": _raw_ed(s.signing_key.public_key()).hex(),
-                          "signature": s.signing_key.sign(msg).hex()}
+        seen[s.member] = {
+            "member": s.member,
+            "signing_key": _raw_ed(s.signing_key.public_key()).hex(),
+            "signature": s.signing_key.sign(msg).hex(),
+        }
     record["signatures"] = [seen[m] for m in members]
     return identity, record
 
@@ -370,18 +434,24 @@ def check_opening(record: Mapping[str, Any], roster: Roster) -> list[str]:
         member = str(sig.get("member"))
         key = roster.members.get(member)
         if key is None:
-            raise ValidationError(f"opening record: {member!r} is not a member of the "
-                                  "commission roster.")
+            raise ValidationError(
+                f"opening record: {member!r} is not a member of the commission roster."
+            )
         try:
-            Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(str(sig["signature"])),
-                                                           msg)
+            Ed25519PublicKey.from_public_bytes(key).verify(
+                bytes.fromhex(str(sig["signature"])), msg
+            )
         except (InvalidSignature, ValueError, KeyError):
-            raise ValidationError(f"opening record: the signature of {member!r} does not "
-                                  "verify (forged, or the record was altered).") from None
+            raise ValidationError(
+                f"opening record: the signature of {member!r} does not "
+                "verify (forged, or the record was altered)."
+            ) from None
         good.add(member)
     if len(good) < roster.threshold:
-        raise ValidationError(f"opening record is signed by {len(good)} member(s); the "
-                              f"commission's rule is {roster.threshold}.")
+        raise ValidationError(
+            f"opening record is signed by {len(good)} member(s); the "
+            f"commission's rule is {roster.threshold}."
+        )
     return sorted(good)
 
 

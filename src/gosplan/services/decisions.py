@@ -69,10 +69,12 @@ class Rules:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Rules:
-        return cls(min_discussion_hours=settings.decision_min_discussion_hours,
-                   min_voting_hours=settings.decision_min_voting_hours,
-                   max_hours=settings.decision_max_hours,
-                   quorum_share=settings.decision_quorum_share)
+        return cls(
+            min_discussion_hours=settings.decision_min_discussion_hours,
+            min_voting_hours=settings.decision_min_voting_hours,
+            max_hours=settings.decision_max_hours,
+            quorum_share=settings.decision_quorum_share,
+        )
 
     def quorum(self, electorate: int) -> int:
         """Ballots needed: the configured share of the electorate, and never fewer than 2."""
@@ -86,17 +88,18 @@ class Rules:
         try:
             h = float(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"`{field}` must be a number of hours; got {value!r}."
-                                  ) from None
+            raise ValidationError(f"`{field}` must be a number of hours; got {value!r}.") from None
         if not math.isfinite(h):
             raise ValidationError(f"`{field}` must be a finite number of hours; got {value!r}.")
         if h < minimum:
             raise ValidationError(
                 f"`{field}` is {h:g} h, shorter than the {minimum:g} h the rules require "
-                "(rules of voting are configuration, not choices of the proposer).")
+                "(rules of voting are configuration, not choices of the proposer)."
+            )
         if h > self.max_hours:
-            raise ValidationError(f"`{field}` is {h:g} h, longer than the {self.max_hours:g} h "
-                                  "the rules allow.")
+            raise ValidationError(
+                f"`{field}` is {h:g} h, longer than the {self.max_hours:g} h the rules allow."
+            )
         return h
 
 
@@ -114,9 +117,15 @@ class Tally:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method, "options": self.options, "ballots": self.ballots,
-            "quorum": self.quorum, "quorum_met": self.quorum_met, "scores": self.scores,
-            "winner": self.winner, "tie": self.tie, "pairwise": self.pairwise,
+            "method": self.method,
+            "options": self.options,
+            "ballots": self.ballots,
+            "quorum": self.quorum,
+            "quorum_met": self.quorum_met,
+            "scores": self.scores,
+            "winner": self.winner,
+            "tie": self.tie,
+            "pairwise": self.pairwise,
         }
 
 
@@ -146,8 +155,9 @@ def _check_effect(kind: str, effect: Any, i: int) -> dict[str, Any]:
             raise ValidationError(f"{where}: unknown funds {bad}; known: {FUNDS}.")
         vals = [float(v) for v in shares.values()]
         if any(v < 0 for v in vals) or abs(sum(vals) - 1.0) > 1e-9:
-            raise ValidationError(f"{where}: fund shares must be >= 0 and sum to 1; "
-                                  f"they sum to {sum(vals):.6g}.")
+            raise ValidationError(
+                f"{where}: fund shares must be >= 0 and sum to 1; they sum to {sum(vals):.6g}."
+            )
         return {"shares": {k: float(v) for k, v in shares.items()}}
     if kind == "sector_target":
         product, factor = effect.get("product"), effect.get("factor")
@@ -210,8 +220,10 @@ def create_proposal(
     clean = []
     for i, opt in enumerate(options):
         if not isinstance(opt, dict):
-            raise ValidationError(f"`options`: option {i} must be an object with a label and "
-                                  f"an effect; got {type(opt).__name__}.")
+            raise ValidationError(
+                f"`options`: option {i} must be an object with a label and "
+                f"an effect; got {type(opt).__name__}."
+            )
         label = str(opt.get("label", "")).strip()
         if not label:
             raise ValidationError(f"option {i} needs a label.")
@@ -221,21 +233,39 @@ def create_proposal(
                 f"option {i}: unknown product {effect['product']!r} in the economy."
             )
         clean.append({"label": label, "effect": effect})
-    p = Proposal(title=title.strip(), body=body, kind=kind, options=clean, method=method,
-                 quorum=quorum, author_id=author.id, discussion_until=discussion_until,
-                 voting_until=voting_until)
+    p = Proposal(
+        title=title.strip(),
+        body=body,
+        kind=kind,
+        options=clean,
+        method=method,
+        quorum=quorum,
+        author_id=author.id,
+        discussion_until=discussion_until,
+        voting_until=voting_until,
+    )
     session.add(p)
     session.flush()
-    _log(session, "decision.proposed", {
-        "proposal": p.id, "title": p.title, "kind": kind, "options": clean, "method": method,
-        "quorum": quorum, "discussion_until": discussion_until.isoformat(),
-        "voting_until": voting_until.isoformat(),
-    })
+    _log(
+        session,
+        "decision.proposed",
+        {
+            "proposal": p.id,
+            "title": p.title,
+            "kind": kind,
+            "options": clean,
+            "method": method,
+            "quorum": quorum,
+            "discussion_until": discussion_until.isoformat(),
+            "voting_until": voting_until.isoformat(),
+        },
+    )
     return p
 
 
-def comment(session: Session, proposal: Proposal, author: User, body: str,
-            now: dt.datetime | None = None) -> Comment:
+def comment(
+    session: Session, proposal: Proposal, author: User, body: str, now: dt.datetime | None = None
+) -> Comment:
     if not body.strip():
         raise ValidationError("a comment cannot be empty.")
     if phase(proposal, now) == "closed":
@@ -243,8 +273,11 @@ def comment(session: Session, proposal: Proposal, author: User, body: str,
     c = Comment(proposal_id=proposal.id, author_id=author.id, body=body.strip())
     session.add(c)
     session.flush()
-    _log(session, "decision.comment", {"proposal": proposal.id, "comment": c.id,
-                                       "author": author.username, "body": c.body})
+    _log(
+        session,
+        "decision.comment",
+        {"proposal": proposal.id, "comment": c.id, "author": author.username, "body": c.body},
+    )
     return c
 
 
@@ -288,10 +321,12 @@ def cast_vote(
         raise users.NotEnrolled(
             f"{voter.username} may not vote: only enrolled people vote (enrolled by a "
             "registrar, or holding a labour account); a self-registered account is public "
-            "and does not vote.")
+            "and does not vote."
+        )
     ch = _validate_choice(proposal, choice)
-    exists = session.scalar(select(Ballot.id).where(
-        Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id))
+    exists = session.scalar(
+        select(Ballot.id).where(Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id)
+    )
     if exists is not None:
         raise StorageError(f"{voter.username} has already voted on proposal {proposal.id}.")
     who, pid = voter.username, proposal.id  # read before a failed flush expires them
@@ -301,15 +336,22 @@ def cast_vote(
         session.flush()
     except IntegrityError:
         raise StorageError(f"{who} has already voted on proposal {pid}.") from None
-    _log(session, "decision.ballot", {
-        "proposal": proposal.id, "ballot": b.id,
-        "voter": pseudonym(secret, proposal.id, voter.id), "choice": ch,
-    })
+    _log(
+        session,
+        "decision.ballot",
+        {
+            "proposal": proposal.id,
+            "ballot": b.id,
+            "voter": pseudonym(secret, proposal.id, voter.id),
+            "choice": ch,
+        },
+    )
     return b
 
 
-def tally(method: str, options: Sequence[str], ballots: Sequence[Sequence[int]],
-          quorum: int) -> Tally:
+def tally(
+    method: str, options: Sequence[str], ballots: Sequence[Sequence[int]], quorum: int
+) -> Tally:
     """Count ballots.  Pure: the same ballots always give the same result."""
     k = len(options)
     n = len(ballots)
@@ -328,16 +370,26 @@ def tally(method: str, options: Sequence[str], ballots: Sequence[Sequence[int]],
                     if i != j and pos[i] < pos[j]:
                         pairwise[i][j] += 1
         winners = _schulze_winners(ballots, k)
-        scores = [float(sum(1 for j in range(k) if j != i and pairwise[i][j] > pairwise[j][i]))
-                  for i in range(k)]
+        scores = [
+            float(sum(1 for j in range(k) if j != i and pairwise[i][j] > pairwise[j][i]))
+            for i in range(k)
+        ]
         best = max(scores) if scores else 0.0
         scores = [s if i in winners else min(s, best - 0.5) for i, s in enumerate(scores)]
     top = max(scores) if n else None
     leaders = [i for i, s in enumerate(scores) if n and s == top]
     winner = leaders[0] if leaders and n >= quorum else None
-    return Tally(method=method, options=list(options), ballots=n, quorum=quorum,
-                 quorum_met=n >= quorum, scores=scores, winner=winner, tie=len(leaders) > 1,
-                 pairwise=pairwise)
+    return Tally(
+        method=method,
+        options=list(options),
+        ballots=n,
+        quorum=quorum,
+        quorum_met=n >= quorum,
+        scores=scores,
+        winner=winner,
+        tie=len(leaders) > 1,
+        pairwise=pairwise,
+    )
 
 
 def _schulze_winners(ballots: Sequence[Sequence[int]], k: int) -> set[int]:
@@ -354,8 +406,11 @@ def close_due(session: Session, now: dt.datetime | None = None) -> list[Tally]:
     """Close every proposal whose voting time has ended (the deadline closes it, nobody's
     hand); return their tallies."""
     now = now or utcnow()
-    due = session.scalars(select(Proposal).where(
-        Proposal.closed_at.is_(None), Proposal.voting_until <= now).order_by(Proposal.id)).all()
+    due = session.scalars(
+        select(Proposal)
+        .where(Proposal.closed_at.is_(None), Proposal.voting_until <= now)
+        .order_by(Proposal.id)
+    ).all()
     return [close(session, p, now=now) for p in due]
 
 
@@ -371,8 +426,9 @@ def close(session: Session, proposal: Proposal, *, now: dt.datetime | None = Non
 
     # the logged ballots, not the table: a rewritten row changes nothing adopted
     ballots = logged_ballots(session, proposal.id)
-    t = tally(proposal.method, [o["label"] for o in proposal.options], list(ballots),
-              proposal.quorum)
+    t = tally(
+        proposal.method, [o["label"] for o in proposal.options], list(ballots), proposal.quorum
+    )
     proposal.closed_at = now
     adopted = proposal.options[t.winner] if t.winner is not None else None
     proposal.outcome = {**t.to_dict(), "adopted": adopted}
@@ -382,26 +438,42 @@ def close(session: Session, proposal: Proposal, *, now: dt.datetime | None = Non
 
 def adopted_effects(session: Session) -> list[dict[str, Any]]:
     """Adopted outcomes that bind the plan, oldest first (later ones override earlier)."""
-    rows = session.scalars(select(Proposal).where(Proposal.closed_at.is_not(None))
-                           .order_by(Proposal.closed_at, Proposal.id)).all()
+    rows = session.scalars(
+        select(Proposal)
+        .where(Proposal.closed_at.is_not(None))
+        .order_by(Proposal.closed_at, Proposal.id)
+    ).all()
     out = []
     for p in rows:
         adopted = (p.outcome or {}).get("adopted")
         if adopted and p.kind != "other":
-            out.append({"proposal": p.id, "title": p.title, "kind": p.kind,
-                        "option": adopted["label"], "effect": adopted["effect"]})
+            out.append(
+                {
+                    "proposal": p.id,
+                    "title": p.title,
+                    "kind": p.kind,
+                    "option": adopted["label"],
+                    "effect": adopted["effect"],
+                }
+            )
     return out
 
 
 def recompute_from_log(entries: Sequence[dict[str, Any]], proposal_id: int) -> Tally:
     """Recompute a proposal's tally from public-log payloads alone."""
-    proposed = [e for e in entries if e.get("kind") == "decision.proposed"
-                and e["payload"]["proposal"] == proposal_id]
+    proposed = [
+        e
+        for e in entries
+        if e.get("kind") == "decision.proposed" and e["payload"]["proposal"] == proposal_id
+    ]
     if not proposed:
         raise ValidationError(f"proposal {proposal_id} is not in the log.")
     meta = proposed[0]["payload"]
-    ballots = [e["payload"]["choice"] for e in entries
-               if e.get("kind") == "decision.ballot" and e["payload"]["proposal"] == proposal_id]
+    ballots = [
+        e["payload"]["choice"]
+        for e in entries
+        if e.get("kind") == "decision.ballot" and e["payload"]["proposal"] == proposal_id
+    ]
     return tally(meta["method"], [o["label"] for o in meta["options"]], ballots, meta["quorum"])
 
 

@@ -98,9 +98,11 @@ class Level:
     response: dt.timedelta | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "owner": self.owner,
-                "response_s": None if self.response is None
-                else self.response.total_seconds()}
+        return {
+            "name": self.name,
+            "owner": self.owner,
+            "response_s": None if self.response is None else self.response.total_seconds(),
+        }
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ class Ladder:
             if lv.response is None or lv.response <= dt.timedelta(0):
                 raise ValidationError(
                     f"level {lv.name!r} of the escalation ladder needs a positive response "
-                    f"time (only the last level may have none); got {lv.response}.")
+                    f"time (only the last level may have none); got {lv.response}."
+                )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Ladder:
@@ -126,25 +129,29 @@ class Ladder:
         """
         raw = data.get("levels")
         if not isinstance(raw, list) or not raw:
-            raise ValidationError("escalation ladder config needs a non-empty `levels` list "
-                                  "of tables with `name`, `owner` and `days`.")
+            raise ValidationError(
+                "escalation ladder config needs a non-empty `levels` list "
+                "of tables with `name`, `owner` and `days`."
+            )
         levels = []
         for i, entry in enumerate(raw):
             if not isinstance(entry, Mapping):
                 raise ValidationError(f"escalation ladder level {i + 1} must be a table.")
             unknown = set(entry) - {"name", "owner", "days", "hours"}
             if unknown:
-                raise ValidationError(f"escalation ladder level {i + 1} has unknown keys "
-                                      f"{sorted(unknown)}; allowed: name, owner, days, hours.")
+                raise ValidationError(
+                    f"escalation ladder level {i + 1} has unknown keys "
+                    f"{sorted(unknown)}; allowed: name, owner, days, hours."
+                )
             for need in ("name", "owner"):
                 if not isinstance(entry.get(need), str) or not entry[need].strip():
-                    raise ValidationError(
-                        f"escalation ladder level {i + 1} needs a text `{need}`.")
+                    raise ValidationError(f"escalation ladder level {i + 1} needs a text `{need}`.")
             resp: dt.timedelta | None = None
             if "days" in entry or "hours" in entry:
                 try:
-                    resp = dt.timedelta(days=float(entry.get("days", 0)),
-                                        hours=float(entry.get("hours", 0)))
+                    resp = dt.timedelta(
+                        days=float(entry.get("days", 0)), hours=float(entry.get("hours", 0))
+                    )
                 except (TypeError, ValueError):
                     raise ValidationError(
                         f"escalation ladder level {i + 1} ({entry['name']}): `days`/`hours` "
@@ -164,26 +171,38 @@ class Ladder:
 
     @classmethod
     def from_stored(cls, rows: Sequence[Mapping[str, Any]]) -> Ladder:
-        return cls(tuple(Level(r["name"], r["owner"],
-                               None if r["response_s"] is None
-                               else dt.timedelta(seconds=float(r["response_s"])))
-                         for r in rows))
+        return cls(
+            tuple(
+                Level(
+                    r["name"],
+                    r["owner"],
+                    None
+                    if r["response_s"] is None
+                    else dt.timedelta(seconds=float(r["response_s"])),
+                )
+                for r in rows
+            )
+        )
 
 
 #: enterprise workers' council and management -> sector body -> planning body -> public
-DEFAULT_LADDER = Ladder((
-    Level("enterprise", "workers' council and management of {unit}", dt.timedelta(days=7)),
-    Level("sector", "sector body for {sector}", dt.timedelta(days=14)),
-    Level("planning", "planning body", dt.timedelta(days=28)),
-    Level("public", "the public", None),
-))
+DEFAULT_LADDER = Ladder(
+    (
+        Level("enterprise", "workers' council and management of {unit}", dt.timedelta(days=7)),
+        Level("sector", "sector body for {sector}", dt.timedelta(days=14)),
+        Level("planning", "planning body", dt.timedelta(days=28)),
+        Level("public", "the public", None),
+    )
+)
 
 
 #: help for a consistent, honest shortfall: supply and planners, never the public pillory
-HELP_LADDER = Ladder((
-    Level("supply", "supply body for {sector}", dt.timedelta(days=7)),
-    Level("planning", "planning body", None),
-))
+HELP_LADDER = Ladder(
+    (
+        Level("supply", "supply body for {sector}", dt.timedelta(days=7)),
+        Level("planning", "planning body", None),
+    )
+)
 
 
 def _naive(t: dt.datetime) -> dt.datetime:
@@ -198,20 +217,32 @@ def _owner(template: str, context: Mapping[str, Any], subject: str) -> str:
     except (KeyError, IndexError) as exc:
         raise ValidationError(
             f"escalation owner {template!r} for {subject!r} needs {exc} in `context`; "
-            f"got keys {sorted(context)}.") from None
+            f"got keys {sorted(context)}."
+        ) from None
 
 
-def _log(session: Session, item: EscalationItem, event: str, at: dt.datetime,
-         extra: Mapping[str, Any] | None = None) -> None:
+def _log(
+    session: Session,
+    item: EscalationItem,
+    event: str,
+    at: dt.datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
     """Store the event and append it to the public log."""
     by = (extra or {}).get("by")
     note = (extra or {}).get("note")
-    session.add(EscalationEvent(item_id=item.id, at=at, event=event, level=item.level,
-                                by=by, note=note))
+    session.add(
+        EscalationEvent(item_id=item.id, at=at, event=event, level=item.level, by=by, note=note)
+    )
     payload: dict[str, Any] = {
-        "item": item.id, "area": item.area, "kind": item.kind, "event": event,
-        "level": item.level + 1, "level_name": item.ladder[item.level]["name"],
-        "owner": item.owner, "at": at.isoformat(),
+        "item": item.id,
+        "area": item.area,
+        "kind": item.kind,
+        "event": event,
+        "level": item.level + 1,
+        "level_name": item.ladder[item.level]["name"],
+        "owner": item.owner,
+        "at": at.isoformat(),
         "deadline": item.deadline.isoformat() if item.deadline else None,
     }
     if not item.private:
@@ -248,16 +279,20 @@ def open_item(
     key is returned instead, its ``details`` updated.
     """
     if kind not in ("alert", "directive"):
-        raise ValidationError(f"escalation item kind must be 'alert' or 'directive'; "
-                              f"got {kind!r}.")
+        raise ValidationError(f"escalation item kind must be 'alert' or 'directive'; got {kind!r}.")
     subject, reason, area = (subject or "").strip(), (reason or "").strip(), area.strip()
     if not subject or not reason or not area:
-        raise ValidationError(f"an escalation {kind} needs an area, a subject and a reason; "
-                              f"got area={area!r}, subject={subject!r}, reason={reason!r}.")
+        raise ValidationError(
+            f"an escalation {kind} needs an area, a subject and a reason; "
+            f"got area={area!r}, subject={subject!r}, reason={reason!r}."
+        )
     now = _naive(now)
     if key is not None:
-        existing = session.scalars(select(EscalationItem).where(
-            EscalationItem.key == key, EscalationItem.resolved_at.is_(None))).first()
+        existing = session.scalars(
+            select(EscalationItem).where(
+                EscalationItem.key == key, EscalationItem.resolved_at.is_(None)
+            )
+        ).first()
         if existing is not None:
             if details:
                 existing.details = {**existing.details, **dict(details)}
@@ -267,14 +302,27 @@ def open_item(
     if deadline is not None:
         deadline = _naive(deadline)
         if deadline <= now:
-            raise ValidationError(f"deadline {deadline.isoformat()} of {kind} on {subject!r} "
-                                  f"is not after its opening {now.isoformat()}.")
+            raise ValidationError(
+                f"deadline {deadline.isoformat()} of {kind} on {subject!r} "
+                f"is not after its opening {now.isoformat()}."
+            )
     elif first.response is not None:
         deadline = now + first.response
     stored = [dict(lv.as_dict(), owner=_owner(lv.owner, ctx, subject)) for lv in ladder.levels]
-    item = EscalationItem(kind=kind, area=area, subject=subject, reason=reason, key=key,
-                          level=0, ladder=stored, owner=stored[0]["owner"], opened_at=now,
-                          deadline=deadline, private=private, details=dict(details or {}))
+    item = EscalationItem(
+        kind=kind,
+        area=area,
+        subject=subject,
+        reason=reason,
+        key=key,
+        level=0,
+        ladder=stored,
+        owner=stored[0]["owner"],
+        opened_at=now,
+        deadline=deadline,
+        private=private,
+        details=dict(details or {}),
+    )
     session.add(item)
     session.flush()
     _log(session, item, "opened", now)
@@ -296,14 +344,17 @@ def _get_open(session: Session, item_id: int, action: str) -> EscalationItem:
     if item is None:
         raise ValidationError(f"cannot {action} escalation item {item_id}: there is no such item.")
     if item.resolved_at is not None:
-        raise ValidationError(f"cannot {action} {item.kind} {item_id} on {item.subject!r}: it "
-                              f"was resolved at {item.resolved_at.isoformat()} by "
-                              f"{item.resolved_by}.")
+        raise ValidationError(
+            f"cannot {action} {item.kind} {item_id} on {item.subject!r}: it "
+            f"was resolved at {item.resolved_at.isoformat()} by "
+            f"{item.resolved_by}."
+        )
     return item
 
 
-def acknowledge(session: Session, item_id: int, *, by: str, now: dt.datetime,
-                note: str | None = None) -> EscalationItem:
+def acknowledge(
+    session: Session, item_id: int, *, by: str, now: dt.datetime, note: str | None = None
+) -> EscalationItem:
     """Record that ``by`` (the owner at the current level) has taken the item up (logged).
 
     Acknowledging does not stop the climb; only :func:`resolve` does.
@@ -329,12 +380,19 @@ def unit_of(item: EscalationItem) -> str | None:
     subject; ``None`` if it names none."""
     unit = (item.details or {}).get("unit")
     if unit is None and item.subject.startswith("enterprise "):
-        unit = item.subject[len("enterprise "):]
+        unit = item.subject[len("enterprise ") :]
     return None if unit is None else str(unit)
 
 
-def resolve(session: Session, item_id: int, *, by: str, resolution: str,
-            now: dt.datetime, actor_units: Iterable[str] = ()) -> EscalationItem:
+def resolve(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    resolution: str,
+    now: dt.datetime,
+    actor_units: Iterable[str] = (),
+) -> EscalationItem:
     """Close the item with a stated resolution (logged); it climbs no further.
 
     ``actor_units`` are the enterprises the resolver belongs to (speaks for or works in):
@@ -342,15 +400,17 @@ def resolve(session: Session, item_id: int, *, by: str, resolution: str,
     acknowledge it, never resolve it."""
     by, resolution = (by or "").strip(), (resolution or "").strip()
     if not by or not resolution:
-        raise ValidationError(f"resolving escalation item {item_id} needs who resolved it and "
-                              "a stated resolution.")
+        raise ValidationError(
+            f"resolving escalation item {item_id} needs who resolved it and a stated resolution."
+        )
     item = _get_open(session, item_id, "resolve")
     unit = unit_of(item)
     if unit is not None and unit in set(actor_units):
         raise ConflictOfInterest(
             f"`by`: {by} belongs to {unit}, which {item.kind} {item_id} is about; an "
             f"{item.kind} about an enterprise is resolved by someone outside it (its people "
-            "may acknowledge it and put it right).")
+            "may acknowledge it and put it right)."
+        )
     now = _naive(now)
     if item.acknowledged_at is None:
         item.acknowledged_at, item.acknowledged_by = now, by
@@ -368,25 +428,36 @@ def tick(session: Session, now: dt.datetime, *, area: str | None = None) -> list
     not depend on how often ``tick`` is called.
     """
     now = _naive(now)
-    q = select(EscalationItem).where(EscalationItem.resolved_at.is_(None),
-                                     EscalationItem.deadline.is_not(None),
-                                     EscalationItem.deadline < now)
+    q = select(EscalationItem).where(
+        EscalationItem.resolved_at.is_(None),
+        EscalationItem.deadline.is_not(None),
+        EscalationItem.deadline < now,
+    )
     if area is not None:
         q = q.where(EscalationItem.area == area)
     climbed: list[EscalationItem] = []
     for item in session.scalars(q.order_by(EscalationItem.id)):
         moved = False
-        while item.deadline is not None and item.deadline < now \
-                and item.level + 1 < len(item.ladder):
+        while (
+            item.deadline is not None and item.deadline < now and item.level + 1 < len(item.ladder)
+        ):
             missed = item.deadline
             item.level += 1
             rung = item.ladder[item.level]
             item.owner = rung["owner"]
             item.acknowledged_at = item.acknowledged_by = None
-            item.deadline = (None if rung["response_s"] is None
-                             else missed + dt.timedelta(seconds=float(rung["response_s"])))
-            _log(session, item, "escalated", missed,
-                 {"note": f"not resolved by {missed.isoformat()}"})
+            item.deadline = (
+                None
+                if rung["response_s"] is None
+                else missed + dt.timedelta(seconds=float(rung["response_s"]))
+            )
+            _log(
+                session,
+                item,
+                "escalated",
+                missed,
+                {"note": f"not resolved by {missed.isoformat()}"},
+            )
             moved = True
         if moved:
             climbed.append(item)
@@ -423,18 +494,27 @@ def items(
 
 def events(session: Session, item_id: int) -> list[EscalationEvent]:
     """The item's history, in order."""
-    return list(session.scalars(select(EscalationEvent).where(
-        EscalationEvent.item_id == item_id).order_by(EscalationEvent.id)))
+    return list(
+        session.scalars(
+            select(EscalationEvent)
+            .where(EscalationEvent.item_id == item_id)
+            .order_by(EscalationEvent.id)
+        )
+    )
 
 
 def view(item: EscalationItem) -> dict[str, Any]:
     """A plain dict of the item, as faces show it (private items hide subject and reason)."""
     return {
-        "id": item.id, "kind": item.kind, "area": item.area,
+        "id": item.id,
+        "kind": item.kind,
+        "area": item.area,
         "subject": "(private)" if item.private else item.subject,
         "reason": "(private)" if item.private else item.reason,
-        "level": item.level + 1, "level_name": item.ladder[item.level]["name"],
-        "owner": item.owner, "opened": item.opened_at.isoformat(),
+        "level": item.level + 1,
+        "level_name": item.ladder[item.level]["name"],
+        "owner": item.owner,
+        "opened": item.opened_at.isoformat(),
         "deadline": item.deadline.isoformat() if item.deadline else None,
         "acknowledged": item.acknowledged_at.isoformat() if item.acknowledged_at else None,
         "resolved": item.resolved_at.isoformat() if item.resolved_at else None,

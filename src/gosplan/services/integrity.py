@@ -83,13 +83,22 @@ def _known_unit(session: Session, unit: str, what: str) -> None:
         return
     if session.scalars(select(FulEnterprise.id).where(FulEnterprise.code == unit)).first():
         return
-    raise ValidationError(f"{what}: organisation {unit!r} is not on record (neither a unit of "
-                          "the register nor an enterprise of the fulfilment register).")
+    raise ValidationError(
+        f"{what}: organisation {unit!r} is not on record (neither a unit of "
+        "the register nor an enterprise of the fulfilment register)."
+    )
 
 
 def record_finding(
-    session: Session, *, unit: str, kind: str, outcome: str, evidence: Sequence[int],
-    by: str, reason: str, day: dt.date,
+    session: Session,
+    *,
+    unit: str,
+    kind: str,
+    outcome: str,
+    evidence: Sequence[int],
+    by: str,
+    reason: str,
+    day: dt.date,
 ) -> int:
     """Log the commission's ruling; return its log index.
 
@@ -103,8 +112,9 @@ def record_finding(
     if kind not in FINDING_KINDS:
         raise ValidationError(f"finding kind {kind!r} is not one of {', '.join(FINDING_KINDS)}.")
     if outcome not in FINDING_OUTCOMES:
-        raise ValidationError(f"finding outcome {outcome!r} is not one of "
-                              f"{', '.join(FINDING_OUTCOMES)}.")
+        raise ValidationError(
+            f"finding outcome {outcome!r} is not one of {', '.join(FINDING_OUTCOMES)}."
+        )
     _known_unit(session, unit, "finding")
     if session.get(Person, by) is None:
         raise ValidationError(f"finding: the person ruling, {by!r}, is not on record.")
@@ -118,32 +128,52 @@ def record_finding(
     allowed = EVIDENCE_KINDS[kind]
     for i in ev:
         if not 0 <= i < size:
-            raise ValidationError(f"evidence {i} is not an entry of the public log "
-                                  f"(it has {size}).")
+            raise ValidationError(
+                f"evidence {i} is not an entry of the public log (it has {size})."
+            )
         entry = publiclog.entry(session, i)
         if not any(a in entry.kind for a in allowed):
-            raise ValidationError(f"evidence {i} is a {entry.kind!r} entry; a {kind} finding "
-                                  f"rests on {', '.join(allowed)} entries.")
+            raise ValidationError(
+                f"evidence {i} is a {entry.kind!r} entry; a {kind} finding "
+                f"rests on {', '.join(allowed)} entries."
+            )
         if by in _subjects(entry.payload):
             raise ValidationError(f"{by!r} is named in evidence {i} and cannot rule on it.")
     held = [p for p in positions_held(session, by, day) if p.unit_id == unit]
     if held:
-        raise ValidationError(f"{by!r} holds position {held[0].id!r} in {unit!r} and cannot "
-                              "rule on what concerns their own organisation.")
-    entry = publiclog.append(session, "integrity.finding", {
-        "unit": unit, "kind": kind, "outcome": outcome, "evidence": ev, "by": by,
-        "reason": reason, "day": day.isoformat()})
+        raise ValidationError(
+            f"{by!r} holds position {held[0].id!r} in {unit!r} and cannot "
+            "rule on what concerns their own organisation."
+        )
+    entry = publiclog.append(
+        session,
+        "integrity.finding",
+        {
+            "unit": unit,
+            "kind": kind,
+            "outcome": outcome,
+            "evidence": ev,
+            "by": by,
+            "reason": reason,
+            "day": day.isoformat(),
+        },
+    )
     return entry.index
 
 
-def record_workforce(session: Session, *, unit: str, period: str, worker_years: float,
-                     by: str) -> int:
+def record_workforce(
+    session: Session, *, unit: str, period: str, worker_years: float, by: str
+) -> int:
     """Log the worker-years ``unit`` worked in ``period`` (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``)."""
     _known_unit(session, unit, "workforce")
-    if not isinstance(worker_years, int | float) or not math.isfinite(worker_years) \
-            or not 0 <= worker_years <= 1e7:
-        raise ValidationError(f"workforce: worker_years must be a number from 0 to 1e7; "
-                              f"got {worker_years!r}.")
+    if (
+        not isinstance(worker_years, int | float)
+        or not math.isfinite(worker_years)
+        or not 0 <= worker_years <= 1e7
+    ):
+        raise ValidationError(
+            f"workforce: worker_years must be a number from 0 to 1e7; got {worker_years!r}."
+        )
     text = str(period).strip()
     ok = False
     try:
@@ -156,12 +186,16 @@ def record_workforce(session: Session, *, unit: str, period: str, worker_years: 
     except ValueError:
         ok = False
     if not ok:
-        raise ValidationError(f"workforce: period must be YYYY, YYYY-Qn or YYYY-MM; "
-                              f"got {period!r}.")
+        raise ValidationError(
+            f"workforce: period must be YYYY, YYYY-Qn or YYYY-MM; got {period!r}."
+        )
     if not (by or "").strip():
         raise ValidationError("workforce: name who declares it (`by`).")
-    entry = publiclog.append(session, "unit.workforce", {
-        "unit": unit, "period": text, "worker_years": float(worker_years), "by": by.strip()})
+    entry = publiclog.append(
+        session,
+        "unit.workforce",
+        {"unit": unit, "period": text, "worker_years": float(worker_years), "by": by.strip()},
+    )
     return entry.index
 
 
@@ -170,8 +204,9 @@ def served_record(session: Session, config: IntegrityConfig | None = None) -> In
     return integrity_record((e.to_public() for e in publiclog.entries(session)), config)
 
 
-def recompute_from_export(path: str | Path, config: IntegrityConfig | None = None, *,
-                          trusted_key: bytes | None = None) -> IntegrityRecord:
+def recompute_from_export(
+    path: str | Path, config: IntegrityConfig | None = None, *, trusted_key: bytes | None = None
+) -> IntegrityRecord:
     """The record from an exported public log alone, after verifying the export.
 
     Raises :class:`ValidationError` naming the problems when the export does
@@ -191,19 +226,25 @@ def compare(served: IntegrityRecord, recomputed: IntegrityRecord) -> list[str]:
     if a["config"] != b["config"]:
         problems.append("the records were computed with different settings")
     if a["log_size"] != b["log_size"]:
-        problems.append(f"the served record covers {a['log_size']} log entries, the "
-                        f"recomputed one {b['log_size']}")
+        problems.append(
+            f"the served record covers {a['log_size']} log entries, the "
+            f"recomputed one {b['log_size']}"
+        )
     ka = {(r["org"], r["period"], r["kind"]): r for r in a["table"]}
     kb = {(r["org"], r["period"], r["kind"]): r for r in b["table"]}
     for key in sorted(ka.keys() | kb.keys()):
         ra, rb = ka.get(key), kb.get(key)
         if ra is None or rb is None:
-            problems.append(f"{key[0]} {key[1]} {key[2]}: only in the "
-                            f"{'recomputed' if ra is None else 'served'} record")
+            problems.append(
+                f"{key[0]} {key[1]} {key[2]}: only in the "
+                f"{'recomputed' if ra is None else 'served'} record"
+            )
         elif ra != rb:
-            problems.append(f"{key[0]} {key[1]} {key[2]}: served count {ra['count']} over "
-                            f"{ra['worker_years']} worker-years, recomputed {rb['count']} over "
-                            f"{rb['worker_years']}")
+            problems.append(
+                f"{key[0]} {key[1]} {key[2]}: served count {ra['count']} over "
+                f"{ra['worker_years']} worker-years, recomputed {rb['count']} over "
+                f"{rb['worker_years']}"
+            )
     if not problems and a != b:
         problems.append("the records' trends or evidence differ")
     return problems

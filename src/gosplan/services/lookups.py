@@ -26,12 +26,16 @@ class Named:
 def criticism_targets(session: Session) -> dict[str, list[Named]]:
     """Officials, enterprises and decisions on record, by criticism target kind."""
     return {
-        "official": [Named(p.id, p.name) for p in session.scalars(select(Person)
-                                                                   .order_by(Person.id))],
-        "enterprise": [Named(u.id, u.name) for u in session.scalars(select(Unit)
-                                                                     .order_by(Unit.id))],
-        "decision": [Named(str(p.id), p.title) for p in session.scalars(
-            select(Proposal).order_by(Proposal.id))],
+        "official": [
+            Named(p.id, p.name) for p in session.scalars(select(Person).order_by(Person.id))
+        ],
+        "enterprise": [
+            Named(u.id, u.name) for u in session.scalars(select(Unit).order_by(Unit.id))
+        ],
+        "decision": [
+            Named(str(p.id), p.title)
+            for p in session.scalars(select(Proposal).order_by(Proposal.id))
+        ],
     }
 
 
@@ -42,13 +46,18 @@ def unit_name(session: Session, unit: str) -> str | None:
 
 def delegates_of(session: Session, enterprise: str) -> list[User]:
     """Users who speak for ``enterprise`` (delegates linked to it)."""
-    return list(session.scalars(select(User).where(User.enterprise == enterprise,
-                                                   User.role == "delegate")
-                                .order_by(User.username)))
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.enterprise == enterprise, User.role == "delegate")
+            .order_by(User.username)
+        )
+    )
 
 
-def link_user(session: Session, username: str, *, account: str | None = None,
-              enterprise: str | None = None) -> User:
+def link_user(
+    session: Session, username: str, *, account: str | None = None, enterprise: str | None = None
+) -> User:
     """Link a user to their labour account and/or the enterprise they speak for."""
     from gosplan.errors import ValidationError
 
@@ -66,26 +75,43 @@ def link_user(session: Session, username: str, *, account: str | None = None,
 # --------------------------------------------------------------------------- decisions
 def proposals(session: Session) -> list[tuple[Proposal, int]]:
     """Every proposal, newest first, with its number of ballots."""
-    counts = dict(session.execute(select(Ballot.proposal_id, func.count())
-                                  .group_by(Ballot.proposal_id)).all())
-    return [(p, int(counts.get(p.id, 0))) for p in
-            session.scalars(select(Proposal).order_by(Proposal.id.desc()))]
+    counts = dict(
+        session.execute(select(Ballot.proposal_id, func.count()).group_by(Ballot.proposal_id)).all()
+    )
+    return [
+        (p, int(counts.get(p.id, 0)))
+        for p in session.scalars(select(Proposal).order_by(Proposal.id.desc()))
+    ]
 
 
 def comments(session: Session, proposal_id: int) -> list[tuple[Comment, str]]:
-    return [(c, name) for c, name in session.execute(
-        select(Comment, User.display_name).join(User, Comment.author_id == User.id)
-        .where(Comment.proposal_id == proposal_id).order_by(Comment.id)).all()]
+    return [
+        (c, name)
+        for c, name in session.execute(
+            select(Comment, User.display_name)
+            .join(User, Comment.author_id == User.id)
+            .where(Comment.proposal_id == proposal_id)
+            .order_by(Comment.id)
+        ).all()
+    ]
 
 
 def ballots(session: Session, proposal_id: int) -> list[list[int]]:
-    return [list(b) for b in session.scalars(select(Ballot.choice).where(
-        Ballot.proposal_id == proposal_id).order_by(Ballot.id))]
+    return [
+        list(b)
+        for b in session.scalars(
+            select(Ballot.choice).where(Ballot.proposal_id == proposal_id).order_by(Ballot.id)
+        )
+    ]
 
 
 def has_voted(session: Session, proposal_id: int, user_id: int) -> bool:
-    return session.scalar(select(Ballot.id).where(
-        Ballot.proposal_id == proposal_id, Ballot.voter_id == user_id)) is not None
+    return (
+        session.scalar(
+            select(Ballot.id).where(Ballot.proposal_id == proposal_id, Ballot.voter_id == user_id)
+        )
+        is not None
+    )
 
 
 # --------------------------------------------------------------------------- fulfilment
@@ -109,8 +135,9 @@ class EnterpriseFulfilment:
     open_periods: list[str]  # started periods, for the report form
 
 
-def enterprise_fulfilment(session: Session, code: str, now: dt.datetime
-                          ) -> EnterpriseFulfilment | None:
+def enterprise_fulfilment(
+    session: Session, code: str, now: dt.datetime
+) -> EnterpriseFulfilment | None:
     """Plan against reported output for each started period of the current fulfilment plan,
     or None when the enterprise is not in the fulfilment register (or no plan is stored)."""
     import numpy as np
@@ -135,19 +162,30 @@ def enterprise_fulfilment(session: Session, code: str, now: dt.datetime
     for t in started:
         plan = float(pop.plan[row, t])
         out, hrs = outputs.get(t), hours.get(t)
-        rows.append(PeriodFulfilment(
-            period=pop.periods[t].date().isoformat(), plan=plan, output=out, hours=hrs,
-            fulfilment=None if out is None or not plan or not np.isfinite(plan)
-            else out / plan))
+        rows.append(
+            PeriodFulfilment(
+                period=pop.periods[t].date().isoformat(),
+                plan=plan,
+                output=out,
+                hours=hrs,
+                fulfilment=None if out is None or not plan or not np.isfinite(plan) else out / plan,
+            )
+        )
     return EnterpriseFulfilment(
-        code=code, sector=pop.sectors[int(pop.sector[row])], plan_name=reg.plan.name,
-        freq=reg.plan.freq, output_unit=pop.output_unit, periods=rows,
-        open_periods=[pop.periods[t].date().isoformat() for t in reversed(started)])
+        code=code,
+        sector=pop.sectors[int(pop.sector[row])],
+        plan_name=reg.plan.name,
+        freq=reg.plan.freq,
+        output_unit=pop.output_unit,
+        periods=rows,
+        open_periods=[pop.periods[t].date().isoformat() for t in reversed(started)],
+    )
 
 
 # --------------------------------------------------------------------------- criticism
-def latest_criticisms(session: Session, *, limit: int, before: int | None = None,
-                      target: str | None = None) -> list[Criticism]:
+def latest_criticisms(
+    session: Session, *, limit: int, before: int | None = None, target: str | None = None
+) -> list[Criticism]:
     """The newest criticisms (by filing order), ``limit`` at a time, older than row ``before``."""
     q = select(Criticism).order_by(Criticism.id.desc()).limit(limit)
     if before is not None:

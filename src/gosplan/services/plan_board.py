@@ -31,12 +31,27 @@ from gosplan.core.economy import Economy
 from gosplan.errors import GosplanError, ValidationError
 
 #: decision funds -> plan purposes
-FUND_PURPOSE = {"health": "health", "education": "education", "care": "care",
-                "culture": "culture", "investment": "investment", "reserves": "reserves",
-                "administration": "social"}
+FUND_PURPOSE = {
+    "health": "health",
+    "education": "education",
+    "care": "care",
+    "culture": "culture",
+    "investment": "investment",
+    "reserves": "reserves",
+    "administration": "social",
+}
 #: yearly growth of targets by purpose in the multi-year plan (the default five-year plan's)
-GROWTH = {"personal": 0.02, "health": 0.04, "education": 0.04, "care": 0.03, "culture": 0.02,
-          "social": 0.01, "exports": 0.02, "reserves": 0.0, "other": 0.0}
+GROWTH = {
+    "personal": 0.02,
+    "health": 0.04,
+    "education": 0.04,
+    "care": 0.03,
+    "culture": 0.02,
+    "social": 0.01,
+    "exports": 0.02,
+    "reserves": 0.0,
+    "other": 0.0,
+}
 HOURS_PER_JOB = 1800.0
 
 
@@ -69,23 +84,24 @@ def apply_effects(
         limit: float | None = None
         if kind == "fund_split":
             shares = {FUND_PURPOSE.get(k, k): float(s) for k, s in eff["shares"].items()}
-            present = [p for p in shares if p in out.columns
-                       and float(v @ out[p].to_numpy()) > 0]
+            present = [p for p in shares if p in out.columns and float(v @ out[p].to_numpy()) > 0]
             missing = [p for p in shares if p not in present]
             labour = {p: float(v @ out[p].to_numpy()) for p in present}
             total = sum(labour.values())
             weight = sum(shares[p] for p in present)
             for p in present:
                 out[p] = out[p] * (shares[p] / weight * total / labour[p])
-            text = ("social fund re-split: " + ", ".join(
-                f"{p} {shares[p] / weight:.0%}" for p in present))
+            text = "social fund re-split: " + ", ".join(
+                f"{p} {shares[p] / weight:.0%}" for p in present
+            )
             if missing:
                 text += f" (no targets for {', '.join(missing)} in this economy)"
         elif kind == "sector_target":
             product, factor = str(eff["product"]), float(eff["factor"])
             if product not in out.index:
                 raise ValidationError(
-                    f"decision {e['proposal']}: product {product!r} is not in the economy.")
+                    f"decision {e['proposal']}: product {product!r} is not in the economy."
+                )
             out.loc[product] = out.loc[product] * factor
             products[product] = factor
             text = f"target of {product} × {factor:g}"
@@ -96,11 +112,19 @@ def apply_effects(
         else:
             continue
         after = out.sum(axis=0)
-        ratio = {str(p): (float(after[p] / before[p]) if before[p] else 1.0)
-                 for p in out.columns}
-        changes.append(Change(proposal=int(e["proposal"]), title=str(e["title"]), kind=kind,
-                              option=str(e["option"]), description=text, by_purpose=ratio,
-                              products=products, week_limit=limit))
+        ratio = {str(p): (float(after[p] / before[p]) if before[p] else 1.0) for p in out.columns}
+        changes.append(
+            Change(
+                proposal=int(e["proposal"]),
+                title=str(e["title"]),
+                kind=kind,
+                option=str(e["option"]),
+                description=text,
+                by_purpose=ratio,
+                products=products,
+                week_limit=limit,
+            )
+        )
     out.attrs.update(bundles.attrs)
     return out, changes, week
 
@@ -147,12 +171,16 @@ def workforce_for(economy: Economy, population: float | None) -> tuple[float, st
     if economy.meta.source and "ibge" in str(economy.meta.source).lower():
         pop = DEFAULT_PLAN["population"]
         people = float(pop["population"]) * float(pop["participation"])
-        return people, (f"{people:,.0f} able-bodied people ({pop['population']:,.0f} × "
-                        f"participation {pop['participation']})")
+        return people, (
+            f"{people:,.0f} able-bodied people ({pop['population']:,.0f} × "
+            f"participation {pop['participation']})"
+        )
     hours = leontief_plan(economy, purpose_bundles(economy)).labour_hours
     people = hours / HOURS_PER_JOB
-    return people, (f"{people:,.1f} able-bodied people: the base year's labour "
-                    f"({hours:,.0f} hours) at {HOURS_PER_JOB:,.0f} hours a job")
+    return people, (
+        f"{people:,.1f} able-bodied people: the base year's labour "
+        f"({hours:,.0f} hours) at {HOURS_PER_JOB:,.0f} hours a job"
+    )
 
 
 def plan_board(
@@ -180,28 +208,44 @@ def plan_board(
     rows = []
     wwp = first.working_week_by_purpose
     for p in bundles.columns:
-        rows.append(PurposeRow(
-            purpose=str(p), base_target=float(base[p].sum()), target=float(bundles[p].sum()),
-            labour_hours=float(first.labour_by_purpose[p]),
-            hours_per_week=None if wwp is None else float(wwp[p]),
-            changed_by=changed.get(str(p), [])))
+        rows.append(
+            PurposeRow(
+                purpose=str(p),
+                base_target=float(base[p].sum()),
+                target=float(bundles[p].sum()),
+                labour_hours=float(first.labour_by_purpose[p]),
+                hours_per_week=None if wwp is None else float(wwp[p]),
+                changed_by=changed.get(str(p), []),
+            )
+        )
     start = (economy.year or 0) + 1
     yrs = list(range(start, start + years))
     growth = {p: GROWTH.get(str(p), 0.0) for p in bundles.columns}
     notes = list(bundles.attrs.get("notes", []))
     try:
-        plan = multi_year_plan(economy, bundles, years=years, start_year=start, growth=growth,
-                               population=people, capital_output_ratio=1.5,
-                               depreciation=0.045, max_week=limit)
+        plan = multi_year_plan(
+            economy,
+            bundles,
+            years=years,
+            start_year=start,
+            growth=growth,
+            population=people,
+            capital_output_ratio=1.5,
+            depreciation=0.045,
+            max_week=limit,
+        )
         if not plan.success or plan.working_week is None:
             raise ValidationError(plan.message)
         targets = plan.targets.reindex(bundles.columns).fillna(0.0)
         week = plan.working_week
         weeks_per_year = 46.0
-        wbp = (plan.labour_by_purpose_table.reindex(bundles.columns).fillna(0.0)
-               / (people * weeks_per_year))
-        how = ("multi-year plan (sparse LP, HiGHS): investment in new capacity, "
-               "capital/output 1.5, depreciation 4.5 %")
+        wbp = plan.labour_by_purpose_table.reindex(bundles.columns).fillna(0.0) / (
+            people * weeks_per_year
+        )
+        how = (
+            "multi-year plan (sparse LP, HiGHS): investment in new capacity, "
+            "capital/output 1.5, depreciation 4.5 %"
+        )
         if limit is not None:
             how += f", working week at most {limit:g} h"
     except GosplanError as exc:
@@ -214,23 +258,38 @@ def plan_board(
             yp = leontief_plan(economy, grown, population=people)
             cols[y] = grown.sum(axis=0)
             wk[y] = float(yp.working_week or 0.0)
-            wbp_cols[y] = (yp.working_week_by_purpose if yp.working_week_by_purpose is not None
-                           else yp.labour_by_purpose * 0.0)
+            wbp_cols[y] = (
+                yp.working_week_by_purpose
+                if yp.working_week_by_purpose is not None
+                else yp.labour_by_purpose * 0.0
+            )
         targets = pd.DataFrame(cols)
         week = pd.Series(wk)
         wbp = pd.DataFrame(wbp_cols)
         how = "one Leontief plan per year on the grown targets (no capacity model)"
         notes.append(f"the multi-year plan could not be solved here: {exc}")
         if limit is not None and max(wk.values()) > limit:
-            notes.append(f"the adopted working week of {limit:g} h is exceeded: "
-                         f"the plan needs up to {max(wk.values()):.1f} h")
+            notes.append(
+                f"the adopted working week of {limit:g} h is exceeded: "
+                f"the plan needs up to {max(wk.values()):.1f} h"
+            )
     return PlanBoard(
         economy=f"{economy.name} {economy.year or ''}".strip(),
-        target_unit=economy.output_unit or "", workforce=people, workforce_note=note,
-        rows=rows, working_week=first.working_week, base_working_week=first_base.working_week,
-        week_limit=limit, changes=changes, years=yrs,
-        targets_by_year=targets, week_by_year=week.astype(float),
-        week_by_purpose_by_year=wbp, multi_year=how, notes=notes)
+        target_unit=economy.output_unit or "",
+        workforce=people,
+        workforce_note=note,
+        rows=rows,
+        working_week=first.working_week,
+        base_working_week=first_base.working_week,
+        week_limit=limit,
+        changes=changes,
+        years=yrs,
+        targets_by_year=targets,
+        week_by_year=week.astype(float),
+        week_by_purpose_by_year=wbp,
+        multi_year=how,
+        notes=notes,
+    )
 
 
 def effects_key(effects: Sequence[Mapping[str, Any]]) -> str:

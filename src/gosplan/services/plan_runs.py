@@ -49,11 +49,9 @@ def load_config(path: str | Path) -> PlanConfig:
     except FileNotFoundError:
         raise ValidationError(f"plan configuration {str(p)!r} does not exist.") from None
     except IsADirectoryError:
-        raise ValidationError(f"plan configuration {str(p)!r} is a folder, not a file.") \
-            from None
+        raise ValidationError(f"plan configuration {str(p)!r} is a folder, not a file.") from None
     except OSError as exc:
-        raise ValidationError(f"plan configuration {str(p)!r} cannot be read: {exc}.") \
-            from None
+        raise ValidationError(f"plan configuration {str(p)!r} cannot be read: {exc}.") from None
     text = decode_text(data, what=f"plan configuration {str(p)!r}")
     try:
         raw = tomllib.loads(text)
@@ -62,7 +60,8 @@ def load_config(path: str | Path) -> PlanConfig:
     if not raw:
         raise ValidationError(
             f"{p}: the plan configuration is empty (no section, no key); a plan needs at "
-            f"least [economy] source. Start from examples/plan-default.toml.")
+            f"least [economy] source. Start from examples/plan-default.toml."
+        )
     return validate_config(raw, path=str(p))
 
 

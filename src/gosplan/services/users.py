@@ -40,8 +40,14 @@ def register(
         raise ValidationError("a password must have at least 8 characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise StorageError(f"username {username!r} is taken.")
-    user = User(username=username, password_hash=_hasher.hash(password), role=role,
-                display_name=display_name or username, account=account, enterprise=enterprise)
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        display_name=display_name or username,
+        account=account,
+        enterprise=enterprise,
+    )
     session.add(user)
     session.flush()
     return user
@@ -74,16 +80,22 @@ def may_vote(user: User) -> bool:
 
 def electorate(session: Session) -> int:
     """How many people may vote now."""
-    return int(session.scalar(select(func.count(User.id)).where(
-        or_(User.enrolled_at.is_not(None), User.account.is_not(None)))) or 0)
+    return int(
+        session.scalar(
+            select(func.count(User.id)).where(
+                or_(User.enrolled_at.is_not(None), User.account.is_not(None))
+            )
+        )
+        or 0
+    )
 
 
-def enrol(session: Session, registrar: User, username: str,
-          now: dt.datetime | None = None) -> User:
+def enrol(session: Session, registrar: User, username: str, now: dt.datetime | None = None) -> User:
     """A registrar enrols a person as a voter (a public event); nobody enrols themselves."""
     if registrar.role != "registrar":
-        raise PermissionDenied(f"{registrar.username} is not a registrar: only registrars "
-                               "enrol voters.")
+        raise PermissionDenied(
+            f"{registrar.username} is not a registrar: only registrars enrol voters."
+        )
     person = by_username(session, (username or "").strip().lower())
     if person is None:
         raise ValidationError(f"`username`: no person {username!r} to enrol.")
@@ -96,8 +108,9 @@ def enrol(session: Session, registrar: User, username: str,
     session.flush()
     from gosplan.services import publiclog
 
-    publiclog.append(session, "people.enrolled", {"person": person.username,
-                                                  "by": registrar.username})
+    publiclog.append(
+        session, "people.enrolled", {"person": person.username, "by": registrar.username}
+    )
     return person
 
 
@@ -149,8 +162,7 @@ def set_role(session: Session, admin: User, username: str, role: str) -> User:
     if user is None:
         raise ValidationError(f"username: no user {username!r}.")
     if user.id == admin.id:
-        raise ValidationError("username: nobody changes their own role; ask another "
-                              "administrator.")
+        raise ValidationError("username: nobody changes their own role; ask another administrator.")
     user.role = role
     from gosplan.storage import sessions as store
 
@@ -159,8 +171,9 @@ def set_role(session: Session, admin: User, username: str, role: str) -> User:
     return user
 
 
-def bootstrap_admin(session: Session, username: str, *, display_name: str = "",
-                    token_hours: float = 24.0) -> tuple[User, str]:
+def bootstrap_admin(
+    session: Session, username: str, *, display_name: str = "", token_hours: float = 24.0
+) -> tuple[User, str]:
     """The first administrator of a store that has none: created with no usable password and
     a one-time setup token (the caller prints it; it is good once, for ``token_hours``)."""
     import secrets
@@ -168,10 +181,13 @@ def bootstrap_admin(session: Session, username: str, *, display_name: str = "",
     from gosplan.storage import sessions as store
 
     if session.scalar(select(User.id).where(User.role == "admin")) is not None:
-        raise StorageError("this store has an administrator already; an administrator "
-                           "appoints the next ones (/users).")
-    user = register(session, username, secrets.token_urlsafe(32), role="admin",
-                    display_name=display_name)
+        raise StorageError(
+            "this store has an administrator already; an administrator "
+            "appoints the next ones (/users)."
+        )
+    user = register(
+        session, username, secrets.token_urlsafe(32), role="admin", display_name=display_name
+    )
     user.password_hash = "!" + user.password_hash  # no password signs in until it is set
     token = store.create_setup_token(session, user.id, token_hours * 3600)
     return user, token
@@ -196,8 +212,9 @@ def redeem_setup_token(session: Session, token: str, password: str) -> User:
     uid = store.consume_setup_token(session, token)
     user = session.get(User, uid) if uid is not None else None
     if user is None:
-        raise ValidationError("token: unknown, used or expired; ask for a new one "
-                              "(`gosplan users setup-token NAME`).")
+        raise ValidationError(
+            "token: unknown, used or expired; ask for a new one (`gosplan users setup-token NAME`)."
+        )
     set_password(session, user, password)
     return user
 

@@ -52,8 +52,9 @@ def keygen(name: str, key_path: str | Path) -> str:
     key = Ed25519PrivateKey.generate()
     signer = note.Signer(name, key, note.ALG_COSIGNATURE_V1)
     vkey = str(signer.verifier)  # also checks the name
-    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                             serialization.NoEncryption())
+    seed = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     p = Path(key_path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -88,14 +89,16 @@ class Witness:
         with open(lock, "a") as lh:
             fcntl.flock(lh, fcntl.LOCK_EX)
             try:
-                state: dict[str, Any] = (json.loads(self.state_path.read_text(encoding="utf-8"))
-                                         if self.state_path.exists() else {"logs": {}})
+                state: dict[str, Any] = (
+                    json.loads(self.state_path.read_text(encoding="utf-8"))
+                    if self.state_path.exists()
+                    else {"logs": {}}
+                )
                 before = json.dumps(state, sort_keys=True)
                 yield state
                 if json.dumps(state, sort_keys=True) != before:
                     tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-                    tmp.write_text(json.dumps(state, indent=1, sort_keys=True),
-                                   encoding="utf-8")
+                    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
                     os.replace(tmp, self.state_path)
             finally:
                 fcntl.flock(lh, fcntl.LOCK_UN)
@@ -104,13 +107,16 @@ class Witness:
         """Start witnessing the log ``origin`` whose checkpoints ``vkey`` signs."""
         v = note.Verifier.parse(vkey)
         if v.alg != note.ALG_ED25519 or v.name != origin:
-            raise ValidationError("a log's verifier key must be an Ed25519 note key named "
-                                  f"after its origin {origin!r}.")
+            raise ValidationError(
+                "a log's verifier key must be an Ed25519 note key named "
+                f"after its origin {origin!r}."
+            )
         with self._state() as st:
             if origin in st["logs"] and st["logs"][origin]["vkey"] != vkey:
                 raise ValidationError(f"log {origin!r} is already witnessed with another key.")
-            st["logs"].setdefault(origin, {"vkey": vkey, "size": 0,
-                                           "root": merkle.EMPTY_ROOT.hex()})
+            st["logs"].setdefault(
+                origin, {"vkey": vkey, "size": 0, "root": merkle.EMPTY_ROOT.hex()}
+            )
 
     def logs(self) -> dict[str, Any]:
         with self._state() as st:
@@ -143,10 +149,14 @@ class Witness:
             if cp.size == size and cp.root != root:
                 # a second history at the size already cosigned: a fork, never cosigned
                 return Reply(409, f"{size}\n".encode(), "text/x.tlog.size")
-            if cp.size > size and not merkle.verify_consistency(size, cp.size, root, cp.root,
-                                                                proof):
-                return Reply(422, b"the consistency proof does not show that the checkpoint "
-                                  b"extends the one this witness cosigned\n")
+            if cp.size > size and not merkle.verify_consistency(
+                size, cp.size, root, cp.root, proof
+            ):
+                return Reply(
+                    422,
+                    b"the consistency proof does not show that the checkpoint "
+                    b"extends the one this witness cosigned\n",
+                )
             log["size"], log["root"] = cp.size, cp.root.hex()
         ts = int(now if now is not None else time.time())
         return Reply(200, signer.cosign(parsed.text, ts).encode("utf-8"))

@@ -56,10 +56,19 @@ def analyse(
     values = labour_values(economy, tol=tol, imports=imports, depreciation=depreciation)
     vp = value_price_analysis(economy, values, exclude=exclude)
     row: dict[str, Any] = {
-        "correlation": vp.correlation, "log_r2": vp.log_r2, "log_slope": vp.log_slope,
-        "mad": vp.mad, "d_distance": vp.d_distance, "angle": vp.angle,
-        "e": np.nan, "e_price": np.nan, "r": np.nan, "r_price": np.nan,
-        "residual": values.residual, "n": vp.n, "labour_unit": economy.labour_unit,
+        "correlation": vp.correlation,
+        "log_r2": vp.log_r2,
+        "log_slope": vp.log_slope,
+        "mad": vp.mad,
+        "d_distance": vp.d_distance,
+        "angle": vp.angle,
+        "e": np.nan,
+        "e_price": np.nan,
+        "r": np.nan,
+        "r_price": np.nan,
+        "residual": values.residual,
+        "n": vp.n,
+        "labour_unit": economy.labour_unit,
     }
     notes: list[str] = []
     sv = None
@@ -118,8 +127,9 @@ def time_series(
     for year in years:
         try:
             economy = read(year)
-            row = analyse(economy, imports=imports, depreciation=depreciation,
-                          exclude=excl, tol=tol)
+            row = analyse(
+                economy, imports=imports, depreciation=depreciation, exclude=excl, tol=tol
+            )
         except Exception as exc:
             exc.add_note(f"(while analysing the year {year})")
             raise

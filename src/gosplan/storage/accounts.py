@@ -98,11 +98,13 @@ class Transaction(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     period_id: Mapped[int | None] = mapped_column(
-        ForeignKey("acct_period.id"), nullable=True, index=True)
+        ForeignKey("acct_period.id"), nullable=True, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     memo: Mapped[str] = mapped_column(Text, nullable=False, default="")
     reverses_id: Mapped[int | None] = mapped_column(
-        ForeignKey("acct_transaction.id"), nullable=True, unique=True)
+        ForeignKey("acct_transaction.id"), nullable=True, unique=True
+    )
 
 
 class Posting(Base):
@@ -112,9 +114,11 @@ class Posting(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_transaction.id"), nullable=False, index=True)
+        ForeignKey("acct_transaction.id"), nullable=False, index=True
+    )
     account_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_account.id"), nullable=False, index=True)
+        ForeignKey("acct_account.id"), nullable=False, index=True
+    )
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
@@ -136,10 +140,10 @@ class Work(Base):
     __tablename__ = "acct_work"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_period.id"), nullable=False, index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("acct_period.id"), nullable=False, index=True)
     enterprise_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_account.id"), nullable=False, index=True)
+        ForeignKey("acct_account.id"), nullable=False, index=True
+    )
     person_id: Mapped[int] = mapped_column(ForeignKey("acct_account.id"), nullable=False)
     hours: Mapped[int] = mapped_column(BigInteger, nullable=False)  # micro-hours
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
@@ -157,9 +161,11 @@ class Membership(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_account.id"), nullable=False, index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("acct_account.id"), nullable=False,
-                                           index=True)
+        ForeignKey("acct_account.id"), nullable=False, index=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("acct_account.id"), nullable=False, index=True
+    )
     #: "join" or "leave"
     action: Mapped[str] = mapped_column(String(8), nullable=False)
     by: Mapped[str] = mapped_column(String(120), nullable=False, default="")
@@ -184,7 +190,8 @@ class Approval(Base):
 
     work_id: Mapped[int] = mapped_column(ForeignKey("acct_work.id"), primary_key=True)
     transaction_id: Mapped[int] = mapped_column(
-        ForeignKey("acct_transaction.id"), nullable=False, index=True)
+        ForeignKey("acct_transaction.id"), nullable=False, index=True
+    )
     approver: Mapped[str] = mapped_column(String(120), nullable=False, default="")
 
 
@@ -218,12 +225,14 @@ class StockMove(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     good_id: Mapped[int] = mapped_column(ForeignKey("acct_good.id"), nullable=False, index=True)
     period_id: Mapped[int | None] = mapped_column(
-        ForeignKey("acct_period.id"), nullable=True, index=True)
+        ForeignKey("acct_period.id"), nullable=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     quantity: Mapped[int] = mapped_column(BigInteger, nullable=False)
     #: the purchase (or its reversal) for sales and returns
     transaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("acct_transaction.id"), nullable=True, index=True)
+        ForeignKey("acct_transaction.id"), nullable=True, index=True
+    )
     #: micro-hours per unit charged (sales and returns)
     price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
@@ -244,8 +253,9 @@ class PriceChange(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
-def append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY,
-                    *, function: bool = True) -> list[str]:
+def append_only_ddl(
+    dialect: str, tables: tuple[str, ...] = APPEND_ONLY, *, function: bool = True
+) -> list[str]:
     """Statements that make every table of ``tables`` refuse UPDATE and DELETE."""
     out: list[str] = []
     if dialect == "postgresql" and function:
@@ -271,8 +281,9 @@ def append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY,
     return out
 
 
-def drop_append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY,
-                         *, function: bool = True) -> list[str]:
+def drop_append_only_ddl(
+    dialect: str, tables: tuple[str, ...] = APPEND_ONLY, *, function: bool = True
+) -> list[str]:
     out: list[str] = []
     if dialect == "postgresql":
         for table in tables:

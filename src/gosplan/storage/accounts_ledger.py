@@ -79,8 +79,6 @@ def digest_of(kind: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-
-
 def for_update(stmt: Any, s: Session, *, share: bool = False) -> Any:
     """``FOR UPDATE`` (or ``FOR SHARE``) on PostgreSQL; SQLite already has one writer."""
     if s.get_bind().dialect.name == "sqlite":
@@ -88,26 +86,39 @@ def for_update(stmt: Any, s: Session, *, share: bool = False) -> Any:
     return stmt.with_for_update(read=share)
 
 
-def get_account(s: Session, code: str, *, kind: str | tuple[str, ...] | None = None,
-             role: str = "account", lock: bool = False) -> Account:
+def get_account(
+    s: Session,
+    code: str,
+    *,
+    kind: str | tuple[str, ...] | None = None,
+    role: str = "account",
+    lock: bool = False,
+) -> Account:
     stmt = select(Account).where(Account.code == code)
     if lock:
         stmt = for_update(stmt, s)
     acc = s.scalar(stmt)
     if acc is None:
-        raise UnknownAccount(f"No account {code!r} ({role}): open it first "
-                             f"(`gosplan accounts open`).")
+        raise UnknownAccount(
+            f"No account {code!r} ({role}): open it first (`gosplan accounts open`)."
+        )
     kinds = (kind,) if isinstance(kind, str) else kind
     if kinds is not None and acc.kind not in kinds:
         raise UnknownAccount(
-            f"Account {code!r} is a {acc.kind} account; the {role} must be "
-            f"{' or '.join(kinds)}.")
+            f"Account {code!r} is a {acc.kind} account; the {role} must be {' or '.join(kinds)}."
+        )
     return acc
 
 
 def derived_balance(s: Session, account_id: int) -> int:
-    return int(s.scalar(select(func.coalesce(func.sum(Posting.amount), 0))
-                        .where(Posting.account_id == account_id)) or 0)
+    return int(
+        s.scalar(
+            select(func.coalesce(func.sum(Posting.amount), 0)).where(
+                Posting.account_id == account_id
+            )
+        )
+        or 0
+    )
 
 
 def account_info(s: Session, a: Account) -> AccountInfo:
@@ -119,18 +130,20 @@ def open_account(s: Session, code: str, kind: str, name: str) -> AccountInfo:
     check_code(code, "code")
     if kind not in ("person", "enterprise", "fund"):
         raise AccountsInputError(
-            f"Account {code!r}: `kind` must be person, enterprise or fund; got {kind!r}.")
+            f"Account {code!r}: `kind` must be person, enterprise or fund; got {kind!r}."
+        )
     if (kind == "fund") != code.startswith(FUND_PREFIX):
         raise AccountsInputError(
-            f"Account {code!r}: fund accounts, and only they, are named "
-            f"'{FUND_PREFIX}<fund>'.")
+            f"Account {code!r}: fund accounts, and only they, are named '{FUND_PREFIX}<fund>'."
+        )
     if code.startswith("system:"):
         raise AccountsInputError(f"Account {code!r}: 'system:' codes are reserved.")
     existing = s.scalar(select(Account).where(Account.code == code))
     if existing is not None:
         raise AccountsError(f"Account {code!r} already exists (a {existing.kind} account).")
-    acc = Account(code=code, kind=kind, name=name or code,
-                  balance=0 if kind in HOLDING_KINDS else None)
+    acc = Account(
+        code=code, kind=kind, name=name or code, balance=0 if kind in HOLDING_KINDS else None
+    )
     s.add(acc)
     s.flush()
     return account_info(s, acc)
@@ -159,12 +172,13 @@ def fund_account(s: Session, fund: str) -> Account:
 def check_key(key: Any) -> None:
     if not isinstance(key, str) or not key or len(key) > 128:
         raise AccountsInputError(
-            f"Every posting request needs an idempotency `key` of 1–128 characters; "
-            f"got {key!r}.")
+            f"Every posting request needs an idempotency `key` of 1–128 characters; got {key!r}."
+        )
 
 
-def claim(s: Session, key: str, kind: str, content: Mapping[str, Any]) -> tuple[
-        str, dict[str, Any] | None]:
+def claim(
+    s: Session, key: str, kind: str, content: Mapping[str, Any]
+) -> tuple[str, dict[str, Any] | None]:
     """(digest, stored result or None).  Raises on the same key with different content."""
     check_key(key)
     digest = digest_of(kind, content)
@@ -175,7 +189,8 @@ def claim(s: Session, key: str, kind: str, content: Mapping[str, Any]) -> tuple[
         raise IdempotencyConflict(
             f"Idempotency key {key!r} was already used for a different request "
             f"({req.kind} at {req.created_at:%Y-%m-%d %H:%M:%S}); nothing was posted. "
-            f"Use a new key for a new request.")
+            f"Use a new key for a new request."
+        )
     return digest, dict(req.result)
 
 
@@ -200,7 +215,8 @@ def require_open(p: Period, what: str) -> None:
     if p.status != "open":
         raise PeriodClosed(
             f"Period {p.code!r} is closed (since {p.closed_at:%Y-%m-%d %H:%M:%S}): "
-            f"cannot {what} in it.")
+            f"cannot {what} in it."
+        )
 
 
 def current_open_period(s: Session, what: str, *, lock: bool = True) -> Period:
@@ -217,45 +233,69 @@ def deduction_of(p: Period) -> Deduction:
 
 
 def period_info(p: Period) -> PeriodInfo:
-    return PeriodInfo(code=p.code, status=p.status, deduction=deduction_of(p),
-                      opened_at=f"{p.opened_at:%Y-%m-%d %H:%M:%S}",
-                      closed_at=None if p.closed_at is None else f"{p.closed_at:%Y-%m-%d %H:%M:%S}",
-                      summary=p.summary)
+    return PeriodInfo(
+        code=p.code,
+        status=p.status,
+        deduction=deduction_of(p),
+        opened_at=f"{p.opened_at:%Y-%m-%d %H:%M:%S}",
+        closed_at=None if p.closed_at is None else f"{p.closed_at:%Y-%m-%d %H:%M:%S}",
+        summary=p.summary,
+    )
 
 
 def open_period(s: Session, code: str, deduction: Deduction) -> PeriodInfo:
     check_code(code, "period")
     if not isinstance(deduction, Deduction):
         raise AccountsInputError(
-            f"Period {code!r}: `deduction` must be a Deduction; got {type(deduction).__name__}.")
+            f"Period {code!r}: `deduction` must be a Deduction; got {type(deduction).__name__}."
+        )
     if s.scalar(select(Period).where(Period.code == code)) is not None:
         raise AccountsError(f"Period {code!r} already exists.")
     other = s.scalar(select(Period).where(Period.status == "open"))
     if other is not None:
         raise AccountsError(
-            f"Period {other.code!r} is still open: close it before opening {code!r}.")
+            f"Period {other.code!r} is still open: close it before opening {code!r}."
+        )
     for fund in deduction.shares:
         fund_account(s, fund)
     stock = {g.code: int(g.stock) for g in s.scalars(select(Good))}
-    p = Period(code=code, status="open", deduction_rate=str(deduction.rate),
-               deduction_shares={k: str(v) for k, v in deduction.shares.items()},
-               deduction_source=deduction.source, opening_stock=stock)
+    p = Period(
+        code=code,
+        status="open",
+        deduction_rate=str(deduction.rate),
+        deduction_shares={k: str(v) for k, v in deduction.shares.items()},
+        deduction_source=deduction.source,
+        opening_stock=stock,
+    )
     s.add(p)
     s.flush()
     return period_info(p)
 
 
-def post_transaction(s: Session, kind: str, period: Period | None, amounts: Mapping[int, int],
-                     memo: str, *, reverses: int | None = None) -> Transaction:
+def post_transaction(
+    s: Session,
+    kind: str,
+    period: Period | None,
+    amounts: Mapping[int, int],
+    memo: str,
+    *,
+    reverses: int | None = None,
+) -> Transaction:
     """Insert a transaction and its postings, updating cached balances (rows must be locked)."""
     if sum(amounts.values()) != 0:  # an internal bug, never a user error
         raise AssertionError(f"postings of a {kind} transaction do not sum to zero: {amounts}")
-    tx = Transaction(kind=kind, period_id=None if period is None else period.id, memo=memo,
-                     reverses_id=reverses)
+    tx = Transaction(
+        kind=kind, period_id=None if period is None else period.id, memo=memo, reverses_id=reverses
+    )
     s.add(tx)
     s.flush()
-    s.add_all([Posting(transaction_id=tx.id, account_id=a, amount=amt)
-               for a, amt in amounts.items() if amt != 0])
+    s.add_all(
+        [
+            Posting(transaction_id=tx.id, account_id=a, amount=amt)
+            for a, amt in amounts.items()
+            if amt != 0
+        ]
+    )
     return tx
 
 
@@ -266,8 +306,9 @@ def lock_holders(s: Session, ids: Iterable[int]) -> dict[int, Account]:
     return {a.id: a for a in s.scalars(stmt)}
 
 
-def apply_amounts(s: Session, accounts: Mapping[int, Account], amounts: Mapping[int, int],
-           why: str) -> None:
+def apply_amounts(
+    s: Session, accounts: Mapping[int, Account], amounts: Mapping[int, int], why: str
+) -> None:
     """Add amounts to cached balances, refusing any that would go negative."""
     for aid, amt in amounts.items():
         a = accounts.get(aid)
@@ -277,17 +318,24 @@ def apply_amounts(s: Session, accounts: Mapping[int, Account], amounts: Mapping[
         if new < 0:
             raise InsufficientHours(
                 f"Account {a.code!r} holds {to_hours(a.balance)} h; {why} needs "
-                f"{to_hours(-amt)} h. No balance may go negative; nothing was posted.")
+                f"{to_hours(-amt)} h. No balance may go negative; nothing was posted."
+            )
         a.balance = new
 
 
 def posted_result(s: Session, tx: Transaction, amounts: Mapping[int, int]) -> Posted:
-    codes = dict(s.execute(select(Account.id, Account.code).where(
-        Account.id.in_(list(amounts)))).all())
-    period = None if tx.period_id is None else s.scalar(
-        select(Period.code).where(Period.id == tx.period_id))
-    return Posted(transaction_id=tx.id, kind=tx.kind, period=period,
-                  postings={codes[a]: to_hours(v) for a, v in amounts.items() if v},
-                  memo=tx.memo)
-
-
+    codes = dict(
+        s.execute(select(Account.id, Account.code).where(Account.id.in_(list(amounts)))).all()
+    )
+    period = (
+        None
+        if tx.period_id is None
+        else s.scalar(select(Period.code).where(Period.id == tx.period_id))
+    )
+    return Posted(
+        transaction_id=tx.id,
+        kind=tx.kind,
+        period=period,
+        postings={codes[a]: to_hours(v) for a, v in amounts.items() if v},
+        memo=tx.memo,
+    )

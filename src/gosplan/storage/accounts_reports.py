@@ -53,12 +53,22 @@ from gosplan.storage.accounts_ledger import (
 def account_statement(s: Session, code: str) -> Statement:
     acc = get_account(s, code)
     rows = s.execute(
-        select(Transaction.id, Transaction.created_at, Transaction.kind, Transaction.memo,
-               Posting.amount, Period.code, Period.deduction_rate, Period.deduction_shares,
-               Period.deduction_source)
+        select(
+            Transaction.id,
+            Transaction.created_at,
+            Transaction.kind,
+            Transaction.memo,
+            Posting.amount,
+            Period.code,
+            Period.deduction_rate,
+            Period.deduction_shares,
+            Period.deduction_source,
+        )
         .join(Posting, Posting.transaction_id == Transaction.id)
         .outerjoin(Period, Period.id == Transaction.period_id)
-        .where(Posting.account_id == acc.id).order_by(Transaction.id, Posting.id)).all()
+        .where(Posting.account_id == acc.id)
+        .order_by(Transaction.id, Posting.id)
+    ).all()
     lines: list[StatementLine] = []
     deductions: dict[str, Deduction] = {}
     running = 0
@@ -68,11 +78,19 @@ def account_statement(s: Session, code: str) -> Statement:
         if pcode is not None:
             ded = deductions.get(pcode) or Deduction.from_json(rate, shares, source)
             deductions[pcode] = ded
-        lines.append(StatementLine(
-            transaction_id=tid, posted_at=f"{at:%Y-%m-%d %H:%M:%S}", period=pcode, kind=kind,
-            memo=memo, amount=to_hours(amount), balance=to_hours(running),
-            deduction_rate=None if ded is None else ded.rate,
-            deduction_shares="" if ded is None else ded.shares_text()))
+        lines.append(
+            StatementLine(
+                transaction_id=tid,
+                posted_at=f"{at:%Y-%m-%d %H:%M:%S}",
+                period=pcode,
+                kind=kind,
+                memo=memo,
+                amount=to_hours(amount),
+                balance=to_hours(running),
+                deduction_rate=None if ded is None else ded.rate,
+                deduction_shares="" if ded is None else ded.shares_text(),
+            )
+        )
     cur = s.scalar(select(Period).where(Period.status == "open"))
     if cur is not None and cur.code not in deductions:
         deductions[cur.code] = deduction_of(cur)
@@ -86,21 +104,34 @@ def period_totals(s: Session, period: str | None) -> dict[str, Decimal]:
         return stmt if pid is None else stmt.where(col == pid)
 
     reversed_ids = select(Transaction.reverses_id).where(Transaction.reverses_id.is_not(None))
-    approved = s.scalar(in_period(
-        select(func.coalesce(func.sum(Work.hours), 0))
-        .join(Approval, Approval.work_id == Work.id)
-        .where(Approval.transaction_id.not_in(reversed_ids)), Work.period_id)) or 0
+    approved = (
+        s.scalar(
+            in_period(
+                select(func.coalesce(func.sum(Work.hours), 0))
+                .join(Approval, Approval.work_id == Work.id)
+                .where(Approval.transaction_id.not_in(reversed_ids)),
+                Work.period_id,
+            )
+        )
+        or 0
+    )
     orig = aliased(Transaction)
 
     def credited(kind: str) -> int:
         # postings of approvals, and of reversals of approvals, to accounts of this kind
-        stmt = (select(func.coalesce(func.sum(Posting.amount), 0))
-                .join(Transaction, Transaction.id == Posting.transaction_id)
-                .join(Account, Account.id == Posting.account_id)
-                .outerjoin(orig, orig.id == Transaction.reverses_id)
-                .where(Account.kind == kind,
-                       or_(Transaction.kind == "work",
-                           and_(Transaction.kind == "reversal", orig.kind == "work"))))
+        stmt = (
+            select(func.coalesce(func.sum(Posting.amount), 0))
+            .join(Transaction, Transaction.id == Posting.transaction_id)
+            .join(Account, Account.id == Posting.account_id)
+            .outerjoin(orig, orig.id == Transaction.reverses_id)
+            .where(
+                Account.kind == kind,
+                or_(
+                    Transaction.kind == "work",
+                    and_(Transaction.kind == "reversal", orig.kind == "work"),
+                ),
+            )
+        )
         if pid is not None:
             stmt = stmt.where(Transaction.period_id == pid)
         return int(s.scalar(stmt) or 0)
@@ -108,27 +139,47 @@ def period_totals(s: Session, period: str | None) -> dict[str, Decimal]:
     cancelled = 0
     sink = s.scalar(select(Account.id).where(Account.code == CANCELLED))
     if sink is not None:
-        stmt = (select(func.coalesce(func.sum(Posting.amount), 0))
-                .join(Transaction, Transaction.id == Posting.transaction_id)
-                .where(Posting.account_id == sink))
+        stmt = (
+            select(func.coalesce(func.sum(Posting.amount), 0))
+            .join(Transaction, Transaction.id == Posting.transaction_id)
+            .where(Posting.account_id == sink)
+        )
         cancelled = int(s.scalar(in_period(stmt, Transaction.period_id)) or 0)
-    sales = int(s.scalar(in_period(
-        select(func.coalesce(func.sum(-StockMove.quantity * StockMove.price), 0))
-        .where(StockMove.kind.in_(("sale", "return"))), StockMove.period_id)) or 0)
-    return {"approved": to_hours(int(approved)), "credited_persons": to_hours(credited("person")),
-            "credited_funds": to_hours(credited("fund")), "cancelled": to_hours(cancelled),
-            "sales_at_price": to_hours(sales)}
+    sales = int(
+        s.scalar(
+            in_period(
+                select(func.coalesce(func.sum(-StockMove.quantity * StockMove.price), 0)).where(
+                    StockMove.kind.in_(("sale", "return"))
+                ),
+                StockMove.period_id,
+            )
+        )
+        or 0
+    )
+    return {
+        "approved": to_hours(int(approved)),
+        "credited_persons": to_hours(credited("person")),
+        "credited_funds": to_hours(credited("fund")),
+        "cancelled": to_hours(cancelled),
+        "sales_at_price": to_hours(sales),
+    }
 
 
 def period_goods(s: Session, p: Period) -> dict[str, dict[str, int]]:
     moves = s.execute(
         select(Good.code, StockMove.kind, func.sum(StockMove.quantity))
-        .join(Good, Good.id == StockMove.good_id).where(StockMove.period_id == p.id)
-        .group_by(Good.code, StockMove.kind)).all()
+        .join(Good, Good.id == StockMove.good_id)
+        .where(StockMove.period_id == p.id)
+        .group_by(Good.code, StockMove.kind)
+    ).all()
     out: dict[str, dict[str, int]] = {}
     for code, ratio in s.execute(select(Good.code, Good.ratio)):
-        out[code] = {"opening": int(p.opening_stock.get(code, 0)), "delivered": 0, "sold": 0,
-                     "ratio": ratio}  # type: ignore[dict-item]
+        out[code] = {
+            "opening": int(p.opening_stock.get(code, 0)),
+            "delivered": 0,
+            "sold": 0,
+            "ratio": ratio,  # type: ignore[dict-item]
+        }
     for code, kind, q in moves:
         row = out[code]
         if kind == "delivery":
@@ -152,47 +203,82 @@ def feedback_report(s: Session, period: str, e: float, st: float, step: float) -
         g = meta.get(code)
         ratio = float(row.get("ratio", g.ratio if g else 1))
         available = row["opening"] + row["delivered"]
-        clear, censored = clearing_ratio(ratio, row["sold"], available, elasticity=e,
-                                         target_sell_through=st, max_step=step)
-        rows.append({
-            "good": code, "product": None if g is None else g.product,
-            "labour_value": None if g is None else float(g.labour_value),
-            "ratio": ratio, "opening": row["opening"], "delivered": row["delivered"],
-            "available": available, "sold": row["sold"], "closing": row["closing"],
-            "sell_through": row["sold"] / available if available else float("nan"),
-            "clearing_ratio": clear, "censored": censored,
-            "target_factor": target_factor(clear, elasticity=e),
-        })
-    cols = ["good", "product", "labour_value", "ratio", "opening", "delivered", "available",
-            "sold", "closing", "sell_through", "clearing_ratio", "censored", "target_factor"]
+        clear, censored = clearing_ratio(
+            ratio, row["sold"], available, elasticity=e, target_sell_through=st, max_step=step
+        )
+        rows.append(
+            {
+                "good": code,
+                "product": None if g is None else g.product,
+                "labour_value": None if g is None else float(g.labour_value),
+                "ratio": ratio,
+                "opening": row["opening"],
+                "delivered": row["delivered"],
+                "available": available,
+                "sold": row["sold"],
+                "closing": row["closing"],
+                "sell_through": row["sold"] / available if available else float("nan"),
+                "clearing_ratio": clear,
+                "censored": censored,
+                "target_factor": target_factor(clear, elasticity=e),
+            }
+        )
+    cols = [
+        "good",
+        "product",
+        "labour_value",
+        "ratio",
+        "opening",
+        "delivered",
+        "available",
+        "sold",
+        "closing",
+        "sell_through",
+        "clearing_ratio",
+        "censored",
+        "target_factor",
+    ]
     table = pd.DataFrame(rows, columns=cols).set_index("good")
-    return FeedbackReport(period=p.code, elasticity=e, target_sell_through=st, max_step=step,
-                          table=table)
+    return FeedbackReport(
+        period=p.code, elasticity=e, target_sell_through=st, max_step=step, table=table
+    )
 
 
 def check_integrity(s: Session) -> list[str]:
     problems: list[str] = []
-    for tid, total in s.execute(select(Posting.transaction_id, func.sum(Posting.amount))
-                                .group_by(Posting.transaction_id)
-                                .having(func.sum(Posting.amount) != 0)):
+    for tid, total in s.execute(
+        select(Posting.transaction_id, func.sum(Posting.amount))
+        .group_by(Posting.transaction_id)
+        .having(func.sum(Posting.amount) != 0)
+    ):
         problems.append(f"transaction {tid}: postings sum to {to_hours(int(total))} h, not 0")
-    sums = dict(s.execute(select(Posting.account_id, func.sum(Posting.amount))
-                          .group_by(Posting.account_id)).all())
+    sums = dict(
+        s.execute(
+            select(Posting.account_id, func.sum(Posting.amount)).group_by(Posting.account_id)
+        ).all()
+    )
     for a in s.scalars(select(Account)):
         derived = int(sums.get(a.id, 0))
         if a.balance is not None and a.balance != derived:
-            problems.append(f"account {a.code!r}: cached balance {to_hours(a.balance)} h "
-                            f"differs from its postings' sum {to_hours(derived)} h")
+            problems.append(
+                f"account {a.code!r}: cached balance {to_hours(a.balance)} h "
+                f"differs from its postings' sum {to_hours(derived)} h"
+            )
         if a.kind in HOLDING_KINDS and derived < 0:
             problems.append(f"account {a.code!r}: negative balance {to_hours(derived)} h")
         if a.kind == "enterprise" and derived > 0:
             problems.append(f"enterprise {a.code!r} was credited {to_hours(derived)} h")
-    stock = dict(s.execute(select(StockMove.good_id, func.sum(StockMove.quantity))
-                           .group_by(StockMove.good_id)).all())
+    stock = dict(
+        s.execute(
+            select(StockMove.good_id, func.sum(StockMove.quantity)).group_by(StockMove.good_id)
+        ).all()
+    )
     for g in s.scalars(select(Good)):
         if g.stock != int(stock.get(g.id, 0)):
-            problems.append(f"good {g.code!r}: cached stock {g.stock} differs from its moves' "
-                            f"sum {int(stock.get(g.id, 0))}")
+            problems.append(
+                f"good {g.code!r}: cached stock {g.stock} differs from its moves' "
+                f"sum {int(stock.get(g.id, 0))}"
+            )
         if g.stock < 0:
             problems.append(f"good {g.code!r}: negative stock {g.stock}")
         if g.price != price_units(Decimal(g.labour_value), Decimal(g.ratio)):
@@ -200,10 +286,7 @@ def check_integrity(s: Session) -> list[str]:
     return problems
 
 
-
-
-def close_period(s: Session, code: str,
-                 publish: Publish | None = None) -> PeriodInfo:
+def close_period(s: Session, code: str, publish: Publish | None = None) -> PeriodInfo:
     if s.get_bind().dialect.name == "postgresql":
         # purchases change a good's row first and read the period after: holding SHARE on
         # the goods makes every purchase either finish before the close or see it closed
@@ -215,14 +298,16 @@ def close_period(s: Session, code: str,
         .join(Account, Account.id == Work.enterprise_id)
         .outerjoin(Approval, Approval.work_id == Work.id)
         .outerjoin(Rejection, Rejection.work_id == Work.id)
-        .where(Work.period_id == p.id, Approval.work_id.is_(None),
-               Rejection.work_id.is_(None))
-        .group_by(Account.code).order_by(Account.code)).all()
+        .where(Work.period_id == p.id, Approval.work_id.is_(None), Rejection.work_id.is_(None))
+        .group_by(Account.code)
+        .order_by(Account.code)
+    ).all()
     if pending:
         detail = "; ".join(f"{e}: {n} record(s), {to_hours(int(h))} h" for e, n, h in pending)
         raise AccountsError(
             f"Period {code!r} cannot be closed: hours await approval ({detail}). "
-            f"Approve or reject them first (`gosplan accounts approve` / `reject`).")
+            f"Approve or reject them first (`gosplan accounts approve` / `reject`)."
+        )
     totals = period_totals(s, code)
     goods = period_goods(s, p)
     p.summary = {
@@ -238,8 +323,6 @@ def close_period(s: Session, code: str,
     return period_info(p)
 
 
-
-
 def credited_hours(s: Session, period: str) -> dict[str, int]:
     """Micro-hours of approved, unreversed work per enterprise code in an accounting period."""
     p = get_period(s, period)
@@ -249,7 +332,8 @@ def credited_hours(s: Session, period: str) -> dict[str, int]:
         .join(Account, Account.id == Work.enterprise_id)
         .join(Approval, Approval.work_id == Work.id)
         .where(Work.period_id == p.id, Approval.transaction_id.not_in(reversed_ids))
-        .group_by(Account.code)).all()
+        .group_by(Account.code)
+    ).all()
     return {str(code): int(h or 0) for code, h in rows}
 
 
@@ -258,14 +342,21 @@ def reported_hours(s: Session, start: dt.date, end: dt.date) -> dict[str, float]
     (the latest version of each report), by enterprise code."""
     from gosplan.storage.fulfilment import FulEnterprise, FulReport
 
-    latest = (select(FulReport.enterprise_id, FulReport.period,
-                     func.max(FulReport.version).label("v"))
-              .where(FulReport.period >= start, FulReport.period < end)
-              .group_by(FulReport.enterprise_id, FulReport.period).subquery())
+    latest = (
+        select(FulReport.enterprise_id, FulReport.period, func.max(FulReport.version).label("v"))
+        .where(FulReport.period >= start, FulReport.period < end)
+        .group_by(FulReport.enterprise_id, FulReport.period)
+        .subquery()
+    )
     rows = s.execute(
         select(FulEnterprise.code, func.sum(FulReport.hours))
         .join(FulReport, FulReport.enterprise_id == FulEnterprise.id)
-        .join(latest, (latest.c.enterprise_id == FulReport.enterprise_id)
-              & (latest.c.period == FulReport.period) & (latest.c.v == FulReport.version))
-        .group_by(FulEnterprise.code)).all()
+        .join(
+            latest,
+            (latest.c.enterprise_id == FulReport.enterprise_id)
+            & (latest.c.period == FulReport.period)
+            & (latest.c.v == FulReport.version),
+        )
+        .group_by(FulEnterprise.code)
+    ).all()
     return {str(code): float(h or 0.0) for code, h in rows}

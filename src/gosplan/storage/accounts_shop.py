@@ -75,9 +75,16 @@ def get_good(s: Session, code: str, *, lock: bool = False) -> Good:
 
 
 def good_info(g: Good) -> GoodInfo:
-    return GoodInfo(code=g.code, name=g.name, unit=g.unit, product=g.product,
-                    labour_value=Decimal(g.labour_value), ratio=Decimal(g.ratio),
-                    price=to_hours(g.price), stock=int(g.stock))
+    return GoodInfo(
+        code=g.code,
+        name=g.name,
+        unit=g.unit,
+        product=g.product,
+        labour_value=Decimal(g.labour_value),
+        ratio=Decimal(g.ratio),
+        price=to_hours(g.price),
+        stock=int(g.stock),
+    )
 
 
 def add_good(s: Session, g: GoodSpec, reason: str) -> GoodInfo:
@@ -86,24 +93,43 @@ def add_good(s: Session, g: GoodSpec, reason: str) -> GoodInfo:
     ratio = to_decimal(g.ratio, field="ratio", what=f"good {g.code!r}")
     if value <= 0 or ratio <= 0:
         raise AccountsInputError(
-            f"Good {g.code!r}: labour value and ratio must be positive; got {value}, {ratio}.")
+            f"Good {g.code!r}: labour value and ratio must be positive; got {value}, {ratio}."
+        )
     if g.stock < 0 or not isinstance(g.stock, int | np.integer):
-        raise AccountsInputError(f"Good {g.code!r}: `stock` must be a whole number >= 0; "
-                                 f"got {g.stock!r}.")
+        raise AccountsInputError(
+            f"Good {g.code!r}: `stock` must be a whole number >= 0; got {g.stock!r}."
+        )
     if s.scalar(select(Good.id).where(Good.code == g.code)) is not None:
         raise AccountsError(f"Good {g.code!r} is already in the catalogue.")
     price = price_units(value, ratio)
     if price <= 0:
         raise AccountsInputError(
             f"Good {g.code!r}: price {value} × {ratio} rounds to zero micro-hours; use a "
-            f"larger unit.")
-    good = Good(code=g.code, name=g.name or g.code, unit=g.unit, product=g.product,
-                labour_value=str(value), ratio=str(ratio), price=price, stock=int(g.stock))
+            f"larger unit."
+        )
+    good = Good(
+        code=g.code,
+        name=g.name or g.code,
+        unit=g.unit,
+        product=g.product,
+        labour_value=str(value),
+        ratio=str(ratio),
+        price=price,
+        stock=int(g.stock),
+    )
     s.add(good)
     s.flush()
     cur = s.scalar(select(Period.id).where(Period.status == "open"))
-    s.add(PriceChange(good_id=good.id, period_id=cur, labour_value=str(value), ratio=str(ratio),
-                      price=price, reason=reason))
+    s.add(
+        PriceChange(
+            good_id=good.id,
+            period_id=cur,
+            labour_value=str(value),
+            ratio=str(ratio),
+            price=price,
+            reason=reason,
+        )
+    )
     if g.stock:
         s.add(StockMove(good_id=good.id, period_id=cur, kind="delivery", quantity=int(g.stock)))
     return good_info(good)
@@ -123,64 +149,110 @@ def deliver(s: Session, code: str, quantity: int, key: str) -> GoodInfo:
     return good_info(g)
 
 
-def reprice(s: Session, code: str, ratio: Any, labour_value: Any, reason: str,
-            publish: Publish | None = None) -> GoodInfo:
+def reprice(
+    s: Session,
+    code: str,
+    ratio: Any,
+    labour_value: Any,
+    reason: str,
+    publish: Publish | None = None,
+) -> GoodInfo:
     if not reason or not str(reason).strip():
         raise AccountsInputError(f"A price change of good {code!r} needs a `reason`.")
     g = get_good(s, code, lock=True)
-    new_ratio = Decimal(g.ratio) if ratio is None else to_decimal(ratio, field="ratio",
-                                                             what=f"good {code!r}")
-    new_value = Decimal(g.labour_value) if labour_value is None else to_decimal(
-        labour_value, field="labour_value", what=f"good {code!r}")
+    new_ratio = (
+        Decimal(g.ratio)
+        if ratio is None
+        else to_decimal(ratio, field="ratio", what=f"good {code!r}")
+    )
+    new_value = (
+        Decimal(g.labour_value)
+        if labour_value is None
+        else to_decimal(labour_value, field="labour_value", what=f"good {code!r}")
+    )
     if new_ratio <= 0 or new_value <= 0:
         raise AccountsInputError(
-            f"Good {code!r}: ratio and labour value must be positive; got {new_ratio}, "
-            f"{new_value}.")
+            f"Good {code!r}: ratio and labour value must be positive; got {new_ratio}, {new_value}."
+        )
     price = price_units(new_value, new_ratio)
     if price <= 0:
         raise AccountsInputError(f"Good {code!r}: the new price rounds to zero micro-hours.")
     old = good_info(g)
     g.ratio, g.labour_value, g.price = str(new_ratio), str(new_value), price
     cur = s.scalar(select(Period.id).where(Period.status == "open"))
-    s.add(PriceChange(good_id=g.id, period_id=cur, labour_value=str(new_value),
-                      ratio=str(new_ratio), price=price, reason=str(reason)))
+    s.add(
+        PriceChange(
+            good_id=g.id,
+            period_id=cur,
+            labour_value=str(new_value),
+            ratio=str(new_ratio),
+            price=price,
+            reason=str(reason),
+        )
+    )
     s.flush()
     if publish is not None:
-        publish("accounts.price_changed", {
-            "good": code, "reason": str(reason),
-            "old": {"labour_value": str(old.labour_value), "ratio": str(old.ratio),
-                    "price_hours": str(old.price)},
-            "new": {"labour_value": str(new_value), "ratio": str(new_ratio),
-                    "price_hours": str(to_hours(price))}})
+        publish(
+            "accounts.price_changed",
+            {
+                "good": code,
+                "reason": str(reason),
+                "old": {
+                    "labour_value": str(old.labour_value),
+                    "ratio": str(old.ratio),
+                    "price_hours": str(old.price),
+                },
+                "new": {
+                    "labour_value": str(new_value),
+                    "ratio": str(new_ratio),
+                    "price_hours": str(to_hours(price)),
+                },
+            },
+        )
     return good_info(g)
 
 
 # -- buying
-def buy_refused(reason: str, *, person: str, good: str, q: int, key: str, stock: int = 0,
-                 kind: str = "", balance: int = 0, cost: int = 0,
-                 used: str = "") -> AccountsError:
+def buy_refused(
+    reason: str,
+    *,
+    person: str,
+    good: str,
+    q: int,
+    key: str,
+    stock: int = 0,
+    kind: str = "",
+    balance: int = 0,
+    cost: int = 0,
+    used: str = "",
+) -> AccountsError:
     """The error for a refused purchase (one wording for the SQLite and PostgreSQL paths)."""
     if reason == "conflict":
         return IdempotencyConflict(
             f"Idempotency key {key!r} was already used for a different request ({used}); "
-            f"nothing was posted. Use a new key for a new request.")
+            f"nothing was posted. Use a new key for a new request."
+        )
     if reason == "no_period":
         return UnknownPeriod(
-            f"No period is open: cannot buy good {good!r} for {person!r}. Open one first.")
+            f"No period is open: cannot buy good {good!r} for {person!r}. Open one first."
+        )
     if reason == "unknown_good":
         return UnknownGood(f"No good {good!r} in the catalogue.")
     if reason == "out_of_stock":
-        return OutOfStock(f"Good {good!r} has {stock} unit(s) in stock; {person!r} asked for "
-                          f"{q}. Nothing was bought.")
+        return OutOfStock(
+            f"Good {good!r} has {stock} unit(s) in stock; {person!r} asked for "
+            f"{q}. Nothing was bought."
+        )
     if reason == "unknown_account":
         return UnknownAccount(
-            f"No account {person!r} (buyer): open it first (`gosplan accounts open`).")
+            f"No account {person!r} (buyer): open it first (`gosplan accounts open`)."
+        )
     if reason == "wrong_kind":
-        return UnknownAccount(
-            f"Account {person!r} is a {kind} account; the buyer must be person.")
+        return UnknownAccount(f"Account {person!r} is a {kind} account; the buyer must be person.")
     return InsufficientHours(
         f"Account {person!r} holds {to_hours(balance)} h; {q} × {good!r} costs "
-        f"{to_hours(cost)} h. No balance may go negative; nothing was bought.")
+        f"{to_hours(cost)} h. No balance may go negative; nothing was bought."
+    )
 
 
 def buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase:
@@ -199,8 +271,7 @@ def buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase
     req = c.execute(_Q_REQUEST, {"key": key}).first()
     if req is not None:
         if req[0] != "buy" or req[1] != digest:
-            raise buy_refused("conflict", used=f"{req[0]} at {req[3]:%Y-%m-%d %H:%M:%S}",
-                               **ctx)
+            raise buy_refused("conflict", used=f"{req[0]} at {req[3]:%Y-%m-%d %H:%M:%S}", **ctx)
         return from_json(Purchase, req[2])
     row = c.execute(_U_GOOD, {"g": good, "q": q}).first()
     if row is None:
@@ -217,8 +288,9 @@ def buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase
     cost = price * q
     got = c.execute(_U_BUYER, {"p": person, "cost": cost}).first()
     if got is None:
-        buyer = c.execute(select(Account.kind, Account.balance)
-                          .where(Account.code == person)).first()
+        buyer = c.execute(
+            select(Account.kind, Account.balance).where(Account.code == person)
+        ).first()
         if buyer is None:
             raise buy_refused("unknown_account", **ctx)
         if buyer[0] != "person":
@@ -227,31 +299,81 @@ def buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase
     buyer_id = int(got[0])
     sink_id = cancelled_account_id(s)
     now = utcnow()
-    tx_id = int(c.execute(_I_TX, {"kind": "purchase", "period_id": p[0], "created_at": now,
-                                  "memo": f"bought {q} × {good} at {to_hours(price)} h",
-                                  "reverses_id": None}).scalar_one())
-    c.execute(_I_POSTING, [
-        {"transaction_id": tx_id, "account_id": buyer_id, "amount": -cost},
-        {"transaction_id": tx_id, "account_id": sink_id, "amount": cost}])
-    c.execute(_I_MOVE, {"good_id": good_id, "period_id": p[0], "kind": "sale", "quantity": -q,
-                        "transaction_id": tx_id, "price": price, "created_at": now})
-    res = Purchase(transaction_id=tx_id, person=person, good=good, quantity=q,
-                   price=to_hours(price), cost=to_hours(cost), period=p[1])
-    data = {"transaction_id": tx_id, "person": person, "good": good, "quantity": q,
-            "price": str(res.price), "cost": str(res.cost), "period": p[1]}
-    c.execute(_I_REQUEST, {"key": key, "kind": "buy", "digest": digest, "result": data,
-                           "created_at": now})
+    tx_id = int(
+        c.execute(
+            _I_TX,
+            {
+                "kind": "purchase",
+                "period_id": p[0],
+                "created_at": now,
+                "memo": f"bought {q} × {good} at {to_hours(price)} h",
+                "reverses_id": None,
+            },
+        ).scalar_one()
+    )
+    c.execute(
+        _I_POSTING,
+        [
+            {"transaction_id": tx_id, "account_id": buyer_id, "amount": -cost},
+            {"transaction_id": tx_id, "account_id": sink_id, "amount": cost},
+        ],
+    )
+    c.execute(
+        _I_MOVE,
+        {
+            "good_id": good_id,
+            "period_id": p[0],
+            "kind": "sale",
+            "quantity": -q,
+            "transaction_id": tx_id,
+            "price": price,
+            "created_at": now,
+        },
+    )
+    res = Purchase(
+        transaction_id=tx_id,
+        person=person,
+        good=good,
+        quantity=q,
+        price=to_hours(price),
+        cost=to_hours(cost),
+        period=p[1],
+    )
+    data = {
+        "transaction_id": tx_id,
+        "person": person,
+        "good": good,
+        "quantity": q,
+        "price": str(res.price),
+        "cost": str(res.cost),
+        "period": p[1],
+    }
+    c.execute(
+        _I_REQUEST, {"key": key, "kind": "buy", "digest": digest, "result": data, "created_at": now}
+    )
     return res
 
 
 _Q_REQUEST = select(Request.kind, Request.digest, Request.result, Request.created_at).where(
-    Request.key == bindparam("key"))
+    Request.key == bindparam("key")
+)
 _Q_PERIOD = select(Period.id, Period.code).where(Period.status == "open")
-_U_GOOD = (update(Good).where(Good.code == bindparam("g"), Good.stock >= bindparam("q"))
-           .values(stock=Good.stock - bindparam("q")).returning(Good.id, Good.price))
-_U_BUYER = (update(Account).where(Account.code == bindparam("p"), Account.kind == "person",
-                                  Account.balance >= bindparam("cost"))
-            .values(balance=Account.balance - bindparam("cost")).returning(Account.id))
+_U_GOOD = (
+    update(Good)
+    .where(Good.code == bindparam("g"), Good.stock >= bindparam("q"))
+    .values(stock=Good.stock - bindparam("q"))
+    .returning(Good.id, Good.price)
+)
+_U_BUYER = (
+    update(Account)
+    .where(
+        Account.code == bindparam("p"),
+        Account.kind == "person",
+        Account.balance >= bindparam("cost"),
+    )
+    .values(balance=Account.balance - bindparam("cost"))
+    .returning(Account.id)
+)
 _I_TX = insert(Transaction).returning(Transaction.id)
 _I_POSTING = insert(Posting)
 _I_MOVE = insert(StockMove)
@@ -265,8 +387,9 @@ def buy_pg(s: Session, digest: str, ctx: dict[str, Any]) -> Purchase:
 def call_acct_buy(db: Any, digest: str, ctx: dict[str, Any]) -> Purchase:
     """Call ``acct_buy()`` on a session or connection; its refusals become our errors."""
     try:
-        out = db.execute(text("SELECT acct_buy(:person, :good, :q, :key, :digest)"),
-                        {**ctx, "digest": digest}).scalar_one()
+        out = db.execute(
+            text("SELECT acct_buy(:person, :good, :q, :key, :digest)"), {**ctx, "digest": digest}
+        ).scalar_one()
     except DBAPIError as exc:
         diag = getattr(exc.orig, "diag", None)
         msg = str(getattr(diag, "message_primary", "") or "")
@@ -305,9 +428,11 @@ def cancelled_account_id(s: Session) -> int:
 def reverse_transaction(s: Session, transaction_id: int, reason: str, key: str) -> Posted:
     if not reason or not str(reason).strip():
         raise AccountsInputError(
-            f"Reversing transaction {transaction_id} needs a `reason` (it is kept for good).")
-    digest, done = claim(s, key, "reverse", {"transaction": int(transaction_id),
-                                             "reason": str(reason)})
+            f"Reversing transaction {transaction_id} needs a `reason` (it is kept for good)."
+        )
+    digest, done = claim(
+        s, key, "reverse", {"transaction": int(transaction_id), "reason": str(reason)}
+    )
     if done is not None:
         return from_json(Posted, done)
     tx = s.get(Transaction, int(transaction_id))
@@ -316,27 +441,40 @@ def reverse_transaction(s: Session, transaction_id: int, reason: str, key: str) 
     if tx.reverses_id is not None:
         raise AccountsError(
             f"Transaction {transaction_id} is itself a reversal (of {tx.reverses_id}); "
-            f"post the correct transaction anew instead.")
+            f"post the correct transaction anew instead."
+        )
     if s.scalar(select(Transaction.id).where(Transaction.reverses_id == tx.id)) is not None:
         raise AccountsError(f"Transaction {transaction_id} has already been reversed.")
     amounts: dict[int, int] = {}
-    for a, amt in s.execute(select(Posting.account_id, Posting.amount)
-                            .where(Posting.transaction_id == tx.id)):
+    for a, amt in s.execute(
+        select(Posting.account_id, Posting.amount).where(Posting.transaction_id == tx.id)
+    ):
         amounts[a] = amounts.get(a, 0) - amt
     cur = s.scalar(select(Period).where(Period.status == "open"))
     held = lock_holders(s, amounts)
-    new = post_transaction(s, "reversal", cur, amounts,
-                f"reverses transaction {tx.id} ({tx.kind}): {reason}", reverses=tx.id)
+    new = post_transaction(
+        s,
+        "reversal",
+        cur,
+        amounts,
+        f"reverses transaction {tx.id} ({tx.kind}): {reason}",
+        reverses=tx.id,
+    )
     apply_amounts(s, held, amounts, f"reversing transaction {tx.id}")
     for m in list(s.scalars(select(StockMove).where(StockMove.transaction_id == tx.id))):
         g = get_good(s, s.scalar(select(Good.code).where(Good.id == m.good_id)) or "", lock=True)
-        s.add(StockMove(good_id=m.good_id, period_id=None if cur is None else cur.id,
-                        kind="return", quantity=-m.quantity, transaction_id=new.id,
-                        price=m.price))
+        s.add(
+            StockMove(
+                good_id=m.good_id,
+                period_id=None if cur is None else cur.id,
+                kind="return",
+                quantity=-m.quantity,
+                transaction_id=new.id,
+                price=m.price,
+            )
+        )
         g.stock = g.stock - m.quantity
     s.flush()
     res = posted_result(s, new, amounts)
     remember(s, key, "reverse", digest, res)
     return res
-
-

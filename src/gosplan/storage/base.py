@@ -31,9 +31,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def normalise_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url[len("postgres://"):]
+        return "postgresql+psycopg://" + url[len("postgres://") :]
     return url
 
 
@@ -125,23 +125,29 @@ def check_url(url: str) -> URL:
     from sqlalchemy.exc import ArgumentError
 
     if not isinstance(url, str) or not url.strip():
-        raise StorageError("the database URL is empty; use sqlite:///FILE or "
-                           "postgresql://USER@HOST/DB.")
+        raise StorageError(
+            "the database URL is empty; use sqlite:///FILE or postgresql://USER@HOST/DB."
+        )
     try:
         parsed = make_url(normalise_url(url.strip()))
     except ArgumentError:
-        raise StorageError(f"database URL {url!r} is not a URL; use sqlite:///FILE (e.g. "
-                           f"sqlite:///gosplan.db) or postgresql://USER@HOST/DB.") from None
+        raise StorageError(
+            f"database URL {url!r} is not a URL; use sqlite:///FILE (e.g. "
+            f"sqlite:///gosplan.db) or postgresql://USER@HOST/DB."
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
-        raise StorageError(f"database URL {_shown(url)!r}: {backend!r} is not supported; "
-                           f"gosplan stores in SQLite (sqlite:///FILE) or PostgreSQL "
-                           f"(postgresql://USER@HOST/DB).")
+        raise StorageError(
+            f"database URL {_shown(url)!r}: {backend!r} is not supported; "
+            f"gosplan stores in SQLite (sqlite:///FILE) or PostgreSQL "
+            f"(postgresql://USER@HOST/DB)."
+        )
     try:
         parsed.get_dialect()
     except Exception as exc:  # a missing DBAPI driver, named in the message
-        raise StorageError(f"database URL {_shown(url)!r}: its driver cannot be loaded "
-                           f"({exc}).") from None
+        raise StorageError(
+            f"database URL {_shown(url)!r}: its driver cannot be loaded ({exc})."
+        ) from None
     if backend == "sqlite":
         _check_sqlite_file(parsed)
     return parsed
@@ -160,13 +166,16 @@ def _check_sqlite_file(url: URL) -> None:
     if path is None:
         return
     if path.is_dir():
-        raise StorageError(f"database URL {str(url)!r} names the folder {str(path)!r}, not a "
-                           f"file; give a file, e.g. sqlite:///{path / 'gosplan.db'}.")
+        raise StorageError(
+            f"database URL {str(url)!r} names the folder {str(path)!r}, not a "
+            f"file; give a file, e.g. sqlite:///{path / 'gosplan.db'}."
+        )
     if not path.exists():
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
-            raise StorageError(f"database URL {str(url)!r}: the folder {str(parent)!r} does "
-                               f"not exist.")
+            raise StorageError(
+                f"database URL {str(url)!r}: the folder {str(parent)!r} does not exist."
+            )
         return
     size = path.stat().st_size
     if size == 0:
@@ -174,11 +183,15 @@ def _check_sqlite_file(url: URL) -> None:
     with path.open("rb") as fh:
         head = fh.read(100)
     if not head.startswith(_SQLITE_MAGIC):
-        raise StorageError(f"{str(path)!r} is not a SQLite database (it does not start with "
-                           f"SQLite's header; is it another kind of file?). Check --db or "
-                           f"GOSPLAN_DATABASE_URL.")
-    damaged = (f"{str(path)!r} is a damaged SQLite database: {{}}. Restore it from a copy or "
-               f"point --db at another store.")
+        raise StorageError(
+            f"{str(path)!r} is not a SQLite database (it does not start with "
+            f"SQLite's header; is it another kind of file?). Check --db or "
+            f"GOSPLAN_DATABASE_URL."
+        )
+    damaged = (
+        f"{str(path)!r} is a damaged SQLite database: {{}}. Restore it from a copy or "
+        f"point --db at another store."
+    )
     if len(head) < 100:
         raise StorageError(damaged.format(f"only {size} bytes, shorter than its header"))
     page = int.from_bytes(head[16:18], "big")
@@ -189,13 +202,20 @@ def _check_sqlite_file(url: URL) -> None:
     if wal.exists() and wal.stat().st_size > 0:
         return  # pages may still live in the write-ahead log
     if size % page:
-        raise StorageError(damaged.format(f"{size} bytes is not a whole number of its "
-                                          f"{page}-byte pages (truncated?)"))
+        raise StorageError(
+            damaged.format(
+                f"{size} bytes is not a whole number of its {page}-byte pages (truncated?)"
+            )
+        )
     pages = int.from_bytes(head[28:32], "big")
     valid = head[92:96] == head[24:28]
     if valid and pages and size < pages * page:
-        raise StorageError(damaged.format(f"{size} bytes where its header counts {pages} pages "
-                                          f"of {page} bytes ({pages * page} bytes): truncated"))
+        raise StorageError(
+            damaged.format(
+                f"{size} bytes where its header counts {pages} pages "
+                f"of {page} bytes ({pages * page} bytes): truncated"
+            )
+        )
 
 
 def schema_heads(url: str) -> set[str]:
@@ -234,7 +254,8 @@ def open_store(url: str, *, create: bool = True, echo: bool = False) -> Engine:
             raise StorageError(
                 f"there is no store at {str(path)!r}, so there is nothing to read (a typo in "
                 f"--db?). A new store is made by {_upgrade_hint(url)} or by a command that "
-                f"writes.")
+                f"writes."
+            )
     engine = make_engine(url, echo=echo)
     try:
         have = schema_versions(engine)
@@ -242,13 +263,16 @@ def open_store(url: str, *, create: bool = True, echo: bool = False) -> Engine:
         if have != heads:
             if not create:
                 what = "was never set up" if not have else "is at an older schema"
-                raise StorageError(f"the store at {_shown(url)!r} {what}; bring it to the "
-                                   f"newest schema with {_upgrade_hint(url)}.")
+                raise StorageError(
+                    f"the store at {_shown(url)!r} {what}; bring it to the "
+                    f"newest schema with {_upgrade_hint(url)}."
+                )
             upgrade(url)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StorageError(f"the store at {_shown(url)!r} cannot be used: "
-                           f"{describe_db_error(exc)}") from None
+        raise StorageError(
+            f"the store at {_shown(url)!r} cannot be used: {describe_db_error(exc)}"
+        ) from None
     except BaseException:
         engine.dispose()
         raise

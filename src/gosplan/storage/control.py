@@ -80,8 +80,9 @@ class CriticismStatus(Base):
     __tablename__ = "criticism_status"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    criticism_id: Mapped[int] = mapped_column(ForeignKey("criticism.id"), nullable=False,
-                                              index=True)
+    criticism_id: Mapped[int] = mapped_column(
+        ForeignKey("criticism.id"), nullable=False, index=True
+    )
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     by: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -131,8 +132,7 @@ class Position(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     unit_id: Mapped[str] = mapped_column(ForeignKey("control_unit.id"), nullable=False)
-    reports_to: Mapped[str | None] = mapped_column(ForeignKey("control_position.id"),
-                                                   nullable=True)
+    reports_to: Mapped[str | None] = mapped_column(ForeignKey("control_position.id"), nullable=True)
 
 
 class Tenure(Base):
@@ -141,10 +141,12 @@ class Tenure(Base):
     __tablename__ = "control_tenure"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("control_person.id"), nullable=False,
-                                           index=True)
-    position_id: Mapped[str] = mapped_column(ForeignKey("control_position.id"), nullable=False,
-                                             index=True)
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("control_person.id"), nullable=False, index=True
+    )
+    position_id: Mapped[str] = mapped_column(
+        ForeignKey("control_position.id"), nullable=False, index=True
+    )
     started: Mapped[dt.date] = mapped_column(Date, nullable=False)
     ended: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
@@ -184,10 +186,10 @@ class Interaction(Base):
     __tablename__ = "control_interaction"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor: Mapped[str] = mapped_column(ForeignKey("control_person.id"), nullable=False,
-                                       index=True)
-    subject: Mapped[str] = mapped_column(ForeignKey("control_person.id"), nullable=False,
-                                         index=True)
+    actor: Mapped[str] = mapped_column(ForeignKey("control_person.id"), nullable=False, index=True)
+    subject: Mapped[str] = mapped_column(
+        ForeignKey("control_person.id"), nullable=False, index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     day: Mapped[dt.date] = mapped_column(Date, nullable=False)
 
@@ -198,8 +200,9 @@ class PersonnelEvent(Base):
     __tablename__ = "control_personnel_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("control_person.id"), nullable=False,
-                                           index=True)
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("control_person.id"), nullable=False, index=True
+    )
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     actor: Mapped[str | None] = mapped_column(ForeignKey("control_person.id"), nullable=True)
     day: Mapped[dt.date] = mapped_column(Date, nullable=False)
@@ -219,7 +222,6 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("control_personnel_event.id"),
-                                          nullable=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("control_personnel_event.id"), nullable=False)
     criticism_id: Mapped[int] = mapped_column(ForeignKey("criticism.id"), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)

@@ -46,8 +46,7 @@ class EscalationItem(Base):
     deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True,
-                                                           index=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: private items put only their number, level and deadline in the public log

@@ -55,8 +55,7 @@ class FulEnterprise(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    sector_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False,
-                                           index=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False, index=True)
     capacity: Mapped[float] = mapped_column(Float, nullable=False)
     hours_norm: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
@@ -69,10 +68,10 @@ class FulNorm(Base):
     __tablename__ = "ful_norm"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sector_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False,
-                                           index=True)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("ful_enterprise.id"),
-                                                      nullable=True, index=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False, index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ful_enterprise.id"), nullable=True, index=True
+    )
     product_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False)
     per_unit: Mapped[float] = mapped_column(Float, nullable=False)
 
@@ -122,8 +121,9 @@ class FulReport(Base):
     __table_args__ = (UniqueConstraint("enterprise_id", "period", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("ful_enterprise.id"), nullable=False,
-                                               index=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("ful_enterprise.id"), nullable=False, index=True
+    )
     period: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -140,11 +140,9 @@ class FulReportLine(Base):
     __tablename__ = "ful_report_line"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("ful_report.id"), nullable=False,
-                                           index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("ful_report.id"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
-    counterparty_id: Mapped[int] = mapped_column(ForeignKey("ful_enterprise.id"),
-                                                 nullable=False)
+    counterparty_id: Mapped[int] = mapped_column(ForeignKey("ful_enterprise.id"), nullable=False)
     product_id: Mapped[int] = mapped_column(ForeignKey("ful_sector.id"), nullable=False)
     quantity: Mapped[float] = mapped_column(Float, nullable=False)
 
@@ -167,10 +165,10 @@ class FulFlag(Base):
     __tablename__ = "ful_flag"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("ful_check_run.id"), nullable=False,
-                                        index=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("ful_enterprise.id"), nullable=False,
-                                               index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ful_check_run.id"), nullable=False, index=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("ful_enterprise.id"), nullable=False, index=True
+    )
     period: Mapped[dt.date] = mapped_column(Date, nullable=False)
     check: Mapped[str] = mapped_column(String(16), nullable=False)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -202,8 +200,9 @@ def enterprise_ids(session: Session) -> dict[str, int]:
 
 def first_registered(session: Session, codes: Sequence[str]) -> str | None:
     """One of ``codes`` already in the register, if any."""
-    return session.scalars(select(FulEnterprise.code).where(
-        FulEnterprise.code.in_(list(codes)))).first()
+    return session.scalars(
+        select(FulEnterprise.code).where(FulEnterprise.code.in_(list(codes)))
+    ).first()
 
 
 def insert_rows(session: Session, table: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -221,13 +220,20 @@ def add(session: Session, obj: T) -> T:
 
 def enterprise_capacities(session: Session) -> list[tuple[int, int, float]]:
     """(id, sector id, capacity) of every enterprise."""
-    return [tuple(r) for r in session.execute(select(  # type: ignore[misc]
-        FulEnterprise.id, FulEnterprise.sector_id, FulEnterprise.capacity)).all()]
+    return [
+        tuple(r)  # type: ignore[misc]
+        for r in session.execute(
+            select(FulEnterprise.id, FulEnterprise.sector_id, FulEnterprise.capacity)
+        ).all()
+    ]
 
 
 def sector_of_enterprise(session: Session, code: str) -> str | None:
-    return session.scalar(select(FulSector.code).join(
-        FulEnterprise, FulEnterprise.sector_id == FulSector.id).where(FulEnterprise.code == code))
+    return session.scalar(
+        select(FulSector.code)
+        .join(FulEnterprise, FulEnterprise.sector_id == FulSector.id)
+        .where(FulEnterprise.code == code)
+    )
 
 
 def latest_plan(session: Session) -> FulPlan | None:
@@ -238,31 +244,54 @@ def register_rows(session: Session, plan_id: int) -> dict[str, Sequence[Any]]:
     """The register and one plan as plain rows: sectors, enterprises, norms, the plan's
     per-sector figures and the enterprises' shares."""
     return {
-        "sectors": session.execute(select(
-            FulSector.id, FulSector.code, FulSector.hours_per_unit, FulSector.output_unit,
-            FulSector.hours_unit).order_by(FulSector.id)).all(),
-        "enterprises": session.execute(select(
-            FulEnterprise.id, FulEnterprise.code, FulEnterprise.sector_id,
-            FulEnterprise.capacity, FulEnterprise.hours_norm).order_by(FulEnterprise.id)).all(),
-        "norms": session.execute(select(
-            FulNorm.sector_id, FulNorm.enterprise_id, FulNorm.product_id,
-            FulNorm.per_unit)).all(),
-        "plan_sectors": session.execute(select(FulPlanSector.sector_id, FulPlanSector.per_period)
-                                        .where(FulPlanSector.plan_id == plan_id)).all(),
-        "targets": session.execute(select(FulTarget.enterprise_id, FulTarget.share)
-                                   .where(FulTarget.plan_id == plan_id)).all(),
+        "sectors": session.execute(
+            select(
+                FulSector.id,
+                FulSector.code,
+                FulSector.hours_per_unit,
+                FulSector.output_unit,
+                FulSector.hours_unit,
+            ).order_by(FulSector.id)
+        ).all(),
+        "enterprises": session.execute(
+            select(
+                FulEnterprise.id,
+                FulEnterprise.code,
+                FulEnterprise.sector_id,
+                FulEnterprise.capacity,
+                FulEnterprise.hours_norm,
+            ).order_by(FulEnterprise.id)
+        ).all(),
+        "norms": session.execute(
+            select(FulNorm.sector_id, FulNorm.enterprise_id, FulNorm.product_id, FulNorm.per_unit)
+        ).all(),
+        "plan_sectors": session.execute(
+            select(FulPlanSector.sector_id, FulPlanSector.per_period).where(
+                FulPlanSector.plan_id == plan_id
+            )
+        ).all(),
+        "targets": session.execute(
+            select(FulTarget.enterprise_id, FulTarget.share).where(FulTarget.plan_id == plan_id)
+        ).all(),
     }
 
 
-def latest_versions(session: Session, enterprise_ids: Sequence[int]
-                    ) -> dict[tuple[int, dt.date], tuple[int, str, int]]:
+def latest_versions(
+    session: Session, enterprise_ids: Sequence[int]
+) -> dict[tuple[int, dt.date], tuple[int, str, int]]:
     """(enterprise id, period) -> (version, digest, report id) of the newest version."""
     out: dict[tuple[int, dt.date], tuple[int, str, int]] = {}
     for i in range(0, len(enterprise_ids), 500):
-        chunk = enterprise_ids[i: i + 500]
-        rows = session.execute(select(FulReport.enterprise_id, FulReport.period,
-                                      FulReport.version, FulReport.digest, FulReport.id)
-                               .where(FulReport.enterprise_id.in_(chunk)))
+        chunk = enterprise_ids[i : i + 500]
+        rows = session.execute(
+            select(
+                FulReport.enterprise_id,
+                FulReport.period,
+                FulReport.version,
+                FulReport.digest,
+                FulReport.id,
+            ).where(FulReport.enterprise_id.in_(chunk))
+        )
         for eid, period, version, dg, rid in rows:
             k = (eid, period)
             if k not in out or out[k][0] < version:
@@ -274,28 +303,51 @@ def insert_reports(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[
     """Insert report versions; their ids in the order given."""
     if not rows:
         return []
-    return list(session.scalars(insert(FulReport).returning(
-        FulReport.id, sort_by_parameter_order=True), list(rows)))
+    return list(
+        session.scalars(
+            insert(FulReport).returning(FulReport.id, sort_by_parameter_order=True), list(rows)
+        )
+    )
 
 
 def report_versions(session: Session, code: str, day: dt.date) -> list[FulReport]:
     """Every stored version of one enterprise's report for one period, oldest first."""
-    return list(session.scalars(select(FulReport).join(
-        FulEnterprise, FulEnterprise.id == FulReport.enterprise_id).where(
-        FulEnterprise.code == code, FulReport.period == day).order_by(FulReport.version)))
+    return list(
+        session.scalars(
+            select(FulReport)
+            .join(FulEnterprise, FulEnterprise.id == FulReport.enterprise_id)
+            .where(FulEnterprise.code == code, FulReport.period == day)
+            .order_by(FulReport.version)
+        )
+    )
 
 
 def newest_reports(session: Session) -> list[Any]:
     """(id, enterprise id, period, output, hours, first submitted) of the newest version
     of every report; lateness counts from the first version."""
-    first = (select(FulReport.enterprise_id, FulReport.period,
-                    func.max(FulReport.version).label("v"),
-                    func.min(FulReport.received_at).label("first_sub"))  # server's clock
-             .group_by(FulReport.enterprise_id, FulReport.period).subquery())
-    q = select(FulReport.id, FulReport.enterprise_id, FulReport.period, FulReport.output,
-               FulReport.hours, first.c.first_sub).join(first, (
-                   FulReport.enterprise_id == first.c.enterprise_id)
-                   & (FulReport.period == first.c.period) & (FulReport.version == first.c.v))
+    first = (
+        select(
+            FulReport.enterprise_id,
+            FulReport.period,
+            func.max(FulReport.version).label("v"),
+            func.min(FulReport.received_at).label("first_sub"),
+        )  # server's clock
+        .group_by(FulReport.enterprise_id, FulReport.period)
+        .subquery()
+    )
+    q = select(
+        FulReport.id,
+        FulReport.enterprise_id,
+        FulReport.period,
+        FulReport.output,
+        FulReport.hours,
+        first.c.first_sub,
+    ).join(
+        first,
+        (FulReport.enterprise_id == first.c.enterprise_id)
+        & (FulReport.period == first.c.period)
+        & (FulReport.version == first.c.v),
+    )
     return list(session.execute(q).all())
 
 
@@ -303,28 +355,41 @@ def report_lines(session: Session, report_ids: Sequence[int]) -> list[Any]:
     """(report id, kind, counterparty id, product id, quantity) of the given reports."""
     rows: list[Any] = []
     for i in range(0, len(report_ids), 500):
-        rows += session.execute(select(
-            FulReportLine.report_id, FulReportLine.kind, FulReportLine.counterparty_id,
-            FulReportLine.product_id, FulReportLine.quantity).where(
-            FulReportLine.report_id.in_(report_ids[i: i + 500]))).all()
+        rows += session.execute(
+            select(
+                FulReportLine.report_id,
+                FulReportLine.kind,
+                FulReportLine.counterparty_id,
+                FulReportLine.product_id,
+                FulReportLine.quantity,
+            ).where(FulReportLine.report_id.in_(report_ids[i : i + 500]))
+        ).all()
     return rows
 
 
-def last_check_as_of(session: Session, plan_id: int, before: dt.datetime
-                     ) -> dt.datetime | None:
+def last_check_as_of(session: Session, plan_id: int, before: dt.datetime) -> dt.datetime | None:
     """The ``as_of`` of the latest earlier check run of a plan."""
-    return session.scalar(select(func.max(FulCheckRun.as_of)).where(
-        FulCheckRun.plan_id == plan_id, FulCheckRun.as_of < before))
+    return session.scalar(
+        select(func.max(FulCheckRun.as_of)).where(
+            FulCheckRun.plan_id == plan_id, FulCheckRun.as_of < before
+        )
+    )
 
 
 def alerted_flags(session: Session) -> set[tuple[int, dt.date, str]]:
     """(enterprise id, period, check) of every flag that opened or joined an alert."""
-    return {(e, d, c) for e, d, c in session.execute(
-        select(FulFlag.enterprise_id, FulFlag.period, FulFlag.check)
-        .where(FulFlag.alert_id.is_not(None)))}
+    return {
+        (e, d, c)
+        for e, d, c in session.execute(
+            select(FulFlag.enterprise_id, FulFlag.period, FulFlag.check).where(
+                FulFlag.alert_id.is_not(None)
+            )
+        )
+    }
 
 
 def periods_received_since(session: Session, since: dt.datetime) -> set[dt.date]:
     """Periods for which some report (or a new version) was received after ``since``."""
-    return set(session.scalars(select(FulReport.period).where(
-        FulReport.received_at > since).distinct()))
+    return set(
+        session.scalars(select(FulReport.period).where(FulReport.received_at > since).distinct())
+    )

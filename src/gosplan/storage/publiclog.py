@@ -25,8 +25,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gosplan.storage.base import Base
 
 #: tables whose rows may never change or disappear (triggers enforce it)
-APPEND_ONLY_TABLES = ("publiclog_entry", "publiclog_node", "publiclog_tree_head",
-                      "publiclog_cosignature")
+APPEND_ONLY_TABLES = (
+    "publiclog_entry",
+    "publiclog_node",
+    "publiclog_tree_head",
+    "publiclog_cosignature",
+)
 
 
 class LogEntry(Base):
@@ -48,8 +52,12 @@ class LogEntry(Base):
 
     def to_public(self) -> dict[str, Any]:
         """The entry as published: index, kind, payload, time (what the leaf hash covers)."""
-        return {"index": self.index, "kind": self.kind, "payload": self.payload,
-                "time": self.logged_at}
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "payload": self.payload,
+            "time": self.logged_at,
+        }
 
     def __repr__(self) -> str:
         return f"LogEntry(index={self.index}, kind={self.kind!r})"
@@ -96,8 +104,9 @@ class StoredCosignature(Base):
     __tablename__ = "publiclog_cosignature"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tree_head_id: Mapped[int] = mapped_column(ForeignKey("publiclog_tree_head.id"),
-                                              nullable=False, index=True)
+    tree_head_id: Mapped[int] = mapped_column(
+        ForeignKey("publiclog_tree_head.id"), nullable=False, index=True
+    )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     key_id: Mapped[bytes] = mapped_column(LargeBinary(4), nullable=False)
     timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)  # seconds
@@ -141,7 +150,11 @@ def pg_function_ddl() -> str:
 def drop_append_only_ddl(dialect: str, table: str) -> list[str]:
     """The inverse of :func:`append_only_ddl` (for downgrades)."""
     if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {table}_no_update",
-                f"DROP TRIGGER IF EXISTS {table}_no_delete"]
-    return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"]
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_no_update",
+            f"DROP TRIGGER IF EXISTS {table}_no_delete",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+    ]

@@ -42,8 +42,9 @@ class WebSession(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
@@ -55,8 +56,9 @@ class SetupToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"),
-                                         nullable=False)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
@@ -77,12 +79,19 @@ def _digest(token: str) -> str:
 
 # --- sessions -----------------------------------------------------------------------------
 
+
 def create_session(session: Session, user_id: int, lifetime_s: float) -> str:
     """Open a session for ``user_id``; returns the token for the cookie (the caller commits)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(WebSession(token_hash=_digest(token), user_id=user_id, created_at=now,
-                           expires_at=now + dt.timedelta(seconds=lifetime_s)))
+    session.add(
+        WebSession(
+            token_hash=_digest(token),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=lifetime_s),
+        )
+    )
     session.flush()
     return token
 
@@ -90,8 +99,11 @@ def create_session(session: Session, user_id: int, lifetime_s: float) -> str:
 def session_user(engine: Engine, token: str) -> int | None:
     """The user a live session token belongs to, else None (unknown, ended or expired)."""
     with engine.connect() as conn:
-        row = conn.execute(select(WebSession.user_id, WebSession.expires_at)
-                           .where(WebSession.token_hash == _digest(token))).first()
+        row = conn.execute(
+            select(WebSession.user_id, WebSession.expires_at).where(
+                WebSession.token_hash == _digest(token)
+            )
+        ).first()
     if row is None or row.expires_at <= utcnow():
         return None
     return int(row.user_id)
@@ -105,17 +117,29 @@ def end_sessions(session: Session, user_id: int) -> int:
 
 
 def live_sessions(session: Session, user_id: int) -> int:
-    return len(session.scalars(select(WebSession.id).where(
-        WebSession.user_id == user_id, WebSession.expires_at > utcnow())).all())
+    return len(
+        session.scalars(
+            select(WebSession.id).where(
+                WebSession.user_id == user_id, WebSession.expires_at > utcnow()
+            )
+        ).all()
+    )
 
 
 # --- one-time setup tokens ----------------------------------------------------------------
 
+
 def create_setup_token(session: Session, user_id: int, lifetime_s: float) -> str:
     token = secrets.token_urlsafe(24)
     now = utcnow()
-    session.add(SetupToken(token_hash=_digest(token), user_id=user_id, created_at=now,
-                           expires_at=now + dt.timedelta(seconds=lifetime_s)))
+    session.add(
+        SetupToken(
+            token_hash=_digest(token),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=lifetime_s),
+        )
+    )
     session.flush()
     return token
 
@@ -130,8 +154,9 @@ def setup_token_user(session: Session, token: str) -> int | None:
 
 def consume_setup_token(session: Session, token: str) -> int | None:
     """Use up a setup token: its user, or None if unknown, used or expired."""
-    row = session.scalar(select(SetupToken).where(SetupToken.token_hash == _digest(token))
-                         .with_for_update())
+    row = session.scalar(
+        select(SetupToken).where(SetupToken.token_hash == _digest(token)).with_for_update()
+    )
     if row is None:
         return None
     uid, live = row.user_id, row.expires_at > utcnow()
@@ -141,6 +166,7 @@ def consume_setup_token(session: Session, token: str) -> int | None:
 
 
 # --- rate limits --------------------------------------------------------------------------
+
 
 def _locked_window(session: Session, key: str) -> RateWindow:
     """The window row of ``key``, created if missing and locked until the transaction ends
@@ -155,17 +181,25 @@ def _locked_window(session: Session, key: str) -> RateWindow:
 
         insert_ = sqlite_insert  # type: ignore[assignment]
     for _ in range(100):  # a row deleted (prune) between the two statements: insert again
-        session.execute(insert_(RateWindow).values(key=key, hits="[]", updated=0.0)
-                        .on_conflict_do_nothing(index_elements=["key"]))
-        row = session.scalar(select(RateWindow).where(RateWindow.key == key)
-                             .with_for_update().execution_options(populate_existing=True))
+        session.execute(
+            insert_(RateWindow)
+            .values(key=key, hits="[]", updated=0.0)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = session.scalar(
+            select(RateWindow)
+            .where(RateWindow.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if row is not None:
             return row
     raise RuntimeError(f"rate window {key!r} vanished 100 times in a row")
 
 
-def hit(engine: Engine, key: str, limit: int, window_s: float,
-        now: float | None = None) -> tuple[bool, float, float]:
+def hit(
+    engine: Engine, key: str, limit: int, window_s: float, now: float | None = None
+) -> tuple[bool, float, float]:
     """Count one hit of ``key`` if fewer than ``limit`` fell in the last ``window_s`` seconds.
 
     Returns ``(allowed, when, retry_after)``: ``when`` identifies the hit (for :func:`undo`),
@@ -205,8 +239,9 @@ def count(engine: Engine, key: str, window_s: float, now: float | None = None) -
 def clear(engine: Engine, key: str) -> None:
     """Forget the hits of ``key`` (the row stays, so a concurrent hit never loses it)."""
     with Session(engine) as s, s.begin():
-        s.execute(update(RateWindow).where(RateWindow.key == key)
-                  .values(hits="[]", updated=time.time()))
+        s.execute(
+            update(RateWindow).where(RateWindow.key == key).values(hits="[]", updated=time.time())
+        )
 
 
 def prune(engine: Engine, older_than_s: float = 3600.0) -> int:

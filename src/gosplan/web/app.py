@@ -27,8 +27,20 @@ from gosplan.web.security import (
 )
 from gosplan.web.state import AppState
 
-ROUTERS = ["auth", "economy", "plan", "accounts", "enterprise", "fulfilment", "criticism",
-           "publiclog", "decisions", "integrity", "runs", "users"]
+ROUTERS = [
+    "auth",
+    "economy",
+    "plan",
+    "accounts",
+    "enterprise",
+    "fulfilment",
+    "criticism",
+    "publiclog",
+    "decisions",
+    "integrity",
+    "runs",
+    "users",
+]
 
 
 class Home(BaseModel):
@@ -47,20 +59,30 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
     secret = load_or_create_secret(settings.secret_key_path)
-    app = FastAPI(title="gosplan", version=__version__,
-                  description="Plans, labour values, labour-time accounts, fulfilment and "
-                  "control from below. Every HTML page has a .json twin.",
-                  dependencies=[Depends(bounded_numbers)])
+    app = FastAPI(
+        title="gosplan",
+        version=__version__,
+        description="Plans, labour values, labour-time accounts, fulfilment and "
+        "control from below. Every HTML page has a .json twin.",
+        dependencies=[Depends(bounded_numbers)],
+    )
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
     app.state.limiter = RateLimiter(engine)
     app.state.login_guard = LoginGuard(
-        engine, per_account=settings.login_attempts_per_account,
+        engine,
+        per_account=settings.login_attempts_per_account,
         per_client=settings.login_attempts_per_client,
-        window_s=settings.login_window_minutes * 60, concurrency=settings.login_concurrency)
+        window_s=settings.login_window_minutes * 60,
+        concurrency=settings.login_concurrency,
+    )
     # outermost last: proxy headers, body limit, protective headers, the session
-    app.add_middleware(SessionMiddleware, secret=secret, engine=engine,
-                       max_age=int(settings.session_lifetime_hours * 3600),
-                       secure=settings.cookie_secure)
+    app.add_middleware(
+        SessionMiddleware,
+        secret=secret,
+        engine=engine,
+        max_age=int(settings.session_lifetime_hours * 3600),
+        secure=settings.cookie_secure,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
@@ -68,8 +90,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
-              name="static")
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
     for name in ROUTERS:
         mod = importlib.import_module(f"gosplan.web.routes.{name}")
         app.include_router(mod.router)
@@ -89,8 +112,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             with Session(st.engine) as s:
                 user = s.get(User, int(uid))
         eco = st.economy
-        model = Home(economy=f"{eco.name} {eco.year or ''}".strip(), products=eco.n,
-                     version=__version__)
+        model = Home(
+            economy=f"{eco.name} {eco.year or ''}".strip(), products=eco.n, version=__version__
+        )
         return render(request, "home.html", model, user=user)
 
     @app.exception_handler(StarletteHTTPException)
@@ -98,42 +122,71 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if exc.status_code in (301, 302, 303, 307) and exc.headers:
             return Response(status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 413:
-            exc = StarletteHTTPException(413, detail=f"body: the request is larger than the "
-                                         f"{settings.max_body_bytes} bytes accepted")
-        wants_html = ("text/html" in request.headers.get("accept", "")
-                      and not request.url.path.endswith(".json"))
+            exc = StarletteHTTPException(
+                413,
+                detail=f"body: the request is larger than the "
+                f"{settings.max_body_bytes} bytes accepted",
+            )
+        wants_html = "text/html" in request.headers.get(
+            "accept", ""
+        ) and not request.url.path.endswith(".json")
         if wants_html:
             return TEMPLATES.TemplateResponse(
-                request, "error.html", {"request": request, "status": exc.status_code,
-                                        "detail": exc.detail, "user": None, "csrf": ""},
-                status_code=exc.status_code, headers=exc.headers)
-        return JSONResponse({"ok": False, "error": exc.detail}, status_code=exc.status_code,
-                            headers=exc.headers)
+                request,
+                "error.html",
+                {
+                    "request": request,
+                    "status": exc.status_code,
+                    "detail": exc.detail,
+                    "user": None,
+                    "csrf": "",
+                },
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+        return JSONResponse(
+            {"ok": False, "error": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        fields = [{"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
-                  for e in exc.errors()]
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
         named = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
-        return JSONResponse({"ok": False, "error": f"invalid input ({named})" if named
-                             else "invalid input", "fields": fields}, status_code=422)
+        return JSONResponse(
+            {
+                "ok": False,
+                "error": f"invalid input ({named})" if named else "invalid input",
+                "fields": fields,
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(IntegrityError)
     async def conflict(request: Request, exc: IntegrityError) -> Response:
         # two requests raced to write the same thing (a second ballot, a taken name)
-        return JSONResponse({"ok": False, "error": "conflict: this was recorded already "
-                             "(or at the same moment by another request); reload and check"},
-                            status_code=409)
+        return JSONResponse(
+            {
+                "ok": False,
+                "error": "conflict: this was recorded already "
+                "(or at the same moment by another request); reload and check",
+            },
+            status_code=409,
+        )
 
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: DataError) -> Response:
-        return JSONResponse({"ok": False, "error": "a value is out of the range the store "
-                             "holds"}, status_code=422)
+        return JSONResponse(
+            {"ok": False, "error": "a value is out of the range the store holds"}, status_code=422
+        )
 
     @app.exception_handler(OverflowError)
     async def overflow(request: Request, exc: OverflowError) -> Response:
-        return JSONResponse({"ok": False, "error": f"a number is out of range ({exc})"},
-                            status_code=422)
+        return JSONResponse(
+            {"ok": False, "error": f"a number is out of range ({exc})"}, status_code=422
+        )
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> Response:

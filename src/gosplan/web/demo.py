@@ -32,13 +32,18 @@ DEMO_USERS = [
 ]
 #: demo enterprises: (code, name, keywords of the product it makes)
 DEMO_ENTERPRISES = [
-    ("textile-coop", "Textile cooperative", ("têxt", "textil", "vestu", "cloth", "transforma",
-                                            "manufact")),
+    (
+        "textile-coop",
+        "Textile cooperative",
+        ("têxt", "textil", "vestu", "cloth", "transforma", "manufact"),
+    ),
     ("grain-farm", "Grain farm collective", ("agric", "grain", "lavoura", "cereal")),
 ]
 #: hours each demo person worked in the first period, by enterprise
-DEMO_HOURS = {"textile-coop": {"ana": 152, "carla": 160},
-              "grain-farm": {"bruno": 168, "diego": 40}}  # the commission works at neither
+DEMO_HOURS = {
+    "textile-coop": {"ana": 152, "carla": 160},
+    "grain-farm": {"bruno": 168, "diego": 40},
+}  # the commission works at neither
 PERIOD = "demo-1"
 
 
@@ -61,22 +66,34 @@ def seed_if_empty(state: AppState) -> bool:
             return False
         made = {}
         for username, role, name in DEMO_USERS:
-            made[username] = users.register(session, username, DEMO_PASSWORD, role=role,
-                                            display_name=name)
+            made[username] = users.register(
+                session, username, DEMO_PASSWORD, role=role, display_name=name
+            )
         now = utcnow()
         decisions.create_proposal(
-            session, made["diego"],
+            session,
+            made["diego"],
             title="How should the social fund be split next year?",
             body="The plan sets aside part of every hour for social consumption. "
             "Should more go to health care or to education?",
             kind="fund_split",
             options=[
-                {"label": "Health first", "effect": {"shares": {
-                    "health": 0.45, "education": 0.35, "care": 0.15, "culture": 0.05}}},
-                {"label": "Education first", "effect": {"shares": {
-                    "health": 0.35, "education": 0.45, "care": 0.15, "culture": 0.05}}},
+                {
+                    "label": "Health first",
+                    "effect": {
+                        "shares": {"health": 0.45, "education": 0.35, "care": 0.15, "culture": 0.05}
+                    },
+                },
+                {
+                    "label": "Education first",
+                    "effect": {
+                        "shares": {"health": 0.35, "education": 0.45, "care": 0.15, "culture": 0.05}
+                    },
+                },
             ],
-            method="approval", rules=decisions.Rules.from_settings(state.settings), now=now,
+            method="approval",
+            rules=decisions.Rules.from_settings(state.settings),
+            now=now,
             voting_hours=max(24.0 * 7, state.settings.decision_min_voting_hours),
         )
         session.commit()
@@ -84,8 +101,11 @@ def seed_if_empty(state: AppState) -> bool:
         try:
             part(state)
         except GosplanError as exc:  # e.g. an economy whose labour is wages, not hours
-            log.warning("demonstration: %s left out: %s", part.__doc__.split(",")[0]
-                        if part.__doc__ else part.__name__, exc)
+            log.warning(
+                "demonstration: %s left out: %s",
+                part.__doc__.split(",")[0] if part.__doc__ else part.__name__,
+                exc,
+            )
     return True
 
 
@@ -102,8 +122,13 @@ def _seed_accounts(state: AppState) -> None:
     for code, hours in DEMO_HOURS.items():
         for u in hours:
             ledger.join(code, person_code(u), by="demo")
-        ledger.record_hours_many(code, PERIOD, [(person_code(u), h) for u, h in hours.items()],
-                                 key=f"demo:hours:{code}", recorded_by=f"demo:{code}")
+        ledger.record_hours_many(
+            code,
+            PERIOD,
+            [(person_code(u), h) for u, h in hours.items()],
+            key=f"demo:hours:{code}",
+            recorded_by=f"demo:{code}",
+        )
         ledger.approve(code, PERIOD, key=f"demo:approve:{code}", approver="demo:planning")
     ledger.add_goods(catalogue_from_economy(eco, personal_hours=20_000.0, values=state.values))
     goods = ledger.goods()
@@ -121,26 +146,33 @@ def _seed_control(state: AppState) -> None:
     with session_scope(state.engine) as s:
         for code, name, _ in DEMO_ENTERPRISES:
             appointments.add_unit(s, code, name)
-        appointments.add_person(s, "dir-textile", "Rui Barbosa (director, textile cooperative)",
-                                hometown="Recife")
-        appointments.add_person(s, "dir-grain", "Marta Nunes (director, grain farm)",
-                                hometown="Londrina")
+        appointments.add_person(
+            s, "dir-textile", "Rui Barbosa (director, textile cooperative)", hometown="Recife"
+        )
+        appointments.add_person(
+            s, "dir-grain", "Marta Nunes (director, grain farm)", hometown="Londrina"
+        )
         appointments.add_position(s, "textile-director", "Director", "textile-coop")
         appointments.add_position(s, "grain-director", "Director", "grain-farm")
-        criticism.file(s, target_kind="official", target="dir-textile",
-                       content="The director reports the spinning line as running while it "
-                       "has stood idle for two weeks waiting for spare parts; the shortfall "
-                       "is hidden in the monthly report.",
-                       # sealed only where the commission's public roster is installed
-                       identity=("Ana Souza, spinning shop"
-                                 if criticism.can_seal(state.settings) else None),
-                       settings=state.settings)
+        criticism.file(
+            s,
+            target_kind="official",
+            target="dir-textile",
+            content="The director reports the spinning line as running while it "
+            "has stood idle for two weeks waiting for spare parts; the shortfall "
+            "is hidden in the monthly report.",
+            # sealed only where the commission's public roster is installed
+            identity=("Ana Souza, spinning shop" if criticism.can_seal(state.settings) else None),
+            settings=state.settings,
+        )
 
 
 #: weekly planned output of each demo enterprise, and the weeks it has reported so far
 WEEKLY_PLAN = 100.0
-REPORTED = {"textile-coop": [101.0, 99.0, 103.0, 100.0, 58.0],  # the last week falls short
-            "grain-farm": [100.0, 102.0, 98.0, 101.0, 99.0]}
+REPORTED = {
+    "textile-coop": [101.0, 99.0, 103.0, 100.0, 58.0],  # the last week falls short
+    "grain-farm": [100.0, 102.0, 98.0, 101.0, 99.0],
+}
 
 
 def demo_products(products: list[str]) -> dict[str, str]:
@@ -163,8 +195,9 @@ def _seed_fulfilment(state: AppState) -> None:
 
     eco = state.economy
     now = utcnow()
-    monday = (pd.Timestamp(now).normalize() - pd.Timedelta(days=now.weekday())
-              - pd.Timedelta(weeks=5))
+    monday = (
+        pd.Timestamp(now).normalize() - pd.Timedelta(days=now.weekday()) - pd.Timedelta(weeks=5)
+    )
     made = demo_products([str(p) for p in eco.products])
     rows = []
     products = [str(p) for p in eco.products]
@@ -174,27 +207,49 @@ def _seed_fulfilment(state: AppState) -> None:
     with session_scope(state.engine) as s:
         ful.register_sectors(s, eco)
         for code, name, _ in DEMO_ENTERPRISES:
-            ful.register_enterprise(s, code, sector=made[code], capacity=WEEKLY_PLAN * 1.2,
-                                    now=now, name=name,
-                                    norms={made[seller]: norm} if code == buyer and norm > 0
-                                    else None)
-        ful.adopt_plan(s, name="demo weekly plan", freq="week", start=monday.date(),
-                       periods=13, sector_output={made[c]: WEEKLY_PLAN * 13 for c in made},
-                       now=now, source="demonstration")
+            ful.register_enterprise(
+                s,
+                code,
+                sector=made[code],
+                capacity=WEEKLY_PLAN * 1.2,
+                now=now,
+                name=name,
+                norms={made[seller]: norm} if code == buyer and norm > 0 else None,
+            )
+        ful.adopt_plan(
+            s,
+            name="demo weekly plan",
+            freq="week",
+            start=monday.date(),
+            periods=13,
+            sector_output={made[c]: WEEKLY_PLAN * 13 for c in made},
+            now=now,
+            source="demonstration",
+        )
         hours_per_unit = hours_per_labour_unit(eco)
         for code, outputs in REPORTED.items():
             i = products.index(made[code])
             per_unit = float(eco.labour[i]) * hours_per_unit
             for week, out in enumerate(outputs):
                 start = monday + pd.Timedelta(weeks=week)
-                line = {"enterprise": code, "period": start.date().isoformat(),
-                        "submitted_at": (start + pd.Timedelta(days=8)).isoformat()}
-                rows += [{**line, "kind": "output", "quantity": out},
-                         {**line, "kind": "hours", "quantity": round(out * per_unit, 3)}]
+                line = {
+                    "enterprise": code,
+                    "period": start.date().isoformat(),
+                    "submitted_at": (start + pd.Timedelta(days=8)).isoformat(),
+                }
+                rows += [
+                    {**line, "kind": "output", "quantity": out},
+                    {**line, "kind": "hours", "quantity": round(out * per_unit, 3)},
+                ]
                 if norm > 0:
                     moved = round(REPORTED[buyer][week] * norm, 3)
-                    rows.append({**line, "kind": "input" if code == buyer else "delivery",
-                                 "counterparty": seller if code == buyer else buyer,
-                                 "quantity": moved})
+                    rows.append(
+                        {
+                            **line,
+                            "kind": "input" if code == buyer else "delivery",
+                            "counterparty": seller if code == buyer else buyer,
+                            "quantity": moved,
+                        }
+                    )
         ful.ingest(s, pd.DataFrame(rows), now=now, source="demo")
         ful.check(s, as_of=now, now=now)

@@ -47,8 +47,9 @@ def require_user(user: MaybeUser, request: Request) -> User:
     if user is None:
         wants_html = "text/html" in request.headers.get("accept", "")
         if wants_html:
-            raise HTTPException(status_code=303,
-                                headers={"Location": f"/login?next={request.url.path}"})
+            raise HTTPException(
+                status_code=303, headers={"Location": f"/login?next={request.url.path}"}
+            )
         raise HTTPException(status_code=401, detail="sign in first")
     return user
 
@@ -59,9 +60,10 @@ CurrentUser = Annotated[User, Depends(require_user)]
 def require_role(*roles: str) -> Any:
     def dep(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise HTTPException(status_code=403,
-                                detail=f"this needs the role {' or '.join(roles)}; "
-                                f"you are a {user.role}")
+            raise HTTPException(
+                status_code=403,
+                detail=f"this needs the role {' or '.join(roles)}; you are a {user.role}",
+            )
         return user
 
     return Depends(dep)
@@ -95,8 +97,11 @@ def _number_kind(annotation: Any) -> str | None:
 def _numeric_fields(dependant: Any) -> list[tuple[str, str, str]]:
     """(location, name, kind) of every int/float parameter of a route, dependencies included."""
     out: list[tuple[str, str, str]] = []
-    for loc, fields in (("path", dependant.path_params), ("query", dependant.query_params),
-                        ("body", dependant.body_params)):
+    for loc, fields in (
+        ("path", dependant.path_params),
+        ("query", dependant.query_params),
+        ("body", dependant.body_params),
+    ):
         for f in fields:
             kind = _number_kind(f.field_info.annotation)
             if kind:
@@ -123,12 +128,15 @@ def _check_number(name: str, kind: str, raw: Any) -> None:
         else:
             return
     if isinstance(value, float) and not math.isfinite(value):
-        raise HTTPException(status_code=422,
-                            detail=f"{name}: must be a finite number; got {text[:40]!r}")
+        raise HTTPException(
+            status_code=422, detail=f"{name}: must be a finite number; got {text[:40]!r}"
+        )
     limit = INT_LIMIT if kind == "int" else FLOAT_LIMIT
     if abs(value) > limit:
-        raise HTTPException(status_code=422, detail=f"{name}: {text[:40]} is out of range "
-                            f"(at most {limit:g} in magnitude)")
+        raise HTTPException(
+            status_code=422,
+            detail=f"{name}: {text[:40]} is out of range (at most {limit:g} in magnitude)",
+        )
 
 
 async def bounded_numbers(request: Request) -> None:
@@ -152,8 +160,7 @@ async def bounded_numbers(request: Request) -> None:
             values = list(request.query_params.getlist(name))
         else:
             ctype = request.headers.get("content-type", "")
-            if not ctype.startswith(("application/x-www-form-urlencoded",
-                                     "multipart/form-data")):
+            if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
                 continue
             if form is None:
                 form = await request.form()
@@ -188,8 +195,9 @@ def load_json(text: str | bytes, field: str, *, max_depth: int = 32) -> Any:
         elif ch in "[{":
             depth += 1
             if depth > max_depth:
-                raise HTTPException(status_code=422, detail=f"{field}: JSON nested deeper "
-                                    f"than {max_depth} levels")
+                raise HTTPException(
+                    status_code=422, detail=f"{field}: JSON nested deeper than {max_depth} levels"
+                )
             deepest = max(deepest, depth)
         elif ch in "]}":
             depth -= 1

@@ -48,8 +48,13 @@ async def _get(app: Any, path: str, *, accept: str, max_redirects: int) -> InPro
     state: dict[str, Any] = {}
     to_app: asyncio.Queue[Message] = asyncio.Queue()
     from_app: asyncio.Queue[Message] = asyncio.Queue()
-    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"},
-                                        "state": state}, to_app.get, from_app.put))
+    lifespan = asyncio.create_task(
+        app(
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state},
+            to_app.get,
+            from_app.put,
+        )
+    )
     await to_app.put({"type": "lifespan.startup"})
     started = await _next_or_done(from_app, lifespan)
     if started is not None and started["type"] == "lifespan.startup.failed":
@@ -61,8 +66,9 @@ async def _get(app: Any, path: str, *, accept: str, max_redirects: int) -> InPro
             if resp.status_code not in (301, 302, 303, 307, 308) or not location:
                 break
             parts = urlsplit(location)
-            resp = await _request(app, parts.path + (f"?{parts.query}" if parts.query else ""),
-                                  accept, state)
+            resp = await _request(
+                app, parts.path + (f"?{parts.query}" if parts.query else ""), accept, state
+            )
         return resp
     finally:
         if started is not None:  # the application speaks the lifespan protocol
@@ -86,13 +92,23 @@ async def _request(app: Any, target: str, accept: str, state: dict[str, Any]) ->
     parts = urlsplit(target)
     raw_path = parts.path or "/"
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": unquote(raw_path), "raw_path": raw_path.encode(),
-        "query_string": parts.query.encode(), "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"accept", accept.encode()),
-                    (b"user-agent", b"gosplan-get")],
-        "client": ("127.0.0.1", 0), "server": ("localhost", 80), "state": dict(state),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": parts.query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"accept", accept.encode()),
+            (b"user-agent", b"gosplan-get"),
+        ],
+        "client": ("127.0.0.1", 0),
+        "server": ("localhost", 80),
+        "state": dict(state),
     }
     resp = InProcessResponse(status_code=0)
     chunks: list[bytes] = []
@@ -109,8 +125,10 @@ async def _request(app: Any, target: str, accept: str, state: dict[str, Any]) ->
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             resp.status_code = int(message["status"])
-            resp.headers = [(k.decode("latin-1").lower(), v.decode("latin-1"))
-                            for k, v in message.get("headers", [])]
+            resp.headers = [
+                (k.decode("latin-1").lower(), v.decode("latin-1"))
+                for k, v in message.get("headers", [])
+            ]
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):

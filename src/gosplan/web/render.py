@@ -41,17 +41,29 @@ def wants_json(request: Request) -> bool:
     return request.url.path.endswith(".json")
 
 
-def render(request: Request, template: str, model: BaseModel, *, status_code: int = 200,
-           user: Any = None, **extra: Any) -> Response:
+def render(
+    request: Request,
+    template: str,
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    user: Any = None,
+    **extra: Any,
+) -> Response:
     """HTML through ``template`` or JSON (``{"ok": true, ...}``) for ``.json`` paths."""
     if wants_json(request):
-        return JSONResponse({"ok": True, **model.model_dump(mode="json")},
-                            status_code=status_code)
-    ctx = {"request": request, "m": model, "user": user, "csrf": csrf_token(request),
-           "json_url": request.url.path.rstrip("/") + ".json"
-           + (f"?{request.url.query}" if request.url.query else ""), **extra}
-    resp: HTMLResponse = TEMPLATES.TemplateResponse(request, template, ctx,
-                                                    status_code=status_code)
+        return JSONResponse({"ok": True, **model.model_dump(mode="json")}, status_code=status_code)
+    ctx = {
+        "request": request,
+        "m": model,
+        "user": user,
+        "csrf": csrf_token(request),
+        "json_url": request.url.path.rstrip("/")
+        + ".json"
+        + (f"?{request.url.query}" if request.url.query else ""),
+        **extra,
+    }
+    resp: HTMLResponse = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code)
     resp.headers["Link"] = f'<{ctx["json_url"]}>; rel="alternate"; type="application/json"'
     return resp
 
@@ -79,7 +91,8 @@ class ReceiptPublic(BaseModel):
 
 #: the other answer of a form route: the browser is sent on to the page
 REDIRECT: dict[int | str, dict[str, Any]] = {
-    303: {"description": "from an HTML form: a redirect to the page"}}
+    303: {"description": "from an HTML form: a redirect to the page"}
+}
 
 _JSON_MODELS: dict[type[BaseModel], type[BaseModel]] = {}
 
@@ -91,15 +104,21 @@ def json_of(model: type[BaseModel]) -> type[BaseModel]:
     return _JSON_MODELS[model]
 
 
-def twin(router: APIRouter, path: str, *, model: type[BaseModel],
-         **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+def twin(
+    router: APIRouter, path: str, *, model: type[BaseModel], **kwargs: Any
+) -> Callable[[Callable[..., Any]], Any]:
     """Register a GET handler at ``path`` (HTML) and at ``path + '.json'`` (``model``,
     plus ``ok``, declared as the twin's response model for the OpenAPI schema)."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
-        router.get(path.rstrip("/") + ".json", include_in_schema=True,
-                   name=f"{func.__name__}_json", response_model=json_of(model), **kwargs)(func)
+        router.get(
+            path.rstrip("/") + ".json",
+            include_in_schema=True,
+            name=f"{func.__name__}_json",
+            response_model=json_of(model),
+            **kwargs,
+        )(func)
         router.get(path, response_class=HTMLResponse, **kwargs)(func)
         return func
 
@@ -114,6 +133,8 @@ def receipt_download(db: Session, make: Callable[[], dict[str, Any]], filename: 
         db.commit()  # a receipt may sign a new tree head
     except GosplanError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return Response(json.dumps(data, indent=2, ensure_ascii=False),
-                    media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -68,11 +68,13 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     if not expected or not sent or not secrets.compare_digest(str(expected), sent):
-        raise HTTPException(status_code=403, detail="CSRF token missing or wrong; reload the "
-                            "page and try again.")
+        raise HTTPException(
+            status_code=403, detail="CSRF token missing or wrong; reload the page and try again."
+        )
 
 
 # --- rate limits and sign-in throttling ---------------------------------------------------
+
 
 class RateLimiter:
     """Sliding one-minute window per (client, action), kept in the store (all processes)."""
@@ -113,8 +115,16 @@ class LoginGuard:
     """Throttles sign-in per account and per client (in the store) and bounds how many
     password hashes this process computes at once."""
 
-    def __init__(self, engine: Engine, *, per_account: int, per_client: int,
-                 window_s: float, concurrency: int, wait_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        per_account: int,
+        per_client: int,
+        window_s: float,
+        concurrency: int,
+        wait_s: float = 20.0,
+    ) -> None:
         self.engine = engine
         self.per_account, self.per_client, self.window_s = per_account, per_client, window_s
         self._hashing = threading.BoundedSemaphore(concurrency)
@@ -131,17 +141,21 @@ class LoginGuard:
         ok, t_acct, retry = store.hit(self.engine, acct, self.per_account, self.window_s)
         if not ok:
             raise HTTPException(
-                status_code=429, headers={"Retry-After": str(int(retry) + 1)},
+                status_code=429,
+                headers={"Retry-After": str(int(retry) + 1)},
                 detail=f"username: too many failed sign-ins for this account (at most "
                 f"{self.per_account} in {self.window_s / 60:g} minutes); wait, or ask an "
-                "administrator.")
+                "administrator.",
+            )
         ok, t_peer, retry = store.hit(self.engine, peer, self.per_client, self.window_s)
         if not ok:
             store.undo(self.engine, acct, t_acct)
             raise HTTPException(
-                status_code=429, headers={"Retry-After": str(int(retry) + 1)},
+                status_code=429,
+                headers={"Retry-After": str(int(retry) + 1)},
                 detail=f"too many failed sign-ins from your address (at most "
-                f"{self.per_client} in {self.window_s / 60:g} minutes); wait a little.")
+                f"{self.per_client} in {self.window_s / 60:g} minutes); wait a little.",
+            )
         return t_acct, t_peer
 
     def succeeded(self, username: str, client: str, when: tuple[float, float]) -> None:
@@ -160,9 +174,11 @@ class LoginGuard:
         deadline = time.monotonic() + self.wait_s
         while not self._hashing.acquire(blocking=False):
             if time.monotonic() > deadline:
-                raise HTTPException(status_code=503, headers={"Retry-After": "5"},
-                                    detail="the server is busy signing people in; try again "
-                                    "in a few seconds.")
+                raise HTTPException(
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                    detail="the server is busy signing people in; try again in a few seconds.",
+                )
             await anyio.sleep(0.005)
         with self._count_lock:
             self._busy += 1
@@ -178,9 +194,11 @@ class LoginGuard:
     def hashing(self) -> Iterator[None]:
         """Hold one of the process's password-hashing slots (503 if none frees in time)."""
         if not self._hashing.acquire(timeout=self.wait_s):
-            raise HTTPException(status_code=503, headers={"Retry-After": "5"},
-                                detail="the server is busy signing people in; try again in "
-                                "a few seconds.")
+            raise HTTPException(
+                status_code=503,
+                headers={"Retry-After": "5"},
+                detail="the server is busy signing people in; try again in a few seconds.",
+            )
         with self._count_lock:
             self._busy += 1
             self.peak = max(self.peak, self._busy)
@@ -194,6 +212,7 @@ class LoginGuard:
 
 # --- the session cookie -------------------------------------------------------------------
 
+
 class SessionMiddleware:
     """A signed cookie for the CSRF token and the session token; the user comes from the store.
 
@@ -202,8 +221,9 @@ class SessionMiddleware:
     over HTTPS".
     """
 
-    def __init__(self, app: ASGIApp, *, secret: bytes, engine: Engine, max_age: int,
-                 secure: bool | None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, secret: bytes, engine: Engine, max_age: int, secure: bool | None
+    ) -> None:
         self.app = app
         self.signer = itsdangerous.TimestampSigner(secret.hex())
         self.engine = engine
@@ -219,12 +239,16 @@ class SessionMiddleware:
         had_cookie = SESSION_COOKIE in conn.cookies
         if had_cookie:
             try:
-                raw = self.signer.unsign(conn.cookies[SESSION_COOKIE].encode(),
-                                         max_age=self.max_age)
+                raw = self.signer.unsign(
+                    conn.cookies[SESSION_COOKIE].encode(), max_age=self.max_age
+                )
                 loaded = json.loads(b64decode(raw))
                 if isinstance(loaded, dict):
-                    data = {k: v for k, v in loaded.items() if k in ("csrf", "sid")
-                            and isinstance(v, str)}
+                    data = {
+                        k: v
+                        for k, v in loaded.items()
+                        if k in ("csrf", "sid") and isinstance(v, str)
+                    }
             except (itsdangerous.BadSignature, ValueError):
                 data = {}
         before = dict(data)
@@ -245,11 +269,15 @@ class SessionMiddleware:
                 flags = f"path=/; httponly; samesite=lax{'; secure' if secure else ''}"
                 if now and (now != before or not had_cookie):
                     value = self.signer.sign(b64encode(json.dumps(now).encode())).decode()
-                    headers.append("Set-Cookie", f"{SESSION_COOKIE}={value}; "
-                                   f"Max-Age={self.max_age}; {flags}")
+                    headers.append(
+                        "Set-Cookie", f"{SESSION_COOKIE}={value}; Max-Age={self.max_age}; {flags}"
+                    )
                 elif not now and had_cookie:
-                    headers.append("Set-Cookie", f"{SESSION_COOKIE}=null; "
-                                   f"Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; {flags}")
+                    headers.append(
+                        "Set-Cookie",
+                        f"{SESSION_COOKIE}=null; "
+                        f"Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; {flags}",
+                    )
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
@@ -257,16 +285,20 @@ class SessionMiddleware:
 
 # --- headers and the body limit -----------------------------------------------------------
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 #: the interactive API pages load Swagger UI / ReDoc from their CDN
-CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-            "https://fonts.googleapis.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+CSP_DOCS = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
+    "https://fonts.googleapis.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 
 
 class SecurityHeadersMiddleware:
@@ -284,8 +316,10 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         docs = scope.get("path", "") in ("/docs", "/redoc", "/docs/oauth2-redirect")
-        has_body = any(k in (b"transfer-encoding", b"content-length") and v != b"0"
-                       for k, v in scope.get("headers", []))
+        has_body = any(
+            k in (b"transfer-encoding", b"content-length") and v != b"0"
+            for k, v in scope.get("headers", [])
+        )
         body_done = not has_body
 
         async def tracking_receive() -> Message:
@@ -316,8 +350,9 @@ class SecurityHeadersMiddleware:
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"body: the request is larger than the "
-                         f"{limit} bytes accepted")
+        super().__init__(
+            status_code=413, detail=f"body: the request is larger than the {limit} bytes accepted"
+        )
 
 
 class BodyLimitMiddleware:
@@ -330,10 +365,17 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"ok": False, "error": BodyTooLarge(self.limit).detail}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -14,16 +14,25 @@ from pathlib import Path
 import openpyxl
 
 CODES = ["A01", "C10T12", "G45-47"]
-FD = ["Hushållens konsumtionsutgifter", "HIO:s konsumtionsutgifter",
-      "Offentliga konsumtionsutgifter", "Näringslivets fasta bruttoinvesteringar",
-      "Offentliga fasta bruttoinvesteringar", "Lagerinvestering",
-      "Investering i värdeföremål", "Export"]
+FD = [
+    "Hushållens konsumtionsutgifter",
+    "HIO:s konsumtionsutgifter",
+    "Offentliga konsumtionsutgifter",
+    "Näringslivets fasta bruttoinvesteringar",
+    "Offentliga fasta bruttoinvesteringar",
+    "Lagerinvestering",
+    "Investering i värdeföremål",
+    "Export",
+]
 SUPPLY = [[100.0, 0.0, 0.0], [5.0, 200.0, 0.0], [0.0, 0.0, 150.0]]
 USE = [[10.0, 40.0, 0.0], [5.0, 30.0, 10.0], [3.0, 6.0, 9.0]]
 IMPORTS = [[1.0, 2.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 2.0]]
 # final demand of domestic products: households, ..., exports (rows balance with supply)
-FINAL = [[30.0, 0, 0, 0, 0, 0, 0, 20.0], [100.0, 0, 0, 20.0, 0, 5.0, 0, 35.0],
-         [90.0, 2.0, 20.0, 0, 0, 0, 0, 20.0]]
+FINAL = [
+    [30.0, 0, 0, 0, 0, 0, 0, 20.0],
+    [100.0, 0, 0, 20.0, 0, 5.0, 0, 35.0],
+    [90.0, 2.0, 20.0, 0, 0, 0, 0, 20.0],
+]
 HOURS_10K = [10.0, 30.0, 20.0]
 PERSONS = [100.0, 200.0, 100.0]
 
@@ -38,24 +47,41 @@ def sheet_rows(year: int) -> list[list[object]]:
     dep = [0.1 * v for v in va]
     surplus = [va[j] - wages[j] - social[j] - dep[j] for j in range(n)]
     zeros = [0.0] * n
-    other = [("Produktionsvärde", g), ("Insatsförbrukning, marknadspris", ic),
-             ("Förädlingsvärde", va), ("Import", [sum(c) for c in zip(*IMPORTS, strict=True)]),
-             ("Svenskars direktköp utomland", zeros), ("Utländska direktköp i Sverige", zeros),
-             ("Tull", zeros), ("Produktskatter", zeros), ("Produktsubventioner", zeros),
-             ("Moms", zeros), ("Övriga produktionsskatter", zeros),
-             ("Övriga produktionssubventioner", zeros), ("Egentlig lön", wages),
-             ("Arbetsgivares sociala avgifter", social), ("Kapitalförslitning", dep),
-             ("Driftsöverskott och sammansatt förvärvsinkomst, netto", surplus),
-             ("Antal sysselsatta", PERSONS), ("Arbetade timmar (10K)", HOURS_10K),
-             ("Koldioxid (KTon)", [1.5, 2.5, 0.5])]
+    other = [
+        ("Produktionsvärde", g),
+        ("Insatsförbrukning, marknadspris", ic),
+        ("Förädlingsvärde", va),
+        ("Import", [sum(c) for c in zip(*IMPORTS, strict=True)]),
+        ("Svenskars direktköp utomland", zeros),
+        ("Utländska direktköp i Sverige", zeros),
+        ("Tull", zeros),
+        ("Produktskatter", zeros),
+        ("Produktsubventioner", zeros),
+        ("Moms", zeros),
+        ("Övriga produktionsskatter", zeros),
+        ("Övriga produktionssubventioner", zeros),
+        ("Egentlig lön", wages),
+        ("Arbetsgivares sociala avgifter", social),
+        ("Kapitalförslitning", dep),
+        ("Driftsöverskott och sammansatt förvärvsinkomst, netto", surplus),
+        ("Antal sysselsatta", PERSONS),
+        ("Arbetade timmar (10K)", HOURS_10K),
+        ("Koldioxid (KTon)", [1.5, 2.5, 0.5]),
+    ]
     head: list[object] = [None, None, *CODES, "Summa"]
     rows: list[list[object]] = [[year]]
-    rows.append(["Insatsmatris - inhemsk - produkt x bransch", *[None] * (n + 4),
-                 "Slutlig användning - inhemsk produktion - produkt"])
+    rows.append(
+        [
+            "Insatsmatris - inhemsk - produkt x bransch",
+            *[None] * (n + 4),
+            "Slutlig användning - inhemsk produktion - produkt",
+        ]
+    )
     rows.append([*head, None, None, *FD, "Summa", None, "Total exports"])
     for i, c in enumerate(CODES):
-        rows.append([None, c, *USE[i], sum(USE[i]), None, c, *FINAL[i], sum(FINAL[i]), None,
-                     FINAL[i][-1]])
+        rows.append(
+            [None, c, *USE[i], sum(USE[i]), None, c, *FINAL[i], sum(FINAL[i]), None, FINAL[i][-1]]
+        )
     rows.append([None, "Koldioxid (KTon)", *zeros, 0.0, None, "Summa"])
     rows += [[], [], ["Övriga variabler bransch"], head]
     for label, vals in other:

@@ -15,12 +15,20 @@ from pathlib import Path
 import openpyxl
 
 CODES = ["A01", "C10-C12", "U"]
-NAMES = ["Crop and animal production", "Manufacture of food products",
-         "Activities of extraterritorial organizations and bodies"]
+NAMES = [
+    "Crop and animal production",
+    "Manufacture of food products",
+    "Activities of extraterritorial organizations and bodies",
+]
 FD = ["CONS_h", "CONS_np", "CONS_g", "GFCF", "INVEN", "EXP"]
-FD_NAMES = ["Final consumption expenditure by households", "Final consumption by NPISH",
-            "Final consumption expenditure by government", "Gross fixed capital formation",
-            "Changes in inventories and valuables", "Exports"]
+FD_NAMES = [
+    "Final consumption expenditure by households",
+    "Final consumption by NPISH",
+    "Final consumption expenditure by government",
+    "Gross fixed capital formation",
+    "Changes in inventories and valuables",
+    "Exports",
+]
 # year 2009; 2010 is every figure times 1.1
 DOMESTIC = [[10, 40, 0], [5, 20, 0], [0, 0, 0]]
 DOMESTIC_FD = [[20, 0, 5, 0, 1, 24], [60, 1, 4, 0, -1, 11], [0, 0, 0, 0, 0, 0]]
@@ -45,8 +53,21 @@ SEA_2010 = {
     "C10-C12": {"H_EMPE": 8.0, "EMP": 5.0, "EMPE": 4.0, "COMP": 30.0, "LAB": 35.0, "K": 300.0},
     "U": {"H_EMPE": 0.0, "EMP": 0.0, "EMPE": 0.0, "COMP": 0.0, "LAB": 0.0, "K": 0.0},
 }
-SEA_COLUMNS = ["country", "code", "year", "CAP", "COMP", "EMP", "EMPE", "GO", "H_EMPE", "K",
-               "LAB", "VA", "NOMEXCH"]
+SEA_COLUMNS = [
+    "country",
+    "code",
+    "year",
+    "CAP",
+    "COMP",
+    "EMP",
+    "EMPE",
+    "GO",
+    "H_EMPE",
+    "K",
+    "LAB",
+    "VA",
+    "NOMEXCH",
+]
 
 
 def write_table(path: Path) -> None:
@@ -60,11 +81,29 @@ def write_table(path: Path) -> None:
     ws.append([None, None, None, None, *NAMES, *FD_NAMES, "Total output"])
     for year, f in YEARS.items():
         for i, c in enumerate(CODES):
-            ws.append([year, c, NAMES[i], "Domestic", *[v * f for v in DOMESTIC[i]],
-                       *[v * f for v in DOMESTIC_FD[i]], OUTPUT[i] * f])
+            ws.append(
+                [
+                    year,
+                    c,
+                    NAMES[i],
+                    "Domestic",
+                    *[v * f for v in DOMESTIC[i]],
+                    *[v * f for v in DOMESTIC_FD[i]],
+                    OUTPUT[i] * f,
+                ]
+            )
         for i, c in enumerate(CODES):
-            ws.append([year, c, NAMES[i], "Imports", *[v * f for v in IMPORTS[i]],
-                       *[v * f for v in IMPORTS_FD[i]], 0])
+            ws.append(
+                [
+                    year,
+                    c,
+                    NAMES[i],
+                    "Imports",
+                    *[v * f for v in IMPORTS[i]],
+                    *[v * f for v in IMPORTS_FD[i]],
+                    0,
+                ]
+            )
         for code, (desc, vals) in TOT.items():
             ws.append([year, code, desc, "TOT", *[v * f for v in vals], *[0] * len(FD), 0])
     wb.save(path)
@@ -79,9 +118,23 @@ def sea_rows() -> list[list[object]]:
             go = OUTPUT[i] * f * NOMEXCH
             va = TOT["VA"][1][i] * f * NOMEXCH
             lab = s["LAB"] * money
-            rows.append(["MCK", c, year, round(va - lab, 9), s["COMP"] * money, s["EMP"],
-                         s["EMPE"], round(go, 9), s["H_EMPE"], s["K"] * money, lab,
-                         round(va, 9), NOMEXCH])
+            rows.append(
+                [
+                    "MCK",
+                    c,
+                    year,
+                    round(va - lab, 9),
+                    s["COMP"] * money,
+                    s["EMP"],
+                    s["EMPE"],
+                    round(go, 9),
+                    s["H_EMPE"],
+                    s["K"] * money,
+                    lab,
+                    round(va, 9),
+                    NOMEXCH,
+                ]
+            )
     return rows
 
 

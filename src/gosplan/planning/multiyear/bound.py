@@ -79,12 +79,12 @@ class DualCertificate:
         y = np.zeros(lp.A.shape[0])
         n = m.A.shape[0]
         for t, g in enumerate(lp.row_groups(m, T)):
-            y[g["balance"]: g["balance"] + n] = self.p[t]
+            y[g["balance"] : g["balance"] + n] = self.p[t]
             if "agg" in g and self.phi is not None:
                 y[g["agg"]] = self.phi[t]
-            y[g["dyn"]: g["dyn"] + n] = -self.kappa[t]
+            y[g["dyn"] : g["dyn"] + n] = -self.kappa[t]
             if "cap" in g:
-                y[g["cap"]: g["cap"] + n] = -self.r[t]
+                y[g["cap"] : g["cap"] + n] = -self.r[t]
         return y
 
 
@@ -128,8 +128,12 @@ class _Parts:
         self.ln = (1.0 - m.pi) * m.labour
         self.keep = 1.0 - m.delta
 
-    def evaluate(self, Ap: list[np.ndarray], BTp: list[np.ndarray], py: list[float],
-                 ) -> tuple[float, np.ndarray, np.ndarray, bool, float]:
+    def evaluate(
+        self,
+        Ap: list[np.ndarray],
+        BTp: list[np.ndarray],
+        py: list[float],
+    ) -> tuple[float, np.ndarray, np.ndarray, bool, float]:
         """``(bound, r, kappa, feasible, magnitude)`` for prices given through
         ``Ap[t] = (I - A)ᵀ p_t``, ``BTp[t] = Bᵀ p_t`` and ``py[t] = p_t·y_t``."""
         T = self.T
@@ -162,8 +166,7 @@ class _Parts:
         return total, r, kappa, True, mag
 
 
-def _from_prices(parts: _Parts, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, bool,
-                                                        float]:
+def _from_prices(parts: _Parts, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, bool, float]:
     m = parts.m
     p = np.maximum(p, 0.0)
     Ap = [p[t] - np.asarray(m.A.T @ p[t]) for t in range(parts.T)]
@@ -172,8 +175,7 @@ def _from_prices(parts: _Parts, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return parts.evaluate(Ap, BTp, py)
 
 
-def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> tuple[float,
-                                                                                      float]:
+def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> tuple[float, float]:
     """``(argmax, max)`` of a concave ``f`` on ``[lo, hi]`` (``-inf`` allowed)."""
     g = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
@@ -193,9 +195,17 @@ def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> 
     return arg, val
 
 
-def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
-                    passes: int = 3, fixed_point_iters: int = 12,
-                    refine: int = 3) -> BoundResult:
+def certified_bound(
+    m: Model,
+    w: Window,
+    t0: int,
+    T: int,
+    K0: np.ndarray,
+    *,
+    passes: int = 3,
+    fixed_point_iters: int = 12,
+    refine: int = 3,
+) -> BoundResult:
     """The best certified lower bound on the window LP's optimum from the candidates
     described in the module docstring, and the proven gap of the plan ``w``.
 
@@ -215,8 +225,12 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
     vn = (1.0 - m.pi) * v  # labour values, modern technique
     # the basis: per year, price vectors whose non-negative combination is the dual
     basis: dict[str, np.ndarray] = {"modern": np.stack([wt[t] * vn for t in range(T)])}
-    z = np.stack([wt[t] * np.asarray(Lt(pil * masks[t], 1e-8)) if masks[t].any() else np.zeros(n)
-                  for t in range(T)])
+    z = np.stack(
+        [
+            wt[t] * np.asarray(Lt(pil * masks[t], 1e-8)) if masks[t].any() else np.zeros(n)
+            for t in range(T)
+        ]
+    )
     basis["short of modern capacity"] = z
     basis["other sectors"] = np.stack([wt[t] * (v - vn) for t in range(T)]) - z
     # scarce old capacity: where the user cost of modern capacity's capital exceeds the
@@ -246,12 +260,17 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
         return parts.evaluate(a, b, c)[0]
 
     cand: dict[str, float] = {}
-    starts = {"modern technique": {"modern": 1.0},
-              "marginal technique of the plan": {"modern": 1.0, "short of modern capacity": 1.0},
-              "old technique": {"modern": 1.0, "short of modern capacity": 1.0,
-                                "other sectors": 1.0},
-              "scarce old capacity": {"modern": 1.0, "short of modern capacity": 1.0,
-                                      "other sectors": 1.0, "scarce old capacity": 1.0}}
+    starts = {
+        "modern technique": {"modern": 1.0},
+        "marginal technique of the plan": {"modern": 1.0, "short of modern capacity": 1.0},
+        "old technique": {"modern": 1.0, "short of modern capacity": 1.0, "other sectors": 1.0},
+        "scarce old capacity": {
+            "modern": 1.0,
+            "short of modern capacity": 1.0,
+            "other sectors": 1.0,
+            "scarce old capacity": 1.0,
+        },
+    }
     if "LP duals" in basis:
         starts["LP duals"] = {"LP duals": 1.0}
     best_v = -math.inf
@@ -275,6 +294,7 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
         cand[name] = val
         if val > best_v:
             best_v, best_name, theta = val, name, th
+
     def ascend(keys: list[str], best_v: float, npass: int) -> float:
         """Coordinate ascent on the weights of ``keys`` (the bound is concave in them).
 
@@ -290,9 +310,15 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
                     old = theta[k][t]
                     a_t, b_t, c_t = a[t], b[t], c[t]
 
-                    def f(s_: float, k: str = k, t: int = t, old: float = old,
-                          a_t: np.ndarray = a_t, b_t: np.ndarray = b_t,
-                          c_t: float = c_t) -> float:
+                    def f(
+                        s_: float,
+                        k: str = k,
+                        t: int = t,
+                        old: float = old,
+                        a_t: np.ndarray = a_t,
+                        b_t: np.ndarray = b_t,
+                        c_t: float = c_t,
+                    ) -> float:
                         a[t] = a_t + (s_ - old) * Ap[k][t]
                         b[t] = b_t + (s_ - old) * BTp[k][t]
                         c[t] = c_t + (s_ - old) * py[k][t]
@@ -365,20 +391,37 @@ def certified_bound(m: Model, w: Window, t0: int, T: int, K0: np.ndarray, *,
         p = (1 - hi_) * p + hi_ * basis["modern"]
         bound, r, kappa, ok, mag = _from_prices(parts, p)
     bound = bound - ROUNDING * mag
-    phi = None if m.B is not None else np.array(
-        [float((m.s if m.s is not None else np.zeros(n)) @ p[t]) for t in range(T)])
+    phi = (
+        None
+        if m.B is not None
+        else np.array([float((m.s if m.s is not None else np.zeros(n)) @ p[t]) for t in range(T)])
+    )
     cert = DualCertificate(p=p, r=r, kappa=kappa, phi=phi, bound=bound, source=source)
     plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
     viol = plan_violation(parts, w)
-    gap = (plan_obj - bound) / abs(plan_obj) if plan_obj and viol <= 1e-7 and \
-        w.status == Status.OPTIMAL else None
-    return BoundResult(bound=bound, plan_objective=plan_obj, gap_proven=gap,
-                       plan_violation=viol, certificate=cert,
-                       seconds=time.perf_counter() - t_start, candidates=cand)
+    gap = (
+        (plan_obj - bound) / abs(plan_obj)
+        if plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
+        else None
+    )
+    return BoundResult(
+        bound=bound,
+        plan_objective=plan_obj,
+        gap_proven=gap,
+        plan_violation=viol,
+        certificate=cert,
+        seconds=time.perf_counter() - t_start,
+        candidates=cand,
+    )
 
 
-def _supergradient(parts: _Parts, Ap: list[np.ndarray], BTp: list[np.ndarray],
-                   xhat: list[np.ndarray], L: Callable[..., np.ndarray]) -> list[np.ndarray]:
+def _supergradient(
+    parts: _Parts,
+    Ap: list[np.ndarray],
+    BTp: list[np.ndarray],
+    xhat: list[np.ndarray],
+    L: Callable[..., np.ndarray],
+) -> list[np.ndarray]:
     """A supergradient of the bound in the marginal costs ``c_t = (I - A)ᵀ p_t / w_t``:
     the Lagrangian's excess demand — gross output for the targets ``L y_t`` plus the
     output behind the capacity the chain values ``L B e_t``, less old capacity where it
@@ -431,8 +474,9 @@ def plan_violation(parts: _Parts, w: Window) -> float:
         worst = max(worst, float(np.max((parts.y[t] - net) / scale)))
         worst = max(worst, float(np.max((w.xo[t] - parts.U[t]) / np.maximum(parts.U[t], 1e-300))))
         worst = max(worst, float(np.max((w.xn[t] - K) / np.maximum(m.C0, 1e-300))))
-        worst = max(worst, float(-min(0.0, float(w.xo[t].min()), float(w.xn[t].min()),
-                                      float(w.g[t].min()))))
+        worst = max(
+            worst, float(-min(0.0, float(w.xo[t].min()), float(w.xn[t].min()), float(w.g[t].min())))
+        )
         K = parts.keep * K + w.g[t]
     worst = max(worst, float(np.max((parts.need - K) / np.maximum(m.C0, 1e-300))))
     return max(worst, 0.0)
@@ -452,15 +496,33 @@ def weak_dual_value(lp: WindowLP, y: np.ndarray) -> tuple[float, float, float]:
     of the generic weak-duality bound of ``lp`` at row duals ``y``."""
     finite_lo = np.isfinite(lp.rlo)
     finite_hi = np.isfinite(lp.rhi)
-    row_viol = float(max(np.max(np.where(~finite_lo, np.maximum(y, 0.0), 0.0), initial=0.0),
-                         np.max(np.where(~finite_hi, np.maximum(-y, 0.0), 0.0), initial=0.0)))
+    row_viol = float(
+        max(
+            np.max(np.where(~finite_lo, np.maximum(y, 0.0), 0.0), initial=0.0),
+            np.max(np.where(~finite_hi, np.maximum(-y, 0.0), 0.0), initial=0.0),
+        )
+    )
     d = lp.cost - np.asarray(lp.A.T @ y)
-    col_viol = float(max(np.max(np.where(~np.isfinite(lp.hi), np.maximum(-d, 0.0), 0.0),
-                                initial=0.0),
-                         np.max(np.where(~np.isfinite(lp.lo), np.maximum(d, 0.0), 0.0),
-                                initial=0.0)))
-    val = float(np.sum(np.where(y > 0, y * np.where(finite_lo, lp.rlo, 0.0),
-                                y * np.where(finite_hi, lp.rhi, 0.0))))
-    val += float(np.sum(np.where(d > 0, d * np.where(np.isfinite(lp.lo), lp.lo, 0.0),
-                                 d * np.where(np.isfinite(lp.hi), lp.hi, 0.0))))
+    col_viol = float(
+        max(
+            np.max(np.where(~np.isfinite(lp.hi), np.maximum(-d, 0.0), 0.0), initial=0.0),
+            np.max(np.where(~np.isfinite(lp.lo), np.maximum(d, 0.0), 0.0), initial=0.0),
+        )
+    )
+    val = float(
+        np.sum(
+            np.where(
+                y > 0, y * np.where(finite_lo, lp.rlo, 0.0), y * np.where(finite_hi, lp.rhi, 0.0)
+            )
+        )
+    )
+    val += float(
+        np.sum(
+            np.where(
+                d > 0,
+                d * np.where(np.isfinite(lp.lo), lp.lo, 0.0),
+                d * np.where(np.isfinite(lp.hi), lp.hi, 0.0),
+            )
+        )
+    )
     return val, row_viol, col_viol

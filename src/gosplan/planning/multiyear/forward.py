@@ -45,12 +45,18 @@ def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
         else:
             y_last = y + 1e-7 * np.maximum(y, m.C0)
             need = (1 + m.terminal_growth) * stationary_output(
-                m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last)
+                m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last
+            )
         standing = m.C0 * (1.0 - m.delta) ** (yr + 1) + (1.0 - m.delta) * K
         g = np.maximum(need - standing, 0.0)
-        goods = m.B @ g if m.B is not None else (
-            (m.s if m.s is not None else np.zeros(n))
-            * float((m.kappa if m.kappa is not None else np.zeros(n)) @ g))
+        goods = (
+            m.B @ g
+            if m.B is not None
+            else (
+                (m.s if m.s is not None else np.zeros(n))
+                * float((m.kappa if m.kappa is not None else np.zeros(n)) @ g)
+            )
+        )
         res = leontief_solve(m.A, y + goods, rtol=1e-12, x0=x_prev)
         if not res.success:
             status, message = Status.BREAKDOWN, f"Forward balancing failed: {res.message}"
@@ -68,20 +74,34 @@ def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
         if len(over):
             worst = over[np.argsort(-(xo[over] / np.maximum(cap_old[over], 1e-300)))][:5]
             status = Status.INFEASIBLE
-            message = (f"Forward balancing: in year {yr} the output needed exceeds the "
-                       "capacity of " + ", ".join(repr(m.products[i]) for i in worst)
-                       + "; an LP method may bring investment forward.")
+            message = (
+                f"Forward balancing: in year {yr} the output needed exceeds the "
+                "capacity of "
+                + ", ".join(repr(m.products[i]) for i in worst)
+                + "; an LP method may bring investment forward."
+            )
             break
         K = (1.0 - m.delta) * K + g
     T_done = len(xo_l)
     z = np.zeros((max(T_done, 1), n))
-    stack = (lambda a: np.stack(a) if a else z)  # noqa: E731
-    labour = sum(float(m.labour @ xo + (1 - m.pi) * (m.labour @ xn))
-                 for xo, xn in zip(xo_l, xn_l, strict=True))
-    return Window(xo=stack(xo_l), xn=stack(xn_l), g=stack(g_l), K=stack(K_l),
-                   duals=np.full((max(T_done, 1), n), np.nan), status=status,
-                   message=message, objective=labour, nit=T_done, backend_status=0,
-                   backend_message="")
+    stack = lambda a: np.stack(a) if a else z  # noqa: E731
+    labour = sum(
+        float(m.labour @ xo + (1 - m.pi) * (m.labour @ xn))
+        for xo, xn in zip(xo_l, xn_l, strict=True)
+    )
+    return Window(
+        xo=stack(xo_l),
+        xn=stack(xn_l),
+        g=stack(g_l),
+        K=stack(K_l),
+        duals=np.full((max(T_done, 1), n), np.nan),
+        status=status,
+        message=message,
+        objective=labour,
+        nit=T_done,
+        backend_status=0,
+        backend_message="",
+    )
 
 
 def _support_min(S: sp.csc_array, f: np.ndarray) -> np.ndarray:
@@ -93,8 +113,9 @@ def _support_min(S: sp.csc_array, f: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pack(u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min: Any,
-          iters: int = 8) -> np.ndarray:
+def _pack(
+    u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min: Any, iters: int = 8
+) -> np.ndarray:
     """Approximately ``max w·a`` subject to ``use(a) <= room``, ``0 <= a <= u``.
 
     ``use(a, rtol, x0)`` is a non-negative linear map applied through sparse
@@ -118,7 +139,7 @@ def _pack(u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min:
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(z > 1e-300, room / z, 1e3)
         fj = np.clip(support_min(np.minimum(f, 1e3)), 0.0, 1e3)
-        a = np.minimum(u, a * np.where(fj > 1.0, fj ** ex, fj ** (1.0 / ex)))
+        a = np.minimum(u, a * np.where(fj > 1.0, fj**ex, fj ** (1.0 / ex)))
     z = use(a, 1e-12, z)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(z > 1e-300, room / z, np.inf)
@@ -126,8 +147,7 @@ def _pack(u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min:
     return a * max(alpha, 0.0)
 
 
-def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray,
-                   sweeps: int = 1) -> Window:
+def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int = 1) -> Window:
     """Improve a forward-balanced plan by re-timing investment (``method="forward"``).
 
     In the LP's terms a unit of modern capacity in sector ``j`` saves
@@ -216,8 +236,13 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray,
         for s in range(T - 1):
             u = np.where(good, 0.0, g[s])
             if u.any():
-                b = _pack(u, w_del, capacity(s + 1) - X[s + 1],
-                          lambda a, rtol, x0: use(keep * a, rtol, x0) + a, smin2)
+                b = _pack(
+                    u,
+                    w_del,
+                    capacity(s + 1) - X[s + 1],
+                    lambda a, rtol, x0: use(keep * a, rtol, x0) + a,
+                    smin2,
+                )
                 if b.any():
                     g[s] = np.maximum(g[s] - b, 0.0)
                     g[s + 1] = g[s + 1] + keep * b
@@ -258,7 +283,8 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray,
             ok = False
             break
         if m.imports is not None and float(m.imports @ x) > float(
-                m.targets(t0 + t)["exports"].sum()) * (1 + 1e-9):
+            m.targets(t0 + t)["exports"].sum()
+        ) * (1 + 1e-9):
             ok = False
             break
         labour += lab_t
@@ -267,15 +293,24 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray,
         K_l.append(K.copy())
         K = keep * K + g[t]
     K_base = keep * base.K[-1] + base.g[-1]
-    if not ok or np.any(K < K_base * (1 - 1e-9)) or np.any(g < 0) or \
-            labour >= base.objective:
+    if not ok or np.any(K < K_base * (1 - 1e-9)) or np.any(g < 0) or labour >= base.objective:
         return base
     moved = float(np.maximum(g - base.g, 0.0).sum())
-    return Window(xo=np.stack(xo_l), xn=np.stack(xn_l), g=g, K=np.stack(K_l),
-                   duals=base.duals, status=Status.OPTIMAL,
-                   message=("Forward balancing with investment re-timed: every year balanced "
-                            f"exactly; {moved:.4g} units of new capacity re-timed, "
-                            f"{(base.objective - labour) / base.objective:.2%} less labour "
-                            "than the capacity-following pass."),
-                   objective=labour, nit=base.nit + sweeps, backend_status=0,
-                   backend_message="")
+    return Window(
+        xo=np.stack(xo_l),
+        xn=np.stack(xn_l),
+        g=g,
+        K=np.stack(K_l),
+        duals=base.duals,
+        status=Status.OPTIMAL,
+        message=(
+            "Forward balancing with investment re-timed: every year balanced "
+            f"exactly; {moved:.4g} units of new capacity re-timed, "
+            f"{(base.objective - labour) / base.objective:.2%} less labour "
+            "than the capacity-following pass."
+        ),
+        objective=labour,
+        nit=base.nit + sweeps,
+        backend_status=0,
+        backend_message="",
+    )

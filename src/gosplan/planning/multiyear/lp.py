@@ -116,11 +116,11 @@ def window_lp(m: Model, t0: int, T: int, K0: np.ndarray, *, margins: bool = True
     for t in range(T):
         yr = t0 + t
         w = 1.0 / m.able[yr] if m.able is not None else 1.0
-        cost[off(t, 0): off(t, 0) + n] = w * m.labour
-        cost[off(t, 1): off(t, 1) + n] = w * lab_new
-        cols_hi[off(t, 0): off(t, 0) + n] = m.C0 * (1.0 - m.delta) ** yr
+        cost[off(t, 0) : off(t, 0) + n] = w * m.labour
+        cost[off(t, 1) : off(t, 1) + n] = w * lab_new
+        cols_hi[off(t, 0) : off(t, 0) + n] = m.C0 * (1.0 - m.delta) ** yr
         if t == 0:
-            cols_hi[off(t, 1): off(t, 1) + n] = K0
+            cols_hi[off(t, 1) : off(t, 1) + n] = K0
         y = year_targets(m, yr, margin=1e-7 if margins else 0.0)
         # balance: (I-A)(xo+xn) - B g [- s I] >= y
         ent: list[tuple[int, Any]] = [(off(t, 0), ImA), (off(t, 1), ImA)]
@@ -133,8 +133,15 @@ def window_lp(m: Model, t0: int, T: int, K0: np.ndarray, *, margins: bool = True
         rhi.append(np.full(n, INF))
         if agg:
             # I_t - kappa . g_t = 0
-            rows.append(row_block([(per * t + 4 * n, sp.csc_array(np.ones((1, 1)))),
-                                   (off(t, 2), sp.csc_array(-kap[None, :]))], 1))
+            rows.append(
+                row_block(
+                    [
+                        (per * t + 4 * n, sp.csc_array(np.ones((1, 1)))),
+                        (off(t, 2), sp.csc_array(-kap[None, :])),
+                    ],
+                    1,
+                )
+            )
             rlo.append(np.zeros(1))
             rhi.append(np.zeros(1))
         # K_{t+1} - (1-δ) K_t - g_t = 0  (K_t constant K0 when t == 0)
@@ -153,27 +160,50 @@ def window_lp(m: Model, t0: int, T: int, K0: np.ndarray, *, margins: bool = True
             rlo.append(np.full(n, -INF))
             rhi.append(np.zeros(n))
         if m.max_labour is not None:
-            rows.append(row_block([(off(t, 0), sp.csc_array(m.labour[None, :])),
-                                   (off(t, 1), sp.csc_array(lab_new[None, :]))], 1))
+            rows.append(
+                row_block(
+                    [
+                        (off(t, 0), sp.csc_array(m.labour[None, :])),
+                        (off(t, 1), sp.csc_array(lab_new[None, :])),
+                    ],
+                    1,
+                )
+            )
             rlo.append(np.array([-INF]))
             rhi.append(np.array([m.max_labour[yr]]))
         if m.imports is not None:
             e = float(m.targets(yr)["exports"].sum())
-            rows.append(row_block([(off(t, 0), sp.csc_array(m.imports[None, :])),
-                                   (off(t, 1), sp.csc_array(m.imports[None, :]))], 1))
+            rows.append(
+                row_block(
+                    [
+                        (off(t, 0), sp.csc_array(m.imports[None, :])),
+                        (off(t, 1), sp.csc_array(m.imports[None, :])),
+                    ],
+                    1,
+                )
+            )
             rlo.append(np.array([-INF]))
             rhi.append(np.array([e]))
     # terminal: a bound on K_T (no coupling row)
     last = T - 1
-    cols_lo[off(last, 3): off(last, 3) + n] = terminal_need(m, t0, T,
-                                                            margin=2e-7 if margins else 0.0)
+    cols_lo[off(last, 3) : off(last, 3) + n] = terminal_need(
+        m, t0, T, margin=2e-7 if margins else 0.0
+    )
     A = sp.vstack(rows, format="csc")
-    return WindowLP(cost=cost, A=A, rlo=np.concatenate(rlo), rhi=np.concatenate(rhi),
-                    lo=cols_lo, hi=cols_hi, per=per)
+    return WindowLP(
+        cost=cost,
+        A=A,
+        rlo=np.concatenate(rlo),
+        rhi=np.concatenate(rhi),
+        lo=cols_lo,
+        hi=cols_hi,
+        per=per,
+    )
 
 
-def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
-                 time_limit: float | None) -> Window:
+def solve_window(
+    m: Model, t0: int, T: int, K0: np.ndarray, method: str, time_limit: float | None
+) -> Window:
     """The LP for years ``t0 … t0+T-1`` starting with modern capacity ``K0``."""
     n = m.A.shape[0]
     agg = m.B is None
@@ -186,15 +216,23 @@ def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
         return per * t + k * n
 
     # tight primal tolerance: every year's balance must hold to ~1e-9 of the flows
-    sol = solve_lp(lp.cost, lp.A, lp.rlo, lp.rhi, lp.lo, lp.hi,
-                   method=method, time_limit=time_limit,
-                   tol=1e-8 if method == "pdlp" else None,
-                   options=None if method == "pdlp" else {"primal_feasibility_tolerance": 1e-10})
+    sol = solve_lp(
+        lp.cost,
+        lp.A,
+        lp.rlo,
+        lp.rhi,
+        lp.lo,
+        lp.hi,
+        method=method,
+        time_limit=time_limit,
+        tol=1e-8 if method == "pdlp" else None,
+        options=None if method == "pdlp" else {"primal_feasibility_tolerance": 1e-10},
+    )
     x = np.maximum(sol.x, 0.0) if sol.status == Status.OPTIMAL else sol.x
-    xo = np.stack([x[off(t, 0): off(t, 0) + n] for t in range(T)])
-    xn = np.stack([x[off(t, 1): off(t, 1) + n] for t in range(T)])
-    g = np.stack([x[off(t, 2): off(t, 2) + n] for t in range(T)])
-    Kend = np.stack([x[off(t, 3): off(t, 3) + n] for t in range(T)])
+    xo = np.stack([x[off(t, 0) : off(t, 0) + n] for t in range(T)])
+    xn = np.stack([x[off(t, 1) : off(t, 1) + n] for t in range(T)])
+    g = np.stack([x[off(t, 2) : off(t, 2) + n] for t in range(T)])
+    Kend = np.stack([x[off(t, 3) : off(t, 3) + n] for t in range(T)])
     K = np.vstack([K0[None, :], Kend[:-1]])
     if method == "pdlp" and sol.status == Status.OPTIMAL:
         # PDLP meets the rows to a relative tolerance: top up each year's small deficits
@@ -212,12 +250,22 @@ def solve_window(m: Model, t0: int, T: int, K0: np.ndarray, method: str,
         pos = 0
         for t in range(T):
             # the objective weighs year t by 1 / able-bodied: back to labour units
-            duals[t] = sol.row_dual[pos:pos + n] * (m.able[t0 + t] if m.able is not None else 1.0)
+            duals[t] = sol.row_dual[pos : pos + n] * (m.able[t0 + t] if m.able is not None else 1.0)
             pos += n + (1 if agg else 0) + n + (n if t > 0 else 0)
             pos += (1 if m.max_labour is not None else 0) + (1 if m.imports is not None else 0)
-    return Window(xo=xo, xn=xn, g=g, K=K, duals=duals, status=sol.status, message=sol.message,
-                   objective=sol.objective, nit=sol.nit, backend_status=sol.backend_status,
-                   backend_message=sol.backend_message)
+    return Window(
+        xo=xo,
+        xn=xn,
+        g=g,
+        K=K,
+        duals=duals,
+        status=sol.status,
+        message=sol.message,
+        objective=sol.objective,
+        nit=sol.nit,
+        backend_status=sol.backend_status,
+        backend_message=sol.backend_message,
+    )
 
 
 def first_year_hint(m: Model, t0: int, K0: np.ndarray) -> str:
@@ -227,10 +275,15 @@ def first_year_hint(m: Model, t0: int, K0: np.ndarray) -> str:
     cap = m.C0 * (1.0 - m.delta) ** t0 + K0
     over = np.flatnonzero(need > cap * (1 + 1e-9))
     if not len(over):
-        return ("The targets fit the initial capacity, so the binding limit is the investment "
-                "needed for later years (or max_week / balanced_trade).")
+        return (
+            "The targets fit the initial capacity, so the binding limit is the investment "
+            "needed for later years (or max_week / balanced_trade)."
+        )
     order = over[np.argsort(-(need[over] / cap[over]))][:5]
-    named = ", ".join(f"{m.products[i]!r} (needs {need[i] / cap[i]:.0%} of its capacity)"
-                      for i in order)
-    return (f"In year {t0} the targets alone need more than the existing capacity of: {named}. "
-            "Raise capacity (lower `utilisation`) or let those targets grow into it.")
+    named = ", ".join(
+        f"{m.products[i]!r} (needs {need[i] / cap[i]:.0%} of its capacity)" for i in order
+    )
+    return (
+        f"In year {t0} the targets alone need more than the existing capacity of: {named}. "
+        "Raise capacity (lower `utilisation`) or let those targets grow into it."
+    )

@@ -93,8 +93,9 @@ def build_model(
     notes: list[str] = list(bundles.attrs.get("notes", []))
     if "investment" in bundles.columns:
         bundles = bundles.drop(columns="investment")
-        notes.append("the 'investment' purpose is endogenous (capacity built by the plan), not "
-                     "a target")
+        notes.append(
+            "the 'investment' purpose is endogenous (capacity built by the plan), not a target"
+        )
     if isinstance(growth, Mapping):
         gr = {str(k): float(v) for k, v in growth.items()}
         for k in gr:
@@ -106,8 +107,10 @@ def build_model(
     else:
         gr = {str(p): float(growth) for p in bundles.columns}
     n = economy.n
-    assumptions: dict[str, Any] = {"utilisation": utilisation,
-                                   "modern_labour_saving": modern_labour_saving}
+    assumptions: dict[str, Any] = {
+        "utilisation": utilisation,
+        "modern_labour_saving": modern_labour_saving,
+    }
     # capital
     B = None
     kappa = None
@@ -116,20 +119,25 @@ def build_model(
         B = sp.csc_array(economy.capital)
         assumptions["capital"] = "capital coefficients of the table (Economy.capital)"
     else:
-        if economy.capital_stock is not None and economy.output is not None and \
-                capital_output_ratio is None:
+        if (
+            economy.capital_stock is not None
+            and economy.output is not None
+            and capital_output_ratio is None
+        ):
             kappa = economy.capital_stock / np.maximum(economy.output, 1e-300)
-            assumptions["capital"] = ("capital-output ratio per sector from the table's capital "
-                                      "stock (Economy.capital_stock / output)")
+            assumptions["capital"] = (
+                "capital-output ratio per sector from the table's capital "
+                "stock (Economy.capital_stock / output)"
+            )
         else:
             ratio = 1.5 if capital_output_ratio is None else float(capital_output_ratio)
             if not ratio > 0:
-                raise ValidationError(
-                    f"{caller}: capital_output_ratio must be > 0; got {ratio}."
-                )
+                raise ValidationError(f"{caller}: capital_output_ratio must be > 0; got {ratio}.")
             kappa = np.full(n, ratio)
-            assumptions["capital"] = (f"stated capital-output ratio {ratio:g} per unit of gross "
-                                      "output (the table has none)")
+            assumptions["capital"] = (
+                f"stated capital-output ratio {ratio:g} per unit of gross "
+                "output (the table has none)"
+            )
         inv = None
         if economy.final_demand is not None:
             inv = economy.final_demand_by_purpose()["investment"].clip(lower=0).to_numpy()
@@ -162,11 +170,16 @@ def build_model(
         # the capital it wears out, x = A x + B diag(δ) x + y
         y0 = bundles.sum(axis=1).to_numpy()
         x0 = stationary_output(economy.A, B, s, kappa, delta, y0)
-        notes.append("initial output: the stationary output of the targets plus capital "
-                     "replacement, (I - A - B diag(δ))⁻¹ y (the table has no gross output)")
+        notes.append(
+            "initial output: the stationary output of the targets plus capital "
+            "replacement, (I - A - B diag(δ))⁻¹ y (the table has no gross output)"
+        )
     C0 = np.asarray(x0, dtype=float) / utilisation
-    hpu = (hours_per_labour_unit if hours_per_labour_unit is not None
-           else _hours_per_unit(economy, hours_per_job=hours_per_job))
+    hpu = (
+        hours_per_labour_unit
+        if hours_per_labour_unit is not None
+        else _hours_per_unit(economy, hours_per_job=hours_per_job)
+    )
     able = None
     max_labour = None
     if population is not None:
@@ -191,23 +204,57 @@ def build_model(
         if "exports" not in bundles.columns:
             raise ValidationError(f"{caller}: balanced_trade needs an 'exports' target bundle.")
         imports = economy.imports_per_unit
-    tg = terminal_growth if terminal_growth is not None else float(np.mean(list(gr.values()))) \
-        if gr else 0.0
-    assumptions.update({"growth": gr, "terminal_growth": tg, "notes": notes,
-                        "hours_per_labour_unit": hpu, "weeks_per_year": weeks_per_year})
+    tg = (
+        terminal_growth
+        if terminal_growth is not None
+        else float(np.mean(list(gr.values())))
+        if gr
+        else 0.0
+    )
+    assumptions.update(
+        {
+            "growth": gr,
+            "terminal_growth": tg,
+            "notes": notes,
+            "hours_per_labour_unit": hpu,
+            "weeks_per_year": weeks_per_year,
+        }
+    )
     return Model(
-        A=sp.csc_array(economy.A), labour=economy.labour.copy(), products=economy.products,
-        C0=C0, delta=delta, B=B, kappa=kappa, s=s, pi=float(modern_labour_saving),
-        bundles=bundles, growth=gr, imports=imports, able=able, max_labour=max_labour,
-        terminal_growth=float(tg), hpu=float(hpu), weeks=float(weeks_per_year),
+        A=sp.csc_array(economy.A),
+        labour=economy.labour.copy(),
+        products=economy.products,
+        C0=C0,
+        delta=delta,
+        B=B,
+        kappa=kappa,
+        s=s,
+        pi=float(modern_labour_saving),
+        bundles=bundles,
+        growth=gr,
+        imports=imports,
+        able=able,
+        max_labour=max_labour,
+        terminal_growth=float(tg),
+        hpu=float(hpu),
+        weeks=float(weeks_per_year),
     ), assumptions
 
 
 DEFAULTS: dict[str, Any] = {
-    "growth": 0.02, "population": None, "population_growth": 0.0, "participation": 1.0,
-    "weeks_per_year": 46.0, "hours_per_labour_unit": None, "hours_per_job": 1800.0,
-    "capital_output_ratio": None, "depreciation": None, "utilisation": 0.9,
-    "modern_labour_saving": 0.25, "terminal_growth": None, "max_week": None,
+    "growth": 0.02,
+    "population": None,
+    "population_growth": 0.0,
+    "participation": 1.0,
+    "weeks_per_year": 46.0,
+    "hours_per_labour_unit": None,
+    "hours_per_job": 1800.0,
+    "capital_output_ratio": None,
+    "depreciation": None,
+    "utilisation": 0.9,
+    "modern_labour_saving": 0.25,
+    "terminal_growth": None,
+    "max_week": None,
     "balanced_trade": False,
 }
 

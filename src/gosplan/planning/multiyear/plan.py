@@ -71,13 +71,24 @@ def multi_year_plan(
         )
     t_start = time.perf_counter()
     m, assumptions = build_model(
-        economy, targets, years=years, growth=growth, population=population,
-        population_growth=population_growth, participation=participation,
-        weeks_per_year=weeks_per_year, hours_per_labour_unit=hours_per_labour_unit,
-        hours_per_job=hours_per_job, capital_output_ratio=capital_output_ratio,
-        depreciation=depreciation, utilisation=utilisation,
-        modern_labour_saving=modern_labour_saving, terminal_growth=terminal_growth,
-        max_week=max_week, balanced_trade=balanced_trade)
+        economy,
+        targets,
+        years=years,
+        growth=growth,
+        population=population,
+        population_growth=population_growth,
+        participation=participation,
+        weeks_per_year=weeks_per_year,
+        hours_per_labour_unit=hours_per_labour_unit,
+        hours_per_job=hours_per_job,
+        capital_output_ratio=capital_output_ratio,
+        depreciation=depreciation,
+        utilisation=utilisation,
+        modern_labour_saving=modern_labour_saving,
+        terminal_growth=terminal_growth,
+        max_week=max_week,
+        balanced_trade=balanced_trade,
+    )
     first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
     if method in FORWARD_METHODS:
         w = forward_window(m, 0, years, np.zeros(economy.n))
@@ -92,17 +103,34 @@ def multi_year_plan(
     if w.status == Status.INFEASIBLE and method not in FORWARD_METHODS:
         message = f"{message} {first_year_hint(m, 0, np.zeros(economy.n))}"
     done = w.xo.shape[0]
-    res = assemble(m, w, years=list(range(first, first + done)), t0s=list(range(done)),
-                   method=method, mode="multi-year", seconds=time.perf_counter() - t_start,
-                   assumptions=assumptions,
-                   labour_unit=economy.labour_unit.split(" per ")[0], message=message)
+    res = assemble(
+        m,
+        w,
+        years=list(range(first, first + done)),
+        t0s=list(range(done)),
+        method=method,
+        mode="multi-year",
+        seconds=time.perf_counter() - t_start,
+        assumptions=assumptions,
+        labour_unit=economy.labour_unit.split(" per ")[0],
+        message=message,
+    )
     if not certify or w.status != Status.OPTIMAL or done != years:
         return res
     br = certified_bound(m, w, 0, years, np.zeros(economy.n))
-    res.assumptions["bound"] = {"seconds": br.seconds, "candidates": br.candidates,
-                                "plan_violation": br.plan_violation}
-    return replace(res, bound=br.bound, lp_objective=br.plan_objective, gap_proven=br.gap_proven,
-                   bound_source=br.certificate.source, seconds=time.perf_counter() - t_start)
+    res.assumptions["bound"] = {
+        "seconds": br.seconds,
+        "candidates": br.candidates,
+        "plan_violation": br.plan_violation,
+    }
+    return replace(
+        res,
+        bound=br.bound,
+        lp_objective=br.plan_objective,
+        gap_proven=br.gap_proven,
+        bound_source=br.certificate.source,
+        seconds=time.perf_counter() - t_start,
+    )
 
 
 def receding_horizon_plan(
@@ -149,19 +177,46 @@ def receding_horizon_plan(
     done = len(parts)
     if done == 0:
         empty = np.zeros((1, n))
-        parts = [Window(xo=empty, xn=empty, g=empty, K=empty, duals=empty * np.nan,
-                         status=status, message=message, objective=np.nan, nit=nit,
-                         backend_status=w.backend_status, backend_message=w.backend_message)]
+        parts = [
+            Window(
+                xo=empty,
+                xn=empty,
+                g=empty,
+                K=empty,
+                duals=empty * np.nan,
+                status=status,
+                message=message,
+                objective=np.nan,
+                nit=nit,
+                backend_status=w.backend_status,
+                backend_message=w.backend_message,
+            )
+        ]
         done = 1
     joined = Window(
-        xo=np.stack([p.xo[0] for p in parts]), xn=np.stack([p.xn[0] for p in parts]),
-        g=np.stack([p.g[0] for p in parts]), K=np.stack([p.K[0] for p in parts]),
-        duals=np.stack([p.duals[0] for p in parts]), status=status, message=message,
-        objective=float(sum(p.objective for p in parts)), nit=nit,
-        backend_status=parts[-1].backend_status, backend_message=parts[-1].backend_message)
+        xo=np.stack([p.xo[0] for p in parts]),
+        xn=np.stack([p.xn[0] for p in parts]),
+        g=np.stack([p.g[0] for p in parts]),
+        K=np.stack([p.K[0] for p in parts]),
+        duals=np.stack([p.duals[0] for p in parts]),
+        status=status,
+        message=message,
+        objective=float(sum(p.objective for p in parts)),
+        nit=nit,
+        backend_status=parts[-1].backend_status,
+        backend_message=parts[-1].backend_message,
+    )
     first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
     assumptions["horizon"] = horizon
-    return assemble(m, joined, years=list(range(first, first + done)), t0s=list(range(done)),
-                     method=method, mode=f"receding-horizon ({horizon} years)",
-                     seconds=time.perf_counter() - t_start, assumptions=assumptions,
-                     labour_unit=economy.labour_unit.split(" per ")[0], message=message)
+    return assemble(
+        m,
+        joined,
+        years=list(range(first, first + done)),
+        t0s=list(range(done)),
+        method=method,
+        mode=f"receding-horizon ({horizon} years)",
+        seconds=time.perf_counter() - t_start,
+        assumptions=assumptions,
+        labour_unit=economy.labour_unit.split(" per ")[0],
+        message=message,
+    )

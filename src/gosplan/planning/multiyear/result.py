@@ -78,20 +78,21 @@ class MultiYearPlanResult(Result):
 
     def by_year(self) -> pd.DataFrame:
         """One row per year: labour, working week, investment, modern share."""
-        df = pd.DataFrame({
-            "labour": self.labour,
-            "labour_hours": self.labour_hours,
-            "new_capacity": self.new_capacity.sum(axis=0),
-            "modern_share": self.output_modern.sum(axis=0) / self.gross_output.sum(axis=0),
-        })
+        df = pd.DataFrame(
+            {
+                "labour": self.labour,
+                "labour_hours": self.labour_hours,
+                "new_capacity": self.new_capacity.sum(axis=0),
+                "modern_share": self.output_modern.sum(axis=0) / self.gross_output.sum(axis=0),
+            }
+        )
         if self.working_week is not None:
             df["working_week"] = self.working_week
         df.index.name = "year"
         return df
 
     def summary(self) -> str:
-        lines = [f"{self.mode} plan over {len(self.years)} years ({self.method}): "
-                 f"{self.message}"]
+        lines = [f"{self.mode} plan over {len(self.years)} years ({self.method}): {self.message}"]
         if self.success and self.working_week is not None:
             ww = ", ".join(f"{y}: {w:.2f} h" for y, w in self.working_week.items())
             lines.append(f"working week per able-bodied person: {ww}")
@@ -99,14 +100,26 @@ class MultiYearPlanResult(Result):
             rate, _ = self.deduction_shares()
             lines.append(f"deduction for social funds (first year): {rate:.1%} of all labour")
         if self.gap_proven is not None:
-            lines.append(f"proven within {self.gap_proven:.3%} of the optimum (certified bound "
-                         f"{self.bound:.8g} from {self.bound_source})")
+            lines.append(
+                f"proven within {self.gap_proven:.3%} of the optimum (certified bound "
+                f"{self.bound:.8g} from {self.bound_source})"
+            )
         return "\n".join(lines)
 
 
-def assemble(m: Model, w: Window, *, years: list[int], t0s: list[int], method: str,
-              mode: str, seconds: float, assumptions: dict[str, Any], labour_unit: str,
-              message: str | None = None) -> MultiYearPlanResult:
+def assemble(
+    m: Model,
+    w: Window,
+    *,
+    years: list[int],
+    t0s: list[int],
+    method: str,
+    mode: str,
+    seconds: float,
+    assumptions: dict[str, Any],
+    labour_unit: str,
+    message: str | None = None,
+) -> MultiYearPlanResult:
     n = len(m.products)
     cols = pd.Index(years, name="year")
 
@@ -115,8 +128,9 @@ def assemble(m: Model, w: Window, *, years: list[int], t0s: list[int], method: s
 
     x = w.xo + w.xn
     net = np.stack([x[t] - m.A @ x[t] for t in range(len(years))])
-    labour = np.array([m.labour @ w.xo[t] + (1 - m.pi) * (m.labour @ w.xn[t])
-                       for t in range(len(years))])
+    labour = np.array(
+        [m.labour @ w.xo[t] + (1 - m.pi) * (m.labour @ w.xn[t]) for t in range(len(years))]
+    )
     bundles = {y: m.targets(t) for y, t in zip(years, t0s, strict=True)}
     purposes = list(m.bundles.columns)
     table = pd.DataFrame(0.0, index=[*purposes, "investment", "surplus"], columns=cols)
@@ -127,8 +141,11 @@ def assemble(m: Model, w: Window, *, years: list[int], t0s: list[int], method: s
     if ok:
         for k, yr in enumerate(years):
             xt = x[k]
-            l_eff = np.where(xt > 0, (m.labour * w.xo[k] + (1 - m.pi) * m.labour * w.xn[k])
-                             / np.maximum(xt, 1e-300), m.labour)
+            l_eff = np.where(
+                xt > 0,
+                (m.labour * w.xo[k] + (1 - m.pi) * m.labour * w.xn[k]) / np.maximum(xt, 1e-300),
+                m.labour,
+            )
             v = np.asarray(leontief_solve(sp.csr_array(m.A.T), l_eff, rtol=1e-12).x)
             yb = bundles[yr]
             table.loc[purposes, yr] = (v @ yb.to_numpy()) * m.hpu
@@ -146,17 +163,35 @@ def assemble(m: Model, w: Window, *, years: list[int], t0s: list[int], method: s
     able = None
     if m.able is not None:
         able = pd.Series([m.able[t] for t in t0s], index=cols, name="able-bodied")
-        ww = pd.Series(hours.to_numpy() / (able.to_numpy() * m.weeks), index=cols,
-                       name="working week (hours)")
+        ww = pd.Series(
+            hours.to_numpy() / (able.to_numpy() * m.weeks), index=cols, name="working week (hours)"
+        )
     del n
     return MultiYearPlanResult(
-        status=w.status, message=message or w.message, method=method, mode=mode, years=years,
-        gross_output=frame(x), output_old=frame(w.xo), output_modern=frame(w.xn),
-        new_capacity=frame(w.g), modern_capacity=frame(w.K), targets=targets_tot,
-        target_bundles=bundles, net_output=frame(net),
+        status=w.status,
+        message=message or w.message,
+        method=method,
+        mode=mode,
+        years=years,
+        gross_output=frame(x),
+        output_old=frame(w.xo),
+        output_modern=frame(w.xn),
+        new_capacity=frame(w.g),
+        modern_capacity=frame(w.K),
+        targets=targets_tot,
+        target_bundles=bundles,
+        net_output=frame(net),
         labour=pd.Series(labour, index=cols, name=f"labour ({labour_unit})"),
-        labour_hours=hours, working_week=ww, able_bodied=able,
-        labour_by_purpose_table=table, shadow_prices=frame(w.duals), objective=w.objective,
-        nit=w.nit, seconds=seconds, labour_unit=labour_unit, assumptions=assumptions,
-        backend_status=w.backend_status, backend_message=w.backend_message,
+        labour_hours=hours,
+        working_week=ww,
+        able_bodied=able,
+        labour_by_purpose_table=table,
+        shadow_prices=frame(w.duals),
+        objective=w.objective,
+        nit=w.nit,
+        seconds=seconds,
+        labour_unit=labour_unit,
+        assumptions=assumptions,
+        backend_status=w.backend_status,
+        backend_message=w.backend_message,
     )

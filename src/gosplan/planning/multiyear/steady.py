@@ -24,8 +24,14 @@ def leontief_solve(M: Any, b: np.ndarray, *, rtol: float, x0: np.ndarray | None 
     return res if res.success else solve_leontief(M, b, method="gmres", tol=rtol, x0=res.x)
 
 
-def stationary_output(A: Any, B: Any | None, s: np.ndarray | None, kappa: np.ndarray | None,
-                rate: np.ndarray, y: np.ndarray) -> np.ndarray:
+def stationary_output(
+    A: Any,
+    B: Any | None,
+    s: np.ndarray | None,
+    kappa: np.ndarray | None,
+    rate: np.ndarray,
+    y: np.ndarray,
+) -> np.ndarray:
     """Output that delivers ``y`` and adds capacity at ``rate`` per year (replacement and
     growth): ``x = A x + B diag(rate) x + y``.  With the aggregate form ``B = s κᵀ`` the
     rank-one term is handled by Sherman–Morrison (no dense matrix)."""

@@ -48,7 +48,8 @@ def catalogue_from_economy(
         if getattr(economy, "labour_kind", "hours") == "wages":
             raise AccountsInputError(
                 f"catalogue_from_economy: economy {economy.name!r} measures labour as "
-                f"{economy.labour_unit!r} (wages), not hours; give `hours_per_labour_unit`.")
+                f"{economy.labour_unit!r} (wages), not hours; give `hours_per_labour_unit`."
+            )
         from gosplan.planning.targets import hours_per_labour_unit as _hpu
 
         hours_per_labour_unit = _hpu(economy)
@@ -61,7 +62,8 @@ def catalogue_from_economy(
     total = float(emb.sum())
     if total <= 0:
         raise AccountsInputError(
-            f"catalogue_from_economy: economy {economy.name!r} has no personal consumption.")
+            f"catalogue_from_economy: economy {economy.name!r} has no personal consumption."
+        )
     out: list[GoodSpec] = []
     seen: set[str] = set()
     unit_name = economy.output_unit or "unit"
@@ -79,7 +81,14 @@ def catalogue_from_economy(
         while code in seen:
             code, i = f"{base}-{i}", i + 1
         seen.add(code)
-        out.append(GoodSpec(code=code, name=str(product), labour_value=value_per_unit,
-                            unit=f"{size:g} {unit_name}", product=str(product), stock=stock))
+        out.append(
+            GoodSpec(
+                code=code,
+                name=str(product),
+                labour_value=value_per_unit,
+                unit=f"{size:g} {unit_name}",
+                product=str(product),
+                stock=stock,
+            )
+        )
     return out
-

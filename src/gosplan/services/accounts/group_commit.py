@@ -32,8 +32,9 @@ class GroupCommit:
         self.accounts = accounts
         self.limit = limit
         self.queue: queue.Queue[Any] = queue.Queue()
-        self.thread = threading.Thread(target=self._loop, name="gosplan-accounts-writer",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self._loop, name="gosplan-accounts-writer", daemon=True
+        )
         self.thread.start()
 
     def submit(self, person: str, good: str, quantity: int, key: str) -> Purchase:
@@ -70,8 +71,10 @@ class GroupCommit:
         acc = self.accounts
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with acc._writing(True), Session(acc.engine, expire_on_commit=False,
-                                              autoflush=False) as s:
+            with (
+                acc._writing(True),
+                Session(acc.engine, expire_on_commit=False, autoflush=False) as s,
+            ):
                 try:
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     for (person, good, quantity, key), _ in group:
@@ -96,5 +99,3 @@ class GroupCommit:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
-
-

@@ -56,9 +56,12 @@ class Accounts:
     or not at all.  :meth:`batch` runs several writes in one transaction.
     """
 
-    def __init__(self, engine: Engine, *,
-                 max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD
-                 ) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD,
+    ) -> None:
         self.engine = engine
         #: cap on one person's hours in one period, over every enterprise (``None``: no cap)
         self.max_hours_per_period = _cap(max_hours_per_period)
@@ -69,9 +72,14 @@ class Accounts:
         self._group: GroupCommit | None = None
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, echo: bool = False,
-             max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD
-             ) -> Accounts:
+    def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        echo: bool = False,
+        max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD,
+    ) -> Accounts:
         """An :class:`Accounts` over the store at ``url``, migrated to the newest schema."""
         from gosplan.storage.base import make_engine, upgrade
 
@@ -91,8 +99,10 @@ class Accounts:
         """Run ``fn`` in one transaction, retrying on deadlock or a concurrent duplicate."""
         attempts = 8
         for attempt in range(attempts):
-            with self._writing(write), Session(self.engine, expire_on_commit=False,
-                                               autoflush=False) as s:
+            with (
+                self._writing(write),
+                Session(self.engine, expire_on_commit=False, autoflush=False) as s,
+            ):
                 try:
                     if write and self.sqlite:
                         s.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -127,8 +137,10 @@ class Accounts:
 
         ``with accounts.batch() as b: b.buy(...); b.record_hours(...)``
         """
-        with self._writing(True), Session(self.engine, expire_on_commit=False,
-                                          autoflush=False) as s:
+        with (
+            self._writing(True),
+            Session(self.engine, expire_on_commit=False, autoflush=False) as s,
+        ):
             try:
                 if self.sqlite:
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -152,23 +164,35 @@ class Accounts:
             if kind is not None:
                 stmt = stmt.where(Account.kind == kind)
             return [ledger_sql.account_info(s, a) for a in s.scalars(stmt)]
+
         return self._read(q)
 
     def balance(self, code: str) -> Decimal:
         """Hours held by the account (derived from its postings)."""
-        return self._read(lambda s: to_hours(
-            ledger_sql.derived_balance(s, ledger_sql.get_account(s, code).id)))
+        return self._read(
+            lambda s: to_hours(ledger_sql.derived_balance(s, ledger_sql.get_account(s, code).id))
+        )
 
     # ------------------------------------------------------------------ periods
     def open_period(self, code: str, deduction: Deduction) -> PeriodInfo:
         """Open a period with the deduction in force; only one period is open at a time."""
+
         def do(s: Session) -> PeriodInfo:
             info = ledger_sql.open_period(s, code, deduction)
-            _publish(s, "accounts.period_opened", {"period": code, "deduction": {
-                "rate": str(deduction.rate),
-                "shares": {k: str(v) for k, v in deduction.shares.items()},
-                "source": deduction.source}})
+            _publish(
+                s,
+                "accounts.period_opened",
+                {
+                    "period": code,
+                    "deduction": {
+                        "rate": str(deduction.rate),
+                        "shares": {k: str(v) for k, v in deduction.shares.items()},
+                        "source": deduction.source,
+                    },
+                },
+            )
             return info
+
         return self._run(do)
 
     def close_period(self, code: str) -> PeriodInfo:
@@ -182,22 +206,28 @@ class Accounts:
         def q(s: Session) -> PeriodInfo | None:
             p = s.scalar(select(Period).where(Period.status == "open"))
             return None if p is None else ledger_sql.period_info(p)
+
         return self._read(q)
 
     def periods(self) -> list[PeriodInfo]:
-        return self._read(lambda s: [ledger_sql.period_info(p) for p in
-                                     s.scalars(select(Period).order_by(Period.id))])
+        return self._read(
+            lambda s: [
+                ledger_sql.period_info(p) for p in s.scalars(select(Period).order_by(Period.id))
+            ]
+        )
 
     # ------------------------------------------------------------------ membership
     def join(self, enterprise: str, person: str, *, by: str) -> bool:
         """``person`` becomes a member of ``enterprise`` (a public event); ``False`` if already."""
-        return self._run(lambda s: work_sql.change_membership(s, enterprise, person, "join", by,
-                                                              _publisher(s)))
+        return self._run(
+            lambda s: work_sql.change_membership(s, enterprise, person, "join", by, _publisher(s))
+        )
 
     def leave(self, enterprise: str, person: str, *, by: str) -> bool:
         """``person`` leaves ``enterprise`` (a public event); ``False`` if not a member."""
-        return self._run(lambda s: work_sql.change_membership(s, enterprise, person, "leave",
-                                                              by, _publisher(s)))
+        return self._run(
+            lambda s: work_sql.change_membership(s, enterprise, person, "leave", by, _publisher(s))
+        )
 
     def members(self, enterprise: str) -> list[str]:
         """Codes of the enterprise's current members."""
@@ -208,45 +238,80 @@ class Accounts:
         return self._read(lambda s: work_sql.enterprises_of(s, person))
 
     # ------------------------------------------------------------------ work
-    def record_hours(self, enterprise: str, person: str, period: str,
-                     hours: Decimal | int | str | float, *, key: str,
-                     recorded_by: str) -> WorkRecord:
+    def record_hours(
+        self,
+        enterprise: str,
+        person: str,
+        period: str,
+        hours: Decimal | int | str | float,
+        *,
+        key: str,
+        recorded_by: str,
+    ) -> WorkRecord:
         """An enterprise records hours a member worked in a period (credited on approval).
 
         Refused for a person who is not a member of the enterprise, and beyond the cap
         of hours per person and period (:attr:`max_hours_per_period`)."""
-        return self._run(lambda s: work_sql.record_hours(
-            s, enterprise, person, period, hours, key, recorded_by, self.max_hours_per_period))
+        return self._run(
+            lambda s: work_sql.record_hours(
+                s, enterprise, person, period, hours, key, recorded_by, self.max_hours_per_period
+            )
+        )
 
-    def record_hours_many(self, enterprise: str, period: str,
-                          rows: Iterable[tuple[str, Decimal | int | str | float]],
-                          *, key: str, recorded_by: str) -> list[WorkRecord]:
+    def record_hours_many(
+        self,
+        enterprise: str,
+        period: str,
+        rows: Iterable[tuple[str, Decimal | int | str | float]],
+        *,
+        key: str,
+        recorded_by: str,
+    ) -> list[WorkRecord]:
         """Hours of a whole workforce, ``[(person, hours), ...]``, in one transaction."""
         rows = list(rows)
-        return self._run(lambda s: work_sql.record_hours_many(
-            s, enterprise, period, rows, key, recorded_by, self.max_hours_per_period))
+        return self._run(
+            lambda s: work_sql.record_hours_many(
+                s, enterprise, period, rows, key, recorded_by, self.max_hours_per_period
+            )
+        )
 
-    def approve_record(self, record: int, *, key: str, approver: str,
-                       approver_account: str | None = None) -> Posted:
+    def approve_record(
+        self, record: int, *, key: str, approver: str, approver_account: str | None = None
+    ) -> Posted:
         """Approve one work record: its person and the funds are credited.
 
         Refused (:class:`SeparationOfDuties`) when the record credits the approver
         (``approver`` or ``approver_account`` is the person) or the approver recorded it."""
-        return self._run(lambda s: work_sql.approve_record(
-            s, record, key, approver, approver_account, _publisher(s)))
+        return self._run(
+            lambda s: work_sql.approve_record(
+                s, record, key, approver, approver_account, _publisher(s)
+            )
+        )
 
-    def reject_record(self, record: int, *, key: str, by: str, reason: str,
-                      by_account: str | None = None) -> WorkRecord:
+    def reject_record(
+        self, record: int, *, key: str, by: str, reason: str, by_account: str | None = None
+    ) -> WorkRecord:
         """Reject one work record with a stated reason (same separation as approving)."""
-        return self._run(lambda s: work_sql.reject_record(
-            s, record, key, by, by_account, reason, _publisher(s)))
+        return self._run(
+            lambda s: work_sql.reject_record(s, record, key, by, by_account, reason, _publisher(s))
+        )
 
-    def approve(self, enterprise: str, period: str, *, key: str, approver: str,
-                approver_account: str | None = None) -> Posted:
+    def approve(
+        self,
+        enterprise: str,
+        period: str,
+        *,
+        key: str,
+        approver: str,
+        approver_account: str | None = None,
+    ) -> Posted:
         """Approve every pending record of ``enterprise`` in ``period`` in one transaction
         (the separation of :meth:`approve_record` holds for each; one breach refuses all)."""
-        return self._run(lambda s: work_sql.approve_enterprise(
-            s, enterprise, period, key, approver, approver_account, _publisher(s)))
+        return self._run(
+            lambda s: work_sql.approve_enterprise(
+                s, enterprise, period, key, approver, approver_account, _publisher(s)
+            )
+        )
 
     def work_record(self, record: int) -> WorkRecord:
         """One work record by its number."""
@@ -260,32 +325,52 @@ class Accounts:
         specs = list(specs)
         return self._run(lambda s: [shop_sql.add_good(s, g, reason) for g in specs])
 
-    def add_good(self, code: str, name: str, labour_value: Decimal | str | float, *,
-                 unit: str = "unit", product: str | None = None,
-                 ratio: Decimal | str | float = 1, stock: int = 0) -> GoodInfo:
-        spec = GoodSpec(code=code, name=name,
-                        labour_value=to_decimal(labour_value, field="labour_value", what=code),
-                        unit=unit, product=product,
-                        ratio=to_decimal(ratio, field="ratio", what=code), stock=stock)
+    def add_good(
+        self,
+        code: str,
+        name: str,
+        labour_value: Decimal | str | float,
+        *,
+        unit: str = "unit",
+        product: str | None = None,
+        ratio: Decimal | str | float = 1,
+        stock: int = 0,
+    ) -> GoodInfo:
+        spec = GoodSpec(
+            code=code,
+            name=name,
+            labour_value=to_decimal(labour_value, field="labour_value", what=code),
+            unit=unit,
+            product=product,
+            ratio=to_decimal(ratio, field="ratio", what=code),
+            stock=stock,
+        )
         return self._run(lambda s: shop_sql.add_good(s, spec, "listed"))
 
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         """Goods delivered to the shops: stock rises."""
         return self._run(lambda s: shop_sql.deliver(s, good, quantity, key))
 
-    def reprice(self, good: str, *, ratio: Decimal | str | float | None = None,
-                labour_value: Decimal | str | float | None = None,
-                reason: str) -> GoodInfo:
+    def reprice(
+        self,
+        good: str,
+        *,
+        ratio: Decimal | str | float | None = None,
+        labour_value: Decimal | str | float | None = None,
+        reason: str,
+    ) -> GoodInfo:
         """Change a good's price/value ratio or labour value (recorded, with a reason)."""
-        return self._run(lambda s: shop_sql.reprice(s, good, ratio, labour_value, reason,
-                                                    _publisher(s)))
+        return self._run(
+            lambda s: shop_sql.reprice(s, good, ratio, labour_value, reason, _publisher(s))
+        )
 
     def good(self, code: str) -> GoodInfo:
         return self._read(lambda s: shop_sql.good_info(shop_sql.get_good(s, code)))
 
     def goods(self) -> list[GoodInfo]:
-        return self._read(lambda s: [shop_sql.good_info(g) for g in
-                                     s.scalars(select(Good).order_by(Good.code))])
+        return self._read(
+            lambda s: [shop_sql.good_info(g) for g in s.scalars(select(Good).order_by(Good.code))]
+        )
 
     def catalogue(self) -> pd.DataFrame:
         rows = [asdict(g) for g in self.goods()]
@@ -341,30 +426,50 @@ class Accounts:
         """Hours approved, credited to persons and to funds, cancelled, and sales at price."""
         return self._read(lambda s: reports_sql.period_totals(s, period))
 
-    def feedback(self, period: str, *, elasticity: float = 1.0,
-                 target_sell_through: float = 0.9, max_step: float = 0.25) -> FeedbackReport:
+    def feedback(
+        self,
+        period: str,
+        *,
+        elasticity: float = 1.0,
+        target_sell_through: float = 0.9,
+        max_step: float = 0.25,
+    ) -> FeedbackReport:
         """Sales against stock per good over a period, and what they say to the next plan."""
         if not (elasticity > 0 and 0 < target_sell_through <= 1 and max_step > 0):
             raise AccountsInputError(
                 "feedback needs elasticity > 0, 0 < target_sell_through <= 1 and max_step > 0; "
-                f"got {elasticity}, {target_sell_through}, {max_step}.")
-        return self._read(lambda s: reports_sql.feedback_report(
-            s, period, elasticity, target_sell_through, max_step))
+                f"got {elasticity}, {target_sell_through}, {max_step}."
+            )
+        return self._read(
+            lambda s: reports_sql.feedback_report(
+                s, period, elasticity, target_sell_through, max_step
+            )
+        )
 
     def apply_feedback(self, report: FeedbackReport) -> list[GoodInfo]:
         """Set each good's ratio to the clearing ratio of ``report`` (price changes recorded)."""
-        changes = {str(code): Decimal(repr(float(r))).quantize(NINE)
-                   for code, r in report.table["clearing_ratio"].items()}
+        changes = {
+            str(code): Decimal(repr(float(r))).quantize(NINE)
+            for code, r in report.table["clearing_ratio"].items()
+        }
 
         def do(s: Session) -> list[GoodInfo]:
             out = []
             for code, r in changes.items():
                 g = shop_sql.get_good(s, code)
                 if Decimal(g.ratio) != r:
-                    out.append(shop_sql.reprice(
-                        s, code, r, None, f"market-clearing ratio from period {report.period}",
-                        _publisher(s)))
+                    out.append(
+                        shop_sql.reprice(
+                            s,
+                            code,
+                            r,
+                            None,
+                            f"market-clearing ratio from period {report.period}",
+                            _publisher(s),
+                        )
+                    )
             return out
+
         return self._run(do)
 
     def check_integrity(self) -> list[str]:
@@ -379,23 +484,38 @@ class Batch:
         self._s = session
         self._cap = cap
 
-    def record_hours(self, enterprise: str, person: str, period: str,
-                     hours: Decimal | int | str | float, *, key: str,
-                     recorded_by: str) -> WorkRecord:
-        return work_sql.record_hours(self._s, enterprise, person, period, hours, key,
-                                     recorded_by, self._cap)
+    def record_hours(
+        self,
+        enterprise: str,
+        person: str,
+        period: str,
+        hours: Decimal | int | str | float,
+        *,
+        key: str,
+        recorded_by: str,
+    ) -> WorkRecord:
+        return work_sql.record_hours(
+            self._s, enterprise, person, period, hours, key, recorded_by, self._cap
+        )
 
-    def approve(self, enterprise: str, period: str, *, key: str, approver: str,
-                approver_account: str | None = None) -> Posted:
-        return work_sql.approve_enterprise(self._s, enterprise, period, key, approver,
-                                           approver_account, _publisher(self._s))
+    def approve(
+        self,
+        enterprise: str,
+        period: str,
+        *,
+        key: str,
+        approver: str,
+        approver_account: str | None = None,
+    ) -> Posted:
+        return work_sql.approve_enterprise(
+            self._s, enterprise, period, key, approver, approver_account, _publisher(self._s)
+        )
 
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
         return shop_sql.buy(self._s, person, good, quantity, key)
 
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         return shop_sql.deliver(self._s, good, quantity, key)
-
 
 
 # -- public log
@@ -425,5 +545,3 @@ def _publish(s: Session, kind: str, payload: Mapping[str, Any]) -> None:
     append = getattr(publiclog, "append", None)
     if append is not None:
         append(s, kind, dict(payload))
-
-

@@ -40,9 +40,14 @@ class Gap:
     alert: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"enterprise": self.enterprise, "credited_hours": str(self.credited),
-                "reported_hours": str(self.reported), "gap_hours": str(self.gap),
-                "flagged": self.flagged, "alert": self.alert}
+        return {
+            "enterprise": self.enterprise,
+            "credited_hours": str(self.credited),
+            "reported_hours": str(self.reported),
+            "gap_hours": str(self.gap),
+            "flagged": self.flagged,
+            "alert": self.alert,
+        }
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,16 @@ class ReconcileResult:
         return [g for g in self.gaps if g.flagged]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "from": self.start.isoformat(),
-                "to": self.end.isoformat(), "tolerance": self.tolerance,
-                "status": self.status, "success": self.success, "message": self.message,
-                "enterprises": [g.to_dict() for g in self.gaps]}
+        return {
+            "period": self.period,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "tolerance": self.tolerance,
+            "status": self.status,
+            "success": self.success,
+            "message": self.message,
+            "enterprises": [g.to_dict() for g in self.gaps],
+        }
 
 
 def month_of(period: str) -> tuple[dt.date, dt.date]:
@@ -78,16 +89,24 @@ def month_of(period: str) -> tuple[dt.date, dt.date]:
     if m is None:
         raise AccountsInputError(
             f"period {period!r} is not coded YYYY-MM: give the dates its fulfilment reports "
-            "cover (`--from`, `--to`).")
+            "cover (`--from`, `--to`)."
+        )
     y, mo = int(m.group(1)), int(m.group(2))
     if not 1 <= mo <= 12:
         raise AccountsInputError(f"period {period!r}: month {mo} is not 1–12.")
     return dt.date(y, mo, 1), dt.date(y + mo // 12, mo % 12 + 1, 1)
 
 
-def reconcile(accounts: Accounts, period: str, *, start: dt.date | None = None,
-              end: dt.date | None = None, tolerance: float = 0.05, alert: bool = True,
-              now: dt.datetime | None = None) -> ReconcileResult:
+def reconcile(
+    accounts: Accounts,
+    period: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    tolerance: float = 0.05,
+    alert: bool = True,
+    now: dt.datetime | None = None,
+) -> ReconcileResult:
     """Compare, per enterprise, hours credited in accounting ``period`` with hours reported
     for fulfilment periods starting in ``[start, end)`` (default: the period's month).
 
@@ -108,21 +127,49 @@ def reconcile(accounts: Accounts, period: str, *, start: dt.date | None = None,
         ledger_sql.get_period(s, period)
         credited = reports_sql.credited_hours(s, period)
         reported = reports_sql.reported_hours(s, lo, hi)
-        gaps = [_gap(s, code, to_hours(credited.get(code, 0)),
-                     Decimal(repr(round(reported.get(code, 0.0), 6))), tolerance, period,
-                     alert, now) for code in sorted(set(credited) | set(reported))]
+        gaps = [
+            _gap(
+                s,
+                code,
+                to_hours(credited.get(code, 0)),
+                Decimal(repr(round(reported.get(code, 0.0), 6))),
+                tolerance,
+                period,
+                alert,
+                now,
+            )
+            for code in sorted(set(credited) | set(reported))
+        ]
         bad = [g for g in gaps if g.flagged]
-        msg = ("credited and reported hours agree for every enterprise" if not bad else
-               "gaps between credited and reported hours: " + ", ".join(
-                   f"{g.enterprise} {g.gap:+f} h" for g in bad))
-        return ReconcileResult(period=period, start=lo, end=hi, tolerance=tolerance,
-                               gaps=gaps, status=1 if bad else 0, message=msg)
+        msg = (
+            "credited and reported hours agree for every enterprise"
+            if not bad
+            else "gaps between credited and reported hours: "
+            + ", ".join(f"{g.enterprise} {g.gap:+f} h" for g in bad)
+        )
+        return ReconcileResult(
+            period=period,
+            start=lo,
+            end=hi,
+            tolerance=tolerance,
+            gaps=gaps,
+            status=1 if bad else 0,
+            message=msg,
+        )
 
     return accounts._run(run, write=alert)
 
 
-def _gap(s: Session, code: str, credited: Decimal, reported: Decimal, tolerance: float,
-         period: str, alert: bool, now: dt.datetime | None) -> Gap:
+def _gap(
+    s: Session,
+    code: str,
+    credited: Decimal,
+    reported: Decimal,
+    tolerance: float,
+    period: str,
+    alert: bool,
+    now: dt.datetime | None,
+) -> Gap:
     gap = credited - reported
     flagged = abs(gap) > max(Decimal(repr(tolerance)) * max(credited, reported), Decimal(1))
     item_id = None
@@ -131,14 +178,30 @@ def _gap(s: Session, code: str, credited: Decimal, reported: Decimal, tolerance:
 
         side = "more" if gap > 0 else "fewer"
         item = esc.open_alert(
-            s, area="accounts", subject=f"enterprise {code}",
-            reason=(f"{abs(gap):f} h {side} credited to workers of {code} in period {period} "
-                    f"than its fulfilment reports state ({credited:f} h credited, "
-                    f"{reported:f} h reported)"),
-            context={"unit": code, "sector": "?"}, key=f"accounts:reconcile:{period}:{code}",
-            details={"unit": code, "period": period, "credited_hours": str(credited),
-                     "reported_hours": str(reported)},
-            now=now or esc.utcnow())
+            s,
+            area="accounts",
+            subject=f"enterprise {code}",
+            reason=(
+                f"{abs(gap):f} h {side} credited to workers of {code} in period {period} "
+                f"than its fulfilment reports state ({credited:f} h credited, "
+                f"{reported:f} h reported)"
+            ),
+            context={"unit": code, "sector": "?"},
+            key=f"accounts:reconcile:{period}:{code}",
+            details={
+                "unit": code,
+                "period": period,
+                "credited_hours": str(credited),
+                "reported_hours": str(reported),
+            },
+            now=now or esc.utcnow(),
+        )
         item_id = item.id
-    return Gap(enterprise=code, credited=credited, reported=reported, gap=gap,
-               flagged=flagged, alert=item_id)
+    return Gap(
+        enterprise=code,
+        credited=credited,
+        reported=reported,
+        gap=gap,
+        flagged=flagged,
+        alert=item_id,
+    )

@@ -66,11 +66,33 @@ from gosplan.errors import ValidationError
 from gosplan.services.fulfilment.estimates import NormSettings, combine, cusum, estimate_norms
 from gosplan.services.fulfilment.forecast import Forecast, ForecastSettings, multiprocess_filter
 
-CHECKS = ("late", "shortfall", "break", "transient", "padding", "hours_excess", "diversion",
-          "mismatch", "partner_differs", "balance", "copying", "smooth", "heaping")
+CHECKS = (
+    "late",
+    "shortfall",
+    "break",
+    "transient",
+    "padding",
+    "hours_excess",
+    "diversion",
+    "mismatch",
+    "partner_differs",
+    "balance",
+    "copying",
+    "smooth",
+    "heaping",
+)
 #: checks that speak to the honesty of reports: they send an enterprise to inspection
-INTEGRITY = ("late", "padding", "hours_excess", "diversion", "mismatch", "balance", "copying",
-             "smooth", "heaping")
+INTEGRITY = (
+    "late",
+    "padding",
+    "hours_excess",
+    "diversion",
+    "mismatch",
+    "balance",
+    "copying",
+    "smooth",
+    "heaping",
+)
 #: checks that ask for help when the reports are consistent
 HELP = ("shortfall",)
 INPUT, DELIVERY = 0, 1
@@ -216,19 +238,41 @@ class CheckResult:
             if not len(e):
                 continue
             v = self.values[check][e, t]
-            frames.append(pd.DataFrame({
-                "enterprise": pop.codes[e], "sector": np.asarray(pop.sectors, dtype=object)[
-                    pop.sector[e]], "period": pop.periods[t], "check": check, "value": v,
-                "e": e, "t": t}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "enterprise": pop.codes[e],
+                        "sector": np.asarray(pop.sectors, dtype=object)[pop.sector[e]],
+                        "period": pop.periods[t],
+                        "check": check,
+                        "value": v,
+                        "e": e,
+                        "t": t,
+                    }
+                )
+            )
         if not frames:
-            return pd.DataFrame(columns=["enterprise", "sector", "period", "check", "value",
-                                         "detail", "route", "evidence"])
+            return pd.DataFrame(
+                columns=[
+                    "enterprise",
+                    "sector",
+                    "period",
+                    "check",
+                    "value",
+                    "detail",
+                    "route",
+                    "evidence",
+                ]
+            )
         df = pd.concat(frames, ignore_index=True).sort_values(["period", "enterprise", "check"])
         if limit is not None:
             df = df.head(limit)
         df["detail"] = [_detail(c, v) for c, v in zip(df["check"], df["value"], strict=True)]
-        df["route"] = np.where(df["check"].isin(INTEGRITY), "inspection",
-                               np.where(df["check"].isin(HELP), "help", "information"))
+        df["route"] = np.where(
+            df["check"].isin(INTEGRITY),
+            "inspection",
+            np.where(df["check"].isin(HELP), "help", "information"),
+        )
         ev = self._evidence(df["e"].to_numpy(np.int64), df["t"].to_numpy(np.int64))
         df["evidence"] = ev
         ins, hlp = self.routes()
@@ -250,10 +294,12 @@ class CheckResult:
         def f(x: float) -> str:
             return f"{x:+.1f}" if np.isfinite(x) else "n/a"
 
-        return [f"residuals in sd of this enterprise's learnt norms: hours/output {f(a)}, "
-                f"inputs/output {f(b)}, all needs {f(c)}; CUSUM needs-low {d:.1f}, "
-                f"hours {g:.1f}, inputs {h:.1f}; output/plan level {f(lv)}"
-                for a, b, c, d, g, h, lv in zip(zh, zi, zn, cl, ch, ci, lvl, strict=True)]
+        return [
+            f"residuals in sd of this enterprise's learnt norms: hours/output {f(a)}, "
+            f"inputs/output {f(b)}, all needs {f(c)}; CUSUM needs-low {d:.1f}, "
+            f"hours {g:.1f}, inputs {h:.1f}; output/plan level {f(lv)}"
+            for a, b, c, d, g, h, lv in zip(zh, zi, zn, cl, ch, ci, lvl, strict=True)
+        ]
 
     def fulfilment(self, by: str = "sector") -> pd.DataFrame:
         """Output against plan, last period and cumulative, per enterprise, sector or economy."""
@@ -263,14 +309,18 @@ class CheckResult:
         out0 = np.where(seen, out, 0.0)
         plan_seen = np.where(seen, pop.plan, 0.0)
         cum_out, cum_plan = out0[:, : last + 1].sum(1), pop.plan[:, : last + 1].sum(1)
-        frame = pd.DataFrame({
-            "enterprise": pop.codes,
-            "sector": np.asarray(pop.sectors, dtype=object)[pop.sector],
-            "period_output": out0[:, last], "period_plan": pop.plan[:, last],
-            "cumulative_output": cum_out, "cumulative_plan": cum_plan,
-            "reported_plan": plan_seen[:, : last + 1].sum(1),
-            "flags": self.any_flag().sum(1),
-        })
+        frame = pd.DataFrame(
+            {
+                "enterprise": pop.codes,
+                "sector": np.asarray(pop.sectors, dtype=object)[pop.sector],
+                "period_output": out0[:, last],
+                "period_plan": pop.plan[:, last],
+                "cumulative_output": cum_out,
+                "cumulative_plan": cum_plan,
+                "reported_plan": plan_seen[:, : last + 1].sum(1),
+                "flags": self.any_flag().sum(1),
+            }
+        )
         if by == "enterprise":
             g = frame.set_index("enterprise")
         elif by == "sector":
@@ -278,20 +328,25 @@ class CheckResult:
         elif by == "economy":
             g = frame.sum(numeric_only=True).to_frame("economy").T
         else:
-            raise ValidationError(f"fulfilment table `by` must be enterprise, sector or "
-                                  f"economy; got {by!r}.")
+            raise ValidationError(
+                f"fulfilment table `by` must be enterprise, sector or economy; got {by!r}."
+            )
         g = g.copy()
         g["period_pct"] = 100 * g["period_output"] / g["period_plan"].where(g["period_plan"] > 0)
-        g["cumulative_pct"] = 100 * g["cumulative_output"] / g["cumulative_plan"].where(
-            g["cumulative_plan"] > 0)
+        g["cumulative_pct"] = (
+            100 * g["cumulative_output"] / g["cumulative_plan"].where(g["cumulative_plan"] > 0)
+        )
         g.attrs["period"] = pop.periods[last]
         return g
 
 
 def _detail(check: str, v: float) -> str:
     if check == "late":
-        return ("no report received" if not np.isfinite(v)
-                else f"report received {v:.1f} days after the period ended")
+        return (
+            "no report received"
+            if not np.isfinite(v)
+            else f"report received {v:.1f} days after the period ended"
+        )
     if check == "shortfall":
         return f"output {100 * v:.0f} % of plan"
     if check == "break":
@@ -299,19 +354,27 @@ def _detail(check: str, v: float) -> str:
     if check == "transient":
         return f"probability of a one-off transient {v:.2f}"
     if check == "diversion":
-        return (f"an input per unit of output {v:+.1f} sd from this enterprise's learnt norm "
-                "(or inputs accumulating above it)")
+        return (
+            f"an input per unit of output {v:+.1f} sd from this enterprise's learnt norm "
+            "(or inputs accumulating above it)"
+        )
     if check == "padding":
-        return (f"inputs and hours per unit of output {v:+.1f} sd from the learnt norms "
-                "(this week or accumulated): output reported without what it needs")
+        return (
+            f"inputs and hours per unit of output {v:+.1f} sd from the learnt norms "
+            "(this week or accumulated): output reported without what it needs"
+        )
     if check == "hours_excess":
         return f"hours per unit of output {v:+.1f} sd from the learnt norm (or accumulating)"
     if check == "mismatch":
-        return (f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a "
-                "counterparty; this side's own figures moved away from its history")
+        return (
+            f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a "
+            "counterparty; this side's own figures moved away from its history"
+        )
     if check == "partner_differs":
-        return (f"a counterparty's figure differs by {100 * (np.exp(v) - 1):+.0f} %; this "
-                "side's figures agree with its own history")
+        return (
+            f"a counterparty's figure differs by {100 * (np.exp(v) - 1):+.0f} %; this "
+            "side's figures agree with its own history"
+        )
     if check == "balance":
         return f"deliveries {100 * v:.0f} % of own output over 4 weeks, beyond output and stock"
     if check == "copying":
@@ -330,10 +393,10 @@ def _scatter(idx: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
 def build_panel(pop: Population, reports: pd.DataFrame, lines: pd.DataFrame) -> Panel:
     """Pivot the long tables into arrays (see the module docstring for their columns)."""
     E, T = pop.n, pop.T
-    for name, frame, cols in (("reports", reports, ("enterprise", "period", "output", "hours",
-                                                      "lag_days")),
-                              ("lines", lines, ("enterprise", "period", "kind", "counterparty",
-                                                "product", "quantity"))):
+    for name, frame, cols in (
+        ("reports", reports, ("enterprise", "period", "output", "hours", "lag_days")),
+        ("lines", lines, ("enterprise", "period", "kind", "counterparty", "product", "quantity")),
+    ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise ValidationError(f"`{name}` of build_panel lacks columns {missing}.")
@@ -376,10 +439,16 @@ def build_panel(pop: Population, reports: pd.DataFrame, lines: pd.DataFrame) -> 
     hr = has_report.reshape(E, T)
     delivered = np.where(hr[sup_k], delivered.reshape(L, T), np.nan)
     received = np.where(hr[cus_k], received.reshape(L, T), np.nan)
-    return Panel(output=output.reshape(E, T), hours=hours.reshape(E, T),
-                 inputs=inputs.reshape(E, T), lag_days=lag.reshape(E, T),
-                 link_supplier=sup_k, link_customer=cus_k, delivered=delivered,
-                 received=received)
+    return Panel(
+        output=output.reshape(E, T),
+        hours=hours.reshape(E, T),
+        inputs=inputs.reshape(E, T),
+        lag_days=lag.reshape(E, T),
+        link_supplier=sup_k,
+        link_customer=cus_k,
+        delivered=delivered,
+        received=received,
+    )
 
 
 def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -402,7 +471,7 @@ def _round_figure(x: np.ndarray, digits: int) -> np.ndarray:
     """True where a positive figure has at most ``digits`` significant digits."""
     with np.errstate(all="ignore"):
         mag = np.floor(np.log10(np.where(x > 0, x, np.nan))) - (digits - 1)
-        scaled = x / 10.0 ** mag
+        scaled = x / 10.0**mag
         return np.isfinite(scaled) & (np.abs(scaled - np.round(scaled)) < 1e-9 * scaled)
 
 
@@ -411,8 +480,7 @@ def _max_by(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     out = np.full((n, values.shape[1]), -np.inf)
     rows = np.flatnonzero(np.isfinite(values).any(axis=1))
     if len(rows):
-        np.maximum.at(out, owner[rows], np.where(np.isfinite(values[rows]), values[rows],
-                                                 -np.inf))
+        np.maximum.at(out, owner[rows], np.where(np.isfinite(values[rows]), values[rows], -np.inf))
     return np.where(np.isfinite(out), out, np.nan)
 
 
@@ -425,8 +493,9 @@ def _any_by(mask: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _high(z: np.ndarray, s: CheckSettings, z_week: float | None = None,
-          z_pair: float | None = None) -> np.ndarray:
+def _high(
+    z: np.ndarray, s: CheckSettings, z_week: float | None = None, z_pair: float | None = None
+) -> np.ndarray:
     """One week beyond ``z_week``, or this week and the one before both beyond ``z_pair``."""
     with np.errstate(invalid="ignore"):
         big = z > (s.z_week if z_week is None else z_week)
@@ -445,8 +514,13 @@ def _recent(mask: np.ndarray, weeks: int) -> np.ndarray:
     return out
 
 
-def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = None,
-               settings: CheckSettings | None = None) -> CheckResult:
+def run_checks(
+    pop: Population,
+    panel: Panel,
+    *,
+    as_of: pd.Timestamp | None = None,
+    settings: CheckSettings | None = None,
+) -> CheckResult:
     """Every check on every enterprise and week, each week judged only by what came
     before it (see the module docstring): ``masks[c][e, t]`` is what the weekly run
     that first sees week ``t`` raises, and no later week changes it."""
@@ -459,8 +533,11 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     out = panel.output
     seen = np.isfinite(out)
     # late / missing
-    due = np.ones(T, dtype=bool) if as_of is None else np.asarray(
-        (pop.period_ends + pd.Timedelta(days=s.grace_days)) < as_of)
+    due = (
+        np.ones(T, dtype=bool)
+        if as_of is None
+        else np.asarray((pop.period_ends + pd.Timedelta(days=s.grace_days)) < as_of)
+    )
     lag = panel.lag_days
     masks["late"] = (lag > s.grace_days) | (~np.isfinite(lag) & due[None, :])
     values["late"] = lag
@@ -473,8 +550,9 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     with np.errstate(invalid="ignore"):
         p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
         # what this week revealed about the one before (known now, raised now)
-        p_back = np.nan_to_num(fc.probability("step", smoothed=True)
-                               + fc.probability("slope", smoothed=True))
+        p_back = np.nan_to_num(
+            fc.probability("step", smoothed=True) + fc.probability("slope", smoothed=True)
+        )
         p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
     p_change = np.maximum(p_now, p_back)
     masks["break"] = p_change > s.p_break
@@ -498,7 +576,8 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     # output against everything it needs: all per-unit residuals together
     with np.errstate(all="ignore"):
         u = (np.nan_to_num(zh) + np.nan_to_num(zin_e) * np.sqrt(n_in)) / np.sqrt(
-            np.isfinite(zh) + n_in)
+            np.isfinite(zh) + n_in
+        )
     u = np.where(np.isfinite(zh) | (n_in > 0), u, np.nan)
     z["needs"] = u
     z["inputs"] = zin_e
@@ -517,14 +596,24 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     fin = np.isfinite(panel.delivered) & np.isfinite(panel.received)
     both_zero = (panel.delivered == 0) & (panel.received == 0)
     one_zero = ((panel.delivered == 0) ^ (panel.received == 0)) & fin
-    gap = np.where(both_zero, 0.0, np.where(one_zero, np.log(1e6) * np.sign(
-        np.nan_to_num(panel.delivered) - np.nan_to_num(panel.received)), gap))
+    gap = np.where(
+        both_zero,
+        0.0,
+        np.where(
+            one_zero,
+            np.log(1e6) * np.sign(np.nan_to_num(panel.delivered) - np.nan_to_num(panel.received)),
+            gap,
+        ),
+    )
     z_gap = estimate_norms(gap, np.zeros(len(sup), np.int64), settings=ns).z(gap)
     z_gap = np.where(one_zero, np.sign(gap) * 1e3, z_gap)
     c_gap = cusum(z_gap, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
-    link_mask = (_high(z_gap, s, s.z_gap, 2 * s.z_pair) | _high(-z_gap, s, s.z_gap, 2 * s.z_pair)
-                 | c_gap.alarm_up
-                 | c_gap.alarm_down)
+    link_mask = (
+        _high(z_gap, s, s.z_gap, 2 * s.z_pair)
+        | _high(-z_gap, s, s.z_gap, 2 * s.z_pair)
+        | c_gap.alarm_up
+        | c_gap.alarm_down
+    )
     # the supplier's side: its delivery per unit of its own output, learnt per link; only
     # links with a gap need it (the group is all links of the same sector pair)
     d_sup = _log_ratio(panel.delivered, out[sup])
@@ -533,27 +622,30 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     gapped = np.flatnonzero(link_mask.any(axis=1))
     if len(gapped):
         same = np.isin(sup_group, sup_group[gapped])
-        z_sup[same] = estimate_norms(d_sup[same], pd.factorize(sup_group[same])[0],
-                                     settings=ns).z(d_sup[same])
+        z_sup[same] = estimate_norms(d_sup[same], pd.factorize(sup_group[same])[0], settings=ns).z(
+            d_sup[same]
+        )
     z_cus = np.where(one_zero & (panel.received == 0), -1e3, z_in)
     z_sup = np.where(one_zero & (panel.delivered == 0), -1e3, z_sup)
     a_sup, a_cus = np.abs(np.nan_to_num(z_sup)), np.abs(np.nan_to_num(z_cus))
-    blame = np.where(a_sup - a_cus > s.blame_margin, 1, np.where(a_cus - a_sup > s.blame_margin,
-                                                                  2, 3))
+    blame = np.where(
+        a_sup - a_cus > s.blame_margin, 1, np.where(a_cus - a_sup > s.blame_margin, 2, 3)
+    )
     blame = np.where(link_mask, blame, 0).astype(np.int8)
-    mm = _any_by((blame == 1) | (blame == 3), sup, E) | _any_by((blame == 2) | (blame == 3),
-                                                                  cus, E)
+    mm = _any_by((blame == 1) | (blame == 3), sup, E) | _any_by((blame == 2) | (blame == 3), cus, E)
     partner = _any_by(blame == 2, sup, E) | _any_by(blame == 1, cus, E)
     masks["mismatch"] = mm
     values["mismatch"] = _max_by(np.where(link_mask, np.abs(gap), np.nan), sup, E)
-    values["mismatch"] = np.fmax(values["mismatch"], _max_by(
-        np.where(link_mask, np.abs(gap), np.nan), cus, E))
+    values["mismatch"] = np.fmax(
+        values["mismatch"], _max_by(np.where(link_mask, np.abs(gap), np.nan), cus, E)
+    )
     masks["partner_differs"] = partner & ~mm
     values["partner_differs"] = values["mismatch"]
     # deliveries against the supplier's own output and stock
-    delivered_e = np.asarray(sp.csr_matrix(
-        (np.ones(len(sup)), (sup, np.arange(len(sup)))), shape=(E, len(sup)))
-        @ np.nan_to_num(panel.delivered))
+    delivered_e = np.asarray(
+        sp.csr_matrix((np.ones(len(sup)), (sup, np.arange(len(sup)))), shape=(E, len(sup)))
+        @ np.nan_to_num(panel.delivered)
+    )
     w = s.balance_weeks
     cum_d = np.cumsum(delivered_e, axis=1)
     cum_y = np.cumsum(np.nan_to_num(out), axis=1)
@@ -565,8 +657,7 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
     # fabrication signs: a report repeating an earlier one, noise too smooth, round figures
     masks["copying"], values["copying"] = _copies(out, panel.hours, s.copy_lookback)
     dlo = np.diff(np.log(np.where(out > 0, out, np.nan)), axis=1, prepend=np.nan)
-    dlh = np.diff(np.log(np.where(panel.hours > 0, panel.hours, np.nan)), axis=1,
-                  prepend=np.nan)
+    dlh = np.diff(np.log(np.where(panel.hours > 0, panel.hours, np.nan)), axis=1, prepend=np.nan)
     q = np.zeros((E, T))
     dof = np.zeros((E, T))
     for dl in (dlo, dlh):
@@ -578,11 +669,13 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
             q += np.nan_to_num(xs)
             dof += np.isfinite(xs)
     smooth_thr = chi2.ppf(s.smooth_p, np.arange(1, 4 * s.smooth_weeks + 2))[
-        np.maximum(dof, 1).astype(np.int64) - 1]
+        np.maximum(dof, 1).astype(np.int64) - 1
+    ]
     masks["smooth"] = seen & (dof >= 2 * s.smooth_weeks) & (q < smooth_thr) & ~masks["copying"]
     values["smooth"] = np.where(dof > 0, q / np.maximum(dof, 1), np.nan)
-    rnd = (_round_figure(out, s.round_digits).astype(int)
-           + _round_figure(panel.hours, s.round_digits).astype(int))
+    rnd = _round_figure(out, s.round_digits).astype(int) + _round_figure(
+        panel.hours, s.round_digits
+    ).astype(int)
     cum_r = np.cumsum(rnd, axis=1)
     w = s.round_weeks
     recent = cum_r - np.concatenate([np.zeros((E, w), int), cum_r[:, :-w]], axis=1)[:, :T]
@@ -592,11 +685,25 @@ def run_checks(pop: Population, panel: Panel, *, as_of: pd.Timestamp | None = No
         rate_before = np.where(n_before > 0, before / n_before, 0.0)
     masks["heaping"] = seen & (recent >= s.round_min) & (rate_before < 0.5)
     values["heaping"] = recent.astype(float)
-    stats = {"needs_cusum_low": c_u.lower, "hours_cusum": c_h.upper,
-             "inputs_cusum": c_in.upper, "inputs_lines": n_in}
-    return CheckResult(population=pop, panel=panel, masks=masks, values=values, z=z,
-                       stats=stats, forecast=fc, ratio=ratio, link_mask=link_mask,
-                       link_blame=blame, link_z=(z_gap, z_sup, z_cus))
+    stats = {
+        "needs_cusum_low": c_u.lower,
+        "hours_cusum": c_h.upper,
+        "inputs_cusum": c_in.upper,
+        "inputs_lines": n_in,
+    }
+    return CheckResult(
+        population=pop,
+        panel=panel,
+        masks=masks,
+        values=values,
+        z=z,
+        stats=stats,
+        forecast=fc,
+        ratio=ratio,
+        link_mask=link_mask,
+        link_blame=blame,
+        link_z=(z_gap, z_sup, z_cus),
+    )
 
 
 def _line_prior(pop: Population, sup: np.ndarray, cus: np.ndarray) -> np.ndarray:
@@ -614,8 +721,7 @@ def _line_prior(pop: Population, sup: np.ndarray, cus: np.ndarray) -> np.ndarray
         return np.where(own[cus] & only & (vals > 0), np.log(vals), np.nan)
 
 
-def _copies(out: np.ndarray, hours: np.ndarray, lookback: int) -> tuple[np.ndarray,
-                                                                        np.ndarray]:
+def _copies(out: np.ndarray, hours: np.ndarray, lookback: int) -> tuple[np.ndarray, np.ndarray]:
     """Weeks whose output and hours both repeat those of one of the ``lookback`` weeks
     before (to a relative 1e-9); the value is how many weeks back."""
     E, T = out.shape
@@ -623,17 +729,24 @@ def _copies(out: np.ndarray, hours: np.ndarray, lookback: int) -> tuple[np.ndarr
     back = np.full((E, T), np.nan)
     for j in range(1, min(lookback, T - 1) + 1):
         with np.errstate(all="ignore"):
-            same = ((np.abs(out[:, j:] - out[:, :-j]) <= 1e-9 * np.abs(out[:, j:]))
-                    & (np.abs(hours[:, j:] - hours[:, :-j]) <= 1e-9 * np.abs(hours[:, j:]))
-                    & (out[:, j:] > 0))
+            same = (
+                (np.abs(out[:, j:] - out[:, :-j]) <= 1e-9 * np.abs(out[:, j:]))
+                & (np.abs(hours[:, j:] - hours[:, :-j]) <= 1e-9 * np.abs(hours[:, j:]))
+                & (out[:, j:] > 0)
+            )
         new = same & ~hit[:, j:]
         back[:, j:] = np.where(new, j, back[:, j:])
         hit[:, j:] |= same
     return hit, back
 
 
-def credibility(result: CheckResult, *, discount: float = 0.9, prior_clean: float = 4.0,
-                prior_flagged: float = 1.0) -> pd.DataFrame:
+def credibility(
+    result: CheckResult,
+    *,
+    discount: float = 0.9,
+    prior_clean: float = 4.0,
+    prior_flagged: float = 1.0,
+) -> pd.DataFrame:
     """Credibility of each enterprise's reports from its history of discrepancies.
 
     A Beta–Bernoulli estimate of the chance that a report is free of integrity
@@ -649,7 +762,11 @@ def credibility(result: CheckResult, *, discount: float = 0.9, prior_clean: floa
     total = (seen * w).sum(1)
     score = (prior_clean + total - bad) / (prior_clean + prior_flagged + total)
     pop = result.population
-    return pd.DataFrame({"enterprise": pop.codes,
-                         "sector": np.asarray(pop.sectors, dtype=object)[pop.sector],
-                         "credibility": score, "flagged_periods": flagged.sum(1)}
-                        ).set_index("enterprise")
+    return pd.DataFrame(
+        {
+            "enterprise": pop.codes,
+            "sector": np.asarray(pop.sectors, dtype=object)[pop.sector],
+            "credibility": score,
+            "flagged_periods": flagged.sum(1),
+        }
+    ).set_index("enterprise")

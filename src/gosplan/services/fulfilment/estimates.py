@@ -109,8 +109,13 @@ def history_bounds(t: int, s: NormSettings) -> tuple[int, int]:
     return max(0, hi - s.window), hi
 
 
-def estimate_norms(d: np.ndarray, group: np.ndarray, *, prior: np.ndarray | None = None,
-                   settings: NormSettings | None = None) -> NormEstimate:
+def estimate_norms(
+    d: np.ndarray,
+    group: np.ndarray,
+    *,
+    prior: np.ndarray | None = None,
+    settings: NormSettings | None = None,
+) -> NormEstimate:
     """Causal norms of every row of ``d`` (series × week, NaN = missing), see module doc.
 
     ``group[i]`` is the group (sector, or sector and product) of series ``i``;
@@ -130,8 +135,12 @@ def estimate_norms(d: np.ndarray, group: np.ndarray, *, prior: np.ndarray | None
         if last is not None and t % s.refresh and last[1] > 0:
             lo, hi = last
         if last == (lo, hi) and t:
-            mu[:, t], sd[:, t], noise[:, t], weeks[:, t] = (mu[:, t - 1], sd[:, t - 1],
-                                                           noise[:, t - 1], weeks[:, t - 1])
+            mu[:, t], sd[:, t], noise[:, t], weeks[:, t] = (
+                mu[:, t - 1],
+                sd[:, t - 1],
+                noise[:, t - 1],
+                weeks[:, t - 1],
+            )
             continue
         last = (lo, hi)
         X = d[:, lo:hi].astype(np.float32)
@@ -147,20 +156,30 @@ def estimate_norms(d: np.ndarray, group: np.ndarray, *, prior: np.ndarray | None
         g_spread = _group_median(spread, group, G)
         overall = np.nanmedian(spread) if own.any() else np.nan
         g_spread = np.where(np.isfinite(g_spread), g_spread, overall)[group] if G else g_spread
-        var = np.where(own, (k * np.nan_to_num(spread) ** 2 + s.shrink_weight * g_spread ** 2)
-                       / (k + s.shrink_weight), g_spread ** 2)
+        var = np.where(
+            own,
+            (k * np.nan_to_num(spread) ** 2 + s.shrink_weight * g_spread**2)
+            / (k + s.shrink_weight),
+            g_spread**2,
+        )
         se2 = np.where(k > 0, _MEDIAN_EFF * var / np.maximum(k, 1), np.inf)
         # the group's norm and the spread of technique between its enterprises
         m_ok = np.where(k >= 3, m, np.nan)
         g_mu = _group_median(m_ok, group, G)
         g_dev = _group_median(np.abs(m_ok - g_mu[group]), group, G) * 1.4826
-        tau = np.maximum(np.where(np.isfinite(g_dev), g_dev, np.nanmedian(g_dev)
-                                  if np.isfinite(g_dev).any() else np.nan), s.min_tau)[group]
-        p_mu, p_var = g_mu[group], tau ** 2
+        tau = np.maximum(
+            np.where(
+                np.isfinite(g_dev),
+                g_dev,
+                np.nanmedian(g_dev) if np.isfinite(g_dev).any() else np.nan,
+            ),
+            s.min_tau,
+        )[group]
+        p_mu, p_var = g_mu[group], tau**2
         if prior is not None:
             has = np.isfinite(prior)
             p_mu = np.where(has, prior, p_mu)
-            p_var = np.where(has, s.register_error ** 2, p_var)
+            p_var = np.where(has, s.register_error**2, p_var)
         with np.errstate(all="ignore"):
             prec_p = np.where(np.isfinite(p_mu) & np.isfinite(p_var), 1.0 / p_var, 0.0)
             prec_o = np.where(k > 0, 1.0 / se2, 0.0)
@@ -213,8 +232,9 @@ def combine(z: np.ndarray, owner: np.ndarray, n_owners: int) -> tuple[np.ndarray
     """Sum of the standardised residuals of each owner's series, divided by the root of
     their number (so it is again about standard normal), and that number."""
     seen = np.isfinite(z)
-    M = sp.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))),
-                      shape=(n_owners, len(owner)))
+    M = sp.csr_matrix(
+        (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_owners, len(owner))
+    )
     total = np.asarray(M @ np.where(seen, z, 0.0))
     count = np.asarray(M @ seen.astype(float))
     with np.errstate(all="ignore"):

@@ -51,9 +51,19 @@ from gosplan.errors import ValidationError
 from gosplan.services.fulfilment.checks import DELIVERY, INPUT, Population
 from gosplan.services.fulfilment.simulator import Links
 
-FAULTS = ("output_up_15", "inputs_down_25", "ghost_hours", "phantom_delivery", "output_up_5",
-          "cooperating_pair", "copy_whole", "copy_output_hours", "slow_decline",
-          "rounded_reports", "honest_shortfall")
+FAULTS = (
+    "output_up_15",
+    "inputs_down_25",
+    "ghost_hours",
+    "phantom_delivery",
+    "output_up_5",
+    "cooperating_pair",
+    "copy_whole",
+    "copy_output_hours",
+    "slow_decline",
+    "rounded_reports",
+    "honest_shortfall",
+)
 #: faults whose figures disagree with a partner's (the partner is not counted honest)
 _PARTNER_FAULTS = ("inputs_down_25", "phantom_delivery", "cooperating_pair", "copy_whole")
 
@@ -76,8 +86,9 @@ class Case:
     touched: np.ndarray  # enterprise: a fault of its own or a partner's disagrees with it
 
 
-def _draw(rng: np.random.Generator, shape: tuple[int, ...], sd: float | np.ndarray,
-          noise: Noise) -> np.ndarray:
+def _draw(
+    rng: np.random.Generator, shape: tuple[int, ...], sd: float | np.ndarray, noise: Noise
+) -> np.ndarray:
     if noise.tail_df is None:
         x = rng.standard_normal(shape)
     else:
@@ -86,8 +97,14 @@ def _draw(rng: np.random.Generator, shape: tuple[int, ...], sd: float | np.ndarr
     return np.exp(np.clip(noise.scale * sd * x, -2.0, 2.0))
 
 
-def register_view(pop: Population, links: Links, *, own_share: float = 0.7,
-                  register_error: float = 0.10, seed: int = 0) -> Population:
+def register_view(
+    pop: Population,
+    links: Links,
+    *,
+    own_share: float = 0.7,
+    register_error: float = 0.10,
+    seed: int = 0,
+) -> Population:
     """The population as a register holds it: own engineering norms with error for
     ``own_share`` of the enterprises, the sector's norms (medians) for the others."""
     rng = np.random.default_rng(seed)
@@ -99,15 +116,22 @@ def register_view(pop: Population, links: Links, *, own_share: float = 0.7,
     sector_norm = pd.Series(pop.norm_per_unit).groupby(key).transform("median").to_numpy()
     per_unit = np.where(own[pop.norm_enterprise], pop.norm_per_unit * err, sector_norm)
     h_sector = pd.Series(pop.hours_norm).groupby(pop.sector).transform("median").to_numpy()
-    hours = np.where(own_h, pop.hours_norm * np.exp(register_error * rng.standard_normal(E)),
-                     h_sector)
-    return replace(pop, norm_per_unit=per_unit, hours_norm=hours, own_norms=own,
-                   own_hours=own_h)
+    hours = np.where(
+        own_h, pop.hours_norm * np.exp(register_error * rng.standard_normal(E)), h_sector
+    )
+    return replace(pop, norm_per_unit=per_unit, hours_norm=hours, own_norms=own, own_hours=own_h)
 
 
-def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = None,
-             first_start: int = 26, last_start: int | None = None,
-             noise: Noise | None = None, seed: int = 1) -> Case:
+def generate(
+    pop: Population,
+    links: Links,
+    *,
+    faults: dict[str, int] | None = None,
+    first_start: int = 26,
+    last_start: int | None = None,
+    noise: Noise | None = None,
+    seed: int = 1,
+) -> Case:
     """Honest reports for every enterprise and week, and ``faults[kind]`` enterprises
     given that fault from a week drawn in ``[first_start, last_start]``."""
     nz = noise or Noise()
@@ -115,8 +139,9 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
     E, T, L = pop.n, pop.T, len(links.supplier)
     last_start = T - 1 if last_start is None else last_start
     if not 1 <= first_start <= last_start < T:
-        raise ValidationError(f"fault starts must lie in 1..{T - 1}; got {first_start}.."
-                              f"{last_start}.")
+        raise ValidationError(
+            f"fault starts must lie in 1..{T - 1}; got {first_start}..{last_start}."
+        )
     faults = dict(faults or {})
     bad = [k for k in faults if k not in FAULTS]
     if bad:
@@ -140,8 +165,11 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
     free = np.ones(E, bool)
     rows = []
     for kind, count in faults.items():
-        need = {"inputs_down_25": has_in, "phantom_delivery": has_out,
-                "cooperating_pair": has_out}.get(kind, np.ones(E, bool))
+        need = {
+            "inputs_down_25": has_in,
+            "phantom_delivery": has_out,
+            "cooperating_pair": has_out,
+        }.get(kind, np.ones(E, bool))
         cand = np.flatnonzero(free & need)
         pick: list[int] = []
         for e in rng.permutation(cand):
@@ -155,11 +183,18 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
             free[links.supplier[links.customer == e]] = False
             free[links.customer[links.supplier == e]] = False
         if len(pick) < count:
-            raise ValidationError(f"{count} enterprises for fault {kind!r}, only {len(pick)} "
-                                  "free ones apart from other faults; ask for fewer.")
+            raise ValidationError(
+                f"{count} enterprises for fault {kind!r}, only {len(pick)} "
+                "free ones apart from other faults; ask for fewer."
+            )
         for e in pick:
-            rows.append({"enterprise": int(e), "kind": kind,
-                         "start": int(rng.integers(first_start, last_start + 1))})
+            rows.append(
+                {
+                    "enterprise": int(e),
+                    "kind": kind,
+                    "start": int(rng.integers(first_start, last_start + 1)),
+                }
+            )
     truth = pd.DataFrame(rows, columns=["enterprise", "kind", "start"])
     truth["link"] = -1
     truth["partner"] = -1
@@ -178,8 +213,9 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
     delivered = need * rec_d
     received = need * rec_r
     rep_out = made.copy()
-    for i, (e, kind, t0) in enumerate(zip(truth["enterprise"], truth["kind"], truth["start"],
-                                          strict=True)):
+    for i, (e, kind, t0) in enumerate(
+        zip(truth["enterprise"], truth["kind"], truth["start"], strict=True)
+    ):
         on = tt >= t0
         if kind == "output_up_15":
             rep_out[e, on] *= 1.15
@@ -226,39 +262,57 @@ def generate(pop: Population, links: Links, *, faults: dict[str, int] | None = N
     touched[truth["enterprise"].to_numpy(np.int64)] = True
     for e, kind in zip(truth["enterprise"], truth["kind"], strict=True):
         if kind in _PARTNER_FAULTS:
-            for side, other in ((links.supplier, links.customer),
-                                (links.customer, links.supplier)):
+            for side, other in ((links.supplier, links.customer), (links.customer, links.supplier)):
                 touched[other[side == e]] = True
-    return Case(reports=_reports(rep_out, hours, lag), lines=_lines(links, delivered,
-                                                                     received, T),
-                truth=truth, touched=touched)
+    return Case(
+        reports=_reports(rep_out, hours, lag),
+        lines=_lines(links, delivered, received, T),
+        truth=truth,
+        touched=touched,
+    )
 
 
 def _reports(out: np.ndarray, hours: np.ndarray, lag: np.ndarray) -> pd.DataFrame:
     E, T = out.shape
     e, t = np.divmod(np.arange(E * T), T)
-    return pd.DataFrame({"enterprise": e.astype(np.int32), "period": t.astype(np.int16),
-                         "output": out.ravel(), "hours": hours.ravel(),
-                         "lag_days": lag.ravel()})
+    return pd.DataFrame(
+        {
+            "enterprise": e.astype(np.int32),
+            "period": t.astype(np.int16),
+            "output": out.ravel(),
+            "hours": hours.ravel(),
+            "lag_days": lag.ravel(),
+        }
+    )
 
 
 def _lines(links: Links, delivered: np.ndarray, received: np.ndarray, T: int) -> pd.DataFrame:
     L = len(links.supplier)
     li, t = np.divmod(np.arange(L * T), T)
-    return pd.DataFrame({
-        "enterprise": np.concatenate([links.customer[li], links.supplier[li]]).astype(np.int32),
-        "period": np.concatenate([t, t]).astype(np.int16),
-        "kind": np.concatenate([np.full(L * T, INPUT, np.int8),
-                                np.full(L * T, DELIVERY, np.int8)]),
-        "counterparty": np.concatenate([links.supplier[li], links.customer[li]]).astype(
-            np.int32),
-        "product": np.concatenate([links.product[li], links.product[li]]).astype(np.int32),
-        "quantity": np.concatenate([received.ravel(), delivered.ravel()]),
-    })
+    return pd.DataFrame(
+        {
+            "enterprise": np.concatenate([links.customer[li], links.supplier[li]]).astype(np.int32),
+            "period": np.concatenate([t, t]).astype(np.int16),
+            "kind": np.concatenate(
+                [np.full(L * T, INPUT, np.int8), np.full(L * T, DELIVERY, np.int8)]
+            ),
+            "counterparty": np.concatenate([links.supplier[li], links.customer[li]]).astype(
+                np.int32
+            ),
+            "product": np.concatenate([links.product[li], links.product[li]]).astype(np.int32),
+            "quantity": np.concatenate([received.ravel(), delivered.ravel()]),
+        }
+    )
 
 
-def evaluate(inspect: np.ndarray, helped: np.ndarray, case: Case, *, first_run: int,
-             within: dict[str, int] | None = None) -> pd.DataFrame:
+def evaluate(
+    inspect: np.ndarray,
+    helped: np.ndarray,
+    case: Case,
+    *,
+    first_run: int,
+    within: dict[str, int] | None = None,
+) -> pd.DataFrame:
     """Detection and delay per fault kind over the weekly runs ``first_run..T-1``.
 
     ``inspect``/``helped`` are the enterprise × week masks of what each weekly run
@@ -278,8 +332,7 @@ def evaluate(inspect: np.ndarray, helped: np.ndarray, case: Case, *, first_run: 
         if not len(sel):
             continue
         delays, right = [], []
-        for e, t0, partner in zip(sel["enterprise"], sel["start"], sel["partner"],
-                                  strict=True):
+        for e, t0, partner in zip(sel["enterprise"], sel["start"], sel["partner"], strict=True):
             if kind == "honest_shortfall":
                 right.append(bool(helped[e, t0:].any()) and not inspect[e, first_run:].any())
                 continue
@@ -290,28 +343,57 @@ def evaluate(inspect: np.ndarray, helped: np.ndarray, case: Case, *, first_run: 
             delays.append(float(w[0]) if len(w) else np.inf)
         n = len(sel)
         if kind == "honest_shortfall":
-            rows.append({"fault": kind, "cases": n, "found_pct": 100.0 * np.mean(right),
-                         "within_weeks": np.nan, "found_within_pct": 100.0 * np.mean(right),
-                         "median_delay": np.nan, "note": "classed as help, never inspection"})
+            rows.append(
+                {
+                    "fault": kind,
+                    "cases": n,
+                    "found_pct": 100.0 * np.mean(right),
+                    "within_weeks": np.nan,
+                    "found_within_pct": 100.0 * np.mean(right),
+                    "median_delay": np.nan,
+                    "note": "classed as help, never inspection",
+                }
+            )
             continue
         d = np.asarray(delays)
         lim = within.get(kind, T)
         found = np.isfinite(d)
-        rows.append({"fault": kind, "cases": n, "found_pct": 100.0 * found.mean(),
-                     "within_weeks": lim, "found_within_pct": 100.0 * (d <= lim).mean(),
-                     "median_delay": float(np.median(d[found])) if found.any() else np.nan,
-                     "note": ""})
+        rows.append(
+            {
+                "fault": kind,
+                "cases": n,
+                "found_pct": 100.0 * found.mean(),
+                "within_weeks": lim,
+                "found_within_pct": 100.0 * (d <= lim).mean(),
+                "median_delay": float(np.median(d[found])) if found.any() else np.nan,
+                "note": "",
+            }
+        )
     honest = ~case.touched
     runs = slice(first_run, T)
     n_h = int(honest.sum())
     fa = inspect[honest, runs].any(axis=1)
     fh = helped[honest, runs].any(axis=1)
-    rows.append({"fault": "honest: sent to inspection", "cases": n_h,
-                 "found_pct": 100.0 * fa.mean() if n_h else np.nan, "within_weeks": np.nan,
-                 "found_within_pct": np.nan, "median_delay": np.nan,
-                 "note": f"{int(fa.sum())} of {n_h} over {T - first_run} weekly runs"})
-    rows.append({"fault": "honest: sent to help", "cases": n_h,
-                 "found_pct": 100.0 * fh.mean() if n_h else np.nan, "within_weeks": np.nan,
-                 "found_within_pct": np.nan, "median_delay": np.nan,
-                 "note": f"{int(fh.sum())} of {n_h} over {T - first_run} weekly runs"})
+    rows.append(
+        {
+            "fault": "honest: sent to inspection",
+            "cases": n_h,
+            "found_pct": 100.0 * fa.mean() if n_h else np.nan,
+            "within_weeks": np.nan,
+            "found_within_pct": np.nan,
+            "median_delay": np.nan,
+            "note": f"{int(fa.sum())} of {n_h} over {T - first_run} weekly runs",
+        }
+    )
+    rows.append(
+        {
+            "fault": "honest: sent to help",
+            "cases": n_h,
+            "found_pct": 100.0 * fh.mean() if n_h else np.nan,
+            "within_weeks": np.nan,
+            "found_within_pct": np.nan,
+            "median_delay": np.nan,
+            "note": f"{int(fh.sum())} of {n_h} over {T - first_run} weekly runs",
+        }
+    )
     return pd.DataFrame(rows).set_index("fault")

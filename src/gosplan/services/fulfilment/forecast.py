@@ -87,13 +87,22 @@ def robust_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     # a series with k differences counts as k observations against `prior_weight`
     ok = np.isfinite(sd) & (k > 0)
     pooled = float(np.median(sd[ok])) if ok.any() else floor
-    var = np.where(ok, (k * np.where(ok, sd, 0.0) ** 2 + prior_weight * pooled**2)
-                   / (k + prior_weight), pooled**2)
+    var = np.where(
+        ok,
+        (k * np.where(ok, sd, 0.0) ** 2 + prior_weight * pooled**2) / (k + prior_weight),
+        pooled**2,
+    )
     return np.maximum(np.sqrt(var), floor)
 
 
-def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0,
-              window: int = 26, refresh: int = 4) -> np.ndarray:
+def causal_sd(
+    y: np.ndarray,
+    *,
+    floor: float = 0.005,
+    prior_weight: float = 10.0,
+    window: int = 26,
+    refresh: int = 4,
+) -> np.ndarray:
     """Observation standard deviation per row and period, from the ``window`` first
     differences *before* each period only (as :func:`robust_sd`; shape of ``y``).
 
@@ -125,8 +134,9 @@ def causal_sd(y: np.ndarray, *, floor: float = 0.005, prior_weight: float = 10.0
     return out
 
 
-def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None, *,
-                        obs_sd: np.ndarray | None = None) -> Forecast:
+def multiprocess_filter(
+    y: np.ndarray, settings: ForecastSettings | None = None, *, obs_sd: np.ndarray | None = None
+) -> Forecast:
     """Run the four-process filter over every row of ``y`` (shape (n, T); NaN = missing).
 
     Class II with one period of memory (order-2 generalised pseudo-Bayes): the
@@ -169,10 +179,10 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None,
     for t in range(T):
         # per-process noises, shape (K, n), indexed by the current process j
         V = V_all[:, t]
-        wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V,
-                       s.level_noise * V])
-        ws = np.stack([s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V,
-                       s.slope_noise * V])
+        wl = np.stack([s.level_noise * V, s.step_noise * V, s.level_noise * V, s.level_noise * V])
+        ws = np.stack(
+            [s.slope_noise * V, s.slope_noise * V, s.slope_change_noise * V, s.slope_noise * V]
+        )
         vo = np.stack([V, V, V, s.outlier_noise * V])
         yt = y[:, t]
         seen = np.isfinite(yt)
@@ -183,8 +193,7 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None,
         r01 = c01 + c11
         r11 = c11
         out_f[:, t] = (w * a0).sum(0)
-        out_sd[:, t] = np.sqrt((w * (r00 + (a0 - out_f[:, t]) ** 2)).sum(0) + wl[0] + ws[0]
-                              + vo[0])
+        out_sd[:, t] = np.sqrt((w * (r00 + (a0 - out_f[:, t]) ** 2)).sum(0) + wl[0] + ws[0] + vo[0])
         # 16 combinations: axis 0 = previous process i, axis 1 = current process j
         # evolution noise enters before the transition: R = G (C + W) G'
         R00 = r00[:, None] + (wl + ws)[None]
@@ -231,5 +240,11 @@ def multiprocess_filter(y: np.ndarray, settings: ForecastSettings | None = None,
         probs[:, init, t] = 0.0
         probs[0, init, t] = 1.0
         out_level[:, t] = (w * m0).sum(0)
-    return Forecast(forecast=out_f, sd=out_sd, level=out_level, probabilities=probs,
-                    previous=prev, obs_sd=sd_all[:, -1])
+    return Forecast(
+        forecast=out_f,
+        sd=out_sd,
+        level=out_level,
+        probabilities=probs,
+        previous=prev,
+        obs_sd=sd_all[:, -1],
+    )

@@ -30,27 +30,41 @@ from gosplan.storage.fulfilment import (
 )
 
 
-def register_sectors(session: Session, economy: Economy, *, min_coefficient: float = 0.0
-                     ) -> dict[str, int]:
+def register_sectors(
+    session: Session, economy: Economy, *, min_coefficient: float = 0.0
+) -> dict[str, int]:
     """Add the economy's products as sectors with sector norms from ``A`` and hours per unit.
 
     Sectors already registered are kept as they are.  Returns code -> id.
     """
     have = repo.sector_ids(session)
     hours_ok = economy.labour_kind == "hours"
-    new = [{"code": str(p), "hours_per_unit": float(economy.labour[i]) if hours_ok else None,
-            "output_unit": economy.output_unit, "hours_unit": economy.labour_unit}
-           for i, p in enumerate(economy.products) if str(p) not in have]
+    new = [
+        {
+            "code": str(p),
+            "hours_per_unit": float(economy.labour[i]) if hours_ok else None,
+            "output_unit": economy.output_unit,
+            "hours_unit": economy.labour_unit,
+        }
+        for i, p in enumerate(economy.products)
+        if str(p) not in have
+    ]
     if new:
         repo.insert_rows(session, FulSector, new)
     ids = repo.sector_ids(session)
     added = {r["code"] for r in new}
     if added:
         A = economy.A.tocoo()
-        rows = [{"sector_id": ids[str(economy.products[j])], "enterprise_id": None,
-                 "product_id": ids[str(economy.products[i])], "per_unit": float(v)}
-                for i, j, v in zip(A.row, A.col, A.data, strict=True)
-                if v > min_coefficient and str(economy.products[j]) in added]
+        rows = [
+            {
+                "sector_id": ids[str(economy.products[j])],
+                "enterprise_id": None,
+                "product_id": ids[str(economy.products[i])],
+                "per_unit": float(v),
+            }
+            for i, j, v in zip(A.row, A.col, A.data, strict=True)
+            if v > min_coefficient and str(economy.products[j]) in added
+        ]
         repo.insert_rows(session, FulNorm, rows)
     return ids
 
@@ -58,8 +72,10 @@ def register_sectors(session: Session, economy: Economy, *, min_coefficient: flo
 def _sector(session: Session, code: str, what: str) -> int:
     sid = repo.sector_id(session, code)
     if sid is None:
-        raise ValidationError(f"{what}: sector {code!r} is not registered; register the "
-                              "economy's sectors first (register_sectors).")
+        raise ValidationError(
+            f"{what}: sector {code!r} is not registered; register the "
+            "economy's sectors first (register_sectors)."
+        )
     return sid
 
 
@@ -86,15 +102,29 @@ def register_enterprise(
     if hours_norm is not None and (not np.isfinite(hours_norm) or hours_norm < 0):
         raise ValidationError(f"{what}: hours_norm must be >= 0; got {hours_norm!r}.")
     sid = _sector(session, sector, what)
-    ent = repo.add(session, FulEnterprise(code=code, name=name or code, sector_id=sid,
-                                          capacity=float(capacity), hours_norm=hours_norm,
-                                          created_at=now))
+    ent = repo.add(
+        session,
+        FulEnterprise(
+            code=code,
+            name=name or code,
+            sector_id=sid,
+            capacity=float(capacity),
+            hours_norm=hours_norm,
+            created_at=now,
+        ),
+    )
     for product, per_unit in (norms or {}).items():
         if not np.isfinite(per_unit) or per_unit < 0:
             raise ValidationError(f"{what}: norm for {product!r} must be >= 0; got {per_unit!r}.")
-        repo.add(session, FulNorm(sector_id=sid, enterprise_id=ent.id,
-                                  product_id=_sector(session, product, what),
-                                  per_unit=float(per_unit)))
+        repo.add(
+            session,
+            FulNorm(
+                sector_id=sid,
+                enterprise_id=ent.id,
+                product_id=_sector(session, product, what),
+                per_unit=float(per_unit),
+            ),
+        )
     return ent
 
 
@@ -115,40 +145,82 @@ def adopt_plan(
         raise ValidationError(f"plan {name!r}: periods must be >= 1; got {periods}.")
     start_ts = pd.Timestamp(start)
     period_bounds(start_ts, 1, freq)  # validates freq
-    plan = repo.add(session, FulPlan(name=name, freq=freq, start=start_ts.date(),
-                                     periods=periods, source=source, created_at=now))
+    plan = repo.add(
+        session,
+        FulPlan(
+            name=name,
+            freq=freq,
+            start=start_ts.date(),
+            periods=periods,
+            source=source,
+            created_at=now,
+        ),
+    )
     ids = repo.sector_ids(session)
     for code, amount in sector_output.items():
         if code not in ids:
             raise ValidationError(f"plan {name!r}: sector {code!r} is not registered.")
-        per = ([float(amount) / periods] * periods if isinstance(amount, int | float)
-               else [float(v) for v in amount])
+        per = (
+            [float(amount) / periods] * periods
+            if isinstance(amount, int | float)
+            else [float(v) for v in amount]
+        )
         if len(per) != periods or any(not np.isfinite(v) or v < 0 for v in per):
-            raise ValidationError(f"plan {name!r}: output of sector {code!r} must be one "
-                                  f"non-negative total or {periods} per-period figures.")
+            raise ValidationError(
+                f"plan {name!r}: output of sector {code!r} must be one "
+                f"non-negative total or {periods} per-period figures."
+            )
         repo.add(session, FulPlanSector(plan_id=plan.id, sector_id=ids[code], per_period=per))
     ents = repo.enterprise_capacities(session)
     frame = pd.DataFrame(ents, columns=["id", "sector", "capacity"])
     if len(frame):
         frame["share"] = frame["capacity"] / frame.groupby("sector")["capacity"].transform("sum")
-        repo.insert_rows(session, FulTarget, [
-            {"plan_id": plan.id, "enterprise_id": int(i), "share": float(s)}
-            for i, s in zip(frame["id"], frame["share"], strict=True)])
+        repo.insert_rows(
+            session,
+            FulTarget,
+            [
+                {"plan_id": plan.id, "enterprise_id": int(i), "share": float(s)}
+                for i, s in zip(frame["id"], frame["share"], strict=True)
+            ],
+        )
     from gosplan.services import publiclog
 
     # public: the plan and a digest of its tables (sector outputs per period)
-    table = {str(c): ([float(a) / periods] * periods if isinstance(a, int | float)
-                      else [float(v) for v in a]) for c, a in sorted(sector_output.items())}
-    publiclog.append_event(session, "plan.adopted", {
-        "plan": plan.id, "name": name, "freq": freq, "start": start_ts.date().isoformat(),
-        "periods": periods, "source": source, "sectors": len(table),
-        "sector_output_sha256": hashlib.sha256(
-            publiclog.canonical_json(table).encode("utf-8")).hexdigest()})
+    table = {
+        str(c): (
+            [float(a) / periods] * periods if isinstance(a, int | float) else [float(v) for v in a]
+        )
+        for c, a in sorted(sector_output.items())
+    }
+    publiclog.append_event(
+        session,
+        "plan.adopted",
+        {
+            "plan": plan.id,
+            "name": name,
+            "freq": freq,
+            "start": start_ts.date().isoformat(),
+            "periods": periods,
+            "source": source,
+            "sectors": len(table),
+            "sector_output_sha256": hashlib.sha256(
+                publiclog.canonical_json(table).encode("utf-8")
+            ).hexdigest(),
+        },
+    )
     return plan
 
 
-def register_population(session: Session, pop: Population, links: Links, economy: Economy, *,
-                        name: str, now: dt.datetime, source: str = "") -> FulPlan:
+def register_population(
+    session: Session,
+    pop: Population,
+    links: Links,
+    economy: Economy,
+    *,
+    name: str,
+    now: dt.datetime,
+    source: str = "",
+) -> FulPlan:
     """Store a simulated population: sectors, enterprises with their own norms, and the plan.
 
     Only the norms the population marks as the enterprise's own (``own_norms``,
@@ -161,33 +233,76 @@ def register_population(session: Session, pop: Population, links: Links, economy
     ids = register_sectors(session, economy)
     clash = repo.first_registered(session, [str(c) for c in pop.codes[:1000]])
     if clash is not None:
-        raise ValidationError(f"enterprise {clash!r} is already registered; simulate into an "
-                              "empty store.")
+        raise ValidationError(
+            f"enterprise {clash!r} is already registered; simulate into an empty store."
+        )
     sec_ids = np.array([ids[s] for s in pop.sectors])
-    repo.insert_rows(session, FulEnterprise, [
-        {"code": str(c), "name": str(c), "sector_id": int(sec_ids[k]), "capacity": float(cap),
-         "hours_norm": float(h) if oh else None, "created_at": now}
-        for c, k, cap, h, oh in zip(pop.codes, pop.sector, pop.capacity, pop.hours_norm, own_h,
-                                    strict=True)])
+    repo.insert_rows(
+        session,
+        FulEnterprise,
+        [
+            {
+                "code": str(c),
+                "name": str(c),
+                "sector_id": int(sec_ids[k]),
+                "capacity": float(cap),
+                "hours_norm": float(h) if oh else None,
+                "created_at": now,
+            }
+            for c, k, cap, h, oh in zip(
+                pop.codes, pop.sector, pop.capacity, pop.hours_norm, own_h, strict=True
+            )
+        ],
+    )
     eid = repo.enterprise_ids(session)
     ent_ids = np.array([eid[str(c)] for c in pop.codes])
-    repo.insert_rows(session, FulNorm, [
-        {"sector_id": int(sec_ids[pop.sector[e]]), "enterprise_id": int(ent_ids[e]),
-         "product_id": int(sec_ids[p]), "per_unit": float(v)}
-        for e, p, v in zip(pop.norm_enterprise, pop.norm_product, pop.norm_per_unit,
-                           strict=True) if own_n[e]])
+    repo.insert_rows(
+        session,
+        FulNorm,
+        [
+            {
+                "sector_id": int(sec_ids[pop.sector[e]]),
+                "enterprise_id": int(ent_ids[e]),
+                "product_id": int(sec_ids[p]),
+                "per_unit": float(v),
+            }
+            for e, p, v in zip(
+                pop.norm_enterprise, pop.norm_product, pop.norm_per_unit, strict=True
+            )
+            if own_n[e]
+        ],
+    )
     per_sector = np.zeros((len(pop.sectors), pop.T))
     np.add.at(per_sector, pop.sector, pop.plan)
     freq = _freq_of(pop.periods)
-    plan = repo.add(session, FulPlan(name=name, freq=freq, start=pop.periods[0].date(),
-                                     periods=pop.T, source=source, created_at=now))
-    repo.insert_rows(session, FulPlanSector, [
-        {"plan_id": plan.id, "sector_id": int(sec_ids[k]), "per_period": per_sector[k].tolist()}
-        for k in range(len(pop.sectors))])
+    plan = repo.add(
+        session,
+        FulPlan(
+            name=name,
+            freq=freq,
+            start=pop.periods[0].date(),
+            periods=pop.T,
+            source=source,
+            created_at=now,
+        ),
+    )
+    repo.insert_rows(
+        session,
+        FulPlanSector,
+        [
+            {"plan_id": plan.id, "sector_id": int(sec_ids[k]), "per_period": per_sector[k].tolist()}
+            for k in range(len(pop.sectors))
+        ],
+    )
     share = pop.plan.sum(1) / per_sector.sum(1)[pop.sector]
-    repo.insert_rows(session, FulTarget, [
-        {"plan_id": plan.id, "enterprise_id": int(ent_ids[e]), "share": float(share[e])}
-        for e in range(pop.n)])
+    repo.insert_rows(
+        session,
+        FulTarget,
+        [
+            {"plan_id": plan.id, "enterprise_id": int(ent_ids[e]), "share": float(share[e])}
+            for e in range(pop.n)
+        ],
+    )
     session.flush()
     return plan
 
@@ -210,8 +325,10 @@ def sector_of(session: Session, code: str) -> str:
 def current_plan(session: Session) -> FulPlan:
     plan = repo.latest_plan(session)
     if plan is None:
-        raise ValidationError("no fulfilment plan is stored; adopt one (adopt_plan) or run "
-                              "`gosplan fulfilment simulate --store`.")
+        raise ValidationError(
+            "no fulfilment plan is stored; adopt one (adopt_plan) or run "
+            "`gosplan fulfilment simulate --store`."
+        )
     return plan
 
 
@@ -230,28 +347,42 @@ def load_register(session: Session, plan: FulPlan | None = None) -> Register:
     """The register, norms and plan as arrays for the checks."""
     plan = plan or current_plan(session)
     rows = repo.register_rows(session, plan.id)
-    sec = pd.DataFrame(rows["sectors"],
-                       columns=["id", "code", "hours", "output_unit", "hours_unit"])
-    ent = pd.DataFrame(rows["enterprises"],
-                       columns=["id", "code", "sector_id", "capacity", "hours_norm"])
+    sec = pd.DataFrame(
+        rows["sectors"], columns=["id", "code", "hours", "output_unit", "hours_unit"]
+    )
+    ent = pd.DataFrame(
+        rows["enterprises"], columns=["id", "code", "sector_id", "capacity", "hours_norm"]
+    )
     sec_pos = pd.Series(np.arange(len(sec)), index=sec["id"])
     ent_pos = pd.Series(np.arange(len(ent)), index=ent["id"])
     sector = sec_pos.reindex(ent["sector_id"]).to_numpy(np.int64)
     hours_norm = ent["hours_norm"].astype(float).to_numpy()
     sector_hours = sec["hours"].astype(float).to_numpy()
-    hours_norm = np.where(np.isfinite(hours_norm), hours_norm, sector_hours[sector]) if len(
-        ent) else hours_norm
-    norms = pd.DataFrame(rows["norms"],
-                         columns=["sector_id", "enterprise_id", "product_id", "per_unit"])
+    hours_norm = (
+        np.where(np.isfinite(hours_norm), hours_norm, sector_hours[sector])
+        if len(ent)
+        else hours_norm
+    )
+    norms = pd.DataFrame(
+        rows["norms"], columns=["sector_id", "enterprise_id", "product_id", "per_unit"]
+    )
     own = norms[norms["enterprise_id"].notna()]
     with_own = set(own["enterprise_id"].astype(int))
     sector_n = norms[norms["enterprise_id"].isna()]
     rest = ent[~ent["id"].isin(with_own)][["id", "sector_id"]]
     expanded = rest.merge(sector_n, on="sector_id").rename(columns={"id": "eid"})
-    ne = np.concatenate([ent_pos.reindex(own["enterprise_id"].astype(int)).to_numpy(np.int64),
-                         ent_pos.reindex(expanded["eid"]).to_numpy(np.int64)])
-    npd = np.concatenate([sec_pos.reindex(own["product_id"]).to_numpy(np.int64),
-                          sec_pos.reindex(expanded["product_id"]).to_numpy(np.int64)])
+    ne = np.concatenate(
+        [
+            ent_pos.reindex(own["enterprise_id"].astype(int)).to_numpy(np.int64),
+            ent_pos.reindex(expanded["eid"]).to_numpy(np.int64),
+        ]
+    )
+    npd = np.concatenate(
+        [
+            sec_pos.reindex(own["product_id"]).to_numpy(np.int64),
+            sec_pos.reindex(expanded["product_id"]).to_numpy(np.int64),
+        ]
+    )
     nv = np.concatenate([own["per_unit"].to_numpy(float), expanded["per_unit"].to_numpy(float)])
     starts, ends = period_bounds(pd.Timestamp(plan.start), plan.periods, plan.freq)
     per = np.full((len(sec), plan.periods), np.nan)
@@ -263,15 +394,27 @@ def load_register(session: Session, plan: FulPlan | None = None) -> Register:
     plan_arr = per[sector] * share[:, None] if len(ent) else np.zeros((0, plan.periods))
     units = sec["output_unit"].iloc[0] if len(sec) else "unit"
     hunits = sec["hours_unit"].iloc[0] if len(sec) else "hours"
-    pop = Population(codes=ent["code"].to_numpy(object), sector=sector,
-                     sectors=list(sec["code"]), capacity=ent["capacity"].to_numpy(float),
-                     hours_norm=hours_norm, norm_enterprise=ne, norm_product=npd,
-                     norm_per_unit=nv, periods=starts, period_ends=ends, plan=plan_arr,
-                     output_unit=units, hours_unit=hunits,
-                     own_norms=ent["id"].isin(with_own).to_numpy(bool),
-                     own_hours=ent["hours_norm"].notna().to_numpy(bool))
-    return Register(population=pop, plan=plan, enterprise_ids=ent["id"].to_numpy(np.int64),
-                    sector_ids=sec["id"].to_numpy(np.int64),
-                    row_of={str(c): i for i, c in enumerate(ent["code"])})
-
-
+    pop = Population(
+        codes=ent["code"].to_numpy(object),
+        sector=sector,
+        sectors=list(sec["code"]),
+        capacity=ent["capacity"].to_numpy(float),
+        hours_norm=hours_norm,
+        norm_enterprise=ne,
+        norm_product=npd,
+        norm_per_unit=nv,
+        periods=starts,
+        period_ends=ends,
+        plan=plan_arr,
+        output_unit=units,
+        hours_unit=hunits,
+        own_norms=ent["id"].isin(with_own).to_numpy(bool),
+        own_hours=ent["hours_norm"].notna().to_numpy(bool),
+    )
+    return Register(
+        population=pop,
+        plan=plan,
+        enterprise_ids=ent["id"].to_numpy(np.int64),
+        sector_ids=sec["id"].to_numpy(np.int64),
+        row_of={str(c): i for i, c in enumerate(ent["code"])},
+    )

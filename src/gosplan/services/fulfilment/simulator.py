@@ -43,8 +43,14 @@ from gosplan.core.economy import Economy
 from gosplan.errors import ValidationError
 from gosplan.services.fulfilment.checks import DELIVERY, INPUT, CheckResult, Population
 
-FAULT_KINDS = ("padded_output", "diverted_inputs", "hidden_shortfall", "step_break",
-               "late_reports", "mismatch")
+FAULT_KINDS = (
+    "padded_output",
+    "diverted_inputs",
+    "hidden_shortfall",
+    "step_break",
+    "late_reports",
+    "mismatch",
+)
 _LINK_FAULTS = ("hidden_shortfall", "mismatch")
 
 
@@ -70,10 +76,14 @@ class Simulation:
     truth: pd.DataFrame  # enterprise (row), code, kind, start (period index), size, link
 
 
-def period_bounds(start: pd.Timestamp, periods: int, freq: str) -> tuple[
-        pd.DatetimeIndex, pd.DatetimeIndex]:
-    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
-            "month": pd.DateOffset(months=1)}.get(freq)
+def period_bounds(
+    start: pd.Timestamp, periods: int, freq: str
+) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    step = {
+        "day": pd.DateOffset(days=1),
+        "week": pd.DateOffset(weeks=1),
+        "month": pd.DateOffset(months=1),
+    }.get(freq)
     if step is None:
         raise ValidationError(f"period length must be day, week or month; got {freq!r}.")
     starts = pd.DatetimeIndex([start + step * i for i in range(periods + 1)])
@@ -97,13 +107,17 @@ def build_population(
     """Split the economy's sectors into about ``enterprises`` enterprises (see module doc)."""
     rng = np.random.default_rng(seed)
     if economy.output is None:
-        raise ValidationError(f"economy {economy.name!r} has no gross output; the simulator "
-                              "splits each sector's gross output among its enterprises.")
+        raise ValidationError(
+            f"economy {economy.name!r} has no gross output; the simulator "
+            "splits each sector's gross output among its enterprises."
+        )
     x = np.asarray(economy.output, dtype=float)
     live = np.flatnonzero(x > 0)
     if enterprises < 2 * len(live):
-        raise ValidationError(f"the simulator needs at least 2 enterprises per sector: "
-                              f"{len(live)} sectors with output, got enterprises={enterprises}.")
+        raise ValidationError(
+            f"the simulator needs at least 2 enterprises per sector: "
+            f"{len(live)} sectors with output, got enterprises={enterprises}."
+        )
     share = x[live] / x[live].sum()
     # at least two per sector, the rest in proportion to the square root of output
     w = np.sqrt(share)
@@ -122,8 +136,7 @@ def build_population(
     amp = rng.uniform(0.0, 0.15, len(live))
     phase = rng.uniform(0, 2 * np.pi, len(live))
     tt = np.arange(periods)
-    profile = 1.0 + amp[:, None] * np.sin(2 * np.pi * tt[None, :] / per_year(freq)
-                                          + phase[:, None])
+    profile = 1.0 + amp[:, None] * np.sin(2 * np.pi * tt[None, :] / per_year(freq) + phase[:, None])
     annual = x[live][sector_of_live] * cap_share
     plan = annual[:, None] * profile[sector_of_live] / per_year(freq)
     # norms: own efficiency around the sector's coefficients
@@ -131,7 +144,8 @@ def build_population(
     A_live = A[live][:, live].tocsc()
     eff = rng.lognormal(0.0, 0.08, E)
     hours_norm = np.asarray(economy.labour, dtype=float)[live][sector_of_live] * rng.lognormal(
-        0.0, 0.08, E)
+        0.0, 0.08, E
+    )
     members = [np.flatnonzero(sector_of_live == k) for k in range(len(live))]
     cum_caps = [np.cumsum(capacity[m]) for m in members]
     sup, cus, prod, per = [], [], [], []
@@ -150,14 +164,28 @@ def build_population(
             cus.append(mine)
             prod.append(np.full(len(mine), p))
             per.append(col[p] * eff[mine])
-    links = Links(supplier=np.concatenate(sup), customer=np.concatenate(cus),
-                  product=np.concatenate(prod), per_unit=np.concatenate(per))
+    links = Links(
+        supplier=np.concatenate(sup),
+        customer=np.concatenate(cus),
+        product=np.concatenate(prod),
+        per_unit=np.concatenate(per),
+    )
     codes = np.array([f"E{i:06d}" for i in range(E)], dtype=object)
-    pop = Population(codes=codes, sector=sector_of_live, sectors=sectors, capacity=capacity,
-                     hours_norm=hours_norm, norm_enterprise=links.customer.copy(),
-                     norm_product=links.product.copy(), norm_per_unit=links.per_unit.copy(),
-                     periods=starts, period_ends=ends, plan=plan,
-                     output_unit=economy.output_unit, hours_unit=economy.labour_unit)
+    pop = Population(
+        codes=codes,
+        sector=sector_of_live,
+        sectors=sectors,
+        capacity=capacity,
+        hours_norm=hours_norm,
+        norm_enterprise=links.customer.copy(),
+        norm_product=links.product.copy(),
+        norm_per_unit=links.per_unit.copy(),
+        periods=starts,
+        period_ends=ends,
+        plan=plan,
+        output_unit=economy.output_unit,
+        hours_unit=economy.labour_unit,
+    )
     return pop, links
 
 
@@ -186,16 +214,19 @@ def simulate(
     rng = np.random.default_rng(seed)
     E, T, L = pop.n, pop.T, len(links.supplier)
     if T < 6:
-        raise ValidationError(f"the simulator needs at least 6 periods to place faults; "
-                              f"got {T}.")
+        raise ValidationError(f"the simulator needs at least 6 periods to place faults; got {T}.")
     perf = rng.normal(1.0, 0.03, E)
     drift = np.zeros((E, T))
     shocks = rng.normal(0.0, 0.01, (E, T))
     for t in range(1, T):
         drift[:, t] = 0.8 * drift[:, t - 1] + shocks[:, t]
     noise_sd = rng.uniform(0.02, 0.06, E)
-    true_out = pop.plan * perf[:, None] * (1 + drift) * (
-        1 + noise_sd[:, None] * rng.standard_normal((E, T)))
+    true_out = (
+        pop.plan
+        * perf[:, None]
+        * (1 + drift)
+        * (1 + noise_sd[:, None] * rng.standard_normal((E, T)))
+    )
     true_out = np.maximum(true_out, 0.0)
     # faults
     n_f = round(fault_share * E)
@@ -254,11 +285,16 @@ def simulate(
                 cand = np.flatnonzero(links.customer == e)
             link_of[i] = rng.choice(cand)
             link_loss[link_of[i], sl] = size[i]
-    hours = pop.hours_norm[:, None] * true_out * hours_factor * (
-        1 + 0.03 * rng.standard_normal((E, T)))
+    hours = (
+        pop.hours_norm[:, None] * true_out * hours_factor * (1 + 0.03 * rng.standard_normal((E, T)))
+    )
     # link quantities: what the customer needs for its true output
-    need = links.per_unit[:, None] * true_out[links.customer] * input_factor[links.customer] * (
-        1 + 0.02 * rng.standard_normal((L, T)))
+    need = (
+        links.per_unit[:, None]
+        * true_out[links.customer]
+        * input_factor[links.customer]
+        * (1 + 0.02 * rng.standard_normal((L, T)))
+    )
     short = (claim_factor[links.supplier] - 1) / claim_factor[links.supplier]  # hidden share
     true_delivered = need * (1 - short)
     delivered_rep = need * (1 + 0.005 * rng.standard_normal((L, T)))
@@ -266,26 +302,43 @@ def simulate(
     # long tables
     ok = ~missing
     e_idx, t_idx = np.nonzero(ok)
-    reports = pd.DataFrame({"enterprise": e_idx.astype(np.int32),
-                            "period": t_idx.astype(np.int16),
-                            "output": reported_out[ok], "hours": hours[ok],
-                            "lag_days": lag[ok]})
+    reports = pd.DataFrame(
+        {
+            "enterprise": e_idx.astype(np.int32),
+            "period": t_idx.astype(np.int16),
+            "output": reported_out[ok],
+            "hours": hours[ok],
+            "lag_days": lag[ok],
+        }
+    )
     l_in = ok[links.customer]  # the customer filed its report
     l_out = ok[links.supplier]
     li, lt = np.nonzero(l_in)
     lo, lto = np.nonzero(l_out)
-    lines = pd.DataFrame({
-        "enterprise": np.concatenate([links.customer[li], links.supplier[lo]]).astype(np.int32),
-        "period": np.concatenate([lt, lto]).astype(np.int16),
-        "kind": np.concatenate([np.full(len(li), INPUT, np.int8),
-                                np.full(len(lo), DELIVERY, np.int8)]),
-        "counterparty": np.concatenate([links.supplier[li], links.customer[lo]]).astype(
-            np.int32),
-        "product": np.concatenate([links.product[li], links.product[lo]]).astype(np.int32),
-        "quantity": np.concatenate([received_rep[li, lt], delivered_rep[lo, lto]]),
-    })
-    truth = pd.DataFrame({"enterprise": faulty, "code": pop.codes[faulty], "kind": fkind,
-                          "start": fstart, "size": size, "link": link_of})
+    lines = pd.DataFrame(
+        {
+            "enterprise": np.concatenate([links.customer[li], links.supplier[lo]]).astype(np.int32),
+            "period": np.concatenate([lt, lto]).astype(np.int16),
+            "kind": np.concatenate(
+                [np.full(len(li), INPUT, np.int8), np.full(len(lo), DELIVERY, np.int8)]
+            ),
+            "counterparty": np.concatenate([links.supplier[li], links.customer[lo]]).astype(
+                np.int32
+            ),
+            "product": np.concatenate([links.product[li], links.product[lo]]).astype(np.int32),
+            "quantity": np.concatenate([received_rep[li, lt], delivered_rep[lo, lto]]),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "enterprise": faulty,
+            "code": pop.codes[faulty],
+            "kind": fkind,
+            "start": fstart,
+            "size": size,
+            "link": link_of,
+        }
+    )
     return Simulation(population=pop, links=links, reports=reports, lines=lines, truth=truth)
 
 
@@ -320,30 +373,41 @@ def evaluate(result: CheckResult, sim: Simulation, *, window: int = 2) -> pd.Dat
     truth = sim.truth
     det = np.zeros(len(truth), bool)
     delay = np.full(len(truth), np.nan)
-    for i, (e, t0) in enumerate(zip(truth["enterprise"].to_numpy(np.int64),
-                                    truth["start"].to_numpy(np.int64), strict=True)):
-        hit = np.flatnonzero(flagged[e, t0: min(T, t0 + window + 1)])
+    for i, (e, t0) in enumerate(
+        zip(truth["enterprise"].to_numpy(np.int64), truth["start"].to_numpy(np.int64), strict=True)
+    ):
+        hit = np.flatnonzero(flagged[e, t0 : min(T, t0 + window + 1)])
         if len(hit):
             det[i] = True
             delay[i] = hit[0]
     for kind in FAULT_KINDS:
         sel = (truth["kind"] == kind).to_numpy()
         n = int(sel.sum())
-        rows.append({"fault": kind, "injected": n, "detected": int(det[sel].sum()),
-                     "detected_pct": 100.0 * det[sel].mean() if n else float("nan"),
-                     "mean_delay": float(np.nanmean(delay[sel])) if det[sel].any()
-                     else float("nan")})
+        rows.append(
+            {
+                "fault": kind,
+                "injected": n,
+                "detected": int(det[sel].sum()),
+                "detected_pct": 100.0 * det[sel].mean() if n else float("nan"),
+                "mean_delay": float(np.nanmean(delay[sel])) if det[sel].any() else float("nan"),
+            }
+        )
     honest = honest_mask(sim)
     observed = honest & (np.isfinite(result.panel.output) | flagged)
     fp = int((flagged & observed).sum())
-    rows.append({"fault": "honest enterprise-periods", "injected": int(observed.sum()),
-                 "detected": fp, "detected_pct": 100.0 * fp / max(int(observed.sum()), 1),
-                 "mean_delay": float("nan")})
+    rows.append(
+        {
+            "fault": "honest enterprise-periods",
+            "injected": int(observed.sum()),
+            "detected": fp,
+            "detected_pct": 100.0 * fp / max(int(observed.sum()), 1),
+            "mean_delay": float("nan"),
+        }
+    )
     return pd.DataFrame(rows).set_index("fault")
 
 
-def detection_by_check(result: CheckResult, sim: Simulation, *, window: int = 2
-                       ) -> pd.DataFrame:
+def detection_by_check(result: CheckResult, sim: Simulation, *, window: int = 2) -> pd.DataFrame:
     """Per fault kind (rows) and check (columns): % of faults that check flags in the window."""
     T = result.population.T
     truth = sim.truth
@@ -351,8 +415,13 @@ def detection_by_check(result: CheckResult, sim: Simulation, *, window: int = 2
     starts = truth["start"].to_numpy(np.int64)
     out = {}
     for check, mask in result.masks.items():
-        hit = np.array([mask[e, t0: min(T, t0 + window + 1)].any()
-                        for e, t0 in zip(ents, starts, strict=True)], dtype=bool)
+        hit = np.array(
+            [
+                mask[e, t0 : min(T, t0 + window + 1)].any()
+                for e, t0 in zip(ents, starts, strict=True)
+            ],
+            dtype=bool,
+        )
         out[check] = pd.Series(hit).groupby(truth["kind"].to_numpy()).mean() * 100
     return pd.DataFrame(out).reindex(list(FAULT_KINDS))
 
@@ -377,20 +446,38 @@ def report_frame(sim: Simulation) -> pd.DataFrame:
     sub = pop.period_ends[t] + pd.to_timedelta(r["lag_days"].to_numpy(float), unit="D")
     period = pop.periods[t].strftime("%Y-%m-%d")
     subs = sub.strftime("%Y-%m-%dT%H:%M:%S")
-    heads = pd.concat([
-        pd.DataFrame({"enterprise": pop.codes[e], "period": period, "kind": k,
-                      "quantity": r[k].to_numpy(float), "counterparty": "", "product": "",
-                      "submitted_at": subs})
-        for k in ("output", "hours")])
+    heads = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "enterprise": pop.codes[e],
+                    "period": period,
+                    "kind": k,
+                    "quantity": r[k].to_numpy(float),
+                    "counterparty": "",
+                    "product": "",
+                    "submitted_at": subs,
+                }
+            )
+            for k in ("output", "hours")
+        ]
+    )
     le = ln["enterprise"].to_numpy(np.int64)
     lt = ln["period"].to_numpy(np.int64)
     sub_of = pd.Series(subs, index=pd.MultiIndex.from_arrays([e, t]))
-    lines = pd.DataFrame({
-        "enterprise": pop.codes[le], "period": pop.periods[lt].strftime("%Y-%m-%d"),
-        "kind": np.where(ln["kind"].to_numpy() == INPUT, "input", "delivery"),
-        "quantity": ln["quantity"].to_numpy(float),
-        "counterparty": pop.codes[ln["counterparty"].to_numpy(np.int64)],
-        "product": sectors[ln["product"].to_numpy(np.int64)],
-        "submitted_at": sub_of.reindex(pd.MultiIndex.from_arrays([le, lt])).to_numpy()})
-    return pd.concat([heads, lines], ignore_index=True).sort_values(
-        ["period", "enterprise"], kind="stable").reset_index(drop=True)
+    lines = pd.DataFrame(
+        {
+            "enterprise": pop.codes[le],
+            "period": pop.periods[lt].strftime("%Y-%m-%d"),
+            "kind": np.where(ln["kind"].to_numpy() == INPUT, "input", "delivery"),
+            "quantity": ln["quantity"].to_numpy(float),
+            "counterparty": pop.codes[ln["counterparty"].to_numpy(np.int64)],
+            "product": sectors[ln["product"].to_numpy(np.int64)],
+            "submitted_at": sub_of.reindex(pd.MultiIndex.from_arrays([le, lt])).to_numpy(),
+        }
+    )
+    return (
+        pd.concat([heads, lines], ignore_index=True)
+        .sort_values(["period", "enterprise"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -79,10 +79,24 @@ from gosplan.storage import fulfilment as repo
 from gosplan.storage.fulfilment import FulCheckRun, FulFlag
 
 __all__ = [
-    "ALERT_CHECKS", "KINDS", "REPORT_COLUMNS", "IngestResult", "Register", "StoredCheck",
-    "adopt_plan", "check", "current_plan", "ingest", "load_register", "load_reports",
-    "read_reports_csv", "register_enterprise", "register_population", "register_sectors",
-    "report_versions", "sector_of",
+    "ALERT_CHECKS",
+    "KINDS",
+    "REPORT_COLUMNS",
+    "IngestResult",
+    "Register",
+    "StoredCheck",
+    "adopt_plan",
+    "check",
+    "current_plan",
+    "ingest",
+    "load_register",
+    "load_reports",
+    "read_reports_csv",
+    "register_enterprise",
+    "register_population",
+    "register_sectors",
+    "report_versions",
+    "sector_of",
 ]
 
 #: checks that open an alert: integrity checks on the inspection ladder, help on the help one
@@ -144,8 +158,15 @@ def check(
         t_of = pd.Series(np.arange(pop.T), index=pop.periods)
         flags = flags[fresh[flags["period"].map(t_of).to_numpy(np.int64)]]
     counts = flags["check"].value_counts().to_dict() if len(flags) else {}
-    run = repo.add(session, FulCheckRun(plan_id=reg.plan.id, at=now, as_of=as_of,
-                                        counts={str(k): int(v) for k, v in counts.items()}))
+    run = repo.add(
+        session,
+        FulCheckRun(
+            plan_id=reg.plan.id,
+            at=now,
+            as_of=as_of,
+            counts={str(k): int(v) for k, v in counts.items()},
+        ),
+    )
     covered = repo.alerted_flags(session)
     eid = dict(zip(pop.codes, reg.enterprise_ids, strict=True))
     alerts: list[esc.EscalationItem] = []
@@ -154,38 +175,69 @@ def check(
         flags = flags.copy()
         flags["eid"] = flags["enterprise"].map(eid).astype(int)
         flags["day"] = flags["period"].dt.date
-        flags["new"] = [(e, d, c) not in covered for e, d, c in
-                        zip(flags["eid"], flags["day"], flags["check"], strict=True)]
+        flags["new"] = [
+            (e, d, c) not in covered
+            for e, d, c in zip(flags["eid"], flags["day"], flags["check"], strict=True)
+        ]
         alert_of: dict[tuple[str, str], int] = {}
         if open_alerts:
-            todo = flags[flags["new"] & flags["check"].isin(ALERT_CHECKS)
-                         & (flags["route"] != "information")]
-            for (code, chk, route), g in todo.groupby(["enterprise", "check", "route"],
-                                                      sort=True):
+            todo = flags[
+                flags["new"] & flags["check"].isin(ALERT_CHECKS) & (flags["route"] != "information")
+            ]
+            for (code, chk, route), g in todo.groupby(["enterprise", "check", "route"], sort=True):
                 last = g.iloc[-1]
                 periods = [d.isoformat() for d in g["day"]]
                 helped = route == "help"
                 item = esc.open_alert(
-                    session, area="fulfilment", subject=f"enterprise {code}",
-                    reason=(f"{chk}: {last['detail']} (period {last['day'].isoformat()}"
-                            + (f" and {len(g) - 1} earlier" if len(g) > 1 else "") + ")"
-                            + ("; reports consistent: help asked of supply and planners"
-                               if helped else "")),
+                    session,
+                    area="fulfilment",
+                    subject=f"enterprise {code}",
+                    reason=(
+                        f"{chk}: {last['detail']} (period {last['day'].isoformat()}"
+                        + (f" and {len(g) - 1} earlier" if len(g) > 1 else "")
+                        + ")"
+                        + (
+                            "; reports consistent: help asked of supply and planners"
+                            if helped
+                            else ""
+                        )
+                    ),
                     context={"unit": code, "sector": last["sector"]},
                     ladder=help_ladder if helped else ladder,
-                    key=f"fulfilment:{code}:" + ("help:" if helped else "") + str(chk), now=now,
-                    details={"check": chk, "periods": periods, "run": run.id,
-                             "route": route, "evidence": last["evidence"]})
+                    key=f"fulfilment:{code}:" + ("help:" if helped else "") + str(chk),
+                    now=now,
+                    details={
+                        "check": chk,
+                        "periods": periods,
+                        "run": run.id,
+                        "route": route,
+                        "evidence": last["evidence"],
+                    },
+                )
                 alert_of[(str(code), str(chk))] = item.id
                 alerts.append(item)
         for code, chk, eid_, day, val, detail, new in zip(
-                flags["enterprise"], flags["check"], flags["eid"], flags["day"],
-                flags["value"].to_numpy(float), flags["detail"], flags["new"], strict=True):
+            flags["enterprise"],
+            flags["check"],
+            flags["eid"],
+            flags["day"],
+            flags["value"].to_numpy(float),
+            flags["detail"],
+            flags["new"],
+            strict=True,
+        ):
             v = float(val)
-            rows.append({"run_id": run.id, "enterprise_id": int(eid_), "period": day,
-                         "check": chk, "value": v if np.isfinite(v) else None,
-                         "detail": detail,
-                         "alert_id": alert_of.get((str(code), str(chk))) if new else None})
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "enterprise_id": int(eid_),
+                    "period": day,
+                    "check": chk,
+                    "value": v if np.isfinite(v) else None,
+                    "detail": detail,
+                    "alert_id": alert_of.get((str(code), str(chk))) if new else None,
+                }
+            )
         repo.insert_rows(session, FulFlag, rows)
     session.flush()
     return StoredCheck(result=result, run=run, alerts=alerts, flags=flags)

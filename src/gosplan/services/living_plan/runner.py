@@ -71,6 +71,7 @@ Progress = Callable[[str, int, int], None]
 
 # --------------------------------------------------------------------------- the world
 
+
 @dataclass
 class _Side:
     """One store's state: the loop's or the open-loop twin's."""
@@ -121,8 +122,9 @@ class LivingPlanRun:
     def side(self, label: str) -> pd.DataFrame:
         return self.periods[self.periods["side"] == label].set_index("period")
 
-    def converged_at(self, *, unmet: float = 0.02, cv: float = 0.05,
-                     label: str = "loop") -> int | None:
+    def converged_at(
+        self, *, unmet: float = 0.02, cv: float = 0.05, label: str = "loop"
+    ) -> int | None:
         """First period from which unmet demand ≤ ``unmet`` and ratio CV ≤ ``cv`` hold on."""
         df = self.side(label).reset_index()
         ok = (df["unmet_share"] <= unmet) & (df["ratio_cv"] <= cv)
@@ -159,9 +161,11 @@ class LivingPlanRun:
 
 # --------------------------------------------------------------------------- one period
 
+
 class _Runner:
-    def __init__(self, sc: Scenario, store_url: str, twin_url: str | None,
-                 progress: Progress | None) -> None:
+    def __init__(
+        self, sc: Scenario, store_url: str, twin_url: str | None, progress: Progress | None
+    ) -> None:
         self.sc = sc
         self.store_url = store_url
         self.twin_url = twin_url
@@ -184,27 +188,37 @@ class _Runner:
         self.true_shares = base_shares
         if sc.taste_fraction > 0:
             self.true_shares, self.shifted = shift_tastes(
-                base_shares, rng=self.rng, fraction=sc.taste_fraction, size=sc.taste_size)
+                base_shares, rng=self.rng, fraction=sc.taste_fraction, size=sc.taste_size
+            )
         else:
             self.shifted = np.array([], dtype=int)
         if sc.taste_goods:
             shares = self.true_shares.copy()
             picked = []
             for name, factor in sc.taste_goods:
-                hits = [i for i, (c, p) in enumerate(zip(goods.codes, goods.products,
-                                                         strict=True)) if name in (c, p)]
+                hits = [
+                    i
+                    for i, (c, p) in enumerate(zip(goods.codes, goods.products, strict=True))
+                    if name in (c, p)
+                ]
                 if not hits:
-                    raise ValidationError(f"scenario [tastes] goods: {name!r} is not a consumer "
-                                          f"good here; goods: {', '.join(goods.codes[:12])}")
+                    raise ValidationError(
+                        f"scenario [tastes] goods: {name!r} is not a consumer "
+                        f"good here; goods: {', '.join(goods.codes[:12])}"
+                    )
                 shares[hits[0]] *= factor
                 picked.append(hits[0])
             self.true_shares = shares / shares.sum()
             self.shifted = np.union1d(self.shifted, np.array(picked, dtype=int))
         groups = max(1, sc.persons // sc.cohort_size)
-        self.h: Households = draw_households(self.true_shares, groups, rng=self.rng,
-                                             concentration=sc.concentration,
-                                             unable_share=sc.unable_share,
-                                             size=sc.cohort_size)
+        self.h: Households = draw_households(
+            self.true_shares,
+            groups,
+            rng=self.rng,
+            concentration=sc.concentration,
+            unable_share=sc.unable_share,
+            size=sc.cohort_size,
+        )
         able = self.h.able_persons
         # scale the economy to the run's population: its able persons work the base week
         base = self._base_plan_hours()
@@ -222,18 +236,26 @@ class _Runner:
         able_idx = np.flatnonzero(self.h.able)
         self.ent_of_group = np.full(len(self.h.size), -1)
         self.ent_of_group[able_idx] = np.arange(able_idx.size) % n_ent
-        self.group_codes = [f"person-{i:06d}" if sc.cohort_size == 1 else f"cohort-{i:06d}"
-                            for i in range(len(self.h.size))]
-        self.delegates = {e: next(int(g) for g in able_idx if self.ent_of_group[g] == e)
-                          for e in range(n_ent)}
+        self.group_codes = [
+            f"person-{i:06d}" if sc.cohort_size == 1 else f"cohort-{i:06d}"
+            for i in range(len(self.h.size))
+        ]
+        self.delegates = {
+            e: next(int(g) for g in able_idx if self.ent_of_group[g] == e) for e in range(n_ent)
+        }
         self.shock_good = None
         if sc.shock_sector is not None:
-            match = [i for i, p in enumerate(goods.products)
-                     if p == sc.shock_sector or goods.codes[i] == sc.shock_sector]
+            match = [
+                i
+                for i, p in enumerate(goods.products)
+                if p == sc.shock_sector or goods.codes[i] == sc.shock_sector
+            ]
             if not match:
-                raise ValidationError(f"scenario `shock.sector` {sc.shock_sector!r} is not a "
-                                      f"consumer good of {eco.name!r}; goods: "
-                                      f"{', '.join(goods.codes[:12])}…")
+                raise ValidationError(
+                    f"scenario `shock.sector` {sc.shock_sector!r} is not a "
+                    f"consumer good of {eco.name!r}; goods: "
+                    f"{', '.join(goods.codes[:12])}…"
+                )
             self.shock_good = match[0]
 
     def _group_name(self, g: int) -> str:
@@ -242,16 +264,18 @@ class _Runner:
 
     def _money(self, units: np.ndarray) -> pd.Series:
         """Units of the goods as money amounts of their products (yearly rates)."""
-        money = pd.Series(units * self.goods.size * self.sc.periods_per_year,
-                          index=self.goods.products)
+        money = pd.Series(
+            units * self.goods.size * self.sc.periods_per_year, index=self.goods.products
+        )
         return money.groupby(level=0).sum()
 
     def _base_plan_hours(self) -> float:
         from gosplan.planning.leontief import leontief_plan
 
         fd = self.fd.clip(lower=0.0)
-        cols = [c for c in ("personal", "social", "investment", "stocks", "exports")
-                if c in fd.columns]
+        cols = [
+            c for c in ("personal", "social", "investment", "stocks", "exports") if c in fd.columns
+        ]
         plan = leontief_plan(self.eco, fd[cols], hours_per_labour_unit=self.hpu)
         return float(plan.labour_hours)
 
@@ -259,8 +283,12 @@ class _Runner:
         from gosplan.services.accounts import Accounts, GoodSpec
 
         sc, goods = self.sc, self.goods
-        acc = Accounts.open(url, max_hours_per_period=Decimal(str(
-            round(sc.cohort_size * 80 * self.weeks_per_period + 1))))
+        acc = Accounts.open(
+            url,
+            max_hours_per_period=Decimal(
+                str(round(sc.cohort_size * 80 * self.weeks_per_period + 1))
+            ),
+        )
         for code in self.ent_codes:
             acc.open_account(code, "enterprise", code)
         for g, code in enumerate(self.group_codes):
@@ -268,14 +296,29 @@ class _Runner:
         for g in np.flatnonzero(self.h.able):
             e = int(self.ent_of_group[g])
             acc.join(self.ent_codes[e], self.group_codes[g], by="works council")
-        acc.add_goods([GoodSpec(code=c, name=p, labour_value=Decimal(repr(float(v))).quantize(
-                           Decimal("0.000001")), unit=f"{s:g} {self.eco.output_unit or 'unit'}",
-                           product=p, stock=0)
-                       for c, p, v, s in zip(goods.codes, goods.products, goods.value,
-                                             goods.size, strict=True)])
-        return _Side(label=label, accounts=acc, feedback=feedback,
-                     targets=goods.base_units / self.sc.periods_per_year,
-                     capacity=np.ones(len(goods.codes)), closing=np.zeros(len(goods.codes)))
+        acc.add_goods(
+            [
+                GoodSpec(
+                    code=c,
+                    name=p,
+                    labour_value=Decimal(repr(float(v))).quantize(Decimal("0.000001")),
+                    unit=f"{s:g} {self.eco.output_unit or 'unit'}",
+                    product=p,
+                    stock=0,
+                )
+                for c, p, v, s in zip(
+                    goods.codes, goods.products, goods.value, goods.size, strict=True
+                )
+            ]
+        )
+        return _Side(
+            label=label,
+            accounts=acc,
+            feedback=feedback,
+            targets=goods.base_units / self.sc.periods_per_year,
+            capacity=np.ones(len(goods.codes)),
+            closing=np.zeros(len(goods.codes)),
+        )
 
     # -- one period ------------------------------------------------------------
     def period(self, side: _Side, t: int) -> None:
@@ -323,9 +366,17 @@ class _Runner:
         made = np.maximum(made, 0.0)
         # 2. the plan (yearly rates) that produces it beside social consumption and
         # investment; an adopted cap on the working week shrinks personal consumption
-        plan, factor = plan_period(self.eco, self.fd, self._money(made), self.phi,
-                             self.h.able_persons, self.weeks_per_year, side.max_week, self.hpu,
-                             extra_investment=invest * sc.periods_per_year)
+        plan, factor = plan_period(
+            self.eco,
+            self.fd,
+            self._money(made),
+            self.phi,
+            self.h.able_persons,
+            self.weeks_per_year,
+            side.max_week,
+            self.hpu,
+            extra_investment=invest * sc.periods_per_year,
+        )
         if factor < 1.0:
             target, made = target * factor, made * factor
         delivered = np.floor(made).astype(np.int64)
@@ -341,9 +392,9 @@ class _Runner:
         total_share = sum(fund_shares.values())
         deduction = Deduction(
             rate=Decimal(repr(round(rate, 6))),
-            shares={k: (Decimal(repr(round(v / total_share, 6)))) for k, v in
-                    fund_shares.items()},
-            source=f"living plan {sc.name}, period {label}")
+            shares={k: (Decimal(repr(round(v / total_share, 6)))) for k, v in fund_shares.items()},
+            source=f"living plan {sc.name}, period {label}",
+        )
         deduction = normalise_shares(deduction)
         acc.open_period(label, deduction)
         # 3. hours: the plan's labour for the period, shared by the able groups
@@ -355,8 +406,14 @@ class _Runner:
                 delegate = self.group_codes[self.delegates[e]]
                 for g in able_idx[self.ent_of_group[able_idx] == e]:
                     h = Decimal(repr(round(per_person * float(self.h.size[g]), 4)))
-                    b.record_hours(code, self.group_codes[int(g)], label, h,
-                                   key=f"{key}:rec:{code}:{g}", recorded_by=delegate)
+                    b.record_hours(
+                        code,
+                        self.group_codes[int(g)],
+                        label,
+                        h,
+                        key=f"{key}:rec:{code}:{g}",
+                        recorded_by=delegate,
+                    )
             for e, code in enumerate(self.ent_codes):
                 approver = self.group_codes[self.delegates[(e + 1) % len(self.ent_codes)]]
                 if len(self.ent_codes) == 1:
@@ -371,15 +428,17 @@ class _Runner:
             if int(self.ent_of_good[i]) in self.cheaters:
                 reported[i] *= 1.0 + sc.cheater_inflate
         mismatch = np.abs(reported - delivered) > np.maximum(1.0, 0.02 * delivered)
-        found = sorted({self.ent_codes[int(self.ent_of_good[i])]
-                        for i in np.flatnonzero(mismatch)})
+        found = sorted({self.ent_codes[int(self.ent_of_good[i])] for i in np.flatnonzero(mismatch)})
         # 4. purchases at the current prices, households in random order
         infos = {g.code: g for g in acc.goods()}
-        price_u = np.array([price_units(infos[c].labour_value, infos[c].ratio)
-                            for c in goods.codes], dtype=np.int64)
+        price_u = np.array(
+            [price_units(infos[c].labour_value, infos[c].ratio) for c in goods.codes],
+            dtype=np.int64,
+        )
         stock = np.array([infos[c].stock for c in goods.codes], dtype=np.int64)
-        balances_u = np.array([int(acc.balance(c) * 1_000_000) for c in self.group_codes],
-                              dtype=np.int64)
+        balances_u = np.array(
+            [int(acc.balance(c) * 1_000_000) for c in self.group_codes], dtype=np.int64
+        )
         want = wanted(self.h, balances_u / 1e6, price_u / 1e6)
         order = rng.permutation(len(self.group_codes))
         bought = ration_in_order(want, stock, order)
@@ -393,11 +452,19 @@ class _Runner:
         with acc.batch() as b:
             for g in range(len(self.group_codes)):
                 for j in np.flatnonzero(bought[g]):
-                    b.buy(self.group_codes[g], goods.codes[j], int(bought[g, j]),
-                          key=f"{key}:buy:{g}:{j}")
+                    b.buy(
+                        self.group_codes[g],
+                        goods.codes[j],
+                        int(bought[g, j]),
+                        key=f"{key}:buy:{g}:{j}",
+                    )
         acc.close_period(label)
-        report = acc.feedback(label, elasticity=sc.elasticity,
-                              target_sell_through=sc.sell_through, max_step=sc.max_step)
+        report = acc.feedback(
+            label,
+            elasticity=sc.elasticity,
+            target_sell_through=sc.sell_through,
+            max_step=sc.max_step,
+        )
         tab = report.table.reindex(goods.codes)
         # 5. figures
         wanted_units = np.floor(want + 1e-9).sum(axis=0)
@@ -413,37 +480,46 @@ class _Runner:
         opening = tab["opening"].to_numpy(dtype=float)
         dlv = tab["delivered"].to_numpy(dtype=float)
         totals = acc.totals(label)
-        stock_ok = bool(np.all(opening + dlv - sold == closing) and np.all(sold <= available)
-                        and np.all(dlv == delivered))
-        hours_ok = (totals["approved"] == totals["credited_persons"] + totals["credited_funds"]
-                    and abs(float(totals["credited_funds"])
-                            - float(totals["approved"]) * float(deduction.rate)) <= 1e-3
-                    * max(1.0, float(totals["approved"])))
+        stock_ok = bool(
+            np.all(opening + dlv - sold == closing)
+            and np.all(sold <= available)
+            and np.all(dlv == delivered)
+        )
+        hours_ok = totals["approved"] == totals["credited_persons"] + totals[
+            "credited_funds"
+        ] and abs(
+            float(totals["credited_funds"]) - float(totals["approved"]) * float(deduction.rate)
+        ) <= 1e-3 * max(1.0, float(totals["approved"]))
         weeks = self.weeks_per_period * self.h.able_persons
         lab = plan.labour_by_purpose / sc.periods_per_year / weeks
-        side.rows.append({
-            "side": side.label, "period": label, "t": t,
-            "unmet_share": unmet_share,
-            "excess_stock": float((closing * v).sum() / max((available * v).sum(), 1e-12)),
-            "ratio_cv": dispersion(ratios, weights=np.maximum(sold * v, 0.0) + 1e-12),
-            "ratio_mean": float(np.average(ratios, weights=np.maximum(sold * v, 0) + 1e-12)),
-            "working_week": hours_total / weeks,
-            "labour_personal": float(lab.get("personal", 0.0)),
-            "labour_social": float(lab.get("social", 0.0)),
-            "labour_investment": float(lab.get("investment", 0.0)),
-            "capacity_built": invest,
-            "personal_factor": factor,
-            "credited": float(totals["credited_persons"]),
-            "spent": float((bought * price_u[None, :]).sum() / 1e6),
-            "delivered_hours": float((delivered * v).sum()),
-            "reports_inflated": int(sum(1 for e in range(len(self.ent_codes))
-                                        if e in self.cheaters)),
-            "mismatches_found": len(found),
-            "deduction_rate": float(deduction.rate),
-            "approved_hours": float(totals["approved"]),
-            "stock_balanced": stock_ok,
-            "hours_conserved": hours_ok,
-        })
+        side.rows.append(
+            {
+                "side": side.label,
+                "period": label,
+                "t": t,
+                "unmet_share": unmet_share,
+                "excess_stock": float((closing * v).sum() / max((available * v).sum(), 1e-12)),
+                "ratio_cv": dispersion(ratios, weights=np.maximum(sold * v, 0.0) + 1e-12),
+                "ratio_mean": float(np.average(ratios, weights=np.maximum(sold * v, 0) + 1e-12)),
+                "working_week": hours_total / weeks,
+                "labour_personal": float(lab.get("personal", 0.0)),
+                "labour_social": float(lab.get("social", 0.0)),
+                "labour_investment": float(lab.get("investment", 0.0)),
+                "capacity_built": invest,
+                "personal_factor": factor,
+                "credited": float(totals["credited_persons"]),
+                "spent": float((bought * price_u[None, :]).sum() / 1e6),
+                "delivered_hours": float((delivered * v).sum()),
+                "reports_inflated": int(
+                    sum(1 for e in range(len(self.ent_codes)) if e in self.cheaters)
+                ),
+                "mismatches_found": len(found),
+                "deduction_rate": float(deduction.rate),
+                "approved_hours": float(totals["approved"]),
+                "stock_balanced": stock_ok,
+                "hours_conserved": hours_ok,
+            }
+        )
         side.unmet_by_good.append(by_good)
         side.ratios.append(ratios)
         side.sold.append(sold)
@@ -464,12 +540,16 @@ class _Runner:
         from gosplan.storage.base import session_scope
 
         row = {k: (round(v, 9) if isinstance(v, float) else v) for k, v in side.rows[-1].items()}
-        row = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in row.items()}
+        row = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()
+        }
         with session_scope(side.accounts.engine) as s:
-            e = publiclog.append(s, "living.period", {
-                "run": self.sc.digest[:16], "plan_digest": table_digest(plan.gross_output),
-                **row})
+            e = publiclog.append(
+                s,
+                "living.period",
+                {"run": self.sc.digest[:16], "plan_digest": table_digest(plan.gross_output), **row},
+            )
             if side.feedback:
                 self.log_indices.append(e.index)
 
@@ -478,11 +558,20 @@ class _Runner:
         from gosplan.storage.base import session_scope
 
         with session_scope(side.accounts.engine) as s:
-            e = publiclog.append(s, "living.run", {
-                "run": self.sc.digest[:16], "side": side.label, "scenario": self.sc.to_json(),
-                "goods": self.goods.codes, "persons": self.h.persons,
-                "able": self.h.able_persons, "enterprises": len(self.ent_codes),
-                "shifted_goods": [self.goods.codes[i] for i in self.shifted]})
+            e = publiclog.append(
+                s,
+                "living.run",
+                {
+                    "run": self.sc.digest[:16],
+                    "side": side.label,
+                    "scenario": self.sc.to_json(),
+                    "goods": self.goods.codes,
+                    "persons": self.h.persons,
+                    "able": self.h.able_persons,
+                    "enterprises": len(self.ent_codes),
+                    "shifted_goods": [self.goods.codes[i] for i in self.shifted],
+                },
+            )
             if side.feedback:
                 self.log_indices.append(e.index)
 
@@ -497,16 +586,22 @@ class _Runner:
         return {
             "ledger_problems": problems,
             "stocks_balance": all(r["stock_balanced"] for r in side.rows),
-            "hours_credited_equal_hours_less_deduction": all(r["hours_conserved"]
-                                                             for r in side.rows),
+            "hours_credited_equal_hours_less_deduction": all(
+                r["hours_conserved"] for r in side.rows
+            ),
             "balances_equal_credits_less_purchases": abs(credited - (earned - spent))
             <= Decimal("0.001") * max(Decimal(1), earned),
             "no_negative_balance": not negative,
         }
 
 
-def run(scenario: Scenario, store_url: str, *, twin_url: str | None = None,
-        progress: Progress | None = None) -> LivingPlanRun:
+def run(
+    scenario: Scenario,
+    store_url: str,
+    *,
+    twin_url: str | None = None,
+    progress: Progress | None = None,
+) -> LivingPlanRun:
     """Run ``scenario`` through the store at ``store_url`` (and the open-loop twin through
     ``twin_url``, a second, empty store) and return its figures."""
     r = _Runner(scenario, store_url, twin_url, progress)
@@ -538,16 +633,29 @@ def run(scenario: Scenario, store_url: str, *, twin_url: str | None = None,
     ratios = pd.DataFrame(np.vstack(loop.ratios), columns=r.goods.codes, index=index)
     sold = pd.DataFrame(np.vstack(loop.sold), columns=r.goods.codes, index=index)
     delivered = pd.DataFrame(np.vstack(loop.delivered), columns=r.goods.codes, index=index)
-    goods = pd.DataFrame({"code": r.goods.codes, "product": r.goods.products,
-                          "hours_per_unit": r.goods.value, "unit_size": r.goods.size,
-                          "shifted": [i in set(r.shifted.tolist())
-                                      for i in range(len(r.goods.codes))]})
+    goods = pd.DataFrame(
+        {
+            "code": r.goods.codes,
+            "product": r.goods.products,
+            "hours_per_unit": r.goods.value,
+            "unit_size": r.goods.size,
+            "shifted": [i in set(r.shifted.tolist()) for i in range(len(r.goods.codes))],
+        }
+    )
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
     checks["found"] = sorted(loop.found)
-    checks["shock_good"] = (r.goods.codes[r.shock_good] if r.shock_good is not None else None)
-    return LivingPlanRun(scenario=scenario, periods=periods, unmet_by_good=by_good,
-                         goods=goods, checks=checks, log_indices=r.log_indices, ratios=ratios,
-                         sold=sold, delivered=delivered)
+    checks["shock_good"] = r.goods.codes[r.shock_good] if r.shock_good is not None else None
+    return LivingPlanRun(
+        scenario=scenario,
+        periods=periods,
+        unmet_by_good=by_good,
+        goods=goods,
+        checks=checks,
+        log_indices=r.log_indices,
+        ratios=ratios,
+        sold=sold,
+        delivered=delivered,
+    )
 
 
 def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -556,10 +664,17 @@ def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]
     for e in entries:
         p = e.get("payload") or {}
         if e.get("kind") == "living.run" and p.get("side", "loop") == "loop":
-            out[str(p["run"])] = {"run": p["run"], "scenario": p["scenario"],
-                                  "goods": p.get("goods", []), "periods": [],
-                                  "start_index": e["index"]}
-        elif e.get("kind") == "living.period" and str(p.get("run")) in out \
-                and p.get("side") == "loop":
+            out[str(p["run"])] = {
+                "run": p["run"],
+                "scenario": p["scenario"],
+                "goods": p.get("goods", []),
+                "periods": [],
+                "start_index": e["index"],
+            }
+        elif (
+            e.get("kind") == "living.period"
+            and str(p.get("run")) in out
+            and p.get("side") == "loop"
+        ):
             out[str(p["run"])]["periods"].append({**p, "index": e["index"]})
     return out

@@ -62,8 +62,9 @@ class Scenario:
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, what: str) -> None:
             if not ok:
-                raise ValidationError(f"scenario `{name}` must be {what}; got "
-                                      f"{getattr(self, name)!r}.")
+                raise ValidationError(
+                    f"scenario `{name}` must be {what}; got {getattr(self, name)!r}."
+                )
 
         need(1 <= self.periods <= 1000, "periods", "a whole number from 1 to 1000")
         need(self.periods_per_year in (1, 4, 12, 52), "periods_per_year", "1, 4, 12 or 52")
@@ -73,25 +74,49 @@ class Scenario:
         need(self.max_goods is None or self.max_goods >= 1, "max_goods", "at least 1")
         for name in ("unable_share", "taste_fraction", "shock_loss", "cheater_share"):
             need(0 <= getattr(self, name) < 1, name, "in [0, 1)")
-        for name in ("taste_size", "shock_recovery", "cheater_inflate", "production_noise",
-                     "buffer", "capacity_growth"):
+        for name in (
+            "taste_size",
+            "shock_recovery",
+            "cheater_inflate",
+            "production_noise",
+            "buffer",
+            "capacity_growth",
+        ):
             need(0 <= getattr(self, name) <= 1, name, "in [0, 1]")
-        need(math.isfinite(self.concentration) and self.concentration > 0, "concentration",
-             "a positive number")
-        need(math.isfinite(self.base_week) and 0 < self.base_week <= 100, "base_week",
-             "hours in (0, 100]")
+        need(
+            math.isfinite(self.concentration) and self.concentration > 0,
+            "concentration",
+            "a positive number",
+        )
+        need(
+            math.isfinite(self.base_week) and 0 < self.base_week <= 100,
+            "base_week",
+            "hours in (0, 100]",
+        )
         need(0 < self.elasticity <= 10, "elasticity", "in (0, 10]")
         need(0 <= self.capital_output <= 20, "capital_output", "years of output in [0, 20]")
         need(0 < self.sell_through <= 1, "sell_through", "in (0, 1]")
         need(0 < self.max_step <= 1, "max_step", "in (0, 1]")
-        need(0 <= self.shock_at < max(self.periods, 1) or self.shock_sector is None,
-             "shock_at", "a period of the run")
-        need(self.vote_at is None or 0 <= self.vote_at < self.periods, "vote_at",
-             "a period of the run")
-        need(self.vote_max_week is None or 0 < self.vote_max_week <= 100, "vote_max_week",
-             "hours in (0, 100]")
-        need((self.vote_at is None) == (self.vote_max_week is None), "vote_at",
-             "given together with `vote_max_week`")
+        need(
+            0 <= self.shock_at < max(self.periods, 1) or self.shock_sector is None,
+            "shock_at",
+            "a period of the run",
+        )
+        need(
+            self.vote_at is None or 0 <= self.vote_at < self.periods,
+            "vote_at",
+            "a period of the run",
+        )
+        need(
+            self.vote_max_week is None or 0 < self.vote_max_week <= 100,
+            "vote_max_week",
+            "hours in (0, 100]",
+        )
+        need(
+            (self.vote_at is None) == (self.vote_max_week is None),
+            "vote_at",
+            "given together with `vote_max_week`",
+        )
         try:
             y, m = self.start.split("-")
             ok = 1900 <= int(y) <= 2200 and 1 <= int(m) <= 12
@@ -108,21 +133,45 @@ class Scenario:
 
 
 _SECTIONS = {
-    "scenario": {"name", "source", "year", "periods", "periods_per_year", "start", "seed",
-                 "open_loop"},
-    "population": {"persons": "persons", "cohort_size": "cohort_size",
-                   "unable_share": "unable_share", "concentration": "concentration",
-                   "base_week": "base_week"},
-    "enterprises": {"count": "enterprises", "production_noise": "production_noise",
-                    "max_goods": "max_goods", "capacity_growth": "capacity_growth",
-                    "capital_output": "capital_output"},
+    "scenario": {
+        "name",
+        "source",
+        "year",
+        "periods",
+        "periods_per_year",
+        "start",
+        "seed",
+        "open_loop",
+    },
+    "population": {
+        "persons": "persons",
+        "cohort_size": "cohort_size",
+        "unable_share": "unable_share",
+        "concentration": "concentration",
+        "base_week": "base_week",
+    },
+    "enterprises": {
+        "count": "enterprises",
+        "production_noise": "production_noise",
+        "max_goods": "max_goods",
+        "capacity_growth": "capacity_growth",
+        "capital_output": "capital_output",
+    },
     "tastes": {"fraction": "taste_fraction", "size": "taste_size", "goods": "taste_goods"},
-    "shock": {"sector": "shock_sector", "loss": "shock_loss", "at": "shock_at",
-              "recovery": "shock_recovery"},
+    "shock": {
+        "sector": "shock_sector",
+        "loss": "shock_loss",
+        "at": "shock_at",
+        "recovery": "shock_recovery",
+    },
     "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate"},
     "vote": {"at": "vote_at", "max_week": "vote_max_week"},
-    "rules": {"elasticity": "elasticity", "sell_through": "sell_through",
-              "max_step": "max_step", "buffer": "buffer"},
+    "rules": {
+        "elasticity": "elasticity",
+        "sell_through": "sell_through",
+        "max_step": "max_step",
+        "buffer": "buffer",
+    },
 }
 
 
@@ -145,24 +194,29 @@ def load_scenario(path: str | Path) -> Scenario:
     kwargs: dict[str, Any] = {}
     for section, body in data.items():
         if section not in _SECTIONS:
-            raise ValidationError(f"{p}: unknown section [{section}]; known: "
-                                  f"{', '.join(sorted(_SECTIONS))}.")
+            raise ValidationError(
+                f"{p}: unknown section [{section}]; known: {', '.join(sorted(_SECTIONS))}."
+            )
         if not isinstance(body, dict):
             raise ValidationError(f"{p}: [{section}] must be a table of keys.")
         keys = _SECTIONS[section]
         for key, value in body.items():
             if key not in keys:
-                raise ValidationError(f"{p}: unknown key `{key}` in [{section}]; known: "
-                                      f"{', '.join(sorted(keys))}.")
+                raise ValidationError(
+                    f"{p}: unknown key `{key}` in [{section}]; known: {', '.join(sorted(keys))}."
+                )
             target = keys[key] if isinstance(keys, dict) else key
             kwargs[target] = value
     if "taste_goods" in kwargs:
         tg = kwargs["taste_goods"]
         if not isinstance(tg, dict) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 10
-                for v in tg.values()):
-            raise ValidationError(f"{p}: [tastes] goods must be a table of good = factor "
-                                  f"(0 < factor <= 10); got {tg!r}.")
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 10
+            for v in tg.values()
+        ):
+            raise ValidationError(
+                f"{p}: [tastes] goods must be a table of good = factor "
+                f"(0 < factor <= 10); got {tg!r}."
+            )
         kwargs["taste_goods"] = tuple((str(k), float(v)) for k, v in tg.items())
     fields = Scenario.__dataclass_fields__
     for name, value in kwargs.items():
@@ -170,7 +224,8 @@ def load_scenario(path: str | Path) -> Scenario:
             continue
         kind = str(fields[name].type)
         if ("int" in kind and "float" not in kind and not isinstance(value, int)) or (
-                isinstance(value, bool) and "bool" not in kind):
+            isinstance(value, bool) and "bool" not in kind
+        ):
             raise ValidationError(f"{p}: `{name}` must be a whole number; got {value!r}.")
         if "float" in kind and not isinstance(value, int | float):
             raise ValidationError(f"{p}: `{name}` must be a number; got {value!r}.")
@@ -178,5 +233,3 @@ def load_scenario(path: str | Path) -> Scenario:
         return Scenario(**kwargs)
     except ValidationError as exc:
         raise ValidationError(f"{p}: {exc}") from None
-
-

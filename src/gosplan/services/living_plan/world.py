@@ -15,8 +15,14 @@ from gosplan.errors import ValidationError
 from gosplan.planning.living import fit_working_week
 from gosplan.services.living_plan.scenario import Scenario
 
-__all__ = ["Goods", "economy_and_goods", "normalise_shares", "period_label", "plan_period",
-           "table_digest"]
+__all__ = [
+    "Goods",
+    "economy_and_goods",
+    "normalise_shares",
+    "period_label",
+    "plan_period",
+    "table_digest",
+]
 
 
 @dataclass
@@ -51,13 +57,13 @@ def economy_and_goods(sc: Scenario) -> tuple[Any, Goods, Any, float]:
 
     eco = open_source(sc.source, year=sc.year)
     vals = labour_values(eco)
-    hpu = (hours_per_labour_unit(eco) if getattr(eco, "labour_kind", "hours") != "wages"
-           else None)
+    hpu = hours_per_labour_unit(eco) if getattr(eco, "labour_kind", "hours") != "wages" else None
     if hpu is None:
-        raise ValidationError(f"economy {eco.name!r} measures labour as wages; the living plan "
-                              "needs hours or persons employed.")
-    specs = catalogue_from_economy(eco, personal_hours=0.0, values=vals,
-                                   hours_per_labour_unit=hpu)
+        raise ValidationError(
+            f"economy {eco.name!r} measures labour as wages; the living plan "
+            "needs hours or persons employed."
+        )
+    specs = catalogue_from_economy(eco, personal_hours=0.0, values=vals, hours_per_labour_unit=hpu)
     personal = eco.final_demand_by_purpose()["personal"].clip(lower=0.0)
     if sc.max_goods is not None and len(specs) > sc.max_goods:
         keep = set(personal.loc[[str(s.product) for s in specs]].nlargest(sc.max_goods).index)
@@ -66,14 +72,27 @@ def economy_and_goods(sc: Scenario) -> tuple[Any, Goods, Any, float]:
     # hours), so that households buying whole units lose little to rounding
     size = np.array([float(s.unit.split()[0]) for s in specs]) / 100.0
     value = np.array([float(s.labour_value) for s in specs]) / 100.0
-    goods = Goods(codes=[s.code for s in specs], products=[str(s.product) for s in specs],
-                   value=value, size=size, base_units=np.zeros(len(specs)))
+    goods = Goods(
+        codes=[s.code for s in specs],
+        products=[str(s.product) for s in specs],
+        value=value,
+        size=size,
+        base_units=np.zeros(len(specs)),
+    )
     return eco, goods, vals, float(hpu)
 
 
-def plan_period(eco: Any, fd: pd.DataFrame, personal_money: pd.Series, phi: float, able: int,
-          weeks_per_year: float, max_week: float | None, hpu: float,
-          extra_investment: float = 0.0) -> tuple[Any, float]:
+def plan_period(
+    eco: Any,
+    fd: pd.DataFrame,
+    personal_money: pd.Series,
+    phi: float,
+    able: int,
+    weeks_per_year: float,
+    max_week: float | None,
+    hpu: float,
+    extra_investment: float = 0.0,
+) -> tuple[Any, float]:
     """The period's Leontief plan (yearly rates) and the factor applied to personal targets.
 
     ``extra_investment`` (money, at a yearly rate) is added to the investment bundle in
@@ -90,17 +109,28 @@ def plan_period(eco: Any, fd: pd.DataFrame, personal_money: pd.Series, phi: floa
         t.insert(0, "personal", personal_money.reindex(fd.index).fillna(0.0) * factor)
         return t
 
-    plan = leontief_plan(eco, targets(1.0), population=float(able), weeks_per_year=weeks_per_year,
-                         hours_per_labour_unit=hpu)
+    plan = leontief_plan(
+        eco,
+        targets(1.0),
+        population=float(able),
+        weeks_per_year=weeks_per_year,
+        hours_per_labour_unit=hpu,
+    )
     if max_week is None:
         return plan, 1.0
     lab = plan.labour_by_purpose
     personal_h = float(lab.get("personal", 0.0))
-    factor, _ = fit_working_week(personal_h, float(lab.sum()) - personal_h, float(able),
-                                 weeks_per_year, max_week)
+    factor, _ = fit_working_week(
+        personal_h, float(lab.sum()) - personal_h, float(able), weeks_per_year, max_week
+    )
     if factor < 1.0:
-        plan = leontief_plan(eco, targets(factor), population=float(able),
-                             weeks_per_year=weeks_per_year, hours_per_labour_unit=hpu)
+        plan = leontief_plan(
+            eco,
+            targets(factor),
+            population=float(able),
+            weeks_per_year=weeks_per_year,
+            hours_per_labour_unit=hpu,
+        )
     return plan, factor
 
 
@@ -120,5 +150,3 @@ def normalise_shares(d: Any) -> Any:
 def table_digest(frame: pd.DataFrame | pd.Series) -> str:
     hashed = np.asarray(pd.util.hash_pandas_object(frame, index=True), dtype=np.uint64)
     return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-

@@ -37,8 +37,11 @@ def signing_key(settings: Settings | None = None) -> Ed25519PrivateKey:
 
 def public_key(settings: Settings | None = None) -> bytes:
     """The raw 32-byte public key that verifies this log's tree heads."""
-    return signing_key(settings).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return (
+        signing_key(settings)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def log_origin(settings: Settings | None = None) -> str:
@@ -60,17 +63,26 @@ class Cosignature:
     signature: bytes
 
     def line(self) -> str:
-        return note.Signature(self.name, self.key_id, self.timestamp.to_bytes(8, "big")
-                              + self.signature).line()
+        return note.Signature(
+            self.name, self.key_id, self.timestamp.to_bytes(8, "big") + self.signature
+        ).line()
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "key_id": self.key_id.hex(), "timestamp": self.timestamp,
-                "signature": self.signature.hex()}
+        return {
+            "name": self.name,
+            "key_id": self.key_id.hex(),
+            "timestamp": self.timestamp,
+            "signature": self.signature.hex(),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cosignature:
-        return cls(str(data["name"]), bytes.fromhex(data["key_id"]), int(data["timestamp"]),
-                   bytes.fromhex(data["signature"]))
+        return cls(
+            str(data["name"]),
+            bytes.fromhex(data["key_id"]),
+            int(data["timestamp"]),
+            bytes.fromhex(data["signature"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,12 @@ class SignedTreeHead:
     @staticmethod
     def message(tree_size: int, timestamp: int, root_hash: bytes) -> bytes:
         """The bytes a head in the older gosplan format signs."""
-        return (_SIGNING_CONTEXT + tree_size.to_bytes(8, "big") + timestamp.to_bytes(8, "big")
-                + root_hash)
+        return (
+            _SIGNING_CONTEXT
+            + tree_size.to_bytes(8, "big")
+            + timestamp.to_bytes(8, "big")
+            + root_hash
+        )
 
     def checkpoint_text(self) -> str:
         if self.origin is None:
@@ -114,8 +130,12 @@ class SignedTreeHead:
     def signed_note(self) -> str:
         """The signed checkpoint with every cosignature, as a C2SP signed note."""
         sig = note.Signature(self.origin or "", self.verifier.id, self.signature)
-        return (self.checkpoint_text() + "\n" + sig.line()
-                + "".join(c.line() for c in self.cosignatures))
+        return (
+            self.checkpoint_text()
+            + "\n"
+            + sig.line()
+            + "".join(c.line() for c in self.cosignatures)
+        )
 
     def verify(self, trusted_key: bytes | None = None) -> bool:
         """Is the signature good, and (if given) made by ``trusted_key``?"""
@@ -125,7 +145,8 @@ class SignedTreeHead:
             return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
-                self.signature, self.signed_message())
+                self.signature, self.signed_message()
+            )
         except (InvalidSignature, ValueError, note.NoteError):
             return False
         return True
@@ -138,10 +159,11 @@ class SignedTreeHead:
         good: list[str] = []
         for w in witnesses:
             for c in self.cosignatures:
-                sig = note.Signature(c.name, c.key_id, c.timestamp.to_bytes(8, "big")
-                                     + c.signature)
-                if w.alg == note.ALG_COSIGNATURE_V1 and note.verify_signature(
-                        text, w, sig) is not None:
+                sig = note.Signature(c.name, c.key_id, c.timestamp.to_bytes(8, "big") + c.signature)
+                if (
+                    w.alg == note.ALG_COSIGNATURE_V1
+                    and note.verify_signature(text, w, sig) is not None
+                ):
                     good.append(w.name)
                     break
         return good
@@ -151,9 +173,12 @@ class SignedTreeHead:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "tree_size": self.tree_size, "timestamp": self.timestamp,
-            "root_hash": self.root_hash.hex(), "signature": self.signature.hex(),
-            "public_key": self.public_key.hex()}
+            "tree_size": self.tree_size,
+            "timestamp": self.timestamp,
+            "root_hash": self.root_hash.hex(),
+            "signature": self.signature.hex(),
+            "public_key": self.public_key.hex(),
+        }
         if self.origin is not None:
             out["origin"] = self.origin
             out["note"] = self.signed_note()
@@ -163,11 +188,15 @@ class SignedTreeHead:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SignedTreeHead:
         try:
-            return cls(int(data["tree_size"]), int(data["timestamp"]),
-                       bytes.fromhex(data["root_hash"]), bytes.fromhex(data["signature"]),
-                       bytes.fromhex(data["public_key"]),
-                       str(data["origin"]) if data.get("origin") is not None else None,
-                       tuple(Cosignature.from_json(c) for c in data.get("cosignatures") or ()))
+            return cls(
+                int(data["tree_size"]),
+                int(data["timestamp"]),
+                bytes.fromhex(data["root_hash"]),
+                bytes.fromhex(data["signature"]),
+                bytes.fromhex(data["public_key"]),
+                str(data["origin"]) if data.get("origin") is not None else None,
+                tuple(Cosignature.from_json(c) for c in data.get("cosignatures") or ()),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(
                 f"signed tree head is malformed ({exc!r}); it needs tree_size, timestamp, "
@@ -184,45 +213,76 @@ def sign_tree_head(session: Session, settings: Settings | None = None) -> Signed
     key = signing_key(settings)
     head = tree_head(session)
     timestamp = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
-    pub = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
-    unsigned = SignedTreeHead(head.tree_size, timestamp, head.root_hash, b"", pub,
-                              log_origin(settings))
+    pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    unsigned = SignedTreeHead(
+        head.tree_size, timestamp, head.root_hash, b"", pub, log_origin(settings)
+    )
     sth = replace(unsigned, signature=key.sign(unsigned.signed_message()))
-    session.add(StoredTreeHead(tree_size=sth.tree_size, timestamp=sth.timestamp,
-                               root_hash=sth.root_hash, signature=sth.signature,
-                               public_key=sth.public_key, origin=sth.origin))
+    session.add(
+        StoredTreeHead(
+            tree_size=sth.tree_size,
+            timestamp=sth.timestamp,
+            root_hash=sth.root_hash,
+            signature=sth.signature,
+            public_key=sth.public_key,
+            origin=sth.origin,
+        )
+    )
     session.flush()
     return sth
 
 
 def _sth(row: StoredTreeHead, cos: Sequence[StoredCosignature] = ()) -> SignedTreeHead:
-    return SignedTreeHead(int(row.tree_size), int(row.timestamp), bytes(row.root_hash),
-                          bytes(row.signature), bytes(row.public_key), row.origin,
-                          tuple(Cosignature(c.name, bytes(c.key_id), int(c.timestamp),
-                                            bytes(c.signature)) for c in cos))
+    return SignedTreeHead(
+        int(row.tree_size),
+        int(row.timestamp),
+        bytes(row.root_hash),
+        bytes(row.signature),
+        bytes(row.public_key),
+        row.origin,
+        tuple(
+            Cosignature(c.name, bytes(c.key_id), int(c.timestamp), bytes(c.signature)) for c in cos
+        ),
+    )
 
 
 def _cosignatures(session: Session, ids: Sequence[int]) -> dict[int, list[StoredCosignature]]:
     out: dict[int, list[StoredCosignature]] = {}
     if ids:
-        for c in session.scalars(select(StoredCosignature).where(
-                StoredCosignature.tree_head_id.in_(ids)).order_by(StoredCosignature.id)):
+        for c in session.scalars(
+            select(StoredCosignature)
+            .where(StoredCosignature.tree_head_id.in_(ids))
+            .order_by(StoredCosignature.id)
+        ):
             out.setdefault(c.tree_head_id, []).append(c)
     return out
 
 
-def add_cosignatures(session: Session, head: SignedTreeHead,
-                     cos: Sequence[Cosignature]) -> SignedTreeHead:
+def add_cosignatures(
+    session: Session, head: SignedTreeHead, cos: Sequence[Cosignature]
+) -> SignedTreeHead:
     """Keep witnesses' cosignatures on a stored head (the latest row with that checkpoint)."""
-    row = session.scalars(select(StoredTreeHead).where(
-        StoredTreeHead.tree_size == head.tree_size, StoredTreeHead.root_hash == head.root_hash,
-        StoredTreeHead.signature == head.signature).order_by(StoredTreeHead.id.desc())).first()
+    row = session.scalars(
+        select(StoredTreeHead)
+        .where(
+            StoredTreeHead.tree_size == head.tree_size,
+            StoredTreeHead.root_hash == head.root_hash,
+            StoredTreeHead.signature == head.signature,
+        )
+        .order_by(StoredTreeHead.id.desc())
+    ).first()
     if row is None:
         raise ValidationError(f"no stored head of size {head.tree_size} to cosign.")
     for c in cos:
-        session.add(StoredCosignature(tree_head_id=row.id, name=c.name, key_id=c.key_id,
-                                      timestamp=c.timestamp, signature=c.signature))
+        session.add(
+            StoredCosignature(
+                tree_head_id=row.id,
+                name=c.name,
+                key_id=c.key_id,
+                timestamp=c.timestamp,
+                signature=c.signature,
+            )
+        )
     session.flush()
     have = _cosignatures(session, [row.id]).get(row.id, [])
     return _sth(row, have)
@@ -236,13 +296,12 @@ def signed_heads(session: Session) -> list[SignedTreeHead]:
 
 
 def latest_signed_head(session: Session) -> SignedTreeHead | None:
-    row = session.scalars(select(StoredTreeHead).order_by(StoredTreeHead.id.desc())
-                          .limit(1)).first()
+    row = session.scalars(
+        select(StoredTreeHead).order_by(StoredTreeHead.id.desc()).limit(1)
+    ).first()
     if row is None:
         return None
     return _sth(row, _cosignatures(session, [row.id]).get(row.id, ()))
-
-
 
 
 def current_head(session: Session, settings: Settings | None = None) -> SignedTreeHead:

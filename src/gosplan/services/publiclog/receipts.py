@@ -23,13 +23,15 @@ def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> l
 
     return check(heads, pol)
 
+
 # --------------------------------------------------------------------------- receipts
 
 RECEIPT_FORMAT = "gosplan-receipt/1"
 
 
-def receipt(session: Session, index: int, settings: Settings | None = None,
-            **extra: Any) -> dict[str, Any]:
+def receipt(
+    session: Session, index: int, settings: Settings | None = None, **extra: Any
+) -> dict[str, Any]:
     """A receipt for entry ``index``: the entry, its inclusion proof and a signed head.
 
     The holder can verify it alone (:func:`verify_receipt`) and, later, against a
@@ -41,14 +43,22 @@ def receipt(session: Session, index: int, settings: Settings | None = None,
 
     sth = publish_head(session, settings)
     proof = inclusion_proof(session, index, sth.tree_size)
-    return {"format": RECEIPT_FORMAT, **extra, "entry": row.to_public(),
-            "leaf_hash": bytes(row.leaf_hash).hex(),
-            "inclusion_proof": [p.hex() for p in proof], "tree_head": sth.to_json()}
+    return {
+        "format": RECEIPT_FORMAT,
+        **extra,
+        "entry": row.to_public(),
+        "leaf_hash": bytes(row.leaf_hash).hex(),
+        "inclusion_proof": [p.hex() for p in proof],
+        "tree_head": sth.to_json(),
+    }
 
 
 def verify_receipt(
-    data: Mapping[str, Any], *, trusted_key: bytes | None = None,
-    later_head: SignedTreeHead | None = None, consistency: Sequence[bytes] | None = None,
+    data: Mapping[str, Any],
+    *,
+    trusted_key: bytes | None = None,
+    later_head: SignedTreeHead | None = None,
+    consistency: Sequence[bytes] | None = None,
     witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Check a receipt: entry ↔ leaf hash, signature, inclusion, and a later head if given.
@@ -76,8 +86,10 @@ def verify_receipt(
     for problem in check_heads([sth], witnesses):
         result.fail("receipt's " + problem)
     if not merkle.verify_inclusion(int(e["index"]), sth.tree_size, lh, proof, sth.root_hash):
-        result.fail(f"inclusion proof does not put entry {e['index']} in the signed tree of "
-                    f"{sth.tree_size} entries")
+        result.fail(
+            f"inclusion proof does not put entry {e['index']} in the signed tree of "
+            f"{sth.tree_size} entries"
+        )
     else:
         result.heads_checked += 1
     if later_head is not None:
@@ -86,13 +98,17 @@ def verify_receipt(
         elif check_heads([later_head], witnesses):
             result.fail("the later " + check_heads([later_head], witnesses)[0])
         elif consistency is None or not merkle.verify_consistency(
-            sth.tree_size, later_head.tree_size, sth.root_hash, later_head.root_hash,
+            sth.tree_size,
+            later_head.tree_size,
+            sth.root_hash,
+            later_head.root_hash,
             consistency,
         ):
-            result.fail(f"the log of {later_head.tree_size} entries is not an extension of "
-                        f"the receipt's {sth.tree_size}: the log was rewritten")
+            result.fail(
+                f"the log of {later_head.tree_size} entries is not an extension of "
+                f"the receipt's {sth.tree_size}: the log was rewritten"
+            )
         else:
             result.heads_checked += 1
             result.tree_size, result.root_hash = later_head.tree_size, later_head.root_hash
     return result
-

@@ -35,14 +35,21 @@ def _json_default(value: object) -> object:
 
 def canonical_json(value: object) -> str:
     """Sorted keys, no spaces, UTF-8 text, no NaN: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
 
 
 def leaf_data(index: int, kind: str, payload: Mapping[str, Any], time: str) -> bytes:
     """The bytes hashed into leaf ``index``."""
-    return canonical_json({"index": index, "kind": kind, "payload": payload,
-                           "time": time}).encode("utf-8")
+    return canonical_json({"index": index, "kind": kind, "payload": payload, "time": time}).encode(
+        "utf-8"
+    )
 
 
 def _now() -> str:
@@ -79,16 +86,16 @@ def append(session: Session, kind: str, payload: Mapping[str, Any]) -> LogEntry:
     return append_many(session, [(kind, payload)])[0]
 
 
-def append_many(
-    session: Session, items: Iterable[tuple[str, Mapping[str, Any]]]
-) -> list[LogEntry]:
+def append_many(session: Session, items: Iterable[tuple[str, Mapping[str, Any]]]) -> list[LogEntry]:
     """Add several entries in order, with one round trip per table."""
     prepared = [(kind, _check(kind, payload)) for kind, payload in items]
     if not prepared:
         return []
     n = len(prepared)
     new_size = session.execute(
-        update(LogState).where(LogState.id == 1).values(size=LogState.size + n)
+        update(LogState)
+        .where(LogState.id == 1)
+        .values(size=LogState.size + n)
         .returning(LogState.size)
     ).scalar_one_or_none()
     if new_size is None:  # a store made without the migration's counter row
@@ -111,8 +118,9 @@ def append_many(
     for offset, (kind, text) in enumerate(prepared):
         index = start + offset
         lh = merkle.leaf_hash(leaf_data(index, kind, json.loads(text), time))
-        rows.append(LogEntry(index=index, kind=kind, payload_json=text, logged_at=time,
-                             leaf_hash=lh))
+        rows.append(
+            LogEntry(index=index, kind=kind, payload_json=text, logged_at=time, leaf_hash=lh)
+        )
         for level, pos, h in merkle.complete_subtrees(index, lh, lambda lv, p: known[(lv, p)]):
             known[(level, pos)] = h
             nodes.append({"level": level, "pos": pos, "hash": h})
@@ -180,7 +188,11 @@ def entry(session: Session, index: int) -> LogEntry:
 
 
 def entries(
-    session: Session, *, start: int = 0, limit: int | None = None, kind: str | None = None,
+    session: Session,
+    *,
+    start: int = 0,
+    limit: int | None = None,
+    kind: str | None = None,
     kind_prefix: str | None = None,
 ) -> list[LogEntry]:
     """Entries in index order, optionally of one kind or kind prefix (``"criticism."``)."""
@@ -237,7 +249,6 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
     return proof
 
 
-
 def key_id(key: bytes) -> str:
     """Short fingerprint of a public key (first 16 hex digits of its SHA-256)."""
     return hashlib.sha256(key).hexdigest()[:16]
@@ -245,8 +256,12 @@ def key_id(key: bytes) -> str:
 
 def count_by_kind(session: Session) -> dict[str, int]:
     """How many entries of each kind the log holds."""
-    return {k: int(n) for k, n in session.execute(
-        select(LogEntry.kind, func.count()).group_by(LogEntry.kind).order_by(LogEntry.kind))}
+    return {
+        k: int(n)
+        for k, n in session.execute(
+            select(LogEntry.kind, func.count()).group_by(LogEntry.kind).order_by(LogEntry.kind)
+        )
+    }
 
 
 def append_event(session: Session, kind: str, payload: Mapping[str, Any]) -> int:

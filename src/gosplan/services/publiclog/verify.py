@@ -44,22 +44,31 @@ class Verification:
     @property
     def message(self) -> str:
         if self.ok:
-            return (f"verified: {self.tree_size} entries, root {self.root_hash.hex()}, "
-                    f"{self.heads_checked} signed tree heads consistent")
+            return (
+                f"verified: {self.tree_size} entries, root {self.root_hash.hex()}, "
+                f"{self.heads_checked} signed tree heads consistent"
+            )
         return "; ".join(self.problems)
 
 
 class _HeadChecker:
     """Compares a stream of leaves with signed heads at their sizes."""
 
-    def __init__(self, heads: Sequence[SignedTreeHead], trusted_key: bytes | None,
-                 result: Verification, what: str) -> None:
+    def __init__(
+        self,
+        heads: Sequence[SignedTreeHead],
+        trusted_key: bytes | None,
+        result: Verification,
+        what: str,
+    ) -> None:
         self.result = result
         self.pending: dict[int, list[SignedTreeHead]] = {}
         for h in heads:
             if not h.verify(trusted_key):
-                result.fail(f"{what} tree head of size {h.tree_size} (timestamp {h.timestamp}) "
-                            "has a bad signature or an untrusted key: forged")
+                result.fail(
+                    f"{what} tree head of size {h.tree_size} (timestamp {h.timestamp}) "
+                    "has a bad signature or an untrusted key: forged"
+                )
                 continue
             self.pending.setdefault(h.tree_size, []).append(h)
         self.frontier = merkle.Frontier()
@@ -70,7 +79,8 @@ class _HeadChecker:
             if h.root_hash != self.frontier.root():
                 self.result.fail(
                     f"signed tree head of size {n} (timestamp {h.timestamp}) does not match "
-                    f"entries 0..{n - 1}: the log was changed after that head was signed")
+                    f"entries 0..{n - 1}: the log was changed after that head was signed"
+                )
             else:
                 self.result.heads_checked += 1
 
@@ -81,16 +91,21 @@ class _HeadChecker:
     def finish(self) -> None:
         for n, hs in sorted(self.pending.items()):
             for h in hs:
-                self.result.fail(f"signed tree head of size {n} (timestamp {h.timestamp}) is "
-                                 f"larger than the log ({self.frontier.size} entries): entries "
-                                 "were removed")
+                self.result.fail(
+                    f"signed tree head of size {n} (timestamp {h.timestamp}) is "
+                    f"larger than the log ({self.frontier.size} entries): entries "
+                    "were removed"
+                )
         self.result.tree_size = self.frontier.size
         self.result.root_hash = self.frontier.root()
 
 
 def verify_store(
-    session: Session, *, trusted_key: bytes | None = None,
-    known_heads: Sequence[SignedTreeHead] = (), witnesses: WitnessPolicy | None = None,
+    session: Session,
+    *,
+    trusted_key: bytes | None = None,
+    known_heads: Sequence[SignedTreeHead] = (),
+    witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Recompute the whole log from the stored entries and check everything stored with it.
 
@@ -108,15 +123,18 @@ def verify_store(
     checker = _HeadChecker([*stored, *known_heads], trusted_key, result, "stored")
     tree = merkle.MerkleTree()
     expected = 0
-    for row in session.execute(select(LogEntry).order_by(LogEntry.index)
-                               .execution_options(yield_per=2000)).scalars():
+    for row in session.execute(
+        select(LogEntry).order_by(LogEntry.index).execution_options(yield_per=2000)
+    ).scalars():
         if row.index != expected:
             result.fail(f"entry {expected} is missing (next stored entry is {row.index})")
             expected = row.index
         lh = merkle.leaf_hash(leaf_data(row.index, row.kind, row.payload, row.logged_at))
         if lh != bytes(row.leaf_hash):
-            result.fail(f"entry {row.index} ({row.kind}) does not match its leaf hash: "
-                        "its content was changed")
+            result.fail(
+                f"entry {row.index} ({row.kind}) does not match its leaf hash: "
+                "its content was changed"
+            )
         tree.append(lh)
         checker.push(lh)
         expected += 1
@@ -133,8 +151,10 @@ def verify_store(
         if not ok:
             bad_nodes += 1
             if bad_nodes <= 5:
-                result.fail(f"stored subtree hash (level {level}, position {pos}) does not "
-                            "match the entries")
+                result.fail(
+                    f"stored subtree hash (level {level}, position {pos}) does not "
+                    "match the entries"
+                )
     return result
 
 
@@ -152,12 +172,23 @@ def export(session: Session, path: str | Path, settings: Settings | None = None)
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(canonical_json({"format": EXPORT_FORMAT, "public_key": head.public_key.hex(),
-                                 "hash": "sha256", "leaf": "canonical JSON of "
-                                 "{index, kind, payload, time}"}) + "\n")
-        for row in session.execute(select(LogEntry).where(LogEntry.index < head.tree_size)
-                                   .order_by(LogEntry.index)
-                                   .execution_options(yield_per=2000)).scalars():
+        fh.write(
+            canonical_json(
+                {
+                    "format": EXPORT_FORMAT,
+                    "public_key": head.public_key.hex(),
+                    "hash": "sha256",
+                    "leaf": "canonical JSON of {index, kind, payload, time}",
+                }
+            )
+            + "\n"
+        )
+        for row in session.execute(
+            select(LogEntry)
+            .where(LogEntry.index < head.tree_size)
+            .order_by(LogEntry.index)
+            .execution_options(yield_per=2000)
+        ).scalars():
             public = row.to_public()
             public["leaf_hash"] = bytes(row.leaf_hash).hex()
             fh.write(canonical_json(public) + "\n")
@@ -190,8 +221,9 @@ def _read_export(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValidationError(f"exported log {p}, line {lineno}: not JSON ({exc.msg})"
-                                      ) from exc
+                raise ValidationError(
+                    f"exported log {p}, line {lineno}: not JSON ({exc.msg})"
+                ) from exc
             if not isinstance(obj, dict):
                 raise ValidationError(f"exported log {p}, line {lineno}: not a JSON object")
             yield lineno, obj
@@ -202,8 +234,10 @@ def read_export(path: str | Path) -> ExportedLog:
     lines = _read_export(path)
     first = next(lines, None)
     if first is None or first[1].get("format") != EXPORT_FORMAT:
-        raise ValidationError(f"{path} is not a gosplan public-log export "
-                              f"(its first line must say format {EXPORT_FORMAT!r}).")
+        raise ValidationError(
+            f"{path} is not a gosplan public-log export "
+            f"(its first line must say format {EXPORT_FORMAT!r})."
+        )
     try:
         key = bytes.fromhex(first[1]["public_key"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -215,14 +249,19 @@ def read_export(path: str | Path) -> ExportedLog:
         elif {"index", "kind", "payload", "time"} <= obj.keys():
             out.entries.append(obj)
         else:
-            raise ValidationError(f"{path}, line {lineno}: neither an entry (index, kind, "
-                                  "payload, time) nor a tree_head")
+            raise ValidationError(
+                f"{path}, line {lineno}: neither an entry (index, kind, "
+                "payload, time) nor a tree_head"
+            )
     return out
 
 
 def verify_export(
-    path: str | Path, *, trusted_key: bytes | None = None,
-    known_heads: Sequence[SignedTreeHead] = (), witnesses: WitnessPolicy | None = None,
+    path: str | Path,
+    *,
+    trusted_key: bytes | None = None,
+    known_heads: Sequence[SignedTreeHead] = (),
+    witnesses: WitnessPolicy | None = None,
 ) -> Verification:
     """Check an exported log on its own: every leaf, every signed head, and ``known_heads``.
 
@@ -234,8 +273,10 @@ def verify_export(
     lines = _read_export(path)
     first = next(lines, None)
     if first is None or first[1].get("format") != EXPORT_FORMAT:
-        raise ValidationError(f"{path} is not a gosplan public-log export "
-                              f"(its first line must say format {EXPORT_FORMAT!r}).")
+        raise ValidationError(
+            f"{path} is not a gosplan public-log export "
+            f"(its first line must say format {EXPORT_FORMAT!r})."
+        )
     try:
         header_key = bytes.fromhex(first[1]["public_key"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -244,20 +285,22 @@ def verify_export(
     result = Verification()
     if header_key != key:
         result.fail("the export's public key is not the trusted key")
-    heads = [SignedTreeHead.from_json(obj["tree_head"]) for _, obj in lines
-             if "tree_head" in obj]
+    heads = [SignedTreeHead.from_json(obj["tree_head"]) for _, obj in lines if "tree_head" in obj]
     checker = _HeadChecker([*heads, *known_heads], key, result, "exported")
     expected = 0
     for lineno, e in _read_export(path):
         if lineno == 1 or "tree_head" in e:
             continue
         if not {"index", "kind", "payload", "time"} <= e.keys():
-            result.fail(f"line {lineno}: neither an entry (index, kind, payload, time) nor a "
-                        "tree_head")
+            result.fail(
+                f"line {lineno}: neither an entry (index, kind, payload, time) nor a tree_head"
+            )
             continue
         if e["index"] != expected:
-            result.fail(f"entry {expected} is missing or out of order (found index "
-                        f"{e['index']} in its place)")
+            result.fail(
+                f"entry {expected} is missing or out of order (found index "
+                f"{e['index']} in its place)"
+            )
         try:
             lh = merkle.leaf_hash(leaf_data(e["index"], e["kind"], e["payload"], e["time"]))
         except (TypeError, ValueError) as exc:
@@ -265,20 +308,22 @@ def verify_export(
             expected += 1
             continue
         if "leaf_hash" in e and e["leaf_hash"] != lh.hex():
-            result.fail(f"entry {e['index']} ({e['kind']}) does not match its leaf hash: "
-                        "its content was changed")
+            result.fail(
+                f"entry {e['index']} ({e['kind']}) does not match its leaf hash: "
+                "its content was changed"
+            )
         checker.push(lh)
         expected += 1
     checker.finish()
     covering = [h for h in heads if h.tree_size == expected]
     if not covering:
-        result.fail(f"no signed tree head covers all {expected} entries: entries were "
-                    "added or removed after the export was signed")
+        result.fail(
+            f"no signed tree head covers all {expected} entries: entries were "
+            "added or removed after the export was signed"
+        )
     elif witnesses is not None and all(check_heads([h], witnesses) for h in covering):
         result.fail("the export's " + check_heads(covering[-1:], witnesses)[0])
     return result
-
-
 
 
 def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> list[str]:

@@ -54,8 +54,10 @@ class WitnessPolicy:
 
     def describe(self, head: SignedTreeHead) -> str:
         _, names = self.accepts(head)
-        return (f"tree head of size {head.tree_size} has {len(names)} of the {self.quorum} "
-                f"witness cosignatures required" + (f" ({', '.join(names)})" if names else ""))
+        return (
+            f"tree head of size {head.tree_size} has {len(names)} of the {self.quorum} "
+            f"witness cosignatures required" + (f" ({', '.join(names)})" if names else "")
+        )
 
 
 def policy(settings: Settings | None = None) -> WitnessPolicy | None:
@@ -83,8 +85,12 @@ def policy(settings: Settings | None = None) -> WitnessPolicy | None:
 
 
 def _http_post(url: str, body: bytes) -> tuple[int, bytes]:
-    req = urllib.request.Request(url.rstrip("/") + "/add-checkpoint", data=body, method="POST",
-                                 headers={"Content-Type": "text/plain; charset=utf-8"})
+    req = urllib.request.Request(
+        url.rstrip("/") + "/add-checkpoint",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return int(resp.status), resp.read()
@@ -98,12 +104,14 @@ def _last_cosigned_size(session: Session, w: note.Verifier) -> int:
     value = session.scalar(
         select(func.max(StoredTreeHead.tree_size))
         .join(StoredCosignature, StoredCosignature.tree_head_id == StoredTreeHead.id)
-        .where(StoredCosignature.name == w.name, StoredCosignature.key_id == w.id))
+        .where(StoredCosignature.name == w.name, StoredCosignature.key_id == w.id)
+    )
     return int(value or 0)
 
 
-def request_cosignatures(session: Session, head: SignedTreeHead, pol: WitnessPolicy,
-                         post: Post = _http_post) -> list[Cosignature]:
+def request_cosignatures(
+    session: Session, head: SignedTreeHead, pol: WitnessPolicy, post: Post = _http_post
+) -> list[Cosignature]:
     """Ask every configured witness with a URL to cosign ``head``; keep what they sign."""
     if head.origin is None:
         raise ValidationError("only checkpoint heads can be cosigned.")
@@ -116,16 +124,24 @@ def request_cosignatures(session: Session, head: SignedTreeHead, pol: WitnessPol
         old = min(_last_cosigned_size(session, w), head.tree_size)
         for _attempt in range(2):
             proof = consistency_proof(session, old, head.tree_size) if old else []
-            status, body = post(url, note.add_checkpoint_request(old, proof,
-                                                                 plain.signed_note()))
-            if status == 409 and body.strip().isdigit() and int(body) != old \
-                    and int(body) <= head.tree_size:
+            status, body = post(url, note.add_checkpoint_request(old, proof, plain.signed_note()))
+            if (
+                status == 409
+                and body.strip().isdigit()
+                and int(body) != old
+                and int(body) <= head.tree_size
+            ):
                 old = int(body)  # the witness holds another size: prove from there
                 continue
             break
         if status != 200:
-            log.warning("witness %s refused the head of size %d: %s %s", w.name,
-                        head.tree_size, status, body[:200].decode("utf-8", "replace").strip())
+            log.warning(
+                "witness %s refused the head of size %d: %s %s",
+                w.name,
+                head.tree_size,
+                status,
+                body[:200].decode("utf-8", "replace").strip(),
+            )
             continue
         try:
             parsed = note.parse_note(text + "\n" + body.decode("utf-8"))
@@ -142,8 +158,9 @@ def request_cosignatures(session: Session, head: SignedTreeHead, pol: WitnessPol
     return got
 
 
-def publish_head(session: Session, settings: Settings | None = None,
-                 post: Post = _http_post) -> SignedTreeHead:
+def publish_head(
+    session: Session, settings: Settings | None = None, post: Post = _http_post
+) -> SignedTreeHead:
     """The head covering the whole log, cosigned by the witnesses as far as they agree.
 
     Reuses the latest head when it covers the log (no new head per request) and
@@ -161,5 +178,8 @@ def check_heads(heads: Sequence[SignedTreeHead], pol: WitnessPolicy | None) -> l
     """Problems for heads lacking k cosignatures (empty when no policy applies)."""
     if pol is None:
         return []
-    return [pol.describe(h) + ": not accepted (a split view is not ruled out)"
-            for h in heads if not pol.accepts(h)[0]]
+    return [
+        pol.describe(h) + ": not accepted (a split view is not ruled out)"
+        for h in heads
+        if not pol.accepts(h)[0]
+    ]

@@ -83,28 +83,47 @@ def _error(exc: GosplanError, field: str) -> HTTPException:
 
 def _own(user: User, code: str | None = None) -> str:
     if user.account is None:
-        raise HTTPException(status_code=404, detail=f"{user.username} has no labour account; "
-                            "an enterprise opens one when it first records your hours.")
+        raise HTTPException(
+            status_code=404,
+            detail=f"{user.username} has no labour account; "
+            "an enterprise opens one when it first records your hours.",
+        )
     if code is not None and code != user.account:
         raise HTTPException(status_code=403, detail="a person sees only their own account.")
     return user.account
 
 
-def _account_page(request: Request, state: State, user: User, code: str,
-                  bought: str = "") -> Response:
+def _account_page(
+    request: Request, state: State, user: User, code: str, bought: str = ""
+) -> Response:
     try:
         st = state.accounts.statement(code)
     except GosplanError as exc:
         raise _error(exc, "account") from exc
     period = state.accounts.current_period()
-    lines = [LinePublic(transaction=ln.transaction_id, posted_at=ln.posted_at, period=ln.period,
-                        kind=ln.kind, memo=ln.memo, amount=ln.amount, balance=ln.balance)
-             for ln in reversed(st.lines)]
+    lines = [
+        LinePublic(
+            transaction=ln.transaction_id,
+            posted_at=ln.posted_at,
+            period=ln.period,
+            kind=ln.kind,
+            memo=ln.memo,
+            amount=ln.amount,
+            balance=ln.balance,
+        )
+        for ln in reversed(st.lines)
+    ]
     model = AccountPublic(
-        code=st.account.code, name=st.account.name, balance=st.account.balance,
+        code=st.account.code,
+        name=st.account.name,
+        balance=st.account.balance,
         period=period.code if period else None,
         deduction=period.deduction.describe() if period else None,
-        statement=lines, catalogue=_goods(state), buy_key=uuid.uuid4().hex, bought=bought)
+        statement=lines,
+        catalogue=_goods(state),
+        buy_key=uuid.uuid4().hex,
+        bought=bought,
+    )
     return render(request, "account.html", model, user=user)
 
 
@@ -125,17 +144,23 @@ def statement_csv(state: State, user: CurrentUser) -> Response:
     """The signed-in person's statement as CSV (with the deduction in force on each line)."""
     code = _own(user)
     text = state.accounts.statement(code).to_csv()
-    return PlainTextResponse(text, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="statement-{code}.csv"'})
+    return PlainTextResponse(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="statement-{code}.csv"'},
+    )
 
 
 @twin(router, "/catalogue", model=CataloguePublic)
 def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
     """Goods priced in hours (labour value × price/value ratio), with stock."""
     period = state.accounts.current_period()
-    return render(request, "catalogue.html",
-                  CataloguePublic(period=period.code if period else None, goods=_goods(state)),
-                  user=user)
+    return render(
+        request,
+        "catalogue.html",
+        CataloguePublic(period=period.code if period else None, goods=_goods(state)),
+        user=user,
+    )
 
 
 class BuyResult(BaseModel):
@@ -148,25 +173,36 @@ class BuyResult(BaseModel):
     balance: Decimal
 
 
-@router.post("/account/buy", dependencies=[Depends(check_csrf)], response_model=BuyResult,
-             responses=REDIRECT)
-def buy(request: Request, state: State, user: CurrentUser, good: Annotated[str, Form()],
-        quantity: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
-        key: Annotated[str, Form(max_length=100)] = "") -> Response:
+@router.post(
+    "/account/buy", dependencies=[Depends(check_csrf)], response_model=BuyResult, responses=REDIRECT
+)
+def buy(
+    request: Request,
+    state: State,
+    user: CurrentUser,
+    good: Annotated[str, Form()],
+    quantity: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
+    key: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
     """Buy ``quantity`` of ``good`` with the signed-in person's hours."""
-    request.app.state.limiter.hit(client_key(request), "buying",
-                                  state.settings.rate_limit_buying)
+    request.app.state.limiter.hit(client_key(request), "buying", state.settings.rate_limit_buying)
     code = _own(user)
     try:
-        p = state.accounts.buy(code, good, quantity,
-                               key=f"web:{user.id}:{key or uuid.uuid4().hex}")
+        p = state.accounts.buy(code, good, quantity, key=f"web:{user.id}:{key or uuid.uuid4().hex}")
     except GosplanError as exc:
-        raise _error(exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock)
-                     else "quantity") from exc
+        raise _error(
+            exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock) else "quantity"
+        ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
         return Response(
-            BuyResult(transaction=p.transaction_id, good=p.good, quantity=p.quantity,
-                      price=p.price, cost=p.cost,
-                      balance=state.accounts.balance(code)).model_dump_json(),
-            media_type="application/json")
+            BuyResult(
+                transaction=p.transaction_id,
+                good=p.good,
+                quantity=p.quantity,
+                price=p.price,
+                cost=p.cost,
+                balance=state.accounts.balance(code),
+            ).model_dump_json(),
+            media_type="application/json",
+        )
     return RedirectResponse(f"/account?bought={p.quantity}+%C3%97+{p.good}", status_code=303)

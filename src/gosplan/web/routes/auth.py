@@ -84,10 +84,16 @@ def _open_session(engine: Engine, user_id: int, lifetime_hours: float) -> str:
         return token
 
 
-@router.post("/login", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
-             responses=REDIRECT)
-async def login(request: Request, state: State, username: Username, password: Password,
-                next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+@router.post(
+    "/login", dependencies=[Depends(check_csrf)], response_class=HTMLResponse, responses=REDIRECT
+)
+async def login(
+    request: Request,
+    state: State,
+    username: Username,
+    password: Password,
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
     """Sign in. Throttled per account and per client in the store (429 before any hashing);
     the password hash waits for a slot of the process's bounded hashing, holding no thread."""
     guard = _guard(request)
@@ -96,19 +102,24 @@ async def login(request: Request, state: State, username: Username, password: Pa
     async with guard.slot():
         user = await run_in_threadpool(_verify, state.engine, username, password)
     if user is None:
-        return render(request, "login.html",
-                      LoginPage(next=_safe_next(next), error="wrong username or password"),
-                      status_code=401)
+        return render(
+            request,
+            "login.html",
+            LoginPage(next=_safe_next(next), error="wrong username or password"),
+            status_code=401,
+        )
     await run_in_threadpool(guard.succeeded, username, client, when)
-    token = await run_in_threadpool(_open_session, state.engine, user.id,
-                                    state.settings.session_lifetime_hours)
+    token = await run_in_threadpool(
+        _open_session, state.engine, user.id, state.settings.session_lifetime_hours
+    )
     request.session.clear()
     request.session["sid"] = token
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
-@router.post("/logout", dependencies=[Depends(check_csrf)],
-             response_class=RedirectResponse, status_code=303)
+@router.post(
+    "/logout", dependencies=[Depends(check_csrf)], response_class=RedirectResponse, status_code=303
+)
 def logout(request: Request, db: Db, user: MaybeUser) -> Response:
     """Sign out: every session of this person ends, on every server process."""
     if user is not None:
@@ -123,30 +134,44 @@ def register_form(request: Request, user: MaybeUser) -> Response:
     return render(request, "login.html", LoginPage(mode="register"), user=user)
 
 
-@router.post("/register", dependencies=[Depends(check_csrf)], response_class=HTMLResponse,
-             responses=REDIRECT)
-def register(request: Request, db: Db, state: State, username: Username, password: Password,
-             display_name: Annotated[str, Form(max_length=120)] = "") -> Response:
+@router.post(
+    "/register", dependencies=[Depends(check_csrf)], response_class=HTMLResponse, responses=REDIRECT
+)
+def register(
+    request: Request,
+    db: Db,
+    state: State,
+    username: Username,
+    password: Password,
+    display_name: Annotated[str, Form(max_length=120)] = "",
+) -> Response:
     guard = _guard(request)
-    request.app.state.limiter.hit(f"ip:{client_host(request)}", "registering",
-                                   state.settings.login_attempts_per_client)
+    request.app.state.limiter.hit(
+        f"ip:{client_host(request)}", "registering", state.settings.login_attempts_per_client
+    )
     try:
         with guard.hashing():
-            user = users.register(db, username, password, role="worker",
-                                  display_name=display_name)
+            user = users.register(db, username, password, role="worker", display_name=display_name)
         db.commit()
     except GosplanError as exc:
         db.rollback()
-        return render(request, "login.html", LoginPage(mode="register", error=str(exc)),
-                      status_code=400)
+        return render(
+            request, "login.html", LoginPage(mode="register", error=str(exc)), status_code=400
+        )
     start_session(request, db, user, state.settings.session_lifetime_hours)
     return RedirectResponse("/", status_code=303)
 
 
 def _me(user: User, db: Session, message: str = "") -> Me:
-    return Me(username=user.username, role=user.role, display_name=user.display_name,
-              account=user.account, enterprise=user.enterprise,
-              sessions=store.live_sessions(db, user.id), message=message)
+    return Me(
+        username=user.username,
+        role=user.role,
+        display_name=user.display_name,
+        account=user.account,
+        enterprise=user.enterprise,
+        sessions=store.live_sessions(db, user.id),
+        message=message,
+    )
 
 
 @twin(router, "/me", model=Me)
@@ -159,8 +184,14 @@ def me(request: Request, db: Db, user: MaybeUser) -> Response:
 
 
 @router.post("/me/password", dependencies=[Depends(check_csrf)])
-def change_password(request: Request, db: Db, state: State, user: CurrentUser,
-                    current_password: Password, new_password: Password) -> Response:
+def change_password(
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    current_password: Password,
+    new_password: Password,
+) -> Response:
     """Change one's password: every session ends (this one too); sign in again."""
     guard = _guard(request)
     when = guard.attempt(user.username, client_host(request))
@@ -185,17 +216,24 @@ def setup_form(request: Request, user: MaybeUser, token: str = "") -> Response:
 
 
 @router.post("/setup", dependencies=[Depends(check_csrf)])
-def setup(request: Request, db: Db, state: State, token: Annotated[str, Form(max_length=200)],
-          password: Password) -> Response:
-    request.app.state.limiter.hit(f"ip:{client_host(request)}", "setup",
-                                   state.settings.login_attempts_per_client)
+def setup(
+    request: Request,
+    db: Db,
+    state: State,
+    token: Annotated[str, Form(max_length=200)],
+    password: Password,
+) -> Response:
+    request.app.state.limiter.hit(
+        f"ip:{client_host(request)}", "setup", state.settings.login_attempts_per_client
+    )
     try:
         with _guard(request).hashing():
             user = users.redeem_setup_token(db, token, password)
         db.commit()
     except GosplanError as exc:
         db.rollback()
-        return render(request, "login.html", LoginPage(mode="setup", error=str(exc)),
-                      status_code=400)
+        return render(
+            request, "login.html", LoginPage(mode="setup", error=str(exc)), status_code=400
+        )
     start_session(request, db, user, state.settings.session_lifetime_hours)
     return RedirectResponse("/me", status_code=303)

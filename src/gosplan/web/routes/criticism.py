@@ -121,16 +121,21 @@ PAGE = 30
 
 
 @twin(router, "/criticism", model=CriticismList)
-def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
-                   target: str = "", before: int | None = None) -> Response:
+def list_criticism(
+    request: Request,
+    db: Db,
+    user: MaybeUser,
+    status: str = "",
+    target: str = "",
+    before: int | None = None,
+) -> Response:
     """Criticisms newest first, ``PAGE`` at a time (never who filed them), with the form to
     file one.  ``status`` lists every criticism in that status."""
     if status:
         views = list(reversed(criticism.listing(db, target=target or None, status=status)))
         older = None
     else:
-        rows = lookups.latest_criticisms(db, limit=PAGE, before=before,
-                                           target=target or None)
+        rows = lookups.latest_criticisms(db, limit=PAGE, before=before, target=target or None)
         views = [criticism.public_view(db, c) for c in rows]
         older = rows[-1].id if len(rows) == PAGE else None
     shown, withheld = [], [str(d) for d in logstate.deleted_criticisms(db)]
@@ -141,61 +146,98 @@ def list_criticism(request: Request, db: Db, user: MaybeUser, status: str = "",
             withheld += [str(d) for d in diffs]
         else:
             shown.append(v)
-    targets = {k: [TargetPublic(id=t.id, name=t.name) for t in v]
-               for k, v in lookups.criticism_targets(db).items()}
-    model = CriticismList(criticisms=[_public(v) for v in shown], older=older, status=status,
-                          targets=targets, statuses=list(criticism.STATUSES),
-                          withheld=withheld)
+    targets = {
+        k: [TargetPublic(id=t.id, name=t.name) for t in v]
+        for k, v in lookups.criticism_targets(db).items()
+    }
+    model = CriticismList(
+        criticisms=[_public(v) for v in shown],
+        older=older,
+        status=status,
+        targets=targets,
+        statuses=list(criticism.STATUSES),
+        withheld=withheld,
+    )
     return render(request, "criticism.html", model, user=user)
 
 
-@router.post("/criticism", dependencies=[Depends(check_csrf)], response_model=json_of(Filed),
-             status_code=201)
+@router.post(
+    "/criticism", dependencies=[Depends(check_csrf)], response_model=json_of(Filed), status_code=201
+)
 def file_criticism(
-    request: Request, db: Db, state: State, user: MaybeUser,
-    target_kind: Annotated[str, Form()], target: Annotated[str, Form()],
+    request: Request,
+    db: Db,
+    state: State,
+    user: MaybeUser,
+    target_kind: Annotated[str, Form()],
+    target: Annotated[str, Form()],
     content: Annotated[str, Form(max_length=criticism.MAX_CONTENT_CHARS)],
     identity: Annotated[str, Form(max_length=500)] = "",
     attachment: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """File a criticism; no account is needed.  Answers with the receipt."""
-    request.app.state.limiter.hit(client_key(request), "filing",
-                                  state.settings.rate_limit_filing)
+    request.app.state.limiter.hit(client_key(request), "filing", state.settings.rate_limit_filing)
     data = attachment.file.read() if attachment is not None and attachment.filename else None
     try:
-        row = criticism.file(db, target_kind=target_kind, target=target, content=content,
-                             identity=identity or None, attachment=data,
-                             attachment_name=attachment.filename if data is not None
-                             and attachment is not None else None,
-                             settings=state.settings)
+        row = criticism.file(
+            db,
+            target_kind=target_kind,
+            target=target,
+            content=content,
+            identity=identity or None,
+            attachment=data,
+            attachment_name=attachment.filename
+            if data is not None and attachment is not None
+            else None,
+            settings=state.settings,
+        )
         ref, index = row.ref, row.log_index
         db.commit()  # a receipt is only issued on committed data
         receipt = criticism.receipt(db, ref, state.settings)
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc
-    model = Filed(criticism=ref, log_index=index, receipt=receipt,
-                  receipt_url=f"/criticism/{ref}/receipt.json")
+    model = Filed(
+        criticism=ref,
+        log_index=index,
+        receipt=receipt,
+        receipt_url=f"/criticism/{ref}/receipt.json",
+    )
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"ok": True, **model.model_dump(mode="json")}, status_code=201)
-    return render(request, "criticism_filed.html", model, status_code=201, user=user,
-                  receipt_text=json.dumps(receipt, indent=2, ensure_ascii=False))
+    return render(
+        request,
+        "criticism_filed.html",
+        model,
+        status_code=201,
+        user=user,
+        receipt_text=json.dumps(receipt, indent=2, ensure_ascii=False),
+    )
 
 
 def _page(request: Request, db: Db, user: MaybeUser, ref: str) -> Response:
     diffs = logstate.check_criticism(db, ref)
     if diffs:
-        raise HTTPException(status_code=409, detail=(
-            f"criticism {ref} is not shown: its rows differ from the public log, which is "
-            "the record (" + "; ".join(str(d) for d in diffs) + ")"))
+        raise HTTPException(
+            status_code=409,
+            detail=(
+                f"criticism {ref} is not shown: its rows differ from the public log, which is "
+                "the record (" + "; ".join(str(d) for d in diffs) + ")"
+            ),
+        )
     try:
         c = criticism.get(db, ref)
     except GosplanError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
-    accesses = [AccessPublic(accessor=a.accessor, reason=a.reason, at=a.at,
-                             log_index=a.log_index) for a in criticism.accesses(db, ref)]
-    model = CriticismPage(item=_public(criticism.public_view(db, c)),
-                          statuses=list(criticism.STATUSES), identity_accesses=accesses)
+    accesses = [
+        AccessPublic(accessor=a.accessor, reason=a.reason, at=a.at, log_index=a.log_index)
+        for a in criticism.accesses(db, ref)
+    ]
+    model = CriticismPage(
+        item=_public(criticism.public_view(db, c)),
+        statuses=list(criticism.STATUSES),
+        identity_accesses=accesses,
+    )
     return render(request, "criticism_item.html", model, user=user)
 
 
@@ -212,72 +254,113 @@ def receipt(ref: str, db: Db, state: State) -> Response:
     It reuses the latest signed head when that covers the whole log: fetching a
     receipt any number of times adds no head.
     """
-    return receipt_download(db, lambda: criticism.receipt(db, ref, state.settings),
-                            f"receipt-{ref}.json")
+    return receipt_download(
+        db, lambda: criticism.receipt(db, ref, state.settings), f"receipt-{ref}.json"
+    )
 
 
-@router.post("/criticism/{ref}/status", dependencies=[Depends(check_csrf)],
-             response_class=HTMLResponse)
-def change_status(ref: str, request: Request, db: Db, user: CurrentUser,
-                  status: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
+@router.post(
+    "/criticism/{ref}/status", dependencies=[Depends(check_csrf)], response_class=HTMLResponse
+)
+def change_status(
+    ref: str,
+    request: Request,
+    db: Db,
+    user: CurrentUser,
+    status: Annotated[str, Form()],
+    reason: Annotated[str, Form()],
+) -> Response:
     """The control commission moves a criticism on, with a stated reason (logged)."""
     if user.role != "commission":
-        raise HTTPException(status_code=403, detail="only the control commission changes the "
-                            "status of a criticism")
+        raise HTTPException(
+            status_code=403, detail="only the control commission changes the status of a criticism"
+        )
     try:
-        criticism.change_status(db, ref, status, reason=reason,
-                                by=f"{user.display_name} ({user.username})")
+        criticism.change_status(
+            db, ref, status, reason=reason, by=f"{user.display_name} ({user.username})"
+        )
         db.commit()
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc
     return _page(request, db, user, ref)
 
 
-@router.post("/criticism/{ref}/opening", dependencies=[Depends(check_csrf)],
-             response_model=OpeningRecorded)
-def record_opening(ref: str, request: Request, db: Db, state: State, user: CurrentUser,
-                   record: Annotated[str, Form()]) -> Response:
+@router.post(
+    "/criticism/{ref}/opening", dependencies=[Depends(check_csrf)], response_model=OpeningRecorded
+)
+def record_opening(
+    ref: str,
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    record: Annotated[str, Form()],
+) -> Response:
     """Log an opening record made offline by k commission members (their signatures decide
     who opened it; the server never sees the identity)."""
     if user.role != "commission":
-        raise HTTPException(status_code=403, detail="only the control commission records the "
-                            "opening of a sealed identity")
+        raise HTTPException(
+            status_code=403,
+            detail="only the control commission records the opening of a sealed identity",
+        )
     try:
         data = json.loads(record)
         if not isinstance(data, dict):
             raise ValueError("an opening record is a JSON object")
     except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"record: not a JSON opening record "
-                            f"({exc})") from exc
+        raise HTTPException(
+            status_code=422, detail=f"record: not a JSON opening record ({exc})"
+        ) from exc
     if data.get("criticism") != ref:
-        raise HTTPException(status_code=422, detail=f"record: it opens "
-                            f"{data.get('criticism')!r}, not {ref}")
+        raise HTTPException(
+            status_code=422, detail=f"record: it opens {data.get('criticism')!r}, not {ref}"
+        )
     try:
         row = criticism.record_opening(db, data, state.settings)
         db.commit()
     except GosplanError as exc:
         raise _bad(exc, "record") from exc
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(OpeningRecorded(criticism=ref, log_index=row.log_index,
-                                            members=row.accessor.split(", "))
-                            .model_dump(mode="json"))
+        return JSONResponse(
+            OpeningRecorded(
+                criticism=ref, log_index=row.log_index, members=row.accessor.split(", ")
+            ).model_dump(mode="json")
+        )
     return _page(request, db, user, ref)
 
 
 @router.get("/receipts/verify", response_class=HTMLResponse)
 def verify_form(request: Request, user: MaybeUser) -> Response:
     """The form to check any receipt."""
-    return render(request, "receipt_verify.html",
-                  ReceiptCheckPublic(valid=False, message="", criticism=None, index=None,
-                                     receipt_size=None, checked_against=None, submitted=False),
-                  user=user)
+    return render(
+        request,
+        "receipt_verify.html",
+        ReceiptCheckPublic(
+            valid=False,
+            message="",
+            criticism=None,
+            index=None,
+            receipt_size=None,
+            checked_against=None,
+            submitted=False,
+        ),
+        user=user,
+    )
 
 
-@router.post("/receipts/verify", dependencies=[Depends(check_csrf)],
-             response_model=json_of(ReceiptCheckPublic))
-def verify(request: Request, db: Db, state: State, user: MaybeUser,
-                 receipt: Annotated[str, Form()] = "",
-                 file: Annotated[UploadFile | None, File()] = None) -> Response:
+@router.post(
+    "/receipts/verify",
+    dependencies=[Depends(check_csrf)],
+    response_model=json_of(ReceiptCheckPublic),
+)
+def verify(
+    request: Request,
+    db: Db,
+    state: State,
+    user: MaybeUser,
+    receipt: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
     """Check a receipt (pasted or uploaded) against this log: signature, inclusion, the entry
     as stored now, and that the log since then only grew."""
     text = receipt
@@ -290,9 +373,14 @@ def verify(request: Request, db: Db, state: State, user: MaybeUser,
         raise HTTPException(status_code=422, detail="receipt: a receipt is a JSON object")
     check = criticism.verify_receipt(db, data, state.settings)
     db.commit()  # it may have signed a new tree head
-    model = ReceiptCheckPublic(valid=check.ok, message=check.message, criticism=check.criticism,
-                               index=check.index, receipt_size=check.receipt_size,
-                               checked_against=check.checked_against)
+    model = ReceiptCheckPublic(
+        valid=check.ok,
+        message=check.message,
+        criticism=check.criticism,
+        index=check.index,
+        receipt_size=check.receipt_size,
+        checked_against=check.checked_against,
+    )
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"ok": True, **model.model_dump(mode="json")})
     return render(request, "receipt_verify.html", model, user=user)

@@ -82,9 +82,16 @@ class ProposalPublic(BaseModel):
 
 
 def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
-    return ProposalSummary(id=p.id, title=p.title, kind=p.kind, method=p.method,
-                           phase=decisions.phase(p, now), ballots=n, quorum=p.quorum,
-                           voting_until=p.voting_until)
+    return ProposalSummary(
+        id=p.id,
+        title=p.title,
+        kind=p.kind,
+        method=p.method,
+        phase=decisions.phase(p, now),
+        ballots=n,
+        quorum=p.quorum,
+        voting_until=p.voting_until,
+    )
 
 
 def _close_due(db: Any, now: dt.datetime) -> None:
@@ -99,11 +106,15 @@ def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> R
     _close_due(db, now)
     rules = decisions.Rules.from_settings(state.settings)
     voters = users.electorate(db)
-    model = DecisionsPublic(rules=RulesPublic(**dataclasses.asdict(rules), electorate=voters,
-                                              quorum=rules.quorum(voters)),
-                            proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
-                            adopted=decisions.adopted_effects(db), kinds=list(decisions.KINDS),
-                            methods=list(decisions.VOTING_METHODS))
+    model = DecisionsPublic(
+        rules=RulesPublic(
+            **dataclasses.asdict(rules), electorate=voters, quorum=rules.quorum(voters)
+        ),
+        proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
+        adopted=decisions.adopted_effects(db),
+        kinds=list(decisions.KINDS),
+        methods=list(decisions.VOTING_METHODS),
+    )
     return render(request, "decisions.html", model, user=user)
 
 
@@ -119,75 +130,129 @@ def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeU
     _close_due(db, state.clock())
     diffs = logstate.check_proposal(db, pid)
     if diffs:  # the public log is the record: a row that differs from it is not shown
-        raise HTTPException(status_code=409, detail=(
-            f"proposal {pid} is not shown: its rows differ from the public log ("
-            + "; ".join(str(d) for d in diffs) + ")"))
+        raise HTTPException(
+            status_code=409,
+            detail=(
+                f"proposal {pid} is not shown: its rows differ from the public log ("
+                + "; ".join(str(d) for d in diffs)
+                + ")"
+            ),
+        )
     p = _get(db, pid)
     comments = lookups.comments(db, pid)
     ballots = lookups.ballots(db, pid)
     ph = decisions.phase(p, state.clock())
-    running = decisions.tally(p.method, [o["label"] for o in p.options], list(ballots),
-                              p.quorum).to_dict() if ph in ("voting", "awaiting close",
-                                                             "closed") else None
+    running = (
+        decisions.tally(
+            p.method, [o["label"] for o in p.options], list(ballots), p.quorum
+        ).to_dict()
+        if ph in ("voting", "awaiting close", "closed")
+        else None
+    )
     voted = user is not None and lookups.has_voted(db, pid, user.id)
     model = ProposalPublic(
-        id=p.id, title=p.title, body=p.body, kind=p.kind, method=p.method, quorum=p.quorum,
-        phase=ph, options=p.options, discussion_until=p.discussion_until,
-        voting_until=p.voting_until, ballots=len(ballots),
-        comments=[CommentPublic(author=name, body=c.body, at=c.created_at)
-                  for c, name in comments],
-        outcome=p.outcome, tally=running, voted=voted)
+        id=p.id,
+        title=p.title,
+        body=p.body,
+        kind=p.kind,
+        method=p.method,
+        quorum=p.quorum,
+        phase=ph,
+        options=p.options,
+        discussion_until=p.discussion_until,
+        voting_until=p.voting_until,
+        ballots=len(ballots),
+        comments=[CommentPublic(author=name, body=c.body, at=c.created_at) for c, name in comments],
+        outcome=p.outcome,
+        tally=running,
+        voted=voted,
+    )
     return render(request, "proposal.html", model, user=user)
 
 
-@router.post("/decisions", dependencies=[Depends(check_csrf)], response_model=Created,
-             status_code=201, responses=REDIRECT)
+@router.post(
+    "/decisions",
+    dependencies=[Depends(check_csrf)],
+    response_model=Created,
+    status_code=201,
+    responses=REDIRECT,
+)
 def create_decision(
-    request: Request, db: Db, state: State, user: CurrentUser,
-    title: Annotated[str, Form()], kind: Annotated[str, Form()],
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    title: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
     options: Annotated[str, Form(description="JSON list of {label, effect}")],
-    body: Annotated[str, Form()] = "", method: Annotated[str, Form()] = "approval",
-    quorum: Annotated[str | None, Form(description="refused: the quorum is configuration")
-                      ] = None,
+    body: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "approval",
+    quorum: Annotated[str | None, Form(description="refused: the quorum is configuration")] = None,
     discussion_hours: Annotated[str | None, Form(max_length=40)] = None,
     voting_hours: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
     """Make a proposal.  Discussion and voting last at least the configured minimum hours
     (a proposer may ask for longer); the quorum is configuration and may not be sent."""
     if user.role not in ("planner", "delegate"):
-        raise HTTPException(status_code=403, detail="proposals are made by planners and "
-                            "delegates; workers discuss and vote")
+        raise HTTPException(
+            status_code=403,
+            detail="proposals are made by planners and delegates; workers discuss and vote",
+        )
     from gosplan.web.deps import load_json
 
     opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
     if not isinstance(opts, list) or not all(
-            isinstance(o, dict) and isinstance(o.get("label"), str)
-            and isinstance(o.get("effect", {}), dict) for o in opts):
-        raise HTTPException(status_code=422, detail="options: must be a JSON list of objects "
-                            '{"label": text, "effect": object}')
+        isinstance(o, dict)
+        and isinstance(o.get("label"), str)
+        and isinstance(o.get("effect", {}), dict)
+        for o in opts
+    ):
+        raise HTTPException(
+            status_code=422,
+            detail='options: must be a JSON list of objects {"label": text, "effect": object}',
+        )
     if quorum is not None:
-        raise HTTPException(status_code=422, detail=(
-            "quorum: the quorum is a rule of configuration (a share of the electorate, at "
-            "least two ballots), not set per proposal; leave the field out"))
+        raise HTTPException(
+            status_code=422,
+            detail=(
+                "quorum: the quorum is a rule of configuration (a share of the electorate, at "
+                "least two ballots), not set per proposal; leave the field out"
+            ),
+        )
     try:
         p = decisions.create_proposal(
-            db, user, title=title, body=body, kind=kind, options=opts, method=method,
-            rules=decisions.Rules.from_settings(state.settings), now=state.clock(),
-            discussion_hours=discussion_hours or None, voting_hours=voting_hours or None,
-            products=[str(x) for x in state.economy.products])
+            db,
+            user,
+            title=title,
+            body=body,
+            kind=kind,
+            options=opts,
+            method=method,
+            rules=decisions.Rules.from_settings(state.settings),
+            now=state.clock(),
+            discussion_hours=discussion_hours or None,
+            voting_hours=voting_hours or None,
+            products=[str(x) for x in state.economy.products],
+        )
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        return Response(Created(id=p.id).model_dump_json(), media_type="application/json",
-                        status_code=201)
+        return Response(
+            Created(id=p.id).model_dump_json(), media_type="application/json", status_code=201
+        )
     return RedirectResponse(f"/decisions/{p.id}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/comments", dependencies=[Depends(check_csrf)],
-             response_class=RedirectResponse, status_code=303)
-def add_comment(pid: int, db: Db, state: State, user: CurrentUser,
-                body: Annotated[str, Form()]) -> Response:
+@router.post(
+    "/decisions/{pid:int}/comments",
+    dependencies=[Depends(check_csrf)],
+    response_class=RedirectResponse,
+    status_code=303,
+)
+def add_comment(
+    pid: int, db: Db, state: State, user: CurrentUser, body: Annotated[str, Form()]
+) -> Response:
     p = _get(db, pid)
     try:
         decisions.comment(db, p, user, body, now=state.clock())
@@ -197,12 +262,21 @@ def add_comment(pid: int, db: Db, state: State, user: CurrentUser,
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/vote", dependencies=[Depends(check_csrf)], response_model=Ok,
-             responses=REDIRECT)
-def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
-         choice: Annotated[list[int], Form()]) -> Response:
-    request.app.state.limiter.hit(client_key(request), "voting",
-                                  state.settings.rate_limit_voting)
+@router.post(
+    "/decisions/{pid:int}/vote",
+    dependencies=[Depends(check_csrf)],
+    response_model=Ok,
+    responses=REDIRECT,
+)
+def vote(
+    pid: int,
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    choice: Annotated[list[int], Form()],
+) -> Response:
+    request.app.state.limiter.hit(client_key(request), "voting", state.settings.rate_limit_voting)
     p = _get(db, pid)
     try:
         decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
@@ -217,8 +291,12 @@ def vote(pid: int, request: Request, db: Db, state: State, user: CurrentUser,
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
 
 
-@router.post("/decisions/{pid:int}/close", dependencies=[Depends(check_csrf)],
-             response_class=RedirectResponse, status_code=303)
+@router.post(
+    "/decisions/{pid:int}/close",
+    dependencies=[Depends(check_csrf)],
+    response_class=RedirectResponse,
+    status_code=303,
+)
 def close_decision(pid: int, db: Db, state: State, user: CurrentUser) -> Response:
     """Close a vote whose deadline has passed: anyone signed in may; nobody may before."""
     p = _get(db, pid)
@@ -237,10 +315,15 @@ class Enrolled(BaseModel):
     electorate: int
 
 
-@router.post("/people/{username}/enrol", dependencies=[Depends(check_csrf)],
-             response_model=Enrolled, responses=REDIRECT)
-def enrol(username: Annotated[str, Path(max_length=64)], request: Request, db: Db,
-          user: CurrentUser) -> Response:
+@router.post(
+    "/people/{username}/enrol",
+    dependencies=[Depends(check_csrf)],
+    response_model=Enrolled,
+    responses=REDIRECT,
+)
+def enrol(
+    username: Annotated[str, Path(max_length=64)], request: Request, db: Db, user: CurrentUser
+) -> Response:
     """A registrar enrols a person as a voter (public; nobody enrols themselves)."""
     try:
         person = users.enrol(db, user, username)
@@ -249,8 +332,9 @@ def enrol(username: Annotated[str, Path(max_length=64)], request: Request, db: D
         raise HTTPException(status_code=403, detail=f"username: {exc}") from exc
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    model = Enrolled(username=person.username, enrolled_by=person.enrolled_by,
-                     electorate=users.electorate(db))
+    model = Enrolled(
+        username=person.username, enrolled_by=person.enrolled_by, electorate=users.electorate(db)
+    )
     if "application/json" in request.headers.get("accept", ""):
         return Response(model.model_dump_json(), media_type="application/json")
     return RedirectResponse("/decisions", status_code=303)

@@ -54,13 +54,26 @@ def economy_page(request: Request, state: State, user: MaybeUser, q: str = "") -
     for i, name in enumerate(eco.products):
         if q and q.lower() not in str(name).lower():
             continue
-        rows.append(ProductRow(product=str(name), labour_value=float(res.values.iloc[i]),
-                               direct_labour=float(eco.labour[i]),
-                               output=None if eco.output is None else float(eco.output[i])))
-    model = EconomyPublic(name=eco.name, year=eco.year, products=eco.n,
-                          labour_unit=eco.labour_unit, value_unit=res.unit, method=res.method,
-                          residual=res.residual, query=q, rows=rows,
-                          history=list(eco.meta.history))
+        rows.append(
+            ProductRow(
+                product=str(name),
+                labour_value=float(res.values.iloc[i]),
+                direct_labour=float(eco.labour[i]),
+                output=None if eco.output is None else float(eco.output[i]),
+            )
+        )
+    model = EconomyPublic(
+        name=eco.name,
+        year=eco.year,
+        products=eco.n,
+        labour_unit=eco.labour_unit,
+        value_unit=res.unit,
+        method=res.method,
+        residual=res.residual,
+        query=q,
+        rows=rows,
+        history=list(eco.meta.history),
+    )
     return render(request, "economy.html", model, user=user)
 
 
@@ -75,11 +88,21 @@ def product_page(name: str, request: Request, state: State, user: MaybeUser) -> 
     col = eco.A[:, [j]].toarray().ravel()
     v = res.values.to_numpy()
     total = float(v[j])
-    inputs = [InputRow(input=str(eco.products[i]), per_unit=float(col[i]),
-                       labour_behind=float(col[i] * v[i]),
-                       share=float(col[i] * v[i] / total) if total else 0.0)
-              for i in col.nonzero()[0]]
+    inputs = [
+        InputRow(
+            input=str(eco.products[i]),
+            per_unit=float(col[i]),
+            labour_behind=float(col[i] * v[i]),
+            share=float(col[i] * v[i] / total) if total else 0.0,
+        )
+        for i in col.nonzero()[0]
+    ]
     inputs.sort(key=lambda r: -r.labour_behind)
-    model = ProductPublic(product=name, labour_value=total, direct_labour=float(eco.labour[j]),
-                          value_unit=res.unit, inputs=inputs)
+    model = ProductPublic(
+        product=name,
+        labour_value=total,
+        direct_labour=float(eco.labour[j]),
+        value_unit=res.unit,
+        inputs=inputs,
+    )
     return render(request, "product.html", model, user=user)

@@ -65,9 +65,12 @@ def unit_of(item: esc.EscalationItem) -> str | None:
 
 
 def item_public(item: esc.EscalationItem, now: dt.datetime) -> ItemPublic:
-    return ItemPublic(**esc.view(item), age_days=(now - item.opened_at).total_seconds() / 86400,
-                      overdue=item.deadline is not None and item.deadline < now
-                      and item.resolved_at is None, unit=unit_of(item))
+    return ItemPublic(
+        **esc.view(item),
+        age_days=(now - item.opened_at).total_seconds() / 86400,
+        overdue=item.deadline is not None and item.deadline < now and item.resolved_at is None,
+        unit=unit_of(item),
+    )
 
 
 def may_act(user: User, item: esc.EscalationItem) -> bool:
@@ -85,55 +88,84 @@ def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
     climbed = esc.tick(db, now)
     db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     all_items = esc.items(db)
-    open_items = sorted((i for i in all_items if i.resolved_at is None),
-                        key=lambda i: (-i.level, i.opened_at))
+    open_items = sorted(
+        (i for i in all_items if i.resolved_at is None), key=lambda i: (-i.level, i.opened_at)
+    )
     done = [i for i in all_items if i.resolved_at is not None][-20:]
-    ladder = [LevelPublic(level=k + 1, name=lv.name, owner=lv.owner,
-                          days=None if lv.response is None
-                          else lv.response.total_seconds() / 86400,
-                          open_items=sum(1 for i in open_items if i.level == k))
-              for k, lv in enumerate(esc.DEFAULT_LADDER.levels)]
+    ladder = [
+        LevelPublic(
+            level=k + 1,
+            name=lv.name,
+            owner=lv.owner,
+            days=None if lv.response is None else lv.response.total_seconds() / 86400,
+            open_items=sum(1 for i in open_items if i.level == k),
+        )
+        for k, lv in enumerate(esc.DEFAULT_LADDER.levels)
+    ]
     by_level: dict[str, int] = {}
     for i in open_items:
         name = i.ladder[i.level]["name"]
         by_level[name] = by_level.get(name, 0) + 1
-    model = Dashboard(now=now.isoformat(timespec="seconds"), ladder=ladder,
-                      open=[item_public(i, now) for i in open_items],
-                      resolved=[item_public(i, now) for i in reversed(done)],
-                      by_level=by_level, climbed_now=len(climbed))
+    model = Dashboard(
+        now=now.isoformat(timespec="seconds"),
+        ladder=ladder,
+        open=[item_public(i, now) for i in open_items],
+        resolved=[item_public(i, now) for i in reversed(done)],
+        by_level=by_level,
+        climbed_now=len(climbed),
+    )
     return render(request, "fulfilment.html", model, user=user)
 
 
 def _act(db: Db, user: User, item_id: int) -> esc.EscalationItem:
     items = esc.items(db, ids=[item_id])
     if not items:
-        raise HTTPException(status_code=404, detail=f"item: there is no alert or directive "
-                            f"{item_id}")
+        raise HTTPException(
+            status_code=404, detail=f"item: there is no alert or directive {item_id}"
+        )
     if not may_act(user, items[0]):
-        raise HTTPException(status_code=403, detail="only planners, the control commission or "
-                            "the delegate of the enterprise concerned act on this item")
+        raise HTTPException(
+            status_code=403,
+            detail="only planners, the control commission or "
+            "the delegate of the enterprise concerned act on this item",
+        )
     return items[0]
 
 
-@router.post("/fulfilment/items/{item_id:int}/acknowledge", dependencies=[Depends(check_csrf)],
-             response_class=RedirectResponse, status_code=303)
-def acknowledge(item_id: int, db: Db, state: State, user: CurrentUser,
-                note: Annotated[str, Form()] = "") -> Response:
+@router.post(
+    "/fulfilment/items/{item_id:int}/acknowledge",
+    dependencies=[Depends(check_csrf)],
+    response_class=RedirectResponse,
+    status_code=303,
+)
+def acknowledge(
+    item_id: int, db: Db, state: State, user: CurrentUser, note: Annotated[str, Form()] = ""
+) -> Response:
     """The owner takes the item up (logged); it keeps climbing until resolved."""
     _act(db, user, item_id)
     try:
-        esc.acknowledge(db, item_id, by=f"{user.display_name} ({user.username})",
-                        now=state.clock(), note=note or None)
+        esc.acknowledge(
+            db,
+            item_id,
+            by=f"{user.display_name} ({user.username})",
+            now=state.clock(),
+            note=note or None,
+        )
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=409, detail=f"item: {exc}") from exc
     return RedirectResponse("/fulfilment", status_code=303)
 
 
-@router.post("/fulfilment/items/{item_id:int}/resolve", dependencies=[Depends(check_csrf)],
-             response_class=RedirectResponse, status_code=303)
-def resolve(item_id: int, db: Db, state: State, user: CurrentUser,
-            resolution: Annotated[str, Form()]) -> Response:
+@router.post(
+    "/fulfilment/items/{item_id:int}/resolve",
+    dependencies=[Depends(check_csrf)],
+    response_class=RedirectResponse,
+    status_code=303,
+)
+def resolve(
+    item_id: int, db: Db, state: State, user: CurrentUser, resolution: Annotated[str, Form()]
+) -> Response:
     """Close the item with a stated resolution (logged).
 
     Never by the people of the enterprise the item is about (403): its delegate and its
@@ -143,13 +175,20 @@ def resolve(item_id: int, db: Db, state: State, user: CurrentUser,
         units |= set(state.accounts.enterprises_of(user.account))
     _act(db, user, item_id)
     try:
-        esc.resolve(db, item_id, by=f"{user.display_name} ({user.username})",
-                    resolution=resolution, now=state.clock(), actor_units=units)
+        esc.resolve(
+            db,
+            item_id,
+            by=f"{user.display_name} ({user.username})",
+            resolution=resolution,
+            now=state.clock(),
+            actor_units=units,
+        )
         db.commit()
     except esc.ConflictOfInterest as exc:
         db.rollback()
         raise HTTPException(status_code=403, detail=f"resolution: {exc}") from exc
     except GosplanError as exc:
-        raise HTTPException(status_code=422 if "resolution" in str(exc) else 409,
-                            detail=f"resolution: {exc}") from exc
+        raise HTTPException(
+            status_code=422 if "resolution" in str(exc) else 409, detail=f"resolution: {exc}"
+        ) from exc
     return RedirectResponse("/fulfilment", status_code=303)

@@ -111,16 +111,22 @@ def _chart(points: list[SeriesPoint], standard: float | None, title: str) -> str
     def y(v: float) -> float:
         return h - pad - (h - 2 * pad) * min(v, top) / top
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-             f'class="chart-svg"><title>{title}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
+        f'class="chart-svg"><title>{title}</title>'
+    ]
     if standard is not None:
-        parts.append(f'<line x1="{pad}" x2="{w - pad}" y1="{y(standard):.1f}" '
-                     f'y2="{y(standard):.1f}" class="std"/>')
+        parts.append(
+            f'<line x1="{pad}" x2="{w - pad}" y1="{y(standard):.1f}" '
+            f'y2="{y(standard):.1f}" class="std"/>'
+        )
     for i, p in enumerate(points):
         x = pad + step * (i + 0.5)
         if p.rate_low is not None and p.rate_high is not None:
-            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y(p.rate_low):.1f}" '
-                         f'y2="{y(p.rate_high):.1f}" class="ci"/>')
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y(p.rate_low):.1f}" '
+                f'y2="{y(p.rate_high):.1f}" class="ci"/>'
+            )
         if p.rate is not None:
             parts.append(f'<circle cx="{x:.1f}" cy="{y(p.rate):.1f}" r="3" class="pt"/>')
         if n <= 12 or i % max(1, n // 6) == 0:
@@ -140,40 +146,70 @@ def _config(granularity: str) -> IntegrityConfig:
 def overview(request: Request, db: Db, user: MaybeUser, granularity: str = "quarter") -> Response:
     """Every organisation's record, sorted by how it changed against its own past."""
     rec = integrity.served_record(db, _config(granularity))
-    rows = [OverviewRow(**{str(k): (_f(v) if str(k).startswith("rate") else v)
-                           for k, v in r.items()})
-            for r in rec.overview().to_dict("records")]
-    model = Overview(granularity=granularity, level=rec.config.level, log_size=rec.log_size,
-                     rows=rows, kinds=KIND_WORDS)
+    rows = [
+        OverviewRow(**{str(k): (_f(v) if str(k).startswith("rate") else v) for k, v in r.items()})
+        for r in rec.overview().to_dict("records")
+    ]
+    model = Overview(
+        granularity=granularity,
+        level=rec.config.level,
+        log_size=rec.log_size,
+        rows=rows,
+        kinds=KIND_WORDS,
+    )
     return render(request, "integrity.html", model, user=user)
 
 
 @twin(router, "/integrity/{org}", model=OrgRecord)
-def organisation(org: str, request: Request, db: Db, user: MaybeUser,
-                 granularity: str = "quarter") -> Response:
+def organisation(
+    org: str, request: Request, db: Db, user: MaybeUser, granularity: str = "quarter"
+) -> Response:
     """One organisation: each kind's rate per period with intervals, trend and evidence."""
     rec = integrity.served_record(db, _config(granularity))
     try:
         data = rec.for_org(org)
     except KeyError as exc:
-        raise HTTPException(status_code=404,
-                            detail=f"no integrity record for organisation {org!r}") from exc
+        raise HTTPException(
+            status_code=404, detail=f"no integrity record for organisation {org!r}"
+        ) from exc
     kinds = []
     for kind in EVENT_KINDS:
-        pts = [SeriesPoint(period=r["period"], count=r["count"],
-                           worker_years=r["worker_years"] or 0.0, rate=_f(r["rate"]),
-                           rate_low=_f(r["rate_low"]), rate_high=_f(r["rate_high"]),
-                           standard=_f(r["standard"]), verdict=r["verdict"])
-               for r in data["series"] if r["kind"] == kind]
+        pts = [
+            SeriesPoint(
+                period=r["period"],
+                count=r["count"],
+                worker_years=r["worker_years"] or 0.0,
+                rate=_f(r["rate"]),
+                rate_low=_f(r["rate_low"]),
+                rate_high=_f(r["rate_high"]),
+                standard=_f(r["standard"]),
+                verdict=r["verdict"],
+            )
+            for r in data["series"]
+            if r["kind"] == kind
+        ]
         tr = next(t for t in data["trends"] if t["kind"] == kind)
         std = pts[0].standard if pts else None
-        kinds.append(KindRecord(
-            kind=kind, words=KIND_WORDS[kind], series=pts, trend=tr["trend"],
-            rate_ratio=_f(tr["rate_ratio"]), rr_low=_f(tr["rr_low"]), rr_high=_f(tr["rr_high"]),
-            change_points=list(tr["change_points"]),
-            chart=_chart(pts, std, f"{KIND_WORDS[kind]} per 1 000 worker-years")))
-    model = OrgRecord(org=org, name=data["name"], granularity=granularity,
-                      level=rec.config.level, log_size=rec.log_size, kinds=kinds,
-                      events=[EventPublic(**{k: v for k, v in e.items() if k != "org"})
-                              for e in data["events"]])
+        kinds.append(
+            KindRecord(
+                kind=kind,
+                words=KIND_WORDS[kind],
+                series=pts,
+                trend=tr["trend"],
+                rate_ratio=_f(tr["rate_ratio"]),
+                rr_low=_f(tr["rr_low"]),
+                rr_high=_f(tr["rr_high"]),
+                change_points=list(tr["change_points"]),
+                chart=_chart(pts, std, f"{KIND_WORDS[kind]} per 1 000 worker-years"),
+            )
+        )
+    model = OrgRecord(
+        org=org,
+        name=data["name"],
+        granularity=granularity,
+        level=rec.config.level,
+        log_size=rec.log_size,
+        kinds=kinds,
+        events=[EventPublic(**{k: v for k, v in e.items() if k != "org"}) for e in data["events"]],
+    )
     return render(request, "integrity_org.html", model, user=user)

@@ -53,8 +53,9 @@ def _board(state: AppState, db: Db) -> tuple[str, plan_board.PlanBoard]:
     board = cache.get(key)
     if board is None:
         try:
-            board = plan_board.plan_board(state.economy, effects,
-                                       population=state.settings.plan_population)
+            board = plan_board.plan_board(
+                state.economy, effects, population=state.settings.plan_population
+            )
         except GosplanError as exc:  # e.g. labour measured as wages: no working week
             raise HTTPException(status_code=409, detail=f"plan: {exc}") from exc
         cache.clear()
@@ -72,42 +73,66 @@ def _chart_id(key: str) -> str:
 def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     key, b = _board(state, db)
     cid = _chart_id(key)
-    years = [YearPublic(year=int(y), working_week=float(b.week_by_year[y]),
-                        targets={str(p): float(b.targets_by_year.loc[p, y])
-                                 for p in b.targets_by_year.index},
-                        hours_per_week={str(p): float(b.week_by_purpose_by_year.loc[p, y])
-                                        for p in b.week_by_purpose_by_year.index})
-             for y in b.years]
+    years = [
+        YearPublic(
+            year=int(y),
+            working_week=float(b.week_by_year[y]),
+            targets={str(p): float(b.targets_by_year.loc[p, y]) for p in b.targets_by_year.index},
+            hours_per_week={
+                str(p): float(b.week_by_purpose_by_year.loc[p, y])
+                for p in b.week_by_purpose_by_year.index
+            },
+        )
+        for y in b.years
+    ]
     model = PlanPublic(
-        economy=b.economy, target_unit=b.target_unit, workforce=b.workforce,
-        workforce_note=b.workforce_note, working_week=b.working_week,
-        base_working_week=b.base_working_week, week_limit=b.week_limit,
-        purposes=list(b.rows), decisions=list(b.changes), years=years,
-        method=b.multi_year, notes=b.notes,
-        charts={"targets": f"/plan/charts/{cid}/targets.png",
-                "week": f"/plan/charts/{cid}/week.png"})
+        economy=b.economy,
+        target_unit=b.target_unit,
+        workforce=b.workforce,
+        workforce_note=b.workforce_note,
+        working_week=b.working_week,
+        base_working_week=b.base_working_week,
+        week_limit=b.week_limit,
+        purposes=list(b.rows),
+        decisions=list(b.changes),
+        years=years,
+        method=b.multi_year,
+        notes=b.notes,
+        charts={
+            "targets": f"/plan/charts/{cid}/targets.png",
+            "week": f"/plan/charts/{cid}/week.png",
+        },
+    )
     return render(request, "plan.html", model, user=user)
 
 
-@router.get("/plan/charts/{cid}/{name}.png", response_class=FileResponse,
-            responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/plan/charts/{cid}/{name}.png",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}}},
+)
 def plan_chart(cid: str, name: str, db: Db, state: State) -> Response:
     """A chart of the current plan (PNG): ``targets`` or ``week``."""
     from gosplan import charts
 
     if name not in ("targets", "week"):
-        raise HTTPException(status_code=404, detail=f"no chart {name!r}; there are targets "
-                            "and week")
+        raise HTTPException(
+            status_code=404, detail=f"no chart {name!r}; there are targets and week"
+        )
     key, b = _board(state, db)
     folder = Path(state.cache.setdefault("chart_dir", tempfile.mkdtemp(prefix="gosplan-charts-")))
     path = folder / f"{_chart_id(key)}-{name}.png"
     if not path.exists():
         if name == "targets":
-            charts.plan_by_purpose(b.targets_by_year, b.week_by_purpose_by_year, path,
-                                   title=f"Plan for {b.economy}: targets and labour by purpose",
-                                   target_unit=b.target_unit)
+            charts.plan_by_purpose(
+                b.targets_by_year,
+                b.week_by_purpose_by_year,
+                path,
+                title=f"Plan for {b.economy}: targets and labour by purpose",
+                target_unit=b.target_unit,
+            )
         else:
-            charts.working_week(b.week_by_year, path,
-                                title=f"Working week by plan year ({b.economy})")
-    return FileResponse(path, media_type="image/png",
-                        headers={"Cache-Control": "no-cache"})
+            charts.working_week(
+                b.week_by_year, path, title=f"Working week by plan year ({b.economy})"
+            )
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})

@@ -81,8 +81,14 @@ def _entry(e: publiclog.LogEntry) -> EntryPublic:
 
 
 @twin(router, "/log", model=LogPage)
-def browse(request: Request, db: Db, state: State, user: MaybeUser, kind: str = "",
-           before: int | None = None) -> Response:
+def browse(
+    request: Request,
+    db: Db,
+    state: State,
+    user: MaybeUser,
+    kind: str = "",
+    before: int | None = None,
+) -> Response:
     """Entries newest first, ``PAGE`` at a time (``before`` an index; ``kind`` a prefix such
     as ``criticism.``)."""
     n = publiclog.size(db)
@@ -96,12 +102,16 @@ def browse(request: Request, db: Db, state: State, user: MaybeUser, kind: str = 
     head = publiclog.latest_signed_head(db)
     oldest = rows[-1].index if rows else 0
     model = LogPage(
-        size=n, kinds=publiclog.count_by_kind(db), kind=kind, before=end,
+        size=n,
+        kinds=publiclog.count_by_kind(db),
+        kind=kind,
+        before=end,
         older=oldest if rows and oldest > 0 else None,
         newer=min(n, end + PAGE) if end < n else None,
         entries=[_entry(e) for e in rows],
         head=HeadPublic(**head.to_json()) if head else None,
-        public_key=publiclog.public_key(state.settings).hex())
+        public_key=publiclog.public_key(state.settings).hex(),
+    )
     return render(request, "log.html", model, user=user)
 
 
@@ -120,26 +130,41 @@ def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUs
     proof = publiclog.inclusion_proof(db, index, head.tree_size)
     pol = witnessing.policy(state.settings)
     good = set(head.cosigned_by(pol.verifiers)) if pol else set()
-    cos = [CosignaturePublic(witness=c.name, key_id=c.key_id.hex(),
-                             time=dt.datetime.fromtimestamp(c.timestamp, dt.UTC).isoformat(),
-                             verified=c.name in good) for c in head.cosignatures]
+    cos = [
+        CosignaturePublic(
+            witness=c.name,
+            key_id=c.key_id.hex(),
+            time=dt.datetime.fromtimestamp(c.timestamp, dt.UTC).isoformat(),
+            verified=c.name in good,
+        )
+        for c in head.cosignatures
+    ]
     model = EntryPage(
-        entry=_entry(e), size=publiclog.size(db),
+        entry=_entry(e),
+        size=publiclog.size(db),
         proof=ProofPublic(
-            index=index, leaf_data=publiclog.leaf_data(e.index, e.kind, e.payload,
-                                                       e.logged_at).decode("utf-8"),
-            leaf_hash=bytes(e.leaf_hash).hex(), inclusion_proof=[p.hex() for p in proof],
-            tree_size=head.tree_size, root_hash=head.root_hash.hex(),
-            timestamp=head.timestamp, signature=head.signature.hex(),
-            public_key=head.public_key.hex(), origin=head.origin,
-            note=head.signed_note() if head.origin else None, cosignatures=cos,
+            index=index,
+            leaf_data=publiclog.leaf_data(e.index, e.kind, e.payload, e.logged_at).decode("utf-8"),
+            leaf_hash=bytes(e.leaf_hash).hex(),
+            inclusion_proof=[p.hex() for p in proof],
+            tree_size=head.tree_size,
+            root_hash=head.root_hash.hex(),
+            timestamp=head.timestamp,
+            signature=head.signature.hex(),
+            public_key=head.public_key.hex(),
+            origin=head.origin,
+            note=head.signed_note() if head.origin else None,
+            cosignatures=cos,
             witnesses_required=pol.quorum if pol else 0,
-            witnessed=bool(pol) and len(good) >= (pol.quorum if pol else 0)))
+            witnessed=bool(pol) and len(good) >= (pol.quorum if pol else 0),
+        ),
+    )
     return render(request, "log_entry.html", model, user=user)
 
 
 @router.get("/log/{index:int}/receipt.json", response_model=ReceiptPublic)
 def entry_receipt(index: int, db: Db, state: State) -> Response:
     """A receipt for any entry (checkable at ``/receipts/verify``)."""
-    return receipt_download(db, lambda: publiclog.receipt(db, index, state.settings),
-                            f"receipt-entry-{index}.json")
+    return receipt_download(
+        db, lambda: publiclog.receipt(db, index, state.settings), f"receipt-entry-{index}.json"
+    )

@@ -74,22 +74,32 @@ def _svg(values: list[float | None], title: str, unit: str, pct: bool = False) -
         x = pad + (w - 2 * pad) * i / (n - 1)
         y = h - pad - (h - 2 * pad) * (v * 100 if pct else v) / top
         pts.append(f"{x:.1f},{y:.1f}")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-            f'class="chart-svg"><title>{title}</title>'
-            f'<text x="{pad}" y="14">{unit} (max {top:.3g})</text>'
-            f'<polyline fill="none" stroke="currentColor" stroke-width="2" '
-            f'points="{" ".join(pts)}"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
+        f'class="chart-svg"><title>{title}</title>'
+        f'<text x="{pad}" y="14">{unit} (max {top:.3g})</text>'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="2" '
+        f'points="{" ".join(pts)}"/></svg>'
+    )
 
 
 @twin(router, "/runs", model=RunList)
 def list_runs(request: Request, db: Db, user: MaybeUser) -> Response:
     """Every living-plan run recorded in the public log."""
     found = runs_from_log([e.to_public() for e in publiclog.entries(db, kind_prefix="living.")])
-    model = RunList(runs=[RunListed(run=r["run"], name=str(r["scenario"].get("name")),
-                                    source=str(r["scenario"].get("source")),
-                                    periods=len(r["periods"]),
-                                    persons=int(r["scenario"].get("persons", 0)),
-                                    start_index=r["start_index"]) for r in found.values()])
+    model = RunList(
+        runs=[
+            RunListed(
+                run=r["run"],
+                name=str(r["scenario"].get("name")),
+                source=str(r["scenario"].get("source")),
+                periods=len(r["periods"]),
+                persons=int(r["scenario"].get("persons", 0)),
+                start_index=r["start_index"],
+            )
+            for r in found.values()
+        ]
+    )
     return render(request, "runs.html", model, user=user)
 
 
@@ -100,21 +110,37 @@ def show_run(run: str, request: Request, db: Db, user: MaybeUser) -> Response:
     r = found.get(run)
     if r is None:
         raise HTTPException(status_code=404, detail=f"no living-plan run {run!r} in the log")
-    periods = [PeriodFigures(
-        period=str(p["period"]), index=int(p["index"]), unmet_share=_num(p.get("unmet_share")),
-        excess_stock=_num(p.get("excess_stock")), ratio_cv=_num(p.get("ratio_cv")),
-        working_week=_num(p.get("working_week")), labour_personal=_num(p.get("labour_personal")),
-        labour_social=_num(p.get("labour_social")),
-        labour_investment=_num(p.get("labour_investment")),
-        deduction_rate=_num(p.get("deduction_rate")),
-        mismatches_found=int(p.get("mismatches_found") or 0)) for p in r["periods"]]
+    periods = [
+        PeriodFigures(
+            period=str(p["period"]),
+            index=int(p["index"]),
+            unmet_share=_num(p.get("unmet_share")),
+            excess_stock=_num(p.get("excess_stock")),
+            ratio_cv=_num(p.get("ratio_cv")),
+            working_week=_num(p.get("working_week")),
+            labour_personal=_num(p.get("labour_personal")),
+            labour_social=_num(p.get("labour_social")),
+            labour_investment=_num(p.get("labour_investment")),
+            deduction_rate=_num(p.get("deduction_rate")),
+            mismatches_found=int(p.get("mismatches_found") or 0),
+        )
+        for p in r["periods"]
+    ]
     charts = {
         "unmet": _svg([p.unmet_share for p in periods], "Unmet demand by period", "%", True),
-        "ratio_cv": _svg([p.ratio_cv for p in periods], "Dispersion of price/value ratios",
-                         "CV %", True),
-        "week": _svg([p.working_week for p in periods], "Working week by period",
-                     "hours per able person"),
+        "ratio_cv": _svg(
+            [p.ratio_cv for p in periods], "Dispersion of price/value ratios", "CV %", True
+        ),
+        "week": _svg(
+            [p.working_week for p in periods], "Working week by period", "hours per able person"
+        ),
     }
-    model = RunPage(run=run, name=str(r["scenario"].get("name")), scenario=r["scenario"],
-                    start_index=r["start_index"], periods=periods, charts=charts)
+    model = RunPage(
+        run=run,
+        name=str(r["scenario"].get("name")),
+        scenario=r["scenario"],
+        start_index=r["start_index"],
+        periods=periods,
+        charts=charts,
+    )
     return render(request, "run.html", model, user=user)

@@ -37,9 +37,20 @@ class UsersPage(BaseModel):
 
 
 def _page(db: Db, **extra: str) -> UsersPage:
-    return UsersPage(users=[UserRow(username=u.username, display_name=u.display_name,
-                                    role=u.role, account=u.account, enterprise=u.enterprise)
-                            for u in users.all_users(db)], roles=list(ROLES), **extra)
+    return UsersPage(
+        users=[
+            UserRow(
+                username=u.username,
+                display_name=u.display_name,
+                role=u.role,
+                account=u.account,
+                enterprise=u.enterprise,
+            )
+            for u in users.all_users(db)
+        ],
+        roles=list(ROLES),
+        **extra,
+    )
 
 
 @twin(router, "/users", model=UsersPage)
@@ -48,8 +59,9 @@ def users_page(request: Request, db: Db, admin: Admin) -> Response:
 
 
 @router.post("/users/{username}/role", dependencies=[Depends(check_csrf)])
-def appoint(username: str, request: Request, db: Db, admin: Admin,
-            role: Annotated[str, Form(max_length=16)]) -> Response:
+def appoint(
+    username: str, request: Request, db: Db, admin: Admin, role: Annotated[str, Form(max_length=16)]
+) -> Response:
     """Appoint ``username`` to ``role`` (their sessions end; the role applies at sign-in)."""
     try:
         users.set_role(db, admin, username[:64], role)
@@ -69,5 +81,6 @@ def issue_token(username: str, request: Request, db: Db, admin: Admin) -> Respon
         db.commit()
     except GosplanError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    return render(request, "users.html", _page(db, token=token, token_for=username[:64]),
-                  user=admin)
+    return render(
+        request, "users.html", _page(db, token=token, token_for=username[:64]), user=admin
+    )

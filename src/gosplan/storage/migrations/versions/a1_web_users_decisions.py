@@ -4,6 +4,7 @@ Revision ID: a1web0000001
 Revises:
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -46,8 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "decision_comment",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("proposal_id", sa.Integer, sa.ForeignKey("decision_proposal.id"),
-                  nullable=False),
+        sa.Column("proposal_id", sa.Integer, sa.ForeignKey("decision_proposal.id"), nullable=False),
         sa.Column("author_id", sa.Integer, sa.ForeignKey("web_user.id"), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
@@ -55,8 +55,7 @@ def upgrade() -> None:
     op.create_table(
         "decision_ballot",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("proposal_id", sa.Integer, sa.ForeignKey("decision_proposal.id"),
-                  nullable=False),
+        sa.Column("proposal_id", sa.Integer, sa.ForeignKey("decision_proposal.id"), nullable=False),
         sa.Column("voter_id", sa.Integer, sa.ForeignKey("web_user.id"), nullable=False),
         sa.Column("choice", sa.JSON, nullable=False),
         sa.Column("cast_at", sa.DateTime, nullable=False),

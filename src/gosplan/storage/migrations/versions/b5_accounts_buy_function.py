@@ -4,6 +4,7 @@ Revision ID: b5acct000002
 Revises: b5acct000001
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,13 +22,17 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    have = bind.execute(sa.text(
-        "SELECT count(*) FROM acct_account WHERE code = 'system:cancelled'")).scalar()
+    have = bind.execute(
+        sa.text("SELECT count(*) FROM acct_account WHERE code = 'system:cancelled'")
+    ).scalar()
     if not have:
-        bind.execute(sa.text(
-            "INSERT INTO acct_account (code, kind, name, created_at, balance) "
-            "VALUES ('system:cancelled', 'system', 'cancelled', :t, NULL)"),
-            {"t": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+        bind.execute(
+            sa.text(
+                "INSERT INTO acct_account (code, kind, name, created_at, balance) "
+                "VALUES ('system:cancelled', 'system', 'cancelled', :t, NULL)"
+            ),
+            {"t": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
+        )
     if bind.dialect.name == "postgresql":
         op.execute(BUY_FUNCTION_SQL)
 

@@ -4,6 +4,7 @@ Revision ID: b5acct000001
 Revises:
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -46,24 +47,42 @@ def upgrade() -> None:
         "acct_transaction",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("period_id", sa.Integer, sa.ForeignKey(
-            "acct_period.id", name="fk_acct_transaction_period_id_acct_period"), nullable=True),
+        sa.Column(
+            "period_id",
+            sa.Integer,
+            sa.ForeignKey("acct_period.id", name="fk_acct_transaction_period_id_acct_period"),
+            nullable=True,
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("memo", sa.Text, nullable=False),
-        sa.Column("reverses_id", sa.Integer, sa.ForeignKey(
-            "acct_transaction.id", name="fk_acct_transaction_reverses_id_acct_transaction"),
-            nullable=True),
+        sa.Column(
+            "reverses_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "acct_transaction.id", name="fk_acct_transaction_reverses_id_acct_transaction"
+            ),
+            nullable=True,
+        ),
         sa.UniqueConstraint("reverses_id", name="uq_acct_transaction_reverses_id"),
     )
     op.create_index("ix_acct_transaction_period_id", "acct_transaction", ["period_id"])
     op.create_table(
         "acct_posting",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("transaction_id", sa.Integer, sa.ForeignKey(
-            "acct_transaction.id", name="fk_acct_posting_transaction_id_acct_transaction"),
-            nullable=False),
-        sa.Column("account_id", sa.Integer, sa.ForeignKey(
-            "acct_account.id", name="fk_acct_posting_account_id_acct_account"), nullable=False),
+        sa.Column(
+            "transaction_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "acct_transaction.id", name="fk_acct_posting_transaction_id_acct_transaction"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "account_id",
+            sa.Integer,
+            sa.ForeignKey("acct_account.id", name="fk_acct_posting_account_id_acct_account"),
+            nullable=False,
+        ),
         sa.Column("amount", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_acct_posting_transaction_id", "acct_posting", ["transaction_id"])
@@ -79,12 +98,24 @@ def upgrade() -> None:
     op.create_table(
         "acct_work",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("period_id", sa.Integer, sa.ForeignKey(
-            "acct_period.id", name="fk_acct_work_period_id_acct_period"), nullable=False),
-        sa.Column("enterprise_id", sa.Integer, sa.ForeignKey(
-            "acct_account.id", name="fk_acct_work_enterprise_id_acct_account"), nullable=False),
-        sa.Column("person_id", sa.Integer, sa.ForeignKey(
-            "acct_account.id", name="fk_acct_work_person_id_acct_account"), nullable=False),
+        sa.Column(
+            "period_id",
+            sa.Integer,
+            sa.ForeignKey("acct_period.id", name="fk_acct_work_period_id_acct_period"),
+            nullable=False,
+        ),
+        sa.Column(
+            "enterprise_id",
+            sa.Integer,
+            sa.ForeignKey("acct_account.id", name="fk_acct_work_enterprise_id_acct_account"),
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id",
+            sa.Integer,
+            sa.ForeignKey("acct_account.id", name="fk_acct_work_person_id_acct_account"),
+            nullable=False,
+        ),
         sa.Column("hours", sa.BigInteger, nullable=False),
         sa.Column("recorded_at", sa.DateTime, nullable=False),
     )
@@ -92,11 +123,20 @@ def upgrade() -> None:
     op.create_index("ix_acct_work_enterprise_id", "acct_work", ["enterprise_id"])
     op.create_table(
         "acct_approval",
-        sa.Column("work_id", sa.Integer, sa.ForeignKey(
-            "acct_work.id", name="fk_acct_approval_work_id_acct_work"), primary_key=True),
-        sa.Column("transaction_id", sa.Integer, sa.ForeignKey(
-            "acct_transaction.id", name="fk_acct_approval_transaction_id_acct_transaction"),
-            nullable=False),
+        sa.Column(
+            "work_id",
+            sa.Integer,
+            sa.ForeignKey("acct_work.id", name="fk_acct_approval_work_id_acct_work"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "transaction_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "acct_transaction.id", name="fk_acct_approval_transaction_id_acct_transaction"
+            ),
+            nullable=False,
+        ),
         sa.Column("approver", sa.String(120), nullable=False),
     )
     op.create_index("ix_acct_approval_transaction_id", "acct_approval", ["transaction_id"])
@@ -117,15 +157,28 @@ def upgrade() -> None:
     op.create_table(
         "acct_stock_move",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("good_id", sa.Integer, sa.ForeignKey(
-            "acct_good.id", name="fk_acct_stock_move_good_id_acct_good"), nullable=False),
-        sa.Column("period_id", sa.Integer, sa.ForeignKey(
-            "acct_period.id", name="fk_acct_stock_move_period_id_acct_period"), nullable=True),
+        sa.Column(
+            "good_id",
+            sa.Integer,
+            sa.ForeignKey("acct_good.id", name="fk_acct_stock_move_good_id_acct_good"),
+            nullable=False,
+        ),
+        sa.Column(
+            "period_id",
+            sa.Integer,
+            sa.ForeignKey("acct_period.id", name="fk_acct_stock_move_period_id_acct_period"),
+            nullable=True,
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("quantity", sa.BigInteger, nullable=False),
-        sa.Column("transaction_id", sa.Integer, sa.ForeignKey(
-            "acct_transaction.id", name="fk_acct_stock_move_transaction_id_acct_transaction"),
-            nullable=True),
+        sa.Column(
+            "transaction_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "acct_transaction.id", name="fk_acct_stock_move_transaction_id_acct_transaction"
+            ),
+            nullable=True,
+        ),
         sa.Column("price", sa.BigInteger, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
@@ -135,10 +188,18 @@ def upgrade() -> None:
     op.create_table(
         "acct_price",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("good_id", sa.Integer, sa.ForeignKey(
-            "acct_good.id", name="fk_acct_price_good_id_acct_good"), nullable=False),
-        sa.Column("period_id", sa.Integer, sa.ForeignKey(
-            "acct_period.id", name="fk_acct_price_period_id_acct_period"), nullable=True),
+        sa.Column(
+            "good_id",
+            sa.Integer,
+            sa.ForeignKey("acct_good.id", name="fk_acct_price_good_id_acct_good"),
+            nullable=False,
+        ),
+        sa.Column(
+            "period_id",
+            sa.Integer,
+            sa.ForeignKey("acct_period.id", name="fk_acct_price_period_id_acct_period"),
+            nullable=True,
+        ),
         sa.Column("labour_value", sa.String(40), nullable=False),
         sa.Column("ratio", sa.String(40), nullable=False),
         sa.Column("price", sa.BigInteger, nullable=False),
@@ -155,7 +216,16 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for stmt in drop_append_only_ddl(dialect):
         op.execute(stmt)
-    for table in ("acct_price", "acct_stock_move", "acct_good", "acct_approval", "acct_work",
-                  "acct_request", "acct_posting", "acct_transaction", "acct_period",
-                  "acct_account"):
+    for table in (
+        "acct_price",
+        "acct_stock_move",
+        "acct_good",
+        "acct_approval",
+        "acct_work",
+        "acct_request",
+        "acct_posting",
+        "acct_transaction",
+        "acct_period",
+        "acct_account",
+    ):
         op.drop_table(table)

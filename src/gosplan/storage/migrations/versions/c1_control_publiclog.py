@@ -4,6 +4,7 @@ Revision ID: c1ctrl000001
 Revises:
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -5,6 +5,7 @@ Revision ID: c2ctrl000002
 Revises: c1ctrl000001
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -47,8 +48,9 @@ def upgrade() -> None:
     op.create_table(
         "criticism_status",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("criticism_id", sa.Integer, sa.ForeignKey("criticism.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "criticism_id", sa.Integer, sa.ForeignKey("criticism.id"), nullable=False, index=True
+        ),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("by", sa.String(120), nullable=False),
@@ -81,26 +83,37 @@ def upgrade() -> None:
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("unit_id", sa.String(64), sa.ForeignKey("control_unit.id"), nullable=False),
-        sa.Column("reports_to", sa.String(64), sa.ForeignKey("control_position.id"),
-                  nullable=True),
+        sa.Column("reports_to", sa.String(64), sa.ForeignKey("control_position.id"), nullable=True),
     )
     op.create_table(
         "control_tenure",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("person_id", sa.String(64), sa.ForeignKey("control_person.id"),
-                  nullable=False, index=True),
-        sa.Column("position_id", sa.String(64), sa.ForeignKey("control_position.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "person_id",
+            sa.String(64),
+            sa.ForeignKey("control_person.id"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column(
+            "position_id",
+            sa.String(64),
+            sa.ForeignKey("control_position.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("started", sa.Date, nullable=False),
         sa.Column("ended", sa.Date, nullable=True),
     )
     op.create_table(
         "control_tie",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("a", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False,
-                  index=True),
-        sa.Column("b", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "a", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False, index=True
+        ),
+        sa.Column(
+            "b", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False, index=True
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
@@ -108,12 +121,11 @@ def upgrade() -> None:
     op.create_table(
         "control_appointment",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("position_id", sa.String(64), sa.ForeignKey("control_position.id"),
-                  nullable=False),
-        sa.Column("appointee", sa.String(64), sa.ForeignKey("control_person.id"),
-                  nullable=False),
-        sa.Column("appointer", sa.String(64), sa.ForeignKey("control_person.id"),
-                  nullable=False),
+        sa.Column(
+            "position_id", sa.String(64), sa.ForeignKey("control_position.id"), nullable=False
+        ),
+        sa.Column("appointee", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False),
+        sa.Column("appointer", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False),
         sa.Column("panel", sa.JSON, nullable=False),
         sa.Column("day", sa.Date, nullable=False),
         sa.Column("flagged", sa.Boolean, nullable=False),
@@ -123,18 +135,25 @@ def upgrade() -> None:
     op.create_table(
         "control_interaction",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("actor", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False,
-                  index=True),
-        sa.Column("subject", sa.String(64), sa.ForeignKey("control_person.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "actor", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False, index=True
+        ),
+        sa.Column(
+            "subject", sa.String(64), sa.ForeignKey("control_person.id"), nullable=False, index=True
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("day", sa.Date, nullable=False),
     )
     op.create_table(
         "control_personnel_event",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("person_id", sa.String(64), sa.ForeignKey("control_person.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "person_id",
+            sa.String(64),
+            sa.ForeignKey("control_person.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(64), sa.ForeignKey("control_person.id"), nullable=True),
         sa.Column("day", sa.Date, nullable=False),
@@ -145,8 +164,9 @@ def upgrade() -> None:
         "control_alert",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("item_id", sa.Integer, nullable=False, index=True),
-        sa.Column("event_id", sa.Integer, sa.ForeignKey("control_personnel_event.id"),
-                  nullable=False),
+        sa.Column(
+            "event_id", sa.Integer, sa.ForeignKey("control_personnel_event.id"), nullable=False
+        ),
         sa.Column("criticism_id", sa.Integer, sa.ForeignKey("criticism.id"), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
     )
@@ -161,8 +181,20 @@ def downgrade() -> None:
     for table in APPEND_ONLY_TABLES:
         for stmt in drop_append_only_ddl(dialect, table):
             op.execute(stmt)
-    for table in ("control_alert", "control_personnel_event", "control_interaction",
-                  "control_appointment", "control_tie", "control_tenure", "control_position",
-                  "control_unit", "control_person", "criticism_identity_access",
-                  "criticism_status", "criticism_identity", "criticism_attachment", "criticism"):
+    for table in (
+        "control_alert",
+        "control_personnel_event",
+        "control_interaction",
+        "control_appointment",
+        "control_tie",
+        "control_tenure",
+        "control_position",
+        "control_unit",
+        "control_person",
+        "criticism_identity_access",
+        "criticism_status",
+        "criticism_identity",
+        "criticism_attachment",
+        "criticism",
+    ):
         op.drop_table(table)

@@ -4,6 +4,7 @@ Revision ID: f1fulf000001
 Revises:
 Create Date: 2026-11-27
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -44,8 +45,12 @@ def upgrade() -> None:
     op.create_table(
         "esc_event",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("item_id", sa.Integer, sa.ForeignKey(
-            "esc_item.id", name="fk_esc_event_item_id_esc_item"), nullable=False),
+        sa.Column(
+            "item_id",
+            sa.Integer,
+            sa.ForeignKey("esc_item.id", name="fk_esc_event_item_id_esc_item"),
+            nullable=False,
+        ),
         sa.Column("at", sa.DateTime, nullable=False),
         sa.Column("event", sa.String(16), nullable=False),
         sa.Column("level", sa.Integer, nullable=False),

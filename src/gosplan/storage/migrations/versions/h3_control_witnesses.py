@@ -4,6 +4,7 @@ Revision ID: h3ctrl000003
 Revises: c2ctrl000002
 Create Date: 2026-12-06
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -29,8 +30,13 @@ def upgrade() -> None:
     op.create_table(
         "publiclog_cosignature",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("tree_head_id", sa.Integer, sa.ForeignKey("publiclog_tree_head.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "tree_head_id",
+            sa.Integer,
+            sa.ForeignKey("publiclog_tree_head.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("key_id", sa.LargeBinary(4), nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),

@@ -4,6 +4,7 @@ Revision ID: h4web0000002
 Revises: a1web0000001
 Create Date: 2026-12-06
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

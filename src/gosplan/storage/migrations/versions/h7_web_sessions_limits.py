@@ -4,6 +4,7 @@ Revision ID: h7web0000001
 Revises: a1web0000001
 Create Date: 2026-12-06
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,8 +21,9 @@ def upgrade() -> None:
         "web_session",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("web_user.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("expires_at", sa.DateTime, nullable=False),
     )
@@ -30,8 +32,9 @@ def upgrade() -> None:
         "web_setup_token",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("web_user.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("expires_at", sa.DateTime, nullable=False),
     )
