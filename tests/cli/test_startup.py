@@ -136,7 +136,7 @@ def test_get_renders_a_page_without_httpx(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 1
-    assert json.loads(missing.stdout)["detail"] == "Not Found"
+    assert json.loads(missing.stdout)["error"] == "Not Found"
 
 
 def test_help_texts_are_plain_text() -> None:

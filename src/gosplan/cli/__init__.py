@@ -84,6 +84,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "synth_values",
         "Labour values of the synthetic economy in PATH, on this machine or on Dask.",
     ),
+    "users": (
+        "serve",
+        "users_group",
+        "People who sign in: the first administrator, one-time tokens, ending sessions.",
+    ),
     "values": (
         "values",
         "command",

@@ -183,7 +183,12 @@ def me(request: Request, db: Db, user: MaybeUser) -> Response:
     return render(request, "me.html", _me(user, db), user=user)
 
 
-@router.post("/me/password", dependencies=[Depends(check_csrf)])
+@router.post(
+    "/me/password",
+    dependencies=[Depends(check_csrf)],
+    response_class=HTMLResponse,
+    responses=REDIRECT,
+)
 def change_password(
     request: Request,
     db: Db,
@@ -209,13 +214,15 @@ def change_password(
     return RedirectResponse("/login?next=/me", status_code=303)
 
 
-@router.get("/setup")
+@router.get("/setup", response_class=HTMLResponse)
 def setup_form(request: Request, user: MaybeUser, token: str = "") -> Response:
     """The page where a one-time token (``gosplan users bootstrap-admin``) sets a password."""
     return render(request, "login.html", LoginPage(mode="setup", token=token[:200]), user=user)
 
 
-@router.post("/setup", dependencies=[Depends(check_csrf)])
+@router.post(
+    "/setup", dependencies=[Depends(check_csrf)], response_class=HTMLResponse, responses=REDIRECT
+)
 def setup(
     request: Request,
     db: Db,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import users
 from gosplan.storage.users import ROLES, User
 from gosplan.web.deps import Db, require_role
-from gosplan.web.render import render, twin
+from gosplan.web.render import REDIRECT, Ok, render, twin
 from gosplan.web.security import check_csrf
 
 router = APIRouter(tags=["people"])
@@ -58,7 +58,12 @@ def users_page(request: Request, db: Db, admin: Admin) -> Response:
     return render(request, "users.html", _page(db), user=admin)
 
 
-@router.post("/users/{username}/role", dependencies=[Depends(check_csrf)])
+@router.post(
+    "/users/{username}/role",
+    dependencies=[Depends(check_csrf)],
+    response_model=Ok,
+    responses=REDIRECT,
+)
 def appoint(
     username: str, request: Request, db: Db, admin: Admin, role: Annotated[str, Form(max_length=16)]
 ) -> Response:
@@ -73,7 +78,11 @@ def appoint(
     return RedirectResponse("/users", status_code=303)
 
 
-@router.post("/users/{username}/setup-token", dependencies=[Depends(check_csrf)])
+@router.post(
+    "/users/{username}/setup-token",
+    dependencies=[Depends(check_csrf)],
+    response_class=HTMLResponse,
+)
 def issue_token(username: str, request: Request, db: Db, admin: Admin) -> Response:
     """A one-time token with which ``username`` sets a new password (shown once)."""
     try:
