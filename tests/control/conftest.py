@@ -39,6 +39,8 @@ POSTGRES_TOO = {
     "test_alerts_climb_when_not_resolved_and_close_with_a_resolution",
     "test_appointment_within_k_ties_is_flagged_with_the_path",
     "test_cliques_from_the_store",
+    "test_rewritten_alerts_are_named",
+    "test_hours_credited_behind_the_log_are_named",
 }
 
 

@@ -7,7 +7,8 @@ and rewrite a row; the log itself cannot be rewritten unnoticed (every signed
 head, receipt and witness cosignature pins it).  So:
 
 * :func:`verify_public_state` rebuilds criticisms, statuses, openings,
-  proposals, ballots, comments and tallies from log entries only and names
+  proposals, ballots, comments and tallies, alerts and directives, and
+  approved hours (:mod:`.state_items`) from log entries only and names
   every row that differs (``gosplan log verify --store``);
 * :func:`check_criticism` / :func:`check_proposal` do the same for one item
   when a page renders it, and the page refuses to show a row that differs;
@@ -652,6 +653,14 @@ def verify_public_state(session: Session) -> StateCheck:
     diffs, n = check_proposals(session)
     out.differences += diffs
     out.checked["proposals"] = n
+    from gosplan.services.publiclog.state_items import check_approvals, check_escalation_items
+
+    diffs, n = check_escalation_items(session)
+    out.differences += diffs
+    out.checked["alerts and directives"] = n
+    diffs, n = check_approvals(session)
+    out.differences += diffs
+    out.checked["approved work records"] = n
     return out
 
 
