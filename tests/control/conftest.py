@@ -41,6 +41,7 @@ POSTGRES_TOO = {
     "test_cliques_from_the_store",
     "test_rewritten_alerts_are_named",
     "test_hours_credited_behind_the_log_are_named",
+    "test_a_rewritten_plan_target_is_named",
 }
 
 

@@ -98,3 +98,42 @@ def test_hours_credited_behind_the_log_are_named(
     names = _names(engine)
     assert any(f"acct_work {rec.id}:" in n and "75" in n and "37.5" in n for n in names), names
     assert any(f"acct_approval {other.id}:" in n and "not in the log" in n for n in names), names
+
+
+def test_a_rewritten_plan_target_is_named(engine: Engine, settings: Settings) -> None:
+    import numpy as np
+
+    from gosplan.core.economy import Economy
+    from gosplan.services.fulfilment import store as ful
+
+    eco = Economy.from_flows(
+        np.array([[10.0, 20.0], [5.0, 10.0]]),
+        np.array([100.0, 80.0]),
+        [50.0, 40.0],
+        products=["grain", "cloth"],
+        labour_unit="hours",
+    )
+    with session_scope(engine) as s:
+        ful.register_sectors(s, eco)
+        ful.register_enterprise(s, "E1", sector="grain", capacity=1.0, now=T0)
+        plan = ful.adopt_plan(
+            s,
+            name="2027",
+            freq="week",
+            start="2027-01-04",
+            periods=4,
+            sector_output={"grain": 400.0, "cloth": [10.0, 20.0, 30.0, 40.0]},
+            now=T0,
+        )
+        pid = plan.id
+    assert _names(engine) == []
+    with engine.begin() as conn:  # the shortfall is excused by lowering the target
+        conn.execute(
+            text(
+                "UPDATE ful_plan_sector SET per_period = :v WHERE plan_id = :p AND sector_id = "
+                "(SELECT id FROM ful_sector WHERE code = 'grain')"
+            ),
+            {"v": "[50.0, 50.0, 50.0, 50.0]", "p": pid},
+        )
+    names = _names(engine)
+    assert any(f"ful_plan_sector {pid}:" in n and "digest" in n for n in names), names

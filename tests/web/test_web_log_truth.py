@@ -197,6 +197,9 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         assert not shown & {edited, deleted, faked}
         assert all(any(ref in w for w in listing["withheld"]) for ref in (edited, deleted, faked))
         assert client.get(f"/decisions/{pid}.json").status_code == 409
+        listing = client.get("/decisions.json").json()  # withheld from the listing too
+        assert pid not in {p["id"] for p in listing["proposals"]}
+        assert any(f"decision_ballot {ballots[0]}" in w for w in listing["withheld"])
 
         # closing counts the logged ballots: the rewrite changes nothing adopted
         with session_scope(engine) as s:

@@ -653,7 +653,11 @@ def verify_public_state(session: Session) -> StateCheck:
     diffs, n = check_proposals(session)
     out.differences += diffs
     out.checked["proposals"] = n
-    from gosplan.services.publiclog.state_items import check_approvals, check_escalation_items
+    from gosplan.services.publiclog.state_items import (
+        check_approvals,
+        check_escalation_items,
+        check_plans,
+    )
 
     diffs, n = check_escalation_items(session)
     out.differences += diffs
@@ -661,6 +665,9 @@ def verify_public_state(session: Session) -> StateCheck:
     diffs, n = check_approvals(session)
     out.differences += diffs
     out.checked["approved work records"] = n
+    diffs, n = check_plans(session)
+    out.differences += diffs
+    out.checked["adopted plans"] = n
     return out
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from gosplan.services.publiclog.state import Difference
 from gosplan.storage.publiclog import LogEntry
 
-__all__ = ["check_approvals", "check_escalation_items"]
+__all__ = ["check_approvals", "check_escalation_items", "check_plans"]
 
 _EVENTS = ("opened", "acknowledged", "escalated", "resolved")
 
@@ -151,3 +151,61 @@ def check_approvals(session: Session) -> tuple[list[Difference], int]:
                     )
                 )
     return diffs, len(approved)
+
+
+def check_plans(session: Session) -> tuple[list[Difference], int]:
+    """Adopted plans (horizon and every sector's output per period) against ``plan.adopted``.
+
+    The log holds a digest of each plan's table; a sector's target rewritten in the
+    store (to excuse a shortfall, say) no longer matches it.
+    """
+    import hashlib
+
+    from gosplan.services.publiclog.store import canonical_json
+    from gosplan.storage.fulfilment import FulPlan, FulPlanSector, FulSector
+
+    logged: dict[int, dict[str, Any]] = {}
+    for e in session.scalars(
+        select(LogEntry).where(LogEntry.kind == "plan.adopted").order_by(LogEntry.index)
+    ):
+        if isinstance(e.payload.get("plan"), int):
+            logged[int(e.payload["plan"])] = {**e.payload, "_index": e.index}
+    tables: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    for pid, code, per in session.execute(
+        select(FulPlanSector.plan_id, FulSector.code, FulPlanSector.per_period).join(
+            FulSector, FulSector.id == FulPlanSector.sector_id
+        )
+    ):
+        tables[int(pid)][str(code)] = [float(v) for v in per]
+    diffs: list[Difference] = []
+    plans = list(session.scalars(select(FulPlan).order_by(FulPlan.id)))
+    for plan in plans:
+        entry = logged.pop(plan.id, None)
+        if entry is None:
+            diffs.append(Difference("ful_plan", str(plan.id), "not adopted in the public log"))
+            continue
+        table = dict(sorted(tables.get(plan.id, {}).items()))
+        digest = hashlib.sha256(canonical_json(table).encode("utf-8")).hexdigest()
+        if digest != entry.get("sector_output_sha256"):
+            diffs.append(
+                Difference(
+                    "ful_plan_sector",
+                    str(plan.id),
+                    f"sector outputs differ from the digest in log entry {entry['_index']}",
+                )
+            )
+        if (plan.freq, plan.start.isoformat(), plan.periods) != (
+            entry.get("freq"),
+            entry.get("start"),
+            entry.get("periods"),
+        ):
+            diffs.append(Difference("ful_plan", str(plan.id), "its horizon differs from the log"))
+    for pid, entry in sorted(logged.items()):
+        diffs.append(
+            Difference(
+                "ful_plan",
+                str(pid),
+                f"adopted in log entry {entry['_index']} but its row is missing",
+            )
+        )
+    return diffs, len(plans)

@@ -55,6 +55,7 @@ class DecisionsPublic(BaseModel):
     adopted: list[dict[str, Any]]
     kinds: list[str]
     methods: list[str]
+    withheld: list[str] = []
 
 
 class CommentPublic(BaseModel):
@@ -106,12 +107,22 @@ def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> R
     _close_due(db, now)
     rules = decisions.Rules.from_settings(state.settings)
     voters = users.electorate(db)
+    # the public log is the record: a proposal whose rows differ from it is not listed
+    listed, withheld = [], []
+    for p, n in lookups.proposals(db):
+        diffs = logstate.check_proposal(db, p.id)
+        if diffs:
+            withheld += [str(d) for d in diffs]
+        else:
+            listed.append((p, n))
+    hidden = {p.id for p, _ in lookups.proposals(db)} - {p.id for p, _ in listed}
     model = DecisionsPublic(
         rules=RulesPublic(
             **dataclasses.asdict(rules), electorate=voters, quorum=rules.quorum(voters)
         ),
-        proposals=[_summary(p, n, now) for p, n in lookups.proposals(db)],
-        adopted=decisions.adopted_effects(db),
+        proposals=[_summary(p, n, now) for p, n in listed],
+        adopted=[a for a in decisions.adopted_effects(db) if a.get("proposal") not in hidden],
+        withheld=withheld,
         kinds=list(decisions.KINDS),
         methods=list(decisions.VOTING_METHODS),
     )
