@@ -103,6 +103,10 @@ def test_bootstrap_the_first_administrator_with_a_one_time_token(
         )
         assert r.status_code == 200, r.text
         assert worker.get("/me.json").status_code == 401  # appointed: signs in again
+        # who holds which office is public: both appointments are in the log
+        log = admin.get("/log.json?kind=people.").json()["entries"]
+        changes = [(e["payload"]["username"], e["payload"]["to"], e["payload"]["by"]) for e in log]
+        assert ("maria", "planner", "root") in changes and ("root", "admin", "bootstrap") in changes
         r = admin.post(
             "/users/root/role",
             data={"role": "worker", "csrf_token": atok},

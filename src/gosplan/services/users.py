@@ -163,10 +163,18 @@ def set_role(session: Session, admin: User, username: str, role: str) -> User:
         raise ValidationError(f"username: no user {username!r}.")
     if user.id == admin.id:
         raise ValidationError("username: nobody changes their own role; ask another administrator.")
+    before = user.role
     user.role = role
+    from gosplan.services import publiclog
     from gosplan.storage import sessions as store
 
     store.end_sessions(session, user.id)  # the new role applies from their next sign-in
+    # public: who holds which office, and who appointed them (never a password or session)
+    publiclog.append(
+        session,
+        "people.role_changed",
+        {"username": user.username, "from": before, "to": role, "by": admin.username},
+    )
     session.flush()
     return user
 
@@ -190,6 +198,13 @@ def bootstrap_admin(
     )
     user.password_hash = "!" + user.password_hash  # no password signs in until it is set
     token = store.create_setup_token(session, user.id, token_hours * 3600)
+    from gosplan.services import publiclog
+
+    publiclog.append(
+        session,
+        "people.role_changed",
+        {"username": user.username, "from": None, "to": "admin", "by": "bootstrap"},
+    )
     return user, token
 
 
