@@ -42,6 +42,10 @@ ARGS = [
 ]
 
 
+#: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
+SERVED: dict[str, Any] = {}
+
+
 def _need(what: str) -> None:
     if os.environ.get("CI"):
         raise RuntimeError(
@@ -83,7 +87,9 @@ def server(
     folder = tmp_path_factory.mktemp("browser-store")
     url = f"sqlite:///{folder / 'gosplan.db'}"
     seeded_copy(url, folder, economy_dir, tmp_path_factory)
-    app = create_app(make_settings(url, folder, economy_dir), migrate=False)
+    settings = make_settings(url, folder, economy_dir)
+    SERVED["settings"] = settings  # what the store and key files are, for tests that need them
+    app = create_app(settings, migrate=False)
     port = _free_port()
     srv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -153,6 +159,41 @@ def test_file_a_criticism_and_verify_its_receipt(page: Any, tmp_path: Path) -> N
     # and the criticism is public, received, with no identity shown
     page.goto(f"/criticism/{ref}")
     assert page.inner_text("#status") == "received"
+
+
+def test_the_commission_publishes_an_opening_made_offline(page: Any) -> None:
+    """A critic files with an identity; two members open it offline with their shares; a
+    commission member publishes the signed record in the browser and the page lists it."""
+    from gosplan.services import commission, criticism
+    from gosplan.storage.base import make_engine, session_scope
+
+    page.goto("/criticism")
+    page.select_option("#target", "grain-farm")
+    page.fill("textarea[name=content]", "The storekeeper sells seed grain off the books.")
+    page.fill("input[name=identity]", "Fitter Petrova, shop 3")
+    page.click("#file-criticism button[type=submit]")
+    ref = page.inner_text("#ref")
+    settings = SERVED["settings"]
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as s:
+            box = criticism.export_sealed(s, ref)
+    finally:
+        engine.dispose()
+    folder = Path(settings.commission_key_path).parent
+    shares = [commission.read_share(p) for p in sorted((folder / "shares").glob("share-*"))]
+    identity, record = commission.open_sealed(box, shares[:2], reason="a witness is needed")
+    assert identity["identity"] == "Fitter Petrova, shop 3"
+    sign_in(page, "elena")
+    page.goto(f"/criticism/{ref}")
+    assert "Never opened." in page.inner_text("#accesses")
+    page.fill("#record-opening textarea[name=record]", json.dumps(record))
+    page.click("#record-opening button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"/criticism/{ref}")
+    accesses = page.inner_text("#accesses")
+    assert "a witness is needed" in accesses and "Fitter Petrova" not in accesses
+    assert all(m in accesses for m in record["members"])
 
 
 def test_buy_a_good_and_see_the_balance_fall(page: Any) -> None:
