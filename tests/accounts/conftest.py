@@ -27,6 +27,7 @@ from gosplan.storage.accounts import (
     Work,
 )
 from gosplan.storage.base import make_engine, normalise_url, upgrade
+from tests.conftest import copy_postgres_template, terminate_connections
 
 DEDUCTION = Deduction(
     Decimal("0.3"),
@@ -85,25 +86,12 @@ class Templates:
         tmpl = make_url(template)
         name = f"gosplan_acct_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": tmpl.database},
-            )
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl.database}"'))
+            copy_postgres_template(conn, name, str(tmpl.database))
         admin = self.admin
 
         def drop() -> None:
             with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n AND pid <> pg_backend_pid()"
-                    ),
-                    {"n": name},
-                )
+                terminate_connections(conn, name)
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
         return tmpl.set(database=name).render_as_string(hide_password=False), drop
@@ -114,14 +102,8 @@ class Templates:
         with self.admin.connect() as conn:
             for url in self.made.values():
                 if url.startswith("postgresql"):
-                    name = make_url(url).database
-                    conn.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = :n AND pid <> pg_backend_pid()"
-                        ),
-                        {"n": name},
-                    )
+                    name = str(make_url(url).database)
+                    terminate_connections(conn, name)
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         self.admin.dispose()
 
