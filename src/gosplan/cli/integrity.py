@@ -61,7 +61,7 @@ def show_cmd(org: str | None, granularity: str, as_json: bool, db: str | None) -
     """The overview (by change over time), or ORG's record with its evidence."""
     from gosplan.services import integrity
 
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         rec = integrity.served_record(s, _config(granularity))
     if org is not None:
         try:
@@ -145,7 +145,7 @@ def export_cmd(
         raise ValidationError(
             "say where to write: --json PATH or --csv PATH ('-' for standard output)."
         )
-    with store(db) as (_, s):
+    with store(db, read_only=True) as (_, s):
         rec = integrity.served_record(s, _config(granularity))
     if json_path:
         _dump(rec.to_json(), json_path)
@@ -194,7 +194,7 @@ def recompute_cmd(
     if json_path:
         _dump(rec.to_json(), json_path)
     if compare:
-        with store(db) as (_, s):
+        with store(db, read_only=True) as (_, s):
             served = integrity.served_record(s, cfg)
         problems = integrity.compare(served, rec)
         if problems:
