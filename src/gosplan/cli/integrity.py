@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from typing import Any
 
 import click
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import domain_errors, echo_json, jsonable
 from gosplan.cli.log import db_option, read_key, store, write_csv
 from gosplan.errors import ValidationError
 
@@ -37,12 +36,12 @@ def _config(granularity: str) -> Any:
 
 
 def _dump(data: Any, path: str) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    """JSON to ``path``, or to standard output (``-``) as every ``--json`` prints it."""
     if path == "-":
-        sys.stdout.write(text + "\n")
+        echo_json(data)
         return
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+        fh.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
     click.echo(f"wrote the integrity record to {path}", err=True)
 
 

@@ -7,13 +7,12 @@ itself is recorded in the store's public log.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import domain_errors, echo_json
 
 
 @click.command("run")
@@ -90,7 +89,7 @@ def command(scenario: str, out: str, db: str | None, periods: int | None, as_jso
     report = write_report(result, folder)
     summary = result.summary()
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+        echo_json(summary)
         return
     loop = summary["loop"]
     conv = loop["converged_at"]
