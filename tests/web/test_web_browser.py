@@ -291,7 +291,8 @@ def test_vote_and_see_the_tally_change_the_plan(page: Any) -> None:
 def test_the_log_page_verifies_a_proof_in_the_browser(page: Any) -> None:
     page.goto("/log")
     page.locator("#log tbody tr a").nth(3).click()
-    page.wait_for_function("document.getElementById('proof-result').dataset.verified !== undefined")
+    # a selector, not wait_for_function: the page's CSP forbids the eval a string predicate needs
+    page.wait_for_selector("#proof-result[data-verified]", state="attached")
     assert page.get_attribute("#proof-result", "data-verified") == "yes"
     assert "Verified in your browser" in page.inner_text("#proof-result")
 
@@ -405,9 +406,7 @@ def test_a_receipt_page_shows_its_witness_cosignatures(browser: Any, witnessed_s
         assert "Accepted" in page.inner_text("#witness-rule")
         note_text = page.locator("#signed-note").text_content() or ""
         assert "— witness.test/browser " in note_text
-        page.wait_for_function(
-            "document.getElementById('proof-result').dataset.verified !== undefined"
-        )
+        page.wait_for_selector("#proof-result[data-verified]", state="attached")
         assert page.get_attribute("#proof-result", "data-verified") == "yes"
     finally:
         ctx.close()
