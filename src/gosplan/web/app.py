@@ -16,7 +16,7 @@ from gosplan import __version__
 from gosplan.config import Settings
 from gosplan.storage.base import make_engine, upgrade
 from gosplan.web.deps import bounded_numbers
-from gosplan.web.render import TEMPLATES, render, twin
+from gosplan.web.render import REDIRECT, TEMPLATES, render, twin
 from gosplan.web.security import (
     BodyLimitMiddleware,
     LoginGuard,
@@ -116,6 +116,32 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             economy=f"{eco.name} {eco.year or ''}".strip(), products=eco.n, version=__version__
         )
         return render(request, "home.html", model, user=user)
+
+    @app.get(
+        "/lang/{code}",
+        response_class=Response,
+        status_code=303,
+        responses=REDIRECT,
+        summary="Choose the language of the pages (a cookie), then go back",
+    )
+    def choose_language(request: Request, code: str, next: str = "/") -> Response:
+        from gosplan.web import i18n
+
+        if code not in i18n.LOCALES:
+            raise StarletteHTTPException(
+                404, detail=f"code: no language {code!r}; choose one of {', '.join(i18n.LOCALES)}"
+            )
+        # only a path of this site: never an open redirect
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        resp = Response(status_code=303, headers={"Location": target})
+        resp.set_cookie(
+            i18n.COOKIE,
+            code,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=bool(settings.cookie_secure),
+        )
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -10,31 +10,63 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
 
 from gosplan.errors import GosplanError
+from gosplan.web import i18n
 from gosplan.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _fmt_hours(x: float | None, digits: int = 2) -> str:
+def _locale(ctx: Any) -> str:
+    request = ctx.get("request") if hasattr(ctx, "get") else None
+    return i18n.locale_of(request) if request is not None else i18n.DEFAULT
+
+
+@pass_context
+def _fmt_hours(ctx: Any, x: float | None, digits: int = 2) -> str:
     if x is None:
         return "—"
-    return f"{x:,.{digits}f}"
+    return i18n.format_number(_locale(ctx), x, digits)
 
 
-def _fmt_num(x: float | None) -> str:
+@pass_context
+def _fmt_num(ctx: Any, x: float | None) -> str:
     if x is None:
         return "—"
     if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e7):
         return f"{x:.4g}"
-    return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+    loc = _locale(ctx)
+    if abs(x) >= 1000:
+        return i18n.format_number(loc, round(x), 0)
+    return i18n.format_number(loc, float(f"{x:.4g}"))
 
 
+@pass_context
+def _fmt_when(ctx: Any, value: Any) -> str:
+    return i18n.format_when(_locale(ctx), value)
+
+
+@pass_context
+def _gettext(ctx: Any, message: str) -> str:
+    return i18n.gettext(_locale(ctx), message)
+
+
+@pass_context
+def _ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
+    return i18n.gettext(_locale(ctx), singular if n == 1 else plural)
+
+
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 TEMPLATES.env.filters["hours"] = _fmt_hours
 TEMPLATES.env.filters["num"] = _fmt_num
+TEMPLATES.env.filters["when"] = _fmt_when
+TEMPLATES.env.globals["LOCALES"] = i18n.NAMES
+TEMPLATES.env.globals["locale_of"] = i18n.locale_of
 
 
 def wants_json(request: Request) -> bool:

@@ -1,0 +1,121 @@
+"""Languages of the web application: Brazilian Portuguese and English.
+
+Messages are marked in templates with ``{{ _("...") }}`` (Jinja's i18n extension, new
+style: ``_("%(n)s hours", n=x)``) and in Python with :func:`translator`. The catalogs are
+gettext ``.po`` files under ``web/locale/<locale>/LC_MESSAGES/``, extracted and updated with
+Babel (``babel.cfg``; see docs/web.md); they are read as ``.po`` at start-up, so no compile
+step stands between an edit and the page.
+
+The locale of a request: the ``lang`` cookie (set by ``/lang/<code>``, the switch in every
+page's header) when it names a supported locale, else the best match of ``Accept-Language``,
+else English.  Numbers and dates are formatted for it with Babel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, negotiate_locale
+from babel.dates import format_date, format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from starlette.requests import Request
+
+LOCALES: tuple[str, ...] = ("en", "pt_BR")
+DEFAULT = "en"
+NAMES: dict[str, str] = {"en": "English", "pt_BR": "Português (Brasil)"}
+LOCALE_DIR = Path(__file__).parent / "locale"
+COOKIE = "lang"
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    """msgid → msgstr of every ``.po`` file of ``locale`` (empty for English, the source)."""
+    out: dict[str, str] = {}
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    for po in sorted(folder.glob("*.po")) if folder.is_dir() else []:
+        with po.open("rb") as fh:
+            cat = read_po(fh, locale=locale)
+        for msg in cat:
+            if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str):
+                out[msg.id] = str(msg.string)
+    return out
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The supported locale that best matches an ``Accept-Language`` header."""
+    if not accept_language:
+        return DEFAULT
+    wanted: list[tuple[float, str]] = []
+    for i, part in enumerate(accept_language.split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        if tag:
+            wanted.append((weight - i * 1e-6, tag.strip().replace("-", "_")))
+    prefs = [t for _, t in sorted(wanted, reverse=True)]
+    found = negotiate_locale(prefs, list(LOCALES), aliases={"pt": "pt_BR", "en": "en"})
+    if found is None:
+        found = negotiate_locale([p.split("_")[0] for p in prefs], ["en", "pt"])
+        found = {"pt": "pt_BR"}.get(found or "", found)
+    return found if found in LOCALES else DEFAULT
+
+
+def locale_of(request: Request) -> str:
+    """The locale this request is answered in (cached on ``request.state``)."""
+    cached = getattr(request.state, "locale", None)
+    if cached in LOCALES:
+        return str(cached)
+    chosen = request.cookies.get(COOKIE)
+    loc = chosen if chosen in LOCALES else negotiate(request.headers.get("accept-language"))
+    request.state.locale = loc
+    return loc
+
+
+def gettext(locale: str, message: str, **variables: Any) -> str:
+    """``message`` in ``locale``, with ``%(name)s`` placeholders filled from ``variables``."""
+    text = catalog(locale).get(message, message) if locale != DEFAULT else message
+    return text % variables if variables else text
+
+
+def ngettext(locale: str, singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = gettext(locale, singular if n == 1 else plural)
+    return text % {"num": n, **variables}
+
+
+def translator(request: Request) -> Callable[..., str]:
+    """``_`` for Python code that builds words shown on a page (flash messages, errors)."""
+    loc = locale_of(request)
+
+    def _(message: str, **variables: Any) -> str:
+        return gettext(loc, message, **variables)
+
+    return _
+
+
+def format_number(locale: str, x: float, digits: int | None = None) -> str:
+    """``x`` with the locale's separators (``1,234.5`` in English, ``1.234,5`` in Portuguese)."""
+    if digits is None:
+        return format_decimal(x, locale=Locale.parse(locale))
+    fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(x, format=fmt, locale=Locale.parse(locale))
+
+
+def format_when(locale: str, value: date | datetime | str | None) -> str:
+    """A date or time as the locale writes it (ISO strings are parsed first)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        return format_datetime(value, format="medium", locale=Locale.parse(locale))
+    return format_date(value, format="medium", locale=Locale.parse(locale))
