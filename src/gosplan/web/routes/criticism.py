@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import criticism, lookups
 from gosplan.services.publiclog import state as logstate
+from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
@@ -383,4 +384,38 @@ def verify(
     )
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"ok": True, **model.model_dump(mode="json")})
-    return render(request, "receipt_verify.html", model, user=user)
+    return render(
+        request, "receipt_verify.html", model, user=user, verdict=_verdict(request, model)
+    )
+
+
+def _verdict(request: Request, check: ReceiptCheckPublic) -> str:
+    """The outcome of a receipt check in the reader's language (the reason a receipt fails
+    is the log's own technical words)."""
+    _ = i18n.translator(request)
+    loc = i18n.locale_of(request)
+
+    def n(x: int | None) -> str:
+        return "?" if x is None else i18n.format_number(loc, x, 0)
+
+    words = {"ref": check.criticism or "—", "index": n(check.index), "size": n(check.receipt_size)}
+    if check.valid and check.checked_against is not None:
+        return _(
+            "receipt for criticism %(ref)s (log entry %(index)s) verifies: included in the "
+            "signed tree of %(size)s entries, and the log of %(now)s entries still contains "
+            "it unchanged",
+            now=n(check.checked_against),
+            **words,
+        )
+    if check.valid:
+        return _(
+            "receipt for criticism %(ref)s (log entry %(index)s) verifies: included in the "
+            "signed tree of %(size)s entries",
+            **words,
+        )
+    why = check.message.partition("does NOT verify: ")[2] or check.message
+    return _(
+        "receipt for criticism %(ref)s (log entry %(index)s) does NOT verify: %(why)s",
+        why=why,
+        **words,
+    )

@@ -6,6 +6,7 @@ operator could rewrite) and link every count to the log entries behind it.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -15,20 +16,39 @@ from pydantic import BaseModel
 
 from gosplan.analysis.integrity import EVENT_KINDS, IntegrityConfig
 from gosplan.services import integrity
+from gosplan.web import i18n
 from gosplan.web.deps import Db, MaybeUser
 from gosplan.web.render import render, twin
 
 router = APIRouter(tags=["integrity"])
 
-#: words for each kind of event, for people rather than programs
+
+def N_(message: str) -> str:
+    """Marks a message for extraction (Babel's ``N_``); it is translated where it is shown."""
+    return message
+
+
+#: words for each kind of event, for people rather than programs (the JSON keeps them in
+#: English; pages show them in the reader's language)
 KIND_WORDS: dict[str, str] = {
-    "criticism_upheld": "criticisms upheld",
-    "infringement": "infringements confirmed by inspection",
-    "input_overuse": "input use above norms, not explained",
-    "rigged_appointment": "appointments upheld as rigged",
-    "retaliation": "retaliation against critics upheld",
-    "directive_overdue": "directives past their deadline",
-    "public_alert": "alerts that had to climb to the public",
+    "criticism_upheld": N_("criticisms upheld"),
+    "infringement": N_("infringements confirmed by inspection"),
+    "input_overuse": N_("input use above norms, not explained"),
+    "rigged_appointment": N_("appointments upheld as rigged"),
+    "retaliation": N_("retaliation against critics upheld"),
+    "directive_overdue": N_("directives past their deadline"),
+    "public_alert": N_("alerts that had to climb to the public"),
+}
+
+#: one event of each kind, in words
+EVENT_WORDS: dict[str, str] = {
+    "criticism_upheld": N_("criticism upheld"),
+    "infringement": N_("infringement confirmed by inspection"),
+    "input_overuse": N_("input use above norms, not explained"),
+    "rigged_appointment": N_("appointment upheld as rigged"),
+    "retaliation": N_("retaliation against a critic upheld"),
+    "directive_overdue": N_("directive past its deadline"),
+    "public_alert": N_("alert that had to climb to the public"),
 }
 
 
@@ -113,7 +133,7 @@ def _chart(points: list[SeriesPoint], standard: float | None, title: str) -> str
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-        f'class="chart-svg"><title>{title}</title>'
+        f'class="chart-svg"><title>{html.escape(title)}</title>'
     ]
     if standard is not None:
         parts.append(
@@ -157,7 +177,9 @@ def overview(request: Request, db: Db, user: MaybeUser, granularity: str = "quar
         rows=rows,
         kinds=KIND_WORDS,
     )
-    return render(request, "integrity.html", model, user=user)
+    _ = i18n.translator(request)
+    kind_words = {k: _(v) for k, v in KIND_WORDS.items()}
+    return render(request, "integrity.html", model, user=user, kind_words=kind_words)
 
 
 @twin(router, "/integrity/{org}", model=OrgRecord)
@@ -166,11 +188,13 @@ def organisation(
 ) -> Response:
     """One organisation: each kind's rate per period with intervals, trend and evidence."""
     rec = integrity.served_record(db, _config(granularity))
+    _ = i18n.translator(request)
     try:
         data = rec.for_org(org)
     except KeyError as exc:
         raise HTTPException(
-            status_code=404, detail=f"no integrity record for organisation {org!r}"
+            status_code=404,
+            detail=_("org: no integrity record for organisation %(org)s", org=repr(org)),
         ) from exc
     kinds = []
     for kind in EVENT_KINDS:
@@ -200,7 +224,9 @@ def organisation(
                 rr_low=_f(tr["rr_low"]),
                 rr_high=_f(tr["rr_high"]),
                 change_points=list(tr["change_points"]),
-                chart=_chart(pts, std, f"{KIND_WORDS[kind]} per 1 000 worker-years"),
+                chart=_chart(
+                    pts, std, _("%(what)s per 1 000 worker-years", what=_(KIND_WORDS[kind]))
+                ),
             )
         )
     model = OrgRecord(
@@ -212,4 +238,11 @@ def organisation(
         kinds=kinds,
         events=[EventPublic(**{k: v for k, v in e.items() if k != "org"}) for e in data["events"]],
     )
-    return render(request, "integrity_org.html", model, user=user)
+    return render(
+        request,
+        "integrity_org.html",
+        model,
+        user=user,
+        kind_words={k: _(v) for k, v in KIND_WORDS.items()},
+        event_words={k: _(v) for k, v in EVENT_WORDS.items()},
+    )

@@ -7,6 +7,7 @@ the figures a planning assembly reads are the audited ones.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from gosplan.services import publiclog
 from gosplan.services.living_plan import runs_from_log
+from gosplan.web import i18n
 from gosplan.web.deps import Db, MaybeUser
 from gosplan.web.render import render, twin
 
@@ -62,7 +64,9 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
-def _svg(values: list[float | None], title: str, unit: str, pct: bool = False) -> str:
+def _svg(
+    values: list[float | None], title: str, unit: str, pct: bool = False, top_word: str = "max"
+) -> str:
     w, h, pad = 360, 140, 28
     ys = [(v * 100 if pct else v) for v in values if v is not None]
     top = max([*ys, 1e-9]) * 1.1
@@ -76,8 +80,8 @@ def _svg(values: list[float | None], title: str, unit: str, pct: bool = False) -
         pts.append(f"{x:.1f},{y:.1f}")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-        f'class="chart-svg"><title>{title}</title>'
-        f'<text x="{pad}" y="14">{unit} (max {top:.3g})</text>'
+        f'class="chart-svg"><title>{html.escape(title)}</title>'
+        f'<text x="{pad}" y="14">{html.escape(unit)} ({html.escape(top_word)} {top:.3g})</text>'
         f'<polyline fill="none" stroke="currentColor" stroke-width="2" '
         f'points="{" ".join(pts)}"/></svg>'
     )
@@ -108,8 +112,11 @@ def show_run(run: str, request: Request, db: Db, user: MaybeUser) -> Response:
     """One run: its scenario and its figures period by period, with charts."""
     found = runs_from_log([e.to_public() for e in publiclog.entries(db, kind_prefix="living.")])
     r = found.get(run)
+    _ = i18n.translator(request)
     if r is None:
-        raise HTTPException(status_code=404, detail=f"no living-plan run {run!r} in the log")
+        raise HTTPException(
+            status_code=404, detail=_("run: no living-plan run %(run)s in the log", run=repr(run))
+        )
     periods = [
         PeriodFigures(
             period=str(p["period"]),
@@ -126,13 +133,23 @@ def show_run(run: str, request: Request, db: Db, user: MaybeUser) -> Response:
         )
         for p in r["periods"]
     ]
+    top = _("max")
     charts = {
-        "unmet": _svg([p.unmet_share for p in periods], "Unmet demand by period", "%", True),
+        "unmet": _svg(
+            [p.unmet_share for p in periods], _("Unmet demand by period"), "%", True, top
+        ),
         "ratio_cv": _svg(
-            [p.ratio_cv for p in periods], "Dispersion of price/value ratios", "CV %", True
+            [p.ratio_cv for p in periods],
+            _("Dispersion of price/value ratios"),
+            _("CV %"),
+            True,
+            top,
         ),
         "week": _svg(
-            [p.working_week for p in periods], "Working week by period", "hours per able person"
+            [p.working_week for p in periods],
+            _("Working week by period"),
+            _("hours per able person"),
+            top_word=top,
         ),
     }
     model = RunPage(

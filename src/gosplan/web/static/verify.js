@@ -80,22 +80,37 @@ async function verifyInclusion(index, size, leaf, proof, root) {
   return sn === 0 && bytesToHex(r) === bytesToHex(root);
 }
 
+/* the words come from the page (data-*-text, translated on the server), with {name} slots */
+function words(out, key, fallback, slots) {
+  var text = out.getAttribute("data-" + key + "-text") || fallback;
+  return text.replace(/\{(\w+)\}/g, function (m, name) { return name in slots ? String(slots[name]) : m; });
+}
+
 async function runVerify() {
   var box = document.getElementById("proof-data");
   var out = document.getElementById("proof-result");
   if (!box || !out) { return; }
   var d = JSON.parse(box.textContent);
+  var lang = document.documentElement.lang || "en";
   var data = new TextEncoder().encode(d.leaf_data);
   var leaf = await leafHash(data);
   var steps = [];
   var leafOk = bytesToHex(leaf) === d.leaf_hash;
-  steps.push((leafOk ? "✔" : "✘") + " the entry's bytes hash to leaf " + bytesToHex(leaf).slice(0, 16) + "…");
+  steps.push((leafOk ? "✔ " : "✘ ") + words(out, "leaf", "the entry's bytes hash to leaf {leaf}…", { leaf: bytesToHex(leaf).slice(0, 16) }));
   var ok = await verifyInclusion(d.index, d.tree_size, leaf, d.inclusion_proof.map(hexToBytes), hexToBytes(d.root_hash));
-  steps.push((ok ? "✔" : "✘") + " the " + d.inclusion_proof.length + "-step audit path leads to the root " + d.root_hash.slice(0, 16) + "… of the tree of " + d.tree_size + " entries signed at " + new Date(d.timestamp).toISOString());
+  var when;
+  try {
+    when = new Date(d.timestamp).toLocaleString(lang, { timeZone: "UTC", dateStyle: "medium", timeStyle: "medium" }) + " UTC";
+  } catch (e) {
+    when = new Date(d.timestamp).toISOString();
+  }
+  steps.push((ok ? "✔ " : "✘ ") + words(out, "path",
+    "the {n}-step audit path leads to the root {root}… of the tree of {size} entries signed at {when}",
+    { n: d.inclusion_proof.length, root: d.root_hash.slice(0, 16), size: d.tree_size.toLocaleString(lang), when: when }));
   var good = leafOk && ok;
   out.className = good ? "ok" : "error";
   out.dataset.verified = good ? "yes" : "no";
-  out.textContent = (good ? "Verified in your browser: " : "NOT verified: ") + steps.join("; ") + ".";
+  out.textContent = (good ? words(out, "verified", "Verified in your browser", {}) : words(out, "failed", "NOT verified", {})) + ": " + steps.join("; ") + ".";
 }
 
 document.addEventListener("DOMContentLoaded", function () {
