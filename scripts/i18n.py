@@ -4,6 +4,7 @@
     python scripts/i18n.py check                       # per locale: untranslated, orphaned,
                                                        # translated twice differently (exit 1)
     python scripts/i18n.py todo pt_BR -o todo.po       # the untranslated ones, to fill in
+    python scripts/i18n.py unmarked [TEMPLATE ...]     # words a template shows unmarked
 
 Messages are marked in ``src/gosplan/web`` (templates: ``{{ _("...") }}``; Python:
 ``_("...")`` from ``i18n.translator``, ``N_("...")`` where a message is only marked). They
@@ -16,15 +17,18 @@ catalog is every ``.po`` file of ``src/gosplan/web/locale/<locale>/LC_MESSAGES``
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
+from jinja2 import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "src" / "gosplan" / "web"
@@ -109,6 +113,66 @@ def check(locale: str, marked: Catalog | None = None) -> Report:
     return rep
 
 
+#: attributes whose words a reader sees or hears
+SHOWN_ATTRS = frozenset({"aria-label", "title", "placeholder", "alt", "label"})
+#: words that are the same in every language (names, units, standards)
+SAME_IN_ALL = frozenset({"gosplan", "JSON", "API", "UTC", "SHA", "CV", "MB", "RFC", "C2SP"})
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]+")
+
+
+class _ShownWords(HTMLParser):
+    """Text and shown attributes of an HTML page, outside scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str]] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in SHOWN_ATTRS and value:
+                self._text(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            lead = data[: len(data) - len(data.lstrip(" \t\n\0"))]
+            self._text(data, lead.count("\n"))
+
+    def _text(self, text: str, down: int = 0) -> None:
+        text = text.replace("\0", " ")
+        if any(w not in SAME_IN_ALL for w in _WORD.findall(text)):
+            self.found.append((self.getpos()[0] + down, " ".join(text.split())))
+
+
+def unmarked(template: Path) -> list[tuple[int, str]]:
+    """Words ``template`` shows as literal text rather than through ``_()``: (line, text).
+
+    Every Jinja construct (``{{ ... }}``, ``{% ... %}``) is blanked out; what is left is
+    the template's own HTML, whose text and shown attributes must hold no word."""
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    parts: list[str] = []
+    line = 1
+    for lineno, kind, value in env.lex(template.read_text(encoding="utf-8")):
+        if kind == "data":
+            parts.append(value)
+            line += value.count("\n")
+        elif lineno > line:  # keep the lines where they were, for the report
+            parts.append("\n" * (lineno - line))
+            line = lineno
+        if kind.endswith("_begin"):
+            parts.append("\0")
+    parser = _ShownWords()
+    parser.feed("".join(parts))
+    parser.close()
+    return parser.found
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -118,7 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     todo = sub.add_parser("todo", help="write a locale's untranslated messages to a .po file")
     todo.add_argument("locale")
     todo.add_argument("-o", "--output", required=True)
+    um = sub.add_parser("unmarked", help="words templates show without _() (default: all)")
+    um.add_argument("templates", nargs="*", type=Path)
     args = ap.parse_args(argv)
+    if args.cmd == "unmarked":
+        paths = args.templates or sorted((WEB / "templates").glob("**/*.html"))
+        left = [(p, n, t) for p in paths for n, t in unmarked(p)]
+        for p, n, t in left:
+            print(f"{p}:{n}: {t}")
+        return 1 if left else 0
     marked = extract()
     if args.cmd == "extract":
         with open(args.output, "wb") as fh:

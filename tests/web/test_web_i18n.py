@@ -279,3 +279,18 @@ def test_the_people_page_names_roles_in_portuguese(client: TestClient) -> None:
     assert "comissão de controle" in text and "Código de uso único" in text
     # the form still sends the role's code, whatever its label
     assert '<option value="commission"' in page.text
+
+
+def test_a_page_that_speaks_portuguese_leaves_no_word_unmarked(tmp_path: Path) -> None:
+    """Every template that marks its words marks all of them: no literal English is left in
+    its HTML (text or shown attributes) beside ``_()`` (``scripts/i18n.py unmarked``)."""
+    script = _i18n_script()
+    templates = sorted((ROOT / "src/gosplan/web/templates").glob("**/*.html"))
+    speaking = [t for t in templates if "_(" in t.read_text(encoding="utf-8")]
+    assert any(t.name == "base.html" for t in speaking)
+    left = {t.name: script.unmarked(t) for t in speaking}
+    assert not any(left.values()), {k: v for k, v in left.items() if v}
+    # the check can fail: a template with a literal sentence beside a marked one
+    probe = tmp_path / "probe.html"
+    probe.write_text('<p>{{ _("Marked") }}</p>\n<p title="Left out">Also {{ x }} left out</p>')
+    assert script.unmarked(probe) == [(2, "Left out"), (2, "Also left out")]
