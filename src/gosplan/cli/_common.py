@@ -210,6 +210,27 @@ json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON instead of text."
 )
 
+#: ``--db URL``: the store a command works on (every command that touches one)
+db_option = click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
+)
+
+#: ``--key``: an idempotency key for a command that posts
+key_option = click.option(
+    "--key",
+    default=None,
+    help="Idempotency key: the same key posts once (default: a new one, printed).",
+)
+
+
+def public_key_option(help: str) -> Callable[[F], F]:
+    """``--public-key HEX|FILE``: the log's public key, a trust anchor (see ``log.read_key``)."""
+    return click.option("--public-key", default=None, metavar="HEX|FILE", help=help)
+
 
 def domain_errors(func: F) -> F:
     """Turn gosplan's own errors into clean ``click`` errors (exit code 1, no traceback)."""

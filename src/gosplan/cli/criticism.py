@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from gosplan.cli._common import domain_errors, echo_json, json_option
+from gosplan.cli._common import db_option, domain_errors, echo_json, json_option
 from gosplan.cli._params import OutputPath, check_writable_dir
-from gosplan.cli.log import db_option, read_key, store, write_csv
+from gosplan.cli.log import read_key, store, write_csv
 from gosplan.errors import ValidationError
 from gosplan.services import commission, criticism
 

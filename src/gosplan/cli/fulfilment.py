@@ -22,22 +22,12 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from gosplan.cli._common import console, data_on_stdout, domain_errors, echo_json
+from gosplan.cli._common import console, data_on_stdout, db_option, domain_errors, echo_json
 from gosplan.cli._params import YEAR, FiniteFloat, OutputPath, count
 from gosplan.config import Settings
 from gosplan.errors import ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _db(func: F) -> F:
-    return click.option(
-        "--db",
-        "db",
-        default=None,
-        metavar="URL",
-        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
-    )(func)
 
 
 def _now(func: F) -> F:
@@ -165,7 +155,7 @@ def command() -> None:
     show_default=True,
     help="Register the population and its plan in the store and ingest the reports.",
 )
-@_db
+@db_option
 @_now
 @domain_errors
 def simulate_cmd(
@@ -248,7 +238,7 @@ def simulate_cmd(
 
 @command.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
-@_db
+@db_option
 @_now
 @domain_errors
 def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
@@ -304,7 +294,7 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
 )
 @click.option("--top", type=count(1), default=15, show_default=True, help="Flags to list.")
 @_formats
-@_db
+@db_option
 @_now
 @domain_errors
 def check_cmd(
@@ -451,7 +441,7 @@ def check_cmd(
 )
 @click.option("--limit", type=count(1), default=40, show_default=True)
 @_formats
-@_db
+@db_option
 @_now
 @domain_errors
 def alerts_cmd(
@@ -556,7 +546,7 @@ def alerts_cmd(
 
 
 @command.command("tick")
-@_db
+@db_option
 @_now
 @domain_errors
 def tick_cmd(db: str | None, now: str | None) -> None:
@@ -586,7 +576,7 @@ def tick_cmd(db: str | None, now: str | None) -> None:
     default=None,
     help="TOML file of [[levels]] (name, owner, days).",
 )
-@_db
+@db_option
 @_now
 @domain_errors
 def directive_cmd(

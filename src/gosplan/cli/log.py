@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import db_option, domain_errors
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
@@ -28,16 +28,6 @@ from gosplan.services.publiclog import witnessing
 from gosplan.storage.base import open_store, session_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        "db",
-        default=None,
-        metavar="URL",
-        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
-    )(func)
 
 
 def settings_for(db: str | None) -> Settings:
