@@ -29,8 +29,8 @@ tables and are read here:
 Imported use comes from ``importuse.csv`` beside the file (product codes in
 column A, the 129 column codes in line 1), fixed capital from
 ``capitalstockmatrix2015.csv`` / ``deprates.csv`` via
-:func:`gosplan.readers.ons.read_capital_stock` and
-:func:`gosplan.readers.ons.read_depreciation_rates`.
+:func:`gosplan.readers.ons_capital.read_capital_stock` and
+:func:`gosplan.readers.ons_capital.read_depreciation_rates`.
 """
 
 from __future__ import annotations
@@ -52,13 +52,8 @@ from gosplan.readers._excel import (
     prefix_message,
     rounding_tolerance,
 )
-from gosplan.readers.ons import (
-    FINAL_DEMAND,
-    LABOUR_UNIT,
-    MONEY_UNIT,
-    read_capital_stock,
-    read_depreciation_rates,
-)
+from gosplan.readers.ons import FINAL_DEMAND, LABOUR_UNIT, MONEY_UNIT
+from gosplan.readers.ons_capital import read_capital_stock, read_depreciation_rates
 
 #: primary rows below the products: key -> accepted labels (lower case)
 FLOW_ROWS = {
