@@ -53,6 +53,7 @@ from gosplan.readers._excel import (
 from gosplan.readers.ons_capital import (
     ASSETS,
     SECTIONS,
+    fixed_capital,
     read_capital_stock,
     read_depreciation_rates,
 )
@@ -220,7 +221,15 @@ def _read(
     )
     meta.note("labour: 'Compensation of employees' (money wages, not hours)")
     meta.note("imports: sheet 'Imports PxP' (imported use, basic prices, product by product)")
-    kwargs = _fixed_capital(capital, depreciation, t.codes, t.names, prim["output"], meta)
+    kwargs = fixed_capital(
+        capital,
+        depreciation,
+        codes=t.codes,
+        output=prim["output"],
+        names=t.names,
+        labels=labels,
+        meta=meta,
+    )
     return Economy.from_flows(
         Z,
         prim["output"],
@@ -387,49 +396,6 @@ class _Iot:
                 row=self.first + i + 1,
                 column=describe_column(total_demand_col),
             )
-
-
-def _fixed_capital(
-    capital: str | os.PathLike[str] | None,
-    depreciation: str | os.PathLike[str] | None,
-    codes: list[str],
-    names: list[str],
-    output: np.ndarray,
-    meta: EconomyMeta,
-) -> dict[str, object]:
-    """``capital=`` and ``depreciation=`` for the Economy from the optional CSV extracts
-    (:mod:`gosplan.readers.ons_capital`), each noted in ``meta``."""
-    labels = _labels(codes, names)
-    kwargs: dict[str, object] = {}
-    K: np.ndarray | None = None
-    if capital is not None:
-        K, share = read_capital_stock(capital, codes=codes, output=output)
-        kwargs["capital"] = K
-        meta.note(
-            f"capital stock from {Path(capital).name}: assets put on the products that "
-            f"make them and industries on the products they make, split by output "
-            f"(see read_capital_stock); {share:.1%} of the file's total stock placed"
-        )
-    if depreciation is not None:
-        rates, unmatched = read_depreciation_rates(depreciation, names=names)
-        if K is not None:
-            used = [i for i in unmatched if K[i].sum() > 0]
-            if used:
-                raise ReaderError(
-                    depreciation,
-                    f"no depreciation rate for capital good(s) {[labels[i] for i in used]}",
-                )
-        kwargs["depreciation"] = rates
-        meta.note(
-            f"depreciation rates per product from {Path(depreciation).name}, lines "
-            f"aligned to products by name"
-            + (
-                f"; no line for {[labels[i] for i in unmatched]} (rate 0: not capital goods)"
-                if unmatched
-                else ""
-            )
-        )
-    return kwargs
 
 
 def _labels(codes: list[str], names: list[str]) -> list[str]:

@@ -10,11 +10,62 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 
+from gosplan.core.economy import EconomyMeta
 from gosplan.errors import ReaderError
 from gosplan.readers._excel import as_number, check_exists, clean_label, csv_rows, describe_column
+
+
+def fixed_capital(
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    *,
+    codes: list[str] | None,
+    output: np.ndarray,
+    names: list[str],
+    labels: list[str],
+    meta: EconomyMeta,
+    codes_from: str = "",
+) -> dict[str, object]:
+    """``capital=`` and ``depreciation=`` for an Economy of the ONS tables, from the
+    optional CSV extracts, each noted in ``meta``.
+
+    ``codes`` are the products' codes (needed to place the capital stock), ``names`` the
+    names the depreciation lines are aligned to, ``labels`` how errors and notes name
+    products; ``codes_from`` says where the codes came from, when not the table itself.
+    """
+    out: dict[str, object] = {}
+    K: np.ndarray | None = None
+    if capital is not None:
+        if codes is None:
+            raise ReaderError(capital, "the products' codes are needed to place the capital stock")
+        K, share = read_capital_stock(capital, codes=codes, output=output)
+        out["capital"] = K
+        meta.note(
+            f"capital stock from {Path(capital).name}: assets put on the products that "
+            f"make them and industries on the products they make, split by output "
+            f"(see read_capital_stock{codes_from}); {share:.1%} of the file's total stock placed"
+        )
+    if depreciation is not None:
+        rates, unmatched = read_depreciation_rates(depreciation, names=names)
+        if K is not None:
+            used = [labels[i] for i in unmatched if K[i].sum() > 0]
+            if used:
+                raise ReaderError(depreciation, f"no depreciation rate for capital good(s) {used}")
+        out["depreciation"] = rates
+        meta.note(
+            f"depreciation rates per product from {Path(depreciation).name}, lines "
+            f"aligned to products by name"
+            + (
+                f"; no line for {[labels[i] for i in unmatched]} (rate 0: not capital goods)"
+                if unmatched
+                else ""
+            )
+        )
+    return out
 
 
 def read_depreciation_rates(
@@ -195,6 +246,9 @@ def read_capital_stock(
     Returns the matrix (£ million, capital good × using product) and the share
     of the file's ``TOTAL`` stock it places (stock of industries the finest
     columns miss, e.g. section T, is lost).
+
+    Over 80 lines because of this docstring; the steps are :func:`_industry_columns`,
+    :func:`_other_ipp` and one pass over the asset rows.
 
     """
     p = check_exists(path)
