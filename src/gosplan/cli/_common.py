@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from gosplan.cli._params import INPUT_FILE
 from gosplan.errors import GosplanError
 
 if TYPE_CHECKING:
@@ -225,6 +226,11 @@ key_option = click.option(
     default=None,
     help="Idempotency key: the same key posts once (default: a new one, printed).",
 )
+
+
+def export_option(help: str) -> Callable[[F], F]:
+    """``--export FILE``: an exported public log to work from instead of the store."""
+    return click.option("--export", "export_path", default=None, type=INPUT_FILE, help=help)
 
 
 def public_key_option(help: str) -> Callable[[F], F]:
