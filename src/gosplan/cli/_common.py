@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from gosplan.cli._params import INPUT_FILE
 from gosplan.errors import GosplanError
 
 if TYPE_CHECKING:
@@ -209,6 +210,32 @@ def echo_json(data: Any) -> None:
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON instead of text."
 )
+
+#: ``--db URL``: the store a command works on (every command that touches one)
+db_option = click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
+)
+
+#: ``--key``: an idempotency key for a command that posts
+key_option = click.option(
+    "--key",
+    default=None,
+    help="Idempotency key: the same key posts once (default: a new one, printed).",
+)
+
+
+def export_option(help: str) -> Callable[[F], F]:
+    """``--export FILE``: an exported public log to work from instead of the store."""
+    return click.option("--export", "export_path", default=None, type=INPUT_FILE, help=help)
+
+
+def public_key_option(help: str) -> Callable[[F], F]:
+    """``--public-key HEX|FILE``: the log's public key, a trust anchor (see ``log.read_key``)."""
+    return click.option("--public-key", default=None, metavar="HEX|FILE", help=help)
 
 
 def domain_errors(func: F) -> F:

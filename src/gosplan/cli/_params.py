@@ -250,6 +250,10 @@ def check_writable_dir(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
+#: a file to read: it exists and is not a folder; the value is a :class:`pathlib.Path`
+INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
 class OutputPath(click.ParamType):
     """A file to write, checked when the command line is parsed: its folder exists and is
     writable, and it is not a folder.  ``-`` (standard output) passes through unchanged.
@@ -322,6 +326,7 @@ def read_option(func: Any) -> Any:
 
 
 __all__ = [
+    "INPUT_FILE",
     "YEAR",
     "DecimalText",
     "FiniteFloat",

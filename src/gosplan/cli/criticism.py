@@ -13,9 +13,16 @@ from pathlib import Path
 
 import click
 
-from gosplan.cli._common import domain_errors, echo_json, json_option
-from gosplan.cli._params import OutputPath, check_writable_dir
-from gosplan.cli.log import db_option, read_key, store, write_csv
+from gosplan.cli._common import (
+    db_option,
+    domain_errors,
+    echo_json,
+    export_option,
+    json_option,
+    public_key_option,
+)
+from gosplan.cli._params import INPUT_FILE, OutputPath, check_writable_dir
+from gosplan.cli.log import read_key, store, write_csv
 from gosplan.errors import ValidationError
 from gosplan.services import commission, criticism
 
@@ -37,13 +44,13 @@ def command() -> None:
 @click.option("--content", default=None, help="What is wrong (or use --content-file).")
 @click.option(
     "--content-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     default=None,
     help="Read the content from a UTF-8 text file.",
 )
 @click.option(
     "--attachment",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     default=None,
     help=f"A file to attach (at most {criticism.MAX_ATTACHMENT_BYTES // 1024 // 1024} MiB).",
 )
@@ -229,20 +236,11 @@ def show_cmd(
 
 
 @command.command("verify-receipt")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--export",
-    "export_path",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Check against an exported log instead of the store.",
-)
-@click.option(
-    "--public-key",
-    default=None,
-    metavar="HEX|FILE",
-    help="The log's public key (required trust anchor with --export; default: the "
-    "key of the export's header).",
+@click.argument("path", type=INPUT_FILE)
+@export_option("Check against an exported log instead of the store.")
+@public_key_option(
+    "The log's public key (required trust anchor with --export; default: the "
+    "key of the export's header)."
 )
 @click.option(
     "--full", is_flag=True, help="Also recompute the whole stored log from its entries (slower)."
@@ -314,14 +312,14 @@ def _passphrase(file: Path | None) -> str | None:
     "--passphrase-file",
     "passphrase_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="One file per member, in --member order, holding that member's passphrase.",
 )
 @click.option(
     "--from-key",
     "from_key",
     default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="Split an older store's commission private key (PEM) instead of making a "
     "new one, so identities sealed to it stay openable; destroy it afterwards.",
 )
@@ -387,20 +385,20 @@ def export_sealed_cmd(ref: str, out: Path, db: str | None) -> None:
 
 
 @command.command("open")
-@click.argument("sealed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sealed", type=INPUT_FILE)
 @click.option(
     "--share",
     "shares",
     multiple=True,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="A member's share file (repeat: k of them).",
 )
 @click.option(
     "--passphrase-file",
     "passphrase_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="Passphrase of the share at the same position (for protected shares).",
 )
 @click.option("--reason", required=True, help="Why (published with the opening).")
@@ -451,7 +449,7 @@ def open_cmd(
 
 
 @command.command("record-opening")
-@click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("record", type=INPUT_FILE)
 @db_option
 @domain_errors
 def record_opening_cmd(record: Path, db: str | None) -> None:

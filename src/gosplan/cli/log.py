@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from gosplan.cli._common import domain_errors
+from gosplan.cli._common import db_option, domain_errors, export_option, public_key_option
+from gosplan.cli._params import INPUT_FILE
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
@@ -28,16 +29,6 @@ from gosplan.services.publiclog import witnessing
 from gosplan.storage.base import open_store, session_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        "db",
-        default=None,
-        metavar="URL",
-        help="Database URL (default: GOSPLAN_DATABASE_URL, else sqlite:///gosplan.db).",
-    )(func)
 
 
 def settings_for(db: str | None) -> Settings:
@@ -199,13 +190,10 @@ def proof_cmd(index: int, out: Path | None, db: str | None) -> None:
 
 
 @command.command("verify-proof")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    default=None,
-    metavar="HEX|FILE",
-    help="The log's public key (default: the key named in the proof, which shows "
-    "integrity but not who signed).",
+@click.argument("path", type=INPUT_FILE)
+@public_key_option(
+    "The log's public key (default: the key named in the proof, which shows "
+    "integrity but not who signed)."
 )
 @domain_errors
 def verify_proof_cmd(path: Path, public_key: str | None) -> None:
@@ -292,12 +280,9 @@ def export_cmd(path: Path, db: str | None) -> None:
 
 @command.command("verify")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option(
-    "--public-key",
-    default=None,
-    metavar="HEX|FILE",
-    help="Pin the log's public key (default: this installation's key for the "
-    "store; the export's own key for a file).",
+@public_key_option(
+    "Pin the log's public key (default: this installation's key for the "
+    "store; the export's own key for a file)."
 )
 @click.option(
     "--head",
@@ -386,13 +371,7 @@ def verify_cmd(
 
 @command.command("tally")
 @click.argument("proposal", type=int)
-@click.option(
-    "--export",
-    "export_path",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Recompute from an exported log (verified first) instead of the store.",
-)
+@export_option("Recompute from an exported log (verified first) instead of the store.")
 @click.option("--json", "as_json", is_flag=True, help="Print the tally as JSON.")
 @db_option
 @domain_errors

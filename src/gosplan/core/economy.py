@@ -40,21 +40,13 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from gosplan.core.flows import coefficients_from_flows, shape_of
+from gosplan.core.purposes import PURPOSES, guess_purpose
 from gosplan.core.validation import check_labels, check_matrix, check_vector
 from gosplan.errors import NotProductive, ValidationError
 
 LabourKind = Literal["hours", "persons", "wages"]
 ZeroOutput = Literal["error", "drop"]
-
-#: Standard purposes of final demand; readers map each publisher's columns onto them.
-PURPOSES = (
-    "personal",  # household consumption
-    "social",  # government / non-profit consumption: health, education, care ...
-    "investment",  # gross fixed capital formation
-    "stocks",  # changes in inventories and valuables
-    "exports",
-    "other",
-)
 
 
 @dataclass
@@ -110,7 +102,7 @@ class Economy:
         caller = "Economy"
         if isinstance(A, pd.DataFrame) and products is None:
             products = list(A.columns)
-        shape = _shape_of(A, "A", caller)
+        shape = shape_of(A, "A", caller)
         n = shape[0]
         if shape != (n, n):
             raise ValidationError(f"`A` of Economy must be square; got shape {shape}.")
@@ -157,7 +149,7 @@ class Economy:
         self.purposes: dict[str, str] = dict(purposes or {})
         if self.final_demand is not None:
             for col in self.final_demand.columns:
-                self.purposes.setdefault(str(col), _guess_purpose(str(col)))
+                self.purposes.setdefault(str(col), guess_purpose(str(col)))
             bad = {c: p for c, p in self.purposes.items() if p not in PURPOSES}
             if bad:
                 raise ValidationError(
@@ -213,83 +205,25 @@ class Economy:
         ``"drop"`` they are removed from every table and the removal is noted
         in ``meta.history``.
 
-        Long because each optional flow table (final demand, imports, capital,
-        compensation, surplus, persons) is checked and divided by output in turn,
-        with zero-output sectors dropped or refused consistently across all of them.
+        The arithmetic is :func:`gosplan.core.flows.coefficients_from_flows`.
         """
-        caller = "Economy.from_flows"
-        if isinstance(Z, pd.DataFrame) and products is None:
-            products = list(Z.columns)
-        shape = _shape_of(Z, "Z", caller)
-        n = shape[0]
-        if shape != (n, n):
-            raise ValidationError(f"`Z` of {caller} must be square; got shape {shape}.")
-        labels = check_labels(products, n=n, caller=caller)
-        Zm = check_matrix(Z, name="Z", caller=caller, labels=list(labels))
-        x = check_vector(output, name="output", n=n, caller=caller, labels=list(labels))
-        lab = check_vector(labour, name="labour", n=n, caller=caller, labels=list(labels))
         meta = kwargs.pop("meta", None) or EconomyMeta()
-        zero = x <= 0
-        if zero.any():
-            names = list(labels[zero])
-            if zero_output != "drop":
-                raise ValidationError(
-                    f"{len(names)} sector(s) have zero gross output, so their coefficients "
-                    f"are undefined: {names[:10]}. Pass zero_output='drop' to remove them."
-                )
-            keep = ~zero
-            # what the dropped sectors delivered to others is lost; say how much
-            lost = (
-                float(Zm.toarray()[np.ix_(zero, keep)].sum())
-                if n <= 5000
-                else float(Zm[zero][:, keep].sum())
-            )
-            meta.note(
-                f"dropped {len(names)} zero-output sector(s) {names}; their deliveries to "
-                f"other sectors ({lost:g}) were removed"
-            )
-            idx = np.flatnonzero(keep)
-            Zm = Zm[idx][:, idx]
-            x, lab = x[idx], lab[idx]
-            labels = labels[idx]
-            if final_demand is not None:
-                final_demand = final_demand.iloc[idx]
-            imports = _take(imports, idx, square=True)
-            capital = _take(capital, idx, square=True)
-            compensation = _take(compensation, idx)
-            surplus = _take(surplus, idx)
-            persons = _take(persons, idx)
-            for key in ("prices", "depreciation", "capital_stock"):
-                if kwargs.get(key) is not None:
-                    kwargs[key] = _take(kwargs[key], idx)
-        inv_x = sp.diags_array(1.0 / x)
-        A = sp.csr_array(Zm @ inv_x)
-        imp = None
-        if imports is not None:
-            Im = check_matrix(
-                imports, name="imports", shape=Zm.shape, caller=caller, labels=list(labels)
-            )
-            imp = sp.csr_array(Im @ inv_x)
-        cap = None
-        if capital is not None:
-            Km = check_matrix(
-                capital, name="capital", shape=Zm.shape, caller=caller, labels=list(labels)
-            )
-            cap = sp.csr_array(Km @ inv_x)
-        meta.note("technical coefficients A = Z diag(x)^-1; labour per unit = labour / x")
         return cls(
-            A,
-            lab / x,
-            products=labels,
-            output=x,
-            final_demand=final_demand,
-            imports=imp,
-            capital=cap,
-            compensation=compensation,
-            surplus=surplus,
-            persons=persons,
-            meta=meta,
-            **kwargs,
+            **coefficients_from_flows(
+                Z,
+                output,
+                labour,
+                products=products,
+                final_demand=final_demand,
+                imports=imports,
+                capital=capital,
+                compensation=compensation,
+                surplus=surplus,
+                persons=persons,
+                zero_output=zero_output,
+                meta=meta,
+                extra=kwargs,
+            )
         )
 
     # ------------------------------------------------------------------ helpers
@@ -556,24 +490,6 @@ class Economy:
         return "\n".join(lines)
 
 
-def _shape_of(M: Any, name: str, caller: str) -> tuple[int, int]:
-    shape = M.shape if hasattr(M, "shape") else np.shape(M)
-    if len(shape) != 2:
-        raise ValidationError(
-            f"`{name}` of {caller} must be a two-dimensional matrix; got shape {tuple(shape)}."
-        )
-    return int(shape[0]), int(shape[1])
-
-
-def _take(v: Any, idx: np.ndarray, square: bool = False) -> Any:
-    if v is None:
-        return None
-    if square:
-        M = sp.csr_array(v) if sp.issparse(v) else sp.csr_array(np.asarray(v, dtype=float))
-        return sp.csr_array(M[idx][:, idx])
-    return np.asarray(v, dtype=float)[idx]
-
-
 def _perron(A: sp.csr_array) -> tuple[float, np.ndarray]:
     """Perron root and (left) vector of a non-negative sparse matrix."""
     n = A.shape[0]
@@ -599,48 +515,4 @@ def _perron(A: sp.csr_array) -> tuple[float, np.ndarray]:
         return rho, x
 
 
-_PURPOSE_WORDS = {
-    "exports": ("export", "exp", "exportação", "exportacao"),
-    "social": (
-        "government",
-        "ggfc",
-        "npish",
-        "general gov",
-        "public",
-        "offentlig",
-        "offentliga",
-        "governo",
-        "non-profit",
-        "nonprofit",
-        "isflsf",
-        "hushållens icke",
-    ),
-    "investment": (
-        "gfcf",
-        "gdfcf",
-        "capital formation",
-        "fixed capital",
-        "investment",
-        "fbkf",
-        "investeringar",
-        "fasta bruttoinvesteringar",
-    ),
-    "stocks": ("stocks", "inventor", "valuables", "lagerinvesteringar", "estoque"),
-    "personal": (
-        "household",
-        "consumers",
-        "private consumption",
-        "hushåll",
-        "famílias",
-        "familias",
-        "personal",
-    ),
-}
-
-
-def _guess_purpose(column: str) -> str:
-    c = column.lower()
-    for purpose, words in _PURPOSE_WORDS.items():
-        if any(w in c for w in words):
-            return purpose
-    return "other"
+__all__ = ["PURPOSES", "Economy", "EconomyMeta", "LabourKind", "ZeroOutput"]

@@ -73,9 +73,55 @@ LAYOUT_PATHS = ("transposed-view", "csr-kernel", "converted")
 Callback = Callable[[int, float], Any]
 
 
-def _relres(M: Any, x: np.ndarray, b: np.ndarray, bnorm: float) -> float:
-    r = b - (x - M @ x)
+def leontief_residual(M: Any, x: np.ndarray, b: np.ndarray, bnorm: float) -> float:
+    """The relative residual ``||b - (I - M) x|| / ||b||`` of ``x``, in float64 (absolute
+    when ``b`` is zero).  ``M`` is a matrix or a callable returning ``M @ x`` (the Dask
+    engine passes its distributed mat-vec); every Leontief solver's final check."""
+    Mx = M(x) if callable(M) else M @ x
+    r = b - (x - Mx)
     return float(np.linalg.norm(r) / bnorm) if bnorm > 0 else float(np.linalg.norm(r))
+
+
+def series_diverged(
+    x: np.ndarray, *, nit: int, method: str, residual: float = float("inf"), stalled: bool = False
+) -> SolveResult:
+    """The BREAKDOWN result of a Neumann (Jacobi) series that diverged or, with
+    ``stalled``, stopped contracting: the technology is not productive."""
+    return SolveResult(
+        x=x,
+        status=Status.BREAKDOWN,
+        nit=nit,
+        residual=residual,
+        method=method,
+        message="The series stopped contracting: the spectral radius is at or above one."
+        if stalled
+        else "The series diverged: the technology is not productive (spectral radius >= 1).",
+    )
+
+
+def series_result(
+    x: np.ndarray,
+    *,
+    nit: int,
+    relres: float,
+    rtol: float,
+    method: str,
+    extra: dict[str, Any] | None = None,
+) -> SolveResult:
+    """The result of a Neumann (Jacobi) series that stopped: OPTIMAL when the float64
+    residual ``relres`` meets ``rtol``, else ITERATION_LIMIT saying how far it got."""
+    ok = relres <= rtol
+    return SolveResult(
+        x=x,
+        status=Status.OPTIMAL if ok else Status.ITERATION_LIMIT,
+        nit=nit,
+        residual=relres,
+        method=method,
+        extra=extra or {},
+        message=""
+        if ok
+        else f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
+    )
 
 
 def transposed_for(A: sp.csr_array | sp.csc_array, method: str = "auto") -> tuple[Any, str]:
@@ -198,11 +244,11 @@ def _direct(M: Any, b: np.ndarray, bnorm: float) -> SolveResult:
             method="direct",
             message="The LU solve produced non-finite values: I - A is (nearly) singular.",
         )
-    res = _relres(M, x, b, bnorm)
+    res = leontief_residual(M, x, b, bnorm)
     # one step of iterative refinement keeps the float64 residual at rounding level
     if res > 1e-14:
         x = x + lu.solve(b - (x - M @ x))
-        res = _relres(M, x, b, bnorm)
+        res = leontief_residual(M, x, b, bnorm)
     return SolveResult(
         x=x,
         status=Status.OPTIMAL,
@@ -234,15 +280,7 @@ def _jacobi(
         r = b + Mx - x  # residual of the current iterate
         rnorm = float(np.linalg.norm(r))
         if not np.isfinite(rnorm):
-            return SolveResult(
-                x=x,
-                status=Status.BREAKDOWN,
-                nit=nit,
-                residual=float("inf"),
-                method="jacobi",
-                message="The series diverged: the technology is not productive "
-                "(spectral radius >= 1).",
-            )
+            return series_diverged(x, nit=nit, method="jacobi")
         if rnorm <= tol:
             break
         x = x + r  # == b + M x
@@ -250,14 +288,8 @@ def _jacobi(
         if rnorm >= prev:
             stalled += 1
             if stalled >= 50:
-                return SolveResult(
-                    x=x,
-                    status=Status.BREAKDOWN,
-                    nit=nit,
-                    residual=rnorm / (bnorm or 1.0),
-                    method="jacobi",
-                    message="The series stopped contracting: the spectral radius of A is "
-                    "at or above one.",
+                return series_diverged(
+                    x, nit=nit, method="jacobi", residual=rnorm / (bnorm or 1.0), stalled=True
                 )
         else:
             stalled = 0
@@ -267,18 +299,8 @@ def _jacobi(
                 callback(nit, rnorm / (bnorm or 1.0))
             except StopIteration:
                 break
-    relres = _relres(M, x, b, bnorm)
-    status = Status.OPTIMAL if relres <= rtol else Status.ITERATION_LIMIT
-    return SolveResult(
-        x=x,
-        status=status,
-        nit=nit,
-        residual=relres,
-        method="jacobi",
-        message=""
-        if status == Status.OPTIMAL
-        else f"Jacobi stopped after {nit} sweeps with relative residual {relres:.3g} > {rtol:.3g}.",
-    )
+    relres = leontief_residual(M, x, b, bnorm)
+    return series_result(x, nit=nit, relres=relres, rtol=rtol, method="jacobi")
 
 
 def _krylov(
@@ -329,7 +351,7 @@ def _krylov(
         x, info = solver(op, b, **kwargs)
     except StopIteration:
         x, info = (x0 if x0 is not None else np.zeros(n)), 1
-    relres = _relres(M, x, b, bnorm)
+    relres = leontief_residual(M, x, b, bnorm)
     if relres <= rtol:
         status = Status.OPTIMAL
     elif info > 0:

@@ -8,9 +8,10 @@ what was got, and where possible how to fix it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -18,6 +19,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.errors import ValidationError
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``choices``, or an empty string."""
+    found = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" Did you mean {found[0]!r}?" if found else ""
+
 
 SparseMatrix: TypeAlias = Any  # scipy.sparse csr_array / csc_array (scipy ships no stubs)
 

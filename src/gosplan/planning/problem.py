@@ -22,62 +22,23 @@ Objectives
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from gosplan.core.validation import closest
 from gosplan.errors import ValidationError
+from gosplan.planning.bundles import bundles_frame, targets_mapping
+from gosplan.planning.techniques import LABOUR, Technique, economy_techniques, technique_arrays
 
 if TYPE_CHECKING:
     from gosplan.core.economy import Economy
 
 Objective = Literal["assortment", "min_labour", "weighted"]
 OBJECTIVES: tuple[str, ...] = ("assortment", "min_labour", "weighted")
-
-#: labour as a limit is named by this key in ``resources``
-LABOUR = "labour"
-
-
-def closest(name: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest of ``choices``, or an empty string."""
-    found = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" Did you mean {found[0]!r}?" if found else ""
-
-
-@dataclass(frozen=True)
-class Technique:
-    """One way of producing: ``outputs`` from ``inputs`` and ``labour`` per unit of intensity.
-
-    ``inputs`` may name products (made by some technique) or resources
-    (given in :class:`PlanProblem` ``resources``).  ``upper`` caps the
-    intensity (e.g. the capacity of the plant that uses this technique).
-    """
-
-    name: str
-    outputs: Mapping[str, float]
-    inputs: Mapping[str, float] = field(default_factory=dict)
-    labour: float = 0.0
-    upper: float | None = None
-
-    def __post_init__(self) -> None:
-        where = f"technique {self.name!r}"
-        if not self.outputs:
-            raise ValidationError(f"{where} has no outputs; a technique must make something.")
-        for kind, d in (("outputs", self.outputs), ("inputs", self.inputs)):
-            for k, q in d.items():
-                if not np.isfinite(q) or q < 0:
-                    raise ValidationError(
-                        f"{where}: {kind}[{k!r}] must be a finite non-negative number; got {q!r}."
-                    )
-        if not np.isfinite(self.labour) or self.labour < 0:
-            raise ValidationError(f"{where}: labour must be finite and >= 0; got {self.labour!r}.")
-        if self.upper is not None and not (self.upper >= 0):
-            raise ValidationError(f"{where}: upper must be >= 0; got {self.upper!r}.")
 
 
 class PlanProblem:
@@ -153,30 +114,9 @@ class PlanProblem:
                     f"got {amount!r}."
                 )
         labour_limit = res.pop(LABOUR, None)
-        made: dict[str, None] = {}
-        for t in techniques:
-            for p in t.outputs:
-                if p in res:
-                    raise ValidationError(
-                        f"{caller}: {p!r} is both a resource and an output of technique "
-                        f"{t.name!r}; a resource is given, not made."
-                    )
-                made.setdefault(p, None)
-        products = list(made)
-        for t in techniques:
-            for k in t.inputs:
-                if k == LABOUR:
-                    raise ValidationError(
-                        f"{caller}: technique {t.name!r} lists 'labour' among its inputs; "
-                        "give it as Technique(labour=hours)."
-                    )
-                if k not in made and k not in res:
-                    raise ValidationError(
-                        f"{caller}: technique {t.name!r} uses {k!r}, which is neither a "
-                        f"resource given in `resources` nor made by any technique: the "
-                        f"resource does not exist.{closest(k, [*res, *products])}"
-                    )
-        tg = _mapping(targets, "targets", caller)
+        products = _products(caller, techniques, res)
+        made = dict.fromkeys(products)
+        tg = targets_mapping(targets, "targets", caller)
         for p, q in tg.items():
             if p not in made:
                 hint = " It is a resource, not a product." if p in res else closest(p, products)
@@ -188,39 +128,11 @@ class PlanProblem:
                     f"{caller}: the target for {p!r} must be a finite non-negative quantity; "
                     f"got {q!r}."
                 )
-        pidx = {p: i for i, p in enumerate(products)}
-        ridx = {r: i for i, r in enumerate(res)}
-        rows_n: list[int] = []
-        cols_n: list[int] = []
-        vals_n: list[float] = []
-        rows_o: list[int] = []
-        cols_o: list[int] = []
-        vals_o: list[float] = []
-        rows_r: list[int] = []
-        cols_r: list[int] = []
-        vals_r: list[float] = []
-        for j, t in enumerate(techniques):
-            for p, q in t.outputs.items():
-                rows_n.append(pidx[p])
-                cols_n.append(j)
-                vals_n.append(float(q))
-                rows_o.append(pidx[p])
-                cols_o.append(j)
-                vals_o.append(float(q))
-            for k, q in t.inputs.items():
-                if k in pidx:
-                    rows_n.append(pidx[k])
-                    cols_n.append(j)
-                    vals_n.append(-float(q))
-                else:
-                    rows_r.append(ridx[k])
-                    cols_r.append(j)
-                    vals_r.append(float(q))
-        n_p, n_t = len(products), len(techniques)
+        N, O, R = technique_arrays(techniques, products, list(res))  # noqa: E741
         self._init_arrays(
-            N=sp.csc_array((vals_n, (rows_n, cols_n)), shape=(n_p, n_t)),
-            O=sp.csc_array((vals_o, (rows_o, cols_o)), shape=(n_p, n_t)),
-            R=sp.csc_array((vals_r, (rows_r, cols_r)), shape=(len(res), n_t)),
+            N=N,
+            O=O,
+            R=R,
             labour=np.array([t.labour for t in techniques], dtype=float),
             upper=np.array([np.inf if t.upper is None else t.upper for t in techniques]),
             products=pd.Index(products, name="product"),
@@ -363,16 +275,7 @@ class PlanProblem:
         if not np.isfinite(lab).all() or (lab < 0).any():
             raise ValidationError(f"`labour` of {caller} must be finite and non-negative.")
         Om = sp.csc_array(Nm.maximum(0)) if O is None else sp.csc_array(O, dtype=float)
-        if R is None:
-            Rm = sp.csc_array((0, n_t))
-            amt = np.zeros(0)
-        else:
-            Rm = sp.csc_array(R, dtype=float)
-            amt = np.asarray(amounts, dtype=float).ravel()
-            if amt.shape != (Rm.shape[0],):
-                raise ValidationError(
-                    f"`amounts` of {caller} must have {Rm.shape[0]} entries (one per resource)."
-                )
+        Rm, amt = _resource_arrays(caller, R, amounts, n_t)
         self = cls.__new__(cls)
         self._init_arrays(
             N=Nm,
@@ -432,91 +335,26 @@ class PlanProblem:
         ``alternatives`` are extra techniques (e.g. a less labour-intensive
         method that needs more of some input).
 
-        Long because each optional input (targets by purpose, resource use and
-        amounts, alternatives, capacities) is checked and turned into techniques in
-        turn; most of the length is this docstring and the checks' messages.
+        The techniques are built by :func:`gosplan.planning.techniques.economy_techniques`.
         """
         bundles = bundles_frame(economy, targets_by_purpose)
-        A = sp.csc_array(economy.A)
-        n = economy.n
-        products = economy.products
-        N = sp.csc_array(sp.identity(n, format="csc") - A)
-        O = sp.identity(n, format="csc")  # noqa: E741
-        lab = economy.labour.copy()
         res = dict(resources or {})
         labour_limit = res.pop(LABOUR, None)
         rnames = list(res)
-        R = sp.lil_array((len(rnames), n))
-        for r, per in (resource_use or {}).items():
-            if r not in res:
-                raise ValidationError(
-                    f"PlanProblem.from_economy: `resource_use` names {r!r}, which is not in "
-                    f"`resources`: the resource does not exist.{closest(r, rnames)}"
-                )
-            for p, q in per.items():
-                if p not in products:
-                    raise ValidationError(
-                        f"PlanProblem.from_economy: resource_use[{r!r}] names product {p!r}, "
-                        f"which the economy does not have.{closest(p, products)}"
-                    )
-                R[rnames.index(r), products.get_loc(p)] = float(q)
-        upper = np.full(n, np.inf)
-        if capacity is not None:
-            for p, q in dict(capacity).items():
-                if p not in products:
-                    raise ValidationError(
-                        f"PlanProblem.from_economy: capacity for unknown product {p!r}."
-                        f"{closest(p, products)}"
-                    )
-                upper[products.get_loc(p)] = float(q)
-        tech_names = list(products)
-        if alternatives:
-            cols_n, cols_o, cols_r, labs, ups = [], [], [], [], []
-            for t in alternatives:
-                vn = np.zeros(n)
-                vo = np.zeros(n)
-                vr = np.zeros(len(rnames))
-                for p, q in t.outputs.items():
-                    if p not in products:
-                        raise ValidationError(
-                            f"alternative technique {t.name!r} makes {p!r}, which the economy "
-                            f"does not have.{closest(p, products)}"
-                        )
-                    vn[products.get_loc(p)] += q
-                    vo[products.get_loc(p)] += q
-                for k, q in t.inputs.items():
-                    if k in products:
-                        vn[products.get_loc(k)] -= q
-                    elif k in rnames:
-                        vr[rnames.index(k)] += q
-                    else:
-                        raise ValidationError(
-                            f"alternative technique {t.name!r} uses {k!r}, which is neither a "
-                            f"product nor a resource: the resource does not exist."
-                            f"{closest(k, [*products, *rnames])}"
-                        )
-                cols_n.append(vn)
-                cols_o.append(vo)
-                cols_r.append(vr)
-                labs.append(t.labour)
-                ups.append(np.inf if t.upper is None else t.upper)
-                tech_names.append(t.name)
-            N = sp.hstack([N, sp.csc_array(np.column_stack(cols_n))], format="csc")
-            O = sp.hstack([O, sp.csc_array(np.column_stack(cols_o))], format="csc")  # noqa: E741
-            R = sp.hstack([sp.csc_array(R), sp.csc_array(np.column_stack(cols_r))], format="csc")
-            lab = np.concatenate([lab, labs])
-            upper = np.concatenate([upper, ups])
+        N, O, R, lab, upper, tech_names = economy_techniques(  # noqa: E741
+            economy, rnames, resource_use, alternatives, capacity
+        )
         kwargs.setdefault("labour_unit", economy.labour_unit)
         return cls.from_arrays(
             N,
             lab,
             bundles.sum(axis=1).to_numpy(),
             O=O,
-            R=sp.csc_array(R),
+            R=R,
             amounts=np.array(list(res.values()), dtype=float),
             labour_limit=labour_limit,
             upper=upper,
-            products=products,
+            products=economy.products,
             techniques=tech_names,
             resources=rnames,
             objective=objective,
@@ -576,54 +414,56 @@ def _mapping(v: Any, name: str, caller: str) -> dict[str, float]:
     raise ValidationError(f"`{name}` of {caller} must be a mapping {{name: quantity}}.")
 
 
-def bundles_frame(
-    economy: Economy, targets_by_purpose: Mapping[str, Any] | pd.DataFrame | pd.Series
-) -> pd.DataFrame:
-    """Target bundles as a DataFrame (products × purposes), validated against the economy."""
-    products = economy.products
-    notes = list(getattr(targets_by_purpose, "attrs", {}).get("notes", []))
-    if isinstance(targets_by_purpose, pd.Series):
-        targets_by_purpose = {str(targets_by_purpose.name or "target"): targets_by_purpose}
-    if isinstance(targets_by_purpose, pd.DataFrame):
-        items = {str(c): targets_by_purpose[c] for c in targets_by_purpose.columns}
+def _resource_arrays(caller: str, R: Any, amounts: Any, n_t: int) -> tuple[Any, np.ndarray]:
+    """Resource use (resources × techniques) and the amounts available, one per resource."""
+    if R is None:
+        Rm = sp.csc_array((0, n_t))
+        amt = np.zeros(0)
     else:
-        items = dict(targets_by_purpose)
-    cols: dict[str, np.ndarray] = {}
-    for purpose, b in items.items():
-        where = f"target bundle {purpose!r}"
-        if isinstance(b, pd.Series | Mapping):
-            keys = list(b.index if isinstance(b, pd.Series) else b.keys())
-            unknown = [k for k in keys if k not in products]
-            if unknown:
-                raise ValidationError(
-                    f"{where} names unknown product(s) {unknown[:5]}."
-                    f"{closest(unknown[0], products)}"
-                )
-            s = pd.Series(dict(b) if isinstance(b, Mapping) else b, dtype=float)
-            vec = s.groupby(level=0).sum().reindex(products, fill_value=0.0).to_numpy()
-        else:
-            vec = np.asarray(b, dtype=float).ravel()
-            if vec.shape != (economy.n,):
-                raise ValidationError(
-                    f"{where} must have {economy.n} entries (one per product); got {vec.shape}."
-                )
-        bad = ~np.isfinite(vec)
-        if bad.any():
+        Rm = sp.csc_array(R, dtype=float)
+        amt = np.asarray(amounts, dtype=float).ravel()
+        if amt.shape != (Rm.shape[0],):
             raise ValidationError(
-                f"{where} has a NaN or infinite quantity for product "
-                f"{products[int(np.flatnonzero(bad)[0])]!r}."
+                f"`amounts` of {caller} must have {Rm.shape[0]} entries (one per resource)."
             )
-        neg = vec < 0
-        if neg.any():
-            i = int(np.flatnonzero(neg)[0])
-            raise ValidationError(
-                f"{where} has a negative target {vec[i]:g} for product {products[i]!r}; targets "
-                "are what society wants delivered and must be >= 0 (net out stock changes "
-                "or imports elsewhere)."
-            )
-        cols[str(purpose)] = vec
-    frame = pd.DataFrame(cols, index=products)
-    frame.columns.name = "purpose"
-    if notes:
-        frame.attrs["notes"] = notes
-    return frame
+    return Rm, amt
+
+
+def _products(caller: str, techniques: list[Technique], res: Mapping[str, float]) -> list[str]:
+    """The products: what the techniques make (never a resource), in order; every input
+    must be a product or a resource, and labour is not an input."""
+    made: dict[str, None] = {}
+    for t in techniques:
+        for p in t.outputs:
+            if p in res:
+                raise ValidationError(
+                    f"{caller}: {p!r} is both a resource and an output of technique "
+                    f"{t.name!r}; a resource is given, not made."
+                )
+            made.setdefault(p, None)
+    products = list(made)
+    for t in techniques:
+        for k in t.inputs:
+            if k == LABOUR:
+                raise ValidationError(
+                    f"{caller}: technique {t.name!r} lists 'labour' among its inputs; "
+                    "give it as Technique(labour=hours)."
+                )
+            if k not in made and k not in res:
+                raise ValidationError(
+                    f"{caller}: technique {t.name!r} uses {k!r}, which is neither a "
+                    f"resource given in `resources` nor made by any technique: the "
+                    f"resource does not exist.{closest(k, [*res, *products])}"
+                )
+    return products
+
+
+__all__ = [
+    "LABOUR",
+    "OBJECTIVES",
+    "Objective",
+    "PlanProblem",
+    "Technique",
+    "bundles_frame",
+    "closest",
+]

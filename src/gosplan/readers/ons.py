@@ -46,11 +46,29 @@ from gosplan.readers._excel import (
     as_number,
     check_exists,
     clean_label,
-    csv_rows,
     describe_column,
     prefix_message,
     workbook_sheets,
 )
+from gosplan.readers.ons_capital import (
+    ASSETS,
+    SECTIONS,
+    fixed_capital,
+    read_capital_stock,
+    read_depreciation_rates,
+)
+
+__all__ = [
+    "ASSETS",
+    "FINAL_DEMAND",
+    "LABOUR_UNIT",
+    "MONEY_UNIT",
+    "PRIMARY_ROWS",
+    "SECTIONS",
+    "read_capital_stock",
+    "read_depreciation_rates",
+    "read_ons",
+]
 
 MONEY_UNIT = "GBP million"
 LABOUR_UNIT = "GBP million of compensation of employees"
@@ -75,6 +93,16 @@ PRIMARY_ROWS = {
     "surplus": "gross operating surplus",
     "output": "total output",
 }
+
+#: the primary rows that add up to a product's total output
+_INPUT_ROWS = (
+    "intermediate",
+    "imports",
+    "product_taxes",
+    "production_taxes",
+    "compensation",
+    "surplus",
+)
 
 #: the sheets the reader uses (the workbook has more)
 _SHEETS = ("IOT", "Imports PxP")
@@ -170,180 +198,46 @@ def _read(
     depreciation: str | os.PathLike[str] | None,
     zero_output: ZeroOutput,
 ) -> Economy:
-    """Long because it walks the IOT sheet in the order of its layout (product rows,
-    final-demand columns, primary rows, totals within rounding, capital), each check
-    raising with the row and column it is at; the steps share the grid positions
-    found on the way.
-    """
-    sheet = "IOT"
-    grid = _sheet(p, sheet)
-    head, codes, names = _layout(p, sheet, grid)
-    n = len(codes)
-    first = head + 2
-    # product rows: codes in column A matching the column codes, in order
-    for i, code in enumerate(codes):
-        r = first + i
-        got = _code(_cell(grid, r, 0))
-        if got != code:
-            raise ReaderError(
-                p,
-                f"expected the row of product {code!r} ({names[i]!r}) to match "
-                f"column {i + 1} of the table, found {got!r}: the table is not "
-                f"product × product in the same order (or is truncated)",
-                sheet=sheet,
-                row=r + 1,
-                column="A",
-            )
-    labels_row = head + 1
-    # final-demand columns
-    fd_cols: list[tuple[int, str, str]] = []
-    total_demand_col = None
-    for c in range(2 + n, len(grid[labels_row])):
-        lab = clean_label(_cell(grid, labels_row, c))
-        low = lab.lower()
-        if low.startswith("total demand"):
-            total_demand_col = c
-            break
-        for start, purpose in FINAL_DEMAND:
-            if low.startswith(start):
-                fd_cols.append((c, lab, purpose))
-                break
-    if total_demand_col is None or len(fd_cols) < 8:
-        raise ReaderError(
-            p,
-            f"expected the final-demand columns (households, NPISH, "
-            f"government, GFCF, valuables, inventories, exports) and 'Total "
-            f"Demand for Products at Basic Prices' after the {n} products; "
-            f"found {[f[1] for f in fd_cols]}",
-            sheet=sheet,
-            row=labels_row + 1,
-        )
-
-    def number(r: int, c: int, what: str) -> float:
-        row_label = clean_label(_cell(grid, r, 1)) or _code(_cell(grid, r, 0))
-        head_label = codes[c - 2] if 2 <= c < 2 + n else clean_label(_cell(grid, labels_row, c))
-        return as_number(
-            _cell(grid, r, c),
-            path=p,
-            sheet=sheet,
-            row=f"{r + 1} ({row_label!r})",
-            column=describe_column(c, head_label),
-            what=f"a number ({what})",
-        )
-
-    Z = np.array([[number(first + i, 2 + j, "domestic flow") for j in range(n)] for i in range(n)])
-    fd = np.array([[number(first + i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
-    total_demand = np.array([number(first + i, total_demand_col, "total demand") for i in range(n)])
-    # primary rows, found by label below the products
-    prim: dict[str, np.ndarray] = {}
-    prim_row: dict[str, int] = {}
-    for r in range(first + n, min(len(grid), first + n + 30)):
-        lab = clean_label(_cell(grid, r, 1)).lower()
-        for key, start in PRIMARY_ROWS.items():
-            if key not in prim and lab.startswith(start):
-                prim[key] = np.array([number(r, 2 + j, lab) for j in range(n)])
-                prim_row[key] = r
-    missing = [PRIMARY_ROWS[k] for k in PRIMARY_ROWS if k not in prim]
-    if missing:
-        raise ReaderError(
-            p,
-            f"rows {missing} not found below the products (the labour row "
-            f"is 'Compensation of employees')",
-            sheet=sheet,
-            row=first + n + 1,
-        )
-    # checks, within the rounding of the published figures
-    col_gap = np.abs(Z.sum(axis=0) - prim["intermediate"])
-    tol = 1e-6 * (np.abs(Z).sum(axis=0) + np.abs(prim["intermediate"])) + 0.5 * (n + 1) * 1e-3
-    if (col_gap > np.maximum(tol, 1.0)).any():
-        j = int(np.argmax(col_gap - tol))
-        raise ReaderError(
-            p,
-            f"the flows into {codes[j]!r} add up to {Z[:, j].sum():,.6g}, not "
-            f"to 'Total Consumption' {prim['intermediate'][j]:,.6g}",
-            sheet=sheet,
-            row=prim_row["intermediate"] + 1,
-            column=describe_column(2 + j, codes[j]),
-        )
-    inputs = (
-        prim["intermediate"]
-        + prim["imports"]
-        + prim["product_taxes"]
-        + prim["production_taxes"]
-        + prim["compensation"]
-        + prim["surplus"]
+    """Walk the IOT sheet in the order of its layout (product rows, final-demand columns,
+    primary rows, totals within rounding, capital), each check raising with the row and
+    column it is at."""
+    t = _Iot(p, _sheet(p, "IOT"))
+    t.check_product_rows()
+    fd_cols, total_demand_col = t.final_demand_columns()
+    n = len(t.codes)
+    Z = np.array(
+        [[t.number(t.first + i, 2 + j, "domestic flow") for j in range(n)] for i in range(n)]
     )
-    gap = np.abs(inputs - prim["output"])
-    if (gap > np.maximum(1.0, 1e-6 * np.abs(prim["output"]))).any():
-        j = int(np.argmax(gap))
-        raise ReaderError(
-            p,
-            f"the inputs of {codes[j]!r} add up to {inputs[j]:,.6g}, not to "
-            f"its 'Total Output' {prim['output'][j]:,.6g}",
-            sheet=sheet,
-            row=prim_row["output"] + 1,
-            column=describe_column(2 + j, codes[j]),
-        )
-    row_total = Z.sum(axis=1) + fd.sum(axis=1)
-    gap = np.abs(row_total - total_demand)
-    if (gap > np.maximum(1.0, 1e-6 * np.abs(total_demand))).any():
-        i = int(np.argmax(gap))
-        raise ReaderError(
-            p,
-            f"the uses of {codes[i]!r} add up to {row_total[i]:,.6g}, not to "
-            f"its total demand {total_demand[i]:,.6g}",
-            sheet=sheet,
-            row=first + i + 1,
-            column=describe_column(total_demand_col),
-        )
-    imports = _imports(p, codes, prim["imports"])
-    labels = _labels(codes, names)
-    fd_frame = pd.DataFrame(fd, index=labels, columns=[lab for _, lab, _ in fd_cols])
-    purposes = {lab: purpose for _, lab, purpose in fd_cols}
+    fd = np.array([[t.number(t.first + i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
+    total_demand = np.array(
+        [t.number(t.first + i, total_demand_col, "total demand") for i in range(n)]
+    )
+    prim, prim_row = t.primary_rows()
+    t.check_totals(Z, fd, total_demand, total_demand_col, prim, prim_row)
+    labels = _labels(t.codes, t.names)
     meta = EconomyMeta(
         source=f"ONS, UK input–output analytical tables ({p.name}), sheet "
         f"'IOT' (domestic use, basic prices, product by product)"
     )
     meta.note("labour: 'Compensation of employees' (money wages, not hours)")
     meta.note("imports: sheet 'Imports PxP' (imported use, basic prices, product by product)")
-    year = _year(p, grid)
-    kwargs: dict[str, object] = {}
-    K: np.ndarray | None = None
-    if capital is not None:
-        K, share = read_capital_stock(capital, codes=codes, output=prim["output"])
-        kwargs["capital"] = K
-        meta.note(
-            f"capital stock from {Path(capital).name}: assets put on the products that "
-            f"make them and industries on the products they make, split by output "
-            f"(see read_capital_stock); {share:.1%} of the file's total stock placed"
-        )
-    if depreciation is not None:
-        rates, unmatched = read_depreciation_rates(depreciation, names=names)
-        if K is not None:
-            used = [i for i in unmatched if K[i].sum() > 0]
-            if used:
-                raise ReaderError(
-                    depreciation,
-                    f"no depreciation rate for capital good(s) {[labels[i] for i in used]}",
-                )
-        kwargs["depreciation"] = rates
-        meta.note(
-            f"depreciation rates per product from {Path(depreciation).name}, lines "
-            f"aligned to products by name"
-            + (
-                f"; no line for {[labels[i] for i in unmatched]} (rate 0: not capital goods)"
-                if unmatched
-                else ""
-            )
-        )
+    kwargs = fixed_capital(
+        capital,
+        depreciation,
+        codes=t.codes,
+        output=prim["output"],
+        names=t.names,
+        labels=labels,
+        meta=meta,
+    )
     return Economy.from_flows(
         Z,
         prim["output"],
         prim["compensation"],
         products=labels,
-        final_demand=fd_frame,
-        purposes=purposes,
-        imports=imports,
+        final_demand=pd.DataFrame(fd, index=labels, columns=[lab for _, lab, _ in fd_cols]),
+        purposes={lab: purpose for _, lab, purpose in fd_cols},
+        imports=_imports(p, t.codes, prim["imports"]),
         compensation=prim["compensation"],
         surplus=prim["surplus"],
         zero_output=zero_output,
@@ -352,11 +246,156 @@ def _read(
         money_unit=MONEY_UNIT,
         output_unit=MONEY_UNIT,
         name="United Kingdom",
-        year=year,
+        year=_year(p, t.grid),
         kind="product",
         meta=meta,
         **kwargs,
     )
+
+
+class _Iot:
+    """The IOT sheet with the positions found on the way: the codes heading, the first
+    product row, the products' codes and names."""
+
+    sheet = "IOT"
+
+    def __init__(self, p: Path, grid: Grid) -> None:
+        self.p, self.grid = p, grid
+        self.head, self.codes, self.names = _layout(p, self.sheet, grid)
+        self.first = self.head + 2
+        self.labels_row = self.head + 1
+
+    def number(self, r: int, c: int, what: str) -> float:
+        """The number at row ``r``, column ``c`` (errors name both by label)."""
+        grid, codes, n = self.grid, self.codes, len(self.codes)
+        row_label = clean_label(_cell(grid, r, 1)) or _code(_cell(grid, r, 0))
+        head_label = (
+            codes[c - 2] if 2 <= c < 2 + n else clean_label(_cell(grid, self.labels_row, c))
+        )
+        return as_number(
+            _cell(grid, r, c),
+            path=self.p,
+            sheet=self.sheet,
+            row=f"{r + 1} ({row_label!r})",
+            column=describe_column(c, head_label),
+            what=f"a number ({what})",
+        )
+
+    def check_product_rows(self) -> None:
+        """Product rows carry codes in column A matching the column codes, in order."""
+        for i, code in enumerate(self.codes):
+            r = self.first + i
+            got = _code(_cell(self.grid, r, 0))
+            if got != code:
+                raise ReaderError(
+                    self.p,
+                    f"expected the row of product {code!r} ({self.names[i]!r}) to match "
+                    f"column {i + 1} of the table, found {got!r}: the table is not "
+                    f"product × product in the same order (or is truncated)",
+                    sheet=self.sheet,
+                    row=r + 1,
+                    column="A",
+                )
+
+    def final_demand_columns(self) -> tuple[list[tuple[int, str, str]], int]:
+        """``(column, label, purpose)`` of each final-demand column, and the total-demand
+        column after them."""
+        n, row = len(self.codes), self.labels_row
+        fd_cols: list[tuple[int, str, str]] = []
+        total_demand_col = None
+        for c in range(2 + n, len(self.grid[row])):
+            lab = clean_label(_cell(self.grid, row, c))
+            low = lab.lower()
+            if low.startswith("total demand"):
+                total_demand_col = c
+                break
+            for start, purpose in FINAL_DEMAND:
+                if low.startswith(start):
+                    fd_cols.append((c, lab, purpose))
+                    break
+        if total_demand_col is None or len(fd_cols) < 8:
+            raise ReaderError(
+                self.p,
+                f"expected the final-demand columns (households, NPISH, "
+                f"government, GFCF, valuables, inventories, exports) and 'Total "
+                f"Demand for Products at Basic Prices' after the {n} products; "
+                f"found {[f[1] for f in fd_cols]}",
+                sheet=self.sheet,
+                row=row + 1,
+            )
+        return fd_cols, total_demand_col
+
+    def primary_rows(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        """The primary rows (:data:`PRIMARY_ROWS`), found by label below the products,
+        and the row each was found at."""
+        n, first = len(self.codes), self.first
+        prim: dict[str, np.ndarray] = {}
+        prim_row: dict[str, int] = {}
+        for r in range(first + n, min(len(self.grid), first + n + 30)):
+            lab = clean_label(_cell(self.grid, r, 1)).lower()
+            for key, start in PRIMARY_ROWS.items():
+                if key not in prim and lab.startswith(start):
+                    prim[key] = np.array([self.number(r, 2 + j, lab) for j in range(n)])
+                    prim_row[key] = r
+        missing = [PRIMARY_ROWS[k] for k in PRIMARY_ROWS if k not in prim]
+        if missing:
+            raise ReaderError(
+                self.p,
+                f"rows {missing} not found below the products (the labour row "
+                f"is 'Compensation of employees')",
+                sheet=self.sheet,
+                row=first + n + 1,
+            )
+        return prim, prim_row
+
+    def check_totals(
+        self,
+        Z: np.ndarray,
+        fd: np.ndarray,
+        total_demand: np.ndarray,
+        total_demand_col: int,
+        prim: dict[str, np.ndarray],
+        prim_row: dict[str, int],
+    ) -> None:
+        """Columns add up to their totals and rows to total demand, within the rounding
+        of the published figures."""
+        p, codes, sheet, n = self.p, self.codes, self.sheet, len(self.codes)
+        col_gap = np.abs(Z.sum(axis=0) - prim["intermediate"])
+        tol = 1e-6 * (np.abs(Z).sum(axis=0) + np.abs(prim["intermediate"])) + 0.5 * (n + 1) * 1e-3
+        if (col_gap > np.maximum(tol, 1.0)).any():
+            j = int(np.argmax(col_gap - tol))
+            raise ReaderError(
+                p,
+                f"the flows into {codes[j]!r} add up to {Z[:, j].sum():,.6g}, not "
+                f"to 'Total Consumption' {prim['intermediate'][j]:,.6g}",
+                sheet=sheet,
+                row=prim_row["intermediate"] + 1,
+                column=describe_column(2 + j, codes[j]),
+            )
+        inputs = np.sum([prim[k] for k in _INPUT_ROWS], axis=0)
+        gap = np.abs(inputs - prim["output"])
+        if (gap > np.maximum(1.0, 1e-6 * np.abs(prim["output"]))).any():
+            j = int(np.argmax(gap))
+            raise ReaderError(
+                p,
+                f"the inputs of {codes[j]!r} add up to {inputs[j]:,.6g}, not to "
+                f"its 'Total Output' {prim['output'][j]:,.6g}",
+                sheet=sheet,
+                row=prim_row["output"] + 1,
+                column=describe_column(2 + j, codes[j]),
+            )
+        row_total = Z.sum(axis=1) + fd.sum(axis=1)
+        gap = np.abs(row_total - total_demand)
+        if (gap > np.maximum(1.0, 1e-6 * np.abs(total_demand))).any():
+            i = int(np.argmax(gap))
+            raise ReaderError(
+                p,
+                f"the uses of {codes[i]!r} add up to {row_total[i]:,.6g}, not to "
+                f"its total demand {total_demand[i]:,.6g}",
+                sheet=sheet,
+                row=self.first + i + 1,
+                column=describe_column(total_demand_col),
+            )
 
 
 def _labels(codes: list[str], names: list[str]) -> list[str]:
@@ -424,351 +463,3 @@ def _imports(p: Path, codes: list[str], total: np.ndarray) -> np.ndarray:
             column=describe_column(2 + j, codes[j]),
         )
     return M
-
-
-# ---------------------------------------------------------------------------- capital
-def read_depreciation_rates(
-    path: str | os.PathLike[str], *, names: list[str]
-) -> tuple[np.ndarray, list[int]]:
-    """Depreciation rates from ``deprates.csv``, put on the table's products.
-
-    The file has the heading ``PRODUCT, Deprate`` and one line per product,
-    named in capitals after the *activity* (``MANUFACTURE OF TEXTILES`` for
-    the IOT's ``Textiles``), in the IOT's order but not one-to-one (the 2015
-    file has no line for owner-occupiers' housing, and a nameless last line).
-    Lines are therefore aligned to products by their words, keeping the order
-    (a global sequence alignment); a rate is the wear per year of that product
-    when it serves as fixed capital (``Economy.depreciation``).  A decimal
-    comma (``0,5``) is read as a point; a rate must lie in [0, 1].
-
-    Returns the rates (0 where no line matches) and the indices of the
-    products that got no line.
-    """
-    p = check_exists(path)
-    rows = csv_rows(p)
-    if not rows or [clean_label(c).lower() for c in rows[0][:2]] != ["product", "deprate"]:
-        raise ReaderError(p, "expected the heading 'PRODUCT,Deprate'", row=1)
-    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if r and clean_label(r[0])]
-    if not body:
-        raise ReaderError(p, "no named product lines below the heading", row=2)
-    rates = []
-    for line, r in body:
-        raw = r[1] if len(r) > 1 else ""
-        text = raw.replace(",", ".") if isinstance(raw, str) else raw
-        x = as_number(
-            text,
-            path=p,
-            sheet=None,
-            row=f"{line} ({clean_label(r[0])!r})",
-            column="B (Deprate)",
-            what="a depreciation rate",
-        )
-        if not 0.0 <= x <= 1.0:
-            raise ReaderError(
-                p,
-                f"depreciation rate {x:g} is outside [0, 1]",
-                row=f"{line} ({clean_label(r[0])!r})",
-                column="B (Deprate)",
-            )
-        rates.append(x)
-    match = _align([_words(nm) for nm in names], [_words(r[0]) for _, r in body])
-    out = np.zeros(len(names))
-    missing = []
-    for i, k in enumerate(match):
-        if k is None:
-            missing.append(i)
-        else:
-            out[i] = rates[k]
-    unmatched = sorted(set(range(len(body))) - {k for k in match if k is not None})
-    if unmatched:
-        line, r = body[unmatched[0]]
-        raise ReaderError(
-            p,
-            f"{len(unmatched)} line(s) match no product of the table, the "
-            f"first {clean_label(r[0])!r}",
-            row=line,
-        )
-    return out, missing
-
-
-_STOP = {
-    "of",
-    "and",
-    "the",
-    "in",
-    "on",
-    "or",
-    "a",
-    "for",
-    "to",
-    "by",
-    "except",
-    "excluding",
-    "manufacture",
-    "production",
-    "products",
-    "product",
-    "services",
-    "service",
-    "activities",
-    "activity",
-    "related",
-    "other",
-    "&",
-    "-",
-    "non",
-    "market",
-    "npish",
-}
-
-
-def _words(name: object) -> frozenset[str]:
-    text = re.sub(r"[^a-z0-9./]+", " ", str(name).lower())
-    words = {w[:6] for w in text.split() if w not in _STOP}
-    tags = {t for t in ("non", "npish") if re.search(rf"\b{t}", str(name).lower())}
-    return frozenset(words | {f"#{t}" for t in tags})
-
-
-def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-
-
-def _align(products: list[frozenset[str]], lines: list[frozenset[str]]) -> list[int | None]:
-    """Order-keeping alignment of lines to products maximising word overlap."""
-    n, m = len(products), len(lines)
-    score = np.zeros((n + 1, m + 1))
-    move = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip product, 2 skip line
-    score[1:, 0] = -0.05 * np.arange(1, n + 1)
-    score[0, 1:] = -0.05 * np.arange(1, m + 1)
-    move[1:, 0], move[0, 1:] = 1, 2
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            sim = _similarity(products[i - 1], lines[j - 1])
-            options = (
-                score[i - 1, j - 1] + (sim if sim > 0 else -0.5),
-                score[i - 1, j] - 0.05,
-                score[i, j - 1] - 0.05,
-            )
-            k = int(np.argmax(options))
-            score[i, j], move[i, j] = options[k], k
-    out: list[int | None] = [None] * n
-    i, j = n, m
-    while i > 0 or j > 0:
-        k = move[i, j]
-        if k == 0:
-            out[i - 1] = j - 1
-            i, j = i - 1, j - 1
-        elif k == 1:
-            i -= 1
-        else:
-            j -= 1
-    return out
-
-
-#: asset rows of the capital-stock matrix -> product codes of the capital goods
-ASSETS: dict[str, tuple[str, ...]] = {
-    "dwellings": ("41-43",),
-    "other buildings and structures": ("41-43",),
-    "transport equipment": ("29", "30.1", "30.3", "30OTHER"),
-    "computer hardware": ("26",),
-    "telecommunications equipment": ("26",),
-    "cultivated biological resources": ("01",),
-    "research & development": ("72",),
-    "computer software and databases": ("62",),
-    "other machinery, equipment and weapons systems": ("28", "27", "25.4"),
-    # not a row of the file: 'Intellectual property products' less R&D and software
-    # (mineral exploration; entertainment, literary and artistic originals)
-    "other intellectual property products": ("71", "59-60", "90"),
-}
-
-
-def read_capital_stock(
-    path: str | os.PathLike[str], *, codes: list[str], output: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """Capital stock (£ million), capital good × using product, from the researcher's CSV.
-
-    The file has one row per asset (``Dwellings``, ``Other buildings and
-    structures``, ``Transport equipment``, ``Computer hardware``, …, with
-    subtotal rows ``ICT equipment``, ``Intellectual property products``,
-    ``Machinery, equipment and weapons systems``, ``Total assets``, which are
-    skipped) and one column per industry, headed ``CODE: name`` at several
-    levels of aggregation (``TOTAL``, sections ``A``, divisions ``01`` and
-    groups ``10-12``).  The finest columns that do not overlap are used
-    (a column is used when no finer column inside it exists).  An asset's
-    stock goes to the products that make it (:data:`ASSETS`; split by their
-    output when several); an industry's stock goes to the products whose code
-    falls in its division range, split by output.  ``g``/``n`` products
-    (government, NPISH) share their division's stock the same way.
-
-    Returns the matrix (£ million, capital good × using product) and the share
-    of the file's ``TOTAL`` stock it places (stock of industries the finest
-    columns miss, e.g. section T, is lost).
-
-    Long because the file's asset rows, subtotals and product columns are checked in one
-    pass, each error naming the row and column; most of the length is this docstring.
-    """
-    p = check_exists(path)
-    rows = csv_rows(p)
-    if len(rows) < 3 or clean_label(rows[0][0]).lower() != "industry":
-        raise ReaderError(
-            p, "expected a heading line starting with 'Industry' and asset rows", row=1
-        )
-    heads = [clean_label(h) for h in rows[0][1:]]
-    ranges: list[tuple[int, int, int]] = []  # (column, first division, last division)
-    total_col = None
-    for c, h in enumerate(heads):
-        code = h.split(":", 1)[0].strip().upper() if ":" in h else h.strip().upper()
-        if code == "TOTAL":
-            total_col = c
-            continue
-        span = _span(code)
-        if span is not None and all(span != (lo, hi) for _, lo, hi in ranges):
-            ranges.append((c, *span))
-    # keep the finest: drop a range that contains another listed range
-    finest = [
-        (c, lo, hi)
-        for c, lo, hi in ranges
-        if not any((lo <= lo2 and hi2 <= hi and (lo2, hi2) != (lo, hi)) for _, lo2, hi2 in ranges)
-    ]
-    division = np.array([_division(code) for code in codes])
-    n = len(codes)
-    pos = {c: i for i, c in enumerate(codes)}
-    K = np.zeros((n, n))
-    covered = np.zeros(n, dtype=bool)
-    body = [(line, clean_label(r[0]).lower(), list(r)) for line, r in enumerate(rows[1:], 2)]
-    ipp = next(((line, r) for line, a, r in body if a == "intellectual property products"), None)
-    if ipp is not None:
-        parts = [
-            r
-            for _, a, r in body
-            if a in ("research & development", "computer software and databases")
-        ]
-        rest = ["other intellectual property products"]
-        for c in range(1, len(ipp[1])):
-            where = describe_column(c, heads[c - 1] if c - 1 < len(heads) else None)
-            whole = as_number(
-                ipp[1][c],
-                path=p,
-                sheet=None,
-                row=ipp[0],
-                column=where,
-                what="a capital stock",
-                empty=0.0,
-            )
-            sub = sum(
-                as_number(
-                    r[c] if c < len(r) else "",
-                    path=p,
-                    sheet=None,
-                    row=ipp[0],
-                    column=where,
-                    what="a capital stock",
-                    empty=0.0,
-                )
-                for r in parts
-            )
-            rest.append(str(max(whole - sub, 0.0)))
-        body.append((ipp[0], "other intellectual property products", rest))
-    file_total = 0.0
-    for line, asset, r in body:
-        if asset not in ASSETS:
-            continue
-        if total_col is not None:
-            file_total += as_number(
-                r[total_col + 1] if total_col + 1 < len(r) else "",
-                path=p,
-                sheet=None,
-                row=f"{line} ({asset!r})",
-                column=describe_column(total_col + 1, "TOTAL"),
-                what="a capital stock",
-                empty=0.0,
-            )
-        makers = np.array([pos[c] for c in ASSETS[asset] if c in pos], dtype=int)
-        if makers.size == 0:
-            raise ReaderError(
-                p,
-                f"none of the products {ASSETS[asset]} that make asset {asset!r} is in the table",
-                row=line,
-            )
-        w_make = (
-            output[makers] / output[makers].sum()
-            if output[makers].sum() > 0
-            else np.full(len(makers), 1.0 / len(makers))
-        )
-        for c, lo, hi in finest:
-            stock = as_number(
-                r[c + 1] if c + 1 < len(r) else "",
-                path=p,
-                sheet=None,
-                row=f"{line} ({asset!r})",
-                column=describe_column(c + 1, heads[c]),
-                what="a capital stock",
-                empty=0.0,
-            )
-            if stock < 0:
-                raise ReaderError(
-                    p,
-                    f"negative capital stock {stock:g}",
-                    row=f"{line} ({asset!r})",
-                    column=describe_column(c + 1, heads[c]),
-                )
-            users = np.flatnonzero((division >= lo) & (division <= hi) & (output > 0))
-            if users.size == 0:
-                continue
-            covered[users] = True
-            w_use = output[users] / output[users].sum()
-            K[np.ix_(makers, users)] += stock * np.outer(w_make, w_use)
-    if not covered.any():
-        raise ReaderError(
-            p,
-            "no industry column (headed 'NN: …' or 'NN-MM: …') matches the table's products",
-            row=1,
-        )
-    placed = float(K.sum())
-    return K, placed / file_total if file_total > 0 else 1.0
-
-
-#: SIC 2007 sections -> range of divisions
-SECTIONS = {
-    "A": (1, 3),
-    "B": (5, 9),
-    "C": (10, 33),
-    "D": (35, 35),
-    "E": (36, 39),
-    "F": (41, 43),
-    "G": (45, 47),
-    "H": (49, 53),
-    "I": (55, 56),
-    "J": (58, 63),
-    "K": (64, 66),
-    "L": (68, 68),
-    "M": (69, 75),
-    "N": (77, 82),
-    "O": (84, 84),
-    "P": (85, 85),
-    "Q": (86, 88),
-    "R": (90, 93),
-    "S": (94, 96),
-    "T": (97, 98),
-    "U": (99, 99),
-}
-
-
-def _span(code: str) -> tuple[int, int] | None:
-    """Divisions covered by a heading code: ``10-12``, ``87_88``, ``B``, ``R_T``, ``MN``."""
-    m = re.fullmatch(r"(\d{2})(?:[-_](\d{2}))?", code)
-    if m:
-        return int(m.group(1)), int(m.group(2) or m.group(1))
-    letters = [x for x in re.split(r"[-_]", code) if x]
-    if len(letters) == 1 and len(letters[0]) > 1 and all(ch in SECTIONS for ch in letters[0]):
-        letters = list(letters[0])  # 'MN', 'BCDE', 'GHI'
-    if letters and all(x in SECTIONS for x in letters):
-        return SECTIONS[letters[0]][0], SECTIONS[letters[-1]][1]
-    return None
-
-
-def _division(code: str) -> int:
-    m = re.match(r"(\d{2})", code)
-    return int(m.group(1)) if m else -1

@@ -29,8 +29,8 @@ tables and are read here:
 Imported use comes from ``importuse.csv`` beside the file (product codes in
 column A, the 129 column codes in line 1), fixed capital from
 ``capitalstockmatrix2015.csv`` / ``deprates.csv`` via
-:func:`gosplan.readers.ons.read_capital_stock` and
-:func:`gosplan.readers.ons.read_depreciation_rates`.
+:func:`gosplan.readers.ons_capital.read_capital_stock` and
+:func:`gosplan.readers.ons_capital.read_depreciation_rates`.
 """
 
 from __future__ import annotations
@@ -52,33 +52,11 @@ from gosplan.readers._excel import (
     prefix_message,
     rounding_tolerance,
 )
-from gosplan.readers.ons import (
-    FINAL_DEMAND,
-    LABOUR_UNIT,
-    MONEY_UNIT,
-    read_capital_stock,
-    read_depreciation_rates,
-)
-
-#: primary rows below the products: key -> accepted labels (lower case)
-FLOW_ROWS = {
-    "intermediate": ("total consumption",),
-    "imports": ("imports of goods and services",),
-    "compensation": ("labour", "compensation of employees"),
-    "surplus": ("gross operating surplus", "gross operating surplus and mixed income"),
-    "output": ("output", "total output"),
-}
-TAX_PREFIX = "taxes less subsidies"
-#: derived columns of domesticiot.csv: checked or noted, never read as final demand
-DERIVED = ("publicsector", "total exports", "total demand")
+from gosplan.readers._ons_csv_table import Table, final_demand, label, note_derived
+from gosplan.readers.ons import LABOUR_UNIT, MONEY_UNIT
+from gosplan.readers.ons_capital import fixed_capital
 
 Maybe = str | os.PathLike[str] | bool | None
-
-
-def label(value: object) -> str:
-    """A heading or row label: stray bytes (U+FFFD, NBSP) dropped, whitespace collapsed."""
-    text = str(value or "").replace("\ufffd", " ").replace("\xa0", " ")
-    return " ".join(text.split())
 
 
 def file_kind(path: str | os.PathLike[str]) -> str | None:
@@ -140,106 +118,6 @@ def read_ons_csv(
         raise
 
 
-# ---------------------------------------------------------------------------- layout
-class _Table:
-    """The square block and the rows below it, as numbers, with where each came from."""
-
-    def __init__(self, p: Path, rows: list[tuple[str, ...]]) -> None:
-        if len(rows) < 3 or label(rows[0][0]).lower() != "product":
-            raise ReaderError(
-                p,
-                "expected a heading line starting with 'Product' and the "
-                "product lines below it (is this the researcher's "
-                "domesticiot.csv or Amatrix2015.csv?)",
-                row=1,
-                column="A",
-            )
-        self.p = p
-        self.head = [label(h) for h in rows[0]]
-        self.body = [
-            (line, list(r)) for line, r in enumerate(rows[1:], 2) if any(str(c).strip() for c in r)
-        ]
-        labels = [label(r[0]) for _, r in self.body]
-        low = [lab.lower() for lab in labels]
-        n = next((i for i, lab in enumerate(low) if lab == "total consumption"), None)
-        if n is None or n == 0:
-            raise ReaderError(
-                p,
-                "no line 'Total Consumption' after the product lines: the "
-                "table ends early or is truncated",
-                column="A",
-            )
-        self.n = n
-        self.products = labels[:n]
-        if self.head[1 : n + 1] != self.products:
-            j = next(
-                (
-                    j
-                    for j in range(n)
-                    if j + 1 >= len(self.head) or self.head[j + 1] != self.products[j]
-                ),
-                0,
-            )
-            raise ReaderError(
-                p,
-                f"the table is not square: line {self.body[j][0]} is "
-                f"{self.products[j]!r} but column {j + 1} is headed "
-                f"{self.head[j + 1] if j + 1 < len(self.head) else None!r}",
-                row=self.body[j][0],
-                column=describe_column(j + 1),
-            )
-        dup = sorted({x for x in self.products if self.products.count(x) > 1})
-        if dup:
-            raise ReaderError(p, f"product names repeated: {dup}", column="A")
-        self.labels = labels
-        self.low = low
-
-    def number(self, i: int, c: int, what: str, empty: float | None = None) -> float:
-        line, r = self.body[i]
-        cell = r[c] if c < len(r) else ""
-        head = self.head[c] if c < len(self.head) else None
-        return as_number(
-            cell,
-            path=self.p,
-            sheet=None,
-            row=f"{line} ({self.labels[i]!r})",
-            column=describe_column(c, head),
-            what=f"a number ({what})",
-            empty=empty,
-        )
-
-    def block(self) -> np.ndarray:
-        n = self.n
-        return np.array([[self.number(i, 1 + j, "flow") for j in range(n)] for i in range(n)])
-
-    def row(self, key: str) -> tuple[int, np.ndarray]:
-        names = FLOW_ROWS[key]
-        for i in range(self.n, len(self.body)):
-            if self.low[i] in names:
-                return i, np.array([self.number(i, 1 + j, self.labels[i]) for j in range(self.n)])
-        raise ReaderError(
-            self.p,
-            f"no row {' or '.join(repr(x) for x in names)} below the "
-            f"products; rows found there: {self.labels[self.n :]}",
-            column="A",
-        )
-
-    def taxes(self) -> np.ndarray:
-        out = np.zeros(self.n)
-        for i in range(self.n, len(self.body)):
-            if self.low[i].startswith(TAX_PREFIX):
-                out += [self.number(i, 1 + j, self.labels[i]) for j in range(self.n)]
-        return out
-
-    def fail(self, i: int, j: int, reason: str) -> ReaderError:
-        return ReaderError(
-            self.p,
-            reason,
-            row=f"{self.body[i][0]} ({self.labels[i]!r})",
-            column=describe_column(1 + j, self.head[1 + j]),
-        )
-
-
 def _sniff(p: Path, rows: list[tuple[str, ...]]) -> str:
     low = {label(r[0]).lower() for r in rows if r}
     if "labour" in low or "output" in low:
@@ -272,7 +150,7 @@ def _read_flows(
     depreciation: str | os.PathLike[str] | None,
     zero_output: ZeroOutput,
 ) -> Economy:
-    t = _Table(p, rows)
+    t = Table(p, rows)
     n = t.n
     Z = t.block()
     if (Z < 0).any():
@@ -284,41 +162,15 @@ def _read_flows(
     _, surplus = t.row("surplus")
     r_out, x = t.row("output")
     taxes = t.taxes()
-    # columns add up, within the rounding of whole £ million
-    for j in range(n):
-        if abs(Z[:, j].sum() - inter[j]) > rounding_tolerance(Z[:, j], inter[j]):
-            raise t.fail(
-                r_int,
-                j,
-                f"the flows into {t.products[j]!r} add up to "
-                f"{Z[:, j].sum():g}, not to 'Total Consumption' {inter[j]:g}",
-            )
-        parts = np.array([inter[j], imp_row[j], taxes[j], wages[j], surplus[j]])
-        if abs(parts.sum() - x[j]) > rounding_tolerance(np.r_[parts, 0.0, 0.0], x[j]):
-            raise t.fail(
-                r_out,
-                j,
-                f"the inputs of {t.products[j]!r} add up to "
-                f"{parts.sum():g}, not to its output {x[j]:g}",
-            )
-    fd_cols, derived, fd = _final_demand(t)
+    _check_flow_columns(t, Z, (r_int, inter), (r_out, x), (imp_row, taxes, wages, surplus))
+    fd_cols, derived, fd = final_demand(t)
     meta = EconomyMeta(
         source=f"ONS UK input–output analytical tables, researcher's CSV "
         f"extract {p.name} (domestic use, basic prices, product by "
         f"product, whole GBP million)"
     )
-    for i in range(n):
-        uses = np.r_[Z[i], fd[i]]
-        if abs(uses.sum() - x[i]) > rounding_tolerance(uses, x[i]):
-            raise t.fail(
-                i,
-                n - 1,
-                f"the uses of {t.products[i]!r} (intermediate "
-                f"{Z[i].sum():g} plus final demand {fd[i].sum():g}) add up "
-                f"to {uses.sum():g}, not to its output {x[i]:g} (row "
-                f"{t.labels[r_out]!r})",
-            )
-    _note_derived(t, fd, fd_cols, derived, x, meta)
+    _check_flow_rows(t, Z, fd, x, r_out)
+    note_derived(t, fd, fd_cols, derived, x, meta)
     meta.note(
         "labour: the row 'labour', which is compensation of employees (GBP million, "
         "rounded; the ONS workbook's row 'Compensation of employees'): money wages, "
@@ -350,93 +202,133 @@ def _read_flows(
     )
 
 
-def _final_demand(t: _Table) -> tuple[list[tuple[int, str, str]], dict[str, int], np.ndarray]:
-    """The component final-demand columns after the products (column, heading, purpose),
-    the researcher's derived columns (not read), and the figures."""
-    n = t.n
-    fd_cols: list[tuple[int, str, str]] = []
-    derived: dict[str, int] = {}
-    for c in range(n + 1, len(t.head)):
-        low = t.head[c].lower()
-        hit = next((d for d in DERIVED if low.startswith(d)), None)
-        if hit:
-            derived[hit] = c
-            continue
-        purpose = next((pu for start, pu in FINAL_DEMAND if low.startswith(start)), None)
-        if purpose:
-            fd_cols.append((c, t.head[c], purpose))
-    if len(fd_cols) < 8:
-        raise ReaderError(
-            t.p,
-            f"expected the final-demand columns (households, NPISH, "
-            f"government, GFCF, valuables, inventories, exports) after the "
-            f"{n} products; found {[f[1] for f in fd_cols]}",
-            row=1,
-        )
-    fd = np.array([[t.number(i, c, lab) for c, lab, _ in fd_cols] for i in range(n)])
-    return fd_cols, derived, fd
-
-
-def _note_derived(
-    t: _Table,
-    fd: np.ndarray,
-    fd_cols: list[tuple[int, str, str]],
-    derived: dict[str, int],
-    x: np.ndarray,
-    meta: EconomyMeta,
+def _check_flow_columns(
+    t: Table,
+    Z: np.ndarray,
+    intermediate: tuple[int, np.ndarray],
+    output: tuple[int, np.ndarray],
+    primary: tuple[np.ndarray, ...],
 ) -> None:
-    """Check the researcher's derived columns; note (not refuse) rows where they slip."""
-    names = [lab.lower() for _, lab, _ in fd_cols]
-    notes = []
-    if "publicsector" in derived:
-        c = derived["publicsector"]
-        parts = [
-            k
-            for k, nm in enumerate(names)
-            if nm.startswith(("non-profit", "central government", "local authorities"))
-        ]
-        bad = [
-            t.products[i]
-            for i in range(t.n)
-            if abs(t.number(i, c, "PublicSector", empty=0.0) - fd[i, parts].sum()) > 2
-        ]
-        notes.append(
-            "'PublicSector' (= NPISH + central government + local authorities) not "
-            "read" + (f"; it differs from that sum for {bad}" if bad else "")
-        )
-    if "total exports" in derived:
-        c = derived["total exports"]
-        parts = [k for k, nm in enumerate(names) if nm.startswith("exports")]
-        bad = [
-            t.products[i]
-            for i in range(t.n)
-            if abs(t.number(i, c, "Total Exports", empty=0.0) - fd[i, parts].sum()) > 2.5
-        ]
-        notes.append(
-            "'Total Exports' not read"
-            + (
-                f"; it is not the sum of the four export columns for {bad} (a slip in the "
-                f"extract: the workbook's figures are the four columns)"
-                if bad
-                else ""
+    """Each column's flows add up to 'Total Consumption', and that plus the ``primary``
+    inputs to its output, within the rounding of whole £ million."""
+    (r_int, inter), (r_out, x) = intermediate, output
+    for j in range(t.n):
+        if abs(Z[:, j].sum() - inter[j]) > rounding_tolerance(Z[:, j], inter[j]):
+            raise t.fail(
+                r_int,
+                j,
+                f"the flows into {t.products[j]!r} add up to "
+                f"{Z[:, j].sum():g}, not to 'Total Consumption' {inter[j]:g}",
             )
-        )
-    if "total demand" in derived:
-        c = derived["total demand"]
-        bad = [
-            t.products[i]
-            for i in range(t.n)
-            if abs(t.number(i, c, "Total Demand", empty=0.0) - x[i]) > 0.5
-        ]
-        notes.append(
-            "'Total Demand for Products at Basic Prices' not read (rows are checked "
-            "against 'Output')" + (f"; it differs from output for {bad}" if bad else "")
-        )
-    for note in notes:
-        meta.note(note)
+        parts = np.array([inter[j], *(row[j] for row in primary)])
+        if abs(parts.sum() - x[j]) > rounding_tolerance(np.r_[parts, 0.0, 0.0], x[j]):
+            raise t.fail(
+                r_out,
+                j,
+                f"the inputs of {t.products[j]!r} add up to "
+                f"{parts.sum():g}, not to its output {x[j]:g}",
+            )
+
+
+def _check_flow_rows(t: Table, Z: np.ndarray, fd: np.ndarray, x: np.ndarray, r_out: int) -> None:
+    """Each product's uses (intermediate plus final demand) add up to its output."""
+    n = t.n
+    for i in range(n):
+        uses = np.r_[Z[i], fd[i]]
+        if abs(uses.sum() - x[i]) > rounding_tolerance(uses, x[i]):
+            raise t.fail(
+                i,
+                n - 1,
+                f"the uses of {t.products[i]!r} (intermediate "
+                f"{Z[i].sum():g} plus final demand {fd[i].sum():g}) add up "
+                f"to {uses.sum():g}, not to its output {x[i]:g} (row "
+                f"{t.labels[r_out]!r})",
+            )
 
 
 # ---------------------------------------------------------------------------- coefficients
+#: the coefficient file's figures are rounded to 0.001
+_HALF = 0.0005
+
+
+def _check_coefficient_columns(
+    t: Table,
+    A: np.ndarray,
+    intermediate: tuple[int, np.ndarray],
+    output: tuple[int, np.ndarray],
+    primary: tuple[np.ndarray, ...],
+) -> None:
+    """Each column's coefficients add up to 'Total Consumption', and that plus the
+    ``primary`` inputs per unit to 1 ('Total Output'), within the file's rounding."""
+    (r_int, inter), (r_out, total) = intermediate, output
+    n = t.n
+    for j in range(n):
+        if abs(A[:, j].sum() - inter[j]) > _HALF * (n + 1):
+            raise t.fail(
+                r_int,
+                j,
+                f"the coefficients of {t.products[j]!r} add up to "
+                f"{A[:, j].sum():.4g}, not to 'Total Consumption' "
+                f"{inter[j]:.4g}",
+            )
+        parts = inter[j] + sum(row[j] for row in primary)
+        if abs(total[j] - 1.0) > _HALF or abs(parts - 1.0) > _HALF * 7:
+            raise t.fail(
+                r_out,
+                j,
+                f"the inputs per unit of {t.products[j]!r} add up to "
+                f"{parts:.4g} and 'Total Output' says {total[j]:g}; "
+                f"a coefficient table adds up to 1 in every column",
+            )
+
+
+def _imports_per_unit(
+    p: Path, imports: Maybe, imp_row: np.ndarray, x: np.ndarray | None, meta: EconomyMeta
+) -> tuple[np.ndarray, list[str] | None]:
+    """Imported use per unit of output (from ``importuse.csv`` when gross output is
+    known, else the imports row on the diagonal) and the products' codes, if read."""
+    M, codes = (None, None)
+    if x is not None:
+        # the imports row is rounded to 0.001 of output: allow that on top
+        M, codes = _imports_beside(p, imports, len(imp_row), imp_row * x, meta, slack=_HALF * x)
+    elif imports not in (None, False):
+        raise ReaderError(
+            p,
+            "imported use in £ million (importuse.csv) needs gross output, "
+            "which the coefficient file lacks: put domesticiot.csv beside it "
+            "or pass flows=",
+        )
+    if M is None or x is None:
+        meta.note(
+            "imports: the row 'Imports of goods and services' gives each product's "
+            "imported inputs per unit in total only; kept on the diagonal of `imports`"
+        )
+        return np.diag(imp_row), codes
+    return M / np.where(x > 0, x, 1.0)[None, :], codes
+
+
+def _capital_per_unit(
+    p: Path,
+    capital: str | os.PathLike[str] | None,
+    depreciation: str | os.PathLike[str] | None,
+    codes: list[str] | None,
+    x: np.ndarray | None,
+    products: list[str],
+    meta: EconomyMeta,
+) -> dict[str, object]:
+    """Fixed capital per unit of output, for the coefficient file (needs gross output)."""
+    if x is None:
+        raise ReaderError(
+            p,
+            "capital stock per unit needs gross output, which the "
+            "coefficient file lacks: put domesticiot.csv beside it",
+        )
+    kw = _capital(p, capital, depreciation, codes, x, products, meta)
+    if "capital" in kw:
+        kw["capital"] = np.asarray(kw["capital"]) / np.where(x > 0, x, 1.0)[None, :]
+    return kw
+
+
 def _read_coefficients(
     p: Path,
     rows: list[tuple[str, ...]],
@@ -446,7 +338,7 @@ def _read_coefficients(
     flows: Maybe,
     zero_output: ZeroOutput,
 ) -> Economy:
-    t = _Table(p, rows)
+    t = Table(p, rows)
     n = t.n
     A = t.block()
     if (A < 0).any():
@@ -458,25 +350,7 @@ def _read_coefficients(
     _, gos = t.row("surplus")
     r_out, total = t.row("output")
     taxes = t.taxes()
-    half = 0.0005  # the file's figures are rounded to 0.001
-    for j in range(n):
-        if abs(A[:, j].sum() - inter[j]) > half * (n + 1):
-            raise t.fail(
-                r_int,
-                j,
-                f"the coefficients of {t.products[j]!r} add up to "
-                f"{A[:, j].sum():.4g}, not to 'Total Consumption' "
-                f"{inter[j]:.4g}",
-            )
-        parts = inter[j] + imp_row[j] + taxes[j] + comp[j] + gos[j]
-        if abs(total[j] - 1.0) > half or abs(parts - 1.0) > half * 7:
-            raise t.fail(
-                r_out,
-                j,
-                f"the inputs per unit of {t.products[j]!r} add up to "
-                f"{parts:.4g} and 'Total Output' says {total[j]:g}; "
-                f"a coefficient table adds up to 1 in every column",
-            )
+    _check_coefficient_columns(t, A, (r_int, inter), (r_out, total), (imp_row, taxes, comp, gos))
     meta = EconomyMeta(
         source=f"ONS UK input–output analytical tables, researcher's CSV "
         f"extract {p.name} (domestic technical coefficients, product by "
@@ -493,37 +367,10 @@ def _read_coefficients(
         if zero_output != "drop":
             raise ReaderError(p, f"products without output: {gone}")
         meta.note(f"dropped {len(gone)} zero-output product(s) {gone}")
-    M, codes = (None, None)
-    if x is not None:
-        # the imports row is rounded to 0.001 of output: allow that on top
-        M, codes = _imports_beside(p, imports, n, imp_row * x, meta, slack=half * x)
-    elif imports not in (None, False):
-        raise ReaderError(
-            p,
-            "imported use in £ million (importuse.csv) needs gross output, "
-            "which the coefficient file lacks: put domesticiot.csv beside it "
-            "or pass flows=",
-        )
-    if M is None or x is None:
-        M_unit = np.diag(imp_row)
-        meta.note(
-            "imports: the row 'Imports of goods and services' gives each product's "
-            "imported inputs per unit in total only; kept on the diagonal of `imports`"
-        )
-    else:
-        M_unit = M / np.where(x > 0, x, 1.0)[None, :]
+    M_unit, codes = _imports_per_unit(p, imports, imp_row, x, meta)
     kwargs: dict[str, object] = {}
     if capital is not None or depreciation is not None:
-        if x is None:
-            raise ReaderError(
-                p,
-                "capital stock per unit needs gross output, which the "
-                "coefficient file lacks: put domesticiot.csv beside it",
-            )
-        kw = _capital(p, capital, depreciation, codes, x, t.products, meta)
-        if "capital" in kw:
-            kw["capital"] = np.asarray(kw["capital"]) / np.where(x > 0, x, 1.0)[None, :]
-        kwargs.update(kw)
+        kwargs = _capital_per_unit(p, capital, depreciation, codes, x, t.products, meta)
     idx = np.flatnonzero(keep)
     sub = np.ix_(idx, idx)
     products = [t.products[i] for i in idx]
@@ -577,11 +424,11 @@ def _output_beside(
             )
             return None, None, {}
         raise ReaderError(f, "no such file (wanted for gross output, row 'Output')")
-    t = _Table(f, csv_rows(f))
+    t = Table(f, csv_rows(f))
     if t.n != n:
         raise ReaderError(f, f"has {t.n} products but {p.name} has {n}: not the same table")
     _, x = t.row("output")
-    fd_cols, _, fd = _final_demand(t)
+    fd_cols, _, fd = final_demand(t)
     meta.note(
         f"gross output (row 'Output') and final demand from {f.name} (whole GBP "
         f"million), products matched by position"
@@ -698,45 +545,33 @@ def read_import_use(path: str | os.PathLike[str], *, n: int) -> tuple[np.ndarray
     return M, codes
 
 
-# ---------------------------------------------------------------------------- capital
 def _capital(
     p: Path,
     capital: str | os.PathLike[str] | None,
     depreciation: str | os.PathLike[str] | None,
     codes: list[str] | None,
     x: np.ndarray,
-    names: list[str],
+    products: list[str],
     meta: EconomyMeta,
 ) -> dict[str, object]:
-    out: dict[str, object] = {}
-    K = None
-    if capital is not None:
-        if codes is None:
-            raise ReaderError(
-                p,
-                "the capital-stock matrix is put on products by their codes "
-                "('01', '41-43', …), which only importuse.csv carries (line "
-                "1): keep it beside the file",
-            )
-        K, share = read_capital_stock(capital, codes=codes, output=x)
-        out["capital"] = K
-        meta.note(
-            f"capital stock from {Path(capital).name} (see read_capital_stock; codes "
-            f"from importuse.csv); {share:.1%} of the file's total stock placed"
+    """Fixed capital from the CSV extracts beside the file (:func:`ons_capital.fixed_capital`)."""
+    if capital is not None and codes is None:
+        raise ReaderError(
+            p,
+            "the capital-stock matrix is put on products by their codes "
+            "('01', '41-43', …), which only importuse.csv carries (line "
+            "1): keep it beside the file",
         )
-    if depreciation is not None:
-        rates, unmatched = read_depreciation_rates(depreciation, names=names)
-        if K is not None:
-            used = [names[i] for i in unmatched if K[i].sum() > 0]
-            if used:
-                raise ReaderError(depreciation, f"no depreciation rate for capital good(s) {used}")
-        out["depreciation"] = rates
-        meta.note(
-            f"depreciation rates per product from {Path(depreciation).name}, lines "
-            f"aligned to products by name"
-            + (f"; no line for {[names[i] for i in unmatched]} (rate 0)" if unmatched else "")
-        )
-    return out
+    return fixed_capital(
+        capital,
+        depreciation,
+        codes=codes,
+        output=x,
+        names=products,
+        labels=products,
+        meta=meta,
+        codes_from="; codes from importuse.csv",
+    )
 
 
 __all__ = ["file_kind", "read_import_use", "read_ons_csv"]

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +36,7 @@ import pandas as pd
 from gosplan.core.economy import Economy, EconomyMeta, ZeroOutput
 from gosplan.errors import ReaderError, ValidationError
 from gosplan.readers._excel import (
+    Grid,
     as_number,
     check_exists,
     clean_label,
@@ -44,8 +44,7 @@ from gosplan.readers._excel import (
     prefix_message,
     workbook_sheets,
 )
-
-HoursMode = Literal["persons", "employees"]
+from gosplan.readers.wiod_sea import HoursMode, read_sea, sea_labour
 
 SHEET = "National IO-tables"
 #: the years of the WIOD 2016 release
@@ -60,8 +59,6 @@ FINAL_DEMAND = {
     "EXP": "exports",
 }
 _HEAD = ("Year", "Code", "Description", "Origin")
-_SEA_NEEDED = ("country", "code", "year", "H_EMPE", "EMP", "EMPE")
-_SEA_MONEY = ("COMP", "LAB", "CAP", "VA", "K", "GO")
 
 
 def wiod_code(label: str) -> str:
@@ -106,23 +103,9 @@ def read_wiod(
     ``hours="employees"``; ``capital_stock`` is SEA ``K``; ``persons`` is
     ``EMP`` (thousands of persons engaged).
     """
-    if hours not in ("persons", "employees"):
-        raise ValidationError(
-            f"The 'hours' parameter of read_wiod must be 'persons' or 'employees'; got {hours!r}."
-        )
-    if zero_output not in ("drop", "error"):
-        raise ValidationError(
-            f"The 'zero_output' parameter of read_wiod must be 'drop' or 'error'; "
-            f"got {zero_output!r}."
-        )
     p = check_exists(path)
     ctry = _country(p, country)
-    if year is not None and (isinstance(year, bool) or int(year) not in YEARS):
-        raise ReaderError(
-            p,
-            f"year {year} is outside the WIOD 2016 release, which covers "
-            f"{YEARS.start}–{YEARS.stop - 1}",
-        )
+    _check_options(p, year, hours, zero_output)
     table = _read_table(p, year)
     y = table.year
     sea_path = _sea_path(p, sea)
@@ -136,7 +119,7 @@ def read_wiod(
         f"read {len(table.codes)} industries of {p.name}, {y}: domestic use block as "
         f"inter-industry flows, imported use block as imports (USD million)"
     )
-    lab = _read_sea(sea_path, ctry, y, table, hours, meta)
+    lab = sea_labour(sea_path, ctry, y, table.codes, table.x, hours, meta)
     try:
         return Economy.from_flows(
             table.Z,
@@ -162,6 +145,25 @@ def read_wiod(
     except ValidationError as exc:
         prefix_message(exc, f"{p.name}, {ctry} {y}")
         raise
+
+
+def _check_options(p: Path, year: int | None, hours: str, zero_output: str) -> None:
+    """Refuse an unknown ``hours`` or ``zero_output`` and a year outside the release."""
+    if hours not in ("persons", "employees"):
+        raise ValidationError(
+            f"The 'hours' parameter of read_wiod must be 'persons' or 'employees'; got {hours!r}."
+        )
+    if zero_output not in ("drop", "error"):
+        raise ValidationError(
+            f"The 'zero_output' parameter of read_wiod must be 'drop' or 'error'; "
+            f"got {zero_output!r}."
+        )
+    if year is not None and (isinstance(year, bool) or int(year) not in YEARS):
+        raise ReaderError(
+            p,
+            f"year {year} is outside the WIOD 2016 release, which covers "
+            f"{YEARS.start}–{YEARS.stop - 1}",
+        )
 
 
 def _country(p: Path, country: str | None) -> str:
@@ -223,10 +225,42 @@ def _year_of(cell: Any) -> int | None:
 
 
 def _read_table(p: Path, year: int | None) -> _Table:
-    """Long because it walks the sheet in the order of its layout (headings, year rows, the
-    Domestic, Imports and TOT blocks, output), each check raising with the sheet, row
-    and column it is at; the steps share one index of the rows.
-    """
+    """Walk the sheet in the order of its layout (headings, year rows, the Domestic,
+    Imports and TOT blocks, output), each check raising with the sheet, row and column
+    it is at."""
+    grid, sheet = _find_sheet(p)
+    head, fd_cols, go_col, ind_cols, codes, labels = _headings(p, sheet, grid)
+    year = _pick_year(p, sheet, grid, year)
+    rows = _rows_of_year(p, sheet, grid, year)
+    n = len(codes)
+    blocks = _use_blocks(p, sheet, rows, year, codes, ind_cols, head)
+    Z, M = blocks["Domestic"], blocks["Imports"]
+    dom = [rows["Domestic"][c] for c in codes]
+    fd = _cells(p, sheet, dom, fd_cols, head, "final demand", allow_negative=True)
+    x = _cells(p, sheet, dom, [go_col], head, "gross output")[:, 0]
+    tot = rows["TOT"]
+    if "GO" not in tot:
+        raise ReaderError(
+            p,
+            f"year {year}: no TOT row 'GO' (output at basic prices); the "
+            f"table is incomplete or truncated",
+            sheet=sheet,
+        )
+    x_col = _cells(p, sheet, [tot["GO"]], ind_cols, head, "gross output")[0]
+    primary = [tot[c] for c in tot if c not in ("GO", "II_fob")]
+    prim = (
+        _cells(p, sheet, primary, ind_cols, head, "primary input", allow_negative=True).sum(axis=0)
+        if primary
+        else np.zeros(n)
+    )
+    _check_balances(
+        p, sheet, year, codes, head, ind_cols, go_col, tot["GO"][0], Z, M, fd, x, x_col, prim
+    )
+    return _Table(year, codes, labels, Z, M, fd, x)
+
+
+def _find_sheet(p: Path) -> tuple[Grid, str]:
+    """The sheet of the national table (by name, else by its headings)."""
     sheets = workbook_sheets(p)
     grid = sheets.get(SHEET)
     sheet = SHEET
@@ -248,6 +282,14 @@ def _read_table(p: Path, year: int | None) -> _Table:
             f"heading row, a row of names and data rows (truncated?)",
             sheet=sheet,
         )
+    return grid, sheet
+
+
+def _headings(
+    p: Path, sheet: str, grid: Grid
+) -> tuple[list[str], list[int], int, list[int], list[str], list[str]]:
+    """Row 1's headings, the final-demand columns, the gross-output column, the industry
+    columns, the industries' codes and their labels (code and the name of row 2)."""
     head = [clean_label(c) for c in grid[0]]
     if tuple(head[:4]) != _HEAD:
         raise ReaderError(
@@ -282,6 +324,11 @@ def _read_table(p: Path, year: int | None) -> _Table:
         name = clean_label(names_row[j]) if j < len(names_row) else ""
         labels.append(f"{c} {name}" if name else c)
 
+    return head, fd_cols, go_col, ind_cols, codes, labels
+
+
+def _pick_year(p: Path, sheet: str, grid: Grid, year: int | None) -> int:
+    """``year`` if the sheet holds it, else the latest the sheet holds when ``year`` is None."""
     years: set[int] = set()
     for i, r in enumerate(grid[2:], start=3):
         if not r or all(c is None for c in r):
@@ -306,6 +353,13 @@ def _read_table(p: Path, year: int | None) -> _Table:
             f"the sheet holds no rows for year {year}; it has years {sorted(years)} (truncated?)",
             sheet=sheet,
         )
+    return year
+
+
+def _rows_of_year(
+    p: Path, sheet: str, grid: Grid, year: int
+) -> dict[str, dict[str, tuple[int, tuple[Any, ...]]]]:
+    """The rows of ``year`` by Origin (``Domestic``, ``Imports``, ``TOT``) and code."""
     rows: dict[str, dict[str, tuple[int, tuple[Any, ...]]]] = {
         "Domestic": {},
         "Imports": {},
@@ -334,7 +388,19 @@ def _read_table(p: Path, year: int | None) -> _Table:
             )
         rows[origin][code] = (i, r)
 
-    n = len(codes)
+    return rows
+
+
+def _use_blocks(
+    p: Path,
+    sheet: str,
+    rows: dict[str, dict[str, tuple[int, tuple[Any, ...]]]],
+    year: int,
+    codes: list[str],
+    ind_cols: list[int],
+    head: list[str],
+) -> dict[str, np.ndarray]:
+    """The domestic and imported use blocks, one row per industry of row 1."""
     blocks = {}
     for origin, what in (("Domestic", "domestic use"), ("Imports", "imported use")):
         got = rows[origin]
@@ -359,29 +425,7 @@ def _read_table(p: Path, year: int | None) -> _Table:
                 column="B (Code)",
             )
         blocks[origin] = _block(p, sheet, [got[c] for c in codes], ind_cols, head, what)
-    Z, M = blocks["Domestic"], blocks["Imports"]
-    dom = [rows["Domestic"][c] for c in codes]
-    fd = _cells(p, sheet, dom, fd_cols, head, "final demand", allow_negative=True)
-    x = _cells(p, sheet, dom, [go_col], head, "gross output")[:, 0]
-    tot = rows["TOT"]
-    if "GO" not in tot:
-        raise ReaderError(
-            p,
-            f"year {year}: no TOT row 'GO' (output at basic prices); the "
-            f"table is incomplete or truncated",
-            sheet=sheet,
-        )
-    x_col = _cells(p, sheet, [tot["GO"]], ind_cols, head, "gross output")[0]
-    primary = [tot[c] for c in tot if c not in ("GO", "II_fob")]
-    prim = (
-        _cells(p, sheet, primary, ind_cols, head, "primary input", allow_negative=True).sum(axis=0)
-        if primary
-        else np.zeros(n)
-    )
-    _check_balances(
-        p, sheet, year, codes, head, ind_cols, go_col, tot["GO"][0], Z, M, fd, x, x_col, prim
-    )
-    return _Table(year, codes, labels, Z, M, fd, x)
+    return blocks
 
 
 def _cells(
@@ -483,213 +527,6 @@ def _check_balances(
             row=go_row,
             column=describe_column(ind_cols[j], codes[j]),
         )
-
-
-# ---------------------------------------------------------------- Socio-Economic Accounts
-def read_sea(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The Socio-Economic Accounts CSV as a DataFrame (cached by file stamp; do not mutate)."""
-    p = check_exists(path)
-    st = p.stat()
-    return _read_sea_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=4)
-def _read_sea_cached(path: str, _mtime: int, _size: int) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, dtype={"country": str, "code": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ReaderError(
-            path, f"cannot be read as the WIOD Socio-Economic Accounts CSV: {exc}"
-        ) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in _SEA_NEEDED if c not in df.columns]
-    if missing:
-        raise ReaderError(
-            path,
-            f"the Socio-Economic Accounts lack the column(s) {missing}; found {list(df.columns)}",
-            row=1,
-        )
-    df["line"] = np.arange(2, len(df) + 2)  # the file's line number, for messages
-    df["country"] = df["country"].str.strip().str.upper()
-    df["code"] = df["code"].str.strip()
-    df["year"] = pd.to_numeric(df["year"], errors="coerce")
-    return df
-
-
-def _read_sea(
-    path: Path, country: str, year: int, table: _Table, hours: HoursMode, meta: EconomyMeta
-) -> dict[str, np.ndarray]:
-    df = read_sea(path)
-    sel = df[(df["country"] == country) & (df["year"] == year)]
-    if sel.empty:
-        have = sorted(df["country"].dropna().unique())
-        yrs = df.loc[df["country"] == country, "year"].dropna()
-        span = f"years {int(yrs.min())}–{int(yrs.max())}" if len(yrs) else "no years"
-        raise ReaderError(
-            path,
-            f"no Socio-Economic Accounts rows for {country} in {year} "
-            f"(countries present: {have}; {country} has {span})",
-        )
-    dup = sel["code"][sel["code"].duplicated()]
-    if len(dup):
-        lines = sel.loc[sel["code"] == dup.iloc[0], "line"].tolist()
-        raise ReaderError(
-            path,
-            f"industry {dup.iloc[0]!r} of {country} {year} appears more than once (lines {lines})",
-            row=lines[1],
-        )
-    by_code = sel.set_index("code")
-    n = len(table.codes)
-
-    lines = {str(k): int(v) for k, v in by_code["line"].items()}
-
-    def column(col: str, *, needed_for: np.ndarray) -> np.ndarray:
-        out = np.zeros(n)
-        numeric = pd.to_numeric(by_code[col], errors="coerce").astype(float)
-        for j, code in enumerate(table.codes):
-            if code not in lines:
-                continue
-            line = lines[code]
-            v = float(numeric[code])
-            if not np.isfinite(v):
-                if not needed_for[j]:
-                    continue
-                raise ReaderError(
-                    path,
-                    f"{col} of industry {code!r} ({country} {year}) is "
-                    f"missing or not a number: "
-                    f"{by_code.at[code, col]!r}",
-                    row=line,
-                    column=col,
-                )
-            out[j] = float(v)
-        return out
-
-    active = table.x > 0
-    lacking = [c for j, c in enumerate(table.codes) if active[j] and c not in by_code.index]
-    if lacking:
-        raise ReaderError(
-            path,
-            f"no hours for industr{'y' if len(lacking) == 1 else 'ies'} "
-            f"{lacking} of {country} in {year}: the Socio-Economic Accounts "
-            f"have no row for {'it' if len(lacking) == 1 else 'them'}, but "
-            f"the table gives {'it' if len(lacking) == 1 else 'them'} "
-            f"output",
-            column="code",
-        )
-    h = column("H_EMPE", needed_for=active)
-    emp = column("EMP", needed_for=active)
-    empe = column("EMPE", needed_for=active)
-    for j, code in enumerate(table.codes):
-        if not active[j]:
-            continue
-        line = lines[code]
-        if h[j] <= 0:
-            raise ReaderError(
-                path,
-                f"industry {code!r} of {country} {year} has gross output "
-                f"{table.x[j]:.6g} USD million but H_EMPE (hours of "
-                f"employees) is {h[j]:g}: its labour is missing",
-                row=line,
-                column="H_EMPE",
-            )
-        if empe[j] <= 0 or emp[j] < empe[j]:
-            raise ReaderError(
-                path,
-                f"industry {code!r} of {country} {year} has EMP={emp[j]:g} "
-                f"persons engaged and EMPE={empe[j]:g} employees; expected "
-                f"0 < EMPE <= EMP",
-                row=line,
-                column="EMPE" if empe[j] <= 0 else "EMP",
-            )
-    out: dict[str, np.ndarray] = {"persons": emp}
-    if hours == "persons":
-        factor = np.where(empe > 0, emp / np.where(empe > 0, empe, 1.0), 1.0)
-        out["hours"] = h * factor
-        meta.note(
-            f"labour: SEA H_EMPE (million hours of employees) scaled by EMP/EMPE to cover "
-            f"the self-employed (factor {factor[active].min():.3g}–{factor[active].max():.3g}); "
-            f"total {out['hours'][active].sum():,.0f} million hours"
-        )
-    else:
-        out["hours"] = h
-        meta.note(
-            f"labour: SEA H_EMPE, million hours of employees only (self-employed not "
-            f"counted); total {h[active].sum():,.0f} million hours"
-        )
-    meta.note("persons: SEA EMP, thousands of persons engaged")
-    _money(path, country, year, table, by_code, column, active, hours, meta, out)
-    return out
-
-
-def _money(
-    path: Path,
-    country: str,
-    year: int,
-    table: _Table,
-    by_code: pd.DataFrame,
-    column: Any,
-    active: np.ndarray,
-    hours: HoursMode,
-    meta: EconomyMeta,
-    out: dict[str, np.ndarray],
-) -> None:
-    """Compensation, surplus and capital stock in USD million (checked currency)."""
-    cols = set(by_code.columns)
-    if "GO" not in cols:
-        meta.note(
-            "SEA has no GO column, so its currency cannot be checked: compensation, "
-            "surplus and capital stock left out"
-        )
-        return
-    go = column("GO", needed_for=np.zeros(len(active), dtype=bool))
-    ok = active & (go > 0)
-    if not ok.any():
-        meta.note("SEA GO is zero for every industry: money figures left out")
-        return
-    ratio = float(np.median(go[ok] / table.x[ok]))
-    rate = None
-    if "NOMEXCH" in cols:
-        rates = pd.to_numeric(by_code["NOMEXCH"], errors="coerce").dropna().unique()
-        if len(rates):
-            rate = float(np.median(rates))
-    if rate is not None and abs(ratio / rate - 1) < 0.05:
-        divisor = rate
-        meta.note(
-            f"SEA money in national currency: converted to USD at NOMEXCH {rate:.6g} "
-            f"per USD (SEA GO / NOMEXCH is {ratio / rate:.4f} x the table's GO)"
-        )
-    elif abs(ratio - 1) < 0.05:
-        divisor = 1.0
-        meta.note(f"SEA money taken as USD already (SEA GO is {ratio:.4f} x the table's GO)")
-    else:
-        raise ReaderError(
-            path,
-            f"the SEA gross output of {country} {year} is {ratio:.4g} times "
-            f"the table's, neither 1 (US dollars) nor the exchange rate "
-            f"NOMEXCH {rate if rate is not None else '(absent)'} (national "
-            f"currency): the two files do not describe the same economy",
-            column="GO",
-        )
-    none = np.zeros(len(active), dtype=bool)
-    if hours == "persons" and {"LAB", "CAP"} <= cols:
-        out["compensation"] = column("LAB", needed_for=active) / divisor
-        out["surplus"] = column("CAP", needed_for=none) / divisor
-        meta.note(
-            "compensation: SEA LAB (labour compensation, self-employed included); "
-            "surplus: SEA CAP (capital compensation); USD million"
-        )
-    elif {"COMP", "VA"} <= cols:
-        comp = column("COMP", needed_for=active)
-        out["compensation"] = comp / divisor
-        out["surplus"] = (column("VA", needed_for=none) - comp) / divisor
-        meta.note(
-            "compensation: SEA COMP (compensation of employees); surplus: SEA VA - COMP; "
-            "USD million"
-        )
-    if "K" in cols:
-        out["capital_stock"] = column("K", needed_for=none) / divisor
-        meta.note("capital_stock: SEA K (nominal fixed capital stock), USD million")
 
 
 __all__ = ["FINAL_DEMAND", "YEARS", "read_sea", "read_wiod", "wiod_code"]

@@ -43,7 +43,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.core.economy import Economy
-from gosplan.core.result import SolveResult, Status
+from gosplan.core.linsolve import leontief_residual, series_diverged, series_result
+from gosplan.core.result import SolveResult
 from gosplan.errors import NotConverged, ValidationError
 
 DistMethod = Literal["bicgstab", "jacobi"]
@@ -255,30 +256,12 @@ def _jacobi(D: DistributedMatrix, b: np.ndarray, rtol: float, maxiter: int) -> S
         x = y
         nit += 1
         if not math.isfinite(d) or (nit > 50 and d >= prev):
-            return SolveResult(
-                x=x,
-                status=Status.BREAKDOWN,
-                nit=nit,
-                residual=float("inf"),
-                method="dask jacobi",
-                message="The series does not contract: the technology is not "
-                "productive (spectral radius >= 1).",
-            )
+            return series_diverged(x, nit=nit, method="dask jacobi")
         prev = d
         if d <= 0.5 * rtol * bn:
             break
-    relres = float(np.linalg.norm(b - x + D.matvec(x))) / bn
-    status = Status.OPTIMAL if relres <= rtol else Status.ITERATION_LIMIT
-    return SolveResult(
-        x=x,
-        status=status,
-        nit=nit,
-        residual=relres,
-        method="dask jacobi",
-        message=""
-        if status == Status.OPTIMAL
-        else f"Jacobi stopped after {nit} sweeps at relative residual {relres:.3g}.",
-    )
+    relres = leontief_residual(D.matvec, x, b, bn)
+    return series_result(x, nit=nit, relres=relres, rtol=rtol, method="dask jacobi")
 
 
 def labour_values_distributed(
