@@ -312,7 +312,8 @@ def export_cmd(path: Path, db: str | None) -> None:
     is_flag=True,
     help="Check the store (the default without PATH): the log itself, then public "
     "state (criticisms, statuses, openings, proposals, ballots, comments, "
-    "tallies) recomputed from the log alone against every table row.",
+    "tallies, alerts, approved hours, plans, fulfilment reports) recomputed from "
+    "the log alone against every table row.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @db_option
