@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="How many of the configured witnesses must cosign a head before "
         "receipts and `log verify` accept it (default: a majority).",
     )
+    witness_submissions_per_minute: int = Field(
+        12,
+        ge=1,
+        le=10_000,
+        description="Cosignatures one registered witness may submit per minute "
+        "(`POST /log/cosignatures`; counted once its signature verified).",
+    )
     commission_key_path: str = Field(
         "gosplan-commission.pub",
         description="File holding the control commission's PUBLIC roster (its sealing key, "
