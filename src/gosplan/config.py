@@ -133,6 +133,14 @@ class Settings(BaseSettings):
         description="Able-bodied people who share the work in the web plan page (default: "
         "the default plan's for the embedded economy, else the base year's workforce).",
     )
+    integrity_workforce_tolerance: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="How far (a share of the larger) a declared workforce may lie from the "
+        "worker-years its approved hours make before `gosplan integrity check-workforce` "
+        "opens an alert.",
+    )
     accounts_max_hours_per_period: float = Field(
         300.0,
         gt=0,

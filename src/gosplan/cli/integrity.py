@@ -245,16 +245,33 @@ def _share(key_path: Path, passphrase_file: Path | None) -> Any:
     return commission.read_share(key_path, phrase)
 
 
-def _log_signed(record: dict[str, Any], out: Path | None, db: str | None, what: str) -> None:
+def _log_signed(
+    record: dict[str, Any],
+    out: Path | None,
+    db: str | None,
+    what: str,
+    check_units: list[str] | None = None,
+) -> None:
     from gosplan.services import integrity
+    from gosplan.services.integrity_workforce import cross_check_workforce
 
     if out is not None:
         out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        click.echo(f"signed {what} by {record['by']} written to {out}")
+        click.echo(f"signed {what} by {record.get('by')} written to {out}")
         return
     with store(db) as (settings, s):
         idx = integrity.record_signed(s, record, settings)
-    click.echo(f"{what} by {record['by']} logged as entry {idx}")
+        check = None
+        if check_units:  # a declaration is checked against the approved hours at once
+            check = cross_check_workforce(
+                s,
+                now=dt.datetime.now(dt.UTC),
+                tolerance=settings.integrity_workforce_tolerance,
+                units=check_units,
+            )
+    click.echo(f"{what} by {record.get('by')} logged as entry {idx}")
+    if check is not None and not check.success:
+        click.echo(f"ALERT: {check.message}", err=True)
 
 
 @command.command("finding")
@@ -347,7 +364,34 @@ def workforce_cmd(
         worker_years=worker_years,
         day=dt.datetime.now(dt.UTC).date(),
     )
-    _log_signed(record, out, db, "workforce")
+    _log_signed(record, out, db, "workforce", check_units=[unit])
+
+
+@command.command("check-workforce")
+@click.option(
+    "--now",
+    type=click.DateTime(),
+    default=None,
+    help="The server's time for alerts opened (default now, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@db_option
+@domain_errors
+def check_workforce_cmd(now: dt.datetime | None, as_json: bool, db: str | None) -> None:
+    """Compare every declared workforce with the hours approved for it; a gap beyond
+    GOSPLAN_INTEGRITY_WORKFORCE_TOLERANCE opens an alert for the control commission."""
+    from gosplan.services.integrity_workforce import cross_check_workforce
+
+    with store(db) as (settings, s):
+        result = cross_check_workforce(
+            s,
+            now=now or dt.datetime.now(dt.UTC),
+            tolerance=settings.integrity_workforce_tolerance,
+        )
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        click.echo(result.message)
 
 
 @command.command("record")
@@ -363,6 +407,7 @@ def record_cmd(path: Path, db: str | None) -> None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"{path}: not a signed record ({exc}).") from exc
-    with store(db) as (settings, s):
-        idx = integrity.record_signed(s, record, settings)
-    click.echo(f"signed record by {record.get('by')} logged as entry {idx}")
+    if not isinstance(record, dict):
+        raise ValidationError(f"{path}: not a signed record (expected a JSON object).")
+    units = [str(record.get("unit"))] if record.get("format") == integrity.WORKFORCE_FORMAT else []
+    _log_signed(record, None, db, "signed record", check_units=units)
