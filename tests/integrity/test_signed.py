@@ -80,7 +80,7 @@ def test_a_signed_finding_is_logged_with_its_signature(
     with session_scope(engine) as s:
         p = publiclog.entry(s, idx).payload
     assert p["by"] == "cm1" and p["outcome"] == "upheld"
-    assert p["signed"] == {"signing_key": record["signing_key"], "signature": record["signature"]}
+    assert p["signed"] == record  # the whole signed record, signature included
     # anyone checks it against the logged roster
     with session_scope(engine) as s:
         assert integrity.signed_by(s, {**record}, conf) == "cm1"
@@ -110,6 +110,7 @@ def test_nobody_acts_in_anothers_name_or_on_their_own_organisation(
             "workforce: 'h1' holds position 'E1-head'",
         ),
         ({**by_cm2, "format": "something"}, "format must be"),
+        ({**by_cm2, "note": "rides along unsigned"}, r"unexpected field\(s\) \['note'\]"),
     ]
     for record, message in cases:
         with session_scope(engine) as s:
@@ -160,3 +161,48 @@ def test_cli_signs_with_the_members_key_and_has_no_typed_name(
     with session_scope(engine) as s:
         kinds = [e.kind for e in publiclog.entries(s, start=size)]
         assert kinds == ["integrity.finding", "unit.workforce"]
+
+
+def test_log_verify_names_rulings_not_signed_by_their_member(
+    engine: Engine, roster: tuple[Settings, Path]
+) -> None:
+    """The server calls the service below the faces and logs a finding in cm1's name
+    without cm1's key; ``log verify --store`` names it, and passes the signed ones."""
+    from gosplan.services.publiclog import state
+
+    conf, shares = roster
+    opened = _world(engine, conf)
+    with session_scope(engine) as s:
+        good = integrity.record_signed(
+            s, _finding(_share(shares, "cm1"), opened), conf, today=TODAY
+        )
+        assert state.verify_public_state(s).differences == []
+        forged = integrity.record_finding(
+            s,
+            unit="E1",
+            kind="infringement",
+            outcome="upheld",
+            evidence=[opened],
+            by="cm1",
+            reason="typed in",
+            day=DAY,
+        )
+        # a signed record of cm2 logged with another outcome than cm2 signed
+        rec = _finding(_share(shares, "cm2"), opened, outcome="dismissed")
+        altered = integrity.record_finding(
+            s,
+            unit="E1",
+            kind="infringement",
+            outcome="upheld",
+            evidence=[opened],
+            by="cm2",
+            reason="stock count",
+            day=DAY,
+            signed=rec,
+        )
+        diffs = state.verify_public_state(s).differences
+    named = {(d.table, d.key): d.problem for d in diffs}
+    assert set(named) == {("publiclog_entry", str(forged)), ("publiclog_entry", str(altered))}
+    assert "carries no signature" in named[("publiclog_entry", str(forged))]
+    assert "differ from the record" in named[("publiclog_entry", str(altered))]
+    assert ("publiclog_entry", str(good)) not in named

@@ -23,7 +23,9 @@ register-roster``, else the one installed on the server).  The log entry keeps
 the signing key and the signature, so anyone can check who ruled.  The member
 is the person who acts: they may not rule on, or declare the workforce of, an
 organisation in which they hold a position (on the day of the ruling or on
-the day it is logged), nor rule on evidence that names them.
+the day it is logged), nor rule on evidence that names them.  ``gosplan log
+verify --store`` re-checks every logged ruling and declaration against the
+roster logged before it (:mod:`gosplan.services.publiclog.state_signed`).
 
 :func:`served_record` computes the record from the store's log entries and
 :func:`recompute_from_export` from an exported log alone, after verifying
@@ -64,6 +66,7 @@ __all__ = [
     "sign_finding",
     "sign_workforce",
     "signed_by",
+    "verify_signed",
 ]
 
 #: formats of the signed records the faces accept (see :func:`record_signed`)
@@ -120,7 +123,7 @@ def record_finding(
     by: str,
     reason: str,
     day: dt.date,
-    signed: Mapping[str, str] | None = None,
+    signed: Mapping[str, Any] | None = None,
 ) -> int:
     """Log the commission's ruling; return its log index.
 
@@ -192,7 +195,7 @@ def record_workforce(
     period: str,
     worker_years: float,
     by: str,
-    signed: Mapping[str, str] | None = None,
+    signed: Mapping[str, Any] | None = None,
 ) -> int:
     """Log the worker-years ``unit`` worked in ``period`` (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``)."""
     _known_unit(session, unit, "workforce")
@@ -320,15 +323,33 @@ def _members(session: Session, settings: Any) -> dict[str, bytes]:
     return dict(commission.load_roster(settings.commission_key_path).members)
 
 
-def signed_by(session: Session, record: Mapping[str, Any], settings: Any) -> str:
-    """The commission member whose signature on ``record`` verifies against the roster."""
+#: the fields of each signed record (anything else is refused, so nothing unsigned rides along)
+SIGNED_FIELDS = {
+    FINDING_FORMAT: {"format", "unit", "kind", "outcome", "evidence", "reason", "day"},
+    WORKFORCE_FORMAT: {"format", "unit", "period", "worker_years", "day"},
+}
+_PROOF_FIELDS = {"by", "signing_key", "signature"}
+
+
+def verify_signed(record: Mapping[str, Any], members: Mapping[str, bytes]) -> str:
+    """The member whose signature on ``record`` verifies against ``members`` (name -> Ed25519
+    key); :class:`ValidationError` naming what is wrong otherwise.  No store is read."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    fmt = record.get("format")
+    if fmt not in SIGNED_FIELDS:
+        raise ValidationError(
+            f"signed record: format must be {FINDING_FORMAT!r} or {WORKFORCE_FORMAT!r}; "
+            f"got {fmt!r}."
+        )
+    extra = sorted(set(record) - SIGNED_FIELDS[str(fmt)] - _PROOF_FIELDS)
+    if extra:
+        raise ValidationError(f"signed record: unexpected field(s) {extra}.")
     member = record.get("by")
     if not isinstance(member, str) or not member:
         raise ValidationError("signed record: `by` (the member who signs) is missing.")
-    key = _members(session, settings).get(member)
+    key = members.get(member)
     if key is None:
         raise ValidationError(
             f"signed record: {member!r} is not a member of the commission roster; only a "
@@ -348,6 +369,11 @@ def signed_by(session: Session, record: Mapping[str, Any], settings: Any) -> str
             "record was altered after signing)."
         ) from None
     return member
+
+
+def signed_by(session: Session, record: Mapping[str, Any], settings: Any) -> str:
+    """The commission member whose signature on ``record`` verifies against the roster."""
+    return verify_signed(record, _members(session, settings))
 
 
 def _not_own(session: Session, member: str, unit: str, days: Sequence[dt.date], what: str) -> None:
@@ -370,13 +396,8 @@ def record_signed(
     if not isinstance(record, Mapping):
         raise ValidationError("signed record: expected a JSON object.")
     fmt = record.get("format")
-    if fmt not in (FINDING_FORMAT, WORKFORCE_FORMAT):
-        raise ValidationError(
-            f"signed record: format must be {FINDING_FORMAT!r} or {WORKFORCE_FORMAT!r}; "
-            f"got {fmt!r}."
-        )
     member = signed_by(session, record, settings)
-    proof = {"signing_key": str(record["signing_key"]), "signature": str(record["signature"])}
+    proof = dict(record)  # the whole signed record: anyone re-checks it from the log
     try:
         day = dt.date.fromisoformat(str(record.get("day")))
     except ValueError:

@@ -674,6 +674,11 @@ def verify_public_state(session: Session) -> StateCheck:
     diffs, n = check_reports(session)
     out.differences += diffs
     out.checked["fulfilment reports"] = n
+    from gosplan.services.publiclog.state_signed import check_signed_rulings
+
+    diffs, n = check_signed_rulings(session)
+    out.differences += diffs
+    out.checked["signed rulings"] = n
     return out
 
 
