@@ -204,3 +204,14 @@ def test_line_order_does_not_change_the_digest() -> None:
     b = report_digest(1.0, 2.0, [("delivery", 0, 1, 3.0), ("input", 1, 0, 2.0)])
     assert a == b
     assert a != report_digest(1.0, 2.0, [("delivery", 0, 1, 3.0)])
+
+
+def test_a_negative_zero_survives_the_store(engine: Engine, settings: Settings) -> None:
+    """ "-0" is a valid quantity; SQLite stores it as 0.0, so ingestion digests 0.0 and
+    a delegate cannot make the verifier cry wolf with it."""
+    ids = _store_reports(engine)
+    frame = pd.DataFrame(_report("F1", "2027-01-11", "-0.0", "8", ("input", "S1", "-0.0")))
+    with session_scope(engine) as s:
+        assert ful.ingest(s, frame, now=NOW + dt.timedelta(days=2)).new == 1
+    assert _differences(engine) == []
+    assert ids

@@ -225,7 +225,9 @@ def ingest(
             "e": e_row.astype(int),
             "t": t_idx.astype(int),
             "kind": kind,
-            "q": qty.astype(float),
+            # + 0.0 turns -0.0 into 0.0: SQLite keeps no negative zero, and the digest
+            # (recomputed from the rows by `log verify --store`) must survive the store
+            "q": qty.astype(float) + 0.0,
             "c": c_row.fillna(-1).astype(int),
             "p": p_idx.fillna(-1).astype(int),
             "sub": sub,
