@@ -137,6 +137,9 @@ def test_unregistered_forged_and_foreign_submissions_are_refused(
     with session_scope(engine) as s:
         r = submissions.submit_cosignature(s, good, conf.model_copy(update={"witnesses": []}))
     assert r.status == 403 and "no witness is registered" in r.message
+    with session_scope(engine) as s:
+        r = submissions.submit_cosignature(s, good, conf.model_copy(update={"witnesses": ["x"]}))
+    assert r.status == 503 and "misconfigured" in r.message
     assert _cosignatures(engine) == 0
 
 

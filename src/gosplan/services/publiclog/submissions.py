@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.core import note
+from gosplan.errors import ValidationError
 from gosplan.services.publiclog.heads import Cosignature, log_origin
 from gosplan.services.publiclog.witnessing import policy
 from gosplan.storage.publiclog import StoredCosignature, StoredTreeHead
@@ -53,7 +54,7 @@ class Submission:
 
     ``status`` is an HTTP status: 200 (kept, or already held), 400 malformed, 403 not a
     registered witness or a signature that fails, 404 not a head of this log, 429 too
-    many submissions of this witness."""
+    many submissions of this witness, 503 the server's own witness list is broken."""
 
     status: int
     message: str
@@ -88,7 +89,10 @@ def submit_cosignature(
     allowance is counted (in its own short transaction), so a refusal writes nothing."""
     if len(signed_note) > MAX_NOTE_CHARS:
         return _refuse(400, f"note: longer than {MAX_NOTE_CHARS} characters")
-    pol = policy(settings)
+    try:
+        pol = policy(settings)
+    except ValidationError as exc:  # the operator's list is broken: say so, store nothing
+        return _refuse(503, f"witness: the server's witness list is misconfigured ({exc})")
     if pol is None:
         return _refuse(
             403, "witness: no witness is registered with this log (GOSPLAN_WITNESSES is empty)"
