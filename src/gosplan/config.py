@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="How many of the configured witnesses must cosign a head before "
         "receipts and `log verify` accept it (default: a majority).",
     )
+    witness_submissions_per_minute: int = Field(
+        12,
+        ge=1,
+        le=10_000,
+        description="Cosignatures one registered witness may submit per minute "
+        "(`POST /log/cosignatures`; counted once its signature verified).",
+    )
     commission_key_path: str = Field(
         "gosplan-commission.pub",
         description="File holding the control commission's PUBLIC roster (its sealing key, "
@@ -125,6 +132,14 @@ class Settings(BaseSettings):
         None,
         description="Able-bodied people who share the work in the web plan page (default: "
         "the default plan's for the embedded economy, else the base year's workforce).",
+    )
+    integrity_workforce_tolerance: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="How far (a share of the larger) a declared workforce may lie from the "
+        "worker-years its approved hours make before `gosplan integrity check-workforce` "
+        "opens an alert.",
     )
     accounts_max_hours_per_period: float = Field(
         300.0,

@@ -31,7 +31,14 @@ def test_cli_show_export_recompute_and_finding(
 ) -> None:
     w = build_world(engine, settings, n=8, n_corrupt=2, n_shortfall=1, quarters=2, seed=2)
     run = CliRunner()
-    env = _env(settings)
+    # the commission's roster names its members; each signs with their own share file
+    from gosplan.services import commission
+
+    commission.keygen(
+        tmp_path / "cc", [w.commission, "cm2"], threshold=2, public_path=tmp_path / "cc.pub"
+    )
+    (member_key,) = (tmp_path / "cc").glob(f"share-*-{w.commission}.json")
+    env = {**_env(settings), "GOSPLAN_COMMISSION_KEY_PATH": str(tmp_path / "cc.pub")}
 
     r = run.invoke(main, ["integrity", "show", "--json"], env=env)
     assert r.exit_code == 0, r.output
@@ -88,8 +95,8 @@ def test_cli_show_export_recompute_and_finding(
             "upheld",
             "--evidence",
             str(opened.index),
-            "--by",
-            w.commission,
+            "--key",
+            str(member_key),
             "--reason",
             "recount",
             "--day",
@@ -113,8 +120,8 @@ def test_cli_show_export_recompute_and_finding(
             "upheld",
             "--evidence",
             "x,y",
-            "--by",
-            "cm1",
+            "--key",
+            str(member_key),
             "--reason",
             "r",
         ],

@@ -5,13 +5,16 @@ one organisation's record; ``export`` writes the whole record as JSON or CSV;
 ``recompute`` rebuilds it from an exported public log alone (verified first)
 and, with ``--compare``, checks it against the record the store serves.
 ``finding`` and ``workforce`` write the commission's rulings and the
-worker-years behind the rates, both to the public log.
+worker-years behind the rates, both to the public log, each signed with the
+acting member's own key (``--key``, their share file); ``record`` logs such a
+record signed elsewhere (``--out``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -203,6 +206,74 @@ def recompute_cmd(
         click.echo("the served record equals the one recomputed from the export", err=True)
 
 
+_SIGNER = (
+    click.option(
+        "--key",
+        "key_path",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Your own share file (commission member): its signing key signs the record, "
+        "and you are who acts; nobody can act in another's name.",
+    ),
+    click.option(
+        "--passphrase-file",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Passphrase of a protected share file.",
+    ),
+    click.option(
+        "--out",
+        "out",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Only write the signed record to OUT (offline), to log later with "
+        "'gosplan integrity record OUT'.",
+    ),
+)
+
+
+def _signer(func: Any) -> Any:
+    for option in reversed(_SIGNER):
+        func = option(func)
+    return func
+
+
+def _share(key_path: Path, passphrase_file: Path | None) -> Any:
+    from gosplan.services import commission
+
+    phrase = passphrase_file.read_text(encoding="utf-8").rstrip("\n") if passphrase_file else None
+    return commission.read_share(key_path, phrase)
+
+
+def _log_signed(
+    record: dict[str, Any],
+    out: Path | None,
+    db: str | None,
+    what: str,
+    check_units: list[str] | None = None,
+) -> None:
+    from gosplan.services import integrity
+    from gosplan.services.integrity_workforce import cross_check_workforce
+
+    if out is not None:
+        out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"signed {what} by {record.get('by')} written to {out}")
+        return
+    with store(db) as (settings, s):
+        idx = integrity.record_signed(s, record, settings)
+        check = None
+        if check_units:  # a declaration is checked against the approved hours at once
+            check = cross_check_workforce(
+                s,
+                now=dt.datetime.now(dt.UTC),
+                tolerance=settings.integrity_workforce_tolerance,
+                units=check_units,
+            )
+    click.echo(f"{what} by {record.get('by')} logged as entry {idx}")
+    if check is not None and not check.success:
+        click.echo(f"ALERT: {check.message}", err=True)
+
+
 @command.command("finding")
 @click.argument("unit")
 @click.option(
@@ -221,7 +292,6 @@ def recompute_cmd(
     metavar="N[,N…]",
     help="Indices of the public log entries the finding rests on.",
 )
-@click.option("--by", "by", required=True, help="Person id of the one who rules.")
 @click.option("--reason", required=True, help="Why, in words.")
 @click.option(
     "--day",
@@ -229,6 +299,7 @@ def recompute_cmd(
     default=None,
     help="Day of the ruling (default today, UTC).",
 )
+@_signer
 @db_option
 @domain_errors
 def finding_cmd(
@@ -236,12 +307,15 @@ def finding_cmd(
     kind: str,
     outcome: str,
     evidence: str,
-    by: str,
     reason: str,
     day: dt.datetime | None,
+    key_path: Path,
+    passphrase_file: Path | None,
+    out: Path | None,
     db: str | None,
 ) -> None:
-    """Record the commission's ruling on evidence in the log (nobody rules on their own unit)."""
+    """Record the commission's ruling on evidence in the log, signed with your own key
+    (nobody rules on their own organisation or on evidence naming them)."""
     from gosplan.services import integrity
 
     try:
@@ -251,26 +325,89 @@ def finding_cmd(
             f"--evidence must be log indices separated by commas; got {evidence!r}."
         ) from None
     when = day.date() if day else dt.datetime.now(dt.UTC).date()
-    with store(db) as (_, s):
-        idx = integrity.record_finding(
-            s, unit=unit, kind=kind, outcome=outcome, evidence=ev, by=by, reason=reason, day=when
-        )
-    click.echo(f"finding logged as entry {idx}")
+    record = integrity.sign_finding(
+        _share(key_path, passphrase_file),
+        unit=unit,
+        kind=kind,
+        outcome=outcome,
+        evidence=ev,
+        reason=reason,
+        day=when,
+    )
+    _log_signed(record, out, db, "finding")
 
 
 @command.command("workforce")
 @click.argument("unit")
 @click.argument("period")
 @click.argument("worker_years", type=float)
-@click.option("--by", "by", required=True, help="Who declares it (e.g. the statistics office).")
+@_signer
 @db_option
 @domain_errors
-def workforce_cmd(unit: str, period: str, worker_years: float, by: str, db: str | None) -> None:
-    """Log the worker-years UNIT worked in PERIOD (YYYY, YYYY-Qn or YYYY-MM)."""
+def workforce_cmd(
+    unit: str,
+    period: str,
+    worker_years: float,
+    key_path: Path,
+    passphrase_file: Path | None,
+    out: Path | None,
+    db: str | None,
+) -> None:
+    """Log the worker-years UNIT worked in PERIOD (YYYY, YYYY-Qn or YYYY-MM), signed with
+    your own key (nobody declares for their own organisation)."""
     from gosplan.services import integrity
 
-    with store(db) as (_, s):
-        idx = integrity.record_workforce(
-            s, unit=unit, period=period, worker_years=worker_years, by=by
+    record = integrity.sign_workforce(
+        _share(key_path, passphrase_file),
+        unit=unit,
+        period=period,
+        worker_years=worker_years,
+        day=dt.datetime.now(dt.UTC).date(),
+    )
+    _log_signed(record, out, db, "workforce", check_units=[unit])
+
+
+@command.command("check-workforce")
+@click.option(
+    "--now",
+    type=click.DateTime(),
+    default=None,
+    help="The server's time for alerts opened (default now, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@db_option
+@domain_errors
+def check_workforce_cmd(now: dt.datetime | None, as_json: bool, db: str | None) -> None:
+    """Compare every declared workforce with the hours approved for it; a gap beyond
+    GOSPLAN_INTEGRITY_WORKFORCE_TOLERANCE opens an alert for the control commission."""
+    from gosplan.services.integrity_workforce import cross_check_workforce
+
+    with store(db) as (settings, s):
+        result = cross_check_workforce(
+            s,
+            now=now or dt.datetime.now(dt.UTC),
+            tolerance=settings.integrity_workforce_tolerance,
         )
-    click.echo(f"workforce logged as entry {idx}")
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        click.echo(result.message)
+
+
+@command.command("record")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@domain_errors
+def record_cmd(path: Path, db: str | None) -> None:
+    """Log a signed finding or workforce record written with --out (checked against the
+    commission roster: the signer is who acts)."""
+    from gosplan.services import integrity
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"{path}: not a signed record ({exc}).") from exc
+    if not isinstance(record, dict):
+        raise ValidationError(f"{path}: not a signed record (expected a JSON object).")
+    units = [str(record.get("unit"))] if record.get("format") == integrity.WORKFORCE_FORMAT else []
+    _log_signed(record, None, db, "signed record", check_units=units)

@@ -146,6 +146,33 @@ def head_cmd(as_json: bool, db: str | None) -> None:
     )
 
 
+@command.command("add-cosignature")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@db_option
+@domain_errors
+def add_cosignature_cmd(path: str, as_json: bool, db: str | None) -> None:
+    """Keep a registered witness's cosignature delivered as a signed checkpoint note (PATH, or
+    - for standard input); the same checks as POST /log/cosignatures."""
+    from gosplan.services.publiclog import submissions
+
+    text = (
+        sys.stdin.read()
+        if path == "-"
+        else Path(path).read_text(encoding="utf-8", errors="replace")
+    )
+    with store(db) as (settings, s):
+        result = submissions.submit_cosignature(s, text, settings)
+        if not result.success:
+            s.rollback()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(result.message, err=not result.success)
+    if not result.success:
+        raise SystemExit(1)
+
+
 @command.command("key")
 @click.option(
     "--vkey",
@@ -297,7 +324,8 @@ def export_cmd(path: Path, db: str | None) -> None:
     is_flag=True,
     help="Check the store (the default without PATH): the log itself, then public "
     "state (criticisms, statuses, openings, proposals, ballots, comments, "
-    "tallies) recomputed from the log alone against every table row.",
+    "tallies, alerts, approved hours, plans, fulfilment reports) recomputed from "
+    "the log alone against every table row.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @db_option

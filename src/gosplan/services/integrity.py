@@ -14,6 +14,19 @@ table of its own, so there is no cache an operator could rewrite):
   period (the exposure of its rates), for organisations whose hours are not
   approved through the labour-time accounts.
 
+Who rules or declares is never a typed name: the faces take a **signed
+record** (:func:`sign_finding`, :func:`sign_workforce`, made with a commission
+member's own Ed25519 signing key, the one in their share file) and
+:func:`record_signed` logs it only when the signature verifies against that
+member's key in the commission roster (the roster logged with ``criticism
+register-roster``, else the one installed on the server).  The log entry keeps
+the signing key and the signature, so anyone can check who ruled.  The member
+is the person who acts: they may not rule on, or declare the workforce of, an
+organisation in which they hold a position (on the day of the ruling or on
+the day it is logged), nor rule on evidence that names them.  ``gosplan log
+verify --store`` re-checks every logged ruling and declaration against the
+roster logged before it (:mod:`gosplan.services.publiclog.state_signed`).
+
 :func:`served_record` computes the record from the store's log entries and
 :func:`recompute_from_export` from an exported log alone, after verifying
 it; :func:`compare` names every number that differs.
@@ -42,12 +55,23 @@ from gosplan.services.retaliation import positions_held
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "FINDING_FORMAT",
+    "WORKFORCE_FORMAT",
     "compare",
     "recompute_from_export",
     "record_finding",
+    "record_signed",
     "record_workforce",
     "served_record",
+    "sign_finding",
+    "sign_workforce",
+    "signed_by",
+    "verify_signed",
 ]
+
+#: formats of the signed records the faces accept (see :func:`record_signed`)
+FINDING_FORMAT = "gosplan-integrity-finding/1"
+WORKFORCE_FORMAT = "gosplan-integrity-workforce/1"
 
 #: Which log entries a finding of each kind may rest on (kind prefixes/suffixes).
 EVIDENCE_KINDS: dict[str, tuple[str, ...]] = {
@@ -99,13 +123,15 @@ def record_finding(
     by: str,
     reason: str,
     day: dt.date,
+    signed: Mapping[str, Any] | None = None,
 ) -> int:
     """Log the commission's ruling; return its log index.
 
     ``evidence`` are indices of log entries of the kinds in
     :data:`EVIDENCE_KINDS`; ``by`` is the person (id in the register) who
     rules, and may not hold a position in ``unit`` nor be named in the
-    evidence.
+    evidence.  The faces call it through :func:`record_signed`, which sets
+    ``by`` from a verified signature (and ``signed`` to it, kept in the entry).
     """
     from gosplan.storage.control import Person
 
@@ -156,13 +182,20 @@ def record_finding(
             "by": by,
             "reason": reason,
             "day": day.isoformat(),
+            **({"signed": dict(signed)} if signed else {}),
         },
     )
     return entry.index
 
 
 def record_workforce(
-    session: Session, *, unit: str, period: str, worker_years: float, by: str
+    session: Session,
+    *,
+    unit: str,
+    period: str,
+    worker_years: float,
+    by: str,
+    signed: Mapping[str, Any] | None = None,
 ) -> int:
     """Log the worker-years ``unit`` worked in ``period`` (``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``)."""
     _known_unit(session, unit, "workforce")
@@ -194,9 +227,211 @@ def record_workforce(
     entry = publiclog.append(
         session,
         "unit.workforce",
-        {"unit": unit, "period": text, "worker_years": float(worker_years), "by": by.strip()},
+        {
+            "unit": unit,
+            "period": text,
+            "worker_years": float(worker_years),
+            "by": by.strip(),
+            **({"signed": dict(signed)} if signed else {}),
+        },
     )
     return entry.index
+
+
+# --------------------------------------------------------------------------- signed records
+
+
+def _message(record: Mapping[str, Any]) -> bytes:
+    """The bytes a member signs: the record without its signature, canonical JSON."""
+    import json
+
+    body = {k: v for k, v in record.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def _sign(share: Any, body: dict[str, Any]) -> dict[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+
+    pub = share.signing_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    record = {**body, "by": share.member, "signing_key": pub.hex()}
+    record["signature"] = share.signing_key.sign(_message(record)).hex()
+    return record
+
+
+def sign_finding(
+    share: Any,
+    *,
+    unit: str,
+    kind: str,
+    outcome: str,
+    evidence: Sequence[int],
+    reason: str,
+    day: dt.date,
+) -> dict[str, Any]:
+    """A finding signed by the member whose share file ``share`` is
+    (:func:`gosplan.services.commission.read_share`); no store is touched."""
+    return _sign(
+        share,
+        {
+            "format": FINDING_FORMAT,
+            "unit": unit,
+            "kind": kind,
+            "outcome": outcome,
+            "evidence": sorted({int(i) for i in evidence}),
+            "reason": (reason or "").strip(),
+            "day": day.isoformat(),
+        },
+    )
+
+
+def sign_workforce(
+    share: Any, *, unit: str, period: str, worker_years: float, day: dt.date
+) -> dict[str, Any]:
+    """A workforce declaration signed by the member whose share file ``share`` is."""
+    return _sign(
+        share,
+        {
+            "format": WORKFORCE_FORMAT,
+            "unit": unit,
+            "period": str(period).strip(),
+            "worker_years": worker_years,
+            "day": day.isoformat(),
+        },
+    )
+
+
+def _members(session: Session, settings: Any) -> dict[str, bytes]:
+    """Members' signing keys: of the roster last logged, else of the installed roster."""
+    from sqlalchemy import select
+
+    from gosplan.services import commission
+    from gosplan.storage.publiclog import LogEntry
+
+    logged = session.scalars(
+        select(LogEntry)
+        .where(LogEntry.kind == "commission.roster")
+        .order_by(LogEntry.index.desc())
+        .limit(1)
+    ).first()
+    if logged is not None:
+        members = logged.payload.get("members") or {}
+        return {str(k): bytes.fromhex(str(v)) for k, v in members.items()}
+    return dict(commission.load_roster(settings.commission_key_path).members)
+
+
+#: the fields of each signed record (anything else is refused, so nothing unsigned rides along)
+SIGNED_FIELDS = {
+    FINDING_FORMAT: {"format", "unit", "kind", "outcome", "evidence", "reason", "day"},
+    WORKFORCE_FORMAT: {"format", "unit", "period", "worker_years", "day"},
+}
+_PROOF_FIELDS = {"by", "signing_key", "signature"}
+
+
+def verify_signed(record: Mapping[str, Any], members: Mapping[str, bytes]) -> str:
+    """The member whose signature on ``record`` verifies against ``members`` (name -> Ed25519
+    key); :class:`ValidationError` naming what is wrong otherwise.  No store is read."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    fmt = record.get("format")
+    if fmt not in SIGNED_FIELDS:
+        raise ValidationError(
+            f"signed record: format must be {FINDING_FORMAT!r} or {WORKFORCE_FORMAT!r}; "
+            f"got {fmt!r}."
+        )
+    extra = sorted(set(record) - SIGNED_FIELDS[str(fmt)] - _PROOF_FIELDS)
+    if extra:
+        raise ValidationError(f"signed record: unexpected field(s) {extra}.")
+    member = record.get("by")
+    if not isinstance(member, str) or not member:
+        raise ValidationError("signed record: `by` (the member who signs) is missing.")
+    key = members.get(member)
+    if key is None:
+        raise ValidationError(
+            f"signed record: {member!r} is not a member of the commission roster; only a "
+            "member's own signing key can rule or declare."
+        )
+    if str(record.get("signing_key", "")) != key.hex():
+        raise ValidationError(
+            f"signed record: it is signed with another key than {member!r}'s in the roster."
+        )
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(
+            bytes.fromhex(str(record.get("signature", ""))), _message(record)
+        )
+    except (InvalidSignature, ValueError):
+        raise ValidationError(
+            f"signed record: the signature of {member!r} does not verify (forged, or the "
+            "record was altered after signing)."
+        ) from None
+    return member
+
+
+def signed_by(session: Session, record: Mapping[str, Any], settings: Any) -> str:
+    """The commission member whose signature on ``record`` verifies against the roster."""
+    return verify_signed(record, _members(session, settings))
+
+
+def _not_own(session: Session, member: str, unit: str, days: Sequence[dt.date], what: str) -> None:
+    for day in days:
+        held = [p for p in positions_held(session, member, day) if p.unit_id == unit]
+        if held:
+            raise ValidationError(
+                f"{what}: {member!r} holds position {held[0].id!r} in {unit!r} (on {day}) and "
+                "cannot act on what concerns their own organisation."
+            )
+
+
+def record_signed(
+    session: Session, record: Mapping[str, Any], settings: Any, *, today: dt.date | None = None
+) -> int:
+    """Log a signed finding or workforce declaration; return its log index.
+
+    The acting person is the member whose signature verifies (:func:`signed_by`),
+    never a name typed beside it; the signature goes into the log entry."""
+    if not isinstance(record, Mapping):
+        raise ValidationError("signed record: expected a JSON object.")
+    fmt = record.get("format")
+    member = signed_by(session, record, settings)
+    proof = dict(record)  # the whole signed record: anyone re-checks it from the log
+    try:
+        day = dt.date.fromisoformat(str(record.get("day")))
+    except ValueError:
+        raise ValidationError(
+            f"signed record: `day` {record.get('day')!r} is not a date."
+        ) from None
+    now = today or dt.datetime.now(dt.UTC).date()
+    unit = str(record.get("unit", ""))
+    if fmt == FINDING_FORMAT:
+        _not_own(session, member, unit, [day, now], "finding")
+        evidence = record.get("evidence")
+        if not isinstance(evidence, list) or not all(isinstance(i, int) for i in evidence):
+            raise ValidationError("signed record: `evidence` must be a list of log indices.")
+        return record_finding(
+            session,
+            unit=unit,
+            kind=str(record.get("kind")),
+            outcome=str(record.get("outcome")),
+            evidence=evidence,
+            by=member,
+            reason=str(record.get("reason", "")),
+            day=day,
+            signed=proof,
+        )
+    _not_own(session, member, unit, [day, now], "workforce")
+    wy: Any = record.get("worker_years")
+    return record_workforce(
+        session,
+        unit=unit,
+        period=str(record.get("period", "")),
+        worker_years=wy,
+        by=member,
+        signed=proof,
+    )
 
 
 def served_record(session: Session, config: IntegrityConfig | None = None) -> IntegrityRecord:

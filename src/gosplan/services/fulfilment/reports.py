@@ -225,7 +225,9 @@ def ingest(
             "e": e_row.astype(int),
             "t": t_idx.astype(int),
             "kind": kind,
-            "q": qty.astype(float),
+            # + 0.0 turns -0.0 into 0.0: SQLite keeps no negative zero, and the digest
+            # (recomputed from the rows by `log verify --store`) must survive the store
+            "q": qty.astype(float) + 0.0,
             "c": c_row.fillna(-1).astype(int),
             "p": p_idx.fillna(-1).astype(int),
             "sub": sub,
@@ -329,8 +331,10 @@ def ingest(
                 ]
         repo.insert_rows(session, FulReportLine, line_rows)
         from gosplan.services import publiclog
+        from gosplan.services.publiclog.state_reports import batch_ids_field
 
         # public: one entry per batch received, committing to every report's digest
+        # (``log verify --store`` recomputes it: publiclog.state_reports)
         ledger = "\n".join(
             f"{r}|{row['enterprise_id']}|{row['period']}|{row['version']}|{row['digest']}"
             for r, row in zip(ids, new_rows, strict=True)
@@ -345,6 +349,7 @@ def ingest(
                 "received_at": received.isoformat(),
                 "first_report": min(ids),
                 "digest": hashlib.sha256(ledger.encode("utf-8")).hexdigest(),
+                **batch_ids_field(ids),
             },
         )
     session.flush()

@@ -8,8 +8,9 @@ head, receipt and witness cosignature pins it).  So:
 
 * :func:`verify_public_state` rebuilds criticisms, statuses, openings,
   proposals, ballots, comments and tallies, alerts and directives, and
-  approved hours (:mod:`.state_items`) from log entries only and names
-  every row that differs (``gosplan log verify --store``);
+  approved hours (:mod:`.state_items`) and fulfilment reports
+  (:mod:`.state_reports`) from log entries only and names every row that
+  differs (``gosplan log verify --store``);
 * :func:`check_criticism` / :func:`check_proposal` do the same for one item
   when a page renders it, and the page refuses to show a row that differs;
 * :func:`logged_ballots` is what closing a vote counts: the ballots in the
@@ -668,6 +669,16 @@ def verify_public_state(session: Session) -> StateCheck:
     diffs, n = check_plans(session)
     out.differences += diffs
     out.checked["adopted plans"] = n
+    from gosplan.services.publiclog.state_reports import check_reports
+
+    diffs, n = check_reports(session)
+    out.differences += diffs
+    out.checked["fulfilment reports"] = n
+    from gosplan.services.publiclog.state_signed import check_signed_rulings
+
+    diffs, n = check_signed_rulings(session)
+    out.differences += diffs
+    out.checked["signed rulings"] = n
     return out
 
 

@@ -6,14 +6,15 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from gosplan.errors import GosplanError
 from gosplan.services import publiclog
-from gosplan.services.publiclog import witnessing
+from gosplan.services.publiclog import submissions, witnessing
 from gosplan.web.deps import Db, MaybeUser, State
 from gosplan.web.render import ReceiptPublic, receipt_download, render, twin
+from gosplan.web.security import client_host
 
 router = APIRouter(tags=["public log"])
 PAGE = 50
@@ -168,3 +169,37 @@ def entry_receipt(index: int, db: Db, state: State) -> Response:
     return receipt_download(
         db, lambda: publiclog.receipt(db, index, state.settings), f"receipt-entry-{index}.json"
     )
+
+
+class CosignatureIn(BaseModel):
+    note: str = Field(
+        max_length=submissions.MAX_NOTE_CHARS,
+        description="The checkpoint as a C2SP signed note carrying the witness's "
+        "cosignature/v1 line.",
+    )
+
+
+class CosignatureSubmitted(BaseModel):
+    ok: bool
+    message: str
+    witnesses: list[str]
+    tree_size: int | None
+    stored: int
+
+
+@router.post("/log/cosignatures", response_model=CosignatureSubmitted)
+def submit_cosignature(body: CosignatureIn, request: Request, db: Db, state: State) -> Response:
+    """A registered witness hands in its cosignature of a checkpoint this log signed
+    (no session: the signature is the witness's credential; see
+    :mod:`gosplan.services.publiclog.submissions`)."""
+    request.app.state.limiter.hit(
+        f"ip:{client_host(request)}",
+        "cosignature",
+        5 * state.settings.witness_submissions_per_minute,
+    )
+    result = submissions.submit_cosignature(db, body.note, state.settings)
+    if not result.success:
+        db.rollback()
+        raise HTTPException(status_code=result.status, detail=result.message)
+    db.commit()
+    return JSONResponse(result.to_json())
