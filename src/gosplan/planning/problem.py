@@ -396,24 +396,6 @@ class PlanProblem:
         )
 
 
-def _mapping(v: Any, name: str, caller: str) -> dict[str, float]:
-    if v is None:
-        return {}
-    if isinstance(v, pd.Series):
-        return {str(k): float(q) for k, q in v.items()}
-    if isinstance(v, Mapping):
-        out: dict[str, float] = {}
-        for k, q in v.items():
-            try:
-                out[str(k)] = float(q)
-            except (TypeError, ValueError):
-                raise ValidationError(
-                    f"`{name}` of {caller}: the value for {k!r} must be a number; got {q!r}."
-                ) from None
-        return out
-    raise ValidationError(f"`{name}` of {caller} must be a mapping {{name: quantity}}.")
-
-
 def _resource_arrays(caller: str, R: Any, amounts: Any, n_t: int) -> tuple[Any, np.ndarray]:
     """Resource use (resources × techniques) and the amounts available, one per resource."""
     if R is None:

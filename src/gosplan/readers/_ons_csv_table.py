@@ -8,6 +8,7 @@ after the products, :func:`note_derived` checks the extract's derived columns.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,18 @@ def label(value: object) -> str:
     """A heading or row label: stray bytes (U+FFFD, NBSP) dropped, whitespace collapsed."""
     text = str(value or "").replace("\ufffd", " ").replace("\xa0", " ")
     return " ".join(text.split())
+
+
+class Primary(NamedTuple):
+    """The rows below the products: the two totals with their row, and the inputs that
+    add up to output (imports, taxes, compensation, surplus)."""
+
+    intermediate: tuple[int, np.ndarray]
+    output: tuple[int, np.ndarray]
+    imports: np.ndarray
+    taxes: np.ndarray
+    compensation: np.ndarray
+    surplus: np.ndarray
 
 
 class Table:
@@ -117,6 +130,24 @@ class Table:
             f"products; rows found there: {self.labels[self.n :]}",
             column="A",
         )
+
+    def nonnegative_block(self, what: str) -> np.ndarray:
+        """The square block, refused at its first negative entry (``what`` says what an
+        entry is and why it cannot be negative)."""
+        B = self.block()
+        if (B < 0).any():
+            i, j = (int(v) for v in np.argwhere(B < 0)[0])
+            raise self.fail(i, j, what.format(B[i, j]))
+        return B
+
+    def primary(self) -> Primary:
+        """The rows below the products, each where it was found."""
+        intermediate = self.row("intermediate")
+        imports = self.row("imports")[1]
+        compensation = self.row("compensation")[1]
+        surplus = self.row("surplus")[1]
+        output = self.row("output")
+        return Primary(intermediate, output, imports, self.taxes(), compensation, surplus)
 
     def taxes(self) -> np.ndarray:
         out = np.zeros(self.n)

@@ -152,17 +152,10 @@ def _read_flows(
 ) -> Economy:
     t = Table(p, rows)
     n = t.n
-    Z = t.block()
-    if (Z < 0).any():
-        i, j = (int(v) for v in np.argwhere(Z < 0)[0])
-        raise t.fail(i, j, f"negative flow {Z[i, j]:g}; intermediate flows cannot be negative")
-    r_int, inter = t.row("intermediate")
-    _, imp_row = t.row("imports")
-    _, wages = t.row("compensation")
-    _, surplus = t.row("surplus")
-    r_out, x = t.row("output")
-    taxes = t.taxes()
-    _check_flow_columns(t, Z, (r_int, inter), (r_out, x), (imp_row, taxes, wages, surplus))
+    Z = t.nonnegative_block("negative flow {:g}; intermediate flows cannot be negative")
+    pr = t.primary()
+    (r_out, x), imp_row, wages, surplus = pr.output, pr.imports, pr.compensation, pr.surplus
+    _check_flow_columns(t, Z, pr.intermediate, pr.output, (imp_row, pr.taxes, wages, surplus))
     fd_cols, derived, fd = final_demand(t)
     meta = EconomyMeta(
         source=f"ONS UK input–output analytical tables, researcher's CSV "
@@ -340,17 +333,10 @@ def _read_coefficients(
 ) -> Economy:
     t = Table(p, rows)
     n = t.n
-    A = t.block()
-    if (A < 0).any():
-        i, j = (int(v) for v in np.argwhere(A < 0)[0])
-        raise t.fail(i, j, f"negative coefficient {A[i, j]:g}")
-    r_int, inter = t.row("intermediate")
-    _, imp_row = t.row("imports")
-    _, comp = t.row("compensation")
-    _, gos = t.row("surplus")
-    r_out, total = t.row("output")
-    taxes = t.taxes()
-    _check_coefficient_columns(t, A, (r_int, inter), (r_out, total), (imp_row, taxes, comp, gos))
+    A = t.nonnegative_block("negative coefficient {:g}")
+    pr = t.primary()
+    imp_row, comp, gos = pr.imports, pr.compensation, pr.surplus
+    _check_coefficient_columns(t, A, pr.intermediate, pr.output, (imp_row, pr.taxes, comp, gos))
     meta = EconomyMeta(
         source=f"ONS UK input–output analytical tables, researcher's CSV "
         f"extract {p.name} (domestic technical coefficients, product by "
