@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 
 from gosplan.web.demo import DEMO_HOURS
@@ -128,3 +129,17 @@ def test_me_shows_the_workers_enterprise(client: TestClient) -> None:
     client.cookies.clear()
     login(client, "elena")  # the commission works at no enterprise
     assert client.get("/me.json").json()["enterprises"] == []
+
+
+def test_labour_values_are_also_hours_behind_an_amount_of_money(client: TestClient) -> None:
+    eco = client.get("/economy.json").json()
+    assert eco["value_unit_words"] == "hours per TL 1,000,000 of output"
+    assert eco["money_unit"] == "TL 100 of output at 2020 prices"
+    for row in eco["rows"]:  # Testland counts labour in hours: 100 TL is 1e-4 TL million
+        assert row["hours"] == pytest.approx(row["labour_value"] * 1e-4)
+    health = client.get("/economy/product/Health care.json").json()
+    assert health["free_funds"] == ["health"] and "health care" in health["free_words"]
+    assert client.get("/economy/product/Grain.json").json()["free_funds"] == []
+    pt = client.get("/economy.json", headers=PT).json()
+    assert pt["money_unit"] == "TL 100 de produção a preços de 2020"
+    assert [r["hours"] for r in pt["rows"]] == [r["hours"] for r in eco["rows"]]

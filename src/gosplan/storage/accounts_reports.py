@@ -135,8 +135,8 @@ def _own_work(s: Session, person_id: int) -> dict[int, tuple[int, list[int], tup
                 Transaction.reverses_id.in_(list(out))
             )
         ).all():
-            _, hours, e = out[int(orig)]
-            out[int(rid)] = (-1, hours, e)
+            _, own, e = out[int(orig or 0)]
+            out[int(rid)] = (-1, own, e)
     return out
 
 

@@ -97,7 +97,7 @@ def catalogue_from_economy(
     unit_name = economy.output_unit or "unit"
     for product in economy.products:
         val = float(v[product])
-        funds = [] if freely is None else [f for f in free if float(freely.at[product, f]) > 0]
+        funds = [] if freely is None else [f for f in free if freely.loc[product, f] > 0]
         if (personal[product] <= 0 and not funds) or val <= 0:
             continue
         size = 10.0 ** round(-math.log10(val))  # output units per good unit

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel
@@ -25,6 +24,7 @@ from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, MaybeUser, State
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
+from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
 
 router = APIRouter(tags=["accounts"])
 
@@ -120,53 +120,6 @@ class AccountPublic(BaseModel):
     catalogue: list[GoodPublic]
     buy_key: str
     bought: str = ""
-
-
-#: names of the social funds, for people (msgids; translated where shown)
-FUND_LABELS = {
-    "health": "health care",
-    "education": "education",
-    "care": "care",
-    "culture": "culture",
-    "social": "other public services",
-    "investment": "investment",
-    "reserves": "reserves",
-    "foreign_trade": "foreign trade",
-}
-
-_MULTIPLIERS = {"billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6, "thousand": 1e3}
-_MONEY_UNIT = re.compile(
-    r"^\s*(?P<size>[0-9.]+(?:[eE][-+]?[0-9]+)?)\s+(?P<cur>[A-Z]{2,4})"
-    r"(?:\s+(?P<mult>billion|bn|million|mn|thousand))?\s*$"
-)
-
-
-def unit_in_words(unit: str, year: int | None, request: Request) -> str:
-    """A good's unit for people: "0.0001 BRL million" → "R$ 100 of output at 2021 prices";
-    a unit that is not an amount of money (kg, litre, pair) is shown as it is."""
-    _ = i18n.translator(request)
-    m = _MONEY_UNIT.match(unit or "")
-    if m is None:
-        return unit
-    amount = float(m["size"]) * _MULTIPLIERS.get(m["mult"] or "", 1.0)
-    loc = i18n.locale_of(request)
-    try:
-        money = format_currency(
-            amount, m["cur"], format="¤#,##0.##", locale=loc, currency_digits=False
-        )
-    except (ValueError, KeyError):  # not an ISO currency (e.g. a test's "TL")
-        money = f"{i18n.format_number(loc, amount)} {m['cur']}"
-    if year:
-        return _("%(money)s of output at %(year)s prices", money=money, year=year)
-    return _("%(money)s of output", money=money)
-
-
-def funds_in_words(funds: list[str], request: Request) -> str:
-    _ = i18n.translator(request)
-    names = [_(FUND_LABELS.get(f, f)) for f in funds]
-    if len(names) == 1:
-        return _("the %(fund)s fund", fund=names[0])
-    return _("the %(funds)s funds", funds=_(" and ").join(names))
 
 
 def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
@@ -471,13 +424,13 @@ def buy(
             exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock) else "quantity"
         ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        info = _good(state.accounts.good(p.good), state.economy.year, request)
+        bought = _good(state.accounts.good(p.good), state.economy.year, request)
         return Response(
             BuyResult(
                 transaction=p.transaction_id,
                 good=p.good,
-                name=info.name,
-                unit_words=info.unit_words,
+                name=bought.name,
+                unit_words=bought.unit_words,
                 quantity=p.quantity,
                 price=p.price,
                 cost=p.cost,
