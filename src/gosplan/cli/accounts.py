@@ -661,7 +661,37 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
     """List the consumer goods of an economy, priced at their labour values."""
     specs = catalogue_from_economy(_economy(source, year), personal_hours=personal_hours)
     goods = _store(db).add_goods(specs, reason=f"listed from {source} at labour value")
-    console.print(f"listed {len(goods)} goods from {source}")
+    free = [f"{g.name} ({g.free_fund})" for g in goods if g.free_fund]
+    console.print(
+        f"listed {len(goods)} goods from {source}"
+        + (f"; provided free for all, never sold: {', '.join(free)}" if free else "")
+    )
+
+
+@catalogue_group.command("load-goods")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy whose products the goods belong to (for labour values).",
+)
+@click.option("--year", type=YEAR, default=None)
+@_db
+@domain_errors
+def catalogue_load_goods(csv_file: str, source: str, year: int | None, db: str | None) -> None:
+    """List a cooperative's real goods from CSV_FILE, sold in their own units.
+
+    Columns: name, unit, product (the economy's product they belong to), and labour_value
+    (hours per unit) or output_value (the amount of the product's output one unit is, in the
+    economy's currency); optional code and stock.  Goods of what the plan provides free for
+    all (health, education) are refused: they are never sold.
+    """
+    from gosplan.services.accounts import goods_from_csv
+
+    specs = goods_from_csv(csv_file, _economy(source, year))
+    goods = _store(db).add_goods(specs, reason=f"listed from {Path(csv_file).name}")
+    console.print(f"listed {len(goods)} goods from {csv_file}")
 
 
 @catalogue_group.command("add")

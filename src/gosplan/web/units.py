@@ -3,12 +3,13 @@ prices"), never "1e-05 BRL million"."""
 
 from __future__ import annotations
 
-import re
-
 from babel.numbers import get_currency_symbol
 from starlette.requests import Request
 
+from gosplan.services.accounts.catalogue import money_of
 from gosplan.web import i18n
+
+__all__ = ["FUND_LABELS", "funds_in_words", "money_of", "money_words", "unit_in_words"]
 
 #: names of the social funds, for people (msgids; translated where shown)
 FUND_LABELS = {
@@ -21,22 +22,6 @@ FUND_LABELS = {
     "reserves": "reserves",
     "foreign_trade": "foreign trade",
 }
-
-MULTIPLIERS = {"billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6, "thousand": 1e3}
-_MONEY = re.compile(
-    r"^\s*(?:(?P<size>[0-9.]+(?:[eE][-+]?[0-9]+)?)\s+)?(?P<cur>[A-Z]{2,4})"
-    r"(?:\s+(?P<mult>billion|bn|million|mn|thousand))?\s*$"
-)
-
-
-def money_of(unit: str) -> tuple[float, str] | None:
-    """``(amount, currency)`` of a money unit: "0.0001 BRL million" → (100.0, "BRL");
-    None for a unit that is not an amount of money (kg, litre, pair, jobs)."""
-    m = _MONEY.match(unit or "")
-    if m is None:
-        return None
-    size = float(m["size"]) if m["size"] else 1.0
-    return size * MULTIPLIERS.get(m["mult"] or "", 1.0), m["cur"]
 
 
 def money_words(amount: float, currency: str, request: Request) -> str:

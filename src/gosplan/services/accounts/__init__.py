@@ -91,8 +91,10 @@ from gosplan.services.accounts.catalogue import (
     FREE_PURPOSES,
     catalogue_from_economy,
     deduction_with_free,
+    money_of,
 )
 from gosplan.services.accounts.ledger import Accounts, Batch
+from gosplan.services.accounts.real_goods import goods_from_csv
 from gosplan.services.accounts.reconcile import Gap, ReconcileResult, reconcile
 
 __all__ = [
@@ -133,6 +135,8 @@ __all__ = [
     "catalogue_from_economy",
     "clearing_ratio",
     "deduction_with_free",
+    "goods_from_csv",
+    "money_of",
     "price_units",
     "reconcile",
     "target_factor",

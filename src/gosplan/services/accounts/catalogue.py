@@ -27,6 +27,25 @@ _FUND_OF = {
     "reserves": "reserves",
 }
 
+#: words that scale a money unit ("BRL million")
+MULTIPLIERS = {"billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6, "thousand": 1e3}
+_MONEY = re.compile(
+    r"^\s*(?:(?P<size>[0-9.]+(?:[eE][-+]?[0-9]+)?)\s+)?(?P<cur>[A-Z]{2,4})"
+    r"(?:\s+(?P<mult>billion|bn|million|mn|thousand))?\s*$"
+)
+
+
+def money_of(unit: str) -> tuple[float, str] | None:
+    """``(amount, currency)`` of a money unit: "0.0001 BRL million" → (100.0, "BRL"),
+    "BRL million" → (1e6, "BRL"); None for a unit that is not an amount of money (kg,
+    litre, pair, jobs)."""
+    m = _MONEY.match(unit or "")
+    if m is None:
+        return None
+    size = float(m["size"]) if m["size"] else 1.0
+    return size * MULTIPLIERS.get(m["mult"] or "", 1.0), str(m["cur"])
+
+
 _STOPWORDS = {"e", "de", "da", "do", "das", "dos", "and", "of", "the", "och", "av", "for"}
 
 
