@@ -274,8 +274,13 @@ def _account_page(
         )
         for ln in reversed(st.lines)
     ]
-    if bought and good:
-        bought = _("%(n)s × %(good)s", n=bought, good=names.get(good, good))
+    # only a whole number and a good of the catalogue are echoed: a link cannot make the
+    # page claim a purchase of something else
+    bought = (
+        _("%(n)s × %(good)s", n=bought, good=names[good])
+        if bought.isdigit() and good in names
+        else ""
+    )
     ded = period.deduction if period else None
     model = AccountPublic(
         code=st.account.code,

@@ -38,6 +38,8 @@ class EconomyPublic(BaseModel):
     #: the amount of output the ``hours`` column speaks of ("R$ 100 of output at 2021 prices")
     money_unit: str
     hours_per_labour_unit: float | None
+    #: labour is counted in jobs (persons employed), each counted as hours a year
+    labour_in_jobs: bool = False
     method: str
     residual: float
     query: str
@@ -130,6 +132,7 @@ def economy_page(request: Request, state: State, user: MaybeUser, q: str = "") -
         value_unit_words=units.words,
         money_unit=units.money,
         hours_per_labour_unit=units.hpu,
+        labour_in_jobs=getattr(eco, "labour_kind", "hours") == "persons",
         method=res.method,
         residual=res.residual,
         query=q,
