@@ -13,7 +13,7 @@ import pytest
 
 from gosplan.web.demo import DEMO_HOURS
 
-from .test_web_browser import browser, server, sign_in  # noqa: F401 (fixtures)
+from .test_web_browser import server, sign_in  # noqa: F401 (the module's server)
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ HEALTH = "health-care"  # the code of Testland's "Health care"
 @pytest.fixture(params=["en", "pt_BR"])
 def lang_page(
     request: pytest.FixtureRequest,
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: str,  # noqa: F811
 ) -> Iterator[tuple[Any, str]]:
     """A page and its language: English, or Portuguese chosen by the browser's
