@@ -185,3 +185,24 @@ def test_the_cli_loads_real_goods_and_lists_free_ones(tmp_path: Path) -> None:
     )
     code, out = run("catalogue", "load-goods", str(goods))
     assert code != 0 and "line 2" in out and "provided free" in out
+
+
+def test_the_cli_statement_json_carries_the_persons_own_hours(shop: Accounts) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from gosplan.cli import main
+
+    db = str(shop.engine.url)
+    res = CliRunner().invoke(main, ["accounts", "statement", "ana", "--json", "--db", db])
+    assert res.exit_code == 0, res.output
+    (work,) = [
+        ln for ln in json.loads(res.output, parse_float=Decimal)["lines"] if ln["kind"] == "work"
+    ]
+    assert Decimal(work["gross"]) == Decimal("7.5") and work["enterprise"] == "mill"
+    assert Decimal(work["gross"]) - sum(map(Decimal, work["deducted"].values())) == Decimal(
+        work["amount"]
+    )
+    res = CliRunner().invoke(main, ["accounts", "statement", "ana", "--db", db])
+    assert res.exit_code == 0 and "worked" in res.output

@@ -826,15 +826,20 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
         Path(csv_path).write_text(st.to_csv(), encoding="utf-8")
         console.print(f"wrote {csv_path}")
     table = Table(title=f"{st.account.kind} account {st.account.code} (hours)")
-    for col in ("tx", "posted", "period", "kind", "memo", "amount", "balance"):
-        table.add_column(col, justify="right" if col in ("tx", "amount", "balance") else "left")
-    for ln in st.lines:
+    cols = ("tx", "posted", "period", "kind", "memo", "worked", "deducted", "amount", "balance")
+    for col in cols:
+        table.add_column(
+            col, justify="left" if col in ("posted", "period", "kind", "memo") else "right"
+        )
+    for ln in st.lines:  # worked: the holder's own hours (the memo speaks of the approval)
         table.add_row(
             str(ln.transaction_id),
             ln.posted_at,
             ln.period or "",
             ln.kind,
             ln.memo,
+            "" if ln.gross is None else _h(ln.gross),
+            "" if ln.gross is None else _h(sum(ln.deducted.values(), Decimal(0))),
             _h(ln.amount),
             _h(ln.balance),
         )
