@@ -45,9 +45,10 @@ def _economy() -> Economy:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Accounts:
+def shop(ledger: Accounts) -> Accounts:
+    """Testland's ledger (SQLite, then PostgreSQL): health care free, two members' hours."""
     eco = _economy()
-    acc = Accounts.open(f"sqlite:///{tmp_path / 'acc.db'}")
+    acc = ledger
     acc.open_period("p1", deduction_with_free(eco))
     acc.open_account("ana", "person")
     acc.open_account("bea", "person")
@@ -194,7 +195,7 @@ def test_the_cli_statement_json_carries_the_persons_own_hours(shop: Accounts) ->
 
     from gosplan.cli import main
 
-    db = str(shop.engine.url)
+    db = shop.engine.url.render_as_string(hide_password=False)
     res = CliRunner().invoke(main, ["accounts", "statement", "ana", "--json", "--db", db])
     assert res.exit_code == 0, res.output
     (work,) = [
