@@ -80,6 +80,8 @@ def test_a_worker_reconciles_her_statement(lang_page: tuple[Any, str]) -> None:
     assert "152" in text and "312" not in text
     # the balance over time, drawn without scripts
     assert page.locator("svg#balance-chart polyline").count() == 1
+    lines = page.locator("#statement tbody tr[data-transaction]").count()
+    assert page.locator("svg#balance-chart circle").count() == lines  # one dot a posting
     if lang == "en":  # the switch (a cookie) turns the same page into Portuguese
         page.goto("/lang/pt_BR?next=/account")
         assert page.locator("#reconcile-title").inner_text() == WORDS["pt_BR"]["title"]

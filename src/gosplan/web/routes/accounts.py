@@ -327,15 +327,22 @@ def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> 
     def y(v: Decimal) -> float:
         return top + (height - top - bottom) * (1 - float(v) / top_value)
 
-    coords = [(x(0), y(Decimal(0)))]
+    # a step line: the balance holds until the next posting moves it
+    line = [(x(0), y(Decimal(0)))]
+    dots = []
     for i, p in enumerate(pts):
-        coords.append((x(i), y(p.balance)))
+        if i:
+            line.append((x(i), line[-1][1]))
+        line.append((x(i), y(p.balance)))
+        dots.append((x(i), y(p.balance), p))
     ticks = [(y(Decimal(repr(top_value * k / 4))), top_value * k / 4) for k in range(5)]
     return {
         "width": width,
         "height": height,
-        "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in coords),
-        "dots": [(a, b, p) for (a, b), p in zip(coords[1:], pts, strict=True)],
+        "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in line),
+        "dots": dots,
+        "first": pts[0].posted_at,
+        "last": pts[-1].posted_at,
         "ticks": ticks,
         "left": left,
         "right": width - right,
