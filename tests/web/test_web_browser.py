@@ -29,44 +29,12 @@ from .conftest import make_settings, seeded_copy
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
+# Chromium and the session's one ``browser`` fixture live in conftest.py: a second
+# session-scoped Playwright in the same run fails ("Sync API inside the asyncio loop"), so
+# every browser test module shares that one
 
 #: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
 SERVED: dict[str, Any] = {}
-
-
-def _need(what: str) -> None:
-    if os.environ.get("CI"):
-        raise RuntimeError(
-            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
-        )
-    pytest.skip(f"{what} not present")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole session."""
-    if not CHROMIUM.exists():
-        _need(str(CHROMIUM))
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the playwright package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _free_port() -> int:

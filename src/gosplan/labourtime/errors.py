@@ -33,6 +33,11 @@ class OutOfStock(AccountsError):
     """The good's stock is smaller than the quantity asked for."""
 
 
+class ProvidedFree(AccountsError):
+    """The good is provided free for all from a social fund (health, education …): it is
+    never sold, so it cannot be bought or delivered to the shops."""
+
+
 class IdempotencyConflict(AccountsError):
     """An idempotency key was reused for a request with different content."""
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -83,6 +83,13 @@ class GoodInfo:
     ratio: Decimal
     price: Decimal
     stock: int
+    #: the social fund(s) that provide it free for all (never sold); None for goods on sale
+    free_fund: str | None = None
+
+    @property
+    def funds(self) -> list[str]:
+        """The funds that provide this good free (empty for goods on sale)."""
+        return [f for f in (self.free_fund or "").split(",") if f]
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class GoodSpec:
     product: str | None = None
     ratio: Decimal = Decimal(1)
     stock: int = 0
+    #: the social fund(s) that provide it free for all (comma-separated); never sold
+    free_fund: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,14 @@ class StatementLine:
     balance: Decimal
     deduction_rate: Decimal | None
     deduction_shares: str
+    #: work lines: the holder's OWN hours worked that this line credits (gross; negative on
+    #: the reversal of an approval), and what the deduction took of them by fund; the
+    #: transaction's memo speaks of the whole approval, these of this account alone
+    gross: Decimal | None = None
+    deducted: dict[str, Decimal] = field(default_factory=dict)
+    #: work lines: the enterprise whose approval this is (code, name)
+    enterprise: str | None = None
+    enterprise_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,9 @@ class Statement:
         "balance_hours",
         "deduction_rate",
         "deduction_shares",
+        "gross_hours",
+        "deducted_hours",
+        "enterprise",
     )
 
     def to_csv(self) -> str:
@@ -150,6 +170,9 @@ class Statement:
                         ln.balance,
                         "" if ln.deduction_rate is None else ln.deduction_rate,
                         ln.deduction_shares,
+                        "" if ln.gross is None else ln.gross,
+                        ";".join(f"{k}={v}" for k, v in ln.deducted.items()),
+                        ln.enterprise or "",
                     ]
                 )
             )

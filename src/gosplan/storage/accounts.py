@@ -214,6 +214,9 @@ class Good(Base):
     price: Mapped[int] = mapped_column(BigInteger, nullable=False)
     #: cache: sum of the good's stock moves
     stock: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    #: the social fund(s) that provide this good free for all (comma-separated, e.g.
+    #: "health"); such a good is never sold, its stock stays 0 (see ``ProvidedFree``)
+    free_fund: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 

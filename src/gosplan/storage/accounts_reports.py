@@ -72,12 +72,25 @@ def account_statement(s: Session, code: str) -> Statement:
     lines: list[StatementLine] = []
     deductions: dict[str, Deduction] = {}
     running = 0
+    own = _own_work(s, acc.id) if acc.kind == "person" else {}
     for tid, at, kind, memo, amount, pcode, rate, shares, source in rows:
         running += amount
         ded = None
         if pcode is not None:
             ded = deductions.get(pcode) or Deduction.from_json(rate, shares, source)
             deductions[pcode] = ded
+        work = own.get(tid)
+        gross: Decimal | None = None
+        deducted: dict[str, Decimal] = {}
+        ent: tuple[str, str] | None = None
+        if work is not None and ded is not None:
+            sign, hours, ent = work
+            funds: dict[str, int] = {}
+            for h in hours:
+                for f, part in ded.split(h)[1].items():
+                    funds[f] = funds.get(f, 0) + part
+            gross = to_hours(sign * sum(hours))
+            deducted = {f: to_hours(sign * x) for f, x in sorted(funds.items())}
         lines.append(
             StatementLine(
                 transaction_id=tid,
@@ -89,12 +102,42 @@ def account_statement(s: Session, code: str) -> Statement:
                 balance=to_hours(running),
                 deduction_rate=None if ded is None else ded.rate,
                 deduction_shares="" if ded is None else ded.shares_text(),
+                gross=gross,
+                deducted=deducted,
+                enterprise=None if ent is None else ent[0],
+                enterprise_name="" if ent is None else ent[1],
             )
         )
     cur = s.scalar(select(Period).where(Period.status == "open"))
     if cur is not None and cur.code not in deductions:
         deductions[cur.code] = deduction_of(cur)
     return Statement(account=account_info(s, acc), lines=lines, deductions=deductions)
+
+
+def _own_work(s: Session, person_id: int) -> dict[int, tuple[int, list[int], tuple[str, str]]]:
+    """The person's own approved work by transaction: {transaction: (sign, [micro-hours of
+    each of their records], (enterprise code, name))}; a reversal of an approval gets the
+    same records with sign −1."""
+    ent = aliased(Account)
+    rows = s.execute(
+        select(Approval.transaction_id, Work.hours, ent.code, ent.name)
+        .join(Work, Work.id == Approval.work_id)
+        .join(ent, ent.id == Work.enterprise_id)
+        .where(Work.person_id == person_id)
+        .order_by(Work.id)
+    ).all()
+    out: dict[int, tuple[int, list[int], tuple[str, str]]] = {}
+    for tid, hours, code, name in rows:
+        out.setdefault(int(tid), (1, [], (code, name or code)))[1].append(int(hours))
+    if out:
+        for rid, orig in s.execute(
+            select(Transaction.id, Transaction.reverses_id).where(
+                Transaction.reverses_id.in_(list(out))
+            )
+        ).all():
+            _, own, e = out[int(orig or 0)]
+            out[int(rid)] = (-1, own, e)
+    return out
 
 
 def period_totals(s: Session, period: str | None) -> dict[str, Decimal]:

@@ -18,6 +18,7 @@ from gosplan.labourtime.errors import (
     IdempotencyConflict,
     InsufficientHours,
     OutOfStock,
+    ProvidedFree,
     UnknownAccount,
     UnknownGood,
     UnknownPeriod,
@@ -84,6 +85,21 @@ def good_info(g: Good) -> GoodInfo:
         ratio=Decimal(g.ratio),
         price=to_hours(g.price),
         stock=int(g.stock),
+        free_fund=g.free_fund,
+    )
+
+
+def _funds_text(free_fund: str) -> str:
+    funds = [f for f in free_fund.split(",") if f]
+    return " and ".join(funds) + (" funds" if len(funds) > 1 else " fund")
+
+
+def provided_free(name: str, code: str, free_fund: str, doing: str) -> ProvidedFree:
+    """The refusal for a good the plan provides free for all."""
+    return ProvidedFree(
+        f"{name or code} ({code!r}) is provided free for all from the "
+        f"{_funds_text(free_fund)}; it is never sold, so it cannot be {doing}. "
+        f"Nothing was {'bought' if doing == 'bought' else 'changed'}."
     )
 
 
@@ -101,6 +117,12 @@ def add_good(s: Session, g: GoodSpec, reason: str) -> GoodInfo:
         )
     if s.scalar(select(Good.id).where(Good.code == g.code)) is not None:
         raise AccountsError(f"Good {g.code!r} is already in the catalogue.")
+    free = ",".join(sorted({f.strip() for f in (g.free_fund or "").split(",") if f.strip()}))
+    if free and g.stock:
+        raise AccountsInputError(
+            f"Good {g.code!r} is provided free from the {_funds_text(free)}: it is never "
+            f"sold, so it has no stock in the shops; got stock {g.stock!r}."
+        )
     price = price_units(value, ratio)
     if price <= 0:
         raise AccountsInputError(
@@ -116,6 +138,7 @@ def add_good(s: Session, g: GoodSpec, reason: str) -> GoodInfo:
         ratio=str(ratio),
         price=price,
         stock=int(g.stock),
+        free_fund=free or None,
     )
     s.add(good)
     s.flush()
@@ -141,6 +164,8 @@ def deliver(s: Session, code: str, quantity: int, key: str) -> GoodInfo:
     if done is not None:
         return good_info(get_good(s, code))
     g = get_good(s, code, lock=True)
+    if g.free_fund:
+        raise provided_free(g.name, g.code, g.free_fund, "delivered to the shops")
     cur = s.scalar(select(Period.id).where(Period.status == "open"))
     s.add(StockMove(good_id=g.id, period_id=cur, kind="delivery", quantity=q))
     g.stock = g.stock + q
@@ -275,6 +300,7 @@ def buy(s: Session, person: str, good: str, quantity: int, key: str) -> Purchase
         return from_json(Purchase, req[2])
     row = c.execute(_U_GOOD, {"g": good, "q": q}).first()
     if row is None:
+        refuse_if_free(c, good)
         if c.execute(_Q_PERIOD).first() is None:
             raise buy_refused("no_period", **ctx)
         stock = c.execute(select(Good.stock).where(Good.code == good)).scalar()
@@ -380,6 +406,14 @@ _I_MOVE = insert(StockMove)
 _I_REQUEST = insert(Request)
 
 
+def refuse_if_free(db: Any, good: str) -> None:
+    """Raise :class:`ProvidedFree` if ``good`` is provided free (only read once a purchase
+    has failed: free goods have no stock, so the hot path never pays for this check)."""
+    row = db.execute(select(Good.name, Good.free_fund).where(Good.code == good)).first()
+    if row is not None and row[1]:
+        raise provided_free(row[0], good, row[1], "bought")
+
+
 def buy_pg(s: Session, digest: str, ctx: dict[str, Any]) -> Purchase:
     return call_acct_buy(s, digest, ctx)
 
@@ -397,6 +431,11 @@ def call_acct_buy(db: Any, digest: str, ctx: dict[str, Any]) -> Purchase:
             raise
         detail = str(getattr(diag, "message_detail", "") or "")
         reason = msg.removeprefix("acct:")
+        if reason == "out_of_stock":  # a free good has no stock: say why it is not sold
+            # on a fresh connection: the failed statement aborted ``db``'s transaction
+            bind = db.get_bind() if hasattr(db, "get_bind") else db.engine
+            with bind.engine.connect() as fresh:
+                refuse_if_free(fresh, str(ctx["good"]))
         extra: dict[str, Any] = {}
         if reason == "conflict":
             extra["used"] = detail

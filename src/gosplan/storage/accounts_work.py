@@ -400,9 +400,12 @@ def credit_works(
     held = lock_holders(s, [a for a in amounts if a != ent_id])
     ent_code = s.scalar(select(Account.code).where(Account.id == ent_id)) or ""
     ids = ", ".join(str(w.id) for w in works)
+    people = len({w.person_id for w in works})
+    # the transaction's memo speaks of the whole approval (every member's hours together);
+    # a person's statement shows their own hours beside it (``StatementLine.gross``)
     memo = (
-        f"{to_hours(total).normalize():f} h worked in {ent_code} approved "
-        f"({len(works)} record(s): {ids}), deduction {ded.rate * 100:.4f}%"
+        f"approval in {ent_code}: {to_hours(total).normalize():f} h in total by "
+        f"{people} member(s) ({len(works)} record(s): {ids}), deduction {ded.rate * 100:.4f}%"
     )
     tx = post_transaction(s, "work", p, amounts, memo)
     apply_amounts(s, held, amounts, f"approval for {ent_code!r}")

@@ -111,10 +111,11 @@ def seed_if_empty(state: AppState) -> bool:
 
 def _seed_accounts(state: AppState) -> None:
     """Person and enterprise accounts, one period with approved hours, and the catalogue."""
-    from gosplan.services.accounts import Deduction, catalogue_from_economy
+    from gosplan.services.accounts import catalogue_from_economy, deduction_with_free
 
     ledger, eco = state.accounts, state.economy
-    ledger.open_period(PERIOD, Deduction.from_economy(eco, values=state.values))
+    # health and education are free for all: named funds of the deduction, never sold
+    ledger.open_period(PERIOD, deduction_with_free(eco, values=state.values))
     for username, _, name in DEMO_USERS:
         ledger.open_account(person_code(username), "person", name)
     for code, name, _ in DEMO_ENTERPRISES:
@@ -131,7 +132,7 @@ def _seed_accounts(state: AppState) -> None:
         )
         ledger.approve(code, PERIOD, key=f"demo:approve:{code}", approver="demo:planning")
     ledger.add_goods(catalogue_from_economy(eco, personal_hours=20_000.0, values=state.values))
-    goods = ledger.goods()
+    goods = [g for g in ledger.goods() if not g.free_fund]
     if goods:
         cheapest = min(goods, key=lambda g: g.price)
         ledger.buy(person_code("ana"), cheapest.code, 1, key="demo:buy:ana")

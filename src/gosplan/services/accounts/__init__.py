@@ -59,6 +59,7 @@ from gosplan.labourtime.errors import (
     NotAMember,
     OutOfStock,
     PeriodClosed,
+    ProvidedFree,
     SeparationOfDuties,
     UnknownAccount,
     UnknownGood,
@@ -86,13 +87,20 @@ from gosplan.labourtime.units import (
     to_hours,
     to_units,
 )
-from gosplan.services.accounts.catalogue import catalogue_from_economy
+from gosplan.services.accounts.catalogue import (
+    FREE_PURPOSES,
+    catalogue_from_economy,
+    deduction_with_free,
+    money_of,
+)
 from gosplan.services.accounts.ledger import Accounts, Batch
+from gosplan.services.accounts.real_goods import goods_from_csv
 from gosplan.services.accounts.reconcile import Gap, ReconcileResult, reconcile
 
 __all__ = [
     "CANCELLED",
     "DEFAULT_MAX_HOURS_PER_PERIOD",
+    "FREE_PURPOSES",
     "FUND_PREFIX",
     "MAX_HOURS_PER_RECORD",
     "UNIT",
@@ -114,6 +122,7 @@ __all__ = [
     "PeriodClosed",
     "PeriodInfo",
     "Posted",
+    "ProvidedFree",
     "Purchase",
     "ReconcileResult",
     "SeparationOfDuties",
@@ -125,6 +134,9 @@ __all__ = [
     "WorkRecord",
     "catalogue_from_economy",
     "clearing_ratio",
+    "deduction_with_free",
+    "goods_from_csv",
+    "money_of",
     "price_units",
     "reconcile",
     "target_factor",

@@ -63,7 +63,10 @@ def economy_and_goods(sc: Scenario) -> tuple[Any, Goods, Any, float]:
             f"economy {eco.name!r} measures labour as wages; the living plan "
             "needs hours or persons employed."
         )
-    specs = catalogue_from_economy(eco, personal_hours=0.0, values=vals, hours_per_labour_unit=hpu)
+    # free=(): the simulation's households buy everything they bought before (its own model)
+    specs = catalogue_from_economy(
+        eco, personal_hours=0.0, values=vals, hours_per_labour_unit=hpu, free=()
+    )
     personal = eco.final_demand_by_purpose()["personal"].clip(lower=0.0)
     if sc.max_goods is not None and len(specs) > sc.max_goods:
         keep = set(personal.loc[[str(s.product) for s in specs]].nlargest(sc.max_goods).index)

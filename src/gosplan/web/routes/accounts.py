@@ -7,9 +7,11 @@ its holder.
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -18,9 +20,11 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
 from gosplan.storage.users import User
+from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, MaybeUser, State
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
+from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
 
 router = APIRouter(tags=["accounts"])
 
@@ -28,12 +32,18 @@ router = APIRouter(tags=["accounts"])
 class GoodPublic(BaseModel):
     code: str
     name: str
+    #: the unit as stored (e.g. "0.0001 BRL million"), and in words for the reader's locale
     unit: str
+    unit_words: str
     product: str | None
     labour_value: Decimal
     ratio: Decimal
     price: Decimal
     stock: int
+    #: provided free for all from these social funds: never sold (no price to pay)
+    free: bool = False
+    funds: list[str] = []
+    funds_words: str = ""
 
 
 class CataloguePublic(BaseModel):
@@ -41,13 +51,57 @@ class CataloguePublic(BaseModel):
     goods: list[GoodPublic]
 
 
+class FundPart(BaseModel):
+    """A social fund's part of a deduction: hours, and its share of the deduction."""
+
+    fund: str
+    label: str
+    hours: Decimal
+    share: Decimal
+
+
 class LinePublic(BaseModel):
     transaction: int
     posted_at: str
     period: str | None
     kind: str
+    #: the transaction's memo (it speaks of the whole transaction, e.g. a whole approval)
     memo: str
+    #: this line in words, for this account alone (e.g. your own hours worked)
+    words: str
     amount: Decimal
+    balance: Decimal
+    #: work lines: your own hours worked (gross), the deduction by fund, the enterprise
+    gross: Decimal | None = None
+    deduction: Decimal | None = None
+    deducted: list[FundPart] = []
+    enterprise: str | None = None
+    enterprise_name: str = ""
+
+
+class Reconciliation(BaseModel):
+    """The statement in five numbers: gross − deduction = net credit; net credit −
+    purchases + other corrections = balance."""
+
+    gross_hours: Decimal
+    deduction_hours: Decimal
+    deduction_by_fund: list[FundPart]
+    net_credit: Decimal
+    purchases: Decimal
+    other: Decimal
+    balance: Decimal
+
+
+class FundShare(BaseModel):
+    fund: str
+    label: str
+    share: Decimal
+    free: bool
+
+
+class BalancePoint(BaseModel):
+    transaction: int
+    posted_at: str
     balance: Decimal
 
 
@@ -58,14 +112,36 @@ class AccountPublic(BaseModel):
     unit: str = "hours"
     period: str | None
     deduction: str | None
+    deduction_rate: Decimal | None = None
+    deduction_funds: list[FundShare] = []
+    reconciliation: Reconciliation
+    balance_over_time: list[BalancePoint]
     statement: list[LinePublic]
     catalogue: list[GoodPublic]
     buy_key: str
     bought: str = ""
 
 
-def _goods(state: State) -> list[GoodPublic]:
-    return [GoodPublic(**g.__dict__) for g in state.accounts.goods()]
+def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
+    return GoodPublic(
+        code=g.code,
+        name=g.name,
+        unit=g.unit,
+        unit_words=unit_in_words(g.unit, year, request),
+        product=g.product,
+        labour_value=g.labour_value,
+        ratio=g.ratio,
+        price=g.price,
+        stock=g.stock,
+        free=bool(g.funds),
+        funds=g.funds,
+        funds_words=funds_in_words(g.funds, request) if g.funds else "",
+    )
+
+
+def _goods(state: State, request: Request) -> list[GoodPublic]:
+    year = state.economy.year
+    return [_good(g, year, request) for g in state.accounts.goods()]
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -93,14 +169,93 @@ def _own(user: User, code: str | None = None) -> str:
     return user.account
 
 
+def _parts(deducted: dict[str, Decimal], request: Request) -> list[FundPart]:
+    _ = i18n.translator(request)
+    total = sum(deducted.values(), Decimal(0))
+    return [
+        FundPart(
+            fund=f,
+            label=_(FUND_LABELS.get(f, f)),
+            hours=h,
+            share=(h / total).quantize(Decimal("0.0001")) if total else Decimal(0),
+        )
+        for f, h in deducted.items()
+    ]
+
+
+def _words(ln: acc.StatementLine, request: Request, goods: dict[str, str]) -> str:
+    """One statement line in words, for this account alone."""
+    _ = i18n.translator(request)
+    loc = i18n.locale_of(request)
+
+    def h(x: Decimal) -> str:
+        return i18n.format_number(loc, float(x), 2)
+
+    if ln.gross is not None:
+        deducted = sum(ln.deducted.values(), Decimal(0))
+        text = _(
+            "You worked %(gross)s h in %(enterprise)s (period %(period)s); the deduction for "
+            "the social funds took %(deducted)s h; %(net)s h were credited to you.",
+            gross=h(abs(ln.gross)),
+            enterprise=ln.enterprise_name or ln.enterprise or "",
+            period=ln.period or "—",
+            deducted=h(abs(deducted)),
+            net=h(abs(ln.amount)),
+        )
+        if ln.gross < 0:
+            return _("Correction: an approval was reversed. %(what)s", what=text)
+        return text
+    if ln.kind == "purchase":
+        m = re.match(r"bought (\d+) × (\S+) at ", ln.memo)
+        if m:
+            return _(
+                "You bought %(n)s × %(good)s for %(cost)s h.",
+                n=m[1],
+                good=goods.get(m[2], m[2]),
+                cost=h(abs(ln.amount)),
+            )
+        return _("Purchase: %(cost)s h.", cost=h(abs(ln.amount)))
+    if ln.kind == "reversal":
+        return _("Correction: %(memo)s", memo=ln.memo)
+    return ln.memo
+
+
+def _reconcile(
+    lines: list[acc.StatementLine], balance: Decimal, request: Request
+) -> Reconciliation:
+    gross = deducted = net = bought = Decimal(0)
+    funds: dict[str, Decimal] = {}
+    for ln in lines:
+        if ln.gross is not None:
+            gross += ln.gross
+            net += ln.amount
+            for f, x in ln.deducted.items():
+                funds[f] = funds.get(f, Decimal(0)) + x
+                deducted += x
+        elif ln.kind == "purchase":
+            bought -= ln.amount
+    return Reconciliation(
+        gross_hours=gross,
+        deduction_hours=deducted,
+        deduction_by_fund=_parts(dict(sorted(funds.items(), key=lambda kv: -kv[1])), request),
+        net_credit=net,
+        purchases=bought,
+        other=balance - net + bought,
+        balance=balance,
+    )
+
+
 def _account_page(
-    request: Request, state: State, user: User, code: str, bought: str = ""
+    request: Request, state: State, user: User, code: str, bought: str = "", good: str = ""
 ) -> Response:
+    _ = i18n.translator(request)
     try:
         st = state.accounts.statement(code)
     except GosplanError as exc:
         raise _error(exc, "account") from exc
     period = state.accounts.current_period()
+    catalogue = _goods(state, request)
+    names = {g.code: f"{g.name} ({g.unit_words})" for g in catalogue}
     lines = [
         LinePublic(
             transaction=ln.transaction_id,
@@ -108,29 +263,100 @@ def _account_page(
             period=ln.period,
             kind=ln.kind,
             memo=ln.memo,
+            words=_words(ln, request, names),
             amount=ln.amount,
             balance=ln.balance,
+            gross=ln.gross,
+            deduction=None if ln.gross is None else sum(ln.deducted.values(), Decimal(0)),
+            deducted=_parts(ln.deducted, request),
+            enterprise=ln.enterprise,
+            enterprise_name=ln.enterprise_name,
         )
         for ln in reversed(st.lines)
     ]
+    # only a whole number and a good of the catalogue are echoed: a link cannot make the
+    # page claim a purchase of something else
+    bought = (
+        _("%(n)s × %(good)s", n=bought, good=names[good])
+        if bought.isdigit() and good in names
+        else ""
+    )
+    ded = period.deduction if period else None
     model = AccountPublic(
         code=st.account.code,
         name=st.account.name,
         balance=st.account.balance,
         period=period.code if period else None,
-        deduction=period.deduction.describe() if period else None,
+        deduction=ded.describe() if ded else None,
+        deduction_rate=ded.rate if ded else None,
+        deduction_funds=[
+            FundShare(
+                fund=f,
+                label=_(FUND_LABELS.get(f, f)),
+                share=s,
+                free=f in acc.FREE_PURPOSES,
+            )
+            for f, s in sorted((ded.shares if ded else {}).items(), key=lambda kv: -kv[1])
+        ],
+        reconciliation=_reconcile(st.lines, st.account.balance, request),
+        balance_over_time=[
+            BalancePoint(transaction=ln.transaction_id, posted_at=ln.posted_at, balance=ln.balance)
+            for ln in st.lines
+        ],
         statement=lines,
-        catalogue=_goods(state),
+        catalogue=catalogue,
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    return render(request, "account.html", model, user=user)
+    return render(request, "account.html", model, user=user, chart=balance_chart(model))
+
+
+def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
+    """The balance over time as an inline SVG's geometry (the page CSP allows no scripts):
+    one step per posting, the y axis from 0 to the highest balance."""
+    pts = model.balance_over_time
+    if not pts:
+        return {}
+    left, right, top, bottom = 56, 8, 10, 24
+    top_value = max(float(max(p.balance for p in pts)), 1.0)
+    n = len(pts)
+
+    def x(i: int) -> float:
+        return left + (width - left - right) * (i / max(n - 1, 1))
+
+    def y(v: Decimal) -> float:
+        return top + (height - top - bottom) * (1 - float(v) / top_value)
+
+    # a step line: the balance holds until the next posting moves it
+    line = [(x(0), y(Decimal(0)))]
+    dots = []
+    for i, p in enumerate(pts):
+        if i:
+            line.append((x(i), line[-1][1]))
+        line.append((x(i), y(p.balance)))
+        dots.append((x(i), y(p.balance), p))
+    ticks = [(y(Decimal(repr(top_value * k / 4))), top_value * k / 4) for k in range(5)]
+    return {
+        "width": width,
+        "height": height,
+        "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in line),
+        "dots": dots,
+        "first": pts[0].posted_at,
+        "last": pts[-1].posted_at,
+        "ticks": ticks,
+        "left": left,
+        "right": width - right,
+        "bottom": height - bottom,
+    }
 
 
 @twin(router, "/account", model=AccountPublic)
-def my_account(request: Request, state: State, user: CurrentUser, bought: str = "") -> Response:
-    """The signed-in person's account: balance, statement, catalogue."""
-    return _account_page(request, state, user, _own(user), bought)
+def my_account(
+    request: Request, state: State, user: CurrentUser, bought: str = "", good: str = ""
+) -> Response:
+    """The signed-in person's account: what they worked, what the deduction took, what was
+    credited and spent, the balance over time, the catalogue."""
+    return _account_page(request, state, user, _own(user), bought[:20], good[:64])
 
 
 @twin(router, "/accounts/{code}", model=AccountPublic)
@@ -158,7 +384,7 @@ def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
     return render(
         request,
         "catalogue.html",
-        CataloguePublic(period=period.code if period else None, goods=_goods(state)),
+        CataloguePublic(period=period.code if period else None, goods=_goods(state, request)),
         user=user,
     )
 
@@ -167,6 +393,9 @@ class BuyResult(BaseModel):
     ok: bool = True
     transaction: int
     good: str
+    #: the good in words: its name and its unit
+    name: str
+    unit_words: str
     quantity: int
     price: Decimal
     cost: Decimal
@@ -187,17 +416,33 @@ def buy(
     """Buy ``quantity`` of ``good`` with the signed-in person's hours."""
     request.app.state.limiter.hit(client_key(request), "buying", state.settings.rate_limit_buying)
     code = _own(user)
+    _ = i18n.translator(request)
     try:
         p = state.accounts.buy(code, good, quantity, key=f"web:{user.id}:{key or uuid.uuid4().hex}")
+    except acc.ProvidedFree as exc:
+        info = state.accounts.good(good)
+        raise HTTPException(
+            status_code=409,
+            detail="good: "
+            + _(
+                "%(name)s is provided free for all from %(funds)s: it is never sold, so "
+                "nothing was bought and nothing was charged.",
+                name=info.name,
+                funds=funds_in_words(info.funds, request),
+            ),
+        ) from exc
     except GosplanError as exc:
         raise _error(
             exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock) else "quantity"
         ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
+        bought = _good(state.accounts.good(p.good), state.economy.year, request)
         return Response(
             BuyResult(
                 transaction=p.transaction_id,
                 good=p.good,
+                name=bought.name,
+                unit_words=bought.unit_words,
                 quantity=p.quantity,
                 price=p.price,
                 cost=p.cost,
@@ -205,4 +450,6 @@ def buy(
             ).model_dump_json(),
             media_type="application/json",
         )
-    return RedirectResponse(f"/account?bought={p.quantity}+%C3%97+{p.good}", status_code=303)
+    return RedirectResponse(
+        f"/account?bought={p.quantity}&good={quote(p.good, safe='')}", status_code=303
+    )

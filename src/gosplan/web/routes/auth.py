@@ -23,6 +23,7 @@ from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import LoginGuard, check_csrf, client_host
+from gosplan.web.state import AppState
 
 router = APIRouter(tags=["people"])
 
@@ -37,6 +38,11 @@ class LoginPage(BaseModel):
     token: str = ""
 
 
+class EnterpriseRef(BaseModel):
+    code: str
+    name: str
+
+
 class Me(BaseModel):
     username: str
     role: str
@@ -45,6 +51,29 @@ class Me(BaseModel):
     enterprise: str | None
     sessions: int
     message: str = ""
+    #: the enterprises whose member the person is (from the labour ledger's memberships)
+    enterprises: list[EnterpriseRef] = []
+
+
+def _enterprises(state: AppState, user: User) -> list[EnterpriseRef]:
+    """The enterprises ``user`` works in: the ledger's memberships of their account, and
+    the enterprise they are linked to as its delegate."""
+    codes: list[str] = []
+    if user.account:
+        try:
+            codes = state.accounts.enterprises_of(user.account)
+        except GosplanError:
+            codes = []
+    if user.enterprise and user.enterprise not in codes:
+        codes.append(user.enterprise)
+    out = []
+    for code in codes:
+        try:
+            name = state.accounts.account(code).name or code
+        except GosplanError:
+            name = code
+        out.append(EnterpriseRef(code=code, name=name))
+    return out
 
 
 def _safe_next(nxt: str) -> str:
@@ -175,12 +204,14 @@ def _me(user: User, db: Session, message: str = "") -> Me:
 
 
 @twin(router, "/me", model=Me)
-def me(request: Request, db: Db, user: MaybeUser) -> Response:
+def me(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     if user is None:
         if wants_json(request):
             raise HTTPException(status_code=401, detail="sign in first")
         return RedirectResponse("/login?next=/me", status_code=303)
-    return render(request, "me.html", _me(user, db), user=user)
+    enterprises = _enterprises(state, user)  # the ledger first, the request's session after
+    model = _me(user, db).model_copy(update={"enterprises": enterprises})
+    return render(request, "me.html", model, user=user)
 
 
 @router.post(
