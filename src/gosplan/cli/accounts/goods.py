@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,37 @@ def catalogue_load(source: str, year: int | None, personal_hours: float, db: str
     """List the consumer goods of an economy, priced at their labour values."""
     specs = catalogue_from_economy(_economy(source, year), personal_hours=personal_hours)
     goods = _store(db).add_goods(specs, reason=f"listed from {source} at labour value")
-    console.print(f"listed {len(goods)} goods from {source}")
+    free = [f"{g.name} ({g.free_fund})" for g in goods if g.free_fund]
+    console.print(
+        f"listed {len(goods)} goods from {source}"
+        + (f"; provided free for all, never sold: {', '.join(free)}" if free else "")
+    )
+
+
+@catalogue_group.command("load-goods")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--source",
+    default="default",
+    show_default=True,
+    help="Economy whose products the goods belong to (for labour values).",
+)
+@click.option("--year", type=YEAR, default=None)
+@db_option
+@domain_errors
+def catalogue_load_goods(csv_file: str, source: str, year: int | None, db: str | None) -> None:
+    """List a cooperative's real goods from CSV_FILE, sold in their own units.
+
+    Columns: name, unit, product (the economy's product they belong to), and labour_value
+    (hours per unit) or output_value (the amount of the product's output one unit is, in the
+    economy's currency); optional code and stock.  Goods of what the plan provides free for
+    all (health, education) are refused: they are never sold.
+    """
+    from gosplan.services.accounts import goods_from_csv
+
+    specs = goods_from_csv(csv_file, _economy(source, year))
+    goods = _store(db).add_goods(specs, reason=f"listed from {Path(csv_file).name}")
+    console.print(f"listed {len(goods)} goods from {csv_file}")
 
 
 @catalogue_group.command("add")
@@ -210,15 +241,20 @@ def statement_cmd(code: str, csv_path: str | None, as_json: bool, db: str | None
         Path(csv_path).write_text(st.to_csv(), encoding="utf-8")
         console.print(f"wrote {csv_path}")
     table = Table(title=f"{st.account.kind} account {st.account.code} (hours)")
-    for col in ("tx", "posted", "period", "kind", "memo", "amount", "balance"):
-        table.add_column(col, justify="right" if col in ("tx", "amount", "balance") else "left")
-    for ln in st.lines:
+    cols = ("tx", "posted", "period", "kind", "memo", "worked", "deducted", "amount", "balance")
+    for col in cols:
+        table.add_column(
+            col, justify="left" if col in ("posted", "period", "kind", "memo") else "right"
+        )
+    for ln in st.lines:  # worked: the holder's own hours (the memo speaks of the approval)
         table.add_row(
             str(ln.transaction_id),
             ln.posted_at,
             ln.period or "",
             ln.kind,
             ln.memo,
+            "" if ln.gross is None else _h(ln.gross),
+            "" if ln.gross is None else _h(sum(ln.deducted.values(), Decimal(0))),
             _h(ln.amount),
             _h(ln.balance),
         )

@@ -58,6 +58,24 @@ def _slug(text: str, words: int = 2) -> str:
     return "-".join(parts[:words])[:48] or "good"
 
 
+def _values_in_hours(economy: Any, values: Any, hours_per_labour_unit: float | None) -> Any:
+    """The products' labour values in hours (refusing labour known only as wages)."""
+    from gosplan.core.values import labour_values
+
+    if hours_per_labour_unit is None:
+        if getattr(economy, "labour_kind", "hours") == "wages":
+            raise AccountsInputError(
+                f"catalogue_from_economy: economy {economy.name!r} measures labour as "
+                f"{economy.labour_unit!r} (wages), not hours; give `hours_per_labour_unit`."
+            )
+        from gosplan.planning.targets import hours_per_labour_unit as _hpu
+
+        hours_per_labour_unit = _hpu(economy)
+    if values is None:
+        values = labour_values(economy)
+    return values.values.astype(float) * float(hours_per_labour_unit)
+
+
 def catalogue_from_economy(
     economy: Any,
     *,
@@ -84,21 +102,7 @@ def catalogue_from_economy(
     which counts a job as 1,800 hours a year); labour known only as wages is
     refused unless that factor is given (wages are not hours).
     """
-    from gosplan.core.values import labour_values
-
-    if hours_per_labour_unit is None:
-        if getattr(economy, "labour_kind", "hours") == "wages":
-            raise AccountsInputError(
-                f"catalogue_from_economy: economy {economy.name!r} measures labour as "
-                f"{economy.labour_unit!r} (wages), not hours; give `hours_per_labour_unit`."
-            )
-        from gosplan.planning.targets import hours_per_labour_unit as _hpu
-
-        hours_per_labour_unit = _hpu(economy)
-    per = float(hours_per_labour_unit)
-    if values is None:
-        values = labour_values(economy)
-    v = values.values.astype(float) * per
+    v = _values_in_hours(economy, values, hours_per_labour_unit)
     from gosplan.planning.targets import purpose_bundles
 
     free = tuple(free)

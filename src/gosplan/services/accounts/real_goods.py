@@ -53,39 +53,15 @@ def goods_from_csv(
     ``hours_per_labour_unit``, by default the planning module's
     :func:`~gosplan.planning.targets.hours_per_labour_unit`).
     """
-    from gosplan.core.values import labour_values
     from gosplan.planning.problem import closest
-    from gosplan.planning.targets import hours_per_labour_unit as _hpu
-    from gosplan.planning.targets import purpose_bundles
 
     where = "the CSV" if "\n" in str(source) else str(source)
     text = str(source) if "\n" in str(source) else _read(Path(source))
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise AccountsInputError(
-            f"{where}: unknown column(s) {', '.join(unknown)}; the columns are "
-            f"{', '.join(COLUMNS)}.{closest(unknown[0], COLUMNS)}"
-        )
-    missing = [c for c in REQUIRED if c not in header]
-    if missing or not ({"labour_value", "output_value"} & set(header)):
-        need = missing or ["labour_value or output_value"]
-        raise AccountsInputError(
-            f"{where}: the header must name the columns {', '.join(need)}; got "
-            f"{', '.join(header) or 'no header'}. Columns: {', '.join(COLUMNS)}."
-        )
+    _check_header([h.strip() for h in (reader.fieldnames or [])], where)
     products = [str(p) for p in economy.products]
-    per_hour: dict[str, float] = {}  # hours per currency unit of each product's output
-    free_of: dict[str, list[str]] = {}  # the funds that provide each product free
-    if free:
-        bundles = purpose_bundles(economy, free=free, include=list(free))
-        hits = bundles.to_numpy(dtype=float) > 0
-        cols = [str(c) for c in bundles.columns]
-        free_of = {
-            str(p): [f for f, hit in zip(cols, hits[i], strict=True) if hit]
-            for i, p in enumerate(bundles.index)
-        }
+    free_of = _free_funds(economy, free)
+    per_hour = _PerHour(economy, values, hours_per_labour_unit)
     out: list[GoodSpec] = []
     seen: set[str] = set()
     for line, raw in enumerate(reader, start=2):
@@ -107,34 +83,7 @@ def goods_from_csv(
                 f"{' and '.join(funds)} fund{'s' if len(funds) > 1 else ''}; its goods are "
                 f"never sold."
             )
-        if row.get("labour_value"):
-            value = _decimal(row["labour_value"], at, "labour_value")
-        elif row.get("output_value"):
-            amount = _decimal(row["output_value"], at, "output_value")
-            if not per_hour:
-                money = money_of(economy.output_unit or "")
-                if money is None:
-                    raise AccountsInputError(
-                        f"{at}, column `output_value`: economy {economy.name!r} measures "
-                        f"output in {economy.output_unit!r}, not money; give `labour_value`."
-                    )
-                if values is None:
-                    values = labour_values(economy)
-                hpu = _hpu(economy) if hours_per_labour_unit is None else hours_per_labour_unit
-                v = values.values
-                per_hour = {str(p): float(v[p]) * float(hpu) / money[0] for p in economy.products}
-            value = Decimal(repr(per_hour[product] * float(amount))).quantize(MICRO)
-        else:
-            raise AccountsInputError(
-                f"{at}: give `labour_value` (hours per unit) or `output_value` (the amount "
-                f"of {product!r}'s output one {row['unit']} is, in {economy.output_unit!r}'s "
-                f"currency)."
-            )
-        if value <= 0:
-            raise AccountsInputError(
-                f"{at}: the labour value of {row['name']!r} must be positive; got {value} h "
-                "(use a larger unit)."
-            )
+        value = _row_value(row, at, product, per_hour)
         code = row.get("code") or _slug(row["name"], words=3)
         check_code(code, "good")
         if code in seen:
@@ -179,3 +128,82 @@ def _decimal(text: str, at: str, column: str) -> Decimal:
     if not d.is_finite() or d <= 0:
         raise AccountsInputError(f"{at}, column `{column}`: must be positive; got {text!r}.")
     return d
+
+
+def _check_header(header: list[str], where: str) -> None:
+    from gosplan.planning.problem import closest
+
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise AccountsInputError(
+            f"{where}: unknown column(s) {', '.join(unknown)}; the columns are "
+            f"{', '.join(COLUMNS)}.{closest(unknown[0], COLUMNS)}"
+        )
+    missing = [c for c in REQUIRED if c not in header]
+    if missing or not ({"labour_value", "output_value"} & set(header)):
+        need = missing or ["labour_value or output_value"]
+        raise AccountsInputError(
+            f"{where}: the header must name the columns {', '.join(need)}; got "
+            f"{', '.join(header) or 'no header'}. Columns: {', '.join(COLUMNS)}."
+        )
+
+
+def _free_funds(economy: Any, free: tuple[str, ...]) -> dict[str, list[str]]:
+    """The funds that provide each product free (none when ``free`` is empty)."""
+    if not free:
+        return {}
+    from gosplan.planning.targets import purpose_bundles
+
+    bundles = purpose_bundles(economy, free=free, include=list(free))
+    hits = bundles.to_numpy(dtype=float) > 0
+    cols = [str(c) for c in bundles.columns]
+    return {
+        str(p): [f for f, hit in zip(cols, hits[i], strict=True) if hit]
+        for i, p in enumerate(bundles.index)
+    }
+
+
+class _PerHour:
+    """Hours per currency unit of each product's output, computed when first needed."""
+
+    def __init__(self, economy: Any, values: Any, hours_per_labour_unit: float | None) -> None:
+        self.economy, self.values, self.hpu = economy, values, hours_per_labour_unit
+        self.table: dict[str, float] = {}
+
+    def of(self, product: str, at: str) -> float:
+        if not self.table:
+            from gosplan.core.values import labour_values
+            from gosplan.planning.targets import hours_per_labour_unit as _hpu
+
+            eco = self.economy
+            money = money_of(eco.output_unit or "")
+            if money is None:
+                raise AccountsInputError(
+                    f"{at}, column `output_value`: economy {eco.name!r} measures "
+                    f"output in {eco.output_unit!r}, not money; give `labour_value`."
+                )
+            v = (self.values if self.values is not None else labour_values(eco)).values
+            hpu = _hpu(eco) if self.hpu is None else self.hpu
+            self.table = {str(p): float(v[p]) * float(hpu) / money[0] for p in eco.products}
+        return self.table[product]
+
+
+def _row_value(row: dict[str, str], at: str, product: str, per_hour: _PerHour) -> Decimal:
+    """A row's labour value in hours per unit, given or derived from ``output_value``."""
+    if row.get("labour_value"):
+        value = _decimal(row["labour_value"], at, "labour_value")
+    elif row.get("output_value"):
+        amount = _decimal(row["output_value"], at, "output_value")
+        value = Decimal(repr(per_hour.of(product, at) * float(amount))).quantize(MICRO)
+    else:
+        raise AccountsInputError(
+            f"{at}: give `labour_value` (hours per unit) or `output_value` (the amount "
+            f"of {product!r}'s output one {row['unit']} is, in "
+            f"{per_hour.economy.output_unit!r}'s currency)."
+        )
+    if value <= 0:
+        raise AccountsInputError(
+            f"{at}: the labour value of {row['name']!r} must be positive; got {value} h "
+            "(use a larger unit)."
+        )
+    return value
