@@ -285,7 +285,7 @@ def issue_directive(
         sector = ful.sector_of(db, code) or "(no sector)"
         item = esc.issue_directive(
             db,
-            area="planning",
+            area="fulfilment",  # as ``gosplan fulfilment directive``
             subject=f"enterprise {code}",
             reason=text,
             context={"unit": code, "sector": sector},
