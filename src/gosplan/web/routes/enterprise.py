@@ -319,7 +319,8 @@ def _check_hours_form(
         ) from exc
     if not h.is_finite() or h <= 0 or h > 10_000:
         raise HTTPException(
-            status_code=422, detail=f"hours: {hours!r} must be a number of hours above 0"
+            status_code=422,
+            detail=f"hours: {hours!r} must be a number of hours above 0 and at most 10000",
         )
     return period, who.name, h
 
