@@ -38,6 +38,8 @@ def test_only_members_can_be_picked_and_others_are_refused_by_name(client: TestC
     page = _page(client)
     assert sorted(m["code"] for m in page["members"]) == ["person:ana", "person:carla"]
     assert {m["name"] for m in page["members"]} == {"Ana Souza", "Carla Dias"}
+    assert page["names"]["person:ana"] == "Ana Souza"  # the page names people, not codes
+    assert page["names"]["grain-farm"] == "Grain farm collective"
     tok = login(client, "carla")
     html = client.get(ENT).text
     form = html[html.index('id="record-hours"') :]

@@ -129,6 +129,8 @@ class EnterprisePublic(BaseModel):
     hours_recorded: Decimal
     hours_awaiting_approval: Decimal
     people: list[str]
+    #: the names of the accounts the page shows (people and enterprises), by code
+    names: dict[str, str] = {}
     members: list[PersonPublic] = []
     report_kinds: list[ReportKind] = []
     alerts: list[ItemPublic]
@@ -209,7 +211,15 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
     period = state.accounts.current_period()
     work = state.accounts.work(period.code, code) if period else []
     members = _members(state, code)
-    suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
+    enterprises = state.accounts.accounts("enterprise")
+    suppliers = [a.code for a in enterprises if a.code != code]
+    names = {a.code: a.name for a in enterprises} | {m.code: m.name for m in members}
+    for w in work:  # people who worked here and left since
+        if w.person not in names:
+            try:
+                names[w.person] = state.accounts.account(w.person).name
+            except GosplanError:
+                names[w.person] = w.person
     now = state.clock()
     ful = lookups.enterprise_fulfilment(db, code, now)
     versions = corrections.versions_of(db, code) if ful is not None else {}
@@ -239,6 +249,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
         hours_recorded=sum((w.hours for w in work), Decimal(0)),
         hours_awaiting_approval=sum((w.hours for w in work if w.status == "recorded"), Decimal(0)),
         people=[m.code for m in members],
+        names=names,
         members=members,
         report_kinds=report_kinds(request),
         alerts=[item_public(i, now) for i in reversed(_alerts_of(db, code))],
