@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -215,3 +216,42 @@ def login(client: TestClient, username: str, password: str = "demo-password") ->
 def logout(client: TestClient, tok: str) -> str:
     client.post("/logout", data={"csrf_token": tok})
     return csrf(client)
+
+
+# --- the browser tests' one Chromium (a session has one Playwright: a second
+# ``sync_playwright`` in the same thread fails, so every browser test module shares it)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need_browser(what: str) -> None:
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
+        )
+    pytest.skip(f"{what} not present")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        need_browser(str(CHROMIUM))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need_browser("the playwright package")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -27,46 +27,13 @@ from gosplan.services import publiclog
 
 from .conftest import make_settings, seeded_copy
 
+# the session's one Chromium is the ``browser`` fixture of conftest.py (one Playwright per
+# session: a second ``sync_playwright`` in the same thread fails)
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 #: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
 SERVED: dict[str, Any] = {}
-
-
-def _need(what: str) -> None:
-    if os.environ.get("CI"):
-        raise RuntimeError(
-            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
-        )
-    pytest.skip(f"{what} not present")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole session."""
-    if not CHROMIUM.exists():
-        _need(str(CHROMIUM))
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the playwright package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _free_port() -> int:

@@ -20,11 +20,9 @@ from typing import Any
 import pytest
 
 from .conftest import make_settings, seeded_copy
-from .test_web_browser import _free_port, browser, sign_in, sign_out
+from .test_web_browser import _free_port, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["browser"]  # the session's Chromium, from the browser tests
 
 WORDS = {
     "en": {
