@@ -218,7 +218,9 @@ def logout(client: TestClient, tok: str) -> str:
     return csrf(client)
 
 
-# --------------------------------------------------------------------------- browser
+# --- the browser tests' one Chromium (a session has one Playwright: a second
+# ``sync_playwright`` in the same thread fails, so every browser test module shares it)
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -232,7 +234,7 @@ ARGS = [
 ]
 
 
-def need_browser_part(what: str) -> None:
+def need_browser(what: str) -> None:
     if os.environ.get("CI"):
         raise RuntimeError(
             f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
@@ -244,11 +246,11 @@ def need_browser_part(what: str) -> None:
 def browser() -> Iterator[Any]:
     """One Chromium for the whole session."""
     if not CHROMIUM.exists():
-        need_browser_part(str(CHROMIUM))
+        need_browser(str(CHROMIUM))
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        need_browser_part("the playwright package")
+        need_browser("the playwright package")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield b

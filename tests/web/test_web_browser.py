@@ -27,11 +27,10 @@ from gosplan.services import publiclog
 
 from .conftest import make_settings, seeded_copy
 
-pytestmark = pytest.mark.browser
+# the session's one Chromium is the ``browser`` fixture of conftest.py (one Playwright per
+# session: a second ``sync_playwright`` in the same thread fails)
 
-# Chromium and the session's one ``browser`` fixture live in conftest.py: a second
-# session-scoped Playwright in the same run fails ("Sync API inside the asyncio loop"), so
-# every browser test module shares that one
+pytestmark = pytest.mark.browser
 
 #: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
 SERVED: dict[str, Any] = {}

@@ -126,6 +126,7 @@ def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
     )
     assert r.status_code == 201, r.text
     assert r.json()["new"] == 1
+    first_report = r.json()["reports"][0]
     reasons = [a["reason"] for a in r.json()["alerts"]]
     assert any(x.startswith("shortfall: output 20 % of plan") for x in reasons)
     dash = client.get("/fulfilment.json").json()
@@ -144,6 +145,14 @@ def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
         headers={"accept": "application/json"},
     )
     assert r.json()["unchanged"] == 1
+    # a delegate may resolve their own enterprise's alert, not another's
+    alert = client.get("/fulfilment.json").json()["open"][0]
+    r = client.post(
+        f"/fulfilment/items/{alert['id']}/acknowledge",
+        data={"note": "we are on it", "csrf_token": tok},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
     csv = (
         f"enterprise,period,kind,quantity\ntextile-coop,{period},output,95\n"
         f"textile-coop,{period},hours,475\n"
@@ -155,6 +164,11 @@ def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
         headers={"accept": "application/json"},
     )
     assert r.status_code == 201 and r.json()["corrected"] == 1
+    # the correction is linked to the report it corrects and settles the shortfall alert
+    assert [c["corrects"] for c in r.json()["corrections"]] == [first_report]
+    settled = {a["id"]: a for a in r.json()["settled"]}
+    assert alert["id"] in settled and settled[alert["id"]]["state"] == "resolved"
+    assert "corrects report" in settled[alert["id"]]["resolution"]
     bad = "enterprise,period,kind,quantity\ntextile-coop,2001-01-01,output,-5\n"
     r = client.post(
         "/enterprise/textile-coop/reports.csv",
@@ -162,14 +176,6 @@ def test_a_report_far_below_the_plan_opens_an_alert(client: TestClient) -> None:
         files={"file": ("bad.csv", bad.encode(), "text/csv")},
     )
     assert r.status_code == 422 and "field `quantity`" in r.json()["error"]
-    # a delegate may resolve their own enterprise's alert, not another's
-    alert = client.get("/fulfilment.json").json()["open"][0]
-    r = client.post(
-        f"/fulfilment/items/{alert['id']}/acknowledge",
-        data={"note": "we are on it", "csrf_token": tok},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
     tok = logout(client, tok)
     tok = login(client, "bruno")
     r = client.post(

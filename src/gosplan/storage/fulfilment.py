@@ -388,6 +388,21 @@ def alerted_flags(session: Session) -> set[tuple[int, dt.date, str]]:
     }
 
 
+def alert_periods(session: Session, alert_ids: Sequence[int]) -> dict[int, set[dt.date]]:
+    """Alert id → the periods of every flag that opened or joined it."""
+    out: dict[int, set[dt.date]] = {}
+    for i in range(0, len(alert_ids), 500):
+        rows = session.execute(
+            select(FulFlag.alert_id, FulFlag.period).where(
+                FulFlag.alert_id.in_(alert_ids[i : i + 500])
+            )
+        )
+        for a, d in rows:
+            if a is not None:
+                out.setdefault(int(a), set()).add(d)
+    return out
+
+
 def periods_received_since(session: Session, since: dt.datetime) -> set[dt.date]:
     """Periods for which some report (or a new version) was received after ``since``."""
     return set(

@@ -147,7 +147,12 @@ def simulate_cmd(
 @domain_errors
 def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
     """Store reports from CSV files (columns: enterprise, period, kind, quantity,
-    counterparty, product, submitted_at).  A file with any error stores nothing."""
+    counterparty, product, submitted_at).  A file with any error stores nothing.
+
+    A report sent again with other figures is a correction (the next version); the
+    input and delivery lines it does not restate are kept from the version it corrects
+    (restate a line with quantity 0 to withdraw it)."""
+    from gosplan.services.fulfilment import corrections
     from gosplan.services.fulfilment import store as ful
     from gosplan.storage.base import session_scope
 
@@ -156,7 +161,7 @@ def ingest_cmd(files: tuple[str, ...], db: str | None, now: str | None) -> None:
     for f in files:
         frame = ful.read_reports_csv(f)
         with session_scope(engine) as s:
-            got = ful.ingest(s, frame, now=clock)
+            got = ful.ingest(s, corrections.carry_lines(s, frame), now=clock)
         console.print(
             f"{f}: {got.new} new, {got.corrected} corrected (new version), "
             f"{got.unchanged} unchanged"

@@ -365,6 +365,12 @@ def _detail(check: str, v: float) -> str:
         )
     if check == "hours_excess":
         return f"hours per unit of output {v:+.1f} sd from the learnt norm (or accumulating)"
+    if check in ("mismatch", "partner_differs") and abs(v) >= np.log(1e6) - 1e-9:
+        return "one side reports a delivery or receipt that the other side reports as nothing" + (
+            "; this side's own figures moved away from its history"
+            if check == "mismatch"
+            else "; this side's figures agree with its own history"
+        )
     if check == "mismatch":
         return (
             f"largest delivery/receipt gap {100 * (np.exp(v) - 1):+.0f} % with a "

@@ -44,6 +44,8 @@ class IngestResult:
     corrected: int = 0
     unchanged: int = 0
     report_ids: list[int] = field(default_factory=list)
+    #: id of each correction (a new version) → id of the version it corrects
+    corrects: dict[int, int] = field(default_factory=dict)
 
 
 def read_reports_csv(path: str | Path) -> pd.DataFrame:
@@ -298,6 +300,7 @@ def ingest(
         new_rows.append(
             {
                 "key": (e, t),
+                "corrects": None if prev is None else int(prev[2]),
                 "enterprise_id": eid,
                 "period": period,
                 "version": 1 if prev is None else prev[0] + 1,
@@ -312,9 +315,13 @@ def ingest(
             }
         )
     keys_new = [row.pop("key") for row in new_rows]
+    corrects = [row.pop("corrects") for row in new_rows]
     if new_rows:
         ids = repo.insert_reports(session, new_rows)
         result.report_ids.extend(ids)
+        result.corrects = {
+            int(i): int(old) for i, old in zip(ids, corrects, strict=True) if old is not None
+        }
         line_rows: list[dict[str, Any]] = []
         for rid, key in zip(ids, keys_new, strict=True):
             g = line_groups.get(key)
@@ -350,6 +357,12 @@ def ingest(
                 "first_report": min(ids),
                 "digest": hashlib.sha256(ledger.encode("utf-8")).hexdigest(),
                 **batch_ids_field(ids),
+                # each correction names the version it corrects: [new report, old report]
+                **(
+                    {"corrections": [[n, o] for n, o in sorted(result.corrects.items())]}
+                    if result.corrects
+                    else {}
+                ),
             },
         )
     session.flush()

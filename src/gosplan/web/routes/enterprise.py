@@ -9,10 +9,11 @@ command line (:mod:`gosplan.storage.accounts_work`).
 
 from __future__ import annotations
 
+import csv
 import io
 import uuid
-from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
@@ -25,10 +26,12 @@ from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
 from gosplan.services import escalation as esc
 from gosplan.services import lookups
+from gosplan.services.fulfilment.reports import KINDS
 from gosplan.storage.users import User
+from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.render import REDIRECT, render, twin, wants_json
-from gosplan.web.routes.fulfilment import ItemPublic, item_public, unit_of
+from gosplan.web.routes.fulfilment import ItemPublic, fulfilment_state, item_public, unit_of
 from gosplan.web.security import check_csrf
 
 router = APIRouter(tags=["enterprises"])
@@ -72,6 +75,20 @@ class PeriodPublic(BaseModel):
     output: float | None
     hours: float | None
     fulfilment: float | None
+    #: ``met`` (at least the plan), ``near`` (within the tolerance), ``short``, ``none``
+    state: str = "none"
+    #: 0 not reported, 1 as first sent, 2 and more: corrected
+    version: int = 0
+
+
+class ReportKind(BaseModel):
+    kind: str
+    meaning: str
+
+
+class PersonPublic(BaseModel):
+    code: str
+    name: str
 
 
 class FulfilmentPublic(BaseModel):
@@ -83,12 +100,23 @@ class FulfilmentPublic(BaseModel):
     open_periods: list[str]
 
 
+class CorrectionPublic(BaseModel):
+    report: int
+    corrects: int
+
+
 class ReportResult(BaseModel):
     ok: bool = True
     new: int
     corrected: int
     unchanged: int
     alerts: list[ItemPublic]
+    #: the stored report of each period sent (new, corrected or unchanged)
+    reports: list[int] = []
+    #: each correction and the report it corrects
+    corrections: list[CorrectionPublic] = []
+    #: alerts the corrections settled (closed by the check run)
+    settled: list[ItemPublic] = []
 
 
 class EnterprisePublic(BaseModel):
@@ -101,6 +129,10 @@ class EnterprisePublic(BaseModel):
     hours_recorded: Decimal
     hours_awaiting_approval: Decimal
     people: list[str]
+    #: the names of the accounts the page shows (people and enterprises), by code
+    names: dict[str, str] = {}
+    members: list[PersonPublic] = []
+    report_kinds: list[ReportKind] = []
     alerts: list[ItemPublic]
     delegates: list[str]
     can_report: bool
@@ -146,17 +178,51 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
 
 
+def report_kinds(request: Request) -> list[ReportKind]:
+    """The kinds of figure a report may hold (the ``kind`` column), in the request's words."""
+    _ = i18n.translator(request)
+    meaning = {
+        "output": _("what the enterprise produced in the period, in its sector's output unit"),
+        "hours": _("hours worked in the enterprise in the period"),
+        "input": _("an input received from a supplier (name it under counterparty)"),
+        "delivery": _("a delivery made to a customer (name it under counterparty)"),
+    }
+    return [ReportKind(kind=k, meaning=meaning[k]) for k in KINDS]
+
+
+def _members(state: State, code: str) -> list[PersonPublic]:
+    out = []
+    for p in state.accounts.members(code):
+        try:
+            name = state.accounts.account(p).name
+        except GosplanError:
+            name = p
+        out.append(PersonPublic(code=p, name=name))
+    return out
+
+
 @twin(router, "/enterprise/{code}", model=EnterprisePublic)
 def show_enterprise(code: str, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """An enterprise: hours worked this period, its fulfilment and alerts (public)."""
+    from gosplan.services.fulfilment import corrections
+
     # the ledger first, the request's session after: never two pooled connections at once
     info = _enterprise(state, code)
     period = state.accounts.current_period()
     work = state.accounts.work(period.code, code) if period else []
-    people = state.accounts.members(code)
-    suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
+    members = _members(state, code)
+    enterprises = state.accounts.accounts("enterprise")
+    suppliers = [a.code for a in enterprises if a.code != code]
+    names = {a.code: a.name for a in enterprises} | {m.code: m.name for m in members}
+    for w in work:  # people who worked here and left since
+        if w.person not in names:
+            try:
+                names[w.person] = state.accounts.account(w.person).name
+            except GosplanError:
+                names[w.person] = w.person
     now = state.clock()
     ful = lookups.enterprise_fulfilment(db, code, now)
+    versions = corrections.versions_of(db, code) if ful is not None else {}
     model = EnterprisePublic(
         code=code,
         name=info.name,
@@ -167,7 +233,14 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
             plan_name=ful.plan_name,
             freq=ful.freq,
             output_unit=ful.output_unit,
-            periods=[PeriodPublic(**p.__dict__) for p in reversed(ful.periods)],
+            periods=[
+                PeriodPublic(
+                    **p.__dict__,
+                    state=fulfilment_state(p.fulfilment),
+                    version=versions.get(p.period, 0),
+                )
+                for p in reversed(ful.periods)
+            ],
             open_periods=ful.open_periods,
         ),
         suppliers=suppliers,
@@ -175,7 +248,10 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
         work=[_work_public(w) for w in work],
         hours_recorded=sum((w.hours for w in work), Decimal(0)),
         hours_awaiting_approval=sum((w.hours for w in work if w.status == "recorded"), Decimal(0)),
-        people=people,
+        people=[m.code for m in members],
+        names=names,
+        members=members,
+        report_kinds=report_kinds(request),
         alerts=[item_public(i, now) for i in reversed(_alerts_of(db, code))],
         delegates=[u.display_name for u in lookups.delegates_of(db, code)],
         can_report=user is not None and user.role == "delegate" and user.enterprise == code,
@@ -185,6 +261,109 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
         form_key=uuid.uuid4().hex,
     )
     return render(request, "enterprise.html", model, user=user)
+
+
+@router.get(
+    "/enterprise/{code}/reports-template.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "a CSV template"}},
+)
+def reports_template(code: str, db: Db, state: State) -> Response:
+    """A CSV template of one period's report for this enterprise: the columns, and a row of
+    each kind (the input row names a supplier; quantities to be filled in)."""
+    _enterprise(state, code)
+    now = state.clock()
+    ful = lookups.enterprise_fulfilment(db, code, now)
+    period = ful.open_periods[0] if ful is not None and ful.open_periods else "YYYY-MM-DD"
+    suppliers = [a.code for a in state.accounts.accounts("enterprise") if a.code != code]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["enterprise", "period", "kind", "quantity", "counterparty", "product"])
+    w.writerow([code, period, "output", "", "", ""])
+    w.writerow([code, period, "hours", "", "", ""])
+    w.writerow([code, period, "input", "", suppliers[0] if suppliers else "", ""])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reports-{code}.csv"'},
+    )
+
+
+class HoursConfirm(BaseModel):
+    """What a delegate is about to record: shown for confirmation before it is recorded."""
+
+    code: str
+    name: str
+    person: str
+    person_name: str
+    hours: Decimal
+    period: str
+    key: str
+
+
+def _check_hours_form(
+    state: State, user: User, code: str, person: str, hours: str
+) -> tuple[acc.PeriodInfo, str, Decimal]:
+    """The period, the person's name and the hours of a recording; 4xx naming the field."""
+    _enterprise(state, code)
+    _delegate_of(user, code)
+    period = state.accounts.current_period()
+    if period is None:
+        raise HTTPException(status_code=409, detail="period: no accounting period is open")
+    try:
+        who = state.accounts.account(person)
+    except GosplanError as exc:
+        raise HTTPException(status_code=422, detail=f"person: {exc}") from exc
+    if who.kind != "person":
+        raise HTTPException(status_code=422, detail=f"person: {person!r} is not a person")
+    if person not in state.accounts.members(code):
+        raise HTTPException(
+            status_code=403,
+            detail=f"person: {who.name} ({person!r}) is not a member of enterprise {code!r}: "
+            "a delegate records hours only for the enterprise's members",
+        )
+    try:
+        h = Decimal(hours.strip())
+    except InvalidOperation as exc:
+        raise HTTPException(
+            status_code=422, detail=f"hours: {hours!r} is not a number of hours"
+        ) from exc
+    if not h.is_finite() or h <= 0 or h > 10_000:
+        raise HTTPException(
+            status_code=422,
+            detail=f"hours: {hours!r} must be a number of hours above 0 and at most 10000",
+        )
+    return period, who.name, h
+
+
+@router.post(
+    "/enterprise/{code}/hours/confirm",
+    dependencies=[Depends(check_csrf)],
+    response_model=HoursConfirm,
+)
+def confirm_hours(
+    code: str,
+    request: Request,
+    state: State,
+    user: CurrentUser,
+    person: Annotated[str, Form(max_length=200)],
+    hours: Annotated[str, Form(max_length=50)],
+    key: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The summary a delegate confirms before hours are recorded (nothing is written)."""
+    period, name, h = _check_hours_form(state, user, code, person, hours)
+    model = HoursConfirm(
+        code=code,
+        name=state.accounts.account(code).name,
+        person=person,
+        person_name=name,
+        hours=h,
+        period=period.code,
+        key=key or uuid.uuid4().hex,
+    )
+    if "application/json" in request.headers.get("accept", ""):
+        return Response(model.model_dump_json(), media_type="application/json")
+    return render(request, "hours_confirm.html", model, user=user)
 
 
 @router.post(
@@ -199,18 +378,16 @@ def record_hours(
     request: Request,
     state: State,
     user: CurrentUser,
-    person: Annotated[str, Form()],
-    hours: Annotated[str, Form()],
+    person: Annotated[str, Form(max_length=200)],
+    hours: Annotated[str, Form(max_length=50)],
     key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """A delegate records hours a member worked this period (credited on approval)."""
-    _enterprise(state, code)
-    _delegate_of(user, code)
-    period = state.accounts.current_period()
-    if period is None:
-        raise HTTPException(status_code=409, detail="period: no accounting period is open")
+    """A delegate records hours a member worked this period (credited on approval).
+
+    Browsers come here from the confirmation page (``/hours/confirm``); only the
+    enterprise's members may be named (403 naming the person otherwise)."""
+    period, _name, _h = _check_hours_form(state, user, code, person, hours)
     try:
-        state.accounts.account(person)
         rec = state.accounts.record_hours(
             code,
             person,
@@ -234,13 +411,35 @@ def record_hours(
         return Response(
             _work_public(rec).model_dump_json(), media_type="application/json", status_code=201
         )
-    return RedirectResponse(f"/enterprise/{code}", status_code=303)
+    return RedirectResponse(f"/enterprise/{code}?recorded={rec.id}", status_code=303)
 
 
-def _decide(
-    request: Request, state: State, user: User, code: str, rid: int, decide: Callable[[], object]
+class Decision(StrEnum):
+    """What a planner does with one work record."""
+
+    approve = "approve"
+    reject = "reject"
+
+
+@router.post(
+    "/enterprise/{code}/work/{rid}/{decision}",
+    dependencies=[Depends(check_csrf)],
+    response_model=WorkPublic,
+    responses=REDIRECT,
+)
+def decide_record(
+    code: str,
+    rid: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    decision: Decision,
+    request: Request,
+    state: State,
+    user: CurrentUser,
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Run a planner's decision on one work record of enterprise ``code``."""
+    """A planner approves (the worker's account is credited) or rejects (with a reason,
+    never credited) one work record.
+
+    Refused (403) for a record that credits the planner or that the planner recorded."""
     _enterprise(state, code)
     if user.role != "planner":
         raise HTTPException(
@@ -253,7 +452,21 @@ def _decide(
     if rec.enterprise != code:
         raise HTTPException(status_code=404, detail=f"record: work record {rid} is not {code}'s")
     try:
-        decide()
+        if decision is Decision.approve:
+            state.accounts.approve_record(
+                rid,
+                key=f"web:approve:{rid}:{uuid.uuid4().hex}",
+                approver=user.username,
+                approver_account=user.account,
+            )
+        else:
+            state.accounts.reject_record(
+                rid,
+                key=f"web:reject:{rid}:{uuid.uuid4().hex}",
+                by=user.username,
+                reason=reason,
+                by_account=user.account,
+            )
     except acc.SeparationOfDuties as exc:
         raise HTTPException(status_code=403, detail=f"record: {exc}") from exc
     except acc.AccountsInputError as exc:
@@ -265,91 +478,42 @@ def _decide(
             _work_public(state.accounts.work_record(rid)).model_dump_json(),
             media_type="application/json",
         )
-    return RedirectResponse(f"/enterprise/{code}", status_code=303)
-
-
-@router.post(
-    "/enterprise/{code}/work/{rid}/approve",
-    dependencies=[Depends(check_csrf)],
-    response_model=WorkPublic,
-    responses=REDIRECT,
-)
-def approve_record(
-    code: str,
-    rid: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    request: Request,
-    state: State,
-    user: CurrentUser,
-) -> Response:
-    """A planner approves one work record: the worker's account is credited.
-
-    Refused (403) for a record that credits the planner or that the planner recorded."""
-    return _decide(
-        request,
-        state,
-        user,
-        code,
-        rid,
-        lambda: state.accounts.approve_record(
-            rid,
-            key=f"web:approve:{rid}:{uuid.uuid4().hex}",
-            approver=user.username,
-            approver_account=user.account,
-        ),
-    )
-
-
-@router.post(
-    "/enterprise/{code}/work/{rid}/reject",
-    dependencies=[Depends(check_csrf)],
-    response_model=WorkPublic,
-    responses=REDIRECT,
-)
-def reject_record(
-    code: str,
-    rid: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    request: Request,
-    state: State,
-    user: CurrentUser,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
-    """A planner rejects one work record, with a reason (it is never credited)."""
-    return _decide(
-        request,
-        state,
-        user,
-        code,
-        rid,
-        lambda: state.accounts.reject_record(
-            rid,
-            key=f"web:reject:{rid}:{uuid.uuid4().hex}",
-            by=user.username,
-            reason=reason,
-            by_account=user.account,
-        ),
-    )
+    return RedirectResponse(f"/enterprise/{code}#record-{rid}", status_code=303)
 
 
 def _ingest(request: Request, db: Db, code: str, frame: pd.DataFrame, source: str) -> Response:
+    from gosplan.services.fulfilment import corrections
     from gosplan.services.fulfilment import store as ful
 
     now = request.app.state.gosplan.clock()
     try:
+        frame = corrections.carry_lines(db, frame)
         res = ful.ingest(db, frame, now=now, source=source)
         run = ful.check(db, as_of=now, now=now)
+        settled = corrections.settle(db, run, res, now=now)
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
+        db.rollback()
         raise HTTPException(status_code=422, detail=f"report: {exc}") from exc
     mine = [item_public(i, now) for i in run.alerts if unit_of(i) == code]
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
         return Response(
             ReportResult(
-                new=res.new, corrected=res.corrected, unchanged=res.unchanged, alerts=mine
+                new=res.new,
+                corrected=res.corrected,
+                unchanged=res.unchanged,
+                alerts=mine,
+                reports=res.report_ids,
+                corrections=[
+                    CorrectionPublic(report=n, corrects=o) for n, o in sorted(res.corrects.items())
+                ],
+                settled=[item_public(x.item, now) for x in settled],
             ).model_dump_json(),
             media_type="application/json",
             status_code=201,
         )
-    return RedirectResponse(f"/enterprise/{code}?reported=1", status_code=303)
+    flag = f"corrected={res.corrected}&settled={len(settled)}" if res.corrected else "reported=1"
+    return RedirectResponse(f"/enterprise/{code}?{flag}", status_code=303)
 
 
 @router.post(

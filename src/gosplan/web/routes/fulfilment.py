@@ -1,7 +1,12 @@
-"""Fulfilment dashboard: open alerts and directives by level and age, and the escalation ladder.
+"""Fulfilment: alerts and directives by level and age, the escalation ladder, directives
+issued by planners, and the economy-wide view of fulfilment (sectors and enterprises,
+worst first, with trends).
 
 Opening the dashboard first climbs every overdue item (the climb is a
 function of the deadlines alone, so it does not matter when it runs).
+
+Every item is in one of four states, named the same on every page: ``open``,
+``taken up`` (acknowledged), ``overdue`` (its deadline passed) and ``resolved``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from gosplan.errors import GosplanError
 from gosplan.services import escalation as esc
 from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
-from gosplan.web.render import render, twin
+from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf
 
 router = APIRouter(tags=["fulfilment"])
@@ -40,6 +45,9 @@ class ItemPublic(BaseModel):
     age_days: float
     overdue: bool
     unit: str | None
+    #: one vocabulary everywhere: ``open``, ``taken up``, ``overdue`` or ``resolved``
+    state: str = "open"
+    issued_by: str | None = None
 
 
 class LevelPublic(BaseModel):
@@ -57,6 +65,25 @@ class Dashboard(BaseModel):
     resolved: list[ItemPublic]
     by_level: dict[str, int]
     climbed_now: int
+    #: every directive, newest first, with its state
+    directives: list[ItemPublic] = []
+    #: enterprises a directive may be addressed to (code, name)
+    enterprises: list[list[str]] = []
+    can_direct: bool = False
+
+
+#: below 1 - this share of the plan a period is short (the checks' ``shortfall_tol``)
+SHORTFALL_TOL = 0.25
+
+
+def fulfilment_state(ratio: float | None) -> str:
+    """``met`` (at least the plan), ``near`` (within the shortfall tolerance), ``short``
+    or ``none`` (not reported): one word for the colour of a bar and its text."""
+    if ratio is None:
+        return "none"
+    if ratio >= 1.0 - 1e-9:
+        return "met"
+    return "near" if ratio >= 1.0 - SHORTFALL_TOL else "short"
 
 
 def unit_of(item: esc.EscalationItem) -> str | None:
@@ -64,12 +91,24 @@ def unit_of(item: esc.EscalationItem) -> str | None:
     return None if item.private else esc.unit_of(item)
 
 
+def item_state(item: esc.EscalationItem, now: dt.datetime) -> str:
+    """``resolved``, ``overdue``, ``taken up`` or ``open`` (the one vocabulary of states)."""
+    if item.resolved_at is not None:
+        return "resolved"
+    if item.deadline is not None and item.deadline < now:
+        return "overdue"
+    return "taken up" if item.acknowledged_at is not None else "open"
+
+
 def item_public(item: esc.EscalationItem, now: dt.datetime) -> ItemPublic:
+    issued = (item.details or {}).get("issued_by")
     return ItemPublic(
         **esc.view(item),
         age_days=(now - item.opened_at).total_seconds() / 86400,
         overdue=item.deadline is not None and item.deadline < now and item.resolved_at is None,
         unit=unit_of(item),
+        state=item_state(item, now),
+        issued_by=None if issued is None or item.private else str(issued),
     )
 
 
@@ -85,6 +124,7 @@ def may_act(user: User, item: esc.EscalationItem) -> bool:
 def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Open items by level and age; the ladder and who owns each rung."""
     now = state.clock()
+    enterprises = [[a.code, a.name] for a in state.accounts.accounts("enterprise")]
     climbed = esc.tick(db, now)
     db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     all_items = esc.items(db)
@@ -113,6 +153,9 @@ def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
         resolved=[item_public(i, now) for i in reversed(done)],
         by_level=by_level,
         climbed_now=len(climbed),
+        directives=[item_public(i, now) for i in reversed(all_items) if i.kind == "directive"],
+        enterprises=enterprises,
+        can_direct=user is not None and user.role == "planner",
     )
     return render(request, "fulfilment.html", model, user=user)
 
@@ -192,3 +235,141 @@ def resolve(
             status_code=422 if "resolution" in str(exc) else 409, detail=f"resolution: {exc}"
         ) from exc
     return RedirectResponse("/fulfilment", status_code=303)
+
+
+@router.post(
+    "/fulfilment/directives",
+    dependencies=[Depends(check_csrf)],
+    response_model=ItemPublic,
+    status_code=201,
+    responses=REDIRECT,
+)
+def issue_directive(
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    enterprise: Annotated[str, Form(max_length=200)],
+    instruction: Annotated[str, Form(max_length=2000)],
+    days: Annotated[int, Form(ge=1, le=365)] = 14,
+) -> Response:
+    """A planner issues a directive to an enterprise, due in ``days``; it climbs the ladder
+    like an alert until someone outside the enterprise resolves it.
+
+    Nobody controls themselves: only a planner issues one (403), and never to an
+    enterprise they work in or speak for (403 naming the field)."""
+    if user.role != "planner":
+        raise HTTPException(
+            status_code=403, detail="role: only the planning body issues directives"
+        )
+    codes = {a.code: a.name for a in state.accounts.accounts("enterprise")}
+    code = enterprise.strip()
+    if code not in codes:
+        raise HTTPException(status_code=422, detail=f"enterprise: there is no enterprise {code!r}")
+    mine = {user.enterprise} if user.enterprise else set()
+    if user.account:  # the ledger first, the request's session after
+        mine |= set(state.accounts.enterprises_of(user.account))
+    if code in mine:
+        raise HTTPException(
+            status_code=403,
+            detail=f"enterprise: you belong to {code}; a directive to it is issued by a "
+            "planner outside it (nobody controls themselves)",
+        )
+    text = instruction.strip()
+    if not text:
+        raise HTTPException(status_code=422, detail="instruction: say what the enterprise is to do")
+    from gosplan.services.fulfilment import store as ful
+
+    now = state.clock()
+    try:
+        sector = ful.sector_of(db, code) or "(no sector)"
+        item = esc.issue_directive(
+            db,
+            area="fulfilment",  # as ``gosplan fulfilment directive``
+            subject=f"enterprise {code}",
+            reason=text,
+            context={"unit": code, "sector": sector},
+            now=now,
+            deadline=now + dt.timedelta(days=days),
+            details={"unit": code, "issued_by": f"{user.display_name} ({user.username})"},
+        )
+        db.commit()
+    except GosplanError as exc:
+        db.rollback()
+        raise HTTPException(status_code=422, detail=f"instruction: {exc}") from exc
+    if wants_json(request) or "application/json" in request.headers.get("accept", ""):
+        return Response(
+            item_public(item, now).model_dump_json(),
+            media_type="application/json",
+            status_code=201,
+        )
+    return RedirectResponse(f"/fulfilment?issued={item.id}#directives", status_code=303)
+
+
+class TrendPublic(BaseModel):
+    code: str
+    name: str
+    sector: str
+    enterprises: int
+    ratios: list[float | None]
+    plan: float
+    output: float
+    recent: float | None
+    #: ``met``, ``near``, ``short`` or ``none`` (nothing reported)
+    state: str
+    unreported: int
+    open_alerts: int
+
+
+class EconomyFulfilment(BaseModel):
+    plan_name: str | None
+    freq: str | None
+    output_unit: str | None
+    periods: list[str]
+    recent: int
+    sectors: list[TrendPublic]
+    enterprises: list[TrendPublic]
+
+
+@twin(router, "/fulfilment/economy", model=EconomyFulfilment)
+def economy_view(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    """Fulfilment across the economy: every sector and enterprise, worst first, with the
+    trend of output against plan over the last periods (public)."""
+    from gosplan.services.fulfilment import overview
+
+    names = {a.code: a.name for a in state.accounts.accounts("enterprise")}
+    now = state.clock()
+    counts: dict[str, int] = {}
+    for i in esc.items(db, open_only=True):
+        u = unit_of(i)
+        if u is not None:
+            counts[u] = counts.get(u, 0) + 1
+    ov = overview.economy_fulfilment(db, now, open_alerts=counts)
+
+    def pub(t: overview.Trend, name: str) -> TrendPublic:
+        return TrendPublic(
+            code=t.code,
+            name=name,
+            sector=t.sector,
+            enterprises=t.members,
+            ratios=t.ratios,
+            plan=t.plan,
+            output=t.output,
+            recent=t.recent,
+            state=fulfilment_state(t.recent),
+            unreported=t.unreported,
+            open_alerts=t.open_alerts,
+        )
+
+    model = EconomyFulfilment(
+        plan_name=None if ov is None else ov.plan_name,
+        freq=None if ov is None else ov.freq,
+        output_unit=None if ov is None else ov.output_unit,
+        periods=[] if ov is None else ov.periods,
+        recent=0 if ov is None else ov.recent,
+        sectors=[] if ov is None else [pub(t, t.code) for t in ov.sectors],
+        enterprises=[]
+        if ov is None
+        else [pub(t, names.get(t.code, t.code)) for t in ov.enterprises],
+    )
+    return render(request, "fulfilment_economy.html", model, user=user)
