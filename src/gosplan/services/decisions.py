@@ -216,7 +216,9 @@ def check_effect(kind: str, effect: Any, where: str = "effect") -> dict[str, Any
             out.append(
                 {
                     "kind": part["kind"],
-                    "effect": check_effect(part["kind"], part.get("effect"), f"{where}, change {j}"),
+                    "effect": check_effect(
+                        part["kind"], part.get("effect"), f"{where}, change {j}"
+                    ),
                 }
             )
         if sum(1 for c in out if c["kind"] == "working_week") > 1:

@@ -99,7 +99,9 @@ def _apply_one(
     elif kind == "sector_target":
         product, factor = str(eff["product"]), float(eff["factor"])
         if product not in out.index:
-            raise ValidationError(f"decision {proposal}: product {product!r} is not in the economy.")
+            raise ValidationError(
+                f"decision {proposal}: product {product!r} is not in the economy."
+            )
         out.loc[product] = out.loc[product] * factor
         products[product] = factor
         text = f"target of {product} × {factor:g}"

@@ -81,7 +81,7 @@ class Words:
     """Codes said in words, in one language (``_`` translates, ``num`` formats)."""
 
     _: Callable[..., str]
-    num: Callable[[float, int], str]
+    num: Callable[[float, int | None], str]
 
     def kind(self, code: str) -> str:
         return self._(KIND_WORDS.get(code, code))
@@ -103,20 +103,23 @@ class Words:
 
     def change(self, factor: float) -> str:
         """A factor as a change: ``+20 %``, ``−10 %``, ``unchanged``."""
-        pct = (float(factor) - 1.0) * 100.0
+        pct = round((float(factor) - 1.0) * 100.0, 1)
         if abs(pct) < 0.05:
             return self._("unchanged")
         sign = "+" if pct > 0 else "−"
-        return f"{sign}{self.num(abs(pct), 1 if abs(pct) % 1 else 0)} %"
+        return f"{sign}{self.num(abs(pct), None)} %"
 
     def effect(self, kind: str, effect: Mapping[str, Any] | None) -> str:
         """What an option's effect does to the plan, in a sentence."""
         e = dict(effect or {})
         if kind == "working_week":
-            return self._("a working week of at most %(h)s hours", h=self.num(e["hours"], 1))
+            return self._(
+                "a working week of at most %(h)s hours",
+                h=self.num(round(float(e["hours"]), 2), None),
+            )
         if kind == "fund_split":
             parts = ", ".join(
-                f"{self.fund(f)} {self.num(float(s) * 100, 0)} %"
+                f"{self.fund(f)} {self.num(round(float(s) * 100, 1), None)} %"
                 for f, s in e.get("shares", {}).items()
             )
             return self._("the social funds split: %(parts)s", parts=parts)
@@ -365,7 +368,6 @@ def draft_from_form(
 
 
 __all__ = [
-    "words_for",
     "FORM_KINDS",
     "KINDS",
     "Draft",
@@ -374,6 +376,7 @@ __all__ = [
     "Words",
     "draft_from_form",
     "proposal_from_form",
+    "words_for",
 ]
 
 
@@ -383,5 +386,5 @@ def words_for(request: Any) -> Words:
 
     loc = i18n.locale_of(request)
     return Words(
-        _=i18n.translator(request), num=lambda x, d=1: i18n.format_number(loc, float(x), d)
+        _=i18n.translator(request), num=lambda x, d=None: i18n.format_number(loc, float(x), d)
     )

@@ -191,7 +191,9 @@ def list_decisions(
     db: Db,
     state: State,
     user: MaybeUser,
-    kind: Annotated[str | None, Query(max_length=40, description="the proposal form's kind")] = None,
+    kind: Annotated[
+        str | None, Query(max_length=40, description="the proposal form's kind")
+    ] = None,
 ) -> Response:
     form = ProposalFormPublic(kind=kind if kind in FORM_KINDS else "working_week")
     model = _decisions_model(request, db, state, form)
