@@ -402,7 +402,7 @@ def plan_board(
     targets, week, wbp = solved
     if method != "multi_year" and limit is not None:
         src = next(c for c in reversed(changes) if c.week_limit is not None)
-        worst = int(week.idxmax())
+        worst = int(week.idxmax())  # type: ignore[call-overload]
         if float(week.max()) > limit + 1e-9 or method == "multi_year_uncapped":
             unmet.append(
                 Unmet(

@@ -136,8 +136,8 @@ class Words:
                 change=self.change(e["factor"]),
             )
         if kind == "plan_change":
-            parts = [self.effect(c["kind"], c["effect"]) for c in e.get("changes", [])]
-            return "; ".join(parts) if parts else self._("the plan as it is")
+            said = [self.effect(c["kind"], c["effect"]) for c in e.get("changes", [])]
+            return "; ".join(said) if said else self._("the plan as it is")
         return self._("binds nothing in the plan")
 
 
@@ -385,6 +385,8 @@ def words_for(request: Any) -> Words:
     from gosplan.web import i18n
 
     loc = i18n.locale_of(request)
-    return Words(
-        _=i18n.translator(request), num=lambda x, d=None: i18n.format_number(loc, float(x), d)
-    )
+
+    def num(x: float, digits: int | None = None) -> str:
+        return i18n.format_number(loc, float(x), digits)
+
+    return Words(_=i18n.translator(request), num=num)

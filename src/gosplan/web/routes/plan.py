@@ -216,7 +216,7 @@ class WorkbenchPublic(BaseModel):
 def _brief(b: plan_board.PlanBoard) -> BoardPublic:
     return BoardPublic(
         working_week=b.working_week,
-        week_by_year={int(y): float(v) for y, v in b.week_by_year.items()},
+        week_by_year={int(y): float(v) for y, v in b.week_by_year.items()},  # type: ignore[call-overload]
         method_code=b.method,
         method=b.multi_year,
         unmet=list(b.unmet),
