@@ -270,7 +270,9 @@ def test_vote_and_see_the_tally_change_the_plan(page: Any) -> None:
     page.click("#vote-form button[type=submit]")
     page.wait_for_selector("#my-ballot")
     deadline = time.monotonic() + 30
-    while page.get_attribute("#phase", "data-phase") != "closed":  # the deadline closes it, nobody's hand
+    while (
+        page.get_attribute("#phase", "data-phase") != "closed"
+    ):  # the deadline closes it, nobody's hand
         assert time.monotonic() < deadline, "voting did not end"
         time.sleep(0.5)
         page.reload()

@@ -284,7 +284,7 @@ def proposal_from_form(
             continue
         if effect is not None and not label:
             label = words.effect(kind, effect) if kind != "other" else ""
-        if not label:
+        if not label and effect is not None:  # else the value's own error says it
             errors[f"label_{i}"] = _("give the option a name")
         if effect is not None and label:
             options.append({"label": label[:200], "effect": effect})

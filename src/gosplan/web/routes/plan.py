@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
@@ -21,7 +21,7 @@ from gosplan.services import decisions, plan_board
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.i18n import translator
 from gosplan.web.plan_words import Draft, draft_from_form, words_for
-from gosplan.web.render import REDIRECT, Created, render, twin
+from gosplan.web.render import REDIRECT, Created, render, twin, wants_json
 from gosplan.web.security import check_csrf
 from gosplan.web.state import AppState
 
@@ -323,6 +323,16 @@ def workbench(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
     fields = dict(request.query_params)
     model = _workbench_model(request, db, state, fields, {})
     status = 422 if model.errors else 200
+    if model.errors and wants_json(request):
+        field, why = next(iter(model.errors.items()))
+        return JSONResponse(
+            {
+                "ok": False,
+                "error": f"{field}: {why}",
+                "fields": [{"field": k, "problem": v} for k, v in model.errors.items()],
+            },
+            status_code=422,
+        )
     return render(
         request, "workbench.html", model, user=user, w=words_for(request), status_code=status
     )
