@@ -267,8 +267,8 @@ def _workbench_model(
     purposes = [r.purpose for r in current.rows if r.purpose in PLAN_PURPOSES]
     products = [str(x) for x in state.economy.products]
     draft = draft_from_form(fields, translator(request), products=products, purposes=purposes)
+    now, new = _preview(state, db, draft)  # the draft as typed, whatever else went wrong
     draft.errors.update(errors)
-    now, new = _preview(state, db, draft)
     w = words_for(request)
     rows_new = {r.purpose: r for r in new.rows} if new is not None else {}
     compare = [
