@@ -229,28 +229,53 @@ class PlanBoard:
     failure: str | None = None
     labour_unit: str = "hours"
     hours_per_labour_unit: float = 1.0
+    workforce_basis: dict[str, float | str] = field(default_factory=dict)
 
 
-def workforce_for(economy: Economy, population: float | None) -> tuple[float, str]:
-    """Able-bodied people who share the work: given, or the base year's workforce."""
+def workforce_basis(economy: Economy, population: float | None) -> dict[str, float | str]:
+    """How many able-bodied people share the work, and on what basis: ``kind`` is
+    ``"setting"`` (given), ``"population"`` (population × participation, the default plan's)
+    or ``"labour"`` (the base year's labour at :data:`HOURS_PER_JOB` hours a job)."""
     if population is not None:
-        return float(population), f"{population:,.0f} able-bodied people (setting)"
+        return {"kind": "setting", "people": float(population)}
     from gosplan.planning.leontief import leontief_plan
     from gosplan.planning.plan_config import DEFAULT_PLAN
     from gosplan.planning.targets import purpose_bundles
 
     if economy.meta.source and "ibge" in str(economy.meta.source).lower():
         pop = DEFAULT_PLAN["population"]
-        people = float(pop["population"]) * float(pop["participation"])
+        return {
+            "kind": "population",
+            "people": float(pop["population"]) * float(pop["participation"]),
+            "population": float(pop["population"]),
+            "participation": float(pop["participation"]),
+        }
+    hours = float(leontief_plan(economy, purpose_bundles(economy)).labour_hours)
+    return {
+        "kind": "labour",
+        "people": hours / HOURS_PER_JOB,
+        "hours": hours,
+        "hours_per_job": HOURS_PER_JOB,
+    }
+
+
+def workforce_for(economy: Economy, population: float | None) -> tuple[float, str]:
+    """Able-bodied people who share the work: given, or the base year's workforce."""
+    return _workforce_note(workforce_basis(economy, population))
+
+
+def _workforce_note(b: Mapping[str, float | str]) -> tuple[float, str]:
+    people = float(b["people"])
+    if b["kind"] == "setting":
+        return people, f"{people:,.0f} able-bodied people (setting)"
+    if b["kind"] == "population":
         return people, (
-            f"{people:,.0f} able-bodied people ({pop['population']:,.0f} × "
-            f"participation {pop['participation']})"
+            f"{people:,.0f} able-bodied people ({float(b['population']):,.0f} × "
+            f"participation {b['participation']})"
         )
-    hours = leontief_plan(economy, purpose_bundles(economy)).labour_hours
-    people = hours / HOURS_PER_JOB
     return people, (
         f"{people:,.1f} able-bodied people: the base year's labour "
-        f"({hours:,.0f} hours) at {HOURS_PER_JOB:,.0f} hours a job"
+        f"({float(b['hours']):,.0f} hours) at {HOURS_PER_JOB:,.0f} hours a job"
     )
 
 
@@ -358,7 +383,8 @@ def plan_board(
     from gosplan.planning.targets import purpose_bundles
 
     base = purpose_bundles(economy)
-    people, note = workforce_for(economy, population)
+    basis = workforce_basis(economy, population)
+    people, note = _workforce_note(basis)
     first_base = leontief_plan(economy, base, population=people)
     bundles, changes, limit = apply_effects(base, effects, first_base.values)
     first = leontief_plan(economy, bundles, population=people)
@@ -459,6 +485,7 @@ def plan_board(
         failure=failure,
         labour_unit=str(economy.labour_unit or "hours"),
         hours_per_labour_unit=hpu,
+        workforce_basis=basis,
     )
 
 

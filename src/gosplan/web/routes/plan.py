@@ -58,6 +58,8 @@ class PlanPublic(BaseModel):
     unmet: list[plan_board.Unmet] = []
     labour_unit: str = "hours"
     hours_per_labour_unit: float = 1.0
+    #: who shares the work: kind setting / population / labour, and its numbers
+    workforce_basis: dict[str, float | str] = {}
 
 
 def _board(state: AppState, db: Any) -> tuple[str, plan_board.PlanBoard]:
@@ -109,8 +111,20 @@ def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
         unmet=list(b.unmet),
         labour_unit=b.labour_unit,
         hours_per_labour_unit=b.hours_per_labour_unit,
+        workforce_basis=b.workforce_basis,
     )
-    return render(request, "plan.html", model, user=user, w=words_for(request))
+    _ = translator(request)
+    return render(
+        request,
+        "plan.html",
+        model,
+        user=user,
+        w=words_for(request),
+        # the publisher's unit names and the notes, in the page's language where known
+        target_unit=_(b.target_unit) if b.target_unit else _("the table's units"),
+        labour_unit=_(b.labour_unit),
+        notes=[n if n.startswith("the solver") else _(n) for n in b.notes],
+    )
 
 
 def _years(b: plan_board.PlanBoard) -> list[YearPublic]:
