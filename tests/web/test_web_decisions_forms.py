@@ -215,3 +215,34 @@ def test_the_proposal_page_states_the_rules_in_words(client: TestClient) -> None
     rules = body[body.index('id="rules"') :]
     assert "Quorum: at least" in rules and "never fewer than 2" in rules
     assert "approves any options" in rules
+
+
+def test_an_empty_ballot_or_comment_is_sent_back_with_the_reason(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(utcnow())
+    monkeypatch.setattr(client.app.state.gosplan, "clock", clock)  # type: ignore[attr-defined]
+    tok = login(client, "diego")
+    r = client.post(
+        "/decisions",
+        data=_form(tok, "working_week", hours_0="35", hours_1="32"),
+        follow_redirects=False,
+    )
+    pid = int(r.headers["location"].rsplit("/", 1)[1])
+    tok = logout(client, tok)
+    tok = login(client, "ana")
+    before = _store(client)
+    r = client.post(f"/decisions/{pid}/vote", data={"csrf_token": tok})
+    assert r.status_code == 422 and 'id="error-choice"' in r.text
+    assert "approve at least one option" in r.text and 'id="vote-form"' in r.text
+    assert 'class="who"' in r.text  # still signed in
+    r = client.post(
+        f"/decisions/{pid}/vote", data={"csrf_token": tok}, headers={"accept": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["error"].startswith("choice: ")
+    r = client.post(
+        f"/decisions/{pid}/comments", data={"csrf_token": tok, "body": "  "}, headers=PT
+    )
+    assert r.status_code == 422 and "escreva algo para comentar" in r.text
+    assert _store(client) == before
+    assert client.get(f"/decisions/{pid}.json").json()["ballots"] == 0

@@ -116,6 +116,9 @@ class ProposalPublic(BaseModel):
     phase_words: str = ""
     option_words: list[str] = []
     my_ballot: MyBallotPublic | None = None
+    #: a form sent back: errors by field, and what was typed
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
 
 
 def _summary(p: Proposal, n: int, now: dt.datetime, w: Words) -> ProposalSummary:
@@ -209,6 +212,20 @@ def _get(db: Any, pid: int) -> Proposal:
 
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    return _proposal_page(pid, request, db, state, user)
+
+
+def _proposal_page(
+    pid: int,
+    request: Request,
+    db: Any,
+    state: AppState,
+    user: Any,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The proposal page; with ``errors`` (by field: ``choice``, ``body``) it is a form sent
+    back (422) with what was typed."""
     _close_due(db, state.clock())
     diffs = logstate.check_proposal(db, pid)
     if diffs:  # the public log is the record: a row that differs from it is not shown
@@ -267,8 +284,11 @@ def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeU
         phase_words=w.phase(ph),
         option_words=[w.effect(p.kind, o.get("effect")) for o in p.options],
         my_ballot=mine,
+        errors=errors or {},
+        typed=typed or {},
     )
-    return render(request, "proposal.html", model, user=user, w=w)
+    status = 422 if errors else 200
+    return render(request, "proposal.html", model, user=user, w=w, status_code=status)
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -430,9 +450,21 @@ def create_decision(
     status_code=303,
 )
 def add_comment(
-    pid: int, db: Db, state: State, user: CurrentUser, body: Annotated[str, Form()]
+    pid: int,
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    body: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     p = _get(db, pid)
+    _ = translator(request)
+    if not body.strip():
+        if "application/json" in request.headers.get("accept", ""):
+            raise HTTPException(status_code=422, detail="body: a comment cannot be empty")
+        return _proposal_page(
+            pid, request, db, state, user, {"body": _("write something to comment")}
+        )
     try:
         decisions.comment(db, p, user, body, now=state.clock())
         db.commit()
@@ -453,10 +485,11 @@ def vote(
     db: Db,
     state: State,
     user: CurrentUser,
-    choice: Annotated[list[int], Form()],
+    choice: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> Response:
     request.app.state.limiter.hit(client_key(request), "voting", state.settings.rate_limit_voting)
     p = _get(db, pid)
+    _ = translator(request)
     try:
         decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
         db.commit()
@@ -464,7 +497,17 @@ def vote(
         raise HTTPException(status_code=403, detail=f"choice: {exc}") from exc
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
-        raise HTTPException(status_code=code, detail=str(exc)) from exc
+        if code == 422 and "application/json" not in request.headers.get("accept", ""):
+            db.rollback()
+            why = (
+                _("approve at least one option")
+                if not choice
+                else _("rank each option once, every option")
+                if p.method == "schulze"
+                else _("choose among the options listed")
+            )
+            return _proposal_page(pid, request, db, state, user, {"choice": why})
+        raise HTTPException(status_code=code, detail=f"choice: {exc}") from exc
     if "application/json" in request.headers.get("accept", ""):
         return Response(Ok().model_dump_json(), media_type="application/json")
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
