@@ -456,3 +456,30 @@ def test_an_adopted_week_that_cannot_be_met_is_at_the_top_of_the_plan(
     page.click("#unmet a")
     page.wait_for_selector("#adopted")
     assert page.inner_text("#adopted") == "28 hours"
+
+
+def test_every_word_of_these_pages_has_its_portuguese() -> None:
+    """Each message marked in the plan, workbench and decisions pages (and their words for
+    codes) is in the Portuguese catalog."""
+    from babel.messages.extract import extract_from_file
+
+    from gosplan.web import i18n
+
+    web = Path(__file__).parents[2] / "src" / "gosplan" / "web"
+    files = [
+        *(("jinja2", web / "templates" / f"{t}.html") for t in ("plan", "workbench")),
+        *(("jinja2", web / "templates" / f"{t}.html") for t in ("decisions", "proposal")),
+        ("python", web / "plan_words.py"),
+        ("python", web / "routes" / "plan.py"),
+        ("python", web / "routes" / "decisions.py"),
+    ]
+    keywords = {"_": None, "_N": None}
+    found: list[str] = []
+    for method, path in files:
+        options = {"extensions": "jinja2.ext.i18n"} if method == "jinja2" else {}
+        for _line, msg, _c, _x in extract_from_file(method, path, keywords, options=options):
+            found.append(msg[0] if isinstance(msg, tuple) else msg)
+    assert len(found) > 150
+    catalog = i18n.catalog("pt_BR")
+    missing = sorted({m for m in found if m and m not in catalog})
+    assert not missing, missing
