@@ -483,3 +483,49 @@ def test_every_word_of_these_pages_has_its_portuguese() -> None:
     catalog = i18n.catalog("pt_BR")
     missing = sorted({m for m in found if m and m not in catalog})
     assert not missing, missing
+
+
+def test_a_target_beyond_capacity_is_named_before_and_after_the_vote(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = client.get("/plan/workbench.json", params={"purpose_health": "50"}).json()
+    assert w["draft"]["method_code"] == "leontief_per_year"
+    (short,) = w["draft"]["shortfalls"]
+    assert short["product"] == "Health care" and short["need"] > 1.0
+    html = client.get("/plan/workbench", params={"purpose_health": "50"}).text
+    box = html[html.index('id="draft-not-solved"') :]
+    assert "Health care: 134 % of its capacity" in box[: box.index("</div>")]
+    # adopted, it is said at the top of the plan page, with what the plan does instead
+    clock = ManualClock(utcnow())
+    monkeypatch.setattr(client.app.state.gosplan, "clock", clock)  # type: ignore[attr-defined]
+    tok = login(client, "diego")
+    r = client.post(
+        "/decisions",
+        data={
+            "csrf_token": tok,
+            "kind": "purpose_target",
+            "title": "More health care",
+            "purpose_0": "health",
+            "change_0": "50",
+            "purpose_1": "health",
+            "change_1": "0",
+            "discussion_hours": "0",
+            "voting_hours": "1",
+        },
+        follow_redirects=False,
+    )
+    pid = int(r.headers["location"].rsplit("/", 1)[1])
+    for who in ("ana", "bruno"):
+        tok = logout(client, tok)
+        tok = login(client, who)
+        client.post(f"/decisions/{pid}/vote", data={"choice": [0], "csrf_token": tok})
+    clock.advance(hours=2)
+    client.get("/decisions")
+    plan = client.get("/plan.json").json()
+    assert plan["method_code"] == "leontief_per_year" and plan["shortfalls"][0]["need"] > 1
+    main = client.get("/plan", headers=PT).text
+    main = main[main.index("<main") :]
+    assert main.index('id="not-solved"') < main.index('id="working-week"')
+    top = main[main.index('id="not-solved"') : main.index('id="working-week"')]
+    assert "Health care: 134 % da sua capacidade" in top and "em vez disso" in top
+    assert "HiGHS" not in top

@@ -201,6 +201,26 @@ class Unmet:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """A product whose first-year targets need more than the capacity there is."""
+
+    product: str
+    need: float  # what the targets need, as a share of the capacity (1.3 = 130 %)
+
+
+def shortfalls(message: str | None) -> list[Shortfall]:
+    """The products a multi-year plan's infeasibility message names as short of capacity."""
+    import re
+
+    out = []
+    for m in re.finditer(
+        r"""(['"])(.+?)\1 \(needs (\d+(?:\.\d+)?)% of its capacity\)""", message or ""
+    ):
+        out.append(Shortfall(product=m.group(2), need=float(m.group(3)) / 100.0))
+    return out
+
+
+@dataclass(frozen=True)
 class PlanBoard:
     """Everything the plan page shows (numbers in the units named)."""
 
@@ -230,6 +250,8 @@ class PlanBoard:
     labour_unit: str = "hours"
     hours_per_labour_unit: float = 1.0
     workforce_basis: dict[str, float | str] = field(default_factory=dict)
+    #: when the multi-year plan could not be solved for want of capacity: which products
+    shortfalls: list[Shortfall] = field(default_factory=list)
 
 
 def workforce_basis(economy: Economy, population: float | None) -> dict[str, float | str]:
@@ -486,6 +508,7 @@ def plan_board(
         labour_unit=str(economy.labour_unit or "hours"),
         hours_per_labour_unit=hpu,
         workforce_basis=basis,
+        shortfalls=shortfalls(failure) if method == "leontief_per_year" else [],
     )
 
 

@@ -60,6 +60,8 @@ class PlanPublic(BaseModel):
     hours_per_labour_unit: float = 1.0
     #: who shares the work: kind setting / population / labour, and its numbers
     workforce_basis: dict[str, float | str] = {}
+    #: when the years could not be planned together for want of capacity: which products
+    shortfalls: list[plan_board.Shortfall] = []
 
 
 def _board(state: AppState, db: Any) -> tuple[str, plan_board.PlanBoard]:
@@ -112,6 +114,7 @@ def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
         labour_unit=b.labour_unit,
         hours_per_labour_unit=b.hours_per_labour_unit,
         workforce_basis=b.workforce_basis,
+        shortfalls=list(b.shortfalls),
     )
     _ = translator(request)
     return render(
@@ -189,6 +192,7 @@ class BoardPublic(BaseModel):
     method_code: str
     method: str
     unmet: list[plan_board.Unmet]
+    shortfalls: list[plan_board.Shortfall] = []
 
 
 class CompareRow(BaseModel):
@@ -234,6 +238,7 @@ def _brief(b: plan_board.PlanBoard) -> BoardPublic:
         method_code=b.method,
         method=b.multi_year,
         unmet=list(b.unmet),
+        shortfalls=list(b.shortfalls),
     )
 
 
