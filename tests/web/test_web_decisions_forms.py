@@ -199,8 +199,13 @@ def test_a_voter_sees_what_she_voted_for_and_finds_her_ballot(
     assert f'href="/log/{mine["log_index"]}"' in html and 'id="vote-form"' not in html
     pt = client.get(f"/decisions/{pid}", headers=PT).text
     assert "Sua ordem: Thirty-two &gt; Thirty-five." in pt and "Como isto é decidido" in pt
+    # she finds it from the list of decisions too
+    listed = {x["id"]: x for x in client.get("/decisions.json").json()["proposals"]}
+    assert listed[pid]["voted"] is True and listed[1]["voted"] is False
+    assert f'href="/decisions/{pid}#my-ballot" class="voted"' in client.get("/decisions").text
     # someone else sees no ballot of hers
     tok = logout(client, tok)
+    assert client.get("/decisions.json").json()["proposals"][0]["voted"] is None
     assert client.get(f"/decisions/{pid}.json").json()["my_ballot"] is None
 
 

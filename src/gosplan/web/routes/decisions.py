@@ -44,6 +44,8 @@ class ProposalSummary(BaseModel):
     kind_words: str = ""
     method_words: str = ""
     phase_words: str = ""
+    #: whether the signed-in person has voted on it (None when nobody is signed in)
+    voted: bool | None = None
 
 
 class ProposalFormPublic(BaseModel):
@@ -157,7 +159,7 @@ def _purposes(state: AppState) -> list[str]:
 
 
 def _decisions_model(
-    request: Request, db: Any, state: AppState, form: ProposalFormPublic
+    request: Request, db: Any, state: AppState, form: ProposalFormPublic, user: Any = None
 ) -> DecisionsPublic:
     now = state.clock()
     _close_due(db, now)
@@ -174,7 +176,12 @@ def _decisions_model(
     hidden = {p.id for p, _ in every} - {p.id for p, _ in listed}
     return DecisionsPublic(
         rules=_rules(state, db),
-        proposals=[_summary(p, n, now, w) for p, n in listed],
+        proposals=[
+            _summary(p, n, now, w).model_copy(
+                update={"voted": None if user is None else lookups.has_voted(db, p.id, user.id)}
+            )
+            for p, n in listed
+        ],
         adopted=[a for a in decisions.adopted_effects(db) if a.get("proposal") not in hidden],
         withheld=withheld,
         kinds=list(decisions.KINDS),
@@ -199,7 +206,7 @@ def list_decisions(
     ] = None,
 ) -> Response:
     form = ProposalFormPublic(kind=kind if kind in FORM_KINDS else "working_week")
-    model = _decisions_model(request, db, state, form)
+    model = _decisions_model(request, db, state, form, user)
     return render(request, "decisions.html", model, user=user, w=words_for(request))
 
 
@@ -333,7 +340,7 @@ def _refuse_form(
         values={k: str(v)[:2000] for k, v in values.items() if k != "csrf_token"},
         errors=errors,
     )
-    model = _decisions_model(request, db, state, form)
+    model = _decisions_model(request, db, state, form, user)
     return render(
         request, "decisions.html", model, user=user, w=words_for(request), status_code=422
     )
