@@ -154,9 +154,11 @@ def _years(b: plan_board.PlanBoard) -> list[YearPublic]:
     response_class=FileResponse,
     responses={200: {"content": {"image/png": {}}}},
 )
-def plan_chart(cid: str, name: str, db: Db, state: State) -> Response:
-    """A chart of the current plan (PNG): ``targets`` or ``week``."""
+def plan_chart(cid: str, name: str, request: Request, db: Db, state: State) -> Response:
+    """A chart of the current plan (PNG): ``targets`` or ``week``, titled in the page's
+    language."""
     from gosplan import charts
+    from gosplan.web.i18n import locale_of
 
     if name not in ("targets", "week"):
         raise HTTPException(
@@ -164,19 +166,22 @@ def plan_chart(cid: str, name: str, db: Db, state: State) -> Response:
         )
     key, b = _board(state, db)
     folder = Path(state.cache.setdefault("chart_dir", tempfile.mkdtemp(prefix="gosplan-charts-")))
-    path = folder / f"{_chart_id(key)}-{name}.png"
+    path = folder / f"{_chart_id(key)}-{name}-{locale_of(request)}.png"
+    _ = translator(request)
     if not path.exists():
         if name == "targets":
             charts.plan_by_purpose(
                 b.targets_by_year.dropna(how="all"),  # investment: decided by the plan
                 b.week_by_purpose_by_year,
                 path,
-                title=f"Plan for {b.economy}: targets and labour by purpose",
-                target_unit=b.target_unit,
+                title=_("Plan for %(economy)s: targets and labour by purpose", economy=b.economy),
+                target_unit=_(b.target_unit) if b.target_unit else "",
             )
         else:
             charts.working_week(
-                b.week_by_year, path, title=f"Working week by plan year ({b.economy})"
+                b.week_by_year,
+                path,
+                title=_("Working week by plan year (%(economy)s)", economy=b.economy),
             )
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
