@@ -116,7 +116,7 @@ def test_an_adopted_decision_changes_the_plan_and_says_so(client: TestClient) ->
     assert after["working_week"] > before["working_week"]
     assert after["charts"] != before["charts"]  # new charts for the new plan
     html = client.get("/plan").text
-    assert f'href="/decisions/{grain}">#{grain}' in html and "target of Grain × 1.2" in html
+    assert f'href="/decisions/{grain}">#{grain}' in html and "the target of Grain +20 %" in html
 
 
 def test_fund_split_decision_re_splits_the_social_fund() -> None:

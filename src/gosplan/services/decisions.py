@@ -9,7 +9,12 @@ Kinds of proposal and what an option's ``effect`` holds:
 ``fund_split``     ``{"shares": {"health": 0.4, "education": 0.35, ...}}`` (sum to 1):
                    how the social fund is split among purposes
 ``sector_target``  ``{"product": NAME, "factor": 1.10}``: scale that product's target
+``purpose_target`` ``{"purpose": "personal", "factor": 1.05}``: scale every target of
+                   that purpose (personal consumption, health, exports, ...)
 ``working_week``   ``{"hours": 35.0}``: the working week the plan should aim for
+``plan_change``    ``{"changes": [{"kind": K, "effect": E}, ...]}``: several of the kinds
+                   above at once (what the planner's workbench previews and proposes);
+                   an empty list keeps the plan as it is
 ``other``          free text only, binds nothing in the plan
 
 Methods: ``approval`` (each voter approves any subset; most approvals wins)
@@ -53,7 +58,9 @@ from gosplan.services import users
 from gosplan.storage.decisions import Ballot, Comment, Proposal
 from gosplan.storage.users import User
 
-KINDS = ("fund_split", "sector_target", "working_week", "other")
+KINDS = ("fund_split", "sector_target", "purpose_target", "working_week", "plan_change", "other")
+#: the kinds a ``plan_change`` is made of
+PART_KINDS = ("fund_split", "purpose_target", "sector_target", "working_week")
 VOTING_METHODS = ("approval", "schulze")
 FUNDS = ("health", "education", "care", "culture", "investment", "reserves", "administration")
 
@@ -140,8 +147,23 @@ def phase(p: Proposal, now: dt.datetime | None = None) -> str:
     return "awaiting close"
 
 
-def _check_effect(kind: str, effect: Any, i: int) -> dict[str, Any]:
-    where = f"option {i}"
+def _number(value: Any, where: str, name: str) -> float:
+    if isinstance(value, bool):
+        raise ValidationError(f"{where}: `{name}` must be a number; got {value!r}.")
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where}: `{name}` must be a number; got {value!r}.") from None
+    if not math.isfinite(f):
+        raise ValidationError(f"{where}: `{name}` must be a finite number; got {value!r}.")
+    return f
+
+
+def check_effect(kind: str, effect: Any, where: str = "effect") -> dict[str, Any]:
+    """``effect`` checked for a proposal of ``kind`` and normalised (numbers as floats);
+    a :class:`ValidationError` names what is wrong and where."""
+    from gosplan.planning.targets import PLAN_PURPOSES
+
     if kind == "other":
         return {}
     if not isinstance(effect, dict):
@@ -153,31 +175,71 @@ def _check_effect(kind: str, effect: Any, i: int) -> dict[str, Any]:
         bad = [k for k in shares if k not in FUNDS]
         if bad:
             raise ValidationError(f"{where}: unknown funds {bad}; known: {FUNDS}.")
-        vals = [float(v) for v in shares.values()]
-        if any(v < 0 for v in vals) or abs(sum(vals) - 1.0) > 1e-9:
+        vals = {k: _number(v, where, f"shares.{k}") for k, v in shares.items()}
+        if any(v < 0 for v in vals.values()) or abs(sum(vals.values()) - 1.0) > 1e-9:
             raise ValidationError(
-                f"{where}: fund shares must be >= 0 and sum to 1; they sum to {sum(vals):.6g}."
+                f"{where}: fund shares must be >= 0 and sum to 1; "
+                f"they sum to {sum(vals.values()):.6g}."
             )
-        return {"shares": {k: float(v) for k, v in shares.items()}}
-    if kind == "sector_target":
-        product, factor = effect.get("product"), effect.get("factor")
-        if not isinstance(product, str) or not product:
-            raise ValidationError(f"{where}: a sector_target effect needs `product`.")
-        try:
-            f = float(factor)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValidationError(f"{where}: `factor` must be a number; got {factor!r}.") from None
+        return {"shares": vals}
+    if kind in ("sector_target", "purpose_target"):
+        key = "product" if kind == "sector_target" else "purpose"
+        name, factor = effect.get(key), effect.get("factor")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"{where}: a {kind} effect needs `{key}`.")
+        if kind == "purpose_target" and name not in PLAN_PURPOSES:
+            raise ValidationError(
+                f"{where}: unknown purpose {name!r}; known: {', '.join(PLAN_PURPOSES)}."
+            )
+        f = _number(factor, where, "factor")
         if not 0 < f <= 10:
             raise ValidationError(f"{where}: `factor` must be in (0, 10]; got {f}.")
-        return {"product": product, "factor": f}
-    hours = effect.get("hours")
-    try:
-        h = float(hours)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValidationError(f"{where}: `hours` must be a number; got {hours!r}.") from None
-    if not 1 <= h <= 80:
-        raise ValidationError(f"{where}: a working week must be 1–80 hours; got {h}.")
-    return {"hours": h}
+        return {key: name, "factor": f}
+    if kind == "working_week":
+        h = _number(effect.get("hours"), where, "hours")
+        if not 1 <= h <= 80:
+            raise ValidationError(f"{where}: a working week must be 1–80 hours; got {h}.")
+        return {"hours": h}
+    if kind == "plan_change":
+        parts = effect.get("changes")
+        if not isinstance(parts, list) or len(parts) > 60:
+            raise ValidationError(
+                f"{where}: a plan_change effect needs `changes`, a list of at most 60 "
+                '{"kind", "effect"} objects.'
+            )
+        out = []
+        for j, part in enumerate(parts):
+            if not isinstance(part, dict) or part.get("kind") not in PART_KINDS:
+                raise ValidationError(
+                    f"{where}, change {j}: `kind` must be one of {', '.join(PART_KINDS)}."
+                )
+            out.append(
+                {
+                    "kind": part["kind"],
+                    "effect": check_effect(
+                        part["kind"], part.get("effect"), f"{where}, change {j}"
+                    ),
+                }
+            )
+        if sum(1 for c in out if c["kind"] == "working_week") > 1:
+            raise ValidationError(f"{where}: at most one working week in a plan_change.")
+        return {"changes": out}
+    raise ValidationError(f"kind {kind!r} is not one of {KINDS}.")
+
+
+def _check_effect(kind: str, effect: Any, i: int) -> dict[str, Any]:
+    return check_effect(kind, effect, f"option {i}")
+
+
+def products_named(effect: dict[str, Any], kind: str) -> list[str]:
+    """Products an effect names (to check them against the economy)."""
+    if kind == "sector_target":
+        return [str(effect["product"])]
+    if kind == "plan_change":
+        return [
+            str(c["effect"]["product"]) for c in effect["changes"] if c["kind"] == "sector_target"
+        ]
+    return []
 
 
 def create_proposal(
@@ -228,10 +290,9 @@ def create_proposal(
         if not label:
             raise ValidationError(f"option {i} needs a label.")
         effect = _check_effect(kind, opt.get("effect"), i)
-        if kind == "sector_target" and products is not None and effect["product"] not in products:
-            raise ValidationError(
-                f"option {i}: unknown product {effect['product']!r} in the economy."
-            )
+        for name in products_named(effect, kind) if products is not None else []:
+            if name not in products:  # type: ignore[operator]
+                raise ValidationError(f"option {i}: unknown product {name!r} in the economy.")
         clean.append({"label": label, "effect": effect})
     p = Proposal(
         title=title.strip(),
@@ -481,3 +542,39 @@ def _log(session: Session, kind: str, payload: dict[str, Any]) -> None:
     from gosplan.services import publiclog
 
     publiclog.append(session, kind, payload)
+
+
+@dataclass(frozen=True)
+class MyBallot:
+    """A voter's own ballot: what she chose, and where the public log holds it."""
+
+    choice: list[int]
+    pseudonym: str
+    log_index: int | None  # the ``decision.ballot`` entry in the public log
+
+
+def ballot_of(
+    session: Session, proposal: Proposal, voter: User, *, secret: bytes
+) -> MyBallot | None:
+    """The ballot ``voter`` cast on ``proposal`` (None if none), found in the public log by
+    her per-proposal pseudonym, so she can see it is there as she cast it."""
+    from gosplan.storage.publiclog import LogEntry
+
+    row = session.scalar(
+        select(Ballot).where(Ballot.proposal_id == proposal.id, Ballot.voter_id == voter.id)
+    )
+    if row is None:
+        return None
+    nym = pseudonym(secret, proposal.id, voter.id)
+    index = None
+    choice = list(row.choice)
+    for e in session.scalars(
+        select(LogEntry)
+        .where(LogEntry.kind == "decision.ballot")
+        .where(LogEntry.payload_json.contains(nym, autoescape=True))
+        .order_by(LogEntry.index)
+    ):
+        if e.payload.get("proposal") == proposal.id and e.payload.get("voter") == nym:
+            index, choice = e.index, list(e.payload.get("choice") or choice)
+            break
+    return MyBallot(choice=choice, pseudonym=nym, log_index=index)

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -23,8 +23,11 @@ from gosplan.services import decisions, lookups, users
 from gosplan.services.publiclog import state as logstate
 from gosplan.storage.decisions import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.i18n import translator
+from gosplan.web.plan_words import FORM_KINDS, FormErrors, Words, proposal_from_form, words_for
 from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
+from gosplan.web.state import AppState
 
 router = APIRouter(tags=["decisions"])
 
@@ -38,6 +41,19 @@ class ProposalSummary(BaseModel):
     ballots: int
     quorum: int
     voting_until: dt.datetime
+    kind_words: str = ""
+    method_words: str = ""
+    phase_words: str = ""
+    #: whether the signed-in person has voted on it (None when nobody is signed in)
+    voted: bool | None = None
+
+
+class ProposalFormPublic(BaseModel):
+    """The typed proposal form: its kind, what was typed and the errors by field."""
+
+    kind: str
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
 
 
 class RulesPublic(BaseModel):
@@ -56,6 +72,21 @@ class DecisionsPublic(BaseModel):
     kinds: list[str]
     methods: list[str]
     withheld: list[str] = []
+    kind_words: dict[str, str] = {}
+    form_kinds: list[str] = []
+    form: ProposalFormPublic | None = None
+    products: list[str] = []
+    purposes: list[str] = []
+    funds: list[str] = []
+
+
+class MyBallotPublic(BaseModel):
+    """The signed-in voter's own ballot, and where the public log holds it."""
+
+    choice: list[int]
+    labels: list[str]
+    pseudonym: str
+    log_index: int | None
 
 
 class CommentPublic(BaseModel):
@@ -80,18 +111,32 @@ class ProposalPublic(BaseModel):
     outcome: dict[str, Any] | None
     tally: dict[str, Any] | None
     voted: bool
+    rules: RulesPublic | None = None
+    kind_words: str = ""
+    method_words: str = ""
+    method_rule: str = ""
+    phase_words: str = ""
+    option_words: list[str] = []
+    my_ballot: MyBallotPublic | None = None
+    #: a form sent back: errors by field, and what was typed
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
 
 
-def _summary(p: Proposal, n: int, now: dt.datetime) -> ProposalSummary:
+def _summary(p: Proposal, n: int, now: dt.datetime, w: Words) -> ProposalSummary:
+    ph = decisions.phase(p, now)
     return ProposalSummary(
         id=p.id,
         title=p.title,
         kind=p.kind,
         method=p.method,
-        phase=decisions.phase(p, now),
+        phase=ph,
         ballots=n,
         quorum=p.quorum,
         voting_until=p.voting_until,
+        kind_words=w.kind(p.kind),
+        method_words=w.method(p.method),
+        phase_words=w.phase(ph),
     )
 
 
@@ -101,32 +146,68 @@ def _close_due(db: Any, now: dt.datetime) -> None:
         db.commit()
 
 
-@twin(router, "/decisions", model=DecisionsPublic)
-def list_decisions(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
-    now = state.clock()
-    _close_due(db, now)
+def _rules(state: AppState, db: Any) -> RulesPublic:
     rules = decisions.Rules.from_settings(state.settings)
     voters = users.electorate(db)
+    return RulesPublic(**dataclasses.asdict(rules), electorate=voters, quorum=rules.quorum(voters))
+
+
+def _purposes(state: AppState) -> list[str]:
+    from gosplan.planning.targets import PLAN_PURPOSES
+
+    return list(PLAN_PURPOSES)
+
+
+def _decisions_model(
+    request: Request, db: Any, state: AppState, form: ProposalFormPublic, user: Any = None
+) -> DecisionsPublic:
+    now = state.clock()
+    _close_due(db, now)
+    w = words_for(request)
     # the public log is the record: a proposal whose rows differ from it is not listed
     listed, withheld = [], []
-    for p, n in lookups.proposals(db):
+    every = lookups.proposals(db)
+    for p, n in every:
         diffs = logstate.check_proposal(db, p.id)
         if diffs:
             withheld += [str(d) for d in diffs]
         else:
             listed.append((p, n))
-    hidden = {p.id for p, _ in lookups.proposals(db)} - {p.id for p, _ in listed}
-    model = DecisionsPublic(
-        rules=RulesPublic(
-            **dataclasses.asdict(rules), electorate=voters, quorum=rules.quorum(voters)
-        ),
-        proposals=[_summary(p, n, now) for p, n in listed],
+    hidden = {p.id for p, _ in every} - {p.id for p, _ in listed}
+    return DecisionsPublic(
+        rules=_rules(state, db),
+        proposals=[
+            _summary(p, n, now, w).model_copy(
+                update={"voted": None if user is None else lookups.has_voted(db, p.id, user.id)}
+            )
+            for p, n in listed
+        ],
         adopted=[a for a in decisions.adopted_effects(db) if a.get("proposal") not in hidden],
         withheld=withheld,
         kinds=list(decisions.KINDS),
         methods=list(decisions.VOTING_METHODS),
+        kind_words={k: w.kind(k) for k in decisions.KINDS},
+        form_kinds=list(FORM_KINDS),
+        form=form,
+        products=[str(x) for x in state.economy.products],
+        purposes=_purposes(state),
+        funds=list(decisions.FUNDS),
     )
-    return render(request, "decisions.html", model, user=user)
+
+
+@twin(router, "/decisions", model=DecisionsPublic)
+def list_decisions(
+    request: Request,
+    db: Db,
+    state: State,
+    user: MaybeUser,
+    kind: Annotated[
+        str | None, Query(max_length=40, description="the proposal form's kind")
+    ] = None,
+) -> Response:
+    form = ProposalFormPublic(kind=kind if kind in FORM_KINDS else "working_week")
+    model = _decisions_model(request, db, state, form, user)
+    return render(request, "decisions.html", model, user=user, w=words_for(request))
 
 
 def _get(db: Any, pid: int) -> Proposal:
@@ -138,6 +219,20 @@ def _get(db: Any, pid: int) -> Proposal:
 
 @twin(router, "/decisions/{pid:int}", model=ProposalPublic)
 def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    return _proposal_page(pid, request, db, state, user)
+
+
+def _proposal_page(
+    pid: int,
+    request: Request,
+    db: Any,
+    state: AppState,
+    user: Any,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The proposal page; with ``errors`` (by field: ``choice``, ``body``) it is a form sent
+    back (422) with what was typed."""
     _close_due(db, state.clock())
     diffs = logstate.check_proposal(db, pid)
     if diffs:  # the public log is the record: a row that differs from it is not shown
@@ -161,6 +256,18 @@ def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeU
         else None
     )
     voted = user is not None and lookups.has_voted(db, pid, user.id)
+    w = words_for(request)
+    labels = [str(o["label"]) for o in p.options]
+    mine = None
+    if voted and user is not None:
+        b = decisions.ballot_of(db, p, user, secret=state.secret)
+        if b is not None:
+            mine = MyBallotPublic(
+                choice=b.choice,
+                labels=[labels[i] for i in b.choice if 0 <= i < len(labels)],
+                pseudonym=b.pseudonym,
+                log_index=b.log_index,
+            )
     model = ProposalPublic(
         id=p.id,
         title=p.title,
@@ -177,8 +284,66 @@ def show_decision(pid: int, request: Request, db: Db, state: State, user: MaybeU
         outcome=p.outcome,
         tally=running,
         voted=voted,
+        rules=_rules(state, db),
+        kind_words=w.kind(p.kind),
+        method_words=w.method(p.method),
+        method_rule=w.method_rule(p.method),
+        phase_words=w.phase(ph),
+        option_words=[w.effect(p.kind, o.get("effect")) for o in p.options],
+        my_ballot=mine,
+        errors=errors or {},
+        typed=typed or {},
     )
-    return render(request, "proposal.html", model, user=user)
+    status = 422 if errors else 200
+    return render(request, "proposal.html", model, user=user, w=w, status_code=status)
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    """Every field of a posted form (typed proposal forms have a field per option)."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return {}
+    data = await request.form()
+    return {k: v for k, v in data.multi_items() if isinstance(v, str)}
+
+
+FormFields = Annotated[dict[str, Any], Depends(_form)]
+
+#: fields a rule of voting may name in its refusal
+_RULE_FIELDS = ("discussion_hours", "voting_hours", "method", "title")
+
+
+def _field_of(message: str) -> str:
+    for f in _RULE_FIELDS:
+        if f"`{f}`" in message or message.startswith(f):
+            return f
+    return "options"
+
+
+def _refuse_form(
+    request: Request,
+    db: Any,
+    state: AppState,
+    user: Any,
+    kind: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+) -> Response:
+    """A refused proposal: JSON ``{"ok": false, "error": "field: why"}`` for clients; for a
+    browser, the form again with what was typed and each error next to its field (422)."""
+    field, why = next(iter(errors.items()))
+    if "application/json" in request.headers.get("accept", ""):
+        raise HTTPException(status_code=422, detail=f"{field}: {why}")
+    db.rollback()
+    form = ProposalFormPublic(
+        kind=kind if kind in FORM_KINDS else "working_week",
+        values={k: str(v)[:2000] for k, v in values.items() if k != "csrf_token"},
+        errors=errors,
+    )
+    model = _decisions_model(request, db, state, form, user)
+    return render(
+        request, "decisions.html", model, user=user, w=words_for(request), status_code=422
+    )
 
 
 @router.post(
@@ -193,9 +358,19 @@ def create_decision(
     db: Db,
     state: State,
     user: CurrentUser,
-    title: Annotated[str, Form()],
-    kind: Annotated[str, Form()],
-    options: Annotated[str, Form(description="JSON list of {label, effect}")],
+    fields: FormFields,
+    title: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+    options: Annotated[
+        str | None,
+        Form(
+            description=(
+                "JSON list of {label, effect}, for clients; a browser sends the typed form "
+                "instead: label_N and, by kind, hours_N (working_week), share_N_FUND in per "
+                "cent (fund_split), product_N or purpose_N with change_N in per cent"
+            )
+        ),
+    ] = None,
     body: Annotated[str, Form()] = "",
     method: Annotated[str, Form()] = "approval",
     quorum: Annotated[str | None, Form(description="refused: the quorum is configuration")] = None,
@@ -203,7 +378,9 @@ def create_decision(
     voting_hours: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
     """Make a proposal.  Discussion and voting last at least the configured minimum hours
-    (a proposer may ask for longer); the quorum is configuration and may not be sent."""
+    (a proposer may ask for longer); the quorum is configuration and may not be sent.
+
+    Options come as JSON (``options``, for clients) or as the typed form of the kind."""
     if user.role not in ("planner", "delegate"):
         raise HTTPException(
             status_code=403,
@@ -211,17 +388,7 @@ def create_decision(
         )
     from gosplan.web.deps import load_json
 
-    opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
-    if not isinstance(opts, list) or not all(
-        isinstance(o, dict)
-        and isinstance(o.get("label"), str)
-        and isinstance(o.get("effect", {}), dict)
-        for o in opts
-    ):
-        raise HTTPException(
-            status_code=422,
-            detail='options: must be a JSON list of objects {"label": text, "effect": object}',
-        )
+    _ = translator(request)
     if quorum is not None:
         raise HTTPException(
             status_code=422,
@@ -230,6 +397,30 @@ def create_decision(
                 "least two ballots), not set per proposal; leave the field out"
             ),
         )
+    products = [str(x) for x in state.economy.products]
+    if options is not None:  # the JSON API
+        opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
+        if not isinstance(opts, list) or not all(
+            isinstance(o, dict)
+            and isinstance(o.get("label"), str)
+            and isinstance(o.get("effect", {}), dict)
+            for o in opts
+        ):
+            raise HTTPException(
+                status_code=422,
+                detail='options: must be a JSON list of objects {"label": text, "effect": object}',
+            )
+    else:
+        try:
+            kind, opts = proposal_from_form(
+                fields,
+                _,
+                products=products,
+                purposes=_purposes(state),
+                words=words_for(request),
+            )
+        except FormErrors as exc:
+            return _refuse_form(request, db, state, user, kind, fields, exc.errors)
     try:
         p = decisions.create_proposal(
             db,
@@ -243,10 +434,14 @@ def create_decision(
             now=state.clock(),
             discussion_hours=discussion_hours or None,
             voting_hours=voting_hours or None,
-            products=[str(x) for x in state.economy.products],
+            products=products,
         )
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
+        if options is None:
+            return _refuse_form(
+                request, db, state, user, kind, fields, {_field_of(str(exc)): str(exc)}
+            )
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
         return Response(
@@ -262,9 +457,21 @@ def create_decision(
     status_code=303,
 )
 def add_comment(
-    pid: int, db: Db, state: State, user: CurrentUser, body: Annotated[str, Form()]
+    pid: int,
+    request: Request,
+    db: Db,
+    state: State,
+    user: CurrentUser,
+    body: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     p = _get(db, pid)
+    _ = translator(request)
+    if not body.strip():
+        if "application/json" in request.headers.get("accept", ""):
+            raise HTTPException(status_code=422, detail="body: a comment cannot be empty")
+        return _proposal_page(
+            pid, request, db, state, user, {"body": _("write something to comment")}
+        )
     try:
         decisions.comment(db, p, user, body, now=state.clock())
         db.commit()
@@ -285,10 +492,11 @@ def vote(
     db: Db,
     state: State,
     user: CurrentUser,
-    choice: Annotated[list[int], Form()],
+    choice: Annotated[list[int], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> Response:
     request.app.state.limiter.hit(client_key(request), "voting", state.settings.rate_limit_voting)
     p = _get(db, pid)
+    _ = translator(request)
     try:
         decisions.cast_vote(db, p, user, choice, secret=state.secret, now=state.clock())
         db.commit()
@@ -296,7 +504,17 @@ def vote(
         raise HTTPException(status_code=403, detail=f"choice: {exc}") from exc
     except GosplanError as exc:
         code = 409 if "already voted" in str(exc) or "not open" in str(exc) else 422
-        raise HTTPException(status_code=code, detail=str(exc)) from exc
+        if code == 422 and "application/json" not in request.headers.get("accept", ""):
+            db.rollback()
+            why = (
+                _("approve at least one option")
+                if not choice
+                else _("rank each option once, every option")
+                if p.method == "schulze"
+                else _("choose among the options listed")
+            )
+            return _proposal_page(pid, request, db, state, user, {"choice": why})
+        raise HTTPException(status_code=code, detail=f"choice: {exc}") from exc
     if "application/json" in request.headers.get("accept", ""):
         return Response(Ok().model_dump_json(), media_type="application/json")
     return RedirectResponse(f"/decisions/{pid}", status_code=303)
