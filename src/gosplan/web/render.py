@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
+from starlette.routing import compile_path
 
 from gosplan.errors import GosplanError
 from gosplan.web import i18n
@@ -73,6 +75,24 @@ def wants_json(request: Request) -> bool:
     return request.url.path.endswith(".json")
 
 
+#: the path of every ``.json`` twin :func:`twin` registered: its regex
+_TWINS: dict[str, re.Pattern[str]] = {}
+
+
+def twin_path(path: str) -> str:
+    """A page's ``.json`` twin: ``/plan`` -> ``/plan.json``; the home page's is ``/index.json``."""
+    return (path.rstrip("/") or "/index") + ".json"
+
+
+def json_twin_url(request: Request) -> str | None:
+    """The URL of this page's ``.json`` twin, or None where the app serves none (the login
+    and receipt-check forms): a page never links a twin that is not there."""
+    path = twin_path(request.url.path)
+    if any(regex.match(path) for regex in _TWINS.values()):
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    return None
+
+
 def render(
     request: Request,
     template: str,
@@ -90,13 +110,12 @@ def render(
         "m": model,
         "user": user,
         "csrf": csrf_token(request),
-        "json_url": request.url.path.rstrip("/")
-        + ".json"
-        + (f"?{request.url.query}" if request.url.query else ""),
+        "json_url": json_twin_url(request),
         **extra,
     }
     resp: HTMLResponse = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code)
-    resp.headers["Link"] = f'<{ctx["json_url"]}>; rel="alternate"; type="application/json"'
+    if ctx["json_url"]:
+        resp.headers["Link"] = f'<{ctx["json_url"]}>; rel="alternate"; type="application/json"'
     return resp
 
 
@@ -144,8 +163,9 @@ def twin(
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
+        _TWINS[twin_path(path)] = compile_path(twin_path(path))[0]
         router.get(
-            path.rstrip("/") + ".json",
+            twin_path(path),
             include_in_schema=True,
             name=f"{func.__name__}_json",
             response_model=json_of(model),
