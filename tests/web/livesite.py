@@ -99,11 +99,15 @@ def sign_in(context: Any, base: str, username: str) -> None:
     assert r.status == 303, r.text()
 
 
-def crawl(context: Any, base: str, start: str = "/") -> Crawl:
-    """Fetch every same-origin link reachable from ``start``, as ``context``'s user."""
+def crawl(context: Any, base: str, start: str = "/", *, pages_only: bool = False) -> Crawl:
+    """Fetch every same-origin link reachable from ``start``, as ``context``'s user.
+
+    ``pages_only``: only what may be an HTML page, and only the first few pages of a route
+    (for the checks that need one page of each kind, not every link)."""
     origin = urlsplit(base).netloc
     out = Crawl()
     parsed: dict[str, int] = defaultdict(int)
+    queued: dict[str, int] = defaultdict(int)
     queue = [start]
     lang: list[str] = []
     seen = {start}
@@ -128,6 +132,12 @@ def crawl(context: Any, base: str, start: str = "/") -> Crawl:
             link = parts.path + (f"?{parts.query}" if parts.query else "")
             if link in seen:
                 continue
+            if pages_only:
+                if parts.path.endswith((".json", ".csv")) or parts.path.startswith("/lang/"):
+                    continue
+                if queued[route_of(parts.path)] >= PARSE_PER_ROUTE:
+                    continue
+                queued[route_of(parts.path)] += 1
             seen.add(link)
             out.referrer[link] = url
             (lang if parts.path.startswith("/lang/") else queue).append(link)

@@ -1,0 +1,105 @@
+"""Every page, as every role sees it, passes axe-core's WCAG 2.0/2.1 A and AA rules in
+Chromium: zero violations.
+
+The pages are the ones the role's crawl reaches (every HTML route, its first page), checked
+in both a wide window and a phone's (390 px). Each role's first page is checked whole; a
+later page whose ``<main>`` is the same, to the byte (CSRF tokens aside), as one already
+checked for an earlier role is not checked again: only the header differs, and that was
+checked on the role's first page. axe-core comes from the PyPI package
+``axe-playwright-python`` (its bundled ``axe.min.js``). The page's Content-Security-Policy
+forbids scripts that are not the site's own, so the axe run, and only it, uses a browser
+context with ``bypass_csp=True``; every other browser test keeps the policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .livesite import ROLE_IDS, ROLES, crawl, sign_in
+from .test_web_browser import browser, server  # noqa: F401  (fixtures: one server here)
+
+pytestmark = pytest.mark.browser
+
+#: the WCAG 2 A/AA rule sets of axe-core
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: pages that are not ours: FastAPI's API documentation (served from a CDN)
+NOT_OURS = ("/docs", "/redoc")
+PHONE = {"width": 390, "height": 844}
+#: the hashes of every ``<main>`` checked so far in this module, for any role
+CHECKED: set[str] = set()
+
+
+def main_hash(page: Any) -> str:
+    html = page.locator("main").inner_html()
+    html = re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+    return hashlib.sha256(html.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def axe() -> Any:
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        pytest.skip("axe-playwright-python not installed (the test extra)")
+    return Axe()
+
+
+@pytest.fixture
+def context(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
+    ctx = browser.new_context(base_url=server, bypass_csp=True)
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def violations(axe: Any, page: Any) -> list[str]:
+    """axe-core's WCAG 2 A/AA violations on ``page``, one line each (rule, impact, where)."""
+    res = axe.run(page, options={"runOnly": {"type": "tag", "values": TAGS}})
+    out = []
+    for v in res.response["violations"]:
+        where = "; ".join(
+            f"{' '.join(n['target'])}: {n.get('failureSummary', '')[:160]}" for n in v["nodes"][:3]
+        )
+        out.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])}x) {where}")
+    return out
+
+
+@pytest.mark.parametrize(("username", "role"), ROLES, ids=ROLE_IDS)
+def test_every_page_passes_axe(
+    context: Any,
+    server: str,  # noqa: F811
+    axe: Any,
+    username: str | None,
+    role: str,
+) -> None:
+    if username:
+        sign_in(context, server, username)
+    pages = [
+        urls[0]
+        for route, urls in sorted(crawl(context, server, pages_only=True).pages.items())
+        if not route.startswith(NOT_OURS)
+    ]
+    assert len(pages) >= 10, pages
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+    checked = 0
+    for i, url in enumerate(pages):
+        # half the pages in a phone's window, half in a wide one: both layouts are checked
+        page.set_viewport_size(PHONE if i % 2 else {"width": 1280, "height": 900})
+        page.goto(url)
+        digest = main_hash(page)
+        if i and digest in CHECKED:
+            continue
+        CHECKED.add(digest)
+        checked += 1
+        if bad := violations(axe, page):
+            found[url] = bad
+    assert not found, f"WCAG 2 A/AA violations for the {role}:\n" + "\n".join(
+        f"{u}\n  " + "\n  ".join(v) for u, v in found.items()
+    )
+    assert checked >= 1
