@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,42 @@ from gosplan.web.app import create_app
 from tests.conftest import copy_postgres_template, terminate_connections
 
 KEYS = ("session.key", "log.key", "commission.pub", "watch.key")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _need(what: str) -> None:
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
+        )
+    pytest.skip(f"{what} not present")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """The one Chromium of the session, driven by Playwright's sync API (which allows one
+    instance at a time): browser test modules take it through test_web_browser's ``browser``."""
+    if not CHROMIUM.exists():
+        _need(str(CHROMIUM))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("the playwright package")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
 
 
 def small_economy_dir(tmp_path: Path) -> Path:

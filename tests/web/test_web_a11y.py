@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from .livesite import ROLE_IDS, ROLES, crawl, sign_in
-from .test_web_browser import browser, server  # noqa: F401  (fixtures: one server here)
+from .test_web_browser import _need, browser, server  # noqa: F401  (fixtures: one server here)
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def axe() -> Any:
     try:
         from axe_playwright_python.sync_playwright import Axe
     except ImportError:
-        pytest.skip("axe-playwright-python not installed (the test extra)")
+        _need("the axe-playwright-python package (the test extra)")
     return Axe()
 
 

@@ -25,48 +25,18 @@ import pytest
 from gosplan.core import note
 from gosplan.services import publiclog
 
-from .conftest import make_settings, seeded_copy
+from .conftest import ARGS, CHROMIUM, _need, make_settings, seeded_copy  # noqa: F401
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 #: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
 SERVED: dict[str, Any] = {}
 
 
-def _need(what: str) -> None:
-    if os.environ.get("CI"):
-        raise RuntimeError(
-            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
-        )
-    pytest.skip(f"{what} not present")
-
-
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole session."""
-    if not CHROMIUM.exists():
-        _need(str(CHROMIUM))
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the playwright package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    """One Chromium for the whole session (conftest's, however many modules import this)."""
+    return chromium
 
 
 def _free_port() -> int:
