@@ -94,6 +94,7 @@ def main() -> int:
     ap.add_argument("--economy", default="default")
     ap.add_argument("--width", type=int, default=390)
     ap.add_argument("--max-height", type=int, default=2400)
+    ap.add_argument("--scale", type=float, default=1.0, help="device pixels per CSS pixel")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     base, srv = serve(args.economy)
@@ -106,7 +107,7 @@ def main() -> int:
                 ctx = browser.new_context(
                     base_url=base,
                     viewport={"width": args.width, "height": 844},
-                    device_scale_factor=2,
+                    device_scale_factor=args.scale,
                     is_mobile=True,
                     has_touch=True,
                 )

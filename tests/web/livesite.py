@@ -17,14 +17,18 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-#: the roles of the demonstration: (username or None for the public, role)
+#: the roles of the demonstration: (username or None for the public, role); the
+#: demonstration has no administrator: :func:`add_admin` makes one
 ROLES: list[tuple[str | None, str]] = [
     (None, "public"),
     ("ana", "worker"),
     ("carla", "delegate"),
     ("diego", "planner"),
     ("elena", "commission"),
+    ("ada", "admin"),
 ]
+#: pages no other page links (the imported runs): the crawl starts from them too
+ROOTS = ["/", "/runs"]
 ROLE_IDS = [r for _, r in ROLES]
 
 #: what a browser asks for: pages that need a signed-in person redirect such a request to
@@ -86,6 +90,21 @@ class Crawl:
         return {u: (s, self.referrer.get(u, "")) for u, s in self.status.items() if s >= 400}
 
 
+def add_admin(database_url: str, username: str = "ada") -> None:
+    """An administrator in the served store (once), with the demonstration's password."""
+    from gosplan.services import users
+    from gosplan.storage.base import make_engine, session_scope
+    from gosplan.storage.users import User
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as s:
+            if s.query(User).filter_by(username=username).first() is None:
+                users.register(s, username, "demo-password", role="admin", display_name="Ada Admin")
+    finally:
+        engine.dispose()
+
+
 def sign_in(context: Any, base: str, username: str) -> None:
     """Sign ``username`` in through the login form's POST (with its CSRF token)."""
     page = context.request.get(f"{base}/login")
@@ -99,8 +118,20 @@ def sign_in(context: Any, base: str, username: str) -> None:
     assert r.status == 303, r.text()
 
 
-def crawl(context: Any, base: str, start: str = "/", *, pages_only: bool = False) -> Crawl:
-    """Fetch every same-origin link reachable from ``start``, as ``context``'s user.
+def become(context: Any, base: str, username: str | None, role: str) -> None:
+    """Sign ``context`` in as ``username`` (the public: nobody), making the administrator
+    first in the store the module's server serves."""
+    if username is None:
+        return
+    if role == "admin":
+        from .test_web_browser import SERVED
+
+        add_admin(SERVED["settings"].database_url, username)
+    sign_in(context, base, username)
+
+
+def crawl(context: Any, base: str, *, pages_only: bool = False) -> Crawl:
+    """Fetch every same-origin link reachable from :data:`ROOTS`, as ``context``'s user.
 
     ``pages_only``: only what may be an HTML page, and only the first few pages of a route
     (for the checks that need one page of each kind, not every link)."""
@@ -108,9 +139,9 @@ def crawl(context: Any, base: str, start: str = "/", *, pages_only: bool = False
     out = Crawl()
     parsed: dict[str, int] = defaultdict(int)
     queued: dict[str, int] = defaultdict(int)
-    queue = [start]
+    queue = list(ROOTS)
     lang: list[str] = []
-    seen = {start}
+    seen = set(ROOTS)
     while queue:
         url = queue.pop(0)
         r = context.request.get(f"{base}{url}", headers=ACCEPT, max_redirects=5)

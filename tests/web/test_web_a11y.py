@@ -5,7 +5,8 @@ The pages are the ones the role's crawl reaches (every HTML route, its first pag
 in both a wide window and a phone's (390 px). Each role's first page is checked whole; a
 later page whose ``<main>`` is the same, to the byte (CSRF tokens aside), as one already
 checked for an earlier role is not checked again: only the header differs, and that was
-checked on the role's first page. axe-core comes from the PyPI package
+checked on the role's first page. Every page is also loaded in a 390 px window and must not
+scroll sideways there. axe-core comes from the PyPI package
 ``axe-playwright-python`` (its bundled ``axe.min.js``). The page's Content-Security-Policy
 forbids scripts that are not the site's own, so the axe run, and only it, uses a browser
 context with ``bypass_csp=True``; every other browser test keeps the policy.
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .livesite import ROLE_IDS, ROLES, crawl, sign_in
+from .livesite import ROLE_IDS, ROLES, become, crawl
 from .test_web_browser import _need, browser, server  # noqa: F401  (fixtures: one server here)
 
 pytestmark = pytest.mark.browser
@@ -49,9 +50,16 @@ def axe() -> Any:
     return Axe()
 
 
+#: the roles checked in Portuguese (the others in English): both languages' pages are checked
+IN_PORTUGUESE = {"commission"}
+
+
 @pytest.fixture
-def context(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
-    ctx = browser.new_context(base_url=server, bypass_csp=True)
+def context(browser: Any, server: str, role: str) -> Iterator[Any]:  # noqa: F811
+    lang = "pt-BR" if role in IN_PORTUGUESE else "en"
+    ctx = browser.new_context(
+        base_url=server, bypass_csp=True, locale=lang, extra_http_headers={"accept-language": lang}
+    )
     ctx.set_default_timeout(15_000)
     yield ctx
     ctx.close()
@@ -59,7 +67,9 @@ def context(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
 
 def violations(axe: Any, page: Any) -> list[str]:
     """axe-core's WCAG 2 A/AA violations on ``page``, one line each (rule, impact, where)."""
-    res = axe.run(page, options={"runOnly": {"type": "tag", "values": TAGS}})
+    res = axe.run(
+        page, options={"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
+    )
     out = []
     for v in res.response["violations"]:
         where = "; ".join(
@@ -77,8 +87,7 @@ def test_every_page_passes_axe(
     username: str | None,
     role: str,
 ) -> None:
-    if username:
-        sign_in(context, server, username)
+    become(context, server, username, role)
     pages = [
         urls[0]
         for route, urls in sorted(crawl(context, server, pages_only=True).pages.items())
@@ -86,20 +95,29 @@ def test_every_page_passes_axe(
     ]
     assert len(pages) >= 10, pages
     page = context.new_page()
+    page.goto("/")
+    assert page.get_attribute("html", "lang") == ("pt-BR" if role in IN_PORTUGUESE else "en")
     found: dict[str, list[str]] = {}
     checked = 0
+    wide: dict[str, int] = {}
     for i, url in enumerate(pages):
-        # half the pages in a phone's window, half in a wide one: both layouts are checked
-        page.set_viewport_size(PHONE if i % 2 else {"width": 1280, "height": 900})
+        page.set_viewport_size(PHONE)
         page.goto(url)
+        # on a phone, no page scrolls sideways (test_web_phone checks the main pages alone)
+        sw, iw = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if sw > iw:
+            wide[url] = sw
         digest = main_hash(page)
         if i and digest in CHECKED:
             continue
         CHECKED.add(digest)
         checked += 1
+        if i % 2 == 0:  # half the pages in a wide window, half in a phone's: both layouts
+            page.set_viewport_size({"width": 1280, "height": 900})
         if bad := violations(axe, page):
             found[url] = bad
     assert not found, f"WCAG 2 A/AA violations for the {role}:\n" + "\n".join(
         f"{u}\n  " + "\n  ".join(v) for u, v in found.items()
     )
     assert checked >= 1
+    assert not wide, f"pages wider than a 390 px window for the {role}: {wide}"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .livesite import ROLE_IDS, ROLES, crawl, sign_in
+from .livesite import ROLE_IDS, ROLES, become, crawl
 from .test_web_browser import browser, server  # noqa: F401  (fixtures: one server here)
 
 pytestmark = pytest.mark.browser
@@ -26,8 +26,7 @@ def context(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
 
 @pytest.mark.parametrize(("username", "role"), ROLES, ids=ROLE_IDS)
 def test_no_link_is_broken(context: Any, server: str, username: str | None, role: str) -> None:  # noqa: F811
-    if username:
-        sign_in(context, server, username)
+    become(context, server, username, role)
     found = crawl(context, server)
     assert not found.broken, f"broken links for the {role}: {found.broken}"
     # the crawl reached the pages of the navigation, their twins and the home page's twin
