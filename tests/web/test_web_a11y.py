@@ -121,3 +121,30 @@ def test_every_page_passes_axe(
     )
     assert checked >= 1
     assert not wide, f"pages wider than a 390 px window for the {role}: {wide}"
+
+
+def test_the_keyboard_reaches_the_content_and_sees_where_it_is(browser: Any, server: str) -> None:  # noqa: F811
+    """The first Tab shows the skip link (hidden until then), which moves focus to the
+    content; every focused control has a visible outline; the current page is marked."""
+    ctx = browser.new_context(base_url=server)  # the page's own CSP: nothing bypassed here
+    try:
+        page = ctx.new_page()
+        page.goto("/plan")
+        page.keyboard.press("Tab")
+        skip = page.locator("a.skip")
+        assert skip.evaluate("e => e === document.activeElement")
+        box = skip.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["y"] >= 0  # on the screen now
+        page.keyboard.press("Enter")
+        assert page.locator("main").evaluate("e => e === document.activeElement")
+        page.keyboard.press("Tab")
+        outline = page.evaluate(
+            "[getComputedStyle(document.activeElement).outlineStyle,"
+            " parseFloat(getComputedStyle(document.activeElement).outlineWidth)]"
+        )
+        assert outline[0] != "none" and outline[1] >= 2, outline
+        assert page.get_attribute("header nav a[href='/plan']", "aria-current") == "page"
+        assert page.locator("header nav[aria-label]").count() == 1
+        assert page.locator("main#main").count() == 1 and page.locator("footer").count() == 1
+    finally:
+        ctx.close()
