@@ -32,42 +32,6 @@ from tests.conftest import copy_postgres_template, terminate_connections
 
 KEYS = ("session.key", "log.key", "commission.pub", "watch.key")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _need(what: str) -> None:
-    if os.environ.get("CI"):
-        raise RuntimeError(
-            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
-        )
-    pytest.skip(f"{what} not present")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """The one Chromium of the session, driven by Playwright's sync API (which allows one
-    instance at a time): browser test modules take it through test_web_browser's ``browser``."""
-    if not CHROMIUM.exists():
-        _need(str(CHROMIUM))
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("the playwright package")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
 
 def small_economy_dir(tmp_path: Path) -> Path:
     """Testland: three products, with households, government, investment and exports."""
@@ -252,3 +216,40 @@ def login(client: TestClient, username: str, password: str = "demo-password") ->
 def logout(client: TestClient, tok: str) -> str:
     client.post("/logout", data={"csrf_token": tok})
     return csrf(client)
+
+
+# --------------------------------------------------------------------------- browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need_browser_part(what: str) -> None:
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            f"CI must have {what} for the browser tests (scripts/ci-services.sh installs Chromium)"
+        )
+    pytest.skip(f"{what} not present")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        need_browser_part(str(CHROMIUM))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need_browser_part("the playwright package")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from .conftest import need_browser_part
 from .livesite import ROLE_IDS, ROLES, become, crawl
-from .test_web_browser import _need, browser, server  # noqa: F401  (fixtures: one server here)
+from .test_web_browser import server  # noqa: F401  (the fixture: one server per module)
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def axe() -> Any:
     try:
         from axe_playwright_python.sync_playwright import Axe
     except ImportError:
-        _need("the axe-playwright-python package (the test extra)")
+        need_browser_part("the axe-playwright-python package (the test extra)")
     return Axe()
 
 

@@ -25,18 +25,16 @@ import pytest
 from gosplan.core import note
 from gosplan.services import publiclog
 
-from .conftest import ARGS, CHROMIUM, _need, make_settings, seeded_copy  # noqa: F401
+from .conftest import make_settings, seeded_copy
 
 pytestmark = pytest.mark.browser
 
+# Chromium and the session's one ``browser`` fixture live in conftest.py: a second
+# session-scoped Playwright in the same run fails ("Sync API inside the asyncio loop"), so
+# every browser test module shares that one
+
 #: the settings of the module's server (store, roster, shares), set by the ``server`` fixture
 SERVED: dict[str, Any] = {}
-
-
-@pytest.fixture(scope="session")
-def browser(chromium: Any) -> Any:
-    """One Chromium for the whole session (conftest's, however many modules import this)."""
-    return chromium
 
 
 def _free_port() -> int:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .livesite import become
-from .test_web_browser import browser, server  # noqa: F401  (fixtures: one server here)
+from .test_web_browser import server  # noqa: F401  (the fixture: one server per module)
 
 pytestmark = pytest.mark.browser
 
