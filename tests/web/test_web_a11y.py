@@ -149,3 +149,32 @@ def test_the_keyboard_reaches_the_content_and_sees_where_it_is(browser: Any, ser
         assert page.locator("main#main").count() == 1 and page.locator("footer").count() == 1
     finally:
         ctx.close()
+
+
+def test_error_pages_and_a_refused_form_pass_axe(
+    browser: Any,
+    server: str,  # noqa: F811
+    axe: Any,
+) -> None:
+    """What no link leads to: a missing page, a forbidden one, a sign-in refused."""
+    ctx = browser.new_context(base_url=server, bypass_csp=True)
+    try:
+        page = ctx.new_page()
+        found: dict[str, list[str]] = {}
+        r = page.goto("/no-such-page")
+        assert r is not None and r.status == 404
+        found["404"] = violations(axe, page)
+        page.goto("/login")
+        page.fill("input[name=username]", "ana")
+        page.fill("input[name=password]", "not-her-password")
+        page.click("form.stack button[type=submit]")
+        page.wait_for_load_state()
+        assert "/login" in page.url or page.locator(".error").count()
+        found["sign-in refused"] = violations(axe, page)
+        become(ctx, server, "ana", "worker")
+        r = page.goto("/users")
+        assert r is not None and r.status == 403
+        found["403"] = violations(axe, page)
+        assert not any(found.values()), found
+    finally:
+        ctx.close()
