@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def serve(economy: str) -> tuple[str, Any]:
@@ -27,16 +35,22 @@ def serve(economy: str) -> tuple[str, Any]:
     from gosplan.web.app import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="gosplan-shots-"))
-    app = create_app(Settings(database_url=f"sqlite:///{folder / 'gosplan.db'}",
-                              economy=economy, secret_key_path=str(folder / "session.key"),
-                              log_key_path=str(folder / "log.key"),
-                              commission_key_path=str(folder / "commission.key"),
-                              seed_demo=True))
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{folder / 'gosplan.db'}",
+            economy=economy,
+            secret_key_path=str(folder / "session.key"),
+            log_key_path=str(folder / "log.key"),
+            commission_key_path=str(folder / "commission.key"),
+            seed_demo=True,
+        )
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     threading.Thread(target=srv.run, daemon=True).start()
     while not srv.started:
         time.sleep(0.05)
@@ -45,8 +59,11 @@ def serve(economy: str) -> tuple[str, Any]:
 
 def shot(page: Any, name: str, *, max_height: int = 1800) -> None:
     height = min(int(page.evaluate("document.documentElement.scrollHeight")), max_height)
-    page.screenshot(path=str(HERE / f"{name}.png"), full_page=True,
-                    clip={"x": 0, "y": 0, "width": 1280, "height": height})
+    page.screenshot(
+        path=str(HERE / f"{name}.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": height},
+    )
     print(f"{name}.png ({height} px)")
 
 
@@ -81,7 +98,7 @@ def main() -> None:
         page.locator("table.data tbody tr a").nth(2).click()
         shot(page, "product")
         page.goto("/plan")
-        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        page.wait_for_load_state("networkidle")  # the charts (the CSP forbids a string predicate)
         shot(page, "plan", max_height=2400)
         sign_in(page, "ana")
         page.goto("/account")
@@ -95,8 +112,11 @@ def main() -> None:
         sign_out(page)
         page.goto("/criticism")
         page.select_option("#target", "dir-grain")
-        page.fill("textarea[name=content]", "Seed grain leaves the farm without any record; "
-                  "the delivery reports do not match what the textile cooperative receives.")
+        page.fill(
+            "textarea[name=content]",
+            "Seed grain leaves the farm without any record; "
+            "the delivery reports do not match what the textile cooperative receives.",
+        )
         shot(page, "criticism")
         page.click("#file-criticism button[type=submit]")
         shot(page, "criticism-receipt", max_height=1200)
@@ -112,7 +132,7 @@ def main() -> None:
         page.goto("/log")
         shot(page, "log", max_height=1400)
         page.locator("#log tbody tr a").nth(4).click()
-        page.wait_for_function("document.getElementById('proof-result').dataset.verified")
+        page.wait_for_selector("#proof-result[data-verified]", state="attached")
         shot(page, "log-entry")
         browser.close()
     srv.should_exit = True

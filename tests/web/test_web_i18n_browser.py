@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 # the module's browser and seeded server (fixtures), shared with the other browser tests
-from .test_web_browser import browser, server  # noqa: F401
+from .test_web_browser import server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup
 from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
+from starlette.routing import compile_path
 
 from gosplan.errors import GosplanError
 from gosplan.web import i18n
@@ -60,17 +63,45 @@ def _ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
     return i18n.gettext(_locale(ctx), singular if n == 1 else plural)
 
 
+_DATA_TABLE = re.compile(r'<table class="data"(?![^>]*\btabindex=)')
+
+
+def _scrolling_tables(html: str) -> Markup:
+    """Every data table of a page may scroll sideways in its own box on a phone: give each
+    a place in the tab order, so that a keyboard can scroll it (WCAG 2.1.1)."""
+    return Markup(_DATA_TABLE.sub('<table class="data" tabindex="0"', str(html)))
+
+
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
 TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 TEMPLATES.env.filters["hours"] = _fmt_hours
 TEMPLATES.env.filters["num"] = _fmt_num
 TEMPLATES.env.filters["when"] = _fmt_when
+TEMPLATES.env.filters["scrolling_tables"] = _scrolling_tables
 TEMPLATES.env.globals["LOCALES"] = i18n.NAMES
 TEMPLATES.env.globals["locale_of"] = i18n.locale_of
 
 
 def wants_json(request: Request) -> bool:
     return request.url.path.endswith(".json")
+
+
+#: the path of every ``.json`` twin :func:`twin` registered: its regex
+_TWINS: dict[str, re.Pattern[str]] = {}
+
+
+def twin_path(path: str) -> str:
+    """A page's ``.json`` twin: ``/plan`` -> ``/plan.json``; the home page's is ``/index.json``."""
+    return (path.rstrip("/") or "/index") + ".json"
+
+
+def json_twin_url(request: Request) -> str | None:
+    """The URL of this page's ``.json`` twin, or None where the app serves none (the login
+    and receipt-check forms): a page never links a twin that is not there."""
+    path = twin_path(request.url.path)
+    if any(regex.match(path) for regex in _TWINS.values()):
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    return None
 
 
 def render(
@@ -90,13 +121,12 @@ def render(
         "m": model,
         "user": user,
         "csrf": csrf_token(request),
-        "json_url": request.url.path.rstrip("/")
-        + ".json"
-        + (f"?{request.url.query}" if request.url.query else ""),
+        "json_url": json_twin_url(request),
         **extra,
     }
     resp: HTMLResponse = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code)
-    resp.headers["Link"] = f'<{ctx["json_url"]}>; rel="alternate"; type="application/json"'
+    if ctx["json_url"]:
+        resp.headers["Link"] = f'<{ctx["json_url"]}>; rel="alternate"; type="application/json"'
     return resp
 
 
@@ -144,8 +174,9 @@ def twin(
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
+        _TWINS[twin_path(path)] = compile_path(twin_path(path))[0]
         router.get(
-            path.rstrip("/") + ".json",
+            twin_path(path),
             include_in_schema=True,
             name=f"{func.__name__}_json",
             response_model=json_of(model),
