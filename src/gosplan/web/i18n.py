@@ -46,6 +46,12 @@ def catalog(locale: str) -> dict[str, str]:
     return out
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it here: words kept in data
+    (kinds, statuses, fund names) and translated where they are shown."""
+    return message
+
+
 def negotiate(accept_language: str | None) -> str:
     """The supported locale that best matches an ``Accept-Language`` header."""
     if not accept_language:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gosplan.services.decisions import FUNDS, KINDS
+from gosplan.web.i18n import N_
 
 #: options a typed proposal form offers (rows left blank are skipped)
 OPTION_ROWS = 4
@@ -24,55 +25,54 @@ PRODUCT_ROWS = 3
 #: the kinds a proposal form is offered for (a ``plan_change`` comes from the workbench)
 FORM_KINDS = ("working_week", "fund_split", "purpose_target", "sector_target", "other")
 
-_N = lambda s: s  # noqa: E731  (marks a message for extraction; translated where shown)
 
 KIND_WORDS = {
-    "fund_split": _N("how the social funds are split"),
-    "sector_target": _N("the target of one product"),
-    "purpose_target": _N("the targets of one purpose"),
-    "working_week": _N("the working week"),
-    "plan_change": _N("a change to the plan, from the planner's workbench"),
-    "other": _N("other (binds nothing in the plan)"),
+    "fund_split": N_("how the social funds are split"),
+    "sector_target": N_("the target of one product"),
+    "purpose_target": N_("the targets of one purpose"),
+    "working_week": N_("the working week"),
+    "plan_change": N_("a change to the plan, from the planner's workbench"),
+    "other": N_("other (binds nothing in the plan)"),
 }
 METHOD_WORDS = {
-    "approval": _N("approval vote"),
-    "schulze": _N("ranked vote (Schulze method)"),
+    "approval": N_("approval vote"),
+    "schulze": N_("ranked vote (Schulze method)"),
 }
 METHOD_RULES = {
-    "approval": _N(
+    "approval": N_(
         "Each voter approves any options she can accept; the option with most approvals wins."
     ),
-    "schulze": _N(
+    "schulze": N_(
         "Each voter ranks every option, best first; the option that beats every other one, "
         "by the strongest chain of majorities, wins (Schulze method)."
     ),
 }
 PHASE_WORDS = {
-    "discussion": _N("open for discussion"),
-    "voting": _N("voting"),
-    "awaiting close": _N("voting ended, to be counted"),
-    "closed": _N("closed"),
+    "discussion": N_("open for discussion"),
+    "voting": N_("voting"),
+    "awaiting close": N_("voting ended, to be counted"),
+    "closed": N_("closed"),
 }
 PURPOSE_WORDS = {
-    "personal": _N("personal consumption"),
-    "health": _N("health care"),
-    "education": _N("education"),
-    "care": _N("care for those who cannot work"),
-    "culture": _N("culture"),
-    "social": _N("public administration and other social consumption"),
-    "investment": _N("investment"),
-    "exports": _N("exports"),
-    "reserves": _N("reserves"),
-    "other": _N("other"),
+    "personal": N_("personal consumption"),
+    "health": N_("health care"),
+    "education": N_("education"),
+    "care": N_("care for those who cannot work"),
+    "culture": N_("culture"),
+    "social": N_("public administration and other social consumption"),
+    "investment": N_("investment"),
+    "exports": N_("exports"),
+    "reserves": N_("reserves"),
+    "other": N_("other"),
 }
 FUND_WORDS = {
-    "health": _N("health care"),
-    "education": _N("education"),
-    "care": _N("care for those who cannot work"),
-    "culture": _N("culture"),
-    "investment": _N("investment"),
-    "reserves": _N("reserves"),
-    "administration": _N("public administration"),
+    "health": N_("health care"),
+    "education": N_("education"),
+    "care": N_("care for those who cannot work"),
+    "culture": N_("culture"),
+    "investment": N_("investment"),
+    "reserves": N_("reserves"),
+    "administration": N_("public administration"),
 }
 
 

@@ -8,19 +8,20 @@ from starlette.requests import Request
 
 from gosplan.services.accounts.catalogue import money_of
 from gosplan.web import i18n
+from gosplan.web.i18n import N_
 
 __all__ = ["FUND_LABELS", "funds_in_words", "money_of", "money_words", "unit_in_words"]
 
 #: names of the social funds, for people (msgids; translated where shown)
 FUND_LABELS = {
-    "health": "health care",
-    "education": "education",
-    "care": "care",
-    "culture": "culture",
-    "social": "other public services",
-    "investment": "investment",
-    "reserves": "reserves",
-    "foreign_trade": "foreign trade",
+    "health": N_("health care"),
+    "education": N_("education"),
+    "care": N_("care"),
+    "culture": N_("culture"),
+    "social": N_("other public services"),
+    "investment": N_("investment"),
+    "reserves": N_("reserves"),
+    "foreign_trade": N_("foreign trade"),
 }
 
 
