@@ -90,7 +90,7 @@ def render(
         "m": model,
         "user": user,
         "csrf": csrf_token(request),
-        "json_url": request.url.path.rstrip("/")
+        "json_url": (request.url.path.rstrip("/") or "/")
         + ".json"
         + (f"?{request.url.query}" if request.url.query else ""),
         **extra,
@@ -145,7 +145,7 @@ def twin(
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         # the twin first, so that ``/things/{code}`` does not swallow ``/things/x.json``
         router.get(
-            path.rstrip("/") + ".json",
+            (path.rstrip("/") or "/") + ".json",
             include_in_schema=True,
             name=f"{func.__name__}_json",
             response_model=json_of(model),

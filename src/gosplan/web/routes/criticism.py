@@ -329,9 +329,10 @@ def record_opening(
     return _page(request, db, user, ref)
 
 
-@router.get("/receipts/verify", response_class=HTMLResponse)
+@twin(router, "/receipts/verify", model=ReceiptCheckPublic)
 def verify_form(request: Request, user: MaybeUser) -> Response:
-    """The form to check any receipt."""
+    """The form to check any receipt (``.json``: nothing checked yet, ``submitted`` false;
+    ``POST /receipts/verify`` checks one)."""
     return render(
         request,
         "receipt_verify.html",
