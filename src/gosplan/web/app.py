@@ -43,6 +43,7 @@ ROUTERS = [
     "integrity",
     "runs",
     "users",
+    "commission",
 ]
 
 

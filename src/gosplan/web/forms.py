@@ -37,7 +37,7 @@ from gosplan.web import i18n
 #: form fields whose value is never shown again
 SECRET_FIELDS = ("password", "csrf_token", "token", "current_password", "new_password")
 
-FormRenderer = Callable[[Request, "FormState"], Response]
+FormRenderer = Callable[[Request, "FormState"], Response | None]
 _RENDERERS: dict[tuple[str, str], FormRenderer] = {}
 
 
@@ -174,6 +174,8 @@ async def show_again(
     render = renderer_for(request)
     if render is None or not wants_page(request):
         return None
+    if form is None and request.method == "GET":
+        form = request.query_params
     if form is None:
         form = getattr(request, "_form", None)  # read (and cached) by the route already
     values, lists = typed_values(form) if form is not None else ({}, {})

@@ -308,8 +308,10 @@ def record_opening(
         if not isinstance(data, dict):
             raise ValueError("an opening record is a JSON object")
     except ValueError as exc:
+        from gosplan.web.deps import json_problem
+
         raise HTTPException(
-            status_code=422, detail=f"record: not a JSON opening record ({exc})"
+            status_code=422, detail=f"record: not a JSON opening record ({json_problem(exc)})"
         ) from exc
     if data.get("criticism") != ref:
         raise HTTPException(
