@@ -113,7 +113,8 @@ def format_when(locale: str, value: date | datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            # a day alone ("2026-12-06") is a date, not midnight
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
             return str(value)
     if isinstance(value, datetime):

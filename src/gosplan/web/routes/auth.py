@@ -56,7 +56,7 @@ def _page(mode: str, user: User | None = None, **kw: str) -> LoginPage:
         mode=mode,
         fields=FIELDS[mode],
         signed_in_as=user.username if user is not None else None,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

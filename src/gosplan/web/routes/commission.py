@@ -233,7 +233,12 @@ def _why(db: Session, ev: PersonnelEvent, c: Criticism) -> str | None:
 
 
 def _why_words(
-    why: str | None, ev: PersonnelEvent, c: Criticism, criticised: str, _: Callable[..., str]
+    why: str | None,
+    ev: PersonnelEvent,
+    c: Criticism,
+    criticised: str,
+    _: Callable[..., str],
+    when: Callable[[dt.date], str],
 ) -> str:
     kind = _(EVENT_WORDS.get(ev.kind, ev.kind))
     if why == "decided_by_criticised":
@@ -241,25 +246,29 @@ def _why_words(
             "the %(kind)s was decided by %(official)s, whom the critic criticised on %(day)s",
             kind=kind,
             official=criticised,
-            day=c.filed_on.isoformat(),
+            day=when(c.filed_on),
         )
     if why == "chain_of_authority":
         return _(
             "%(official)s, criticised on %(day)s, is above the critic in the chain of authority",
             official=criticised,
-            day=c.filed_on.isoformat(),
+            day=when(c.filed_on),
         )
     if why == "workplace":
         return _(
             "the critic worked in %(unit)s, which they criticised on %(day)s",
             unit=criticised,
-            day=c.filed_on.isoformat(),
+            day=when(c.filed_on),
         )
     return _("a criticism by this person shortly before the event")
 
 
 def _warnings(
-    db: Session, mine: set[str], names: _Names, _: Callable[..., str]
+    db: Session,
+    mine: set[str],
+    names: _Names,
+    _: Callable[..., str],
+    when: Callable[[dt.date], str],
 ) -> list[WarningPublic]:
     out = []
     for a in retaliation.alerts(db):
@@ -299,7 +308,7 @@ def _warnings(
         w.criticised = criticised
         w.criticised_on = c.filed_on.isoformat()
         w.why = why
-        w.why_words = _why_words(why, ev, c, criticised, _)
+        w.why_words = _why_words(why, ev, c, criticised, _, when)
         out.append(w)
     out.sort(key=lambda w: (w.resolved is not None, -w.level, w.alert))
     return out
@@ -342,7 +351,8 @@ def _page(
     _ = i18n.translator(request)
     names = _Names(db)
     mine = own_ids(user)
-    warnings = _warnings(db, mine, names, _)
+    loc = i18n.locale_of(request)
+    warnings = _warnings(db, mine, names, _, lambda d: i18n.format_when(loc, d))
     model = CommissionPage(
         you=sorted(mine & set(names.names)),
         warnings=warnings,
