@@ -119,7 +119,13 @@ def _words(locale: str, err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
 
     def _(msg: str, **kw: Any) -> str:
-        return i18n.gettext(locale, msg, **kw)
+        nums = {
+            k: i18n.format_number(locale, v)
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else v
+            for k, v in kw.items()
+        }
+        return i18n.gettext(locale, msg, **nums)
 
     if kind == "missing":
         return _("this field is required")
