@@ -19,7 +19,7 @@ How a route adopts it (docs/web.md, "Forms that keep what was typed"):
    ``{"ok": false, "error": "field: why"}``.  A route may also call :func:`show_again`
    itself with errors it found.
 
-Passwords and the CSRF token are never typed back into the page.
+Passwords, tokens, the CSRF token and a critic's identity are never typed back into the page.
 """
 
 from __future__ import annotations
@@ -35,7 +35,14 @@ from starlette.responses import Response
 from gosplan.web import i18n
 
 #: form fields whose value is never shown again
-SECRET_FIELDS = ("password", "csrf_token", "token", "current_password", "new_password")
+SECRET_FIELDS = (
+    "password",
+    "csrf_token",
+    "token",
+    "current_password",
+    "new_password",
+    "identity",  # a critic's identity is only ever stored sealed: never shown again
+)
 
 FormRenderer = Callable[[Request, "FormState"], Response | None]
 _RENDERERS: dict[tuple[str, str], FormRenderer] = {}
