@@ -217,3 +217,33 @@ def test_the_favicon_and_json_twins_answer(page: Any) -> None:
     for path in ("/.json", "/login.json", "/register.json", "/receipts/verify.json"):
         r = page.request.get(path)
         assert r.status == 200 and r.json()["ok"] is True, path
+
+
+def test_the_pages_pass_an_accessibility_check(page: Any) -> None:
+    """axe-core, WCAG 2 A and AA: the commission's pages, a refused form and an error page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    page.goto("/login")
+    page.fill("#f-username", "ana")
+    page.fill("#f-password", "wrong-wrong")
+    page.click("#login-form button[type=submit]")
+    page.locator("#f-password-error").wait_for()
+    found = {"/login (refused)": axe.run(page, options={"runOnly": ["wcag2a", "wcag2aa"]})}
+    sign_in(page, "elena")
+    for path in (
+        "/commission",
+        "/commission/check?appointee=lucia&appointer=paulo&panel=dir-textile",
+        "/commission/check?appointee=lucia&appointer=paulo&k=50",
+        "/users",
+    ):
+        page.goto(path)
+        found[path] = axe.run(page, options={"runOnly": ["wcag2a", "wcag2aa"]})
+    bad = {
+        path: [
+            (v["id"], [n["html"][:100] for n in v["nodes"][:2]]) for v in r.response["violations"]
+        ]
+        for path, r in found.items()
+        if r.response["violations"]
+    }
+    assert not bad, bad
