@@ -192,3 +192,13 @@ def test_a_conflict_is_a_page_for_a_browser(client: TestClient) -> None:
         )
     assert 400 <= r.status_code < 500
     assert r.headers["content-type"].startswith("text/html") and "Ana Souza" in r.text
+
+
+def test_a_bare_not_found_is_said_in_words(client: TestClient) -> None:
+    r = client.get("/no/such/page", headers=HTML)
+    assert r.status_code == 404 and "There is no page at this address." in r.text
+    r = client.get("/no/such/page", headers={**HTML, "accept-language": "pt-BR"})
+    assert "Não há página neste endereço." in r.text
+    r = client.put("/criticism", headers=HTML)
+    assert r.status_code == 405 and "does not take that kind of request" in r.text
+    assert client.get("/no/such/page").json() == {"ok": False, "error": "Not Found"}

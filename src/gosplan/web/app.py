@@ -250,6 +250,22 @@ STATUS_WORDS = {
 }
 
 
+#: what a bare status means, for errors raised without a message of their own
+PLAIN_WORDS = {
+    404: "There is no page at this address.",
+    405: "This address does not take that kind of request.",
+}
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def error_answer(
     request: Request,
     status: int,
@@ -276,6 +292,10 @@ def error_answer(
     except Exception:  # an error page never fails for want of a session
         user, csrf = None, ""
     field, why = "", detail if isinstance(detail, str) else ""
+    if why == _phrase(status):  # Starlette's bare "Not Found": say it in words
+        from gosplan.web import i18n
+
+        why = i18n.gettext(i18n.locale_of(request), PLAIN_WORDS.get(status, why))
     head, sep, rest = why.partition(":")
     if sep and rest.strip() and " " not in head.strip() and len(head) <= 40:
         field, why = head.strip().strip("`"), rest.strip()
