@@ -247,3 +247,12 @@ def test_the_pages_pass_an_accessibility_check(page: Any) -> None:
         if r.response["violations"]
     }
     assert not bad, bad
+
+
+def test_the_commission_page_fits_a_phone(page: Any) -> None:
+    sign_in(page, "elena")
+    page.set_viewport_size({"width": 390, "height": 800})
+    for path in ("/commission", "/commission/check?appointee=lucia&appointer=paulo&k=50"):
+        page.goto(path)
+        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= inner, (path, width, inner)
