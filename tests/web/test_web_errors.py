@@ -202,3 +202,20 @@ def test_a_bare_not_found_is_said_in_words(client: TestClient) -> None:
     r = client.put("/criticism", headers=HTML)
     assert r.status_code == 405 and "does not take that kind of request" in r.text
     assert client.get("/no/such/page").json() == {"ok": False, "error": "Not Found"}
+
+
+def test_a_refused_password_change_comes_back_to_me(client: TestClient) -> None:
+    tok = login(client, "ana")
+    r = client.post(
+        "/me/password",
+        data={
+            "current_password": "not-it-at-all",
+            "new_password": "long-enough-2",
+            "csrf_token": tok,
+        },
+        headers=HTML,
+    )
+    assert r.status_code == 422 and "Ana Souza" in r.text
+    assert "not your current password" in (_field_error(r.text, "current_password") or "")
+    assert "not-it-at-all" not in r.text and "long-enough-2" not in r.text
+    assert client.get("/me.json").json()["username"] == "ana"  # still signed in

@@ -285,6 +285,21 @@ def change_password(
     return RedirectResponse("/login?next=/me", status_code=303)
 
 
+@reshow("/me/password")
+def _password_again(request: Request, form: FormState) -> Response | None:
+    """``/me`` again with what is wrong with the password change (never the passwords)."""
+    from gosplan.web.deps import get_state, get_user
+
+    state = get_state(request)
+    user = get_user(request, state)
+    if user is None:
+        return None
+    with Session(state.engine) as db:
+        return render(
+            request, "me.html", _me(user, db), user=user, form=form, status_code=form.status
+        )
+
+
 @router.get("/setup", response_class=HTMLResponse)
 def setup_form(request: Request, user: MaybeUser, token: str = "") -> Response:
     """The page where a one-time token (``gosplan users bootstrap-admin``) sets a password."""
