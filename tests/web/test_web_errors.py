@@ -219,3 +219,41 @@ def test_a_refused_password_change_comes_back_to_me(client: TestClient) -> None:
     assert "not your current password" in (_field_error(r.text, "current_password") or "")
     assert "not-it-at-all" not in r.text and "long-enough-2" not in r.text
     assert client.get("/me.json").json()["username"] == "ana"  # still signed in
+
+
+def test_every_word_of_these_pages_has_its_portuguese() -> None:
+    """Every message marked in the templates and code of sign-in, errors, forms and the
+    commission, and every word table they show, is in the Portuguese catalog."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_python
+    from jinja2.ext import babel_extract
+
+    from gosplan.web import app, i18n
+    from gosplan.web.routes import commission
+
+    web = Path(i18n.__file__).parent
+    wanted: set[str] = set()
+    for name in ("commission.html", "login.html", "error.html", "_form.html"):
+        with (web / "templates" / name).open("rb") as fh:
+            for _, _, msg, _ in babel_extract(fh, ("_",), [], {"extensions": "jinja2.ext.i18n"}):
+                if isinstance(msg, str):  # a literal (``_(heading)`` is a table's word)
+                    wanted.add(msg)
+    for name in ("forms.py", "routes/commission.py", "routes/auth.py"):
+        with (web / name).open("rb") as fh:
+            for _, func, msg, _ in extract_python(fh, ["_"], [], {}):
+                if func == "_" and isinstance(msg, str):
+                    wanted.add(msg)
+    for table in (
+        app.STATUS_WORDS,
+        app.PLAIN_WORDS,
+        commission.EVENT_WORDS,
+        commission.TIE_WORDS,
+        commission.SOURCE_WORDS,
+        commission.ROLE_WORDS,
+        commission.LEVEL_WORDS,
+    ):
+        wanted |= set(table.values())
+    wanted.discard("")
+    missing = sorted(m for m in wanted if m not in i18n.catalog("pt_BR"))
+    assert len(wanted) > 60 and not missing, missing
