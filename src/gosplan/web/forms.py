@@ -24,6 +24,7 @@ Passwords, tokens, the CSRF token and a critic's identity are never typed back i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from gosplan.web import i18n
+
+log = logging.getLogger("gosplan.web")
 
 #: form fields whose value is never shown again
 SECRET_FIELDS = (
@@ -193,4 +196,8 @@ async def show_again(
         form = getattr(request, "_form", None)  # read (and cached) by the route already
     values, lists = typed_values(form) if form is not None else ({}, {})
     state = FormState(values=values, errors=errors, status=status, lists=lists)
-    return render(request, state)
+    try:
+        return render(request, state)
+    except Exception:  # the form cannot be drawn again: the plain error page answers instead
+        log.exception("showing the form of %s %s again failed", request.method, request.url.path)
+        return None
