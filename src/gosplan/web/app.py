@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gosplan import __version__
 from gosplan.config import Settings
 from gosplan.storage.base import make_engine, upgrade
+from gosplan.web import forms
 from gosplan.web.deps import bounded_numbers
 from gosplan.web.render import REDIRECT, TEMPLATES, render, twin
 from gosplan.web.security import (
@@ -40,6 +43,7 @@ ROUTERS = [
     "integrity",
     "runs",
     "users",
+    "commission",
 ]
 
 
@@ -143,6 +147,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         return resp
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=308, headers={"Location": "/static/favicon.svg"})
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307) and exc.headers:
@@ -153,26 +161,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 detail=f"body: the request is larger than the "
                 f"{settings.max_body_bytes} bytes accepted",
             )
-        wants_html = "text/html" in request.headers.get(
-            "accept", ""
-        ) and not request.url.path.endswith(".json")
-        if wants_html:
-            return TEMPLATES.TemplateResponse(
-                request,
-                "error.html",
-                {
-                    "request": request,
-                    "status": exc.status_code,
-                    "detail": exc.detail,
-                    "user": None,
-                    "csrf": "",
-                },
-                status_code=exc.status_code,
-                headers=exc.headers,
+        elif 400 <= exc.status_code < 500 and exc.status_code not in (401, 405):
+            names = set(_form_fields(request))
+            again = await forms.show_again(
+                request, exc.status_code, forms.detail_errors(exc.detail, names)
             )
-        return JSONResponse(
-            {"ok": False, "error": exc.detail}, status_code=exc.status_code, headers=exc.headers
-        )
+            if again is not None:
+                if exc.headers:
+                    again.headers.update(exc.headers)
+                return again
+        return error_answer(request, exc.status_code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -180,49 +178,145 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
             for e in exc.errors()
         ]
+        errors = forms.validation_errors(request, list(exc.errors()))
+        body = exc.body if hasattr(exc.body, "multi_items") else None
+        again = await forms.show_again(request, 422, errors, form=body)
+        if again is not None:
+            return again
         named = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
-        return JSONResponse(
-            {
-                "ok": False,
-                "error": f"invalid input ({named})" if named else "invalid input",
-                "fields": fields,
-            },
-            status_code=422,
+        return error_answer(
+            request,
+            422,
+            f"invalid input ({named})" if named else "invalid input",
+            fields=fields,
+            errors=errors,
         )
 
     @app.exception_handler(IntegrityError)
     async def conflict(request: Request, exc: IntegrityError) -> Response:
         # two requests raced to write the same thing (a second ballot, a taken name)
-        return JSONResponse(
-            {
-                "ok": False,
-                "error": "conflict: this was recorded already "
-                "(or at the same moment by another request); reload and check",
-            },
-            status_code=409,
+        return error_answer(
+            request,
+            409,
+            "conflict: this was recorded already "
+            "(or at the same moment by another request); reload and check",
         )
 
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: DataError) -> Response:
-        return JSONResponse(
-            {"ok": False, "error": "a value is out of the range the store holds"}, status_code=422
-        )
+        return error_answer(request, 422, "a value is out of the range the store holds")
 
     @app.exception_handler(OverflowError)
     async def overflow(request: Request, exc: OverflowError) -> Response:
-        return JSONResponse(
-            {"ok": False, "error": f"a number is out of range ({exc})"}, status_code=422
-        )
+        return error_answer(request, 422, f"a number is out of range ({exc})")
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> Response:
-        return JSONResponse({"ok": False, "error": "input nested too deeply"}, status_code=422)
+        return error_answer(request, 422, "input nested too deeply")
 
     if settings.seed_demo:
         from gosplan.web.demo import seed_if_empty
 
         seed_if_empty(app.state.gosplan)
     return app
+
+
+def _form_fields(request: Request) -> list[str]:
+    """The form fields the matched route takes (its body parameters)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    out: list[str] = []
+
+    def walk(d: object) -> None:
+        out.extend(str(f.alias) for f in getattr(d, "body_params", []))
+        for sub in getattr(d, "dependencies", []):
+            walk(sub)
+
+    if dependant is not None:
+        walk(dependant)
+    return out
+
+
+#: what each error status means, in words (the page's heading)
+STATUS_WORDS = {
+    400: "The request could not be read",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    409: "Conflict",
+    413: "Too large",
+    422: "Some input needs correcting",
+    429: "Too many attempts; wait a moment",
+}
+
+
+#: what a bare status means, for errors raised without a message of their own
+PLAIN_WORDS = {
+    404: "There is no page at this address.",
+    405: "This address does not take that kind of request.",
+}
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def error_answer(
+    request: Request,
+    status: int,
+    detail: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    fields: list[dict[str, str]] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """An error as a page for a browser (the person still signed in, the message in words,
+    never raw JSON) or as ``{"ok": false, "error": ...}`` for a JSON client."""
+    if not forms.wants_page(request):
+        body: dict[str, Any] = {"ok": False, "error": detail}
+        if fields is not None:
+            body["fields"] = fields
+        return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+    from gosplan.web.deps import get_user
+    from gosplan.web.security import csrf_token
+
+    user = csrf = None
+    try:
+        user = get_user(request, request.app.state.gosplan)
+        csrf = csrf_token(request)
+    except Exception:  # an error page never fails for want of a session
+        user, csrf = None, ""
+    field, why = "", detail if isinstance(detail, str) else ""
+    if why == _phrase(status):  # Starlette's bare "Not Found": say it in words
+        from gosplan.web import i18n
+
+        why = i18n.gettext(i18n.locale_of(request), PLAIN_WORDS.get(status, why))
+    head, sep, rest = why.partition(":")
+    if sep and rest.strip() and " " not in head.strip() and len(head) <= 40:
+        field, why = head.strip().strip("`"), rest.strip()
+    if errors:
+        problems = [(k, v) for k, v in errors.items()]
+    else:
+        problems = [(field, why or STATUS_WORDS.get(status, ""))]
+    return TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "request": request,
+            "status": status,
+            "heading": STATUS_WORDS.get(status, "Something went wrong"),
+            "problems": problems,
+            "user": user,
+            "csrf": csrf or "",
+        },
+        status_code=status,
+        headers=dict(headers or {}),
+    )
 
 
 def create_app_from_env() -> FastAPI:

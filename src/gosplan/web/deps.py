@@ -205,7 +205,37 @@ def load_json(text: str | bytes, field: str, *, max_depth: int = 32) -> Any:
     def _no_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number JSON allows")
 
+    if not text.strip():
+        raise HTTPException(status_code=422, detail=f"{field}: is empty; paste the JSON text")
     try:
         return json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
-        raise HTTPException(status_code=422, detail=f"{field}: not valid JSON ({exc})") from exc
+        raise HTTPException(
+            status_code=422, detail=f"{field}: not valid JSON ({json_problem(exc)})"
+        ) from exc
+
+
+#: what the JSON parser's messages mean, in words (its own text never reaches a page)
+_JSON_WORDS = {
+    "Expecting value": "no JSON value where one should start",
+    "Extra data": "more text after the end of the JSON",
+    "Expecting property name enclosed in double quotes": "a name in double quotes is missing",
+    "Unterminated string starting at": "a text in quotes is not closed",
+    "Expecting ',' delimiter": "a comma is missing",
+    "Expecting ':' delimiter": "a colon is missing",
+    "Invalid control character": "a line break or control character inside quotes",
+    "Invalid \\escape": "a backslash that starts no valid escape",
+}
+
+
+def json_problem(exc: ValueError) -> str:
+    """A JSON parse error in words, with the line and column where it was found."""
+    import json
+
+    if isinstance(exc, json.JSONDecodeError):
+        words = next(
+            (w for start, w in _JSON_WORDS.items() if exc.msg.startswith(start)),
+            "text that is not JSON",
+        )
+        return f"{words}, at line {exc.lineno}, column {exc.colno}"
+    return str(exc)

@@ -182,6 +182,8 @@ def twin(
             response_model=json_of(model),
             **kwargs,
         )(func)
+        if path == "/":  # also ``/.json``, the home page's twin by the plain rule
+            router.get("/.json", include_in_schema=False, **kwargs)(func)
         router.get(path, response_class=HTMLResponse, **kwargs)(func)
         return func
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -20,7 +20,9 @@ from gosplan.errors import GosplanError
 from gosplan.services import users
 from gosplan.storage import sessions as store
 from gosplan.storage.users import User
+from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.forms import FormState, reshow
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import LoginGuard, check_csrf, client_host
 from gosplan.web.state import AppState
@@ -32,10 +34,73 @@ Username = Annotated[str, Form(max_length=64)]
 
 
 class LoginPage(BaseModel):
+    """The sign-in, registration and set-password form: its mode and the fields it takes."""
+
     next: str = "/"
     error: str = ""
     mode: str = "login"
     token: str = ""
+    fields: list[str] = []
+    #: who is signed in already (None: nobody)
+    signed_in_as: str | None = None
+
+
+FIELDS = {
+    "login": ["username", "password", "next"],
+    "register": ["username", "display_name", "password"],
+    "setup": ["token", "password"],
+}
+
+
+def _page(mode: str, user: User | None = None, **kw: str) -> LoginPage:
+    return LoginPage(
+        mode=mode,
+        fields=FIELDS[mode],
+        signed_in_as=user.username if user is not None else None,
+        **kw,
+    )
+
+
+def _field_of(message: str, mode: str) -> str:
+    """The form field a service's message is about ("" for the form as a whole)."""
+    low = message.lower()
+    for name in ("password", "username", "token", "display_name"):
+        if name.replace("_", " ") in low or name in low:
+            return name if name in FIELDS[mode] else ""
+    return ""
+
+
+def _again(request: Request, mode: str, form: FormState, *, user: User | None = None) -> Response:
+    """The form of ``mode`` shown again with what was typed and the errors by their fields
+    (a JSON client gets ``{"ok": false, "error": "field: why"}``)."""
+    if "application/json" in request.headers.get("accept", ""):
+        field, why = next(iter(form.errors.items()), ("", "refused"))
+        return JSONResponse(
+            {"ok": False, "error": f"{field}: {why}" if field else why}, status_code=form.status
+        )
+    model = _page(
+        mode,
+        user,
+        next=_safe_next(form.value("next", "/")),
+        token=form.value("token")[:200],
+        error="; ".join(f"{k}: {v}" if k else v for k, v in form.errors.items()),
+    )
+    return render(request, "login.html", model, user=user, form=form, status_code=form.status)
+
+
+@reshow("/login")
+def _login_again(request: Request, form: FormState) -> Response:
+    return _again(request, "login", form)
+
+
+@reshow("/register")
+def _register_again(request: Request, form: FormState) -> Response:
+    return _again(request, "register", form)
+
+
+@reshow("/setup")
+def _setup_again(request: Request, form: FormState) -> Response:
+    return _again(request, "setup", form)
 
 
 class EnterpriseRef(BaseModel):
@@ -93,9 +158,10 @@ def start_session(request: Request, db: Session, user: User, lifetime_hours: flo
     request.session["sid"] = token
 
 
-@router.get("/login", response_class=HTMLResponse)
+@twin(router, "/login", model=LoginPage)
 def login_form(request: Request, user: MaybeUser, next: str = "/") -> Response:
-    return render(request, "login.html", LoginPage(next=_safe_next(next)), user=user)
+    """The sign-in form (its ``.json`` twin lists the fields ``POST /login`` takes)."""
+    return render(request, "login.html", _page("login", user, next=_safe_next(next)), user=user)
 
 
 def _verify(engine: Engine, username: str, password: str) -> User | None:
@@ -131,12 +197,13 @@ async def login(
     async with guard.slot():
         user = await run_in_threadpool(_verify, state.engine, username, password)
     if user is None:
-        return render(
-            request,
-            "login.html",
-            LoginPage(next=_safe_next(next), error="wrong username or password"),
-            status_code=401,
+        _ = i18n.translator(request)
+        form = FormState(
+            values={"username": username, "next": _safe_next(next)},
+            errors={"password": _("wrong username or password")},
+            status=401,
         )
+        return _again(request, "login", form)
     await run_in_threadpool(guard.succeeded, username, client, when)
     token = await run_in_threadpool(
         _open_session, state.engine, user.id, state.settings.session_lifetime_hours
@@ -158,9 +225,10 @@ def logout(request: Request, db: Db, user: MaybeUser) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-@router.get("/register", response_class=HTMLResponse)
+@twin(router, "/register", model=LoginPage)
 def register_form(request: Request, user: MaybeUser) -> Response:
-    return render(request, "login.html", LoginPage(mode="register"), user=user)
+    """The form to register as a worker (its ``.json`` twin lists the fields)."""
+    return render(request, "login.html", _page("register", user), user=user)
 
 
 @router.post(
@@ -184,9 +252,12 @@ def register(
         db.commit()
     except GosplanError as exc:
         db.rollback()
-        return render(
-            request, "login.html", LoginPage(mode="register", error=str(exc)), status_code=400
+        form = FormState(
+            values={"username": username, "display_name": display_name},
+            errors={_field_of(str(exc), "register"): str(exc)},
+            status=400,
         )
+        return _again(request, "register", form)
     start_session(request, db, user, state.settings.session_lifetime_hours)
     return RedirectResponse("/", status_code=303)
 
@@ -245,10 +316,25 @@ def change_password(
     return RedirectResponse("/login?next=/me", status_code=303)
 
 
+@reshow("/me/password")
+def _password_again(request: Request, form: FormState) -> Response | None:
+    """``/me`` again with what is wrong with the password change (never the passwords)."""
+    from gosplan.web.deps import get_state, get_user
+
+    state = get_state(request)
+    user = get_user(request, state)
+    if user is None:
+        return None
+    with Session(state.engine) as db:
+        return render(
+            request, "me.html", _me(user, db), user=user, form=form, status_code=form.status
+        )
+
+
 @router.get("/setup", response_class=HTMLResponse)
 def setup_form(request: Request, user: MaybeUser, token: str = "") -> Response:
     """The page where a one-time token (``gosplan users bootstrap-admin``) sets a password."""
-    return render(request, "login.html", LoginPage(mode="setup", token=token[:200]), user=user)
+    return render(request, "login.html", _page("setup", user, token=token[:200]), user=user)
 
 
 @router.post(
@@ -270,8 +356,9 @@ def setup(
         db.commit()
     except GosplanError as exc:
         db.rollback()
-        return render(
-            request, "login.html", LoginPage(mode="setup", error=str(exc)), status_code=400
+        form = FormState(
+            values={"token": token}, errors={_field_of(str(exc), "setup"): str(exc)}, status=400
         )
+        return _again(request, "setup", form)
     start_session(request, db, user, state.settings.session_lifetime_hours)
     return RedirectResponse("/me", status_code=303)

@@ -12,17 +12,21 @@ There is deliberately no route that edits or deletes a criticism: ``PUT``,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from gosplan.errors import GosplanError
 from gosplan.services import criticism, lookups
 from gosplan.services.publiclog import state as logstate
+from gosplan.storage.users import User
 from gosplan.web import i18n
-from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.deps import CurrentUser, Db, MaybeUser, State, get_state, get_user
+from gosplan.web.forms import FormState, reshow
 from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
 
@@ -132,6 +136,19 @@ def list_criticism(
 ) -> Response:
     """Criticisms newest first, ``PAGE`` at a time (never who filed them), with the form to
     file one.  ``status`` lists every criticism in that status."""
+    return _listing(request, db, user, status=status, target=target, before=before)
+
+
+def _listing(
+    request: Request,
+    db: Session,
+    user: User | None,
+    *,
+    status: str = "",
+    target: str = "",
+    before: int | None = None,
+    form: FormState | None = None,
+) -> Response:
     if status:
         views = list(reversed(criticism.listing(db, target=target or None, status=status)))
         older = None
@@ -159,7 +176,33 @@ def list_criticism(
         statuses=list(criticism.STATUSES),
         withheld=withheld,
     )
+    if form is not None:
+        return render(
+            request, "criticism.html", model, user=user, form=form, status_code=form.status
+        )
     return render(request, "criticism.html", model, user=user)
+
+
+def _with_store(request: Request, show: Callable[[Session, User | None], Response]) -> Response:
+    """``show(db, user)`` in a short read-only session (a form shown again after an error)."""
+    state = get_state(request)
+    user = get_user(request, state)
+    with Session(state.engine) as db:
+        return show(db, user)
+
+
+@reshow("/criticism")
+def _file_again(request: Request, form: FormState) -> Response:
+    return _with_store(request, lambda db, user: _listing(request, db, user, form=form))
+
+
+@reshow("/criticism/{ref}/status")
+def _status_again(request: Request, form: FormState) -> Response | None:
+    ref = str(request.path_params.get("ref", ""))
+    try:
+        return _with_store(request, lambda db, user: _page(request, db, user, ref, form=form))
+    except HTTPException:
+        return None  # the criticism itself cannot be shown: the plain error page says why
 
 
 @router.post(
@@ -216,7 +259,9 @@ def file_criticism(
     )
 
 
-def _page(request: Request, db: Db, user: MaybeUser, ref: str) -> Response:
+def _page(
+    request: Request, db: Session, user: User | None, ref: str, *, form: FormState | None = None
+) -> Response:
     diffs = logstate.check_criticism(db, ref)
     if diffs:
         raise HTTPException(
@@ -239,6 +284,10 @@ def _page(request: Request, db: Db, user: MaybeUser, ref: str) -> Response:
         statuses=list(criticism.STATUSES),
         identity_accesses=accesses,
     )
+    if form is not None:
+        return render(
+            request, "criticism_item.html", model, user=user, form=form, status_code=form.status
+        )
     return render(request, "criticism_item.html", model, user=user)
 
 
@@ -309,8 +358,10 @@ def record_opening(
         if not isinstance(data, dict):
             raise ValueError("an opening record is a JSON object")
     except ValueError as exc:
+        from gosplan.web.deps import json_problem
+
         raise HTTPException(
-            status_code=422, detail=f"record: not a JSON opening record ({exc})"
+            status_code=422, detail=f"record: not a JSON opening record ({json_problem(exc)})"
         ) from exc
     if data.get("criticism") != ref:
         raise HTTPException(
@@ -330,9 +381,10 @@ def record_opening(
     return _page(request, db, user, ref)
 
 
-@router.get("/receipts/verify", response_class=HTMLResponse)
+@twin(router, "/receipts/verify", model=ReceiptCheckPublic)
 def verify_form(request: Request, user: MaybeUser) -> Response:
-    """The form to check any receipt."""
+    """The form to check any receipt (``.json``: nothing checked yet, ``submitted`` false;
+    ``POST /receipts/verify`` checks one)."""
     return render(
         request,
         "receipt_verify.html",
@@ -418,4 +470,26 @@ def _verdict(request: Request, check: ReceiptCheckPublic) -> str:
         "receipt for criticism %(ref)s (log entry %(index)s) does NOT verify: %(why)s",
         why=why,
         **words,
+    )
+
+
+@reshow("/receipts/verify")
+def _verify_again(request: Request, form: FormState) -> Response:
+    state = get_state(request)
+    model = ReceiptCheckPublic(
+        valid=False,
+        message="",
+        criticism=None,
+        index=None,
+        receipt_size=None,
+        checked_against=None,
+        submitted=False,
+    )
+    return render(
+        request,
+        "receipt_verify.html",
+        model,
+        user=get_user(request, state),
+        form=form,
+        status_code=form.status,
     )

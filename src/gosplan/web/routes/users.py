@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from gosplan.errors import GosplanError
 from gosplan.services import users
 from gosplan.storage.users import ROLES, User
-from gosplan.web.deps import Db, require_role
+from gosplan.web.deps import Db, get_state, get_user, require_role
+from gosplan.web.forms import FormState, reshow
 from gosplan.web.render import REDIRECT, Ok, render, twin
 from gosplan.web.security import check_csrf
 
@@ -36,7 +38,7 @@ class UsersPage(BaseModel):
     token_for: str = ""
 
 
-def _page(db: Db, **extra: str) -> UsersPage:
+def _page(db: Session, **extra: str) -> UsersPage:
     return UsersPage(
         users=[
             UserRow(
@@ -76,6 +78,21 @@ def appoint(
     if "application/json" in request.headers.get("accept", ""):
         return Response('{"ok": true}', media_type="application/json")
     return RedirectResponse("/users", status_code=303)
+
+
+@reshow("/users/{username}/role")
+@reshow("/users/{username}/setup-token")
+def _users_again(request: Request, form: FormState) -> Response | None:
+    """The people page again, saying what was refused and for whom."""
+    state = get_state(request)
+    admin = get_user(request, state)
+    if admin is None or admin.role != "admin":
+        return None
+    form.values["username"] = str(request.path_params.get("username", ""))[:64]
+    with Session(state.engine) as db:
+        return render(
+            request, "users.html", _page(db), user=admin, form=form, status_code=form.status
+        )
 
 
 @router.post(
