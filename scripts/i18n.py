@@ -146,6 +146,8 @@ class _ShownWords(HTMLParser):
 
     def _text(self, text: str, down: int = 0) -> None:
         text = text.replace("\0", " ")
+        if "<" in text or '="' in text or text.strip().endswith(">"):
+            return  # the rest of a tag that a Jinja construct inside it cut in two
         if any(w not in SAME_IN_ALL for w in _WORD.findall(text)):
             self.found.append((self.getpos()[0] + down, " ".join(text.split())))
 

@@ -188,7 +188,7 @@ EN_DAY = re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{4}\b")
 
 def _main(html: str) -> str:
     """The words of the page's ``<main>``, tags and runs of spaces removed."""
-    body = html.split("<main>", 1)[1].split("</main>", 1)[0]
+    body = re.split(r"<main[^>]*>", html, maxsplit=1)[1].split("</main>", 1)[0]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
 
 

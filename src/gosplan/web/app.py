@@ -19,6 +19,7 @@ from gosplan.config import Settings
 from gosplan.storage.base import make_engine, upgrade
 from gosplan.web import forms
 from gosplan.web.deps import bounded_numbers
+from gosplan.web.i18n import N_
 from gosplan.web.render import REDIRECT, TEMPLATES, render, twin
 from gosplan.web.security import (
     BodyLimitMiddleware,
@@ -238,22 +239,22 @@ def _form_fields(request: Request) -> list[str]:
 
 #: what each error status means, in words (the page's heading)
 STATUS_WORDS = {
-    400: "The request could not be read",
-    401: "Sign in first",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not possible here",
-    409: "Conflict",
-    413: "Too large",
-    422: "Some input needs correcting",
-    429: "Too many attempts; wait a moment",
+    400: N_("The request could not be read"),
+    401: N_("Sign in first"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not possible here"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Some input needs correcting"),
+    429: N_("Too many attempts; wait a moment"),
 }
 
 
 #: what a bare status means, for errors raised without a message of their own
 PLAIN_WORDS = {
-    404: "There is no page at this address.",
-    405: "This address does not take that kind of request.",
+    404: N_("There is no page at this address."),
+    405: N_("This address does not take that kind of request."),
 }
 
 
@@ -309,7 +310,7 @@ def error_answer(
         {
             "request": request,
             "status": status,
-            "heading": STATUS_WORDS.get(status, "Something went wrong"),
+            "heading": STATUS_WORDS.get(status, N_("Something went wrong")),
             "problems": problems,
             "user": user,
             "csrf": csrf or "",

@@ -29,6 +29,7 @@ from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.deps import Db, require_role
 from gosplan.web.forms import FormState, reshow
+from gosplan.web.i18n import N_
 from gosplan.web.render import REDIRECT, render, twin
 from gosplan.web.security import check_csrf
 
@@ -38,26 +39,26 @@ Commission = Annotated[User, require_role("commission")]
 
 #: a personnel event's kind in words
 EVENT_WORDS = {
-    "dismissal": "dismissal",
-    "demotion": "demotion",
-    "transfer": "transfer",
-    "hours_cut": "cut in hours",
-    "poor_evaluation": "poor evaluation",
+    "dismissal": N_("dismissal"),
+    "demotion": N_("demotion"),
+    "transfer": N_("transfer"),
+    "hours_cut": N_("cut in hours"),
+    "poor_evaluation": N_("poor evaluation"),
 }
 #: a tie's kind in words
 TIE_WORDS = {
-    "family": "family",
-    "colleague": "former colleagues",
-    "friendship": "friendship",
-    "hometown": "same hometown",
+    "family": N_("family"),
+    "colleague": N_("former colleagues"),
+    "friendship": N_("friendship"),
+    "hometown": N_("same hometown"),
 }
-SOURCE_WORDS = {"declared": "declared", "found": "found in records"}
-ROLE_WORDS = {"appointer": "appointer", "panel": "panel member"}
+SOURCE_WORDS = {"declared": N_("declared"), "found": N_("found in records")}
+ROLE_WORDS = {"appointer": N_("appointer"), "panel": N_("panel member")}
 LEVEL_WORDS = {
-    "control commission officer": "control commission officer",
-    "control commission": "control commission",
-    "regional council": "regional council",
-    "national congress of councils": "national congress of councils",
+    "control commission officer": N_("control commission officer"),
+    "control commission": N_("control commission"),
+    "regional council": N_("regional council"),
+    "national congress of councils": N_("national congress of councils"),
 }
 
 
