@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .conftest import make_settings, seeded_copy
-from .test_web_browser import _free_port, browser  # noqa: F401 - the session's Chromium
+from .test_web_browser import _free_port
 from .test_web_commission import seed_control
 
 pytestmark = pytest.mark.browser

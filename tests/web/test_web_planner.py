@@ -257,8 +257,8 @@ def test_investment_and_units_do_not_contradict(client: TestClient) -> None:
 
 # ----------------------------------------------------------------------------- browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+# the session's one Chromium is the ``browser`` fixture of conftest.py (a second Playwright
+# in the same session fails)
 
 
 def _free_port() -> int:
@@ -267,22 +267,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    import os
-
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            raise RuntimeError("CI must have /usr/bin/chromium for the browser tests")
-        pytest.skip("no Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _adopt_in_store(settings: Any, hours: float) -> int:

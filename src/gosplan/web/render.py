@@ -63,13 +63,13 @@ def _ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
     return i18n.gettext(_locale(ctx), singular if n == 1 else plural)
 
 
-_DATA_TABLE = re.compile(r'<table class="data"(?![^>]*\btabindex=)')
+_DATA_TABLE = re.compile(r'<table class="(data(?: [^"]*)?)"(?![^>]*\btabindex=)')
 
 
 def _scrolling_tables(html: str) -> Markup:
     """Every data table of a page may scroll sideways in its own box on a phone: give each
     a place in the tab order, so that a keyboard can scroll it (WCAG 2.1.1)."""
-    return Markup(_DATA_TABLE.sub('<table class="data" tabindex="0"', str(html)))
+    return Markup(_DATA_TABLE.sub(r'<table class="\1" tabindex="0"', str(html)))
 
 
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
