@@ -157,6 +157,42 @@ def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
     assert set(res.checks["found"]) == set(res.checks["cheaters"])
 
 
+def test_a_cheat_is_flagged_by_the_statistical_checks_inside_the_loop(
+    testland: Path, tmp_path: Path
+) -> None:
+    """From period 3 a cheat reports 15 % more output than it made; the fulfilment checks
+    (run on the reports each period, never shown the shops' receipts) flag it as output
+    without the hours it needs, and flag no honest enterprise."""
+    from gosplan.services import publiclog
+    from gosplan.storage.base import make_engine, session_scope
+
+    sc = Scenario(
+        name="cheats-stat",
+        source=str(testland),
+        cheater_share=0.4,
+        cheater_at=3,
+        open_loop=False,
+        **{**BASE, "enterprises": 3, "periods": 6},
+    )  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    st = res.checks["statistical"]
+    assert st["ran"] and res.checks["cheaters"]
+    assert set(st["found"]) == set(res.checks["cheaters"]) and st["missed"] == []
+    for hit in st["found"].values():
+        assert hit["check"] in ("padding", "hours_excess") and hit["t"] >= 3
+        assert hit["periods_after_start"] <= 2
+    assert st["honest_flagged"] == []
+    # nothing before the cheat began; the periods' rows count the flags
+    assert all(f["t"] >= 3 for f in st["flags"])
+    assert res.side("loop")["statistical_flags"].iloc[:3].sum() == 0
+    # the checks opened alerts on the escalation ladder, in the public log
+    engine = make_engine(f"sqlite:///{tmp_path / 'loop.db'}")
+    with session_scope(engine) as s:
+        kinds = [e.kind for e in publiclog.entries(s)]
+    engine.dispose()
+    assert "fulfilment.alert.opened" in kinds
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -167,7 +167,9 @@ def write_report(run: Any, out: str | Path) -> Path:
             if k != "ledger_problems"
         ],
         f"- cheating enterprises: {', '.join(checks.get('cheaters', [])) or 'none'}; "
-        f"found by the checks: {', '.join(checks.get('found', [])) or 'none'}",
+        f"found by comparing the shops' receipts with the reports: "
+        f"{', '.join(checks.get('found', [])) or 'none'}",
+        *_statistical_lines(checks.get("statistical") or {}),
         "",
     ]
     lines += ["## Charts", ""]
@@ -216,3 +218,26 @@ def _table(df: pd.DataFrame) -> str:
             f" | {int(r['mismatches_found'])} |"
         )
     return "\n".join(out)
+
+
+def _statistical_lines(st: dict[str, Any]) -> list[str]:
+    """Which fulfilment check found which cheat, and when; honest enterprises flagged."""
+    if not st.get("ran"):
+        return ["- fulfilment checks: not run (they need monthly or weekly periods)"]
+    found = st.get("found", {})
+    out = [
+        "- found by the fulfilment checks (statistical, on the reports alone): "
+        + (
+            "; ".join(
+                f"{e} by `{f['check']}` in {f['period']} "
+                f"({f['periods_after_start']} period(s) after the cheat began)"
+                for e, f in sorted(found.items())
+            )
+            or "none"
+        )
+    ]
+    if st.get("missed"):
+        out.append(f"- missed by the fulfilment checks: {', '.join(st['missed'])}")
+    honest = st.get("honest_flagged", [])
+    out.append(f"- honest enterprises flagged for inspection: {', '.join(honest) or 'none'}")
+    return out

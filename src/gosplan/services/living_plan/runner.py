@@ -22,6 +22,7 @@ from gosplan.planning.living import (
     shift_tastes,
     wanted,
 )
+from gosplan.services.living_plan.inspection import Inspection
 from gosplan.services.living_plan.scenario import Scenario
 from gosplan.services.living_plan.world import (
     economy_and_goods,
@@ -57,6 +58,7 @@ class _Side:
     sold: list[np.ndarray] = field(default_factory=list)
     delivered: list[np.ndarray] = field(default_factory=list)
     found: set[str] = field(default_factory=set)
+    inspection: Inspection | None = None
 
 
 @dataclass
@@ -195,14 +197,26 @@ class _Runner:
         self.personal_base_money = personal * self.phi
         self.weeks_per_period = self.weeks_per_year / sc.periods_per_year
         # enterprises: each good's sector belongs to one enterprise (round robin)
-        n_ent = min(sc.enterprises, max(able, 1))
+        able_idx = np.flatnonzero(self.h.able)
+        n_ent = min(sc.enterprises, max(able_idx.size, 1))
         self.ent_codes = [f"ent-{i:04d}" for i in range(n_ent)]
         self.ent_of_good = np.arange(len(goods.codes)) % n_ent
         k = round(sc.cheater_share * n_ent)
         self.cheaters = set(self.rng.choice(n_ent, size=k, replace=False).tolist()) if k else set()
-        able_idx = np.flatnonzero(self.h.able)
+        # the able join the enterprises in proportion to the labour their goods take (at
+        # least one each), so that each enterprise's hours follow what it makes
+        weight = np.bincount(
+            self.ent_of_good, weights=goods.base_units * goods.value, minlength=n_ent
+        ).astype(float)
+        self.ent_weight: np.ndarray = weight / max(float(weight.sum()), 1e-300)
+        spare = max(able_idx.size - n_ent, 0)
+        quota = spare * self.ent_weight
+        counts = 1 + np.floor(quota).astype(np.int64)
+        rest = spare + n_ent - int(counts.sum())
+        if rest > 0:
+            counts[np.argsort(-(quota - np.floor(quota)), kind="stable")[:rest]] += 1
         self.ent_of_group = np.full(len(self.h.size), -1)
-        self.ent_of_group[able_idx] = np.arange(able_idx.size) % n_ent
+        self.ent_of_group[able_idx] = np.repeat(np.arange(n_ent), counts)[: able_idx.size]
         self.group_codes = [
             f"person-{i:06d}" if sc.cohort_size == 1 else f"cohort-{i:06d}"
             for i in range(len(self.h.size))
@@ -278,7 +292,7 @@ class _Runner:
                 )
             ]
         )
-        return _Side(
+        side = _Side(
             label=label,
             accounts=acc,
             feedback=feedback,
@@ -286,6 +300,22 @@ class _Runner:
             capacity=np.ones(len(goods.codes)),
             closing=np.zeros(len(goods.codes)),
         )
+        freq = Inspection.freq_of(sc.periods_per_year)
+        if feedback and freq is not None:
+            # the enterprises' reports go through the fulfilment register and its checks
+            per_period = goods.base_units * goods.size / sc.periods_per_year
+            n_ent = len(self.ent_codes)
+            side.inspection = Inspection(
+                engine=acc.engine,
+                codes=self.ent_codes,
+                sectors=[goods.products[e % len(goods.products)] for e in range(n_ent)],
+                base_output=np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent),
+                freq=freq,
+                start=pd.Timestamp(f"{sc.start}-01"),
+                periods=sc.periods,
+            )
+            side.inspection.register(self.eco, sc.name)
+        return side
 
     # -- one period ------------------------------------------------------------
     def period(self, side: _Side, t: int) -> None:
@@ -364,15 +394,28 @@ class _Runner:
         )
         deduction = normalise_shares(deduction)
         acc.open_period(label, deduction)
-        # 3. hours: the plan's labour for the period, shared by the able groups
+        # 3. hours: the plan's labour for the period; each enterprise works the labour
+        # value of what it made and its base share of the rest (social consumption,
+        # investment, the labour of the stock), shared equally by its members
         able_idx = np.flatnonzero(self.h.able)
-        per_person = hours_total / self.h.able_persons
+        n_ent = len(self.ent_codes)
+        direct = np.bincount(self.ent_of_good, weights=made * goods.value, minlength=n_ent)
+        rest_h = hours_total - float(direct.sum())
+        hours_e: np.ndarray
+        if rest_h >= 0:
+            hours_e = direct + rest_h * self.ent_weight
+        else:
+            hours_e = hours_total * direct / max(float(direct.sum()), 1e-300)
+        members = np.bincount(
+            self.ent_of_group[able_idx], weights=self.h.size[able_idx], minlength=n_ent
+        )
+        per_person_e = hours_e / np.maximum(members, 1.0)
         key = f"{side.label}:{label}"
         with acc.batch() as b:
             for e, code in enumerate(self.ent_codes):
                 delegate = self.group_codes[self.delegates[e]]
                 for g in able_idx[self.ent_of_group[able_idx] == e]:
-                    h = Decimal(repr(round(per_person * float(self.h.size[g]), 4)))
+                    h = Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
                     b.record_hours(
                         code,
                         self.group_codes[int(g)],
@@ -391,11 +434,25 @@ class _Runner:
                     b.deliver(code, int(delivered[i]), key=f"{key}:dlv:{code}")
         # enterprise reports: cheats inflate what they report; shops count what arrived
         reported = delivered.astype(float).copy()
+        cheating = t >= sc.cheater_at
         for i in range(len(goods.codes)):
-            if int(self.ent_of_good[i]) in self.cheaters:
+            if cheating and int(self.ent_of_good[i]) in self.cheaters:
                 reported[i] *= 1.0 + sc.cheater_inflate
         mismatch = np.abs(reported - delivered) > np.maximum(1.0, 0.02 * delivered)
         found = sorted({self.ent_codes[int(self.ent_of_good[i])] for i in np.flatnonzero(mismatch)})
+        # ... and the fulfilment checks read the same reports: output (in the economy's
+        # unit) and the hours the enterprise's members worked, as the accounts hold them
+        stat_flags: list[dict[str, Any]] = []
+        if side.inspection is not None:
+            n_ent = len(self.ent_codes)
+            out_e = np.bincount(self.ent_of_good, weights=reported * goods.size, minlength=n_ent)
+            worked = np.zeros(n_ent)
+            np.add.at(
+                worked,
+                self.ent_of_group[able_idx],
+                per_person_e[self.ent_of_group[able_idx]] * self.h.size[able_idx],
+            )
+            stat_flags = side.inspection.period(t, label, out_e, worked)
         # 4. purchases at the current prices, households in random order
         infos = {g.code: g for g in acc.goods()}
         price_u = np.array(
@@ -481,6 +538,7 @@ class _Runner:
                     sum(1 for e in range(len(self.ent_codes)) if e in self.cheaters)
                 ),
                 "mismatches_found": len(found),
+                "statistical_flags": len(stat_flags),
                 "deduction_rate": float(deduction.rate),
                 "approved_hours": float(totals["approved"]),
                 "stock_balanced": stock_ok,
@@ -611,6 +669,7 @@ def run(
     )
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
     checks["found"] = sorted(loop.found)
+    checks["statistical"] = _statistical(r, loop)
     checks["shock_good"] = r.goods.codes[r.shock_good] if r.shock_good is not None else None
     return LivingPlanRun(
         scenario=scenario,
@@ -623,6 +682,31 @@ def run(
         sold=sold,
         delivered=delivered,
     )
+
+
+def _statistical(r: _Runner, side: _Side) -> dict[str, Any]:
+    """What the fulfilment checks found inside the loop: every integrity flag, and for
+    each cheating enterprise the first check that flagged it and when."""
+    if side.inspection is None:
+        return {"ran": False, "flags": [], "found": {}, "honest_flagged": []}
+    cheats = {r.ent_codes[e] for e in r.cheaters}
+    flags = [{**f, "cheater": f["enterprise"] in cheats} for f in side.inspection.flags]
+    found: dict[str, dict[str, Any]] = {}
+    for f in flags:
+        if f["cheater"] and f["t"] >= r.sc.cheater_at and f["enterprise"] not in found:
+            found[f["enterprise"]] = {
+                "check": f["check"],
+                "period": f["period"],
+                "t": f["t"],
+                "periods_after_start": f["t"] - r.sc.cheater_at,
+            }
+    return {
+        "ran": True,
+        "flags": flags,
+        "found": found,
+        "missed": sorted(cheats - set(found)),
+        "honest_flagged": sorted({f["enterprise"] for f in flags if not f["cheater"]}),
+    }
 
 
 def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

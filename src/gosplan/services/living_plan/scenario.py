@@ -47,6 +47,7 @@ class Scenario:
     shock_recovery: float = 0.05
     cheater_share: float = 0.0
     cheater_inflate: float = 0.15
+    cheater_at: int = 0
     vote_at: int | None = None
     vote_max_week: float | None = None
     # rules of the planning office
@@ -102,6 +103,7 @@ class Scenario:
             "shock_at",
             "a period of the run",
         )
+        need(0 <= self.cheater_at < self.periods, "cheater_at", "a period of the run")
         need(
             self.vote_at is None or 0 <= self.vote_at < self.periods,
             "vote_at",
@@ -164,7 +166,7 @@ _SECTIONS = {
         "at": "shock_at",
         "recovery": "shock_recovery",
     },
-    "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate"},
+    "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate", "at": "cheater_at"},
     "vote": {"at": "vote_at", "max_week": "vote_max_week"},
     "rules": {
         "elasticity": "elasticity",
