@@ -144,6 +144,50 @@ def test_a_vote_caps_the_working_week(testland: Path, tmp_path: Path) -> None:
     assert voted["working_week"].iloc[1] > cap
 
 
+def test_the_vote_goes_through_the_decisions_service(testland: Path, tmp_path: Path) -> None:
+    """The cap is a proposal of the decisions service: households vote on it with their
+    labour accounts, the tally is recomputable from the public log, and the plan obeys
+    only an adopted cap — a cap that loses the vote leaves the week as planned."""
+    from gosplan.services import decisions, publiclog
+    from gosplan.storage.base import make_engine, session_scope
+
+    base = dict(source=str(testland), open_loop=False, **{**BASE, "periods": 3})
+    (tmp_path / "0").mkdir()
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    free = _run(Scenario(name="free", **base), tmp_path / "0").side("loop")  # type: ignore[arg-type]
+    cap = float(free["working_week"].min()) * 0.85
+    won = _run(
+        Scenario(name="won", vote_at=1, vote_max_week=cap, vote_support=0.8, **base),  # type: ignore[arg-type]
+        tmp_path / "1",
+    )
+    lost = _run(
+        Scenario(name="lost", vote_at=1, vote_max_week=cap, vote_support=0.2, **base),  # type: ignore[arg-type]
+        tmp_path / "2",
+    )
+    v = won.checks["vote"]
+    assert v["electorate"] == BASE["persons"] and v["quorum_met"]
+    assert v["ballots"] == round(0.9 * BASE["persons"]) and v["hours"] == pytest.approx(cap)
+    assert v["adopted"].startswith("cap") and v["period"] == won.side("loop").index[1]
+    assert (won.side("loop")["working_week"].iloc[1:] <= cap * 1.001).all()
+    # the log holds proposal, ballots and outcome: anyone recomputes the same winner
+    engine = make_engine(f"sqlite:///{tmp_path / '1' / 'loop.db'}")
+    with session_scope(engine) as s:
+        entries = [
+            {"kind": e.kind, "payload": e.payload}
+            for e in publiclog.entries(s, kind_prefix="decision.")
+        ]
+    engine.dispose()
+    assert sum(e["kind"] == "decision.ballot" for e in entries) == v["ballots"]
+    again = decisions.recompute_from_log(entries, v["proposal"])
+    assert again.winner == 0 and again.scores == v["scores"]
+    # a cap that loses binds nothing: the week is the one the plan needs
+    assert lost.checks["vote"]["adopted"].startswith("keep")
+    assert lost.checks["vote"]["hours"] is None
+    assert (lost.side("loop")["personal_factor"] == 1.0).all()
+    np.testing.assert_allclose(lost.side("loop")["working_week"], free["working_week"], rtol=1e-9)
+
+
 def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
     sc = Scenario(
         name="cheats",
@@ -203,6 +247,7 @@ def test_a_cheat_is_flagged_by_the_statistical_checks_inside_the_loop(
         ("[population]\npeople = 3\n", "unknown key `people`"),
         ("[tastes]\ngoods = { Grain = -1 }\n", "goods must be a table"),
         ("[vote]\nat = 2\n", "vote_max_week"),
+        ("[vote]\nat = 2\nmax_week = 30\nsupport = 1.5\n", "vote_support"),
         ("[scenario\n", "not valid TOML"),
     ],
 )

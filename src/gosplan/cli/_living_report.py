@@ -170,6 +170,7 @@ def write_report(run: Any, out: str | Path) -> Path:
         f"found by comparing the shops' receipts with the reports: "
         f"{', '.join(checks.get('found', [])) or 'none'}",
         *_statistical_lines(checks.get("statistical") or {}),
+        *_vote_lines(checks.get("vote")),
         "",
     ]
     lines += ["## Charts", ""]
@@ -241,3 +242,15 @@ def _statistical_lines(st: dict[str, Any]) -> list[str]:
     honest = st.get("honest_flagged", [])
     out.append(f"- honest enterprises flagged for inspection: {', '.join(honest) or 'none'}")
     return out
+
+
+def _vote_lines(vote: dict[str, Any] | None) -> list[str]:
+    """The vote taken through the decisions service, if the scenario has one."""
+    if not vote:
+        return []
+    return [
+        f"- vote (proposal {vote['proposal']}, closed before {vote['period']}): "
+        f"{vote['ballots']} ballots of {vote['electorate']} voters, quorum {vote['quorum']} "
+        f"{'met' if vote['quorum_met'] else 'NOT met'}; approvals {vote['scores']}; "
+        f"adopted: {vote['adopted'] or 'nothing'}"
+    ]

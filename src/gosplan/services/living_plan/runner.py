@@ -4,6 +4,7 @@ open-loop twin (see :mod:`gosplan.services.living_plan` for the cycle).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,12 +23,14 @@ from gosplan.planning.living import (
     shift_tastes,
     wanted,
 )
+from gosplan.services.living_plan.assembly import Assembly
 from gosplan.services.living_plan.inspection import Inspection
 from gosplan.services.living_plan.scenario import Scenario
 from gosplan.services.living_plan.world import (
     economy_and_goods,
     normalise_shares,
     period_label,
+    period_start,
     plan_period,
     table_digest,
 )
@@ -35,6 +38,12 @@ from gosplan.services.living_plan.world import (
 __all__ = ["LivingPlanRun", "run", "runs_from_log"]
 
 Progress = Callable[[str, int, int], None]
+
+
+def decisions_rules() -> Any:
+    from gosplan.services.decisions import Rules
+
+    return Rules()
 
 
 # --------------------------------------------------------------------------- the world
@@ -59,6 +68,7 @@ class _Side:
     delivered: list[np.ndarray] = field(default_factory=list)
     found: set[str] = field(default_factory=set)
     inspection: Inspection | None = None
+    assembly: Assembly | None = None
 
 
 @dataclass
@@ -142,6 +152,7 @@ class _Runner:
         self.rng = np.random.default_rng(sc.seed)
         self.log_indices: list[int] = []
         self.checks: dict[str, Any] = {}
+        self.vote: dict[str, Any] | None = None
 
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
@@ -315,6 +326,14 @@ class _Runner:
                 periods=sc.periods,
             )
             side.inspection.register(self.eco, sc.name)
+        if feedback and sc.vote_at is not None:
+            # the households vote through the decisions service
+            side.assembly = Assembly.enrol(
+                acc.engine,
+                sc.digest[:16],
+                self.group_codes,
+                rng=np.random.default_rng([sc.seed, 11]),
+            )
         return side
 
     # -- one period ------------------------------------------------------------
@@ -324,8 +343,23 @@ class _Runner:
         sc, goods, acc = self.sc, self.goods, side.accounts
         label = period_label(sc.start, t, sc.periods_per_year)
         rng = np.random.default_rng([sc.seed, t, 1 if side.feedback else 0])
-        if sc.vote_at is not None and t == sc.vote_at and side.feedback:
-            side.max_week = sc.vote_max_week
+        if side.assembly is not None and t == sc.vote_at and sc.vote_max_week is not None:
+            # the proposal is made, discussed, voted on and closed before the period opens;
+            # the plan follows what the decisions service says was adopted
+            rules = decisions_rules()
+            hours_before = rules.min_discussion_hours + rules.min_voting_hours
+            planned = side.rows[-1]["working_week"] if side.rows else sc.base_week
+            self.vote = side.assembly.vote_on_week(
+                cap=sc.vote_max_week,
+                planned_week=float(planned),
+                opens=period_start(sc.start, t, sc.periods_per_year)
+                - dt.timedelta(hours=hours_before),
+                support=sc.vote_support,
+                turnout=sc.vote_turnout,
+                rng=np.random.default_rng([sc.seed, t, 13]),
+            )
+            self.vote["period"] = label
+            side.max_week = self.vote["hours"]
         # 1. what the shops should receive: the consumption target plus the stock buffer,
         # less what they still hold (the open loop repeats the base plan's deliveries);
         # capacity caps it (a shock takes capacity away, investment brings it back)
@@ -670,6 +704,7 @@ def run(
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
     checks["found"] = sorted(loop.found)
     checks["statistical"] = _statistical(r, loop)
+    checks["vote"] = r.vote
     checks["shock_good"] = r.goods.codes[r.shock_good] if r.shock_good is not None else None
     return LivingPlanRun(
         scenario=scenario,
