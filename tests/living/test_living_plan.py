@@ -41,11 +41,12 @@ def test_conservation_and_determinism(testland: Path, tmp_path: Path) -> None:
         assert checks["stocks_balance"] and checks["no_negative_balance"]
         assert checks["hours_credited_equal_hours_less_deduction"]
         assert checks["balances_equal_credits_less_purchases"]
+        assert checks["grants_debit_the_fund_by_what_persons_receive"]
     pd.testing.assert_frame_equal(one.periods, two.periods)
     pd.testing.assert_frame_equal(one.sold, two.sold)
     # what was bought never exceeds what the shops had, and nobody spent more than credited
     p = one.side("loop")
-    assert (p["spent"] <= p["credited"].cumsum() + 1e-6).all()
+    assert (p["spent"] <= (p["credited"] + p["granted"]).cumsum() + 1e-6).all()
     assert len(one.log_indices) == 1 + sc.periods
 
 
@@ -74,7 +75,8 @@ def test_first_period_clearing_ratios_match_the_hand_computation(
     alpha["Grain"] *= 1.3
     alpha /= alpha.sum()
     goods = res.goods.set_index("product")
-    budget = res.side("loop").iloc[0]["credited"]  # all anyone holds in the first period
+    first = res.side("loop").iloc[0]
+    budget = first["credited"] + first["granted"]  # all anyone holds in the first period
     r2 = res.ratios.iloc[1]  # the second period's ratio is the first's clearing ratio
     grain = goods.loc["Grain", "code"]
     # Grain sold out (wanted 30 % more than planned): its ratio rose the full step
@@ -237,6 +239,50 @@ def test_a_cheat_is_flagged_by_the_statistical_checks_inside_the_loop(
     assert "fulfilment.alert.opened" in kinds
 
 
+def test_those_unable_to_work_are_credited_from_the_care_fund(
+    testland: Path, tmp_path: Path
+) -> None:
+    """Each period every person unable to work receives a grant from the care fund, posted
+    in the ledger like any credit: their balance rises by what the fund loses, and they
+    buy their basket with it."""
+    from gosplan.services.accounts import Accounts
+
+    sc = Scenario(name="care", source=str(testland), open_loop=False, **{**BASE, "periods": 2})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    loop = res.side("loop")
+    assert (loop["granted"] > 0).all() and loop["grants_balanced"].all()
+    acc = Accounts.open(f"sqlite:///{tmp_path / 'loop.db'}")
+    try:
+        fund = acc.statement("fund:care").lines
+        persons = [a.code for a in acc.accounts("person")]
+        grants: dict[str, list] = {}
+        for code in persons:
+            lines = acc.statement(code).lines
+            got = [ln for ln in lines if ln.kind == "grant"]
+            # a person either works or is provided for, never both, never neither
+            assert bool(got) != any(ln.kind == "work" for ln in lines)
+            if got:
+                grants[code] = got
+                # what they received they could spend: they bought with it
+                assert any(ln.kind == "purchase" for ln in lines)
+        assert 1 <= len(grants) < len(persons)
+        fund_debits = {ln.transaction_id: -ln.amount for ln in fund if ln.kind == "grant"}
+        for lines in grants.values():
+            assert len(lines) == sc.periods
+            for ln in lines:
+                assert ln.amount > 0 and fund_debits[ln.transaction_id] == ln.amount
+        total = sum(ln.amount for lines in grants.values() for ln in lines)
+        assert float(total) == pytest.approx(loop["granted"].sum(), abs=1e-6)
+        assert acc.balance("fund:care") >= 0 and acc.check_integrity() == []
+        # the same per head as a working person is credited for consumption
+        workers = len(persons) - len(grants)
+        per_worker = loop["credited"] / workers
+        per_unable = loop["granted"] / len(grants)
+        np.testing.assert_allclose(per_unable, per_worker, rtol=1e-3)
+    finally:
+        acc.close()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -287,6 +333,7 @@ def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> Non
                 "stocks_balance",
                 "hours_credited_equal_hours_less_deduction",
                 "balances_equal_credits_less_purchases",
+                "grants_debit_the_fund_by_what_persons_receive",
                 "no_negative_balance",
             ]
         ),

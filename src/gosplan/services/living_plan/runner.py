@@ -38,6 +38,8 @@ from gosplan.services.living_plan.world import (
 __all__ = ["LivingPlanRun", "run", "runs_from_log"]
 
 Progress = Callable[[str, int, int], None]
+#: the social fund that provides for those unable to work
+CARE_FUND = "care"
 
 
 def decisions_rules() -> Any:
@@ -413,17 +415,26 @@ class _Runner:
         delivered = np.floor(made).astype(np.int64)
         # persons are credited the labour value of what they are meant to consume; the
         # deduction covers the rest (social consumption, investment, the stock buffer)
+        # persons unable to work get their per-head share from the `care` fund
         hours_total = float(plan.labour_hours) / sc.periods_per_year
         consume_h = float((target * goods.value).sum())
-        rate = min(max(1.0 - consume_h / hours_total, 0.0), 0.95) if hours_total > 0 else 0.0
+        work_credit = consume_h * self.h.able_persons / max(self.h.persons, 1)
+        grants_h = consume_h - work_credit
+        rate = min(max(1.0 - work_credit / hours_total, 0.0), 0.95) if hours_total > 0 else 0.0
         _, shares = plan.deduction_shares()
         fund_shares = {str(k): float(v) for k, v in shares.items() if float(v) > 0}
         if not fund_shares:
             fund_shares = {"stocks": 1.0}
         total_share = sum(fund_shares.values())
+        fund_h = rate * hours_total
+        care = min(grants_h / fund_h, 1.0) if fund_h > 0 and grants_h > 0 else 0.0
+        fund_shares = {k: v / total_share * (1.0 - care) for k, v in fund_shares.items()}
+        if care > 0:
+            fund_shares[CARE_FUND] = fund_shares.get(CARE_FUND, 0.0) + care
+        fund_shares = {k: v for k, v in fund_shares.items() if v > 0}
         deduction = Deduction(
             rate=Decimal(repr(round(rate, 6))),
-            shares={k: (Decimal(repr(round(v / total_share, 6)))) for k, v in fund_shares.items()},
+            shares={k: Decimal(repr(round(v, 6))) for k, v in fund_shares.items()},
             source=f"living plan {sc.name}, period {label}",
         )
         deduction = normalise_shares(deduction)
@@ -466,6 +477,7 @@ class _Runner:
             for i, code in enumerate(goods.codes):
                 if delivered[i] > 0:
                     b.deliver(code, int(delivered[i]), key=f"{key}:dlv:{code}")
+        granted, grants_ok = self._grants(acc, label, key, grants_h) if care > 0 else (0.0, True)
         # enterprise reports: cheats inflate what they report; shops count what arrived
         reported = delivered.astype(float).copy()
         cheating = t >= sc.cheater_at
@@ -566,6 +578,8 @@ class _Runner:
                 "capacity_built": invest,
                 "personal_factor": factor,
                 "credited": float(totals["credited_persons"]),
+                "granted": granted,
+                "grants_balanced": grants_ok,
                 "spent": float((bought * price_u[None, :]).sum() / 1e6),
                 "delivered_hours": float((delivered * v).sum()),
                 "reports_inflated": int(
@@ -593,6 +607,40 @@ class _Runner:
             side.targets = goods.base_units / sc.periods_per_year
         side.closing = closing
         self._log(side, label, plan)
+
+    def _grants(self, acc: Any, label: str, key: str, grants_h: float) -> tuple[float, bool]:
+        """Credit each household unable to work its per-head share of personal consumption
+        from the care fund (no more than the fund holds); (hours granted, whether the fund
+        fell by exactly what the households received)."""
+        unable = np.flatnonzero(~self.h.able)
+        if not unable.size or grants_h <= 0:
+            return 0.0, True
+        fund = f"fund:{CARE_FUND}"
+        before = acc.balance(fund)
+        heads = self.h.size[unable].astype(float)
+        want = grants_h * heads / max(float(heads.sum()), 1e-300)  # the same per head
+        scale = min(1.0, float(before) / max(float(want.sum()), 1e-300))
+        amounts = [Decimal(math.floor(w * scale * 1e6)) / Decimal(1_000_000) for w in want]
+        held = [acc.balance(self.group_codes[int(g)]) for g in unable]
+        with acc.batch() as b:
+            for g, amount in zip(unable, amounts, strict=True):
+                if amount > 0:
+                    b.grant(
+                        CARE_FUND,
+                        self.group_codes[int(g)],
+                        label,
+                        amount,
+                        key=f"{key}:grant:{g}",
+                        granted_by="care council",
+                        reason=f"provision for those unable to work, period {label}",
+                    )
+        after = acc.balance(fund)
+        total = sum(amounts, Decimal(0))
+        ok = before - after == total and all(
+            acc.balance(self.group_codes[int(g)]) - h == a
+            for g, h, a in zip(unable, held, amounts, strict=True)
+        )
+        return float(total), ok
 
     def _log(self, side: _Side, label: str, plan: Any) -> None:
         from gosplan.services import publiclog
@@ -639,7 +687,10 @@ class _Runner:
         acc = side.accounts
         problems = acc.check_integrity()
         credited = sum((acc.balance(c) for c in self.group_codes), Decimal(0))
-        earned = sum((Decimal(repr(r["credited"])) for r in side.rows), Decimal(0))
+        earned = sum(
+            (Decimal(repr(r["credited"])) + Decimal(repr(r["granted"])) for r in side.rows),
+            Decimal(0),
+        )
         spent = sum((Decimal(repr(r["spent"])) for r in side.rows), Decimal(0))
         negative = [c for c in self.group_codes if acc.balance(c) < 0]
         return {
@@ -647,6 +698,9 @@ class _Runner:
             "stocks_balance": all(r["stock_balanced"] for r in side.rows),
             "hours_credited_equal_hours_less_deduction": all(
                 r["hours_conserved"] for r in side.rows
+            ),
+            "grants_debit_the_fund_by_what_persons_receive": all(
+                r["grants_balanced"] for r in side.rows
             ),
             "balances_equal_credits_less_purchases": abs(credited - (earned - spent))
             <= Decimal("0.001") * max(Decimal(1), earned),
