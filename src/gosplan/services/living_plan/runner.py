@@ -40,6 +40,8 @@ __all__ = ["LivingPlanRun", "run", "runs_from_log"]
 Progress = Callable[[str, int, int], None]
 #: the social fund that provides for those unable to work
 CARE_FUND = "care"
+#: the enterprise whose hours are social consumption, investment and the stock
+WORKS = "public-works"
 
 
 def decisions_rules() -> Any:
@@ -285,11 +287,13 @@ class _Runner:
         )
         for code in self.ent_codes:
             acc.open_account(code, "enterprise", code)
+        acc.open_account(WORKS, "enterprise", "public works: social consumption, investment, stock")
         for g, code in enumerate(self.group_codes):
             acc.open_account(code, "person", self._group_name(g))
         for g in np.flatnonzero(self.h.able):
             e = int(self.ent_of_group[g])
             acc.join(self.ent_codes[e], self.group_codes[g], by="works council")
+            acc.join(WORKS, self.group_codes[g], by="works council")
         acc.add_goods(
             [
                 GoodSpec(
@@ -395,6 +399,7 @@ class _Runner:
         else:
             planned = target.copy()
         made = np.minimum(planned, cap_units)
+        scheduled = made.copy()  # what the enterprise works to make (before the noise)
         made *= 1.0 + sc.production_noise * rng.standard_normal(made.size).clip(-3, 3)
         made = np.maximum(made, 0.0)
         # 2. the plan (yearly rates) that produces it beside social consumption and
@@ -411,7 +416,7 @@ class _Runner:
             extra_investment=invest * sc.periods_per_year,
         )
         if factor < 1.0:
-            target, made = target * factor, made * factor
+            target, made, scheduled = target * factor, made * factor, scheduled * factor
         delivered = np.floor(made).astype(np.int64)
         # persons are credited the labour value of what they are meant to consume; the
         # deduction covers the rest (social consumption, investment, the stock buffer)
@@ -439,37 +444,51 @@ class _Runner:
         )
         deduction = normalise_shares(deduction)
         acc.open_period(label, deduction)
-        # 3. hours: the plan's labour for the period; each enterprise works the labour
-        # value of what it made and its base share of the rest (social consumption,
-        # investment, the labour of the stock), shared equally by its members
+        # 3. hours: the plan's labour for the period.  Each enterprise works the labour
+        # value of what it sets out to make, shared by its members; the rest (social
+        # consumption, investment, the stock) is worked by everyone able, equally, for
+        # the public works
         able_idx = np.flatnonzero(self.h.able)
         n_ent = len(self.ent_codes)
-        direct = np.bincount(self.ent_of_good, weights=made * goods.value, minlength=n_ent)
-        rest_h = hours_total - float(direct.sum())
-        hours_e: np.ndarray
-        if rest_h >= 0:
-            hours_e = direct + rest_h * self.ent_weight
-        else:
-            hours_e = hours_total * direct / max(float(direct.sum()), 1e-300)
+        direct = np.bincount(self.ent_of_good, weights=scheduled * goods.value, minlength=n_ent)
+        if float(direct.sum()) > hours_total > 0:
+            direct *= hours_total / float(direct.sum())
+        works_h = max(hours_total - float(direct.sum()), 0.0)
         members = np.bincount(
             self.ent_of_group[able_idx], weights=self.h.size[able_idx], minlength=n_ent
         )
-        per_person_e = hours_e / np.maximum(members, 1.0)
+        per_person_e = direct / np.maximum(members, 1.0)
+        per_person_works = works_h / max(float(self.h.size[able_idx].sum()), 1.0)
         key = f"{side.label}:{label}"
         with acc.batch() as b:
             for e, code in enumerate(self.ent_codes):
                 delegate = self.group_codes[self.delegates[e]]
                 for g in able_idx[self.ent_of_group[able_idx] == e]:
                     h = Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
+                    if h > 0:
+                        b.record_hours(
+                            code,
+                            self.group_codes[int(g)],
+                            label,
+                            h,
+                            key=f"{key}:rec:{code}:{g}",
+                            recorded_by=delegate,
+                        )
+            if works_h > 0:
+                for g in able_idx:
+                    h = Decimal(repr(round(per_person_works * float(self.h.size[g]), 4)))
                     b.record_hours(
-                        code,
+                        WORKS,
                         self.group_codes[int(g)],
                         label,
                         h,
-                        key=f"{key}:rec:{code}:{g}",
-                        recorded_by=delegate,
+                        key=f"{key}:rec:{WORKS}:{g}",
+                        recorded_by="public works office",
                     )
+                b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
             for e, code in enumerate(self.ent_codes):
+                if float(per_person_e[e]) <= 0:
+                    continue
                 approver = self.group_codes[self.delegates[(e + 1) % len(self.ent_codes)]]
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
