@@ -450,9 +450,11 @@ class _Runner:
         # the public works
         able_idx = np.flatnonzero(self.h.able)
         n_ent = len(self.ent_codes)
-        direct = np.bincount(self.ent_of_good, weights=scheduled * goods.value, minlength=n_ent)
+        direct = np.bincount(
+            self.ent_of_good, weights=scheduled * goods.value, minlength=n_ent
+        ).astype(float)
         if float(direct.sum()) > hours_total > 0:
-            direct *= hours_total / float(direct.sum())
+            direct = direct * (hours_total / float(direct.sum()))
         works_h = max(hours_total - float(direct.sum()), 0.0)
         members = np.bincount(
             self.ent_of_group[able_idx], weights=self.h.size[able_idx], minlength=n_ent
