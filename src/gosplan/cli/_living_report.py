@@ -121,8 +121,9 @@ def write_report(run: Any, out: str | Path) -> Path:
         )
     if sc.vote_at is not None:
         events.append(
-            f"an adopted vote caps the working week at {sc.vote_max_week} hours "
-            f"from period {sc.vote_at + 1}"
+            f"the households vote on capping the working week at {sc.vote_max_week} hours "
+            f"from period {sc.vote_at + 1} ({sc.vote_turnout:.0%} turn out, "
+            f"{sc.vote_support:.0%} of them for the cap)"
         )
     if events:
         lines += ["**What happens:** " + "; ".join(events) + ".", ""]
