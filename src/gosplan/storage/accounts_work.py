@@ -30,7 +30,7 @@ from gosplan.labourtime.errors import (
     SeparationOfDuties,
 )
 from gosplan.labourtime.records import Posted, WorkRecord, from_json, to_json
-from gosplan.labourtime.units import FUND_PREFIX, MAX_HOURS_PER_RECORD, UNIT, to_hours, to_units
+from gosplan.labourtime.units import MAX_HOURS_PER_RECORD, UNIT, to_hours, to_units
 from gosplan.storage.accounts import (
     Account,
     Approval,
@@ -556,79 +556,6 @@ def approve_enterprise(
                 "period": p.code,
                 "hours": str(to_hours(sum(w.hours for w in works))),
                 "approved_by": approver,
-                "transaction": res.transaction_id,
-            },
-        )
-    return res
-
-
-# -- transfers from the social funds
-def grant(
-    s: Session,
-    fund: str,
-    person: str,
-    period: str,
-    hours: Any,
-    key: str,
-    granted_by: str,
-    reason: str,
-    publish: Publish | None = None,
-) -> Posted:
-    """A transfer from a social fund to a person (a ``grant`` transaction in an open period):
-    the fund is debited and the person credited the same hours, like any credit.
-
-    The fund cannot go below zero (nothing is posted), the amount must be positive, the
-    person must hold a person account, and nobody grants to themselves."""
-    what = f"a grant from fund {fund!r} to {person!r}"
-    granted_by = check_actor(granted_by, "granted_by", what)
-    if not isinstance(reason, str) or not reason.strip():
-        raise AccountsInputError(f"`reason` is needed for {what}: say why (it is kept for good).")
-    units = to_units(hours, field="hours", what=what)
-    digest, done = claim(
-        s,
-        key,
-        "grant",
-        {
-            "fund": fund,
-            "person": person,
-            "period": period,
-            "hours": units,
-            "granted_by": granted_by,
-            "reason": reason.strip(),
-        },
-    )
-    if done is not None:
-        return from_json(Posted, done)
-    if granted_by == person:
-        raise SeparationOfDuties(f"{granted_by!r} cannot grant hours to themselves ({what}).")
-    src = get_account(s, f"{FUND_PREFIX}{fund}", kind="fund", role="fund that grants")
-    dst = get_account(s, person, kind="person", role="person who receives the grant")
-    p = get_period(s, period, lock=True)
-    require_open(p, what)
-    amounts = {src.id: -units, dst.id: units}
-    held = lock_holders(s, amounts)
-    tx = post_transaction(
-        s,
-        "grant",
-        p,
-        amounts,
-        f"{to_hours(units).normalize():f} h from {src.code} to {person} "
-        f"(granted by {granted_by}): {reason.strip()}",
-    )
-    apply_amounts(s, held, amounts, what)
-    s.flush()
-    res = posted_result(s, tx, amounts)
-    remember(s, key, "grant", digest, res)
-    if publish is not None:
-        publish(
-            "accounts.grant",
-            {
-                "fund": fund,
-                "person": person,
-                "period": p.code,
-                "hours": str(to_hours(units)),
-                "granted_by": granted_by,
-                "reason": reason.strip(),
                 "transaction": res.transaction_id,
             },
         )

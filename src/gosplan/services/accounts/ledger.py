@@ -40,6 +40,7 @@ from gosplan.labourtime.units import (
     to_hours,
 )
 from gosplan.services.accounts.group_commit import GroupCommit
+from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
 from gosplan.storage import accounts_reports as reports_sql
 from gosplan.storage import accounts_shop as shop_sql
@@ -428,7 +429,7 @@ class Accounts:
         """Transfer hours from a social fund to a person (one who cannot work, say): the
         fund is debited, the person credited, in an open period; never below zero."""
         return self._run(
-            lambda s: work_sql.grant(
+            lambda s: grants_sql.grant(
                 s, fund, person, period, hours, key, granted_by, reason, _publisher(s)
             )
         )
@@ -548,7 +549,7 @@ class Batch:
         granted_by: str,
         reason: str,
     ) -> Posted:
-        return work_sql.grant(
+        return grants_sql.grant(
             self._s, fund, person, period, hours, key, granted_by, reason, _publisher(self._s)
         )
 

@@ -131,3 +131,24 @@ class Inspection:
                 )
         self.flags.extend(found)
         return found
+
+    def summary(self, cheats: set[str], cheat_from: int) -> dict[str, Any]:
+        """What the checks found: every integrity flag, and for each cheating enterprise the
+        first check that flagged it once it cheated, and when."""
+        flags = [{**f, "cheater": f["enterprise"] in cheats} for f in self.flags]
+        found: dict[str, dict[str, Any]] = {}
+        for f in flags:
+            if f["cheater"] and f["t"] >= cheat_from and f["enterprise"] not in found:
+                found[f["enterprise"]] = {
+                    "check": f["check"],
+                    "period": f["period"],
+                    "t": f["t"],
+                    "periods_after_start": f["t"] - cheat_from,
+                }
+        return {
+            "ran": True,
+            "flags": flags,
+            "found": found,
+            "missed": sorted(cheats - set(found)),
+            "honest_flagged": sorted({f["enterprise"] for f in flags if not f["cheater"]}),
+        }

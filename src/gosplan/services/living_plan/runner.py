@@ -778,7 +778,11 @@ def run(
     )
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
     checks["found"] = sorted(loop.found)
-    checks["statistical"] = _statistical(r, loop)
+    checks["statistical"] = (
+        loop.inspection.summary({r.ent_codes[e] for e in r.cheaters}, scenario.cheater_at)
+        if loop.inspection is not None
+        else {"ran": False, "flags": [], "found": {}, "missed": [], "honest_flagged": []}
+    )
     checks["vote"] = r.vote
     checks["shock_good"] = r.goods.codes[r.shock_good] if r.shock_good is not None else None
     return LivingPlanRun(
@@ -792,31 +796,6 @@ def run(
         sold=sold,
         delivered=delivered,
     )
-
-
-def _statistical(r: _Runner, side: _Side) -> dict[str, Any]:
-    """What the fulfilment checks found inside the loop: every integrity flag, and for
-    each cheating enterprise the first check that flagged it and when."""
-    if side.inspection is None:
-        return {"ran": False, "flags": [], "found": {}, "honest_flagged": []}
-    cheats = {r.ent_codes[e] for e in r.cheaters}
-    flags = [{**f, "cheater": f["enterprise"] in cheats} for f in side.inspection.flags]
-    found: dict[str, dict[str, Any]] = {}
-    for f in flags:
-        if f["cheater"] and f["t"] >= r.sc.cheater_at and f["enterprise"] not in found:
-            found[f["enterprise"]] = {
-                "check": f["check"],
-                "period": f["period"],
-                "t": f["t"],
-                "periods_after_start": f["t"] - r.sc.cheater_at,
-            }
-    return {
-        "ran": True,
-        "flags": flags,
-        "found": found,
-        "missed": sorted(cheats - set(found)),
-        "honest_flagged": sorted({f["enterprise"] for f in flags if not f["cheater"]}),
-    }
 
 
 def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
