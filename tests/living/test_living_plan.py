@@ -41,11 +41,12 @@ def test_conservation_and_determinism(testland: Path, tmp_path: Path) -> None:
         assert checks["stocks_balance"] and checks["no_negative_balance"]
         assert checks["hours_credited_equal_hours_less_deduction"]
         assert checks["balances_equal_credits_less_purchases"]
+        assert checks["grants_debit_the_fund_by_what_persons_receive"]
     pd.testing.assert_frame_equal(one.periods, two.periods)
     pd.testing.assert_frame_equal(one.sold, two.sold)
     # what was bought never exceeds what the shops had, and nobody spent more than credited
     p = one.side("loop")
-    assert (p["spent"] <= p["credited"].cumsum() + 1e-6).all()
+    assert (p["spent"] <= (p["credited"] + p["granted"]).cumsum() + 1e-6).all()
     assert len(one.log_indices) == 1 + sc.periods
 
 
@@ -74,7 +75,8 @@ def test_first_period_clearing_ratios_match_the_hand_computation(
     alpha["Grain"] *= 1.3
     alpha /= alpha.sum()
     goods = res.goods.set_index("product")
-    budget = res.side("loop").iloc[0]["credited"]  # all anyone holds in the first period
+    first = res.side("loop").iloc[0]
+    budget = first["credited"] + first["granted"]  # all anyone holds in the first period
     r2 = res.ratios.iloc[1]  # the second period's ratio is the first's clearing ratio
     grain = goods.loc["Grain", "code"]
     # Grain sold out (wanted 30 % more than planned): its ratio rose the full step
@@ -144,6 +146,50 @@ def test_a_vote_caps_the_working_week(testland: Path, tmp_path: Path) -> None:
     assert voted["working_week"].iloc[1] > cap
 
 
+def test_the_vote_goes_through_the_decisions_service(testland: Path, tmp_path: Path) -> None:
+    """The cap is a proposal of the decisions service: households vote on it with their
+    labour accounts, the tally is recomputable from the public log, and the plan obeys
+    only an adopted cap — a cap that loses the vote leaves the week as planned."""
+    from gosplan.services import decisions, publiclog
+    from gosplan.storage.base import make_engine, session_scope
+
+    base = dict(source=str(testland), open_loop=False, **{**BASE, "periods": 3})
+    (tmp_path / "0").mkdir()
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    free = _run(Scenario(name="free", **base), tmp_path / "0").side("loop")  # type: ignore[arg-type]
+    cap = float(free["working_week"].min()) * 0.85
+    won = _run(
+        Scenario(name="won", vote_at=1, vote_max_week=cap, vote_support=0.8, **base),  # type: ignore[arg-type]
+        tmp_path / "1",
+    )
+    lost = _run(
+        Scenario(name="lost", vote_at=1, vote_max_week=cap, vote_support=0.2, **base),  # type: ignore[arg-type]
+        tmp_path / "2",
+    )
+    v = won.checks["vote"]
+    assert v["electorate"] == BASE["persons"] and v["quorum_met"]
+    assert v["ballots"] == round(0.9 * BASE["persons"]) and v["hours"] == pytest.approx(cap)
+    assert v["adopted"].startswith("cap") and v["period"] == won.side("loop").index[1]
+    assert (won.side("loop")["working_week"].iloc[1:] <= cap * 1.001).all()
+    # the log holds proposal, ballots and outcome: anyone recomputes the same winner
+    engine = make_engine(f"sqlite:///{tmp_path / '1' / 'loop.db'}")
+    with session_scope(engine) as s:
+        entries = [
+            {"kind": e.kind, "payload": e.payload}
+            for e in publiclog.entries(s, kind_prefix="decision.")
+        ]
+    engine.dispose()
+    assert sum(e["kind"] == "decision.ballot" for e in entries) == v["ballots"]
+    again = decisions.recompute_from_log(entries, v["proposal"])
+    assert again.winner == 0 and again.scores == v["scores"]
+    # a cap that loses binds nothing: the week is the one the plan needs
+    assert lost.checks["vote"]["adopted"].startswith("keep")
+    assert lost.checks["vote"]["hours"] is None
+    assert (lost.side("loop")["personal_factor"] == 1.0).all()
+    np.testing.assert_allclose(lost.side("loop")["working_week"], free["working_week"], rtol=1e-9)
+
+
 def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
     sc = Scenario(
         name="cheats",
@@ -157,6 +203,86 @@ def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
     assert set(res.checks["found"]) == set(res.checks["cheaters"])
 
 
+def test_a_cheat_is_flagged_by_the_statistical_checks_inside_the_loop(
+    testland: Path, tmp_path: Path
+) -> None:
+    """From period 3 a cheat reports 15 % more output than it made; the fulfilment checks
+    (run on the reports each period, never shown the shops' receipts) flag it as output
+    without the hours it needs, and flag no honest enterprise."""
+    from gosplan.services import publiclog
+    from gosplan.storage.base import make_engine, session_scope
+
+    sc = Scenario(
+        name="cheats-stat",
+        source=str(testland),
+        cheater_share=0.4,
+        cheater_at=3,
+        open_loop=False,
+        **{**BASE, "enterprises": 3, "periods": 6},
+    )  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    st = res.checks["statistical"]
+    assert st["ran"] and res.checks["cheaters"]
+    assert set(st["found"]) == set(res.checks["cheaters"]) and st["missed"] == []
+    for hit in st["found"].values():
+        assert hit["check"] in ("padding", "hours_excess") and hit["t"] >= 3
+        assert hit["periods_after_start"] <= 2
+    assert st["honest_flagged"] == []
+    # nothing before the cheat began; the periods' rows count the flags
+    assert all(f["t"] >= 3 for f in st["flags"])
+    assert res.side("loop")["statistical_flags"].iloc[:3].sum() == 0
+    # the checks opened alerts on the escalation ladder, in the public log
+    engine = make_engine(f"sqlite:///{tmp_path / 'loop.db'}")
+    with session_scope(engine) as s:
+        kinds = [e.kind for e in publiclog.entries(s)]
+    engine.dispose()
+    assert "fulfilment.alert.opened" in kinds
+
+
+def test_those_unable_to_work_are_credited_from_the_care_fund(
+    testland: Path, tmp_path: Path
+) -> None:
+    """Each period every person unable to work receives a grant from the care fund, posted
+    in the ledger like any credit: their balance rises by what the fund loses, and they
+    buy their basket with it."""
+    from gosplan.services.accounts import Accounts
+
+    sc = Scenario(name="care", source=str(testland), open_loop=False, **{**BASE, "periods": 2})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    loop = res.side("loop")
+    assert (loop["granted"] > 0).all() and loop["grants_balanced"].all()
+    acc = Accounts.open(f"sqlite:///{tmp_path / 'loop.db'}")
+    try:
+        fund = acc.statement("fund:care").lines
+        persons = [a.code for a in acc.accounts("person")]
+        grants: dict[str, list] = {}
+        for code in persons:
+            lines = acc.statement(code).lines
+            got = [ln for ln in lines if ln.kind == "grant"]
+            # a person either works or is provided for, never both, never neither
+            assert bool(got) != any(ln.kind == "work" for ln in lines)
+            if got:
+                grants[code] = got
+                # what they received they could spend: they bought with it
+                assert any(ln.kind == "purchase" for ln in lines)
+        assert 1 <= len(grants) < len(persons)
+        fund_debits = {ln.transaction_id: -ln.amount for ln in fund if ln.kind == "grant"}
+        for lines in grants.values():
+            assert len(lines) == sc.periods
+            for ln in lines:
+                assert ln.amount > 0 and fund_debits[ln.transaction_id] == ln.amount
+        total = sum(ln.amount for lines in grants.values() for ln in lines)
+        assert float(total) == pytest.approx(loop["granted"].sum(), abs=1e-6)
+        assert acc.balance("fund:care") >= 0 and acc.check_integrity() == []
+        # the same per head as a working person is credited for consumption
+        workers = len(persons) - len(grants)
+        per_worker = loop["credited"] / workers
+        per_unable = loop["granted"] / len(grants)
+        np.testing.assert_allclose(per_unable, per_worker, rtol=1e-3)
+    finally:
+        acc.close()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -167,6 +293,7 @@ def test_cheating_enterprises_are_found(testland: Path, tmp_path: Path) -> None:
         ("[population]\npeople = 3\n", "unknown key `people`"),
         ("[tastes]\ngoods = { Grain = -1 }\n", "goods must be a table"),
         ("[vote]\nat = 2\n", "vote_max_week"),
+        ("[vote]\nat = 2\nmax_week = 30\nsupport = 1.5\n", "vote_support"),
         ("[scenario\n", "not valid TOML"),
     ],
 )
@@ -206,6 +333,7 @@ def test_cli_run_writes_report_and_charts(testland: Path, tmp_path: Path) -> Non
                 "stocks_balance",
                 "hours_credited_equal_hours_less_deduction",
                 "balances_equal_credits_less_purchases",
+                "grants_debit_the_fund_by_what_persons_receive",
                 "no_negative_balance",
             ]
         ),

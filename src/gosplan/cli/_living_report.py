@@ -121,8 +121,9 @@ def write_report(run: Any, out: str | Path) -> Path:
         )
     if sc.vote_at is not None:
         events.append(
-            f"an adopted vote caps the working week at {sc.vote_max_week} hours "
-            f"from period {sc.vote_at + 1}"
+            f"the households vote on capping the working week at {sc.vote_max_week} hours "
+            f"from period {sc.vote_at + 1} ({sc.vote_turnout:.0%} turn out, "
+            f"{sc.vote_support:.0%} of them for the cap)"
         )
     if events:
         lines += ["**What happens:** " + "; ".join(events) + ".", ""]
@@ -167,7 +168,10 @@ def write_report(run: Any, out: str | Path) -> Path:
             if k != "ledger_problems"
         ],
         f"- cheating enterprises: {', '.join(checks.get('cheaters', [])) or 'none'}; "
-        f"found by the checks: {', '.join(checks.get('found', [])) or 'none'}",
+        f"found by comparing the shops' receipts with the reports: "
+        f"{', '.join(checks.get('found', [])) or 'none'}",
+        *_statistical_lines(checks.get("statistical") or {}),
+        *_vote_lines(checks.get("vote")),
         "",
     ]
     lines += ["## Charts", ""]
@@ -216,3 +220,38 @@ def _table(df: pd.DataFrame) -> str:
             f" | {int(r['mismatches_found'])} |"
         )
     return "\n".join(out)
+
+
+def _statistical_lines(st: dict[str, Any]) -> list[str]:
+    """Which fulfilment check found which cheat, and when; honest enterprises flagged."""
+    if not st.get("ran"):
+        return ["- fulfilment checks: not run (they need monthly or weekly periods)"]
+    found = st.get("found", {})
+    out = [
+        "- found by the fulfilment checks (statistical, on the reports alone): "
+        + (
+            "; ".join(
+                f"{e} by `{f['check']}` in {f['period']} "
+                f"({f['periods_after_start']} period(s) after the cheat began)"
+                for e, f in sorted(found.items())
+            )
+            or "none"
+        )
+    ]
+    if st.get("missed"):
+        out.append(f"- missed by the fulfilment checks: {', '.join(st['missed'])}")
+    honest = st.get("honest_flagged", [])
+    out.append(f"- honest enterprises flagged for inspection: {', '.join(honest) or 'none'}")
+    return out
+
+
+def _vote_lines(vote: dict[str, Any] | None) -> list[str]:
+    """The vote taken through the decisions service, if the scenario has one."""
+    if not vote:
+        return []
+    return [
+        f"- vote (proposal {vote['proposal']}, closed before {vote['period']}): "
+        f"{vote['ballots']} ballots of {vote['electorate']} voters, quorum {vote['quorum']} "
+        f"{'met' if vote['quorum_met'] else 'NOT met'}; approvals {vote['scores']}; "
+        f"adopted: {vote['adopted'] or 'nothing'}"
+    ]

@@ -40,6 +40,7 @@ from gosplan.labourtime.units import (
     to_hours,
 )
 from gosplan.services.accounts.group_commit import GroupCommit
+from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
 from gosplan.storage import accounts_reports as reports_sql
 from gosplan.storage import accounts_shop as shop_sql
@@ -413,6 +414,26 @@ class Accounts:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # ------------------------------------------------------------------ social funds
+    def grant(
+        self,
+        fund: str,
+        person: str,
+        period: str,
+        hours: Decimal | int | str | float,
+        *,
+        key: str,
+        granted_by: str,
+        reason: str,
+    ) -> Posted:
+        """Transfer hours from a social fund to a person (one who cannot work, say): the
+        fund is debited, the person credited, in an open period; never below zero."""
+        return self._run(
+            lambda s: grants_sql.grant(
+                s, fund, person, period, hours, key, granted_by, reason, _publisher(s)
+            )
+        )
+
     # ------------------------------------------------------------------ corrections
     def reverse(self, transaction_id: int, *, reason: str, key: str) -> Posted:
         """Correct a mistake with a new transaction that reverses an earlier one."""
@@ -516,6 +537,21 @@ class Batch:
 
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         return shop_sql.deliver(self._s, good, quantity, key)
+
+    def grant(
+        self,
+        fund: str,
+        person: str,
+        period: str,
+        hours: Decimal | int | str | float,
+        *,
+        key: str,
+        granted_by: str,
+        reason: str,
+    ) -> Posted:
+        return grants_sql.grant(
+            self._s, fund, person, period, hours, key, granted_by, reason, _publisher(self._s)
+        )
 
 
 # -- public log

@@ -4,6 +4,7 @@ open-loop twin (see :mod:`gosplan.services.living_plan` for the cycle).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +23,14 @@ from gosplan.planning.living import (
     shift_tastes,
     wanted,
 )
+from gosplan.services.living_plan.assembly import Assembly
+from gosplan.services.living_plan.inspection import Inspection
 from gosplan.services.living_plan.scenario import Scenario
 from gosplan.services.living_plan.world import (
     economy_and_goods,
     normalise_shares,
     period_label,
+    period_start,
     plan_period,
     table_digest,
 )
@@ -34,6 +38,16 @@ from gosplan.services.living_plan.world import (
 __all__ = ["LivingPlanRun", "run", "runs_from_log"]
 
 Progress = Callable[[str, int, int], None]
+#: the social fund that provides for those unable to work
+CARE_FUND = "care"
+#: the enterprise whose hours are social consumption, investment and the stock
+WORKS = "public-works"
+
+
+def decisions_rules() -> Any:
+    from gosplan.services.decisions import Rules
+
+    return Rules()
 
 
 # --------------------------------------------------------------------------- the world
@@ -57,6 +71,8 @@ class _Side:
     sold: list[np.ndarray] = field(default_factory=list)
     delivered: list[np.ndarray] = field(default_factory=list)
     found: set[str] = field(default_factory=set)
+    inspection: Inspection | None = None
+    assembly: Assembly | None = None
 
 
 @dataclass
@@ -140,6 +156,7 @@ class _Runner:
         self.rng = np.random.default_rng(sc.seed)
         self.log_indices: list[int] = []
         self.checks: dict[str, Any] = {}
+        self.vote: dict[str, Any] | None = None
 
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
@@ -195,14 +212,26 @@ class _Runner:
         self.personal_base_money = personal * self.phi
         self.weeks_per_period = self.weeks_per_year / sc.periods_per_year
         # enterprises: each good's sector belongs to one enterprise (round robin)
-        n_ent = min(sc.enterprises, max(able, 1))
+        able_idx = np.flatnonzero(self.h.able)
+        n_ent = min(sc.enterprises, max(able_idx.size, 1))
         self.ent_codes = [f"ent-{i:04d}" for i in range(n_ent)]
         self.ent_of_good = np.arange(len(goods.codes)) % n_ent
         k = round(sc.cheater_share * n_ent)
         self.cheaters = set(self.rng.choice(n_ent, size=k, replace=False).tolist()) if k else set()
-        able_idx = np.flatnonzero(self.h.able)
+        # the able join the enterprises in proportion to the labour their goods take (at
+        # least one each), so that each enterprise's hours follow what it makes
+        weight = np.bincount(
+            self.ent_of_good, weights=goods.base_units * goods.value, minlength=n_ent
+        ).astype(float)
+        self.ent_weight: np.ndarray = weight / max(float(weight.sum()), 1e-300)
+        spare = max(able_idx.size - n_ent, 0)
+        quota = spare * self.ent_weight
+        counts = 1 + np.floor(quota).astype(np.int64)
+        rest = spare + n_ent - int(counts.sum())
+        if rest > 0:
+            counts[np.argsort(-(quota - np.floor(quota)), kind="stable")[:rest]] += 1
         self.ent_of_group = np.full(len(self.h.size), -1)
-        self.ent_of_group[able_idx] = np.arange(able_idx.size) % n_ent
+        self.ent_of_group[able_idx] = np.repeat(np.arange(n_ent), counts)[: able_idx.size]
         self.group_codes = [
             f"person-{i:06d}" if sc.cohort_size == 1 else f"cohort-{i:06d}"
             for i in range(len(self.h.size))
@@ -258,11 +287,13 @@ class _Runner:
         )
         for code in self.ent_codes:
             acc.open_account(code, "enterprise", code)
+        acc.open_account(WORKS, "enterprise", "public works: social consumption, investment, stock")
         for g, code in enumerate(self.group_codes):
             acc.open_account(code, "person", self._group_name(g))
         for g in np.flatnonzero(self.h.able):
             e = int(self.ent_of_group[g])
             acc.join(self.ent_codes[e], self.group_codes[g], by="works council")
+            acc.join(WORKS, self.group_codes[g], by="works council")
         acc.add_goods(
             [
                 GoodSpec(
@@ -278,7 +309,7 @@ class _Runner:
                 )
             ]
         )
-        return _Side(
+        side = _Side(
             label=label,
             accounts=acc,
             feedback=feedback,
@@ -286,6 +317,30 @@ class _Runner:
             capacity=np.ones(len(goods.codes)),
             closing=np.zeros(len(goods.codes)),
         )
+        freq = Inspection.freq_of(sc.periods_per_year)
+        if feedback and freq is not None:
+            # the enterprises' reports go through the fulfilment register and its checks
+            per_period = goods.base_units * goods.size / sc.periods_per_year
+            n_ent = len(self.ent_codes)
+            side.inspection = Inspection(
+                engine=acc.engine,
+                codes=self.ent_codes,
+                sectors=[goods.products[e % len(goods.products)] for e in range(n_ent)],
+                base_output=np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent),
+                freq=freq,
+                start=pd.Timestamp(f"{sc.start}-01"),
+                periods=sc.periods,
+            )
+            side.inspection.register(self.eco, sc.name)
+        if feedback and sc.vote_at is not None:
+            # the households vote through the decisions service
+            side.assembly = Assembly.enrol(
+                acc.engine,
+                sc.digest[:16],
+                self.group_codes,
+                rng=np.random.default_rng([sc.seed, 11]),
+            )
+        return side
 
     # -- one period ------------------------------------------------------------
     def period(self, side: _Side, t: int) -> None:
@@ -294,8 +349,23 @@ class _Runner:
         sc, goods, acc = self.sc, self.goods, side.accounts
         label = period_label(sc.start, t, sc.periods_per_year)
         rng = np.random.default_rng([sc.seed, t, 1 if side.feedback else 0])
-        if sc.vote_at is not None and t == sc.vote_at and side.feedback:
-            side.max_week = sc.vote_max_week
+        if side.assembly is not None and t == sc.vote_at and sc.vote_max_week is not None:
+            # the proposal is made, discussed, voted on and closed before the period opens;
+            # the plan follows what the decisions service says was adopted
+            rules = decisions_rules()
+            hours_before = rules.min_discussion_hours + rules.min_voting_hours
+            planned = side.rows[-1]["working_week"] if side.rows else sc.base_week
+            self.vote = side.assembly.vote_on_week(
+                cap=sc.vote_max_week,
+                planned_week=float(planned),
+                opens=period_start(sc.start, t, sc.periods_per_year)
+                - dt.timedelta(hours=hours_before),
+                support=sc.vote_support,
+                turnout=sc.vote_turnout,
+                rng=np.random.default_rng([sc.seed, t, 13]),
+            )
+            self.vote["period"] = label
+            side.max_week = self.vote["hours"]
         # 1. what the shops should receive: the consumption target plus the stock buffer,
         # less what they still hold (the open loop repeats the base plan's deliveries);
         # capacity caps it (a shock takes capacity away, investment brings it back)
@@ -329,6 +399,7 @@ class _Runner:
         else:
             planned = target.copy()
         made = np.minimum(planned, cap_units)
+        scheduled = made.copy()  # what the enterprise works to make (before the noise)
         made *= 1.0 + sc.production_noise * rng.standard_normal(made.size).clip(-3, 3)
         made = np.maximum(made, 0.0)
         # 2. the plan (yearly rates) that produces it beside social consumption and
@@ -345,43 +416,81 @@ class _Runner:
             extra_investment=invest * sc.periods_per_year,
         )
         if factor < 1.0:
-            target, made = target * factor, made * factor
+            target, made, scheduled = target * factor, made * factor, scheduled * factor
         delivered = np.floor(made).astype(np.int64)
         # persons are credited the labour value of what they are meant to consume; the
         # deduction covers the rest (social consumption, investment, the stock buffer)
+        # persons unable to work get their per-head share from the `care` fund
         hours_total = float(plan.labour_hours) / sc.periods_per_year
         consume_h = float((target * goods.value).sum())
-        rate = min(max(1.0 - consume_h / hours_total, 0.0), 0.95) if hours_total > 0 else 0.0
+        work_credit = consume_h * self.h.able_persons / max(self.h.persons, 1)
+        grants_h = consume_h - work_credit
+        rate = min(max(1.0 - work_credit / hours_total, 0.0), 0.95) if hours_total > 0 else 0.0
         _, shares = plan.deduction_shares()
         fund_shares = {str(k): float(v) for k, v in shares.items() if float(v) > 0}
         if not fund_shares:
             fund_shares = {"stocks": 1.0}
         total_share = sum(fund_shares.values())
+        fund_h = rate * hours_total
+        care = min(grants_h / fund_h, 1.0) if fund_h > 0 and grants_h > 0 else 0.0
+        fund_shares = {k: v / total_share * (1.0 - care) for k, v in fund_shares.items()}
+        if care > 0:
+            fund_shares[CARE_FUND] = fund_shares.get(CARE_FUND, 0.0) + care
+        fund_shares = {k: v for k, v in fund_shares.items() if v > 0}
         deduction = Deduction(
             rate=Decimal(repr(round(rate, 6))),
-            shares={k: (Decimal(repr(round(v / total_share, 6)))) for k, v in fund_shares.items()},
+            shares={k: Decimal(repr(round(v, 6))) for k, v in fund_shares.items()},
             source=f"living plan {sc.name}, period {label}",
         )
         deduction = normalise_shares(deduction)
         acc.open_period(label, deduction)
-        # 3. hours: the plan's labour for the period, shared by the able groups
+        # 3. hours: the plan's labour for the period.  Each enterprise works the labour
+        # value of what it sets out to make, shared by its members; the rest (social
+        # consumption, investment, the stock) is worked by everyone able, equally, for
+        # the public works
         able_idx = np.flatnonzero(self.h.able)
-        per_person = hours_total / self.h.able_persons
+        n_ent = len(self.ent_codes)
+        direct = np.bincount(
+            self.ent_of_good, weights=scheduled * goods.value, minlength=n_ent
+        ).astype(float)
+        if float(direct.sum()) > hours_total > 0:
+            direct = direct * (hours_total / float(direct.sum()))
+        works_h = max(hours_total - float(direct.sum()), 0.0)
+        members = np.bincount(
+            self.ent_of_group[able_idx], weights=self.h.size[able_idx], minlength=n_ent
+        )
+        per_person_e = direct / np.maximum(members, 1.0)
+        per_person_works = works_h / max(float(self.h.size[able_idx].sum()), 1.0)
         key = f"{side.label}:{label}"
         with acc.batch() as b:
             for e, code in enumerate(self.ent_codes):
                 delegate = self.group_codes[self.delegates[e]]
                 for g in able_idx[self.ent_of_group[able_idx] == e]:
-                    h = Decimal(repr(round(per_person * float(self.h.size[g]), 4)))
+                    h = Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
+                    if h > 0:
+                        b.record_hours(
+                            code,
+                            self.group_codes[int(g)],
+                            label,
+                            h,
+                            key=f"{key}:rec:{code}:{g}",
+                            recorded_by=delegate,
+                        )
+            if works_h > 0:
+                for g in able_idx:
+                    h = Decimal(repr(round(per_person_works * float(self.h.size[g]), 4)))
                     b.record_hours(
-                        code,
+                        WORKS,
                         self.group_codes[int(g)],
                         label,
                         h,
-                        key=f"{key}:rec:{code}:{g}",
-                        recorded_by=delegate,
+                        key=f"{key}:rec:{WORKS}:{g}",
+                        recorded_by="public works office",
                     )
+                b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
             for e, code in enumerate(self.ent_codes):
+                if float(per_person_e[e]) <= 0:
+                    continue
                 approver = self.group_codes[self.delegates[(e + 1) % len(self.ent_codes)]]
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
@@ -389,13 +498,28 @@ class _Runner:
             for i, code in enumerate(goods.codes):
                 if delivered[i] > 0:
                     b.deliver(code, int(delivered[i]), key=f"{key}:dlv:{code}")
+        granted, grants_ok = self._grants(acc, label, key, grants_h) if care > 0 else (0.0, True)
         # enterprise reports: cheats inflate what they report; shops count what arrived
         reported = delivered.astype(float).copy()
+        cheating = t >= sc.cheater_at
         for i in range(len(goods.codes)):
-            if int(self.ent_of_good[i]) in self.cheaters:
+            if cheating and int(self.ent_of_good[i]) in self.cheaters:
                 reported[i] *= 1.0 + sc.cheater_inflate
         mismatch = np.abs(reported - delivered) > np.maximum(1.0, 0.02 * delivered)
         found = sorted({self.ent_codes[int(self.ent_of_good[i])] for i in np.flatnonzero(mismatch)})
+        # ... and the fulfilment checks read the same reports: output (in the economy's
+        # unit) and the hours the enterprise's members worked, as the accounts hold them
+        stat_flags: list[dict[str, Any]] = []
+        if side.inspection is not None:
+            n_ent = len(self.ent_codes)
+            out_e = np.bincount(self.ent_of_good, weights=reported * goods.size, minlength=n_ent)
+            worked = np.zeros(n_ent)
+            np.add.at(
+                worked,
+                self.ent_of_group[able_idx],
+                per_person_e[self.ent_of_group[able_idx]] * self.h.size[able_idx],
+            )
+            stat_flags = side.inspection.period(t, label, out_e, worked)
         # 4. purchases at the current prices, households in random order
         infos = {g.code: g for g in acc.goods()}
         price_u = np.array(
@@ -475,12 +599,15 @@ class _Runner:
                 "capacity_built": invest,
                 "personal_factor": factor,
                 "credited": float(totals["credited_persons"]),
+                "granted": granted,
+                "grants_balanced": grants_ok,
                 "spent": float((bought * price_u[None, :]).sum() / 1e6),
                 "delivered_hours": float((delivered * v).sum()),
                 "reports_inflated": int(
                     sum(1 for e in range(len(self.ent_codes)) if e in self.cheaters)
                 ),
                 "mismatches_found": len(found),
+                "statistical_flags": len(stat_flags),
                 "deduction_rate": float(deduction.rate),
                 "approved_hours": float(totals["approved"]),
                 "stock_balanced": stock_ok,
@@ -501,6 +628,40 @@ class _Runner:
             side.targets = goods.base_units / sc.periods_per_year
         side.closing = closing
         self._log(side, label, plan)
+
+    def _grants(self, acc: Any, label: str, key: str, grants_h: float) -> tuple[float, bool]:
+        """Credit each household unable to work its per-head share of personal consumption
+        from the care fund (no more than the fund holds); (hours granted, whether the fund
+        fell by exactly what the households received)."""
+        unable = np.flatnonzero(~self.h.able)
+        if not unable.size or grants_h <= 0:
+            return 0.0, True
+        fund = f"fund:{CARE_FUND}"
+        before = acc.balance(fund)
+        heads = self.h.size[unable].astype(float)
+        want = grants_h * heads / max(float(heads.sum()), 1e-300)  # the same per head
+        scale = min(1.0, float(before) / max(float(want.sum()), 1e-300))
+        amounts = [Decimal(math.floor(w * scale * 1e6)) / Decimal(1_000_000) for w in want]
+        held = [acc.balance(self.group_codes[int(g)]) for g in unable]
+        with acc.batch() as b:
+            for g, amount in zip(unable, amounts, strict=True):
+                if amount > 0:
+                    b.grant(
+                        CARE_FUND,
+                        self.group_codes[int(g)],
+                        label,
+                        amount,
+                        key=f"{key}:grant:{g}",
+                        granted_by="care council",
+                        reason=f"provision for those unable to work, period {label}",
+                    )
+        after = acc.balance(fund)
+        total = sum(amounts, Decimal(0))
+        ok = before - after == total and all(
+            acc.balance(self.group_codes[int(g)]) - h == a
+            for g, h, a in zip(unable, held, amounts, strict=True)
+        )
+        return float(total), ok
 
     def _log(self, side: _Side, label: str, plan: Any) -> None:
         from gosplan.services import publiclog
@@ -547,7 +708,10 @@ class _Runner:
         acc = side.accounts
         problems = acc.check_integrity()
         credited = sum((acc.balance(c) for c in self.group_codes), Decimal(0))
-        earned = sum((Decimal(repr(r["credited"])) for r in side.rows), Decimal(0))
+        earned = sum(
+            (Decimal(repr(r["credited"])) + Decimal(repr(r["granted"])) for r in side.rows),
+            Decimal(0),
+        )
         spent = sum((Decimal(repr(r["spent"])) for r in side.rows), Decimal(0))
         negative = [c for c in self.group_codes if acc.balance(c) < 0]
         return {
@@ -555,6 +719,9 @@ class _Runner:
             "stocks_balance": all(r["stock_balanced"] for r in side.rows),
             "hours_credited_equal_hours_less_deduction": all(
                 r["hours_conserved"] for r in side.rows
+            ),
+            "grants_debit_the_fund_by_what_persons_receive": all(
+                r["grants_balanced"] for r in side.rows
             ),
             "balances_equal_credits_less_purchases": abs(credited - (earned - spent))
             <= Decimal("0.001") * max(Decimal(1), earned),
@@ -611,6 +778,12 @@ def run(
     )
     checks["cheaters"] = sorted(r.ent_codes[e] for e in r.cheaters)
     checks["found"] = sorted(loop.found)
+    checks["statistical"] = (
+        loop.inspection.summary({r.ent_codes[e] for e in r.cheaters}, scenario.cheater_at)
+        if loop.inspection is not None
+        else {"ran": False, "flags": [], "found": {}, "missed": [], "honest_flagged": []}
+    )
+    checks["vote"] = r.vote
     checks["shock_good"] = r.goods.codes[r.shock_good] if r.shock_good is not None else None
     return LivingPlanRun(
         scenario=scenario,

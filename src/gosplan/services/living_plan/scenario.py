@@ -47,8 +47,11 @@ class Scenario:
     shock_recovery: float = 0.05
     cheater_share: float = 0.0
     cheater_inflate: float = 0.15
+    cheater_at: int = 0
     vote_at: int | None = None
     vote_max_week: float | None = None
+    vote_support: float = 0.7
+    vote_turnout: float = 0.9
     # rules of the planning office
     elasticity: float = 1.0
     sell_through: float = 0.9
@@ -72,6 +75,8 @@ class Scenario:
         need(1 <= self.cohort_size <= self.persons, "cohort_size", "from 1 to `persons`")
         need(1 <= self.enterprises <= 100_000, "enterprises", "from 1 to 100 000")
         need(self.max_goods is None or self.max_goods >= 1, "max_goods", "at least 1")
+        for name in ("vote_support", "vote_turnout"):
+            need(0 <= getattr(self, name) <= 1, name, "a share in [0, 1]")
         for name in ("unable_share", "taste_fraction", "shock_loss", "cheater_share"):
             need(0 <= getattr(self, name) < 1, name, "in [0, 1)")
         for name in (
@@ -102,6 +107,7 @@ class Scenario:
             "shock_at",
             "a period of the run",
         )
+        need(0 <= self.cheater_at < self.periods, "cheater_at", "a period of the run")
         need(
             self.vote_at is None or 0 <= self.vote_at < self.periods,
             "vote_at",
@@ -164,8 +170,13 @@ _SECTIONS = {
         "at": "shock_at",
         "recovery": "shock_recovery",
     },
-    "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate"},
-    "vote": {"at": "vote_at", "max_week": "vote_max_week"},
+    "cheaters": {"share": "cheater_share", "inflate": "cheater_inflate", "at": "cheater_at"},
+    "vote": {
+        "at": "vote_at",
+        "max_week": "vote_max_week",
+        "support": "vote_support",
+        "turnout": "vote_turnout",
+    },
     "rules": {
         "elasticity": "elasticity",
         "sell_through": "sell_through",

@@ -20,6 +20,7 @@ __all__ = [
     "economy_and_goods",
     "normalise_shares",
     "period_label",
+    "period_start",
     "plan_period",
     "table_digest",
 ]
@@ -47,6 +48,16 @@ def period_label(start: str, i: int, per_year: int) -> str:
         q0 = (m - 1) // 3 + i
         return f"{y + q0 // 4:04d}-Q{q0 % 4 + 1}"
     return f"{y + i:04d}"
+
+
+def period_start(start: str, i: int, per_year: int) -> dt.datetime:
+    """The first moment of period ``i`` (UTC, naive, as the store keeps times)."""
+    y, m = (int(x) for x in start.split("-"))
+    first = dt.datetime(y, m, 1)
+    if per_year == 52:
+        return first + dt.timedelta(weeks=i)
+    k = (m - 1) + i * (12 // per_year)
+    return dt.datetime(y + k // 12, k % 12 + 1, 1)
 
 
 def economy_and_goods(sc: Scenario) -> tuple[Any, Goods, Any, float]:
