@@ -237,3 +237,13 @@ def test_norms_are_learnt_not_taken_from_the_register() -> None:
     reports, lines = h.tables()
     res = run_checks(pop, build_panel(pop, reports, lines))
     assert {e for e, t in only(res.masks["diversion"]) if t >= 6} == {15}
+
+
+def test_a_run_shorter_than_the_smoothness_window_is_checked_not_a_crash() -> None:
+    """Fewer periods reported than the smoothness window (a young plan, the living plan's
+    first months) is no error: the window holds what there is."""
+    from gosplan.services.fulfilment.checks import CheckSettings
+
+    res = Honest().run(settings=CheckSettings(smooth_weeks=T + 4))
+    assert res.masks["smooth"].shape == (E, T)
+    assert not res.masks["smooth"].any()  # too few periods to call anyone's figures too smooth

@@ -53,14 +53,14 @@ def server(
     app.state.gosplan.engine.dispose()
 
 
-def _page(browser: Any, server: str, locale: str) -> Any:  # noqa: F811
+def _page(browser: Any, server: str, locale: str) -> Any:
     ctx = browser.new_context(base_url=server, locale=locale)
     ctx.set_default_timeout(15_000)
     return ctx, ctx.new_page()
 
 
 @pytest.fixture(params=["en-GB", "pt-BR"])
-def page(request: pytest.FixtureRequest, browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
+def page(request: pytest.FixtureRequest, browser: Any, server: str) -> Iterator[Any]:
     ctx, p = _page(browser, server, request.param)
     p.set_extra_http_headers({"Accept-Language": request.param})
     yield p

@@ -671,7 +671,8 @@ def run_checks(
         with np.errstate(all="ignore"):
             x = (dl / spread) ** 2
         for j in range(s.smooth_weeks):
-            xs = np.concatenate([np.full((E, j), np.nan), x[:, : T - j]], axis=1)
+            lag = min(j, T)  # a window longer than the periods reported so far
+            xs = np.concatenate([np.full((E, lag), np.nan), x[:, : T - lag]], axis=1)
             q += np.nan_to_num(xs)
             dof += np.isfinite(xs)
     smooth_thr = chi2.ppf(s.smooth_p, np.arange(1, 4 * s.smooth_weeks + 2))[
