@@ -671,7 +671,7 @@ def run_checks(
         with np.errstate(all="ignore"):
             x = (dl / spread) ** 2
         for j in range(s.smooth_weeks):
-            lag = min(j, T)  # a window longer than the periods reported so far
+            lag = j if j < T else int(T)  # a window longer than the periods reported so far
             xs = np.concatenate([np.full((E, lag), np.nan), x[:, : T - lag]], axis=1)
             q += np.nan_to_num(xs)
             dof += np.isfinite(xs)
