@@ -671,8 +671,8 @@ def run_checks(
         with np.errstate(all="ignore"):
             x = (dl / spread) ** 2
         for j in range(s.smooth_weeks):
-            lag = j if j < T else int(T)  # a window longer than the periods reported so far
-            xs = np.concatenate([np.full((E, lag), np.nan), x[:, : T - lag]], axis=1)
+            shift = min(j, int(T))  # a window longer than the periods reported so far
+            xs = np.concatenate([np.full((E, shift), np.nan), x[:, : T - shift]], axis=1)
             q += np.nan_to_num(xs)
             dof += np.isfinite(xs)
     smooth_thr = chi2.ppf(s.smooth_p, np.arange(1, 4 * s.smooth_weeks + 2))[
