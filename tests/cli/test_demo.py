@@ -32,6 +32,6 @@ def test_demo_prints_the_four_parts_and_writes_its_files(
     rows = [line.split("\t") for line in lines if line.startswith("health\t")]
     assert len(rows) == 1 and len(rows[0]) == 4  # a table, tab-separated
     values = pd.read_csv(out / "labour-values.csv", index_col=0)
-    assert values.shape[0] == 20 and (values.iloc[:, 0] > 0).all()
+    assert values.shape[0] == 128 and (values.iloc[:, 0] > 0).all()
     assert (out / "plan-by-purpose.csv").stat().st_size > 0
     assert (out / "working-week.csv").stat().st_size > 0

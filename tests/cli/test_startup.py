@@ -125,7 +125,7 @@ def test_get_renders_a_page_without_httpx(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     page = json.loads(proc.stdout)
-    assert page["ok"] is True and page["products"] == 20
+    assert page["ok"] is True and page["products"] == 128
     missing = subprocess.run(
         [sys.executable, "-c", code.replace("/economy.json", "/no-such")],
         env=_env(),

@@ -68,7 +68,7 @@ def _check_values(e: Economy) -> None:
     assert res.residual < 1e-10
 
 
-def test_default_is_brazil_level_20_latest_year(ibge: Callable[..., Economy]) -> None:
+def test_level_20_and_the_default_at_level_68(ibge: Callable[..., Economy]) -> None:
     e = ibge()
     assert (e.name, e.year, e.n, e.kind) == ("Brazil", 2021, 20, "product")
     assert e.labour_kind == "persons" and e.labour_unit == "persons employed (jobs)"
@@ -79,7 +79,8 @@ def test_default_is_brazil_level_20_latest_year(ibge: Callable[..., Economy]) ->
     assert any("industry technology" in h for h in e.meta.history)
     assert available_years(20) == list(range(2010, 2022))
     assert available_years(12) == list(range(2000, 2022))
-    assert open_source("default").year == 2021
+    default = open_source("default")  # the most detailed level: 68 activities, 128 products
+    assert (default.year, default.n) == (2021, 128)
     e68 = open_source("ibge:2015:68")
     assert (e68.year, e68.n) == (2015, 128)
 
@@ -178,7 +179,7 @@ def test_cli_values_default() -> None:
     result = CliRunner().invoke(main, ["values", "default", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert (data["economy"], data["year"], data["products"]) == ("Brazil", 2021, 20)
+    assert (data["economy"], data["year"], data["products"]) == ("Brazil", 2021, 128)
     assert data["unit"] == "persons employed (jobs) per BRL million"
     assert max(data["values"], key=data["values"].get) == "Serviços domésticos"
 

@@ -127,7 +127,7 @@ def _check_level(level: int) -> int:
 
 
 def available_years(
-    level: int = 20, *, directory: str | os.PathLike[str] | None = None
+    level: int = 68, *, directory: str | os.PathLike[str] | None = None
 ) -> list[int]:
     """Years for which both IBGE workbooks of ``level`` are present (sorted)."""
     level = _check_level(level)
@@ -144,7 +144,7 @@ def available_years(
 def read_ibge(
     *,
     year: int | None = None,
-    level: int = 20,
+    level: int = 68,
     technology: str = "industry",
     directory: str | os.PathLike[str] | None = None,
     zero_output: ZeroOutput = "drop",

@@ -3,7 +3,7 @@
 A source is either a named embedded dataset or a path to a publisher's file:
 
 ============================  ==============================================
-``default``                   Brazil (IBGE), 20 activities, latest year
+``default``                   Brazil (IBGE), 68 activities (128 products), latest year
 ``ibge[:YEAR[:LEVEL]]``       IBGE supply–use tables shipped in ``iotbr``
 ``brazil[:YEAR[:LEVEL]]``     same as ``ibge``
 ``*_NIOT_nov16.xlsx``         WIOD 2016 national table (+ ``sea.csv`` beside it)
