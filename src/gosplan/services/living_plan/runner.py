@@ -13,11 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gosplan.errors import ValidationError
-from gosplan.planning.living import (
-    dispersion,
-    ration_in_order,
-    wanted,
-)
+from gosplan.planning.living import dispersion, ration_in_order, wanted
 from gosplan.services.living_plan.figures import LivingPlanRun, runs_from_log
 from gosplan.services.living_plan.runner_setup import (
     CARE_FUND,

@@ -13,17 +13,11 @@ import numpy as np
 import pandas as pd
 
 from gosplan.errors import ValidationError
-from gosplan.planning.living import (
-    Households,
-    draw_households,
-    shift_tastes,
-)
+from gosplan.planning.living import Households, draw_households, shift_tastes
 from gosplan.services.living_plan.assembly import Assembly
 from gosplan.services.living_plan.inspection import Inspection
 from gosplan.services.living_plan.scenario import Scenario
-from gosplan.services.living_plan.world import (
-    economy_and_goods,
-)
+from gosplan.services.living_plan.world import economy_and_goods
 
 Progress = Callable[[str, int, int], None]
 #: the social fund that provides for those unable to work

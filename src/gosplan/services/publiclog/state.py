@@ -43,9 +43,7 @@ from gosplan.services.publiclog.state_log import (
     StateCheck,
     logged_criticisms,
 )
-from gosplan.storage.control import (
-    Criticism,
-)
+from gosplan.storage.control import Criticism
 from gosplan.storage.publiclog import LogEntry
 
 __all__ = [

@@ -10,11 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gosplan.services.publiclog.state_log import (
-    Difference,
-    _entries_about,
-    _pid_needles,
-)
+from gosplan.services.publiclog.state_log import Difference, _entries_about, _pid_needles
 from gosplan.storage.decisions import Ballot, Comment, Proposal
 from gosplan.storage.publiclog import LogEntry
 from gosplan.storage.users import User
