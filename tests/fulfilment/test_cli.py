@@ -57,6 +57,12 @@ def test_simulate_check_escalate_from_the_cli(
     faults = pd.read_csv(tmp_path / "sim" / "faults.csv")
     assert len(faults) == 24
     stored = int(re.search(r"and ([\d,]+) reports", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    # the simulated store is a cache of its log like any other: the plan is logged as adopted
+    # and every report batch recomputes from its rows
+    verified = CliRunner().invoke(main, ["log", "verify", "--store", "--json", "--db", db])
+    assert verified.exit_code == 0, verified.output
+    checked = json.loads(verified.output)["state"]["checked"]
+    assert checked["fulfilment reports"] == stored
     # the same file again changes nothing
     out = run(
         runner,

@@ -183,32 +183,37 @@ def adopt_plan(
                 for i, s in zip(frame["id"], frame["share"], strict=True)
             ],
         )
-    from gosplan.services import publiclog
-
-    # public: the plan and a digest of its tables (sector outputs per period)
     table = {
         str(c): (
             [float(a) / periods] * periods if isinstance(a, int | float) else [float(v) for v in a]
         )
         for c, a in sorted(sector_output.items())
     }
+    _log_adopted(session, plan, table)
+    return plan
+
+
+def _log_adopted(session: Session, plan: FulPlan, table: Mapping[str, list[float]]) -> None:
+    """Public: the plan and a digest of its tables (each sector's output per period), in the
+    same transaction as its rows, so ``log verify --store`` can recompute it."""
+    from gosplan.services import publiclog
+
     publiclog.append_event(
         session,
         "plan.adopted",
         {
             "plan": plan.id,
-            "name": name,
-            "freq": freq,
-            "start": start_ts.date().isoformat(),
-            "periods": periods,
-            "source": source,
+            "name": plan.name,
+            "freq": plan.freq,
+            "start": plan.start.isoformat(),
+            "periods": plan.periods,
+            "source": plan.source,
             "sectors": len(table),
             "sector_output_sha256": hashlib.sha256(
-                publiclog.canonical_json(table).encode("utf-8")
+                publiclog.canonical_json(dict(sorted(table.items()))).encode("utf-8")
             ).hexdigest(),
         },
     )
-    return plan
 
 
 def register_population(
@@ -302,6 +307,11 @@ def register_population(
             {"plan_id": plan.id, "enterprise_id": int(ent_ids[e]), "share": float(share[e])}
             for e in range(pop.n)
         ],
+    )
+    _log_adopted(
+        session,
+        plan,
+        {str(pop.sectors[k]): per_sector[k].tolist() for k in range(len(pop.sectors))},
     )
     session.flush()
     return plan

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -15,19 +13,18 @@ import numpy as np
 import pandas as pd
 
 from gosplan.errors import ValidationError
-from gosplan.planning.living import (
-    Households,
-    dispersion,
-    draw_households,
-    ration_in_order,
-    shift_tastes,
-    wanted,
+from gosplan.planning.living import dispersion, ration_in_order, wanted
+from gosplan.services.living_plan.figures import LivingPlanRun, runs_from_log
+from gosplan.services.living_plan.runner_setup import (
+    CARE_FUND,
+    WORKS,
+    Progress,
+    _RunnerSetup,
+    _Side,
+    decisions_rules,
 )
-from gosplan.services.living_plan.assembly import Assembly
-from gosplan.services.living_plan.inspection import Inspection
 from gosplan.services.living_plan.scenario import Scenario
 from gosplan.services.living_plan.world import (
-    economy_and_goods,
     normalise_shares,
     period_label,
     period_start,
@@ -37,311 +34,11 @@ from gosplan.services.living_plan.world import (
 
 __all__ = ["LivingPlanRun", "run", "runs_from_log"]
 
-Progress = Callable[[str, int, int], None]
-#: the social fund that provides for those unable to work
-CARE_FUND = "care"
-#: the enterprise whose hours are social consumption, investment and the stock
-WORKS = "public-works"
-
-
-def decisions_rules() -> Any:
-    from gosplan.services.decisions import Rules
-
-    return Rules()
-
-
-# --------------------------------------------------------------------------- the world
-
-
-@dataclass
-class _Side:
-    """One store's state: the loop's or the open-loop twin's."""
-
-    label: str
-    accounts: Any
-    feedback: bool
-    targets: np.ndarray  # units of each good to deliver this period
-    capacity: np.ndarray  # share of the base capacity of each good's sector
-    closing: np.ndarray  # units left in the shops at the end of the last period
-    build: list[float] = field(default_factory=list)  # investment still to do, per period
-    max_week: float | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    unmet_by_good: list[np.ndarray] = field(default_factory=list)
-    ratios: list[np.ndarray] = field(default_factory=list)
-    sold: list[np.ndarray] = field(default_factory=list)
-    delivered: list[np.ndarray] = field(default_factory=list)
-    found: set[str] = field(default_factory=set)
-    inspection: Inspection | None = None
-    assembly: Assembly | None = None
-
-
-@dataclass
-class LivingPlanRun:
-    """A run's figures, period by period, for the loop and its open-loop twin.
-
-    ``periods`` has one row per (side, period): ``unmet_share`` (share of
-    wanted purchases, at labour value, that found no stock), ``excess_stock``
-    (closing stock over what was available), ``ratio_cv`` (coefficient of
-    variation of price/value ratios, weighted by sales), ``working_week``,
-    labour by purpose (``labour_personal``, ``labour_social``,
-    ``labour_investment``, hours per person and week), ``credited``,
-    ``spent`` (hours), ``reports_inflated`` and ``mismatches_found``
-    (deliveries that did not match reports).  ``unmet_by_good`` has the
-    shares of unmet demand per good and period (loop side); ``ratios``, ``sold``
-    and ``delivered`` the price/value ratio in force, units sold and units
-    delivered per good and period (loop side).
-    """
-
-    scenario: Scenario
-    periods: pd.DataFrame
-    unmet_by_good: pd.DataFrame
-    goods: pd.DataFrame
-    checks: dict[str, Any]
-    log_indices: list[int]
-    ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
-    sold: pd.DataFrame = field(default_factory=pd.DataFrame)
-    delivered: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def side(self, label: str) -> pd.DataFrame:
-        return self.periods[self.periods["side"] == label].set_index("period")
-
-    def converged_at(
-        self, *, unmet: float = 0.02, cv: float = 0.05, label: str = "loop"
-    ) -> int | None:
-        """First period from which unmet demand ≤ ``unmet`` and ratio CV ≤ ``cv`` hold on."""
-        df = self.side(label).reset_index()
-        ok = (df["unmet_share"] <= unmet) & (df["ratio_cv"] <= cv)
-        for i in range(len(df)):
-            if ok.iloc[i:].all():
-                return i
-        return None
-
-    def recovery(self, good: str, after: int, *, unmet: float = 0.02) -> int | None:
-        """Periods after ``after`` until ``good``'s unmet demand is back ≤ ``unmet`` for good."""
-        if good not in self.unmet_by_good.columns:
-            return None
-        s = self.unmet_by_good[good].to_numpy()
-        for i in range(after, len(s)):
-            if (s[i:] <= unmet).all():
-                return i - after
-        return None
-
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"scenario": self.scenario.name, "checks": self.checks}
-        for label in self.periods["side"].unique():
-            df = self.side(str(label))
-            last = df.iloc[-1]
-            out[str(label)] = {
-                "converged_at": self.converged_at(label=str(label)),
-                "unmet_share_last": float(last["unmet_share"]),
-                "ratio_cv_last": float(last["ratio_cv"]),
-                "excess_stock_last": float(last["excess_stock"]),
-                "working_week_last": float(last["working_week"]),
-                "working_week_first": float(df.iloc[0]["working_week"]),
-            }
-        return out
-
 
 # --------------------------------------------------------------------------- one period
 
 
-class _Runner:
-    def __init__(
-        self, sc: Scenario, store_url: str, twin_url: str | None, progress: Progress | None
-    ) -> None:
-        self.sc = sc
-        self.store_url = store_url
-        self.twin_url = twin_url
-        self.progress = progress
-        self.rng = np.random.default_rng(sc.seed)
-        self.log_indices: list[int] = []
-        self.checks: dict[str, Any] = {}
-        self.vote: dict[str, Any] | None = None
-
-    # -- setup ---------------------------------------------------------------
-    def setup(self) -> None:
-        sc = self.sc
-        eco, goods, vals, hpu = economy_and_goods(sc)
-        self.eco, self.goods, self.hpu = eco, goods, hpu
-        fd = eco.final_demand_by_purpose()
-        self.fd = fd
-        personal = fd["personal"].clip(lower=0.0)
-        base_shares_money = personal.reindex(goods.products).to_numpy()
-        hours_per_good = base_shares_money * vals.values.reindex(goods.products).to_numpy() * hpu
-        base_shares = hours_per_good / hours_per_good.sum()
-        self.true_shares = base_shares
-        if sc.taste_fraction > 0:
-            self.true_shares, self.shifted = shift_tastes(
-                base_shares, rng=self.rng, fraction=sc.taste_fraction, size=sc.taste_size
-            )
-        else:
-            self.shifted = np.array([], dtype=int)
-        if sc.taste_goods:
-            shares = self.true_shares.copy()
-            picked = []
-            for name, factor in sc.taste_goods:
-                hits = [
-                    i
-                    for i, (c, p) in enumerate(zip(goods.codes, goods.products, strict=True))
-                    if name in (c, p)
-                ]
-                if not hits:
-                    raise ValidationError(
-                        f"scenario [tastes] goods: {name!r} is not a consumer "
-                        f"good here; goods: {', '.join(goods.codes[:12])}"
-                    )
-                shares[hits[0]] *= factor
-                picked.append(hits[0])
-            self.true_shares = shares / shares.sum()
-            self.shifted = np.union1d(self.shifted, np.array(picked, dtype=int))
-        groups = max(1, sc.persons // sc.cohort_size)
-        self.h: Households = draw_households(
-            self.true_shares,
-            groups,
-            rng=self.rng,
-            concentration=sc.concentration,
-            unable_share=sc.unable_share,
-            size=sc.cohort_size,
-        )
-        able = self.h.able_persons
-        # scale the economy to the run's population: its able persons work the base week
-        base = self._base_plan_hours()
-        self.phi = able * sc.base_week * 46.0 / base
-        self.weeks_per_year = 46.0
-        goods.base_units = base_shares_money * self.phi / goods.size
-        self.personal_base_money = personal * self.phi
-        self.weeks_per_period = self.weeks_per_year / sc.periods_per_year
-        # enterprises: each good's sector belongs to one enterprise (round robin)
-        able_idx = np.flatnonzero(self.h.able)
-        n_ent = min(sc.enterprises, max(able_idx.size, 1))
-        self.ent_codes = [f"ent-{i:04d}" for i in range(n_ent)]
-        self.ent_of_good = np.arange(len(goods.codes)) % n_ent
-        k = round(sc.cheater_share * n_ent)
-        self.cheaters = set(self.rng.choice(n_ent, size=k, replace=False).tolist()) if k else set()
-        # the able join the enterprises in proportion to the labour their goods take (at
-        # least one each), so that each enterprise's hours follow what it makes
-        weight = np.bincount(
-            self.ent_of_good, weights=goods.base_units * goods.value, minlength=n_ent
-        ).astype(float)
-        self.ent_weight: np.ndarray = weight / max(float(weight.sum()), 1e-300)
-        spare = max(able_idx.size - n_ent, 0)
-        quota = spare * self.ent_weight
-        counts = 1 + np.floor(quota).astype(np.int64)
-        rest = spare + n_ent - int(counts.sum())
-        if rest > 0:
-            counts[np.argsort(-(quota - np.floor(quota)), kind="stable")[:rest]] += 1
-        self.ent_of_group = np.full(len(self.h.size), -1)
-        self.ent_of_group[able_idx] = np.repeat(np.arange(n_ent), counts)[: able_idx.size]
-        self.group_codes = [
-            f"person-{i:06d}" if sc.cohort_size == 1 else f"cohort-{i:06d}"
-            for i in range(len(self.h.size))
-        ]
-        self.delegates = {
-            e: next(int(g) for g in able_idx if self.ent_of_group[g] == e) for e in range(n_ent)
-        }
-        self.shock_good = None
-        if sc.shock_sector is not None:
-            match = [
-                i
-                for i, p in enumerate(goods.products)
-                if p == sc.shock_sector or goods.codes[i] == sc.shock_sector
-            ]
-            if not match:
-                raise ValidationError(
-                    f"scenario `shock.sector` {sc.shock_sector!r} is not a "
-                    f"consumer good of {eco.name!r}; goods: "
-                    f"{', '.join(goods.codes[:12])}…"
-                )
-            self.shock_good = match[0]
-
-    def _group_name(self, g: int) -> str:
-        n = self.sc.cohort_size
-        return f"cohort {g} of {n} persons" if n > 1 else f"person {g}"
-
-    def _money(self, units: np.ndarray) -> pd.Series:
-        """Units of the goods as money amounts of their products (yearly rates)."""
-        money = pd.Series(
-            units * self.goods.size * self.sc.periods_per_year, index=self.goods.products
-        )
-        return money.groupby(level=0).sum()
-
-    def _base_plan_hours(self) -> float:
-        from gosplan.planning.leontief import leontief_plan
-
-        fd = self.fd.clip(lower=0.0)
-        cols = [
-            c for c in ("personal", "social", "investment", "stocks", "exports") if c in fd.columns
-        ]
-        plan = leontief_plan(self.eco, fd[cols], hours_per_labour_unit=self.hpu)
-        return float(plan.labour_hours)
-
-    def open_side(self, label: str, url: str, feedback: bool) -> _Side:
-        from gosplan.services.accounts import Accounts, GoodSpec
-
-        sc, goods = self.sc, self.goods
-        acc = Accounts.open(
-            url,
-            max_hours_per_period=Decimal(
-                str(round(sc.cohort_size * 80 * self.weeks_per_period + 1))
-            ),
-        )
-        for code in self.ent_codes:
-            acc.open_account(code, "enterprise", code)
-        acc.open_account(WORKS, "enterprise", "public works: social consumption, investment, stock")
-        for g, code in enumerate(self.group_codes):
-            acc.open_account(code, "person", self._group_name(g))
-        for g in np.flatnonzero(self.h.able):
-            e = int(self.ent_of_group[g])
-            acc.join(self.ent_codes[e], self.group_codes[g], by="works council")
-            acc.join(WORKS, self.group_codes[g], by="works council")
-        acc.add_goods(
-            [
-                GoodSpec(
-                    code=c,
-                    name=p,
-                    labour_value=Decimal(repr(float(v))).quantize(Decimal("0.000001")),
-                    unit=f"{s:g} {self.eco.output_unit or 'unit'}",
-                    product=p,
-                    stock=0,
-                )
-                for c, p, v, s in zip(
-                    goods.codes, goods.products, goods.value, goods.size, strict=True
-                )
-            ]
-        )
-        side = _Side(
-            label=label,
-            accounts=acc,
-            feedback=feedback,
-            targets=goods.base_units / self.sc.periods_per_year,
-            capacity=np.ones(len(goods.codes)),
-            closing=np.zeros(len(goods.codes)),
-        )
-        freq = Inspection.freq_of(sc.periods_per_year)
-        if feedback and freq is not None:
-            # the enterprises' reports go through the fulfilment register and its checks
-            per_period = goods.base_units * goods.size / sc.periods_per_year
-            n_ent = len(self.ent_codes)
-            side.inspection = Inspection(
-                engine=acc.engine,
-                codes=self.ent_codes,
-                sectors=[goods.products[e % len(goods.products)] for e in range(n_ent)],
-                base_output=np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent),
-                freq=freq,
-                start=pd.Timestamp(f"{sc.start}-01"),
-                periods=sc.periods,
-            )
-            side.inspection.register(self.eco, sc.name)
-        if feedback and sc.vote_at is not None:
-            # the households vote through the decisions service
-            side.assembly = Assembly.enrol(
-                acc.engine,
-                sc.digest[:16],
-                self.group_codes,
-                rng=np.random.default_rng([sc.seed, 11]),
-            )
-        return side
-
+class _Runner(_RunnerSetup):
     # -- one period ------------------------------------------------------------
     def period(self, side: _Side, t: int) -> None:
         from gosplan.services.accounts import Deduction, price_units
@@ -681,53 +378,6 @@ class _Runner:
             if side.feedback:
                 self.log_indices.append(e.index)
 
-    def start_log(self, side: _Side) -> None:
-        from gosplan.services import publiclog
-        from gosplan.storage.base import session_scope
-
-        with session_scope(side.accounts.engine) as s:
-            e = publiclog.append(
-                s,
-                "living.run",
-                {
-                    "run": self.sc.digest[:16],
-                    "side": side.label,
-                    "scenario": self.sc.to_json(),
-                    "goods": self.goods.codes,
-                    "persons": self.h.persons,
-                    "able": self.h.able_persons,
-                    "enterprises": len(self.ent_codes),
-                    "shifted_goods": [self.goods.codes[i] for i in self.shifted],
-                },
-            )
-            if side.feedback:
-                self.log_indices.append(e.index)
-
-    def conservation(self, side: _Side) -> dict[str, Any]:
-        """The ledger's invariants, and the run's own balances, over every period."""
-        acc = side.accounts
-        problems = acc.check_integrity()
-        credited = sum((acc.balance(c) for c in self.group_codes), Decimal(0))
-        earned = sum(
-            (Decimal(repr(r["credited"])) + Decimal(repr(r["granted"])) for r in side.rows),
-            Decimal(0),
-        )
-        spent = sum((Decimal(repr(r["spent"])) for r in side.rows), Decimal(0))
-        negative = [c for c in self.group_codes if acc.balance(c) < 0]
-        return {
-            "ledger_problems": problems,
-            "stocks_balance": all(r["stock_balanced"] for r in side.rows),
-            "hours_credited_equal_hours_less_deduction": all(
-                r["hours_conserved"] for r in side.rows
-            ),
-            "grants_debit_the_fund_by_what_persons_receive": all(
-                r["grants_balanced"] for r in side.rows
-            ),
-            "balances_equal_credits_less_purchases": abs(credited - (earned - spent))
-            <= Decimal("0.001") * max(Decimal(1), earned),
-            "no_negative_balance": not negative,
-        }
-
 
 def run(
     scenario: Scenario,
@@ -796,25 +446,3 @@ def run(
         sold=sold,
         delivered=delivered,
     )
-
-
-def runs_from_log(entries: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Runs recorded in the public log: scenario and figures per period, by run id."""
-    out: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        p = e.get("payload") or {}
-        if e.get("kind") == "living.run" and p.get("side", "loop") == "loop":
-            out[str(p["run"])] = {
-                "run": p["run"],
-                "scenario": p["scenario"],
-                "goods": p.get("goods", []),
-                "periods": [],
-                "start_index": e["index"],
-            }
-        elif (
-            e.get("kind") == "living.period"
-            and str(p.get("run")) in out
-            and p.get("side") == "loop"
-        ):
-            out[str(p["run"])]["periods"].append({**p, "index": e["index"]})
-    return out

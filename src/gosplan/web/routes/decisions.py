@@ -346,6 +346,31 @@ def _refuse_form(
     )
 
 
+#: the answer to a proposal that sends its own quorum
+QUORUM_IS_CONFIGURATION = (
+    "quorum: the quorum is a rule of configuration (a share of the electorate, at "
+    "least two ballots), not set per proposal; leave the field out"
+)
+
+
+def _json_options(options: str, state: Any) -> list[Any]:
+    """The options a JSON client sent: a list of ``{"label": text, "effect": object}``."""
+    from gosplan.web.deps import load_json
+
+    opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
+    if not isinstance(opts, list) or not all(
+        isinstance(o, dict)
+        and isinstance(o.get("label"), str)
+        and isinstance(o.get("effect", {}), dict)
+        for o in opts
+    ):
+        raise HTTPException(
+            status_code=422,
+            detail='options: must be a JSON list of objects {"label": text, "effect": object}',
+        )
+    return opts
+
+
 @router.post(
     "/decisions",
     dependencies=[Depends(check_csrf)],
@@ -386,30 +411,12 @@ def create_decision(
             status_code=403,
             detail="proposals are made by planners and delegates; workers discuss and vote",
         )
-    from gosplan.web.deps import load_json
-
     _ = translator(request)
     if quorum is not None:
-        raise HTTPException(
-            status_code=422,
-            detail=(
-                "quorum: the quorum is a rule of configuration (a share of the electorate, at "
-                "least two ballots), not set per proposal; leave the field out"
-            ),
-        )
+        raise HTTPException(status_code=422, detail=QUORUM_IS_CONFIGURATION)
     products = [str(x) for x in state.economy.products]
     if options is not None:  # the JSON API
-        opts = load_json(options, "options", max_depth=state.settings.max_json_depth)
-        if not isinstance(opts, list) or not all(
-            isinstance(o, dict)
-            and isinstance(o.get("label"), str)
-            and isinstance(o.get("effect", {}), dict)
-            for o in opts
-        ):
-            raise HTTPException(
-                status_code=422,
-                detail='options: must be a JSON list of objects {"label": text, "effect": object}',
-            )
+        opts = _json_options(options, state)
     else:
         try:
             kind, opts = proposal_from_form(
