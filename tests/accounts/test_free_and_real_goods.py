@@ -168,8 +168,10 @@ def test_the_cli_loads_real_goods_and_lists_free_ones(tmp_path: Path) -> None:
         res = runner.invoke(main, ["accounts", *args, "--db", db])
         return res.exit_code, " ".join(res.output.split())
 
-    assert run("period", "open", "2027-01", "--source", "default")[0] == 0
-    code, out = run("catalogue", "load", "--source", "default", "--personal-hours", "800")
+    # Brazil at 20 activities: its products are whole sectors ("Educação", "Indústrias de
+    # transformação"), which the CSV below names
+    assert run("period", "open", "2027-01", "--source", "ibge:2021:20")[0] == 0
+    code, out = run("catalogue", "load", "--source", "ibge:2021:20", "--personal-hours", "800")
     assert code == 0 and "provided free for all, never sold: Educação (education)" in out
     goods = tmp_path / "coop.csv"
     goods.write_text(
@@ -177,14 +179,14 @@ def test_the_cli_loads_real_goods_and_lists_free_ones(tmp_path: Path) -> None:
         "Camisa de algodão,camisa,Indústrias de transformação,40,200\n",
         encoding="utf-8",
     )
-    code, out = run("catalogue", "load-goods", str(goods))
+    code, out = run("catalogue", "load-goods", str(goods), "--source", "ibge:2021:20")
     assert code == 0 and "listed 1 goods" in out
     shirt = Accounts.open(db).good("camisa-algodao")
     assert shirt.unit == "camisa" and shirt.stock == 200 and shirt.labour_value > 0
     goods.write_text(
         "name,unit,product,labour_value\nConsulta,visita,Saúde humana e serviços sociais,1\n"
     )
-    code, out = run("catalogue", "load-goods", str(goods))
+    code, out = run("catalogue", "load-goods", str(goods), "--source", "ibge:2021:20")
     assert code != 0 and "line 2" in out and "provided free" in out
 
 

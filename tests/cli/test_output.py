@@ -27,7 +27,7 @@ def width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> in
 
 
 def values(*args: str) -> str:
-    r = CliRunner().invoke(main, ["values", "default", *args])
+    r = CliRunner().invoke(main, ["values", "ibge:2021:20", *args])
     assert r.exit_code == 0, r.output + repr(r.exception)
     return r.output
 
@@ -75,10 +75,10 @@ def test_csv_dash_writes_no_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_quiet_prints_only_what_was_asked_for(tmp_path, width: int) -> None:  # type: ignore[no-untyped-def]
     csv = tmp_path / "v.csv"
-    r = CliRunner().invoke(main, ["--quiet", "values", "default", "--csv", str(csv)])
+    r = CliRunner().invoke(main, ["--quiet", "values", "ibge:2021:20", "--csv", str(csv)])
     assert r.exit_code == 0 and r.output == ""
     assert csv.stat().st_size > 0
-    r = CliRunner().invoke(main, ["-q", "values", "default", "--json"])
+    r = CliRunner().invoke(main, ["-q", "values", "ibge:2021:20", "--json"])
     assert json.loads(r.output)["products"] == 20
 
 
@@ -106,7 +106,7 @@ def test_console_reads_the_environment_when_made(monkeypatch: pytest.MonkeyPatch
 
 def test_analyse_csv_dash_is_standard_output(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(main, ["analyse", "default", "--csv", "-"])
+    r = CliRunner().invoke(main, ["analyse", "ibge:2021:20", "--csv", "-"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines[0].startswith("product,price of output") and len(lines) == 21

@@ -1,4 +1,4 @@
-"""The fault library against the checks on a small population of the default economy.
+"""The fault library against the checks on a small population of Brazil 2021 at 20 activities.
 
 Fixed seeds; 26 weeks of history, then 26 weekly runs; the register holds
 engineering norms with error (or only the sector's), never the coefficients
@@ -34,7 +34,7 @@ WITHIN = {
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    eco = open_source("default")
+    eco = open_source("ibge:2021:20")
     pop, links = build_population(eco, enterprises=200, periods=52, seed=4)
     reg = F.register_view(pop, links, seed=4)
     case = F.generate(
@@ -71,7 +71,7 @@ def test_honest_enterprises_are_rarely_sent_anywhere(table: pd.DataFrame) -> Non
 
 
 def test_library_refuses_what_it_cannot_place() -> None:
-    eco = open_source("default")
+    eco = open_source("ibge:2021:20")
     pop, links = build_population(eco, enterprises=60, periods=30, seed=0)
     with pytest.raises(ValidationError, match="unknown faults"):
         F.generate(pop, links, faults={"arson": 1})
