@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -26,6 +25,7 @@ from gosplan.core import note
 from gosplan.services import publiclog
 
 from .conftest import make_settings, seeded_copy
+from .served import free_port, serving
 
 # the session's one Chromium is the ``browser`` fixture of conftest.py (one Playwright per
 # session: a second ``sync_playwright`` in the same thread fails)
@@ -36,19 +36,11 @@ pytestmark = pytest.mark.browser
 SERVED: dict[str, Any] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
 ) -> Iterator[str]:
     """The seeded demonstration served by uvicorn in a thread; yields its base URL."""
-    import uvicorn
-
     from gosplan.web.app import create_app
 
     folder = tmp_path_factory.mktemp("browser-store")
@@ -57,21 +49,8 @@ def server(
     settings = make_settings(url, folder, economy_dir)
     SERVED["settings"] = settings  # what the store and key files are, for tests that need them
     app = create_app(settings, migrate=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.gosplan.engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
@@ -275,8 +254,6 @@ RUN = [sys.executable, "-c", "from gosplan.cli import main; main()"]
 def witnessed_server(
     tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
 ) -> Iterator[str]:
-    import uvicorn
-
     from gosplan.web.app import create_app
 
     folder = tmp_path_factory.mktemp("witnessed-store")
@@ -290,7 +267,7 @@ def witnessed_server(
         check=True,
         env=os.environ.copy(),
     ).stdout.strip()
-    wport = _free_port()
+    wport = free_port()
     settings = make_settings(
         url, folder, economy_dir, witnesses=[f"{vkey} http://127.0.0.1:{wport}"], witness_quorum=1
     )
@@ -333,23 +310,10 @@ def witnessed_server(
         except OSError:
             time.sleep(0.05)
     app = create_app(settings, migrate=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as base:
+            yield base
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-        app.state.gosplan.engine.dispose()
         wproc.terminate()
         wproc.wait(timeout=10)
 

@@ -6,8 +6,6 @@ signed in."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import make_settings, seeded_copy
-from .test_web_browser import _free_port
+from .served import serving
 from .test_web_commission import seed_control
 
 pytestmark = pytest.mark.browser
@@ -27,8 +25,6 @@ def server(
 ) -> Iterator[str]:
     """The seeded demonstration with the control register of ``seed_control``, served by
     uvicorn in a thread."""
-    import uvicorn
-
     from gosplan.web.app import create_app
 
     folder = tmp_path_factory.mktemp("commission-browser")
@@ -36,21 +32,8 @@ def server(
     seeded_copy(url, folder, economy_dir, tmp_path_factory)
     app = create_app(make_settings(url, folder, economy_dir), migrate=False)
     seed_control(app.state.gosplan)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.gosplan.engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 def _page(browser: Any, server: str, locale: str) -> Any:

@@ -11,8 +11,6 @@ Playwright) skips these tests; in CI it fails.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from typing import Any
 import pytest
 
 from .conftest import make_settings, seeded_copy
-from .test_web_browser import _free_port, sign_in, sign_out
+from .served import serving
+from .test_web_browser import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -47,29 +46,14 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
 ) -> Iterator[str]:
     """A fresh copy of the seeded demonstration served by uvicorn in a thread."""
-    import uvicorn
-
     from gosplan.web.app import create_app
 
     folder = tmp_path_factory.mktemp("delegate-store")
     url = f"sqlite:///{folder / 'gosplan.db'}"
     seeded_copy(url, folder, economy_dir, tmp_path_factory)
     app = create_app(make_settings(url, folder, economy_dir), migrate=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.gosplan.engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 def _page(browser: Any, base: str, lang: str) -> Any:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from fastapi.testclient import TestClient
 from gosplan.clock import ManualClock, utcnow
 
 from .conftest import login, logout, make_settings, seeded_copy
+from .served import serving
 
 PT = {"Accept-Language": "pt-BR"}
 DRAFT = {
@@ -261,14 +260,6 @@ def test_investment_and_units_do_not_contradict(client: TestClient) -> None:
 # in the same session fails)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _adopt_in_store(settings: Any, hours: float) -> int:
     """An adopted working week of ``hours``, decided three hours ago by two voters."""
     from sqlalchemy import select
@@ -315,8 +306,6 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, economy_dir: Path, _drop_templates: None
 ) -> Iterator[tuple[str, int]]:
     """The seeded demonstration with an adopted 28-hour week, served by uvicorn."""
-    import uvicorn
-
     from gosplan.web.app import create_app
 
     folder = tmp_path_factory.mktemp("planner-store")
@@ -325,21 +314,8 @@ def served(
     settings = make_settings(url, folder, economy_dir)
     pid = _adopt_in_store(settings, 28.0)
     app = create_app(settings, migrate=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", pid
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.gosplan.engine.dispose()
+    with serving(app) as base:
+        yield base, pid
 
 
 @pytest.fixture(params=["en", "pt-BR"])
