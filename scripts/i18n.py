@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
@@ -73,8 +73,23 @@ def po_entries(locale: str) -> Iterator[Entry]:
         with po.open("rb") as fh:
             cat = read_po(fh, locale=locale)
         for msg in cat:
-            if msg.id and isinstance(msg.id, str):
-                yield Entry(msg.id, str(msg.string or ""), po, msg.fuzzy)
+            if msg.id:
+                yield Entry(msgkey(msg), translation(msg), po, msg.fuzzy)
+
+
+def msgkey(msg: Message) -> str:
+    """A message's key as the application looks it up: its id (a plural's singular), after
+    its context and an EOT where it has one (gettext's convention)."""
+    msgid = msg.id if isinstance(msg.id, str) else str(msg.id[0])
+    return f"{msg.context}\x04{msgid}" if msg.context else msgid
+
+
+def translation(msg: Message) -> str:
+    """A message's translation; a plural's forms one per line, or "" if any form is empty."""
+    if isinstance(msg.string, str):
+        return msg.string
+    forms = [str(f) for f in msg.string or ()]
+    return "\n".join(forms) if forms and all(f.strip() for f in forms) else ""
 
 
 @dataclass
@@ -95,7 +110,7 @@ class Report:
 def check(locale: str, marked: Catalog | None = None) -> Report:
     """What ``locale``'s merged catalog lacks, keeps needlessly, or says twice."""
     marked = marked if marked is not None else extract()
-    used = {m.id: [f"{p}:{n}" for p, n in m.locations] for m in marked if m.id}
+    used = {msgkey(m): [f"{p}:{n}" for p, n in m.locations] for m in marked if m.id}
     rep = Report(locale)
     translated: dict[str, dict[str, str]] = {}
     for e in po_entries(locale):
@@ -202,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "todo":
         rep = check(args.locale, marked)
         out = Catalog(locale=args.locale, project="gosplan", charset="utf-8")
-        for msgid in rep.untranslated:
-            m = marked[msgid]
-            out.add(msgid, "", m.locations, auto_comments=m.auto_comments)
+        by_key = {msgkey(m): m for m in marked if m.id}
+        for k in rep.untranslated:
+            m = by_key[k]
+            out.add(m.id, "", m.locations, auto_comments=m.auto_comments, context=m.context)
         with open(args.output, "wb") as fh:
             write_po(fh, out, width=100, omit_header=False)
         print(f"{len(out)} untranslated messages of {args.locale} written to {args.output}")

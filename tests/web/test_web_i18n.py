@@ -101,9 +101,9 @@ def marked() -> dict[str, list[str]]:
     methods, options = _i18n_script().method_map(ROOT / "babel.cfg")
     web = ROOT / "src/gosplan/web"
     out: dict[str, list[str]] = {}
-    for filename, lineno, message, _c, _ctx in extract_from_dir(str(web), methods, options):
+    for filename, lineno, message, _c, context in extract_from_dir(str(web), methods, options):
         msgid = message[0] if isinstance(message, tuple) else message
-        out.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        out.setdefault(i18n.key(msgid, context), []).append(f"{filename}:{lineno}")
     return out
 
 
@@ -115,8 +115,12 @@ def test_the_extraction_finds_the_pages_messages(marked: dict[str, list[str]]) -
 
 
 def test_every_marked_message_has_a_portuguese_translation(marked: dict[str, list[str]]) -> None:
-    cat = i18n.catalog("pt_BR")
-    missing = {m: where for m, where in marked.items() if not cat.get(m, "").strip()}
+    cat = i18n.load("pt_BR")
+    missing = {
+        m: where
+        for m, where in marked.items()
+        if not cat.messages.get(m, "").strip() and m not in cat.plurals
+    }
     assert not missing, (
         f"{len(missing)} messages have no pt_BR translation "
         "(python scripts/i18n.py todo pt_BR -o todo.po lists them): "
@@ -294,3 +298,57 @@ def test_a_page_that_speaks_portuguese_leaves_no_word_unmarked(tmp_path: Path) -
     probe = tmp_path / "probe.html"
     probe.write_text('<p>{{ _("Marked") }}</p>\n<p title="Left out">Also {{ x }} left out</p>')
     assert script.unmarked(probe) == [(2, "Left out"), (2, "Also left out")]
+
+
+# --------------------------------------------------------------------------- plurals, contexts
+
+
+def _request(lang: str) -> Any:
+    from starlette.requests import Request
+
+    return Request({"type": "http", "headers": [(b"accept-language", lang.encode())]})
+
+
+def test_plural_forms_follow_each_locale_s_rule() -> None:
+    """English says "0 days", Portuguese "0 dia" (Plural-Forms: plural=(n > 1))."""
+    one, many = "%(num)s day to put it right", "%(num)s days to put it right"
+    assert [i18n.ngettext("en", one, many, n) for n in (0, 1, 3)] == [
+        "0 days to put it right",
+        "1 day to put it right",
+        "3 days to put it right",
+    ]
+    assert [i18n.ngettext("pt_BR", one, many, n) for n in (0, 1, 3)] == [
+        "0 dia para corrigir",
+        "1 dia para corrigir",
+        "3 dias para corrigir",
+    ]
+
+
+def test_a_context_lets_one_english_word_take_two_portuguese_ones() -> None:
+    # a criticism found without ground is "improcedente"; without the context the word
+    # stays as written (no other page marks it bare)
+    assert i18n.pgettext("pt_BR", "criticism", "rejected") == "improcedente"
+    assert i18n.pgettext("pt_BR", "criticism", "upheld") == "procedente"
+    assert i18n.pgettext("en", "criticism", "rejected") == "rejected"
+    assert i18n.key("rejected", "criticism") not in {i18n.key("rejected")}
+
+
+def test_templates_choose_plural_forms_and_contexts_for_the_request() -> None:
+    from gosplan.web.render import TEMPLATES
+
+    tpl = TEMPLATES.env.from_string(
+        '{{ ngettext("%(num)s day to put it right", "%(num)s days to put it right", n) }}|'
+        '{{ pgettext("criticism", "rejected") }}'
+    )
+    assert tpl.render(request=_request("pt-BR"), n=1) == "1 dia para corrigir|improcedente"
+    assert tpl.render(request=_request("pt-BR"), n=2) == "2 dias para corrigir|improcedente"
+    assert tpl.render(request=_request("en"), n=2) == "2 days to put it right|rejected"
+
+
+def test_every_plural_translation_keeps_its_placeholders() -> None:
+    cat = i18n.load("pt_BR")
+    assert cat.plurals, "the catalog holds no plural message"
+    for singular, forms in cat.plurals.items():
+        names = sorted(a or b for a, b in _SLOTS.findall(singular.split(i18n.CONTEXT_SEP)[-1]))
+        for form in forms:
+            assert sorted(a or b for a, b in _SLOTS.findall(form)) == names, (singular, form)

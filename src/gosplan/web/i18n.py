@@ -14,8 +14,10 @@ else English.  Numbers and dates are formatted for it with Babel.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from gettext import c2py
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +34,51 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 COOKIE = "lang"
 
 
+#: gettext's separator between a message's context and its id, in catalog keys
+CONTEXT_SEP = "\x04"
+
+
+def key(msgid: str, context: str | None = None) -> str:
+    """A catalog key: ``msgid``, or ``context`` + EOT + ``msgid`` for a message with a
+    context (one English word that needs two words in another language)."""
+    return f"{context}{CONTEXT_SEP}{msgid}" if context else msgid
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One locale's merged ``.po`` files: single messages, plural messages (the singular's
+    key → every plural form) and the locale's rule choosing a form for a number."""
+
+    messages: dict[str, str]
+    plurals: dict[str, tuple[str, ...]]
+    plural_index: Callable[[int], int]
+
+
 @cache
-def catalog(locale: str) -> dict[str, str]:
-    """msgid → msgstr of every ``.po`` file of ``locale`` (empty for English, the source)."""
-    out: dict[str, str] = {}
+def load(locale: str) -> Catalog:
+    """Every ``.po`` file of ``locale`` merged (empty for English, the source)."""
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    rule = "(n != 1)"
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
     for po in sorted(folder.glob("*.po")) if folder.is_dir() else []:
         with po.open("rb") as fh:
             cat = read_po(fh, locale=locale)
+        rule = cat.plural_expr
         for msg in cat:
-            if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str):
-                out[msg.id] = str(msg.string)
-    return out
+            if not msg.id or msg.fuzzy:
+                continue
+            if isinstance(msg.id, str) and isinstance(msg.string, str) and msg.string:
+                messages[key(msg.id, msg.context)] = msg.string
+            elif isinstance(msg.id, tuple | list) and isinstance(msg.string, tuple | list):
+                if msg.string and all(msg.string):
+                    plurals[key(str(msg.id[0]), msg.context)] = tuple(map(str, msg.string))
+    return Catalog(messages, plurals, c2py(rule))
+
+
+def catalog(locale: str) -> dict[str, str]:
+    """Catalog key (:func:`key`) → translation, for the single messages of ``locale``."""
+    return load(locale).messages
 
 
 def N_(message: str) -> str:
@@ -86,13 +121,34 @@ def locale_of(request: Request) -> str:
 
 def gettext(locale: str, message: str, **variables: Any) -> str:
     """``message`` in ``locale``, with ``%(name)s`` placeholders filled from ``variables``."""
-    text = catalog(locale).get(message, message) if locale != DEFAULT else message
+    return pgettext(locale, None, message, **variables)
+
+
+def pgettext(locale: str, context: str | None, message: str, **variables: Any) -> str:
+    """``message`` as meant in ``context`` (e.g. a criticism's "rejected", not a work
+    record's), in ``locale``."""
+    text = (
+        load(locale).messages.get(key(message, context), message) if locale != DEFAULT else message
+    )
     return text % variables if variables else text
 
 
-def ngettext(locale: str, singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = gettext(locale, singular if n == 1 else plural)
+def npgettext(
+    locale: str, context: str | None, singular: str, plural: str, n: int, **variables: Any
+) -> str:
+    """The form of ``singular``/``plural`` that ``locale`` uses for ``n`` (Portuguese says
+    "1 hora", "0 hora"; English "0 hours"), filled with ``num`` = ``n`` and ``variables``."""
+    forms = load(locale).plurals.get(key(singular, context)) if locale != DEFAULT else None
+    if forms:
+        text = forms[min(load(locale).plural_index(n), len(forms) - 1)]
+    else:
+        text = singular if n == 1 else plural
     return text % {"num": n, **variables}
+
+
+def ngettext(locale: str, singular: str, plural: str, n: int, **variables: Any) -> str:
+    """:func:`npgettext` without a context."""
+    return npgettext(locale, None, singular, plural, n, **variables)
 
 
 def translator(request: Request) -> Callable[..., str]:

@@ -60,7 +60,28 @@ def _gettext(ctx: Any, message: str) -> str:
 
 @pass_context
 def _ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
-    return i18n.gettext(_locale(ctx), singular if n == 1 else plural)
+    # Jinja fills ``%(num)s`` and the other variables afterwards (new style)
+    return _plural_form(_locale(ctx), None, singular, plural, n)
+
+
+@pass_context
+def _pgettext(ctx: Any, context: str, message: str) -> str:
+    return i18n.pgettext(_locale(ctx), context, message)
+
+
+@pass_context
+def _npgettext(ctx: Any, context: str, singular: str, plural: str, n: int) -> str:
+    return _plural_form(_locale(ctx), context, singular, plural, n)
+
+
+def _plural_form(locale: str, context: str | None, singular: str, plural: str, n: int) -> str:
+    """The untouched form (placeholders kept) that ``locale`` uses for ``n``."""
+    if locale != i18n.DEFAULT:
+        cat = i18n.load(locale)
+        forms = cat.plurals.get(i18n.key(singular, context))
+        if forms:
+            return forms[min(cat.plural_index(n), len(forms) - 1)]
+    return singular if n == 1 else plural
 
 
 _DATA_TABLE = re.compile(r'<table class="(data(?: [^"]*)?)"(?![^>]*\btabindex=)')
@@ -73,7 +94,9 @@ def _scrolling_tables(html: str) -> Markup:
 
 
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
-TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
+)
 TEMPLATES.env.filters["hours"] = _fmt_hours
 TEMPLATES.env.filters["num"] = _fmt_num
 TEMPLATES.env.filters["when"] = _fmt_when
