@@ -261,9 +261,17 @@ def certified_rows(
         t_plain = t_cert - float(cert.assumptions.get("bound", {}).get("seconds", 0.0))
         load1 = os.getloadavg()[0]
         gap = cert.gap_proven
+        cand = cert.assumptions.get("bound", {}).get("candidates", {})
+        stages = "; ".join(
+            f"{k.removeprefix('ascent stage ')}: {v:.8g}"
+            for k, v in cand.items()
+            if k.startswith("ascent stage")
+        )
         note = (
-            f"bound {cert.bound:.8g} from {cert.bound_source}; plan (LP objective) "
-            f"{cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
+            f"bound {cert.bound:.8g} from {cert.bound_source} (price families "
+            f"{cand.get('optimised', float('nan')):.8g}; dual ascent "
+            f"{cand.get('seconds: smoothed dual ascent', 0.0):.1f} s: {stages}); plan (LP "
+            f"objective) {cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
         )
         if size == exact_at:
             t0 = time.perf_counter()

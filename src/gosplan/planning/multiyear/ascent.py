@@ -29,15 +29,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from gosplan.planning.multiyear.model import Model
-
-if TYPE_CHECKING:
-    from gosplan.planning.multiyear.bound import _Parts
 
 #: widths of the smoothing, relative to each product's labour, stage by stage
 TAUS = (3e-3, 1e-3, 3e-4, 1e-4, 3e-5)
@@ -55,6 +53,12 @@ class AscentResult:
     seconds: float = 0.0
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a·b`` without BLAS: on a shared, loaded machine OpenBLAS's threads spin and a
+    dot product of 10⁵ numbers can take milliseconds instead of microseconds."""
+    return float(np.einsum("i,i->", a, b))
+
+
 def _huber(x: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(h, h')``: the Moreau envelope of ``max(x, 0)`` of width ``tau`` (0 below 0,
     ``x²/2τ`` up to ``τ``, ``x - τ/2`` above) and its slope ``clip(x/τ, 0, 1)``:
@@ -66,7 +70,7 @@ def _huber(x: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _Smoothed:
     """The smoothed bound and its gradient in the prices (see the module docstring)."""
 
-    def __init__(self, m: Model, parts: _Parts) -> None:
+    def __init__(self, m: Model, parts: Any) -> None:
         self.T = parts.T
         self.w = np.asarray(parts.w, dtype=float)
         self.l = parts.l
@@ -87,6 +91,7 @@ class _Smoothed:
         # a steep penalty keeps the terminal value of capacity at or above zero
         self.M = 100.0 * float(np.max(self.need, initial=0.0)) + 1.0
         self.evaluations = 0
+        self.investment = np.zeros(0)
 
     def _bt(self, P: np.ndarray) -> np.ndarray:
         if self.BT is not None:
@@ -105,16 +110,16 @@ class _Smoothed:
         P = pf.reshape(T, -1)
         C = (P - np.asarray((self.AT @ P.T).T)) / w[:, None]
         cap = self._bt(P)
-        val = float(np.sum(P * self.Y))
+        val = _dot(P.ravel(), self.Y.ravel())
         gc = np.zeros_like(C)
         tl = tau * l
         for t in range(T):
             h, d = _huber(C[t] - l, tl)
-            val -= w[t] * float(self.U[t] @ h)
+            val -= w[t] * _dot(self.U[t], h)
             gc[t] -= w[t] * self.U[t] * d
         if self.K0.any():  # first-year modern capacity: min(0, w l' - c) K0
             h, d = _huber(C[0] - ln, tl)
-            val -= w[0] * float(self.K0 @ h)
+            val -= w[0] * _dot(self.K0, h)
             gc[0] -= w[0] * self.K0 * d
         # κ_t = min(cap_t, b_t) smoothed as b_t - huber(b_t - cap_t)
         kap = [cap[0]]
@@ -132,7 +137,7 @@ class _Smoothed:
         # margin of that much above zero
         margin = 2.0 * T * tau * w[-1] * l / keep**T
         h, d = _huber(margin - kT, tau * w[-1] * l)
-        val += float(self.need @ kT) - self.M * float(np.sum(h))
+        val += _dot(self.need, kT) - self.M * float(np.sum(h))
         gk = self.need + self.M * d
         gcap = np.zeros_like(C)
         for t in range(T - 1, 0, -1):
@@ -142,11 +147,32 @@ class _Smoothed:
             gk = ga / keep
         gcap[0] += gk
         if self.K0.any():
-            val -= float(kap[0] @ (keep * self.K0))
+            val -= _dot(kap[0], keep * self.K0)
             gcap[0] -= keep * self.K0
+        self.investment = gcap  # the smoothed problem's capacity built, year by year
         gcw = gc / w[:, None]
         gP = self.Y + gcw - np.asarray((self.A @ gcw.T).T) + self._b(gcap)
         return -val, -gP.ravel()
+
+
+def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> tuple[float, float]:
+    """``(argmax, max)`` of a concave ``f`` on ``[lo, hi]`` (``-inf`` allowed)."""
+    g = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(it):
+        if fc >= fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = f(d)
+    pts = [(fc, c), (fd, d), (f(lo), lo), (f(hi), hi)]
+    val, arg = max(pts, key=lambda z: z[0])
+    return arg, val
 
 
 def _lbfgs(
@@ -172,19 +198,19 @@ def _lbfgs(
         q = g.copy()
         alphas = []
         for s_, y_ in zip(reversed(S), reversed(Yl), strict=True):
-            rho = 1.0 / float(y_ @ s_)
-            a_ = rho * float(s_ @ q)
+            rho = 1.0 / _dot(y_, s_)
+            a_ = rho * _dot(s_, q)
             alphas.append((rho, a_))
             q -= a_ * y_
         if S:
-            q *= float(S[-1] @ Yl[-1]) / float(Yl[-1] @ Yl[-1])
+            q *= _dot(S[-1], Yl[-1]) / _dot(Yl[-1], Yl[-1])
         else:
             q *= 1e-3 * max(float(np.abs(x).max()), 1e-300) / max(float(np.abs(g).max()), 1e-300)
         for s_, y_, (rho, a_) in zip(S, Yl, reversed(alphas), strict=True):
-            b_ = rho * float(y_ @ q)
+            b_ = rho * _dot(y_, q)
             q += (a_ - b_) * s_
         d = -q
-        if float(g @ d) >= 0:  # not a descent direction: start the memory again
+        if _dot(g, d) >= 0:  # not a descent direction: start the memory again
             S.clear()
             Yl.clear()
             d = (
@@ -197,13 +223,13 @@ def _lbfgs(
         for _ in range(30):
             xn = np.maximum(x + step * d, 0.0)
             fn, gn = fun(xn)
-            if fn <= f + 1e-4 * float(g @ (xn - x)):
+            if fn <= f + 1e-4 * _dot(g, xn - x):
                 break
             step *= 0.5
         else:
             break
         s_new, y_new = xn - x, gn - g
-        if float(s_new @ y_new) > 1e-12 * float(np.linalg.norm(s_new) * np.linalg.norm(y_new)):
+        if _dot(s_new, y_new) > 1e-12 * math.sqrt(_dot(s_new, s_new) * _dot(y_new, y_new)):
             S.append(s_new)
             Yl.append(y_new)
             if len(S) > memory:
@@ -218,7 +244,7 @@ def _lbfgs(
 
 def smoothed_ascent(
     m: Model,
-    parts: _Parts,
+    parts: Any,
     p0: np.ndarray,
     exact: Callable[[np.ndarray], float],
     *,
@@ -230,8 +256,6 @@ def smoothed_ascent(
 
     ``exact(p) -> float`` is the exact bound of prices ``p`` (``-inf`` where the
     value of capacity would end below zero); the best prices by it are returned."""
-    from gosplan.planning.multiyear.bound import _golden  # bound imports this module
-
     t_start = time.perf_counter()
     f = _Smoothed(m, parts)
     T = f.T
@@ -245,9 +269,7 @@ def smoothed_ascent(
         if left <= 0:
             break
         deadline = time.perf_counter() + left
-        x, nit = _lbfgs(
-            lambda x, tau=tau: f(x, tau), p.ravel(), maxiter=stage_iters, deadline=deadline
-        )
+        x, nit = _lbfgs(partial(f, tau=tau), p.ravel(), maxiter=stage_iters, deadline=deadline)
         p = x.reshape(T, -1)
         v = float(exact(p))
         if not math.isfinite(v):

@@ -31,8 +31,9 @@ in capital upkeep than it saves in labour, old capacity is used to the full
 and the marginal unit is dearer than ``l``); and the LP's own duals when an LP
 method ran.  Each vector costs one or a few sparse solves; after that every
 term of the bound is a vector operation, so the weights are optimised
-(coordinate ascent on a concave function) cheaply, and the best point is the
-certificate, re-evaluated from its prices.
+(coordinate ascent on a concave function) cheaply.  The best point is then
+raised by the smoothed dual ascent of :mod:`gosplan.planning.multiyear.ascent`
+(``ascent_seconds``), and the certificate is re-evaluated from its prices.
 
 The bound refers to the LP *without* the small safety margins that the
 solvers add to targets and terminal capacity (a plan built with them is
@@ -50,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gosplan.core.result import Status
-from gosplan.planning.multiyear.ascent import smoothed_ascent
+from gosplan.planning.multiyear.ascent import _dot, _golden, smoothed_ascent
 from gosplan.planning.multiyear.lp import WindowLP, terminal_need, year_targets
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
@@ -146,12 +147,12 @@ class _Parts:
             total += py[t]
             mag += abs(py[t])
             d_old = self.w[t] * self.l - Ap[t]
-            u = float(np.minimum(d_old, 0.0) @ self.U[t])
+            u = _dot(np.minimum(d_old, 0.0), self.U[t])
             total += u
             mag += abs(u)
             if t == 0:
                 d_new0 = self.w[0] * self.ln - Ap[0]
-                u0 = float(np.minimum(d_new0, 0.0) @ self.K0)
+                u0 = _dot(np.minimum(d_new0, 0.0), self.K0)
                 total += u0
                 mag += abs(u0)
                 kappa[0] = BTp[0]
@@ -160,8 +161,8 @@ class _Parts:
                 kappa[t] = np.minimum(BTp[t], (kappa[t - 1] - r[t]) / self.keep)
         if np.any(kappa[T - 1] < 0):
             return -math.inf, r, kappa, False, mag
-        k0 = float(kappa[0] @ (self.keep * self.K0))
-        kt = float(kappa[T - 1] @ self.need)
+        k0 = _dot(kappa[0], self.keep * self.K0)
+        kt = _dot(kappa[T - 1], self.need)
         total += kt - k0
         mag += abs(kt) + abs(k0)
         return total, r, kappa, True, mag
@@ -172,28 +173,8 @@ def _from_prices(parts: _Parts, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     p = np.maximum(p, 0.0)
     Ap = [p[t] - np.asarray(m.A.T @ p[t]) for t in range(parts.T)]
     BTp = [_bt(m, p[t]) for t in range(parts.T)]
-    py = [float(p[t] @ parts.y[t]) for t in range(parts.T)]
+    py = [_dot(p[t], parts.y[t]) for t in range(parts.T)]
     return parts.evaluate(Ap, BTp, py)
-
-
-def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> tuple[float, float]:
-    """``(argmax, max)`` of a concave ``f`` on ``[lo, hi]`` (``-inf`` allowed)."""
-    g = (math.sqrt(5) - 1) / 2
-    a, b = lo, hi
-    c, d = b - g * (b - a), a + g * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(it):
-        if fc >= fd:
-            b, d, fd = d, c, fc
-            c = b - g * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + g * (b - a)
-            fd = f(d)
-    pts = [(fc, c), (fd, d), (f(lo), lo), (f(hi), hi)]
-    val, arg = max(pts, key=lambda z: z[0])
-    return arg, val
 
 
 def certified_bound(
@@ -252,7 +233,7 @@ def certified_bound(
     names = list(basis)
     Ap = {k: [basis[k][t] - np.asarray(m.A.T @ basis[k][t]) for t in range(T)] for k in names}
     BTp = {k: [_bt(m, basis[k][t]) for t in range(T)] for k in names}
-    py = {k: [float(basis[k][t] @ parts.y[t]) for t in range(T)] for k in names}
+    py = {k: [_dot(basis[k][t], parts.y[t]) for t in range(T)] for k in names}
     theta = {k: np.zeros(T) for k in names}
 
     def value(th: dict[str, np.ndarray]) -> float:
@@ -370,7 +351,7 @@ def certified_bound(
         basis[key] = np.stack(vecs)
         Ap[key] = [basis[key][t] - np.asarray(m.A.T @ basis[key][t]) for t in range(T)]
         BTp[key] = [_bt(m, basis[key][t]) for t in range(T)]
-        py[key] = [float(basis[key][t] @ parts.y[t]) for t in range(T)]
+        py[key] = [_dot(basis[key][t], parts.y[t]) for t in range(T)]
         theta[key] = np.zeros(T)
         names.append(key)
         before = best_v

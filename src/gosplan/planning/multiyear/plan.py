@@ -49,6 +49,7 @@ def multi_year_plan(
     method: str = "lp",
     time_limit: float | None = None,
     certify: bool = True,
+    bound_seconds: float | None = None,
 ) -> MultiYearPlanResult:
     """Plan ``years`` years at once as one sparse LP (module docstring for the model).
 
@@ -56,7 +57,10 @@ def multi_year_plan(
     certified lower bound on the LP's optimum (``bound``, from a dual-feasible
     solution whose objective bounds it; :mod:`gosplan.planning.multiyear.bound`)
     and the gap of the plan to it, ``gap_proven`` — proven, not estimated.
-    ``certify=False`` skips it (a few sparse solves).
+    ``certify=False`` skips it (a few sparse solves).  The bound is then raised by
+    a smoothed dual ascent (:mod:`gosplan.planning.multiyear.ascent`) for at most
+    ``bound_seconds`` seconds (default: as long as the plan took, at least 3 s;
+    0 skips it).
 
     ``targets`` are the first year's bundles by purpose; ``growth`` their
     yearly growth (one rate or ``{purpose: rate}``).  Returns a
@@ -69,6 +73,8 @@ def multi_year_plan(
             f"multi_year_plan: method must be one of {METHODS}; got {method!r}."
             f"{closest(str(method), METHODS)}"
         )
+    if bound_seconds is not None and not bound_seconds >= 0:
+        raise ValidationError(f"multi_year_plan: bound_seconds must be >= 0; got {bound_seconds}.")
     t_start = time.perf_counter()
     m, assumptions = build_model(
         economy,
@@ -117,7 +123,10 @@ def multi_year_plan(
     )
     if not certify or w.status != Status.OPTIMAL or done != years:
         return res
-    br = certified_bound(m, w, 0, years, np.zeros(economy.n))
+    budget = (
+        max(3.0, time.perf_counter() - t_start) if bound_seconds is None else float(bound_seconds)
+    )
+    br = certified_bound(m, w, 0, years, np.zeros(economy.n), ascent_seconds=budget)
     res.assumptions["bound"] = {
         "seconds": br.seconds,
         "candidates": br.candidates,
