@@ -39,6 +39,9 @@ from gosplan.planning.multiyear.model import Model
 
 #: widths of the smoothing, relative to each product's labour, stage by stage
 TAUS = (3e-3, 1e-3, 3e-4, 1e-4, 3e-5)
+#: old capacity the smoothed problem holds back (first year, later years): the bound
+#: stays exact (every price is evaluated on the true LP), the plan it points to fits
+TIGHTEN = (0.01, 0.003)
 
 
 @dataclass
@@ -51,6 +54,10 @@ class AscentResult:
     stages: list[dict[str, float]] = field(default_factory=list)
     evaluations: int = 0
     seconds: float = 0.0
+    #: capacity built each year (years × products) in each stage's smoothed problem at
+    #: the stage's own prices and width: the primal the dual points to (for
+    #: :mod:`gosplan.planning.multiyear.recover`), last stage first
+    investments: list[np.ndarray] = field(default_factory=list)  # one per stage
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -70,13 +77,19 @@ def _huber(x: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _Smoothed:
     """The smoothed bound and its gradient in the prices (see the module docstring)."""
 
-    def __init__(self, m: Model, parts: Any) -> None:
+    def __init__(self, m: Model, parts: Any, tighten: tuple[float, float] = (0.0, 0.0)) -> None:
         self.T = parts.T
         self.w = np.asarray(parts.w, dtype=float)
         self.l = parts.l
         self.ln = parts.ln
         self.keep = parts.keep
-        self.U = np.stack(parts.U)
+        # old capacity tightened by tighten[0] in the first year and tighten[1] after:
+        # the investments the smoothed problem then chooses leave room for the small
+        # violations a not quite converged dual leaves in its plan
+        self.U = (
+            np.stack(parts.U)
+            * (1.0 - np.where(np.arange(self.T) == 0, tighten[0], tighten[1]))[:, None]
+        )
         self.need = parts.need
         self.Y = np.stack(parts.y)
         self.K0 = np.asarray(parts.K0, dtype=float)
@@ -250,19 +263,21 @@ def smoothed_ascent(
     *,
     time_budget: float,
     taus: tuple[float, ...] = TAUS,
-    stage_iters: int = 400,
+    stage_iters: int = 1500,
+    tighten: tuple[float, float] = TIGHTEN,
 ) -> AscentResult:
     """Raise the bound from prices ``p0`` for at most ``time_budget`` seconds.
 
     ``exact(p) -> float`` is the exact bound of prices ``p`` (``-inf`` where the
     value of capacity would end below zero); the best prices by it are returned."""
     t_start = time.perf_counter()
-    f = _Smoothed(m, parts)
+    f = _Smoothed(m, parts, tighten)
     T = f.T
     best_p = np.maximum(np.asarray(p0, dtype=float), 0.0)
     start = float(exact(best_p))
     best_v = start
     stages: list[dict[str, float]] = []
+    investments: list[np.ndarray] = []
     p = best_p.copy()
     for tau in taus:
         left = time_budget - (time.perf_counter() - t_start)
@@ -271,6 +286,8 @@ def smoothed_ascent(
         deadline = time.perf_counter() + left
         x, nit = _lbfgs(partial(f, tau=tau), p.ravel(), maxiter=stage_iters, deadline=deadline)
         p = x.reshape(T, -1)
+        f(x, tau)
+        investments.insert(0, np.maximum(f.investment, 0.0).copy())
         v = float(exact(p))
         if not math.isfinite(v):
             # the value of capacity ends below zero somewhere: the best point on the
@@ -280,7 +297,7 @@ def smoothed_ascent(
             def on_segment(s_: float, base: np.ndarray = base, p: np.ndarray = p) -> float:
                 return float(exact((1.0 - s_) * base + s_ * p))
 
-            s_best, v = _golden(on_segment, 0.0, 1.0, it=30)
+            s_best, v = _golden(on_segment, 0.0, 1.0, it=20)
             p = (1.0 - s_best) * base + s_best * p
         stages.append(
             {"tau": tau, "bound": v, "nit": float(nit), "t": time.perf_counter() - t_start}
@@ -288,6 +305,7 @@ def smoothed_ascent(
         if math.isfinite(v) and v > best_v:
             best_v, best_p = v, p.copy()
     return AscentResult(
+        investments=investments,
         p=best_p,
         value=best_v,
         start=start,

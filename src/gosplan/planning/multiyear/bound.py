@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -58,6 +58,8 @@ from gosplan.planning.multiyear.steady import leontief_solver
 
 #: relative allowance for rounding in the evaluation of the bound
 ROUNDING = 1e-9
+#: no dual ascent when the price families already prove the plan within this
+ASCENT_SKIP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,25 @@ class BoundResult:
     certificate: DualCertificate
     seconds: float
     candidates: dict[str, float]
+    #: capacity built each year in the smoothed problems of the dual ascent's stages (the
+    #: plans its prices point to; :mod:`gosplan.planning.multiyear.recover`), if it ran
+    investments: list[np.ndarray] = field(default_factory=list)
+
+    def for_plan(self, m: Model, w: Window, t0: int, K0: np.ndarray) -> BoundResult:
+        """The same bound with the objective, violation and proven gap of plan ``w``."""
+        T = w.xo.shape[0]
+        parts = _Parts(m, t0, T, K0)
+        plan_obj = float(
+            sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T))
+        )
+        viol = plan_violation(parts, w)
+        ok = plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
+        return replace(
+            self,
+            plan_objective=plan_obj,
+            plan_violation=viol,
+            gap_proven=(plan_obj - self.bound) / abs(plan_obj) if ok else None,
+        )
 
 
 def _weights(m: Model, t0: int, T: int) -> np.ndarray:
@@ -363,7 +384,12 @@ def certified_bound(
     bound, r, kappa, ok, mag = _from_prices(parts, p)  # recomputed from p itself
     source = f"{best_name}, weights optimised" if best_v > cand[best_name] else best_name
     cand["optimised"] = bound
-    if ascent_seconds > 0 and ok:
+    plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
+    # the ascent only where it can matter: not when the plan is already proven optimal
+    # (an LP method's own duals prove ~1e-6)
+    tight = plan_obj and (plan_obj - bound) <= ASCENT_SKIP * abs(plan_obj)
+    investments: list[np.ndarray] = []
+    if ascent_seconds > 0 and ok and not tight:
         asc = smoothed_ascent(
             m, parts, p, lambda q: _from_prices(parts, q)[0], time_budget=ascent_seconds
         )
@@ -373,6 +399,7 @@ def certified_bound(
             cand[f"ascent stage tau={st['tau']:g} ({st['nit']:.0f} it, {st['t']:.1f} s)"] = st[
                 "bound"
             ]
+        investments = asc.investments
         if asc.value > bound:
             p = asc.p
             bound, r, kappa, ok, mag = _from_prices(parts, p)
@@ -394,7 +421,6 @@ def certified_bound(
         else np.array([float((m.s if m.s is not None else np.zeros(n)) @ p[t]) for t in range(T)])
     )
     cert = DualCertificate(p=p, r=r, kappa=kappa, phi=phi, bound=bound, source=source)
-    plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
     viol = plan_violation(parts, w)
     gap = (
         (plan_obj - bound) / abs(plan_obj)
@@ -402,6 +428,7 @@ def certified_bound(
         else None
     )
     return BoundResult(
+        investments=investments,
         bound=bound,
         plan_objective=plan_obj,
         gap_proven=gap,
