@@ -63,6 +63,11 @@ def multi_year_plan(
     ``bound_seconds`` seconds (default: as long as the plan took, at least 1 s;
     0 skips it; skipped too when the plan is already proven within 1e-5).
 
+    ``method="dual"`` plans like ``"forward"``, then tries the plan the bound's
+    prices point to (:mod:`gosplan.planning.multiyear.recover`) and keeps it when it
+    is feasible and needs less labour; it depends on how far the ascent got, so on
+    ``bound_seconds``.
+
     ``targets`` are the first year's bundles by purpose; ``growth`` their
     yearly growth (one rate or ``{purpose: rate}``).  Returns a
     :class:`MultiYearPlanResult`; an infeasible plan comes back with
