@@ -25,7 +25,8 @@ METHODS: dict[str, tuple[str, ...]] = {
     "solve": ("lp", "simplex", "ipm", "pdlp", "harmony"),
     # years planned at once: HiGHS, or "forward" (capacity-following balancing with
     # investment re-timed) and "forward-plain" (the capacity-following pass alone)
-    "multi_year_plan": ("lp", "simplex", "ipm", "pdlp", "forward", "forward-plain"),
+    # and "dual" (forward, then the plan the certified bound's prices point to, if better)
+    "multi_year_plan": ("lp", "simplex", "ipm", "pdlp", "forward", "forward-plain", "dual"),
     # a window of years re-planned each year: HiGHS only
     "receding_horizon_plan": ("lp", "simplex", "ipm", "pdlp"),
 }

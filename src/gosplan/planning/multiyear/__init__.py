@@ -41,7 +41,9 @@ first year (Hagberg & Zachariah's scheme).
 Where each part lives: :mod:`.model` (the model and a solved window),
 :mod:`.steady` (Leontief solves, the stationary output), :mod:`.lp` (a window
 as one LP), :mod:`.forward` (the forward heuristic and investment re-timing),
-:mod:`.bound` (the certified lower bound on the optimum), :mod:`.result`
+:mod:`.bound` (the certified lower bound on the optimum), :mod:`.ascent`
+(the smoothed dual ascent that raises it), :mod:`.recover` (the plan its
+prices point to, ``method="dual"``), :mod:`.result`
 (:class:`MultiYearPlanResult`), :mod:`.plan` (the entry points).
 """
 

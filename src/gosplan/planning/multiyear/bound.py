@@ -31,8 +31,9 @@ in capital upkeep than it saves in labour, old capacity is used to the full
 and the marginal unit is dearer than ``l``); and the LP's own duals when an LP
 method ran.  Each vector costs one or a few sparse solves; after that every
 term of the bound is a vector operation, so the weights are optimised
-(coordinate ascent on a concave function) cheaply, and the best point is the
-certificate, re-evaluated from its prices.
+(coordinate ascent on a concave function) cheaply.  The best point is then
+raised by the smoothed dual ascent of :mod:`gosplan.planning.multiyear.ascent`
+(``ascent_seconds``), and the certificate is re-evaluated from its prices.
 
 The bound refers to the LP *without* the small safety margins that the
 solvers add to targets and terminal capacity (a plan built with them is
@@ -45,17 +46,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from gosplan.core.result import Status
+from gosplan.planning.multiyear.ascent import _dot, _golden, smoothed_ascent
 from gosplan.planning.multiyear.lp import WindowLP, terminal_need, year_targets
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
 
 #: relative allowance for rounding in the evaluation of the bound
 ROUNDING = 1e-9
+#: no dual ascent when the price families already prove the plan within this
+ASCENT_SKIP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,25 @@ class BoundResult:
     certificate: DualCertificate
     seconds: float
     candidates: dict[str, float]
+    #: capacity built each year in the smoothed problems of the dual ascent's stages (the
+    #: plans its prices point to; :mod:`gosplan.planning.multiyear.recover`), if it ran
+    investments: list[np.ndarray] = field(default_factory=list)
+
+    def for_plan(self, m: Model, w: Window, t0: int, K0: np.ndarray) -> BoundResult:
+        """The same bound with the objective, violation and proven gap of plan ``w``."""
+        T = w.xo.shape[0]
+        parts = _Parts(m, t0, T, K0)
+        plan_obj = float(
+            sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T))
+        )
+        viol = plan_violation(parts, w)
+        ok = plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
+        return replace(
+            self,
+            plan_objective=plan_obj,
+            plan_violation=viol,
+            gap_proven=(plan_obj - self.bound) / abs(plan_obj) if ok else None,
+        )
 
 
 def _weights(m: Model, t0: int, T: int) -> np.ndarray:
@@ -145,12 +168,12 @@ class _Parts:
             total += py[t]
             mag += abs(py[t])
             d_old = self.w[t] * self.l - Ap[t]
-            u = float(np.minimum(d_old, 0.0) @ self.U[t])
+            u = _dot(np.minimum(d_old, 0.0), self.U[t])
             total += u
             mag += abs(u)
             if t == 0:
                 d_new0 = self.w[0] * self.ln - Ap[0]
-                u0 = float(np.minimum(d_new0, 0.0) @ self.K0)
+                u0 = _dot(np.minimum(d_new0, 0.0), self.K0)
                 total += u0
                 mag += abs(u0)
                 kappa[0] = BTp[0]
@@ -159,8 +182,8 @@ class _Parts:
                 kappa[t] = np.minimum(BTp[t], (kappa[t - 1] - r[t]) / self.keep)
         if np.any(kappa[T - 1] < 0):
             return -math.inf, r, kappa, False, mag
-        k0 = float(kappa[0] @ (self.keep * self.K0))
-        kt = float(kappa[T - 1] @ self.need)
+        k0 = _dot(kappa[0], self.keep * self.K0)
+        kt = _dot(kappa[T - 1], self.need)
         total += kt - k0
         mag += abs(kt) + abs(k0)
         return total, r, kappa, True, mag
@@ -171,28 +194,8 @@ def _from_prices(parts: _Parts, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     p = np.maximum(p, 0.0)
     Ap = [p[t] - np.asarray(m.A.T @ p[t]) for t in range(parts.T)]
     BTp = [_bt(m, p[t]) for t in range(parts.T)]
-    py = [float(p[t] @ parts.y[t]) for t in range(parts.T)]
+    py = [_dot(p[t], parts.y[t]) for t in range(parts.T)]
     return parts.evaluate(Ap, BTp, py)
-
-
-def _golden(f: Callable[[float], float], lo: float, hi: float, it: int = 12) -> tuple[float, float]:
-    """``(argmax, max)`` of a concave ``f`` on ``[lo, hi]`` (``-inf`` allowed)."""
-    g = (math.sqrt(5) - 1) / 2
-    a, b = lo, hi
-    c, d = b - g * (b - a), a + g * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(it):
-        if fc >= fd:
-            b, d, fd = d, c, fc
-            c = b - g * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + g * (b - a)
-            fd = f(d)
-    pts = [(fc, c), (fd, d), (f(lo), lo), (f(hi), hi)]
-    val, arg = max(pts, key=lambda z: z[0])
-    return arg, val
 
 
 def certified_bound(
@@ -205,6 +208,7 @@ def certified_bound(
     passes: int = 3,
     fixed_point_iters: int = 12,
     refine: int = 3,
+    ascent_seconds: float = 3.0,
 ) -> BoundResult:
     """The best certified lower bound on the window LP's optimum from the candidates
     described in the module docstring, and the proven gap of the plan ``w``.
@@ -250,7 +254,7 @@ def certified_bound(
     names = list(basis)
     Ap = {k: [basis[k][t] - np.asarray(m.A.T @ basis[k][t]) for t in range(T)] for k in names}
     BTp = {k: [_bt(m, basis[k][t]) for t in range(T)] for k in names}
-    py = {k: [float(basis[k][t] @ parts.y[t]) for t in range(T)] for k in names}
+    py = {k: [_dot(basis[k][t], parts.y[t]) for t in range(T)] for k in names}
     theta = {k: np.zeros(T) for k in names}
 
     def value(th: dict[str, np.ndarray]) -> float:
@@ -368,7 +372,7 @@ def certified_bound(
         basis[key] = np.stack(vecs)
         Ap[key] = [basis[key][t] - np.asarray(m.A.T @ basis[key][t]) for t in range(T)]
         BTp[key] = [_bt(m, basis[key][t]) for t in range(T)]
-        py[key] = [float(basis[key][t] @ parts.y[t]) for t in range(T)]
+        py[key] = [_dot(basis[key][t], parts.y[t]) for t in range(T)]
         theta[key] = np.zeros(T)
         names.append(key)
         before = best_v
@@ -380,6 +384,26 @@ def certified_bound(
     bound, r, kappa, ok, mag = _from_prices(parts, p)  # recomputed from p itself
     source = f"{best_name}, weights optimised" if best_v > cand[best_name] else best_name
     cand["optimised"] = bound
+    plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
+    # the ascent only where it can matter: not when the plan is already proven optimal
+    # (an LP method's own duals prove ~1e-6)
+    tight = plan_obj and (plan_obj - bound) <= ASCENT_SKIP * abs(plan_obj)
+    investments: list[np.ndarray] = []
+    if ascent_seconds > 0 and ok and not tight:
+        asc = smoothed_ascent(
+            m, parts, p, lambda q: _from_prices(parts, q)[0], time_budget=ascent_seconds
+        )
+        cand["smoothed dual ascent"] = asc.value
+        cand["seconds: smoothed dual ascent"] = asc.seconds
+        for st in asc.stages:
+            cand[f"ascent stage tau={st['tau']:g} ({st['nit']:.0f} it, {st['t']:.1f} s)"] = st[
+                "bound"
+            ]
+        investments = asc.investments
+        if asc.value > bound:
+            p = asc.p
+            bound, r, kappa, ok, mag = _from_prices(parts, p)
+            source = f"{source}, then smoothed dual ascent"
     if not ok:  # rounding broke the chain somewhere: mix in modern-technique prices
         lo_, hi_ = 0.0, 1.0
         for _ in range(30):
@@ -397,7 +421,6 @@ def certified_bound(
         else np.array([float((m.s if m.s is not None else np.zeros(n)) @ p[t]) for t in range(T)])
     )
     cert = DualCertificate(p=p, r=r, kappa=kappa, phi=phi, bound=bound, source=source)
-    plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
     viol = plan_violation(parts, w)
     gap = (
         (plan_obj - bound) / abs(plan_obj)
@@ -405,6 +428,7 @@ def certified_bound(
         else None
     )
     return BoundResult(
+        investments=investments,
         bound=bound,
         plan_objective=plan_obj,
         gap_proven=gap,

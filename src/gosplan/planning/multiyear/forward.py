@@ -12,8 +12,9 @@ from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solve, leontief_solver, stationary_output
 
 #: methods of multi_year_plan: the LP ones, "forward" (capacity-following balancing with
-#: investment re-timed) and "forward-plain" (the capacity-following pass alone)
-FORWARD_METHODS = ("forward", "forward-plain")
+#: investment re-timed), "forward-plain" (the capacity-following pass alone) and "dual"
+#: (forward, then the plan recovered from the certified bound's prices where better)
+FORWARD_METHODS = ("forward", "forward-plain", "dual")
 
 
 def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:

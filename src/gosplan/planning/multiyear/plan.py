@@ -15,10 +15,11 @@ from gosplan.core.economy import Economy
 from gosplan.core.methods import METHODS as ALL_METHODS
 from gosplan.core.result import Status
 from gosplan.errors import ValidationError
-from gosplan.planning.multiyear.bound import certified_bound
+from gosplan.planning.multiyear.bound import BoundResult, certified_bound
 from gosplan.planning.multiyear.forward import FORWARD_METHODS, forward_window, retime_window
-from gosplan.planning.multiyear.lp import LP_METHODS, first_year_hint, solve_window
+from gosplan.planning.multiyear.lp import LP_METHODS, first_year_hint, solve_window, terminal_need
 from gosplan.planning.multiyear.model import Window, build_model, model_kwargs
+from gosplan.planning.multiyear.recover import plan_from_investment
 from gosplan.planning.multiyear.result import MultiYearPlanResult, assemble
 from gosplan.planning.problem import closest
 
@@ -49,6 +50,7 @@ def multi_year_plan(
     method: str = "lp",
     time_limit: float | None = None,
     certify: bool = True,
+    bound_seconds: float | None = None,
 ) -> MultiYearPlanResult:
     """Plan ``years`` years at once as one sparse LP (module docstring for the model).
 
@@ -56,7 +58,15 @@ def multi_year_plan(
     certified lower bound on the LP's optimum (``bound``, from a dual-feasible
     solution whose objective bounds it; :mod:`gosplan.planning.multiyear.bound`)
     and the gap of the plan to it, ``gap_proven`` — proven, not estimated.
-    ``certify=False`` skips it (a few sparse solves).
+    ``certify=False`` skips it (a few sparse solves).  The bound is then raised by
+    a smoothed dual ascent (:mod:`gosplan.planning.multiyear.ascent`) for at most
+    ``bound_seconds`` seconds (default: as long as the plan took, at least 1 s;
+    0 skips it; skipped too when the plan is already proven within 1e-5).
+
+    ``method="dual"`` plans like ``"forward"``, then tries the plan the bound's
+    prices point to (:mod:`gosplan.planning.multiyear.recover`) and keeps it when it
+    is feasible and needs less labour; it depends on how far the ascent got, so on
+    ``bound_seconds``.
 
     ``targets`` are the first year's bundles by purpose; ``growth`` their
     yearly growth (one rate or ``{purpose: rate}``).  Returns a
@@ -69,6 +79,8 @@ def multi_year_plan(
             f"multi_year_plan: method must be one of {METHODS}; got {method!r}."
             f"{closest(str(method), METHODS)}"
         )
+    if bound_seconds is not None and not bound_seconds >= 0:
+        raise ValidationError(f"multi_year_plan: bound_seconds must be >= 0; got {bound_seconds}.")
     t_start = time.perf_counter()
     m, assumptions = build_model(
         economy,
@@ -92,7 +104,7 @@ def multi_year_plan(
     first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
     if method in FORWARD_METHODS:
         w = forward_window(m, 0, years, np.zeros(economy.n))
-        if method == "forward":
+        if method in ("forward", "dual"):
             try:
                 w = retime_window(m, 0, w, np.zeros(economy.n))
             except (ValidationError, RuntimeError) as exc:  # a solve failed: keep the pass
@@ -117,7 +129,36 @@ def multi_year_plan(
     )
     if not certify or w.status != Status.OPTIMAL or done != years:
         return res
-    br = certified_bound(m, w, 0, years, np.zeros(economy.n))
+    budget = (
+        max(1.0, time.perf_counter() - t_start) if bound_seconds is None else float(bound_seconds)
+    )
+    br = certified_bound(m, w, 0, years, np.zeros(economy.n), ascent_seconds=budget)
+    K0 = np.zeros(economy.n)
+    if method == "dual" and (br.gap_proven is None or br.gap_proven > 1e-5):
+        # the plans the bound's prices point to, where one is feasible and needs less labour
+        best: tuple[Window, BoundResult] | None = None
+        for g in br.investments[:3]:
+            cand = plan_from_investment(m, 0, K0, g, terminal_need(m, 0, years))
+            if cand is None:
+                continue
+            br2 = br.for_plan(m, cand, 0, K0)
+            top = best[1].plan_objective if best else br.plan_objective
+            if br2.gap_proven is not None and br2.plan_objective < top:
+                best = (cand, br2)
+        if best is not None:
+            w2, br = best
+            res = assemble(
+                m,
+                w2,
+                years=list(range(first, first + done)),
+                t0s=list(range(done)),
+                method=method,
+                mode="multi-year",
+                seconds=time.perf_counter() - t_start,
+                assumptions=assumptions,
+                labour_unit=economy.labour_unit.split(" per ")[0],
+                message=f"{w2.message} (Needs less labour than the {method} plan.)",
+            )
     res.assumptions["bound"] = {
         "seconds": br.seconds,
         "candidates": br.candidates,
