@@ -147,6 +147,16 @@ def _high(
     return big | both
 
 
+def _window_sum(z: np.ndarray, w: int, clip: float) -> np.ndarray:
+    """Sum of this week's and the ``w - 1`` weeks before's residuals, each clipped at
+    ``± clip`` (a missing week counts 0)."""
+    x = np.clip(np.nan_to_num(z), -clip, clip)
+    out = x.copy()
+    for j in range(1, w):
+        out[:, j:] += x[:, :-j]
+    return np.where(np.isfinite(z), out, np.nan)
+
+
 def run_checks(
     pop: Population,
     panel: Panel,
@@ -197,13 +207,15 @@ def run_checks(
     own_h = np.ones(E, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
     with np.errstate(all="ignore"):
         prior_h = np.where(own_h & (pop.hours_norm > 0), np.log(pop.hours_norm), np.nan)
-    z["hours"] = zh = estimate_norms(d_h, pop.sector, prior=prior_h, settings=ns).z(d_h)
+    est_h = estimate_norms(d_h, pop.sector, prior=prior_h, settings=ns)
+    z["hours"] = zh = est_h.z(d_h)
     # each input line per unit of the customer's output (per supplier link)
     sup, cus = panel.link_supplier, panel.link_customer
     d_in = _log_ratio(panel.received, out[cus])
     line_group = _dense_groups(pop.sector[cus], pop.sector[sup])
     prior_in = _line_prior(pop, sup, cus)
-    z_in = estimate_norms(d_in, line_group, prior=prior_in, settings=ns).z(d_in)
+    est_in = estimate_norms(d_in, line_group, prior=prior_in, settings=ns)
+    z_in = est_in.z(d_in)
     zin_e, n_in = combine(z_in, cus, E)
     zin_max = _max_by(z_in, cus, E)
     # output against everything it needs: all per-unit residuals together
@@ -214,12 +226,26 @@ def run_checks(
     u = np.where(np.isfinite(zh) | (n_in > 0), u, np.nan)
     z["needs"] = u
     z["inputs"] = zin_e
-    c_u = cusum(u, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
+    c_u = cusum(u, k=s.needs_k, h=s.needs_h + s.needs_h_tail * est_in.tail, clip=s.needs_clip)
     c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
     c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
-    masks["padding"] = _high(-u, s) | c_u.alarm_down
+    needs_thr = s.needs_sum + s.needs_sum_tail * est_in.tail[None, :]
+    # the two-week sums need a settled noise estimate; a newcomer is held to two weeks
+    # running beyond z_pair
+    settled = est_h.weeks >= s.settled_weeks
+    with np.errstate(invalid="ignore"):
+        two_low = np.where(
+            settled, _window_sum(-u, 2, s.hours_clip) > needs_thr, _high(-u, s, np.inf)
+        )
+    with np.errstate(invalid="ignore"):
+        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low
     values["padding"] = u
-    masks["hours_excess"] = (_high(zh, s) | c_h.alarm_up) & ~masks["padding"]
+    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
+    with np.errstate(invalid="ignore"):
+        two_weeks = np.where(
+            settled, _window_sum(zh, 2, s.hours_clip) > hours_thr, _high(zh, s, np.inf)
+        )
+        masks["hours_excess"] = (two_weeks | (zh > s.z_week) | c_h.alarm_up) & ~masks["padding"]
     values["hours_excess"] = zh
     line_high = _any_by(_high(z_in, s, z_pair=s.z_line), cus, E)
     masks["diversion"] = line_high | c_in.alarm_up
@@ -324,6 +350,8 @@ def run_checks(
         "hours_cusum": c_h.upper,
         "inputs_cusum": c_in.upper,
         "inputs_lines": n_in,
+        "tail_hours": est_h.tail,
+        "tail_inputs": est_in.tail,
     }
     return CheckResult(
         population=pop,

@@ -44,8 +44,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-#: variance of a sample median relative to a mean's, for Gaussian data
-_MEDIAN_EFF = np.pi / 2
+#: variance of the winsorised mean relative to a mean's, for Gaussian data (about 1)
+_LOCATION_EFF = 1.05
+#: standard deviation over mean absolute deviation, for Gaussian data
+_ABS_DEV = float(np.sqrt(np.pi / 2))
+#: sampling variance of the log of that scale, times the weeks behind it (Gaussian)
+_LOG_SCALE_VAR = np.pi / 2 - 1
+#: mean-deviation over median-deviation scale: Gaussian noise, Student t(4) (measured)
+_RATIO_GAUSS, _RATIO_T4 = 1.025, 1.11
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ class NormSettings:
     window: int = 26  # weeks of history in one estimate
     guard: int = 6  # weeks between the end of that history and the week tested
     min_history: int = 6  # below this many weeks, use every earlier week (no guard)
-    shrink_weight: float = 15.0  # weeks of the group's spread in an enterprise's own
+    spread_tau: float = 0.05  # least real spread (log) of noise levels within a group
+    spread_tau_max: float = 0.2  # most (and the spread assumed in groups under 5 series)
     register_error: float = 0.10  # log-sd of an engineering norm from the register
     min_spread: float = 0.002  # floor of a week's noise (log)
     min_tau: float = 0.05  # floor of the between-enterprise spread of a group (log)
@@ -70,6 +77,7 @@ class NormEstimate:
     sd: np.ndarray  # sd of one week's residual: noise and the norm's uncertainty
     noise: np.ndarray  # sd of one week's noise alone
     weeks: np.ndarray  # weeks of own history behind the estimate
+    tail: np.ndarray  # per week: tail index of the population's noise (0 Gaussian, 1 t(4))
 
     def z(self, d: np.ndarray) -> np.ndarray:
         """Standardised residuals of ``d`` against the norms (NaN where either is missing)."""
@@ -103,6 +111,57 @@ def median_rows(X: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
+def robust_location_scale(
+    X: np.ndarray, k: np.ndarray, clip: float = 3.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row (NaN = missing, ``k`` finite per row): location, scale and the median
+    absolute deviation's scale.  The values are first winsorised at ``clip`` MAD-scales
+    around their median (so up to half of them may be wild, as with the median); the
+    location is then their mean and the scale ``sqrt(π/2)`` × their mean absolute
+    deviation.  For Gaussian noise these are nearly as precise as mean and standard
+    deviation (the MAD alone has 37 % of the efficiency)."""
+    med = median_rows(X, k)
+    dev = np.abs(X - med[:, None])
+    mad = 1.4826 * median_rows(dev, k)
+    with np.errstate(all="ignore"):
+        kk = np.where(k > 0, k, np.nan)
+        cap = clip * mad[:, None]
+        loc = np.nansum(np.clip(X, med[:, None] - cap, med[:, None] + cap), axis=1) / kk
+        # deviations from the sample's own median run small by about sqrt((k - 1) / k)
+        fix = np.sqrt(kk / np.maximum(kk - 1, 1))
+        scale = fix * _ABS_DEV * np.nansum(np.minimum(dev, cap), axis=1) / kk
+    return np.where(k > 0, loc, np.nan), scale, mad
+
+
+def _shrunk_variance(
+    spread: np.ndarray, k: np.ndarray, group: np.ndarray, G: int, s: NormSettings
+) -> np.ndarray:
+    """Each series' noise variance, its own spread shrunk toward its group's on the log
+    scale (empirical Bayes): the own log-spread of ``k`` weeks has sampling variance
+    ``(π/2 − 1)/k``; the group's real dispersion ``τ²`` is what the observed dispersion
+    leaves over (between ``spread_tau²`` and ``spread_tau_max²``; the latter in groups of
+    fewer than 5 series).  Never below the own spread's lower bound
+    (own ÷ (1 + 2 se)), so an enterprise much noisier than its group is not made tight.
+    Series with fewer than 3 weeks take the group's spread."""
+    own = np.isfinite(spread)
+    v = np.where(own, _LOG_SCALE_VAR / np.maximum(k, 1), np.nan)
+    ls = np.log(np.where(own, spread, np.nan)) + v / 2  # the log of an estimate runs low
+    g_ls = _group_median(ls, group, G)
+    g_dev = _group_median(np.abs(ls - g_ls[group]), group, G) * 1.4826
+    g_v = _group_median(v, group, G)
+    members = np.bincount(group[own], minlength=G) if G else np.zeros(0, np.int64)
+    with np.errstate(all="ignore"):
+        tau2 = np.clip(np.nan_to_num(g_dev**2 - g_v, nan=0.0), s.spread_tau**2, s.spread_tau_max**2)
+    tau2 = np.where(members >= 5, tau2, s.spread_tau_max**2)
+    overall = np.nanmedian(ls) if own.any() else np.nan
+    g_ls = np.where(np.isfinite(g_ls), g_ls, overall)[group] if G else g_ls
+    tau2 = tau2[group] if G else tau2
+    with np.errstate(all="ignore"):
+        post = (tau2 * ls + v * g_ls) / (tau2 + v)
+        floor = ls - np.log1p(2 * np.sqrt(v))
+    return np.exp(2 * np.where(own, np.maximum(post, floor), g_ls))
+
+
 def history_bounds(t: int, s: NormSettings) -> tuple[int, int]:
     """Weeks ``[lo, hi)`` behind the norm of week ``t`` (``hi <= t``: never the week itself)."""
     hi = max(t - s.guard, min(t, s.min_history))
@@ -129,67 +188,90 @@ def estimate_norms(
     sd = np.full((n, T), np.nan)
     noise = np.full((n, T), np.nan)
     weeks = np.zeros((n, T), dtype=np.int32)
+    tail = np.zeros(T)
     last: tuple[int, int] | None = None
     for t in range(T):
         lo, hi = history_bounds(t, s)
         if last is not None and t % s.refresh and last[1] > 0:
             lo, hi = last
         if last == (lo, hi) and t:
-            mu[:, t], sd[:, t], noise[:, t], weeks[:, t] = (
-                mu[:, t - 1],
-                sd[:, t - 1],
-                noise[:, t - 1],
-                weeks[:, t - 1],
-            )
+            mu[:, t], sd[:, t], noise[:, t] = mu[:, t - 1], sd[:, t - 1], noise[:, t - 1]
+            weeks[:, t], tail[t] = weeks[:, t - 1], tail[t - 1]
             continue
         last = (lo, hi)
         X = d[:, lo:hi].astype(np.float32)
         k = np.isfinite(X).sum(axis=1)
-        if hi > lo and k.any():
-            m = median_rows(X, k)
-            spread = 1.4826 * median_rows(np.abs(X - m[:, None]), k)
-        else:
-            m = np.full(n, np.nan)
-            spread = np.full(n, np.nan)
-        own = k >= 3
-        spread = np.where(own, np.maximum(spread, s.min_spread), np.nan)
-        g_spread = _group_median(spread, group, G)
-        overall = np.nanmedian(spread) if own.any() else np.nan
-        g_spread = np.where(np.isfinite(g_spread), g_spread, overall)[group] if G else g_spread
-        var = np.where(
-            own,
-            (k * np.nan_to_num(spread) ** 2 + s.shrink_weight * g_spread**2)
-            / (k + s.shrink_weight),
-            g_spread**2,
-        )
-        se2 = np.where(k > 0, _MEDIAN_EFF * var / np.maximum(k, 1), np.inf)
-        # the group's norm and the spread of technique between its enterprises
-        m_ok = np.where(k >= 3, m, np.nan)
-        g_mu = _group_median(m_ok, group, G)
-        g_dev = _group_median(np.abs(m_ok - g_mu[group]), group, G) * 1.4826
-        tau = np.maximum(
-            np.where(
-                np.isfinite(g_dev),
-                g_dev,
-                np.nanmedian(g_dev) if np.isfinite(g_dev).any() else np.nan,
-            ),
-            s.min_tau,
-        )[group]
-        p_mu, p_var = g_mu[group], tau**2
-        if prior is not None:
-            has = np.isfinite(prior)
-            p_mu = np.where(has, prior, p_mu)
-            p_var = np.where(has, s.register_error**2, p_var)
-        with np.errstate(all="ignore"):
-            prec_p = np.where(np.isfinite(p_mu) & np.isfinite(p_var), 1.0 / p_var, 0.0)
-            prec_o = np.where(k > 0, 1.0 / se2, 0.0)
-            prec = prec_p + prec_o
-            post = (np.nan_to_num(p_mu) * prec_p + np.nan_to_num(m) * prec_o) / prec
-            mu[:, t] = np.where(prec > 0, post, np.nan)
-            noise[:, t] = np.sqrt(var)
-            sd[:, t] = np.sqrt(var + 1.0 / prec)
+        mu[:, t], sd[:, t], noise[:, t], tail[t] = _window(X, k, group, G, prior, s)
         weeks[:, t] = k
-    return NormEstimate(mu=mu, sd=sd, noise=noise, weeks=weeks)
+    return NormEstimate(mu=mu, sd=sd, noise=noise, weeks=weeks, tail=tail)
+
+
+def _window(
+    X: np.ndarray,
+    k: np.ndarray,
+    group: np.ndarray,
+    G: int,
+    prior: np.ndarray | None,
+    s: NormSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Norm, residual sd, noise sd and tail index from one window of history ``X``."""
+    n = X.shape[0]
+    if X.shape[1] and k.any():
+        m, spread, mad = robust_location_scale(X, k)
+    else:
+        m = spread = mad = np.full(n, np.nan)
+    tail = tail_index(k, spread, mad)
+    own = k >= 3
+    spread = np.where(own, np.maximum(spread, s.min_spread), np.nan)
+    var = _shrunk_variance(spread, k, group, G, s)
+    se2 = np.where(k > 0, _LOCATION_EFF * var / np.maximum(k, 1), np.inf)
+    p_mu, p_var = _prior(m, k, group, G, prior, s)
+    with np.errstate(all="ignore"):
+        prec_p = np.where(np.isfinite(p_mu) & np.isfinite(p_var), 1.0 / p_var, 0.0)
+        prec_o = np.where(k > 0, 1.0 / se2, 0.0)
+        prec = prec_p + prec_o
+        post = (np.nan_to_num(p_mu) * prec_p + np.nan_to_num(m) * prec_o) / prec
+        return (
+            np.where(prec > 0, post, np.nan),
+            np.sqrt(var + 1.0 / prec),
+            np.sqrt(var),
+            tail,
+        )
+
+
+def _prior(
+    m: np.ndarray,
+    k: np.ndarray,
+    group: np.ndarray,
+    G: int,
+    prior: np.ndarray | None,
+    s: NormSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prior of each norm and its variance: the register's norm where there is one,
+    else the group's median norm with the spread of technique between its enterprises."""
+    m_ok = np.where(k >= 3, m, np.nan)
+    g_mu = _group_median(m_ok, group, G)
+    g_dev = _group_median(np.abs(m_ok - g_mu[group]), group, G) * 1.4826
+    fill = np.nanmedian(g_dev) if np.isfinite(g_dev).any() else np.nan
+    tau = np.maximum(np.where(np.isfinite(g_dev), g_dev, fill), s.min_tau)[group]
+    p_mu, p_var = g_mu[group], tau**2
+    if prior is not None:
+        has = np.isfinite(prior)
+        p_mu = np.where(has, prior, p_mu)
+        p_var = np.where(has, s.register_error**2, p_var)
+    return p_mu, p_var
+
+
+def tail_index(k: np.ndarray, scale: np.ndarray, mad: np.ndarray) -> float:
+    """How much heavier than Gaussian the noise's tails are, over the population: the
+    median over series (with 12 weeks or more) of the ratio of the mean-deviation scale
+    to the median-deviation one, mapped so that Gaussian noise gives 0 and Student t with
+    4 degrees of freedom 1.  A minority of odd series (or of cheats) cannot move it."""
+    ok = (k >= 12) & (mad > 0)
+    if not ok.any():
+        return 0.0
+    ratio = float(np.median(scale[ok] / mad[ok]))
+    return float(np.clip((ratio - _RATIO_GAUSS) / (_RATIO_T4 - _RATIO_GAUSS), 0.0, 2.0))
 
 
 @dataclass
@@ -202,13 +284,17 @@ class Cusum:
     alarm_down: np.ndarray
 
 
-def cusum(z: np.ndarray, *, k: float = 0.5, h: float = 8.0, clip: float = 3.0) -> Cusum:
+def cusum(
+    z: np.ndarray, *, k: float = 0.5, h: float | np.ndarray = 8.0, clip: float = 3.0
+) -> Cusum:
     """Page's CUSUM over the columns of ``z`` (series × week; NaN weeks add nothing).
 
     ``S⁺_t = max(0, S⁺_{t−1} + ψ(z_t) − k)`` and ``S⁻_t = max(0, S⁻_{t−1} − ψ(z_t) − k)``
-    with ``ψ`` clipping at ``± clip``; a side fires when it passes ``h`` and restarts.
+    with ``ψ`` clipping at ``± clip``; a side fires when it passes ``h`` (a number, or
+    one per week) and restarts.
     """
     n, T = z.shape
+    hs = np.broadcast_to(np.asarray(h, dtype=float), (T,))
     up = np.zeros((n, T))
     dn = np.zeros((n, T))
     a_up = np.zeros((n, T), dtype=bool)
@@ -222,9 +308,9 @@ def cusum(z: np.ndarray, *, k: float = 0.5, h: float = 8.0, clip: float = 3.0) -
         su = np.where(seen, np.maximum(0.0, su + c - k), su)
         sl = np.where(seen, np.maximum(0.0, sl - c - k), sl)
         up[:, t], dn[:, t] = su, sl
-        a_up[:, t], a_dn[:, t] = su > h, sl > h
-        su = np.where(su > h, 0.0, su)
-        sl = np.where(sl > h, 0.0, sl)
+        a_up[:, t], a_dn[:, t] = su > hs[t], sl > hs[t]
+        su = np.where(a_up[:, t], 0.0, su)
+        sl = np.where(a_dn[:, t], 0.0, sl)
     return Cusum(upper=up, lower=dn, alarm_up=a_up, alarm_down=a_dn)
 
 
