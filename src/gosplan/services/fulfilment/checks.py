@@ -22,9 +22,10 @@ norms only weeks before it, so a weekly run never re-opens the past):
 ``break``, ``transient`` the forecaster's probability of a step or slope
                        change / a one-off outlier (information, no alert)
 ``padding``            output reported without the inputs and hours it
-                       needs: all per-unit residuals together low this week,
-                       or accumulating low (CUSUM)
-``hours_excess``       hours per unit of output above the learnt norm
+                       needs: all per-unit residuals together low over the
+                       last two weeks, or accumulating low (CUSUM)
+``hours_excess``       hours per unit of output above the learnt norm (the
+                       last two weeks together, or accumulating)
 ``diversion``          inputs per unit of output above the learnt norm (one
                        line far above, or all together accumulating)
 ``mismatch``           a supplier's delivery and the customer's receipt
@@ -45,7 +46,9 @@ history (median and MAD), shrunk toward its sector's (empirical Bayes) with
 the register's engineering norm as a prior where there is one, and each
 residual is divided by the norm's uncertainty as well as the noise, so no
 fixed minimum gap is needed.  Small persistent deviations accumulate in a
-two-sided CUSUM of Huber-clipped standardised residuals.
+two-sided CUSUM of Huber-clipped standardised residuals; the thresholds of
+the two-week sums and of the needs CUSUM rise with the population's tail
+index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)).
 
 :data:`INTEGRITY` checks send an enterprise to *inspection*; a shortfall in
 a week without any of them is consistent (inputs, hours and deliveries
@@ -53,6 +56,8 @@ moved with output) and goes to *help* (:meth:`CheckResult.routes`).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -74,7 +79,7 @@ from gosplan.services.fulfilment.checks_result import (
     CheckSettings,
 )
 from gosplan.services.fulfilment.estimates import combine, cusum, estimate_norms
-from gosplan.services.fulfilment.forecast import multiprocess_filter
+from gosplan.services.fulfilment.forecast import Forecast, multiprocess_filter
 
 __all__ = [
     "CHECKS",
@@ -187,21 +192,12 @@ def run_checks(
     # fulfilment of the period's plan, and the forecaster over output / plan
     with np.errstate(all="ignore"):
         ratio = out / np.where(pop.plan > 0, pop.plan, np.nan)
-    fc = multiprocess_filter(ratio, s.forecast)
+    # the forecaster runs beside the norms (its loops are numpy's, outside the GIL)
+    background = ThreadPoolExecutor(max_workers=1)
+    fc_job = background.submit(multiprocess_filter, ratio, s.forecast)
+    background.shutdown(wait=False)
     masks["shortfall"] = ratio < 1.0 - s.shortfall_tol
     values["shortfall"] = ratio
-    with np.errstate(invalid="ignore"):
-        p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
-        # what this week revealed about the one before (known now, raised now)
-        p_back = np.nan_to_num(
-            fc.probability("step", smoothed=True) + fc.probability("slope", smoothed=True)
-        )
-        p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
-    p_change = np.maximum(p_now, p_back)
-    masks["break"] = p_change > s.p_break
-    values["break"] = p_change
-    masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
-    values["transient"] = p_tr_back
     # hours per unit of output, against a norm learnt from the enterprise's own history
     d_h = _log_ratio(panel.hours, out)
     own_h = np.ones(E, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
@@ -345,6 +341,8 @@ def run_checks(
         rate_before = np.where(n_before > 0, before / n_before, 0.0)
     masks["heaping"] = seen & (recent >= s.round_min) & (rate_before < 0.5)
     values["heaping"] = recent.astype(float)
+    fc = fc_job.result()
+    _forecast_flags(fc, s, masks, values)
     stats = {
         "needs_cusum_low": c_u.lower,
         "hours_cusum": c_h.upper,
@@ -366,6 +364,24 @@ def run_checks(
         link_blame=blame,
         link_z=(z_gap, z_sup, z_cus),
     )
+
+
+def _forecast_flags(
+    fc: Forecast, s: CheckSettings, masks: dict[str, np.ndarray], values: dict[str, np.ndarray]
+) -> None:
+    """``break`` and ``transient`` from the forecaster's process probabilities."""
+    with np.errstate(invalid="ignore"):
+        p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
+        # what this week revealed about the one before (known now, raised now)
+        p_back = np.nan_to_num(
+            fc.probability("step", smoothed=True) + fc.probability("slope", smoothed=True)
+        )
+        p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
+    p_change = np.maximum(p_now, p_back)
+    masks["break"] = p_change > s.p_break
+    values["break"] = p_change
+    masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
+    values["transient"] = p_tr_back
 
 
 def _line_prior(pop: Population, sup: np.ndarray, cus: np.ndarray) -> np.ndarray:

@@ -7,15 +7,17 @@ from weeks before it — from ``window`` weeks ending ``guard`` weeks before
 ``t`` — so a weekly run never re-opens the past and a fault that has just
 begun cannot hide in its own baseline:
 
-1. **Own history, robustly**: the median ``m`` of those weeks and the
-   spread ``s = 1.4826 × MAD`` (a minority of odd weeks moves neither);
-2. **Shrunk toward the group** (empirical Bayes): an enterprise with few
-   weeks counts its own spread as ``k`` observations against
-   ``shrink_weight`` of its group's typical spread, and its own median
-   (standard error ``sqrt(π/2) · s / sqrt(k)``) is pooled with a prior —
-   the register's engineering norm where there is one (log error
-   ``register_error``), else the median of its group with the group's
-   between-enterprise spread ``τ``;
+1. **Own history, robustly**: the median and MAD of those weeks, then the
+   weeks winsorised at 3 MADs around the median, their mean ``m`` and
+   ``s = sqrt(π/2) ×`` their mean absolute deviation (nearly as efficient as
+   mean and standard deviation, as hard to move as the median);
+2. **Shrunk toward the group** (empirical Bayes): the log of an enterprise's
+   own spread (sampling variance ``(π/2 − 1)/k`` for ``k`` weeks) is pooled
+   with its group's, weighted by the real dispersion of spreads in the
+   group (what the observed dispersion leaves over); its own norm (standard
+   error ``s / sqrt(k)``) is pooled with a prior — the register's engineering
+   norm where there is one (log error ``register_error``), else the median
+   of its group with the group's between-enterprise spread ``τ``;
 3. **Residual**: ``z = (d_t − μ) / sqrt(s² + var μ)``, so the norm's own
    uncertainty widens the band (a new enterprise is judged more leniently
    than one with half a year of history).
@@ -38,6 +40,8 @@ lines and is tested against its textbook run lengths.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +71,7 @@ class NormSettings:
     min_spread: float = 0.002  # floor of a week's noise (log)
     min_tau: float = 0.05  # floor of the between-enterprise spread of a group (log)
     refresh: int = 4  # weeks a norm is kept before it is estimated again
+    threads: int = 0  # windows estimated at once (0: one per CPU)
 
 
 @dataclass
@@ -189,21 +194,38 @@ def estimate_norms(
     noise = np.full((n, T), np.nan)
     weeks = np.zeros((n, T), dtype=np.int32)
     tail = np.zeros(T)
-    last: tuple[int, int] | None = None
-    for t in range(T):
-        lo, hi = history_bounds(t, s)
-        if last is not None and t % s.refresh and last[1] > 0:
-            lo, hi = last
-        if last == (lo, hi) and t:
-            mu[:, t], sd[:, t], noise[:, t] = mu[:, t - 1], sd[:, t - 1], noise[:, t - 1]
-            weeks[:, t], tail[t] = weeks[:, t - 1], tail[t - 1]
-            continue
-        last = (lo, hi)
-        X = d[:, lo:hi].astype(np.float32)
+    windows = _windows(T, s)
+
+    def one(b: tuple[int, int]) -> tuple[np.ndarray, ...]:
+        X = d[:, b[0] : b[1]].astype(np.float32)
         k = np.isfinite(X).sum(axis=1)
-        mu[:, t], sd[:, t], noise[:, t], tail[t] = _window(X, k, group, G, prior, s)
-        weeks[:, t] = k
+        return (*_window(X, k, group, G, prior, s), k)
+
+    # the windows are independent: numpy's partitions and sums run outside the GIL
+    threads = min(s.threads or os.cpu_count() or 1, len(windows)) or 1
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        done = dict(zip(windows, pool.map(one, windows), strict=True))
+    for t in range(T):
+        b = _window_of(t, s)
+        mu[:, t], sd[:, t], noise[:, t], tail[t], weeks[:, t] = done[b]
     return NormEstimate(mu=mu, sd=sd, noise=noise, weeks=weeks, tail=tail)
+
+
+def _window_of(t: int, s: NormSettings) -> tuple[int, int]:
+    """The history window behind week ``t``'s norm: re-estimated every ``refresh`` weeks
+    (and while the history is shorter than ``min_history``), else the last one kept."""
+    base = t - t % s.refresh
+    lo, hi = history_bounds(t, s)
+    while base < t and hi > 0:
+        b_lo, b_hi = history_bounds(base, s)
+        if b_hi > 0:
+            return b_lo, b_hi
+        base += 1
+    return lo, hi
+
+
+def _windows(T: int, s: NormSettings) -> list[tuple[int, int]]:
+    return sorted({_window_of(t, s) for t in range(T)})
 
 
 def _window(
