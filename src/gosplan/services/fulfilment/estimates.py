@@ -196,10 +196,11 @@ def estimate_norms(
     tail = np.zeros(T)
     windows = _windows(T, s)
 
-    def one(b: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    def one(b: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
         X = d[:, b[0] : b[1]].astype(np.float32)
         k = np.isfinite(X).sum(axis=1)
-        return (*_window(X, k, group, G, prior, s), k)
+        m, r, v, tl = _window(X, k, group, G, prior, s)
+        return m, r, v, tl, k
 
     # the windows are independent: numpy's partitions and sums run outside the GIL
     threads = min(s.threads or os.cpu_count() or 1, len(windows)) or 1
