@@ -42,7 +42,8 @@ norms only weeks before it, so a weekly run never re-opens the past):
 =====================  ======================================================
 
 Norms are estimates (:mod:`.estimates`): learnt per enterprise from its own
-history (median and MAD), shrunk toward its sector's (empirical Bayes) with
+history (winsorised mean and mean absolute deviation), the noise shrunk toward
+its sector's (empirical Bayes), the norm pooled with
 the register's engineering norm as a prior where there is one, and each
 residual is divided by the norm's uncertainty as well as the noise, so no
 fixed minimum gap is needed.  Small persistent deviations accumulate in a
