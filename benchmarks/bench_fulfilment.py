@@ -140,6 +140,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             economy, n=size, per_kind=max(1, size // 70), scale=scale, tail_df=tail, seeds=(0, 1, 2)
         )
         secs = time.perf_counter() - w0
+        load_now = os.getloadavg()[0]
         noise = f"noise {scale:g}x, " + (f"t({tail:g}) tails" if tail else "Gaussian")
         for kind, r in t.iterrows():
             honest = str(kind).startswith("honest:")
@@ -163,7 +164,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     "note": ""
                     if honest
                     else f"found at all {r['found_pct']:.0f} %, median delay "
-                    f"{r['median_delay']:.1f} wk; {secs:.0f} s for three seeds",
+                    f"{r['median_delay']:.1f} wk; {secs:.0f} s for three seeds, "
+                    f"load {load_now:.1f}",
                 }
             )
     n = int(os.environ.get("GOSPLAN_BENCH_FUL_N", "10000" if quick else "100000"))
@@ -176,6 +178,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     panel = build_panel(pop, sim.reports, sim.lines)
     res = run_checks(pop, panel)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    load_end = os.getloadavg()[0]
     per = _statsmodels_per_series(res.ratio)
     peer = per / 200 * pop.n
     rows.insert(
@@ -191,7 +194,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "goal": "<= 60 s",
             "met": wall <= 60.0,
             "note": f"{name}; {len(links.supplier):,} links, {n_lines:,} report lines; "
-            f"CPU {cpu:.1f} s; load avg {load:.1f} on {os.cpu_count()} cores",
+            f"CPU {cpu:.1f} s; load avg {load:.1f} -> {load_end:.1f} on {os.cpu_count()} cores",
         },
     )
     return rows

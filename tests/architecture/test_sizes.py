@@ -61,7 +61,6 @@ LONG_FUNCTIONS: frozenset[str] = frozenset(
         "services/commission.py::keygen",
         "services/criticism.py::file",
         "services/fulfilment/checks.py::run_checks",
-        "services/fulfilment/estimates.py::estimate_norms",
         "services/fulfilment/faults.py::generate",
         "services/fulfilment/faults.py::evaluate",
         "services/fulfilment/register.py::register_population",

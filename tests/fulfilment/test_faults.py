@@ -77,3 +77,60 @@ def test_library_refuses_what_it_cannot_place() -> None:
         F.generate(pop, links, faults={"arson": 1})
     with pytest.raises(ValidationError, match="ask for fewer"):
         F.generate(pop, links, faults={"ghost_hours": 59}, first_start=10, last_start=20)
+
+
+@pytest.fixture(scope="module")
+def twice() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Twice today's noise, Gaussian (the harder case for small shifts: a robust scale
+    equals the standard deviation), 300 enterprises, the faults issue 14 found weak.
+    Returns the table and, per fault, whether it was found in time and whether the
+    enterprise reports any input lines."""
+    eco = open_source("ibge:2021:20")
+    pop, links = build_population(eco, enterprises=300, periods=52, seed=7)
+    reg = F.register_view(pop, links, seed=7)
+    kinds = ("ghost_hours", "output_up_5", "slow_decline", "output_up_15")
+    case = F.generate(
+        pop,
+        links,
+        faults=dict.fromkeys(kinds, 10),
+        first_start=26,
+        last_start=43,
+        noise=F.Noise(scale=2.0, tail_df=None),
+        seed=8,
+    )
+    res = run_checks(reg, build_panel(reg, case.reports, case.lines))
+    inspect, helped = res.routes()
+    tr = case.truth
+    found = [
+        bool(inspect[e, t0 : t0 + WITHIN[k] + 1].any())
+        for e, k, t0 in zip(tr["enterprise"], tr["kind"], tr["start"], strict=True)
+    ]
+    buys = np.bincount(links.customer, minlength=pop.n) > 0
+    cases = tr.assign(found=found, buys=buys[tr["enterprise"].to_numpy()])
+    return F.evaluate(inspect, helped, case, first_run=26, within=WITHIN), cases
+
+
+@pytest.mark.parametrize(
+    ("kind", "share"),
+    [
+        ("output_up_15", 100.0),
+        ("output_up_5", 90.0),  # issue 14's goal: >= 90 % within 8 weeks
+        ("slow_decline", 90.0),  # ... >= 90 % within 4 weeks
+        ("ghost_hours", 90.0),  # the goal is 99 % within 1 week, not met at 2x (BENCHMARKS.md)
+    ],
+)
+def test_twice_the_noise_small_shifts_accumulate(
+    twice: tuple[pd.DataFrame, pd.DataFrame], kind: str, share: float
+) -> None:
+    """Found in time among enterprises that buy inputs; one that buys nothing has only
+    its hours to check output against (5 % of output is under one noise a week there)."""
+    cases = twice[1].query("kind == @kind")
+    assert 100.0 * cases.loc[cases["buys"], "found"].mean() >= share, cases
+
+
+def test_twice_the_noise_honest_rarely_inspected(
+    twice: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    row = twice[0].loc["honest: sent to inspection"]
+    assert row["cases"] > 150
+    assert row["found_pct"] <= 1.0, twice[0]

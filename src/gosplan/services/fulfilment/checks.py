@@ -22,9 +22,10 @@ norms only weeks before it, so a weekly run never re-opens the past):
 ``break``, ``transient`` the forecaster's probability of a step or slope
                        change / a one-off outlier (information, no alert)
 ``padding``            output reported without the inputs and hours it
-                       needs: all per-unit residuals together low this week,
-                       or accumulating low (CUSUM)
-``hours_excess``       hours per unit of output above the learnt norm
+                       needs: all per-unit residuals together low over the
+                       last two weeks, or accumulating low (CUSUM)
+``hours_excess``       hours per unit of output above the learnt norm (the
+                       last two weeks together, or accumulating)
 ``diversion``          inputs per unit of output above the learnt norm (one
                        line far above, or all together accumulating)
 ``mismatch``           a supplier's delivery and the customer's receipt
@@ -41,11 +42,14 @@ norms only weeks before it, so a weekly run never re-opens the past):
 =====================  ======================================================
 
 Norms are estimates (:mod:`.estimates`): learnt per enterprise from its own
-history (median and MAD), shrunk toward its sector's (empirical Bayes) with
+history (winsorised mean and mean absolute deviation), the noise shrunk toward
+its sector's (empirical Bayes), the norm pooled with
 the register's engineering norm as a prior where there is one, and each
 residual is divided by the norm's uncertainty as well as the noise, so no
 fixed minimum gap is needed.  Small persistent deviations accumulate in a
-two-sided CUSUM of Huber-clipped standardised residuals.
+two-sided CUSUM of Huber-clipped standardised residuals; the thresholds of
+the two-week sums and of the needs CUSUM rise with the population's tail
+index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)).
 
 :data:`INTEGRITY` checks send an enterprise to *inspection*; a shortfall in
 a week without any of them is consistent (inputs, hours and deliveries
@@ -53,6 +57,8 @@ moved with output) and goes to *help* (:meth:`CheckResult.routes`).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -74,7 +80,7 @@ from gosplan.services.fulfilment.checks_result import (
     CheckSettings,
 )
 from gosplan.services.fulfilment.estimates import combine, cusum, estimate_norms
-from gosplan.services.fulfilment.forecast import multiprocess_filter
+from gosplan.services.fulfilment.forecast import Forecast, multiprocess_filter
 
 __all__ = [
     "CHECKS",
@@ -147,6 +153,16 @@ def _high(
     return big | both
 
 
+def _window_sum(z: np.ndarray, w: int, clip: float) -> np.ndarray:
+    """Sum of this week's and the ``w - 1`` weeks before's residuals, each clipped at
+    ``± clip`` (a missing week counts 0)."""
+    x = np.clip(np.nan_to_num(z), -clip, clip)
+    out = x.copy()
+    for j in range(1, w):
+        out[:, j:] += x[:, :-j]
+    return np.where(np.isfinite(z), out, np.nan)
+
+
 def run_checks(
     pop: Population,
     panel: Panel,
@@ -177,33 +193,26 @@ def run_checks(
     # fulfilment of the period's plan, and the forecaster over output / plan
     with np.errstate(all="ignore"):
         ratio = out / np.where(pop.plan > 0, pop.plan, np.nan)
-    fc = multiprocess_filter(ratio, s.forecast)
+    # the forecaster runs beside the norms (its loops are numpy's, outside the GIL)
+    background = ThreadPoolExecutor(max_workers=1)
+    fc_job = background.submit(multiprocess_filter, ratio, s.forecast)
+    background.shutdown(wait=False)
     masks["shortfall"] = ratio < 1.0 - s.shortfall_tol
     values["shortfall"] = ratio
-    with np.errstate(invalid="ignore"):
-        p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
-        # what this week revealed about the one before (known now, raised now)
-        p_back = np.nan_to_num(
-            fc.probability("step", smoothed=True) + fc.probability("slope", smoothed=True)
-        )
-        p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
-    p_change = np.maximum(p_now, p_back)
-    masks["break"] = p_change > s.p_break
-    values["break"] = p_change
-    masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
-    values["transient"] = p_tr_back
     # hours per unit of output, against a norm learnt from the enterprise's own history
     d_h = _log_ratio(panel.hours, out)
     own_h = np.ones(E, bool) if pop.own_hours is None else np.asarray(pop.own_hours, bool)
     with np.errstate(all="ignore"):
         prior_h = np.where(own_h & (pop.hours_norm > 0), np.log(pop.hours_norm), np.nan)
-    z["hours"] = zh = estimate_norms(d_h, pop.sector, prior=prior_h, settings=ns).z(d_h)
+    est_h = estimate_norms(d_h, pop.sector, prior=prior_h, settings=ns)
+    z["hours"] = zh = est_h.z(d_h)
     # each input line per unit of the customer's output (per supplier link)
     sup, cus = panel.link_supplier, panel.link_customer
     d_in = _log_ratio(panel.received, out[cus])
     line_group = _dense_groups(pop.sector[cus], pop.sector[sup])
     prior_in = _line_prior(pop, sup, cus)
-    z_in = estimate_norms(d_in, line_group, prior=prior_in, settings=ns).z(d_in)
+    est_in = estimate_norms(d_in, line_group, prior=prior_in, settings=ns)
+    z_in = est_in.z(d_in)
     zin_e, n_in = combine(z_in, cus, E)
     zin_max = _max_by(z_in, cus, E)
     # output against everything it needs: all per-unit residuals together
@@ -214,12 +223,26 @@ def run_checks(
     u = np.where(np.isfinite(zh) | (n_in > 0), u, np.nan)
     z["needs"] = u
     z["inputs"] = zin_e
-    c_u = cusum(u, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
+    c_u = cusum(u, k=s.needs_k, h=s.needs_h + s.needs_h_tail * est_in.tail, clip=s.needs_clip)
     c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
     c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
-    masks["padding"] = _high(-u, s) | c_u.alarm_down
+    needs_thr = s.needs_sum + s.needs_sum_tail * est_in.tail[None, :]
+    # the two-week sums need a settled noise estimate; a newcomer is held to two weeks
+    # running beyond z_pair
+    settled = est_h.weeks >= s.settled_weeks
+    with np.errstate(invalid="ignore"):
+        two_low = np.where(
+            settled, _window_sum(-u, 2, s.hours_clip) > needs_thr, _high(-u, s, np.inf)
+        )
+    with np.errstate(invalid="ignore"):
+        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low
     values["padding"] = u
-    masks["hours_excess"] = (_high(zh, s) | c_h.alarm_up) & ~masks["padding"]
+    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
+    with np.errstate(invalid="ignore"):
+        two_weeks = np.where(
+            settled, _window_sum(zh, 2, s.hours_clip) > hours_thr, _high(zh, s, np.inf)
+        )
+        masks["hours_excess"] = (two_weeks | (zh > s.z_week) | c_h.alarm_up) & ~masks["padding"]
     values["hours_excess"] = zh
     line_high = _any_by(_high(z_in, s, z_pair=s.z_line), cus, E)
     masks["diversion"] = line_high | c_in.alarm_up
@@ -319,11 +342,15 @@ def run_checks(
         rate_before = np.where(n_before > 0, before / n_before, 0.0)
     masks["heaping"] = seen & (recent >= s.round_min) & (rate_before < 0.5)
     values["heaping"] = recent.astype(float)
+    fc = fc_job.result()
+    _forecast_flags(fc, s, masks, values)
     stats = {
         "needs_cusum_low": c_u.lower,
         "hours_cusum": c_h.upper,
         "inputs_cusum": c_in.upper,
         "inputs_lines": n_in,
+        "tail_hours": est_h.tail,
+        "tail_inputs": est_in.tail,
     }
     return CheckResult(
         population=pop,
@@ -338,6 +365,24 @@ def run_checks(
         link_blame=blame,
         link_z=(z_gap, z_sup, z_cus),
     )
+
+
+def _forecast_flags(
+    fc: Forecast, s: CheckSettings, masks: dict[str, np.ndarray], values: dict[str, np.ndarray]
+) -> None:
+    """``break`` and ``transient`` from the forecaster's process probabilities."""
+    with np.errstate(invalid="ignore"):
+        p_now = np.nan_to_num(fc.probability("step") + fc.probability("slope"))
+        # what this week revealed about the one before (known now, raised now)
+        p_back = np.nan_to_num(
+            fc.probability("step", smoothed=True) + fc.probability("slope", smoothed=True)
+        )
+        p_tr_back = np.nan_to_num(fc.probability("transient", smoothed=True))
+    p_change = np.maximum(p_now, p_back)
+    masks["break"] = p_change > s.p_break
+    values["break"] = p_change
+    masks["transient"] = (p_tr_back > s.p_transient) & ~masks["break"]
+    values["transient"] = p_tr_back
 
 
 def _line_prior(pop: Population, sup: np.ndarray, cus: np.ndarray) -> np.ndarray:

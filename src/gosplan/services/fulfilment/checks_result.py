@@ -57,6 +57,16 @@ class CheckSettings:
     gap_k: float = 1.0  # CUSUM reference of delivery/receipt gaps and of inputs above norm
     cusum_h: float = 10.0  # CUSUM decision interval
     huber_c: float = 2.5  # a week's residual is clipped at this before it accumulates
+    hours_clip: float = 5.0  # hours per unit: each week counts at most this in a 2-week sum
+    hours_sum: float = 5.5  # ... that raises hours_excess above this (Gaussian tails)
+    hours_sum_tail: float = 2.0  # ... plus this times the population's tail index
+    settled_weeks: int = 12  # weeks of history before the two-week sums apply
+    needs_k: float = 1.0  # CUSUM of all needs per unit (padding): reference
+    needs_h: float = 5.0  # ... decision interval (Gaussian tails)
+    needs_h_tail: float = 2.0  # ... plus this times the inputs' tail index
+    needs_clip: float = 3.5  # ... a week's residual clipped at this
+    needs_sum: float = 6.5  # ... or two weeks' (each clipped at hours_clip) below minus this
+    needs_sum_tail: float = 2.0  # ... minus this times the inputs' tail index
     blame_margin: float = 2.0  # how much further one side's figures must have moved
     balance_weeks: int = 4
     stock_weeks: float = 8.0  # weeks of output a supplier may deliver from stock
