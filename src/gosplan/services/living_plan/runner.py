@@ -159,31 +159,40 @@ class _Runner(_RunnerSetup):
         per_person_e = direct / np.maximum(members, 1.0)
         per_person_works = works_h / max(float(self.h.size[able_idx].sum()), 1.0)
         key = f"{side.label}:{label}"
+        ent_of_able = self.ent_of_group[able_idx]
         with acc.batch() as b:
+            # each enterprise's delegate records its members' hours in one record set
             for e, code in enumerate(self.ent_codes):
-                delegate = self.group_codes[self.delegates[e]]
-                for g in able_idx[self.ent_of_group[able_idx] == e]:
-                    h = Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
-                    if h > 0:
-                        b.record_hours(
-                            code,
-                            self.group_codes[int(g)],
-                            label,
-                            h,
-                            key=f"{key}:rec:{code}:{g}",
-                            recorded_by=delegate,
-                        )
-            if works_h > 0:
-                for g in able_idx:
-                    h = Decimal(repr(round(per_person_works * float(self.h.size[g]), 4)))
-                    b.record_hours(
-                        WORKS,
-                        self.group_codes[int(g)],
-                        label,
-                        h,
-                        key=f"{key}:rec:{WORKS}:{g}",
-                        recorded_by="public works office",
+                rows = [
+                    (self.group_codes[int(g)], h)
+                    for g in able_idx[ent_of_able == e]
+                    if (
+                        h := Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
                     )
+                    > 0
+                ]
+                if rows:
+                    b.record_hours_many(
+                        code,
+                        label,
+                        rows,
+                        key=f"{key}:rec:{code}",
+                        recorded_by=self.group_codes[self.delegates[e]],
+                    )
+            if works_h > 0:
+                b.record_hours_many(
+                    WORKS,
+                    label,
+                    [
+                        (
+                            self.group_codes[int(g)],
+                            Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
+                        )
+                        for g in able_idx
+                    ],
+                    key=f"{key}:rec:{WORKS}",
+                    recorded_by="public works office",
+                )
                 b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
             for e, code in enumerate(self.ent_codes):
                 if float(per_person_e[e]) <= 0:
@@ -237,15 +246,15 @@ class _Runner(_RunnerSetup):
                 while (bought[g] * price_u).sum() > balances_u[g]:
                     j = int(np.argmax(np.where(bought[g] > 0, price_u, -1)))
                     bought[g, j] -= 1
+        # the shops' tills: every line its own ledger transaction, written in bulk
+        gs, js = np.nonzero(bought)
         with acc.batch() as b:
-            for g in range(len(self.group_codes)):
-                for j in np.flatnonzero(bought[g]):
-                    b.buy(
-                        self.group_codes[g],
-                        goods.codes[j],
-                        int(bought[g, j]),
-                        key=f"{key}:buy:{g}:{j}",
-                    )
+            b.buy_many(
+                [
+                    (self.group_codes[g], goods.codes[j], int(bought[g, j]), f"{key}:buy:{g}:{j}")
+                    for g, j in zip(gs.tolist(), js.tolist(), strict=True)
+                ]
+            )
         acc.close_period(label)
         report = acc.feedback(
             label,

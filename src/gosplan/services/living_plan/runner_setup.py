@@ -191,14 +191,16 @@ class _RunnerSetup:
         return float(plan.labour_hours)
 
     def open_side(self, label: str, url: str, feedback: bool) -> _Side:
-        from gosplan.services.accounts import Accounts, GoodSpec
+        from gosplan.services.accounts import MAX_HOURS_PER_RECORD, Accounts, GoodSpec
 
         sc, goods = self.sc, self.goods
+        # an account holds a cohort of `cohort_size` persons: the caps scale with it
         acc = Accounts.open(
             url,
             max_hours_per_period=Decimal(
                 str(round(sc.cohort_size * 80 * self.weeks_per_period + 1))
             ),
+            max_hours_per_record=sc.cohort_size * MAX_HOURS_PER_RECORD,
         )
         for code in self.ent_codes:
             acc.open_account(code, "enterprise", code)
