@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +97,13 @@ class Batch:
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         return shop_sql.deliver(self._s, good, quantity, key)
 
+    def deliver_many(self, lines: Sequence[tuple[str, int, str]]) -> int:
+        """Deliveries ``[(good, quantity, key), ...]``: the rows :meth:`deliver` writes,
+        checked first and written in bulk."""
+        from gosplan.storage.accounts_bulk_goods import deliver_many
+
+        return deliver_many(self._s, lines)
+
     def grant(
         self,
         fund: str,
@@ -114,6 +121,21 @@ class Batch:
 
 
 # -- public log
+def _publisher_many(s: Session) -> Callable[[list[tuple[str, Mapping[str, Any]]]], None]:
+    """Like :func:`_publisher`, for several events appended in order (one round trip)."""
+
+    def publish(items: list[tuple[str, Mapping[str, Any]]]) -> None:
+        import importlib
+
+        try:
+            publiclog = importlib.import_module("gosplan.services.publiclog")
+        except ImportError:
+            return
+        publiclog.append_many(s, [(kind, dict(payload)) for kind, payload in items])
+
+    return publish
+
+
 def _publisher(s: Session) -> ledger_sql.Publish:
     """The hook the repository calls to append a public event in the session's transaction."""
     return lambda kind, payload: _publish(s, kind, payload)

@@ -40,7 +40,7 @@ from gosplan.labourtime.units import (
     to_decimal,
     to_hours,
 )
-from gosplan.services.accounts.batch import Batch, _publish, _publisher
+from gosplan.services.accounts.batch import Batch, _publish, _publisher, _publisher_many
 from gosplan.services.accounts.group_commit import GroupCommit
 from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
@@ -500,21 +500,21 @@ class Accounts:
         }
 
         def do(s: Session) -> list[GoodInfo]:
-            out = []
-            for code, r in changes.items():
-                g = shop_sql.get_good(s, code)
-                if Decimal(g.ratio) != r:
-                    out.append(
-                        shop_sql.reprice(
-                            s,
-                            code,
-                            r,
-                            None,
-                            f"market-clearing ratio from period {report.period}",
-                            _publisher(s),
-                        )
-                    )
-            return out
+            # every good's price change in bulk: the rows and public events reprice() makes
+            from gosplan.storage.accounts_bulk_goods import reprice_many
+
+            done = reprice_many(
+                s,
+                changes,
+                f"market-clearing ratio from period {report.period}",
+                _publisher_many(s),
+            )
+            got = {
+                g.code: shop_sql.good_info(g)
+                for i in range(0, len(done), 500)
+                for g in s.scalars(select(Good).where(Good.code.in_(done[i : i + 500])))
+            }
+            return [got[c] for c in done]
 
         return self._run(do)
 

@@ -201,9 +201,13 @@ class _Runner(_RunnerSetup):
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
                 b.approve(code, label, key=f"{key}:appr:{code}", approver=approver)
-            for i, code in enumerate(goods.codes):
-                if delivered[i] > 0:
-                    b.deliver(code, int(delivered[i]), key=f"{key}:dlv:{code}")
+            b.deliver_many(
+                [
+                    (code, int(delivered[i]), f"{key}:dlv:{code}")
+                    for i, code in enumerate(goods.codes)
+                    if delivered[i] > 0
+                ]
+            )
         granted, grants_ok = self._grants(acc, label, key, grants_h) if care > 0 else (0.0, True)
         # enterprise reports: cheats inflate what they report; shops count what arrived
         reported = delivered.astype(float).copy()
