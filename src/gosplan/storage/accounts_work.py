@@ -324,10 +324,10 @@ def record_hours_many(
         else f"record hours for enterprise {enterprise!r}",
     )
     pending: dict[int, int] = {}
-    works = [
-        (new_work(s, ent, person, p, units, recorded_by, max_hours, pending), person)
-        for person, units in parsed
-    ]
+    from gosplan.storage.accounts_bulk import new_works  # the checks in bulk
+
+    made = new_works(s, ent, parsed, p, recorded_by, max_hours, pending)
+    works = list(zip(made, [person for person, _ in parsed], strict=True))
     s.flush()
     recs = [
         WorkRecord(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gosplan.labourtime.records import GoodInfo, Posted, Purchase, WorkRecord
+from gosplan.labourtime.records import AccountInfo, GoodInfo, Posted, Purchase, WorkRecord
 from gosplan.labourtime.units import MAX_HOURS_PER_RECORD
 from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
@@ -62,6 +62,21 @@ class Batch:
         return work_sql.approve_enterprise(
             self._s, enterprise, period, key, approver, approver_account, _publisher(self._s)
         )
+
+    def open_account(self, code: str, kind: str, name: str = "") -> AccountInfo:
+        return ledger_sql.open_account(self._s, code, kind, name)
+
+    def join_many(self, pairs: Sequence[tuple[str, str]], *, by: str) -> int:
+        """``(enterprise, person)`` memberships, each the event :meth:`Accounts.join`
+        records, their public events appended together; the number that changed."""
+        events: list[tuple[str, Mapping[str, Any]]] = []
+        n = 0
+        for enterprise, person in pairs:
+            n += work_sql.change_membership(
+                self._s, enterprise, person, "join", by, lambda k, p: events.append((k, p))
+            )
+        _publisher_many(self._s)(events)
+        return n
 
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
         return shop_sql.buy(self._s, person, good, quantity, key)

@@ -237,9 +237,8 @@ class _Runner(_RunnerSetup):
             dtype=np.int64,
         )
         stock = np.array([infos[c].stock for c in goods.codes], dtype=np.int64)
-        balances_u = np.array(
-            [int(acc.balance(c) * 1_000_000) for c in self.group_codes], dtype=np.int64
-        )
+        held = _balances(acc)  # every account's balance in one read
+        balances_u = np.array([int(held[c] * 1_000_000) for c in self.group_codes], dtype=np.int64)
         want = wanted(self.h, balances_u / 1e6, price_u / 1e6)
         order = rng.permutation(len(self.group_codes))
         bought = ration_in_order(want, stock, order)
@@ -352,7 +351,8 @@ class _Runner(_RunnerSetup):
         want = grants_h * heads / max(float(heads.sum()), 1e-300)  # the same per head
         scale = min(1.0, float(before) / max(float(want.sum()), 1e-300))
         amounts = [Decimal(math.floor(w * scale * 1e6)) / Decimal(1_000_000) for w in want]
-        held = [acc.balance(self.group_codes[int(g)]) for g in unable]
+        held_before = _balances(acc)
+        held = [held_before[self.group_codes[int(g)]] for g in unable]
         with acc.batch() as b:
             for g, amount in zip(unable, amounts, strict=True):
                 if amount > 0:
@@ -367,8 +367,9 @@ class _Runner(_RunnerSetup):
                     )
         after = acc.balance(fund)
         total = sum(amounts, Decimal(0))
+        held_after = _balances(acc)
         ok = before - after == total and all(
-            acc.balance(self.group_codes[int(g)]) - h == a
+            held_after[self.group_codes[int(g)]] - h == a
             for g, h, a in zip(unable, held, amounts, strict=True)
         )
         return float(total), ok
@@ -390,6 +391,12 @@ class _Runner(_RunnerSetup):
             )
             if side.feedback:
                 self.log_indices.append(e.index)
+
+
+def _balances(acc: Any) -> dict[str, Decimal]:
+    """Every person (or cohort) account's balance, in one read (the cached balances,
+    which the closing integrity check holds equal to the postings)."""
+    return {a.code: a.balance for a in acc.accounts("person")}
 
 
 def run(
