@@ -182,13 +182,14 @@ def work_record(s: Session, w: Work, replayed: bool = False) -> WorkRecord:
     )
 
 
-def check_hours(hours: Any, person: str, enterprise: str, period: str) -> int:
+def check_hours(
+    hours: Any, person: str, enterprise: str, period: str, cap: int = MAX_HOURS_PER_RECORD
+) -> int:
     what = f"person {person!r} in enterprise {enterprise!r}, period {period!r}"
     units = to_units(hours, field="hours", what=what)
-    if units > MAX_HOURS_PER_RECORD * UNIT:
+    if units > cap * UNIT:
         raise AccountsInputError(
-            f"`hours` for {what} is {hours}; one record may carry at most "
-            f"{MAX_HOURS_PER_RECORD} hours."
+            f"`hours` for {what} is {hours}; one record may carry at most {cap} hours."
         )
     return units
 
@@ -264,9 +265,19 @@ def record_hours(
     key: str,
     recorded_by: str,
     max_hours: Decimal | None,
+    *,
+    max_record: int = MAX_HOURS_PER_RECORD,
 ) -> WorkRecord:
     return record_hours_many(
-        s, enterprise, period, [(person, hours)], key, recorded_by, max_hours, single=True
+        s,
+        enterprise,
+        period,
+        [(person, hours)],
+        key,
+        recorded_by,
+        max_hours,
+        single=True,
+        max_record=max_record,
     )[0]
 
 
@@ -280,13 +291,17 @@ def record_hours_many(
     max_hours: Decimal | None,
     *,
     single: bool = False,
+    max_record: int = MAX_HOURS_PER_RECORD,
 ) -> list[WorkRecord]:
     if not rows:
         raise AccountsInputError(
             f"No hours given for enterprise {enterprise!r}, period {period!r}."
         )
     recorded_by = check_actor(recorded_by, "recorded_by", f"hours of enterprise {enterprise!r}")
-    parsed = [(str(person), check_hours(h, str(person), enterprise, period)) for person, h in rows]
+    parsed = [
+        (str(person), check_hours(h, str(person), enterprise, period, max_record))
+        for person, h in rows
+    ]
     kind = "work" if single else "work-many"
     content: dict[str, Any] = (
         {"enterprise": enterprise, "person": parsed[0][0], "period": period, "hours": parsed[0][1]}
@@ -309,10 +324,10 @@ def record_hours_many(
         else f"record hours for enterprise {enterprise!r}",
     )
     pending: dict[int, int] = {}
-    works = [
-        (new_work(s, ent, person, p, units, recorded_by, max_hours, pending), person)
-        for person, units in parsed
-    ]
+    from gosplan.storage.accounts_bulk import new_works  # the checks in bulk
+
+    made = new_works(s, ent, parsed, p, recorded_by, max_hours, pending)
+    works = list(zip(made, [person for person, _ in parsed], strict=True))
     s.flush()
     recs = [
         WorkRecord(

@@ -8,7 +8,7 @@ appends it to the public log in that same transaction (:func:`_publish`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from decimal import Decimal
@@ -34,11 +34,13 @@ from gosplan.labourtime.records import (
 )
 from gosplan.labourtime.units import (
     DEFAULT_MAX_HOURS_PER_PERIOD,
+    MAX_HOURS_PER_RECORD,
     NINE,
     check_quantity,
     to_decimal,
     to_hours,
 )
+from gosplan.services.accounts.batch import Batch, _publish, _publisher, _publisher_many
 from gosplan.services.accounts.group_commit import GroupCommit
 from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
@@ -62,10 +64,13 @@ class Accounts:
         engine: Engine,
         *,
         max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD,
+        max_hours_per_record: int = MAX_HOURS_PER_RECORD,
     ) -> None:
         self.engine = engine
         #: cap on one person's hours in one period, over every enterprise (``None``: no cap)
         self.max_hours_per_period = _cap(max_hours_per_period)
+        #: cap on one work record (an account holding a cohort of n persons: n × the default)
+        self.max_hours_per_record = int(_cap(max_hours_per_record) or MAX_HOURS_PER_RECORD)
         self.sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; threads of this process queue here (in order)
         # instead of polling the file lock, which keeps the tail latency short
@@ -80,6 +85,7 @@ class Accounts:
         migrate: bool = True,
         echo: bool = False,
         max_hours_per_period: Decimal | int | str | None = DEFAULT_MAX_HOURS_PER_PERIOD,
+        max_hours_per_record: int = MAX_HOURS_PER_RECORD,
     ) -> Accounts:
         """An :class:`Accounts` over the store at ``url``, migrated to the newest schema."""
         from gosplan.storage.base import make_engine, upgrade
@@ -87,7 +93,11 @@ class Accounts:
         engine = make_engine(url, echo=echo)
         if migrate and not ledger_sql.at_heads(engine):
             upgrade(url)
-        return cls(engine, max_hours_per_period=max_hours_per_period)
+        return cls(
+            engine,
+            max_hours_per_period=max_hours_per_period,
+            max_hours_per_record=max_hours_per_record,
+        )
 
     def close(self) -> None:
         if self._group is not None:
@@ -145,7 +155,7 @@ class Accounts:
             try:
                 if self.sqlite:
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                yield Batch(s, self.max_hours_per_period)
+                yield Batch(s, self.max_hours_per_period, self.max_hours_per_record)
                 s.commit()
             except BaseException:
                 s.rollback()
@@ -255,7 +265,15 @@ class Accounts:
         of hours per person and period (:attr:`max_hours_per_period`)."""
         return self._run(
             lambda s: work_sql.record_hours(
-                s, enterprise, person, period, hours, key, recorded_by, self.max_hours_per_period
+                s,
+                enterprise,
+                person,
+                period,
+                hours,
+                key,
+                recorded_by,
+                self.max_hours_per_period,
+                max_record=self.max_hours_per_record,
             )
         )
 
@@ -272,7 +290,14 @@ class Accounts:
         rows = list(rows)
         return self._run(
             lambda s: work_sql.record_hours_many(
-                s, enterprise, period, rows, key, recorded_by, self.max_hours_per_period
+                s,
+                enterprise,
+                period,
+                rows,
+                key,
+                recorded_by,
+                self.max_hours_per_period,
+                max_record=self.max_hours_per_record,
             )
         )
 
@@ -475,83 +500,27 @@ class Accounts:
         }
 
         def do(s: Session) -> list[GoodInfo]:
-            out = []
-            for code, r in changes.items():
-                g = shop_sql.get_good(s, code)
-                if Decimal(g.ratio) != r:
-                    out.append(
-                        shop_sql.reprice(
-                            s,
-                            code,
-                            r,
-                            None,
-                            f"market-clearing ratio from period {report.period}",
-                            _publisher(s),
-                        )
-                    )
-            return out
+            # every good's price change in bulk: the rows and public events reprice() makes
+            from gosplan.storage.accounts_bulk_goods import reprice_many
+
+            done = reprice_many(
+                s,
+                changes,
+                f"market-clearing ratio from period {report.period}",
+                _publisher_many(s),
+            )
+            got = {
+                g.code: shop_sql.good_info(g)
+                for i in range(0, len(done), 500)
+                for g in s.scalars(select(Good).where(Good.code.in_(done[i : i + 500])))
+            }
+            return [got[c] for c in done]
 
         return self._run(do)
 
     def check_integrity(self) -> list[str]:
         """Problems found: transactions not summing to zero, caches that differ from sums."""
         return self._read(reports_sql.check_integrity)
-
-
-class Batch:
-    """Writes inside one transaction (see :meth:`Accounts.batch`)."""
-
-    def __init__(self, session: Session, cap: Decimal | None) -> None:
-        self._s = session
-        self._cap = cap
-
-    def record_hours(
-        self,
-        enterprise: str,
-        person: str,
-        period: str,
-        hours: Decimal | int | str | float,
-        *,
-        key: str,
-        recorded_by: str,
-    ) -> WorkRecord:
-        return work_sql.record_hours(
-            self._s, enterprise, person, period, hours, key, recorded_by, self._cap
-        )
-
-    def approve(
-        self,
-        enterprise: str,
-        period: str,
-        *,
-        key: str,
-        approver: str,
-        approver_account: str | None = None,
-    ) -> Posted:
-        return work_sql.approve_enterprise(
-            self._s, enterprise, period, key, approver, approver_account, _publisher(self._s)
-        )
-
-    def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
-        return shop_sql.buy(self._s, person, good, quantity, key)
-
-    def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
-        return shop_sql.deliver(self._s, good, quantity, key)
-
-    def grant(
-        self,
-        fund: str,
-        person: str,
-        period: str,
-        hours: Decimal | int | str | float,
-        *,
-        key: str,
-        granted_by: str,
-        reason: str,
-    ) -> Posted:
-        return grants_sql.grant(
-            self._s, fund, person, period, hours, key, granted_by, reason, _publisher(self._s)
-        )
 
 
 # -- public log
@@ -563,21 +532,3 @@ def _cap(value: Decimal | int | str | None) -> Decimal | None:
     if cap <= 0:
         raise AccountsInputError(f"`max_hours_per_period` must be positive; got {value!r}.")
     return cap
-
-
-def _publisher(s: Session) -> ledger_sql.Publish:
-    """The hook the repository calls to append a public event in the session's transaction."""
-    return lambda kind, payload: _publish(s, kind, payload)
-
-
-def _publish(s: Session, kind: str, payload: Mapping[str, Any]) -> None:
-    """Append an event to the public log when that service is installed (same transaction)."""
-    import importlib
-
-    try:
-        publiclog = importlib.import_module("gosplan.services.publiclog")
-    except ImportError:
-        return
-    append = getattr(publiclog, "append", None)
-    if append is not None:
-        append(s, kind, dict(payload))

@@ -159,31 +159,40 @@ class _Runner(_RunnerSetup):
         per_person_e = direct / np.maximum(members, 1.0)
         per_person_works = works_h / max(float(self.h.size[able_idx].sum()), 1.0)
         key = f"{side.label}:{label}"
+        ent_of_able = self.ent_of_group[able_idx]
         with acc.batch() as b:
+            # each enterprise's delegate records its members' hours in one record set
             for e, code in enumerate(self.ent_codes):
-                delegate = self.group_codes[self.delegates[e]]
-                for g in able_idx[self.ent_of_group[able_idx] == e]:
-                    h = Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
-                    if h > 0:
-                        b.record_hours(
-                            code,
-                            self.group_codes[int(g)],
-                            label,
-                            h,
-                            key=f"{key}:rec:{code}:{g}",
-                            recorded_by=delegate,
-                        )
-            if works_h > 0:
-                for g in able_idx:
-                    h = Decimal(repr(round(per_person_works * float(self.h.size[g]), 4)))
-                    b.record_hours(
-                        WORKS,
-                        self.group_codes[int(g)],
-                        label,
-                        h,
-                        key=f"{key}:rec:{WORKS}:{g}",
-                        recorded_by="public works office",
+                rows = [
+                    (self.group_codes[int(g)], h)
+                    for g in able_idx[ent_of_able == e]
+                    if (
+                        h := Decimal(repr(round(float(per_person_e[e]) * float(self.h.size[g]), 4)))
                     )
+                    > 0
+                ]
+                if rows:
+                    b.record_hours_many(
+                        code,
+                        label,
+                        rows,
+                        key=f"{key}:rec:{code}",
+                        recorded_by=self.group_codes[self.delegates[e]],
+                    )
+            if works_h > 0:
+                b.record_hours_many(
+                    WORKS,
+                    label,
+                    [
+                        (
+                            self.group_codes[int(g)],
+                            Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
+                        )
+                        for g in able_idx
+                    ],
+                    key=f"{key}:rec:{WORKS}",
+                    recorded_by="public works office",
+                )
                 b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
             for e, code in enumerate(self.ent_codes):
                 if float(per_person_e[e]) <= 0:
@@ -192,9 +201,13 @@ class _Runner(_RunnerSetup):
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
                 b.approve(code, label, key=f"{key}:appr:{code}", approver=approver)
-            for i, code in enumerate(goods.codes):
-                if delivered[i] > 0:
-                    b.deliver(code, int(delivered[i]), key=f"{key}:dlv:{code}")
+            b.deliver_many(
+                [
+                    (code, int(delivered[i]), f"{key}:dlv:{code}")
+                    for i, code in enumerate(goods.codes)
+                    if delivered[i] > 0
+                ]
+            )
         granted, grants_ok = self._grants(acc, label, key, grants_h) if care > 0 else (0.0, True)
         # enterprise reports: cheats inflate what they report; shops count what arrived
         reported = delivered.astype(float).copy()
@@ -224,9 +237,8 @@ class _Runner(_RunnerSetup):
             dtype=np.int64,
         )
         stock = np.array([infos[c].stock for c in goods.codes], dtype=np.int64)
-        balances_u = np.array(
-            [int(acc.balance(c) * 1_000_000) for c in self.group_codes], dtype=np.int64
-        )
+        held = _balances(acc)  # every account's balance in one read
+        balances_u = np.array([int(held[c] * 1_000_000) for c in self.group_codes], dtype=np.int64)
         want = wanted(self.h, balances_u / 1e6, price_u / 1e6)
         order = rng.permutation(len(self.group_codes))
         bought = ration_in_order(want, stock, order)
@@ -237,15 +249,15 @@ class _Runner(_RunnerSetup):
                 while (bought[g] * price_u).sum() > balances_u[g]:
                     j = int(np.argmax(np.where(bought[g] > 0, price_u, -1)))
                     bought[g, j] -= 1
+        # the shops' tills: every line its own ledger transaction, written in bulk
+        gs, js = np.nonzero(bought)
         with acc.batch() as b:
-            for g in range(len(self.group_codes)):
-                for j in np.flatnonzero(bought[g]):
-                    b.buy(
-                        self.group_codes[g],
-                        goods.codes[j],
-                        int(bought[g, j]),
-                        key=f"{key}:buy:{g}:{j}",
-                    )
+            b.buy_many(
+                [
+                    (self.group_codes[g], goods.codes[j], int(bought[g, j]), f"{key}:buy:{g}:{j}")
+                    for g, j in zip(gs.tolist(), js.tolist(), strict=True)
+                ]
+            )
         acc.close_period(label)
         report = acc.feedback(
             label,
@@ -339,7 +351,8 @@ class _Runner(_RunnerSetup):
         want = grants_h * heads / max(float(heads.sum()), 1e-300)  # the same per head
         scale = min(1.0, float(before) / max(float(want.sum()), 1e-300))
         amounts = [Decimal(math.floor(w * scale * 1e6)) / Decimal(1_000_000) for w in want]
-        held = [acc.balance(self.group_codes[int(g)]) for g in unable]
+        held_before = _balances(acc)
+        held = [held_before[self.group_codes[int(g)]] for g in unable]
         with acc.batch() as b:
             for g, amount in zip(unable, amounts, strict=True):
                 if amount > 0:
@@ -354,8 +367,9 @@ class _Runner(_RunnerSetup):
                     )
         after = acc.balance(fund)
         total = sum(amounts, Decimal(0))
+        held_after = _balances(acc)
         ok = before - after == total and all(
-            acc.balance(self.group_codes[int(g)]) - h == a
+            held_after[self.group_codes[int(g)]] - h == a
             for g, h, a in zip(unable, held, amounts, strict=True)
         )
         return float(total), ok
@@ -377,6 +391,12 @@ class _Runner(_RunnerSetup):
             )
             if side.feedback:
                 self.log_indices.append(e.index)
+
+
+def _balances(acc: Any) -> dict[str, Decimal]:
+    """Every person (or cohort) account's balance, in one read (the cached balances,
+    which the closing integrity check holds equal to the postings)."""
+    return {a.code: a.balance for a in acc.accounts("person")}
 
 
 def run(

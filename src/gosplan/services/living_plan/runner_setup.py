@@ -191,24 +191,34 @@ class _RunnerSetup:
         return float(plan.labour_hours)
 
     def open_side(self, label: str, url: str, feedback: bool) -> _Side:
-        from gosplan.services.accounts import Accounts, GoodSpec
+        from gosplan.services.accounts import MAX_HOURS_PER_RECORD, Accounts, GoodSpec
 
         sc, goods = self.sc, self.goods
+        # an account holds a cohort of `cohort_size` persons: the caps scale with it
         acc = Accounts.open(
             url,
             max_hours_per_period=Decimal(
                 str(round(sc.cohort_size * 80 * self.weeks_per_period + 1))
             ),
+            max_hours_per_record=sc.cohort_size * MAX_HOURS_PER_RECORD,
         )
-        for code in self.ent_codes:
-            acc.open_account(code, "enterprise", code)
-        acc.open_account(WORKS, "enterprise", "public works: social consumption, investment, stock")
-        for g, code in enumerate(self.group_codes):
-            acc.open_account(code, "person", self._group_name(g))
-        for g in np.flatnonzero(self.h.able):
-            e = int(self.ent_of_group[g])
-            acc.join(self.ent_codes[e], self.group_codes[g], by="works council")
-            acc.join(WORKS, self.group_codes[g], by="works council")
+        with acc.batch() as b:  # one transaction: accounts, then memberships (public events)
+            for code in self.ent_codes:
+                b.open_account(code, "enterprise", code)
+            b.open_account(
+                WORKS, "enterprise", "public works: social consumption, investment, stock"
+            )
+            for g, code in enumerate(self.group_codes):
+                b.open_account(code, "person", self._group_name(g))
+        with acc.batch() as b:
+            b.join_many(
+                [
+                    (ent, self.group_codes[g])
+                    for g in np.flatnonzero(self.h.able)
+                    for ent in (self.ent_codes[int(self.ent_of_group[g])], WORKS)
+                ],
+                by="works council",
+            )
         acc.add_goods(
             [
                 GoodSpec(

@@ -26,6 +26,10 @@ class Scenario:
     name: str = "baseline"
     source: str = "default"
     year: int | None = None
+    #: a synthetic economy of this many products instead of ``source`` (see
+    #: :func:`gosplan.scale.synthetic_economies.synthetic_economy`), drawn with ``synthetic_seed``
+    synthetic_products: int | None = None
+    synthetic_seed: int = 0
     periods: int = 12
     periods_per_year: int = 12
     start: str = "2027-01"
@@ -75,6 +79,16 @@ class Scenario:
         need(1 <= self.cohort_size <= self.persons, "cohort_size", "from 1 to `persons`")
         need(1 <= self.enterprises <= 100_000, "enterprises", "from 1 to 100 000")
         need(self.max_goods is None or self.max_goods >= 1, "max_goods", "at least 1")
+        need(
+            self.synthetic_products is None or 10 <= self.synthetic_products <= 1_000_000,
+            "synthetic_products",
+            "from 10 to 1 000 000 products",
+        )
+        need(
+            self.synthetic_products is None or self.source in ("default", "synthetic"),
+            "source",
+            "left out (or `synthetic`) when [economy] synthetic is given",
+        )
         for name in ("vote_support", "vote_turnout"):
             need(0 <= getattr(self, name) <= 1, name, "a share in [0, 1]")
         for name in ("unable_share", "taste_fraction", "shock_loss", "cheater_share"):
@@ -149,6 +163,7 @@ _SECTIONS = {
         "seed",
         "open_loop",
     },
+    "economy": {"synthetic"},
     "population": {
         "persons": "persons",
         "cohort_size": "cohort_size",
@@ -186,6 +201,26 @@ _SECTIONS = {
 }
 
 
+def _synthetic(p: Path, value: Any) -> dict[str, Any]:
+    """``[economy] synthetic = {products = N, seed = S}`` as the scenario's two fields."""
+    if not isinstance(value, dict) or not set(value) <= {"products", "seed"}:
+        raise ValidationError(
+            f"{p}: [economy] synthetic must be a table {{products = N, seed = S}}; got {value!r}."
+        )
+    out: dict[str, Any] = {}
+    for key, field in (("products", "synthetic_products"), ("seed", "synthetic_seed")):
+        if key in value:
+            v = value[key]
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ValidationError(
+                    f"{p}: [economy] synthetic.{key} must be a whole number; got {v!r}."
+                )
+            out[field] = v
+    if "synthetic_products" not in out:
+        raise ValidationError(f"{p}: [economy] synthetic needs `products` (how many).")
+    return out
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """A :class:`Scenario` from a TOML file; unknown sections or keys are errors naming them."""
     p = Path(path)
@@ -218,6 +253,8 @@ def load_scenario(path: str | Path) -> Scenario:
                 )
             target = keys[key] if isinstance(keys, dict) else key
             kwargs[target] = value
+    if "synthetic" in kwargs:
+        kwargs.update(_synthetic(p, kwargs.pop("synthetic")))
     if "taste_goods" in kwargs:
         tg = kwargs["taste_goods"]
         if not isinstance(tg, dict) or not all(

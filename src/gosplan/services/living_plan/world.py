@@ -66,7 +66,12 @@ def economy_and_goods(sc: Scenario) -> tuple[Any, Goods, Any, float]:
     from gosplan.readers.registry import open_source
     from gosplan.services.accounts import catalogue_from_economy
 
-    eco = open_source(sc.source, year=sc.year)
+    if sc.synthetic_products is not None:
+        from gosplan.scale.synthetic_economies import synthetic_economy
+
+        eco = synthetic_economy(sc.synthetic_products, seed=sc.synthetic_seed)
+    else:
+        eco = open_source(sc.source, year=sc.year)
     vals = labour_values(eco)
     hpu = hours_per_labour_unit(eco) if getattr(eco, "labour_kind", "hours") != "wages" else None
     if hpu is None:
