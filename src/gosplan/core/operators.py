@@ -3,8 +3,9 @@
 :func:`operator_for` picks, for a CSR or CSC ``M``, the fastest ``apply(x, out)``
 (``out = (I - M) x``): :func:`make_apply` runs scipy's compiled CSR mat-vec on row
 blocks of equal nonzeros in threads (it releases the GIL), :func:`make_apply_csc`
-scatters the columns of a CSC ``M`` (the free transposed view of a CSR ``A``) by
-destination blocks.  The numba kernels :func:`csr_matvec` and :func:`leontief_apply`
+scatters the columns of a CSC ``M`` (the free transposed view of a CSR ``A``), in one
+flat pass or by destination blocks, whichever the call's first mat-vecs find faster
+(:class:`Fastest`).  The numba kernels :func:`csr_matvec` and :func:`leontief_apply`
 are the fallback.  Why these choices: :mod:`gosplan.core.kernels` and ``BENCHMARKS.md``.
 """
 
