@@ -298,7 +298,7 @@ def layout_rows(n: int, reps: int = 3, extras: bool = True) -> list[dict[str, An
         times["csr_copy"].append(c.seconds)
         jc = measure(lambda: plain_jacobi(M_csc_view, b, TOL))
         times["jacobi_csc"].append(jc.seconds)
-    med = {k: float(np.median(v)) for k, v in times.items()}
+    med = {k: float(np.median(v)) for k, v in times.items() if v}
     load = f"load average {min(loads):.1f}-{max(loads):.1f}"
     rows: list[dict[str, Any]] = []
     xj, itj = out["jacobi"]
