@@ -401,13 +401,13 @@ def _memory_child(q: Any, n: int, layout: str) -> None:
     )
 
 
-def layout_memory_rows(n: int) -> list[dict[str, Any]]:
+def layout_memory_rows(n: int, layouts: tuple[str, ...] = ("csc", "csr")) -> list[dict[str, Any]]:
     """Peak RSS of labour values for a CSC and a CSR ``A``, each in its own child process."""
     import multiprocessing as mp
 
     rows: list[dict[str, Any]] = []
     ctx = mp.get_context("spawn")
-    for layout in ("csc", "csr"):
+    for layout in layouts:
         q = ctx.Queue()
         p = ctx.Process(target=_memory_child, args=(q, n, layout))
         p.start()
@@ -434,9 +434,13 @@ if __name__ == "__main__":
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--memory", type=int, default=0, help="size of the memory rows (0: none)")
     ap.add_argument("--no-extras", action="store_true", help="only Jacobi, CSC and CSR")
+    ap.add_argument(
+        "--memory-layouts", default="csc,csr", help="layouts of the memory rows (csc,csr)"
+    )
     args = ap.parse_args()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
     if args.layouts:
         print(table(layout_rows(args.layouts, args.reps, not args.no_extras)), flush=True)
     if args.memory:
-        print(table(layout_memory_rows(args.memory)), flush=True)
+        layouts = tuple(x.strip() for x in args.memory_layouts.split(",") if x.strip())
+        print(table(layout_memory_rows(args.memory, layouts)), flush=True)

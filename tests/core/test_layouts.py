@@ -203,24 +203,3 @@ def test_csr_and_csc_values_agree_on_the_parallel_path_with_the_solver_residual(
         true = np.linalg.norm(v - A.T @ v - l) / np.linalg.norm(l)
         assert r.residual <= 1e-11 and true <= 1e-11
         assert r.residual == pytest.approx(true, rel=1e-3, abs=1e-15)
-
-
-@pytest.mark.parametrize("busy", [True, False])
-def test_scatter_runs_flat_alone_when_the_cores_are_oversubscribed(
-    busy: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import gosplan.core.operators as ops
-
-    monkeypatch.setattr(ops, "_busy", lambda: busy)
-    monkeypatch.setattr(ops, "_threads", lambda: 2)
-    A, _ = _matrix(50_000, seed=2)
-    M = sp.csc_array(A)
-    M.sort_indices()  # a product's indices come unsorted
-    apply = make_apply_csc(M.indptr, M.indices, M.data, sorted_indices=True)
-    assert isinstance(apply, Fastest) is not busy
-    x, out = np.random.default_rng(1).random(50_000), np.empty(50_000)
-    for _ in range(5):
-        apply(x, out)
-        np.testing.assert_allclose(out, x - M @ x, rtol=1e-13, atol=1e-15)
-    if not busy:
-        assert apply.chosen in ("blocked", "flat")  # type: ignore[attr-defined]

@@ -80,14 +80,6 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _busy() -> bool:
-    """Whether the machine's 1-minute load average exceeds its cores (Unix only)."""
-    try:
-        return os.getloadavg()[0] > _threads()
-    except (AttributeError, OSError):  # no load average here
-        return False
-
-
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -183,15 +175,11 @@ def make_apply_csc(
     time them (:class:`Fastest`): on the shared 2-core machine the one-thread
     flat loop measured as fast as the two-thread blocked one (median, load
     7-10), on a quiet machine the two threads win; both compute the same
-    ``x - M x``, so the trials are useful work.  When the load average
-    already exceeds the cores, the flat loop runs alone, without trials.
+    ``x - M x``, so the trials are useful work.
     """
     n = int(indptr.shape[0] - 1)
-    if threads is None:
-        # cores oversubscribed: the threads would rarely run together, and the blocked
-        # scatter's set-up and trials (~5 % of a solve at load 10) would buy nothing
-        threads = _threads() if n >= 50_000 and not _busy() else 1
-    nt = max(1, min(threads, n))
+    nt = threads if threads is not None else (_threads() if n >= 50_000 else 1)
+    nt = max(1, min(nt, n))
 
     def flat(x: np.ndarray, out: np.ndarray) -> None:
         scatter_flat(indptr, indices, data, x, out)
