@@ -172,10 +172,11 @@ def make_apply_csc(
     One thread runs :func:`scatter_flat` (one pass over the nonzeros, no
     offsets, sorted or not).  With several threads the blocked scatter and
     :func:`scatter_flat` are both kept and the first mat-vecs of each call
-    time them (:class:`Fastest`): on the shared 2-core machine the one-thread
-    flat loop measured as fast as the two-thread blocked one (median, load
-    7-10), on a quiet machine the two threads win; both compute the same
-    ``x - M x``, so the trials are useful work.
+    time them (:class:`Fastest`): on the shared 2-core machine either won,
+    depending on the load of the moment (medians at load 11-12: 3e5 products,
+    flat 53 ms, blocked 63 ms; 1e6, flat 548 ms, blocked 380 ms, the two-thread
+    gather of a CSC ``A`` 719 ms); both compute the same ``x - M x``, so the
+    trials are useful work.
     """
     n = int(indptr.shape[0] - 1)
     nt = threads if threads is not None else (_threads() if n >= 50_000 else 1)
@@ -258,14 +259,22 @@ def scatter_runs(
     hi: int,
 ) -> None:  # pragma: no cover - compiled
     """``out[lo:hi] = x[lo:hi] - (M x)[lo:hi]`` where column ``j``'s entries in rows
-    ``[lo, hi)`` are ``start[j] .. stop[j]`` (sorted CSC indices); releases the GIL."""
+    ``[lo, hi)`` are ``start[j] .. stop[j]`` (sorted CSC indices); releases the GIL.
+
+    The position ``p`` is unsigned: with a signed one numba wraps negative
+    indices of ``indices`` and ``data`` (two selects per nonzero) and LLVM
+    unrolls the loop behind a remainder loop that short runs pay for; measured
+    1.3-2x faster at 3e5-1e6 products (load 11-12)."""
+    one = np.uint64(1)
     for i in range(lo, hi):
         out[i] = x[i]
     for j in range(x.shape[0]):
         xj = x[j]
-        for p in range(np.int64(start[j]), np.int64(stop[j])):
-            # an unsigned index skips numba's negative-index wraparound
+        p = np.uint64(start[j])
+        end = np.uint64(stop[j])
+        while p < end:
             out[np.uint64(indices[p])] -= data[p] * xj
+            p += one
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -274,22 +283,21 @@ def scatter_flat(
 ) -> None:  # pragma: no cover - compiled
     """``out = x - M x`` for the CSC arrays of ``M``, one thread, any index order.
 
-    One counted loop over the nonzeros; the column advances inside it.  The
-    position ``p`` never waits on a load, so the loads of the next column run
-    ahead: measured 1.3-1.9x faster (medians) than a loop per column (:func:`scatter_runs`
-    on one block) at 3e5-1e6 products."""
+    One counted loop over the nonzeros (unsigned, as in :func:`scatter_runs`);
+    the column advances inside it, so no work is per column: on one thread
+    about as fast as :func:`scatter_runs` on one block."""
     n = x.shape[0]
     for i in range(n):
         out[i] = x[i]
     if n == 0:
         return
     j = 0
-    nxt = np.int64(indptr[1])
+    nxt = np.uint64(indptr[1])
     xj = x[0]
-    for p in range(np.int64(indptr[0]), np.int64(indptr[n])):
+    for p in range(np.uint64(indptr[0]), np.uint64(indptr[n])):
         while p >= nxt:
             j += 1
-            nxt = np.int64(indptr[j + 1])
+            nxt = np.uint64(indptr[j + 1])
             xj = x[j]
         out[np.uint64(indices[p])] -= data[p] * xj
 
@@ -311,7 +319,7 @@ def scatter_filter(
     width = np.uint64(hi - lo)
     for j in range(x.shape[0]):
         xj = x[j]
-        for p in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+        for p in range(np.uint64(indptr[j]), np.uint64(indptr[j + 1])):
             k = np.uint64(indices[p])
             if k - ulo < width:  # lo <= k < hi in one unsigned comparison
                 out[k] -= data[p] * xj
