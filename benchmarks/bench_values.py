@@ -366,8 +366,10 @@ def _memory_child(q: Any, n: int, layout: str) -> None:
     e = synthetic_economy(n, seed=1)
     if layout == "csr":
         A = sp.csr_array(e.A)
-        e = Economy(A, e.labour, products=e.products)
-        del A
+        labour, products = e.labour, e.products
+        del e  # the column-major copy goes before the row-major Economy is checked
+        e = Economy(A, labour, products=products)
+        del A, labour, products
     nbytes = csr_bytes(e.A)
     m = measure(lambda: labour_values(e, tol=TOL))
     lv = m.value
