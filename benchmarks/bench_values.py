@@ -294,11 +294,11 @@ def layout_rows(n: int, reps: int = 3, extras: bool = True) -> list[dict[str, An
         if not extras or rep > 0:
             continue
         # the path before issue 16 for a CSR A: copy A.T to CSR, then the gather kernels
-        c = measure(lambda: solve_leontief(sp.csr_array(e_csr.A.T), b, rtol=TOL))
+        c = measure(lambda: solve_leontief(sp.csr_array(e_csr.A.T), b, tol=TOL))
         times["csr_copy"].append(c.seconds)
         jc = measure(lambda: plain_jacobi(M_csc_view, b, TOL))
         times["jacobi_csc"].append(jc.seconds)
-    med = {k: float(np.median(v)) for k, v in times.items()}
+    med = {k: float(np.median(v)) for k, v in times.items() if v}
     load = f"load average {min(loads):.1f}-{max(loads):.1f}"
     rows: list[dict[str, Any]] = []
     xj, itj = out["jacobi"]
@@ -366,8 +366,10 @@ def _memory_child(q: Any, n: int, layout: str) -> None:
     e = synthetic_economy(n, seed=1)
     if layout == "csr":
         A = sp.csr_array(e.A)
-        e = Economy(A, e.labour, products=e.products)
-        del A
+        labour, products = e.labour, e.products
+        del e  # the column-major copy goes before the row-major Economy is checked
+        e = Economy(A, labour, products=products)
+        del A, labour, products
     nbytes = csr_bytes(e.A)
     m = measure(lambda: labour_values(e, tol=TOL))
     lv = m.value
@@ -401,13 +403,13 @@ def _memory_child(q: Any, n: int, layout: str) -> None:
     )
 
 
-def layout_memory_rows(n: int) -> list[dict[str, Any]]:
+def layout_memory_rows(n: int, layouts: tuple[str, ...] = ("csc", "csr")) -> list[dict[str, Any]]:
     """Peak RSS of labour values for a CSC and a CSR ``A``, each in its own child process."""
     import multiprocessing as mp
 
     rows: list[dict[str, Any]] = []
     ctx = mp.get_context("spawn")
-    for layout in ("csc", "csr"):
+    for layout in layouts:
         q = ctx.Queue()
         p = ctx.Process(target=_memory_child, args=(q, n, layout))
         p.start()
@@ -434,9 +436,13 @@ if __name__ == "__main__":
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--memory", type=int, default=0, help="size of the memory rows (0: none)")
     ap.add_argument("--no-extras", action="store_true", help="only Jacobi, CSC and CSR")
+    ap.add_argument(
+        "--memory-layouts", default="csc,csr", help="layouts of the memory rows (csc,csr)"
+    )
     args = ap.parse_args()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()))
     if args.layouts:
         print(table(layout_rows(args.layouts, args.reps, not args.no_extras)), flush=True)
     if args.memory:
-        print(table(layout_memory_rows(args.memory)), flush=True)
+        layouts = tuple(x.strip() for x in args.memory_layouts.split(",") if x.strip())
+        print(table(layout_memory_rows(args.memory, layouts)), flush=True)

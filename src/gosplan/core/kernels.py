@@ -268,6 +268,7 @@ def solve_bicgstab(
         "refinements": outer,
         "precision": precision,
         "stopped": stopped,
+        "kernel": getattr(apply64, "chosen", ""),  # which scatter a Fastest operator kept
     }
     return _bicgstab_result(x, b, relres, rtol, matvecs, max_mv, stopped, name, extra)
 

@@ -38,9 +38,10 @@ Layouts (:func:`transposed_for`)
 Labour values solve with ``M = Aᵀ``.  For a column-major (CSC) ``A`` that is a
 free CSR view and the threaded row-gather kernels run on it
 (``"transposed-view"``).  For a row-major (CSR) ``A`` it is a free CSC view:
-the parallel methods run the row-scatter kernel of
+the parallel methods run the row-scatter kernels of
 :func:`gosplan.core.kernels.make_apply_csc` on ``A``'s own arrays
-(``"csr-kernel"``: no copy, about the speed of the gather), scipy's methods
+(``"csr-kernel"``: no copy; the faster of a flat one-thread and a blocked
+multi-thread scatter, timed on the first mat-vecs), scipy's methods
 and the LU use the view as it is (``"transposed-view"``), and the GPU path,
 or a CSR ``A`` with unsorted column indices of at most ``CONVERT_LIMIT``
 nonzeros, gets a CSR copy of ``Aᵀ`` (``"converted"``: +1x the matrix).

@@ -3,14 +3,16 @@
 :func:`operator_for` picks, for a CSR or CSC ``M``, the fastest ``apply(x, out)``
 (``out = (I - M) x``): :func:`make_apply` runs scipy's compiled CSR mat-vec on row
 blocks of equal nonzeros in threads (it releases the GIL), :func:`make_apply_csc`
-scatters the columns of a CSC ``M`` (the free transposed view of a CSR ``A``) by
-destination blocks.  The numba kernels :func:`csr_matvec` and :func:`leontief_apply`
+scatters the columns of a CSC ``M`` (the free transposed view of a CSR ``A``), in one
+flat pass or by destination blocks, whichever the call's first mat-vecs find faster
+(:class:`Fastest`).  The numba kernels :func:`csr_matvec` and :func:`leontief_apply`
 are the fallback.  Why these choices: :mod:`gosplan.core.kernels` and ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -166,10 +168,25 @@ def make_apply_csc(
     writes ``out[lo:hi] = x[lo:hi]`` and then subtracts its scatter, fused.
     ``threads`` overrides the thread count (tests use it at small sizes);
     ``sorted_indices`` spares the check when the caller knows.
+
+    One thread runs :func:`scatter_flat` (one pass over the nonzeros, no
+    offsets, sorted or not).  With several threads the blocked scatter and
+    :func:`scatter_flat` are both kept and the first mat-vecs of each call
+    time them (:class:`Fastest`): on the shared 2-core machine either won,
+    depending on the load of the moment (medians at load 11-12: 3e5 products,
+    flat 53 ms, blocked 63 ms; 1e6, flat 548 ms, blocked 380 ms, the two-thread
+    gather of a CSC ``A`` 719 ms); both compute the same ``x - M x``, so the
+    trials are useful work.
     """
     n = int(indptr.shape[0] - 1)
     nt = threads if threads is not None else (_threads() if n >= 50_000 else 1)
     nt = max(1, min(nt, n))
+
+    def flat(x: np.ndarray, out: np.ndarray) -> None:
+        scatter_flat(indptr, indices, data, x, out)
+
+    if nt == 1:
+        return flat
     bounds = _destination_blocks(indices, n, nt)
     nb = len(bounds) - 1
     if sorted_indices is None:
@@ -193,11 +210,7 @@ def make_apply_csc(
             scatter_filter(indptr, indices, data, x, out, bounds[k], bounds[k + 1])
 
     if nb == 1:
-
-        def apply_one(x: np.ndarray, out: np.ndarray) -> None:
-            part(x, out, 0)
-
-        return apply_one
+        return flat
 
     def apply(x: np.ndarray, out: np.ndarray) -> None:
         pool = _pool()
@@ -205,7 +218,33 @@ def make_apply_csc(
         for f in futs:
             f.result()
 
-    return apply
+    return Fastest({"blocked": apply, "flat": flat})
+
+
+class Fastest:
+    """An ``Apply`` that times its candidates (which compute the same thing) on its
+    first calls, ``trials`` each in turn, and then keeps the one whose fastest call
+    was fastest; ``chosen`` names it (``""`` while still trying)."""
+
+    def __init__(self, candidates: dict[str, Apply], trials: int = 2) -> None:
+        self.candidates = candidates
+        self.trials = trials
+        self.seconds: dict[str, list[float]] = {k: [] for k in candidates}
+        self.chosen = ""
+        self._order = list(candidates)
+        self._calls = 0
+
+    def __call__(self, x: np.ndarray, out: np.ndarray) -> None:
+        if self.chosen:
+            self.candidates[self.chosen](x, out)
+            return
+        name = self._order[self._calls % len(self._order)]
+        self._calls += 1
+        t0 = time.perf_counter()
+        self.candidates[name](x, out)
+        self.seconds[name].append(time.perf_counter() - t0)
+        if self._calls >= self.trials * len(self._order):
+            self.chosen = min(self._order, key=lambda k: min(self.seconds[k]))
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -220,14 +259,47 @@ def scatter_runs(
     hi: int,
 ) -> None:  # pragma: no cover - compiled
     """``out[lo:hi] = x[lo:hi] - (M x)[lo:hi]`` where column ``j``'s entries in rows
-    ``[lo, hi)`` are ``start[j] .. stop[j]`` (sorted CSC indices); releases the GIL."""
+    ``[lo, hi)`` are ``start[j] .. stop[j]`` (sorted CSC indices); releases the GIL.
+
+    The position ``p`` is unsigned: with a signed one numba wraps negative
+    indices of ``indices`` and ``data`` (two selects per nonzero) and LLVM
+    unrolls the loop behind a remainder loop that short runs pay for; measured
+    1.3-2x faster at 3e5-1e6 products (load 11-12)."""
+    one = np.uint64(1)
     for i in range(lo, hi):
         out[i] = x[i]
     for j in range(x.shape[0]):
         xj = x[j]
-        for p in range(np.int64(start[j]), np.int64(stop[j])):
-            # an unsigned index skips numba's negative-index wraparound
+        p = np.uint64(start[j])
+        end = np.uint64(stop[j])
+        while p < end:
             out[np.uint64(indices[p])] -= data[p] * xj
+            p += one
+
+
+@numba.njit(nogil=True, cache=True, boundscheck=False)
+def scatter_flat(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out = x - M x`` for the CSC arrays of ``M``, one thread, any index order.
+
+    One counted loop over the nonzeros (unsigned, as in :func:`scatter_runs`);
+    the column advances inside it, so no work is per column: on one thread
+    about as fast as :func:`scatter_runs` on one block."""
+    n = x.shape[0]
+    for i in range(n):
+        out[i] = x[i]
+    if n == 0:
+        return
+    j = 0
+    nxt = np.uint64(indptr[1])
+    xj = x[0]
+    for p in range(np.uint64(indptr[0]), np.uint64(indptr[n])):
+        while p >= nxt:
+            j += 1
+            nxt = np.uint64(indptr[j + 1])
+            xj = x[j]
+        out[np.uint64(indices[p])] -= data[p] * xj
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -247,7 +319,7 @@ def scatter_filter(
     width = np.uint64(hi - lo)
     for j in range(x.shape[0]):
         xj = x[j]
-        for p in range(np.int64(indptr[j]), np.int64(indptr[j + 1])):
+        for p in range(np.uint64(indptr[j]), np.uint64(indptr[j + 1])):
             k = np.uint64(indices[p])
             if k - ulo < width:  # lo <= k < hi in one unsigned comparison
                 out[k] -= data[p] * xj

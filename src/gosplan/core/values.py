@@ -159,7 +159,9 @@ def labour_values(
             f"valued at the labour of the exports that pay for them ({import_cost:.4g} "
             f"{economy.labour_unit} per {economy.money_unit or 'money unit'} of imports)"
         )
-    resid = _residual(A, v, l_eff)
+    # every solver's residual is recomputed in float64 for the system it solved (M = Aᵀ,
+    # b = l): not a second time here; the import correction changes v and l, so it is
+    resid = _residual(A, v, l_eff) if imports == "exports" else float(res.residual)
     if resid > tol:
         raise NotConverged(
             f"labour values: final relative residual {resid:.3g} exceeds tol={tol:g}.",
