@@ -99,13 +99,13 @@ def test_unsorted_csr_is_converted_below_the_limit_and_filtered_above(
     M, path = transposed_for(B, "bicgstab-parallel")
     assert path == "converted" and M.format == "csr"
     np.testing.assert_allclose(
-        solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x, ref, rtol=1e-9
+        solve_leontief(M, l, method="bicgstab-parallel", tol=1e-12).x, ref, rtol=1e-9
     )
     monkeypatch.setattr(ls, "CONVERT_LIMIT", 10)
     M, path = transposed_for(B, "bicgstab-parallel")
     assert path == "csr-kernel" and not M.has_sorted_indices
     np.testing.assert_allclose(
-        solve_leontief(M, l, method="bicgstab-parallel", rtol=1e-12).x, ref, rtol=1e-9
+        solve_leontief(M, l, method="bicgstab-parallel", tol=1e-12).x, ref, rtol=1e-9
     )
     _, path = transposed_for(sp.csr_array(A), "cuda")
     assert path == "converted"
