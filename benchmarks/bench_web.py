@@ -145,6 +145,8 @@ def prepare(folder: Path, users: int, db_url: str | None = None) -> None:
     )
     ledger.approve("grain-farm", PERIOD, key="bench:approve", approver="bench")
     for g in ledger.goods():
+        if g.funds:  # provided free from a social fund: never sold, never delivered to shops
+            continue
         ledger.deliver(g.code, 10_000_000, key=f"bench:deliver:{g.code}")
     with Session(state.engine) as s:
         for n in names:
@@ -193,7 +195,9 @@ async def _load(base: str, names: list[str], seconds: float, *, think: bool) -> 
     import httpx
 
     async with httpx.AsyncClient(base_url=base) as c:
-        goods = [g["code"] for g in (await c.get("/catalogue.json")).json()["goods"]]
+        goods = [
+            g["code"] for g in (await c.get("/catalogue.json")).json()["goods"] if not g["free"]
+        ]
         log_size = int((await c.get("/log.json")).json()["size"])
     stats = Stats()
     start_at = [0.0]
