@@ -135,9 +135,10 @@ def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
             for name, act in actions.items():
                 r = act()  # warm-up
                 assert r.status_code < 400, (name, r.status_code, r.text[:200])
-                times, sqls = [], []
+                times, cpus, sqls = [], [], []
                 for _ in range(repeat):
                     s0 = statements[0]
+                    c0 = time.thread_time()
                     t0 = time.perf_counter()
                     if prof is not None:
                         prof.enable()
@@ -145,14 +146,19 @@ def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
                     if prof is not None:
                         prof.disable()
                     times.append(time.perf_counter() - t0)
+                    cpus.append(time.thread_time() - c0)
                     sqls.append(statements[0] - s0)
                     assert r.status_code < 400, (name, r.status_code, r.text[:200])
                 out["routes"][name] = {
                     "median_ms": statistics.median(times) * 1000,
+                    "cpu_ms": statistics.median(cpus) * 1000,
                     "sql": statistics.median(sqls),
                 }
         all_ms = [v["median_ms"] for v in out["routes"].values()]
         out["median_of_routes_ms"] = statistics.median(all_ms)
+        out["median_of_routes_cpu_ms"] = statistics.median(
+            v["cpu_ms"] for v in out["routes"].values()
+        )
         out["load"] = os.getloadavg()
         if prof is not None:
             import io
@@ -175,9 +181,12 @@ def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
 if __name__ == "__main__":
     res = profile(int(os.environ.get("GOSPLAN_PROFILE_REPEAT", "30")), "--profile" in sys.argv)
     print(f"store: {res['store']}; load average {res['load']}")
-    print(f"{'route':32} {'median ms':>10} {'SQL':>5}")
+    print(f"{'route':32} {'median ms':>10} {'CPU ms':>8} {'SQL':>5}")
     for name, v in res["routes"].items():
-        print(f"{name:32} {v['median_ms']:10.2f} {v['sql']:5.0f}")
-    print(f"median over routes: {res['median_of_routes_ms']:.2f} ms")
+        print(f"{name:32} {v['median_ms']:10.2f} {v['cpu_ms']:8.2f} {v['sql']:5.0f}")
+    print(
+        f"median over routes: {res['median_of_routes_ms']:.2f} ms "
+        f"(CPU {res['median_of_routes_cpu_ms']:.2f} ms)"
+    )
     if "profile" in res:
         print(res["profile"])

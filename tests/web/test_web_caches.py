@@ -210,3 +210,44 @@ def test_fast_numbers_are_babels_numbers() -> None:
                 want = format_decimal(x, format=fmt, locale=Locale.parse(loc))
                 assert format_number(loc, x, digits) == want, (x, loc, digits)
     assert format_number("en", float("nan")) == format_decimal(float("nan"), locale="en")
+
+
+@pytest.mark.parametrize("web_store", ["sqlite"], indirect=True)
+def test_the_cache_answers_and_a_local_revocation_is_immediate_whatever_the_ttl(
+    web_settings: Settings,
+) -> None:
+    """In one process the cache serves repeated requests from memory, and a logout, a
+    password change or a role change made by this process ends the session at once even
+    with a long TTL."""
+    from starlette.testclient import TestClient
+
+    from gosplan.web.app import create_app
+    from tests.web.conftest import csrf, login
+
+    app = create_app(web_settings.model_copy(update={"session_cache_seconds": 300.0}))
+    cache = app.state.session_cache
+    try:
+        with TestClient(app) as a, TestClient(app) as b:
+            login(a, "ana")
+            b.cookies.update(dict(a.cookies))
+            hits = cache.hits
+            for _ in range(5):
+                assert b.get("/me.json").json()["username"] == "ana"
+            assert cache.hits >= hits + 4  # one lookup in the store at most
+            r = a.post(
+                "/me/password",
+                data={
+                    "current_password": "demo-password",
+                    "new_password": "another-password",
+                    "csrf_token": csrf(a),
+                },
+                headers={"accept": "application/json"},
+            )
+            assert r.status_code == 200, r.text
+            assert b.get("/me.json").status_code == 401  # at once, not in 300 s
+            tok = login(b, "ana", "another-password")
+            assert b.get("/me.json").json()["username"] == "ana"
+            b.post("/logout", data={"csrf_token": tok})
+            assert b.get("/me.json").status_code == 401
+    finally:
+        app.state.gosplan.engine.dispose()
