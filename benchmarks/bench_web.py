@@ -214,7 +214,9 @@ async def _load(base: str, names: list[str], seconds: float, *, think: bool) -> 
     async def signed(n: str) -> tuple[Any, str]:
         async with sem:
             client = httpx.AsyncClient(
-                base_url=base, timeout=60.0, limits=httpx.Limits(max_connections=4)
+                base_url=base,
+                timeout=60.0,
+                limits=httpx.Limits(max_connections=4, keepalive_expiry=2.0),
             )
             tok = await _sign_in(client, n, "load-password")
             clients.append(client)

@@ -251,3 +251,43 @@ def test_the_cache_answers_and_a_local_revocation_is_immediate_whatever_the_ttl(
             assert b.get("/me.json").status_code == 401
     finally:
         app.state.gosplan.engine.dispose()
+
+
+@pytest.mark.parametrize("web_store", ["sqlite", "postgres"], indirect=True)
+def test_a_rate_window_is_exact_under_concurrent_hits_and_slides(web_store: str) -> None:
+    """One statement a hit on PostgreSQL (the row locked only while it runs), three on
+    SQLite: either way, 40 concurrent hits on a limit of 7 let exactly 7 through, a hit
+    is taken back by ``undo`` and hits leave the window when it has passed."""
+    import threading
+
+    from gosplan.storage import sessions as store
+    from gosplan.storage.base import make_engine
+
+    engine = make_engine(web_store)
+    try:
+        results: list[bool] = []
+        lock = threading.Lock()
+
+        def go() -> None:
+            for _ in range(5):
+                ok = store.hit(engine, "filing:user:1", 7, 60.0)[0]
+                with lock:
+                    results.append(ok)
+
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(results) == 7 and len(results) == 40
+        ok, _, retry = store.hit(engine, "filing:user:1", 7, 60.0)
+        assert not ok and 0 < retry <= 60.0
+        ok, when, _ = store.hit(engine, "login:u", 3, 60.0)
+        assert ok and store.count(engine, "login:u", 60.0) == 1
+        store.undo(engine, "login:u", when)
+        assert store.count(engine, "login:u", 60.0) == 0
+        t0 = time.time()
+        slid = [store.hit(engine, "w", 2, 10.0, now=t0 + d)[0] for d in (0, 1, 2, 11, 12, 13)]
+        assert slid == [True, True, False, True, True, False]
+    finally:
+        engine.dispose()
