@@ -86,6 +86,27 @@ class Settings(BaseSettings):
         description="How long a sign-in lasts (web); sessions live in the store and end on "
         "logout or a password change.",
     )
+    session_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="How long a server process trusts a session (and its user) it looked up "
+        "in the store before looking again (web). An end of sessions made by this process "
+        "(logout, password or role change) takes effect at once; one made by another "
+        "process within this many seconds. 0: look up on every request.",
+    )
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        description="Database connections each server process keeps open (PostgreSQL).",
+    )
+    db_max_overflow: int = Field(
+        10,
+        ge=0,
+        le=200,
+        description="Connections a server process may open beyond `db_pool_size` at a peak.",
+    )
     cookie_secure: bool | None = Field(
         None,
         description="Mark the session cookie Secure. Unset: Secure when the request came over "

@@ -110,7 +110,14 @@ def serve(
             "use PostgreSQL (--db) for a server that scales out[/yellow]"
         )
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
         return
     app.state.gosplan.engine.dispose()
     if database_url:
@@ -126,7 +133,14 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
+
+
+#: seconds an idle keep-alive connection stays open: longer than clients and balancers keep
+#: theirs (httpx 5 s, nginx 60 s), so that the server never closes a connection a client is
+#: just reusing (uvicorn's own 5 s raced httpx's 5 s: "server disconnected", issue 16)
+KEEP_ALIVE_S = 65
 
 
 @click.command("get")

@@ -7,7 +7,9 @@ never build queries themselves.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -135,6 +137,34 @@ class EnterpriseFulfilment:
     open_periods: list[str]  # started periods, for the report form
 
 
+#: (store, fingerprint) -> (register, reports): the newest only, per process (issue 16)
+_REGISTER_CACHE: dict[tuple[str, tuple[Any, ...]], tuple[Any, Any]] = {}
+_REGISTER_LOCK = threading.Lock()
+
+
+def _register_and_reports(session: Session) -> tuple[Any, Any]:
+    """The fulfilment register and the newest reports, as the checks read them, remembered
+    per process under the store's register fingerprint (the newest id of every table they
+    come from; rows are only added). Loading them is most of an enterprise page's cost
+    (0.6 s of pandas on the default economy); checking the fingerprint is one round trip, so
+    a report or a plan stored by any process shows on the next page in every process."""
+    from gosplan.services.fulfilment import store as ful
+    from gosplan.storage import fulfilment as repo
+
+    key = (str(session.get_bind().engine.url), repo.register_fingerprint(session))
+    with _REGISTER_LOCK:
+        got = _REGISTER_CACHE.get(key)
+    if got is not None:
+        return got
+    reg = ful.load_register(session)
+    reports, _ = ful.load_reports(session, reg)
+    with _REGISTER_LOCK:
+        for old in [k for k in _REGISTER_CACHE if k[0] == key[0]]:
+            del _REGISTER_CACHE[old]
+        _REGISTER_CACHE[key] = (reg, reports)
+    return reg, reports
+
+
 def enterprise_fulfilment(
     session: Session, code: str, now: dt.datetime
 ) -> EnterpriseFulfilment | None:
@@ -143,16 +173,14 @@ def enterprise_fulfilment(
     import numpy as np
 
     from gosplan.errors import ValidationError
-    from gosplan.services.fulfilment import store as ful
 
     try:
-        reg = ful.load_register(session)
+        reg, reports = _register_and_reports(session)
     except ValidationError:
         return None
     row = reg.row_of.get(code)
     if row is None:
         return None
-    reports, _ = ful.load_reports(session, reg)
     mine = reports[reports["enterprise"] == row]
     outputs = dict(zip(mine["period"].astype(int), mine["output"].astype(float), strict=True))
     hours = dict(zip(mine["period"].astype(int), mine["hours"].astype(float), strict=True))

@@ -240,6 +240,15 @@ def latest_plan(session: Session) -> FulPlan | None:
     return session.scalars(select(FulPlan).order_by(FulPlan.id.desc())).first()
 
 
+def register_fingerprint(session: Session) -> tuple[Any, ...]:
+    """The newest id of each table a fulfilment page reads (register, plans, reports): rows
+    are only ever added to them, so this changes whenever what the pages show does. One
+    round trip, each part an index lookup."""
+    tables = (FulSector, FulEnterprise, FulNorm, FulPlan, FulPlanSector, FulTarget, FulReport)
+    row = session.execute(select(*(select(func.max(t.id)).scalar_subquery() for t in tables))).one()
+    return tuple(row)
+
+
 def register_rows(session: Session, plan_id: int) -> dict[str, Sequence[Any]]:
     """The register and one plan as plain rows: sectors, enterprises, norms, the plan's
     per-sector figures and the enterprises' shares."""

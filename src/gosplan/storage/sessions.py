@@ -16,6 +16,7 @@ import hashlib
 import json
 import secrets
 import time
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
@@ -27,8 +28,10 @@ from sqlalchemy import (
     Text,
     delete,
     select,
+    text,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gosplan.clock import utcnow
@@ -107,6 +110,27 @@ def session_user(engine: Engine, token: str) -> int | None:
     if row is None or row.expires_at <= utcnow():
         return None
     return int(row.user_id)
+
+
+def session_user_row(engine: Engine, token: str) -> tuple[dict[str, Any], dt.datetime] | None:
+    """The user of a session token, as its columns, with the session's expiry; one round
+    trip (the session and its user joined); None for an unknown token."""
+    from gosplan.storage.users import User
+
+    cols = [c.key for c in sa_inspect(User).column_attrs]
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(*(getattr(User, k) for k in cols), WebSession.expires_at)
+                .join(WebSession, WebSession.user_id == User.id)
+                .where(WebSession.token_hash == _digest(token))
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    return {k: row[k] for k in cols}, row["expires_at"]
 
 
 def end_sessions(session: Session, user_id: int) -> int:
@@ -207,6 +231,8 @@ def hit(
     Exact across processes: the key's row is locked while it is read and written.
     """
     now = time.time() if now is None else now
+    if engine.dialect.name == "postgresql":
+        return _hit_postgresql(engine, key, limit, window_s, now)
     with Session(engine) as s, s.begin():
         row = _locked_window(s, key)
         hits = [t for t in json.loads(row.hits) if now - t < window_s]
@@ -216,6 +242,55 @@ def hit(
         hits.append(now)
         row.hits, row.updated = json.dumps(hits), now
         return True, now, 0.0
+
+
+#: one hit in one statement: the window's row is created or updated (and locked while it is,
+#: so concurrent hits from any process queue on it); the update happens only while fewer
+#: than :limit hits fall in the window, and hits that left the window are dropped
+_PG_HIT = text(
+    """
+    INSERT INTO web_rate_window (key, hits, updated)
+    VALUES (:key, json_build_array(CAST(:now AS float8))::text, :now)
+    ON CONFLICT (key) DO UPDATE SET
+        hits = (
+            SELECT json_agg(v ORDER BY v)::text FROM (
+                SELECT CAST(e.value AS float8) AS v
+                FROM json_array_elements_text(CAST(web_rate_window.hits AS json)) AS e
+                WHERE CAST(:now AS float8) - CAST(e.value AS float8) < :window
+                UNION ALL SELECT CAST(:now AS float8)
+            ) AS kept
+        ),
+        updated = :now
+    WHERE (
+        SELECT count(*)
+        FROM json_array_elements_text(CAST(web_rate_window.hits AS json)) AS e
+        WHERE CAST(:now AS float8) - CAST(e.value AS float8) < :window
+    ) < :limit
+    RETURNING 1
+    """
+)
+
+
+def _hit_postgresql(
+    engine: Engine, key: str, limit: int, window_s: float, now: float
+) -> tuple[bool, float, float]:
+    """:func:`hit` on PostgreSQL: one round trip when allowed (a second, read only, to say
+    how long to wait when refused)."""
+    if limit <= 0:
+        return False, now, window_s
+    with engine.begin() as conn:
+        allowed = (
+            conn.execute(
+                _PG_HIT, {"key": key, "now": now, "window": window_s, "limit": limit}
+            ).scalar()
+            is not None
+        )
+    if allowed:
+        return True, now, 0.0
+    with engine.connect() as conn:
+        raw = conn.execute(select(RateWindow.hits).where(RateWindow.key == key)).scalar()
+    inside = sorted(t for t in json.loads(raw or "[]") if now - t < window_s)
+    return False, now, max(0.0, inside[0] + window_s - now) if inside else 0.0
 
 
 def undo(engine: Engine, key: str, when: float) -> None:

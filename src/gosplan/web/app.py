@@ -29,6 +29,7 @@ from gosplan.web.security import (
     SessionMiddleware,
     load_or_create_secret,
 )
+from gosplan.web.session_cache import SessionCache
 from gosplan.web.state import AppState
 
 ROUTERS = [
@@ -62,7 +63,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     settings = settings or Settings()
     if migrate:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    engine = make_engine(
+        settings.database_url,
+        echo=settings.echo_sql,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     secret = load_or_create_secret(settings.secret_key_path)
     app = FastAPI(
         title="gosplan",
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
     app.state.limiter = RateLimiter(engine)
+    app.state.session_cache = SessionCache(engine, settings.session_cache_seconds)
     app.state.login_guard = LoginGuard(
         engine,
         per_account=settings.login_attempts_per_account,
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         engine=engine,
         max_age=int(settings.session_lifetime_hours * 3600),
         secure=settings.cookie_secure,
+        cache=app.state.session_cache,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
@@ -104,18 +112,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @twin(app.router, "/", model=Home)
     def home(request: Request) -> Response:
-        from gosplan.web.deps import get_state
+        from gosplan.web.deps import get_state, get_user
 
         st = get_state(request)
-        user = None
-        uid = request.session.get("uid")
-        if uid is not None:
-            from sqlalchemy.orm import Session
-
-            from gosplan.storage.users import User
-
-            with Session(st.engine) as s:
-                user = s.get(User, int(uid))
+        user = get_user(request, st)
         eco = st.economy
         model = Home(
             economy=f"{eco.name} {eco.year or ''}".strip(), products=eco.n, version=__version__

@@ -31,11 +31,18 @@ Db = Annotated[Session, Depends(get_db)]
 
 
 def get_user(request: Request, state: State) -> User | None:
-    """The signed-in user, loaded in a short session of its own (detached): a request never
+    """The signed-in user, detached: the one the session middleware found with the session
+    (no further round trip), else loaded in a short session of its own; a request never
     holds a pooled connection just for knowing who asks."""
     uid = request.session.get("uid")
     if uid is None:
         return None
+    from gosplan.web.security import USER_SCOPE_KEY
+    from gosplan.web.session_cache import detached_user
+
+    columns = request.scope.get(USER_SCOPE_KEY)
+    if columns is not None and columns.get("id") == int(uid):
+        return detached_user(columns)  # looked up (or cached) with the session itself
     with Session(state.engine, expire_on_commit=False) as session:
         return session.get(User, int(uid))
 

@@ -2,9 +2,11 @@
 
 * **Sessions** are rows in the store (:mod:`gosplan.storage.sessions`). The cookie
   is signed (itsdangerous) and carries the session token and the CSRF token; the
-  user is looked up from the token on every request, so a session ended on one
-  process, or by logout or a password change, is ended everywhere, and a cookie
-  saved before logout is worth nothing after it.
+  user is looked up from the token (one joined query, then trusted from a per-process
+  cache for ``session_cache_seconds``, :mod:`gosplan.web.session_cache`), so a session
+  ended on one process, or by logout or a password change, is ended in that process at
+  once and in every other within that bound, and a cookie saved before logout is worth
+  nothing after it.
 * **Rate limits** and **sign-in throttles** are sliding windows in the store,
   shared by every process.
 * **Password hashing** is bounded per process by a semaphore: Argon2id takes
@@ -37,10 +39,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gosplan.clock import utcnow
 from gosplan.keyfiles import read_or_create
 from gosplan.storage import sessions as store
+from gosplan.web.session_cache import SessionCache
 
 SESSION_COOKIE = "gosplan_session"
+#: where the session middleware leaves the signed-in user's columns for ``get_user``
+USER_SCOPE_KEY = "gosplan.user"
 
 
 def load_or_create_secret(path: str) -> bytes:
@@ -222,11 +228,19 @@ class SessionMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, secret: bytes, engine: Engine, max_age: int, secure: bool | None
+        self,
+        app: ASGIApp,
+        *,
+        secret: bytes,
+        engine: Engine,
+        max_age: int,
+        secure: bool | None,
+        cache: SessionCache | None = None,
     ) -> None:
         self.app = app
         self.signer = itsdangerous.TimestampSigner(secret.hex())
         self.engine = engine
+        self.cache = cache or SessionCache(engine, 0.0)
         self.max_age = max_age
         self.secure = secure
 
@@ -254,11 +268,14 @@ class SessionMiddleware:
         before = dict(data)
         sid = data.get("sid")
         if sid:
-            uid = await run_in_threadpool(store.session_user, self.engine, sid)
-            if uid is None:
+            entry = self.cache.cached(sid)  # memory first: no thread, no round trip
+            if entry is None:
+                entry = await run_in_threadpool(self.cache.load, sid)
+            if entry is None or entry[1] <= utcnow():
                 data.pop("sid", None)  # ended, expired or unknown: signed out
             else:
-                data["uid"] = uid
+                data["uid"] = int(entry[0]["id"])
+                scope[USER_SCOPE_KEY] = entry[0]
         scope["session"] = data
         secure = self.secure if self.secure is not None else scope.get("scheme") == "https"
 
