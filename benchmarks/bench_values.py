@@ -23,6 +23,7 @@ For times ``ratio = peer / figure`` (how many times faster gosplan is).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -350,7 +351,20 @@ def layout_rows(n: int, reps: int = 3, extras: bool = True) -> list[dict[str, An
     return rows
 
 
-def _memory_child(q: Any, n: int, layout: str) -> None:
+def _save_csr_child(n: int, path: str) -> None:
+    """The synthetic economy's ``A`` written row-major to ``path``, as a reader hands it
+    over (its column-major original never lives in the measuring process)."""
+    from gosplan.scale import synthetic_economy
+
+    e = synthetic_economy(n, seed=1)
+    labour = np.asarray(e.labour)
+    A = sp.csr_matrix(e.A)
+    del e
+    sp.save_npz(path + ".A.npz", A, compressed=False)
+    np.save(path + ".labour.npy", labour)
+
+
+def _memory_child(q: Any, n: int, layout: str, csr_file: str | None = None) -> None:
     import psutil
 
     from benchmarks._common import csr_bytes, gib, measure
@@ -363,8 +377,13 @@ def _memory_child(q: Any, n: int, layout: str) -> None:
     make_apply_csc(small.A.indptr, small.A.indices, small.A.data, threads=2)
     del small
     base = psutil.Process().memory_info().rss  # the interpreter and its libraries
-    e = synthetic_economy(n, seed=1)
-    if layout == "csr":
+    if layout == "csr" and csr_file:  # read row-major from the start, as a reader builds it
+        A = sp.csr_array(sp.load_npz(csr_file + ".A.npz"))
+        e = Economy(A, np.load(csr_file + ".labour.npy"))
+        del A
+    else:
+        e = synthetic_economy(n, seed=1)
+    if layout == "csr" and not csr_file:
         A = sp.csr_array(e.A)
         labour, products = e.labour, e.products
         del e  # the column-major copy goes before the row-major Economy is checked
@@ -409,12 +428,19 @@ def layout_memory_rows(n: int, layouts: tuple[str, ...] = ("csc", "csr")) -> lis
 
     rows: list[dict[str, Any]] = []
     ctx = mp.get_context("spawn")
-    for layout in layouts:
-        q = ctx.Queue()
-        p = ctx.Process(target=_memory_child, args=(q, n, layout))
-        p.start()
-        rows += q.get()
-        p.join()
+    with tempfile.TemporaryDirectory() as tmp:
+        for layout in layouts:
+            csr_file = None
+            if layout == "csr":  # written by another process, then read as a reader would
+                csr_file = str(Path(tmp) / "A")
+                w = ctx.Process(target=_save_csr_child, args=(n, csr_file))
+                w.start()
+                w.join()
+            q = ctx.Queue()
+            p = ctx.Process(target=_memory_child, args=(q, n, layout, csr_file))
+            p.start()
+            rows += q.get()
+            p.join()
     return rows
 
 
