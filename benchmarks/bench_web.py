@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,13 @@ def prepare(folder: Path, users: int, db_url: str | None = None) -> None:
     for n in names:
         ledger.open_account(f"person:{n}", "person", n)
         ledger.join("grain-farm", f"person:{n}", by="bench")
+    ledger.max_hours_per_period = Decimal(2_000)  # a load user works a long demo period
     ledger.record_hours_many(
         "grain-farm",
         PERIOD,
-        [(f"person:{n}", 250) for n in names],
+        # enough that no user runs out of credit in a run (the unloaded peer buys without
+        # pause): a refusal for want of credit would be a correct answer, not a fault
+        [(f"person:{n}", 2_000) for n in names],
         recorded_by="delegate",
         key="bench:hours",
     )
