@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from gosplan.config import Settings
-from tests.web.test_web_scaleout import _csrf, _env, _free_port, _login, _start, _stop
+from tests.web.test_web_scaleout import _csrf, _env, _login, uvicorn_processes
 
 TTL = 1.0  # the session cache's bound in these tests (seconds)
 
@@ -29,23 +28,8 @@ TTL = 1.0  # the session cache's bound in these tests (seconds)
 def servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     """Two uvicorn processes on one PostgreSQL store, trusting a session for ``TTL`` s."""
     env = _env(web_settings, session_cache_seconds=TTL)
-    procs, urls = [], []
-    try:
-        for i in range(2):
-            port = _free_port()
-            code = (
-                "import uvicorn; from gosplan.web.app import create_app_from_env; "
-                f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
-                "log_level='warning', proxy_headers=False)"
-            )
-            procs.append(
-                _start([sys.executable, "-c", code], env, port, tmp_path / f"server{i}.log")
-            )
-            urls.append(f"http://127.0.0.1:{port}")
+    with uvicorn_processes(env, 2, tmp_path) as urls:
         yield urls
-    finally:
-        for p in procs:
-            _stop(p)
 
 
 def _refused_within(client: httpx.Client, bound: float) -> float:

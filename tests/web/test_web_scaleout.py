@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -89,28 +90,34 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-@pytest.fixture
-def two_servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
-    """Two uvicorn processes on one PostgreSQL store: filing limited to 4 a minute, sign-in
-    to 3 failures an account."""
-    env = _env(web_settings, rate_limit_filing=4, login_attempts_per_account=3)
+@contextmanager
+def uvicorn_processes(env: dict[str, str], n: int, logs: Path) -> Iterator[list[str]]:
+    """``n`` uvicorn processes of the application configured by ``env``, each on its own
+    loopback port (logs in ``logs/server<i>.log``); yields their base URLs, stops them all."""
     procs, urls = [], []
     try:
-        for i in range(2):
+        for i in range(n):
             port = _free_port()
             code = (
                 "import uvicorn; from gosplan.web.app import create_app_from_env; "
                 f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
                 "log_level='warning', proxy_headers=False)"
             )
-            procs.append(
-                _start([sys.executable, "-c", code], env, port, tmp_path / f"server{i}.log")
-            )
+            procs.append(_start([sys.executable, "-c", code], env, port, logs / f"server{i}.log"))
             urls.append(f"http://127.0.0.1:{port}")
         yield urls
     finally:
         for p in procs:
             _stop(p)
+
+
+@pytest.fixture
+def two_servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
+    """Two uvicorn processes on one PostgreSQL store: filing limited to 4 a minute, sign-in
+    to 3 failures an account."""
+    env = _env(web_settings, rate_limit_filing=4, login_attempts_per_account=3)
+    with uvicorn_processes(env, 2, tmp_path) as urls:
+        yield urls
 
 
 def _csrf(c: httpx.Client) -> str:
