@@ -115,25 +115,29 @@ def multi_year_plan(
     if w.status == Status.INFEASIBLE and method not in FORWARD_METHODS:
         message = f"{message} {first_year_hint(m, 0, np.zeros(economy.n))}"
     done = w.xo.shape[0]
-    res = assemble(
-        m,
-        w,
-        years=list(range(first, first + done)),
-        t0s=list(range(done)),
-        method=method,
-        mode="multi-year",
-        seconds=time.perf_counter() - t_start,
-        assumptions=assumptions,
-        labour_unit=economy.labour_unit.split(" per ")[0],
-        message=message,
-    )
+
+    def result_of(plan: Window, words: str) -> MultiYearPlanResult:
+        return assemble(
+            m,
+            plan,
+            years=list(range(first, first + done)),
+            t0s=list(range(done)),
+            method=method,
+            mode="multi-year",
+            seconds=time.perf_counter() - t_start,
+            assumptions=assumptions,
+            labour_unit=economy.labour_unit.split(" per ")[0],
+            message=words,
+        )
+
+    res = result_of(w, message)
     if not certify or w.status != Status.OPTIMAL or done != years:
         return res
     budget = (
         max(1.0, time.perf_counter() - t_start) if bound_seconds is None else float(bound_seconds)
     )
-    br = certified_bound(m, w, 0, years, np.zeros(economy.n), ascent_seconds=budget)
     K0 = np.zeros(economy.n)
+    br = certified_bound(m, w, 0, years, K0, ascent_seconds=budget)
     if method == "dual" and (br.gap_proven is None or br.gap_proven > 1e-5):
         # the plans the bound's prices point to, where one is feasible and needs less labour
         best: tuple[Window, BoundResult] | None = None
@@ -147,18 +151,7 @@ def multi_year_plan(
                 best = (cand, br2)
         if best is not None:
             w2, br = best
-            res = assemble(
-                m,
-                w2,
-                years=list(range(first, first + done)),
-                t0s=list(range(done)),
-                method=method,
-                mode="multi-year",
-                seconds=time.perf_counter() - t_start,
-                assumptions=assumptions,
-                labour_unit=economy.labour_unit.split(" per ")[0],
-                message=f"{w2.message} (Needs less labour than the {method} plan.)",
-            )
+            res = result_of(w2, f"{w2.message} (Needs less labour than the {method} plan.)")
     res.assumptions["bound"] = {
         "seconds": br.seconds,
         "candidates": br.candidates,
