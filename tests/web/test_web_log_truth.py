@@ -143,6 +143,13 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
                 {"c": fid},
             )
             conn.execute(update(Ballot).where(Ballot.id.in_(ballots[:2])).values(choice=[1]))
+            # point the oldest row past its filing: a page that reads the log only from the
+            # rows' oldest filing on must not lose it (it reads the whole log again)
+            moved = conn.execute(select(Criticism.ref).order_by(Criticism.log_index)).scalar()
+            conn.execute(
+                text("UPDATE criticism SET log_index = log_index + 1000 WHERE ref = :r"),
+                {"r": moved},
+            )
             # swap two critics' sealed boxes (to frame one with the other's name), and
             # forge an opening that never happened
             ids = {
@@ -184,9 +191,10 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         assert ("decision_ballot", str(ballots[2])) not in diffs
         assert ("criticism_identity", framed) in diffs
         assert ("criticism_identity_access", other) in diffs
+        assert ("criticism", moved) in diffs
 
         # the pages refuse the rows that differ, and say why
-        for ref in (edited, deleted, faked, framed, other):
+        for ref in (edited, deleted, faked, framed, other, moved):
             r = client.get(f"/criticism/{ref}.json")
             assert r.status_code == 409, (ref, r.status_code)
             assert "public log" in r.json()["error"]
@@ -194,8 +202,11 @@ def test_operator_rewrites_are_named_by_verify_and_refused_by_pages(
         assert html.status_code == 409 and "All is well" not in html.text
         listing = client.get("/criticism.json").json()
         shown = {c["criticism"] for c in listing["criticisms"]}
-        assert not shown & {edited, deleted, faked}
-        assert all(any(ref in w for w in listing["withheld"]) for ref in (edited, deleted, faked))
+        assert not shown & {edited, deleted, faked, moved}
+        assert all(
+            any(ref in w for w in listing["withheld"]) for ref in (edited, deleted, faked, moved)
+        )
+        assert any(moved in w and "log_index differs" in w for w in listing["withheld"])
         assert client.get(f"/decisions/{pid}.json").status_code == 409
         listing = client.get("/decisions.json").json()  # withheld from the listing too
         assert pid not in {p["id"] for p in listing["proposals"]}

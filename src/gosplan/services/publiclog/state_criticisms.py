@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,51 +37,39 @@ class _Rows:
     accesses: dict[int, list[IdentityAccess]]
 
     @classmethod
-    def load(cls, session: Session) -> _Rows:
+    def load(cls, session: Session, ids: Sequence[int] | None = None) -> _Rows:
+        """The rows of the criticisms ``ids`` (every criticism when None), one query a table."""
+
+        def of(q: Any, column: Any) -> Any:
+            return q if ids is None else q.where(column.in_(ids))
+
         att = {
             cid: hashlib.sha256(bytes(data)).hexdigest()
             for cid, data in session.execute(
-                select(
-                    CriticismAttachment.criticism_id, CriticismAttachment.data
+                of(
+                    select(CriticismAttachment.criticism_id, CriticismAttachment.data),
+                    CriticismAttachment.criticism_id,
                 ).execution_options(yield_per=200)
             )
         }
         sealed = {
             cid: bytes(box)
             for cid, box in session.execute(
-                select(SealedIdentity.criticism_id, SealedIdentity.sealed)
+                of(
+                    select(SealedIdentity.criticism_id, SealedIdentity.sealed),
+                    SealedIdentity.criticism_id,
+                )
             )
         }
         statuses: dict[int, list[CriticismStatus]] = {}
-        for st in session.scalars(select(CriticismStatus).order_by(CriticismStatus.id)):
+        for st in session.scalars(
+            of(select(CriticismStatus), CriticismStatus.criticism_id).order_by(CriticismStatus.id)
+        ):
             statuses.setdefault(st.criticism_id, []).append(st)
         accesses: dict[int, list[IdentityAccess]] = {}
-        for a in session.scalars(select(IdentityAccess)):
+        for a in session.scalars(of(select(IdentityAccess), IdentityAccess.criticism_id)):
             accesses.setdefault(a.criticism_id, []).append(a)
         return cls(att, sealed, statuses, accesses)
-
-
-def _rows_of(session: Session, cid: int) -> _Rows:
-    data = session.get(CriticismAttachment, cid)
-    box = session.get(SealedIdentity, cid)
-    return _Rows(
-        {cid: hashlib.sha256(bytes(data.data)).hexdigest()} if data is not None else {},
-        {cid: bytes(box.sealed)} if box is not None else {},
-        {
-            cid: list(
-                session.scalars(
-                    select(CriticismStatus)
-                    .where(CriticismStatus.criticism_id == cid)
-                    .order_by(CriticismStatus.id)
-                )
-            )
-        },
-        {
-            cid: list(
-                session.scalars(select(IdentityAccess).where(IdentityAccess.criticism_id == cid))
-            )
-        },
-    )
 
 
 def _check_one_criticism(
@@ -122,7 +111,7 @@ def _check_one_criticism(
                     f"{name} differs from log entry {logged.filed.index}: it was changed",
                 )
             )
-    kept = cache if cache is not None else _rows_of(session, row.id)
+    kept = cache if cache is not None else _Rows.load(session, [row.id])
     if att is not None:
         if kept.attachments.get(row.id) != att.get("sha256"):
             diffs.append(
@@ -224,15 +213,24 @@ def check_criticism(session: Session, ref: str) -> list[Difference]:
 
 
 def check_criticisms_for(session: Session, refs: Sequence[str]) -> dict[str, list[Difference]]:
-    """:func:`check_criticism` for several criticisms with one read of the log (a page)."""
+    """:func:`check_criticism` for several criticisms (a page), in a fixed number of queries.
+
+    The log is read from the oldest filing the rows name onwards (a criticism's statuses and
+    openings come after its filing); should a row's ``log_index`` have been moved so that a
+    filing falls outside that window, the whole log is read again, so the answer is always
+    the one a full check gives."""
     if not refs:
         return {}
     # a few criticisms: only their entries; many: one pass over every criticism entry
     needles = [n for r in refs for n in _ref_needles(r)] if len(refs) <= 100 else []
-    logged, _ = logged_criticisms(_entries_about(session, "criticism.", needles))
     rows = {c.ref: c for c in session.scalars(select(Criticism).where(Criticism.ref.in_(refs)))}
+    since = min((c.log_index for c in rows.values() if c.log_index is not None), default=None)
+    logged, _ = logged_criticisms(_entries_about(session, "criticism.", needles, since=since))
+    if since is not None and any(r not in logged for r in refs):
+        logged, _ = logged_criticisms(_entries_about(session, "criticism.", needles))
+    cache = _Rows.load(session, [c.id for c in rows.values()])
     return {
-        r: _check_one_criticism(session, logged.get(r), rows.get(r), r)
+        r: _check_one_criticism(session, logged.get(r), rows.get(r), r, cache)
         for r in refs
         if r in rows or r in logged
     }

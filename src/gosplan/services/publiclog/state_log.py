@@ -64,8 +64,14 @@ class StateCheck:
 # --------------------------------------------------------------------------- reading the log
 
 
-def _entries_about(session: Session, prefix: str, needles: Sequence[str]) -> list[LogEntry]:
+def _entries_about(
+    session: Session, prefix: str, needles: Sequence[str], *, since: int | None = None
+) -> list[LogEntry]:
+    """Entries whose kind starts with ``prefix`` and whose payload holds one of ``needles``
+    (every such entry when there are none), from index ``since`` on."""
     q = select(LogEntry).where(LogEntry.kind.startswith(prefix, autoescape=True))
+    if since is not None:
+        q = q.where(LogEntry.index >= since)
     if needles:
         q = q.where(or_(*[LogEntry.payload_json.contains(n, autoescape=True) for n in needles]))
     return list(session.scalars(q.order_by(LogEntry.index)))

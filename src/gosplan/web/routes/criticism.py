@@ -154,7 +154,7 @@ def _listing(
         older = None
     else:
         rows = lookups.latest_criticisms(db, limit=PAGE, before=before, target=target or None)
-        views = [criticism.public_view(db, c) for c in rows]
+        views = criticism.public_views(db, rows)
         older = rows[-1].id if len(rows) == PAGE else None
     shown, withheld = [], [str(d) for d in logstate.deleted_criticisms(db)]
     checks = logstate.check_criticisms_for(db, [v["criticism"] for v in views])
