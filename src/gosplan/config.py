@@ -107,6 +107,15 @@ class Settings(BaseSettings):
         le=200,
         description="Connections a server process may open beyond `db_pool_size` at a peak.",
     )
+    web_threads: int | None = Field(
+        None,
+        ge=1,
+        le=400,
+        description="Threads a server process runs its page handlers on (web). Default: as many "
+        "as it may hold database connections (`db_pool_size` + `db_max_overflow`), since a "
+        "handler without a connection only waits, and more threads only contend for the "
+        "interpreter lock.",
+    )
     cookie_secure: bool | None = Field(
         None,
         description="Mark the session cookie Secure. Unset: Secure when the request came over "

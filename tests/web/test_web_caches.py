@@ -275,3 +275,26 @@ def test_a_rate_window_is_exact_under_concurrent_hits_and_slides(web_store: str)
         assert slid == [True, True, False, True, True, False]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(7, 7), (None, 3 + 2)])
+def test_the_handler_threads_are_as_many_as_the_connections_unless_set(
+    web_settings: Settings, threads: int | None, expected: int
+) -> None:
+    """More handler threads than pooled connections would only wait for one (or time out)."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from gosplan.web.app import create_app
+
+    settings = web_settings.model_copy(
+        update={"web_threads": threads, "db_pool_size": 3, "db_max_overflow": 2}
+    )
+    app = create_app(settings, migrate=False)
+    try:
+        with TestClient(app) as c:
+            assert c.get("/plan.json").status_code == 200
+            limiter = c.portal.call(anyio.to_thread.current_default_thread_limiter)  # type: ignore[union-attr]
+            assert limiter.total_tokens == expected
+    finally:
+        app.state.gosplan.engine.dispose()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_overflow=settings.db_max_overflow,
     )
     secret = load_or_create_secret(settings.secret_key_path)
+    threads = settings.web_threads or settings.db_pool_size + settings.db_max_overflow
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # the handlers' thread pool is per event loop: sized once the loop runs
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="gosplan",
         version=__version__,
         description="Plans, labour values, labour-time accounts, fulfilment and "
