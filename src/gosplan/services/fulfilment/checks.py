@@ -79,7 +79,7 @@ from gosplan.services.fulfilment.checks_result import (
     CheckResult,
     CheckSettings,
 )
-from gosplan.services.fulfilment.estimates import combine, cusum, estimate_norms
+from gosplan.services.fulfilment.estimates import combine, cusum, drift_sum, estimate_norms
 from gosplan.services.fulfilment.forecast import Forecast, multiprocess_filter
 
 __all__ = [
@@ -234,8 +234,11 @@ def run_checks(
         two_low = np.where(
             settled, _window_sum(-u, 2, s.hours_clip) > needs_thr, _high(-u, s, np.inf)
         )
+    # a slow decline reported flat: needs per unit falling further each week
+    d_u = drift_sum(-u, s.drift_weeks, s.drift_clip)
     with np.errstate(invalid="ignore"):
-        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low
+        drifting = settled & (d_u > s.drift_z)
+        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low | drifting
     values["padding"] = u
     hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
     with np.errstate(invalid="ignore"):
@@ -346,6 +349,7 @@ def run_checks(
     _forecast_flags(fc, s, masks, values)
     stats = {
         "needs_cusum_low": c_u.lower,
+        "needs_drift": d_u,
         "hours_cusum": c_h.upper,
         "inputs_cusum": c_in.upper,
         "inputs_lines": n_in,

@@ -67,6 +67,9 @@ class CheckSettings:
     needs_clip: float = 3.5  # ... a week's residual clipped at this
     needs_sum: float = 6.5  # ... or two weeks' (each clipped at hours_clip) below minus this
     needs_sum_tail: float = 2.0  # ... minus this times the inputs' tail index
+    drift_weeks: int = 5  # slow decline: needs per unit weighted over this many weeks
+    drift_clip: float = 3.5  # ... each week's residual clipped at this
+    drift_z: float = 4.75  # ... raises padding beyond this (see estimates.drift_sum)
     blame_margin: float = 2.0  # how much further one side's figures must have moved
     balance_weeks: int = 4
     stock_weeks: float = 8.0  # weeks of output a supplier may deliver from stock
