@@ -226,7 +226,10 @@ def run_checks(
     c_u = cusum(u, k=s.needs_k, h=s.needs_h + s.needs_h_tail * est_in.tail, clip=s.needs_clip)
     c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
     c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
-    needs_thr = s.needs_sum + s.needs_sum_tail * est_in.tail[None, :]
+    # an enterprise that reports no inputs has its hours as all its needs: it is held to
+    # the hours test's two-week threshold, mirrored
+    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
+    needs_thr = np.where(n_in > 0, s.needs_sum + s.needs_sum_tail * est_in.tail[None, :], hours_thr)
     # the two-week sums need a settled noise estimate; a newcomer is held to two weeks
     # running beyond z_pair
     settled = est_h.weeks >= s.settled_weeks
@@ -240,7 +243,6 @@ def run_checks(
         drifting = settled & (d_u > s.drift_z)
         masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low | drifting
     values["padding"] = u
-    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
     with np.errstate(invalid="ignore"):
         two_weeks = np.where(
             settled, _window_sum(zh, 2, s.hours_clip) > hours_thr, _high(zh, s, np.inf)
