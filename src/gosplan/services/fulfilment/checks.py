@@ -23,7 +23,8 @@ norms only weeks before it, so a weekly run never re-opens the past):
                        change / a one-off outlier (information, no alert)
 ``padding``            output reported without the inputs and hours it
                        needs: all per-unit residuals together low over the
-                       last two weeks, or accumulating low (CUSUM)
+                       last two weeks, accumulating low (CUSUM), or falling
+                       further week by week (drift filter, a slow decline)
 ``hours_excess``       hours per unit of output above the learnt norm (the
                        last two weeks together, or accumulating)
 ``diversion``          inputs per unit of output above the learnt norm (one
@@ -49,7 +50,11 @@ residual is divided by the norm's uncertainty as well as the noise, so no
 fixed minimum gap is needed.  Small persistent deviations accumulate in a
 two-sided CUSUM of Huber-clipped standardised residuals; the thresholds of
 the two-week sums and of the needs CUSUM rise with the population's tail
-index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)).
+index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)); for an
+enterprise with no input lines the needs are its hours, held to the hours'
+threshold.  A decline that grows week by week is read through
+:func:`.estimates.drift_sum` (five weeks weighted 5..1, each Huber-clipped), whose
+threshold needs no widening for tails.
 
 :data:`INTEGRITY` checks send an enterprise to *inspection*; a shortfall in
 a week without any of them is consistent (inputs, hours and deliveries
