@@ -186,11 +186,13 @@ class CheckResult:
         return df.drop(columns=["e", "t"]).reset_index(drop=True)
 
     def _evidence(self, e: np.ndarray, t: np.ndarray) -> list[str]:
-        """The numbers behind a flag, in words: per-unit residuals and their CUSUMs."""
+        """The numbers behind a flag, in words: per-unit residuals, their CUSUMs and the
+        drift filter of falling needs."""
         zh, zi, zn = (self.z[k][e, t] for k in ("hours", "inputs", "needs"))
         cl = self.stats["needs_cusum_low"][e, t]
         ch = self.stats["hours_cusum"][e, t]
         ci = self.stats["inputs_cusum"][e, t]
+        dr = self.stats["needs_drift"][e, t]
         lvl = self.forecast.level[e, t]
 
         def f(x: float) -> str:
@@ -199,8 +201,9 @@ class CheckResult:
         return [
             f"residuals in sd of this enterprise's learnt norms: hours/output {f(a)}, "
             f"inputs/output {f(b)}, all needs {f(c)}; CUSUM needs-low {d:.1f}, "
-            f"hours {g:.1f}, inputs {h:.1f}; output/plan level {f(lv)}"
-            for a, b, c, d, g, h, lv in zip(zh, zi, zn, cl, ch, ci, lvl, strict=True)
+            f"hours {g:.1f}, inputs {h:.1f}; needs falling (drift) {f(r)}; "
+            f"output/plan level {f(lv)}"
+            for a, b, c, d, g, h, r, lv in zip(zh, zi, zn, cl, ch, ci, dr, lvl, strict=True)
         ]
 
     def fulfilment(self, by: str = "sector") -> pd.DataFrame:
