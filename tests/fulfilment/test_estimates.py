@@ -9,6 +9,7 @@ from gosplan.services.fulfilment.estimates import (
     NormSettings,
     combine,
     cusum,
+    drift_sum,
     estimate_norms,
     history_bounds,
 )
@@ -75,3 +76,28 @@ def test_combine_is_standard_normal_again() -> None:
     comb, count = combine(z, owner, 1000)
     assert (count == 3).all()
     assert comb.std() == pytest.approx(1.0, abs=0.03)
+
+
+def test_drift_sum_is_standard_normal_causal_and_finds_a_ramp_first() -> None:
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((4000, 30))
+    d = drift_sum(z, 5, np.inf)
+    assert d[:, 10:].std() == pytest.approx(1.0, abs=0.03)  # honest noise: about N(0, 1)
+    later = z.copy()
+    later[:, 20:] += 9.0
+    np.testing.assert_array_equal(drift_sum(later, 5, np.inf)[:, :20], d[:, :20])  # causal
+    # honest weeks pass 4.75 about once in 10^5 or fewer; a ramp of 0.9 noises a week
+    # (2 % a week at twice the noise) passes it by the fifth week in over 90 % of series,
+    # where the needs CUSUM at a like false-alarm rate (k = 1, h = 6) finds under 90 %
+    assert (drift_sum(z, 5, 3.5)[:, 10:] > 4.75).mean() < 1e-5
+    ramp = z[:, :5] + 0.9 * np.arange(1, 6)
+    assert (drift_sum(ramp, 5, 3.5)[:, 4] > 4.75).mean() > 0.9
+    assert cusum(-ramp, k=1.0, h=6.0, clip=3.5).alarm_down.any(axis=1).mean() < 0.9
+    assert drift_sum(np.full((1, 5), 1.0), 5, np.inf)[0, 4] == pytest.approx(np.sqrt(55) / 55 * 15)
+    # one wild week counts at most the clip (times its weight)
+    spike = np.zeros((1, 6))
+    spike[0, 5] = 50.0
+    spike[0, 2] = np.nan
+    out = drift_sum(spike, 5, 3.5)
+    assert out[0, 5] == pytest.approx(5 * 3.5 / np.sqrt(55))
+    assert np.isnan(out[0, 2])

@@ -23,7 +23,8 @@ norms only weeks before it, so a weekly run never re-opens the past):
                        change / a one-off outlier (information, no alert)
 ``padding``            output reported without the inputs and hours it
                        needs: all per-unit residuals together low over the
-                       last two weeks, or accumulating low (CUSUM)
+                       last two weeks, accumulating low (CUSUM), or falling
+                       further week by week (drift filter, a slow decline)
 ``hours_excess``       hours per unit of output above the learnt norm (the
                        last two weeks together, or accumulating)
 ``diversion``          inputs per unit of output above the learnt norm (one
@@ -49,7 +50,11 @@ residual is divided by the norm's uncertainty as well as the noise, so no
 fixed minimum gap is needed.  Small persistent deviations accumulate in a
 two-sided CUSUM of Huber-clipped standardised residuals; the thresholds of
 the two-week sums and of the needs CUSUM rise with the population's tail
-index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)).
+index (:func:`.estimates.tail_index`: 0 for Gaussian noise, 1 for t(4)); for an
+enterprise with no input lines the needs are its hours, held to the hours'
+threshold.  A decline that grows week by week is read through
+:func:`.estimates.drift_sum` (five weeks weighted 5..1, each Huber-clipped), whose
+threshold needs no widening for tails.
 
 :data:`INTEGRITY` checks send an enterprise to *inspection*; a shortfall in
 a week without any of them is consistent (inputs, hours and deliveries
@@ -79,7 +84,7 @@ from gosplan.services.fulfilment.checks_result import (
     CheckResult,
     CheckSettings,
 )
-from gosplan.services.fulfilment.estimates import combine, cusum, estimate_norms
+from gosplan.services.fulfilment.estimates import combine, cusum, drift_sum, estimate_norms
 from gosplan.services.fulfilment.forecast import Forecast, multiprocess_filter
 
 __all__ = [
@@ -226,7 +231,10 @@ def run_checks(
     c_u = cusum(u, k=s.needs_k, h=s.needs_h + s.needs_h_tail * est_in.tail, clip=s.needs_clip)
     c_h = cusum(zh, k=s.cusum_k, h=s.cusum_h, clip=s.huber_c)
     c_in = cusum(zin_e, k=s.gap_k, h=s.cusum_h, clip=s.huber_c)
-    needs_thr = s.needs_sum + s.needs_sum_tail * est_in.tail[None, :]
+    # an enterprise that reports no inputs has its hours as all its needs: it is held to
+    # the hours test's two-week threshold, mirrored
+    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
+    needs_thr = np.where(n_in > 0, s.needs_sum + s.needs_sum_tail * est_in.tail[None, :], hours_thr)
     # the two-week sums need a settled noise estimate; a newcomer is held to two weeks
     # running beyond z_pair
     settled = est_h.weeks >= s.settled_weeks
@@ -234,10 +242,12 @@ def run_checks(
         two_low = np.where(
             settled, _window_sum(-u, 2, s.hours_clip) > needs_thr, _high(-u, s, np.inf)
         )
+    # a slow decline reported flat: needs per unit falling further each week
+    d_u = drift_sum(-u, s.drift_weeks, s.drift_clip)
     with np.errstate(invalid="ignore"):
-        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low
+        drifting = settled & (d_u > s.drift_z)
+        masks["padding"] = (-u > s.z_week) | c_u.alarm_down | two_low | drifting
     values["padding"] = u
-    hours_thr = s.hours_sum + s.hours_sum_tail * est_h.tail[None, :]
     with np.errstate(invalid="ignore"):
         two_weeks = np.where(
             settled, _window_sum(zh, 2, s.hours_clip) > hours_thr, _high(zh, s, np.inf)
@@ -346,6 +356,7 @@ def run_checks(
     _forecast_flags(fc, s, masks, values)
     stats = {
         "needs_cusum_low": c_u.lower,
+        "needs_drift": d_u,
         "hours_cusum": c_h.upper,
         "inputs_cusum": c_in.upper,
         "inputs_lines": n_in,

@@ -67,6 +67,9 @@ class CheckSettings:
     needs_clip: float = 3.5  # ... a week's residual clipped at this
     needs_sum: float = 6.5  # ... or two weeks' (each clipped at hours_clip) below minus this
     needs_sum_tail: float = 2.0  # ... minus this times the inputs' tail index
+    drift_weeks: int = 5  # slow decline: needs per unit weighted over this many weeks
+    drift_clip: float = 3.5  # ... each week's residual clipped at this
+    drift_z: float = 4.75  # ... raises padding beyond this (see estimates.drift_sum)
     blame_margin: float = 2.0  # how much further one side's figures must have moved
     balance_weeks: int = 4
     stock_weeks: float = 8.0  # weeks of output a supplier may deliver from stock
@@ -183,11 +186,13 @@ class CheckResult:
         return df.drop(columns=["e", "t"]).reset_index(drop=True)
 
     def _evidence(self, e: np.ndarray, t: np.ndarray) -> list[str]:
-        """The numbers behind a flag, in words: per-unit residuals and their CUSUMs."""
+        """The numbers behind a flag, in words: per-unit residuals, their CUSUMs and the
+        drift filter of falling needs."""
         zh, zi, zn = (self.z[k][e, t] for k in ("hours", "inputs", "needs"))
         cl = self.stats["needs_cusum_low"][e, t]
         ch = self.stats["hours_cusum"][e, t]
         ci = self.stats["inputs_cusum"][e, t]
+        dr = self.stats["needs_drift"][e, t]
         lvl = self.forecast.level[e, t]
 
         def f(x: float) -> str:
@@ -196,8 +201,9 @@ class CheckResult:
         return [
             f"residuals in sd of this enterprise's learnt norms: hours/output {f(a)}, "
             f"inputs/output {f(b)}, all needs {f(c)}; CUSUM needs-low {d:.1f}, "
-            f"hours {g:.1f}, inputs {h:.1f}; output/plan level {f(lv)}"
-            for a, b, c, d, g, h, lv in zip(zh, zi, zn, cl, ch, ci, lvl, strict=True)
+            f"hours {g:.1f}, inputs {h:.1f}; needs falling (drift) {f(r)}; "
+            f"output/plan level {f(lv)}"
+            for a, b, c, d, g, h, r, lv in zip(zh, zi, zn, cl, ch, ci, dr, lvl, strict=True)
         ]
 
     def fulfilment(self, by: str = "sector") -> pd.DataFrame:

@@ -342,6 +342,24 @@ def cusum(
     return Cusum(upper=up, lower=dn, alarm_up=a_up, alarm_down=a_dn)
 
 
+def drift_sum(z: np.ndarray, weeks: int, clip: float) -> np.ndarray:
+    """A matched filter for a deviation that grows week by week (a slow decline): the
+    last ``weeks`` residuals, each clipped at ``± clip`` (Huber's ψ, so one wild week
+    cannot carry it), weighted ``weeks, weeks − 1, …, 1`` from this week back, divided by
+    the root of the sum of the squared weights (about standard normal under honest
+    Gaussian noise).  A missing week counts 0; the value is NaN where this week is.
+
+    A ramp ``δ, 2δ, …, wδ`` scores ``δ·Σj²/√Σj²`` (``7.4 δ`` for five weeks) where a
+    CUSUM with reference ``k`` would have gathered ``15 δ − 5 k``: for a decline of
+    under one standard deviation a week the filter leads the CUSUM by weeks."""
+    x = np.clip(np.nan_to_num(z), -clip, clip)
+    out = weeks * x
+    for j in range(1, min(weeks, z.shape[1])):
+        out[:, j:] += (weeks - j) * x[:, :-j]
+    norm = float(np.sqrt(sum(i * i for i in range(1, weeks + 1))))
+    return np.where(np.isfinite(z), out / norm, np.nan)
+
+
 def combine(z: np.ndarray, owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum of the standardised residuals of each owner's series, divided by the root of
     their number (so it is again about standard normal), and that number."""
