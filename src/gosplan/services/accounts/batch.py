@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gosplan.labourtime.records import AccountInfo, GoodInfo, Posted, Purchase, WorkRecord
+from gosplan.labourtime.records import AccountInfo, Basket, GoodInfo, Posted, Purchase, WorkRecord
 from gosplan.labourtime.units import MAX_HOURS_PER_RECORD
 from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
@@ -88,6 +88,18 @@ class Batch:
         from gosplan.storage.accounts_bulk import buy_many
 
         return buy_many(self._s, lines)
+
+    def buy_baskets(
+        self, baskets: Sequence[tuple[str, Sequence[tuple[str, int]], str]]
+    ) -> list[Basket]:
+        """Baskets ``[(person, [(good, quantity), ...], key), ...]``: each one ledger
+        transaction debiting the person the basket's cost, with a stock move a good;
+        every check of :meth:`buy` holds for every line and the balance covers the basket;
+        a refused basket refuses them all (see
+        :func:`gosplan.storage.accounts_basket.buy_baskets`)."""
+        from gosplan.storage.accounts_basket import buy_baskets
+
+        return buy_baskets(self._s, baskets)
 
     def record_hours_many(
         self,

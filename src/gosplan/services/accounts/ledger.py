@@ -24,6 +24,7 @@ from gosplan.labourtime.errors import AccountsInputError
 from gosplan.labourtime.feedback import FeedbackReport
 from gosplan.labourtime.records import (
     AccountInfo,
+    Basket,
     GoodInfo,
     GoodSpec,
     PeriodInfo,
@@ -421,6 +422,16 @@ class Accounts:
         if self.engine.dialect.name == "postgresql":
             return self._buy_postgres(person, good, quantity, key)
         return self._run(lambda s: shop_sql.buy(s, person, good, quantity, key))
+
+    def buy_basket(self, person: str, lines: Iterable[tuple[str, int]], *, key: str) -> Basket:
+        """A person's basket at the till, ``[(good, quantity), ...]``: one transaction for
+        all of it (the basket's cost cancelled, a stock move a good).  Each line is checked
+        as :meth:`buy` checks it, and the balance must cover the whole basket; a refused
+        line refuses the basket."""
+        from gosplan.storage.accounts_basket import buy_baskets
+
+        basket = list(lines)
+        return self._run(lambda s: buy_baskets(s, [(person, basket, key)])[0])
 
     def _buy_postgres(self, person: str, good: str, quantity: int, key: str) -> Purchase:
         """One ``SELECT acct_buy(…)`` in autocommit: one statement, atomic on its own."""

@@ -249,15 +249,10 @@ class _Runner(_RunnerSetup):
                 while (bought[g] * price_u).sum() > balances_u[g]:
                     j = int(np.argmax(np.where(bought[g] > 0, price_u, -1)))
                     bought[g, j] -= 1
-        # the shops' tills: every line its own ledger transaction, written in bulk
-        gs, js = np.nonzero(bought)
+        # the shops' tills: each household's basket one ledger transaction (a line a
+        # good), rung up in the order the households came, written in bulk
         with acc.batch() as b:
-            b.buy_many(
-                [
-                    (self.group_codes[g], goods.codes[j], int(bought[g, j]), f"{key}:buy:{g}:{j}")
-                    for g, j in zip(gs.tolist(), js.tolist(), strict=True)
-                ]
-            )
+            b.buy_baskets(_baskets(bought, order, self.group_codes, goods.codes, key))
         acc.close_period(label)
         report = acc.feedback(
             label,
@@ -391,6 +386,23 @@ class _Runner(_RunnerSetup):
             )
             if side.feedback:
                 self.log_indices.append(e.index)
+
+
+def _baskets(
+    bought: np.ndarray, order: np.ndarray, groups: list[str], codes: list[str], key: str
+) -> list[tuple[str, list[tuple[str, int]], str]]:
+    """``bought`` (households × goods) as baskets in the households' ``order``:
+    ``(account, [(good, units), ...], key)``, households that bought nothing left out."""
+    rows = bought[order]
+    gs, js = np.nonzero(rows)
+    q = rows[gs, js].tolist()
+    lines = list(zip([codes[j] for j in js.tolist()], q, strict=True))
+    cut = np.searchsorted(gs, np.arange(rows.shape[0] + 1)).tolist()
+    out = []
+    for i, g in enumerate(order.tolist()):
+        if cut[i + 1] > cut[i]:
+            out.append((groups[g], lines[cut[i] : cut[i + 1]], f"{key}:basket:{g}"))
+    return out
 
 
 def _balances(acc: Any) -> dict[str, Decimal]:

@@ -1,0 +1,299 @@
+"""The ledger's SQL for baskets: a person's purchases at the till as one transaction.
+
+A basket is what a till rings up: one ``purchase`` transaction for the whole basket
+(one posting debiting the buyer the basket's cost, one crediting ``system:cancelled``),
+one stock move a good (``sale``, its quantity and the unit price charged, linked to the
+transaction) and one idempotency key.  Every check of a single purchase
+(:func:`~gosplan.storage.accounts_shop.buy`) holds for every line — an open period, a
+listed good that is sold (not free) and in stock — and the buyer's balance must cover
+the basket; a refused basket refuses the whole call and nothing is written.  A reversal
+(:func:`~gosplan.storage.accounts_shop.reverse_transaction`) returns every line.
+
+:func:`buy_baskets` checks all baskets of a call first (in order), then writes them with
+one multi-row statement a table; on SQLite the rows go to the driver directly (the
+statement text is built here, from the models' table and column names).  It runs inside
+the caller's transaction (:meth:`Accounts.batch`); on PostgreSQL the goods and buyers are
+locked (``FOR UPDATE``, in id order) before they are checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from gosplan.labourtime.errors import AccountsInputError, InsufficientHours
+from gosplan.labourtime.records import Basket, from_json
+from gosplan.labourtime.units import check_quantity, to_hours
+from gosplan.storage.accounts import (
+    Account,
+    Good,
+    Period,
+    Posting,
+    Request,
+    StockMove,
+    utcnow,
+)
+from gosplan.storage.accounts_bulk import _CHUNK, _insert_transactions
+from gosplan.storage.accounts_ledger import check_key, digest_of
+from gosplan.storage.accounts_shop import buy_refused, cancelled_account_id, provided_free
+
+__all__ = ["buy_baskets", "parse_baskets"]
+
+#: a basket: (person, [(good, quantity), ...], idempotency key)
+BasketLines = tuple[str, Sequence[tuple[str, int]], str]
+_Parsed = tuple[str, list[tuple[str, int]], str]
+
+
+def parse_baskets(baskets: Sequence[BasketLines]) -> list[_Parsed]:
+    """The baskets checked for shape: a person, at least one line, each good once with a
+    whole quantity ≥ 1, a key of 1–128 characters used once in the call."""
+    parsed: list[_Parsed] = []
+    keys: set[str] = set()
+    for person, lines, key in baskets:
+        check_key(key)
+        key, person = str(key), str(person)
+        if key in keys:
+            raise AccountsInputError(
+                f"Idempotency key {key!r} is used by two baskets of the same call; each "
+                f"basket needs its own key."
+            )
+        keys.add(key)
+        if not lines:
+            raise AccountsInputError(f"The basket of {person!r} ({key!r}) has no lines.")
+        out: list[tuple[str, int]] = []
+        seen: set[str] = set()
+        for good, quantity in lines:
+            good = str(good)
+            q = check_quantity(quantity, "quantity", f"purchase of good {good!r} by {person!r}")
+            if good in seen:
+                raise AccountsInputError(
+                    f"The basket of {person!r} ({key!r}) lists good {good!r} twice; list "
+                    f"each good once with its whole quantity."
+                )
+            seen.add(good)
+            out.append((good, q))
+        parsed.append((person, out, key))
+    return parsed
+
+
+def _digest(person: str, lines: list[tuple[str, int]]) -> str:
+    return digest_of("basket", {"person": person, "lines": [[g, q] for g, q in lines]})
+
+
+def _locked_rows(s: Session, column: Any, values: list[str], *cols: Any) -> dict[str, Any]:
+    """Rows whose ``column`` is in ``values``, by that value; locked in id order on
+    PostgreSQL (so two tills never wait on each other in a circle)."""
+    pg = s.get_bind().dialect.name == "postgresql"
+    out: dict[str, Any] = {}
+    for i in range(0, len(values), _CHUNK):
+        stmt = select(column, *cols).where(column.in_(values[i : i + _CHUNK]))
+        if pg:
+            stmt = stmt.order_by(cols[0]).with_for_update()
+        out.update({r[0]: r for r in s.execute(stmt).all()})
+    return out
+
+
+def buy_baskets(s: Session, baskets: Sequence[BasketLines]) -> list[Basket]:
+    """Baskets ``[(person, [(good, quantity), ...], key), ...]`` in the session's
+    transaction; what each rang up, in order.  A key used before for the same basket is
+    a replay (its first result, nothing posted again); for anything else, a conflict."""
+    parsed = parse_baskets(baskets)
+    if not parsed:
+        return []
+    digests = [_digest(p, lines) for p, lines, _ in parsed]
+    done: dict[str, Basket] = {}
+    keys = [k for *_, k in parsed]
+    where = {k: j for j, k in enumerate(keys)}
+    if s.get_bind().dialect.name == "postgresql":
+        # as a single purchase does: a period's close (SHARE on the goods) waits for this
+        # till, or this till waits for the close and then finds the period closed
+        s.execute(text("LOCK TABLE acct_good IN ROW EXCLUSIVE MODE"))
+    for i in range(0, len(keys), _CHUNK):
+        for key, kind, digest, result, at in s.execute(
+            select(
+                Request.key, Request.kind, Request.digest, Request.result, Request.created_at
+            ).where(Request.key.in_(keys[i : i + _CHUNK]))
+        ):
+            j = where[key]
+            if kind != "basket" or digest != digests[j]:
+                raise buy_refused(
+                    "conflict",
+                    person=parsed[j][0],
+                    good="",
+                    q=0,
+                    key=key,
+                    used=f"{kind} at {at:%Y-%m-%d %H:%M:%S}",
+                )
+            done[key] = from_json(Basket, result)
+    todo = [(b, d) for b, d in zip(parsed, digests, strict=True) if b[2] not in done]
+    written: dict[str, Basket] = {}
+    if todo:
+        goods = _locked_rows(
+            s,
+            Good.code,
+            sorted({g for (_, lines, _), _ in todo for g, _ in lines}),
+            Good.id,
+            Good.price,
+            Good.stock,
+            Good.name,
+            Good.free_fund,
+        )
+        p = s.execute(select(Period.id, Period.code).where(Period.status == "open")).first()
+        if p is None:
+            (person, lines, key), _ = todo[0]
+            raise buy_refused("no_period", person=person, good=lines[0][0], q=lines[0][1], key=key)
+        buyers = _locked_rows(
+            s,
+            Account.code,
+            sorted({b for (b, _, _), _ in todo}),
+            Account.id,
+            Account.kind,
+            Account.balance,
+        )
+        stock, balance, costs = _check([b for b, _ in todo], goods, buyers)
+        written = _write(s, todo, costs, goods, buyers, stock, balance, (int(p[0]), str(p[1])))
+    return [done.get(k) or written[k] for k in keys]
+
+
+def _check(
+    parsed: list[_Parsed], goods: dict[str, Any], buyers: dict[str, Any]
+) -> tuple[dict[str, int], dict[str, int], list[int]]:
+    """Every basket's checks in order; the stocks and balances after all of them, and
+    each basket's cost."""
+    stock = {c: int(r[3]) for c, r in goods.items()}
+    balance = {c: int(r[3] or 0) for c, r in buyers.items()}
+    costs: list[int] = []
+    for person, lines, key in parsed:
+        cost = 0
+        for good, q in lines:
+            g = goods.get(good)
+            if g is None:
+                raise buy_refused("unknown_good", person=person, good=good, q=q, key=key)
+            if g[5]:
+                raise provided_free(g[4], good, g[5], "bought")
+            if stock[good] < q:
+                raise buy_refused(
+                    "out_of_stock", person=person, good=good, q=q, key=key, stock=stock[good]
+                )
+            stock[good] -= q
+            cost += int(g[2]) * q
+        b = buyers.get(person)
+        if b is None:
+            raise buy_refused("unknown_account", person=person, good="", q=0, key=key)
+        if b[2] != "person":
+            raise buy_refused("wrong_kind", person=person, good="", q=0, key=key, kind=b[2])
+        if balance[person] < cost:
+            raise InsufficientHours(
+                f"Account {person!r} holds {to_hours(balance[person])} h; the basket "
+                f"{key!r} of {len(lines)} good(s) costs {to_hours(cost)} h. No balance may "
+                f"go negative; nothing was bought."
+            )
+        balance[person] -= cost
+        costs.append(cost)
+    return stock, balance, costs
+
+
+def _insert_rows(
+    c: Connection, model: Any, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Many rows of one table: through the driver on SQLite (one prepared statement, no
+    per-row processing), a Core multi-row insert elsewhere."""
+    if not rows:
+        return
+    table = model.__table__
+    if c.dialect.name == "sqlite":
+        names = ", ".join(table.c[col].name for col in cols)
+        marks = ", ".join("?" for _ in cols)
+        c.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+    else:
+        c.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
+
+
+def _write(
+    s: Session,
+    todo: list[tuple[_Parsed, str]],
+    costs: list[int],
+    goods: dict[str, Any],
+    buyers: dict[str, Any],
+    stock: dict[str, int],
+    balance: dict[str, int],
+    period: tuple[int, str],
+) -> dict[str, Basket]:
+    c = s.connection()
+    sqlite = c.dialect.name == "sqlite"
+    c.execute(
+        update(Good).where(Good.id == bindparam("gid")).values(stock=bindparam("new_stock")),
+        [
+            {"gid": int(goods[g][1]), "new_stock": stock[g]}
+            for g in sorted({g for (_, lines, _), _ in todo for g, _ in lines})
+        ],
+    )
+    c.execute(
+        update(Account)
+        .where(Account.id == bindparam("aid"))
+        .values(balance=bindparam("new_balance")),
+        [
+            {"aid": int(buyers[b][1]), "new_balance": balance[b]}
+            for b in sorted({b for (b, _, _), _ in todo})
+        ],
+    )
+    now = utcnow()
+    # SQLite stores a DateTime as this text (what SQLAlchemy writes and reads back)
+    stamp: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    pid, pcode = period
+    units = [sum(q for _, q in lines) for (_, lines, _), _ in todo]
+    ids = _insert_transactions(
+        c,
+        [
+            {
+                "kind": "purchase",
+                "period_id": pid,
+                "created_at": now,
+                "memo": f"bought a basket of {len(lines)} good(s), {n} unit(s), at the till",
+                "reverses_id": None,
+            }
+            for ((_, lines, _), _), n in zip(todo, units, strict=True)
+        ],
+    )
+    sink = cancelled_account_id(s)
+    postings: list[tuple[Any, ...]] = []
+    moves: list[tuple[Any, ...]] = []
+    requests: list[tuple[Any, ...]] = []
+    out: dict[str, Basket] = {}
+    gid = {g: int(r[1]) for g, r in goods.items()}
+    price = {g: int(r[2]) for g, r in goods.items()}
+    for tx, ((person, lines, key), digest), cost, n in zip(ids, todo, costs, units, strict=True):
+        postings.append((tx, int(buyers[person][1]), -cost))
+        postings.append((tx, sink, cost))
+        moves.extend((gid[g], pid, "sale", -q, tx, price[g], stamp) for g, q in lines)
+        data = {
+            "transaction_id": tx,
+            "person": person,
+            "goods": len(lines),
+            "units": n,
+            "cost": str(to_hours(cost)),
+            "period": pcode,
+        }
+        requests.append((key, "basket", digest, json.dumps(data) if sqlite else data, stamp))
+        out[key] = Basket(
+            transaction_id=tx,
+            person=person,
+            goods=len(lines),
+            units=n,
+            cost=to_hours(cost),
+            period=pcode,
+        )
+    _insert_rows(c, Posting, ("transaction_id", "account_id", "amount"), postings)
+    _insert_rows(
+        c,
+        StockMove,
+        ("good_id", "period_id", "kind", "quantity", "transaction_id", "price", "created_at"),
+        moves,
+    )
+    _insert_rows(c, Request, ("key", "kind", "digest", "result", "created_at"), requests)
+    return out
