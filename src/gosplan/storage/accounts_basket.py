@@ -18,12 +18,10 @@ locked (``FOR UPDATE``, in id order) before they are checked.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from gosplan.labourtime.errors import AccountsInputError, InsufficientHours
@@ -36,10 +34,19 @@ from gosplan.storage.accounts import (
     Posting,
     Request,
     StockMove,
+    Transaction,
     utcnow,
 )
-from gosplan.storage.accounts_bulk import _CHUNK, _insert_transactions
+from gosplan.storage.accounts_bulk import _CHUNK
 from gosplan.storage.accounts_ledger import check_key, digest_of
+from gosplan.storage.accounts_rows import (
+    as_json,
+    claim_many,
+    expire_cached,
+    insert_rows,
+    insert_with_ids,
+    stamp,
+)
 from gosplan.storage.accounts_shop import buy_refused, cancelled_account_id, provided_free
 
 __all__ = ["buy_baskets", "parse_baskets"]
@@ -105,31 +112,19 @@ def buy_baskets(s: Session, baskets: Sequence[BasketLines]) -> list[Basket]:
     parsed = parse_baskets(baskets)
     if not parsed:
         return []
+    s.flush()  # what the session holds unwritten is read below
     digests = [_digest(p, lines) for p, lines, _ in parsed]
-    done: dict[str, Basket] = {}
     keys = [k for *_, k in parsed]
-    where = {k: j for j, k in enumerate(keys)}
     if s.get_bind().dialect.name == "postgresql":
         # as a single purchase does: a period's close (SHARE on the goods) waits for this
         # till, or this till waits for the close and then finds the period closed
         s.execute(text("LOCK TABLE acct_good IN ROW EXCLUSIVE MODE"))
-    for i in range(0, len(keys), _CHUNK):
-        for key, kind, digest, result, at in s.execute(
-            select(
-                Request.key, Request.kind, Request.digest, Request.result, Request.created_at
-            ).where(Request.key.in_(keys[i : i + _CHUNK]))
-        ):
-            j = where[key]
-            if kind != "basket" or digest != digests[j]:
-                raise buy_refused(
-                    "conflict",
-                    person=parsed[j][0],
-                    good="",
-                    q=0,
-                    key=key,
-                    used=f"{kind} at {at:%Y-%m-%d %H:%M:%S}",
-                )
-            done[key] = from_json(Basket, result)
+    done = {
+        k: from_json(Basket, r)
+        for k, r in claim_many(
+            s, {k: ("basket", d) for k, d in zip(keys, digests, strict=True)}
+        ).items()
+    }
     todo = [(b, d) for b, d in zip(parsed, digests, strict=True) if b[2] not in done]
     written: dict[str, Basket] = {}
     if todo:
@@ -198,22 +193,6 @@ def _check(
     return stock, balance, costs
 
 
-def _insert_rows(
-    c: Connection, model: Any, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """Many rows of one table: through the driver on SQLite (one prepared statement, no
-    per-row processing), a Core multi-row insert elsewhere."""
-    if not rows:
-        return
-    table = model.__table__
-    if c.dialect.name == "sqlite":
-        names = ", ".join(table.c[col].name for col in cols)
-        marks = ", ".join("?" for _ in cols)
-        c.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
-    else:
-        c.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
-
-
 def _write(
     s: Session,
     todo: list[tuple[_Parsed, str]],
@@ -225,7 +204,6 @@ def _write(
     period: tuple[int, str],
 ) -> dict[str, Basket]:
     c = s.connection()
-    sqlite = c.dialect.name == "sqlite"
     c.execute(
         update(Good).where(Good.id == bindparam("gid")).values(stock=bindparam("new_stock")),
         [
@@ -242,21 +220,20 @@ def _write(
             for b in sorted({b for (b, _, _), _ in todo})
         ],
     )
-    now = utcnow()
-    # SQLite stores a DateTime as this text (what SQLAlchemy writes and reads back)
-    stamp: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    at = stamp(c, utcnow())
     pid, pcode = period
     units = [sum(q for _, q in lines) for (_, lines, _), _ in todo]
-    ids = _insert_transactions(
+    ids = insert_with_ids(
         c,
+        Transaction,
+        ("kind", "period_id", "created_at", "memo"),
         [
-            {
-                "kind": "purchase",
-                "period_id": pid,
-                "created_at": now,
-                "memo": f"bought a basket of {len(lines)} good(s), {n} unit(s), at the till",
-                "reverses_id": None,
-            }
+            (
+                "purchase",
+                pid,
+                at,
+                f"bought a basket of {len(lines)} good(s), {n} unit(s), at the till",
+            )
             for ((_, lines, _), _), n in zip(todo, units, strict=True)
         ],
     )
@@ -270,7 +247,7 @@ def _write(
     for tx, ((person, lines, key), digest), cost, n in zip(ids, todo, costs, units, strict=True):
         postings.append((tx, int(buyers[person][1]), -cost))
         postings.append((tx, sink, cost))
-        moves.extend((gid[g], pid, "sale", -q, tx, price[g], stamp) for g, q in lines)
+        moves.extend((gid[g], pid, "sale", -q, tx, price[g], at) for g, q in lines)
         data = {
             "transaction_id": tx,
             "person": person,
@@ -279,7 +256,7 @@ def _write(
             "cost": str(to_hours(cost)),
             "period": pcode,
         }
-        requests.append((key, "basket", digest, json.dumps(data) if sqlite else data, stamp))
+        requests.append((key, "basket", digest, as_json(c, data), at))
         out[key] = Basket(
             transaction_id=tx,
             person=person,
@@ -288,12 +265,13 @@ def _write(
             cost=to_hours(cost),
             period=pcode,
         )
-    _insert_rows(c, Posting, ("transaction_id", "account_id", "amount"), postings)
-    _insert_rows(
+    insert_rows(c, Posting, ("transaction_id", "account_id", "amount"), postings)
+    insert_rows(
         c,
         StockMove,
         ("good_id", "period_id", "kind", "quantity", "transaction_id", "price", "created_at"),
         moves,
     )
-    _insert_rows(c, Request, ("key", "kind", "digest", "result", "created_at"), requests)
+    insert_rows(c, Request, ("key", "kind", "digest", "result", "created_at"), requests)
+    expire_cached(s)
     return out

@@ -121,6 +121,35 @@ class Batch:
             max_record=self._max_record,
         )
 
+    def record_hours_sets(
+        self, sets: Sequence[tuple[str, str, Sequence[tuple[str, Any]], str, str]]
+    ) -> list[list[WorkRecord]]:
+        """Several enterprises' record sets, ``[(enterprise, period, [(person, hours), ...],
+        key, recorded_by), ...]``: each what :meth:`record_hours_many` records, checked
+        together and written in bulk (see
+        :func:`gosplan.storage.accounts_bulk_work.record_hours_sets`)."""
+        from gosplan.storage.accounts_bulk_work import record_hours_sets
+
+        return record_hours_sets(self._s, sets, self._cap, max_record=self._max_record)
+
+    def approve_many(self, items: Sequence[tuple[str, str, str, str, str | None]]) -> list[Posted]:
+        """Approvals ``[(enterprise, period, key, approver, approver_account), ...]``: each
+        what :meth:`approve` posts (one ``work`` transaction an enterprise, the same
+        separation of duties), written in bulk, their public events appended together."""
+        from gosplan.storage.accounts_bulk_work import approve_many
+
+        return approve_many(self._s, items, _publisher_many(self._s))
+
+    def grant_many(
+        self, items: Sequence[tuple[str, str, str, Decimal | int | str | float, str, str, str]]
+    ) -> list[Posted]:
+        """Grants ``[(fund, person, period, hours, key, granted_by, reason), ...]``: each
+        what :meth:`grant` posts, in order, written in bulk, their public events appended
+        together; a fund that would go below zero refuses them all."""
+        from gosplan.storage.accounts_bulk_work import grant_many
+
+        return grant_many(self._s, items, _publisher_many(self._s))
+
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         return shop_sql.deliver(self._s, good, quantity, key)
 

@@ -161,7 +161,11 @@ class _Runner(_RunnerSetup):
         key = f"{side.label}:{label}"
         ent_of_able = self.ent_of_group[able_idx]
         with acc.batch() as b:
-            # each enterprise's delegate records its members' hours in one record set
+            # each enterprise's delegate records its members' hours in one record set; the
+            # public works office records everyone's share of the rest; each set is
+            # approved by someone else (the next enterprise's delegate, the works council)
+            sets: list[tuple[str, str, list[tuple[str, Decimal]], str, str]] = []
+            approvals: list[tuple[str, str, str, str, str | None]] = []
             for e, code in enumerate(self.ent_codes):
                 rows = [
                     (self.group_codes[int(g)], h)
@@ -172,35 +176,41 @@ class _Runner(_RunnerSetup):
                     > 0
                 ]
                 if rows:
-                    b.record_hours_many(
-                        code,
-                        label,
-                        rows,
-                        key=f"{key}:rec:{code}",
-                        recorded_by=self.group_codes[self.delegates[e]],
+                    sets.append(
+                        (
+                            code,
+                            label,
+                            rows,
+                            f"{key}:rec:{code}",
+                            self.group_codes[self.delegates[e]],
+                        )
                     )
             if works_h > 0:
-                b.record_hours_many(
-                    WORKS,
-                    label,
-                    [
-                        (
-                            self.group_codes[int(g)],
-                            Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
-                        )
-                        for g in able_idx
-                    ],
-                    key=f"{key}:rec:{WORKS}",
-                    recorded_by="public works office",
+                sets.append(
+                    (
+                        WORKS,
+                        label,
+                        [
+                            (
+                                self.group_codes[int(g)],
+                                Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
+                            )
+                            for g in able_idx
+                        ],
+                        f"{key}:rec:{WORKS}",
+                        "public works office",
+                    )
                 )
-                b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
+                approvals.append((WORKS, label, f"{key}:appr:{WORKS}", "works council", None))
             for e, code in enumerate(self.ent_codes):
                 if float(per_person_e[e]) <= 0:
                     continue
                 approver = self.group_codes[self.delegates[(e + 1) % len(self.ent_codes)]]
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
-                b.approve(code, label, key=f"{key}:appr:{code}", approver=approver)
+                approvals.append((code, label, f"{key}:appr:{code}", approver, None))
+            b.record_hours_sets(sets)
+            b.approve_many(approvals)
             b.deliver_many(
                 [
                     (code, int(delivered[i]), f"{key}:dlv:{code}")
@@ -349,17 +359,21 @@ class _Runner(_RunnerSetup):
         held_before = _balances(acc)
         held = [held_before[self.group_codes[int(g)]] for g in unable]
         with acc.batch() as b:
-            for g, amount in zip(unable, amounts, strict=True):
-                if amount > 0:
-                    b.grant(
+            b.grant_many(
+                [
+                    (
                         CARE_FUND,
                         self.group_codes[int(g)],
                         label,
                         amount,
-                        key=f"{key}:grant:{g}",
-                        granted_by="care council",
-                        reason=f"provision for those unable to work, period {label}",
+                        f"{key}:grant:{g}",
+                        "care council",
+                        f"provision for those unable to work, period {label}",
                     )
+                    for g, amount in zip(unable, amounts, strict=True)
+                    if amount > 0
+                ]
+            )
         after = acc.balance(fund)
         total = sum(amounts, Decimal(0))
         held_after = _balances(acc)
