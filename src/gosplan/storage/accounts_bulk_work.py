@@ -355,9 +355,25 @@ def _record(
         ]
         n += len(rows)
         out[key] = recs
-        results.append((key, "work-many", digest, {"records": [to_json(r) for r in recs]}))
+        results.append((key, "work-many", digest, {"records": [_record_json(r) for r in recs]}))
     _remember(s, results)
     return out
+
+
+def _record_json(r: WorkRecord) -> dict[str, Any]:
+    """``to_json(r)`` of a new record, without the round trip through JSON text."""
+    return {
+        "id": r.id,
+        "period": r.period,
+        "enterprise": r.enterprise,
+        "person": r.person,
+        "hours": str(r.hours),
+        "status": r.status,
+        "replayed": r.replayed,
+        "recorded_by": r.recorded_by,
+        "decided_by": r.decided_by,
+        "reason": r.reason,
+    }
 
 
 # -- approvals

@@ -66,17 +66,20 @@ class Batch:
     def open_account(self, code: str, kind: str, name: str = "") -> AccountInfo:
         return ledger_sql.open_account(self._s, code, kind, name)
 
+    def open_accounts(self, items: Sequence[tuple[str, str, str]]) -> int:
+        """Accounts ``[(code, kind, name), ...]``, each as :meth:`open_account` opens it,
+        written in bulk; the number opened."""
+        from gosplan.storage.accounts_bulk_people import open_accounts
+
+        return open_accounts(self._s, items)
+
     def join_many(self, pairs: Sequence[tuple[str, str]], *, by: str) -> int:
         """``(enterprise, person)`` memberships, each the event :meth:`Accounts.join`
-        records, their public events appended together; the number that changed."""
-        events: list[tuple[str, Mapping[str, Any]]] = []
-        n = 0
-        for enterprise, person in pairs:
-            n += work_sql.change_membership(
-                self._s, enterprise, person, "join", by, lambda k, p: events.append((k, p))
-            )
-        _publisher_many(self._s)(events)
-        return n
+        records, written in bulk, their public events appended together; the number that
+        changed."""
+        from gosplan.storage.accounts_bulk_people import join_many
+
+        return join_many(self._s, pairs, by, _publisher_many(self._s))
 
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
         return shop_sql.buy(self._s, person, good, quantity, key)

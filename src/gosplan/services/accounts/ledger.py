@@ -179,6 +179,13 @@ class Accounts:
 
         return self._read(q)
 
+    def balances(self, kind: str = "person", *, derived: bool = False) -> dict[str, Decimal]:
+        """Every account of ``kind``'s balance by code, in one read: the cached balances of
+        persons and funds (which :meth:`check_integrity` holds equal to their postings),
+        or with ``derived`` (and always for enterprise and system accounts) the sums of
+        their postings, as :meth:`balance` gives them."""
+        return self._read(lambda s: ledger_sql.balances(s, kind, derived=derived))
+
     def balance(self, code: str) -> Decimal:
         """Hours held by the account (derived from its postings)."""
         return self._read(

@@ -422,7 +422,7 @@ def _baskets(
 def _balances(acc: Any) -> dict[str, Decimal]:
     """Every person (or cohort) account's balance, in one read (the cached balances,
     which the closing integrity check holds equal to the postings)."""
-    return {a.code: a.balance for a in acc.accounts("person")}
+    return dict(acc.balances("person"))
 
 
 def run(
