@@ -239,7 +239,9 @@ class _Runner(_RunnerSetup):
                 self.ent_of_group[able_idx],
                 per_person_e[self.ent_of_group[able_idx]] * self.h.size[able_idx],
             )
-            stat_flags = side.inspection.period(t, label, out_e, worked)
+            stat_flags = side.inspection.period(
+                t, label, out_e[self.inspected], worked[self.inspected]
+            )
         # 4. purchases at the current prices, households in random order
         infos = {g.code: g for g in acc.goods()}
         price_u = np.array(

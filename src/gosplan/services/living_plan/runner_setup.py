@@ -72,6 +72,8 @@ class _RunnerSetup:
         self.log_indices: list[int] = []
         self.checks: dict[str, Any] = {}
         self.vote: dict[str, Any] | None = None
+        #: the enterprises whose reports go through the fulfilment checks
+        self.inspected: np.ndarray = np.array([], dtype=np.int64)
 
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
@@ -243,13 +245,17 @@ class _RunnerSetup:
         freq = Inspection.freq_of(sc.periods_per_year)
         if feedback and freq is not None:
             # the enterprises' reports go through the fulfilment register and its checks
+            # (an enterprise with no good to make — more enterprises than goods — has no
+            # planned output and files no reports: it is not registered)
             per_period = goods.base_units * goods.size / sc.periods_per_year
             n_ent = len(self.ent_codes)
+            base_out = np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent)
+            self.inspected = np.flatnonzero(base_out > 0)
             side.inspection = Inspection(
                 engine=acc.engine,
-                codes=self.ent_codes,
-                sectors=[goods.products[e % len(goods.products)] for e in range(n_ent)],
-                base_output=np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent),
+                codes=[self.ent_codes[e] for e in self.inspected],
+                sectors=[goods.products[e % len(goods.products)] for e in self.inspected],
+                base_output=base_out[self.inspected],
                 freq=freq,
                 start=pd.Timestamp(f"{sc.start}-01"),
                 periods=sc.periods,
