@@ -19,8 +19,10 @@ locked (``FOR UPDATE``, in id order) before they are checked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
+import numpy as np
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
@@ -72,6 +74,15 @@ def parse_baskets(baskets: Sequence[BasketLines]) -> list[_Parsed]:
         keys.add(key)
         if not lines:
             raise AccountsInputError(f"The basket of {person!r} ({key!r}) has no lines.")
+        ls = list(lines)
+        gs = {g for g, _ in ls}
+        if (
+            len(gs) == len(ls)
+            and all(type(g) is str for g in gs)
+            and all(type(q) is int and q > 0 for _, q in ls)
+        ):  # the common case, checked in bulk: each good once, a whole quantity ≥ 1
+            parsed.append((person, [(g, q) for g, q in ls], key))
+            continue
         out: list[tuple[str, int]] = []
         seen: set[str] = set()
         for good, quantity in lines:
@@ -150,19 +161,70 @@ def buy_baskets(s: Session, baskets: Sequence[BasketLines]) -> list[Basket]:
             Account.kind,
             Account.balance,
         )
-        stock, balance, costs = _check([b for b, _ in todo], goods, buyers)
-        written = _write(s, todo, costs, goods, buyers, stock, balance, (int(p[0]), str(p[1])))
+        till, stock, balance = _check([b for b, _ in todo], goods, buyers)
+        written = _write(s, todo, till, goods, buyers, stock, balance, (int(p[0]), str(p[1])))
     return [done.get(k) or written[k] for k in keys]
+
+
+class _Till:
+    """The lines of all baskets of a call as arrays (in order), and what they come to."""
+
+    def __init__(self, parsed: list[_Parsed], goods: dict[str, Any]) -> None:
+        codes = sorted(goods)
+        index = {c: i for i, c in enumerate(codes)}
+        self.codes = codes
+        self.good_id = np.array([int(goods[c][1]) for c in codes], dtype=np.int64)
+        self.price = np.array([int(goods[c][2]) for c in codes], dtype=np.int64)
+        self.stock = np.array([int(goods[c][3]) for c in codes], dtype=np.int64)
+        self.free = np.array([bool(goods[c][5]) for c in codes], dtype=bool)
+        flat = [line for _, lines, _ in parsed for line in lines]
+        self.known = all(g in index for g, _ in flat)
+        self.line_good = np.array([index.get(g, 0) for g, _ in flat], dtype=np.int64)
+        self.qty = np.array([q for _, q in flat], dtype=np.int64)
+        sizes = np.array([len(lines) for _, lines, _ in parsed], dtype=np.int64)
+        self.start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.sizes = sizes
+        self.line_cost = self.price[self.line_good] * self.qty
+        self.cost = np.add.reduceat(self.line_cost, self.start) if len(flat) else sizes * 0
+        self.units = np.add.reduceat(self.qty, self.start) if len(flat) else sizes * 0
 
 
 def _check(
     parsed: list[_Parsed], goods: dict[str, Any], buyers: dict[str, Any]
-) -> tuple[dict[str, int], dict[str, int], list[int]]:
-    """Every basket's checks in order; the stocks and balances after all of them, and
-    each basket's cost."""
+) -> tuple[_Till, dict[str, int], dict[str, int]]:
+    """Every basket's checks; the stocks and balances after all of them.
+
+    Quantities and prices are positive, so when each good's total and each buyer's total
+    fit, every line fits in any order: that is checked on arrays.  Where something does
+    not fit, the baskets are checked line by line in order, which refuses the first line
+    or basket that does not fit (as one-at-a-time purchases would)."""
+    till = _Till(parsed, goods)
+    taken = np.zeros(len(till.codes), dtype=np.int64)
+    np.add.at(taken, till.line_good, till.qty)
+    spent: dict[str, int] = {}
+    for (person, _, _), cost in zip(parsed, till.cost.tolist(), strict=True):
+        spent[person] = spent.get(person, 0) + int(cost)
+    fits = (
+        till.known
+        and not bool(till.free[taken > 0].any())
+        and bool((taken <= till.stock).all())
+        and all(
+            (b := buyers.get(person)) is not None and b[2] == "person" and int(b[3] or 0) >= total
+            for person, total in spent.items()
+        )
+    )
+    if not fits:
+        _check_in_order(parsed, goods, buyers)  # raises for the first line that does not fit
+        raise AssertionError("the bulk check refused what the check in order allows")
+    stock = {c: int(x) for c, x, n in zip(till.codes, till.stock - taken, taken, strict=True) if n}
+    balance = {p: int(buyers[p][3] or 0) - total for p, total in spent.items()}
+    return till, stock, balance
+
+
+def _check_in_order(parsed: list[_Parsed], goods: dict[str, Any], buyers: dict[str, Any]) -> None:
+    """Every basket's checks in order, line by line: refuses the first that does not fit."""
     stock = {c: int(r[3]) for c, r in goods.items()}
     balance = {c: int(r[3] or 0) for c, r in buyers.items()}
-    costs: list[int] = []
     for person, lines, key in parsed:
         cost = 0
         for good, q in lines:
@@ -189,14 +251,12 @@ def _check(
                 f"go negative; nothing was bought."
             )
         balance[person] -= cost
-        costs.append(cost)
-    return stock, balance, costs
 
 
 def _write(
     s: Session,
     todo: list[tuple[_Parsed, str]],
-    costs: list[int],
+    till: _Till,
     goods: dict[str, Any],
     buyers: dict[str, Any],
     stock: dict[str, int],
@@ -206,65 +266,61 @@ def _write(
     c = s.connection()
     c.execute(
         update(Good).where(Good.id == bindparam("gid")).values(stock=bindparam("new_stock")),
-        [
-            {"gid": int(goods[g][1]), "new_stock": stock[g]}
-            for g in sorted({g for (_, lines, _), _ in todo for g, _ in lines})
-        ],
+        [{"gid": int(goods[g][1]), "new_stock": n} for g, n in sorted(stock.items())],
     )
     c.execute(
         update(Account)
         .where(Account.id == bindparam("aid"))
         .values(balance=bindparam("new_balance")),
-        [
-            {"aid": int(buyers[b][1]), "new_balance": balance[b]}
-            for b in sorted({b for (b, _, _), _ in todo})
-        ],
+        [{"aid": int(buyers[b][1]), "new_balance": n} for b, n in sorted(balance.items())],
     )
     at = stamp(c, utcnow())
     pid, pcode = period
-    units = [sum(q for _, q in lines) for (_, lines, _), _ in todo]
+    sizes, units, costs = till.sizes.tolist(), till.units.tolist(), till.cost.tolist()
     ids = insert_with_ids(
         c,
         Transaction,
         ("kind", "period_id", "created_at", "memo"),
         [
-            (
-                "purchase",
-                pid,
-                at,
-                f"bought a basket of {len(lines)} good(s), {n} unit(s), at the till",
-            )
-            for ((_, lines, _), _), n in zip(todo, units, strict=True)
+            ("purchase", pid, at, f"bought a basket of {k} good(s), {n} unit(s), at the till")
+            for k, n in zip(sizes, units, strict=True)
         ],
     )
     sink = cancelled_account_id(s)
     postings: list[tuple[Any, ...]] = []
-    moves: list[tuple[Any, ...]] = []
     requests: list[tuple[Any, ...]] = []
     out: dict[str, Basket] = {}
-    gid = {g: int(r[1]) for g, r in goods.items()}
-    price = {g: int(r[2]) for g, r in goods.items()}
-    for tx, ((person, lines, key), digest), cost, n in zip(ids, todo, costs, units, strict=True):
+    for tx, ((person, _, key), digest), cost, k, n in zip(
+        ids, todo, costs, sizes, units, strict=True
+    ):
         postings.append((tx, int(buyers[person][1]), -cost))
         postings.append((tx, sink, cost))
-        moves.extend((gid[g], pid, "sale", -q, tx, price[g], at) for g, q in lines)
         data = {
             "transaction_id": tx,
             "person": person,
-            "goods": len(lines),
+            "goods": k,
             "units": n,
             "cost": str(to_hours(cost)),
             "period": pcode,
         }
         requests.append((key, "basket", digest, as_json(c, data), at))
         out[key] = Basket(
-            transaction_id=tx,
-            person=person,
-            goods=len(lines),
-            units=n,
-            cost=to_hours(cost),
-            period=pcode,
+            transaction_id=tx, person=person, goods=k, units=n, cost=to_hours(cost), period=pcode
         )
+    line_tx = np.repeat(np.array(ids, dtype=np.int64), till.sizes)
+    n_lines = len(till.qty)
+    moves = list(
+        zip(
+            till.good_id[till.line_good].tolist(),
+            repeat(pid, n_lines),
+            repeat("sale", n_lines),
+            (-till.qty).tolist(),
+            line_tx.tolist(),
+            till.price[till.line_good].tolist(),
+            repeat(at, n_lines),
+            strict=True,
+        )
+    )
     insert_rows(c, Posting, ("transaction_id", "account_id", "amount"), postings)
     insert_rows(
         c,

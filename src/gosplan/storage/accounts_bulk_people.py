@@ -63,10 +63,10 @@ def open_accounts(s: Session, items: Sequence[tuple[str, str, str]]) -> int:
         for code, kind, name in items:  # refuses the first bad one with its own error
             open_account(s, code, kind, name)
         return len(items)
-    c = s.connection()
-    at = stamp(c, utcnow())
+    conn = s.connection()
+    at = stamp(conn, utcnow())
     insert_rows(
-        c,
+        conn,
         Account,
         ("code", "kind", "name", "created_at", "balance"),
         [
