@@ -18,6 +18,8 @@ locked (``FOR UPDATE``, in id order) before they are checked.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
@@ -40,7 +42,7 @@ from gosplan.storage.accounts import (
     utcnow,
 )
 from gosplan.storage.accounts_bulk import _CHUNK
-from gosplan.storage.accounts_ledger import check_key, digest_of
+from gosplan.storage.accounts_ledger import check_key
 from gosplan.storage.accounts_rows import (
     as_json,
     claim_many,
@@ -81,7 +83,7 @@ def parse_baskets(baskets: Sequence[BasketLines]) -> list[_Parsed]:
             and all(type(g) is str for g in gs)
             and all(type(q) is int and q > 0 for _, q in ls)
         ):  # the common case, checked in bulk: each good once, a whole quantity ≥ 1
-            parsed.append((person, [(g, q) for g, q in ls], key))
+            parsed.append((person, ls, key))
             continue
         out: list[tuple[str, int]] = []
         seen: set[str] = set()
@@ -100,7 +102,8 @@ def parse_baskets(baskets: Sequence[BasketLines]) -> list[_Parsed]:
 
 
 def _digest(person: str, lines: list[tuple[str, int]]) -> str:
-    return digest_of("basket", {"person": person, "lines": [[g, q] for g, q in lines]})
+    """The basket's content as a digest (for its idempotency key)."""
+    return hashlib.sha256(json.dumps(["basket", person, lines]).encode()).hexdigest()
 
 
 def _locked_rows(s: Session, column: Any, values: list[str], *cols: Any) -> dict[str, Any]:

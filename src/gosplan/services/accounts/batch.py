@@ -149,7 +149,7 @@ class Batch:
         """Grants ``[(fund, person, period, hours, key, granted_by, reason), ...]``: each
         what :meth:`grant` posts, in order, written in bulk, their public events appended
         together; a fund that would go below zero refuses them all."""
-        from gosplan.storage.accounts_bulk_work import grant_many
+        from gosplan.storage.accounts_bulk_grants import grant_many
 
         return grant_many(self._s, items, _publisher_many(self._s))
 
