@@ -249,42 +249,45 @@ def record_hours_sets(
     ]
 
 
+def _kinds(s: Session, codes: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """(id, kind) of the accounts with these codes."""
+    rows = _in(s, select(Account.code, Account.id, Account.kind), Account.code, sorted(set(codes)))
+    return {str(code): (int(i), str(kind)) for code, i, kind in rows}
+
+
+_Set = tuple[str, str, list[tuple[str, int]], str, str, str]
+
+
 def _record(
-    s: Session,
-    todo: list[tuple[str, str, list[tuple[str, int]], str, str, str]],
-    max_hours: Decimal | None,
+    s: Session, todo: list[_Set], max_hours: Decimal | None
 ) -> dict[str, list[WorkRecord]] | None:
     """The record sets written (``None``: one would be refused; nothing written)."""
-    ents = {
-        str(code): (int(i), str(kind))
-        for code, i, kind in _in(
-            s,
-            select(Account.code, Account.id, Account.kind),
-            Account.code,
-            sorted({e for e, *_ in todo}),
-        )
-    }
+    ents = _kinds(s, [e for e, *_ in todo])
     for e, *_ in todo:
         if ents.get(e, (0, ""))[1] != "enterprise":
             get_account(s, e, kind="enterprise", role="enterprise recording hours")
     periods = _periods(s, [p for _, p, *_ in todo], lock=False, share=True)
     for e, p, *_ in todo:
         require_open(periods[p], f"record hours for enterprise {e!r}")
-    people = {
-        str(code): (int(i), str(kind))
-        for code, i, kind in _in(
-            s,
-            select(Account.code, Account.id, Account.kind),
-            Account.code,
-            sorted({person for _, _, rows, *_ in todo for person, _ in rows}),
-        )
-    }
+    people = _kinds(s, [person for _, _, rows, *_ in todo for person, _ in rows])
     if any(
         people.get(person, (0, ""))[1] != "person" for _, _, rows, *_ in todo for person, _ in rows
     ):
         return None
-    ids = sorted({i for i, _ in people.values()})
-    eids = sorted({ents[e][0] for e, *_ in todo})
+    pid = {code: i for code, (i, _) in people.items()}
+    if not _members(s, todo, {e: i for e, (i, _) in ents.items()}, pid):
+        return None
+    if max_hours is not None and not _within_cap(s, todo, periods, pid, max_hours * UNIT):
+        return None
+    return _write_sets(s, todo, ents, periods, pid)
+
+
+def _members(
+    s: Session, todo: list[_Set], ents: Mapping[str, int], people: Mapping[str, int]
+) -> bool:
+    """Whether every person of every set is a member of the set's enterprise now."""
+    ids = sorted(set(people.values()))
+    eids = sorted({ents[e] for e, *_ in todo})
     last: dict[tuple[int, int], str] = {}
     for i in range(0, len(ids), _CHUNK):
         for eid, pid, action in s.execute(
@@ -295,37 +298,58 @@ def _record(
             .order_by(Membership.id)
         ):
             last[(int(eid), int(pid))] = str(action)
-    for e, _, rows, *_ in todo:
-        eid = ents[e][0]
-        if any(last.get((eid, people[person][0])) != "join" for person, _ in rows):
-            return None
-    if max_hours is not None:
-        cap = max_hours * UNIT
-        pids = sorted({periods[p].id for _, p, *_ in todo})
-        worked: dict[tuple[int, int], int] = {}
-        for i in range(0, len(ids), _CHUNK):
-            for per, pid, total in s.execute(
-                select(Work.period_id, Work.person_id, func.sum(Work.hours))
-                .outerjoin(Rejection, Rejection.work_id == Work.id)
-                .where(
-                    Work.period_id.in_(pids),
-                    Work.person_id.in_(ids[i : i + _CHUNK]),
-                    Rejection.work_id.is_(None),
-                )
-                .group_by(Work.period_id, Work.person_id)
-            ):
-                worked[(int(per), int(pid))] = int(total or 0)
-        for _, p, rows, *_ in todo:
-            per = periods[p].id
-            for person, units in rows:
-                k = (per, people[person][0])
-                worked[k] = worked.get(k, 0) + units
-                if worked[k] > cap:
-                    return None
+    return all(
+        last.get((ents[e], people[person])) == "join"
+        for e, _, rows, *_ in todo
+        for person, _ in rows
+    )
+
+
+def _within_cap(
+    s: Session,
+    todo: list[_Set],
+    periods: Mapping[str, Period],
+    people: Mapping[str, int],
+    cap: Decimal,
+) -> bool:
+    """Whether every person's hours in a period, recorded before and in these sets (not
+    rejected), stay within ``cap`` micro-hours."""
+    ids = sorted(set(people.values()))
+    pids = sorted({periods[p].id for _, p, *_ in todo})
+    worked: dict[tuple[int, int], int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for per, pid, total in s.execute(
+            select(Work.period_id, Work.person_id, func.sum(Work.hours))
+            .outerjoin(Rejection, Rejection.work_id == Work.id)
+            .where(
+                Work.period_id.in_(pids),
+                Work.person_id.in_(ids[i : i + _CHUNK]),
+                Rejection.work_id.is_(None),
+            )
+            .group_by(Work.period_id, Work.person_id)
+        ):
+            worked[(int(per), int(pid))] = int(total or 0)
+    for _, p, rows, *_ in todo:
+        per = periods[p].id
+        for person, units in rows:
+            k = (per, people[person])
+            worked[k] = worked.get(k, 0) + units
+            if worked[k] > cap:
+                return False
+    return True
+
+
+def _write_sets(
+    s: Session,
+    todo: list[_Set],
+    ents: Mapping[str, tuple[int, str]],
+    periods: Mapping[str, Period],
+    people: Mapping[str, int],
+) -> dict[str, list[WorkRecord]]:
     c = s.connection()
     at = stamp(c, utcnow())
     flat = [
-        (periods[p].id, ents[e][0], people[person][0], units, at, by)
+        (periods[p].id, ents[e][0], people[person], units, at, by)
         for e, p, rows, _, by, _ in todo
         for person, units in rows
     ]
@@ -421,29 +445,60 @@ def _collect(events: list[tuple[str, Mapping[str, Any]]]) -> Callable[[str, dict
     return lambda kind, payload: events.append((kind, payload))
 
 
+_Item = tuple[str, str, str, str, str | None, str]
+_Works = list[tuple[int, int, int, str]]  # (record, person id, micro-hours, recorded by)
+
+
 def _approve(
-    s: Session,
-    todo: list[tuple[str, str, str, str, str | None, str]],
-    publish_many: PublishMany | None,
+    s: Session, todo: list[_Item], publish_many: PublishMany | None
 ) -> dict[str, Posted] | None:
-    ents = {
-        str(code): (int(i), str(kind))
-        for code, i, kind in _in(
-            s,
-            select(Account.code, Account.id, Account.kind),
-            Account.code,
-            sorted({e for e, *_ in todo}),
-        )
-    }
+    """The approvals written (``None``: one would be refused; nothing written)."""
+    ents = _kinds(s, [e for e, *_ in todo])
     for e, *_ in todo:
         if ents.get(e, (0, ""))[1] != "enterprise":
             get_account(s, e, kind="enterprise", role="enterprise whose hours are approved")
     periods = _periods(s, [p for _, p, *_ in todo], lock=True, share=False)
     for e, p, *_ in todo:
         require_open(periods[p], f"approve hours of enterprise {e!r}")
-    eids = sorted({ents[e][0] for e, *_ in todo})
+    works = _pending(s, todo, {e: i for e, (i, _) in ents.items()}, periods)
+    if works is None:
+        return None  # approve_enterprise says there is nothing to approve
+    deductions: dict[str, Deduction] = {p: deduction_of(periods[p]) for _, p, *_ in todo}
+    funds = {f: fund_account(s, f).id for d in deductions.values() for f in d.shares}
+    persons = sorted({pid for w in works for _, pid, _, _ in w})
+    held = _holders(s, [*persons, *funds.values()])  # locked together, in id order
+    for (_, _, _, who, account, _), w in zip(todo, works, strict=True):
+        if any(held[pid][0] in {who, account} for _, pid, _, _ in w) or any(
+            by and by == who for *_, by in w
+        ):
+            return None  # approve_enterprise refuses it (separation of duties)
+    txs = [
+        _credit(e, ents[e][0], periods[p].id, w, deductions[p], funds)
+        for (e, p, *_), w in zip(todo, works, strict=True)
+    ]
+    tx_ids = _post(s, "work", txs, held, [f"approval for {e!r}" for e, *_ in todo])
+    insert_rows(
+        s.connection(),
+        Approval,
+        ("work_id", "transaction_id", "approver"),
+        [
+            (wid, tx, who)
+            for tx, (_, _, _, who, _, _), w in zip(tx_ids, todo, works, strict=True)
+            for wid, *_ in w
+        ],
+    )
+    expire_cached(s)
+    codes = {a: c for a, (c, _) in held.items()}
+    codes.update({i: e for e, (i, _) in ents.items()})
+    return _approved(s, todo, works, txs, tx_ids, codes, publish_many)
+
+
+def _pending(
+    s: Session, todo: list[_Item], ents: Mapping[str, int], periods: Mapping[str, Period]
+) -> list[_Works] | None:
+    """Each item's records awaiting approval, in record order (``None``: an item has none)."""
     pids = sorted({periods[p].id for _, p, *_ in todo})
-    pending: dict[tuple[int, int], list[tuple[int, int, int, str]]] = {}
+    pending: dict[tuple[int, int], _Works] = {}
     for wid, per, eid, pid, hours, by in _in(
         s,
         select(
@@ -459,63 +514,50 @@ def _approve(
         .where(Work.period_id.in_(pids), Approval.work_id.is_(None), Rejection.work_id.is_(None))
         .order_by(Work.id),
         Work.enterprise_id,
-        eids,
+        sorted({ents[e] for e, *_ in todo}),
     ):
         pending.setdefault((int(eid), int(per)), []).append((int(wid), int(pid), int(hours), by))
-    for v in pending.values():
-        v.sort()
-    works = []
-    for e, p, *_ in todo:
-        w = pending.get((ents[e][0], periods[p].id))
-        if not w:
-            return None  # approve_enterprise says there is nothing to approve
-        works.append(w)
-    deductions: dict[str, Deduction] = {p: deduction_of(periods[p]) for _, p, *_ in todo}
-    funds = {f: fund_account(s, f).id for d in deductions.values() for f in d.shares}
-    persons = sorted({pid for w in works for _, pid, _, _ in w})
-    held = _holders(s, [*persons, *funds.values()])  # locked together, in id order
-    for (_, _, _, who, account, _), w in zip(todo, works, strict=True):
-        if any(held[pid][0] in {who, account} for _, pid, _, _ in w) or any(
-            by and by == who for *_, by in w
-        ):
-            return None  # approve_enterprise refuses it (separation of duties)
-    codes = {a: c for a, (c, _) in held.items()}
-    codes.update({i: e for e, (i, _) in ents.items()})
-    txs = []
-    for (e, p, *_), w in zip(todo, works, strict=True):
-        ded = deductions[p]
-        splits: dict[int, tuple[int, dict[str, int]]] = {}
-        amounts: dict[int, int] = {}
-        total = 0
-        for _, pid, hours, _ in w:
-            if hours not in splits:
-                splits[hours] = ded.split(hours)
-            person_part, fund_parts = splits[hours]
-            amounts[pid] = amounts.get(pid, 0) + person_part
-            for f, part in fund_parts.items():
-                amounts[funds[f]] = amounts.get(funds[f], 0) + part
-            total += hours
-        eid = ents[e][0]
-        amounts[eid] = amounts.get(eid, 0) - total
-        ids = ", ".join(str(x[0]) for x in w)
-        people = len({x[1] for x in w})
-        memo = (
-            f"approval in {e}: {to_hours(total).normalize():f} h in total by "
-            f"{people} member(s) ({len(w)} record(s): {ids}), deduction {ded.rate * 100:.4f}%"
-        )
-        txs.append((periods[p].id, memo, amounts))
-    tx_ids = _post(s, "work", txs, held, [f"approval for {e!r}" for e, *_ in todo])
-    insert_rows(
-        s.connection(),
-        Approval,
-        ("work_id", "transaction_id", "approver"),
-        [
-            (wid, tx, who)
-            for tx, (_, _, _, who, _, _), w in zip(tx_ids, todo, works, strict=True)
-            for wid, *_ in w
-        ],
+    works = [sorted(pending.get((ents[e], periods[p].id), [])) for e, p, *_ in todo]
+    return None if any(not w for w in works) else works
+
+
+def _credit(
+    ent: str, ent_id: int, period_id: int, w: _Works, ded: Deduction, funds: Mapping[str, int]
+) -> tuple[int, str, dict[int, int]]:
+    """The ``work`` transaction of one approval, as ``credit_works`` makes it: (period,
+    memo, {account: amount}) — each person less the deduction, the funds by their share,
+    the enterprise debited the whole."""
+    splits: dict[int, tuple[int, dict[str, int]]] = {}
+    amounts: dict[int, int] = {}
+    total = 0
+    for _, pid, hours, _ in w:
+        if hours not in splits:
+            splits[hours] = ded.split(hours)
+        person_part, fund_parts = splits[hours]
+        amounts[pid] = amounts.get(pid, 0) + person_part
+        for f, part in fund_parts.items():
+            amounts[funds[f]] = amounts.get(funds[f], 0) + part
+        total += hours
+    amounts[ent_id] = amounts.get(ent_id, 0) - total
+    ids = ", ".join(str(x[0]) for x in w)
+    people = len({x[1] for x in w})
+    memo = (
+        f"approval in {ent}: {to_hours(total).normalize():f} h in total by "
+        f"{people} member(s) ({len(w)} record(s): {ids}), deduction {ded.rate * 100:.4f}%"
     )
-    expire_cached(s)
+    return period_id, memo, amounts
+
+
+def _approved(
+    s: Session,
+    todo: list[_Item],
+    works: list[_Works],
+    txs: list[tuple[int, str, dict[int, int]]],
+    tx_ids: list[int],
+    codes: Mapping[int, str],
+    publish_many: PublishMany | None,
+) -> dict[str, Posted]:
+    """The approvals' results, kept with their keys, and their public events."""
     out: dict[str, Posted] = {}
     keep: list[tuple[str, str, str, Any]] = []
     events: list[tuple[str, Mapping[str, Any]]] = []
