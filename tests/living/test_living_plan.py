@@ -362,3 +362,64 @@ def test_web_pages_read_the_run_from_the_log(testland: Path, tmp_path: Path) -> 
         html = client.get(f"/runs/{runs[0]['run']}").text
         assert "<svg" in html and f'href="/log/{page["start_index"]}"' in html
         assert client.get("/runs/nope").status_code == 404
+
+
+def test_each_household_s_basket_is_one_purchase_a_period(testland: Path, tmp_path: Path) -> None:
+    """The tills ring up a basket a household and period: one ``purchase`` transaction
+    debiting the household the basket's cost, a stock move a good; what the moves say was
+    sold is what the run counts as sold."""
+    from sqlalchemy import text
+
+    from gosplan.storage.base import make_engine
+
+    sc = Scenario(name="tills", source=str(testland), open_loop=False, **{**BASE, "periods": 2})  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'loop.db'}")
+    with engine.connect() as c:
+        per_period = c.execute(
+            text(
+                "SELECT p.code, COUNT(DISTINCT t.id), COUNT(m.id), -SUM(m.quantity) "
+                "FROM acct_transaction t JOIN acct_period p ON p.id = t.period_id "
+                "JOIN acct_stock_move m ON m.transaction_id = t.id "
+                "WHERE t.kind = 'purchase' GROUP BY p.code ORDER BY p.code"
+            )
+        ).all()
+        postings = c.execute(
+            text(
+                "SELECT COUNT(*) FROM acct_posting x JOIN acct_transaction t "
+                "ON t.id = x.transaction_id WHERE t.kind = 'purchase'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert [code for code, *_ in per_period] == list(res.sold.index)
+    for (_, baskets, lines, units), (_, sold) in zip(per_period, res.sold.iterrows(), strict=True):
+        assert 0 < baskets <= sc.persons and lines >= baskets
+        assert units == sold.sum()
+    assert postings == 2 * sum(b for _, b, _, _ in per_period)  # the buyer and the cancelled
+
+
+def test_an_enterprise_with_no_good_to_make_files_no_reports(
+    testland: Path, tmp_path: Path
+) -> None:
+    """With more enterprises than goods, those that make nothing are not in the fulfilment
+    register (they have no planned output to fall short of) and raise no alerts."""
+    from sqlalchemy import text
+
+    from gosplan.storage.base import make_engine
+
+    sc = Scenario(
+        name="idle",
+        source=str(testland),
+        open_loop=False,
+        **{**BASE, "enterprises": 6, "periods": 3},
+    )  # type: ignore[arg-type]
+    res = _run(sc, tmp_path)
+    makers = {f"ent-{i:04d}" for i in range(len(res.goods))}
+    engine = make_engine(f"sqlite:///{tmp_path / 'loop.db'}")
+    with engine.connect() as c:
+        registered = {r[0] for r in c.execute(text("SELECT code FROM ful_enterprise"))}
+        alerted = [r[0] for r in c.execute(text("SELECT subject FROM esc_item"))]
+    engine.dispose()
+    assert len(res.goods) < 6 and registered == makers
+    assert not [s for s in alerted if not any(s.endswith(m) for m in makers)]
+    assert res.checks["loop"]["ledger_problems"] == []

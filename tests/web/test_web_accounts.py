@@ -115,3 +115,24 @@ def test_buying_is_rate_limited(web_settings: Settings) -> None:
         ]
         assert codes[:2] == [303, 303] and codes[2] == 429
     app.state.gosplan.engine.dispose()
+
+
+def test_a_basket_shows_as_one_purchase_in_words(client: TestClient) -> None:
+    """A basket rung up at the till (one transaction for several goods) is one line of the
+    statement, in the reader's language."""
+    login(client, "ana")
+    before = client.get("/account.json").json()
+    cheap = sorted(
+        (g for g in before["catalogue"] if g["stock"] > 0), key=lambda g: Decimal(g["price"])
+    )[:2]
+    accounts = client.app.state.gosplan.accounts  # type: ignore[attr-defined]
+    basket = accounts.buy_basket("person:ana", [(g["code"], 1) for g in cheap], key="basket-1")
+    assert basket.goods == 2 and basket.cost == sum(Decimal(g["price"]) for g in cheap)
+    mine = client.get("/account.json").json()
+    assert Decimal(mine["balance"]) == Decimal(before["balance"]) - basket.cost
+    line = next(ln for ln in mine["statement"] if ln["transaction"] == basket.transaction_id)
+    assert line["kind"] == "purchase" and Decimal(line["amount"]) == -basket.cost
+    assert line["words"].startswith("You bought a basket of 2 goods (2 units)")
+    pt = client.get("/account.json", headers={"Accept-Language": "pt-BR"}).json()
+    line = next(ln for ln in pt["statement"] if ln["transaction"] == basket.transaction_id)
+    assert line["words"].startswith("Você comprou uma cesta de 2 produtos (2 unidades)")

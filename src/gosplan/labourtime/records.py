@@ -74,6 +74,20 @@ class Purchase:
 
 
 @dataclass(frozen=True)
+class Basket:
+    """What a till rang up for one person: one ``purchase`` transaction for every line
+    (its stock moves carry each good's quantity and price)."""
+
+    transaction_id: int
+    person: str
+    goods: int  # lines (distinct goods)
+    units: int  # units of all lines together
+    cost: Decimal  # hours
+    period: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
 class GoodInfo:
     code: str
     name: str

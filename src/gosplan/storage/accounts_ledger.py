@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
@@ -119,6 +120,21 @@ def derived_balance(s: Session, account_id: int) -> int:
         )
         or 0
     )
+
+
+def balances(s: Session, kind: str, *, derived: bool = False) -> dict[str, Decimal]:
+    """Balances of every account of ``kind`` by code: the cached ones of persons and
+    funds, or (``derived``, and for the other kinds) the sums of their postings."""
+    if kind in HOLDING_KINDS and not derived:
+        rows = s.execute(select(Account.code, Account.balance).where(Account.kind == kind))
+    else:
+        rows = s.execute(
+            select(Account.code, func.coalesce(func.sum(Posting.amount), 0))
+            .outerjoin(Posting, Posting.account_id == Account.id)
+            .where(Account.kind == kind)
+            .group_by(Account.code)
+        )
+    return {str(code): to_hours(int(b or 0)) for code, b in rows}
 
 
 def account_info(s: Session, a: Account) -> AccountInfo:

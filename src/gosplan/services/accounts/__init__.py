@@ -68,6 +68,7 @@ from gosplan.labourtime.errors import (
 from gosplan.labourtime.feedback import FeedbackReport, clearing_ratio, target_factor
 from gosplan.labourtime.records import (
     AccountInfo,
+    Basket,
     GoodInfo,
     GoodSpec,
     PeriodInfo,
@@ -108,6 +109,7 @@ __all__ = [
     "Accounts",
     "AccountsError",
     "AccountsInputError",
+    "Basket",
     "Batch",
     "Deduction",
     "FeedbackReport",

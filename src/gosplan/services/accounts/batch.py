@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gosplan.labourtime.records import AccountInfo, GoodInfo, Posted, Purchase, WorkRecord
+from gosplan.labourtime.records import AccountInfo, Basket, GoodInfo, Posted, Purchase, WorkRecord
 from gosplan.labourtime.units import MAX_HOURS_PER_RECORD
 from gosplan.storage import accounts_grants as grants_sql
 from gosplan.storage import accounts_ledger as ledger_sql
@@ -66,17 +66,20 @@ class Batch:
     def open_account(self, code: str, kind: str, name: str = "") -> AccountInfo:
         return ledger_sql.open_account(self._s, code, kind, name)
 
+    def open_accounts(self, items: Sequence[tuple[str, str, str]]) -> int:
+        """Accounts ``[(code, kind, name), ...]``, each as :meth:`open_account` opens it,
+        written in bulk; the number opened."""
+        from gosplan.storage.accounts_bulk_people import open_accounts
+
+        return open_accounts(self._s, items)
+
     def join_many(self, pairs: Sequence[tuple[str, str]], *, by: str) -> int:
         """``(enterprise, person)`` memberships, each the event :meth:`Accounts.join`
-        records, their public events appended together; the number that changed."""
-        events: list[tuple[str, Mapping[str, Any]]] = []
-        n = 0
-        for enterprise, person in pairs:
-            n += work_sql.change_membership(
-                self._s, enterprise, person, "join", by, lambda k, p: events.append((k, p))
-            )
-        _publisher_many(self._s)(events)
-        return n
+        records, written in bulk, their public events appended together; the number that
+        changed."""
+        from gosplan.storage.accounts_bulk_people import join_many
+
+        return join_many(self._s, pairs, by, _publisher_many(self._s))
 
     def buy(self, person: str, good: str, quantity: int = 1, *, key: str) -> Purchase:
         return shop_sql.buy(self._s, person, good, quantity, key)
@@ -88,6 +91,18 @@ class Batch:
         from gosplan.storage.accounts_bulk import buy_many
 
         return buy_many(self._s, lines)
+
+    def buy_baskets(
+        self, baskets: Sequence[tuple[str, Sequence[tuple[str, int]], str]]
+    ) -> list[Basket]:
+        """Baskets ``[(person, [(good, quantity), ...], key), ...]``: each one ledger
+        transaction debiting the person the basket's cost, with a stock move a good;
+        every check of :meth:`buy` holds for every line and the balance covers the basket;
+        a refused basket refuses them all (see
+        :func:`gosplan.storage.accounts_basket.buy_baskets`)."""
+        from gosplan.storage.accounts_basket import buy_baskets
+
+        return buy_baskets(self._s, baskets)
 
     def record_hours_many(
         self,
@@ -108,6 +123,35 @@ class Batch:
             self._cap,
             max_record=self._max_record,
         )
+
+    def record_hours_sets(
+        self, sets: Sequence[tuple[str, str, Sequence[tuple[str, Any]], str, str]]
+    ) -> list[list[WorkRecord]]:
+        """Several enterprises' record sets, ``[(enterprise, period, [(person, hours), ...],
+        key, recorded_by), ...]``: each what :meth:`record_hours_many` records, checked
+        together and written in bulk (see
+        :func:`gosplan.storage.accounts_bulk_work.record_hours_sets`)."""
+        from gosplan.storage.accounts_bulk_work import record_hours_sets
+
+        return record_hours_sets(self._s, sets, self._cap, max_record=self._max_record)
+
+    def approve_many(self, items: Sequence[tuple[str, str, str, str, str | None]]) -> list[Posted]:
+        """Approvals ``[(enterprise, period, key, approver, approver_account), ...]``: each
+        what :meth:`approve` posts (one ``work`` transaction an enterprise, the same
+        separation of duties), written in bulk, their public events appended together."""
+        from gosplan.storage.accounts_bulk_work import approve_many
+
+        return approve_many(self._s, items, _publisher_many(self._s))
+
+    def grant_many(
+        self, items: Sequence[tuple[str, str, str, Decimal | int | str | float, str, str, str]]
+    ) -> list[Posted]:
+        """Grants ``[(fund, person, period, hours, key, granted_by, reason), ...]``: each
+        what :meth:`grant` posts, in order, written in bulk, their public events appended
+        together; a fund that would go below zero refuses them all."""
+        from gosplan.storage.accounts_bulk_grants import grant_many
+
+        return grant_many(self._s, items, _publisher_many(self._s))
 
     def deliver(self, good: str, quantity: int, *, key: str) -> GoodInfo:
         return shop_sql.deliver(self._s, good, quantity, key)

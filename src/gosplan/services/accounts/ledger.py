@@ -24,6 +24,7 @@ from gosplan.labourtime.errors import AccountsInputError
 from gosplan.labourtime.feedback import FeedbackReport
 from gosplan.labourtime.records import (
     AccountInfo,
+    Basket,
     GoodInfo,
     GoodSpec,
     PeriodInfo,
@@ -177,6 +178,13 @@ class Accounts:
             return [ledger_sql.account_info(s, a) for a in s.scalars(stmt)]
 
         return self._read(q)
+
+    def balances(self, kind: str = "person", *, derived: bool = False) -> dict[str, Decimal]:
+        """Every account of ``kind``'s balance by code, in one read: the cached balances of
+        persons and funds (which :meth:`check_integrity` holds equal to their postings),
+        or with ``derived`` (and always for enterprise and system accounts) the sums of
+        their postings, as :meth:`balance` gives them."""
+        return self._read(lambda s: ledger_sql.balances(s, kind, derived=derived))
 
     def balance(self, code: str) -> Decimal:
         """Hours held by the account (derived from its postings)."""
@@ -421,6 +429,16 @@ class Accounts:
         if self.engine.dialect.name == "postgresql":
             return self._buy_postgres(person, good, quantity, key)
         return self._run(lambda s: shop_sql.buy(s, person, good, quantity, key))
+
+    def buy_basket(self, person: str, lines: Iterable[tuple[str, int]], *, key: str) -> Basket:
+        """A person's basket at the till, ``[(good, quantity), ...]``: one transaction for
+        all of it (the basket's cost cancelled, a stock move a good).  Each line is checked
+        as :meth:`buy` checks it, and the balance must cover the whole basket; a refused
+        line refuses the basket."""
+        from gosplan.storage.accounts_basket import buy_baskets
+
+        basket = list(lines)
+        return self._run(lambda s: buy_baskets(s, [(person, basket, key)])[0])
 
     def _buy_postgres(self, person: str, good: str, quantity: int, key: str) -> Purchase:
         """One ``SELECT acct_buy(…)`` in autocommit: one statement, atomic on its own."""

@@ -161,7 +161,11 @@ class _Runner(_RunnerSetup):
         key = f"{side.label}:{label}"
         ent_of_able = self.ent_of_group[able_idx]
         with acc.batch() as b:
-            # each enterprise's delegate records its members' hours in one record set
+            # each enterprise's delegate records its members' hours in one record set; the
+            # public works office records everyone's share of the rest; each set is
+            # approved by someone else (the next enterprise's delegate, the works council)
+            sets: list[tuple[str, str, list[tuple[str, Decimal]], str, str]] = []
+            approvals: list[tuple[str, str, str, str, str | None]] = []
             for e, code in enumerate(self.ent_codes):
                 rows = [
                     (self.group_codes[int(g)], h)
@@ -172,35 +176,41 @@ class _Runner(_RunnerSetup):
                     > 0
                 ]
                 if rows:
-                    b.record_hours_many(
-                        code,
-                        label,
-                        rows,
-                        key=f"{key}:rec:{code}",
-                        recorded_by=self.group_codes[self.delegates[e]],
+                    sets.append(
+                        (
+                            code,
+                            label,
+                            rows,
+                            f"{key}:rec:{code}",
+                            self.group_codes[self.delegates[e]],
+                        )
                     )
             if works_h > 0:
-                b.record_hours_many(
-                    WORKS,
-                    label,
-                    [
-                        (
-                            self.group_codes[int(g)],
-                            Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
-                        )
-                        for g in able_idx
-                    ],
-                    key=f"{key}:rec:{WORKS}",
-                    recorded_by="public works office",
+                sets.append(
+                    (
+                        WORKS,
+                        label,
+                        [
+                            (
+                                self.group_codes[int(g)],
+                                Decimal(repr(round(per_person_works * float(self.h.size[g]), 4))),
+                            )
+                            for g in able_idx
+                        ],
+                        f"{key}:rec:{WORKS}",
+                        "public works office",
+                    )
                 )
-                b.approve(WORKS, label, key=f"{key}:appr:{WORKS}", approver="works council")
+                approvals.append((WORKS, label, f"{key}:appr:{WORKS}", "works council", None))
             for e, code in enumerate(self.ent_codes):
                 if float(per_person_e[e]) <= 0:
                     continue
                 approver = self.group_codes[self.delegates[(e + 1) % len(self.ent_codes)]]
                 if len(self.ent_codes) == 1:
                     approver = "works-council"
-                b.approve(code, label, key=f"{key}:appr:{code}", approver=approver)
+                approvals.append((code, label, f"{key}:appr:{code}", approver, None))
+            b.record_hours_sets(sets)
+            b.approve_many(approvals)
             b.deliver_many(
                 [
                     (code, int(delivered[i]), f"{key}:dlv:{code}")
@@ -229,7 +239,9 @@ class _Runner(_RunnerSetup):
                 self.ent_of_group[able_idx],
                 per_person_e[self.ent_of_group[able_idx]] * self.h.size[able_idx],
             )
-            stat_flags = side.inspection.period(t, label, out_e, worked)
+            stat_flags = side.inspection.period(
+                t, label, out_e[self.inspected], worked[self.inspected]
+            )
         # 4. purchases at the current prices, households in random order
         infos = {g.code: g for g in acc.goods()}
         price_u = np.array(
@@ -249,15 +261,10 @@ class _Runner(_RunnerSetup):
                 while (bought[g] * price_u).sum() > balances_u[g]:
                     j = int(np.argmax(np.where(bought[g] > 0, price_u, -1)))
                     bought[g, j] -= 1
-        # the shops' tills: every line its own ledger transaction, written in bulk
-        gs, js = np.nonzero(bought)
+        # the shops' tills: each household's basket one ledger transaction (a line a
+        # good), rung up in the order the households came, written in bulk
         with acc.batch() as b:
-            b.buy_many(
-                [
-                    (self.group_codes[g], goods.codes[j], int(bought[g, j]), f"{key}:buy:{g}:{j}")
-                    for g, j in zip(gs.tolist(), js.tolist(), strict=True)
-                ]
-            )
+            b.buy_baskets(_baskets(bought, order, self.group_codes, goods.codes, key))
         acc.close_period(label)
         report = acc.feedback(
             label,
@@ -354,17 +361,21 @@ class _Runner(_RunnerSetup):
         held_before = _balances(acc)
         held = [held_before[self.group_codes[int(g)]] for g in unable]
         with acc.batch() as b:
-            for g, amount in zip(unable, amounts, strict=True):
-                if amount > 0:
-                    b.grant(
+            b.grant_many(
+                [
+                    (
                         CARE_FUND,
                         self.group_codes[int(g)],
                         label,
                         amount,
-                        key=f"{key}:grant:{g}",
-                        granted_by="care council",
-                        reason=f"provision for those unable to work, period {label}",
+                        f"{key}:grant:{g}",
+                        "care council",
+                        f"provision for those unable to work, period {label}",
                     )
+                    for g, amount in zip(unable, amounts, strict=True)
+                    if amount > 0
+                ]
+            )
         after = acc.balance(fund)
         total = sum(amounts, Decimal(0))
         held_after = _balances(acc)
@@ -393,10 +404,27 @@ class _Runner(_RunnerSetup):
                 self.log_indices.append(e.index)
 
 
+def _baskets(
+    bought: np.ndarray, order: np.ndarray, groups: list[str], codes: list[str], key: str
+) -> list[tuple[str, list[tuple[str, int]], str]]:
+    """``bought`` (households × goods) as baskets in the households' ``order``:
+    ``(account, [(good, units), ...], key)``, households that bought nothing left out."""
+    rows = bought[order]
+    gs, js = np.nonzero(rows)
+    q = rows[gs, js].tolist()
+    lines = list(zip([codes[j] for j in js.tolist()], q, strict=True))
+    cut = np.searchsorted(gs, np.arange(rows.shape[0] + 1)).tolist()
+    out = []
+    for i, g in enumerate(order.tolist()):
+        if cut[i + 1] > cut[i]:
+            out.append((groups[g], lines[cut[i] : cut[i + 1]], f"{key}:basket:{g}"))
+    return out
+
+
 def _balances(acc: Any) -> dict[str, Decimal]:
     """Every person (or cohort) account's balance, in one read (the cached balances,
     which the closing integrity check holds equal to the postings)."""
-    return {a.code: a.balance for a in acc.accounts("person")}
+    return dict(acc.balances("person"))
 
 
 def run(

@@ -72,6 +72,8 @@ class _RunnerSetup:
         self.log_indices: list[int] = []
         self.checks: dict[str, Any] = {}
         self.vote: dict[str, Any] | None = None
+        #: the enterprises whose reports go through the fulfilment checks
+        self.inspected: np.ndarray = np.array([], dtype=np.int64)
 
     # -- setup ---------------------------------------------------------------
     def setup(self) -> None:
@@ -203,13 +205,11 @@ class _RunnerSetup:
             max_hours_per_record=sc.cohort_size * MAX_HOURS_PER_RECORD,
         )
         with acc.batch() as b:  # one transaction: accounts, then memberships (public events)
-            for code in self.ent_codes:
-                b.open_account(code, "enterprise", code)
-            b.open_account(
-                WORKS, "enterprise", "public works: social consumption, investment, stock"
+            b.open_accounts(
+                [(code, "enterprise", code) for code in self.ent_codes]
+                + [(WORKS, "enterprise", "public works: social consumption, investment, stock")]
+                + [(code, "person", self._group_name(g)) for g, code in enumerate(self.group_codes)]
             )
-            for g, code in enumerate(self.group_codes):
-                b.open_account(code, "person", self._group_name(g))
         with acc.batch() as b:
             b.join_many(
                 [
@@ -245,13 +245,17 @@ class _RunnerSetup:
         freq = Inspection.freq_of(sc.periods_per_year)
         if feedback and freq is not None:
             # the enterprises' reports go through the fulfilment register and its checks
+            # (an enterprise with no good to make — more enterprises than goods — has no
+            # planned output and files no reports: it is not registered)
             per_period = goods.base_units * goods.size / sc.periods_per_year
             n_ent = len(self.ent_codes)
+            base_out = np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent)
+            self.inspected = np.flatnonzero(base_out > 0)
             side.inspection = Inspection(
                 engine=acc.engine,
-                codes=self.ent_codes,
-                sectors=[goods.products[e % len(goods.products)] for e in range(n_ent)],
-                base_output=np.bincount(self.ent_of_good, weights=per_period, minlength=n_ent),
+                codes=[self.ent_codes[e] for e in self.inspected],
+                sectors=[goods.products[e % len(goods.products)] for e in self.inspected],
+                base_output=base_out[self.inspected],
                 freq=freq,
                 start=pd.Timestamp(f"{sc.start}-01"),
                 periods=sc.periods,
@@ -293,13 +297,14 @@ class _RunnerSetup:
         """The ledger's invariants, and the run's own balances, over every period."""
         acc = side.accounts
         problems = acc.check_integrity()
-        credited = sum((acc.balance(c) for c in self.group_codes), Decimal(0))
+        held = acc.balances("person", derived=True)  # from the postings, not the cache
+        credited = sum((held[c] for c in self.group_codes), Decimal(0))
         earned = sum(
             (Decimal(repr(r["credited"])) + Decimal(repr(r["granted"])) for r in side.rows),
             Decimal(0),
         )
         spent = sum((Decimal(repr(r["spent"])) for r in side.rows), Decimal(0))
-        negative = [c for c in self.group_codes if acc.balance(c) < 0]
+        negative = [c for c in self.group_codes if held[c] < 0]
         return {
             "ledger_problems": problems,
             "stocks_balance": all(r["stock_balanced"] for r in side.rows),

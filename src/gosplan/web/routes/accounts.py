@@ -214,6 +214,14 @@ def _words(ln: acc.StatementLine, request: Request, goods: dict[str, str]) -> st
                 good=goods.get(m[2], m[2]),
                 cost=h(abs(ln.amount)),
             )
+        m = re.match(r"bought a basket of (\d+) good\(s\), (\d+) unit\(s\)", ln.memo)
+        if m:
+            return _(
+                "You bought a basket of %(goods)s goods (%(units)s units) for %(cost)s h.",
+                goods=m[1],
+                units=m[2],
+                cost=h(abs(ln.amount)),
+            )
         return _("Purchase: %(cost)s h.", cost=h(abs(ln.amount)))
     if ln.kind == "reversal":
         return _("Correction: %(memo)s", memo=ln.memo)

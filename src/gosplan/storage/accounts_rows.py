@@ -1,0 +1,103 @@
+"""Many ledger rows at once: the plumbing of the bulk paths (tills, record sets, approvals,
+grants) — idempotency keys claimed together, rows inserted with one statement a table,
+the ids of new rows, and the session's cached objects kept true to what was written.
+
+On SQLite the rows go to the driver directly (``exec_driver_sql`` with the statement text
+built here from the model's table and column names: one prepared statement, no per-row
+parameter processing); on PostgreSQL through a Core multi-row ``INSERT``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from gosplan.labourtime.errors import IdempotencyConflict
+from gosplan.storage.accounts import Account, Good, Request
+
+__all__ = ["as_json", "claim_many", "expire_cached", "insert_rows", "insert_with_ids", "stamp"]
+
+_CHUNK = 500  # values in one IN (...) list
+
+
+def stamp(c: Connection, at: dt.datetime) -> Any:
+    """``at`` as the driver takes it for a ``DateTime`` column: on SQLite the text SQLAlchemy
+    itself writes (and reads back)."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f") if c.dialect.name == "sqlite" else at
+
+
+def as_json(c: Connection, data: Any) -> Any:
+    """``data`` as the driver takes it for a ``JSON`` column."""
+    return json.dumps(data) if c.dialect.name == "sqlite" else data
+
+
+def insert_rows(
+    c: Connection, model: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Rows of ``model``'s table, each a tuple in the order of ``cols``; values already as
+    the driver takes them (see :func:`stamp`, :func:`as_json`)."""
+    if not rows:
+        return
+    table = model.__table__
+    if c.dialect.name == "sqlite":
+        names = ", ".join(table.c[col].name for col in cols)
+        marks = ", ".join("?" for _ in cols)
+        c.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+    else:
+        c.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
+
+
+def insert_with_ids(
+    c: Connection, model: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Like :func:`insert_rows` for a table with an integer ``id``: the new ids, in order."""
+    if not rows:
+        return []
+    if c.dialect.name == "sqlite":
+        # the caller's transaction holds SQLite's write lock (BEGIN IMMEDIATE): the next
+        # ids are ours to give
+        first = int(c.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()) + 1
+        ids = list(range(first, first + len(rows)))
+        insert_rows(c, model, ("id", *cols), [(i, *r) for i, r in zip(ids, rows, strict=True)])
+        return ids
+    got = c.execute(
+        insert(model.__table__).returning(model.__table__.c.id, sort_by_parameter_order=True),
+        [dict(zip(cols, r, strict=True)) for r in rows],
+    )
+    return [int(r[0]) for r in got]
+
+
+def claim_many(s: Session, wanted: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """:func:`~gosplan.storage.accounts_ledger.claim` for many keys at once:
+    ``{key: (kind, digest)}`` → ``{key: stored result}`` for the keys used before for the
+    same request (replays); a key used for anything else raises, as ``claim`` does."""
+    keys = list(wanted)
+    done: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(keys), _CHUNK):
+        for key, kind, digest, result, at in s.execute(
+            select(
+                Request.key, Request.kind, Request.digest, Request.result, Request.created_at
+            ).where(Request.key.in_(keys[i : i + _CHUNK]))
+        ):
+            if (kind, digest) != wanted[key]:
+                raise IdempotencyConflict(
+                    f"Idempotency key {key!r} was already used for a different request "
+                    f"({kind} at {at:%Y-%m-%d %H:%M:%S}); nothing was posted. "
+                    f"Use a new key for a new request."
+                )
+            done[key] = dict(result)
+    return done
+
+
+def expire_cached(s: Session) -> None:
+    """Forget the session's cached accounts and goods: their balances and stocks were
+    changed by statements the session's objects do not see."""
+    for obj in list(s.identity_map.values()):
+        if isinstance(obj, Account | Good):
+            s.expire(obj)
