@@ -15,9 +15,13 @@ when it is not feasible, so the caller keeps its plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import scipy.sparse as sp
 
 from gosplan.core.result import Status
+from gosplan.planning.multiyear.forward import _pack, _support_min
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
 
@@ -30,6 +34,34 @@ def _goods(m: Model, g: np.ndarray) -> np.ndarray:
     return s * float(kap @ g)
 
 
+def _fit_first_year(
+    m: Model, g0: np.ndarray, room: np.ndarray, L: Callable[..., np.ndarray]
+) -> np.ndarray:
+    """The part of the first year's investment ``g0`` whose capital goods fit the
+    ``room`` left on old capacity (:func:`gosplan.planning.multiyear.forward._pack`:
+    only the builds that draw on the short sectors are cut)."""
+    n = len(g0)
+    if m.B is not None:
+        Bc = sp.csc_array(m.B)
+        S = sp.csc_array(Bc + sp.csc_array(m.A @ Bc))
+        S.data[:] = 1.0
+
+        def smin(f: np.ndarray) -> np.ndarray:
+            return _support_min(S, f)
+    else:
+        s_vec = m.s if m.s is not None else np.zeros(n)
+        kap = m.kappa if m.kappa is not None else np.zeros(n)
+        rows = np.flatnonzero((s_vec + m.A @ s_vec) > 0)
+
+        def smin(f: np.ndarray) -> np.ndarray:
+            return np.where(kap > 0, f[rows].min() if len(rows) else 1.0, 1.0)
+
+    def use(a: np.ndarray, rtol: float = 1e-12, x0: np.ndarray | None = None) -> np.ndarray:
+        return np.asarray(L(_goods(m, a), rtol, x0))
+
+    return _pack(g0, np.ones(n), room, use, smin)
+
+
 def plan_from_investment(
     m: Model,
     t0: int,
@@ -37,7 +69,7 @@ def plan_from_investment(
     g: np.ndarray,
     need: np.ndarray,
     *,
-    rounds: int = 6,
+    rounds: int = 16,
 ) -> Window | None:
     """The plan with investments ``g`` (years × products), repaired; ``None`` if it
     cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity."""
@@ -60,9 +92,7 @@ def plan_from_investment(
             K.append(keep * K[-1] + g[t])
         short = [np.maximum(X[t] - K[t] - U[t] * (1 - 1e-9), 0.0) for t in range(T)]
         t_short = np.maximum(need * (1 + 2e-9) - K[T], 0.0)
-        if short[0].any():  # the first year's old capacity: nothing earlier to build
-            return None
-        if not any(s.any() for s in short[1:]) and not t_short.any():
+        if not any(s.any() for s in short) and not t_short.any():
             ok = True
             break
         for t in range(1, T):
@@ -73,6 +103,21 @@ def plan_from_investment(
         if t_short.any():
             g[T - 1] += t_short
             extra[T - 1] = extra[T - 1] + np.asarray(L(_goods(m, t_short), 1e-12))
+        if np.any(base[0] + extra[0] > U[0] * (1 - 1e-9)) and T > 1:
+            # the first year's old capacity: nothing earlier to build, so its builds
+            # that draw on the short sectors wait a year (capacity from year 2 unchanged)
+            # only what year 1 can spare: its builds whose capacity year 1 does not use
+            spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
+            cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
+            fixed = g[0] - cut_max
+            room = U[0] * (1 - 1e-9) - base[0] - np.asarray(L(_goods(m, fixed), 1e-12))
+            if np.any(room < 0):
+                return None
+            kept = fixed + _fit_first_year(m, cut_max, room, L)
+            g[1] += keep * (g[0] - kept)
+            g[0] = kept
+            extra[0] = np.asarray(L(_goods(m, g[0]), 1e-12))
+            extra[1] = np.asarray(L(_goods(m, g[1]), 1e-12))
     if not ok:
         return None
     xo = np.stack([np.maximum(X[t] - np.minimum(X[t], K[t]), 0.0) for t in range(T)])
