@@ -465,7 +465,7 @@ def _chain(parts: _Parts, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return r, kappa, last
 
 
-def repair_prices(parts: _Parts, P: np.ndarray, rounds: int = 12) -> np.ndarray:
+def repair_prices(parts: _Parts, P: np.ndarray, rounds: int = 30) -> np.ndarray:
     """Prices ``P`` (years × products) lowered where the value of terminal capacity
     would end below zero, so that the exact completion gives a finite bound.
 
