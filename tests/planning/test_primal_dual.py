@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gosplan.core import Status
+from gosplan.planning.highs import solve_lp
 from gosplan.planning.multiyear import multi_year_plan
 from gosplan.planning.multiyear.bound import (
     _chain,
@@ -20,7 +21,7 @@ from gosplan.planning.multiyear.bound import (
 )
 from gosplan.planning.multiyear.forward import forward_window, retime_window
 from gosplan.planning.multiyear.lp import terminal_need
-from gosplan.planning.multiyear.primal_dual import pdlp_window
+from gosplan.planning.multiyear.primal_dual import compact_lp, pdlp_window
 from gosplan.planning.multiyear.recover import plan_from_investment
 from gosplan.scale.synthetic_economies import synthetic_economy
 
@@ -99,3 +100,20 @@ def test_multi_year_plan_primal_dual_says_where_plan_and_bound_come_from() -> No
     for y in pd.years:  # every target met
         need = pd.target_bundles[y].sum(axis=1).to_numpy()
         assert np.all(pd.net_output[y].to_numpy() >= need * (1 - 1e-9))
+
+
+@pytest.mark.parametrize("kind", ["table", "40"])
+def test_compact_lp_has_the_window_lps_optimum(kind: str) -> None:
+    """PDLP's LP (total and modern output as columns) is the window LP rewritten: the
+    same optimum, and its balance rows' duals are the window LP's balance prices."""
+    years = 4
+    m, n = _model(kind, years)
+    opt = _exact(m, years, n)
+    lp = compact_lp(m, 0, years, np.zeros(n))
+    sol = solve_lp(lp.cost, lp.A, lp.rlo, lp.rhi, lp.lo, lp.hi, method="ipm")
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == pytest.approx(opt, rel=1e-7)
+    parts = _Parts(m, 0, years, np.zeros(n))
+    p = np.stack([np.maximum(sol.row_dual[r : r + n], 0.0) for r in lp.balance])
+    value = _from_prices(parts, repair_prices(parts, p))[0]
+    assert value <= opt * (1 + 1e-9) and value >= opt * (1 - 1e-5)
