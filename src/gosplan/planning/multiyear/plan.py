@@ -75,8 +75,9 @@ def multi_year_plan(
     plan its investments make, balanced exactly and repaired, replaces the forward
     plan where it is feasible and needs less labour, and its prices start the
     certified bound (``bound_source`` says which prices it rests on; the message
-    which plan was kept).  ``bound_seconds`` then defaults to a quarter of the time
-    taken so far.
+    which plan was kept).  ``bound_seconds`` then defaults to 0: the smoothed ascent
+    starts at a width (``τ = 3e-3``) whose bias is larger than what PDLP's prices
+    leave, so it only helps where PDLP was stopped very early.
 
     ``targets`` are the first year's bundles by purpose; ``growth`` their
     yearly growth (one rate or ``{purpose: rate}``).  Returns a
@@ -175,7 +176,7 @@ def multi_year_plan(
     budget = (
         float(bound_seconds)
         if bound_seconds is not None
-        else 0.25 * taken
+        else 0.0
         if pd_res is not None
         else max(1.0, taken)
     )
@@ -187,6 +188,7 @@ def multi_year_plan(
         years,
         K0,
         ascent_seconds=budget,
+        refine=3 if pd_res is None else 0,
         prices=None if pd_res is None else pd_res.p,
         prices_name="PDLP duals",
     )

@@ -40,7 +40,7 @@ from gosplan.planning.multiyear.model import Model, Window
 
 #: old capacity held back from PDLP's LP (first year, later years), so that the
 #: investments of its approximate solution fit the true limits once balanced exactly
-TIGHTEN = (0.003, 0.001)
+TIGHTEN = (0.01, 0.001)
 
 
 @dataclass

@@ -15,13 +15,11 @@ when it is not feasible, so the caller keeps its plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import scipy.sparse as sp
 
 from gosplan.core.result import Status
-from gosplan.planning.multiyear.forward import _pack, _support_min
+from gosplan.planning.multiyear.forward import _support_min
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
 
@@ -34,32 +32,18 @@ def _goods(m: Model, g: np.ndarray) -> np.ndarray:
     return s * float(kap @ g)
 
 
-def _fit_first_year(
-    m: Model, g0: np.ndarray, room: np.ndarray, L: Callable[..., np.ndarray]
-) -> np.ndarray:
-    """The part of the first year's investment ``g0`` whose capital goods fit the
-    ``room`` left on old capacity (:func:`gosplan.planning.multiyear.forward._pack`:
-    only the builds that draw on the short sectors are cut)."""
-    n = len(g0)
+def _users_max(m: Model, theta: np.ndarray) -> np.ndarray:
+    """Per product ``j``, the largest ``theta[i]`` over the products ``i`` its capital
+    goods take directly or through one round of inputs (``(B + A B)[i, j] > 0``); 0
+    where it takes none."""
     if m.B is not None:
         Bc = sp.csc_array(m.B)
         S = sp.csc_array(Bc + sp.csc_array(m.A @ Bc))
-        S.data[:] = 1.0
-
-        def smin(f: np.ndarray) -> np.ndarray:
-            return _support_min(S, f)
-    else:
-        s_vec = m.s if m.s is not None else np.zeros(n)
-        kap = m.kappa if m.kappa is not None else np.zeros(n)
-        rows = np.flatnonzero((s_vec + m.A @ s_vec) > 0)
-
-        def smin(f: np.ndarray) -> np.ndarray:
-            return np.where(kap > 0, f[rows].min() if len(rows) else 1.0, 1.0)
-
-    def use(a: np.ndarray, rtol: float = 1e-12, x0: np.ndarray | None = None) -> np.ndarray:
-        return np.asarray(L(_goods(m, a), rtol, x0))
-
-    return _pack(g0, np.ones(n), room, use, smin)
+        return np.clip(-_support_min(S, -theta), 0.0, None) * (np.diff(S.indptr) > 0)
+    s_vec = m.s if m.s is not None else np.zeros_like(theta)
+    kap = m.kappa if m.kappa is not None else np.zeros_like(theta)
+    top = float(theta[(s_vec + m.A @ s_vec) > 0].max(initial=0.0))
+    return np.where(kap > 0, top, 0.0)
 
 
 def plan_from_investment(
@@ -106,18 +90,24 @@ def plan_from_investment(
         if np.any(base[0] + extra[0] > U[0] * (1 - 1e-9)) and T > 1:
             # the first year's old capacity: nothing earlier to build, so its builds
             # that draw on the short sectors wait a year (capacity from year 2 unchanged)
-            # only what year 1 can spare: its builds whose capacity year 1 does not use
+            # only what year 1 can spare (its builds whose capacity year 1 does not use),
+            # and of that just enough: the builds that take an over-stretched product
+            # directly or through one round of inputs are cut in proportion, so that
+            # those two rounds alone free the excess (the later rounds free more); what
+            # later years then miss, the next rounds build the year before
             spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
             cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
-            fixed = g[0] - cut_max
-            room = U[0] * (1 - 1e-9) - base[0] - np.asarray(L(_goods(m, fixed), 1e-12))
-            if np.any(room < 0):
+            over = np.maximum(base[0] + extra[0] - U[0] * (1 - 1e-9), 0.0)
+            supply = _goods(m, cut_max)
+            supply = supply + np.asarray(m.A @ supply)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = np.where(over > 0, np.minimum(1.0, 1.05 * over / supply), 0.0)
+            theta = np.nan_to_num(theta, nan=1.0, posinf=1.0)
+            cut = cut_max * np.minimum(_users_max(m, theta), 1.0)
+            if not cut.any():
                 return None
-            kept = fixed + _fit_first_year(m, cut_max, room, L)
-            g[1] += keep * (g[0] - kept)
-            g[0] = kept
+            g[0] = g[0] - cut
             extra[0] = np.asarray(L(_goods(m, g[0]), 1e-12))
-            extra[1] = np.asarray(L(_goods(m, g[1]), 1e-12))
     if not ok:
         return None
     xo = np.stack([np.maximum(X[t] - np.minimum(X[t], K[t]), 0.0) for t in range(T)])
