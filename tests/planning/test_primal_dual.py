@@ -12,13 +12,8 @@ import pytest
 from gosplan.core import Status
 from gosplan.planning.highs import solve_lp
 from gosplan.planning.multiyear import multi_year_plan
-from gosplan.planning.multiyear.bound import (
-    _chain,
-    _from_prices,
-    _Parts,
-    certified_bound,
-    repair_prices,
-)
+from gosplan.planning.multiyear.ascent import _chain, repair_prices
+from gosplan.planning.multiyear.bound import _from_prices, _Parts, certified_bound
 from gosplan.planning.multiyear.forward import forward_window, retime_window
 from gosplan.planning.multiyear.lp import terminal_need
 from gosplan.planning.multiyear.primal_dual import compact_lp, pdlp_window

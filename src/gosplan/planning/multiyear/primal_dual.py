@@ -10,7 +10,7 @@ and dual: neither is used as it stands.
 * **The bound** comes from its balance-row duals ``p_t`` alone: the closed-form
   completion of :mod:`gosplan.planning.multiyear.bound` makes every other dual
   value (rents, value of capacity) exactly feasible, and
-  :func:`gosplan.planning.multiyear.bound.repair_prices` first lowers the few
+  :func:`gosplan.planning.multiyear.ascent.repair_prices` first lowers the few
   prices whose rents would leave the value of terminal capacity below zero.
   Any non-negative prices give a true lower bound that way, so PDLP's tolerance
   only decides how good the bound is, never whether it holds.
@@ -86,7 +86,10 @@ def compact_lp(
     rows per year: balance ``(I - A) x - B g [- s I] >= y`` (its duals are the
     balance prices), [``I - κ·g = 0``], capacity dynamics, ``xn_t <= K_t``
     (``t > 0``), ``0 <= x - xn <= U_t`` (old output, held back by ``tighten``),
-    [labour cap], [trade].  Same feasible plans and objective as the window LP."""
+    [labour cap], [trade].  Same feasible plans and objective as the window LP.
+
+    Long because it writes every row group of each year in one pass, into shared
+    coordinate lists (one sparse matrix built once, not a stack of blocks)."""
     n = m.A.shape[0]
     agg = m.B is None
     per = 4 * n + (1 if agg else 0)

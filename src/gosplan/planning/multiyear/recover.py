@@ -56,7 +56,10 @@ def plan_from_investment(
     rounds: int = 16,
 ) -> Window | None:
     """The plan with investments ``g`` (years × products), repaired; ``None`` if it
-    cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity."""
+    cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity.
+
+    Long because its repair rounds share every year's balanced output, capacity and
+    shortfall, which each round updates in place."""
     T, n = g.shape
     keep = 1.0 - m.delta
     L = leontief_solver(m.A)
