@@ -24,7 +24,8 @@ Certified gaps (issue 16): ``--certified N[,N…]`` plans five years of ``N``
 products with ``forward`` (its certified bound included) beside the same plan
 uncertified (the peer: the cost of the proof) and, where ``--exact-at M`` is
 given, HiGHS interior point on ``M`` products for the true gap beside the
-proven one.
+proven one.  ``--method primal-dual`` plans with OR-tools' PDLP from the forward
+plan (``--time-limit`` seconds of PDLP; ``--bound-seconds`` of dual ascent after it).
 
 Usage::
 
@@ -237,7 +238,11 @@ def run(
 
 
 def certified_rows(
-    n: int, exact_at: int | None = None, method: str = "forward"
+    n: int,
+    exact_at: int | None = None,
+    method: str = "forward",
+    time_limit: float | None = None,
+    bound_seconds: float | None = None,
 ) -> list[dict[str, Any]]:
     """Five-year plan of ``n`` products with its certified bound, beside the plan alone."""
     import os
@@ -257,8 +262,10 @@ def certified_rows(
         t0 = time.perf_counter()
         # where the exact optimum is known, give the ascent time to show where it converges;
         # above, the default budget (as long as the plan took)
-        budget = 60.0 if size == exact_at else None
-        cert = multi_year_plan(e, targets, method=method, bound_seconds=budget, **kw)
+        budget = 60.0 if size == exact_at and method != "primal-dual" else bound_seconds
+        cert = multi_year_plan(
+            e, targets, method=method, bound_seconds=budget, time_limit=time_limit, **kw
+        )
         t_cert = time.perf_counter() - t0
         # the plan alone: the same run less the bound's own time (measured inside)
         t_plain = t_cert - float(cert.assumptions.get("bound", {}).get("seconds", 0.0))
@@ -276,6 +283,13 @@ def certified_rows(
             f"{cand.get('seconds: smoothed dual ascent', 0.0):.1f} s: {stages}); plan (LP "
             f"objective) {cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
         )
+        if "pdlp" in cert.assumptions:
+            pd = cert.assumptions["pdlp"]
+            note += (
+                f"; PDLP {pd['iterations']} iterations in {pd['seconds']:.1f} s "
+                f"({pd['termination'].removeprefix('TERMINATION_REASON_').lower()}); "
+                f"plan: {cert.message}"
+            )
         if size == exact_at:
             t0 = time.perf_counter()
             lp = multi_year_plan(e, targets, method="ipm", **kw)
@@ -327,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--certified", default=None, help="sizes for the certified-gap rows")
     ap.add_argument("--exact-at", type=int, default=None, help="size for exact HiGHS beside")
     ap.add_argument("--method", default="forward", help="method of the certified rows")
+    ap.add_argument(
+        "--time-limit", type=float, default=None, help="PDLP's seconds (method primal-dual)"
+    )
+    ap.add_argument("--bound-seconds", type=float, default=None, help="the dual ascent's seconds")
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))), flush=True)
@@ -339,7 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         print("machine: " + ", ".join(f"{k}={v}" for k, v in machine().items()), flush=True)
         rows: list[dict[str, Any]] = []
         for i, size in enumerate(int(s) for s in args.certified.split(",")):
-            rows += certified_rows(size, args.exact_at if i == 0 else None, args.method)
+            rows += certified_rows(
+                size,
+                args.exact_at if i == 0 else None,
+                args.method,
+                args.time_limit,
+                args.bound_seconds,
+            )
         print(table(rows))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None

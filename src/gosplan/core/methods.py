@@ -26,7 +26,17 @@ METHODS: dict[str, tuple[str, ...]] = {
     # years planned at once: HiGHS, or "forward" (capacity-following balancing with
     # investment re-timed) and "forward-plain" (the capacity-following pass alone)
     # and "dual" (forward, then the plan the certified bound's prices point to, if better)
-    "multi_year_plan": ("lp", "simplex", "ipm", "pdlp", "forward", "forward-plain", "dual"),
+    # and "primal-dual" (forward, then OR-tools PDLP's plan and prices, if better)
+    "multi_year_plan": (
+        "lp",
+        "simplex",
+        "ipm",
+        "pdlp",
+        "forward",
+        "forward-plain",
+        "dual",
+        "primal-dual",
+    ),
     # a window of years re-planned each year: HiGHS only
     "receding_horizon_plan": ("lp", "simplex", "ipm", "pdlp"),
 }

@@ -313,3 +313,61 @@ def smoothed_ascent(
         evaluations=f.evaluations,
         seconds=time.perf_counter() - t_start,
     )
+
+
+def _bt(m: Model, p: np.ndarray) -> np.ndarray:
+    """``Bᵀ p`` (explicit capital coefficients or the aggregate form ``κ (s·p)``)."""
+    if m.B is not None:
+        return np.asarray(m.B.T @ p)
+    kap = m.kappa if m.kappa is not None else np.zeros_like(p)
+    s = m.s if m.s is not None else np.zeros_like(p)
+    return kap * float(s @ p)
+
+
+def _chain(parts: Any, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(r, kappa, last)`` of prices ``P``: the rents and capacity values of the exact
+    completion, and per product the last year whose build cost caps ``kappa``."""
+    m, T = parts.m, parts.T
+    n = len(parts.l)
+    r = np.zeros((T, n))
+    kappa = np.zeros((T, n))
+    last = np.zeros(n, dtype=np.int64)
+    kappa[0] = _bt(m, P[0])
+    for t in range(1, T):
+        r[t] = np.maximum(P[t] - np.asarray(m.A.T @ P[t]) - parts.w[t] * parts.ln, 0.0)
+        carried = (kappa[t - 1] - r[t]) / parts.keep
+        cap = _bt(m, P[t])
+        build = cap <= carried
+        kappa[t] = np.where(build, cap, carried)
+        last[build] = t
+    return r, kappa, last
+
+
+def repair_prices(parts: Any, P: np.ndarray, rounds: int = 30) -> np.ndarray:
+    """Prices ``P`` (years × products) lowered where the value of terminal capacity
+    would end below zero, so that the exact completion gives a finite bound.
+
+    Prices from an approximate solver (PDLP's duals) meet the LP's reduced-cost
+    conditions only to its tolerance: for a few products the rents of modern
+    capacity after the last year it pays to build add up to more than the capacity
+    costs, and the value of terminal capacity ends slightly below zero (the bound
+    would be ``-inf``).  For each such product the rents are cut, latest year first,
+    by lowering its own price in those years (which lowers its marginal cost one for
+    one; the products that use it as an input move by ``A``'s small entries, so a few
+    rounds settle it).  Any non-negative prices remain a valid start: the bound is
+    evaluated exactly afterwards."""
+    P = np.maximum(np.asarray(P, dtype=float), 0.0).copy()
+    T, keep = parts.T, parts.keep
+    for _ in range(rounds):
+        r, kappa, last = _chain(parts, P)
+        short = np.maximum(-kappa[T - 1], 0.0)
+        if not short.any():
+            break
+        # raise κ_{T-1} by the shortfall and a hair more
+        need = short * (1.0 + 1e-6) + 1e-9 * parts.w[T - 1] * parts.l
+        for t in range(T - 1, 0, -1):
+            f = keep ** (-(T - t))  # lowering r_t by Δ raises κ_{T-1} by Δ f
+            take = np.where(t > last, np.minimum(r[t], need / f), 0.0)
+            P[t] = np.maximum(P[t] - take, 0.0)
+            need = need - take * f
+    return P

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from gosplan.core.result import Status
-from gosplan.planning.multiyear.ascent import _dot, _golden, smoothed_ascent
+from gosplan.planning.multiyear.ascent import _bt, _dot, _golden, repair_prices, smoothed_ascent
 from gosplan.planning.multiyear.lp import WindowLP, terminal_need, year_targets
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
@@ -128,15 +128,6 @@ def _weights(m: Model, t0: int, T: int) -> np.ndarray:
     return np.array([1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)])
 
 
-def _bt(m: Model, p: np.ndarray) -> np.ndarray:
-    """``Bᵀ p`` (explicit capital coefficients or the aggregate form ``κ (s·p)``)."""
-    if m.B is not None:
-        return np.asarray(m.B.T @ p)
-    kap = m.kappa if m.kappa is not None else np.zeros_like(p)
-    s = m.s if m.s is not None else np.zeros_like(p)
-    return kap * float(s @ p)
-
-
 class _Parts:
     """Everything the bound needs that does not depend on the prices."""
 
@@ -209,6 +200,8 @@ def certified_bound(
     fixed_point_iters: int = 12,
     refine: int = 3,
     ascent_seconds: float = 3.0,
+    prices: np.ndarray | None = None,
+    prices_name: str = "given prices",
 ) -> BoundResult:
     """The best certified lower bound on the window LP's optimum from the candidates
     described in the module docstring, and the proven gap of the plan ``w``.
@@ -251,6 +244,9 @@ def certified_bound(
     basis["scarce old capacity"] = np.stack([wt[t] * extra for t in range(T)])
     if w.duals.shape == (T, n) and np.isfinite(w.duals).all():
         basis["LP duals"] = np.maximum(w.duals * wt[:, None], 0.0)
+    if prices is not None and prices.shape == (T, n) and np.isfinite(prices).all():
+        # balance prices from elsewhere (PDLP's duals): only their terminal chain needs care
+        basis[prices_name] = repair_prices(parts, prices)
     names = list(basis)
     Ap = {k: [basis[k][t] - np.asarray(m.A.T @ basis[k][t]) for t in range(T)] for k in names}
     BTp = {k: [_bt(m, basis[k][t]) for t in range(T)] for k in names}
@@ -277,6 +273,8 @@ def certified_bound(
     }
     if "LP duals" in basis:
         starts["LP duals"] = {"LP duals": 1.0}
+    if prices_name in basis:
+        starts[prices_name] = {prices_name: 1.0}
     best_v = -math.inf
     best_name = "modern technique"
     for name, st in starts.items():

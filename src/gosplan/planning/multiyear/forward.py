@@ -13,8 +13,9 @@ from gosplan.planning.multiyear.steady import leontief_solve, leontief_solver, s
 
 #: methods of multi_year_plan: the LP ones, "forward" (capacity-following balancing with
 #: investment re-timed), "forward-plain" (the capacity-following pass alone) and "dual"
-#: (forward, then the plan recovered from the certified bound's prices where better)
-FORWARD_METHODS = ("forward", "forward-plain", "dual")
+#: (forward, then the plan recovered from the certified bound's prices where better) and
+#: "primal-dual" (forward, then PDLP's plan and prices: multiyear.primal_dual)
+FORWARD_METHODS = ("forward", "forward-plain", "dual", "primal-dual")
 
 
 def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:

@@ -16,8 +16,10 @@ when it is not feasible, so the caller keeps its plan.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from gosplan.core.result import Status
+from gosplan.planning.multiyear.forward import _support_min
 from gosplan.planning.multiyear.model import Model, Window
 from gosplan.planning.multiyear.steady import leontief_solver
 
@@ -30,6 +32,20 @@ def _goods(m: Model, g: np.ndarray) -> np.ndarray:
     return s * float(kap @ g)
 
 
+def _users_max(m: Model, theta: np.ndarray) -> np.ndarray:
+    """Per product ``j``, the largest ``theta[i]`` over the products ``i`` its capital
+    goods take directly or through one round of inputs (``(B + A B)[i, j] > 0``); 0
+    where it takes none."""
+    if m.B is not None:
+        Bc = sp.csc_array(m.B)
+        S = sp.csc_array(Bc + sp.csc_array(m.A @ Bc))
+        return np.clip(-_support_min(S, -theta), 0.0, None) * (np.diff(S.indptr) > 0)
+    s_vec = m.s if m.s is not None else np.zeros_like(theta)
+    kap = m.kappa if m.kappa is not None else np.zeros_like(theta)
+    top = float(theta[(s_vec + m.A @ s_vec) > 0].max(initial=0.0))
+    return np.where(kap > 0, top, 0.0)
+
+
 def plan_from_investment(
     m: Model,
     t0: int,
@@ -37,10 +53,13 @@ def plan_from_investment(
     g: np.ndarray,
     need: np.ndarray,
     *,
-    rounds: int = 6,
+    rounds: int = 16,
 ) -> Window | None:
     """The plan with investments ``g`` (years × products), repaired; ``None`` if it
-    cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity."""
+    cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity.
+
+    Long because its repair rounds share every year's balanced output, capacity and
+    shortfall, which each round updates in place."""
     T, n = g.shape
     keep = 1.0 - m.delta
     L = leontief_solver(m.A)
@@ -60,9 +79,7 @@ def plan_from_investment(
             K.append(keep * K[-1] + g[t])
         short = [np.maximum(X[t] - K[t] - U[t] * (1 - 1e-9), 0.0) for t in range(T)]
         t_short = np.maximum(need * (1 + 2e-9) - K[T], 0.0)
-        if short[0].any():  # the first year's old capacity: nothing earlier to build
-            return None
-        if not any(s.any() for s in short[1:]) and not t_short.any():
+        if not any(s.any() for s in short) and not t_short.any():
             ok = True
             break
         for t in range(1, T):
@@ -73,6 +90,27 @@ def plan_from_investment(
         if t_short.any():
             g[T - 1] += t_short
             extra[T - 1] = extra[T - 1] + np.asarray(L(_goods(m, t_short), 1e-12))
+        if np.any(base[0] + extra[0] > U[0] * (1 - 1e-9)) and T > 1:
+            # the first year's old capacity: nothing earlier to build, so its builds
+            # that draw on the short sectors wait a year (capacity from year 2 unchanged)
+            # only what year 1 can spare (its builds whose capacity year 1 does not use),
+            # and of that just enough: the builds that take an over-stretched product
+            # directly or through one round of inputs are cut in proportion, so that
+            # those two rounds alone free the excess (the later rounds free more); what
+            # later years then miss, the next rounds build the year before
+            spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
+            cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
+            over = np.maximum(base[0] + extra[0] - U[0] * (1 - 1e-9), 0.0)
+            supply = _goods(m, cut_max)
+            supply = supply + np.asarray(m.A @ supply)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = np.where(over > 0, np.minimum(1.0, 1.05 * over / supply), 0.0)
+            theta = np.nan_to_num(theta, nan=1.0, posinf=1.0)
+            cut = cut_max * np.minimum(_users_max(m, theta), 1.0)
+            if not cut.any():
+                return None
+            g[0] = g[0] - cut
+            extra[0] = np.asarray(L(_goods(m, g[0]), 1e-12))
     if not ok:
         return None
     xo = np.stack([np.maximum(X[t] - np.minimum(X[t], K[t]), 0.0) for t in range(T)])
