@@ -79,12 +79,10 @@ def test_library_refuses_what_it_cannot_place() -> None:
         F.generate(pop, links, faults={"ghost_hours": 59}, first_start=10, last_start=20)
 
 
-@pytest.fixture(scope="module")
-def twice() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Twice today's noise, Gaussian (the harder case for small shifts: a robust scale
-    equals the standard deviation), 300 enterprises, the faults issue 14 found weak.
-    Returns the table and, per fault, whether it was found in time and whether the
-    enterprise reports any input lines."""
+def _small_shifts(tail_df: float | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """300 enterprises at twice today's noise (``tail_df``: Student t tails, None: Gaussian),
+    ten cases of each fault issue 14 found weak. Returns the evaluation table and, per
+    case, whether it was found in time and whether the enterprise reports any input lines."""
     eco = open_source("ibge:2021:20")
     pop, links = build_population(eco, enterprises=300, periods=52, seed=7)
     reg = F.register_view(pop, links, seed=7)
@@ -95,7 +93,7 @@ def twice() -> tuple[pd.DataFrame, pd.DataFrame]:
         faults=dict.fromkeys(kinds, 10),
         first_start=26,
         last_start=43,
-        noise=F.Noise(scale=2.0, tail_df=None),
+        noise=F.Noise(scale=2.0, tail_df=tail_df),
         seed=8,
     )
     res = run_checks(reg, build_panel(reg, case.reports, case.lines))
@@ -110,13 +108,20 @@ def twice() -> tuple[pd.DataFrame, pd.DataFrame]:
     return F.evaluate(inspect, helped, case, first_run=26, within=WITHIN), cases
 
 
+@pytest.fixture(scope="module")
+def twice() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Twice today's noise, Gaussian (the harder case for small shifts: a robust scale
+    equals the standard deviation)."""
+    return _small_shifts(None)
+
+
 @pytest.mark.parametrize(
     ("kind", "share"),
     [
         ("output_up_15", 100.0),
         ("output_up_5", 90.0),  # issue 14's goal: >= 90 % within 8 weeks
         ("slow_decline", 90.0),  # ... >= 90 % within 4 weeks
-        ("ghost_hours", 90.0),  # the goal is 99 % within 1 week, not met at 2x (BENCHMARKS.md)
+        ("ghost_hours", 99.0),  # ... >= 99 % within 1 week
     ],
 )
 def test_twice_the_noise_small_shifts_accumulate(
@@ -138,29 +143,8 @@ def test_twice_the_noise_honest_rarely_inspected(
 
 @pytest.fixture(scope="module")
 def heavy() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The same population and faults as ``twice``, with Student t(4) tails: per fault,
-    whether it was found in time."""
-    eco = open_source("ibge:2021:20")
-    pop, links = build_population(eco, enterprises=300, periods=52, seed=7)
-    reg = F.register_view(pop, links, seed=7)
-    kinds = ("ghost_hours", "output_up_5", "slow_decline", "output_up_15")
-    case = F.generate(
-        pop,
-        links,
-        faults=dict.fromkeys(kinds, 10),
-        first_start=26,
-        last_start=43,
-        noise=F.Noise(scale=2.0, tail_df=4.0),
-        seed=8,
-    )
-    res = run_checks(reg, build_panel(reg, case.reports, case.lines))
-    inspect, helped = res.routes()
-    tr = case.truth
-    found = [
-        bool(inspect[e, t0 : t0 + WITHIN[k] + 1].any())
-        for e, k, t0 in zip(tr["enterprise"], tr["kind"], tr["start"], strict=True)
-    ]
-    return F.evaluate(inspect, helped, case, first_run=26, within=WITHIN), tr.assign(found=found)
+    """The same population and faults as ``twice``, with Student t(4) tails."""
+    return _small_shifts(4.0)
 
 
 @pytest.mark.parametrize(

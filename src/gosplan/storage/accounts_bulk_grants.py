@@ -16,18 +16,14 @@ from gosplan.labourtime.records import Posted, from_json
 from gosplan.labourtime.units import FUND_PREFIX, to_hours, to_units
 from gosplan.storage.accounts import Account
 from gosplan.storage.accounts_bulk_work import (
-    PublishMany,
     _collect,
     _holders,
     _in,
     _periods,
     _post,
-    _posted,
-    _remember,
-    _result,
 )
 from gosplan.storage.accounts_ledger import check_key, digest_of, require_open
-from gosplan.storage.accounts_rows import claim_many, expire_cached
+from gosplan.storage.accounts_rows import PublishMany, _settle, _Settled, claim_many, expire_cached
 from gosplan.storage.accounts_work import check_actor
 
 __all__ = ["grant_many"]
@@ -127,30 +123,34 @@ def _grant(
     tx_ids = _post(s, "grant", txs, held, [f"a grant from fund {x[0]!r} to {x[1]!r}" for x in todo])
     expire_cached(s)
     names = {a: c for a, (c, _) in held.items()}
-    out: dict[str, Posted] = {}
-    keep: list[tuple[str, str, str, Any]] = []
-    events: list[tuple[str, Mapping[str, Any]]] = []
-    for tx, (fund, person, p, units, key, by, reason, digest), (_, memo, amounts) in zip(
-        tx_ids, todo, txs, strict=True
-    ):
-        res = _posted(tx, "grant", p, amounts, names, memo)
-        out[key] = res
-        keep.append((key, "grant", digest, _result(res)))
-        events.append(
-            (
-                "accounts.grant",
-                {
-                    "fund": fund,
-                    "person": person,
-                    "period": p,
-                    "hours": str(to_hours(units)),
-                    "granted_by": by,
-                    "reason": reason,
-                    "transaction": tx,
-                },
+    return _settle(
+        s,
+        ("grant", "grant"),
+        [
+            _Settled(
+                tx,
+                p,
+                amounts,
+                memo,
+                key,
+                digest,
+                (
+                    "accounts.grant",
+                    {
+                        "fund": fund,
+                        "person": person,
+                        "period": p,
+                        "hours": str(to_hours(units)),
+                        "granted_by": by,
+                        "reason": reason,
+                        "transaction": tx,
+                    },
+                ),
             )
-        )
-    _remember(s, keep)
-    if publish_many is not None:
-        publish_many(events)
-    return out
+            for tx, (fund, person, p, units, key, by, reason, digest), (_, memo, amounts) in zip(
+                tx_ids, todo, txs, strict=True
+            )
+        ],
+        names,
+        publish_many,
+    )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.labourtime.deduction import Deduction
 from gosplan.labourtime.errors import AccountsInputError, InsufficientHours
-from gosplan.labourtime.records import Posted, WorkRecord, from_json, to_json
+from gosplan.labourtime.records import Posted, WorkRecord, from_json
 from gosplan.labourtime.units import MAX_HOURS_PER_RECORD, UNIT, to_hours
 from gosplan.storage.accounts import (
     Account,
@@ -32,7 +32,6 @@ from gosplan.storage.accounts import (
     Period,
     Posting,
     Rejection,
-    Request,
     Transaction,
     Work,
     utcnow,
@@ -48,7 +47,10 @@ from gosplan.storage.accounts_ledger import (
     require_open,
 )
 from gosplan.storage.accounts_rows import (
-    as_json,
+    PublishMany,
+    _remember,
+    _settle,
+    _Settled,
     claim_many,
     expire_cached,
     insert_rows,
@@ -61,7 +63,6 @@ __all__ = ["approve_many", "record_hours_sets"]
 
 _CHUNK = 500
 #: appends several public events in order inside the transaction
-PublishMany = Callable[[list[tuple[str, Mapping[str, Any]]]], None]
 #: an enterprise's record set: (enterprise, period, [(person, hours), ...], key, recorded by)
 RecordSet = tuple[str, str, Sequence[tuple[str, Any]], str, str]
 #: an approval: (enterprise, period, key, approver, approver's account or None)
@@ -160,37 +161,6 @@ def _post(
     return ids
 
 
-def _remember(s: Session, rows: Sequence[tuple[str, str, str, Any]]) -> None:
-    """Idempotency keys ``(key, kind, digest, result)`` (results as ``remember`` keeps them)."""
-    c = s.connection()
-    at = stamp(c, utcnow())
-    insert_rows(
-        c,
-        Request,
-        ("key", "kind", "digest", "result", "created_at"),
-        [(k, kind, d, as_json(c, r), at) for k, kind, d, r in rows],
-    )
-
-
-def _posted(
-    tx: int, kind: str, period: str, amounts: Mapping[int, int], codes: Mapping[int, str], memo: str
-) -> Posted:
-    return Posted(
-        transaction_id=tx,
-        kind=kind,
-        period=period,
-        postings={codes[a]: to_hours(v) for a, v in amounts.items() if v},
-        memo=memo,
-    )
-
-
-def _result(res: Any) -> dict[str, Any]:
-    data = to_json(res)
-    data.pop("replayed", None)
-    return data
-
-
-# -- record sets
 def record_hours_sets(
     s: Session,
     sets: Sequence[RecordSet],
@@ -558,29 +528,33 @@ def _approved(
     publish_many: PublishMany | None,
 ) -> dict[str, Posted]:
     """The approvals' results, kept with their keys, and their public events."""
-    out: dict[str, Posted] = {}
-    keep: list[tuple[str, str, str, Any]] = []
-    events: list[tuple[str, Mapping[str, Any]]] = []
-    for tx, (e, p, key, who, _, digest), w, (_, memo, amounts) in zip(
-        tx_ids, todo, works, txs, strict=True
-    ):
-        res = _posted(tx, "work", p, amounts, codes, memo)
-        out[key] = res
-        keep.append((key, "approve", digest, _result(res)))
-        events.append(
-            (
-                "accounts.hours_approved",
-                {
-                    "records": [x[0] for x in w],
-                    "enterprise": e,
-                    "period": p,
-                    "hours": str(to_hours(sum(x[2] for x in w))),
-                    "approved_by": who,
-                    "transaction": tx,
-                },
+    return _settle(
+        s,
+        ("work", "approve"),
+        [
+            _Settled(
+                tx,
+                p,
+                amounts,
+                memo,
+                key,
+                digest,
+                (
+                    "accounts.hours_approved",
+                    {
+                        "records": [x[0] for x in w],
+                        "enterprise": e,
+                        "period": p,
+                        "hours": str(to_hours(sum(x[2] for x in w))),
+                        "approved_by": who,
+                        "transaction": tx,
+                    },
+                ),
             )
-        )
-    _remember(s, keep)
-    if publish_many is not None:
-        publish_many(events)
-    return out
+            for tx, (e, p, key, who, _, digest), w, (_, memo, amounts) in zip(
+                tx_ids, todo, works, txs, strict=True
+            )
+        ],
+        codes,
+        publish_many,
+    )

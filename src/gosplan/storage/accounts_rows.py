@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gosplan.labourtime.errors import IdempotencyConflict
-from gosplan.storage.accounts import Account, Good, Request
+from gosplan.labourtime.records import Posted, to_json
+from gosplan.labourtime.units import to_hours
+from gosplan.storage.accounts import Account, Good, Request, utcnow
+
+#: appends public events together (the services' log), or None
+PublishMany = Callable[[list[tuple[str, Mapping[str, Any]]]], None]
 
 __all__ = ["as_json", "claim_many", "expire_cached", "insert_rows", "insert_with_ids", "stamp"]
 
@@ -101,3 +106,69 @@ def expire_cached(s: Session) -> None:
     for obj in list(s.identity_map.values()):
         if isinstance(obj, Account | Good):
             s.expire(obj)
+
+
+def _remember(s: Session, rows: Sequence[tuple[str, str, str, Any]]) -> None:
+    """Idempotency keys ``(key, kind, digest, result)`` (results as ``remember`` keeps them)."""
+    c = s.connection()
+    at = stamp(c, utcnow())
+    insert_rows(
+        c,
+        Request,
+        ("key", "kind", "digest", "result", "created_at"),
+        [(k, kind, d, as_json(c, r), at) for k, kind, d, r in rows],
+    )
+
+
+def _posted(
+    tx: int, kind: str, period: str, amounts: Mapping[int, int], codes: Mapping[int, str], memo: str
+) -> Posted:
+    return Posted(
+        transaction_id=tx,
+        kind=kind,
+        period=period,
+        postings={codes[a]: to_hours(v) for a, v in amounts.items() if v},
+        memo=memo,
+    )
+
+
+def _result(res: Any) -> dict[str, Any]:
+    data = to_json(res)
+    data.pop("replayed", None)
+    return data
+
+
+# -- record sets
+
+
+class _Settled(NamedTuple):
+    """A posted transaction of a bulk call: what its result, key and public event hold."""
+
+    tx: int
+    period: str
+    amounts: Mapping[int, int]
+    memo: str
+    key: str
+    digest: str
+    event: tuple[str, Mapping[str, Any]]
+
+
+def _settle(
+    s: Session,
+    kinds: tuple[str, str],
+    rows: Sequence[_Settled],
+    codes: Mapping[int, str],
+    publish_many: PublishMany | None,
+) -> dict[str, Posted]:
+    """Each posted transaction's result (transaction kind ``kinds[0]``) by its idempotency
+    key, the keys kept (request kind ``kinds[1]``) and the public events published together."""
+    out: dict[str, Posted] = {}
+    keep: list[tuple[str, str, str, Any]] = []
+    for r in rows:
+        res = _posted(r.tx, kinds[0], r.period, r.amounts, codes, r.memo)
+        out[r.key] = res
+        keep.append((r.key, kinds[1], r.digest, _result(res)))
+    _remember(s, keep)
+    if publish_many is not None:
+        publish_many([r.event for r in rows])
+    return out
