@@ -5,7 +5,7 @@ checks read together; see :mod:`gosplan.storage.accounts_bulk_work` for the patt
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -16,14 +16,20 @@ from gosplan.labourtime.records import Posted, from_json
 from gosplan.labourtime.units import FUND_PREFIX, to_hours, to_units
 from gosplan.storage.accounts import Account
 from gosplan.storage.accounts_bulk_work import (
-    _collect,
     _holders,
     _in,
     _periods,
     _post,
 )
 from gosplan.storage.accounts_ledger import check_key, digest_of, require_open
-from gosplan.storage.accounts_rows import PublishMany, _settle, _Settled, claim_many, expire_cached
+from gosplan.storage.accounts_rows import (
+    PublishMany,
+    _publishing,
+    _settle,
+    _Settled,
+    claim_many,
+    expire_cached,
+)
 from gosplan.storage.accounts_work import check_actor
 
 __all__ = ["grant_many"]
@@ -41,11 +47,12 @@ def grant_many(
     from gosplan.storage.accounts_grants import grant
 
     def one_by_one() -> list[Posted]:
-        events: list[tuple[str, Mapping[str, Any]]] = []
-        out = [grant(s, *item[:4], item[4], item[5], item[6], _collect(events)) for item in items]
-        if publish_many is not None:
-            publish_many(events)
-        return out
+        return _publishing(
+            publish_many,
+            lambda publish: [
+                grant(s, *item[:4], item[4], item[5], item[6], publish) for item in items
+            ],
+        )
 
     if not items:
         return []

@@ -14,7 +14,7 @@ nothing).  They run inside the caller's transaction (:meth:`Accounts.batch`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +48,7 @@ from gosplan.storage.accounts_ledger import (
 )
 from gosplan.storage.accounts_rows import (
     PublishMany,
+    _publishing,
     _remember,
     _settle,
     _Settled,
@@ -225,6 +226,23 @@ def _kinds(s: Session, codes: Sequence[str]) -> dict[str, tuple[int, str]]:
     return {str(code): (int(i), str(kind)) for code, i, kind in rows}
 
 
+def _enterprises_in_open_periods(
+    s: Session, todo: Sequence[tuple[Any, ...]], role: str, action: str, *, lock: bool
+) -> tuple[dict[str, tuple[int, str]], dict[str, Period]]:
+    """The enterprises and periods of ``todo`` (items starting ``(enterprise, period, ...)``):
+    each an enterprise's account (else the one-at-a-time path's error, naming ``role``) and
+    each period open (else ``action`` is refused); periods locked for writing when ``lock``,
+    else shared."""
+    ents = _kinds(s, [e for e, *_ in todo])
+    for e, *_ in todo:
+        if ents.get(e, (0, ""))[1] != "enterprise":
+            get_account(s, e, kind="enterprise", role=role)
+    periods = _periods(s, [p for _, p, *_ in todo], lock=lock, share=not lock)
+    for e, p, *_ in todo:
+        require_open(periods[p], f"{action} enterprise {e!r}")
+    return ents, periods
+
+
 _Set = tuple[str, str, list[tuple[str, int]], str, str, str]
 
 
@@ -232,13 +250,9 @@ def _record(
     s: Session, todo: list[_Set], max_hours: Decimal | None
 ) -> dict[str, list[WorkRecord]] | None:
     """The record sets written (``None``: one would be refused; nothing written)."""
-    ents = _kinds(s, [e for e, *_ in todo])
-    for e, *_ in todo:
-        if ents.get(e, (0, ""))[1] != "enterprise":
-            get_account(s, e, kind="enterprise", role="enterprise recording hours")
-    periods = _periods(s, [p for _, p, *_ in todo], lock=False, share=True)
-    for e, p, *_ in todo:
-        require_open(periods[p], f"record hours for enterprise {e!r}")
+    ents, periods = _enterprises_in_open_periods(
+        s, todo, "enterprise recording hours", "record hours for", lock=False
+    )
     people = _kinds(s, [person for _, _, rows, *_ in todo for person, _ in rows])
     if any(
         people.get(person, (0, ""))[1] != "person" for _, _, rows, *_ in todo for person, _ in rows
@@ -377,16 +391,12 @@ def approve_many(
     from gosplan.storage.accounts_work import approve_enterprise
 
     def one_by_one() -> list[Posted]:
-        events: list[tuple[str, Mapping[str, Any]]] = []
-        out = [
-            approve_enterprise(
-                s, e, p, k, a, acct, None if publish_many is None else _collect(events)
-            )
-            for e, p, k, a, acct in items
-        ]
-        if publish_many is not None:
-            publish_many(events)
-        return out
+        return _publishing(
+            publish_many,
+            lambda publish: [
+                approve_enterprise(s, e, p, k, a, acct, publish) for e, p, k, a, acct in items
+            ],
+        )
 
     if not items:
         return []
@@ -411,10 +421,6 @@ def approve_many(
     return [from_json(Posted, done[x[2]]) if x[2] in done else written[x[2]] for x in parsed]
 
 
-def _collect(events: list[tuple[str, Mapping[str, Any]]]) -> Callable[[str, dict[str, Any]], None]:
-    return lambda kind, payload: events.append((kind, payload))
-
-
 _Item = tuple[str, str, str, str, str | None, str]
 _Works = list[tuple[int, int, int, str]]  # (record, person id, micro-hours, recorded by)
 
@@ -423,13 +429,9 @@ def _approve(
     s: Session, todo: list[_Item], publish_many: PublishMany | None
 ) -> dict[str, Posted] | None:
     """The approvals written (``None``: one would be refused; nothing written)."""
-    ents = _kinds(s, [e for e, *_ in todo])
-    for e, *_ in todo:
-        if ents.get(e, (0, ""))[1] != "enterprise":
-            get_account(s, e, kind="enterprise", role="enterprise whose hours are approved")
-    periods = _periods(s, [p for _, p, *_ in todo], lock=True, share=False)
-    for e, p, *_ in todo:
-        require_open(periods[p], f"approve hours of enterprise {e!r}")
+    ents, periods = _enterprises_in_open_periods(
+        s, todo, "enterprise whose hours are approved", "approve hours of", lock=True
+    )
     works = _pending(s, todo, {e: i for e, (i, _) in ents.items()}, periods)
     if works is None:
         return None  # approve_enterprise says there is nothing to approve

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
@@ -25,6 +25,8 @@ from gosplan.storage.accounts import Account, Good, Request, utcnow
 
 #: appends public events together (the services' log), or None
 PublishMany = Callable[[list[tuple[str, Mapping[str, Any]]]], None]
+
+T = TypeVar("T")
 
 __all__ = ["as_json", "claim_many", "expire_cached", "insert_rows", "insert_with_ids", "stamp"]
 
@@ -171,4 +173,17 @@ def _settle(
     _remember(s, keep)
     if publish_many is not None:
         publish_many([r.event for r in rows])
+    return out
+
+
+def _publishing(
+    publish_many: PublishMany | None,
+    run: Callable[[Callable[[str, dict[str, Any]], None]], list[T]],
+) -> list[T]:
+    """``run(publish)``, the events it publishes appended together once it has run (the
+    one-at-a-time fallback of a bulk call; dropped when ``publish_many`` is None)."""
+    events: list[tuple[str, Mapping[str, Any]]] = []
+    out = run(lambda kind, payload: events.append((kind, payload)))
+    if publish_many is not None:
+        publish_many(events)
     return out
