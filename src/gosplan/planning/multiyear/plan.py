@@ -19,7 +19,7 @@ from gosplan.planning.multiyear.bound import BoundResult, certified_bound
 from gosplan.planning.multiyear.forward import FORWARD_METHODS, forward_window, retime_window
 from gosplan.planning.multiyear.lp import LP_METHODS, first_year_hint, solve_window, terminal_need
 from gosplan.planning.multiyear.model import Window, build_model, model_kwargs
-from gosplan.planning.multiyear.primal_dual import PrimalDualResult, pdlp_window
+from gosplan.planning.multiyear.primal_dual import PrimalDualResult, pdlp_window, prices_bound
 from gosplan.planning.multiyear.recover import plan_from_investment
 from gosplan.planning.multiyear.result import MultiYearPlanResult, assemble
 from gosplan.planning.problem import closest
@@ -181,7 +181,11 @@ def multi_year_plan(
         else max(1.0, taken)
     )
     K0 = np.zeros(economy.n)
-    br = certified_bound(
+    # PDLP's prices alone where they suffice (the price families cost a dozen solves)
+    fast = (
+        prices_bound(m, w, 0, years, K0, pd_res.p) if pd_res is not None and budget == 0 else None
+    )
+    br = fast or certified_bound(
         m,
         w,
         0,
@@ -214,6 +218,7 @@ def multi_year_plan(
     if pd_res is not None:
         res.assumptions["pdlp"] = {
             "iterations": pd_res.iterations,
+            "polish_iterations": pd_res.polish_iterations,
             "seconds": pd_res.seconds,
             "termination": pd_res.termination,
             "objective": pd_res.objective,

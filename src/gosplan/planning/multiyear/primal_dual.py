@@ -30,13 +30,30 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from gosplan.core.result import Status
 from gosplan.planning.highs import INF
+from gosplan.planning.multiyear.ascent import _chain, repair_prices
+from gosplan.planning.multiyear.bound import (
+    ROUNDING,
+    BoundResult,
+    DualCertificate,
+    _from_prices,
+    _Parts,
+    plan_violation,
+)
 from gosplan.planning.multiyear.lp import terminal_need, year_targets
 from gosplan.planning.multiyear.model import Model, Window
+from gosplan.planning.multiyear.steady import leontief_solver
+
+#: iterations of PDLP on the feasibility problem after the main run (the plan's side)
+POLISH = 30
+#: share of the time limit kept for them
+POLISH_SHARE = 0.08
 
 #: old capacity held back from PDLP's LP (first year, later years), so that the
 #: investments of its approximate solution fit the true limits once balanced exactly
@@ -50,6 +67,7 @@ class PrimalDualResult:
     p: np.ndarray  # balance-row duals (years × products, objective units)
     g: np.ndarray  # capacity built each year (years × products)
     iterations: int
+    polish_iterations: int
     seconds: float
     termination: str  # PDLP's termination reason
     objective: float  # PDLP's primal objective (of the held-back LP; not certified)
@@ -206,10 +224,24 @@ def pdlp_window(
     tighten: tuple[float, float] = TIGHTEN,
     threads: int | None = None,
     tol: float = 1e-7,
+    params: dict[str, Any] | None = None,
+    dual_start: np.ndarray | None = None,
+    labour_prices: bool = True,
+    polish: int = POLISH,
 ) -> PrimalDualResult:
     """Run PDLP on the LP of years ``t0 … t0+T-1`` (:func:`compact_lp`) for at most
     ``seconds`` seconds (or ``iterations`` iterations, or until it meets the relative
-    tolerance ``tol``), warm-started from the plan ``start`` where one is given."""
+    tolerance ``tol``), warm-started from the plan ``start`` where one is given.
+
+    With a start, PDLP's dual starts from balance prices ``dual_start`` (years ×
+    products, objective units) or, without them and with ``labour_prices``, from the
+    labour values of the modern technique, ``w_t (1 - π) (I - A)⁻ᵀ l`` (one sparse
+    solve), the other rows' duals completed as the certified bound completes them.
+    Then ``polish`` iterations of PDLP on the feasibility problem (objective zero,
+    from its primal; OR-tools' own "feasibility polishing" does the same) bring the
+    investments close to a feasible plan; the prices come from the first run.
+    ``params`` sets further fields of OR-tools' ``PrimalDualHybridGradientParams``
+    (dotted names for nested ones)."""
     from ortools.pdlp import solve_log_pb2, solvers_pb2
     from ortools.pdlp.python import pdlp
 
@@ -228,11 +260,18 @@ def pdlp_window(
     qp.variable_upper_bounds = hi
     prm = solvers_pb2.PrimalDualHybridGradientParams()
     left = max(seconds - (time.perf_counter() - t_start), 0.1)
-    prm.termination_criteria.time_sec_limit = left
+    # the polishing run gets what the first leaves, at least its share
+    prm.termination_criteria.time_sec_limit = left * (1.0 - POLISH_SHARE if polish else 1.0)
     prm.termination_criteria.iteration_limit = int(iterations)
     prm.termination_criteria.simple_optimality_criteria.eps_optimal_relative = tol
     prm.termination_criteria.simple_optimality_criteria.eps_optimal_absolute = 0.0
     prm.num_threads = int(threads if threads is not None else min(2, os.cpu_count() or 1))
+    for k, v in (params or {}).items():
+        obj = prm
+        *path, last = k.split(".")
+        for q in path:
+            obj = getattr(obj, q)
+        setattr(obj, last, v)
     init = None
     if start is not None and start.xo.shape == (T, n):
         x = np.zeros(lp.A.shape[1])
@@ -249,7 +288,15 @@ def pdlp_window(
                 x[per * t + 4 * n] = float(kap @ start.g[t])
         init = pdlp.PrimalAndDualSolution()
         init.primal_solution = np.clip(x, lp.lo, hi)
-        init.dual_solution = np.zeros(lp.A.shape[0])
+        if dual_start is None and labour_prices:
+            v = np.asarray(leontief_solver(m.A, transpose=True)(m.labour, 1e-9))
+            w = [1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)]
+            dual_start = np.stack([w[t] * (1.0 - m.pi) * v for t in range(T)])
+        init.dual_solution = (
+            np.zeros(lp.A.shape[0])
+            if dual_start is None
+            else dual_rows(m, t0, T, K0, lp, dual_start) * scale
+        )
     res = (
         pdlp.primal_dual_hybrid_gradient(qp, prm, initial_solution=init)
         if init is not None
@@ -258,6 +305,19 @@ def pdlp_window(
     x = np.asarray(res.primal_solution, dtype=float)
     y = np.asarray(res.dual_solution, dtype=float) / scale
     p = np.stack([np.maximum(y[r : r + n], 0.0) for r in lp.balance])
+    extra = 0
+    if polish:
+        qp.objective_vector = np.zeros_like(lp.cost)
+        init2 = pdlp.PrimalAndDualSolution()
+        init2.primal_solution = x
+        init2.dual_solution = np.zeros(lp.A.shape[0])
+        prm.termination_criteria.iteration_limit = int(polish)
+        prm.termination_criteria.time_sec_limit = max(
+            seconds - (time.perf_counter() - t_start), POLISH_SHARE * seconds
+        )
+        res2 = pdlp.primal_dual_hybrid_gradient(qp, prm, initial_solution=init2)
+        x = np.asarray(res2.primal_solution, dtype=float)
+        extra = int(res2.solve_log.iteration_count)
     g = np.stack([np.maximum(x[per * t + 2 * n : per * t + 3 * n], 0.0) for t in range(T)])
     log = res.solve_log
     obj = float("nan")
@@ -267,7 +327,83 @@ def pdlp_window(
         p=p,
         g=g,
         iterations=int(log.iteration_count),
+        polish_iterations=extra,
         seconds=time.perf_counter() - t_start,
         termination=solve_log_pb2.TerminationReason.Name(log.termination_reason),
         objective=obj,
+    )
+
+
+def dual_rows(
+    m: Model, t0: int, T: int, K0: np.ndarray, lp: _CompactLP, p: np.ndarray
+) -> np.ndarray:
+    """Row duals of :func:`compact_lp` completed from balance prices ``p`` (years ×
+    products, objective units) as the certified bound completes them: rents of modern
+    capacity, value of capacity, rent of old capacity (a start for PDLP's dual)."""
+    n = m.A.shape[0]
+    parts = _Parts(m, t0, T, K0)
+    P = np.maximum(np.asarray(p, dtype=float), 0.0)
+    r, kappa, _ = _chain(parts, P)
+    kappa = np.maximum(kappa, 0.0)
+    y = np.zeros(lp.A.shape[0])
+    agg = m.B is None
+    for t in range(T):
+        row = lp.balance[t]
+        y[row : row + n] = P[t]
+        row += n
+        if agg:
+            s_vec = m.s if m.s is not None else np.zeros(n)
+            y[row] = float(s_vec @ P[t])
+            row += 1
+        y[row : row + n] = -kappa[t]
+        row += n
+        if t > 0:
+            y[row : row + n] = -r[t]
+            row += n
+        c = P[t] - np.asarray(m.A.T @ P[t])
+        y[row : row + n] = np.minimum(0.0, parts.w[t] * m.labour - c)
+    return y
+
+
+def prices_bound(
+    m: Model,
+    w: Window,
+    t0: int,
+    T: int,
+    K0: np.ndarray,
+    p: np.ndarray,
+    name: str = "PDLP duals",
+) -> BoundResult | None:
+    """The certified bound of balance prices ``p`` alone (repaired where the value of
+    terminal capacity would end below zero, completed exactly) and the proven gap of
+    plan ``w``: what :func:`gosplan.planning.multiyear.bound.certified_bound` gives
+    for them without searching its price families (a few sparse products, where the
+    families cost a dozen sparse solves).  ``None`` where the completion fails (the
+    caller then runs the full search)."""
+    t_start = time.perf_counter()
+    n = m.A.shape[0]
+    parts = _Parts(m, t0, T, K0)
+    q = repair_prices(parts, p)
+    value, r, kappa, ok, mag = _from_prices(parts, q)
+    if not ok:
+        return None
+    bound = value - ROUNDING * mag
+    s_vec = m.s if m.s is not None else np.zeros(n)
+    phi = None if m.B is not None else np.array([float(s_vec @ q[t]) for t in range(T)])
+    cert = DualCertificate(p=q, r=r, kappa=kappa, phi=phi, bound=bound, source=name)
+    plan_obj = float(sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
+    viol = plan_violation(parts, w)
+    gap = (
+        (plan_obj - bound) / abs(plan_obj)
+        if plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
+        else None
+    )
+    return BoundResult(
+        bound=bound,
+        plan_objective=plan_obj,
+        gap_proven=gap,
+        plan_violation=viol,
+        certificate=cert,
+        seconds=time.perf_counter() - t_start,
+        candidates={name: value},
     )

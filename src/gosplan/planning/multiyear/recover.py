@@ -73,24 +73,32 @@ def plan_from_investment(
     extra = [np.asarray(L(_goods(m, g[t]), 1e-12)) for t in range(T)]
     ok = False
     for _ in range(rounds):
-        X = [base[t] + extra[t] for t in range(T)]
+        # one backward sweep: the terminal shortfall is built in the last year, then each
+        # year's shortfall (its capital goods included, as just updated) the year before,
+        # so that every year from the second on fits after a single sweep
         K = [np.asarray(K0, dtype=float).copy()]
         for t in range(T):
             K.append(keep * K[-1] + g[t])
-        short = [np.maximum(X[t] - K[t] - U[t] * (1 - 1e-9), 0.0) for t in range(T)]
         t_short = np.maximum(need * (1 + 2e-9) - K[T], 0.0)
-        if not any(s.any() for s in short) and not t_short.any():
-            ok = True
-            break
-        for t in range(1, T):
-            if short[t].any():
-                add = short[t] * (1 + 1e-6)
+        if t_short.any():
+            add = t_short * (1 + 1e-6)
+            g[T - 1] += add
+            extra[T - 1] = extra[T - 1] + np.asarray(L(_goods(m, add), 1e-12))
+            for q in range(T, len(K)):
+                K[q] = K[q] + add
+        for t in range(T - 1, 0, -1):
+            short = np.maximum(base[t] + extra[t] - K[t] - U[t] * (1 - 1e-9), 0.0)
+            if short.any():
+                add = short * (1 + 1e-6)
                 g[t - 1] += add
                 extra[t - 1] = extra[t - 1] + np.asarray(L(_goods(m, add), 1e-12))
-        if t_short.any():
-            g[T - 1] += t_short
-            extra[T - 1] = extra[T - 1] + np.asarray(L(_goods(m, t_short), 1e-12))
-        if np.any(base[0] + extra[0] > U[0] * (1 - 1e-9)) and T > 1:
+                for q in range(t, T + 1):
+                    K[q] = K[q] + add * keep ** (q - t)
+        X = [base[t] + extra[t] for t in range(T)]
+        if not np.any(X[0] > U[0] * (1 - 1e-9) + K[0]):
+            ok = True
+            break
+        if T > 1:
             # the first year's old capacity: nothing earlier to build, so its builds
             # that draw on the short sectors wait a year (capacity from year 2 unchanged)
             # only what year 1 can spare (its builds whose capacity year 1 does not use),
@@ -100,7 +108,7 @@ def plan_from_investment(
             # later years then miss, the next rounds build the year before
             spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
             cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
-            over = np.maximum(base[0] + extra[0] - U[0] * (1 - 1e-9), 0.0)
+            over = np.maximum(X[0] - K[0] - U[0] * (1 - 1e-9), 0.0)
             supply = _goods(m, cut_max)
             supply = supply + np.asarray(m.A @ supply)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -113,6 +121,20 @@ def plan_from_investment(
             extra[0] = np.asarray(L(_goods(m, g[0]), 1e-12))
     if not ok:
         return None
+    # capacity nobody uses: cut each year's builds, latest first, by what stands idle in
+    # every later year (and above the terminal need), which also frees capital goods
+    K_end = K[T]
+    for s_ in range(T - 1, -1, -1):
+        room = np.maximum(K_end - need * (1 + 2e-9), 0.0) / keep ** (T - 1 - s_)
+        for t in range(s_ + 1, T):
+            room = np.minimum(room, np.maximum(K[t] - X[t], 0.0) / keep ** (t - 1 - s_))
+        cut = np.minimum(g[s_], room * (1 - 1e-6))
+        if cut.any():
+            g[s_] = g[s_] - cut
+            X[s_] = X[s_] - np.asarray(L(_goods(m, cut), 1e-12))
+            for t in range(s_ + 1, T):
+                K[t] = K[t] - cut * keep ** (t - 1 - s_)
+            K_end = K_end - cut * keep ** (T - 1 - s_)
     xo = np.stack([np.maximum(X[t] - np.minimum(X[t], K[t]), 0.0) for t in range(T)])
     xn = np.stack([np.minimum(np.maximum(X[t], 0.0), K[t]) for t in range(T)])
     for t in range(T):
