@@ -131,7 +131,7 @@ def multi_year_plan(
         )
         K0 = np.zeros(economy.n)
         pd_res = pdlp_window(m, 0, years, K0, seconds=secs, start=w)
-        cand = plan_from_investment(m, 0, K0, pd_res.g, terminal_need(m, 0, years))
+        cand = plan_from_investment(m, 0, K0, pd_res.g, terminal_need(m, 0, years), fallback=w.g)
         if cand is not None and cand.objective < w.objective:
             w = replace(
                 cand,

@@ -15,6 +15,8 @@ when it is not feasible, so the caller keeps its plan.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -46,6 +48,27 @@ def _users_max(m: Model, theta: np.ndarray) -> np.ndarray:
     return np.where(kap > 0, top, 0.0)
 
 
+def _mix(
+    m: Model,
+    L: Any,
+    g: np.ndarray,
+    X: list[np.ndarray],
+    fallback: np.ndarray,
+    base: list[np.ndarray],
+    cap0: np.ndarray,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``θ g + (1 - θ) fallback`` and its outputs, with the largest ``θ`` whose first
+    year fits ``cap0`` (outputs are linear in the investments)."""
+    T = g.shape[0]
+    f = np.maximum(np.asarray(fallback, dtype=float), 0.0)
+    Xf = [base[t] + np.asarray(L(_goods(m, f[t]), 1e-12)) for t in range(T)]
+    over = X[0] > cap0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = (cap0[over] - Xf[0][over]) / (X[0][over] - Xf[0][over])
+    theta = float(np.clip(np.min(room, initial=1.0) * (1 - 1e-6), 0.0, 1.0))
+    return theta * g + (1 - theta) * f, [theta * X[t] + (1 - theta) * Xf[t] for t in range(T)]
+
+
 def plan_from_investment(
     m: Model,
     t0: int,
@@ -54,9 +77,17 @@ def plan_from_investment(
     need: np.ndarray,
     *,
     rounds: int = 16,
+    fallback: np.ndarray | None = None,
 ) -> Window | None:
     """The plan with investments ``g`` (years × products), repaired; ``None`` if it
     cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity.
+
+    ``fallback``: the investments of a feasible plan (the forward plan's).  Where the
+    first year's old capacity cannot make the capital goods the repaired investments
+    need and cutting the builds year 1 can spare no longer helps, the plan becomes the
+    mix ``θ g + (1 - θ) fallback`` with the largest ``θ`` the first year allows: every
+    later year and the terminal capacity stay feasible, since both plans meet their
+    (linear) rows.
 
     Long because its repair rounds share every year's balanced output, capacity and
     shortfall, which each round updates in place."""
@@ -72,20 +103,41 @@ def plan_from_investment(
     base = [np.asarray(L(ys[t], 1e-12)) for t in range(T)]
     extra = [np.asarray(L(_goods(m, g[t]), 1e-12)) for t in range(T)]
     ok = False
+    K: list[np.ndarray] = []
+    last_over = np.inf
+
+    def capacity() -> list[np.ndarray]:
+        out = [np.asarray(K0, dtype=float).copy()]
+        for t in range(T):
+            out.append(keep * out[-1] + g[t])
+        return out
+
+    def trim() -> None:
+        """Capacity nobody uses: cut each year's builds, latest first, by what stands
+        idle in every later year (and above the terminal need); frees capital goods."""
+        for s_ in range(T - 1, -1, -1):
+            room = np.maximum(K[T] - need * (1 + 2e-9), 0.0) / keep ** (T - 1 - s_)
+            for t in range(s_ + 1, T):
+                idle = np.maximum(K[t] - base[t] - extra[t], 0.0)
+                room = np.minimum(room, idle / keep ** (t - 1 - s_))
+            cut = np.minimum(g[s_], room * (1 - 1e-6))
+            if cut.any():
+                g[s_] = g[s_] - cut
+                extra[s_] = extra[s_] - np.asarray(L(_goods(m, cut), 1e-12))
+                for t in range(s_ + 1, T + 1):
+                    K[t] = K[t] - cut * keep ** (t - 1 - s_)
+
     for _ in range(rounds):
         # one backward sweep: the terminal shortfall is built in the last year, then each
         # year's shortfall (its capital goods included, as just updated) the year before,
         # so that every year from the second on fits after a single sweep
-        K = [np.asarray(K0, dtype=float).copy()]
-        for t in range(T):
-            K.append(keep * K[-1] + g[t])
+        K = capacity()
         t_short = np.maximum(need * (1 + 2e-9) - K[T], 0.0)
         if t_short.any():
             add = t_short * (1 + 1e-6)
             g[T - 1] += add
             extra[T - 1] = extra[T - 1] + np.asarray(L(_goods(m, add), 1e-12))
-            for q in range(T, len(K)):
-                K[q] = K[q] + add
+            K[T] = K[T] + add
         for t in range(T - 1, 0, -1):
             short = np.maximum(base[t] + extra[t] - K[t] - U[t] * (1 - 1e-9), 0.0)
             if short.any():
@@ -94,8 +146,11 @@ def plan_from_investment(
                 extra[t - 1] = extra[t - 1] + np.asarray(L(_goods(m, add), 1e-12))
                 for q in range(t, T + 1):
                     K[q] = K[q] + add * keep ** (q - t)
+        cap0 = U[0] * (1 - 1e-9) + K[0]
+        if np.any(base[0] + extra[0] > cap0):
+            trim()  # idle capacity first: its capital goods come off the first year
         X = [base[t] + extra[t] for t in range(T)]
-        if not np.any(X[0] > U[0] * (1 - 1e-9) + K[0]):
+        if not np.any(X[0] > cap0):
             ok = True
             break
         if T > 1:
@@ -108,33 +163,30 @@ def plan_from_investment(
             # later years then miss, the next rounds build the year before
             spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
             cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
-            over = np.maximum(X[0] - K[0] - U[0] * (1 - 1e-9), 0.0)
+            over = np.maximum(X[0] - cap0, 0.0)
             supply = _goods(m, cut_max)
             supply = supply + np.asarray(m.A @ supply)
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = np.where(over > 0, np.minimum(1.0, 1.05 * over / supply), 0.0)
             theta = np.nan_to_num(theta, nan=1.0, posinf=1.0)
             cut = cut_max * np.minimum(_users_max(m, theta), 1.0)
+            # stalled (the cuts come back as next year's shortfalls): mix in the fallback
+            stalled = cut.sum() <= 1e-3 * over.sum() or over.sum() > 0.5 * last_over
+            last_over = float(over.sum())
+            if stalled and fallback is not None:
+                g, X = _mix(m, L, g, X, fallback, base, cap0)
+                extra = [X[t] - base[t] for t in range(T)]
+                K = capacity()
+                ok = True
+                break
             if not cut.any():
                 return None
             g[0] = g[0] - cut
             extra[0] = np.asarray(L(_goods(m, g[0]), 1e-12))
     if not ok:
         return None
-    # capacity nobody uses: cut each year's builds, latest first, by what stands idle in
-    # every later year (and above the terminal need), which also frees capital goods
-    K_end = K[T]
-    for s_ in range(T - 1, -1, -1):
-        room = np.maximum(K_end - need * (1 + 2e-9), 0.0) / keep ** (T - 1 - s_)
-        for t in range(s_ + 1, T):
-            room = np.minimum(room, np.maximum(K[t] - X[t], 0.0) / keep ** (t - 1 - s_))
-        cut = np.minimum(g[s_], room * (1 - 1e-6))
-        if cut.any():
-            g[s_] = g[s_] - cut
-            X[s_] = X[s_] - np.asarray(L(_goods(m, cut), 1e-12))
-            for t in range(s_ + 1, T):
-                K[t] = K[t] - cut * keep ** (t - 1 - s_)
-            K_end = K_end - cut * keep ** (T - 1 - s_)
+    trim()
+    X = [base[t] + extra[t] for t in range(T)]
     xo = np.stack([np.maximum(X[t] - np.minimum(X[t], K[t]), 0.0) for t in range(T)])
     xn = np.stack([np.minimum(np.maximum(X[t], 0.0), K[t]) for t in range(T)])
     for t in range(T):
