@@ -36,7 +36,7 @@ def test_perturbed_investments_become_a_feasible_plan_above_the_optimum(kind: st
     fwd = retime_window(m, 0, forward_window(m, 0, years, K0), K0)
     rng = np.random.default_rng(1)
     g = fwd.g * rng.uniform(0.7, 1.3, size=fwd.g.shape)
-    plan = plan_from_investment(m, 0, K0, g, terminal_need(m, 0, years), fallback=fwd.g)
+    plan = plan_from_investment(m, 0, K0, g, terminal_need(m, 0, years), fallback=[fwd.g])
     assert plan is not None and plan.status == Status.OPTIMAL
     br = certified_bound(m, plan, 0, years, K0, ascent_seconds=0.0)
     assert br.plan_violation <= 1e-7
@@ -55,7 +55,7 @@ def test_idle_capacity_is_trimmed() -> None:
     fwd = retime_window(m, 0, forward_window(m, 0, years, K0), K0)
     g = fwd.g.copy()
     g[-1] *= 1.5
-    plan = plan_from_investment(m, 0, K0, g, terminal_need(m, 0, years), fallback=fwd.g)
+    plan = plan_from_investment(m, 0, K0, g, terminal_need(m, 0, years), fallback=[fwd.g])
     assert plan is not None
     assert plan.g[-1].sum() < 1.05 * fwd.g[-1].sum()
     assert plan.objective <= fwd.objective * (1 + 1e-6)

@@ -115,6 +115,7 @@ def multi_year_plan(
     first = start_year if start_year is not None else (economy.year + 1 if economy.year else 1)
     if method in FORWARD_METHODS:
         w = forward_window(m, 0, years, np.zeros(economy.n))
+        plain = w  # primal-dual's second fallback: more room in the first year
         if method in ("forward", "dual", "primal-dual"):
             try:
                 w = retime_window(m, 0, w, np.zeros(economy.n))
@@ -131,7 +132,9 @@ def multi_year_plan(
         )
         K0 = np.zeros(economy.n)
         pd_res = pdlp_window(m, 0, years, K0, seconds=secs, start=w)
-        cand = plan_from_investment(m, 0, K0, pd_res.g, terminal_need(m, 0, years), fallback=w.g)
+        cand = plan_from_investment(
+            m, 0, K0, pd_res.g, terminal_need(m, 0, years), fallback=[w.g, plain.g]
+        )
         if cand is not None and cand.objective < w.objective:
             w = replace(
                 cand,

@@ -48,25 +48,46 @@ def _users_max(m: Model, theta: np.ndarray) -> np.ndarray:
     return np.where(kap > 0, top, 0.0)
 
 
+def _labour(m: Model, K0: np.ndarray, g: np.ndarray, X: list[np.ndarray]) -> float:
+    """Labour of the plan with investments ``g`` and outputs ``X`` (modern capacity first)."""
+    K = np.asarray(K0, dtype=float).copy()
+    total = 0.0
+    for t in range(g.shape[0]):
+        xn = np.minimum(np.maximum(X[t], 0.0), K)
+        total += float(m.labour @ (X[t] - xn) + (1 - m.pi) * (m.labour @ xn))
+        K = (1.0 - m.delta) * K + g[t]
+    return total
+
+
 def _mix(
     m: Model,
     L: Any,
+    K0: np.ndarray,
     g: np.ndarray,
     X: list[np.ndarray],
-    fallback: np.ndarray,
+    fallbacks: list[np.ndarray],
     base: list[np.ndarray],
     cap0: np.ndarray,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``θ g + (1 - θ) fallback`` and its outputs, with the largest ``θ`` whose first
-    year fits ``cap0`` (outputs are linear in the investments)."""
+    """``θ g + (1 - θ) f`` and its outputs, with the largest ``θ`` whose first year fits
+    ``cap0`` (outputs are linear in the investments), for the fallback ``f`` whose mix
+    needs the least labour."""
     T = g.shape[0]
-    f = np.maximum(np.asarray(fallback, dtype=float), 0.0)
-    Xf = [base[t] + np.asarray(L(_goods(m, f[t]), 1e-12)) for t in range(T)]
     over = X[0] > cap0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        room = (cap0[over] - Xf[0][over]) / (X[0][over] - Xf[0][over])
-    theta = float(np.clip(np.min(room, initial=1.0) * (1 - 1e-6), 0.0, 1.0))
-    return theta * g + (1 - theta) * f, [theta * X[t] + (1 - theta) * Xf[t] for t in range(T)]
+    best: tuple[float, np.ndarray, list[np.ndarray]] | None = None
+    for fb in fallbacks:
+        f = np.maximum(np.asarray(fb, dtype=float), 0.0)
+        Xf = [base[t] + np.asarray(L(_goods(m, f[t]), 1e-12)) for t in range(T)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = (cap0[over] - Xf[0][over]) / (X[0][over] - Xf[0][over])
+        theta = float(np.clip(np.min(room, initial=1.0) * (1 - 1e-6), 0.0, 1.0))
+        gm = theta * g + (1 - theta) * f
+        Xm = [theta * X[t] + (1 - theta) * Xf[t] for t in range(T)]
+        lab = _labour(m, K0, gm, Xm)
+        if best is None or lab < best[0]:
+            best = (lab, gm, Xm)
+    assert best is not None
+    return best[1], best[2]
 
 
 def plan_from_investment(
@@ -77,17 +98,18 @@ def plan_from_investment(
     need: np.ndarray,
     *,
     rounds: int = 16,
-    fallback: np.ndarray | None = None,
+    fallback: list[np.ndarray] | None = None,
 ) -> Window | None:
     """The plan with investments ``g`` (years × products), repaired; ``None`` if it
     cannot be made feasible in ``rounds`` rounds.  ``need`` is the terminal capacity.
 
-    ``fallback``: the investments of a feasible plan (the forward plan's).  Where the
+    ``fallback``: the investments of feasible plans (the forward plans').  Where the
     first year's old capacity cannot make the capital goods the repaired investments
     need and cutting the builds year 1 can spare no longer helps, the plan becomes the
-    mix ``θ g + (1 - θ) fallback`` with the largest ``θ`` the first year allows: every
-    later year and the terminal capacity stay feasible, since both plans meet their
-    (linear) rows.
+    mix ``θ g + (1 - θ) f`` of the repaired investments with least first-year excess
+    and one fallback ``f``, with the largest ``θ`` the first year allows: every later
+    year and the terminal capacity stay feasible, since both plans meet their (linear)
+    rows; of the fallbacks, the one whose mix needs the least labour.
 
     Long because its repair rounds share every year's balanced output, capacity and
     shortfall, which each round updates in place."""
@@ -105,6 +127,7 @@ def plan_from_investment(
     ok = False
     K: list[np.ndarray] = []
     last_over = np.inf
+    least: tuple[float, np.ndarray, list[np.ndarray]] = (np.inf, g, [])
 
     def capacity() -> list[np.ndarray]:
         out = [np.asarray(K0, dtype=float).copy()]
@@ -153,6 +176,9 @@ def plan_from_investment(
         if not np.any(X[0] > cap0):
             ok = True
             break
+        excess = float(np.maximum(X[0] - cap0, 0.0).sum())
+        if excess < least[0]:  # the repaired investments a mix would start from
+            least = (excess, g.copy(), list(X))
         if T > 1:
             # the first year's old capacity: nothing earlier to build, so its builds
             # that draw on the short sectors wait a year (capacity from year 2 unchanged)
@@ -173,8 +199,8 @@ def plan_from_investment(
             # stalled (the cuts come back as next year's shortfalls): mix in the fallback
             stalled = cut.sum() <= 1e-3 * over.sum() or over.sum() > 0.5 * last_over
             last_over = float(over.sum())
-            if stalled and fallback is not None:
-                g, X = _mix(m, L, g, X, fallback, base, cap0)
+            if stalled and fallback:
+                g, X = _mix(m, L, K0, least[1], least[2], fallback, base, cap0)
                 extra = [X[t] - base[t] for t in range(T)]
                 K = capacity()
                 ok = True
