@@ -71,6 +71,7 @@ class PrimalDualResult:
     seconds: float
     termination: str  # PDLP's termination reason
     objective: float  # PDLP's primal objective (of the held-back LP; not certified)
+    x: np.ndarray | None = None  # the main run's primal (compact_lp's columns)
 
 
 def pdlp_available() -> bool:
@@ -306,6 +307,7 @@ def pdlp_window(
     y = np.asarray(res.dual_solution, dtype=float) / scale
     p = np.stack([np.maximum(y[r : r + n], 0.0) for r in lp.balance])
     extra = 0
+    x_main = x
     if polish:
         qp.objective_vector = np.zeros_like(lp.cost)
         init2 = pdlp.PrimalAndDualSolution()
@@ -331,6 +333,7 @@ def pdlp_window(
         seconds=time.perf_counter() - t_start,
         termination=solve_log_pb2.TerminationReason.Name(log.termination_reason),
         objective=obj,
+        x=x_main,
     )
 
 
