@@ -181,14 +181,17 @@ def plan_from_investment(
             least = (excess, g.copy(), list(X))
         if T > 1:
             # the first year's old capacity: nothing earlier to build, so its builds
-            # that draw on the short sectors wait a year (capacity from year 2 unchanged)
-            # only what year 1 can spare (its builds whose capacity year 1 does not use),
-            # and of that just enough: the builds that take an over-stretched product
-            # directly or through one round of inputs are cut in proportion, so that
-            # those two rounds alone free the excess (the later rounds free more); what
-            # later years then miss, the next rounds build the year before
-            spare = U[1] * (1 - 1e-9) + keep * K0 + g[0] - base[1] - extra[1]
-            cut_max = np.minimum(g[0], np.maximum(spare, 0.0) * (1 - 1e-6))
+            # that draw on the short sectors are cut, as far as every later year can
+            # spare their capacity (old capacity then runs instead: more labour, still
+            # feasible, and no shortfall for the next sweep to build back), and of that
+            # just enough: the builds that take an over-stretched product directly or
+            # through one round of inputs are cut in proportion, so that those two
+            # rounds alone free the excess (the later rounds free more)
+            room = np.maximum(K[T] - need * (1 + 2e-9), 0.0) / keep ** (T - 1)
+            for t in range(1, T):
+                spare = K[t] + U[t] * (1 - 1e-9) - X[t]
+                room = np.minimum(room, np.maximum(spare, 0.0) / keep ** (t - 1))
+            cut_max = np.minimum(g[0], room * (1 - 1e-6))
             over = np.maximum(X[0] - cap0, 0.0)
             supply = _goods(m, cut_max)
             supply = supply + np.asarray(m.A @ supply)
