@@ -286,7 +286,8 @@ def certified_rows(
         if "pdlp" in cert.assumptions:
             pd = cert.assumptions["pdlp"]
             note += (
-                f"; PDLP {pd['iterations']} iterations in {pd['seconds']:.1f} s "
+                f"; PDLP {pd['iterations']} iterations (+{pd.get('polish_iterations', 0)} "
+                f"polishing) in {pd['seconds']:.1f} s "
                 f"({pd['termination'].removeprefix('TERMINATION_REASON_').lower()}); "
                 f"plan: {cert.message}"
             )
