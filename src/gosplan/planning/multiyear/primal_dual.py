@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -344,7 +345,12 @@ def dual_rows(
     products, objective units) as the certified bound completes them: rents of modern
     capacity, value of capacity, rent of old capacity (a start for PDLP's dual)."""
     n = m.A.shape[0]
-    parts = _Parts(m, t0, T, K0)
+    # what the chain of rents and capacity values needs of the bound's parts (not the
+    # terminal need, a sparse solve)
+    w = np.array([1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)])
+    parts = SimpleNamespace(
+        m=m, T=T, l=m.labour, w=w, keep=1.0 - m.delta, ln=(1.0 - m.pi) * m.labour
+    )
     P = np.maximum(np.asarray(p, dtype=float), 0.0)
     r, kappa, _ = _chain(parts, P)
     kappa = np.maximum(kappa, 0.0)
