@@ -69,25 +69,50 @@ def _mix(
     base: list[np.ndarray],
     cap0: np.ndarray,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``θ g + (1 - θ) f`` and its outputs, with the largest ``θ`` whose first year fits
-    ``cap0`` (outputs are linear in the investments), for the fallback ``f`` whose mix
-    needs the least labour."""
+    """The mix ``θ₀ g + Σ θ_k f_k`` (``θ >= 0``, ``Σ θ = 1``) of the investments ``g``
+    and the fallbacks ``f_k`` whose first year fits ``cap0`` and whose labour bound
+    ``Σ θ_k labour_k`` is least (labour is convex in the investments, so that bounds
+    the mix's own): a linear programme in ``1 + len(fallbacks)`` weights, one row per
+    product the first year of ``g`` overdraws.  Outputs are linear in the investments."""
+    from scipy.optimize import linprog
+
     T = g.shape[0]
     over = X[0] > cap0
-    best: tuple[float, np.ndarray, list[np.ndarray]] | None = None
-    for fb in fallbacks:
-        f = np.maximum(np.asarray(fb, dtype=float), 0.0)
-        Xf = [base[t] + np.asarray(L(_goods(m, f[t]), 1e-12)) for t in range(T)]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            room = (cap0[over] - Xf[0][over]) / (X[0][over] - Xf[0][over])
-        theta = float(np.clip(np.min(room, initial=1.0) * (1 - 1e-6), 0.0, 1.0))
-        gm = theta * g + (1 - theta) * f
-        Xm = [theta * X[t] + (1 - theta) * Xf[t] for t in range(T)]
-        lab = _labour(m, K0, gm, Xm)
-        if best is None or lab < best[0]:
-            best = (lab, gm, Xm)
-    assert best is not None
-    return best[1], best[2]
+    plans = [g] + [np.maximum(np.asarray(f, dtype=float), 0.0) for f in fallbacks]
+    outs = [X] + [
+        [base[t] + np.asarray(L(_goods(m, f[t]), 1e-12)) for t in range(T)] for f in plans[1:]
+    ]
+    cost = np.array([_labour(m, K0, q, Xq) for q, Xq in zip(plans, outs, strict=True)])
+    rows = np.stack([Xq[0][over] for Xq in outs], axis=1)
+    scale = np.maximum(cap0[over], 1e-300)
+    res = linprog(
+        cost / max(float(np.abs(cost).max()), 1e-300),
+        A_ub=rows / scale[:, None],
+        b_ub=(cap0[over] / scale) * (1 - 1e-7),
+        A_eq=np.ones((1, len(plans))),
+        b_eq=np.ones(1),
+        bounds=[(0.0, None)] * len(plans),
+        method="highs",
+    )
+    theta = np.zeros(len(plans))
+    if res.status == 0:
+        theta = np.maximum(np.asarray(res.x), 0.0)
+        theta = theta / theta.sum()
+    else:  # the fallback with the most room in the first year on its own
+        theta[1 + int(np.argmin([np.max(r - cap0[over]) for r in rows.T[1:]]))] = 1.0
+    gm = sum(th * q for th, q in zip(theta, plans, strict=True))
+    Xm = [sum(th * Xq[t] for th, Xq in zip(theta, outs, strict=True)) for t in range(T)]
+    # rounding in the weights: the first year is checked with the exact mix
+    if np.any(Xm[0] > cap0) and theta[0] > 0:
+        lo = np.zeros(len(plans))
+        lo[1 + int(np.argmax(theta[1:]))] = 1.0
+        for _ in range(40):
+            theta = 0.5 * (theta + lo)
+            Xm = [sum(th * Xq[t] for th, Xq in zip(theta, outs, strict=True)) for t in range(T)]
+            if not np.any(Xm[0] > cap0):
+                break
+        gm = sum(th * q for th, q in zip(theta, plans, strict=True))
+    return np.asarray(gm), [np.asarray(x) for x in Xm]
 
 
 def plan_from_investment(
