@@ -231,27 +231,19 @@ def pdlp_window(
     labour_prices: bool = True,
     polish: int = POLISH,
 ) -> PrimalDualResult:
-    """Run PDLP on the LP of years ``t0 … t0+T-1`` (:func:`compact_lp`) for at most
-    ``seconds`` seconds (or ``iterations`` iterations, or until it meets the relative
-    tolerance ``tol``), warm-started from the plan ``start`` where one is given.
-
-    With a start, PDLP's dual starts from balance prices ``dual_start`` (years ×
-    products, objective units) or, without them and with ``labour_prices``, from the
-    labour values of the modern technique, ``w_t (1 - π) (I - A)⁻ᵀ l`` (one sparse
-    solve), the other rows' duals completed as the certified bound completes them.
-    Then ``polish`` iterations of PDLP on the feasibility problem (objective zero,
-    from its primal; OR-tools' own "feasibility polishing" does the same) bring the
-    investments close to a feasible plan; the prices come from the first run.
-    ``params`` sets further fields of OR-tools' ``PrimalDualHybridGradientParams``
-    (dotted names for nested ones)."""
-    from ortools.pdlp import solve_log_pb2, solvers_pb2
+    """PDLP on the LP of years ``t0 … t0+T-1`` (:func:`compact_lp`) for at most
+    ``seconds`` (or ``iterations``, or to relative tolerance ``tol``), from the plan
+    ``start`` and, for the dual, prices ``dual_start`` (years × products) or else
+    :func:`modern_labour_prices`, completed by :func:`dual_rows`; then ``polish``
+    iterations on the feasibility problem (:func:`_polish`) for the investments.
+    ``params``: further fields of PDLP's parameters (:func:`_set`)."""
+    from ortools.pdlp import solve_log_pb2
     from ortools.pdlp.python import pdlp
 
     t_start = time.perf_counter()
     n = m.A.shape[0]
     lp = compact_lp(m, t0, T, K0, tighten)
     per = lp.per
-    hi = lp.hi
     scale = 1.0 / max(float(np.max(np.abs(lp.cost))), 1e-300)
     qp = pdlp.QuadraticProgram()
     qp.objective_vector = lp.cost * scale
@@ -259,41 +251,17 @@ def pdlp_window(
     qp.constraint_lower_bounds = lp.rlo
     qp.constraint_upper_bounds = lp.rhi
     qp.variable_lower_bounds = lp.lo
-    qp.variable_upper_bounds = hi
-    prm = solvers_pb2.PrimalDualHybridGradientParams()
+    qp.variable_upper_bounds = lp.hi
     left = max(seconds - (time.perf_counter() - t_start), 0.1)
     # the polishing run gets what the first leaves, at least its share
-    prm.termination_criteria.time_sec_limit = left * (1.0 - POLISH_SHARE if polish else 1.0)
-    prm.termination_criteria.iteration_limit = int(iterations)
-    prm.termination_criteria.simple_optimality_criteria.eps_optimal_relative = tol
-    prm.termination_criteria.simple_optimality_criteria.eps_optimal_absolute = 0.0
-    prm.num_threads = int(threads if threads is not None else min(2, os.cpu_count() or 1))
-    for k, v in (params or {}).items():
-        obj = prm
-        *path, last = k.split(".")
-        for q in path:
-            obj = getattr(obj, q)
-        setattr(obj, last, v)
+    prm = _params(left * (1.0 - POLISH_SHARE if polish else 1.0), iterations, tol, threads)
+    _set(prm, params or {})
     init = None
     if start is not None and start.xo.shape == (T, n):
-        x = np.zeros(lp.A.shape[1])
-        keep = 1.0 - m.delta
-        K = np.asarray(K0, dtype=float).copy()
-        for t in range(T):
-            K = keep * K + start.g[t]
-            x[per * t : per * t + n] = start.xo[t] + start.xn[t]
-            x[per * t + n : per * t + 2 * n] = start.xn[t]
-            x[per * t + 2 * n : per * t + 3 * n] = start.g[t]
-            x[per * t + 3 * n : per * t + 4 * n] = K
-            if per > 4 * n:  # the aggregate investment total
-                kap = m.kappa if m.kappa is not None else np.zeros(n)
-                x[per * t + 4 * n] = float(kap @ start.g[t])
         init = pdlp.PrimalAndDualSolution()
-        init.primal_solution = np.clip(x, lp.lo, hi)
+        init.primal_solution = _primal_start(m, K0, lp, start)
         if dual_start is None and labour_prices:
-            v = np.asarray(leontief_solver(m.A, transpose=True)(m.labour, 1e-9))
-            w = [1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)]
-            dual_start = np.stack([w[t] * (1.0 - m.pi) * v for t in range(T)])
+            dual_start = modern_labour_prices(m, t0, T)
         init.dual_solution = (
             np.zeros(lp.A.shape[0])
             if dual_start is None
@@ -304,30 +272,19 @@ def pdlp_window(
         if init is not None
         else pdlp.primal_dual_hybrid_gradient(qp, prm)
     )
-    x = np.asarray(res.primal_solution, dtype=float)
+    x = x_main = np.asarray(res.primal_solution, dtype=float)
     y = np.asarray(res.dual_solution, dtype=float) / scale
-    p = np.stack([np.maximum(y[r : r + n], 0.0) for r in lp.balance])
     extra = 0
-    x_main = x
     if polish:
-        qp.objective_vector = np.zeros_like(lp.cost)
-        init2 = pdlp.PrimalAndDualSolution()
-        init2.primal_solution = x
-        init2.dual_solution = np.zeros(lp.A.shape[0])
-        prm.termination_criteria.iteration_limit = int(polish)
-        prm.termination_criteria.time_sec_limit = max(
-            seconds - (time.perf_counter() - t_start), POLISH_SHARE * seconds
-        )
-        res2 = pdlp.primal_dual_hybrid_gradient(qp, prm, initial_solution=init2)
-        x = np.asarray(res2.primal_solution, dtype=float)
-        extra = int(res2.solve_log.iteration_count)
+        left = max(seconds - (time.perf_counter() - t_start), POLISH_SHARE * seconds)
+        x, extra = _polish(qp, prm, x, lp.A.shape[0], int(polish), left)
     g = np.stack([np.maximum(x[per * t + 2 * n : per * t + 3 * n], 0.0) for t in range(T)])
     log = res.solve_log
     obj = float("nan")
     if log.solution_stats.convergence_information:
         obj = float(log.solution_stats.convergence_information[0].primal_objective) / scale
     return PrimalDualResult(
-        p=p,
+        p=np.stack([np.maximum(y[r : r + n], 0.0) for r in lp.balance]),
         g=g,
         iterations=int(log.iteration_count),
         polish_iterations=extra,
@@ -336,6 +293,73 @@ def pdlp_window(
         objective=obj,
         x=x_main,
     )
+
+
+def _params(seconds: float, iterations: int, tol: float, threads: int | None) -> Any:
+    """PDLP's parameters: limits, relative tolerance, threads (at most two)."""
+    from ortools.pdlp import solvers_pb2
+
+    prm = solvers_pb2.PrimalDualHybridGradientParams()
+    prm.termination_criteria.time_sec_limit = seconds
+    prm.termination_criteria.iteration_limit = int(iterations)
+    prm.termination_criteria.simple_optimality_criteria.eps_optimal_relative = tol
+    prm.termination_criteria.simple_optimality_criteria.eps_optimal_absolute = 0.0
+    prm.num_threads = int(threads if threads is not None else min(2, os.cpu_count() or 1))
+    return prm
+
+
+def _set(prm: Any, params: dict[str, Any]) -> None:
+    """Set fields of PDLP's parameters by name (dotted names for nested ones)."""
+    for k, v in params.items():
+        obj = prm
+        *path, last = k.split(".")
+        for q in path:
+            obj = getattr(obj, q)
+        setattr(obj, last, v)
+
+
+def _polish(
+    qp: Any, prm: Any, x: np.ndarray, rows: int, iterations: int, seconds: float
+) -> tuple[np.ndarray, int]:
+    """PDLP on the feasibility problem (objective zero) from primal ``x`` and a zero
+    dual: a nearby point that meets the rows more closely, and its iteration count."""
+    from ortools.pdlp.python import pdlp
+
+    qp.objective_vector = np.zeros(len(x))
+    init = pdlp.PrimalAndDualSolution()
+    init.primal_solution = x
+    init.dual_solution = np.zeros(rows)
+    prm.termination_criteria.iteration_limit = iterations
+    prm.termination_criteria.time_sec_limit = seconds
+    res = pdlp.primal_dual_hybrid_gradient(qp, prm, initial_solution=init)
+    return np.asarray(res.primal_solution, dtype=float), int(res.solve_log.iteration_count)
+
+
+def _primal_start(m: Model, K0: np.ndarray, lp: _CompactLP, start: Window) -> np.ndarray:
+    """The plan ``start`` in :func:`compact_lp`'s columns, within their bounds."""
+    T, n = start.xo.shape
+    per = lp.per
+    x = np.zeros(lp.A.shape[1])
+    keep = 1.0 - m.delta
+    K = np.asarray(K0, dtype=float).copy()
+    for t in range(T):
+        K = keep * K + start.g[t]
+        x[per * t : per * t + n] = start.xo[t] + start.xn[t]
+        x[per * t + n : per * t + 2 * n] = start.xn[t]
+        x[per * t + 2 * n : per * t + 3 * n] = start.g[t]
+        x[per * t + 3 * n : per * t + 4 * n] = K
+        if per > 4 * n:  # the aggregate investment total
+            kap = m.kappa if m.kappa is not None else np.zeros(n)
+            x[per * t + 4 * n] = float(kap @ start.g[t])
+    return np.clip(x, lp.lo, lp.hi)
+
+
+def modern_labour_prices(m: Model, t0: int, T: int) -> np.ndarray:
+    """Balance prices ``w_t (1 - π) (I - A)⁻ᵀ l`` (years × products, objective units):
+    the labour values of the modern technique, weighted like the objective."""
+    v = np.asarray(leontief_solver(m.A, transpose=True)(m.labour, 1e-9))
+    w = [1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)]
+    return np.stack([w[t] * (1.0 - m.pi) * v for t in range(T)])
 
 
 def dual_rows(
