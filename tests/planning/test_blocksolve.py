@@ -29,13 +29,6 @@ def test_block_solve_matches_lu(k: int, transpose: bool) -> None:
     np.testing.assert_allclose(BlockSolver(M).solve(b, 1e-12, x0=x), want, rtol=1e-9)
 
 
-def test_block_product_is_the_matrix_product() -> None:
-    A = synthetic_matrix(200, seed=1)
-    P = np.random.default_rng(0).random((5, 200))
-    np.testing.assert_allclose(BlockSolver(A.T).product(P), (A.T @ P.T).T, rtol=1e-12)
-    np.testing.assert_allclose(BlockSolver(A).product(P[0:1]), (A @ P[0])[None], rtol=1e-12)
-
-
 def test_diverging_block_is_an_error_not_a_number() -> None:
     A = sp.csr_array(np.array([[0.6, 0.6], [0.6, 0.6]]))  # spectral radius 1.2
     with pytest.raises(RuntimeError):

@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from gosplan.planning.multiyear.blocksolve import BlockSolver
 from gosplan.planning.multiyear.model import Model
 
 #: widths of the smoothing, relative to each product's labour, stage by stage
@@ -94,14 +93,11 @@ class _Smoothed:
         self.need = parts.need
         self.Y = np.stack(parts.y)
         self.K0 = np.asarray(parts.K0, dtype=float)
-        # block products through the threaded gather of BlockSolver (scipy's product of
-        # a CSR matrix with a dense block is one thread and ~2x slower per column than
-        # its own mat-vec); the transposes are free views of the CSC arrays
-        self.A = BlockSolver(sp.csr_array(m.A))
-        self.AT = BlockSolver(sp.csc_array(m.A).T)
+        self.A = sp.csr_array(m.A)
+        self.AT = sp.csr_array(m.A.T)
         n = m.A.shape[0]
-        self.B = BlockSolver(sp.csr_array(m.B)) if m.B is not None else None
-        self.BT = BlockSolver(sp.csc_array(m.B).T) if m.B is not None else None
+        self.B = sp.csr_array(m.B) if m.B is not None else None
+        self.BT = sp.csr_array(m.B.T) if m.B is not None else None
         # aggregate form B = s κᵀ
         self._s = m.s if m.s is not None else np.zeros(n)
         self._kap = m.kappa if m.kappa is not None else np.zeros(n)
@@ -112,12 +108,12 @@ class _Smoothed:
 
     def _bt(self, P: np.ndarray) -> np.ndarray:
         if self.BT is not None:
-            return self.BT.product(P)
+            return np.asarray((self.BT @ P.T).T)
         return np.outer(P @ self._s, self._kap)
 
     def _b(self, G: np.ndarray) -> np.ndarray:
         if self.B is not None:
-            return self.B.product(G)
+            return np.asarray((self.B @ G.T).T)
         return np.outer(G @ self._kap, self._s)
 
     def __call__(self, pf: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
@@ -125,7 +121,7 @@ class _Smoothed:
         self.evaluations += 1
         T, w, l, ln, keep = self.T, self.w, self.l, self.ln, self.keep  # noqa: E741
         P = pf.reshape(T, -1)
-        C = (P - self.AT.product(P)) / w[:, None]
+        C = (P - np.asarray((self.AT @ P.T).T)) / w[:, None]
         cap = self._bt(P)
         val = _dot(P.ravel(), self.Y.ravel())
         gc = np.zeros_like(C)
@@ -168,7 +164,7 @@ class _Smoothed:
             gcap[0] -= keep * self.K0
         self.investment = gcap  # the smoothed problem's capacity built, year by year
         gcw = gc / w[:, None]
-        gP = self.Y + gcw - self.A.product(gcw) + self._b(gcap)
+        gP = self.Y + gcw - np.asarray((self.A @ gcw.T).T) + self._b(gcap)
         return -val, -gP.ravel()
 
 

@@ -4,10 +4,12 @@ The heuristics of the multi-year plan solve ``(I - M) x = b`` for one
 right-hand side a year, again and again with the same ``M``.  A sparse
 mat-vec on a product-level table is limited by the latency of gathering
 ``x[indices]``, not by arithmetic: gathering a row of ``k`` values (``X`` kept
-``n × k``, row-major) costs little more than gathering one value, so ``k``
-solves run in lockstep (one BiCGSTAB per column, each with its own scalars,
-sharing every mat-vec) cost about 1.3 mat-vecs per step instead of ``k``
-(measured at 10⁶ products, ``k = 5``).
+``n × k``, row-major) costs little more than gathering one value while the
+block fits the cache a single vector fits, so ``k`` solves run in lockstep
+(one BiCGSTAB per column, each with its own scalars, sharing every mat-vec).
+At 10⁶ products the block of 5 no longer fits (40 MB) and a step costs 3–5
+single mat-vecs on the 2-core machine: there the gain is the solves saved by
+the callers, and the operator kept across calls.
 
 :class:`BlockSolver` keeps the operator of one matrix (its CSR arrays, the row
 blocks of the two threads) across calls, so nothing is converted or set up per
@@ -115,8 +117,7 @@ class BlockSolver:
     """``(I - M)⁻¹`` applied to blocks of right-hand sides, for one sparse ``M >= 0``.
 
     ``M`` is taken as CSR (a CSC matrix is converted once; pass ``A.T`` of a CSC ``A``
-    to get a free CSR view).  :meth:`solve` takes ``(k, n)`` or ``(n,)`` arrays;
-    :meth:`product` applies ``M`` itself (any shape) to a block."""
+    to get a free CSR view).  :meth:`solve` takes ``(k, n)`` or ``(n,)`` arrays."""
 
     def __init__(self, M: Any) -> None:
         M = sp.csr_array(M)
@@ -150,15 +151,6 @@ class BlockSolver:
         futs = [_pool().submit(part, lo, hi) for lo, hi in self.blocks]
         for f in futs:
             f.result()
-
-    def product(self, P: np.ndarray) -> np.ndarray:
-        """``M`` applied to each row of ``P`` (``(k, n)`` -> ``(k, m)``; the plan's layout):
-        one threaded gather for the whole block."""
-        X = np.ascontiguousarray(np.asarray(P, dtype=np.float64).T)
-        out = np.empty((self.indptr.shape[0] - 1, X.shape[1]))
-        self._run(_apply_rows, X, out, 0.0)
-        np.negative(out, out=out)
-        return np.ascontiguousarray(out.T)
 
     def solve(
         self,
