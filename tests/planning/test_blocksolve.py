@@ -45,3 +45,17 @@ def test_stationary_output_of_a_block_is_each_column_solved() -> None:
     # the direct path (small tables) and the block path agree
     L = leontief_solver(sp.csc_array(e.A))
     assert np.allclose(L(Y), BlockSolver(sp.csr_array(e.A)).solve(Y, 1e-13), rtol=1e-9)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_iterative_leontief_solver_matches_lu(transpose: bool) -> None:
+    # above DIRECT_LIMIT: one right-hand side through core.kernels, a block through
+    # BlockSolver, both with operators kept across calls
+    n = 600
+    A = synthetic_matrix(n, seed=5)
+    L = leontief_solver(A, transpose=transpose)
+    lu = splu(sp.csc_matrix(sp.identity(n, format="csc") - (A.T if transpose else A)))
+    Y = np.random.default_rng(2).random((3, n))
+    np.testing.assert_allclose(L(Y[0], 1e-12), lu.solve(Y[0]), rtol=1e-9)
+    np.testing.assert_allclose(L(Y, 1e-12), lu.solve(Y.T).T, rtol=1e-9)
+    np.testing.assert_allclose(L(Y[1], 1e-12, Y[1]), lu.solve(Y[1]), rtol=1e-9)

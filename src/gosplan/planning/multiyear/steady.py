@@ -87,10 +87,12 @@ def stationary_output(
 
 def leontief_solver(A: Any, *, transpose: bool = False, csr: bool = False) -> Any:
     """``(b, rtol, x0) -> (I - A)⁻¹ b`` (or ``(I - Aᵀ)⁻¹ b``) for ``b`` of shape ``(n,)``
-    or a block ``(k, n)``: one sparse LU for small tables, else the block BiCGSTAB of
-    :class:`~gosplan.planning.multiyear.blocksolve.BlockSolver` (its operator built
-    once, all columns of a block sharing each mat-vec), from ``x0``.  ``csr``: ``A`` is
-    already a CSR array (no conversion)."""
+    or a block ``(k, n)``: one sparse LU for small tables, else, with the operators
+    built once for every call, the fused threaded BiCGSTAB of :mod:`gosplan.core.kernels`
+    for one right-hand side and the block BiCGSTAB of
+    :class:`~gosplan.planning.multiyear.blocksolve.BlockSolver` for a block (all its
+    columns sharing each mat-vec), from ``x0``.  ``csr``: ``A`` is already a CSR array
+    (no conversion)."""
     n = A.shape[0]
     if n <= DIRECT_LIMIT:
         from scipy.sparse.linalg import splu
@@ -102,16 +104,25 @@ def leontief_solver(A: Any, *, transpose: bool = False, csr: bool = False) -> An
             return lu.solve(b) if b.ndim == 1 else np.ascontiguousarray(lu.solve(b.T).T)
 
         return direct
+    from gosplan.core.kernels import solve_bicgstab
+    from gosplan.core.operators import operator_for
     from gosplan.planning.multiyear.blocksolve import BlockSolver
 
     # the CSR arrays of Aᵀ are the CSC arrays of A: a CSC A gives the transpose for free
-    op = BlockSolver(A.T if transpose else (A if csr else sp.csr_array(A)))
+    M = sp.csr_array(A.T if transpose else (A if csr else sp.csr_array(A)))
+    op = BlockSolver(M)
+    apply = operator_for(M)  # one right-hand side: the fused solver of core.kernels
 
     def solve(b: np.ndarray, rtol: float = 1e-12, x0: np.ndarray | None = None) -> np.ndarray:
+        b = np.asarray(b, dtype=float)
+        if b.ndim == 1:
+            res = solve_bicgstab(M, b, rtol=rtol, x0=x0, apply=apply)
+            if not res.success:
+                raise ValidationError(f"multi_year_plan: Leontief solve failed ({res.message}).")
+            return np.asarray(res.x)
         try:
             return op.solve(b, rtol, x0)
         except RuntimeError as exc:
             raise ValidationError(f"multi_year_plan: Leontief solve failed ({exc}).") from None
 
-    solve.op = op  # type: ignore[attr-defined]
     return solve
