@@ -60,6 +60,11 @@ from gosplan.planning.multiyear.steady import leontief_solver
 ROUNDING = 1e-9
 #: no dual ascent when the price families already prove the plan within this
 ASCENT_SKIP = 1e-5
+#: above this many products the weights of the price families get one pass of coordinate
+#: ascent and no supergradient steps: at 10⁵ products those took as long as ~100
+#: iterations of the smoothed dual ascent, which starts from them and rises further in
+#: its first few iterations than they add
+FAMILY_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,8 @@ def certified_bound(
     t_start = time.perf_counter()
     parts = _Parts(m, t0, T, K0)
     n = m.A.shape[0]
+    if n > FAMILY_LIMIT and ascent_seconds > 0:
+        passes, refine = min(passes, 1), 0
     wt = parts.w
     Lt = leontief_solver(m.A, transpose=True)
     v = np.asarray(Lt(m.labour, 1e-9))  # labour values, old technique
@@ -222,12 +229,8 @@ def certified_bound(
     vn = (1.0 - m.pi) * v  # labour values, modern technique
     # the basis: per year, price vectors whose non-negative combination is the dual
     basis: dict[str, np.ndarray] = {"modern": np.stack([wt[t] * vn for t in range(T)])}
-    z = np.stack(
-        [
-            wt[t] * np.asarray(Lt(pil * masks[t], 1e-8)) if masks[t].any() else np.zeros(n)
-            for t in range(T)
-        ]
-    )
+    # one block solve for every year (a year without such sectors solves to zero)
+    z = wt[:, None] * np.asarray(Lt(np.stack([pil * masks[t] for t in range(T)]), 1e-8))
     basis["short of modern capacity"] = z
     basis["other sectors"] = np.stack([wt[t] * (v - vn) for t in range(T)]) - z
     # scarce old capacity: where the user cost of modern capacity's capital exceeds the

@@ -8,8 +8,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from gosplan.core.result import Status
+from gosplan.errors import ValidationError
 from gosplan.planning.multiyear.model import Model, Window
-from gosplan.planning.multiyear.steady import leontief_solve, leontief_solver, stationary_output
+from gosplan.planning.multiyear.steady import leontief_solver, stationary_solver
 
 #: methods of multi_year_plan: the LP ones, "forward" (capacity-following balancing with
 #: investment re-timed), "forward-plain" (the capacity-following pass alone) and "dual"
@@ -35,43 +36,44 @@ def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
     K = np.asarray(K0, dtype=float).copy()
     xo_l, xn_l, g_l, K_l = [], [], [], []
     status, message = Status.OPTIMAL, "Forward balancing: every year balanced exactly."
-    x_prev: np.ndarray | None = None
+    # every year's need for capacity depends on the targets only: one block of solves
+    ys, rhs = [], []
     for t in range(T):
-        yr = t0 + t
-        y = m.targets(yr).sum(axis=1).to_numpy()
-        y = y + 1e-7 * np.maximum(y, m.C0)
+        y = m.targets(t0 + t).sum(axis=1).to_numpy()
+        ys.append(y + 1e-7 * np.maximum(y, m.C0))
         if t < T - 1:
-            y_next = m.targets(yr + 1).sum(axis=1).to_numpy()
-            y_next = y_next + 2e-7 * np.maximum(y_next, m.C0)
-            need = stationary_output(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_next)
+            y_next = m.targets(t0 + t + 1).sum(axis=1).to_numpy()
+            rhs.append(y_next + 2e-7 * np.maximum(y_next, m.C0))
         else:
-            y_last = y + 1e-7 * np.maximum(y, m.C0)
-            need = (1 + m.terminal_growth) * stationary_output(
-                m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth, y_last
-            )
-        standing = m.C0 * (1.0 - m.delta) ** (yr + 1) + (1.0 - m.delta) * K
-        g = np.maximum(need - standing, 0.0)
-        goods = (
-            m.B @ g
-            if m.B is not None
-            else (
-                (m.s if m.s is not None else np.zeros(n))
-                * float((m.kappa if m.kappa is not None else np.zeros(n)) @ g)
-            )
-        )
-        res = leontief_solve(m.A, y + goods, rtol=1e-12, x0=x_prev)
-        if not res.success:
-            status, message = Status.BREAKDOWN, f"Forward balancing failed: {res.message}"
-            break
-        x = np.maximum(np.asarray(res.x), 0.0)
-        x_prev = x
+            rhs.append(ys[t] + 1e-7 * np.maximum(ys[t], m.C0))
+    needs = stationary_solver(m.A, m.B, m.s, m.kappa, m.delta + m.terminal_growth)(np.stack(rhs))
+    needs[T - 1] *= 1 + m.terminal_growth
+    # the builds follow from the needs and the capacity standing (no solve) ...
+    gs, Ks = [], []
+    for t in range(T):
+        standing = m.C0 * (1.0 - m.delta) ** (t0 + t + 1) + (1.0 - m.delta) * K
+        g = np.maximum(needs[t] - standing, 0.0)
+        gs.append(g)
+        Ks.append(K.copy())
+        K = (1.0 - m.delta) * K + g
+    # ... and every year's output balances targets plus capital goods: one block of solves
+    try:
+        X = leontief_solver(m.A)(np.stack([ys[t] + _goods(m, gs[t]) for t in range(T)]), 1e-12)
+    except ValidationError as exc:
+        X = None
+        status, message = Status.BREAKDOWN, f"Forward balancing failed: {exc}"
+    for t in range(T if X is not None else 0):
+        assert X is not None
+        yr = t0 + t
+        x = np.maximum(X[t], 0.0)
+        K = Ks[t]
         xn = np.minimum(x, K)
         xo = x - xn
         cap_old = m.C0 * (1.0 - m.delta) ** yr
         over = np.flatnonzero(xo > cap_old * (1 + 1e-9))
         xo_l.append(xo)
         xn_l.append(xn)
-        g_l.append(g)
+        g_l.append(gs[t])
         K_l.append(K.copy())
         if len(over):
             worst = over[np.argsort(-(xo[over] / np.maximum(cap_old[over], 1e-300)))][:5]
@@ -83,7 +85,6 @@ def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
                 + "; an LP method may bring investment forward."
             )
             break
-        K = (1.0 - m.delta) * K + g
     T_done = len(xo_l)
     z = np.zeros((max(T_done, 1), n))
     stack = lambda a: np.stack(a) if a else z  # noqa: E731
@@ -106,38 +107,60 @@ def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
     )
 
 
-def _support_min(S: sp.csc_array, f: np.ndarray) -> np.ndarray:
-    """Smallest ``f[i]`` over the rows ``i`` of each column's pattern (1 where empty)."""
-    out = np.ones(S.shape[1])
+def _goods(m: Model, g: np.ndarray) -> np.ndarray:
+    """Capital goods ``B g`` used to build ``g`` (either form of ``B``)."""
+    if m.B is not None:
+        return np.asarray(m.B @ g)
+    s = m.s if m.s is not None else np.zeros(m.A.shape[0])
+    kap = m.kappa if m.kappa is not None else np.zeros(m.A.shape[0])
+    return s * float(kap @ g)
+
+
+def _support_min(S: sp.csc_array, f: np.ndarray, empty: float = 1.0) -> np.ndarray:
+    """Smallest ``f[i]`` over the rows ``i`` of each column's pattern (``empty`` where
+    the column is empty)."""
+    out = np.full(S.shape[1], empty)
     nz = np.diff(S.indptr) > 0
     if S.nnz:
         out[nz] = np.minimum.reduceat(f[S.indices], S.indptr[:-1][nz])
     return out
 
 
+#: rounds of :func:`_pack` and the relative residual of their solves (warm-started; only
+#: the final check, which makes the result feasible, solves to 1e-12)
+PACK_ITERS = 8
+PACK_RTOL = 1e-5
+
+
 def _pack(
-    u: np.ndarray, w: np.ndarray, room: np.ndarray, use: Any, support_min: Any, iters: int = 8
-) -> np.ndarray:
+    u: np.ndarray,
+    w: np.ndarray,
+    room: np.ndarray,
+    use: Any,
+    support_min: Any,
+    iters: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Approximately ``max w·a`` subject to ``use(a) <= room``, ``0 <= a <= u``.
 
     ``use(a, rtol, x0)`` is a non-negative linear map applied through sparse
     solves (the output a year's extra investment draws from every sector:
-    rounds solve to ``rtol`` 1e-8 from the last round's answer, the final
+    rounds solve to ``PACK_RTOL`` from the last round's answer, the final
     check to 1e-12), so the matrix is
     never formed.  Each round scales every candidate by the tightest ratio
     ``room / use`` among the sectors it draws from directly or through one
     round of inputs (``support_min``), raising it where there is room and
     cutting it where there is none, and the more valuable candidates (by
     ``w``) move faster; a last uniform scaling makes the result feasible
-    exactly.  O(nonzeros) per round."""
+    exactly.  O(nonzeros) per round.  Returns ``(a, use(a))`` (the map is linear, so
+    the last check's solve is the answer's own use)."""
     a = np.where(w > 0, u, 0.0)
     if not a.any():
-        return np.zeros_like(u)
+        return np.zeros_like(u), np.zeros_like(u)
     room = np.maximum(room, 0.0) * (1.0 - 1e-7)
     ex = np.clip(np.sqrt(np.maximum(w, 1e-300) / float(np.median(w[a > 0]))), 0.1, 10.0)
     z = None
-    for _ in range(iters):
-        z = use(a, 1e-8, z)
+    for _ in range(PACK_ITERS if iters is None else iters):
+        z = use(a, PACK_RTOL, z)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(z > 1e-300, room / z, 1e3)
         fj = np.clip(support_min(np.minimum(f, 1e3)), 0.0, 1e3)
@@ -145,8 +168,8 @@ def _pack(
     z = use(a, 1e-12, z)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(z > 1e-300, room / z, np.inf)
-    alpha = float(min(1.0, r.min())) if r.size else 1.0
-    return a * max(alpha, 0.0)
+    alpha = max(float(min(1.0, r.min())) if r.size else 1.0, 0.0)
+    return a * alpha, z * alpha
 
 
 def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int = 1) -> Window:
@@ -187,18 +210,19 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int =
     if m.B is not None:
         Bc = sp.csc_array(m.B)
         c = np.asarray(Bc.T @ v)
-        S = sp.csc_array(Bc + sp.csc_array(m.A @ Bc))
-        S.data[:] = 1.0
-        S2 = sp.csc_array(S + sp.identity(n, format="csc"))
+        Ac = sp.csc_array(m.A)
 
         def goods(a: np.ndarray) -> np.ndarray:
             return np.asarray(Bc @ a)
 
         def smin(f: np.ndarray) -> np.ndarray:
-            return _support_min(S, f)
+            # the smallest f over the rows of B[:, j] and of (A B)[:, j], without forming
+            # A B: the rows of (A B)[:, j] are those of A[:, k] for k in B[:, j]
+            h = np.minimum(f, _support_min(Ac, f, empty=np.inf))
+            return _support_min(Bc, h)
 
         def smin2(f: np.ndarray) -> np.ndarray:
-            return _support_min(S2, f)
+            return np.minimum(smin(f), f)
     else:
         s_vec = m.s if m.s is not None else np.zeros(n)
         kap = m.kappa if m.kappa is not None else np.zeros(n)
@@ -217,6 +241,9 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int =
     def use(a: np.ndarray, rtol: float = 1e-12, x0: np.ndarray | None = None) -> np.ndarray:
         return np.asarray(L(goods(a), rtol, x0))
 
+    def use_block(G: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
+        return np.asarray(L(np.stack([goods(G[i]) for i in range(len(G))]), rtol))
+
     p = m.pi * m.labour
     good = p > d * c
     w_adv = np.where(good, p - d * c, 0.0)
@@ -226,7 +253,7 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int =
     for t in range(T):
         y = m.targets(t0 + t).sum(axis=1).to_numpy()
         ys.append(y + 1e-7 * np.maximum(y, m.C0))
-    X = [np.asarray(L(ys[t] + goods(g[t]))) for t in range(T)]
+    X = list(np.asarray(L(np.stack([ys[t] + goods(g[t]) for t in range(T)]), 1e-12)))
 
     def capacity(t: int) -> np.ndarray:
         K = np.asarray(K0, dtype=float).copy()
@@ -238,7 +265,7 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int =
         for s in range(T - 1):
             u = np.where(good, 0.0, g[s])
             if u.any():
-                b = _pack(
+                b, z = _pack(
                     u,
                     w_del,
                     capacity(s + 1) - X[s + 1],
@@ -249,32 +276,36 @@ def retime_window(m: Model, t0: int, base: Window, K0: np.ndarray, sweeps: int =
                     g[s] = np.maximum(g[s] - b, 0.0)
                     g[s + 1] = g[s + 1] + keep * b
                     X[s] = X[s] - use(b)
-                    X[s + 1] = X[s + 1] + use(keep * b)
+                    X[s + 1] = X[s + 1] + (z - b)  # use(keep b), from the pack's own check
             later = sum(g[q] / keep ** (q - s) for q in range(s + 1, T))
             u = np.where(good, later, 0.0)
             if u.any():
-                a = _pack(u, w_adv, capacity(s) - X[s], use, smin)
+                a, za = _pack(u, w_adv, capacity(s) - X[s], use, smin)
                 if a.any():
                     g[s] = g[s] + a
-                    X[s] = X[s] + use(a)
+                    X[s] = X[s] + za
                     rest = a.copy()
+                    takes = []
                     for q in range(T - 1, s, -1):
                         f = keep ** (q - s)
                         take = np.minimum(g[q], rest * f)
-                        if take.any():
-                            g[q] = g[q] - take
-                            X[q] = X[q] - use(take)
-                            rest = rest - take / f
+                        g[q] = g[q] - take
+                        takes.append((q, take))
+                        rest = rest - take / f
+                    drawn = use_block(np.stack([tk for _, tk in takes]))
+                    for (q, _), dq in zip(takes, drawn, strict=True):
+                        X[q] = X[q] - dq
     # balance every year exactly and check the plan against the forward one
     K = np.asarray(K0, dtype=float).copy()
     xo_l, xn_l, K_l = [], [], []
     ok = True
     labour = 0.0
+    try:
+        Xf = np.asarray(L(np.stack([ys[t] + goods(g[t]) for t in range(T)]), 1e-12, np.stack(X)))
+    except ValidationError:
+        return base
     for t in range(T):
-        res = leontief_solve(m.A, ys[t] + goods(g[t]), rtol=1e-12, x0=X[t])
-        if not res.success:
-            return base
-        x = np.maximum(np.asarray(res.x), 0.0)
+        x = np.maximum(Xf[t], 0.0)
         xn = np.minimum(x, K)
         xo = x - xn
         if np.any(xo > m.C0 * keep ** (t0 + t) * (1 + 1e-9)):
