@@ -25,6 +25,28 @@ class Named:
     name: str
 
 
+def account_names(session: Session, kind: str) -> list[Named]:
+    """Every account of ``kind`` by code, with its name (no balances: one query)."""
+    from gosplan.storage.accounts import Account
+
+    rows = session.execute(
+        select(Account.code, Account.name).where(Account.kind == kind).order_by(Account.code)
+    )
+    return [Named(code, name) for code, name in rows]
+
+
+def account_kinds_and_names(session: Session, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """``{code: (kind, name)}`` of the accounts among ``codes`` that exist (one query)."""
+    from gosplan.storage.accounts import Account
+
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Account.code, Account.kind, Account.name).where(Account.code.in_(codes))
+    )
+    return {code: (kind, name) for code, kind, name in rows}
+
+
 def criticism_targets(session: Session) -> dict[str, list[Named]]:
     """Officials, enterprises and decisions on record, by criticism target kind."""
     return {

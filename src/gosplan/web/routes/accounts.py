@@ -19,9 +19,11 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
+from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, MaybeUser, State
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
 from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
@@ -139,9 +141,26 @@ def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
     )
 
 
+#: what the catalogue shows: goods, prices, stock (every change of stock is a move), the
+#: open period
+CATALOGUE_TABLES = (
+    "acct_good",
+    "acct_price",
+    "acct_stock_move",
+    "acct_period",
+    page_heads.OPEN_PERIODS,
+)
+
+
 def _goods(state: State, request: Request) -> list[GoodPublic]:
-    year = state.economy.year
-    return [_good(g, year, request) for g in state.accounts.goods()]
+    """The catalogue in the request's language, kept while goods, prices and stock are
+    unchanged."""
+
+    def compute() -> list[GoodPublic]:
+        year = state.economy.year
+        return [_good(g, year, request) for g in state.accounts.goods()]
+
+    return cache_of(request).memo("goods", CATALOGUE_TABLES, i18n.locale_of(request), compute)
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -388,6 +407,12 @@ def statement_csv(state: State, user: CurrentUser) -> Response:
 @twin(router, "/catalogue", model=CataloguePublic)
 def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
     """Goods priced in hours (labour value × price/value ratio), with stock."""
+    return cache_of(request).serve(
+        request, CATALOGUE_TABLES, lambda who: _catalogue(request, state, who), user=user
+    )
+
+
+def _catalogue(request: Request, state: State, user: Any) -> Response:
     period = state.accounts.current_period()
     return render(
         request,
