@@ -25,7 +25,15 @@ from fastapi.testclient import TestClient
 from gosplan.config import Settings
 from gosplan.storage import page_heads
 from gosplan.web.app import create_app
-from gosplan.web.routes import accounts, criticism, enterprise, fulfilment, plan, publiclog
+from gosplan.web.routes import (
+    accounts,
+    criticism,
+    decisions,
+    enterprise,
+    fulfilment,
+    plan,
+    publiclog,
+)
 from tests.web.conftest import csrf, login
 from tests.web.test_web_scaleout import _csrf, _env, _login, uvicorn_processes
 
@@ -36,6 +44,7 @@ DECLARED: dict[str, tuple[str, ...]] = {
     "/": (),
     "/economy": (),
     "/plan": plan.PLAN_TABLES,
+    "/decisions": decisions.DECISIONS_TABLES,
     "/catalogue": accounts.CATALOGUE_TABLES,
     "/criticism": criticism.CRITICISM_TABLES,
     "/log": publiclog.LOG_TABLES,
@@ -48,6 +57,7 @@ PAGES = [
     "/",
     "/economy",
     "/plan",
+    "/decisions",
     "/catalogue",
     "/criticism",
     "/criticism?status=received",

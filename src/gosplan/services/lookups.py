@@ -129,6 +129,14 @@ def ballots(session: Session, proposal_id: int) -> list[list[int]]:
     ]
 
 
+def voted_in(session: Session, user_id: int) -> frozenset[int]:
+    """The proposals ``user_id`` has cast a ballot on (one query)."""
+    return frozenset(
+        int(x)
+        for x in session.scalars(select(Ballot.proposal_id).where(Ballot.voter_id == user_id))
+    )
+
+
 def has_voted(session: Session, proposal_id: int, user_id: int) -> bool:
     return (
         session.scalar(

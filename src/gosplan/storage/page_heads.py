@@ -25,6 +25,7 @@ from gosplan.storage.base import Base
 LOG = "publiclog_state"
 ADOPTED = "decision_proposal.closed"
 OPEN_PERIODS = "acct_period.open"
+ELECTORATE = "web_user.electorate"
 
 
 def _all_tables() -> dict[str, Any]:
@@ -46,6 +47,14 @@ def _head(name: str, tables: Mapping[str, Any]) -> ColumnElement[Any]:
     if name == ADOPTED:
         t = tables["decision_proposal"]
         return select(func.count(t.c.closed_at)).scalar_subquery()
+    if name == ELECTORATE:  # an enrolment changes a row, adds none
+        t = tables["web_user"]
+        return (
+            select(func.count())
+            .select_from(t)
+            .where(t.c.enrolled_at.is_not(None) | t.c.account.is_not(None))
+            .scalar_subquery()
+        )
     if name == OPEN_PERIODS:
         t = tables["acct_period"]
         return select(func.count()).select_from(t).where(t.c.status == "open").scalar_subquery()
@@ -60,7 +69,7 @@ def _head(name: str, tables: Mapping[str, Any]) -> ColumnElement[Any]:
 def known(names: Iterable[str]) -> list[str]:
     """``names`` that :func:`read_heads` can read; raises ``KeyError`` naming the others."""
     tables = _all_tables()
-    bad = [n for n in names if n not in tables and n not in (ADOPTED, OPEN_PERIODS)]
+    bad = [n for n in names if n not in tables and n not in (ADOPTED, OPEN_PERIODS, ELECTORATE)]
     if bad:
         raise KeyError(f"no table {bad[0]!r} to watch")
     return list(names)

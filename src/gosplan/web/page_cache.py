@@ -162,7 +162,7 @@ class PageCache:
         hit = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = compute()
-            for k in [k for k in self._memo if k[1] == name and k != key][:-8]:
+            for k in [k for k in self._memo if k[1] == name and k != key][:-64]:
                 self._memo.pop(k, None)
         return hit
 
@@ -176,9 +176,11 @@ class PageCache:
         user: Any = None,
         per_user: bool = False,
         clock: Any = None,
+        vary: Any = None,
     ) -> Response:
         """The page ``build(viewer)`` answers for this request, from memory when what it
-        shows (``tables``' heads, ``clock``'s minute) is unchanged since it was built."""
+        shows (``tables``' heads, ``clock``'s minute) is unchanged since it was built.
+        ``vary``: what else of the asker's the page shows (hashable), part of the key."""
         if not self.enabled:
             return build(user)
         tables = tuple(tables)
@@ -203,6 +205,7 @@ class PageCache:
             who,
             tuple(heads[t] for t in tables),
             minute,
+            vary,
         )
         page = self._pages.get(key)
         if page is None:
@@ -248,12 +251,11 @@ def _fill(body: bytes, request: Request, user: Any, media_type: str | None) -> b
 
     from gosplan.web.security import csrf_token
 
-    if media_type and "json" in media_type:
+    as_json = bool(media_type and "json" in media_type)
 
-        def esc(x: str) -> str:
-            return json.dumps(x)[1:-1]
-    else:
-        esc = html.escape
+    def esc(x: str) -> str:
+        return json.dumps(x)[1:-1] if as_json else html.escape(x)
+
     text = body.decode()
     if CSRF_MARK in text:
         text = text.replace(CSRF_MARK, esc(csrf_token(request)))

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
@@ -335,7 +336,50 @@ def _account_page(
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    return render(request, "account.html", model, user=user, chart=balance_chart(model))
+    if wants_json(request):  # the catalogue's JSON is kept with the catalogue
+        data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
+        data["catalogue"] = cache_of(request).memo(
+            "goods-json",
+            CATALOGUE_TABLES,
+            i18n.locale_of(request),
+            lambda: [g.model_dump(mode="json") for g in catalogue],
+        )
+        return JSONResponse({"ok": True, **data})
+    return render(
+        request,
+        "account.html",
+        model,
+        user=user,
+        chart=balance_chart(model),
+        catalogue_html=_catalogue_html(request, catalogue, st.account.balance, model.buy_key),
+    )
+
+
+def _catalogue_html(
+    request: Request, catalogue: list[GoodPublic], balance: Decimal, buy_key: str
+) -> Markup:
+    """The account page's catalogue with its buy forms: rendered once per catalogue,
+    language and set of goods the balance affords; the session's token and the page's
+    form keys filled in for each answer."""
+    from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK
+    from gosplan.web.render import TEMPLATES
+    from gosplan.web.security import csrf_token
+
+    affordable = frozenset(g.code for g in catalogue if not g.price > balance)
+
+    def compute() -> str:
+        return TEMPLATES.env.get_template("_account_catalogue.html").render(
+            request=request,
+            catalogue=catalogue,
+            affordable=affordable,
+            csrf=CSRF_MARK,
+            buy_key=FRESH_MARK,
+        )
+
+    text: str = cache_of(request).memo(
+        "account-catalogue", CATALOGUE_TABLES, (i18n.locale_of(request), affordable), compute
+    )
+    return Markup(text.replace(CSRF_MARK, csrf_token(request)).replace(FRESH_MARK, buy_key))
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:

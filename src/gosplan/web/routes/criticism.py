@@ -261,7 +261,7 @@ def file_criticism(
         )
         ref, index = row.ref, row.log_index
         db.commit()  # a receipt is only issued on committed data
-        receipt = criticism.receipt(db, ref, state.settings)
+        receipt = criticism.receipt(db, ref, state.settings, log_index=index)
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc
