@@ -5,8 +5,10 @@ wrote, within ``page_cache_seconds`` in another process.
   kind of person, reads no other table (so a change of any of them changes the page's key);
 * a page answered from memory carries the asker's own name and CSRF token, never another's,
   and a fresh form key each time;
-* a criticism filed, a log entry appended, an adoption recorded show at once in the process
-  that made them (whatever the bound), and in another server process within the bound.
+* a criticism filed, a log entry appended, a purchase show at once to the session that made
+  them (whatever the bound), an adoption recorded outside any request at once in that
+  process, and all of them to other sessions and in another server process within the
+  bound.
 """
 
 from __future__ import annotations
@@ -254,6 +256,23 @@ def test_what_this_process_writes_shows_at_once(app_client: TestClient) -> None:
     assert r.status_code < 300, r.text
     now = {g["code"]: g["stock"] for g in c.get("/catalogue.json").json()["goods"]}
     assert float(now[good["code"]]) == float(good["stock"]) - 1
+
+
+@pytest.mark.parametrize("web_store", ["sqlite"], indirect=True)
+def test_another_session_of_the_same_process_sees_it_within_the_bound(
+    web_settings: Settings,
+) -> None:
+    """The session that wrote sees its write at once; another session of the same process
+    within ``page_cache_seconds`` (its pages are kept until then)."""
+    app = create_app(web_settings.model_copy(update={"page_cache_seconds": TTL}), migrate=False)
+    with TestClient(app) as a, TestClient(app) as b:
+        for _ in range(2):
+            _refs(a), _refs(b)
+        filed = _file(a, "seen by a, then by b", csrf(a))["criticism"]
+        assert _refs(a)[0] == filed
+        waited = _within(TTL + 1.0, lambda: _refs(b)[0] == filed)
+        assert waited <= TTL + 1.0
+    app.state.gosplan.engine.dispose()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,17 @@ ACCOUNT_MARK = "acct-9a4c2e7b1f5d3a8c6e0b"
 #: where a fresh one-time key goes (a form's idempotency key): a new one in every answer
 FRESH_MARK = "fresh-3e1b7d9a5c2f4e8b0d6a"
 _MARKS = (CSRF_MARK, NAME_MARK, USERNAME_MARK, ACCOUNT_MARK, FRESH_MARK)
+
+#: the session of the request being answered (its CSRF token), for the commit hook: a write
+#: of a session makes that session's next pages read the heads for themselves
+WRITER: ContextVar[str | None] = ContextVar("gosplan_page_cache_writer", default=None)
+
+
+def _writer_of(request: Request) -> str | None:
+    session = request.scope.get("session")
+    tok = session.get("csrf") if isinstance(session, dict) else None
+    return tok if isinstance(tok, str) else None
+
 
 #: state on ``request.state`` while a cached page is built
 BUILDING = "gosplan_page_cache_building"
@@ -82,7 +94,7 @@ class PageCache:
     """Pages by request and by the heads of what they show; see the module's docstring."""
 
     #: pages kept (least recently used go first)
-    MAX_PAGES = 2048
+    MAX_PAGES = 1024
 
     def __init__(self, engine: Engine, ttl_s: float, tables: Iterable[str] = ()) -> None:
         self.engine = engine
@@ -96,6 +108,8 @@ class PageCache:
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[Any, ...], _Page] = OrderedDict()
         self._memo: dict[tuple[Any, ...], Any] = {}
+        #: sessions that wrote, and when (their next pages read the heads for themselves)
+        self._wrote: dict[str, float] = {}
         #: answered from memory / built (for the benchmark and tests)
         self.hits = self.misses = self.head_reads = 0
         #: False: every page is built for each request (the benchmark's peer)
@@ -126,13 +140,37 @@ class PageCache:
 
     def _committed(self, conn: Any) -> None:
         if conn.info.pop("gosplan_wrote", False):
-            self.touch()
+            writer = WRITER.get()
+            if writer is None:  # not a request of a session: everyone reads the heads again
+                self.touch()
+            else:  # the session that wrote sees its write at once; the others within the bound
+                self._wrote[writer] = time.monotonic()
+                if len(self._wrote) > 10_000:
+                    cut = time.monotonic() - self.ttl_s
+                    self._wrote = {k: t for k, t in self._wrote.items() if t > cut}
 
     def touch(self) -> None:
         """Something was written by this process: read the heads again before the next
         page is answered."""
         self._stale = True
         self._generation += 1
+
+    def heads_for(self, request: Request | None) -> tuple[dict[str, int], bool]:
+        """The heads a page for ``request`` is keyed by, and whether they were read for this
+        request alone: its session wrote since the shared heads were read, within the bound
+        (it sees its own write at once; the pages built for it are not kept)."""
+        writer = _writer_of(request) if request is not None else None
+        wrote = self._wrote.get(writer) if writer is not None else None
+        if wrote is not None:
+            if wrote < self._read_at or time.monotonic() - wrote > self.ttl_s:
+                self._wrote.pop(writer, None)  # type: ignore[arg-type]
+            else:
+                if self._query is None:
+                    self.heads()
+                assert self._query is not None
+                self.head_reads += 1
+                return self._query.read(self.engine), True
+        return self.heads(), False
 
     def heads(self) -> dict[str, int]:
         now = time.monotonic()
@@ -152,12 +190,19 @@ class PageCache:
                     self._stale = False
             return self._heads
 
-    def memo(self, name: str, tables: Iterable[str], extra: Any, compute: Callable[[], Any]) -> Any:
+    def memo(
+        self,
+        name: str,
+        tables: Iterable[str],
+        extra: Any,
+        compute: Callable[[], Any],
+        request: Request | None = None,
+    ) -> Any:
         """``compute()``, kept while ``tables``' heads are unchanged (a part that several
         pages show, such as the catalogue)."""
         tables = tuple(tables)
         self.watch(tables)
-        heads = self.heads()
+        heads = self.heads_for(request)[0]
         key = ("memo", name, extra, tuple(heads[t] for t in tables))
         hit = self._memo.get(key)
         if hit is None:
@@ -184,11 +229,9 @@ class PageCache:
         if not self.enabled:
             return build(user)
         tables = tuple(tables)
-        heads = self.heads() if tables else {}
-        missing = [t for t in tables if t not in heads]
-        if missing:
-            self.watch(missing)
-            heads = self.heads()
+        if tables and not set(tables) <= self.tables:
+            self.watch(tables)
+        heads, private = self.heads_for(request) if tables else ({}, False)
         if user is None:
             viewer: Any = None
             who: Any = None
@@ -228,10 +271,11 @@ class PageCache:
                 resp.media_type,
                 any(m.encode() in body for m in _MARKS),
             )
-            with self._lock:
-                self._pages[key] = page
-                if len(self._pages) > self.MAX_PAGES:
-                    self._pages.popitem(last=False)
+            if not private:
+                with self._lock:
+                    self._pages[key] = page
+                    if len(self._pages) > self.MAX_PAGES:
+                        self._pages.popitem(last=False)
         else:
             self.hits += 1
         body = page.body

@@ -153,15 +153,32 @@ CATALOGUE_TABLES = (
 )
 
 
-def _goods(state: State, request: Request) -> list[GoodPublic]:
+class _Catalogue:
+    """The catalogue in one language, and what the account page makes of it (its JSON, its
+    table with the buy forms per set of goods the balance affords), kept together."""
+
+    def __init__(self, goods: list[GoodPublic]) -> None:
+        self.goods = goods
+        self.json: list[Any] | None = None
+        self.tables: dict[frozenset[str], str] = {}
+
+
+def _catalogue_of(state: State, request: Request) -> _Catalogue:
     """The catalogue in the request's language, kept while goods, prices and stock are
     unchanged."""
 
-    def compute() -> list[GoodPublic]:
+    def compute() -> _Catalogue:
         year = state.economy.year
-        return [_good(g, year, request) for g in state.accounts.goods()]
+        return _Catalogue([_good(g, year, request) for g in state.accounts.goods()])
 
-    return cache_of(request).memo("goods", CATALOGUE_TABLES, i18n.locale_of(request), compute)
+    kept: _Catalogue = cache_of(request).memo(
+        "goods", CATALOGUE_TABLES, i18n.locale_of(request), compute, request
+    )
+    return kept
+
+
+def _goods(state: State, request: Request) -> list[GoodPublic]:
+    return _catalogue_of(state, request).goods
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -282,7 +299,8 @@ def _account_page(
     except GosplanError as exc:
         raise _error(exc, "account") from exc
     period = state.accounts.current_period()
-    catalogue = _goods(state, request)
+    kept = _catalogue_of(state, request)
+    catalogue = kept.goods
     names = {g.code: f"{g.name} ({g.unit_words})" for g in catalogue}
     lines = [
         LinePublic(
@@ -338,12 +356,9 @@ def _account_page(
     )
     if wants_json(request):  # the catalogue's JSON is kept with the catalogue
         data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
-        data["catalogue"] = cache_of(request).memo(
-            "goods-json",
-            CATALOGUE_TABLES,
-            i18n.locale_of(request),
-            lambda: [g.model_dump(mode="json") for g in catalogue],
-        )
+        if kept.json is None:
+            kept.json = [g.model_dump(mode="json") for g in catalogue]
+        data["catalogue"] = kept.json
         return JSONResponse({"ok": True, **data})
     return render(
         request,
@@ -351,13 +366,11 @@ def _account_page(
         model,
         user=user,
         chart=balance_chart(model),
-        catalogue_html=_catalogue_html(request, catalogue, st.account.balance, model.buy_key),
+        catalogue_html=_catalogue_html(request, kept, st.account.balance, model.buy_key),
     )
 
 
-def _catalogue_html(
-    request: Request, catalogue: list[GoodPublic], balance: Decimal, buy_key: str
-) -> Markup:
+def _catalogue_html(request: Request, kept: _Catalogue, balance: Decimal, buy_key: str) -> Markup:
     """The account page's catalogue with its buy forms: rendered once per catalogue,
     language and set of goods the balance affords; the session's token and the page's
     form keys filled in for each answer."""
@@ -365,20 +378,18 @@ def _catalogue_html(
     from gosplan.web.render import TEMPLATES
     from gosplan.web.security import csrf_token
 
-    affordable = frozenset(g.code for g in catalogue if not g.price > balance)
-
-    def compute() -> str:
-        return TEMPLATES.env.get_template("_account_catalogue.html").render(
+    affordable = frozenset(g.code for g in kept.goods if not g.price > balance)
+    text = kept.tables.get(affordable)
+    if text is None:
+        text = TEMPLATES.env.get_template("_account_catalogue.html").render(
             request=request,
-            catalogue=catalogue,
+            catalogue=kept.goods,
             affordable=affordable,
             csrf=CSRF_MARK,
             buy_key=FRESH_MARK,
         )
-
-    text: str = cache_of(request).memo(
-        "account-catalogue", CATALOGUE_TABLES, (i18n.locale_of(request), affordable), compute
-    )
+        if len(kept.tables) < 64:
+            kept.tables[affordable] = text
     return Markup(text.replace(CSRF_MARK, csrf_token(request)).replace(FRESH_MARK, buy_key))
 
 
