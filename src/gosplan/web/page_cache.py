@@ -39,6 +39,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Engine, event
 
+from gosplan.storage import page_heads
 from gosplan.storage.page_heads import HeadsQuery
 from gosplan.web import i18n
 
@@ -66,6 +67,17 @@ def _writer_of(request: Request) -> str | None:
 BUILDING = "gosplan_page_cache_building"
 
 _TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z_][a-z0-9_]*)', re.IGNORECASE)
+_WRITTEN = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z_][a-z0-9_]*)', re.I)
+#: the table whose writes move a head that is not a table's own
+_BASE = {
+    page_heads.ADOPTED: "decision_proposal",
+    page_heads.OPEN_PERIODS: "acct_period",
+    page_heads.ELECTORATE: "web_user",
+}
+#: what a purchase writes (``acct_buy()`` on PostgreSQL)
+_PURCHASE = frozenset(
+    ("acct_good", "acct_stock_move", "acct_transaction", "acct_posting", "acct_account")
+)
 _WRITES = ("INSERT", "UPDATE", "DELETE", "insert", "update", "delete")
 
 
@@ -109,7 +121,7 @@ class PageCache:
         self._pages: OrderedDict[tuple[Any, ...], _Page] = OrderedDict()
         self._memo: dict[tuple[Any, ...], Any] = {}
         #: sessions that wrote, and when (their next pages read the heads for themselves)
-        self._wrote: dict[str, float] = {}
+        self._wrote: dict[str, tuple[float, frozenset[str]]] = {}
         #: answered from memory / built (for the benchmark and tests)
         self.hits = self.misses = self.head_reads = 0
         #: False: every page is built for each request (the benchmark's peer)
@@ -119,6 +131,7 @@ class PageCache:
         self._building = threading.local()
         event.listen(engine, "before_cursor_execute", self._saw_statement)
         event.listen(engine, "commit", self._committed)
+        event.listen(engine, "after_cursor_execute", self._ran_statement)
 
     # --- heads ------------------------------------------------------------------------
     def watch(self, tables: Iterable[str]) -> None:
@@ -131,23 +144,38 @@ class PageCache:
 
     def _saw_statement(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.lstrip().startswith(_WRITES):
-            conn.info["gosplan_wrote"] = True
+            m = _WRITTEN.match(statement)
+            written = conn.info.setdefault("gosplan_wrote", set())
+            written.add(m[1].lower() if m else "*")
         route = getattr(self._building, "route", None)
         if self.record is not None and route is not None:
             self.record.setdefault(route, set()).update(
                 t.lower() for t in _TABLE.findall(statement)
             )
 
+    def _ran_statement(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # a purchase on PostgreSQL is one ``SELECT acct_buy(…)`` in autocommit: it wrote
+        # when it returns, with no commit of ours to see
+        if "acct_buy(" in statement:
+            self._wrote_tables(_PURCHASE)
+
     def _committed(self, conn: Any) -> None:
-        if conn.info.pop("gosplan_wrote", False):
-            writer = WRITER.get()
-            if writer is None:  # not a request of a session: everyone reads the heads again
-                self.touch()
-            else:  # the session that wrote sees its write at once; the others within the bound
-                self._wrote[writer] = time.monotonic()
-                if len(self._wrote) > 10_000:
-                    cut = time.monotonic() - self.ttl_s
-                    self._wrote = {k: t for k, t in self._wrote.items() if t > cut}
+        written = conn.info.pop("gosplan_wrote", None)
+        if written:
+            self._wrote_tables(written)
+
+    def _wrote_tables(self, written: Iterable[str]) -> None:
+        writer = WRITER.get()
+        if writer is None:  # not a request of a session: everyone reads the heads again
+            self.touch()
+            return
+        # the session that wrote sees its write at once; the others within the bound
+        now = time.monotonic()
+        _, before = self._wrote.get(writer, (0.0, frozenset()))
+        self._wrote[writer] = (now, before | frozenset(written))
+        if len(self._wrote) > 10_000:
+            cut = now - self.ttl_s
+            self._wrote = {k: v for k, v in self._wrote.items() if v[0] > cut}
 
     def touch(self) -> None:
         """Something was written by this process: read the heads again before the next
@@ -155,16 +183,20 @@ class PageCache:
         self._stale = True
         self._generation += 1
 
-    def heads_for(self, request: Request | None) -> tuple[dict[str, int], bool]:
-        """The heads a page for ``request`` is keyed by, and whether they were read for this
-        request alone: its session wrote since the shared heads were read, within the bound
-        (it sees its own write at once; the pages built for it are not kept)."""
+    def heads_for(
+        self, request: Request | None, tables: Iterable[str] = ()
+    ) -> tuple[dict[str, int], bool]:
+        """The heads a page for ``request`` showing ``tables`` is keyed by, and whether they
+        were read for this request alone: its session wrote to one of ``tables`` since the
+        shared heads were read, within the bound (it sees its own write at once; the pages
+        built for it are not kept)."""
         writer = _writer_of(request) if request is not None else None
         wrote = self._wrote.get(writer) if writer is not None else None
         if wrote is not None:
-            if wrote < self._read_at or time.monotonic() - wrote > self.ttl_s:
+            at, written = wrote
+            if at < self._read_at or time.monotonic() - at > self.ttl_s:
                 self._wrote.pop(writer, None)  # type: ignore[arg-type]
-            else:
+            elif "*" in written or not written.isdisjoint(_BASE.get(t, t) for t in tables):
                 if self._query is None:
                     self.heads()
                 assert self._query is not None
@@ -202,7 +234,7 @@ class PageCache:
         pages show, such as the catalogue)."""
         tables = tuple(tables)
         self.watch(tables)
-        heads = self.heads_for(request)[0]
+        heads = self.heads_for(request, tables)[0]
         key = ("memo", name, extra, tuple(heads[t] for t in tables))
         hit = self._memo.get(key)
         if hit is None:
@@ -231,7 +263,7 @@ class PageCache:
         tables = tuple(tables)
         if tables and not set(tables) <= self.tables:
             self.watch(tables)
-        heads, private = self.heads_for(request) if tables else ({}, False)
+        heads, private = self.heads_for(request, tables) if tables else ({}, False)
         if user is None:
             viewer: Any = None
             who: Any = None
