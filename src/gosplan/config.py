@@ -92,8 +92,8 @@ class Settings(BaseSettings):
         le=60,
         description="How long a server process answers public pages from its page cache "
         "before reading again, in one query, whether what they show has changed (web). A "
-        "change made by this process shows at once; one made by another process within "
-        "this many seconds. 0: check on every request.",
+        "change shows at once to the session that made it, to everyone else (in any "
+        "process) within this many seconds. 0: check on every request.",
     )
     session_cache_seconds: float = Field(
         5.0,

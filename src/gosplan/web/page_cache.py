@@ -11,12 +11,13 @@ A cached page is stored as the bytes it was answered with, keyed by
   for pages that age with the clock, the clock's minute.
 
 The heads of every cached page are read in ONE query, at most once every
-``Settings.page_cache_seconds`` (1 s by default) in each process, and at once after any
-transaction of this process that wrote to the store commits. So a change shows
+``Settings.page_cache_seconds`` (1 s by default) in each process. A change shows
 
-* **at once in the process that made it** (an adoption, a criticism filed, a log entry),
-* **within ``page_cache_seconds`` in every other process** (tests/web/test_web_page_cache.py,
-  two server processes on one PostgreSQL).
+* **at once to the session that made it**: its next pages that read a table it wrote read
+  the heads for themselves (and are built for it alone, not kept);
+* **at once in the whole process** when the write came from outside a request;
+* **within ``page_cache_seconds`` to everyone else**, in this process and every other
+  (tests/web/test_web_page_cache.py, two server processes on one PostgreSQL).
 
 One person's words never reach another: an HTML page is rendered with placeholders where
 the signed-in person's name and the session's CSRF token go, filled in for each request
