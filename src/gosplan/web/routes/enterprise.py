@@ -161,8 +161,11 @@ def _show_enterprise(code: str, request: Request, db: Db, state: State, user: An
 
     # the ledger first, the request's session after: never two pooled connections at once
     period = state.accounts.current_period()
-    work = state.accounts.work(period.code, code) if period else []
-    member_codes = state.accounts.members(code)
+    try:
+        work = state.accounts.work(period.code, code) if period else []
+        member_codes = state.accounts.members(code)
+    except GosplanError as exc:  # no such account
+        raise HTTPException(status_code=404, detail=f"enterprise: no enterprise {code!r}") from exc
     # names (never balances) of the enterprise, its members and who worked here: one query
     known = lookups.account_kinds_and_names(
         db, sorted({code, *member_codes, *(w.person for w in work)})
