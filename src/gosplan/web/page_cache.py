@@ -14,7 +14,8 @@ The heads of every cached page are read in ONE query, at most once every
 ``Settings.page_cache_seconds`` (1 s by default) in each process. A change shows
 
 * **at once to the session that made it**: its next pages that read a table it wrote read
-  the heads for themselves (and are built for it alone, not kept);
+  the heads for themselves once after its write (kept for it, with the pages built
+  under them);
 * **at once in the whole process** when the write came from outside a request;
 * **within ``page_cache_seconds`` to everyone else**, in this process and every other
   (tests/web/test_web_page_cache.py, two server processes on one PostgreSQL).
@@ -122,7 +123,7 @@ class PageCache:
         self._pages: OrderedDict[tuple[Any, ...], _Page] = OrderedDict()
         self._memo: dict[tuple[Any, ...], Any] = {}
         #: sessions that wrote, and when (their next pages read the heads for themselves)
-        self._wrote: dict[str, tuple[float, frozenset[str]]] = {}
+        self._wrote: dict[str, tuple[float, frozenset[str], dict[str, int] | None]] = {}
         #: answered from memory / built (for the benchmark and tests)
         self.hits = self.misses = self.head_reads = 0
         #: False: every page is built for each request (the benchmark's peer)
@@ -172,8 +173,8 @@ class PageCache:
             return
         # the session that wrote sees its write at once; the others within the bound
         now = time.monotonic()
-        _, before = self._wrote.get(writer, (0.0, frozenset()))
-        self._wrote[writer] = (now, before | frozenset(written))
+        before = self._wrote.get(writer, (0.0, frozenset(), None))[1]
+        self._wrote[writer] = (now, before | frozenset(written), None)
         if len(self._wrote) > 10_000:
             cut = now - self.ttl_s
             self._wrote = {k: v for k, v in self._wrote.items() if v[0] > cut}
@@ -188,21 +189,25 @@ class PageCache:
         self, request: Request | None, tables: Iterable[str] = ()
     ) -> tuple[dict[str, int], bool]:
         """The heads a page for ``request`` showing ``tables`` is keyed by, and whether they
-        were read for this request alone: its session wrote to one of ``tables`` since the
-        shared heads were read, within the bound (it sees its own write at once; the pages
-        built for it are not kept)."""
+        were read for this request's session: it wrote to one of ``tables`` since the shared
+        heads were read, within the bound (it sees its own write at once: the heads are read
+        once after its write and kept for it; the pages built under them are kept too)."""
         writer = _writer_of(request) if request is not None else None
         wrote = self._wrote.get(writer) if writer is not None else None
         if wrote is not None:
-            at, written = wrote
+            at, written, own = wrote
             if at < self._read_at or time.monotonic() - at > self.ttl_s:
                 self._wrote.pop(writer, None)  # type: ignore[arg-type]
             elif "*" in written or not written.isdisjoint(_BASE.get(t, t) for t in tables):
-                if self._query is None:
-                    self.heads()
-                assert self._query is not None
-                self.head_reads += 1
-                return self._query.read(self.engine), True
+                if own is None:  # read once after its last write, then kept for it
+                    if self._query is None:
+                        self.heads()
+                    assert self._query is not None
+                    self.head_reads += 1
+                    own = self._query.read(self.engine)
+                    if self._wrote.get(writer) is wrote:  # type: ignore[arg-type]
+                        self._wrote[writer] = (at, written, own)  # type: ignore[index]
+                return own, True
         return self.heads(), False
 
     def heads(self) -> dict[str, int]:
@@ -264,7 +269,7 @@ class PageCache:
         tables = tuple(tables)
         if tables and not set(tables) <= self.tables:
             self.watch(tables)
-        heads, private = self.heads_for(request, tables) if tables else ({}, False)
+        heads = self.heads_for(request, tables)[0] if tables else {}
         if user is None:
             viewer: Any = None
             who: Any = None
@@ -304,13 +309,15 @@ class PageCache:
                 resp.media_type,
                 any(m.encode() in body for m in _MARKS),
             )
-            if not private:
-                with self._lock:
-                    self._pages[key] = page
-                    if len(self._pages) > self.MAX_PAGES:
-                        self._pages.popitem(last=False)
+            with self._lock:
+                self._pages[key] = page
+                if len(self._pages) > self.MAX_PAGES:
+                    self._pages.popitem(last=False)
         else:
             self.hits += 1
+            with self._lock:
+                if key in self._pages:
+                    self._pages.move_to_end(key)
         body = page.body
         if page.marks:
             body = _fill(body, request, None if per_user else user, page.media_type)
