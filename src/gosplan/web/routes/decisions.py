@@ -170,6 +170,8 @@ def _decisions_model(
 ) -> DecisionsPublic:
     now = state.clock()
     _close_due(db, now)
+    if user is not None and voted is None:
+        voted = lookups.voted_in(db, user.id)
     w = words_for(request)
     # the public log is the record: a proposal whose rows differ from it is not listed
     listed, withheld = [], []
@@ -185,13 +187,7 @@ def _decisions_model(
         rules=_rules(state, db),
         proposals=[
             _summary(p, n, now, w).model_copy(
-                update={
-                    "voted": None
-                    if user is None
-                    else (
-                        p.id in voted if voted is not None else lookups.has_voted(db, p.id, user.id)
-                    )
-                }
+                update={"voted": None if voted is None else p.id in voted}
             )
             for p, n in listed
         ],
@@ -233,15 +229,8 @@ def list_decisions(
 
 #: what the list of decisions reads: proposals, ballots, comments, the log they are checked
 #: against, who may vote (an enrolment changes a row of web_user, counted apart)
-DECISIONS_TABLES = (
-    "decision_proposal",
-    "decision_ballot",
-    "decision_comment",
-    page_heads.ADOPTED,
-    page_heads.ELECTORATE,
-    "web_user",
-    page_heads.LOG,
-)
+DECISIONS_TABLES: tuple[str, ...] = ("decision_proposal", "decision_ballot", "decision_comment")
+DECISIONS_TABLES += ("web_user", page_heads.ADOPTED, page_heads.ELECTORATE, page_heads.LOG)
 
 
 def _get(db: Any, pid: int) -> Proposal:
