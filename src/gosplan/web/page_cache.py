@@ -199,9 +199,10 @@ class PageCache:
             if at < self._read_at or time.monotonic() - at > self.ttl_s:
                 self._wrote.pop(writer, None)  # type: ignore[arg-type]
             elif "*" in written or not written.isdisjoint(_BASE.get(t, t) for t in tables):
-                if own is None:  # read once after its last write, then kept for it
-                    if self._query is None:
-                        self.heads()
+                if own is None or not all(t in own for t in tables):  # once after its write
+                    if self._query is None or not set(tables) <= set(self._query.names):
+                        self._query, self._stale = None, True
+                        self.heads()  # builds the query over every watched table
                     assert self._query is not None
                     self.head_reads += 1
                     own = self._query.read(self.engine)
