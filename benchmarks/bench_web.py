@@ -421,6 +421,10 @@ def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[di
     )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     cores = os.cpu_count()
+
+    def per(share: float) -> str:  # CPU ms a completed request
+        return f"{1000 * share * r['seconds'] / max(r['requests'], 1):.1f}"
+
     rows = [
         {
             "work": work + ": p95 latency",
@@ -435,7 +439,9 @@ def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[di
             "note": f"p50 {r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; {kinds}; "
             f"unloaded p50 {r['peer_p50'] * 1000:.0f} ms; CPU of the {cores} cores used by the "
             f"server processes {r['server_cpu_share']:.2f} cores, by the load generator "
-            f"{r['client_cpu_share']:.2f} cores; load average at start {r['load'][0]:.1f}, "
+            f"{r['client_cpu_share']:.2f} cores; server CPU a request {per(r['server_cpu_share'])} "
+            f"ms, load generator's {per(r['client_cpu_share'])} ms; "
+            f"load average at start {r['load'][0]:.1f}, "
             f"at end {r['load'][1]:.1f} (now: {load}); event loop {_loop_name()}",
         },
         {

@@ -61,7 +61,9 @@ class _Client:
         self.loop.close()
 
 
-def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
+def profile(
+    repeat: int = 30, with_cprofile: bool = False, page_cache: bool = True
+) -> dict[str, Any]:
     from sqlalchemy import event
 
     from gosplan.config import Settings
@@ -81,13 +83,18 @@ def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
             os.environ.clear()
             os.environ.update(old)
         engine = app.state.gosplan.engine
+        app.state.page_cache.enabled = page_cache
         statements = [0]
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count(*_: Any) -> None:
             statements[0] += 1
 
-        out: dict[str, Any] = {"store": "PostgreSQL" if postgres else "SQLite", "routes": {}}
+        out: dict[str, Any] = {
+            "store": "PostgreSQL" if postgres else "SQLite",
+            "page_cache": page_cache,
+            "routes": {},
+        }
         _inline_threadpool()
         with _Client(app) as c:
             page = c.get("/login")
@@ -179,14 +186,30 @@ def profile(repeat: int = 30, with_cprofile: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    res = profile(int(os.environ.get("GOSPLAN_PROFILE_REPEAT", "30")), "--profile" in sys.argv)
-    print(f"store: {res['store']}; load average {res['load']}")
-    print(f"{'route':32} {'median ms':>10} {'CPU ms':>8} {'SQL':>5}")
-    for name, v in res["routes"].items():
-        print(f"{name:32} {v['median_ms']:10.2f} {v['cpu_ms']:8.2f} {v['sql']:5.0f}")
-    print(
-        f"median over routes: {res['median_of_routes_ms']:.2f} ms "
-        f"(CPU {res['median_of_routes_cpu_ms']:.2f} ms)"
+    # ``--no-cache``: every page built for each request (what a page costs when what it
+    # shows has changed); by default both, the page cache's figures first
+    repeat = int(os.environ.get("GOSPLAN_PROFILE_REPEAT", "30"))
+    modes = [False] if "--no-cache" in sys.argv else [True, False]
+    if "--cache-only" in sys.argv:
+        modes = [True]
+    results = [profile(repeat, "--profile" in sys.argv, page_cache=m) for m in modes]
+    print(f"store: {results[0]['store']}; load average {[r['load'] for r in results]}")
+    head = "".join(
+        f" | {'cached' if r['page_cache'] else 'built'}: {'ms':>6} {'CPU':>6} {'SQL':>4}"
+        for r in results
     )
-    if "profile" in res:
-        print(res["profile"])
+    print(f"{'route':28}{head}")
+    for name in results[0]["routes"]:
+        cells = "".join(
+            f" |         {r['routes'][name]['median_ms']:6.2f} {r['routes'][name]['cpu_ms']:6.2f}"
+            f" {r['routes'][name]['sql']:4.0f}"
+            for r in results
+        )
+        print(f"{name:28}{cells}")
+    for r in results:
+        print(
+            f"median over routes ({'page cache' if r['page_cache'] else 'no page cache'}): "
+            f"{r['median_of_routes_ms']:.2f} ms (CPU {r['median_of_routes_cpu_ms']:.2f} ms)"
+        )
+        if "profile" in r:
+            print(r["profile"])

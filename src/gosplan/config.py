@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         description="How long a sign-in lasts (web); sessions live in the store and end on "
         "logout or a password change.",
     )
+    page_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long a server process answers public pages from its page cache "
+        "before reading again, in one query, whether what they show has changed (web). A "
+        "change shows at once to the session that made it, to everyone else (in any "
+        "process) within this many seconds. 0: check on every request.",
+    )
     session_cache_seconds: float = Field(
         5.0,
         ge=0,

@@ -456,8 +456,14 @@ def accesses(session: Session, ref: str) -> list[IdentityAccess]:
 # --------------------------------------------------------------------------- receipts
 
 
-def receipt(session: Session, ref: str, settings: Settings | None = None) -> dict[str, Any]:
-    """The filer's receipt (JSON-able); call after the filing transaction committed."""
+def receipt(
+    session: Session, ref: str, settings: Settings | None = None, *, log_index: int | None = None
+) -> dict[str, Any]:
+    """The filer's receipt (JSON-able); call after the filing transaction committed.
+    ``log_index``: the filing's entry, known to whoever just filed it (no look-up; the
+    receipt is signed over the log as it now stands, in the fewest round trips)."""
+    if log_index is not None:
+        return publiclog.receipt_at_head(session, log_index, settings, criticism=ref)
     c = get(session, ref)
     return publiclog.receipt(session, c.log_index, settings, criticism=ref)
 

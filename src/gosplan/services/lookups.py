@@ -25,6 +25,28 @@ class Named:
     name: str
 
 
+def account_names(session: Session, kind: str) -> list[Named]:
+    """Every account of ``kind`` by code, with its name (no balances: one query)."""
+    from gosplan.storage.accounts import Account
+
+    rows = session.execute(
+        select(Account.code, Account.name).where(Account.kind == kind).order_by(Account.code)
+    )
+    return [Named(code, name) for code, name in rows]
+
+
+def account_kinds_and_names(session: Session, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """``{code: (kind, name)}`` of the accounts among ``codes`` that exist (one query)."""
+    from gosplan.storage.accounts import Account
+
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Account.code, Account.kind, Account.name).where(Account.code.in_(codes))
+    )
+    return {code: (kind, name) for code, kind, name in rows}
+
+
 def criticism_targets(session: Session) -> dict[str, list[Named]]:
     """Officials, enterprises and decisions on record, by criticism target kind."""
     return {
@@ -105,6 +127,14 @@ def ballots(session: Session, proposal_id: int) -> list[list[int]]:
             select(Ballot.choice).where(Ballot.proposal_id == proposal_id).order_by(Ballot.id)
         )
     ]
+
+
+def voted_in(session: Session, user_id: int) -> frozenset[int]:
+    """The proposals ``user_id`` has cast a ballot on (one query)."""
+    return frozenset(
+        int(x)
+        for x in session.scalars(select(Ballot.proposal_id).where(Ballot.voter_id == user_id))
+    )
 
 
 def has_voted(session: Session, proposal_id: int, user_id: int) -> bool:

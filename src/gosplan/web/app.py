@@ -21,6 +21,7 @@ from gosplan.storage.base import make_engine, upgrade
 from gosplan.web import forms
 from gosplan.web.deps import bounded_numbers
 from gosplan.web.i18n import N_
+from gosplan.web.page_cache import PageCache, cache_of
 from gosplan.web.render import REDIRECT, TEMPLATES, render, twin
 from gosplan.web.security import (
     BodyLimitMiddleware,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.gosplan = AppState(settings=settings, engine=engine, secret=secret)
     app.state.limiter = RateLimiter(engine)
     app.state.session_cache = SessionCache(engine, settings.session_cache_seconds)
+    app.state.page_cache = PageCache(engine, settings.page_cache_seconds)
     app.state.login_guard = LoginGuard(
         engine,
         per_account=settings.login_attempts_per_account,
@@ -132,7 +134,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         model = Home(
             economy=f"{eco.name} {eco.year or ''}".strip(), products=eco.n, version=__version__
         )
-        return render(request, "home.html", model, user=user)
+        return cache_of(request).serve(
+            request, (), lambda who: render(request, "home.html", model, user=who), user=user
+        )
 
     @app.get(
         "/lang/{code}",

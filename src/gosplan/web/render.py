@@ -139,11 +139,14 @@ def render(
     """HTML through ``template`` or JSON (``{"ok": true, ...}``) for ``.json`` paths."""
     if wants_json(request):
         return JSONResponse({"ok": True, **model.model_dump(mode="json")}, status_code=status_code)
+    from gosplan.web import page_cache
+
     ctx = {
         "request": request,
         "m": model,
         "user": user,
-        "csrf": csrf_token(request),
+        # a page built for the page cache carries a mark where the session's token goes
+        "csrf": page_cache.CSRF_MARK if page_cache.building(request) else csrf_token(request),
         "json_url": json_twin_url(request),
         **extra,
     }

@@ -277,6 +277,9 @@ class SessionMiddleware:
                 data["uid"] = int(entry[0]["id"])
                 scope[USER_SCOPE_KEY] = entry[0]
         scope["session"] = data
+        from gosplan.web.page_cache import WRITER
+
+        WRITER.set(data.get("csrf"))
         secure = self.secure if self.secure is not None else scope.get("scheme") == "https"
 
         async def send_wrapper(message: Message) -> None:

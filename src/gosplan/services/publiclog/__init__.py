@@ -32,7 +32,12 @@ from gosplan.services.publiclog.heads import (
     signed_heads,
     signing_key,
 )
-from gosplan.services.publiclog.receipts import RECEIPT_FORMAT, receipt, verify_receipt
+from gosplan.services.publiclog.receipts import (
+    RECEIPT_FORMAT,
+    receipt,
+    receipt_at_head,
+    verify_receipt,
+)
 from gosplan.services.publiclog.store import (
     LogEntry,
     TreeHead,
@@ -87,6 +92,7 @@ __all__ = [
     "public_key",
     "read_export",
     "receipt",
+    "receipt_at_head",
     "sign_tree_head",
     "signed_heads",
     "signing_key",

@@ -21,7 +21,7 @@ from gosplan.config import Settings
 from gosplan.core import merkle, note
 from gosplan.errors import ValidationError
 from gosplan.keyfiles import private_key
-from gosplan.services.publiclog.store import key_id, size, tree_head
+from gosplan.services.publiclog.store import TreeHead, key_id, size, tree_head
 from gosplan.storage.publiclog import StoredCosignature, StoredTreeHead
 
 # --------------------------------------------------------------------------- signing
@@ -210,8 +210,12 @@ def sign_tree_head(session: Session, settings: Settings | None = None) -> Signed
     Call it on committed data (a fresh transaction), so that no head is ever
     signed over entries that are later rolled back.
     """
+    return sign_head(session, tree_head(session), settings)
+
+
+def sign_head(session: Session, head: TreeHead, settings: Settings | None = None) -> SignedTreeHead:
+    """Sign ``head`` (computed on committed data) and keep it in the store."""
     key = signing_key(settings)
-    head = tree_head(session)
     timestamp = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     unsigned = SignedTreeHead(
@@ -293,6 +297,16 @@ def signed_heads(session: Session) -> list[SignedTreeHead]:
     rows = list(session.scalars(select(StoredTreeHead).order_by(StoredTreeHead.id)))
     cos = _cosignatures(session, [r.id for r in rows])
     return [_sth(r, cos.get(r.id, ())) for r in rows]
+
+
+def latest_head_size(session: Session) -> tuple[int, bytes] | None:
+    """The size and key of the latest signed head (one row, no cosignatures)."""
+    row = session.execute(
+        select(StoredTreeHead.tree_size, StoredTreeHead.public_key)
+        .order_by(StoredTreeHead.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), bytes(row[1]))
 
 
 def latest_signed_head(session: Session) -> SignedTreeHead | None:

@@ -14,14 +14,17 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import accounts as acc
+from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, MaybeUser, State
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
 from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
@@ -139,9 +142,43 @@ def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
     )
 
 
+#: what the catalogue shows: goods, prices, stock (every change of stock is a move), the
+#: open period
+CATALOGUE_TABLES = (
+    "acct_good",
+    "acct_price",
+    "acct_stock_move",
+    "acct_period",
+    page_heads.OPEN_PERIODS,
+)
+
+
+class _Catalogue:
+    """The catalogue in one language, and what the account page makes of it (its JSON, its
+    table with the buy forms per set of goods the balance affords), kept together."""
+
+    def __init__(self, goods: list[GoodPublic]) -> None:
+        self.goods = goods
+        self.json: list[Any] | None = None
+        self.tables: dict[frozenset[str], str] = {}
+
+
+def _catalogue_of(state: State, request: Request) -> _Catalogue:
+    """The catalogue in the request's language, kept while goods, prices and stock are
+    unchanged."""
+
+    def compute() -> _Catalogue:
+        year = state.economy.year
+        return _Catalogue([_good(g, year, request) for g in state.accounts.goods()])
+
+    kept: _Catalogue = cache_of(request).memo(
+        "goods", CATALOGUE_TABLES, i18n.locale_of(request), compute, request
+    )
+    return kept
+
+
 def _goods(state: State, request: Request) -> list[GoodPublic]:
-    year = state.economy.year
-    return [_good(g, year, request) for g in state.accounts.goods()]
+    return _catalogue_of(state, request).goods
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -262,7 +299,8 @@ def _account_page(
     except GosplanError as exc:
         raise _error(exc, "account") from exc
     period = state.accounts.current_period()
-    catalogue = _goods(state, request)
+    kept = _catalogue_of(state, request)
+    catalogue = kept.goods
     names = {g.code: f"{g.name} ({g.unit_words})" for g in catalogue}
     lines = [
         LinePublic(
@@ -316,7 +354,43 @@ def _account_page(
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    return render(request, "account.html", model, user=user, chart=balance_chart(model))
+    if wants_json(request):  # the catalogue's JSON is kept with the catalogue
+        data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
+        if kept.json is None:
+            kept.json = [g.model_dump(mode="json") for g in catalogue]
+        data["catalogue"] = kept.json
+        return JSONResponse({"ok": True, **data})
+    return render(
+        request,
+        "account.html",
+        model,
+        user=user,
+        chart=balance_chart(model),
+        catalogue_html=_catalogue_html(request, kept, st.account.balance, model.buy_key),
+    )
+
+
+def _catalogue_html(request: Request, kept: _Catalogue, balance: Decimal, buy_key: str) -> Markup:
+    """The account page's catalogue with its buy forms: rendered once per catalogue,
+    language and set of goods the balance affords; the session's token and the page's
+    form keys filled in for each answer."""
+    from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK
+    from gosplan.web.render import TEMPLATES
+    from gosplan.web.security import csrf_token
+
+    affordable = frozenset(g.code for g in kept.goods if not g.price > balance)
+    text = kept.tables.get(affordable)
+    if text is None:
+        text = TEMPLATES.env.get_template("_account_catalogue.html").render(
+            request=request,
+            catalogue=kept.goods,
+            affordable=affordable,
+            csrf=CSRF_MARK,
+            buy_key=FRESH_MARK,
+        )
+        if len(kept.tables) < 64:
+            kept.tables[affordable] = text
+    return Markup(text.replace(CSRF_MARK, csrf_token(request)).replace(FRESH_MARK, buy_key))
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
@@ -388,6 +462,12 @@ def statement_csv(state: State, user: CurrentUser) -> Response:
 @twin(router, "/catalogue", model=CataloguePublic)
 def catalogue(request: Request, state: State, user: MaybeUser) -> Response:
     """Goods priced in hours (labour value × price/value ratio), with stock."""
+    return cache_of(request).serve(
+        request, CATALOGUE_TABLES, lambda who: _catalogue(request, state, who), user=user
+    )
+
+
+def _catalogue(request: Request, state: State, user: Any) -> Response:
     period = state.accounts.current_period()
     return render(
         request,

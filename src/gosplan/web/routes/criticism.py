@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from gosplan.errors import GosplanError
 from gosplan.services import criticism, lookups
 from gosplan.services.publiclog import state as logstate
+from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State, get_state, get_user
 from gosplan.web.forms import FormState, reshow
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import Ok, ReceiptPublic, json_of, receipt_download, render, twin
 from gosplan.web.security import check_csrf, client_key
 
@@ -136,7 +138,29 @@ def list_criticism(
 ) -> Response:
     """Criticisms newest first, ``PAGE`` at a time (never who filed them), with the form to
     file one.  ``status`` lists every criticism in that status."""
-    return _listing(request, db, user, status=status, target=target, before=before)
+    return cache_of(request).serve(
+        request,
+        CRITICISM_TABLES,
+        lambda who: _listing(request, db, who, status=status, target=target, before=before),
+        user=user,
+    )
+
+
+#: what the criticism list reads: the criticisms, their statuses, the log they are checked
+#: against, and the targets one may criticise
+CRITICISM_TABLES = (
+    page_heads.LOG,
+    "criticism",
+    "criticism_status",
+    "criticism_attachment",
+    "criticism_identity",
+    "criticism_identity_access",
+    "decision_proposal",
+    "acct_account",
+    "control_unit",
+    "control_position",
+    "control_person",
+)
 
 
 def _listing(
@@ -237,7 +261,7 @@ def file_criticism(
         )
         ref, index = row.ref, row.log_index
         db.commit()  # a receipt is only issued on committed data
-        receipt = criticism.receipt(db, ref, state.settings)
+        receipt = criticism.receipt(db, ref, state.settings, log_index=index)
         db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     except GosplanError as exc:
         raise _bad(exc, _field_of(str(exc))) from exc

@@ -21,9 +21,11 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, lookups, users
 from gosplan.services.publiclog import state as logstate
+from gosplan.storage import page_heads
 from gosplan.storage.decisions import Proposal
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.i18n import translator
+from gosplan.web.page_cache import cache_of
 from gosplan.web.plan_words import FORM_KINDS, FormErrors, Words, proposal_from_form, words_for
 from gosplan.web.render import REDIRECT, Created, Ok, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
@@ -159,10 +161,17 @@ def _purposes(state: AppState) -> list[str]:
 
 
 def _decisions_model(
-    request: Request, db: Any, state: AppState, form: ProposalFormPublic, user: Any = None
+    request: Request,
+    db: Any,
+    state: AppState,
+    form: ProposalFormPublic,
+    user: Any = None,
+    voted: frozenset[int] | None = None,
 ) -> DecisionsPublic:
     now = state.clock()
     _close_due(db, now)
+    if user is not None and voted is None:
+        voted = lookups.voted_in(db, user.id)
     w = words_for(request)
     # the public log is the record: a proposal whose rows differ from it is not listed
     listed, withheld = [], []
@@ -178,7 +187,7 @@ def _decisions_model(
         rules=_rules(state, db),
         proposals=[
             _summary(p, n, now, w).model_copy(
-                update={"voted": None if user is None else lookups.has_voted(db, p.id, user.id)}
+                update={"voted": None if voted is None else p.id in voted}
             )
             for p, n in listed
         ],
@@ -206,8 +215,22 @@ def list_decisions(
     ] = None,
 ) -> Response:
     form = ProposalFormPublic(kind=kind if kind in FORM_KINDS else "working_week")
-    model = _decisions_model(request, db, state, form, user)
-    return render(request, "decisions.html", model, user=user, w=words_for(request))
+    # one page for each kind of person and set of proposals they voted on
+    voted = None if user is None else lookups.voted_in(db, user.id)
+
+    def build(who: Any) -> Response:
+        model = _decisions_model(request, db, state, form, who, voted)
+        return render(request, "decisions.html", model, user=who, w=words_for(request))
+
+    return cache_of(request).serve(
+        request, DECISIONS_TABLES, build, user=user, clock=state.clock, vary=voted
+    )
+
+
+#: what the list of decisions reads: proposals, ballots, comments, the log they are checked
+#: against, who may vote (an enrolment changes a row of web_user, counted apart)
+DECISIONS_TABLES: tuple[str, ...] = ("decision_proposal", "decision_ballot", "decision_comment")
+DECISIONS_TABLES += ("web_user", page_heads.ADOPTED, page_heads.ELECTORATE, page_heads.LOG)
 
 
 def _get(db: Any, pid: int) -> Proposal:

@@ -12,6 +12,7 @@ from gosplan.errors import GosplanError
 from gosplan.planning.targets import hours_per_labour_unit
 from gosplan.web import i18n
 from gosplan.web.deps import MaybeUser, State
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import render, twin
 from gosplan.web.units import funds_in_words, money_of, money_words, unit_in_words
 
@@ -108,6 +109,12 @@ class _Units:
 
 @twin(router, "/economy", model=EconomyPublic)
 def economy_page(request: Request, state: State, user: MaybeUser, q: str = "") -> Response:
+    return cache_of(request).serve(
+        request, (), lambda who: _economy_page(request, state, who, q), user=user
+    )
+
+
+def _economy_page(request: Request, state: State, user: Any, q: str) -> Response:
     eco, res = state.economy, state.values
     units = _Units(state, request)
     rows = []

@@ -14,7 +14,7 @@ import io
 import uuid
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,11 @@ from gosplan.services import accounts as acc
 from gosplan.services import escalation as esc
 from gosplan.services import lookups
 from gosplan.services.fulfilment.reports import KINDS
+from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.page_cache import cache_of, fresh_key
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.routes.enterprise_models import (
     CorrectionPublic,
@@ -77,12 +79,26 @@ def _delegate_of(user: User, code: str) -> None:
 @twin(router, "/enterprises", model=EnterpriseList)
 def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Every enterprise, with its open alerts."""
-    enterprises = state.accounts.accounts("enterprise")  # the ledger first: one connection
+    return cache_of(request).serve(
+        request,
+        ENTERPRISES_TABLES,
+        lambda who: _list_enterprises(request, db, state, who),
+        user=user,
+    )
+
+
+#: what the list reads: the enterprises and their open alerts (every change of an alert is
+#: an event)
+ENTERPRISES_TABLES = ("acct_account", "esc_item", "esc_event", page_heads.LOG)
+
+
+def _list_enterprises(request: Request, db: Db, state: State, user: Any) -> Response:
+    enterprises = lookups.account_names(db, "enterprise")
     open_items = esc.items(db, area="fulfilment", open_only=True)
     rows = []
     for a in enterprises:
-        n = sum(1 for i in open_items if unit_of(i) == a.code)
-        rows.append(EnterpriseSummary(code=a.code, name=a.name, open_alerts=n))
+        n = sum(1 for i in open_items if unit_of(i) == a.id)
+        rows.append(EnterpriseSummary(code=a.id, name=a.name, open_alerts=n))
     return render(request, "enterprises.html", EnterpriseList(enterprises=rows), user=user)
 
 
@@ -98,42 +114,79 @@ def report_kinds(request: Request) -> list[ReportKind]:
     return [ReportKind(kind=k, meaning=meaning[k]) for k in KINDS]
 
 
-def _members(state: State, code: str) -> list[PersonPublic]:
-    out = []
-    for p in state.accounts.members(code):
-        try:
-            name = state.accounts.account(p).name
-        except GosplanError:
-            name = p
-        out.append(PersonPublic(code=p, name=name))
-    return out
-
-
 @twin(router, "/enterprise/{code}", model=EnterprisePublic)
 def show_enterprise(code: str, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """An enterprise: hours worked this period, its fulfilment and alerts (public)."""
+    # a planner's and a delegate's pages hold their own forms: kept per person
+    own = user is not None and user.role in ("planner", "delegate")
+    return cache_of(request).serve(
+        request,
+        ENTERPRISE_TABLES,
+        lambda who: _show_enterprise(code, request, db, state, who),
+        user=user,
+        per_user=own,
+        clock=state.clock,
+    )
+
+
+#: what an enterprise's page reads: its ledger (accounts, periods, memberships, hours
+#: worked, approvals), its fulfilment (register, plans, reports), its alerts, its delegates
+ENTERPRISE_TABLES = (
+    "acct_account",
+    "acct_period",
+    "acct_membership",
+    "acct_work",
+    "acct_approval",
+    "acct_rejection",
+    "acct_transaction",
+    "ful_sector",
+    "ful_enterprise",
+    "ful_norm",
+    "ful_plan",
+    "ful_plan_sector",
+    "ful_target",
+    "ful_report",
+    "ful_report_line",
+    "ful_check_run",
+    "ful_flag",
+    "esc_item",
+    "esc_event",
+    "web_user",
+    page_heads.LOG,
+)
+
+
+def _show_enterprise(code: str, request: Request, db: Db, state: State, user: Any) -> Response:
     from gosplan.services.fulfilment import corrections
 
     # the ledger first, the request's session after: never two pooled connections at once
-    info = _enterprise(state, code)
     period = state.accounts.current_period()
-    work = state.accounts.work(period.code, code) if period else []
-    members = _members(state, code)
-    enterprises = state.accounts.accounts("enterprise")
-    suppliers = [a.code for a in enterprises if a.code != code]
-    names = {a.code: a.name for a in enterprises} | {m.code: m.name for m in members}
+    try:
+        work = state.accounts.work(period.code, code) if period else []
+        member_codes = state.accounts.members(code)
+    except GosplanError as exc:  # no such account
+        raise HTTPException(status_code=404, detail=f"enterprise: no enterprise {code!r}") from exc
+    # names (never balances) of the enterprise, its members and who worked here: one query
+    known = lookups.account_kinds_and_names(
+        db, sorted({code, *member_codes, *(w.person for w in work)})
+    )
+    if code not in known:
+        raise HTTPException(status_code=404, detail=f"enterprise: no enterprise {code!r}")
+    if known[code][0] != "enterprise":
+        raise HTTPException(status_code=404, detail=f"enterprise: {code!r} is not an enterprise")
+    members = [PersonPublic(code=p, name=known.get(p, ("", p))[1]) for p in member_codes]
+    enterprises = lookups.account_names(db, "enterprise")
+    suppliers = [a.id for a in enterprises if a.id != code]
+    names = {a.id: a.name for a in enterprises} | {m.code: m.name for m in members}
     for w in work:  # people who worked here and left since
         if w.person not in names:
-            try:
-                names[w.person] = state.accounts.account(w.person).name
-            except GosplanError:
-                names[w.person] = w.person
+            names[w.person] = known.get(w.person, ("", w.person))[1]
     now = state.clock()
     ful = lookups.enterprise_fulfilment(db, code, now)
     versions = corrections.versions_of(db, code) if ful is not None else {}
     model = EnterprisePublic(
         code=code,
-        name=info.name,
+        name=known[code][1],
         fulfilment=None
         if ful is None
         else FulfilmentPublic(
@@ -166,7 +219,7 @@ def show_enterprise(code: str, request: Request, db: Db, state: State, user: May
         can_approve=user is not None and user.role == "planner",
         me=None if user is None else user.username,
         my_account=None if user is None else user.account,
-        form_key=uuid.uuid4().hex,
+        form_key=fresh_key(request),
     )
     return render(request, "enterprise.html", model, user=user)
 

@@ -12,7 +12,7 @@ Every item is in one of four states, named the same on every page: ``open``,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,8 +20,11 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import escalation as esc
+from gosplan.services import lookups
+from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf
 
@@ -123,8 +126,23 @@ def may_act(user: User, item: esc.EscalationItem) -> bool:
 @twin(router, "/fulfilment", model=Dashboard)
 def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """Open items by level and age; the ladder and who owns each rung."""
+    return cache_of(request).serve(
+        request,
+        FULFILMENT_TABLES,
+        lambda who: _dashboard(request, db, state, who),
+        user=user,
+        clock=state.clock,
+    )
+
+
+#: what the fulfilment dashboard reads: the enterprises and the escalation items, whose
+#: every change is an event (and an entry of the public log)
+FULFILMENT_TABLES = ("acct_account", "esc_item", "esc_event", page_heads.LOG)
+
+
+def _dashboard(request: Request, db: Db, state: State, user: Any) -> Response:
     now = state.clock()
-    enterprises = [[a.code, a.name] for a in state.accounts.accounts("enterprise")]
+    enterprises = [[a.id, a.name] for a in lookups.account_names(db, "enterprise")]
     climbed = esc.tick(db, now)
     db.commit()  # no write lock may outlive the route (SQLite: one writer at a time)
     all_items = esc.items(db)

@@ -18,8 +18,10 @@ from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
 from gosplan.services import decisions, plan_board
+from gosplan.storage import page_heads
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.i18n import translator
+from gosplan.web.page_cache import cache_of
 from gosplan.web.plan_words import Draft, draft_from_form, words_for
 from gosplan.web.render import REDIRECT, Created, render, twin, wants_json
 from gosplan.web.security import check_csrf
@@ -89,6 +91,16 @@ def _chart_id(key: str) -> str:
 
 @twin(router, "/plan", model=PlanPublic)
 def plan_page(request: Request, db: Db, state: State, user: MaybeUser) -> Response:
+    return cache_of(request).serve(
+        request, PLAN_TABLES, lambda who: _plan_page(request, db, state, who), user=user
+    )
+
+
+#: what the plan page reads: the adopted decisions (the economy is the process's own)
+PLAN_TABLES = (page_heads.ADOPTED,)
+
+
+def _plan_page(request: Request, db: Db, state: State, user: Any) -> Response:
     key, b = _board(state, db)
     cid = _chart_id(key)
     years = _years(b)

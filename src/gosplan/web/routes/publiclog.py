@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from gosplan.errors import GosplanError
 from gosplan.services import publiclog
 from gosplan.services.publiclog import submissions, witnessing
+from gosplan.storage import page_heads
 from gosplan.web.deps import Db, MaybeUser, State
+from gosplan.web.page_cache import cache_of
 from gosplan.web.render import ReceiptPublic, receipt_download, render, twin
 from gosplan.web.security import client_host
 
@@ -92,6 +94,18 @@ def browse(
 ) -> Response:
     """Entries newest first, ``PAGE`` at a time (``before`` an index; ``kind`` a prefix such
     as ``criticism.``)."""
+    return cache_of(request).serve(
+        request, LOG_TABLES, lambda who: _browse(request, db, state, who, kind, before), user=user
+    )
+
+
+#: what the log's pages read: its size (every entry, every subtree hash) and signed heads
+LOG_TABLES = (page_heads.LOG, "publiclog_tree_head", "publiclog_cosignature")
+
+
+def _browse(
+    request: Request, db: Db, state: State, user: Any, kind: str, before: int | None
+) -> Response:
     n = publiclog.size(db)
     end = n if before is None else max(0, min(before, n))
     if kind:
@@ -120,6 +134,12 @@ def browse(
 def show_entry(index: int, request: Request, db: Db, state: State, user: MaybeUser) -> Response:
     """One entry with its inclusion proof in the latest signed tree head (verified in the
     page by a small script)."""
+    return cache_of(request).serve(
+        request, LOG_TABLES, lambda who: _show_entry(index, request, db, state, who), user=user
+    )
+
+
+def _show_entry(index: int, request: Request, db: Db, state: State, user: Any) -> Response:
     try:
         e = publiclog.entry(db, index)
     except GosplanError as exc:

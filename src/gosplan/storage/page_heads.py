@@ -1,0 +1,93 @@
+"""What the public pages show, summed up in a few numbers read in one round trip (issue 16).
+
+A page cached by the web tier is keyed by the *heads* of the tables it reads: for a table
+with an integer key, its newest key (rows of these tables are added, never rewritten, or
+their rewrites come with a new row elsewhere: a balance with its transaction, a stock with
+its move); for the few tables whose rows do change, a count that the change moves (a
+proposal's closing, that is an adoption). The public log's size and its newest signed head
+stand for everything the log records.
+
+:func:`read_heads` reads every head in ONE statement of scalar subqueries, each an index
+lookup (or, for the counts, a scan of a small table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Column, Engine, Integer, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from gosplan.storage.base import Base
+
+#: pseudo-tables: heads that are not a table's newest key
+LOG = "publiclog_state"
+ADOPTED = "decision_proposal.closed"
+OPEN_PERIODS = "acct_period.open"
+ELECTORATE = "web_user.electorate"
+
+
+def _all_tables() -> dict[str, Any]:
+    import importlib
+    import pkgutil
+
+    import gosplan.storage as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_") and mod.name != "migrations":
+            importlib.import_module(f"gosplan.storage.{mod.name}")
+    return dict(Base.metadata.tables)
+
+
+def _head(name: str, tables: Mapping[str, Any]) -> ColumnElement[Any]:
+    if name == LOG:
+        t = tables[LOG]
+        return select(t.c.size).where(t.c.id == 1).scalar_subquery()
+    if name == ADOPTED:
+        t = tables["decision_proposal"]
+        return select(func.count(t.c.closed_at)).scalar_subquery()
+    if name == ELECTORATE:  # an enrolment changes a row, adds none
+        t = tables["web_user"]
+        return (
+            select(func.count())
+            .select_from(t)
+            .where(t.c.enrolled_at.is_not(None) | t.c.account.is_not(None))
+            .scalar_subquery()
+        )
+    if name == OPEN_PERIODS:
+        t = tables["acct_period"]
+        return select(func.count()).select_from(t).where(t.c.status == "open").scalar_subquery()
+    t = tables[name]
+    pk: list[Column[Any]] = list(t.primary_key.columns)
+    if len(pk) == 1 and isinstance(pk[0].type, Integer):
+        return select(func.max(pk[0])).scalar_subquery()
+    # a text or composite key: the number of rows (these tables are small)
+    return select(func.count()).select_from(t).scalar_subquery()
+
+
+def known(names: Iterable[str]) -> list[str]:
+    """``names`` that :func:`read_heads` can read; raises ``KeyError`` naming the others."""
+    tables = _all_tables()
+    bad = [n for n in names if n not in tables and n not in (ADOPTED, OPEN_PERIODS, ELECTORATE)]
+    if bad:
+        raise KeyError(f"no table {bad[0]!r} to watch")
+    return list(names)
+
+
+class HeadsQuery:
+    """The one statement that reads the heads of ``names`` (each a table, :data:`LOG` or
+    :data:`ADOPTED`), built once."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = known(dict.fromkeys(names))
+        tables = _all_tables()
+        self.stmt = select(*(_head(n, tables).label(f"h{i}") for i, n in enumerate(self.names)))
+
+    def read(self, engine: Engine) -> dict[str, int]:
+        """Every head, in one round trip; an empty table's head is 0."""
+        if not self.names:
+            return {}
+        with engine.connect() as conn:
+            row = conn.execute(self.stmt).one()
+        return {n: int(v or 0) for n, v in zip(self.names, row, strict=True)}
