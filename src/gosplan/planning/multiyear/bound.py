@@ -114,19 +114,55 @@ class BoundResult:
 
     def for_plan(self, m: Model, w: Window, t0: int, K0: np.ndarray) -> BoundResult:
         """The same bound with the objective, violation and proven gap of plan ``w``."""
-        T = w.xo.shape[0]
-        parts = _Parts(m, t0, T, K0)
-        plan_obj = float(
-            sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T))
-        )
-        viol = plan_violation(parts, w)
-        ok = plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
-        return replace(
-            self,
-            plan_objective=plan_obj,
-            plan_violation=viol,
-            gap_proven=(plan_obj - self.bound) / abs(plan_obj) if ok else None,
-        )
+        plan_obj, viol, gap = plan_fit(_Parts(m, t0, w.xo.shape[0], K0), w, self.bound)
+        return replace(self, plan_objective=plan_obj, plan_violation=viol, gap_proven=gap)
+
+
+def plan_objective(parts: _Parts, w: Window) -> float:
+    """Plan ``w``'s value of the LP objective (the bound's units)."""
+    m = parts.m
+    return float(
+        sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(w.xo.shape[0]))
+    )
+
+
+def plan_fit(parts: _Parts, w: Window, bound: float) -> tuple[float, float, float | None]:
+    """Plan ``w``'s objective, its worst relative row violation, and its gap proven by
+    ``bound`` (``None`` where the plan is not feasible)."""
+    plan_obj = plan_objective(parts, w)
+    viol = plan_violation(parts, w)
+    ok = plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
+    return plan_obj, viol, (plan_obj - bound) / abs(plan_obj) if ok else None
+
+
+def certified_result(
+    parts: _Parts,
+    w: Window,
+    p: np.ndarray,
+    r: np.ndarray,
+    kappa: np.ndarray,
+    bound: float,
+    source: str,
+    t_start: float,
+    candidates: dict[str, float],
+    investments: list[np.ndarray] | None = None,
+) -> BoundResult:
+    """The bound of the completed dual ``(p, r, kappa)`` with plan ``w``'s proven gap."""
+    m = parts.m
+    s_vec = m.s if m.s is not None else np.zeros(m.A.shape[0])
+    phi = None if m.B is not None else np.array([float(s_vec @ p[t]) for t in range(len(p))])
+    cert = DualCertificate(p=p, r=r, kappa=kappa, phi=phi, bound=bound, source=source)
+    plan_obj, viol, gap = plan_fit(parts, w, bound)
+    return BoundResult(
+        investments=investments or [],
+        bound=bound,
+        plan_objective=plan_obj,
+        gap_proven=gap,
+        plan_violation=viol,
+        certificate=cert,
+        seconds=time.perf_counter() - t_start,
+        candidates=candidates,
+    )
 
 
 def _weights(m: Model, t0: int, T: int) -> np.ndarray:
@@ -385,7 +421,7 @@ def certified_bound(
     bound, r, kappa, ok, mag = _from_prices(parts, p)  # recomputed from p itself
     source = f"{best_name}, weights optimised" if best_v > cand[best_name] else best_name
     cand["optimised"] = bound
-    plan_obj = float(sum(wt[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
+    plan_obj = plan_objective(parts, w)
     # the ascent only where it can matter: not when the plan is already proven optimal
     # (an LP method's own duals prove ~1e-6)
     tight = plan_obj and (plan_obj - bound) <= ASCENT_SKIP * abs(plan_obj)
@@ -416,28 +452,7 @@ def certified_bound(
         p = (1 - hi_) * p + hi_ * basis["modern"]
         bound, r, kappa, ok, mag = _from_prices(parts, p)
     bound = bound - ROUNDING * mag
-    phi = (
-        None
-        if m.B is not None
-        else np.array([float((m.s if m.s is not None else np.zeros(n)) @ p[t]) for t in range(T)])
-    )
-    cert = DualCertificate(p=p, r=r, kappa=kappa, phi=phi, bound=bound, source=source)
-    viol = plan_violation(parts, w)
-    gap = (
-        (plan_obj - bound) / abs(plan_obj)
-        if plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
-        else None
-    )
-    return BoundResult(
-        investments=investments,
-        bound=bound,
-        plan_objective=plan_obj,
-        gap_proven=gap,
-        plan_violation=viol,
-        certificate=cert,
-        seconds=time.perf_counter() - t_start,
-        candidates=cand,
-    )
+    return certified_result(parts, w, p, r, kappa, bound, source, t_start, cand, investments)
 
 
 def _supergradient(

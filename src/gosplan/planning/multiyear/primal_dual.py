@@ -36,16 +36,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from gosplan.core.result import Status
 from gosplan.planning.highs import INF
 from gosplan.planning.multiyear.ascent import _chain, repair_prices
 from gosplan.planning.multiyear.bound import (
     ROUNDING,
     BoundResult,
-    DualCertificate,
     _from_prices,
     _Parts,
-    plan_violation,
+    certified_result,
 )
 from gosplan.planning.multiyear.lp import terminal_need, year_targets
 from gosplan.planning.multiyear.model import Model, Window
@@ -414,29 +412,10 @@ def prices_bound(
     families cost a dozen sparse solves).  ``None`` where the completion fails (the
     caller then runs the full search)."""
     t_start = time.perf_counter()
-    n = m.A.shape[0]
     parts = _Parts(m, t0, T, K0)
     q = repair_prices(parts, p)
     value, r, kappa, ok, mag = _from_prices(parts, q)
     if not ok:
         return None
     bound = value - ROUNDING * mag
-    s_vec = m.s if m.s is not None else np.zeros(n)
-    phi = None if m.B is not None else np.array([float(s_vec @ q[t]) for t in range(T)])
-    cert = DualCertificate(p=q, r=r, kappa=kappa, phi=phi, bound=bound, source=name)
-    plan_obj = float(sum(parts.w[t] * (m.labour @ w.xo[t] + parts.ln @ w.xn[t]) for t in range(T)))
-    viol = plan_violation(parts, w)
-    gap = (
-        (plan_obj - bound) / abs(plan_obj)
-        if plan_obj and viol <= 1e-7 and w.status == Status.OPTIMAL
-        else None
-    )
-    return BoundResult(
-        bound=bound,
-        plan_objective=plan_obj,
-        gap_proven=gap,
-        plan_violation=viol,
-        certificate=cert,
-        seconds=time.perf_counter() - t_start,
-        candidates={name: value},
-    )
+    return certified_result(parts, w, q, r, kappa, bound, name, t_start, {name: value})
