@@ -43,6 +43,13 @@ def receipt(
 
     sth = publish_head(session, settings)
     proof = inclusion_proof(session, index, sth.tree_size)
+    return _document(row, proof, sth, extra)
+
+
+def _document(
+    row: Any, proof: Sequence[bytes], sth: SignedTreeHead, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A receipt: the entry, its leaf hash, its inclusion proof and the signed head."""
     return {
         "format": RECEIPT_FORMAT,
         **extra,
@@ -77,14 +84,7 @@ def receipt_at_head(
         lambda sub: (merkle.range_hash(sub, 0, n), merkle.inclusion_proof(sub, index, n)),
     )
     sth = heads.sign_head(session, TreeHead(n, root), settings)
-    return {
-        "format": RECEIPT_FORMAT,
-        **extra,
-        "entry": row.to_public(),
-        "leaf_hash": bytes(row.leaf_hash).hex(),
-        "inclusion_proof": [p.hex() for p in proof],
-        "tree_head": sth.to_json(),
-    }
+    return _document(row, proof, sth, extra)
 
 
 def verify_receipt(
