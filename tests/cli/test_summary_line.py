@@ -51,6 +51,8 @@ def test_nothing_is_said_when_nothing_is_skipped() -> None:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",
+            "0",  # one test: no workers to start (the line above is checked with them)
             str(ROOT / "tests" / "cli" / "_probe_skips.py") + "::test_runs",
         ],
         cwd=ROOT,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,6 +217,53 @@ def login(client: TestClient, username: str, password: str = "demo-password") ->
 def logout(client: TestClient, tok: str) -> str:
     client.post("/logout", data={"csrf_token": tok})
     return csrf(client)
+
+
+def shown_within(bound: float, shown: Any) -> float:
+    """Seconds until ``shown()`` is true; fails past ``bound`` seconds."""
+    t0 = time.monotonic()
+    while not shown():
+        waited = time.monotonic() - t0
+        assert waited <= bound, f"not shown {waited:.2f} s after it was written"
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def adopt_grain_target(engine: Any, title: str) -> int:
+    """A proposal for +20 % Grain, adopted through the services on ``engine``: two votes
+    for it, then the vote closed (as an adoption recorded outside any web request)."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from gosplan.services import decisions, users
+
+    t0 = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=3)
+    with Session(engine) as s:
+        author = users.by_username(s, "diego")
+        voters = [users.by_username(s, n) for n in ("ana", "diego")]
+        assert author is not None and all(voters)
+        p = decisions.create_proposal(
+            s,
+            author,
+            title=title,
+            body="",
+            kind="sector_target",
+            options=[
+                {"label": "+20 %", "effect": {"product": "Grain", "factor": 1.2}},
+                {"label": "as it is", "effect": {"product": "Grain", "factor": 1.0}},
+            ],
+            rules=decisions.Rules(min_discussion_hours=1.0, min_voting_hours=1.0, quorum_share=0.0),
+            now=t0,
+        )
+        for v in voters:
+            decisions.cast_vote(
+                s, p, v, [0], secret=b"k" * 32, now=t0 + dt.timedelta(hours=1, minutes=30)
+            )
+        decisions.close(s, p)
+        pid = int(p.id)
+        s.commit()
+    return pid
 
 
 # --- the browser tests' one Chromium (a session has one Playwright: a second

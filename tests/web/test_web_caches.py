@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from gosplan.config import Settings
+from tests.web.conftest import adopt_grain_target, shown_within
 from tests.web.test_web_scaleout import _csrf, _env, _login, uvicorn_processes
 
 TTL = 1.0  # the session cache's bound in these tests (seconds)
@@ -30,14 +31,6 @@ def servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     env = _env(web_settings, session_cache_seconds=TTL, page_cache_seconds=TTL)
     with uvicorn_processes(env, 2, tmp_path) as urls:
         yield urls
-
-
-def _shown_within(bound: float, shown: Callable[[], bool]) -> None:
-    """Wait until ``shown()``; fails past ``bound`` seconds."""
-    t0 = time.monotonic()
-    while not shown():
-        assert time.monotonic() - t0 <= bound, f"not shown {bound} s after it was written"
-        time.sleep(0.05)
 
 
 def _refused_within(client: httpx.Client, bound: float) -> float:
@@ -106,39 +99,12 @@ def test_ending_sessions_from_outside_reaches_both_processes(
 def test_an_adoption_recorded_elsewhere_shows_in_both_processes(
     servers: list[str], web_settings: Settings
 ) -> None:
-    from sqlalchemy.orm import Session
-
-    from gosplan.services import decisions, users
     from gosplan.storage.base import make_engine
 
     before = [httpx.get(f"{u}/plan.json", timeout=60).json() for u in servers]
     assert before[0]["decisions"] == before[1]["decisions"] == []
     engine = make_engine(web_settings.database_url)
-    t0 = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=3)
-    with Session(engine) as s:
-        author = users.by_username(s, "diego")
-        voters = [users.by_username(s, n) for n in ("ana", "diego")]
-        assert author is not None and all(voters)
-        p = decisions.create_proposal(
-            s,
-            author,
-            title="Grain +20 %",
-            body="",
-            kind="sector_target",
-            options=[
-                {"label": "Grain +20 %", "effect": {"product": "Grain", "factor": 1.2}},
-                {"label": "as it is", "effect": {"product": "Grain", "factor": 1.0}},
-            ],
-            rules=decisions.Rules(min_discussion_hours=1.0, min_voting_hours=1.0, quorum_share=0.0),
-            now=t0,
-        )
-        for v in voters:
-            decisions.cast_vote(
-                s, p, v, [0], secret=b"k" * 32, now=t0 + dt.timedelta(hours=1, minutes=30)
-            )
-        decisions.close(s, p)
-        pid = p.id
-        s.commit()
+    pid = adopt_grain_target(engine, "Grain +20 %")
     engine.dispose()
     for u in servers:  # written by another process: within the page cache's bound
 
@@ -148,7 +114,7 @@ def test_an_adoption_recorded_elsewhere_shows_in_both_processes(
                 after["charts"] != before[0]["charts"]
             )
 
-        _shown_within(TTL + 1.0, adopted)
+        shown_within(TTL + 1.0, adopted)
 
 
 @pytest.mark.parametrize("web_store", ["postgres"], indirect=True)
@@ -187,7 +153,7 @@ def test_a_report_stored_elsewhere_shows_on_the_enterprise_page_of_both(
             got = {p["period"]: p["output"] for p in page["fulfilment"]["periods"]}
             return bool(got[target["period"]] == output)
 
-        _shown_within(TTL + 1.0, stored)
+        shown_within(TTL + 1.0, stored)
 
 
 def test_fast_numbers_are_babels_numbers() -> None:

@@ -13,9 +13,7 @@ wrote, within ``page_cache_seconds`` in another process.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from gosplan.web.routes import (
     plan,
     publiclog,
 )
-from tests.web.conftest import csrf, login
+from tests.web.conftest import adopt_grain_target, csrf, login, shown_within
 from tests.web.test_web_scaleout import _csrf, _env, _login, uvicorn_processes
 
 TTL = 1.0  # the page cache's bound in the two-process tests (seconds)
@@ -196,40 +194,6 @@ def _refs(c: Any) -> list[str]:
     return [x["criticism"] for x in c.get("/criticism.json").json()["criticisms"]]
 
 
-def _adopt(engine: Any, title: str) -> int:
-    """A proposal adopted through the services (on ``engine``), as a vote that closed."""
-    from sqlalchemy.orm import Session
-
-    from gosplan.services import decisions, users
-
-    t0 = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=3)
-    with Session(engine) as s:
-        author = users.by_username(s, "diego")
-        voters = [users.by_username(s, n) for n in ("ana", "diego")]
-        assert author is not None and all(voters)
-        p = decisions.create_proposal(
-            s,
-            author,
-            title=title,
-            body="",
-            kind="sector_target",
-            options=[
-                {"label": "+20 %", "effect": {"product": "Grain", "factor": 1.2}},
-                {"label": "as it is", "effect": {"product": "Grain", "factor": 1.0}},
-            ],
-            rules=decisions.Rules(min_discussion_hours=1.0, min_voting_hours=1.0, quorum_share=0.0),
-            now=t0,
-        )
-        for v in voters:
-            decisions.cast_vote(
-                s, p, v, [0], secret=b"k" * 32, now=t0 + dt.timedelta(hours=1, minutes=30)
-            )
-        decisions.close(s, p)
-        pid = int(p.id)
-        s.commit()
-    return pid
-
-
 @pytest.mark.parametrize("web_store", ["sqlite", "postgres"], indirect=True)
 def test_what_this_process_writes_shows_at_once(app_client: TestClient) -> None:
     c = app_client
@@ -242,7 +206,7 @@ def test_what_this_process_writes_shows_at_once(app_client: TestClient) -> None:
     log = c.get("/log.json").json()
     assert log["size"] > size and log["entries"][0]["payload"]["criticism"] == filed["criticism"]
     assert c.get(f"/log/{filed['log_index']}.json").status_code == 200
-    pid = _adopt(c.app.state.gosplan.engine, "Grain, adopted here")  # type: ignore[attr-defined]
+    pid = adopt_grain_target(c.app.state.gosplan.engine, "Grain, adopted here")  # type: ignore[attr-defined]
     after = c.get("/plan.json").json()["decisions"]
     assert [d["proposal"] for d in after] == [*[d["proposal"] for d in plan_before], pid]
     # a purchase moves the stock the catalogue shows, at once
@@ -270,7 +234,7 @@ def test_another_session_of_the_same_process_sees_it_within_the_bound(
             _refs(a), _refs(b)
         filed = _file(a, "seen by a, then by b", csrf(a))["criticism"]
         assert _refs(a)[0] == filed
-        waited = _within(TTL + 1.0, lambda: _refs(b)[0] == filed)
+        waited = shown_within(TTL + 1.0, lambda: _refs(b)[0] == filed)
         assert waited <= TTL + 1.0
     app.state.gosplan.engine.dispose()
 
@@ -280,15 +244,6 @@ def servers(web_settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     env = _env(web_settings, page_cache_seconds=TTL)
     with uvicorn_processes(env, 2, tmp_path) as urls:
         yield urls
-
-
-def _within(bound: float, check: Any) -> float:
-    t0 = time.monotonic()
-    while not check():
-        waited = time.monotonic() - t0
-        assert waited <= bound, f"not shown {waited:.2f} s after it was written"
-        time.sleep(0.05)
-    return time.monotonic() - t0
 
 
 @pytest.mark.parametrize("web_store", ["postgres"], indirect=True)
@@ -312,15 +267,15 @@ def test_another_process_shows_a_change_within_the_bound(
         filed = _file(a, "seen by the other process", _csrf(a))
         ref = filed["criticism"]
         assert _refs(a)[0] == ref  # the process that filed it: at once
-        _within(TTL + 1.0, lambda: _refs(b)[0] == ref)
-        _within(TTL + 1.0, lambda: b.get("/log.json").json()["size"] > size)
+        shown_within(TTL + 1.0, lambda: _refs(b)[0] == ref)
+        shown_within(TTL + 1.0, lambda: b.get("/log.json").json()["size"] > size)
         engine = make_engine(web_settings.database_url)
         try:
-            pid = _adopt(engine, "Grain, adopted elsewhere")
+            pid = adopt_grain_target(engine, "Grain, adopted elsewhere")
         finally:
             engine.dispose()
         for c in (a, b):
-            _within(
+            shown_within(
                 TTL + 1.0,
                 lambda c=c: pid in [d["proposal"] for d in c.get("/plan.json").json()["decisions"]],
             )

@@ -61,8 +61,8 @@ def _wait(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise RuntimeError("server did not start: " + log.read_text()[-3000:])
 
 
-def _start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         argv,
         env=env,
         cwd=str(ROOT),
@@ -70,6 +70,10 @@ def _start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subpro
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def _start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = _spawn(argv, env, log)
     try:
         _wait(proc, port, log)
     except BaseException:
@@ -94,18 +98,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def uvicorn_processes(env: dict[str, str], n: int, logs: Path) -> Iterator[list[str]]:
     """``n`` uvicorn processes of the application configured by ``env``, each on its own
     loopback port (logs in ``logs/server<i>.log``); yields their base URLs, stops them all."""
-    procs, urls = [], []
+    procs: list[subprocess.Popen[bytes]] = []
+    ports = [_free_port() for _ in range(n)]
     try:
-        for i in range(n):
-            port = _free_port()
+        for i, port in enumerate(ports):  # all started before any is waited for
             code = (
                 "import uvicorn; from gosplan.web.app import create_app_from_env; "
                 f"uvicorn.run(create_app_from_env(), host='127.0.0.1', port={port}, "
                 "log_level='warning', proxy_headers=False)"
             )
-            procs.append(_start([sys.executable, "-c", code], env, port, logs / f"server{i}.log"))
-            urls.append(f"http://127.0.0.1:{port}")
-        yield urls
+            procs.append(_spawn([sys.executable, "-c", code], env, logs / f"server{i}.log"))
+        for i, (proc, port) in enumerate(zip(procs, ports, strict=True)):
+            _wait(proc, port, logs / f"server{i}.log")
+        yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for p in procs:
             _stop(p)

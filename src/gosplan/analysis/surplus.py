@@ -54,7 +54,7 @@ no inventories by sector, so ``r`` is an upper bound in that respect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -108,21 +108,7 @@ class SurplusValueResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "year": self.year,
-            "rate": self.rate,
-            "total_labour": self.total_labour,
-            "necessary_labour": self.necessary_labour,
-            "surplus_labour": self.surplus_labour,
-            "wages": self.wages,
-            "labour_per_money_of_wages": self.labour_per_money_of_wages,
-            "price_rate": self.price_rate,
-            "labour_kind": self.labour_kind,
-            "labour_unit": self.labour_unit,
-            "money_unit": self.money_unit,
-            "conventions": dict(self.conventions),
-        }
+        return asdict(self)  # the fields in order; ``conventions`` a copy
 
 
 @dataclass(frozen=True)
@@ -166,21 +152,7 @@ class ProfitRateResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "year": self.year,
-            "rate": self.rate,
-            "surplus": self.surplus,
-            "constant": self.constant,
-            "variable": self.variable,
-            "capital_stock": self.capital_stock,
-            "organic_composition": self.organic_composition,
-            "price_rate": self.price_rate,
-            "rate_of_surplus_value": self.rate_of_surplus_value,
-            "labour_unit": self.labour_unit,
-            "money_unit": self.money_unit,
-            "conventions": dict(self.conventions),
-        }
+        return asdict(self)  # the fields in order; ``conventions`` a copy
 
 
 def _purpose_vector(economy: Economy, purpose: str, caller: str, why: str) -> np.ndarray:

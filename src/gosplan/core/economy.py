@@ -439,24 +439,13 @@ class Economy:
         frames: dict[str, pd.DataFrame] = {
             "A": pd.DataFrame(self.A.toarray(), index=idx, columns=idx),
         }
-        cols: dict[str, Any] = {"labour": self.labour, "prices": self.prices}
-        for key in (
-            "output",
-            "compensation",
-            "surplus",
-            "depreciation",
-            "persons",
-            "capital_stock",
-        ):
-            v = getattr(self, key)
-            if v is not None:
-                cols[key] = v
+        sectors = self.to_sectors_frame()
         if self.imports is not None:
-            cols["imports_per_unit"] = self.imports_per_unit
+            sectors["imports_per_unit"] = self.imports_per_unit
             frames["imports"] = pd.DataFrame(self.imports.toarray(), index=idx, columns=idx)
         if self.capital is not None:
             frames["capital"] = pd.DataFrame(self.capital.toarray(), index=idx, columns=idx)
-        frames["sectors"] = pd.DataFrame(cols, index=idx)
+        frames["sectors"] = sectors
         if self.final_demand is not None:
             frames["final_demand"] = self.final_demand.copy()
         return frames
