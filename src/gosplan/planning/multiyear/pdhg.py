@@ -48,7 +48,15 @@ THETA = 0.5
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def _primal_step(z, KTy, c, lo, hi, tau, zn):  # type: ignore[no-untyped-def]
+def _primal_step(
+    z: np.ndarray,
+    KTy: np.ndarray,
+    c: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tau: float,
+    zn: np.ndarray,
+) -> float:  # pragma: no cover - compiled
     """``zn = clip(z - tau (c - Kᵀy), lo, hi)``; returns ``‖zn - z‖²``."""
     acc = 0.0
     for i in range(z.shape[0]):
@@ -61,7 +69,9 @@ def _primal_step(z, KTy, c, lo, hi, tau, zn):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def _dual_step(y, b, Kzn, Kz, sig, yn):  # type: ignore[no-untyped-def]
+def _dual_step(
+    y: np.ndarray, b: np.ndarray, Kzn: np.ndarray, Kz: np.ndarray, sig: float, yn: np.ndarray
+) -> tuple[float, float]:  # pragma: no cover - compiled
     """``yn = max(0, y + sig (b - 2 K zn + K z))``; returns ``‖yn - y‖²`` and
     ``(yn - y)·(K zn - K z)``."""
     acc = 0.0
@@ -76,7 +86,7 @@ def _dual_step(y, b, Kzn, Kz, sig, yn):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def _accumulate(s, x, w):  # type: ignore[no-untyped-def]
+def _accumulate(s: np.ndarray, x: np.ndarray, w: float) -> None:  # pragma: no cover
     """``s += w x``."""
     for i in range(s.shape[0]):
         s[i] += w * x[i]
@@ -269,7 +279,6 @@ def structured_lp(
     m: Model, t0: int, T: int, K0: np.ndarray, tighten: tuple[float, float] = TIGHTEN
 ) -> _LP:
     """The window LP in :class:`_Op`'s columns and rows (all rows ``K z >= b``)."""
-    n = m.A.shape[0]
     w = np.array([1.0 / m.able[t0 + t] if m.able is not None else 1.0 for t in range(T)])
     op = _Op(m, T, w)
     keep = 1.0 - m.delta
@@ -353,6 +362,7 @@ def pdhg_window(
     start: Window | None = None,
     prices: np.ndarray | None = None,
     tighten: tuple[float, float] = TIGHTEN,
+    equilibrate: int = 1,
 ) -> PrimalDualResult:
     """Restarted adaptive PDHG on the LP of years ``t0 … t0+T-1`` for at most
     ``seconds`` or ``iterations``, from the plan ``start`` and balance prices
@@ -366,12 +376,16 @@ def pdhg_window(
     if prices is None:
         prices = modern_labour_prices(m, t0, T)
     z0, y0 = _start(lp, m, t0, start, prices)
-    # Pock–Chambolle scaling (α = 1): columns by 1/sqrt(column l1), rows by 1/sqrt(row l1)
+    # diagonal scaling: ``equilibrate`` rounds of l1 equilibration (rows and columns by
+    # 1/sqrt of their l1 norms in the scaled matrix, Ruiz-like), the last of which is
+    # Pock–Chambolle's (α = 1), so that ‖K‖ <= 1
     aop = _Op(m, T, op.w, absolute=True)
-    rows = aop.apply(np.ones(op.ncol))
-    cols = aop.adjoint(np.ones(op.nrow))
-    dr = 1.0 / np.sqrt(np.where(rows > 0, rows, 1.0))
-    dc = 1.0 / np.sqrt(np.where(cols > 0, cols, 1.0))
+    dr, dc = np.ones(op.nrow), np.ones(op.ncol)
+    for _ in range(max(1, equilibrate)):
+        rows = dr * aop.apply(dc)
+        cols = dc * aop.adjoint(dr)
+        dr = dr / np.sqrt(np.where(rows > 0, rows, 1.0))
+        dc = dc / np.sqrt(np.where(cols > 0, cols, 1.0))
     del aop
     c = lp.c * dc
     b = lp.b * dr
