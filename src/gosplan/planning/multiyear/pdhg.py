@@ -351,55 +351,39 @@ def _kkt(
     return float(np.sqrt(omega**2 * (rp @ rp) + (rd @ rd) / omega**2 + gap**2))
 
 
-def pdhg_window(
-    m: Model,
-    t0: int,
-    T: int,
-    K0: np.ndarray,
-    *,
-    seconds: float,
-    iterations: int = 100_000,
-    start: Window | None = None,
-    prices: np.ndarray | None = None,
-    tighten: tuple[float, float] = TIGHTEN,
-    equilibrate: int = 1,
-) -> PrimalDualResult:
-    """Restarted adaptive PDHG on the LP of years ``t0 … t0+T-1`` for at most
-    ``seconds`` or ``iterations``, from the plan ``start`` and balance prices
-    ``prices`` (years × products, objective units; default: the modern technique's
-    labour values, :func:`gosplan.planning.multiyear.primal_dual.modern_labour_prices`)."""
-    from gosplan.planning.multiyear.primal_dual import modern_labour_prices
-
-    t_start = time.perf_counter()
-    lp = structured_lp(m, t0, T, K0, tighten)
+def _scaling(m: Model, lp: _LP, equilibrate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column scales ``dr, dc``: ``equilibrate`` rounds of l1 equilibration (rows
+    and columns by 1/sqrt of their l1 norms in the scaled matrix, Ruiz-like), the last
+    of which is Pock–Chambolle's (α = 1), so that ``‖diag(dr) K diag(dc)‖ <= 1``."""
     op = lp.op
-    if prices is None:
-        prices = modern_labour_prices(m, t0, T)
-    z0, y0 = _start(lp, m, t0, start, prices)
-    # diagonal scaling: ``equilibrate`` rounds of l1 equilibration (rows and columns by
-    # 1/sqrt of their l1 norms in the scaled matrix, Ruiz-like), the last of which is
-    # Pock–Chambolle's (α = 1), so that ‖K‖ <= 1
-    aop = _Op(m, T, op.w, absolute=True)
+    aop = _Op(m, op.T, op.w, absolute=True)
     dr, dc = np.ones(op.nrow), np.ones(op.ncol)
     for _ in range(max(1, equilibrate)):
         rows = dr * aop.apply(dc)
         cols = dc * aop.adjoint(dr)
         dr = dr / np.sqrt(np.where(rows > 0, rows, 1.0))
         dc = dc / np.sqrt(np.where(cols > 0, cols, 1.0))
-    del aop
-    c = lp.c * dc
-    b = lp.b * dr
-    lo, hi = lp.lo / dc, lp.hi / dc
-    slp = _LP(op=op, c=c, b=b, lo=lo, hi=hi, scale=lp.scale)
+    return dr, dc
 
-    def K(zs: np.ndarray) -> np.ndarray:
-        return dr * op.apply(dc * zs)
 
-    def KT(ys: np.ndarray) -> np.ndarray:
-        return dc * op.adjoint(dr * ys)
+def _iterate(
+    slp: _LP,
+    K: Any,
+    KT: Any,
+    z: np.ndarray,
+    y: np.ndarray,
+    iterations: int,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """PDLP's iterations on the scaled LP ``slp`` (products ``K``, ``KT``) from ``(z, y)``
+    until ``iterations`` or the ``deadline``: the adaptive step, the step-weighted
+    averages, the restart check every :data:`CHECK` iterations (to the average or the
+    last iterate, whichever has the smaller KKT error) and the primal weight.  Returns
+    the better of the last iterate and the average, the iterations and the restarts.
 
-    z = z0 / dc
-    y = y0 / dr
+    Long because the step, the averages and the restart check share the iterates and
+    their products, which each step updates in place."""
+    c, b, lo, hi = slp.c, slp.b, slp.lo, slp.hi
     Kz, KTy = K(z), KT(y)
     cn, bn = float(np.linalg.norm(c)), float(np.linalg.norm(b))
     omega = cn / bn if cn > 0 and bn > 0 else 1.0
@@ -417,7 +401,6 @@ def pdhg_window(
     total = 0
     k_step = 0
     restarts = 0
-    deadline = t_start + seconds
     zn = np.empty_like(z)
     yn = np.empty_like(y)
     while total < iterations and time.perf_counter() < deadline:
@@ -481,11 +464,51 @@ def pdhg_window(
         wsum = 0.0
         since = 0
         restarts += 1
-    # the better of the last iterate and the average since the last restart
     if wsum > 0:
         za, ya, Kza, KTya = zs_ / wsum, ys_ / wsum, Kzs / wsum, KTys / wsum
         if _kkt(slp, za, ya, Kza, KTya, omega) < _kkt(slp, z, y, Kz, KTy, omega):
             z, y = za, ya
+    return z, y, total, restarts
+
+
+def pdhg_window(
+    m: Model,
+    t0: int,
+    T: int,
+    K0: np.ndarray,
+    *,
+    seconds: float,
+    iterations: int = 100_000,
+    start: Window | None = None,
+    prices: np.ndarray | None = None,
+    tighten: tuple[float, float] = TIGHTEN,
+    equilibrate: int = 1,
+) -> PrimalDualResult:
+    """Restarted adaptive PDHG on the LP of years ``t0 … t0+T-1`` for at most
+    ``seconds`` or ``iterations``, from the plan ``start`` and balance prices
+    ``prices`` (years × products, objective units; default: the modern technique's
+    labour values, :func:`gosplan.planning.multiyear.primal_dual.modern_labour_prices`)."""
+    from gosplan.planning.multiyear.primal_dual import modern_labour_prices
+
+    t_start = time.perf_counter()
+    lp = structured_lp(m, t0, T, K0, tighten)
+    op = lp.op
+    if prices is None:
+        prices = modern_labour_prices(m, t0, T)
+    z0, y0 = _start(lp, m, t0, start, prices)
+    dr, dc = _scaling(m, lp, equilibrate)
+    c = lp.c * dc
+    b = lp.b * dr
+    lo, hi = lp.lo / dc, lp.hi / dc
+    slp = _LP(op=op, c=c, b=b, lo=lo, hi=hi, scale=lp.scale)
+
+    def K(zs: np.ndarray) -> np.ndarray:
+        return dr * op.apply(dc * zs)
+
+    def KT(ys: np.ndarray) -> np.ndarray:
+        return dc * op.adjoint(dr * ys)
+
+    z, y, total, restarts = _iterate(slp, K, KT, z0 / dc, y0 / dr, iterations, t_start + seconds)
     zo, yo = z * dc, y * dr / lp.scale
     _, _, G = op.split_z(zo)
     P, _, _, _ = op.split_y(yo)
