@@ -45,6 +45,9 @@ CHECK = 64
 BETA_SUFFICIENT, BETA_NECESSARY, ARTIFICIAL = 0.2, 0.8, 0.36
 #: smoothing of the primal weight at restarts
 THETA = 0.5
+#: iterations on the feasibility problem (no objective) after the main run, from its
+#: primal and a zero dual (the primal weight does not matter there): the builds' side
+POLISH = 40
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
@@ -374,6 +377,7 @@ def _iterate(
     y: np.ndarray,
     iterations: int,
     deadline: float,
+    omega: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """PDLP's iterations on the scaled LP ``slp`` (products ``K``, ``KT``) from ``(z, y)``
     until ``iterations`` or the ``deadline``: the adaptive step, the step-weighted
@@ -386,7 +390,8 @@ def _iterate(
     c, b, lo, hi = slp.c, slp.b, slp.lo, slp.hi
     Kz, KTy = K(z), KT(y)
     cn, bn = float(np.linalg.norm(c)), float(np.linalg.norm(b))
-    omega = cn / bn if cn > 0 and bn > 0 else 1.0
+    if omega is None:
+        omega = cn / bn if cn > 0 and bn > 0 else 1.0
     eta = 0.9  # ‖K‖ <= 1 after the scaling; the adaptive rule takes it from there
     # averages and restart state
     zs_ = np.zeros_like(z)
@@ -483,6 +488,7 @@ def pdhg_window(
     prices: np.ndarray | None = None,
     tighten: tuple[float, float] = TIGHTEN,
     equilibrate: int = 1,
+    polish: int = POLISH,
 ) -> PrimalDualResult:
     """Restarted adaptive PDHG on the LP of years ``t0 … t0+T-1`` for at most
     ``seconds`` or ``iterations``, from the plan ``start`` and balance prices
@@ -510,6 +516,10 @@ def pdhg_window(
 
     z, y, total, restarts = _iterate(slp, K, KT, z0 / dc, y0 / dr, iterations, t_start + seconds)
     zo, yo = z * dc, y * dr / lp.scale
+    if polish:  # the feasibility problem (no objective) from the primal: the plan's side
+        flp = _LP(op=op, c=np.zeros_like(c), b=b, lo=lo, hi=hi, scale=lp.scale)
+        zp, _, _, _ = _iterate(flp, K, KT, z, np.zeros_like(y), polish, np.inf, omega=1.0)
+        zo = zp * dc
     _, _, G = op.split_z(zo)
     P, _, _, _ = op.split_y(yo)
     obj = float(lp.c @ zo) / lp.scale
@@ -517,7 +527,7 @@ def pdhg_window(
         p=np.maximum(P.T, 0.0).copy(),
         g=np.maximum(G.T, 0.0).copy(),
         iterations=total,
-        polish_iterations=0,
+        polish_iterations=polish,
         seconds=time.perf_counter() - t_start,
         termination=f"{'iteration' if total >= iterations else 'time'} limit, {restarts} restarts",
         objective=obj,
