@@ -81,10 +81,11 @@ def test_pdhg_converges_to_the_exact_optimum(kind: str) -> None:
     years = 5
     m, n = _model(kind, years)
     opt = _exact(m, years, n)
-    pd = pdhg_window(m, 0, years, np.zeros(n), seconds=60.0, iterations=4000, tighten=(0, 0))
+    kw: dict[str, Any] = {"seconds": 60.0, "tighten": (0.0, 0.0), "polish": 0}
+    pd = pdhg_window(m, 0, years, np.zeros(n), iterations=4000, **kw)
     assert pd.iterations == 4000
     assert pd.objective == pytest.approx(opt, rel=1e-5)
-    few = pdhg_window(m, 0, years, np.zeros(n), seconds=60.0, iterations=64, tighten=(0, 0))
+    few = pdhg_window(m, 0, years, np.zeros(n), iterations=64, **kw)
     assert abs(few.objective - opt) > abs(pd.objective - opt)
 
 
