@@ -396,8 +396,6 @@ def _iterate(
     # averages and restart state
     zs_ = np.zeros_like(z)
     ys_ = np.zeros_like(y)
-    Kzs = np.zeros_like(Kz)
-    KTys = np.zeros_like(KTy)
     wsum = 0.0
     z_last, y_last = z.copy(), y.copy()
     kkt_last = _kkt(slp, z, y, Kz, KTy, omega)
@@ -432,14 +430,15 @@ def _iterate(
         KTy = KT(y)
         _accumulate(zs_, z, step)
         _accumulate(ys_, y, step)
-        _accumulate(Kzs, Kz, step)
-        _accumulate(KTys, KTy, step)
         wsum += step
         total += 1
         since += 1
         if since % CHECK and total < iterations:
             continue
-        za, ya, Kza, KTya = zs_ / wsum, ys_ / wsum, Kzs / wsum, KTys / wsum
+        # the average's products: two more products every CHECK iterations, where
+        # carrying their averages along would cost two passes every iteration
+        za, ya = zs_ / wsum, ys_ / wsum
+        Kza, KTya = K(za), KT(ya)
         k_cur = _kkt(slp, z, y, Kz, KTy, omega)
         k_avg = _kkt(slp, za, ya, Kza, KTya, omega)
         use_avg = k_avg < k_cur
@@ -464,13 +463,12 @@ def _iterate(
         kkt_prev = np.inf
         zs_[:] = 0.0
         ys_[:] = 0.0
-        Kzs[:] = 0.0
-        KTys[:] = 0.0
         wsum = 0.0
         since = 0
         restarts += 1
     if wsum > 0:
-        za, ya, Kza, KTya = zs_ / wsum, ys_ / wsum, Kzs / wsum, KTys / wsum
+        za, ya = zs_ / wsum, ys_ / wsum
+        Kza, KTya = K(za), KT(ya)
         if _kkt(slp, za, ya, Kza, KTya, omega) < _kkt(slp, z, y, Kz, KTy, omega):
             z, y = za, ya
     return z, y, total, restarts
