@@ -87,6 +87,12 @@ def test_pdhg_converges_to_the_exact_optimum(kind: str) -> None:
     assert pd.objective == pytest.approx(opt, rel=1e-5)
     few = pdhg_window(m, 0, years, np.zeros(n), iterations=64, **kw)
     assert abs(few.objective - opt) > abs(pd.objective - opt)
+    # the relative-error rule stops it early, at a check whose error is below tol
+    seen: list[tuple[int, float]] = []
+    tol = pdhg_window(m, 0, years, np.zeros(n), iterations=4000, tol=1e-4, history=seen, **kw)
+    assert tol.iterations < 4000 and tol.termination.startswith("relative error")
+    assert seen[-1][0] == tol.iterations and seen[-1][1] <= 1e-4
+    assert all(r > 1e-4 for _, r in seen[:-1])
 
 
 @pytest.mark.parametrize("kind", ["table", "60"])

@@ -339,19 +339,39 @@ def _start(lp: _LP, m: Model, t0: int, start: Window | None, prices: np.ndarray 
     return z, y
 
 
-def _kkt(
-    lp: _LP, z: np.ndarray, y: np.ndarray, Kz: np.ndarray, KTy: np.ndarray, omega: float
-) -> float:
-    """PDLP's weighted KKT error of ``(z, y)`` in the scaled problem: primal residual,
-    dual residual (reduced costs of the wrong sign where a bound is infinite) and gap."""
+def _errors(
+    lp: _LP, z: np.ndarray, y: np.ndarray, Kz: np.ndarray, KTy: np.ndarray
+) -> tuple[float, float, float, float]:
+    """``(‖primal residual‖, ‖dual residual‖, primal objective, dual objective)`` of
+    ``(z, y)``: the dual residual is the reduced costs of the wrong sign where a bound
+    is infinite; the dual objective takes the others at their bounds."""
     rp = np.maximum(lp.b - Kz, 0.0)
     lam = lp.c - KTy
     neg = np.minimum(lam, 0.0)
     fin = lp.fin_hi
     rd = neg[~fin]
     dual_obj = float(lp.b @ y) + float(np.maximum(lam, 0.0) @ lp.lo) + float(neg[fin] @ lp.hi[fin])
-    gap = float(lp.c @ z) - dual_obj
-    return float(np.sqrt(omega**2 * (rp @ rp) + (rd @ rd) / omega**2 + gap**2))
+    return float(np.sqrt(rp @ rp)), float(np.sqrt(rd @ rd)), float(lp.c @ z), dual_obj
+
+
+def _kkt(
+    lp: _LP, z: np.ndarray, y: np.ndarray, Kz: np.ndarray, KTy: np.ndarray, omega: float
+) -> float:
+    """PDLP's weighted KKT error of ``(z, y)`` in the scaled problem."""
+    rp, rd, po, do = _errors(lp, z, y, Kz, KTy)
+    return float(np.sqrt((omega * rp) ** 2 + (rd / omega) ** 2 + (po - do) ** 2))
+
+
+def _relative(lp: _LP, z: np.ndarray, y: np.ndarray, Kz: np.ndarray, KTy: np.ndarray) -> float:
+    """The largest of PDLP's relative errors: gap over the objectives, primal residual
+    over ``1 + ‖b‖``, dual residual over ``1 + ‖c‖`` (a stopping rule that does not
+    depend on the machine's load, unlike a time limit)."""
+    rp, rd, po, do = _errors(lp, z, y, Kz, KTy)
+    return max(
+        abs(po - do) / (abs(po) + abs(do) + 1e-300),
+        rp / (1.0 + float(np.linalg.norm(lp.b))),
+        rd / (1.0 + float(np.linalg.norm(lp.c))),
+    )
 
 
 def _scaling(m: Model, lp: _LP, equilibrate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -378,6 +398,8 @@ def _iterate(
     iterations: int,
     deadline: float,
     omega: float | None = None,
+    tol: float = 0.0,
+    history: list[tuple[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """PDLP's iterations on the scaled LP ``slp`` (products ``K``, ``KT``) from ``(z, y)``
     until ``iterations`` or the ``deadline``: the adaptive step, the step-weighted
@@ -443,6 +465,14 @@ def _iterate(
         k_avg = _kkt(slp, za, ya, Kza, KTya, omega)
         use_avg = k_avg < k_cur
         k_cand = min(k_avg, k_cur)
+        if tol > 0 or history is not None:
+            rel = _relative(slp, za, ya, Kza, KTya) if use_avg else _relative(slp, z, y, Kz, KTy)
+            if history is not None:
+                history.append((total, rel))
+            if rel <= tol:
+                if use_avg:
+                    z, y = za, ya
+                return z, y, total, restarts
         restart = (
             k_cand <= BETA_SUFFICIENT * kkt_last
             or (k_cand <= BETA_NECESSARY * kkt_last and k_cand > kkt_prev)
@@ -487,11 +517,16 @@ def pdhg_window(
     tighten: tuple[float, float] = TIGHTEN,
     equilibrate: int = 1,
     polish: int = POLISH,
+    tol: float = 0.0,
+    history: list[tuple[int, float]] | None = None,
 ) -> PrimalDualResult:
     """Restarted adaptive PDHG on the LP of years ``t0 … t0+T-1`` for at most
-    ``seconds`` or ``iterations``, from the plan ``start`` and balance prices
+    ``seconds`` or ``iterations`` or until its relative error (:func:`_relative`, at a
+    restart check) is at most ``tol``, from the plan ``start`` and balance prices
     ``prices`` (years × products, objective units; default: the modern technique's
-    labour values, :func:`gosplan.planning.multiyear.primal_dual.modern_labour_prices`)."""
+    labour values, :func:`gosplan.planning.multiyear.primal_dual.modern_labour_prices`);
+    then ``polish`` iterations on the feasibility problem.  ``history`` collects
+    ``(iteration, relative error)`` at every check."""
     from gosplan.planning.multiyear.primal_dual import modern_labour_prices
 
     t_start = time.perf_counter()
@@ -512,7 +547,16 @@ def pdhg_window(
     def KT(ys: np.ndarray) -> np.ndarray:
         return dc * op.adjoint(dr * ys)
 
-    z, y, total, restarts = _iterate(slp, K, KT, z0 / dc, y0 / dr, iterations, t_start + seconds)
+    z, y, total, restarts = _iterate(
+        slp, K, KT, z0 / dc, y0 / dr, iterations, t_start + seconds, tol=tol, history=history
+    )
+    reason = (
+        "iteration limit"
+        if total >= iterations
+        else "time limit"
+        if time.perf_counter() >= t_start + seconds
+        else f"relative error <= {tol:g}"
+    )
     zo, yo = z * dc, y * dr / lp.scale
     if polish:  # the feasibility problem (no objective) from the primal: the plan's side
         flp = _LP(op=op, c=np.zeros_like(c), b=b, lo=lo, hi=hi, scale=lp.scale)
@@ -527,7 +571,7 @@ def pdhg_window(
         iterations=total,
         polish_iterations=polish,
         seconds=time.perf_counter() - t_start,
-        termination=f"{'iteration' if total >= iterations else 'time'} limit, {restarts} restarts",
+        termination=f"{reason}, {restarts} restarts",
         objective=obj,
         x=None,
     )
