@@ -133,17 +133,21 @@ class _Spmm:
             y.ravel(),
         )
 
-    def __matmul__(self, X: np.ndarray) -> np.ndarray:
+    def into(self, X: np.ndarray, out: np.ndarray) -> None:
+        """``out[:] = M @ X`` (``out`` C-contiguous, ``n × T``)."""
         X = np.ascontiguousarray(X, dtype=float)
-        if self.kernel is None or X.ndim != 2:
-            return np.asarray(self.M @ X)
-        out = np.empty((self.M.shape[0], X.shape[1]))
-        if self.pool is None:
+        if self.kernel is None:
+            out[:] = np.asarray(self.M @ X)
+        elif self.pool is None:
             self._part(X, out, 0, self.M.shape[0])
-            return out
-        futs = [self.pool.submit(self._part, X, out, lo, hi) for lo, hi in self.blocks]
-        for f in futs:
-            f.result()
+        else:
+            futs = [self.pool.submit(self._part, X, out, lo, hi) for lo, hi in self.blocks]
+            for f in futs:
+                f.result()
+
+    def __matmul__(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty((self.M.shape[0], X.shape[1]))
+        self.into(X, out)
         return out
 
 
@@ -214,8 +218,11 @@ class _Op:
         out = np.empty(self.nrow)
         P, R, Q, E = self.split_y(out)
         X = XO + XN
-        P[:] = self.M @ X
-        P += sg * self._goods(G)
+        self.M.into(X, P)
+        if sg < 0:
+            P -= self._goods(G)
+        else:
+            P += self._goods(G)
         Kg = np.zeros(self.n)
         R[:, 0] = 0.0
         for t in range(self.T):
@@ -239,10 +246,12 @@ class _Op:
         sg = self.sg
         out = np.empty(self.ncol)
         XO, XN, G = self.split_z(out)
-        MP = self.MT @ np.ascontiguousarray(P)
-        XO[:] = MP
-        XN[:] = MP
-        XN[:, 1:] += sg * R[:, 1:]
+        self.MT.into(P, XO)
+        XN[:] = XO
+        if sg < 0:
+            XN[:, 1:] -= R[:, 1:]
+        else:
+            XN[:, 1:] += R[:, 1:]
         k = 0
         lab, ln = (abs(self.lab), abs(self.ln)) if sg > 0 else (self.lab, self.ln)
         if self.has_lab:
@@ -253,7 +262,12 @@ class _Op:
             imp = abs(self.imp) if sg > 0 else self.imp
             XO += sg * np.outer(imp, E[k : k + self.T])
             XN += sg * np.outer(imp, E[k : k + self.T])
-        G[:] = sg * self._goods_t(np.ascontiguousarray(P))
+        if self.BT is not None:
+            self.BT.into(P, G)
+        else:
+            G[:] = self._goods_t(P)
+        if sg < 0:
+            np.negative(G, out=G)
         S = Q.copy()  # value of capacity at the end of year s: S_{s+1}
         for s in range(self.T - 1, -1, -1):
             G[:, s] += S
@@ -542,10 +556,14 @@ def pdhg_window(
     slp = _LP(op=op, c=c, b=b, lo=lo, hi=hi, scale=lp.scale)
 
     def K(zs: np.ndarray) -> np.ndarray:
-        return dr * op.apply(dc * zs)
+        out = op.apply(dc * zs)
+        out *= dr
+        return out
 
     def KT(ys: np.ndarray) -> np.ndarray:
-        return dc * op.adjoint(dr * ys)
+        out = op.adjoint(dr * ys)
+        out *= dc
+        return out
 
     z, y, total, restarts = _iterate(
         slp, K, KT, z0 / dc, y0 / dr, iterations, t_start + seconds, tol=tol, history=history
