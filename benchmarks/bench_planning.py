@@ -28,6 +28,8 @@ proven one.  ``--method primal-dual`` plans with OR-tools' PDLP from the forward
 plan (``--time-limit`` seconds of PDLP; ``--bound-seconds`` of dual ascent after it);
 with ``--pdlp-iterations K`` instead, its steps one by one (wall and CPU seconds each),
 PDLP held to ``K`` iterations (a shared machine's load changes its seconds, not those).
+``--method pdhg``: the same with our own PDHG (:mod:`gosplan.planning.multiyear.pdhg`),
+started from the plain forward pass.
 
 Usage::
 
@@ -286,10 +288,12 @@ def certified_rows(
             f"{cand.get('seconds: smoothed dual ascent', 0.0):.1f} s: {stages}); plan (LP "
             f"objective) {cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
         )
-        if "pdlp" in cert.assumptions:
-            pd = cert.assumptions["pdlp"]
+        solver = "pdlp" if "pdlp" in cert.assumptions else "pdhg"
+        if solver in cert.assumptions:
+            pd = cert.assumptions[solver]
             note += (
-                f"; PDLP {pd['iterations']} iterations (+{pd.get('polish_iterations', 0)} "
+                f"; {solver.upper()} {pd['iterations']} iterations "
+                f"(+{pd.get('polish_iterations', 0)} "
                 f"polishing) in {pd['seconds']:.1f} s "
                 f"({pd['termination'].removeprefix('TERMINATION_REASON_').lower()}); "
                 f"plan: {cert.message}"
@@ -335,10 +339,13 @@ def certified_rows(
     return rows
 
 
-def primal_dual_phases(n: int, iterations: int) -> list[dict[str, Any]]:
+def primal_dual_phases(
+    n: int, iterations: int, method: str = "primal-dual"
+) -> list[dict[str, Any]]:
     """``method="primal-dual"``'s steps on five years of ``n`` products with PDLP held to
     ``iterations`` iterations (not seconds: on a shared machine its wall time depends
-    on the others' load, its iterations do not), each step's wall and CPU seconds."""
+    on the others' load, its iterations do not), each step's wall and CPU seconds;
+    ``method="pdhg"``: the same with our own PDHG, from the plain forward pass."""
     import os
 
     import numpy as np
@@ -346,6 +353,7 @@ def primal_dual_phases(n: int, iterations: int) -> list[dict[str, Any]]:
     from gosplan.planning.multiyear.forward import forward_window, retime_window
     from gosplan.planning.multiyear.lp import terminal_need
     from gosplan.planning.multiyear.model import build_model, model_kwargs
+    from gosplan.planning.multiyear.pdhg import pdhg_window
     from gosplan.planning.multiyear.primal_dual import pdlp_window, prices_bound
     from gosplan.planning.multiyear.recover import plan_from_investment
     from gosplan.scale.synthetic_economies import synthetic_economy
@@ -366,10 +374,15 @@ def primal_dual_phases(n: int, iterations: int) -> list[dict[str, Any]]:
     K0 = np.zeros(n)
     plain = forward_window(m, 0, 5, K0)
     mark("forward-plain")
-    w = retime_window(m, 0, plain, K0)
-    mark("retime")
-    pd = pdlp_window(m, 0, 5, K0, seconds=1e5, iterations=iterations, start=w)
-    mark("PDLP")
+    if method == "pdhg":
+        w = plain
+        pd = pdhg_window(m, 0, 5, K0, seconds=1e5, iterations=iterations, start=w)
+        mark("PDHG")
+    else:
+        w = retime_window(m, 0, plain, K0)
+        mark("retime")
+        pd = pdlp_window(m, 0, 5, K0, seconds=1e5, iterations=iterations, start=w)
+        mark("PDLP")
     need = terminal_need(m, 0, 5)
     cand = plan_from_investment(m, 0, K0, pd.g, need, fallback=[w.g, plain.g])
     mark("recover")
@@ -380,12 +393,13 @@ def primal_dual_phases(n: int, iterations: int) -> list[dict[str, Any]]:
         f"{b} {t1 - t0:.1f} s wall / {c1 - c0:.1f} s CPU"
         for (_, t0, c0, _l), (b, t1, c1, _l1) in itertools.pairwise(marks)
     )
+    name = "PDHG" if method == "pdhg" else "PDLP"
     wall = marks[-1][1] - marks[0][1]
     cpu = marks[-1][2] - marks[0][2]
     gap = br.gap_proven if br is not None else None
     return [
         {
-            "work": f"5-year plan, primal-dual steps, PDLP {iterations} iterations",
+            "work": f"5-year plan, {method} steps, {name} {iterations} iterations",
             "size": n,
             "figure": wall,
             "unit": "s",
@@ -395,7 +409,7 @@ def primal_dual_phases(n: int, iterations: int) -> list[dict[str, Any]]:
             "goal": "proven within 0.1 % in <= 60 s" if n == 100_000 else None,
             "met": (gap is not None and gap <= 1e-3 and wall <= 60) if n == 100_000 else None,
             "note": (
-                f"{steps}; PDLP {pd.iterations} + {pd.polish_iterations} polishing "
+                f"{steps}; {pd.iterations} + {pd.polish_iterations} polishing "
                 f"iterations; plan {'recovered' if cand is not None else 'FAILED, forward kept'}"
                 f" {br.plan_objective if br else float('nan'):.8g} (forward "
                 f"{w.objective / plan.objective * (br.plan_objective if br else 1):.8g}); "
@@ -425,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pdlp-iterations",
         type=int,
         default=None,
-        help="with --certified: primal-dual's steps timed, PDLP held to this many iterations",
+        help="with --certified: primal-dual's (pdhg's) steps timed, held to this many iterations",
     )
     args = ap.parse_args(argv)
     if args.worker:
@@ -440,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict[str, Any]] = []
         for i, size in enumerate(int(s) for s in args.certified.split(",")):
             if args.pdlp_iterations:
-                rows += primal_dual_phases(size, args.pdlp_iterations)
+                pd_method = "pdhg" if args.method == "pdhg" else "primal-dual"
+                rows += primal_dual_phases(size, args.pdlp_iterations, pd_method)
                 continue
             rows += certified_rows(
                 size,

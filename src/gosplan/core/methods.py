@@ -27,6 +27,7 @@ METHODS: dict[str, tuple[str, ...]] = {
     # investment re-timed) and "forward-plain" (the capacity-following pass alone)
     # and "dual" (forward, then the plan the certified bound's prices point to, if better)
     # and "primal-dual" (forward, then OR-tools PDLP's plan and prices, if better)
+    # and "pdhg" (the forward pass, then our own PDHG's plan and prices, if better)
     "multi_year_plan": (
         "lp",
         "simplex",
@@ -36,6 +37,7 @@ METHODS: dict[str, tuple[str, ...]] = {
         "forward-plain",
         "dual",
         "primal-dual",
+        "pdhg",
     ),
     # a window of years re-planned each year: HiGHS only
     "receding_horizon_plan": ("lp", "simplex", "ipm", "pdlp"),

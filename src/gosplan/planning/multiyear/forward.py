@@ -16,7 +16,8 @@ from gosplan.planning.multiyear.steady import leontief_solver, stationary_solver
 #: investment re-timed), "forward-plain" (the capacity-following pass alone) and "dual"
 #: (forward, then the plan recovered from the certified bound's prices where better) and
 #: "primal-dual" (forward, then PDLP's plan and prices: multiyear.primal_dual)
-FORWARD_METHODS = ("forward", "forward-plain", "dual", "primal-dual")
+#: "pdhg" (the capacity-following pass, then our own PDHG's: multiyear.pdhg)
+FORWARD_METHODS = ("forward", "forward-plain", "dual", "primal-dual", "pdhg")
 
 
 def forward_window(m: Model, t0: int, T: int, K0: np.ndarray) -> Window:
