@@ -31,8 +31,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gosplan.config import Settings
 from gosplan.core import merkle
@@ -48,6 +48,7 @@ from gosplan.storage.control import (
     Person,
     SealedIdentity,
     Unit,
+    criticism_id,
 )
 from gosplan.storage.publiclog import LogEntry
 
@@ -191,6 +192,36 @@ def file(
         sealed_to = commission.load_roster(
             (settings or Settings()).commission_key_path
         ).public_key.hex()
+    # the criticism's id before the log's lock is taken (PostgreSQL: from its sequence), so
+    # that its rows are written with the entry, in one round trip under the lock
+    cid = criticism_id(session)
+    filed_on = day
+    at = _now()
+
+    def rows(index: int) -> list[Insert]:
+        return [
+            insert(Criticism).values(
+                id=cid,
+                ref=ref,
+                target_kind=target_kind,
+                target=target,
+                content=text,
+                filed_on=filed_on,
+                log_index=index,
+                attachment_name=att["name"] if att else None,
+                attachment_sha256=att["sha256"] if att else None,
+                attachment_size=att["size"] if att else None,
+            ),
+            insert(CriticismStatus).values(
+                criticism_id=cid,
+                status="received",
+                reason="filed",
+                by="gosplan",
+                at=at,
+                log_index=index,
+            ),
+        ]
+
     entry = publiclog.append(
         session,
         "criticism.filed",
@@ -208,8 +239,10 @@ def file(
             # the key it was sealed to: a roster swapped on the server shows here
             "sealed_to": sealed_to,
         },
+        with_rows=rows if cid is not None else None,
     )
     row = Criticism(
+        id=cid,
         ref=ref,
         target_kind=target_kind,
         target=target,
@@ -220,8 +253,22 @@ def file(
         attachment_sha256=att["sha256"] if att else None,
         attachment_size=att["size"] if att else None,
     )
-    session.add(row)
-    session.flush()
+    if cid is not None:  # written with the entry: in the session as if loaded
+        make_transient_to_detached(row)
+        session.add(row)
+    else:
+        session.add(row)
+        session.flush()
+        session.add(
+            CriticismStatus(
+                criticism_id=row.id,
+                status="received",
+                reason="filed",
+                by="gosplan",
+                at=at,
+                log_index=entry.index,
+            )
+        )
     if attachment is not None:
         session.add(CriticismAttachment(criticism_id=row.id, data=attachment))
     if sealed is not None:
@@ -232,16 +279,6 @@ def file(
                 watch_tag=watch_tag(person, settings) if person else None,
             )
         )
-    session.add(
-        CriticismStatus(
-            criticism_id=row.id,
-            status="received",
-            reason="filed",
-            by="gosplan",
-            at=_now(),
-            log_index=entry.index,
-        )
-    )
     session.flush()
     return row
 

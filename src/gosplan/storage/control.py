@@ -20,8 +20,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gosplan.storage.base import Base
 
@@ -225,3 +227,16 @@ class Alert(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("control_personnel_event.id"), nullable=False)
     criticism_id: Mapped[int] = mapped_column(ForeignKey("criticism.id"), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+def criticism_id(session: Session) -> int | None:
+    """A new criticism's id taken ahead of its row (PostgreSQL: from the id's sequence, one
+    round trip, so the row can be written with its log entry); None elsewhere (SQLite numbers
+    the row when it is written)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return int(
+        session.execute(
+            select(func.nextval(func.pg_get_serial_sequence("criticism", "id")))
+        ).scalar_one()
+    )

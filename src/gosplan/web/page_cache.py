@@ -70,6 +70,10 @@ BUILDING = "gosplan_page_cache_building"
 
 _TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z_][a-z0-9_]*)', re.IGNORECASE)
 _WRITTEN = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z_][a-z0-9_]*)', re.I)
+#: every table a statement writes, wherever in it (each INSERT of a WITH)
+_WRITTEN_ANYWHERE = re.compile(
+    r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z_][a-z0-9_]*)', re.I
+)
 #: the table whose writes move a head that is not a table's own
 _BASE = {
     page_heads.ADOPTED: "decision_proposal",
@@ -149,6 +153,10 @@ class PageCache:
             m = _WRITTEN.match(statement)
             written = conn.info.setdefault("gosplan_wrote", set())
             written.add(m[1].lower() if m else "*")
+        elif statement.lstrip()[:4].upper() == "WITH":  # data-modifying CTEs (PostgreSQL)
+            tables = _WRITTEN_ANYWHERE.findall(statement)
+            if tables:
+                conn.info.setdefault("gosplan_wrote", set()).update(t.lower() for t in tables)
         route = getattr(self._building, "route", None)
         if self.record is not None and route is not None:
             self.record.setdefault(route, set()).update(
