@@ -91,3 +91,24 @@ class HeadsQuery:
         with engine.connect() as conn:
             row = conn.execute(self.stmt).one()
         return {n: int(v or 0) for n, v in zip(self.names, row, strict=True)}
+
+
+def account_head(engine: Engine, code: str) -> tuple[Any, ...] | None:
+    """What one person's statement shows, summed up in ONE round trip: the account's id and
+    balance, its newest posting (every line of a statement is a posting to it: a purchase,
+    credited hours, a reversal), the open period and the newest period (a period opened or
+    closed moves one of them). None if there is no account ``code``."""
+    from gosplan.storage.accounts import Account, Period, Posting
+
+    newest_posting = (
+        select(func.max(Posting.id)).where(Posting.account_id == Account.id).scalar_subquery()
+    )
+    open_period = select(func.max(Period.id)).where(Period.status == "open").scalar_subquery()
+    newest_period = select(func.max(Period.id)).scalar_subquery()
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Account.id, Account.balance, newest_posting, open_period, newest_period).where(
+                Account.code == code
+            )
+        ).first()
+    return None if row is None else tuple(row)
