@@ -567,6 +567,14 @@ def buy(
         ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
         bought = _good(state.accounts.good(p.good), state.economy.year, request)
+        # the balance from the account's row, which the ledger holds equal to its postings
+        # (check_integrity): one query, not the postings summed
+        head = page_heads.account_head(state.engine, code)
+        balance = (
+            acc.to_hours(head[1])
+            if head is not None and head[1] is not None
+            else state.accounts.balance(code)
+        )
         return Response(
             BuyResult(
                 transaction=p.transaction_id,
@@ -576,7 +584,7 @@ def buy(
                 quantity=p.quantity,
                 price=p.price,
                 cost=p.cost,
-                balance=state.accounts.balance(code),
+                balance=balance,
             ).model_dump_json(),
             media_type="application/json",
         )
