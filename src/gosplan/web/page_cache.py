@@ -185,7 +185,7 @@ class PageCache:
         self._wrote[writer] = (now, before | frozenset(written), None)
         if len(self._wrote) > 10_000:
             cut = now - self.ttl_s
-            self._wrote = {k: v for k, v in self._wrote.items() if v[0] > cut}
+            self._wrote = {k: v for k, v in list(self._wrote.items()) if v[0] > cut}
 
     def touch(self) -> None:
         """Something was written by this process: read the heads again before the next
@@ -253,9 +253,11 @@ class PageCache:
         key = ("memo", name, extra, tuple(heads[t] for t in tables))
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = compute()
-            for k in [k for k in self._memo if k[1] == name and k != key][:-64]:
-                self._memo.pop(k, None)
+            hit = compute()  # outside the lock: two threads may both compute, one is kept
+            with self._lock:  # other threads add to the memo meanwhile (a 500 under load)
+                self._memo[key] = hit
+                for k in [k for k in self._memo if k[1] == name and k != key][:-64]:
+                    self._memo.pop(k, None)
         return hit
 
     # --- pages ------------------------------------------------------------------------
