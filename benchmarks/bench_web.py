@@ -2,7 +2,9 @@
 
 The server is ``gosplan serve --workers N`` (uvicorn, N processes) with the
 seeded demonstration on the default economy, started in a subprocess; the load
-comes from a bounded asyncio ``httpx`` client in this process. With a
+comes from bounded asyncio HTTP clients in this process (``aiohttp``, or ``httpx`` with
+``GOSPLAN_BENCH_CLIENT=httpx``; the caches are warmed with the other one, and the CPU a
+request of both is reported). With a
 PostgreSQL server at hand (``GOSPLAN_BENCH_POSTGRES_URL`` or
 ``GOSPLAN_TEST_POSTGRES_URL``) the run measures one process and
 ``GOSPLAN_BENCH_WORKERS`` processes (default 2) on PostgreSQL, one after the
@@ -182,6 +184,82 @@ def pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+class _Answer:
+    """What the load run keeps of a response: status, text, path, headers."""
+
+    __slots__ = ("headers", "path", "status_code", "text")
+
+    def __init__(self, status: int, text: str, path: str, headers: Any) -> None:
+        self.status_code, self.text, self.path, self.headers = status, text, path, headers
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.text)
+
+
+class _Client:
+    """One user's HTTP/1.1 keep-alive client (at most 4 connections, idle ones closed after
+    2 s; cookies kept; redirects not followed), by ``aiohttp`` (the default: it costs the
+    load generator about a quarter of httpx's CPU a request, which the server's machine
+    shares) or ``httpx`` (``GOSPLAN_BENCH_CLIENT=httpx``)."""
+
+    def __init__(self, base: str, kind: str) -> None:
+        self.base, self.kind = base, kind
+        self._c: Any = None
+
+    def _open(self) -> Any:
+        if self._c is None:
+            if self.kind == "httpx":
+                import httpx
+
+                self._c = httpx.AsyncClient(
+                    base_url=self.base,
+                    timeout=60.0,
+                    limits=httpx.Limits(max_connections=4, keepalive_expiry=2.0),
+                )
+            else:
+                import aiohttp
+
+                self._c = aiohttp.ClientSession(
+                    self.base,
+                    # cookies for 127.0.0.1 (aiohttp keeps none for an IP address by default)
+                    cookie_jar=aiohttp.CookieJar(unsafe=True),
+                    connector=aiohttp.TCPConnector(limit=4, keepalive_timeout=2.0),
+                    timeout=aiohttp.ClientTimeout(total=60.0),
+                )
+        return self._c
+
+    async def request(
+        self, method: str, path: str, data: dict[str, Any] | None = None, **kw: Any
+    ) -> _Answer:
+        c = self._open()
+        if self.kind == "httpx":
+            r = await c.request(method, path, data=data, **kw)
+            return _Answer(r.status_code, r.text, r.request.url.path, r.headers)
+        form = None if data is None else {k: str(v) for k, v in data.items()}
+        async with c.request(method, path, data=form, allow_redirects=False, **kw) as r:
+            return _Answer(r.status, await r.text(), path, r.headers)
+
+    async def get(self, path: str, **kw: Any) -> _Answer:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> _Answer:
+        return await self.request("POST", path, **kw)
+
+    async def aclose(self) -> None:
+        if self._c is not None:
+            await (self._c.aclose() if self.kind == "httpx" else self._c.close())
+
+
+def client_kind() -> str:
+    """The load generator's HTTP client: ``GOSPLAN_BENCH_CLIENT`` (aiohttp or httpx)."""
+    kind = os.environ.get("GOSPLAN_BENCH_CLIENT", "aiohttp")
+    if kind not in ("aiohttp", "httpx"):
+        raise SystemExit(f"GOSPLAN_BENCH_CLIENT={kind!r}: aiohttp or httpx")
+    return kind
+
+
 async def _sign_in(client: Any, name: str, password: str) -> str:
     page = await client.get("/login")
     tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -208,30 +286,28 @@ async def _load(
     *,
     think: bool,
     on_start: Callable[[], None] | None = None,
+    kind: str | None = None,
 ) -> tuple[Stats, float]:
     """Sign every user in, then browse, buy and file for ``seconds``; ``on_start`` is called
-    when the clock starts (after the sign-ins, whose password hashing is not the load)."""
-    import httpx
-
-    async with httpx.AsyncClient(base_url=base) as c:
-        goods = [
-            g["code"] for g in (await c.get("/catalogue.json")).json()["goods"] if not g["free"]
-        ]
-        log_size = int((await c.get("/log.json")).json()["size"])
+    when the clock starts (after the sign-ins, whose password hashing is not the load).
+    ``kind``: the HTTP client (:func:`client_kind` by default)."""
+    kind = kind or client_kind()
+    first = _Client(base, kind)
+    goods = [
+        g["code"] for g in (await first.get("/catalogue.json")).json()["goods"] if not g["free"]
+    ]
+    log_size = int((await first.get("/log.json")).json()["size"])
+    await first.aclose()
     stats = Stats()
     start_at = [0.0]
     tag = f"{time.time_ns():x}"  # idempotency keys are new in every run
     # sign everyone in first (argon2 on the server), then start the clock for all at once
     sem = asyncio.Semaphore(4)
-    clients: list[Any] = []
+    clients: list[_Client] = []
 
-    async def signed(n: str) -> tuple[Any, str]:
+    async def signed(n: str) -> tuple[_Client, str]:
         async with sem:
-            client = httpx.AsyncClient(
-                base_url=base,
-                timeout=60.0,
-                limits=httpx.Limits(max_connections=4, keepalive_expiry=2.0),
-            )
+            client = _Client(base, kind)
             tok = await _sign_in(client, n, "load-password")
             clients.append(client)
             return client, tok
@@ -243,7 +319,7 @@ async def _load(
     start_at[0] = time.monotonic()
     until = start_at[0] + seconds
 
-    async def loop(n: str, client: Any, tok: str) -> None:
+    async def loop(n: str, client: _Client, tok: str) -> None:
         rnd = random.Random(n)
         k = 0
         while time.monotonic() < until:
@@ -279,9 +355,7 @@ async def _load(
                         headers={"accept": "application/json"},
                     )
                 if r.status_code >= 400:
-                    stats.errors.append(
-                        f"{kind} {r.request.url.path}: {r.status_code} {r.text[:120]}"
-                    )
+                    stats.errors.append(f"{kind} {r.path}: {r.status_code} {r.text[:120]}")
                 else:
                     stats.add(kind, time.perf_counter() - t0)
             except Exception as exc:  # every failure counts as an error
@@ -360,8 +434,12 @@ def load_run(
     base = f"http://127.0.0.1:{port}"
     try:
         names = [f"load{i:03d}" for i in range(users)]
-        asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False))  # warm caches
-        peer, _ = asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False))
+        kind = client_kind()
+        other = "httpx" if kind == "aiohttp" else "aiohttp"
+        # warm the caches with the other HTTP client: its CPU a request stands beside the
+        # chosen client's, both measured one user with no think time against this server
+        warm, _ = asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False, kind=other))
+        peer, _ = asyncio.run(_load(base, names[:1], min(10.0, seconds), think=False, kind=kind))
         server0 = [0.0]
         load0 = os.getloadavg()[0]
 
@@ -398,6 +476,11 @@ def load_run(
         "server_cpu_share": server_cpu / elapsed,
         "load": (load0, load1),
         "peer_requests": len(peer.all),
+        "client": kind,
+        "clients_ms": {
+            kind: 1000 * peer.client_cpu / max(len(peer.all), 1),
+            other: 1000 * warm.client_cpu / max(len(warm.all), 1),
+        },
     }
 
 
@@ -441,6 +524,8 @@ def _rows(r: dict[str, Any], store: str, peer: dict[str, Any] | None) -> list[di
             f"server processes {r['server_cpu_share']:.2f} cores, by the load generator "
             f"{r['client_cpu_share']:.2f} cores; server CPU a request {per(r['server_cpu_share'])} "
             f"ms, load generator's {per(r['client_cpu_share'])} ms; "
+            f"load generator {r['client']} (CPU a request, 1 user without think time, same "
+            f"server: {', '.join(f'{k} {v:.2f} ms' for k, v in r['clients_ms'].items())}); "
             f"load average at start {r['load'][0]:.1f}, "
             f"at end {r['load'][1]:.1f} (now: {load}); event loop {_loop_name()}",
         },

@@ -369,3 +369,41 @@ def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(tmp_pat
     box = commission.seal(b'{"identity": "x", "person": null}', pub, b"C-1")
     key = commission.combine([commission.read_share(p) for p in res.share_paths[1:]])
     assert commission.unseal(box, key, b"C-1") == b'{"identity": "x", "person": null}'
+
+
+def test_criticisms_filed_at_once_from_threads_keep_log_and_rows_together(
+    org: Engine, settings: Settings
+) -> None:
+    """Filers race for the log (web worker threads; on PostgreSQL each filing's rows are
+    written with its entry in one statement): every criticism gets its own entry, its rows
+    name that entry, and the log verifies."""
+    import threading
+
+    errors: list[BaseException] = []
+    refs: list[str] = []
+
+    def filer(w: int) -> None:
+        try:
+            for i in range(6):
+                refs.append(_file(org, settings, content=f"filer {w} #{i}"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=filer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope(org) as s:
+        rows = s.scalars(select(Criticism)).all()
+        assert sorted(c.ref for c in rows) == sorted(refs) and len(rows) == 24
+        for c in rows:
+            e = publiclog.entry(s, c.log_index)
+            assert (e.kind, e.payload["criticism"]) == ("criticism.filed", c.ref)
+            (st,) = s.scalars(select(CriticismStatus).where(CriticismStatus.criticism_id == c.id))
+            assert (st.status, st.log_index) == ("received", c.log_index)
+            assert logstate.check_criticism(s, c.ref) == []
+        assert len({c.log_index for c in rows}) == 24
+        v = publiclog.verify_store(s)
+    assert v.ok, v.message

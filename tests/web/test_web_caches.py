@@ -281,3 +281,52 @@ def test_the_handler_threads_are_as_many_as_the_connections_unless_set(
             assert limiter.total_tokens == expected
     finally:
         app.state.gosplan.engine.dispose()
+
+
+@pytest.mark.parametrize("web_store", ["postgres"], indirect=True)
+def test_a_kept_statement_shows_a_purchase_at_once_in_both_processes(
+    servers: list[str], web_settings: Settings
+) -> None:
+    """Each process keeps a person's statement while their account's head is unchanged: a
+    purchase on one process, and a purchase made outside the server, show on the very next
+    view in both (no bound to wait), and only to the account's holder."""
+    from gosplan.services.accounts import Accounts
+    from gosplan.storage.base import make_engine
+    from tests.web.test_web_scaleout import _twin
+
+    a_url, b_url = servers
+    with httpx.Client(base_url=a_url, timeout=60) as a:
+        assert _login(a, "ana") == 303
+        with _twin(a, b_url) as b:
+            first = [c.get("/account.json").json() for c in (a, b)]
+            assert first[0]["balance"] == first[1]["balance"]
+            again = [c.get("/account.json").json() for c in (a, b)]  # from the kept statement
+            assert again == [
+                {**f, "buy_key": g["buy_key"]} for f, g in zip(first, again, strict=True)
+            ]
+            good = next(g for g in first[0]["catalogue"] if not g["free"] and g["stock"] > 2)
+            r = a.post(
+                "/account/buy",
+                data={"good": good["code"], "quantity": 1, "csrf_token": _csrf(a)},
+                headers={"accept": "application/json"},
+            )
+            assert r.status_code == 200, r.text
+            balance = r.json()["balance"]
+            assert Decimal(balance) < Decimal(first[0]["balance"])
+            for c in (a, b):
+                page = c.get("/account.json").json()
+                assert Decimal(page["balance"]) == Decimal(balance)
+                assert page["statement"][0]["transaction"] == r.json()["transaction"]
+            engine = make_engine(web_settings.database_url)
+            try:
+                outside = Accounts(engine).buy("person:ana", good["code"], 1, key="outside")
+            finally:
+                engine.dispose()
+            for c in (a, b):
+                page = c.get("/account.json").json()
+                assert page["statement"][0]["transaction"] == outside.transaction_id
+                assert Decimal(page["balance"]) < Decimal(balance)
+    with httpx.Client(base_url=b_url, timeout=60) as bruno:
+        assert _login(bruno, "bruno") == 303
+        assert bruno.get("/account.json").json()["code"] == "person:bruno"
+        assert bruno.get("/accounts/person:ana.json").status_code == 403

@@ -279,3 +279,35 @@ def test_another_process_shows_a_change_within_the_bound(
                 TTL + 1.0,
                 lambda c=c: pid in [d["proposal"] for d in c.get("/plan.json").json()["decisions"]],
             )
+
+
+@pytest.mark.parametrize("web_store", ["sqlite"], indirect=True)
+def test_parts_kept_from_many_threads_at_once_never_fail(app_client: TestClient) -> None:
+    """Handler threads keep parts (the catalogue) in the page cache at once: adding one while
+    another thread drops old ones was a 500 under load ('dictionary changed size during
+    iteration'). Threads switched as often as the interpreter allows."""
+    import sys
+    import threading
+
+    cache = app_client.app.state.page_cache  # type: ignore[attr-defined]
+    errors: list[BaseException] = []
+
+    def keep(w: int) -> None:
+        try:
+            for i in range(1500):
+                got = cache.memo("race", ("acct_good",), (w, i), lambda i=i: i)
+                assert got == i
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=keep, args=(w,)) for w in range(8)]
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert errors == []

@@ -32,7 +32,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gosplan.config import Settings
 from gosplan.core import merkle
@@ -48,6 +48,9 @@ from gosplan.storage.control import (
     Person,
     SealedIdentity,
     Unit,
+    criticism_id,
+    filed_rows,
+    filed_status,
 )
 from gosplan.storage.publiclog import LogEntry
 
@@ -191,6 +194,20 @@ def file(
         sealed_to = commission.load_roster(
             (settings or Settings()).commission_key_path
         ).public_key.hex()
+    # the criticism's id before the log's lock is taken (PostgreSQL: from its sequence), so
+    # that its rows are written with the entry, in one round trip under the lock
+    cid = criticism_id(session)
+    at = _now()
+    values: dict[str, Any] = {
+        "ref": ref,
+        "target_kind": target_kind,
+        "target": target,
+        "content": text,
+        "filed_on": day,
+        "attachment_name": att["name"] if att else None,
+        "attachment_sha256": att["sha256"] if att else None,
+        "attachment_size": att["size"] if att else None,
+    }
     entry = publiclog.append(
         session,
         "criticism.filed",
@@ -208,20 +225,16 @@ def file(
             # the key it was sealed to: a roster swapped on the server shows here
             "sealed_to": sealed_to,
         },
+        with_rows=None if cid is None else (lambda index: filed_rows(cid, values, at, index)),
     )
-    row = Criticism(
-        ref=ref,
-        target_kind=target_kind,
-        target=target,
-        content=text,
-        filed_on=day,
-        log_index=entry.index,
-        attachment_name=att["name"] if att else None,
-        attachment_sha256=att["sha256"] if att else None,
-        attachment_size=att["size"] if att else None,
-    )
-    session.add(row)
-    session.flush()
+    row = Criticism(id=cid, log_index=entry.index, **values)
+    if cid is not None:  # written with the entry: in the session as if loaded
+        make_transient_to_detached(row)
+        session.add(row)
+    else:
+        session.add(row)
+        session.flush()
+        session.add(filed_status(row.id, at, entry.index))
     if attachment is not None:
         session.add(CriticismAttachment(criticism_id=row.id, data=attachment))
     if sealed is not None:
@@ -232,16 +245,6 @@ def file(
                 watch_tag=watch_tag(person, settings) if person else None,
             )
         )
-    session.add(
-        CriticismStatus(
-            criticism_id=row.id,
-            status="received",
-            reason="filed",
-            by="gosplan",
-            at=_now(),
-            log_index=entry.index,
-        )
-    )
     session.flush()
     return row
 

@@ -10,18 +10,23 @@ ever edited.  Queries live in the ``gosplan.services`` modules of this area.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
     ForeignKey,
+    Insert,
     Integer,
     LargeBinary,
     String,
     Text,
+    func,
+    insert,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gosplan.storage.base import Base
 
@@ -225,3 +230,42 @@ class Alert(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("control_personnel_event.id"), nullable=False)
     criticism_id: Mapped[int] = mapped_column(ForeignKey("criticism.id"), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+def criticism_id(session: Session) -> int | None:
+    """A new criticism's id taken ahead of its row (PostgreSQL: from the id's sequence, one
+    round trip, so the row can be written with its log entry); None elsewhere (SQLite numbers
+    the row when it is written)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return int(
+        session.execute(
+            select(func.nextval(func.pg_get_serial_sequence("criticism", "id")))
+        ).scalar_one()
+    )
+
+
+def filed_status(criticism_id: int, at: str, log_index: int) -> CriticismStatus:
+    """A criticism's first status: received, when it was filed."""
+    return CriticismStatus(
+        criticism_id=criticism_id,
+        status="received",
+        reason="filed",
+        by="gosplan",
+        at=at,
+        log_index=log_index,
+    )
+
+
+def filed_rows(cid: int, values: dict[str, Any], at: str, log_index: int) -> list[Insert]:
+    """The rows of a criticism filed as entry ``log_index``, its id ``cid`` taken ahead
+    (:func:`criticism_id`): the criticism and its first status, as ``INSERT``s to write with
+    the entry (``publiclog.append(..., with_rows=...)``)."""
+    status = filed_status(cid, at, log_index)
+    return [
+        insert(Criticism).values(id=cid, log_index=log_index, **values),
+        insert(CriticismStatus).values(
+            {k: getattr(status, k) for k in ("criticism_id", "status", "reason", "by", "at")}
+            | {"log_index": log_index}
+        ),
+    ]

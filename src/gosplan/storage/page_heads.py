@@ -13,10 +13,11 @@ lookup (or, for the counts, a scan of a small table).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Column, Engine, Integer, func, select
+from sqlalchemy import Column, Engine, Integer, Select, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from gosplan.storage.base import Base
@@ -91,3 +92,27 @@ class HeadsQuery:
         with engine.connect() as conn:
             row = conn.execute(self.stmt).one()
         return {n: int(v or 0) for n, v in zip(self.names, row, strict=True)}
+
+
+@functools.cache
+def _account_head_statement() -> Select[Any]:
+    from gosplan.storage.accounts import Account, Period, Posting
+
+    newest_posting = (
+        select(func.max(Posting.id)).where(Posting.account_id == Account.id).scalar_subquery()
+    )
+    open_period = select(func.max(Period.id)).where(Period.status == "open").scalar_subquery()
+    newest_period = select(func.max(Period.id)).scalar_subquery()
+    return select(Account.id, Account.balance, newest_posting, open_period, newest_period).where(
+        Account.code == bindparam("code")
+    )
+
+
+def account_head(engine: Engine, code: str) -> tuple[Any, ...] | None:
+    """What one person's statement shows, summed up in ONE round trip: the account's id and
+    balance, its newest posting (every line of a statement is a posting to it: a purchase,
+    credited hours, a reversal), the open period and the newest period (a period opened or
+    closed moves one of them). None if there is no account ``code``."""
+    with engine.connect() as conn:
+        row = conn.execute(_account_head_statement(), {"code": code}).first()
+    return None if row is None else tuple(row)

@@ -12,6 +12,7 @@ are stored: a copy of the database does not let anyone sign in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -24,8 +25,10 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
+    bindparam,
     delete,
     select,
     text,
@@ -112,22 +115,27 @@ def session_user(engine: Engine, token: str) -> int | None:
     return int(row.user_id)
 
 
-def session_user_row(engine: Engine, token: str) -> tuple[dict[str, Any], dt.datetime] | None:
-    """The user of a session token, as its columns, with the session's expiry; one round
-    trip (the session and its user joined); None for an unknown token."""
+@functools.cache
+def _session_user_statement() -> tuple[list[str], Select[Any]]:
+    """The user's columns and the joined look-up of :func:`session_user_row`, built once (a
+    statement built for each request cost more CPU than its round trip)."""
     from gosplan.storage.users import User
 
     cols = [c.key for c in sa_inspect(User).column_attrs]
+    stmt = (
+        select(*(getattr(User, k) for k in cols), WebSession.expires_at)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.token_hash == bindparam("token_hash"))
+    )
+    return cols, stmt
+
+
+def session_user_row(engine: Engine, token: str) -> tuple[dict[str, Any], dt.datetime] | None:
+    """The user of a session token, as its columns, with the session's expiry; one round
+    trip (the session and its user joined); None for an unknown token."""
+    cols, stmt = _session_user_statement()
     with engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(*(getattr(User, k) for k in cols), WebSession.expires_at)
-                .join(WebSession, WebSession.user_id == User.id)
-                .where(WebSession.token_hash == _digest(token))
-            )
-            .mappings()
-            .first()
-        )
+        row = conn.execute(stmt, {"token_hash": _digest(token)}).mappings().first()
     if row is None:
         return None
     return {k: row[k] for k in cols}, row["expires_at"]

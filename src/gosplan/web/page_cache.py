@@ -70,6 +70,10 @@ BUILDING = "gosplan_page_cache_building"
 
 _TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z_][a-z0-9_]*)', re.IGNORECASE)
 _WRITTEN = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z_][a-z0-9_]*)', re.I)
+#: every table a statement writes, wherever in it (each INSERT of a WITH)
+_WRITTEN_ANYWHERE = re.compile(
+    r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z_][a-z0-9_]*)', re.I
+)
 #: the table whose writes move a head that is not a table's own
 _BASE = {
     page_heads.ADOPTED: "decision_proposal",
@@ -149,6 +153,10 @@ class PageCache:
             m = _WRITTEN.match(statement)
             written = conn.info.setdefault("gosplan_wrote", set())
             written.add(m[1].lower() if m else "*")
+        elif statement.lstrip()[:4].upper() == "WITH":  # data-modifying CTEs (PostgreSQL)
+            tables = _WRITTEN_ANYWHERE.findall(statement)
+            if tables:
+                conn.info.setdefault("gosplan_wrote", set()).update(t.lower() for t in tables)
         route = getattr(self._building, "route", None)
         if self.record is not None and route is not None:
             self.record.setdefault(route, set()).update(
@@ -177,7 +185,7 @@ class PageCache:
         self._wrote[writer] = (now, before | frozenset(written), None)
         if len(self._wrote) > 10_000:
             cut = now - self.ttl_s
-            self._wrote = {k: v for k, v in self._wrote.items() if v[0] > cut}
+            self._wrote = {k: v for k, v in list(self._wrote.items()) if v[0] > cut}
 
     def touch(self) -> None:
         """Something was written by this process: read the heads again before the next
@@ -245,9 +253,11 @@ class PageCache:
         key = ("memo", name, extra, tuple(heads[t] for t in tables))
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = compute()
-            for k in [k for k in self._memo if k[1] == name and k != key][:-64]:
-                self._memo.pop(k, None)
+            hit = compute()  # outside the lock: two threads may both compute, one is kept
+            with self._lock:  # other threads add to the memo meanwhile (a 500 under load)
+                self._memo[key] = hit
+                for k in [k for k in self._memo if k[1] == name and k != key][:-64]:
+                    self._memo.pop(k, None)
         return hit
 
     # --- pages ------------------------------------------------------------------------

@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gosplan.core import merkle
 from gosplan.errors import StorageError, ValidationError
@@ -77,17 +77,45 @@ def _check(kind: str, payload: object) -> str:
 # --------------------------------------------------------------------------- append
 
 
-def append(session: Session, kind: str, payload: Mapping[str, Any]) -> LogEntry:
+#: appends of at most this many entries are written in one statement (see append_many)
+_TOGETHER = 32
+
+
+def append(
+    session: Session,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    with_rows: Callable[[int], Sequence[Insert]] | None = None,
+) -> LogEntry:
     """Add one entry inside the caller's transaction (flushed, not committed).
 
     ``kind`` is a dotted name such as ``"report.received"``; ``payload`` any
-    JSON-able dict (dates become ISO strings, Decimals strings).
+    JSON-able dict (dates become ISO strings, Decimals strings).  ``with_rows``: given
+    the entry's index, the caller's own ``INSERT`` statements that keep it (no
+    ``RETURNING``), written with the entry in the same round trip; see :func:`append_many`.
     """
-    return append_many(session, [(kind, payload)])[0]
+    rows = None if with_rows is None else (lambda idx: with_rows(idx[0]))
+    return append_many(session, [(kind, payload)], with_rows=rows)[0]
 
 
-def append_many(session: Session, items: Iterable[tuple[str, Mapping[str, Any]]]) -> list[LogEntry]:
-    """Add several entries in order, with one round trip per table."""
+def append_many(
+    session: Session,
+    items: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    with_rows: Callable[[list[int]], Sequence[Insert]] | None = None,
+) -> list[LogEntry]:
+    """Add several entries in order.
+
+    The log's counter row is the lock that keeps appends in order: it is held from the
+    first statement here to the caller's commit, so everything between is kept short:
+    the counter (``UPDATE … RETURNING``), the stored subtree hashes the new leaves close
+    (a statement of its own: read after the counter's lock is held, it sees the appends
+    committed before), then the entries, their subtree hashes and the caller's
+    ``with_rows(indices)`` written together: on PostgreSQL in **one** statement (each
+    ``INSERT`` but the last a data-modifying CTE), elsewhere one after the other (a batch
+    of more than ``_TOGETHER`` entries: in the driver's batches of rows).  The
+    entries returned are in the session (persistent, as if loaded)."""
     prepared = [(kind, _check(kind, payload)) for kind, payload in items]
     if not prepared:
         return []
@@ -124,10 +152,44 @@ def append_many(session: Session, items: Iterable[tuple[str, Mapping[str, Any]]]
         for level, pos, h in merkle.complete_subtrees(index, lh, lambda lv, p: known[(lv, p)]):
             known[(level, pos)] = h
             nodes.append({"level": level, "pos": pos, "hash": h})
-    session.add_all(rows)
-    session.flush()
-    session.execute(insert(LogNode), nodes)
+    values = [
+        {
+            "index": r.index,
+            "kind": r.kind,
+            "payload_json": r.payload_json,
+            "logged_at": r.logged_at,
+            "leaf_hash": r.leaf_hash,
+        }
+        for r in rows
+    ]
+    more = list(with_rows([r.index for r in rows])) if with_rows is not None else []
+    if n <= _TOGETHER:
+        execute_together(
+            session, [insert(LogEntry).values(values), insert(LogNode).values(nodes), *more]
+        )
+    else:  # a batch (a seed, a bulk import): the driver's batches of rows, then the rest
+        session.execute(insert(LogEntry), values)
+        session.execute(insert(LogNode), nodes)
+        for stmt in more:
+            session.execute(stmt)
+    for r in rows:  # written above: in the session as if loaded, with nothing to flush
+        make_transient_to_detached(r)
+        session.add(r)
     return rows
+
+
+def execute_together(session: Session, statements: Sequence[Insert]) -> None:
+    """Run ``statements`` (``INSERT``s without ``RETURNING``) in the caller's transaction:
+    on PostgreSQL as one statement, each but the last a data-modifying CTE (every one runs,
+    once, on the same snapshot; foreign keys between them are checked at its end), so one
+    round trip; elsewhere one after the other."""
+    session.flush()  # what the session holds goes first, as if each were a flush of its own
+    if session.get_bind().dialect.name == "postgresql" and len(statements) > 1:
+        *first, last = statements
+        session.execute(last.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(first))))
+        return
+    for s in statements:
+        session.execute(s)
 
 
 def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
