@@ -363,6 +363,8 @@ def primal_dual_phases(
     assert fd is not None
     targets = {"personal": fd["personal"], "social": fd["social"]}
     marks: list[tuple[str, float, float, float]] = []
+    # pdhg: its relative error at each check (where the default stopping rule would stop)
+    history: list[tuple[int, float]] = []
 
     def mark(name: str) -> None:
         marks.append((name, time.perf_counter(), time.process_time(), os.getloadavg()[0]))
@@ -376,7 +378,7 @@ def primal_dual_phases(
     mark("forward-plain")
     if method == "pdhg":
         w = plain
-        pd = pdhg_window(m, 0, 5, K0, seconds=1e5, iterations=iterations, start=w)
+        pd = pdhg_window(m, 0, 5, K0, seconds=1e5, iterations=iterations, start=w, history=history)
         mark("PDHG")
     else:
         w = retime_window(m, 0, plain, K0)
@@ -416,6 +418,12 @@ def primal_dual_phases(
                 f"bound {br.bound if br else float('nan'):.8g}; proven gap "
                 f"{gap if gap is not None else float('nan'):.4%}; load average "
                 f"{marks[0][3]:.1f}-{marks[-1][3]:.1f}"
+                + (
+                    "; relative error at the checks "
+                    + ", ".join(f"{k}: {r:.2g}" for k, r in history)
+                    if history
+                    else ""
+                )
             ),
         }
     ]
