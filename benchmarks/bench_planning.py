@@ -282,10 +282,14 @@ def certified_rows(
             for k, v in cand.items()
             if k.startswith("ascent stage")
         )
+        searched = (  # the price-family search and the ascent, where the bound ran them
+            f" (price families {cand['optimised']:.8g}; dual ascent "
+            f"{cand.get('seconds: smoothed dual ascent', 0.0):.1f} s: {stages or 'none'})"
+            if "optimised" in cand
+            else ""
+        )
         note = (
-            f"bound {cert.bound:.8g} from {cert.bound_source} (price families "
-            f"{cand.get('optimised', float('nan')):.8g}; dual ascent "
-            f"{cand.get('seconds: smoothed dual ascent', 0.0):.1f} s: {stages}); plan (LP "
+            f"bound {cert.bound:.8g} from {cert.bound_source}{searched}; plan (LP "
             f"objective) {cert.lp_objective:.8g}; load average {load0:.1f}-{load1:.1f}"
         )
         solver = "pdlp" if "pdlp" in cert.assumptions else "pdhg"
