@@ -139,3 +139,20 @@ def test_multi_year_plan_pdhg_says_where_plan_and_bound_come_from() -> None:
     for y in pd.years:  # every target met
         need = pd.target_bundles[y].sum(axis=1).to_numpy()
         assert np.all(pd.net_output[y].to_numpy() >= need * (1 - 1e-9))
+
+
+def test_iterations_hold_the_pdhg_to_that_many_and_bad_values_are_refused() -> None:
+    from gosplan.errors import ValidationError
+
+    e = synthetic_economy(60, seed=3)
+    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
+    kw: dict[str, Any] = {"years": 5, "growth": 0.01, "population": 600.0}
+    exact = multi_year_plan(e, b, method="ipm", **kw)
+    held = multi_year_plan(e, b, method="pdhg", iterations=37, **kw)
+    assert held.success and held.assumptions["pdhg"]["iterations"] == 37  # no early stop
+    opt = exact.lp_objective
+    assert opt is not None and held.bound is not None and held.lp_objective is not None
+    assert held.bound <= opt * (1 + 1e-7) and opt <= held.lp_objective * (1 + 1e-7)
+    for bad, method in [(0, "pdhg"), (2.5, "pdhg"), (True, "pdhg"), (100, "forward")]:
+        with pytest.raises(ValidationError, match="iterations"):
+            multi_year_plan(e, b, method=method, iterations=bad, **kw)
