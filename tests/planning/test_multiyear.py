@@ -6,13 +6,32 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gosplan.core import Status
+from gosplan.core import Economy, Status
 from gosplan.errors import Infeasible, ValidationError
 from gosplan.planning.multiyear import multi_year_plan, receding_horizon_plan
 from gosplan.planning.targets import purpose_bundles
 from gosplan.scale.synthetic_economies import synthetic_economy
 
 from .test_leontief import economy
+
+
+def with_imports(e: Economy) -> Economy:
+    """``e`` with imported inputs (5 % of each domestic coefficient), so the LP has its
+    balanced-trade row."""
+    import scipy.sparse as sp
+
+    return Economy(
+        e.A,
+        e.labour,
+        products=e.products,
+        output=e.output,
+        final_demand=e.final_demand,
+        labour_kind="persons",
+        labour_unit="persons",
+        imports=sp.csr_array(0.05 * e.A.toarray()),
+        year=2020,
+    )
+
 
 KW = {"population": 300.0, "participation": 0.6, "population_growth": 0.005}
 
@@ -142,21 +161,7 @@ def test_limits_max_week_and_balanced_trade() -> None:
     assert tight.status == Status.INFEASIBLE
     with pytest.raises(ValidationError, match="imported inputs"):
         multi_year_plan(e, b, balanced_trade=True, **KW)  # type: ignore[arg-type]
-    import scipy.sparse as sp
-
-    from gosplan.core import Economy
-
-    imp = Economy(
-        e.A,
-        e.labour,
-        products=e.products,
-        output=e.output,
-        final_demand=e.final_demand,
-        labour_kind="persons",
-        labour_unit="persons",
-        imports=sp.csr_array(0.05 * e.A.toarray()),
-        year=2020,
-    )
+    imp = with_imports(e)
     traded = multi_year_plan(imp, purpose_bundles(imp), years=3, balanced_trade=True, **KW)  # type: ignore[arg-type]
     assert traded.success, traded.message
     m = imp.imports_per_unit

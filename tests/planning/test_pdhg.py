@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from gosplan.core import Economy, Status
+from gosplan.core import Status
 from gosplan.planning.highs import solve_lp
 from gosplan.planning.multiyear import multi_year_plan
 from gosplan.planning.multiyear.bound import certified_bound
@@ -21,27 +21,17 @@ from gosplan.planning.multiyear.model import build_model, model_kwargs
 from gosplan.planning.multiyear.pdhg import _Op, pdhg_window, structured_lp
 from gosplan.planning.multiyear.recover import plan_from_investment
 from gosplan.planning.targets import purpose_bundles
-from gosplan.scale.synthetic_economies import synthetic_economy
 
 from .test_bound import _check_certificate, _exact, _model
 from .test_leontief import economy
+from .test_multiyear import with_imports
+from .test_primal_dual import assert_brackets_and_meets_targets, small_case
 
 
 def _limited_model(years: int) -> tuple[Any, int]:
     """The small table with imported inputs, a working-week cap and balanced trade: the
     LP's one-row-a-year limits present."""
-    e = economy()
-    imp = Economy(
-        e.A,
-        e.labour,
-        products=e.products,
-        output=e.output,
-        final_demand=e.final_demand,
-        labour_kind="persons",
-        labour_unit="persons",
-        imports=sp.csr_array(0.05 * e.A.toarray()),
-        year=2020,
-    )
+    imp = with_imports(economy())
     kw = model_kwargs(
         {"growth": 0.02, "population": 300.0, "participation": 0.6, "balanced_trade": True}
     )
@@ -121,38 +111,25 @@ def test_pdhg_prices_and_investments_bracket_the_exact_optimum(kind: str) -> Non
 
 
 def test_multi_year_plan_pdhg_says_where_plan_and_bound_come_from() -> None:
-    e = synthetic_economy(60, seed=3)
-    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
-    kw: dict[str, Any] = {"years": 5, "growth": 0.01, "population": 600.0}
-    exact = multi_year_plan(e, b, method="ipm", **kw)
+    e, b, kw, exact = small_case()
     fw = multi_year_plan(e, b, method="forward-plain", bound_seconds=0.0, **kw)
     pd = multi_year_plan(e, b, method="pdhg", time_limit=20.0, **kw)
     assert exact.success and fw.success and pd.success
     assert pd.method == "pdhg"
     assert pd.assumptions["pdhg"]["iterations"] > 0
     assert "PDHG" in pd.message  # which plan was kept (the PDHG's or the forward one)
-    opt = exact.lp_objective
-    assert opt is not None and pd.bound is not None and pd.lp_objective is not None
-    assert pd.bound <= opt * (1 + 1e-7) and opt <= pd.lp_objective * (1 + 1e-7)
+    assert_brackets_and_meets_targets(pd, exact)
     assert pd.gap_proven is not None and fw.gap_proven is not None
     assert pd.gap_proven < fw.gap_proven
-    for y in pd.years:  # every target met
-        need = pd.target_bundles[y].sum(axis=1).to_numpy()
-        assert np.all(pd.net_output[y].to_numpy() >= need * (1 - 1e-9))
 
 
 def test_iterations_hold_the_pdhg_to_that_many_and_bad_values_are_refused() -> None:
     from gosplan.errors import ValidationError
 
-    e = synthetic_economy(60, seed=3)
-    b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
-    kw: dict[str, Any] = {"years": 5, "growth": 0.01, "population": 600.0}
-    exact = multi_year_plan(e, b, method="ipm", **kw)
+    e, b, kw, exact = small_case()
     held = multi_year_plan(e, b, method="pdhg", iterations=37, **kw)
     assert held.success and held.assumptions["pdhg"]["iterations"] == 37  # no early stop
-    opt = exact.lp_objective
-    assert opt is not None and held.bound is not None and held.lp_objective is not None
-    assert held.bound <= opt * (1 + 1e-7) and opt <= held.lp_objective * (1 + 1e-7)
+    assert_brackets_and_meets_targets(held, exact)
     for bad, method in [(0, "pdhg"), (2.5, "pdhg"), (True, "pdhg"), (100, "forward")]:
         with pytest.raises(ValidationError, match="iterations"):
             multi_year_plan(e, b, method=method, iterations=bad, **kw)

@@ -75,11 +75,27 @@ def test_repaired_prices_give_a_finite_bound_below_the_optimum() -> None:
     _check_certificate(m, years, n, br)
 
 
-def test_multi_year_plan_primal_dual_says_where_plan_and_bound_come_from() -> None:
+def small_case() -> tuple[Any, dict[str, Any], dict[str, Any], Any]:
+    """A 60-product economy, its two bundles, five years' settings and the exact optimum
+    (HiGHS ipm): the case each first-order method's plan and bound are checked on."""
     e = synthetic_economy(60, seed=3)
     b = {"personal": e.final_demand["personal"], "social": e.final_demand["social"]}
     kw: dict[str, Any] = {"years": 5, "growth": 0.01, "population": 600.0}
-    exact = multi_year_plan(e, b, method="ipm", **kw)
+    return e, b, kw, multi_year_plan(e, b, method="ipm", **kw)
+
+
+def assert_brackets_and_meets_targets(res: Any, exact: Any) -> None:
+    """bound <= the exact optimum <= the plan's objective, and every year's targets met."""
+    opt = exact.lp_objective
+    assert opt is not None and res.bound is not None and res.lp_objective is not None
+    assert res.bound <= opt * (1 + 1e-7) and opt <= res.lp_objective * (1 + 1e-7)
+    for y in res.years:
+        need = res.target_bundles[y].sum(axis=1).to_numpy()
+        assert np.all(res.net_output[y].to_numpy() >= need * (1 - 1e-9))
+
+
+def test_multi_year_plan_primal_dual_says_where_plan_and_bound_come_from() -> None:
+    e, b, kw, exact = small_case()
     fw = multi_year_plan(e, b, method="forward", bound_seconds=0.0, **kw)
     pd = multi_year_plan(e, b, method="primal-dual", time_limit=20.0, bound_seconds=0.0, **kw)
     assert exact.success and fw.success and pd.success
@@ -87,14 +103,9 @@ def test_multi_year_plan_primal_dual_says_where_plan_and_bound_come_from() -> No
     assert pd.assumptions["pdlp"]["iterations"] > 0
     assert "PDLP duals" in pd.bound_source
     assert "PDLP" in pd.message  # which plan was kept (PDLP's or the forward one)
-    opt = exact.lp_objective
-    assert opt is not None and pd.bound is not None and pd.lp_objective is not None
-    assert pd.bound <= opt * (1 + 1e-7) and opt <= pd.lp_objective * (1 + 1e-7)
+    assert_brackets_and_meets_targets(pd, exact)
     assert pd.gap_proven is not None and fw.gap_proven is not None
     assert pd.gap_proven < fw.gap_proven
-    for y in pd.years:  # every target met
-        need = pd.target_bundles[y].sum(axis=1).to_numpy()
-        assert np.all(pd.net_output[y].to_numpy() >= need * (1 - 1e-9))
 
 
 @pytest.mark.parametrize("kind", ["table", "40"])
