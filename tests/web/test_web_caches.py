@@ -260,18 +260,21 @@ def test_a_rate_window_is_exact_under_concurrent_hits_and_slides(web_store: str)
         engine.dispose()
 
 
-@pytest.mark.parametrize(("threads", "expected"), [(7, 7), (None, 3 + 2)])
-def test_the_handler_threads_are_as_many_as_the_connections_unless_set(
-    web_settings: Settings, threads: int | None, expected: int
+@pytest.mark.parametrize(
+    ("threads", "pool", "expected"), [(7, (3, 2), 7), (None, (3, 2), 2), (None, (1, 0), 1)]
+)
+def test_the_handler_threads_are_two_and_never_more_than_the_connections_unless_set(
+    web_settings: Settings, threads: int | None, pool: tuple[int, int], expected: int
 ) -> None:
-    """More handler threads than pooled connections would only wait for one (or time out)."""
+    """Two by default (more only contend for the interpreter lock), never more than the pooled
+    connections (a handler without one would only wait for one, or time out)."""
     import anyio.to_thread
     from fastapi.testclient import TestClient
 
     from gosplan.web.app import create_app
 
     settings = web_settings.model_copy(
-        update={"web_threads": threads, "db_pool_size": 3, "db_max_overflow": 2}
+        update={"web_threads": threads, "db_pool_size": pool[0], "db_max_overflow": pool[1]}
     )
     app = create_app(settings, migrate=False)
     try:

@@ -51,6 +51,11 @@ ROUTERS = [
 ]
 
 
+#: handler threads a process runs by default: the handlers hold the interpreter lock most of
+#: the time, so more threads only contend for it (Settings.web_threads)
+DEFAULT_THREADS = 2
+
+
 class Home(BaseModel):
     economy: str
     products: int
@@ -72,7 +77,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_overflow=settings.db_max_overflow,
     )
     secret = load_or_create_secret(settings.secret_key_path)
-    threads = settings.web_threads or settings.db_pool_size + settings.db_max_overflow
+    connections = settings.db_pool_size + settings.db_max_overflow
+    threads = settings.web_threads or min(DEFAULT_THREADS, connections)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
