@@ -72,8 +72,16 @@ def private_key(path: str | os.PathLike[str], kind: str, what: str) -> Any:
 
     ``what`` names the key in errors: a file that is not a PEM private key, or
     holds a key of another kind, is a :class:`ValidationError`.
+
+    A key read once is kept while the file is the same (its inode, size and modification
+    time): each filing signs a tree head, and reading and parsing the PEM file each time
+    cost more than the signature. A key file replaced or rewritten is read again.
     """
     cls = _KINDS[kind]
+    before = _stamp(path, kind)
+    kept = _KEPT.get((os.fspath(path), kind))
+    if before is not None and kept is not None and kept[0] == before:
+        return kept[1]
     pem = read_or_create(
         path,
         lambda: cls.generate().private_bytes(
@@ -88,4 +96,19 @@ def private_key(path: str | os.PathLike[str], kind: str, what: str) -> Any:
         raise ValidationError(f"{what} {path} is not a PEM private key: {exc}") from exc
     if not isinstance(key, cls):
         raise ValidationError(f"{what} {path} is not an {kind} key.")
+    after = _stamp(path, kind)
+    if after is not None and after == before:  # unchanged while it was read: keep it
+        _KEPT[(os.fspath(path), kind)] = (after, key)
     return key
+
+
+def _stamp(path: str | os.PathLike[str], kind: str) -> tuple[Any, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+#: keys read, by (path, kind): the file's identity when read, and the key
+_KEPT: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}

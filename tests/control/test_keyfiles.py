@@ -70,3 +70,39 @@ def test_private_key_is_made_once_and_refuses_the_wrong_kind(tmp_path: Path) -> 
     (tmp_path / "junk.key").write_bytes(b"not a key")
     with pytest.raises(ValidationError, match="is not a PEM private key"):
         private_key(tmp_path / "junk.key", "Ed25519", "log signing key")
+
+
+def test_a_private_key_is_kept_until_its_file_is_replaced(tmp_path: Path) -> None:
+    """A key read once is kept (no read and parse per signature); a file replaced by another
+    key, or a broken file, is read again."""
+    import pytest
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gosplan.errors import ValidationError
+    from gosplan.keyfiles import private_key
+
+    def raw(key: Ed25519PrivateKey) -> bytes:
+        return key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    path = tmp_path / "log.key"
+    made = private_key(path, "Ed25519", "log signing key")  # created
+    first = private_key(path, "Ed25519", "log signing key")
+    assert raw(first) == raw(made)
+    assert private_key(path, "Ed25519", "log signing key") is first  # kept
+    other = Ed25519PrivateKey.generate()
+    fresh = tmp_path / "new.key"
+    fresh.write_bytes(
+        other.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.replace(fresh, path)  # a rotated key: another file under the name
+    assert raw(private_key(path, "Ed25519", "log signing key")) == raw(other)
+    path.write_bytes(b"not a key")
+    with pytest.raises(ValidationError, match="not a PEM private key"):
+        private_key(path, "Ed25519", "log signing key")
