@@ -8,7 +8,7 @@ the place the shared ``database_url`` fixture chose.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,3 +92,26 @@ def engine(
     eng = make_engine(settings.database_url)
     yield eng
     eng.dispose()
+
+
+def in_threads(n: int, work: Callable[[int], object]) -> None:
+    """Run ``work(0)`` … ``work(n - 1)`` on ``n`` threads at once; re-raise the first error."""
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)
+
+    def run(w: int) -> None:
+        try:
+            start.wait()
+            work(w)
+        except BaseException as exc:  # re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

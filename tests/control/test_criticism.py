@@ -16,6 +16,7 @@ from gosplan.services import appointments, commission, criticism, publiclog
 from gosplan.services.publiclog import state as logstate
 from gosplan.storage.base import session_scope
 from gosplan.storage.control import Criticism, CriticismStatus, SealedIdentity
+from tests.control.conftest import in_threads
 
 
 @pytest.fixture
@@ -371,30 +372,31 @@ def test_an_older_stores_key_is_split_and_its_boxes_open_with_two_shares(tmp_pat
     assert commission.unseal(box, key, b"C-1") == b'{"identity": "x", "person": null}'
 
 
+def _file_with_receipt(engine: Engine, settings: Settings, **kw: object) -> dict[str, object]:
+    """File as the web does: commit, then the receipt (from what the filing signed)."""
+    args: dict[str, object] = {"target_kind": "official", "target": "P-DIR", **kw}
+    with session_scope(engine) as s:
+        row = criticism.file(s, settings=settings, **args)  # type: ignore[arg-type]
+        ref, index = row.ref, row.log_index
+        s.commit()
+        return criticism.receipt(s, ref, settings, log_index=index)
+
+
 def test_criticisms_filed_at_once_from_threads_keep_log_and_rows_together(
     org: Engine, settings: Settings
 ) -> None:
-    """Filers race for the log (web worker threads; on PostgreSQL each filing's rows are
-    written with its entry in one statement): every criticism gets its own entry, its rows
-    name that entry, and the log verifies."""
-    import threading
-
-    errors: list[BaseException] = []
-    refs: list[str] = []
+    """Filers race for the log (web worker threads; on PostgreSQL each filing's rows and its
+    receipt's signed head are written with its entry in one statement): every criticism gets
+    its own entry, its rows name that entry, every receipt verifies, the heads are stored in
+    the order of their sizes, and the log verifies."""
+    receipts: list[dict[str, object]] = []
 
     def filer(w: int) -> None:
-        try:
-            for i in range(6):
-                refs.append(_file(org, settings, content=f"filer {w} #{i}"))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        for i in range(6):
+            receipts.append(_file_with_receipt(org, settings, content=f"filer {w} #{i}"))
 
-    threads = [threading.Thread(target=filer, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_threads(4, filer)
+    refs = [str(r["criticism"]) for r in receipts]
     with session_scope(org) as s:
         rows = s.scalars(select(Criticism)).all()
         assert sorted(c.ref for c in rows) == sorted(refs) and len(rows) == 24
@@ -405,5 +407,46 @@ def test_criticisms_filed_at_once_from_threads_keep_log_and_rows_together(
             assert (st.status, st.log_index) == ("received", c.log_index)
             assert logstate.check_criticism(s, c.ref) == []
         assert len({c.log_index for c in rows}) == 24
+        for rec in receipts:
+            check = criticism.verify_receipt(s, json.loads(json.dumps(rec)), settings)
+            assert check.ok, check.message
+        sizes = [h.tree_size for h in publiclog.signed_heads(s)]
+        assert sizes == sorted(sizes) and len(sizes) == len(set(sizes)) == 24
         v = publiclog.verify_store(s)
     assert v.ok, v.message
+
+
+def test_a_filer_s_receipt_is_signed_with_the_filing_and_read_from_nothing(
+    org: Engine, settings: Settings
+) -> None:
+    """The receipt's head is signed over the log as the filing leaves it and stored with the
+    entry: after the commit the receipt costs no statement, and it verifies."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    _file(org, settings)  # a log of more than one entry: the proof has a path
+
+    def saw(conn: object, cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    with session_scope(org) as s:
+        row = criticism.file(
+            s,
+            settings=settings,
+            target_kind="official",
+            target="P-DIR",
+            content="The second complaint.",
+        )
+        ref, index = row.ref, row.log_index
+        s.commit()
+        event.listen(org, "before_cursor_execute", saw)
+        try:
+            rec = criticism.receipt(s, ref, settings, log_index=index)
+        finally:
+            event.remove(org, "before_cursor_execute", saw)
+        assert seen == []
+        assert rec["tree_head"]["tree_size"] == index + 1
+        stored = publiclog.signed_heads(s)[-1]
+        assert stored.to_json() == rec["tree_head"]
+        check = criticism.verify_receipt(s, json.loads(json.dumps(rec)), settings)
+    assert check.ok, check.message

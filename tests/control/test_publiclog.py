@@ -17,6 +17,7 @@ from gosplan.config import Settings
 from gosplan.errors import ValidationError
 from gosplan.services import merkle, publiclog
 from gosplan.storage.base import session_scope
+from tests.control.conftest import in_threads
 
 
 def _fill(engine: Engine, n: int, kind: str = "test.entry") -> None:
@@ -270,24 +271,13 @@ def test_verify_store_detects_tampering_behind_the_triggers(
 
 def test_concurrent_appenders_never_collide(engine: Engine, settings: Settings) -> None:
     """Areas append from several threads (web workers): indices stay unique and dense."""
-    import threading
-
-    errors: list[BaseException] = []
 
     def worker(w: int) -> None:
-        try:
-            for i in range(15):
-                with session_scope(engine) as s:
-                    publiclog.append(s, "test.concurrent", {"worker": w, "i": i})
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        for i in range(15):
+            with session_scope(engine) as s:
+                publiclog.append(s, "test.concurrent", {"worker": w, "i": i})
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_threads(4, worker)
     with session_scope(engine) as s:
         rows = publiclog.entries(s)
         assert [r.index for r in rows] == list(range(60))

@@ -226,6 +226,8 @@ def file(
             "sealed_to": sealed_to,
         },
         with_rows=None if cid is None else (lambda index: filed_rows(cid, values, at, index)),
+        # the filer's receipt is signed with the entry: nothing to read for it afterwards
+        with_head=publiclog.head_with_append(session, settings),
     )
     row = Criticism(id=cid, log_index=entry.index, **values)
     if cid is not None:  # written with the entry: in the session as if loaded

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, Insert, MetaData, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -328,3 +329,27 @@ def describe_db_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def rows_insert(model: type[Base], rows: Sequence[Mapping[str, Any]]) -> Insert:
+    """An ``INSERT`` of ``rows`` (dicts by attribute name, all with the same keys) whose
+    compiled form SQLAlchemy can cache: one row as ``VALUES``; several (PostgreSQL only)
+    as ``SELECT unnest(:array), …`` with one array per column, so the statement is the same
+    whatever the number of rows. A multi-row ``VALUES`` has no cache key and was compiled
+    anew for every filing (2.7 ms of CPU each under load)."""
+    from sqlalchemy import ARRAY, bindparam, func, insert, inspect, select
+
+    if len(rows) == 1:
+        return insert(model).values(dict(rows[0]))
+    mapper = inspect(model)
+    keys = list(rows[0])
+    columns = [mapper.attrs[k].columns[0] for k in keys]
+    table: Any = mapper.local_table
+    arrays = [
+        func.unnest(
+            bindparam(f"{table.name}_{c.name}_rows", [r[k] for r in rows], type_=ARRAY(c.type)),
+            type_=c.type,
+        )
+        for k, c in zip(keys, columns, strict=True)
+    ]
+    return insert(table).from_select([c.name for c in columns], select(*arrays))

@@ -34,6 +34,7 @@ from gosplan.services.publiclog.heads import (
 )
 from gosplan.services.publiclog.receipts import (
     RECEIPT_FORMAT,
+    head_with_append,
     receipt,
     receipt_at_head,
     verify_receipt,
@@ -84,6 +85,7 @@ __all__ = [
     "entries",
     "entry",
     "export",
+    "head_with_append",
     "inclusion_proof",
     "key_id",
     "latest_signed_head",

@@ -215,25 +215,33 @@ def sign_tree_head(session: Session, settings: Settings | None = None) -> Signed
 
 def sign_head(session: Session, head: TreeHead, settings: Settings | None = None) -> SignedTreeHead:
     """Sign ``head`` (computed on committed data) and keep it in the store."""
+    sth = signed(head, settings)
+    session.add(StoredTreeHead(**stored_columns(sth)))
+    session.flush()
+    return sth
+
+
+def signed(head: TreeHead, settings: Settings | None = None) -> SignedTreeHead:
+    """``head`` signed now with the log's key, as a C2SP checkpoint (not stored)."""
     key = signing_key(settings)
     timestamp = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     unsigned = SignedTreeHead(
         head.tree_size, timestamp, head.root_hash, b"", pub, log_origin(settings)
     )
-    sth = replace(unsigned, signature=key.sign(unsigned.signed_message()))
-    session.add(
-        StoredTreeHead(
-            tree_size=sth.tree_size,
-            timestamp=sth.timestamp,
-            root_hash=sth.root_hash,
-            signature=sth.signature,
-            public_key=sth.public_key,
-            origin=sth.origin,
-        )
-    )
-    session.flush()
-    return sth
+    return replace(unsigned, signature=key.sign(unsigned.signed_message()))
+
+
+def stored_columns(sth: SignedTreeHead) -> dict[str, Any]:
+    """The columns of ``sth``'s row in the store."""
+    return {
+        "tree_size": sth.tree_size,
+        "timestamp": sth.timestamp,
+        "root_hash": sth.root_hash,
+        "signature": sth.signature,
+        "public_key": sth.public_key,
+        "origin": sth.origin,
+    }
 
 
 def _sth(row: StoredTreeHead, cos: Sequence[StoredCosignature] = ()) -> SignedTreeHead:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Insert
 from sqlalchemy.orm import Session
 
 from gosplan.config import Settings
 from gosplan.core import merkle
 from gosplan.errors import ValidationError
 from gosplan.services.publiclog.heads import SignedTreeHead
-from gosplan.services.publiclog.store import entry, inclusion_proof, leaf_data
+from gosplan.services.publiclog.store import WithHead, entry, inclusion_proof, leaf_data
 from gosplan.services.publiclog.verify import Verification
+from gosplan.storage.publiclog import LogEntry
 
 if TYPE_CHECKING:
     from gosplan.services.publiclog.witnessing import WitnessPolicy
@@ -72,6 +74,17 @@ def receipt_at_head(
     from gosplan.services.publiclog.store import TreeHead, _stored, size
     from gosplan.services.publiclog.witnessing import policy
 
+    made = session.info.get(_MADE, {}).pop(index, None)
+    if made is not None:  # signed with the append (head_with_append): nothing to read
+        public, leaf, proof, sth = made
+        return {
+            "format": RECEIPT_FORMAT,
+            **extra,
+            "entry": public,
+            "leaf_hash": leaf.hex(),
+            "inclusion_proof": [p.hex() for p in proof],
+            "tree_head": sth.to_json(),
+        }
     if policy(settings) is not None:
         return receipt(session, index, settings, **extra)
     row = entry(session, index)
@@ -85,6 +98,37 @@ def receipt_at_head(
     )
     sth = heads.sign_head(session, TreeHead(n, root), settings)
     return _document(row, proof, sth, extra)
+
+
+#: ``session.info``: receipts' parts made with an append, by entry index
+_MADE = "gosplan_log_receipts"
+
+
+def head_with_append(session: Session, settings: Settings | None = None) -> WithHead:
+    """For ``append(..., with_head=...)``: sign the head of the log as it stands with the new
+    entries, stored in the same statement as they are (so heads are stored in the order of
+    their sizes, under the log's lock), and keep each new entry's inclusion proof in it,
+    so that :func:`receipt_at_head` after the commit reads nothing. Where witnesses are
+    configured it does nothing (a receipt then needs a cosigned head: :func:`receipt`)."""
+    from sqlalchemy import insert
+
+    from gosplan.services.publiclog import heads
+    from gosplan.services.publiclog.store import TreeHead
+    from gosplan.services.publiclog.witnessing import policy
+    from gosplan.storage.publiclog import StoredTreeHead
+
+    if policy(settings) is not None:
+        return lambda rows, size, subtree: []
+
+    def make(rows: list[LogEntry], size: int, subtree: Callable[[int, int], bytes]) -> list[Insert]:
+        sth = heads.signed(TreeHead(size, merkle.range_hash(subtree, 0, size)), settings)
+        made = session.info.setdefault(_MADE, {})
+        for r in rows:
+            proof = merkle.inclusion_proof(subtree, r.index, size)
+            made[r.index] = (r.to_public(), bytes(r.leaf_hash), proof, sth)
+        return [insert(StoredTreeHead).values(heads.stored_columns(sth))]
+
+    return make
 
 
 def verify_receipt(

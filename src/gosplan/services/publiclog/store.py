@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gosplan.core import merkle
 from gosplan.errors import StorageError, ValidationError
+from gosplan.storage.base import rows_insert
 from gosplan.storage.publiclog import LogEntry, LogNode, LogState
 
 # --------------------------------------------------------------------------- encoding
@@ -81,22 +82,29 @@ def _check(kind: str, payload: object) -> str:
 _TOGETHER = 32
 
 
+#: ``append_many(with_head=...)``: (the new entries, the log's size with them, the hash of a
+#: complete subtree by level and position) -> statements to write with them
+WithHead = Callable[[list[LogEntry], int, Callable[[int, int], bytes]], Sequence[Insert]]
+
+
 def append(
     session: Session,
     kind: str,
     payload: Mapping[str, Any],
     *,
     with_rows: Callable[[int], Sequence[Insert]] | None = None,
+    with_head: WithHead | None = None,
 ) -> LogEntry:
     """Add one entry inside the caller's transaction (flushed, not committed).
 
     ``kind`` is a dotted name such as ``"report.received"``; ``payload`` any
     JSON-able dict (dates become ISO strings, Decimals strings).  ``with_rows``: given
     the entry's index, the caller's own ``INSERT`` statements that keep it (no
-    ``RETURNING``), written with the entry in the same round trip; see :func:`append_many`.
+    ``RETURNING``), written with the entry in the same round trip; ``with_head`` likewise;
+    see :func:`append_many`.
     """
     rows = None if with_rows is None else (lambda idx: with_rows(idx[0]))
-    return append_many(session, [(kind, payload)], with_rows=rows)[0]
+    return append_many(session, [(kind, payload)], with_rows=rows, with_head=with_head)[0]
 
 
 def append_many(
@@ -104,6 +112,7 @@ def append_many(
     items: Iterable[tuple[str, Mapping[str, Any]]],
     *,
     with_rows: Callable[[list[int]], Sequence[Insert]] | None = None,
+    with_head: WithHead | None = None,
 ) -> list[LogEntry]:
     """Add several entries in order.
 
@@ -115,7 +124,13 @@ def append_many(
     ``with_rows(indices)`` written together: on PostgreSQL in **one** statement (each
     ``INSERT`` but the last a data-modifying CTE), elsewhere one after the other (a batch
     of more than ``_TOGETHER`` entries: in the driver's batches of rows).  The
-    entries returned are in the session (persistent, as if loaded)."""
+    entries returned are in the session (persistent, as if loaded).
+
+    ``with_head(rows, size, subtree)``: more ``INSERT``s made from the log as it will
+    stand, ``size`` entries with the new ones last, and ``subtree(level, pos)`` the hash
+    of every complete subtree in it that a head's root or the new entries' inclusion
+    proofs need (no read): :func:`gosplan.services.publiclog.receipts.head_with_append`
+    signs the receipt's head there, in the same statement and under the same lock."""
     prepared = [(kind, _check(kind, payload)) for kind, payload in items]
     if not prepared:
         return []
@@ -163,9 +178,11 @@ def append_many(
         for r in rows
     ]
     more = list(with_rows([r.index for r in rows])) if with_rows is not None else []
-    if n <= _TOGETHER:
+    if with_head is not None:
+        more += with_head(rows, start + n, lambda level, pos: known[(level, pos)])
+    if n <= _TOGETHER and session.get_bind().dialect.name == "postgresql":
         execute_together(
-            session, [insert(LogEntry).values(values), insert(LogNode).values(nodes), *more]
+            session, [rows_insert(LogEntry, values), rows_insert(LogNode, nodes), *more]
         )
     else:  # a batch (a seed, a bulk import): the driver's batches of rows, then the rest
         session.execute(insert(LogEntry), values)
