@@ -146,6 +146,11 @@ def list_criticism(
     )
 
 
+#: the targets one may criticise: officials, enterprises, decisions (kept while these are
+#: unchanged: three queries a build otherwise)
+TARGET_TABLES = ("control_person", "control_unit", "decision_proposal")
+
+
 #: what the criticism list reads: the criticisms, their statuses, the log they are checked
 #: against, and the targets one may criticise
 CRITICISM_TABLES = (
@@ -188,10 +193,16 @@ def _listing(
             withheld += [str(d) for d in diffs]
         else:
             shown.append(v)
-    targets = {
-        k: [TargetPublic(id=t.id, name=t.name) for t in v]
-        for k, v in lookups.criticism_targets(db).items()
-    }
+    targets = cache_of(request).memo(
+        "criticism_targets",
+        TARGET_TABLES,
+        None,
+        lambda: {
+            k: [TargetPublic(id=t.id, name=t.name) for t in v]
+            for k, v in lookups.criticism_targets(db).items()
+        },
+        request,
+    )
     model = CriticismList(
         criticisms=[_public(v) for v in shown],
         older=older,
