@@ -74,8 +74,10 @@ def _covered(table: str, declared: tuple[str, ...]) -> bool:
     if table in declared:
         return True
     # the adoptions are what the plan reads of the proposals; the log's entries and
-    # subtree hashes move with its size
+    # subtree hashes move with its size; the enterprise page reads of the transactions only
+    # whether one reverses an approval
     pseudo = {
+        "acct_transaction": page_heads.REVERSALS,
         "decision_proposal": page_heads.ADOPTED,
         "publiclog_entry": page_heads.LOG,
         "publiclog_node": page_heads.LOG,
@@ -311,3 +313,34 @@ def test_parts_kept_from_many_threads_at_once_never_fail(app_client: TestClient)
     finally:
         sys.setswitchinterval(before)
     assert errors == []
+
+
+@pytest.mark.parametrize("web_store", ["sqlite", "postgres"], indirect=True)
+def test_a_sale_leaves_the_enterprise_page_cached_and_a_reversal_shows(
+    app_client: TestClient,
+) -> None:
+    """The enterprise page shows whether approved work was reversed: it is keyed by the
+    ledger's reversals, not by every transaction, so a purchase (a transaction too) does not
+    rebuild it, and a reversal shows at once."""
+    from sqlalchemy import select
+
+    from gosplan.storage.accounts import Approval
+    from gosplan.web.demo import person_code
+
+    c = app_client
+    state = c.app.state.gosplan  # type: ignore[attr-defined]
+    cache = c.app.state.page_cache  # type: ignore[attr-defined]
+    url = "/enterprise/grain-farm.json"  # ana, who buys, works elsewhere: the credit of
+    work = c.get(url).json()["work"]  # this enterprise's work can be reversed in full
+    approved = next(w for w in work if w["status"] == "approved")
+    assert person_code("ana") not in {w["person"] for w in work}
+    good = next(g for g in state.accounts.goods() if not g.funds and g.stock > 0)
+    built = cache.misses
+    state.accounts.buy(person_code("ana"), good.code, 1, key="pc-sale")  # outside a request
+    assert c.get(url).json()["work"] == work
+    assert cache.misses == built  # answered from the cache: a sale is not a reversal
+    with state.engine.connect() as conn:
+        tid = conn.scalar(select(Approval.transaction_id).where(Approval.work_id == approved["id"]))
+    state.accounts.reverse(int(tid), reason="recorded twice", key="pc-reverse")
+    now = {w["id"]: w["status"] for w in c.get(url).json()["work"]}
+    assert now[approved["id"]] == "reversed" and cache.misses == built + 1

@@ -79,6 +79,7 @@ _BASE = {
     page_heads.ADOPTED: "decision_proposal",
     page_heads.OPEN_PERIODS: "acct_period",
     page_heads.ELECTORATE: "web_user",
+    page_heads.REVERSALS: "acct_transaction",
 }
 #: what a purchase writes (``acct_buy()`` on PostgreSQL)
 _PURCHASE = frozenset(

@@ -138,7 +138,7 @@ ENTERPRISE_TABLES = (
     "acct_work",
     "acct_approval",
     "acct_rejection",
-    "acct_transaction",
+    page_heads.REVERSALS,  # whether approved work was reversed (not every sale)
     "ful_sector",
     "ful_enterprise",
     "ful_norm",
