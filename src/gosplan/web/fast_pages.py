@@ -38,8 +38,6 @@ class FastPages:
         self.app = app
         self.cache = cache
         self.state = state
-        #: answers given here (for the tests and the benchmark)
-        self.answered = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "GET" or _has_body(scope):
@@ -53,5 +51,4 @@ class FastPages:
         if response is None:
             await self.app(scope, receive, send)
             return
-        self.answered += 1
         await response(scope, receive, send)

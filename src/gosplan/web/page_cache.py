@@ -173,6 +173,8 @@ class PageCache:
         self._wrote: dict[str, tuple[float, frozenset[str], dict[str, int] | None]] = {}
         #: answered from memory / built (for the benchmark and tests)
         self.hits = self.misses = self.head_reads = 0
+        #: of the hits, those answered before the routing (:mod:`gosplan.web.fast_pages`)
+        self.fast_hits = 0
         #: False: every page is built for each request (the benchmark's peer)
         self.enabled = True
         #: when a dict: the tables each build read, by route (tests check the declared ones)
@@ -454,6 +456,7 @@ class PageCache:
             )
         out = _answer(page, request, person)
         self.hits += 1
+        self.fast_hits += 1
         with self._lock:
             if key in self._pages:
                 self._pages.move_to_end(key)
