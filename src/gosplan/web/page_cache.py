@@ -177,6 +177,8 @@ class PageCache:
         self.fast_hits = 0
         #: False: every page is built for each request (the benchmark's peer)
         self.enabled = True
+        #: False: kept pages are answered through the routing, never the fast path (its peer)
+        self.fast = True
         #: when a dict: the tables each build read, by route (tests check the declared ones)
         self.record: dict[str, set[str]] | None = None
         self._building = threading.local()
@@ -423,7 +425,7 @@ class PageCache:
         person's columns under ``security.USER_SCOPE_KEY``)."""
         from gosplan.web.security import USER_SCOPE_KEY
 
-        if not self.enabled or not self._recipes:
+        if not self.enabled or not self.fast or not self._recipes:
             return None
         scope = request.scope
         session = scope.get("session")
