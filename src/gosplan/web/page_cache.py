@@ -65,6 +65,7 @@ ACCOUNT_MARK = "acct-9a4c2e7b1f5d3a8c6e0b"
 #: where a fresh one-time key goes (a form's idempotency key): a new one in every answer
 FRESH_MARK = "fresh-3e1b7d9a5c2f4e8b0d6a"
 _MARKS = (CSRF_MARK, NAME_MARK, USERNAME_MARK, ACCOUNT_MARK, FRESH_MARK)
+_CSRF, _NAME, _USERNAME, _ACCOUNT, _FRESH = (m.encode() for m in _MARKS)
 
 #: the session of the request being answered (its CSRF token), for the commit hook: a write
 #: of a session makes that session's next pages read the heads for themselves
@@ -487,19 +488,19 @@ def _fill(body: bytes, request: Request, user: Any, media_type: str | None) -> b
 
     as_json = bool(media_type and "json" in media_type)
 
-    def esc(x: str) -> str:
-        return json.dumps(x)[1:-1] if as_json else html.escape(x)
+    def esc(x: str) -> bytes:
+        return (json.dumps(x)[1:-1] if as_json else html.escape(x)).encode()
 
-    text = body.decode()
-    if CSRF_MARK in text:
-        text = text.replace(CSRF_MARK, esc(csrf_token(request)))
-    if FRESH_MARK in text:
-        text = text.replace(FRESH_MARK, uuid.uuid4().hex)
+    # the marks are ASCII: replaced in the UTF-8 bytes as in the text, without decoding it
+    if _CSRF in body:
+        body = body.replace(_CSRF, esc(csrf_token(request)))
+    if _FRESH in body:
+        body = body.replace(_FRESH, uuid.uuid4().hex.encode())
     if user is not None:
-        text = text.replace(NAME_MARK, esc(user.display_name or ""))
-        text = text.replace(USERNAME_MARK, esc(user.username or ""))
-        text = text.replace(ACCOUNT_MARK, esc(user.account or ""))
-    return text.encode()
+        body = body.replace(_NAME, esc(user.display_name or ""))
+        body = body.replace(_USERNAME, esc(user.username or ""))
+        body = body.replace(_ACCOUNT, esc(user.account or ""))
+    return body
 
 
 def fresh_key(request: Request) -> str:
