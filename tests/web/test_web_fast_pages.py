@@ -342,3 +342,17 @@ def test_head_and_bodies_go_the_normal_way(app_client: TestClient) -> None:
     r = c.request("GET", "/plan.json", content=b"x=1")
     assert r.status_code == 200 and r.json()["ok"] is True
     assert cache.fast_hits == fast
+
+
+@pytest.mark.parametrize("web_store", ["sqlite"], indirect=True)
+def test_each_language_gets_its_own_fast_answer(app_client: TestClient) -> None:
+    c = app_client
+    english = _fast(c, "/criticism").content
+    for how in ("cookie", "accept-language"):
+        c.cookies.clear()
+        headers = {"accept-language": "pt-BR,pt;q=0.9"} if how == "accept-language" else {}
+        if how == "cookie":
+            c.cookies.set("lang", "pt_BR")
+        portuguese = _fast(c, "/criticism", headers=headers).content
+        assert b'<html lang="pt-BR">' in portuguese and b'<html lang="en">' in english
+        assert _same(portuguese) == _same(_normal(c, "/criticism", headers=headers).content)
