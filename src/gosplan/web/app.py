@@ -20,6 +20,7 @@ from gosplan.config import Settings
 from gosplan.storage.base import make_engine, upgrade
 from gosplan.web import forms
 from gosplan.web.deps import bounded_numbers
+from gosplan.web.fast_pages import FastPages
 from gosplan.web.i18n import N_
 from gosplan.web.page_cache import PageCache, cache_of
 from gosplan.web.render import REDIRECT, TEMPLATES, render, twin
@@ -107,7 +108,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         window_s=settings.login_window_minutes * 60,
         concurrency=settings.login_concurrency,
     )
-    # outermost last: proxy headers, body limit, protective headers, the session
+    # outermost last: proxy headers, body limit, protective headers, the session, kept
+    # pages answered before the routing (inside the session and the headers)
+    app.add_middleware(FastPages, cache=app.state.page_cache, state=app.state.gosplan)
     app.add_middleware(
         SessionMiddleware,
         secret=secret,

@@ -23,6 +23,18 @@ The heads of every cached page are read in ONE query, at most once every
 One person's words never reach another: an HTML page is rendered with placeholders where
 the signed-in person's name and the session's CSRF token go, filled in for each request
 from that request's own session (``.json`` twins carry neither).
+
+**The fast path** (:mod:`gosplan.web.fast_pages`): when :meth:`PageCache.serve` keeps a page,
+it also keeps a *recipe* under ``(path, query string, language, viewer's kind)``: the
+tables, ``per_user`` and ``clock`` it was called with. A later ``GET`` with the same four
+is answered from the recipe and the kept page before FastAPI's routing, dependencies and
+thread pool (no I/O: where the heads would have to be read, or the page is not kept, the
+request goes the normal way). The rule for every route that calls ``serve()``: **its
+arguments (tables, per_user, clock, and the page it builds) may depend only on the path,
+the query, the language and the viewer's kind** (nobody, or role, enterprise and whether
+the person holds an account), and nothing may be refused or done before ``serve()`` on
+anything else. A page that shows more of the asker passes ``vary=`` (never ``None`` for a
+signed-in person: no recipe is kept for a call with ``vary``), or ``fast=False``.
 """
 
 from __future__ import annotations
@@ -53,6 +65,7 @@ ACCOUNT_MARK = "acct-9a4c2e7b1f5d3a8c6e0b"
 #: where a fresh one-time key goes (a form's idempotency key): a new one in every answer
 FRESH_MARK = "fresh-3e1b7d9a5c2f4e8b0d6a"
 _MARKS = (CSRF_MARK, NAME_MARK, USERNAME_MARK, ACCOUNT_MARK, FRESH_MARK)
+_CSRF, _NAME, _USERNAME, _ACCOUNT, _FRESH = (m.encode() for m in _MARKS)
 
 #: the session of the request being answered (its CSRF token), for the commit hook: a write
 #: of a session makes that session's next pages read the heads for themselves
@@ -100,6 +113,35 @@ class Viewer:
     username: str = USERNAME_MARK
 
 
+@dataclass(frozen=True)
+class _Recipe:
+    """What ``serve()`` was called with for a page it kept (the fast path's key to it)."""
+
+    tables: tuple[str, ...]
+    per_user: bool
+    clock: Any
+    media_type: str | None
+
+
+@dataclass(frozen=True)
+class _Person:
+    """The words of a signed-in person a cached page's marks are filled with."""
+
+    display_name: str | None
+    username: str | None
+    account: str | None
+
+
+def viewer_kind(user: Any) -> tuple[str, str | None, bool] | None:
+    """The kind of person a page is kept for: None for nobody, else role, enterprise and
+    whether they hold an account (``user``: a ``User`` or its columns)."""
+    if user is None:
+        return None
+    if isinstance(user, dict):
+        return (user["role"], user.get("enterprise"), user.get("account") is not None)
+    return (user.role, user.enterprise, user.account is not None)
+
+
 @dataclass
 class _Page:
     status: int
@@ -127,12 +169,18 @@ class PageCache:
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[Any, ...], _Page] = OrderedDict()
         self._memo: dict[tuple[Any, ...], Any] = {}
+        #: (path, query, language, viewer's kind) -> how serve() keyed its page (fast path)
+        self._recipes: OrderedDict[tuple[Any, ...], _Recipe] = OrderedDict()
         #: sessions that wrote, and when (their next pages read the heads for themselves)
         self._wrote: dict[str, tuple[float, frozenset[str], dict[str, int] | None]] = {}
         #: answered from memory / built (for the benchmark and tests)
         self.hits = self.misses = self.head_reads = 0
+        #: of the hits, those answered before the routing (:mod:`gosplan.web.fast_pages`)
+        self.fast_hits = 0
         #: False: every page is built for each request (the benchmark's peer)
         self.enabled = True
+        #: False: kept pages are answered through the routing, never the fast path (its peer)
+        self.fast = True
         #: when a dict: the tables each build read, by route (tests check the declared ones)
         self.record: dict[str, set[str]] | None = None
         self._building = threading.local()
@@ -220,6 +268,25 @@ class PageCache:
                 return own, True
         return self.heads(), False
 
+    def heads_in_memory(self, request: Request, tables: tuple[str, ...]) -> dict[str, int] | None:
+        """What :meth:`heads_for` answers, where it can be answered without reading the
+        store (None where it would read: the shared heads are older than the bound or
+        stale, or this session wrote and has not read its own heads since)."""
+        writer = _writer_of(request)
+        wrote = self._wrote.get(writer) if writer is not None else None
+        if wrote is not None:
+            at, written, own = wrote
+            if at < self._read_at or time.monotonic() - at > self.ttl_s:
+                pass  # heads_for forgets it and answers the shared heads
+            elif "*" in written or not written.isdisjoint(_BASE.get(t, t) for t in tables):
+                if own is None or not all(t in own for t in tables):
+                    return None
+                return own
+        if self._stale or time.monotonic() - self._read_at >= self.ttl_s:
+            return None
+        heads = self._heads
+        return heads if all(t in heads for t in tables) else None
+
     def heads(self) -> dict[str, int]:
         now = time.monotonic()
         if not self._stale and now - self._read_at < self.ttl_s:
@@ -272,10 +339,13 @@ class PageCache:
         per_user: bool = False,
         clock: Any = None,
         vary: Any = None,
+        fast: bool = True,
     ) -> Response:
         """The page ``build(viewer)`` answers for this request, from memory when what it
         shows (``tables``' heads, ``clock``'s minute) is unchanged since it was built.
-        ``vary``: what else of the asker's the page shows (hashable), part of the key."""
+        ``vary``: what else of the asker's the page shows (hashable), part of the key.
+        ``fast``: False where the fast path may not answer this page (see the module's
+        docstring for the rule)."""
         if not self.enabled:
             return build(user)
         tables = tuple(tables)
@@ -284,22 +354,15 @@ class PageCache:
         heads = self.heads_for(request, tables)[0] if tables else {}
         if user is None:
             viewer: Any = None
-            who: Any = None
         elif per_user:
-            viewer, who = user, ("user", user.id)
+            viewer = user
         else:
             viewer = Viewer(user.role, user.enterprise, ACCOUNT_MARK if user.account else None)
-            who = (user.role, user.enterprise, user.account is not None)
-        minute = None if clock is None else clock().replace(second=0, microsecond=0)
-        key = (
-            request.url.path,
-            request.url.query,
-            i18n.locale_of(request),
-            who,
-            tuple(heads[t] for t in tables),
-            minute,
-            vary,
-        )
+        url = request.url
+        locale = i18n.locale_of(request)
+        kind = viewer_kind(user)
+        who = ("user", user.id) if per_user and user is not None else kind
+        key = self._key(url.path, url.query, locale, who, tables, heads, clock, vary)
         page = self._pages.get(key)
         if page is None:
             self.misses += 1
@@ -321,23 +384,100 @@ class PageCache:
                 resp.media_type,
                 any(m.encode() in body for m in _MARKS),
             )
+            recipe = _Recipe(tables, per_user, clock, page.media_type)
             with self._lock:
                 self._pages[key] = page
                 if len(self._pages) > self.MAX_PAGES:
                     self._pages.popitem(last=False)
+                if fast and vary is None and request.method == "GET":
+                    fast_key = (url.path, url.query, locale, kind)
+                    self._recipes[fast_key] = recipe
+                    self._recipes.move_to_end(fast_key)
+                    if len(self._recipes) > self.MAX_PAGES:
+                        self._recipes.popitem(last=False)
         else:
             self.hits += 1
             with self._lock:
                 if key in self._pages:
                     self._pages.move_to_end(key)
-        body = page.body
-        if page.marks:
-            body = _fill(body, request, None if per_user else user, page.media_type)
-        out = Response(body, status_code=page.status, media_type=page.media_type)
-        for k, v in page.headers:
-            if k.lower() not in ("content-type",):
-                out.headers[k] = v
+        return _answer(page, request, None if per_user else user)
+
+    @staticmethod
+    def _key(
+        path: str,
+        query: str,
+        locale: str,
+        who: Any,
+        tables: tuple[str, ...],
+        heads: dict[str, int],
+        clock: Any,
+        vary: Any,
+    ) -> tuple[Any, ...]:
+        """The key of a kept page (one rule for ``serve()`` and the fast path)."""
+        minute = None if clock is None else clock().replace(second=0, microsecond=0)
+        return (path, query, locale, who, tuple(heads[t] for t in tables), minute, vary)
+
+    def fast_answer(self, request: Request, clock: Any = None) -> Response | None:
+        """The kept page for this ``GET`` as :meth:`serve` would answer it, without routing,
+        dependencies, a worker thread or I/O; None where the request must go the normal way
+        (no recipe, heads to read, the page not kept, ``clock`` not the recipe's: a clock
+        given to ``serve()`` must be the application's own, ``clock``).
+
+        ``request``: after the session middleware (its ``session``, and the signed-in
+        person's columns under ``security.USER_SCOPE_KEY``)."""
+        from gosplan.web.security import USER_SCOPE_KEY
+
+        if not self.enabled or not self.fast or not self._recipes:
+            return None
+        scope = request.scope
+        session = scope.get("session")
+        if not isinstance(session, dict):
+            return None
+        uid = session.get("uid")
+        columns: dict[str, Any] | None = None
+        if uid is not None:
+            columns = scope.get(USER_SCOPE_KEY)
+            if not isinstance(columns, dict) or columns.get("id") != uid:
+                return None  # get_user() would load the person: the normal way
+        kind = viewer_kind(columns)
+        url = request.url
+        locale = i18n.locale_of(request)
+        recipe = self._recipes.get((url.path, url.query, locale, kind))
+        if recipe is None or (recipe.clock is not None and recipe.clock is not clock):
+            return None
+        heads = self.heads_in_memory(request, recipe.tables) if recipe.tables else {}
+        if heads is None:
+            return None
+        who = ("user", uid) if recipe.per_user and columns is not None else kind
+        key = self._key(url.path, url.query, locale, who, recipe.tables, heads, recipe.clock, None)
+        page = self._pages.get(key)
+        if page is None:
+            return None
+        person = None
+        if columns is not None and not recipe.per_user:
+            person = _Person(
+                columns.get("display_name"), columns.get("username"), columns.get("account")
+            )
+        out = _answer(page, request, person)
+        self.hits += 1
+        self.fast_hits += 1
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
         return out
+
+
+def _answer(page: _Page, request: Request, user: Any) -> Response:
+    """A kept page as the answer to ``request`` (its marks filled for its session and
+    ``user``)."""
+    body = page.body
+    if page.marks:
+        body = _fill(body, request, user, page.media_type)
+    out = Response(body, status_code=page.status, media_type=page.media_type)
+    for k, v in page.headers:
+        if k.lower() not in ("content-type",):
+            out.headers[k] = v
+    return out
 
 
 def _fill(body: bytes, request: Request, user: Any, media_type: str | None) -> bytes:
@@ -349,19 +489,19 @@ def _fill(body: bytes, request: Request, user: Any, media_type: str | None) -> b
 
     as_json = bool(media_type and "json" in media_type)
 
-    def esc(x: str) -> str:
-        return json.dumps(x)[1:-1] if as_json else html.escape(x)
+    def esc(x: str) -> bytes:
+        return (json.dumps(x)[1:-1] if as_json else html.escape(x)).encode()
 
-    text = body.decode()
-    if CSRF_MARK in text:
-        text = text.replace(CSRF_MARK, esc(csrf_token(request)))
-    if FRESH_MARK in text:
-        text = text.replace(FRESH_MARK, uuid.uuid4().hex)
+    # the marks are ASCII: replaced in the UTF-8 bytes as in the text, without decoding it
+    if _CSRF in body:
+        body = body.replace(_CSRF, esc(csrf_token(request)))
+    if _FRESH in body:
+        body = body.replace(_FRESH, uuid.uuid4().hex.encode())
     if user is not None:
-        text = text.replace(NAME_MARK, esc(user.display_name or ""))
-        text = text.replace(USERNAME_MARK, esc(user.username or ""))
-        text = text.replace(ACCOUNT_MARK, esc(user.account or ""))
-    return text.encode()
+        body = body.replace(_NAME, esc(user.display_name or ""))
+        body = body.replace(_USERNAME, esc(user.username or ""))
+        body = body.replace(_ACCOUNT, esc(user.account or ""))
+    return body
 
 
 def fresh_key(request: Request) -> str:
