@@ -47,10 +47,10 @@ from gosplan.storage.control import (
     IdentityAccess,
     Person,
     SealedIdentity,
-    Unit,
     criticism_id,
     filed_rows,
     filed_status,
+    on_record,
 )
 from gosplan.storage.publiclog import LogEntry
 
@@ -121,10 +121,8 @@ def check_target(session: Session, target_kind: str, target: str) -> None:
     target = (target or "").strip()
     if not target:
         raise ValidationError("a criticism needs a target (an official, enterprise or decision).")
-    if target_kind == "official":
-        known = session.get(Person, target) is not None
-    elif target_kind == "enterprise":
-        known = session.get(Unit, target) is not None
+    if target_kind in ("official", "enterprise"):
+        known = on_record(session, target_kind, target)
     else:
         known = any(
             str(e.payload.get("proposal")) == target

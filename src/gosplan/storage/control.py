@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -238,11 +239,21 @@ def criticism_id(session: Session) -> int | None:
     the row when it is written)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return int(
-        session.execute(
-            select(func.nextval(func.pg_get_serial_sequence("criticism", "id")))
-        ).scalar_one()
-    )
+    return int(session.connection().execute(_NEXT_ID).scalar_one())
+
+
+_NEXT_ID = select(func.nextval(func.pg_get_serial_sequence("criticism", "id")))
+
+
+def on_record(session: Session, kind: str, id: str) -> bool:
+    """Whether ``id`` is a person (``kind`` "official") or a unit ("enterprise") on record:
+    one prebuilt statement (a filing checks its target)."""
+    stmt = _PERSON if kind == "official" else _UNIT
+    return session.connection().execute(stmt, {"id": id}).first() is not None
+
+
+_PERSON = select(Person.__table__.c.id).where(Person.__table__.c.id == bindparam("id"))
+_UNIT = select(Unit.__table__.c.id).where(Unit.__table__.c.id == bindparam("id"))
 
 
 def filed_status(criticism_id: int, at: str, log_index: int) -> CriticismStatus:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, insert, or_, select, update
+from sqlalchemy import Insert, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from gosplan.core import merkle
@@ -82,6 +82,20 @@ def _check(kind: str, payload: object) -> str:
 _TOGETHER = 32
 
 
+_STATE: Any = LogState.__table__
+_NODE: Any = LogNode.__table__
+#: the log's counter moved by ``n`` (its row is the appends' lock), built once
+_BUMP = (
+    update(_STATE)
+    .where(_STATE.c.id == 1)
+    .values(size=_STATE.c.size + bindparam("n"))
+    .returning(_STATE.c.size)
+)
+#: stored subtree hashes by (level, position), built once (one statement whatever the keys)
+_NODES = select(_NODE.c.level, _NODE.c.pos, _NODE.c.hash).where(
+    tuple_(_NODE.c.level, _NODE.c.pos).in_(bindparam("keys", expanding=True))
+)
+
 #: ``append_many(with_head=...)``: (the new entries, the log's size with them, the hash of a
 #: complete subtree by level and position) -> statements to write with them
 WithHead = Callable[[list[LogEntry], int, Callable[[int, int], bytes]], Sequence[Insert]]
@@ -135,12 +149,7 @@ def append_many(
     if not prepared:
         return []
     n = len(prepared)
-    new_size = session.execute(
-        update(LogState)
-        .where(LogState.id == 1)
-        .values(size=LogState.size + n)
-        .returning(LogState.size)
-    ).scalar_one_or_none()
+    new_size = session.connection().execute(_BUMP, {"n": n}).scalar_one_or_none()
     if new_size is None:  # a store made without the migration's counter row
         session.add(LogState(id=1, size=n))
         session.flush()
@@ -203,25 +212,19 @@ def execute_together(session: Session, statements: Sequence[Insert]) -> None:
     session.flush()  # what the session holds goes first, as if each were a flush of its own
     if session.get_bind().dialect.name == "postgresql" and len(statements) > 1:
         *first, last = statements
-        session.execute(last.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(first))))
+        together = last.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(first)))
+        session.connection().execute(together)  # Core: no ORM bulk-insert handling
         return
     for s in statements:
         session.execute(s)
 
 
 def _fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    by_level: dict[int, list[int]] = {}
-    for level, pos in keys:
-        by_level.setdefault(level, []).append(pos)
-    if not by_level:
+    wanted = list(keys)
+    if not wanted:
         return {}
-    out: dict[tuple[int, int], bytes] = {}
-    conds = [and_(LogNode.level == lv, LogNode.pos.in_(ps)) for lv, ps in by_level.items()]
-    for level, pos, h in session.execute(
-        select(LogNode.level, LogNode.pos, LogNode.hash).where(or_(*conds))
-    ):
-        out[(level, pos)] = bytes(h)
-    return out
+    rows = session.connection().execute(_NODES, {"keys": wanted})
+    return {(int(level), int(pos)): bytes(h) for level, pos, h in rows}
 
 
 def _stored(session: Session, compute: Any) -> Any:
