@@ -176,6 +176,21 @@ def append_many(
         for level, pos, h in merkle.complete_subtrees(index, lh, lambda lv, p: known[(lv, p)]):
             known[(level, pos)] = h
             nodes.append({"level": level, "pos": pos, "hash": h})
+    more = list(with_rows([r.index for r in rows])) if with_rows is not None else []
+    if with_head is not None:
+        more += with_head(rows, start + n, lambda level, pos: known[(level, pos)])
+    _write(session, rows, nodes, more)
+    for r in rows:  # written above: in the session as if loaded, with nothing to flush
+        make_transient_to_detached(r)
+        session.add(r)
+    return rows
+
+
+def _write(
+    session: Session, rows: list[LogEntry], nodes: list[dict[str, Any]], more: Sequence[Insert]
+) -> None:
+    """The new entries, their subtree hashes and ``more``: on PostgreSQL (up to
+    ``_TOGETHER`` entries) in one statement, elsewhere one after the other."""
     values = [
         {
             "index": r.index,
@@ -186,10 +201,7 @@ def append_many(
         }
         for r in rows
     ]
-    more = list(with_rows([r.index for r in rows])) if with_rows is not None else []
-    if with_head is not None:
-        more += with_head(rows, start + n, lambda level, pos: known[(level, pos)])
-    if n <= _TOGETHER and session.get_bind().dialect.name == "postgresql":
+    if len(rows) <= _TOGETHER and session.get_bind().dialect.name == "postgresql":
         execute_together(
             session, [rows_insert(LogEntry, values), rows_insert(LogNode, nodes), *more]
         )
@@ -198,10 +210,6 @@ def append_many(
         session.execute(insert(LogNode), nodes)
         for stmt in more:
             session.execute(stmt)
-    for r in rows:  # written above: in the session as if loaded, with nothing to flush
-        make_transient_to_detached(r)
-        session.add(r)
-    return rows
 
 
 def execute_together(session: Session, statements: Sequence[Insert]) -> None:
