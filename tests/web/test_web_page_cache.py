@@ -316,15 +316,18 @@ def test_parts_kept_from_many_threads_at_once_never_fail(app_client: TestClient)
 
 
 @pytest.mark.parametrize("web_store", ["sqlite", "postgres"], indirect=True)
-def test_a_sale_leaves_the_enterprise_page_cached_and_a_reversal_shows(
+def test_a_sale_or_a_filing_leaves_the_enterprise_page_cached_and_a_reversal_shows(
     app_client: TestClient,
 ) -> None:
     """The enterprise page shows whether approved work was reversed: it is keyed by the
     ledger's reversals, not by every transaction, so a purchase (a transaction too) does not
-    rebuild it, and a reversal shows at once."""
+    rebuild it, and a reversal shows at once. Neither it nor the fulfilment dashboard reads
+    the public log: a filing rebuilds neither."""
     from sqlalchemy import select
 
+    from gosplan.services import criticism
     from gosplan.storage.accounts import Approval
+    from gosplan.storage.base import session_scope
     from gosplan.web.demo import person_code
 
     c = app_client
@@ -335,9 +338,14 @@ def test_a_sale_leaves_the_enterprise_page_cached_and_a_reversal_shows(
     approved = next(w for w in work if w["status"] == "approved")
     assert person_code("ana") not in {w["person"] for w in work}
     good = next(g for g in state.accounts.goods() if not g.funds and g.stock > 0)
+    alerts = c.get("/fulfilment.json").json()
     built = cache.misses
     state.accounts.buy(person_code("ana"), good.code, 1, key="pc-sale")  # outside a request
-    assert c.get(url).json()["work"] == work
+    with session_scope(state.engine) as s:  # the log grows: these pages do not read it
+        criticism.file(
+            s, target_kind="enterprise", target="grain-farm", content="x", settings=state.settings
+        )
+    assert c.get(url).json()["work"] == work and c.get("/fulfilment.json").json() == alerts
     assert cache.misses == built  # answered from the cache: a sale is not a reversal
     with state.engine.connect() as conn:
         tid = conn.scalar(select(Approval.transaction_id).where(Approval.work_id == approved["id"]))

@@ -89,7 +89,7 @@ def list_enterprises(request: Request, db: Db, state: State, user: MaybeUser) ->
 
 #: what the list reads: the enterprises and their open alerts (every change of an alert is
 #: an event)
-ENTERPRISES_TABLES = ("acct_account", "esc_item", "esc_event", page_heads.LOG)
+ENTERPRISES_TABLES = ("acct_account", "esc_item", "esc_event")
 
 
 def _list_enterprises(request: Request, db: Db, state: State, user: Any) -> Response:
@@ -152,7 +152,6 @@ ENTERPRISE_TABLES = (
     "esc_item",
     "esc_event",
     "web_user",
-    page_heads.LOG,
 )
 
 

@@ -21,7 +21,6 @@ from pydantic import BaseModel
 from gosplan.errors import GosplanError
 from gosplan.services import escalation as esc
 from gosplan.services import lookups
-from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web.deps import CurrentUser, Db, MaybeUser, State
 from gosplan.web.page_cache import cache_of
@@ -137,7 +136,7 @@ def dashboard(request: Request, db: Db, state: State, user: MaybeUser) -> Respon
 
 #: what the fulfilment dashboard reads: the enterprises and the escalation items, whose
 #: every change is an event (and an entry of the public log)
-FULFILMENT_TABLES = ("acct_account", "esc_item", "esc_event", page_heads.LOG)
+FULFILMENT_TABLES = ("acct_account", "esc_item", "esc_event")
 
 
 def _dashboard(request: Request, db: Db, state: State, user: Any) -> Response:
