@@ -127,7 +127,7 @@ def test_iterations_hold_the_pdhg_to_that_many_and_bad_values_are_refused() -> N
     from gosplan.errors import ValidationError
 
     e, b, kw, exact = small_case()
-    held = multi_year_plan(e, b, method="pdhg", iterations=37, **kw)
+    held = multi_year_plan(e, b, method="pdhg", iterations=np.int64(37), **kw)  # numpy's too
     assert held.success and held.assumptions["pdhg"]["iterations"] == 37  # no early stop
     assert_brackets_and_meets_targets(held, exact)
     for bad, method in [(0, "pdhg"), (2.5, "pdhg"), (True, "pdhg"), (100, "forward")]:

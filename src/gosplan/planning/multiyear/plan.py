@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -112,13 +113,15 @@ def multi_year_plan(
     if iterations is not None and (
         method != "pdhg"
         or isinstance(iterations, bool)
-        or not isinstance(iterations, int)
+        or not isinstance(iterations, numbers.Integral)  # int, numpy's integers
         or iterations < 1
     ):
         raise ValidationError(
             "multi_year_plan: iterations must be a whole number >= 1, and is used by "
             f'method="pdhg" only; got iterations={iterations!r} with method={method!r}.'
         )
+    if iterations is not None:
+        iterations = int(iterations)
     if bound_seconds is not None and not bound_seconds >= 0:
         raise ValidationError(f"multi_year_plan: bound_seconds must be >= 0; got {bound_seconds}.")
     t_start = time.perf_counter()
