@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from markupsafe import Markup
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
@@ -25,30 +24,19 @@ from gosplan.services import accounts as acc
 from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
+from gosplan.web.account_catalogue import (
+    CATALOGUE_TABLES,
+    GoodPublic,
+    catalogue_of,
+    good_public,
+)
 from gosplan.web.deps import CurrentUser, MaybeUser, State
 from gosplan.web.page_cache import cache_of
 from gosplan.web.render import REDIRECT, render, twin, wants_json
-from gosplan.web.security import check_csrf, client_key
-from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
+from gosplan.web.security import check_csrf, client_key, csrf_token
+from gosplan.web.units import FUND_LABELS, funds_in_words
 
 router = APIRouter(tags=["accounts"])
-
-
-class GoodPublic(BaseModel):
-    code: str
-    name: str
-    #: the unit as stored (e.g. "0.0001 BRL million"), and in words for the reader's locale
-    unit: str
-    unit_words: str
-    product: str | None
-    labour_value: Decimal
-    ratio: Decimal
-    price: Decimal
-    stock: int
-    #: provided free for all from these social funds: never sold (no price to pay)
-    free: bool = False
-    funds: list[str] = []
-    funds_words: str = ""
 
 
 class CataloguePublic(BaseModel):
@@ -127,60 +115,8 @@ class AccountPublic(BaseModel):
     bought: str = ""
 
 
-def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
-    return GoodPublic(
-        code=g.code,
-        name=g.name,
-        unit=g.unit,
-        unit_words=unit_in_words(g.unit, year, request),
-        product=g.product,
-        labour_value=g.labour_value,
-        ratio=g.ratio,
-        price=g.price,
-        stock=g.stock,
-        free=bool(g.funds),
-        funds=g.funds,
-        funds_words=funds_in_words(g.funds, request) if g.funds else "",
-    )
-
-
-#: what the catalogue shows: goods, prices, stock (every change of stock is a move), the
-#: open period
-CATALOGUE_TABLES = (
-    "acct_good",
-    "acct_price",
-    "acct_stock_move",
-    "acct_period",
-    page_heads.OPEN_PERIODS,
-)
-
-
-class _Catalogue:
-    """The catalogue in one language, and what the account page makes of it (its JSON, its
-    table with the buy forms per set of goods the balance affords), kept together."""
-
-    def __init__(self, goods: list[GoodPublic]) -> None:
-        self.goods = goods
-        self.json: list[Any] | None = None
-        self.tables: dict[frozenset[str], str] = {}
-
-
-def _catalogue_of(state: State, request: Request) -> _Catalogue:
-    """The catalogue in the request's language, kept while goods, prices and stock are
-    unchanged."""
-
-    def compute() -> _Catalogue:
-        year = state.economy.year
-        return _Catalogue([_good(g, year, request) for g in state.accounts.goods()])
-
-    kept: _Catalogue = cache_of(request).memo(
-        "goods", CATALOGUE_TABLES, i18n.locale_of(request), compute, request
-    )
-    return kept
-
-
 def _goods(state: State, request: Request) -> list[GoodPublic]:
-    return _catalogue_of(state, request).goods
+    return catalogue_of(state, request).goods
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -341,9 +277,8 @@ def _account_page(
         st, period = _statements(request).get(state, code)
     except GosplanError as exc:
         raise _error(exc, "account") from exc
-    kept = _catalogue_of(state, request)
-    catalogue = kept.goods
-    names = {g.code: f"{g.name} ({g.unit_words})" for g in catalogue}
+    kept = catalogue_of(state, request)
+    names = kept.static.names
     lines = [
         LinePublic(
             transaction=ln.transaction_id,
@@ -392,14 +327,12 @@ def _account_page(
             for ln in st.lines
         ],
         statement=lines,
-        catalogue=catalogue,
+        catalogue=kept.goods,
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
     if wants_json(request):  # the catalogue's JSON is kept with the catalogue
         data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
-        if kept.json is None:
-            kept.json = [g.model_dump(mode="json") for g in catalogue]
         data["catalogue"] = kept.json
         return JSONResponse({"ok": True, **data})
     return render(
@@ -408,31 +341,8 @@ def _account_page(
         model,
         user=user,
         chart=balance_chart(model),
-        catalogue_html=_catalogue_html(request, kept, st.account.balance, model.buy_key),
+        catalogue_html=kept.table(request, st.account.balance, csrf_token(request), model.buy_key),
     )
-
-
-def _catalogue_html(request: Request, kept: _Catalogue, balance: Decimal, buy_key: str) -> Markup:
-    """The account page's catalogue with its buy forms: rendered once per catalogue,
-    language and set of goods the balance affords; the session's token and the page's
-    form keys filled in for each answer."""
-    from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK
-    from gosplan.web.render import TEMPLATES
-    from gosplan.web.security import csrf_token
-
-    affordable = frozenset(g.code for g in kept.goods if not g.price > balance)
-    text = kept.tables.get(affordable)
-    if text is None:
-        text = TEMPLATES.env.get_template("_account_catalogue.html").render(
-            request=request,
-            catalogue=kept.goods,
-            affordable=affordable,
-            csrf=CSRF_MARK,
-            buy_key=FRESH_MARK,
-        )
-        if len(kept.tables) < 64:
-            kept.tables[affordable] = text
-    return Markup(text.replace(CSRF_MARK, csrf_token(request)).replace(FRESH_MARK, buy_key))
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
@@ -566,7 +476,7 @@ def buy(
             exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock) else "quantity"
         ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        bought = _good(state.accounts.good(p.good), state.economy.year, request)
+        bought = good_public(state.accounts.good(p.good), state.economy.year, request)
         # the balance from the account's row, which the ledger holds equal to its postings
         # (check_integrity): one query, not the postings summed
         head = page_heads.account_head(state.engine, code)
