@@ -1,7 +1,8 @@
 """The account page's own cost, in process, as the load run meets it (issue 16).
 
 ``python -m benchmarks.profile_account``: one person (``load000``) views ``/account`` and
-``/account.json``, in three cases, each ``GOSPLAN_PROFILE_REPEAT`` times (default 30):
+``/account.json``, in three cases, each ``GOSPLAN_PROFILE_REPEAT`` times (default 30)
+(``GOSPLAN_PROFILE_CASE="/account own purchase"``: that case alone, with cProfile's report):
 
 * ``same``: nothing changed since the last view;
 * ``other bought``: another person (``load001``) bought a good just before, longer ago than
@@ -81,15 +82,27 @@ def profile(repeat: int = 30) -> dict[str, Any]:
                 "other bought": lambda: (buy(other, theirs), app.state.page_cache.touch()),
                 "own purchase": lambda: buy(me, mine),
             }
+            only = os.environ.get("GOSPLAN_PROFILE_CASE")  # e.g. "/account own purchase"
+            prof = None
+            if only:
+                import cProfile
+
+                prof = cProfile.Profile()
             for path in ("/account", "/account.json"):
                 for case, act in before.items():
+                    if only and f"{path} {case}" != only:
+                        continue
                     me.get(path)  # warm-up
                     times, cpus = [], []
                     for _ in range(repeat):
                         act()
                         c0 = time.thread_time()
                         t0 = time.perf_counter()
+                        if prof is not None:
+                            prof.enable()
                         r = me.get(path)
+                        if prof is not None:
+                            prof.disable()
                         times.append(time.perf_counter() - t0)
                         cpus.append(time.thread_time() - c0)
                         assert r.status_code == 200, r.text[:200]
@@ -98,6 +111,13 @@ def profile(repeat: int = 30) -> dict[str, Any]:
                         "cpu_ms": statistics.median(cpus) * 1000,
                     }
         out["load"] = os.getloadavg()
+        if prof is not None:
+            import io
+            import pstats
+
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(60)
+            out["profile"] = buf.getvalue()
         app.state.gosplan.engine.dispose()
         return out
     finally:
@@ -111,3 +131,5 @@ if __name__ == "__main__":
     print(f"{'view':34} {'ms':>7} {'CPU ms':>7}")
     for name, v in res["cases"].items():
         print(f"{name:34} {v['median_ms']:7.2f} {v['cpu_ms']:7.2f}")
+    if "profile" in res:
+        print(res["profile"])

@@ -486,6 +486,10 @@ class Accounts:
     def statement(self, code: str) -> Statement:
         return self._read(lambda s: reports_sql.account_statement(s, code))
 
+    def statement_and_period(self, code: str) -> tuple[Statement, PeriodInfo | None]:
+        """The account's statement and the open period, read in one transaction."""
+        return self._read(lambda s: reports_sql.account_statement_and_period(s, code))
+
     def totals(self, period: str | None = None) -> dict[str, Decimal]:
         """Hours approved, credited to persons and to funds, cancelled, and sales at price."""
         return self._read(lambda s: reports_sql.period_totals(s, period))

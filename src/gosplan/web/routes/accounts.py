@@ -252,8 +252,7 @@ class _Statements:
                     return got[1], got[2]
         # read after the head: at least as new as it (a newer one is kept under the older
         # head, and the next view, seeing the newer head, reads again)
-        st = state.accounts.statement(code)
-        period = state.accounts.current_period()
+        st, period = state.accounts.statement_and_period(code)
         if head is not None:
             with self._lock:
                 self._kept[code] = (head, st, period)
