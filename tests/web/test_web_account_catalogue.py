@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
+from markupsafe import Markup
 from starlette.requests import Request
 
 from gosplan.labourtime.records import GoodInfo
@@ -17,6 +20,8 @@ from gosplan.web.account_catalogue import (
     good_public,
 )
 from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK
+
+from .conftest import login
 
 
 def _request(lang: str) -> Request:
@@ -116,3 +121,78 @@ def test_the_catalogue_of_the_ledger_reads_each_goods_stock() -> None:
     html = str(kept.table(request, Decimal(10), "t", "k"))
     assert '<td class="num stock">0</td>' in html and 'max="0"' in html
     assert '<button type="submit" disabled>' in html
+
+
+def _direct_page(client: TestClient, path: str, lang: str, page: str) -> str:
+    """The account page as rendering its template directly would write it (from its JSON
+    twin, the person in the store, the catalogue's template rendered in place), with this
+    page's token and form key."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from gosplan.storage.users import User
+    from gosplan.web.render import TEMPLATES
+    from gosplan.web.routes.accounts import AccountPublic, balance_chart
+
+    data = client.get(path.replace("?", ".json?") if "?" in path else f"{path}.json").json()
+    model = AccountPublic(**data)
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    key = re.search(r'name="key" value="([0-9a-f]{32})-', page)
+    assert tok and key
+    url = path.split("?")[0]
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": url,
+            "query_string": path.partition("?")[2].encode(),
+            "headers": [(b"cookie", f"lang={lang}".encode()), (b"host", b"testserver")],
+            "scheme": "http",
+            "server": ("testserver", 80),
+        }
+    )
+    with Session(client.app.state.gosplan.engine) as s:  # type: ignore[attr-defined]
+        user = s.scalar(select(User).where(User.account == model.code))
+    balance = model.balance
+    affordable = frozenset(g.code for g in model.catalogue if not g.price > balance)
+    table = _render_table(request, model.catalogue, affordable, tok[1], key[1])
+    query = path.partition("?")[2]
+    return TEMPLATES.env.get_template("account.html").render(
+        request=request,
+        m=model,
+        user=user,
+        csrf=tok[1],
+        json_url=f"{url}.json" + (f"?{query}" if query else ""),
+        chart=balance_chart(model),
+        catalogue_html=Markup(table),
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "pt_BR"])
+def test_the_kept_account_page_is_the_templates_own_rendering(
+    client: TestClient, lang: str
+) -> None:
+    tok = login(client, "bruno")
+    client.cookies.set("lang", lang)
+    cheap = min(
+        (g for g in client.get("/catalogue.json").json()["goods"] if not g["free"]),
+        key=lambda g: Decimal(g["price"]),
+    )
+    for step in range(3):
+        if step:  # a purchase of one's own: the statement, the balance and the stock move
+            r = client.post(
+                "/account/buy",
+                data={"good": cheap["code"], "key": f"k{step}", "csrf_token": tok},
+                headers={"accept": "application/json"},
+            )
+            assert r.status_code == 200, r.text
+        for path in (
+            "/account",
+            "/accounts/person:bruno",
+            f"/account?bought=1&good={cheap['code']}",
+        ):
+            for _ in range(2):  # built, then kept
+                page = client.get(path).text
+                assert page == _direct_page(client, path, lang, page), (step, path)
+                # every data table scrolls in its own box, the catalogue's too
+                assert page.count('<table class="data"') == page.count('tabindex="0"') > 2

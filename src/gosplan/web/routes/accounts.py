@@ -16,7 +16,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from gosplan.errors import GosplanError
@@ -26,13 +33,14 @@ from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.account_catalogue import (
     CATALOGUE_TABLES,
+    Catalogue,
     GoodPublic,
     catalogue_of,
     good_public,
 )
 from gosplan.web.deps import CurrentUser, MaybeUser, State
-from gosplan.web.page_cache import cache_of
-from gosplan.web.render import REDIRECT, render, twin, wants_json
+from gosplan.web.page_cache import BUILDING, CSRF_MARK, cache_of
+from gosplan.web.render import REDIRECT, _scrolling_tables, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key, csrf_token
 from gosplan.web.units import FUND_LABELS, funds_in_words
 
@@ -237,28 +245,35 @@ class _Statements:
     reversal posts to the account and so shows at once, from any process."""
 
     MAX = 4096
+    #: pages kept with a statement (by language, path, query, person's words, catalogue)
+    PAGES = 16
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: OrderedDict[str, tuple[tuple[Any, ...], Any, Any]] = OrderedDict()
+        self._kept: OrderedDict[str, tuple[tuple[Any, ...], Any, Any, dict[Any, Any]]] = (
+            OrderedDict()
+        )
 
-    def get(self, state: Any, code: str) -> tuple[Any, Any]:
+    def get(self, state: Any, code: str) -> tuple[Any, Any, dict[Any, Any]]:
+        """The statement, the open period, and the account pages rendered from them (a dict
+        to keep them in, dropped with the statement when the account's head moves)."""
         head = page_heads.account_head(state.engine, code)
         if head is not None:
             with self._lock:
                 got = self._kept.get(code)
                 if got is not None and got[0] == head:
                     self._kept.move_to_end(code)
-                    return got[1], got[2]
+                    return got[1], got[2], got[3]
         # read after the head: at least as new as it (a newer one is kept under the older
         # head, and the next view, seeing the newer head, reads again)
         st, period = state.accounts.statement_and_period(code)
+        pages: dict[Any, Any] = {}
         if head is not None:
             with self._lock:
-                self._kept[code] = (head, st, period)
+                self._kept[code] = (head, st, period, pages)
                 while len(self._kept) > self.MAX:
                     self._kept.popitem(last=False)
-        return st, period
+        return st, period, pages
 
 
 def _statements(request: Request) -> _Statements:
@@ -273,10 +288,20 @@ def _account_page(
 ) -> Response:
     _ = i18n.translator(request)
     try:
-        st, period = _statements(request).get(state, code)
+        st, period, pages = _statements(request).get(state, code)
     except GosplanError as exc:
         raise _error(exc, "account") from exc
     kept = catalogue_of(state, request)
+    as_json = wants_json(request)
+    # the page as rendered from this statement for this language, address and person, with
+    # marks where the session's token and the catalogue (stock, balance) go
+    url = request.url
+    page_key: tuple[Any, ...] = (
+        *(kept.static, i18n.locale_of(request), url.path, url.query, bought, good),
+        *(user.id, user.username, user.display_name, user.role, user.account, user.enterprise),
+    )
+    if not as_json and page_key in pages:
+        return _filled(request, pages[page_key], kept, st.account.balance)
     names = kept.static.names
     lines = [
         LinePublic(
@@ -326,22 +351,49 @@ def _account_page(
             for ln in st.lines
         ],
         statement=lines,
-        catalogue=kept.goods,
+        catalogue=[],  # the page shows the catalogue's own table; the JSON its own JSON
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    if wants_json(request):  # the catalogue's JSON is kept with the catalogue
-        data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
+    if as_json:  # the catalogue's JSON is kept with the catalogue
+        data = model.model_dump(mode="json")
         data["catalogue"] = kept.json
         return JSONResponse({"ok": True, **data})
-    return render(
-        request,
-        "account.html",
-        model,
-        user=user,
-        chart=balance_chart(model),
-        catalogue_html=kept.table(request, st.account.balance, csrf_token(request), model.buy_key),
-    )
+    setattr(request.state, BUILDING, True)  # the session's token as a mark
+    try:
+        resp = render(
+            request,
+            "account.html",
+            model,
+            user=user,
+            chart=balance_chart(model),
+            catalogue_html=Markup(_CATALOGUE_MARK),
+        )
+    finally:
+        setattr(request.state, BUILDING, False)
+    page = (bytes(resp.body).decode(), resp.headers.get("link"))
+    if len(pages) < _Statements.PAGES:
+        pages[page_key] = page
+    return _filled(request, page, kept, st.account.balance)
+
+
+#: where the catalogue's table goes in a kept account page
+_CATALOGUE_MARK = "catalogue-4d8a1e6c2b9f3a7e5c0d"
+
+
+def _filled(
+    request: Request, page: tuple[str, str | None], kept: Catalogue, balance: Decimal
+) -> Response:
+    """A kept account page filled for this answer: the session's token, and the catalogue
+    with the current stock and the buy forms the balance allows (a new form key)."""
+    token = csrf_token(request)
+    # the page's filter, as the table would have met it inside the page
+    table = _scrolling_tables(kept.table(request, balance, token, uuid.uuid4().hex))
+    text, link = page
+    out = HTMLResponse(text.replace(CSRF_MARK, token).replace(_CATALOGUE_MARK, table))
+    if link:
+        out.headers["Link"] = link
+    return out
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
