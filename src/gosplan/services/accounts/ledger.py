@@ -402,9 +402,7 @@ class Accounts:
         return self._read(lambda s: shop_sql.good_info(shop_sql.get_good(s, code)))
 
     def goods(self) -> list[GoodInfo]:
-        return self._read(
-            lambda s: [shop_sql.good_info(g) for g in s.scalars(select(Good).order_by(Good.code))]
-        )
+        return self._read(shop_sql.all_goods)
 
     def catalogue(self) -> pd.DataFrame:
         rows = [asdict(g) for g in self.goods()]
