@@ -196,3 +196,10 @@ def test_the_kept_account_page_is_the_templates_own_rendering(
                 assert page == _direct_page(client, path, lang, page), (step, path)
                 # every data table scrolls in its own box, the catalogue's too
                 assert page.count('<table class="data"') == page.count('tabindex="0"') > 2
+        # the .json twin, kept likewise: a new form key each time, the current catalogue
+        built, kept = (client.get("/account.json").json() for _ in range(2))
+        assert built["buy_key"] != kept["buy_key"]
+        assert {**built, "buy_key": ""} == {**kept, "buy_key": ""}
+        assert kept["catalogue"] == client.get("/catalogue.json").json()["goods"]
+        assert kept["statement"][0]["balance"] == kept["balance"]
+        assert len(kept["statement"]) == len(built["statement"])

@@ -300,8 +300,13 @@ def _account_page(
         *(kept.static, i18n.locale_of(request), url.path, url.query, bought, good),
         *(user.id, user.username, user.display_name, user.role, user.account, user.enterprise),
     )
-    if not as_json and page_key in pages:
-        return _filled(request, pages[page_key], kept, st.account.balance)
+    page = pages.get(page_key)
+    if page is not None:
+        return (
+            _json_filled(page, kept)
+            if as_json
+            else _filled(request, page, kept, st.account.balance)
+        )
     names = kept.static.names
     lines = [
         LinePublic(
@@ -355,10 +360,11 @@ def _account_page(
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    if as_json:  # the catalogue's JSON is kept with the catalogue
+    if as_json:  # kept less the catalogue (kept with the catalogue) and the form key
         data = model.model_dump(mode="json")
-        data["catalogue"] = kept.json
-        return JSONResponse({"ok": True, **data})
+        if len(pages) < _Statements.PAGES:
+            pages[page_key] = data
+        return _json_filled(data, kept)
     setattr(request.state, BUILDING, True)  # the session's token as a mark
     try:
         resp = render(
@@ -375,6 +381,14 @@ def _account_page(
     if len(pages) < _Statements.PAGES:
         pages[page_key] = page
     return _filled(request, page, kept, st.account.balance)
+
+
+def _json_filled(data: dict[str, Any], kept: Catalogue) -> Response:
+    """A kept ``.json`` account page with the current catalogue and a new form key."""
+    out = {"ok": True, **data}
+    out["catalogue"] = kept.json
+    out["buy_key"] = uuid.uuid4().hex
+    return JSONResponse(out)
 
 
 #: where the catalogue's table goes in a kept account page
