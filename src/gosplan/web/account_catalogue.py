@@ -13,7 +13,9 @@ says of each good besides its stock. So the catalogue is kept in two parts:
 
 The table's marks are filled for each answer from the stock and the viewer's balance; the
 result is byte for byte the direct rendering of ``_account_catalogue.html``
-(tests/web/test_web_account_catalogue.py).
+(tests/web/test_web_account_catalogue.py). The account page itself is kept with the
+person's statement (routes/accounts.py) with a mark where this table goes, filled here
+(:func:`filled`, :func:`json_filled` for its ``.json`` twin) for each answer.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
@@ -33,6 +36,8 @@ from gosplan.labourtime.records import GoodInfo
 from gosplan.storage import page_heads
 from gosplan.web import i18n
 from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK, cache_of
+from gosplan.web.render import _scrolling_tables
+from gosplan.web.security import csrf_token
 from gosplan.web.units import funds_in_words, unit_in_words
 
 
@@ -260,3 +265,30 @@ def catalogue_of(state: Any, request: Request) -> Catalogue:
         "goods", CATALOGUE_TABLES, i18n.locale_of(request), compute, request
     )
     return kept
+
+
+def json_filled(data: dict[str, Any], kept: Catalogue) -> Response:
+    """A kept ``.json`` account page with the current catalogue and a new form key."""
+    out = {"ok": True, **data}
+    out["catalogue"] = kept.json
+    out["buy_key"] = uuid.uuid4().hex
+    return JSONResponse(out)
+
+
+#: where the catalogue's table goes in a kept account page
+CATALOGUE_MARK = "catalogue-4d8a1e6c2b9f3a7e5c0d"
+
+
+def filled(
+    request: Request, page: tuple[str, str | None], kept: Catalogue, balance: Decimal
+) -> Response:
+    """A kept account page filled for this answer: the session's token, and the catalogue
+    with the current stock and the buy forms the balance allows (a new form key)."""
+    token = csrf_token(request)
+    # the page's filter, as the table would have met it inside the page
+    table = _scrolling_tables(kept.table(request, balance, token, uuid.uuid4().hex))
+    text, link = page
+    out = HTMLResponse(text.replace(CSRF_MARK, token).replace(CATALOGUE_MARK, table))
+    if link:
+        out.headers["Link"] = link
+    return out

@@ -17,8 +17,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import (
-    HTMLResponse,
-    JSONResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
@@ -32,16 +30,18 @@ from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
 from gosplan.web.account_catalogue import (
+    CATALOGUE_MARK,
     CATALOGUE_TABLES,
-    Catalogue,
     GoodPublic,
     catalogue_of,
+    filled,
     good_public,
+    json_filled,
 )
 from gosplan.web.deps import CurrentUser, MaybeUser, State
-from gosplan.web.page_cache import BUILDING, CSRF_MARK, cache_of
-from gosplan.web.render import REDIRECT, _scrolling_tables, render, twin, wants_json
-from gosplan.web.security import check_csrf, client_key, csrf_token
+from gosplan.web.page_cache import BUILDING, cache_of
+from gosplan.web.render import REDIRECT, render, twin, wants_json
+from gosplan.web.security import check_csrf, client_key
 from gosplan.web.units import FUND_LABELS, funds_in_words
 
 router = APIRouter(tags=["accounts"])
@@ -245,35 +245,63 @@ class _Statements:
     reversal posts to the account and so shows at once, from any process."""
 
     MAX = 4096
-    #: pages kept with a statement (by language, path, query, person's words, catalogue)
-    PAGES = 16
+    #: account pages kept, of all persons (least recently used go first)
+    MAX_PAGES = 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: OrderedDict[str, tuple[tuple[Any, ...], Any, Any, dict[Any, Any]]] = (
-            OrderedDict()
-        )
+        self._kept: OrderedDict[str, tuple[tuple[Any, ...], Any, Any]] = OrderedDict()
+        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
-    def get(self, state: Any, code: str) -> tuple[Any, Any, dict[Any, Any]]:
-        """The statement, the open period, and the account pages rendered from them (a dict
-        to keep them in, dropped with the statement when the account's head moves)."""
+    def get(self, state: Any, code: str) -> tuple[Any, Any, _Pages]:
+        """The statement, the open period, and where the account pages rendered from them
+        are kept (under the account's head: a page of an older head is never answered)."""
         head = page_heads.account_head(state.engine, code)
+        pages = _Pages(self, None if head is None else (code, head))
         if head is not None:
             with self._lock:
                 got = self._kept.get(code)
                 if got is not None and got[0] == head:
                     self._kept.move_to_end(code)
-                    return got[1], got[2], got[3]
+                    return got[1], got[2], pages
         # read after the head: at least as new as it (a newer one is kept under the older
         # head, and the next view, seeing the newer head, reads again)
         st, period = state.accounts.statement_and_period(code)
-        pages: dict[Any, Any] = {}
         if head is not None:
             with self._lock:
-                self._kept[code] = (head, st, period, pages)
+                self._kept[code] = (head, st, period)
                 while len(self._kept) > self.MAX:
                     self._kept.popitem(last=False)
         return st, period, pages
+
+    def page(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            got = self._pages.get(key)
+            if got is not None:
+                self._pages.move_to_end(key)
+            return got
+
+    def keep_page(self, key: tuple[Any, ...], page: Any) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.MAX_PAGES:
+                self._pages.popitem(last=False)
+
+
+class _Pages:
+    """The account pages kept for one statement (by language, address, the person's words
+    and the catalogue's static part): nothing is kept where the account has no head."""
+
+    def __init__(self, kept: _Statements, prefix: tuple[Any, ...] | None) -> None:
+        self.kept = kept
+        self.prefix = prefix
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        return None if self.prefix is None else self.kept.page((self.prefix, key))
+
+    def put(self, key: tuple[Any, ...], page: Any) -> None:
+        if self.prefix is not None:
+            self.kept.keep_page((self.prefix, key), page)
 
 
 def _statements(request: Request) -> _Statements:
@@ -303,9 +331,7 @@ def _account_page(
     page = pages.get(page_key)
     if page is not None:
         return (
-            _json_filled(page, kept)
-            if as_json
-            else _filled(request, page, kept, st.account.balance)
+            json_filled(page, kept) if as_json else filled(request, page, kept, st.account.balance)
         )
     names = kept.static.names
     lines = [
@@ -362,9 +388,8 @@ def _account_page(
     )
     if as_json:  # kept less the catalogue (kept with the catalogue) and the form key
         data = model.model_dump(mode="json")
-        if len(pages) < _Statements.PAGES:
-            pages[page_key] = data
-        return _json_filled(data, kept)
+        pages.put(page_key, data)
+        return json_filled(data, kept)
     setattr(request.state, BUILDING, True)  # the session's token as a mark
     try:
         resp = render(
@@ -373,41 +398,13 @@ def _account_page(
             model,
             user=user,
             chart=balance_chart(model),
-            catalogue_html=Markup(_CATALOGUE_MARK),
+            catalogue_html=Markup(CATALOGUE_MARK),
         )
     finally:
         setattr(request.state, BUILDING, False)
     page = (bytes(resp.body).decode(), resp.headers.get("link"))
-    if len(pages) < _Statements.PAGES:
-        pages[page_key] = page
-    return _filled(request, page, kept, st.account.balance)
-
-
-def _json_filled(data: dict[str, Any], kept: Catalogue) -> Response:
-    """A kept ``.json`` account page with the current catalogue and a new form key."""
-    out = {"ok": True, **data}
-    out["catalogue"] = kept.json
-    out["buy_key"] = uuid.uuid4().hex
-    return JSONResponse(out)
-
-
-#: where the catalogue's table goes in a kept account page
-_CATALOGUE_MARK = "catalogue-4d8a1e6c2b9f3a7e5c0d"
-
-
-def _filled(
-    request: Request, page: tuple[str, str | None], kept: Catalogue, balance: Decimal
-) -> Response:
-    """A kept account page filled for this answer: the session's token, and the catalogue
-    with the current stock and the buy forms the balance allows (a new form key)."""
-    token = csrf_token(request)
-    # the page's filter, as the table would have met it inside the page
-    table = _scrolling_tables(kept.table(request, balance, token, uuid.uuid4().hex))
-    text, link = page
-    out = HTMLResponse(text.replace(CSRF_MARK, token).replace(_CATALOGUE_MARK, table))
-    if link:
-        out.headers["Link"] = link
-    return out
+    pages.put(page_key, page)
+    return filled(request, page, kept, st.account.balance)
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
