@@ -311,29 +311,12 @@ def _statements(request: Request) -> _Statements:
     return kept
 
 
-def _account_page(
-    request: Request, state: State, user: User, code: str, bought: str = "", good: str = ""
-) -> Response:
+def _account_model(
+    request: Request, st: Any, period: Any, names: dict[str, str], bought: str, good: str
+) -> AccountPublic:
+    """The account page's model from the statement and the open period (its catalogue
+    empty: the page and its twin take the kept catalogue's own)."""
     _ = i18n.translator(request)
-    try:
-        st, period, pages = _statements(request).get(state, code)
-    except GosplanError as exc:
-        raise _error(exc, "account") from exc
-    kept = catalogue_of(state, request)
-    as_json = wants_json(request)
-    # the page as rendered from this statement for this language, address and person, with
-    # marks where the session's token and the catalogue (stock, balance) go
-    url = request.url
-    page_key: tuple[Any, ...] = (
-        *(kept.static, i18n.locale_of(request), url.path, url.query, bought, good),
-        *(user.id, user.username, user.display_name, user.role, user.account, user.enterprise),
-    )
-    page = pages.get(page_key)
-    if page is not None:
-        return (
-            json_filled(page, kept) if as_json else filled(request, page, kept, st.account.balance)
-        )
-    names = kept.static.names
     lines = [
         LinePublic(
             transaction=ln.transaction_id,
@@ -386,6 +369,31 @@ def _account_page(
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
+    return model
+
+
+def _account_page(
+    request: Request, state: State, user: User, code: str, bought: str = "", good: str = ""
+) -> Response:
+    try:
+        st, period, pages = _statements(request).get(state, code)
+    except GosplanError as exc:
+        raise _error(exc, "account") from exc
+    kept = catalogue_of(state, request)
+    as_json = wants_json(request)
+    # the page as rendered from this statement for this language, address and person, with
+    # marks where the session's token and the catalogue (stock, balance) go
+    url = request.url
+    page_key: tuple[Any, ...] = (
+        *(kept.static, i18n.locale_of(request), url.path, url.query, bought, good),
+        *(user.id, user.username, user.display_name, user.role, user.account, user.enterprise),
+    )
+    page = pages.get(page_key)
+    if page is not None:
+        return (
+            json_filled(page, kept) if as_json else filled(request, page, kept, st.account.balance)
+        )
+    model = _account_model(request, st, period, kept.static.names, bought, good)
     if as_json:  # kept less the catalogue (kept with the catalogue) and the form key
         data = model.model_dump(mode="json")
         pages.put(page_key, data)
