@@ -51,6 +51,12 @@ from gosplan.storage.accounts_ledger import (
 
 # -- reports
 def account_statement(s: Session, code: str) -> Statement:
+    return account_statement_and_period(s, code)[0]
+
+
+def account_statement_and_period(s: Session, code: str) -> tuple[Statement, PeriodInfo | None]:
+    """The account's statement and the open period (None if none is open), in one
+    transaction."""
     acc = get_account(s, code)
     rows = s.execute(
         select(
@@ -111,7 +117,8 @@ def account_statement(s: Session, code: str) -> Statement:
     cur = s.scalar(select(Period).where(Period.status == "open"))
     if cur is not None and cur.code not in deductions:
         deductions[cur.code] = deduction_of(cur)
-    return Statement(account=account_info(s, acc), lines=lines, deductions=deductions)
+    st = Statement(account=account_info(s, acc), lines=lines, deductions=deductions)
+    return st, None if cur is None else period_info(cur)
 
 
 def _own_work(s: Session, person_id: int) -> dict[int, tuple[int, list[int], tuple[str, str]]]:
@@ -119,24 +126,28 @@ def _own_work(s: Session, person_id: int) -> dict[int, tuple[int, list[int], tup
     each of their records], (enterprise code, name))}; a reversal of an approval gets the
     same records with sign −1."""
     ent = aliased(Account)
+    rev = aliased(Transaction)
+    # the reversals of the approvals with them: one round trip
     rows = s.execute(
-        select(Approval.transaction_id, Work.hours, ent.code, ent.name)
+        select(Approval.transaction_id, Work.id, Work.hours, ent.code, ent.name, rev.id)
         .join(Work, Work.id == Approval.work_id)
         .join(ent, ent.id == Work.enterprise_id)
+        .outerjoin(rev, rev.reverses_id == Approval.transaction_id)
         .where(Work.person_id == person_id)
-        .order_by(Work.id)
+        .order_by(Work.id, rev.id)
     ).all()
     out: dict[int, tuple[int, list[int], tuple[str, str]]] = {}
-    for tid, hours, code, name in rows:
-        out.setdefault(int(tid), (1, [], (code, name or code)))[1].append(int(hours))
-    if out:
-        for rid, orig in s.execute(
-            select(Transaction.id, Transaction.reverses_id).where(
-                Transaction.reverses_id.in_(list(out))
-            )
-        ).all():
-            _, own, e = out[int(orig or 0)]
-            out[int(rid)] = (-1, own, e)
+    seen: set[tuple[int, int]] = set()
+    reversals: dict[int, int] = {}
+    for tid, wid, hours, code, name, rid in rows:
+        if (int(tid), int(wid)) not in seen:
+            seen.add((int(tid), int(wid)))
+            out.setdefault(int(tid), (1, [], (code, name or code)))[1].append(int(hours))
+        if rid is not None:
+            reversals[int(rid)] = int(tid)
+    for rid, orig in reversals.items():
+        _, own, e = out[orig]
+        out[rid] = (-1, own, e)
     return out
 
 

@@ -89,6 +89,28 @@ def good_info(g: Good) -> GoodInfo:
     )
 
 
+def all_goods(s: Session) -> list[GoodInfo]:
+    """Every good, by code, as :func:`good_info` gives each (read as rows, not objects)."""
+    cols = (Good.code, Good.name, Good.unit, Good.product, Good.labour_value, Good.ratio)
+    rows = s.execute(
+        select(*cols, Good.price, Good.stock, Good.free_fund).order_by(Good.code)
+    ).all()
+    return [
+        GoodInfo(
+            code=code,
+            name=name,
+            unit=unit,
+            product=product,
+            labour_value=Decimal(value),
+            ratio=Decimal(ratio),
+            price=to_hours(price),
+            stock=int(stock),
+            free_fund=free_fund,
+        )
+        for code, name, unit, product, value, ratio, price, stock, free_fund in rows
+    ]
+
+
 def _funds_text(free_fund: str) -> str:
     funds = [f for f in free_fund.split(",") if f]
     return " and ".join(funds) + (" funds" if len(funds) > 1 else " fund")

@@ -402,9 +402,7 @@ class Accounts:
         return self._read(lambda s: shop_sql.good_info(shop_sql.get_good(s, code)))
 
     def goods(self) -> list[GoodInfo]:
-        return self._read(
-            lambda s: [shop_sql.good_info(g) for g in s.scalars(select(Good).order_by(Good.code))]
-        )
+        return self._read(shop_sql.all_goods)
 
     def catalogue(self) -> pd.DataFrame:
         rows = [asdict(g) for g in self.goods()]
@@ -485,6 +483,10 @@ class Accounts:
     # ------------------------------------------------------------------ reports
     def statement(self, code: str) -> Statement:
         return self._read(lambda s: reports_sql.account_statement(s, code))
+
+    def statement_and_period(self, code: str) -> tuple[Statement, PeriodInfo | None]:
+        """The account's statement and the open period, read in one transaction."""
+        return self._read(lambda s: reports_sql.account_statement_and_period(s, code))
 
     def totals(self, period: str | None = None) -> dict[str, Decimal]:
         """Hours approved, credited to persons and to funds, cancelled, and sales at price."""

@@ -16,7 +16,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from markupsafe import Markup
 from pydantic import BaseModel
 
@@ -25,30 +29,22 @@ from gosplan.services import accounts as acc
 from gosplan.storage import page_heads
 from gosplan.storage.users import User
 from gosplan.web import i18n
+from gosplan.web.account_catalogue import (
+    CATALOGUE_MARK,
+    CATALOGUE_TABLES,
+    GoodPublic,
+    catalogue_of,
+    filled,
+    good_public,
+    json_filled,
+)
 from gosplan.web.deps import CurrentUser, MaybeUser, State
-from gosplan.web.page_cache import cache_of
+from gosplan.web.page_cache import BUILDING, cache_of
 from gosplan.web.render import REDIRECT, render, twin, wants_json
 from gosplan.web.security import check_csrf, client_key
-from gosplan.web.units import FUND_LABELS, funds_in_words, unit_in_words
+from gosplan.web.units import FUND_LABELS, funds_in_words
 
 router = APIRouter(tags=["accounts"])
-
-
-class GoodPublic(BaseModel):
-    code: str
-    name: str
-    #: the unit as stored (e.g. "0.0001 BRL million"), and in words for the reader's locale
-    unit: str
-    unit_words: str
-    product: str | None
-    labour_value: Decimal
-    ratio: Decimal
-    price: Decimal
-    stock: int
-    #: provided free for all from these social funds: never sold (no price to pay)
-    free: bool = False
-    funds: list[str] = []
-    funds_words: str = ""
 
 
 class CataloguePublic(BaseModel):
@@ -127,60 +123,8 @@ class AccountPublic(BaseModel):
     bought: str = ""
 
 
-def _good(g: acc.GoodInfo, year: int | None, request: Request) -> GoodPublic:
-    return GoodPublic(
-        code=g.code,
-        name=g.name,
-        unit=g.unit,
-        unit_words=unit_in_words(g.unit, year, request),
-        product=g.product,
-        labour_value=g.labour_value,
-        ratio=g.ratio,
-        price=g.price,
-        stock=g.stock,
-        free=bool(g.funds),
-        funds=g.funds,
-        funds_words=funds_in_words(g.funds, request) if g.funds else "",
-    )
-
-
-#: what the catalogue shows: goods, prices, stock (every change of stock is a move), the
-#: open period
-CATALOGUE_TABLES = (
-    "acct_good",
-    "acct_price",
-    "acct_stock_move",
-    "acct_period",
-    page_heads.OPEN_PERIODS,
-)
-
-
-class _Catalogue:
-    """The catalogue in one language, and what the account page makes of it (its JSON, its
-    table with the buy forms per set of goods the balance affords), kept together."""
-
-    def __init__(self, goods: list[GoodPublic]) -> None:
-        self.goods = goods
-        self.json: list[Any] | None = None
-        self.tables: dict[frozenset[str], str] = {}
-
-
-def _catalogue_of(state: State, request: Request) -> _Catalogue:
-    """The catalogue in the request's language, kept while goods, prices and stock are
-    unchanged."""
-
-    def compute() -> _Catalogue:
-        year = state.economy.year
-        return _Catalogue([_good(g, year, request) for g in state.accounts.goods()])
-
-    kept: _Catalogue = cache_of(request).memo(
-        "goods", CATALOGUE_TABLES, i18n.locale_of(request), compute, request
-    )
-    return kept
-
-
 def _goods(state: State, request: Request) -> list[GoodPublic]:
-    return _catalogue_of(state, request).goods
+    return catalogue_of(state, request).goods
 
 
 def _error(exc: GosplanError, field: str) -> HTTPException:
@@ -301,29 +245,63 @@ class _Statements:
     reversal posts to the account and so shows at once, from any process."""
 
     MAX = 4096
+    #: account pages kept, of all persons (least recently used go first)
+    MAX_PAGES = 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, tuple[tuple[Any, ...], Any, Any]] = OrderedDict()
+        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
-    def get(self, state: Any, code: str) -> tuple[Any, Any]:
+    def get(self, state: Any, code: str) -> tuple[Any, Any, _Pages]:
+        """The statement, the open period, and where the account pages rendered from them
+        are kept (under the account's head: a page of an older head is never answered)."""
         head = page_heads.account_head(state.engine, code)
+        pages = _Pages(self, None if head is None else (code, head))
         if head is not None:
             with self._lock:
                 got = self._kept.get(code)
                 if got is not None and got[0] == head:
                     self._kept.move_to_end(code)
-                    return got[1], got[2]
+                    return got[1], got[2], pages
         # read after the head: at least as new as it (a newer one is kept under the older
         # head, and the next view, seeing the newer head, reads again)
-        st = state.accounts.statement(code)
-        period = state.accounts.current_period()
+        st, period = state.accounts.statement_and_period(code)
         if head is not None:
             with self._lock:
                 self._kept[code] = (head, st, period)
                 while len(self._kept) > self.MAX:
                     self._kept.popitem(last=False)
-        return st, period
+        return st, period, pages
+
+    def page(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            got = self._pages.get(key)
+            if got is not None:
+                self._pages.move_to_end(key)
+            return got
+
+    def keep_page(self, key: tuple[Any, ...], page: Any) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.MAX_PAGES:
+                self._pages.popitem(last=False)
+
+
+class _Pages:
+    """The account pages kept for one statement (by language, address, the person's words
+    and the catalogue's static part): nothing is kept where the account has no head."""
+
+    def __init__(self, kept: _Statements, prefix: tuple[Any, ...] | None) -> None:
+        self.kept = kept
+        self.prefix = prefix
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        return None if self.prefix is None else self.kept.page((self.prefix, key))
+
+    def put(self, key: tuple[Any, ...], page: Any) -> None:
+        if self.prefix is not None:
+            self.kept.keep_page((self.prefix, key), page)
 
 
 def _statements(request: Request) -> _Statements:
@@ -333,17 +311,12 @@ def _statements(request: Request) -> _Statements:
     return kept
 
 
-def _account_page(
-    request: Request, state: State, user: User, code: str, bought: str = "", good: str = ""
-) -> Response:
+def _account_model(
+    request: Request, st: Any, period: Any, names: dict[str, str], bought: str, good: str
+) -> AccountPublic:
+    """The account page's model from the statement and the open period (its catalogue
+    empty: the page and its twin take the kept catalogue's own)."""
     _ = i18n.translator(request)
-    try:
-        st, period = _statements(request).get(state, code)
-    except GosplanError as exc:
-        raise _error(exc, "account") from exc
-    kept = _catalogue_of(state, request)
-    catalogue = kept.goods
-    names = {g.code: f"{g.name} ({g.unit_words})" for g in catalogue}
     lines = [
         LinePublic(
             transaction=ln.transaction_id,
@@ -392,47 +365,54 @@ def _account_page(
             for ln in st.lines
         ],
         statement=lines,
-        catalogue=catalogue,
+        catalogue=[],  # the page shows the catalogue's own table; the JSON its own JSON
         buy_key=uuid.uuid4().hex,
         bought=bought,
     )
-    if wants_json(request):  # the catalogue's JSON is kept with the catalogue
-        data = model.model_copy(update={"catalogue": []}).model_dump(mode="json")
-        if kept.json is None:
-            kept.json = [g.model_dump(mode="json") for g in catalogue]
-        data["catalogue"] = kept.json
-        return JSONResponse({"ok": True, **data})
-    return render(
-        request,
-        "account.html",
-        model,
-        user=user,
-        chart=balance_chart(model),
-        catalogue_html=_catalogue_html(request, kept, st.account.balance, model.buy_key),
+    return model
+
+
+def _account_page(
+    request: Request, state: State, user: User, code: str, bought: str = "", good: str = ""
+) -> Response:
+    try:
+        st, period, pages = _statements(request).get(state, code)
+    except GosplanError as exc:
+        raise _error(exc, "account") from exc
+    kept = catalogue_of(state, request)
+    as_json = wants_json(request)
+    # the page as rendered from this statement for this language, address and person, with
+    # marks where the session's token and the catalogue (stock, balance) go
+    url = request.url
+    page_key: tuple[Any, ...] = (
+        *(kept.static, i18n.locale_of(request), url.path, url.query, bought, good),
+        *(user.id, user.username, user.display_name, user.role, user.account, user.enterprise),
     )
-
-
-def _catalogue_html(request: Request, kept: _Catalogue, balance: Decimal, buy_key: str) -> Markup:
-    """The account page's catalogue with its buy forms: rendered once per catalogue,
-    language and set of goods the balance affords; the session's token and the page's
-    form keys filled in for each answer."""
-    from gosplan.web.page_cache import CSRF_MARK, FRESH_MARK
-    from gosplan.web.render import TEMPLATES
-    from gosplan.web.security import csrf_token
-
-    affordable = frozenset(g.code for g in kept.goods if not g.price > balance)
-    text = kept.tables.get(affordable)
-    if text is None:
-        text = TEMPLATES.env.get_template("_account_catalogue.html").render(
-            request=request,
-            catalogue=kept.goods,
-            affordable=affordable,
-            csrf=CSRF_MARK,
-            buy_key=FRESH_MARK,
+    page = pages.get(page_key)
+    if page is not None:
+        return (
+            json_filled(page, kept) if as_json else filled(request, page, kept, st.account.balance)
         )
-        if len(kept.tables) < 64:
-            kept.tables[affordable] = text
-    return Markup(text.replace(CSRF_MARK, csrf_token(request)).replace(FRESH_MARK, buy_key))
+    model = _account_model(request, st, period, kept.static.names, bought, good)
+    if as_json:  # kept less the catalogue (kept with the catalogue) and the form key
+        data = model.model_dump(mode="json")
+        pages.put(page_key, data)
+        return json_filled(data, kept)
+    setattr(request.state, BUILDING, True)  # the session's token as a mark
+    try:
+        resp = render(
+            request,
+            "account.html",
+            model,
+            user=user,
+            chart=balance_chart(model),
+            catalogue_html=Markup(CATALOGUE_MARK),
+        )
+    finally:
+        setattr(request.state, BUILDING, False)
+    page = (bytes(resp.body).decode(), resp.headers.get("link"))
+    pages.put(page_key, page)
+    return filled(request, page, kept, st.account.balance)
 
 
 def balance_chart(model: AccountPublic, width: int = 640, height: int = 200) -> dict[str, Any]:
@@ -566,7 +546,7 @@ def buy(
             exc, "good" if isinstance(exc, acc.UnknownGood | acc.OutOfStock) else "quantity"
         ) from exc
     if wants_json(request) or "application/json" in request.headers.get("accept", ""):
-        bought = _good(state.accounts.good(p.good), state.economy.year, request)
+        bought = good_public(state.accounts.good(p.good), state.economy.year, request)
         # the balance from the account's row, which the ledger holds equal to its postings
         # (check_integrity): one query, not the postings summed
         head = page_heads.account_head(state.engine, code)
