@@ -117,6 +117,21 @@ def _fresh_postgres(create: bool, name: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def app_on(folder: Path, db_url: str | None = None, **env: str) -> Any:
+    """The application (in this process) on the store :func:`prepare` made in ``folder``:
+    settings from :func:`_env` and ``env`` (``GOSPLAN_…`` names), nothing seeded."""
+    from gosplan.config import Settings
+    from gosplan.web.app import create_app
+
+    old = dict(os.environ)
+    os.environ.update({**_env(folder, db_url), **env})
+    try:
+        return create_app(Settings().model_copy(update={"seed_demo": False}), migrate=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
 def prepare(folder: Path, users: int, db_url: str | None = None) -> None:
     """Seed the demo and add ``users`` workers with accounts and credited hours."""
     from sqlalchemy.orm import Session

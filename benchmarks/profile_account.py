@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_web import _env, _fresh_postgres, _postgres_base, prepare
+from benchmarks.bench_web import _fresh_postgres, _postgres_base, app_on, prepare
 from benchmarks.profile_web import _Client, _inline_threadpool
 
 
@@ -42,8 +42,6 @@ def _login(c: _Client, user: str) -> str:
 
 
 def profile(repeat: int = 30) -> dict[str, Any]:
-    from gosplan.config import Settings
-    from gosplan.web.app import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="gosplan-profile-account-"))
     postgres = _postgres_base() is not None
@@ -51,13 +49,7 @@ def profile(repeat: int = 30) -> dict[str, Any]:
     db_url = _fresh_postgres(True, dbname) if postgres else None
     try:
         prepare(folder, 2, db_url)
-        old = dict(os.environ)
-        os.environ.update(_env(folder, db_url))
-        try:
-            app = create_app(Settings().model_copy(update={"seed_demo": False}), migrate=False)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        app = app_on(folder, db_url)
         _inline_threadpool()
         out: dict[str, Any] = {"store": "PostgreSQL" if postgres else "SQLite", "cases": {}}
         with _Client(app) as me, _Client(app) as other:

@@ -20,23 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_web import _env, prepare
+from benchmarks.bench_web import PAGES as BROWSED
+from benchmarks.bench_web import app_on, prepare
 
 #: the browse mix's pages the fast path may answer for a signed-in worker (the decisions
 #: are kept by the voter's ballots, the account page is never kept whole)
 PAGES = [
-    "/",
-    "/plan",
-    "/plan.json",
-    "/economy",
-    "/catalogue",
-    "/catalogue.json",
-    "/criticism",
-    "/criticism.json",
-    "/enterprises",
-    "/fulfilment",
-    "/log",
-    "/log.json",
+    p
+    for p in BROWSED
+    if p not in ("/decisions", "/account", "/account.json", "/enterprise/textile-coop")
 ]
 
 
@@ -138,20 +130,12 @@ async def _measure(app: Any, repeat: int) -> dict[str, dict[str, tuple[float, fl
 
 
 def main() -> None:
-    from gosplan.config import Settings
-    from gosplan.web.app import create_app
 
     repeat = int(os.environ.get("GOSPLAN_PROFILE_REPEAT", "300"))
     folder = Path(tempfile.mkdtemp(prefix="gosplan-fast-pages-"))
     prepare(folder, 2, None)
-    old = dict(os.environ)
-    os.environ.update(_env(folder, None))
-    os.environ["GOSPLAN_PAGE_CACHE_SECONDS"] = "60"  # the heads read once: the pages' own cost
-    try:
-        app = create_app(Settings().model_copy(update={"seed_demo": False}), migrate=False)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    # the heads read once: the pages' own cost
+    app = app_on(folder, None, GOSPLAN_PAGE_CACHE_SECONDS="60")
 
     async def run() -> Any:
         async with app.router.lifespan_context(app):

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_web import PAGES, _env, _fresh_postgres, _postgres_base, prepare
+from benchmarks.bench_web import PAGES, _fresh_postgres, _postgres_base, app_on, prepare
 
 
 def _inline_threadpool() -> None:
@@ -66,22 +66,13 @@ def profile(
 ) -> dict[str, Any]:
     from sqlalchemy import event
 
-    from gosplan.config import Settings
-    from gosplan.web.app import create_app
-
     folder = Path(tempfile.mkdtemp(prefix="gosplan-profile-web-"))
     postgres = _postgres_base() is not None
     dbname = f"gosplan_profile_{time.time_ns():x}"
     db_url = _fresh_postgres(True, dbname) if postgres else None
     try:
         prepare(folder, 2, db_url)
-        old = dict(os.environ)
-        os.environ.update(_env(folder, db_url))
-        try:
-            app = create_app(Settings().model_copy(update={"seed_demo": False}), migrate=False)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        app = app_on(folder, db_url)
         engine = app.state.gosplan.engine
         app.state.page_cache.enabled = page_cache
         statements = [0]
