@@ -303,3 +303,9 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield b
         b.close()
+
+
+def with_twins(pages: list[str]) -> list[str]:
+    """Each page and its ``.json`` twin (the home page's is ``/index.json``)."""
+    urls = [u for p in pages for u in (p, p.replace("?", ".json?") if "?" in p else p + ".json")]
+    return ["/index.json" if u == "/.json" else u for u in urls]

@@ -26,25 +26,11 @@ from gosplan.clock import ManualClock, utcnow
 from gosplan.config import Settings
 from gosplan.web.app import create_app
 from gosplan.web.page_cache import PageCache, cache_of
-from tests.web.conftest import csrf, login, shown_within
+from tests.web.conftest import csrf, login, shown_within, with_twins
+from tests.web.test_web_page_cache import PAGES
 
-#: the cached pages (and, each, its ``.json`` twin)
-PAGES = [
-    "/",
-    "/economy",
-    "/plan",
-    "/decisions",
-    "/catalogue",
-    "/criticism",
-    "/criticism?status=received",
-    "/log",
-    "/log/1",
-    "/fulfilment",
-    "/enterprises",
-    "/enterprise/textile-coop",
-]
-URLS = [u for p in PAGES for u in (p, p.replace("?", ".json?") if "?" in p else p + ".json")]
-URLS = ["/index.json" if u == "/.json" else u for u in URLS]
+#: the cached pages and, each, its ``.json`` twin
+URLS = with_twins(PAGES)
 #: the one-time form keys (a new one in every answer)
 _KEY = re.compile(rb"\b[0-9a-f]{32}\b")
 
